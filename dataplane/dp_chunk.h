@@ -1,0 +1,213 @@
+/*
+ * dp_chunk.h — the record model: a chunk is a batch of events of one input,
+ * encoded as msgpack in Fluent Bit's layout, plus an index of every record
+ * and every top-level field, built once while the parser writes.
+ *
+ * Format of chunk->data (what `Format msgpack` writes out, unchanged):
+ *
+ *   event  := array(2) [ time, map ]
+ *   time   := ext8 type 0 (Fluent Bit EventTime): 4 bytes seconds and
+ *             4 bytes nanoseconds, both big-endian             (10 bytes)
+ *   map    := map16 header (0xde + count, patched when the record ends)
+ *             followed by key/value pairs; keys are msgpack strings.
+ *
+ * Events are concatenated; there is no other framing. Fixed-width headers
+ * (ext8 time, map16, and the 32-bit container headers nested values use)
+ * are what let a parser write a record in one pass and patch counts at the
+ * end instead of re-encoding.
+ *
+ * The index: chunk->recs[i] locates event i and its time; its fields are
+ * chunk->fields[recs[i].field0 .. + nfields). A field points at its key
+ * bytes and, for strings, at the string bytes; for any other type at the
+ * encoded msgpack object. Later stages (filters, SQL, outputs) read fields
+ * through it and never decode the msgpack again.
+ *
+ * Threads: a chunk is written by the shard that owns it, then read (never
+ * written) by the output workers it was routed to, then returned to its
+ * shard through a ring (dp_pool.h).
+ */
+#ifndef DP_CHUNK_H
+#define DP_CHUNK_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <string.h>
+#include "dp_common.h"
+
+/* Sizes of one chunk. A record must fit in one chunk: lines longer than
+ * DP_CHUNK_DATA minus a little overhead are counted as oversize. */
+#define DP_CHUNK_DATA   (128 * 1024)
+#define DP_CHUNK_RECS   2048
+#define DP_CHUNK_FIELDS 8192
+
+enum dp_type {
+	DP_T_NIL = 0,
+	DP_T_BOOL,
+	DP_T_INT,    /* negative integer */
+	DP_T_UINT,   /* non-negative integer */
+	DP_T_FLOAT,
+	DP_T_STR,
+	DP_T_BIN,
+	DP_T_ARRAY,
+	DP_T_MAP,
+	DP_T_EXT,
+};
+
+struct dp_field {
+	uint32_t key_off;  /* offset of the key's bytes in data */
+	uint32_t val_off;  /* STR/BIN: the payload; others: the msgpack object */
+	uint32_t val_len;
+	uint16_t key_len;
+	uint8_t type;      /* enum dp_type */
+	uint8_t flags;
+};
+
+#define DP_REC_DROPPED 0x1
+
+struct dp_rec {
+	uint32_t off;      /* the whole event [time, map] */
+	uint32_t len;
+	uint32_t field0;   /* first field in chunk->fields */
+	uint16_t nfields;
+	uint16_t flags;    /* DP_REC_* */
+	uint32_t ts_sec;
+	uint32_t ts_nsec;
+};
+
+struct dp_pool;
+
+struct dp_chunk {
+	/* Read by every stage. */
+	uint32_t data_len;
+	uint32_t nrecs;
+	uint32_t nfields;
+	uint16_t input;        /* input instance id */
+	uint16_t shard;        /* owning shard */
+	uint64_t route;        /* bitmap of output instances */
+	uint64_t opened_ns;    /* monotonic time of the first record */
+	struct dp_pool *pool;  /* where it goes back to */
+	_Atomic uint32_t refs; /* outputs still holding it */
+
+	/* Builder state, used only by the owning shard while open. */
+	uint32_t cur_off;      /* start of the open record, or UINT32_MAX */
+	uint32_t cur_map;      /* offset of the map16 header */
+	uint32_t cur_field0;
+	uint32_t cur_nfields;
+	bool overflow;         /* sticky: something did not fit */
+
+	struct dp_rec *recs;
+	struct dp_field *fields;
+	uint8_t *data;
+};
+
+/* Initialise a chunk over memory the caller provides. */
+void dp_chunk_init(struct dp_chunk *c, struct dp_rec *recs, struct dp_field *fields, uint8_t *data);
+/* Forget all records; keeps memory, input and pool. */
+void dp_chunk_reset(struct dp_chunk *c);
+
+/* ---- record builder (owning shard only) ----
+ *
+ * dp_chunk_rec_begin(c, sec, nsec);
+ *   ... dp_chunk_put_*(c, ...) or field_begin / raw writes / field_end ...
+ * rc = dp_chunk_rec_end(c);    0, or -ENOSPC when the chunk is full: the
+ *                              record was rolled back; flush and retry.
+ * dp_chunk_rec_abort(c);       roll back (malformed input).
+ *
+ * Writers never fail: when the data or the index is full they set the
+ * sticky overflow flag and rec_end reports it, so parsers carry no checks.
+ */
+void dp_chunk_rec_begin(struct dp_chunk *c, uint32_t sec, uint32_t nsec);
+void dp_chunk_rec_set_time(struct dp_chunk *c, uint32_t sec, uint32_t nsec);
+int dp_chunk_rec_end(struct dp_chunk *c);
+void dp_chunk_rec_abort(struct dp_chunk *c);
+
+static inline bool dp_chunk_is_empty(const struct dp_chunk *c)
+{
+	return c->nrecs == 0;
+}
+
+/* Typed key/value pairs. */
+void dp_chunk_put_str(struct dp_chunk *c, const char *k, size_t klen, const char *v, size_t vlen);
+void dp_chunk_put_int(struct dp_chunk *c, const char *k, size_t klen, int64_t v);
+void dp_chunk_put_double(struct dp_chunk *c, const char *k, size_t klen, double v);
+void dp_chunk_put_bool(struct dp_chunk *c, const char *k, size_t klen, bool v);
+void dp_chunk_put_nil(struct dp_chunk *c, const char *k, size_t klen);
+
+/* A field whose value the caller writes with the raw writers below (nested
+ * maps and arrays, strings decoded in place). */
+void dp_chunk_field_begin(struct dp_chunk *c, const char *k, size_t klen);
+void dp_chunk_field_end(struct dp_chunk *c, enum dp_type type);
+
+/* ---- raw msgpack writers (no index entry) ---- */
+
+/* Room for n more bytes at the write position, or NULL (and overflow set). */
+static inline uint8_t *dp_chunk_reserve(struct dp_chunk *c, size_t n)
+{
+	if (unlikely(c->data_len + n > DP_CHUNK_DATA)) {
+		c->overflow = true;
+		return NULL;
+	}
+	return c->data + c->data_len;
+}
+
+static inline void dp_chunk_commit(struct dp_chunk *c, size_t n)
+{
+	c->data_len += (uint32_t)n;
+}
+
+static inline void dp_chunk_write(struct dp_chunk *c, const void *p, size_t n)
+{
+	uint8_t *w = dp_chunk_reserve(c, n);
+	if (likely(w != NULL)) {
+		memcpy(w, p, n);
+		c->data_len += (uint32_t)n;
+	}
+}
+
+void dp_mp_str(struct dp_chunk *c, const char *s, size_t n);
+void dp_mp_int(struct dp_chunk *c, int64_t v);
+void dp_mp_double(struct dp_chunk *c, double v);
+void dp_mp_bool(struct dp_chunk *c, bool v);
+void dp_mp_nil(struct dp_chunk *c);
+/* Write a str header sized for up to max_len bytes; returns the offset of
+ * the header so dp_mp_str_patch can set the real length (<= max_len) once
+ * the payload is written, e.g. after decoding JSON escapes in place. */
+uint32_t dp_mp_str_open(struct dp_chunk *c, size_t max_len);
+void dp_mp_str_patch(struct dp_chunk *c, uint32_t hdr_off, size_t len);
+/* map32/array32 header with a count patched later. */
+uint32_t dp_mp_map_open(struct dp_chunk *c);
+uint32_t dp_mp_array_open(struct dp_chunk *c);
+void dp_mp_container_patch(struct dp_chunk *c, uint32_t hdr_off, uint32_t count);
+
+/* ---- readers (any stage) ---- */
+
+static inline const struct dp_field *dp_rec_fields(const struct dp_chunk *c, const struct dp_rec *r)
+{
+	return c->fields + r->field0;
+}
+
+/* The first field named k (exact, case-sensitive), or NULL. */
+const struct dp_field *dp_rec_field_get(const struct dp_chunk *c, const struct dp_rec *r,
+					const char *k, size_t klen);
+
+/* Scalar value of an INT/UINT/FLOAT/BOOL field. */
+int64_t dp_field_int(const struct dp_chunk *c, const struct dp_field *f);
+double dp_field_double(const struct dp_chunk *c, const struct dp_field *f);
+bool dp_field_bool(const struct dp_chunk *c, const struct dp_field *f);
+
+static inline const char *dp_field_key(const struct dp_chunk *c, const struct dp_field *f)
+{
+	return (const char *)c->data + f->key_off;
+}
+
+static inline const char *dp_field_val(const struct dp_chunk *c, const struct dp_field *f)
+{
+	return (const char *)c->data + f->val_off;
+}
+
+/* Size in bytes of the msgpack object at p (at most n bytes available), or
+ * 0 when it is truncated or invalid. Used to walk nested values. */
+size_t dp_mp_object_size(const uint8_t *p, size_t n);
+
+#endif

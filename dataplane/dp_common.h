@@ -1,0 +1,50 @@
+/*
+ * dp_common.h — definitions every sluice module shares: cache-line
+ * alignment, branch hints, the burst size and the readable error struct.
+ * No state; safe from any thread.
+ */
+#ifndef DP_COMMON_H
+#define DP_COMMON_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdarg.h>
+
+#define DP_CACHE_LINE 64
+#define dp_cache_aligned __attribute__((aligned(DP_CACHE_LINE)))
+
+#define likely(x)   __builtin_expect(!!(x), 1)
+#define unlikely(x) __builtin_expect(!!(x), 0)
+
+#define DP_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+#define DP_MIN(a, b) ((a) < (b) ? (a) : (b))
+#define DP_MAX(a, b) ((a) > (b) ? (a) : (b))
+
+/* Items handled per burst call (frames per read, datagrams per recvmmsg,
+ * chunks per ring dequeue). Batches are stack arrays of this size. */
+#define DP_BURST 32
+
+/* A control-path error a person can read:
+ * "sluice.conf:14: [OUTPUT] kafka: unknown key 'Brokerz'". */
+struct dp_err {
+	int code;      /* -errno */
+	char msg[160];
+};
+
+static inline int dp_err_set(struct dp_err *e, int code, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static inline int dp_err_set(struct dp_err *e, int code, const char *fmt, ...)
+{
+	if (e) {
+		va_list ap;
+		va_start(ap, fmt);
+		vsnprintf(e->msg, sizeof(e->msg), fmt, ap);
+		va_end(ap);
+		e->code = code;
+	}
+	return code;
+}
+
+#endif

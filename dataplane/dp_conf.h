@@ -1,0 +1,54 @@
+/*
+ * dp_conf.h — the configuration as read: sections of key/value pairs, each
+ * remembering the file and line it came from so every later error can name
+ * them. Readers: the classic Fluent Bit format (dp_conf_classic.c) and the
+ * command line (dp_cli.c). Control thread only.
+ */
+#ifndef DP_CONF_H
+#define DP_CONF_H
+
+#include "dp_common.h"
+
+struct dp_conf_kv {
+	char *key;
+	char *val;          /* ${VAR} already substituted */
+	const char *file;   /* owned by struct dp_conf */
+	int line;
+};
+
+struct dp_conf_section {
+	char *name;         /* as written, e.g. "INPUT" */
+	const char *file;
+	int line;
+	struct dp_conf_kv *kv;
+	unsigned nkv, cap;
+};
+
+struct dp_conf {
+	struct dp_conf_section *sec;
+	unsigned nsec, cap;
+	char **files;       /* every file name referenced by sections and keys */
+	unsigned nfiles;
+	/* @SET variables, consulted before the environment */
+	char **var_names, **var_vals;
+	unsigned nvars;
+};
+
+/* Read a classic-format file (with @INCLUDE, @SET, ${VAR}). NULL on error
+ * with err->msg like "x.conf:7: invalid indentation". */
+struct dp_conf *dp_conf_load(const char *path, struct dp_err *err);
+
+struct dp_conf *dp_conf_new(void);
+void dp_conf_destroy(struct dp_conf *c);
+
+/* Builders for the command line and tests; file may be a literal such as
+ * "<command line>" (it is copied). */
+struct dp_conf_section *dp_conf_section_add(struct dp_conf *c, const char *name,
+					    const char *file, int line);
+int dp_conf_kv_add(struct dp_conf *c, struct dp_conf_section *s, const char *key,
+		   const char *val, const char *file, int line);
+
+/* Last value of key in s (case-insensitive), or NULL. */
+const struct dp_conf_kv *dp_conf_kv_get(const struct dp_conf_section *s, const char *key);
+
+#endif
