@@ -1,2 +1,185 @@
-/* placeholder main until the pipeline lands */
-int main(void) { return 0; }
+/*
+ * dp_main.c — sluice's entry point: read the configuration, check it,
+ * start the pipeline, and wait for signals on the control thread.
+ *
+ * Signals are blocked in every thread and taken synchronously here with
+ * sigtimedwait, so no handler runs inside a shard. SIGTERM/SIGINT: stop
+ * accepting, drain in-flight records to the outputs (within Grace), log
+ * the counters and exit 0 (1 when something could not be delivered).
+ * SIGUSR1: print the counters as JSON on stderr. SIGHUP: ignored until
+ * reload exists.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "dp_cli.h"
+#include "dp_conf.h"
+#include "dp_log.h"
+#include "dp_pipeline.h"
+#include "dp_stats.h"
+#ifdef SLUICE_JEMALLOC
+#include <jemalloc/jemalloc.h>
+#endif
+
+#define SLUICE_VERSION "0.1.0"
+
+/* jemalloc must be the allocator, not merely linked: check that a malloc
+ * here moves jemalloc's own per-thread counter. */
+static void check_allocator(void)
+{
+#ifdef SLUICE_JEMALLOC
+	const char *ver = NULL;
+	size_t len = sizeof(ver);
+	uint64_t before = 0, after = 0;
+	size_t l8 = sizeof(uint64_t);
+	if (mallctl("version", &ver, &len, NULL, 0) || mallctl("thread.allocated", &before, &l8, NULL, 0)) {
+		dp_warn("jemalloc is linked but mallctl fails: the allocator is not jemalloc");
+		return;
+	}
+	void *volatile p = malloc(4096);
+	mallctl("thread.allocated", &after, &l8, NULL, 0);
+	free(p);
+	if (after > before)
+		dp_info("allocator: jemalloc %s", ver);
+	else
+		dp_warn("jemalloc %s is linked but malloc() does not go through it", ver);
+#else
+	dp_info("allocator: libc malloc (built without jemalloc)");
+#endif
+}
+
+static struct dp_conf *merge(struct dp_conf *file, struct dp_conf *cli)
+{
+	if (!file)
+		return cli;
+	for (unsigned i = 0; i < cli->nsec; i++) {
+		struct dp_conf_section *s = &cli->sec[i];
+		struct dp_conf_section *d = dp_conf_section_add(file, s->name, s->file, s->line);
+		for (unsigned k = 0; k < s->nkv; k++)
+			dp_conf_kv_add(file, d, s->kv[k].key, s->kv[k].val, s->kv[k].file, s->kv[k].line);
+	}
+	dp_conf_destroy(cli);
+	return file;
+}
+
+static int run(struct dp_pipeline *pl)
+{
+	sigset_t set;
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGUSR1);
+	struct dp_err err = { 0 };
+	if (dp_pipeline_start(pl, &err)) {
+		dp_error("%s", err.msg);
+		dp_pipeline_stop(pl);
+		return 1;
+	}
+	dp_info("started: %u shards, %u inputs, %u outputs (%u workers)", pl->nshards, pl->nin, pl->nout,
+		pl->nworkers);
+	double iv = pl->svc.stats_file ? pl->svc.stats_interval : 3600;
+	if (iv < 0.01)
+		iv = 0.01;
+	struct timespec ts = { (time_t)iv, (long)((iv - (double)(time_t)iv) * 1e9) };
+	for (;;) {
+		int sig = sigtimedwait(&set, NULL, &ts);
+		if (pl->svc.stats_file)
+			dp_stats_write_file(pl, pl->svc.stats_file);
+		if (sig == SIGTERM || sig == SIGINT)
+			break;
+		if (sig == SIGUSR1)
+			dp_stats_print_json(pl, stderr);
+		if (sig == SIGHUP)
+			dp_info("SIGHUP: reload is not supported yet; ignored");
+	}
+	dp_info("stopping: draining in-flight records (Grace %.1fs)", pl->svc.grace);
+	int rc = dp_pipeline_stop(pl);
+	if (pl->svc.stats_file)
+		dp_stats_write_file(pl, pl->svc.stats_file);
+	dp_stats_log(pl);
+	return rc ? 1 : 0;
+}
+
+int main(int argc, char **argv)
+{
+	sigset_t set;
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGUSR1);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	struct dp_cli cli;
+	struct dp_err err = { 0 };
+	if (dp_cli_parse(argc, argv, &cli, &err)) {
+		fprintf(stderr, "sluice: %s\n", err.msg);
+		return 2;
+	}
+	if (cli.version) {
+		printf("sluice %s\n", SLUICE_VERSION);
+		return 0;
+	}
+	if (cli.doc) {
+		dp_cli_doc(stdout);
+		return 0;
+	}
+	if (cli.help) {
+		if (cli.help_name) {
+			if (dp_cli_plugin_help(stdout, cli.help_kind, cli.help_name)) {
+				fprintf(stderr, "sluice: unknown %s plugin '%s'\n", cli.help_kind, cli.help_name);
+				return 2;
+			}
+		} else {
+			dp_cli_usage(stdout);
+		}
+		return 0;
+	}
+	if (!cli.config && cli.conf->nsec == 0) {
+		dp_cli_usage(stderr);
+		return 2;
+	}
+	struct dp_conf *file = NULL;
+	if (cli.config && !(file = dp_conf_load(cli.config, &err))) {
+		fprintf(stderr, "sluice: %s\n", err.msg);
+		return 1;
+	}
+	struct dp_conf *conf = merge(file, cli.conf);
+	if (cli.quiet)
+		dp_log_level = DP_LOG_ERROR;
+	struct dp_pipeline *pl = dp_pipeline_create(conf, &err);
+	if (!pl) {
+		fprintf(stderr, "sluice: %s\n", err.msg);
+		dp_conf_destroy(conf);
+		return 1;
+	}
+	if (cli.dry_run) {
+		printf("configuration test is successful\n");
+		dp_pipeline_destroy(pl);
+		dp_conf_destroy(conf);
+		return 0;
+	}
+	dp_log_level = cli.quiet ? DP_LOG_ERROR : pl->svc.log_level + cli.verbose;
+	if (dp_log_level > DP_LOG_TRACE)
+		dp_log_level = DP_LOG_TRACE;
+	if (pl->svc.log_file) {
+		int fd = open(pl->svc.log_file, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+		if (fd < 0) {
+			fprintf(stderr, "sluice: cannot open Log_File '%s': %s\n", pl->svc.log_file, strerror(errno));
+			return 1;
+		}
+		dp_log_set_fd(fd);
+	}
+	dp_info("sluice %s", SLUICE_VERSION);
+	check_allocator();
+	int rc = run(pl);
+	dp_pipeline_destroy(pl);
+	dp_conf_destroy(conf);
+	return rc;
+}

@@ -23,10 +23,11 @@ struct dp_ring {
 	/* constant after creation */
 	dp_cache_aligned uint32_t mask;
 	uint32_t size;
-	void *slots[];
+	dp_cache_aligned void *slots[];
 };
 
-/* size is rounded up to a power of two; returns NULL on ENOMEM. */
+/* size is rounded up to a power of two; NULL when size is 0 or over 2^30,
+ * or on ENOMEM. */
 struct dp_ring *dp_ring_create(uint32_t size);
 void dp_ring_destroy(struct dp_ring *r);
 
@@ -41,6 +42,8 @@ static inline unsigned dp_ring_enqueue_burst(struct dp_ring *r, void *const *obj
 		if (free_slots < n)
 			n = free_slots;
 	}
+	if (n == 0)
+		return 0;   /* an idle poll must not dirty the shared line */
 	for (unsigned i = 0; i < n; i++)
 		r->slots[(head + i) & r->mask] = objs[i];
 	atomic_store_explicit(&r->head, head + n, memory_order_release);
@@ -58,17 +61,21 @@ static inline unsigned dp_ring_dequeue_burst(struct dp_ring *r, void **objs, uns
 		if (avail < n)
 			n = avail;
 	}
+	if (n == 0)
+		return 0;
 	for (unsigned i = 0; i < n; i++)
 		objs[i] = r->slots[(tail + i) & r->mask];
 	atomic_store_explicit(&r->tail, tail + n, memory_order_release);
 	return n;
 }
 
-/* Either side, approximate while the other side runs. */
+/* Any thread; approximate while the sides run. Tail is read first so a
+ * third thread never sees head behind tail. */
 static inline uint32_t dp_ring_count(struct dp_ring *r)
 {
-	return atomic_load_explicit(&r->head, memory_order_acquire) -
-	       atomic_load_explicit(&r->tail, memory_order_acquire);
+	uint32_t tail = atomic_load_explicit(&r->tail, memory_order_acquire);
+	uint32_t n = atomic_load_explicit(&r->head, memory_order_acquire) - tail;
+	return n > r->size ? r->size : n;
 }
 
 #endif

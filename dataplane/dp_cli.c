@@ -1,0 +1,189 @@
+/*
+ * dp_cli.c — the command line (see dp_cli.h) and the generated help and
+ * configuration reference.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include "dp_cli.h"
+#include "dp_opt.h"
+#include "dp_pipeline.h"
+#include "dp_plugin.h"
+
+#define CLI_FILE "<command line>"
+
+void dp_cli_usage(FILE *f)
+{
+	fprintf(f,
+		"Usage: sluice [OPTION]...\n"
+		"\n"
+		"  -c, --config=FILE     read a Fluent Bit classic configuration file\n"
+		"  -i, --input=NAME      add an input (syslog, tcp, dummy)\n"
+		"  -o, --output=NAME     add an output (stdout, file, null)\n"
+		"  -p, --prop=KEY=VALUE  set a key of the last -i or -o\n"
+		"  -m, --match=PATTERN   Match of the last -o (default *)\n"
+		"  -t, --tag=TAG         Tag of the last -i\n"
+		"  -f, --flush=SECONDS   [SERVICE] Flush\n"
+		"  -R, --parser=FILE     [SERVICE] Parsers_File\n"
+		"  -D, --dry-run         check the configuration and exit\n"
+		"  -v, --verbose         more log (-vv: trace)\n"
+		"  -q, --quiet           errors only\n"
+		"  -h, --help            this help; after -i/-o NAME: that plugin's keys\n"
+		"  -V, --version         print the version\n"
+		"      --doc-config      print the configuration reference (Markdown)\n");
+}
+
+static struct dp_conf_section *service(struct dp_cli *cli)
+{
+	for (unsigned i = 0; i < cli->conf->nsec; i++)
+		if (!strcmp(cli->conf->sec[i].name, "SERVICE"))
+			return &cli->conf->sec[i];
+	return dp_conf_section_add(cli->conf, "SERVICE", CLI_FILE, 0);
+}
+
+int dp_cli_parse(int argc, char **argv, struct dp_cli *cli, struct dp_err *err)
+{
+	static const struct option longopts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "input", required_argument, NULL, 'i' },
+		{ "output", required_argument, NULL, 'o' },
+		{ "prop", required_argument, NULL, 'p' },
+		{ "match", required_argument, NULL, 'm' },
+		{ "tag", required_argument, NULL, 't' },
+		{ "flush", required_argument, NULL, 'f' },
+		{ "parser", required_argument, NULL, 'R' },
+		{ "dry-run", no_argument, NULL, 'D' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ "doc-config", no_argument, NULL, 1 },
+		{ NULL, 0, NULL, 0 },
+	};
+	memset(cli, 0, sizeof(*cli));
+	cli->conf = dp_conf_new();
+	struct dp_conf_section *last = NULL;
+	bool last_is_output = false, last_has_match = false;
+	int ch, argi;
+	optind = 1;
+	while ((ch = getopt_long(argc, argv, "c:i:o:p:m:t:f:R:DvqhV", longopts, NULL)) != -1) {
+		argi = optind - 1;
+		switch (ch) {
+		case 'c':
+			cli->config = optarg;
+			break;
+		case 'i':
+		case 'o':
+			if (last && last_is_output && !last_has_match)
+				dp_conf_kv_add(cli->conf, last, "Match", "*", CLI_FILE, argi);
+			last = dp_conf_section_add(cli->conf, ch == 'i' ? "INPUT" : "OUTPUT", CLI_FILE, argi);
+			dp_conf_kv_add(cli->conf, last, "Name", optarg, CLI_FILE, argi);
+			last_is_output = ch == 'o';
+			last_has_match = false;
+			cli->help_kind = ch == 'i' ? "input" : "output";
+			cli->help_name = optarg;
+			break;
+		case 'p': {
+			char *eq = strchr(optarg, '=');
+			if (!last)
+				return dp_err_set(err, -EINVAL, "-p %s: no -i or -o before it", optarg);
+			if (!eq || eq == optarg)
+				return dp_err_set(err, -EINVAL, "-p %s: expected KEY=VALUE", optarg);
+			char key[128];
+			snprintf(key, sizeof(key), "%.*s", (int)(eq - optarg), optarg);
+			dp_conf_kv_add(cli->conf, last, key, eq + 1, CLI_FILE, argi);
+			if (last_is_output && (!strcasecmp(key, "match") || !strcasecmp(key, "match_regex")))
+				last_has_match = true;
+			break;
+		}
+		case 'm':
+			if (!last || !last_is_output)
+				return dp_err_set(err, -EINVAL, "-m %s: no -o before it", optarg);
+			dp_conf_kv_add(cli->conf, last, "Match", optarg, CLI_FILE, argi);
+			last_has_match = true;
+			break;
+		case 't':
+			if (!last || last_is_output)
+				return dp_err_set(err, -EINVAL, "-t %s: no -i before it", optarg);
+			dp_conf_kv_add(cli->conf, last, "Tag", optarg, CLI_FILE, argi);
+			break;
+		case 'f':
+			dp_conf_kv_add(cli->conf, service(cli), "Flush", optarg, CLI_FILE, argi);
+			break;
+		case 'R':
+			dp_conf_kv_add(cli->conf, service(cli), "Parsers_File", optarg, CLI_FILE, argi);
+			break;
+		case 'D': cli->dry_run = true; break;
+		case 'v': cli->verbose++; break;
+		case 'q': cli->quiet = true; break;
+		case 'h': cli->help = true; break;
+		case 'V': cli->version = true; break;
+		case 1: cli->doc = true; break;
+		default:
+			return dp_err_set(err, -EINVAL, "unknown option (see sluice --help)");
+		}
+	}
+	if (optind < argc)
+		return dp_err_set(err, -EINVAL, "unexpected argument '%s' (see sluice --help)", argv[optind]);
+	/* Fluent Bit routes a command-line output to everything by default. */
+	if (last && last_is_output && !last_has_match)
+		dp_conf_kv_add(cli->conf, last, "Match", "*", CLI_FILE, argc);
+	return 0;
+}
+
+int dp_cli_plugin_help(FILE *f, const char *kind, const char *name)
+{
+	if (!strcmp(kind, "input")) {
+		const struct dp_input_ops *ops = dp_registry_input(name);
+		if (!ops)
+			return -ENOENT;
+		fprintf(f, "%s: %s\n\n", ops->name, ops->desc);
+		if (ops->opts)
+			dp_opt_print_help(f, ops->opts);
+		fprintf(f, "\nKeys of every input:\n");
+		dp_opt_print_help(f, dp_input_common_opts);
+	} else {
+		const struct dp_output_ops *ops = dp_registry_output(name);
+		if (!ops)
+			return -ENOENT;
+		fprintf(f, "%s: %s\n\n", ops->name, ops->desc);
+		if (ops->opts)
+			dp_opt_print_help(f, ops->opts);
+		fprintf(f, "\nKeys of every output:\n");
+		dp_opt_print_help(f, dp_output_common_opts);
+	}
+	return 0;
+}
+
+void dp_cli_doc(FILE *f)
+{
+	fprintf(f, "# Configuration reference\n\n"
+		"<!-- Generated by `sluice --doc-config` from the option tables; do not edit by hand. -->\n\n"
+		"sluice reads Fluent Bit's classic configuration format (`[SERVICE]`, `[INPUT]`, `[OUTPUT]` "
+		"sections, `@INCLUDE`, `@SET`, `${VAR}`). Keys are case-insensitive. Sizes take Fluent Bit's "
+		"suffixes (k, M, G = x1000); times are seconds, optionally with s, ms, m or h. A key that "
+		"is unknown, or a value that does not parse, stops sluice at start-up with the file and "
+		"line. Keys marked *not supported yet* accept only their default value.\n\n");
+	fprintf(f, "## [SERVICE]\n\n");
+	dp_opt_print_markdown(f, dp_service_opts);
+	fprintf(f, "\n## Keys of every [INPUT]\n\n`Name` selects the plugin.\n\n");
+	dp_opt_print_markdown(f, dp_input_common_opts);
+	for (unsigned i = 0; dp_registry_inputs[i]; i++) {
+		const struct dp_input_ops *ops = dp_registry_inputs[i];
+		fprintf(f, "\n## [INPUT] %s\n\n%s.\n\n", ops->name, ops->desc);
+		if (ops->opts)
+			dp_opt_print_markdown(f, ops->opts);
+	}
+	fprintf(f, "\n## Keys of every [OUTPUT]\n\n`Name` selects the plugin.\n\n");
+	dp_opt_print_markdown(f, dp_output_common_opts);
+	for (unsigned i = 0; dp_registry_outputs[i]; i++) {
+		const struct dp_output_ops *ops = dp_registry_outputs[i];
+		fprintf(f, "\n## [OUTPUT] %s\n\n%s.\n\n", ops->name, ops->desc);
+		if (ops->opts)
+			dp_opt_print_markdown(f, ops->opts);
+		else
+			fprintf(f, "No keys of its own.\n");
+	}
+}

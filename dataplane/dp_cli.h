@@ -1,0 +1,35 @@
+/*
+ * dp_cli.h — sluice's command line, Fluent Bit's flags:
+ *   sluice -c FILE [-D|--dry-run]
+ *   sluice -i syslog -p mode=tcp -p port=5140 -t tag -o stdout -p format=json_lines -m '*'
+ *   sluice -i syslog -h          help of one plugin's keys
+ * -i/-o/-p/-m/-t become [INPUT]/[OUTPUT] sections of a dp_conf, so the
+ * command line and files are checked by the same code. Control thread.
+ */
+#ifndef DP_CLI_H
+#define DP_CLI_H
+
+#include <stdbool.h>
+#include "dp_conf.h"
+
+struct dp_cli {
+	const char *config;
+	bool dry_run;
+	bool help;
+	bool version;
+	bool doc;              /* --doc-config: Markdown reference on stdout */
+	int verbose;
+	bool quiet;
+	const char *help_kind; /* "input"/"output" of the last -i/-o, for -h */
+	const char *help_name;
+	struct dp_conf *conf;  /* sections from -i/-o, and [SERVICE] from -f/-R */
+};
+
+/* 0, or -EINVAL with err->msg naming the bad argument. */
+int dp_cli_parse(int argc, char **argv, struct dp_cli *cli, struct dp_err *err);
+void dp_cli_usage(FILE *f);
+/* Help of one plugin, or the whole Markdown reference. */
+int dp_cli_plugin_help(FILE *f, const char *kind, const char *name);
+void dp_cli_doc(FILE *f);
+
+#endif

@@ -1,0 +1,33 @@
+/*
+ * dp_log.h — the log: Fluent Bit's line layout
+ *   [2026/11/21 12:00:00] [ info] [sluice] message
+ * on stderr or Log_File. Control path only: the data path counts and never
+ * logs per event (dp_log_ratelimited is for the rare per-cause message).
+ * Any thread may log; one write(2) per line keeps lines whole.
+ */
+#ifndef DP_LOG_H
+#define DP_LOG_H
+
+#include <stdint.h>
+
+enum dp_log_level { DP_LOG_OFF, DP_LOG_ERROR, DP_LOG_WARN, DP_LOG_INFO, DP_LOG_DEBUG, DP_LOG_TRACE };
+
+extern int dp_log_level;
+
+void dp_log_set_fd(int fd);
+void dp_log_write(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+#define dp_log(lvl, ...) do { if ((lvl) <= dp_log_level) dp_log_write((lvl), __VA_ARGS__); } while (0)
+#define dp_error(...) dp_log(DP_LOG_ERROR, __VA_ARGS__)
+#define dp_warn(...)  dp_log(DP_LOG_WARN, __VA_ARGS__)
+#define dp_info(...)  dp_log(DP_LOG_INFO, __VA_ARGS__)
+#define dp_debug(...) dp_log(DP_LOG_DEBUG, __VA_ARGS__)
+
+/* Log at most once per `every_s` seconds per call site's state. */
+struct dp_ratelimit {
+	uint64_t last_ns;
+	uint64_t suppressed;
+};
+int dp_ratelimit_ok(struct dp_ratelimit *rl, uint64_t now_ns, uint64_t every_ns);
+
+#endif

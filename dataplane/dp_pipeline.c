@@ -1,0 +1,472 @@
+/*
+ * dp_pipeline.c — from a configuration to running threads and back.
+ *
+ * create: every section and key is checked against the option tables and
+ * the plugin registry (errors name file:line) and routes are resolved,
+ * once per input tag, into a bitmap of outputs. Nothing is opened.
+ * start: pools, rings, sockets (all bound before any thread starts, so a
+ * port in use fails cleanly), then workers, then shards.
+ * stop: shards stop accepting and drain into the rings; workers drain the
+ * rings; both are joined (workers within Grace).
+ * Control thread only.
+ */
+#include <errno.h>
+#include <sched.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include "dp_log.h"
+#include "dp_pipeline.h"
+#include "dp_time.h"
+#include "out_worker.h"
+#include "shard.h"
+
+#define SVC(f) offsetof(struct dp_service, f)
+
+const struct dp_opt dp_service_opts[] = {
+	{ "Flush", DP_OPT_SECONDS, "1", SVC(flush), NULL, 0, 0, 0,
+	  "Longest time a partly filled chunk waits before it is handed to the outputs (seconds)." },
+	{ "Grace", DP_OPT_SECONDS, "5", SVC(grace), NULL, 0, 0, 0,
+	  "On SIGTERM/SIGINT, how long to wait for outputs to deliver what is in flight (seconds)." },
+	{ "Daemon", DP_OPT_BOOL, "off", SVC(daemon), NULL, 0, 0, DP_OPT_NOT_YET,
+	  "Run in the background. Not supported yet: run sluice under a service manager." },
+	{ "Log_Level", DP_OPT_ENUM, "info", SVC(log_level), "off|error|warn|info|debug|trace", 0, 0, 0,
+	  "Verbosity of the log." },
+	{ "Log_File", DP_OPT_STR, NULL, SVC(log_file), NULL, 0, 0, 0,
+	  "Write the log to this file instead of stderr." },
+	{ "Parsers_File", DP_OPT_STR, NULL, SVC(parsers_file), NULL, 0, 0, 0,
+	  "Fluent Bit parsers file. Accepted and checked to exist; its [PARSER] sections are not applied yet "
+	  "(the built-in syslog-rfc5424 and syslog-rfc3164 parsers are)." },
+	{ "HTTP_Server", DP_OPT_BOOL, "off", SVC(http_server), NULL, 0, 0, DP_OPT_NOT_YET,
+	  "Built-in HTTP server for metrics. Not supported yet (use Stats_File)." },
+	{ "HTTP_Listen", DP_OPT_STR, "0.0.0.0", SVC(http_listen), NULL, 0, 0, 0,
+	  "Address of the HTTP server (inert until HTTP_Server is supported)." },
+	{ "HTTP_Port", DP_OPT_INT, "2020", SVC(http_port), NULL, 1, 65535, 0,
+	  "Port of the HTTP server (inert until HTTP_Server is supported)." },
+	{ "Shards", DP_OPT_INT, "0", SVC(shards), NULL, 0, DP_MAX_SHARDS, 0,
+	  "sluice: number of shard threads; 0 = one per CPU in CPUs." },
+	{ "CPUs", DP_OPT_STR, NULL, SVC(cpus), NULL, 0, 0, 0,
+	  "sluice: CPUs the shards are pinned to, e.g. 0-3,6. Default: the CPUs the process may run on." },
+	{ "Stats_File", DP_OPT_STR, NULL, SVC(stats_file), NULL, 0, 0, 0,
+	  "sluice: rewrite this file with the counters as JSON every Stats_Interval." },
+	{ "Stats_Interval", DP_OPT_SECONDS, "1", SVC(stats_interval), NULL, 0, 0, 0,
+	  "sluice: how often Stats_File is rewritten (seconds)." },
+	{ "storage.path", DP_OPT_STR, NULL, SVC(storage_path), NULL, 0, 0, DP_OPT_NOT_YET,
+	  "Filesystem buffering. Not supported yet." },
+	{ NULL },
+};
+
+#define IN(f) offsetof(struct dp_input, f)
+
+const struct dp_opt dp_input_common_opts[] = {
+	{ "Tag", DP_OPT_STR, NULL, IN(tag_opt), NULL, 0, 0, 0,
+	  "Tag of the records of this input; default: the instance name, e.g. syslog.0." },
+	{ "Alias", DP_OPT_STR, NULL, IN(alias), NULL, 0, 0, 0, "Name of the instance in logs and metrics." },
+	{ "Mem_Buf_Limit", DP_OPT_SIZE, "8M", IN(mem_buf_limit), NULL, 0, 0, 0,
+	  "Memory this input may hold in chunks, across all shards. When reached, TCP reading pauses "
+	  "(backpressure) and UDP datagrams are dropped and counted. sluice always bounds memory: the "
+	  "default is 8M (Fluent Bit's default is unlimited)." },
+	{ "Threaded", DP_OPT_BOOL, "off", IN(threaded), NULL, 0, 0, 0,
+	  "Accepted for compatibility; every input already runs on the shard threads." },
+	{ NULL },
+};
+
+#define OUT(f) offsetof(struct dp_output, f)
+
+const struct dp_opt dp_output_common_opts[] = {
+	{ "Match", DP_OPT_STR, NULL, OUT(match_opt), NULL, 0, 0, 0,
+	  "Tag pattern with * wildcards selecting the records this output receives." },
+	{ "Match_Regex", DP_OPT_STR, NULL, OUT(match_regex_opt), NULL, 0, 0, 0,
+	  "Regular expression (PCRE2) on the tag, instead of Match." },
+	{ "Alias", DP_OPT_STR, NULL, OUT(alias), NULL, 0, 0, 0, "Name of the instance in logs and metrics." },
+	{ "Retry_Limit", DP_OPT_STR, "1", OUT(retry_limit_opt), NULL, 0, 0, 0,
+	  "Retries of a failed flush before its records are counted as failed: a number, "
+	  "no_limits / False (retry forever) or no_retries." },
+	{ "Workers", DP_OPT_INT, "1", OUT(workers), NULL, 1, 64, 0, "Output worker threads." },
+	{ NULL },
+};
+
+static const char *const section_ignore[] = { "Name", NULL };
+
+/* ---- CPUs ---- */
+
+static int parse_cpus(const char *s, int *cpus, unsigned max, unsigned *n)
+{
+	*n = 0;
+	while (*s) {
+		char *end;
+		long a = strtol(s, &end, 10), b = a;
+		if (end == s || a < 0 || a >= CPU_SETSIZE)
+			return -EINVAL;
+		s = end;
+		if (*s == '-') {
+			b = strtol(s + 1, &end, 10);
+			if (end == s + 1 || b < a || b >= CPU_SETSIZE)
+				return -EINVAL;
+			s = end;
+		}
+		for (long c = a; c <= b && *n < max; c++)
+			cpus[(*n)++] = (int)c;
+		if (*s == ',')
+			s++;
+		else if (*s)
+			return -EINVAL;
+	}
+	return *n ? 0 : -EINVAL;
+}
+
+static int place_shards(struct dp_pipeline *pl, const struct dp_conf_section *svc, struct dp_err *err)
+{
+	int cpus[DP_MAX_SHARDS];
+	unsigned ncpu = 0;
+	if (pl->svc.cpus) {
+		if (parse_cpus(pl->svc.cpus, cpus, DP_MAX_SHARDS, &ncpu)) {
+			const struct dp_conf_kv *kv = svc ? dp_conf_kv_get(svc, "CPUs") : NULL;
+			return dp_err_set(err, -EINVAL, "%s:%d: [SERVICE] invalid value '%s' for 'CPUs': "
+					  "expected a list such as 0-3,6", kv ? kv->file : "?",
+					  kv ? kv->line : 0, pl->svc.cpus);
+		}
+	} else {
+		cpu_set_t set;
+		CPU_ZERO(&set);
+		sched_getaffinity(0, sizeof(set), &set);
+		for (int c = 0; c < CPU_SETSIZE && ncpu < DP_MAX_SHARDS; c++)
+			if (CPU_ISSET(c, &set))
+				cpus[ncpu++] = c;
+		if (!ncpu)
+			cpus[ncpu++] = -1;
+	}
+	pl->nshards = pl->svc.shards ? (unsigned)pl->svc.shards : ncpu;
+	for (unsigned i = 0; i < pl->nshards; i++)
+		pl->cpu[i] = cpus[i % ncpu];
+	return 0;
+}
+
+/* ---- sections ---- */
+
+static int add_input(struct dp_pipeline *pl, const struct dp_conf_section *s, struct dp_err *err)
+{
+	const struct dp_conf_kv *name = dp_conf_kv_get(s, "Name");
+	if (!name)
+		return dp_err_set(err, -EINVAL, "%s:%d: [INPUT] missing required key 'Name'", s->file, s->line);
+	const struct dp_input_ops *ops = dp_registry_input(name->val);
+	if (!ops)
+		return dp_err_set(err, -EINVAL, "%s:%d: [INPUT] unknown input plugin '%s'", name->file,
+				  name->line, name->val);
+	if (pl->nin == DP_MAX_INPUTS)
+		return dp_err_set(err, -E2BIG, "%s:%d: too many inputs (max %d)", s->file, s->line, DP_MAX_INPUTS);
+	struct dp_input *in = calloc(1, sizeof(*in));
+	in->cfg = calloc(1, ops->cfg_size ? ops->cfg_size : 1);
+	in->ops = ops;
+	in->id = pl->nin;
+	in->file = s->file;
+	in->line = s->line;
+	pl->in[pl->nin++] = in;
+	char what[64];
+	snprintf(what, sizeof(what), "[INPUT] %s", ops->name);
+	/* Name was read above: it picks the tables. */
+	const struct dp_opt *tabs[2] = { dp_input_common_opts, ops->opts };
+	void *cfgs[2] = { in, in->cfg };
+	int rc = dp_opt_apply(tabs, cfgs, ops->opts ? 2 : 1, s, what, section_ignore, err);
+	if (rc)
+		return rc;
+	unsigned nth = 0;
+	for (unsigned i = 0; i + 1 < pl->nin; i++)
+		if (pl->in[i]->ops == ops)
+			nth++;
+	snprintf(in->name, sizeof(in->name), "%s.%u", ops->name, nth);
+	in->tag = strdup(in->tag_opt ? in->tag_opt : in->name);
+	in->tag_len = strlen(in->tag);
+	if (ops->setup && (rc = ops->setup(in, err))) {
+		/* Plugins report the key; prefix the section's place. */
+		char msg[sizeof(err->msg)];
+		snprintf(msg, sizeof(msg), "%s", err->msg);
+		return dp_err_set(err, rc, "%s:%d: %s: %s", s->file, s->line, what, msg);
+	}
+	return 0;
+}
+
+static int parse_retry_limit(const char *v, int *out)
+{
+	if (!strcasecmp(v, "no_limits") || !strcasecmp(v, "false")) {
+		*out = -1;
+		return 0;
+	}
+	if (!strcasecmp(v, "no_retries")) {
+		*out = 0;
+		return 0;
+	}
+	char *end;
+	long n = strtol(v, &end, 10);
+	if (end == v || *end || n < 0 || n > 1000000)
+		return -EINVAL;
+	*out = (int)n;
+	return 0;
+}
+
+static int add_output(struct dp_pipeline *pl, const struct dp_conf_section *s, struct dp_err *err)
+{
+	const struct dp_conf_kv *name = dp_conf_kv_get(s, "Name");
+	if (!name)
+		return dp_err_set(err, -EINVAL, "%s:%d: [OUTPUT] missing required key 'Name'", s->file, s->line);
+	const struct dp_output_ops *ops = dp_registry_output(name->val);
+	if (!ops)
+		return dp_err_set(err, -EINVAL, "%s:%d: [OUTPUT] unknown output plugin '%s'", name->file,
+				  name->line, name->val);
+	if (pl->nout == DP_MAX_OUTPUTS)
+		return dp_err_set(err, -E2BIG, "%s:%d: too many outputs (max %d)", s->file, s->line,
+				  DP_MAX_OUTPUTS);
+	struct dp_output *o = calloc(1, sizeof(*o));
+	o->cfg = calloc(1, ops->cfg_size ? ops->cfg_size : 1);
+	o->ops = ops;
+	o->id = pl->nout;
+	o->file = s->file;
+	o->line = s->line;
+	o->pl = pl;
+	pl->out[pl->nout++] = o;
+	char what[64];
+	snprintf(what, sizeof(what), "[OUTPUT] %s", ops->name);
+	const struct dp_opt *tabs[2] = { dp_output_common_opts, ops->opts };
+	void *cfgs[2] = { o, o->cfg };
+	int rc = dp_opt_apply(tabs, cfgs, ops->opts ? 2 : 1, s, what, section_ignore, err);
+	if (rc)
+		return rc;
+	unsigned nth = 0;
+	for (unsigned i = 0; i + 1 < pl->nout; i++)
+		if (pl->out[i]->ops == ops)
+			nth++;
+	snprintf(o->name, sizeof(o->name), "%s.%u", ops->name, nth);
+	const struct dp_conf_kv *kv = dp_conf_kv_get(s, "Retry_Limit");
+	if (parse_retry_limit(o->retry_limit_opt, &o->retry_limit))
+		return dp_err_set(err, -EINVAL, "%s:%d: %s: invalid value '%s' for 'Retry_Limit': expected "
+				  "a number, no_limits, False or no_retries", kv ? kv->file : s->file,
+				  kv ? kv->line : s->line, what, o->retry_limit_opt);
+	if (o->match_opt && o->match_regex_opt)
+		return dp_err_set(err, -EINVAL, "%s:%d: %s: set Match or Match_Regex, not both", s->file,
+				  s->line, what);
+	if (!o->match_opt && !o->match_regex_opt) {
+		dp_warn("%s:%d: %s has no Match or Match_Regex: it will receive nothing", s->file, s->line, what);
+	} else if ((rc = dp_match_init(&o->match, o->match_opt, o->match_regex_opt, err))) {
+		char msg[sizeof(err->msg)];
+		snprintf(msg, sizeof(msg), "%s", err->msg);
+		kv = dp_conf_kv_get(s, o->match_opt ? "Match" : "Match_Regex");
+		return dp_err_set(err, rc, "%s:%d: %s: %s", kv->file, kv->line, what, msg);
+	}
+	if (ops->setup && (rc = ops->setup(o, err))) {
+		char msg[sizeof(err->msg)];
+		snprintf(msg, sizeof(msg), "%s", err->msg);
+		return dp_err_set(err, rc, "%s:%d: %s: %s", s->file, s->line, what, msg);
+	}
+	return 0;
+}
+
+static void route(struct dp_pipeline *pl)
+{
+	for (unsigned i = 0; i < pl->nin; i++) {
+		struct dp_input *in = pl->in[i];
+		in->route = 0;
+		for (unsigned o = 0; o < pl->nout; o++) {
+			struct dp_output *out = pl->out[o];
+			if ((out->match_opt || out->match_regex_opt) &&
+			    dp_match_tag(&out->match, in->tag, in->tag_len))
+				in->route |= 1ull << o;
+		}
+		if (!in->route)
+			dp_warn("%s:%d: no output matches tag '%s' of %s: its records will be dropped",
+				in->file, in->line, in->tag, in->name);
+	}
+}
+
+struct dp_pipeline *dp_pipeline_create(const struct dp_conf *conf, struct dp_err *err)
+{
+	struct dp_pipeline *pl = calloc(1, sizeof(*pl));
+	const struct dp_conf_section *svc = NULL;
+	int rc = dp_opt_defaults(dp_service_opts, &pl->svc, err);
+	for (unsigned i = 0; !rc && i < conf->nsec; i++) {
+		const struct dp_conf_section *s = &conf->sec[i];
+		if (!strcasecmp(s->name, "SERVICE")) {
+			const struct dp_opt *tabs[1] = { dp_service_opts };
+			void *cfgs[1] = { &pl->svc };
+			dp_opt_free(dp_service_opts, &pl->svc);
+			rc = dp_opt_apply(tabs, cfgs, 1, s, "[SERVICE]", NULL, err);
+			svc = s;
+		} else if (!strcasecmp(s->name, "INPUT")) {
+			rc = add_input(pl, s, err);
+		} else if (!strcasecmp(s->name, "OUTPUT")) {
+			rc = add_output(pl, s, err);
+		} else if (!strcasecmp(s->name, "FILTER") || !strcasecmp(s->name, "PARSER") ||
+			   !strcasecmp(s->name, "MULTILINE_PARSER") || !strcasecmp(s->name, "STREAM_TASK")) {
+			rc = dp_err_set(err, -ENOTSUP, "%s:%d: [%s] sections are not supported yet", s->file,
+					s->line, s->name);
+		} else {
+			rc = dp_err_set(err, -EINVAL, "%s:%d: unknown section [%s]", s->file, s->line, s->name);
+		}
+	}
+	if (!rc && pl->svc.parsers_file) {
+		const struct dp_conf_kv *kv = svc ? dp_conf_kv_get(svc, "Parsers_File") : NULL;
+		FILE *f = fopen(pl->svc.parsers_file, "r");
+		if (!f && kv && kv->file[0] != '<' && pl->svc.parsers_file[0] != '/') {
+			/* Relative to the configuration file, as Fluent Bit does. */
+			char path[4096];
+			const char *slash = strrchr(kv->file, '/');
+			snprintf(path, sizeof(path), "%.*s%s", slash ? (int)(slash - kv->file + 1) : 0, kv->file,
+				 pl->svc.parsers_file);
+			f = fopen(path, "r");
+		}
+		if (!f)
+			rc = dp_err_set(err, -ENOENT, "%s:%d: [SERVICE] Parsers_File '%s' cannot be opened",
+					kv ? kv->file : "?", kv ? kv->line : 0, pl->svc.parsers_file);
+		else
+			fclose(f);
+	}
+	if (!rc)
+		rc = place_shards(pl, svc, err);
+	if (!rc && pl->nin == 0)
+		rc = dp_err_set(err, -EINVAL, "no [INPUT] configured");
+	if (!rc && pl->nout == 0)
+		rc = dp_err_set(err, -EINVAL, "no [OUTPUT] configured");
+	if (rc) {
+		dp_pipeline_destroy(pl);
+		return NULL;
+	}
+	route(pl);
+	size_t fp = dp_pool_chunk_footprint();
+	for (unsigned i = 0; i < pl->nin; i++) {
+		int64_t per_shard = pl->in[i]->mem_buf_limit / (int64_t)pl->nshards;
+		unsigned n = (unsigned)(per_shard / (int64_t)fp);
+		/* One chunk being filled, one in flight, one coming back. */
+		pl->in[i]->pool_chunks = n < 3 ? 3 : n;
+	}
+	for (unsigned o = 0; o < pl->nout; o++) {
+		pl->out[o]->worker_base = pl->nworkers;
+		pl->nworkers += (unsigned)pl->out[o]->workers;
+	}
+	return pl;
+}
+
+int dp_pipeline_start(struct dp_pipeline *pl, struct dp_err *err)
+{
+	pl->start_ns = dp_time_mono_ns();
+	pl->shards = calloc(pl->nshards, sizeof(*pl->shards));
+	pl->workers = calloc(pl->nworkers, sizeof(*pl->workers));
+	for (unsigned s = 0; s < pl->nshards; s++)
+		if (!(pl->shards[s] = shard_create(pl, s, pl->cpu[s], err)))
+			return err->code ? err->code : -ENOMEM;
+	for (unsigned o = 0, w = 0; o < pl->nout; o++) {
+		for (unsigned k = 0; k < (unsigned)pl->out[o]->workers; k++, w++) {
+			struct out_worker *wk = out_worker_create(pl, pl->out[o], w, k, err);
+			if (!wk)
+				return -ENOMEM;
+			for (unsigned s = 0; s < pl->nshards; s++) {
+				wk->from_shard[s] = pl->shards[s]->to_worker[w];
+				wk->to_shard[s] = pl->shards[s]->from_worker[w];
+			}
+			pl->workers[w] = wk;
+		}
+	}
+	for (unsigned w = 0; w < pl->nworkers; w++) {
+		int rc = out_worker_start(pl->workers[w], err);
+		if (rc)
+			return rc;
+		while (!atomic_load(&pl->workers[w]->started))
+			sched_yield();
+		if (atomic_load(&pl->workers[w]->started) < 0) {
+			*err = pl->workers[w]->err;
+			char msg[sizeof(err->msg)];
+			snprintf(msg, sizeof(msg), "%s", err->msg);
+			return dp_err_set(err, -EIO, "[%s] %s", pl->workers[w]->o->name, msg);
+		}
+	}
+	for (unsigned s = 0; s < pl->nshards; s++) {
+		int rc = shard_start(pl->shards[s], err);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+int dp_pipeline_stop(struct dp_pipeline *pl)
+{
+	int rc = 0;
+	if (!pl->shards)
+		return 0;
+	for (unsigned s = 0; s < pl->nshards; s++)
+		if (pl->shards[s] && pl->shards[s]->thread)
+			shard_request_stop(pl->shards[s]);
+	for (unsigned s = 0; s < pl->nshards; s++)
+		if (pl->shards[s] && pl->shards[s]->thread) {
+			shard_join(pl->shards[s]);
+			pl->shards[s]->thread = 0;
+		}
+	for (unsigned s = 0; s < pl->nshards; s++)
+		if (pl->shards[s])
+			atomic_store(&pl->shards[s]->done, 1);
+	uint64_t deadline = dp_time_mono_ns() + (uint64_t)(pl->svc.grace * 1e9);
+	for (unsigned w = 0; w < pl->nworkers; w++)
+		if (pl->workers[w] && pl->workers[w]->thread)
+			out_worker_request_stop(pl->workers[w]);
+	for (unsigned w = 0; w < pl->nworkers; w++) {
+		struct out_worker *wk = pl->workers[w];
+		if (!wk || !wk->thread)
+			continue;
+		if (out_worker_join(wk, deadline)) {
+			dp_error("[%s] did not finish delivering within Grace (%.1fs)", wk->o->name,
+				 pl->svc.grace);
+			/* Abandon the backoff and cut the thread loose: its
+			 * chunks stay counted as not delivered. */
+			atomic_store(&wk->stop, 2);
+			pthread_detach(wk->thread);
+			wk->thread = 0;
+			pl->workers[w] = NULL;   /* leaked on purpose: the thread may still use it */
+			rc = -ETIMEDOUT;
+		}
+	}
+	return rc;
+}
+
+void dp_pipeline_destroy(struct dp_pipeline *pl)
+{
+	if (!pl)
+		return;
+	if (pl->shards && !pl->workers)
+		pl->nworkers = 0;
+	for (unsigned w = 0; pl->workers && w < pl->nworkers; w++)
+		out_worker_destroy(pl->workers[w]);
+	for (unsigned s = 0; pl->shards && s < pl->nshards; s++)
+		shard_destroy(pl->shards[s]);
+	free(pl->shards);
+	free(pl->workers);
+	for (unsigned i = 0; i < pl->nin; i++) {
+		struct dp_input *in = pl->in[i];
+		if (in->ops->teardown)
+			in->ops->teardown(in);
+		if (in->ops->opts)
+			dp_opt_free(in->ops->opts, in->cfg);
+		dp_opt_free(dp_input_common_opts, in);
+		free(in->tag);
+		free(in->listen);
+		free(in->sep);
+		free(in->cfg);
+		free(in);
+	}
+	for (unsigned o = 0; o < pl->nout; o++) {
+		struct dp_output *out = pl->out[o];
+		if (out->ops->teardown)
+			out->ops->teardown(out);
+		if (out->ops->opts)
+			dp_opt_free(out->ops->opts, out->cfg);
+		dp_opt_free(dp_output_common_opts, out);
+		dp_match_fini(&out->match);
+		free(out->cfg);
+		free(out);
+	}
+	dp_opt_free(dp_service_opts, &pl->svc);
+	free(pl);
+}
+
+const char *dp_chunk_tag(const struct dp_pipeline *pl, const struct dp_chunk *c, size_t *len)
+{
+	const struct dp_input *in = pl->in[c->input];
+	*len = in->tag_len;
+	return in->tag;
+}

@@ -1,0 +1,66 @@
+/*
+ * dp_pipeline.h — one running configuration: the service settings, the
+ * input and output instances, the shards and output workers, and the rings
+ * between them. Built and torn down on the control thread.
+ */
+#ifndef DP_PIPELINE_H
+#define DP_PIPELINE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include "dp_conf.h"
+#include "dp_plugin.h"
+
+#define DP_MAX_INPUTS  64
+#define DP_MAX_OUTPUTS 64
+#define DP_MAX_SHARDS  256
+
+struct dp_service {
+	double flush;          /* seconds a partial chunk may wait */
+	double grace;          /* seconds to drain at shutdown */
+	bool daemon;
+	int log_level;
+	char *log_file;
+	char *parsers_file;
+	bool http_server;
+	char *http_listen;
+	int64_t http_port;
+	int64_t shards;        /* 0: one per CPU in CPUs */
+	char *cpus;            /* "0-3,6"; NULL: the process's affinity */
+	char *stats_file;
+	double stats_interval;
+	char *storage_path;
+};
+
+struct shard;
+struct out_worker;
+
+struct dp_pipeline {
+	struct dp_service svc;
+	struct dp_input *in[DP_MAX_INPUTS];
+	unsigned nin;
+	struct dp_output *out[DP_MAX_OUTPUTS];
+	unsigned nout;
+	unsigned nshards;
+	int cpu[DP_MAX_SHARDS];          /* CPU of each shard */
+	struct shard **shards;
+	struct out_worker **workers;
+	unsigned nworkers;
+	uint64_t start_ns;
+};
+
+/* Build from a configuration: checks every section and key, resolves
+ * plugins and routes; opens nothing. */
+struct dp_pipeline *dp_pipeline_create(const struct dp_conf *conf, struct dp_err *err);
+/* Allocate pools and rings, open listeners, start threads. */
+int dp_pipeline_start(struct dp_pipeline *pl, struct dp_err *err);
+/* Stop accepting, drain everything in flight, join. Returns 0 when all
+ * accepted records were delivered within Grace, -ETIMEDOUT otherwise. */
+int dp_pipeline_stop(struct dp_pipeline *pl);
+void dp_pipeline_destroy(struct dp_pipeline *pl);
+
+extern const struct dp_opt dp_service_opts[];
+extern const struct dp_opt dp_input_common_opts[];
+extern const struct dp_opt dp_output_common_opts[];
+
+#endif

@@ -1,0 +1,129 @@
+/*
+ * dp_plugin.h — what an input or output plugin is: one const struct of
+ * operations with designated initializers, an option table, and the
+ * instances the configuration creates from it. Control operations (setup,
+ * teardown) are apart from the data operations (parse on shards, flush on
+ * output workers). The registry is one static array (dp_registry.c).
+ */
+#ifndef DP_PLUGIN_H
+#define DP_PLUGIN_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include "dp_chunk.h"
+#include "dp_opt.h"
+#include "dp_route.h"
+
+struct dp_input;
+struct dp_output;
+struct dp_pipeline;
+struct shard;
+
+/* Turn one frame into the fields of the open record (see psr_*): 0, or
+ * -EINVAL when malformed. ctx is the input's per-shard context. */
+typedef int (*dp_parse_fn)(struct dp_chunk *c, const char *p, size_t len, void *ctx);
+
+enum dp_transport {
+	DP_NET_NONE,
+	DP_NET_TCP,     /* stream listener, one framer per connection */
+	DP_NET_UDP,     /* one datagram, one frame */
+	DP_NET_TIMER,   /* a generator ticking on one shard (dummy) */
+};
+
+struct dp_input_ops {
+	const char *name;
+	const char *desc;
+	const struct dp_opt *opts;
+	size_t cfg_size;
+	/* Control thread, before any socket opens: check the configuration and
+	 * fill the transport fields of the instance. */
+	int (*setup)(struct dp_input *in, struct dp_err *err);
+	/* Shard thread, once at start: the per-shard context given to parse. */
+	void *(*shard_ctx_create)(struct dp_input *in, unsigned shard);
+	void (*shard_ctx_destroy)(void *ctx);
+	/* Called once per burst of frames with the burst's receive time, so
+	 * contexts can refresh clocks and caches outside the per-event loop. */
+	void (*burst_begin)(void *ctx, uint64_t now_real_ns);
+	dp_parse_fn parse;
+	/* DP_NET_TIMER: append up to `budget` records to the chunk the shard
+	 * gives (by calling shard_emit), returns how many it wants to emit
+	 * later still (0 when done for this tick). */
+	unsigned (*tick)(struct dp_input *in, struct shard *sh, void *ctx, uint64_t now_real_ns);
+	void (*teardown)(struct dp_input *in);
+};
+
+struct dp_input {
+	unsigned id;
+	char name[48];            /* "syslog.0", as Fluent Bit names instances */
+	char *tag;
+	size_t tag_len;
+	const struct dp_input_ops *ops;
+	void *cfg;                /* the plugin's option struct */
+	const char *file;         /* where the section was written */
+	int line;
+	/* common keys */
+	char *tag_opt;
+	char *alias;
+	int64_t mem_buf_limit;
+	bool threaded;
+	/* routing: bit i set when output i matches this tag */
+	uint64_t route;
+	/* transport, filled by setup */
+	enum dp_transport net;
+	char *listen;
+	int port;
+	int framing;              /* PSR_FRAME_* */
+	char *sep;                /* custom separator, or NULL */
+	size_t sep_len;
+	uint32_t max_frame;       /* Buffer_Max_Size */
+	uint32_t read_size;       /* Buffer_Chunk_Size */
+	uint64_t tick_ns;         /* DP_NET_TIMER interval */
+	int rcvbuf;               /* SO_RCVBUF, 0 = kernel default */
+	/* per shard, set when the pipeline is built */
+	unsigned pool_chunks;
+};
+
+struct dp_output_ops {
+	const char *name;
+	const char *desc;
+	const struct dp_opt *opts;
+	size_t cfg_size;
+	int (*setup)(struct dp_output *o, struct dp_err *err);
+	/* Output worker thread: its private context. */
+	void *(*worker_create)(struct dp_output *o, unsigned worker, struct dp_err *err);
+	/* Deliver a burst of chunks; 0 when all of it is confirmed (written),
+	 * -errno to retry the whole burst later. Records flagged
+	 * DP_REC_DROPPED are skipped. */
+	int (*flush)(void *wctx, struct dp_chunk *const *c, unsigned n);
+	void (*worker_destroy)(void *wctx);
+	void (*teardown)(struct dp_output *o);
+};
+
+struct dp_output {
+	unsigned id;
+	char name[48];            /* "file.0" */
+	const struct dp_output_ops *ops;
+	void *cfg;
+	const char *file;
+	int line;
+	struct dp_pipeline *pl;   /* to find a chunk's tag */
+	/* common keys */
+	char *match_opt;
+	char *match_regex_opt;
+	char *alias;
+	char *retry_limit_opt;
+	int64_t workers;
+	struct dp_match match;
+	int retry_limit;          /* -1: no limit */
+	unsigned worker_base;     /* index of its first worker in the pipeline */
+};
+
+const struct dp_input_ops *dp_registry_input(const char *name);
+const struct dp_output_ops *dp_registry_output(const char *name);
+extern const struct dp_input_ops *const dp_registry_inputs[];
+extern const struct dp_output_ops *const dp_registry_outputs[];
+
+/* The tag of the input a chunk came from. */
+const char *dp_chunk_tag(const struct dp_pipeline *pl, const struct dp_chunk *c, size_t *len);
+
+#endif

@@ -1,0 +1,40 @@
+/*
+ * dp_registry.c — every plugin sluice has, in one static array per kind.
+ * Names are matched case-insensitively, as Fluent Bit does.
+ */
+#include <stddef.h>
+#include <strings.h>
+#include "dp_plugin.h"
+
+extern const struct dp_input_ops in_syslog_ops, in_tcp_ops, in_dummy_ops;
+extern const struct dp_output_ops out_stdout_ops, out_file_ops, out_null_ops;
+
+const struct dp_input_ops *const dp_registry_inputs[] = {
+	&in_syslog_ops,
+	&in_tcp_ops,
+	&in_dummy_ops,
+	NULL,
+};
+
+const struct dp_output_ops *const dp_registry_outputs[] = {
+	&out_stdout_ops,
+	&out_file_ops,
+	&out_null_ops,
+	NULL,
+};
+
+const struct dp_input_ops *dp_registry_input(const char *name)
+{
+	for (unsigned i = 0; dp_registry_inputs[i]; i++)
+		if (!strcasecmp(dp_registry_inputs[i]->name, name))
+			return dp_registry_inputs[i];
+	return NULL;
+}
+
+const struct dp_output_ops *dp_registry_output(const char *name)
+{
+	for (unsigned i = 0; dp_registry_outputs[i]; i++)
+		if (!strcasecmp(dp_registry_outputs[i]->name, name))
+			return dp_registry_outputs[i];
+	return NULL;
+}

@@ -1,0 +1,116 @@
+/*
+ * dp_stats.c — summing and printing counters (see dp_stats.h). Counters
+ * are plain per-thread integers read with relaxed loads: a reading may be
+ * a few events behind, never torn.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include "dp_log.h"
+#include "dp_stats.h"
+#include "dp_time.h"
+#include "out_worker.h"
+#include "shard.h"
+
+void dp_stats_collect(const struct dp_pipeline *pl, struct dp_stats_in *in, struct dp_stats_out *out)
+{
+	memset(in, 0, sizeof(*in) * pl->nin);
+	memset(out, 0, sizeof(*out) * pl->nout);
+	for (unsigned s = 0; pl->shards && s < pl->nshards; s++) {
+		struct shard *sh = pl->shards[s];
+		if (!sh)
+			continue;
+		for (unsigned i = 0; i < pl->nin; i++) {
+			struct shard_in_counters *c = &sh->ins[i].cnt;
+			in[i].records += DP_CNT_GET(c->records);
+			in[i].bytes += DP_CNT_GET(c->bytes);
+			in[i].malformed += DP_CNT_GET(c->malformed);
+			in[i].oversize += DP_CNT_GET(c->oversize);
+			in[i].dropped += DP_CNT_GET(c->dropped);
+			in[i].connections += DP_CNT_GET(c->connections);
+		}
+	}
+	for (unsigned w = 0; pl->workers && w < pl->nworkers; w++) {
+		struct out_worker *wk = pl->workers[w];
+		if (!wk)
+			continue;
+		struct dp_stats_out *o = &out[wk->o->id];
+		o->records += DP_CNT_GET(wk->cnt.records);
+		o->bytes += DP_CNT_GET(wk->cnt.bytes);
+		o->chunks += DP_CNT_GET(wk->cnt.chunks);
+		o->retries += DP_CNT_GET(wk->cnt.retries);
+		o->failed += DP_CNT_GET(wk->cnt.failed);
+	}
+}
+
+static const char *in_name(const struct dp_input *in)
+{
+	return in->alias ? in->alias : in->name;
+}
+
+static const char *out_name(const struct dp_output *o)
+{
+	return o->alias ? o->alias : o->name;
+}
+
+void dp_stats_print_json(const struct dp_pipeline *pl, FILE *f)
+{
+	struct dp_stats_in in[DP_MAX_INPUTS];
+	struct dp_stats_out out[DP_MAX_OUTPUTS];
+	dp_stats_collect(pl, in, out);
+	uint64_t tin = 0, tout = 0, tmal = 0, tdrop = 0, tfail = 0;
+	fprintf(f, "{\"uptime_s\":%.3f,\"shards\":%u,\"inputs\":{",
+		(double)(dp_time_mono_ns() - pl->start_ns) / 1e9, pl->nshards);
+	for (unsigned i = 0; i < pl->nin; i++) {
+		fprintf(f, "%s\"%s\":{\"records\":%llu,\"bytes\":%llu,\"malformed\":%llu,\"oversize\":%llu,"
+			"\"dropped\":%llu,\"connections\":%llu}", i ? "," : "", in_name(pl->in[i]),
+			(unsigned long long)in[i].records, (unsigned long long)in[i].bytes,
+			(unsigned long long)in[i].malformed, (unsigned long long)in[i].oversize,
+			(unsigned long long)in[i].dropped, (unsigned long long)in[i].connections);
+		tin += in[i].records;
+		tmal += in[i].malformed + in[i].oversize;
+		tdrop += in[i].dropped;
+	}
+	fprintf(f, "},\"outputs\":{");
+	for (unsigned o = 0; o < pl->nout; o++) {
+		fprintf(f, "%s\"%s\":{\"records\":%llu,\"bytes\":%llu,\"chunks\":%llu,\"retries\":%llu,"
+			"\"errors\":%llu}", o ? "," : "", out_name(pl->out[o]),
+			(unsigned long long)out[o].records, (unsigned long long)out[o].bytes,
+			(unsigned long long)out[o].chunks, (unsigned long long)out[o].retries,
+			(unsigned long long)out[o].failed);
+		tout += out[o].records;
+		tfail += out[o].failed;
+	}
+	fprintf(f, "},\"totals\":{\"in\":%llu,\"out\":%llu,\"malformed\":%llu,\"dropped\":%llu,\"failed\":%llu}}\n",
+		(unsigned long long)tin, (unsigned long long)tout, (unsigned long long)tmal,
+		(unsigned long long)tdrop, (unsigned long long)tfail);
+}
+
+int dp_stats_write_file(const struct dp_pipeline *pl, const char *path)
+{
+	char tmp[4096];
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	FILE *f = fopen(tmp, "w");
+	if (!f)
+		return -errno;
+	dp_stats_print_json(pl, f);
+	if (fclose(f))
+		return -errno;
+	return rename(tmp, path) ? -errno : 0;
+}
+
+void dp_stats_log(const struct dp_pipeline *pl)
+{
+	struct dp_stats_in in[DP_MAX_INPUTS];
+	struct dp_stats_out out[DP_MAX_OUTPUTS];
+	dp_stats_collect(pl, in, out);
+	for (unsigned i = 0; i < pl->nin; i++)
+		dp_info("[%s] records=%llu bytes=%llu malformed=%llu oversize=%llu dropped=%llu connections=%llu",
+			in_name(pl->in[i]), (unsigned long long)in[i].records, (unsigned long long)in[i].bytes,
+			(unsigned long long)in[i].malformed, (unsigned long long)in[i].oversize,
+			(unsigned long long)in[i].dropped, (unsigned long long)in[i].connections);
+	for (unsigned o = 0; o < pl->nout; o++)
+		dp_info("[%s] records=%llu bytes=%llu retries=%llu failed=%llu", out_name(pl->out[o]),
+			(unsigned long long)out[o].records, (unsigned long long)out[o].bytes,
+			(unsigned long long)out[o].retries, (unsigned long long)out[o].failed);
+}

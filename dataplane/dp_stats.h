@@ -1,0 +1,26 @@
+/*
+ * dp_stats.h — the counters of a running pipeline, summed across shards
+ * and workers when read: as a JSON document (Stats_File) and as the
+ * summary logged at exit. Control thread.
+ */
+#ifndef DP_STATS_H
+#define DP_STATS_H
+
+#include <stdio.h>
+#include "dp_pipeline.h"
+
+struct dp_stats_in {
+	uint64_t records, bytes, malformed, oversize, dropped, connections;
+};
+
+struct dp_stats_out {
+	uint64_t records, bytes, chunks, retries, failed;
+};
+
+void dp_stats_collect(const struct dp_pipeline *pl, struct dp_stats_in *in, struct dp_stats_out *out);
+void dp_stats_print_json(const struct dp_pipeline *pl, FILE *f);
+/* Write Stats_File atomically (temp file + rename). */
+int dp_stats_write_file(const struct dp_pipeline *pl, const char *path);
+void dp_stats_log(const struct dp_pipeline *pl);
+
+#endif

@@ -1,0 +1,171 @@
+/*
+ * out_file.c — Fluent Bit's `file` output: records appended to Path/File,
+ * File defaulting to the record's tag. A burst is confirmed once write(2)
+ * returned for all of it (no fsync per burst).
+ *
+ * Files are opened by the worker, lazily, one per input (a tag belongs to
+ * one input), and kept open. Opening a FIFO blocks until a reader comes,
+ * which stalls this output only: its rings fill, then the shards pause.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include "out_buf.h"
+#include "dp_pipeline.h"
+
+struct out_file_cfg {
+	char *path;
+	char *file;
+	int format;
+	char *delimiter;
+	char *label_delimiter;
+	bool mkdir;
+	char *template;
+};
+
+#define C(f) offsetof(struct out_file_cfg, f)
+
+static const struct dp_opt file_opts[] = {
+	{ "Path", DP_OPT_STR, NULL, C(path), NULL, 0, 0, 0, "Directory of the file; default: the working directory." },
+	{ "File", DP_OPT_STR, NULL, C(file), NULL, 0, 0, 0, "File name; default: the record's tag." },
+	{ "Format", DP_OPT_ENUM, "out_file", C(format), "out_file|plain|csv|ltsv|msgpack|json_lines", 0, 0, 0,
+	  "out_file: TAG: [time, {record}]; plain: the record as JSON; csv; ltsv; msgpack: raw events "
+	  "(sluice); json_lines: JSON with a date key (sluice)." },
+	{ "Delimiter", DP_OPT_STR, ",", C(delimiter), NULL, 0, 0, 0, "Field separator of csv." },
+	{ "Label_Delimiter", DP_OPT_STR, ":", C(label_delimiter), NULL, 0, 0, 0, "Label separator of ltsv." },
+	{ "Mkdir", DP_OPT_BOOL, "off", C(mkdir), NULL, 0, 0, 0, "Create Path if it does not exist." },
+	{ "Template", DP_OPT_STR, NULL, C(template), NULL, 0, 0, DP_OPT_NOT_YET,
+	  "Format template. Not supported yet." },
+	{ NULL },
+};
+
+static const enum out_fmt fmt_map[] = {
+	OUT_FMT_OUT_FILE, OUT_FMT_PLAIN, OUT_FMT_CSV, OUT_FMT_LTSV, OUT_FMT_MSGPACK, OUT_FMT_JSON_LINES,
+};
+
+struct file_worker {
+	struct dp_output *o;
+	struct out_fmt_opts fo;
+	struct out_buf b;
+	int fd[DP_MAX_INPUTS];
+};
+
+static int setup(struct dp_output *o, struct dp_err *err)
+{
+	struct out_file_cfg *cfg = o->cfg;
+	if (strlen(cfg->delimiter) >= 8 || strlen(cfg->label_delimiter) >= 8)
+		return dp_err_set(err, -EINVAL, "Delimiter and Label_Delimiter take at most 7 bytes");
+	if (cfg->path && !cfg->mkdir) {
+		struct stat st;
+		if (stat(cfg->path, &st) || !S_ISDIR(st.st_mode))
+			return dp_err_set(err, -ENOENT, "Path '%s' is not a directory (set Mkdir on to create it)",
+					  cfg->path);
+	}
+	return 0;
+}
+
+static int mkdir_p(const char *path)
+{
+	char tmp[4096];
+	snprintf(tmp, sizeof(tmp), "%s", path);
+	for (char *p = tmp + 1; *p; p++) {
+		if (*p == '/') {
+			*p = 0;
+			mkdir(tmp, 0755);
+			*p = '/';
+		}
+	}
+	return mkdir(tmp, 0755) && errno != EEXIST ? -errno : 0;
+}
+
+static void *worker_create(struct dp_output *o, unsigned worker, struct dp_err *err)
+{
+	(void)worker;
+	struct out_file_cfg *cfg = o->cfg;
+	struct file_worker *w = calloc(1, sizeof(*w));
+	if (!w || out_buf_init(&w->b, OUT_BUF_SIZE)) {
+		free(w);
+		dp_err_set(err, -ENOMEM, "out of memory");
+		return NULL;
+	}
+	if (cfg->path && cfg->mkdir && mkdir_p(cfg->path)) {
+		dp_err_set(err, -errno, "cannot create Path '%s': %s", cfg->path, strerror(errno));
+		out_buf_fini(&w->b);
+		free(w);
+		return NULL;
+	}
+	w->o = o;
+	w->fo.fmt = fmt_map[cfg->format];
+	w->fo.json.date_key = "date";
+	snprintf(w->fo.delim, sizeof(w->fo.delim), "%s", cfg->delimiter);
+	snprintf(w->fo.label_delim, sizeof(w->fo.label_delim), "%s", cfg->label_delimiter);
+	for (unsigned i = 0; i < DP_MAX_INPUTS; i++)
+		w->fd[i] = -1;
+	return w;
+}
+
+static int file_fd(struct file_worker *w, const struct dp_chunk *c)
+{
+	if (w->fd[c->input] >= 0)
+		return w->fd[c->input];
+	struct out_file_cfg *cfg = w->o->cfg;
+	size_t taglen;
+	const char *tag = dp_chunk_tag(w->o->pl, c, &taglen);
+	char path[4096];
+	snprintf(path, sizeof(path), "%s%s%s", cfg->path ? cfg->path : "", cfg->path ? "/" : "",
+		 cfg->file ? cfg->file : tag);
+	int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return -errno;
+	w->fd[c->input] = fd;
+	return fd;
+}
+
+static int flush(void *wctx, struct dp_chunk *const *c, unsigned n)
+{
+	struct file_worker *w = wctx;
+	uint64_t skipped = 0;
+	int cur = -1, rc = 0;
+	/* Consecutive chunks for the same file share the buffer: one write
+	 * per file per burst in the common case. A failed burst is written
+	 * again whole on retry (at least once). */
+	w->b.len = 0;
+	for (unsigned i = 0; !rc && i < n; i++) {
+		int fd = file_fd(w, c[i]);
+		if (fd < 0)
+			return fd;
+		if (cur >= 0 && fd != cur && (rc = out_buf_flush(&w->b, cur)))
+			break;
+		cur = fd;
+		size_t taglen;
+		const char *tag = dp_chunk_tag(w->o->pl, c[i], &taglen);
+		rc = out_buf_add_chunk(&w->b, fd, &w->fo, c[i], tag, taglen, &skipped);
+	}
+	if (!rc && cur >= 0)
+		rc = out_buf_flush(&w->b, cur);
+	return rc;
+}
+
+static void worker_destroy(void *wctx)
+{
+	struct file_worker *w = wctx;
+	for (unsigned i = 0; i < DP_MAX_INPUTS; i++)
+		if (w->fd[i] >= 0)
+			close(w->fd[i]);
+	out_buf_fini(&w->b);
+	free(w);
+}
+
+const struct dp_output_ops out_file_ops = {
+	.name = "file",
+	.desc = "Appends records to a file per tag",
+	.opts = file_opts,
+	.cfg_size = sizeof(struct out_file_cfg),
+	.setup = setup,
+	.worker_create = worker_create,
+	.flush = flush,
+	.worker_destroy = worker_destroy,
+};

@@ -1,0 +1,218 @@
+/*
+ * out_worker.c — the output worker loop (see out_worker.h).
+ *
+ * Bursts: the worker takes up to DP_BURST chunks from each shard's ring in
+ * turn and gives them to the plugin's flush in one call, so an output pays
+ * its per-call cost (a write, a produce batch) per burst, not per record.
+ * A chunk is returned to its shard only after flush confirmed it and only
+ * by the last output holding it (refs), through this worker's return ring
+ * for that shard.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+#include "dp_log.h"
+#include "dp_time.h"
+#include "out_worker.h"
+#include "shard.h"
+
+void out_worker_kick(struct out_worker *w)
+{
+	if (atomic_exchange_explicit(&w->sleeping, 0, memory_order_relaxed)) {
+		uint64_t one = 1;
+		ssize_t r = write(w->wake_fd, &one, sizeof(one));
+		(void)r;
+	}
+}
+
+static void release(struct out_worker *w, struct dp_chunk *c)
+{
+	if (atomic_fetch_sub_explicit(&c->refs, 1, memory_order_acq_rel) != 1)
+		return;
+	void *obj = c;
+	dp_ring_enqueue_burst(w->to_shard[c->shard], &obj, 1);
+	struct shard *sh = w->pl->shards[c->shard];
+	atomic_thread_fence(memory_order_seq_cst);
+	if (atomic_load_explicit(&sh->sleeping, memory_order_relaxed))
+		shard_wake(sh);
+}
+
+static void backoff(struct out_worker *w, int attempt)
+{
+	/* 1 s doubling up to 60 s, with jitter; cut short by stop so a
+	 * shutdown does not wait out a long backoff. */
+	uint64_t ms = 1000ull << (attempt < 6 ? attempt : 6);
+	if (ms > 60000)
+		ms = 60000;
+	ms = ms / 2 + (uint64_t)rand() % (ms / 2 + 1);
+	uint64_t until = dp_time_mono_ns() + ms * 1000000ull;
+	while (dp_time_mono_ns() < until) {
+		if (atomic_load(&w->stop) == 2)
+			return;
+		struct pollfd p = { .fd = w->wake_fd, .events = POLLIN };
+		poll(&p, 1, 100);
+	}
+}
+
+static void deliver(struct out_worker *w, struct dp_chunk **c, unsigned n)
+{
+	struct dp_output *o = w->o;
+	int attempt = 0;
+	int rc;
+	while ((rc = o->ops->flush(w->ctx, c, n)) < 0) {
+		if (o->retry_limit >= 0 && attempt >= o->retry_limit)
+			break;
+		DP_CNT_ADD(w->cnt.retries, 1);
+		if (attempt == 0)
+			dp_warn("[%s] flush failed (%s), retrying", o->name, strerror(-rc));
+		backoff(w, attempt++);
+	}
+	uint64_t recs = 0, bytes = 0;
+	for (unsigned i = 0; i < n; i++) {
+		recs += c[i]->nrecs;
+		bytes += c[i]->data_len;
+	}
+	if (rc < 0) {
+		dp_error("[%s] giving up on %llu records after %d retries: %s", o->name,
+			 (unsigned long long)recs, attempt, strerror(-rc));
+		DP_CNT_ADD(w->cnt.failed, recs);
+	} else {
+		DP_CNT_ADD(w->cnt.records, recs);
+		DP_CNT_ADD(w->cnt.bytes, bytes);
+	}
+	DP_CNT_ADD(w->cnt.chunks, n);
+	for (unsigned i = 0; i < n; i++)
+		release(w, c[i]);
+}
+
+static unsigned drain_rings(struct out_worker *w)
+{
+	struct dp_chunk *c[DP_BURST];
+	unsigned got = 0;
+	for (unsigned s = 0; s < w->pl->nshards; s++) {
+		unsigned n = dp_ring_dequeue_burst(w->from_shard[s], (void **)c, DP_BURST);
+		if (n) {
+			deliver(w, c, n);
+			got += n;
+		}
+	}
+	return got;
+}
+
+static bool shards_done(struct out_worker *w)
+{
+	for (unsigned s = 0; s < w->pl->nshards; s++)
+		if (!atomic_load(&w->pl->shards[s]->done))
+			return false;
+	return true;
+}
+
+static void *worker_main(void *arg)
+{
+	struct out_worker *w = arg;
+	if (w->o->ops->worker_create) {
+		w->ctx = w->o->ops->worker_create(w->o, w->nth, &w->err);
+		if (!w->ctx) {
+			dp_error("[%s] worker %u: %s", w->o->name, w->nth, w->err.msg);
+			atomic_store(&w->started, -1);
+			return NULL;
+		}
+	}
+	atomic_store(&w->started, 1);
+	for (;;) {
+		if (drain_rings(w))
+			continue;
+		/* Stop only when no shard can produce any more and the
+		 * rings are empty. */
+		if (atomic_load(&w->stop) && shards_done(w) && !drain_rings(w))
+			break;
+		atomic_store(&w->sleeping, 1);
+		atomic_thread_fence(memory_order_seq_cst);
+		bool empty = true;
+		for (unsigned s = 0; s < w->pl->nshards && empty; s++)
+			if (dp_ring_count(w->from_shard[s]))
+				empty = false;
+		if (empty) {
+			struct pollfd p = { .fd = w->wake_fd, .events = POLLIN };
+			poll(&p, 1, 100);
+			uint64_t v;
+			ssize_t r = read(w->wake_fd, &v, sizeof(v));
+			(void)r;
+		}
+		atomic_store(&w->sleeping, 0);
+	}
+	if (w->ctx && w->o->ops->worker_destroy)
+		w->o->ops->worker_destroy(w->ctx);
+	w->ctx = NULL;
+	return NULL;
+}
+
+struct out_worker *out_worker_create(struct dp_pipeline *pl, struct dp_output *o, unsigned id,
+				     unsigned nth, struct dp_err *err)
+{
+	struct out_worker *w;
+	if (posix_memalign((void **)&w, DP_CACHE_LINE, sizeof(*w)))
+		return NULL;
+	memset(w, 0, sizeof(*w));
+	w->id = id;
+	w->nth = nth;
+	w->o = o;
+	w->pl = pl;
+	w->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	w->from_shard = calloc(pl->nshards, sizeof(*w->from_shard));
+	w->to_shard = calloc(pl->nshards, sizeof(*w->to_shard));
+	if (w->wake_fd < 0 || !w->from_shard || !w->to_shard) {
+		dp_err_set(err, -ENOMEM, "[%s] cannot create worker", o->name);
+		out_worker_destroy(w);
+		return NULL;
+	}
+	return w;
+}
+
+int out_worker_start(struct out_worker *w, struct dp_err *err)
+{
+	int rc = pthread_create(&w->thread, NULL, worker_main, w);
+	if (rc)
+		return dp_err_set(err, -rc, "[%s] pthread_create: %s", w->o->name, strerror(rc));
+	return 0;
+}
+
+void out_worker_request_stop(struct out_worker *w)
+{
+	atomic_store(&w->stop, 1);
+	uint64_t one = 1;
+	ssize_t r = write(w->wake_fd, &one, sizeof(one));
+	(void)r;
+}
+
+int out_worker_join(struct out_worker *w, uint64_t deadline_ns)
+{
+	struct timespec ts = {
+		.tv_sec = (time_t)(deadline_ns / 1000000000ull),
+		.tv_nsec = (long)(deadline_ns % 1000000000ull),
+	};
+	/* pthread_timedjoin_np takes CLOCK_REALTIME; convert. */
+	uint64_t now_m = dp_time_mono_ns();
+	uint64_t left = deadline_ns > now_m ? deadline_ns - now_m : 0;
+	uint64_t abs = dp_time_real_ns() + left;
+	ts.tv_sec = (time_t)(abs / 1000000000ull);
+	ts.tv_nsec = (long)(abs % 1000000000ull);
+	int rc = pthread_timedjoin_np(w->thread, NULL, &ts);
+	if (rc == 0)
+		w->thread = 0;
+	return rc == 0 ? 0 : -ETIMEDOUT;
+}
+
+void out_worker_destroy(struct out_worker *w)
+{
+	if (!w)
+		return;
+	if (w->wake_fd >= 0)
+		close(w->wake_fd);
+	free(w->from_shard);
+	free(w->to_shard);
+	free(w);
+}

@@ -1,0 +1,61 @@
+/*
+ * out_worker.h — an output worker: one thread that drains its rings (one
+ * per shard) in bursts, hands the chunks to its output plugin's flush, and
+ * returns each chunk to its shard once every output it was routed to has
+ * confirmed it. Retries with exponential backoff up to Retry_Limit.
+ *
+ * Threads: the worker's own; `sleeping` and `stop` are shared with shards
+ * and the control thread; counters are read by the control thread.
+ */
+#ifndef OUT_WORKER_H
+#define OUT_WORKER_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include "dp_pipeline.h"
+#include "dp_ring.h"
+
+struct out_worker_counters {
+	uint64_t records;   /* records confirmed by the destination */
+	uint64_t bytes;     /* msgpack bytes of those records */
+	uint64_t chunks;
+	uint64_t retries;   /* bursts retried */
+	uint64_t failed;    /* records given up after Retry_Limit */
+} dp_cache_aligned;
+
+struct out_worker {
+	unsigned id;              /* index in the pipeline */
+	unsigned nth;             /* index within its output */
+	struct dp_output *o;
+	struct dp_pipeline *pl;
+	void *ctx;
+	pthread_t thread;
+	struct dp_ring **from_shard;  /* [shard] */
+	struct dp_ring **to_shard;    /* [shard] */
+	int wake_fd;
+	struct out_worker_counters cnt;
+	struct dp_err err;
+	dp_cache_aligned _Atomic int sleeping;
+	_Atomic int stop;
+	_Atomic int started;      /* 1 running, -1 failed to start */
+};
+
+struct out_worker *out_worker_create(struct dp_pipeline *pl, struct dp_output *o, unsigned id,
+				     unsigned nth, struct dp_err *err);
+int out_worker_start(struct out_worker *w, struct dp_err *err);
+void out_worker_request_stop(struct out_worker *w);
+/* Wait up to deadline_ns (CLOCK_MONOTONIC) for the worker to finish;
+ * 0 when it did, -ETIMEDOUT otherwise. */
+int out_worker_join(struct out_worker *w, uint64_t deadline_ns);
+void out_worker_destroy(struct out_worker *w);
+
+/* Shard side: tell a sleeping worker that its rings have chunks. */
+static inline void out_worker_wake(struct out_worker *w)
+{
+	extern void out_worker_kick(struct out_worker *w);
+	atomic_thread_fence(memory_order_seq_cst);
+	if (atomic_load_explicit(&w->sleeping, memory_order_relaxed))
+		out_worker_kick(w);
+}
+
+#endif

@@ -1,0 +1,35 @@
+/*
+ * in_net.c — shared set-up of the network inputs (see in_net.h).
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include "in_net.h"
+
+/* Smallest read: a shard reads at least this much per read(2) whatever
+ * Buffer_Chunk_Size says, since fewer, larger reads cost less CPU. */
+#define IN_NET_MIN_READ (64 * 1024)
+
+int in_net_setup(struct dp_input *in, enum dp_transport net, const char *listen, int64_t port,
+		 int64_t chunk_size, int64_t max_size, struct dp_err *err)
+{
+	if (port < 1 || port > 65535)
+		return dp_err_set(err, -EINVAL, "invalid value '%lld' for 'Port': expected 1..65535",
+				  (long long)port);
+	if (chunk_size < 1 || chunk_size > (64 << 20))
+		return dp_err_set(err, -EINVAL, "buffer chunk size %lld out of range 1..64M",
+				  (long long)chunk_size);
+	if (max_size <= 0)
+		max_size = chunk_size;
+	if (max_size < chunk_size && net == DP_NET_TCP)
+		return dp_err_set(err, -EINVAL, "buffer max size (%lld) is smaller than the chunk size (%lld)",
+				  (long long)max_size, (long long)chunk_size);
+	if (max_size > (64 << 20))
+		return dp_err_set(err, -EINVAL, "buffer max size %lld is over 64M", (long long)max_size);
+	in->net = net;
+	in->listen = strdup(listen);
+	in->port = (int)port;
+	in->max_frame = (uint32_t)max_size;
+	in->read_size = (uint32_t)(chunk_size < IN_NET_MIN_READ ? IN_NET_MIN_READ : chunk_size);
+	return 0;
+}

@@ -1,0 +1,115 @@
+/*
+ * in_tcp.c — Fluent Bit's `tcp` input: JSON objects (Format json, one per
+ * line) or raw lines (Format none, cut at Separator, stored under "log").
+ *
+ * Difference from Fluent Bit, documented in docs/CONFIG.md: Fluent Bit's
+ * json mode reads a stream of concatenated JSON objects; sluice expects
+ * one object per line (JSON lines), which is what senders write in
+ * practice and what lets the framer cut without a tokenizer.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include "in_net.h"
+#include "psr_frame.h"
+#include "psr_json.h"
+
+enum { FMT_JSON, FMT_NONE };
+
+struct in_tcp_cfg {
+	char *listen;
+	int64_t port;
+	int64_t buffer_size;
+	int64_t chunk_size;
+	int format;
+	char *separator;
+	char *source_address_key;
+};
+
+#define C(f) offsetof(struct in_tcp_cfg, f)
+
+static const struct dp_opt tcp_opts[] = {
+	{ "Listen", DP_OPT_STR, "0.0.0.0", C(listen), NULL, 0, 0, 0, "Address to listen on." },
+	{ "Port", DP_OPT_INT, "5170", C(port), NULL, 1, 65535, 0, "TCP port to listen on." },
+	{ "Buffer_Size", DP_OPT_SIZE_KB, NULL, C(buffer_size), NULL, 0, 0, 0,
+	  "Largest message in KiB; larger ones are counted as oversize and skipped. Default: Chunk_Size." },
+	{ "Chunk_Size", DP_OPT_SIZE_KB, "32", C(chunk_size), NULL, 0, 0, 0,
+	  "Read size in KiB; sluice reads at least 64 KiB at a time." },
+	{ "Format", DP_OPT_ENUM, "json", C(format), "json|none", 0, 0, 0,
+	  "json: one JSON object per line. none: each line (cut at Separator) becomes {\"log\": line}." },
+	{ "Separator", DP_OPT_STR, "\\n", C(separator), NULL, 0, 0, 0,
+	  "Record separator for Format none; C escapes \\n \\r \\t \\0 \\\\ are understood." },
+	{ "Source_Address_Key", DP_OPT_STR, NULL, C(source_address_key), NULL, 0, 0, DP_OPT_NOT_YET,
+	  "Key to add the sender's address under. Not supported yet." },
+	{ NULL },
+};
+
+/* Decode C escapes; returns the length, or -1 on an unknown escape. */
+static int unescape(const char *s, char *out, size_t cap)
+{
+	size_t n = 0;
+	for (; *s; s++) {
+		char ch = *s;
+		if (ch == '\\') {
+			switch (*++s) {
+			case 'n': ch = '\n'; break;
+			case 'r': ch = '\r'; break;
+			case 't': ch = '\t'; break;
+			case '0': ch = '\0'; break;
+			case '\\': ch = '\\'; break;
+			default: return -1;
+			}
+		}
+		if (n == cap)
+			return -1;
+		out[n++] = ch;
+	}
+	return (int)n;
+}
+
+static int setup(struct dp_input *in, struct dp_err *err)
+{
+	struct in_tcp_cfg *cfg = in->cfg;
+	int rc = in_net_setup(in, DP_NET_TCP, cfg->listen, cfg->port, cfg->chunk_size, cfg->buffer_size, err);
+	if (rc)
+		return rc;
+	char sep[PSR_FRAME_SEP_MAX];
+	int n = unescape(cfg->separator, sep, sizeof(sep));
+	if (n <= 0)
+		return dp_err_set(err, -EINVAL, "invalid value '%s' for 'Separator': expected 1 to %d bytes",
+				  cfg->separator, PSR_FRAME_SEP_MAX);
+	if (cfg->format == FMT_JSON || (n == 1 && sep[0] == '\n')) {
+		in->framing = PSR_FRAME_LF;
+	} else {
+		in->framing = PSR_FRAME_SEP;
+		in->sep = malloc((size_t)n);
+		memcpy(in->sep, sep, (size_t)n);
+		in->sep_len = (size_t)n;
+	}
+	return 0;
+}
+
+static void *ctx_create(struct dp_input *in, unsigned shard)
+{
+	(void)shard;
+	return in->cfg;
+}
+
+static int parse(struct dp_chunk *c, const char *p, size_t len, void *ctx)
+{
+	struct in_tcp_cfg *cfg = ctx;
+	if (cfg->format == FMT_JSON)
+		return psr_json_parse(c, p, len);
+	dp_chunk_put_str(c, "log", 3, p, len);
+	return 0;
+}
+
+const struct dp_input_ops in_tcp_ops = {
+	.name = "tcp",
+	.desc = "JSON lines or raw lines over TCP",
+	.opts = tcp_opts,
+	.cfg_size = sizeof(struct in_tcp_cfg),
+	.setup = setup,
+	.shard_ctx_create = ctx_create,
+	.parse = parse,
+};

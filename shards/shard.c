@@ -1,0 +1,409 @@
+/*
+ * shard.c — the shard thread: its loop, its chunks, its rings.
+ *
+ * One loop iteration: take back chunks the workers returned, wait on epoll
+ * (not at all when connections still have buffered work), dispatch events,
+ * serve the ready connections within a budget, and push chunks that are
+ * full or older than Flush. When an input's pool is empty the shard stops
+ * reading that input's connections (they stay on the ready list, so TCP
+ * backpressure reaches the sender) and sleeps until a worker returns a
+ * chunk and wakes it through wake_fd.
+ *
+ * Threads: the shard's own, except shard_request_stop/shard_wake (any).
+ */
+#include <errno.h>
+#include <sched.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/timerfd.h>
+#include <unistd.h>
+#include "dp_log.h"
+#include "dp_time.h"
+#include "out_worker.h"
+#include "shard.h"
+
+struct timer_ev {
+	uint8_t kind;
+	int fd;
+	unsigned input;
+};
+
+static uint8_t wake_tag = SHARD_EV_WAKE;
+
+/* ---- chunks ---- */
+
+static struct dp_chunk *open_chunk(struct shard *sh, struct shard_in *si)
+{
+	struct dp_chunk *c = dp_pool_get(&si->pool);
+	if (!c) {
+		si->starved = true;
+		return NULL;
+	}
+	c->opened_ns = sh->now_ns;
+	si->open = c;
+	return c;
+}
+
+static void push_chunk(struct shard *sh, struct shard_in *si)
+{
+	struct dp_chunk *c = si->open;
+	si->open = NULL;
+	if (!c)
+		return;
+	if (c->nrecs == 0) {
+		dp_pool_put(&si->pool, c);
+		return;
+	}
+	uint64_t route = si->in->route;
+	if (route == 0) {
+		DP_CNT_ADD(si->cnt.dropped, c->nrecs);
+		dp_pool_put(&si->pool, c);
+		return;
+	}
+	c->route = route;
+	atomic_store_explicit(&c->refs, (uint32_t)__builtin_popcountll(route), memory_order_relaxed);
+	struct dp_pipeline *pl = sh->pl;
+	while (route) {
+		unsigned o = (unsigned)__builtin_ctzll(route);
+		route &= route - 1;
+		struct dp_output *out = pl->out[o];
+		/* A shard always feeds the same worker of an output, so one
+		 * connection's records stay in order. */
+		unsigned w = out->worker_base + sh->id % (unsigned)out->workers;
+		void *obj = c;
+		/* Rings hold as many chunks as the shard's pools, so this
+		 * cannot fail. */
+		unsigned n = dp_ring_enqueue_burst(sh->to_worker[w], &obj, 1);
+		(void)n;
+		out_worker_wake(pl->workers[w]);
+	}
+}
+
+static bool reclaim(struct shard *sh)
+{
+	bool got = false;
+	void *objs[DP_BURST];
+	for (unsigned w = 0; w < sh->pl->nworkers; w++) {
+		unsigned n;
+		while ((n = dp_ring_dequeue_burst(sh->from_worker[w], objs, DP_BURST)) > 0) {
+			for (unsigned i = 0; i < n; i++) {
+				struct dp_chunk *c = objs[i];
+				dp_pool_put(c->pool, c);
+				sh->ins[c->input].starved = false;
+			}
+			got = true;
+		}
+	}
+	return got;
+}
+
+int shard_emit_frame(struct shard *sh, struct shard_in *si, const char *p, size_t len)
+{
+	struct dp_chunk *c = si->open;
+	if (!c && !(c = open_chunk(sh, si)))
+		return -EAGAIN;
+	uint32_t sec = (uint32_t)(sh->now_real_ns / 1000000000ull);
+	uint32_t nsec = (uint32_t)(sh->now_real_ns % 1000000000ull);
+	for (;;) {
+		dp_chunk_rec_begin(c, sec, nsec);
+		if (si->in->ops->parse(c, p, len, si->ctx) < 0) {
+			dp_chunk_rec_abort(c);
+			DP_CNT_ADD(si->cnt.malformed, 1);
+			return 0;
+		}
+		if (dp_chunk_rec_end(c) == 0) {
+			DP_CNT_ADD(si->cnt.records, 1);
+			return 0;
+		}
+		if (c->nrecs == 0) {
+			/* Does not fit even in an empty chunk. */
+			DP_CNT_ADD(si->cnt.oversize, 1);
+			return 0;
+		}
+		push_chunk(sh, si);
+		if (!(c = open_chunk(sh, si)))
+			return -EAGAIN;
+	}
+}
+
+int shard_emit(struct shard *sh, unsigned input, const char *p, size_t len)
+{
+	return shard_emit_frame(sh, &sh->ins[input], p, len);
+}
+
+/* Push chunks older than Flush; returns ms until the next one is due. */
+static int flush_due(struct shard *sh, bool all)
+{
+	uint64_t next = UINT64_MAX;
+	for (unsigned i = 0; i < sh->nin; i++) {
+		struct shard_in *si = &sh->ins[i];
+		if (!si->open || si->open->nrecs == 0)
+			continue;
+		uint64_t due = si->open->opened_ns + sh->flush_ns;
+		if (all || due <= sh->now_ns)
+			push_chunk(sh, si);
+		else if (due < next)
+			next = due;
+	}
+	if (next == UINT64_MAX)
+		return -1;
+	return (int)((next - sh->now_ns) / 1000000ull) + 1;
+}
+
+/* ---- timers (generators) ---- */
+
+static int timer_open(struct shard *sh, struct shard_in *si, struct dp_err *err)
+{
+	struct timer_ev *t = calloc(1, sizeof(*t));
+	int fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	if (!t || fd < 0) {
+		free(t);
+		return dp_err_set(err, -errno, "%s: timerfd: %s", si->in->name, strerror(errno));
+	}
+	uint64_t ns = si->in->tick_ns ? si->in->tick_ns : 1000000000ull;
+	struct itimerspec its = {
+		.it_interval = { (time_t)(ns / 1000000000ull), (long)(ns % 1000000000ull) },
+		.it_value = { 0, 1 },
+	};
+	timerfd_settime(fd, 0, &its, NULL);
+	t->kind = SHARD_EV_TIMER;
+	t->fd = fd;
+	t->input = si->in->id;
+	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = t };
+	epoll_ctl(sh->epfd, EPOLL_CTL_ADD, fd, &ev);
+	si->fd = fd;
+	si->ev = t;
+	return 0;
+}
+
+static void timer_event(struct shard *sh, struct timer_ev *t)
+{
+	uint64_t ticks;
+	if (read(t->fd, &ticks, sizeof(ticks)) != sizeof(ticks))
+		return;
+	struct shard_in *si = &sh->ins[t->input];
+	if (si->in->ops->tick)
+		si->in->ops->tick(si->in, sh, si->ctx, sh->now_real_ns);
+}
+
+/* ---- the loop ---- */
+
+static void clocks(struct shard *sh)
+{
+	sh->now_ns = dp_time_mono_ns();
+	sh->now_real_ns = dp_time_real_ns();
+	for (unsigned i = 0; i < sh->nin; i++)
+		if (sh->ins[i].in->ops->burst_begin)
+			sh->ins[i].in->ops->burst_begin(sh->ins[i].ctx, sh->now_real_ns);
+}
+
+static void dispatch(struct shard *sh, struct epoll_event *evs, int n)
+{
+	for (int i = 0; i < n; i++) {
+		uint8_t kind = *(uint8_t *)evs[i].data.ptr;
+		if (kind == SHARD_EV_WAKE) {
+			uint64_t v;
+			ssize_t r = read(sh->wake_fd, &v, sizeof(v));
+			(void)r;
+		} else if (kind == SHARD_EV_TIMER) {
+			timer_event(sh, evs[i].data.ptr);
+		} else {
+			shard_net_event(sh, evs[i].data.ptr, evs[i].events);
+		}
+	}
+}
+
+static bool any_starved(struct shard *sh)
+{
+	for (unsigned i = 0; i < sh->nin; i++)
+		if (sh->ins[i].starved)
+			return true;
+	return false;
+}
+
+/* Wait for events. `busy`: connections still have work, do not block. */
+static void wait_events(struct shard *sh, bool busy, int flush_ms)
+{
+	struct epoll_event evs[64];
+	int timeout = busy ? 0 : flush_ms;
+	if (!busy && any_starved(sh)) {
+		/* Sleep until a worker returns a chunk; re-check after
+		 * announcing it so no return slips between the two. */
+		atomic_store(&sh->sleeping, 1);
+		atomic_thread_fence(memory_order_seq_cst);
+		if (reclaim(sh))
+			timeout = 0;
+	}
+	int n = epoll_wait(sh->epfd, evs, 64, timeout);
+	atomic_store_explicit(&sh->sleeping, 0, memory_order_relaxed);
+	clocks(sh);
+	if (n > 0)
+		dispatch(sh, evs, n);
+}
+
+static void drain(struct shard *sh)
+{
+	uint64_t deadline = dp_time_mono_ns() + (uint64_t)(sh->pl->svc.grace * 1e9);
+	shard_net_stop_accepting(sh);
+	shard_net_mark_all_ready(sh);
+	for (;;) {
+		reclaim(sh);
+		clocks(sh);
+		bool busy = shard_net_service_ready(sh, true);
+		flush_due(sh, false);
+		if (!busy || sh->now_ns > deadline)
+			break;
+		wait_events(sh, false, 10);
+	}
+	flush_due(sh, true);
+	shard_net_close_all(sh);
+}
+
+static void *shard_main(void *arg)
+{
+	struct shard *sh = arg;
+	if (sh->cpu >= 0) {
+		cpu_set_t set;
+		CPU_ZERO(&set);
+		CPU_SET(sh->cpu, &set);
+		pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
+	}
+	for (unsigned i = 0; i < sh->nin; i++) {
+		struct shard_in *si = &sh->ins[i];
+		if (si->in->ops->shard_ctx_create)
+			si->ctx = si->in->ops->shard_ctx_create(si->in, sh->id);
+	}
+	clocks(sh);
+	bool busy = false;
+	while (!atomic_load_explicit(&sh->stop, memory_order_relaxed)) {
+		reclaim(sh);
+		int flush_ms = flush_due(sh, false);
+		wait_events(sh, busy, flush_ms);
+		busy = shard_net_service_ready(sh, false);
+	}
+	drain(sh);
+	atomic_store(&sh->done, 1);
+	return NULL;
+}
+
+/* ---- control ---- */
+
+struct shard *shard_create(struct dp_pipeline *pl, unsigned id, int cpu, struct dp_err *err)
+{
+	struct shard *sh;
+	if (posix_memalign((void **)&sh, DP_CACHE_LINE, sizeof(*sh))) {
+		dp_err_set(err, -ENOMEM, "shard %u: out of memory", id);
+		return NULL;
+	}
+	memset(sh, 0, sizeof(*sh));
+	sh->id = id;
+	sh->cpu = cpu;
+	sh->pl = pl;
+	sh->flush_ns = (uint64_t)(pl->svc.flush * 1e9);
+	sh->nin = pl->nin;
+	sh->epfd = epoll_create1(EPOLL_CLOEXEC);
+	sh->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (posix_memalign((void **)&sh->ins, DP_CACHE_LINE, sizeof(*sh->ins) * (pl->nin ? pl->nin : 1)) ||
+	    sh->epfd < 0 || sh->wake_fd < 0) {
+		dp_err_set(err, -ENOMEM, "shard %u: cannot create epoll/eventfd", id);
+		return NULL;
+	}
+	memset(sh->ins, 0, sizeof(*sh->ins) * pl->nin);
+	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = &wake_tag };
+	epoll_ctl(sh->epfd, EPOLL_CTL_ADD, sh->wake_fd, &ev);
+	for (unsigned i = 0; i < pl->nin; i++) {
+		struct shard_in *si = &sh->ins[i];
+		si->in = pl->in[i];
+		si->fd = -1;
+		if (dp_pool_init(&si->pool, pl->in[i]->pool_chunks, (uint16_t)id, (uint16_t)i)) {
+			dp_err_set(err, -ENOMEM, "%s: cannot allocate %u chunks", pl->in[i]->name,
+				   pl->in[i]->pool_chunks);
+			return NULL;
+		}
+	}
+	sh->to_worker = calloc(pl->nworkers ? pl->nworkers : 1, sizeof(*sh->to_worker));
+	sh->from_worker = calloc(pl->nworkers ? pl->nworkers : 1, sizeof(*sh->from_worker));
+	unsigned total = 0;
+	for (unsigned i = 0; i < pl->nin; i++)
+		total += pl->in[i]->pool_chunks;
+	for (unsigned w = 0; w < pl->nworkers; w++) {
+		sh->to_worker[w] = dp_ring_create(total);
+		sh->from_worker[w] = dp_ring_create(total);
+		if (!sh->to_worker[w] || !sh->from_worker[w]) {
+			dp_err_set(err, -ENOMEM, "shard %u: cannot allocate rings", id);
+			return NULL;
+		}
+	}
+	return sh;
+}
+
+int shard_start(struct shard *sh, struct dp_err *err)
+{
+	/* Sockets are opened here, on the control thread, so that a port in
+	 * use fails start-up with a clear message before any thread runs. */
+	for (unsigned i = 0; i < sh->nin; i++) {
+		struct shard_in *si = &sh->ins[i];
+		int rc = 0;
+		if (si->in->net == DP_NET_TCP || si->in->net == DP_NET_UDP)
+			rc = shard_net_open(sh, si, err);
+		else if (si->in->net == DP_NET_TIMER && sh->id == 0)
+			rc = timer_open(sh, si, err);
+		if (rc)
+			return rc;
+	}
+	int rc = pthread_create(&sh->thread, NULL, shard_main, sh);
+	if (rc)
+		return dp_err_set(err, -rc, "shard %u: pthread_create: %s", sh->id, strerror(rc));
+	return 0;
+}
+
+void shard_wake(struct shard *sh)
+{
+	uint64_t one = 1;
+	ssize_t r = write(sh->wake_fd, &one, sizeof(one));
+	(void)r;
+}
+
+void shard_request_stop(struct shard *sh)
+{
+	atomic_store(&sh->stop, 1);
+	shard_wake(sh);
+}
+
+void shard_join(struct shard *sh)
+{
+	pthread_join(sh->thread, NULL);
+}
+
+void shard_destroy(struct shard *sh)
+{
+	if (!sh)
+		return;
+	for (unsigned i = 0; i < sh->nin; i++) {
+		struct shard_in *si = &sh->ins[i];
+		if (si->ctx && si->in->ops->shard_ctx_destroy)
+			si->in->ops->shard_ctx_destroy(si->ctx);
+		if (si->ev && *(uint8_t *)si->ev == SHARD_EV_TIMER) {
+			close(si->fd);
+			free(si->ev);
+		}
+		dp_pool_fini(&si->pool);
+	}
+	for (unsigned w = 0; w < sh->pl->nworkers; w++) {
+		if (sh->to_worker)
+			dp_ring_destroy(sh->to_worker[w]);
+		if (sh->from_worker)
+			dp_ring_destroy(sh->from_worker[w]);
+	}
+	free(sh->to_worker);
+	free(sh->from_worker);
+	free(sh->udp);
+	free(sh->ins);
+	if (sh->epfd >= 0)
+		close(sh->epfd);
+	if (sh->wake_fd >= 0)
+		close(sh->wake_fd);
+	free(sh);
+}

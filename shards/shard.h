@@ -1,0 +1,101 @@
+/*
+ * shard.h — the per-core runtime. A shard is one pinned thread that owns
+ * its sockets (SO_REUSEPORT listeners, accepted connections, UDP sockets),
+ * its epoll instance, one chunk pool per input and the open chunk per
+ * input. It frames and parses what it receives into chunks and hands full
+ * (or old enough) chunks to output workers through SPSC rings; the workers
+ * hand them back through return rings. Nothing here is shared with another
+ * shard.
+ *
+ * Threads: everything in struct shard belongs to its thread, except the
+ * fields marked "shared", which workers and the control thread touch.
+ */
+#ifndef SHARD_H
+#define SHARD_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include "dp_pipeline.h"
+#include "dp_pool.h"
+#include "dp_ring.h"
+
+/* Counters of one input on one shard: written by the shard only, read by
+ * anyone with relaxed loads (summed across shards by dp_stats). */
+struct shard_in_counters {
+	uint64_t records;     /* records handed on (routed or not) */
+	uint64_t bytes;       /* bytes received */
+	uint64_t malformed;   /* frames the parser rejected */
+	uint64_t oversize;    /* frames over Buffer_Max_Size or a chunk */
+	uint64_t dropped;     /* UDP datagrams dropped while out of memory,
+	                         records with no matching output */
+	uint64_t connections; /* TCP connections accepted */
+} dp_cache_aligned;
+
+#define DP_CNT_ADD(x, n) __atomic_store_n(&(x), (x) + (n), __ATOMIC_RELAXED)
+#define DP_CNT_GET(x) __atomic_load_n(&(x), __ATOMIC_RELAXED)
+
+struct shard_conn;
+
+struct shard_in {
+	struct dp_input *in;
+	void *ctx;                  /* the input's per-shard parser context */
+	struct dp_pool pool;
+	struct dp_chunk *open;      /* the chunk being filled */
+	bool starved;               /* pool empty: reading is paused */
+	int fd;                     /* listener or UDP socket, -1 if none */
+	void *ev;                   /* epoll tag for fd */
+	struct shard_in_counters cnt;
+};
+
+struct shard {
+	unsigned id;
+	int cpu;
+	struct dp_pipeline *pl;
+	pthread_t thread;
+	int epfd;
+	int wake_fd;                /* eventfd: returns arrived, or stop */
+	struct shard_in *ins;       /* indexed by input id */
+	unsigned nin;
+	struct dp_ring **to_worker;   /* [worker] chunks out */
+	struct dp_ring **from_worker; /* [worker] chunks back */
+	struct shard_conn *ready;     /* connections with work to do */
+	struct shard_conn *conns;     /* all connections */
+	uint64_t now_ns;              /* CLOCK_MONOTONIC, per loop */
+	uint64_t now_real_ns;         /* CLOCK_REALTIME, per loop */
+	uint64_t flush_ns;
+	void *udp;                    /* recvmmsg buffers */
+	int start_err;
+	/* shared */
+	dp_cache_aligned _Atomic int sleeping; /* waiting for returns */
+	_Atomic int stop;
+	_Atomic int done;
+};
+
+struct shard *shard_create(struct dp_pipeline *pl, unsigned id, int cpu, struct dp_err *err);
+int shard_start(struct shard *sh, struct dp_err *err);
+void shard_request_stop(struct shard *sh);
+void shard_join(struct shard *sh);
+void shard_destroy(struct shard *sh);
+
+/* Wake a shard blocked waiting for returned chunks (worker side). */
+void shard_wake(struct shard *sh);
+
+/* Parse one frame of text for input `in` on this shard, as if it had been
+ * received (used by generators such as dummy). 0, or -EAGAIN when the
+ * input's memory is exhausted. */
+int shard_emit(struct shard *sh, unsigned input, const char *p, size_t len);
+
+/* internal to shards/: shard.c <-> shard_net.c */
+int shard_emit_frame(struct shard *sh, struct shard_in *si, const char *p, size_t len);
+int shard_net_open(struct shard *sh, struct shard_in *si, struct dp_err *err);
+void shard_net_event(struct shard *sh, void *tag, uint32_t events);
+bool shard_net_service_ready(struct shard *sh, bool drain);
+void shard_net_stop_accepting(struct shard *sh);
+void shard_net_close_all(struct shard *sh);
+void shard_net_mark_all_ready(struct shard *sh);
+
+/* epoll tags: the first byte of what epoll_event.data.ptr points at */
+enum shard_ev_kind { SHARD_EV_LISTEN, SHARD_EV_CONN, SHARD_EV_UDP, SHARD_EV_TIMER, SHARD_EV_WAKE };
+
+#endif

@@ -1,0 +1,404 @@
+/*
+ * shard_net.c — the epoll receive backend of a shard: SO_REUSEPORT TCP
+ * listeners and their connections (edge-triggered), and UDP sockets read
+ * with recvmmsg.
+ *
+ * A connection owns a buffer of Buffer_Max_Size plus one read. Bytes are
+ * read after the unfinished frame left by the previous read, framed in
+ * place (psr_frame_burst) and parsed straight into the input's open chunk:
+ * the one copy is the parser's, into the chunk. When the input's memory is
+ * exhausted the connection keeps its pending frames and stays on the ready
+ * list without reading: the kernel's receive window fills and the sender
+ * blocks. Connection structs are allocated at accept time (not per event)
+ * and freed at close.
+ *
+ * Threads: the owning shard's only.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include "dp_log.h"
+#include "psr_frame.h"
+#include "shard.h"
+
+/* Reads per connection per loop before giving the others a turn. */
+#define CONN_READ_BUDGET 4
+/* UDP datagrams per recvmmsg and the largest one accepted. */
+#define UDP_BURST DP_BURST
+
+struct listen_ev {
+	uint8_t kind;
+	unsigned input;
+};
+
+struct shard_conn {
+	uint8_t kind;
+	bool in_ready;
+	bool eof;
+	bool more;                  /* the last burst stopped at max frames */
+	bool eof_flushed;           /* the unterminated tail was taken */
+	int fd;
+	struct shard_in *si;
+	struct shard_conn *next_ready;
+	struct shard_conn *prev, *next;  /* all connections */
+	struct psr_framer fr;
+	uint32_t cap, start, fill;
+	unsigned nframes, next_frame;
+	struct psr_frame frames[DP_BURST];
+	char buf[];
+};
+
+struct udp_bufs {
+	struct mmsghdr msgs[UDP_BURST];
+	struct iovec iov[UDP_BURST];
+	uint32_t size;
+	char data[];
+};
+
+/* ---- sockets ---- */
+
+static int resolve(const char *host, int port, int socktype, struct sockaddr_storage *ss,
+		   socklen_t *len, struct dp_err *err, const char *name)
+{
+	struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = socktype,
+				  .ai_flags = AI_PASSIVE | AI_NUMERICSERV };
+	struct addrinfo *res;
+	char pbuf[16];
+	snprintf(pbuf, sizeof(pbuf), "%d", port);
+	int rc = getaddrinfo(host, pbuf, &hints, &res);
+	if (rc)
+		return dp_err_set(err, -EINVAL, "%s: cannot resolve Listen '%s': %s", name, host,
+				  gai_strerror(rc));
+	memcpy(ss, res->ai_addr, res->ai_addrlen);
+	*len = res->ai_addrlen;
+	freeaddrinfo(res);
+	return 0;
+}
+
+int shard_net_open(struct shard *sh, struct shard_in *si, struct dp_err *err)
+{
+	struct dp_input *in = si->in;
+	int tcp = in->net == DP_NET_TCP;
+	struct sockaddr_storage ss;
+	socklen_t sl = 0;
+	int rc = resolve(in->listen, in->port, tcp ? SOCK_STREAM : SOCK_DGRAM, &ss, &sl, err, in->name);
+	if (rc)
+		return rc;
+	int fd = socket(ss.ss_family, (tcp ? SOCK_STREAM : SOCK_DGRAM) | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return dp_err_set(err, -errno, "%s: socket: %s", in->name, strerror(errno));
+	int one = 1;
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	/* Every shard binds the same port; the kernel spreads connections
+	 * (TCP) and flows (UDP) across them. */
+	setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
+	if (in->rcvbuf > 0)
+		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &in->rcvbuf, sizeof(in->rcvbuf));
+	if (bind(fd, (struct sockaddr *)&ss, sl) < 0) {
+		rc = dp_err_set(err, -errno, "%s: cannot bind %s:%d (%s): %s", in->name, in->listen,
+				in->port, tcp ? "tcp" : "udp", strerror(errno));
+		close(fd);
+		return rc;
+	}
+	if (tcp && listen(fd, 1024) < 0) {
+		rc = dp_err_set(err, -errno, "%s: listen: %s", in->name, strerror(errno));
+		close(fd);
+		return rc;
+	}
+	struct listen_ev *t = calloc(1, sizeof(*t));
+	t->kind = tcp ? SHARD_EV_LISTEN : SHARD_EV_UDP;
+	t->input = in->id;
+	struct epoll_event ev = { .events = EPOLLIN | (tcp ? 0 : EPOLLET), .data.ptr = t };
+	epoll_ctl(sh->epfd, EPOLL_CTL_ADD, fd, &ev);
+	si->fd = fd;
+	si->ev = t;
+	if (!tcp && !sh->udp) {
+		uint32_t size = 65536;
+		struct udp_bufs *u = malloc(sizeof(*u) + (size_t)size * UDP_BURST);
+		if (!u)
+			return dp_err_set(err, -ENOMEM, "%s: out of memory", in->name);
+		u->size = size;
+		sh->udp = u;
+	}
+	return 0;
+}
+
+/* ---- connections ---- */
+
+static void ready_add(struct shard *sh, struct shard_conn *c)
+{
+	if (c->in_ready)
+		return;
+	c->in_ready = true;
+	c->next_ready = sh->ready;
+	sh->ready = c;
+}
+
+static void conn_close(struct shard *sh, struct shard_conn *c)
+{
+	epoll_ctl(sh->epfd, EPOLL_CTL_DEL, c->fd, NULL);
+	close(c->fd);
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		sh->conns = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	free(c);
+}
+
+static void accept_all(struct shard *sh, struct shard_in *si)
+{
+	for (;;) {
+		int fd = accept4(si->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd < 0) {
+			if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+				dp_warn("%s: accept: %s", si->in->name, strerror(errno));
+			return;
+		}
+		uint32_t cap = si->in->max_frame + PSR_FRAME_HEADROOM + si->in->read_size;
+		struct shard_conn *c = malloc(sizeof(*c) + cap);
+		if (!c) {
+			close(fd);
+			continue;
+		}
+		memset(c, 0, sizeof(*c));
+		c->kind = SHARD_EV_CONN;
+		c->fd = fd;
+		c->si = si;
+		c->cap = cap;
+		psr_framer_init(&c->fr, si->in->framing, si->in->max_frame, si->in->sep, si->in->sep_len);
+		struct epoll_event ev = { .events = EPOLLIN | EPOLLRDHUP | EPOLLET, .data.ptr = c };
+		epoll_ctl(sh->epfd, EPOLL_CTL_ADD, fd, &ev);
+		c->next = sh->conns;
+		if (sh->conns)
+			sh->conns->prev = c;
+		sh->conns = c;
+		DP_CNT_ADD(si->cnt.connections, 1);
+		/* Data may have arrived before the fd joined epoll. */
+		ready_add(sh, c);
+	}
+}
+
+enum { CONN_IDLE, CONN_BUSY, CONN_PAUSED, CONN_CLOSED };
+
+static void conn_frame(struct shard_conn *c)
+{
+	unsigned noversize = 0;
+	size_t used = psr_frame_burst(&c->fr, c->buf + c->start, c->fill - c->start, c->frames,
+				      DP_BURST, &c->nframes, &noversize);
+	c->start += (uint32_t)used;
+	c->next_frame = 0;
+	c->more = c->nframes == DP_BURST;
+	if (noversize)
+		DP_CNT_ADD(c->si->cnt.oversize, noversize);
+}
+
+/* Serve one connection: pending frames first, then frames still in the
+ * buffer, then up to `budget` reads. */
+static int conn_service(struct shard *sh, struct shard_conn *c, int budget)
+{
+	struct shard_in *si = c->si;
+	for (;;) {
+		while (c->next_frame < c->nframes) {
+			struct psr_frame *f = &c->frames[c->next_frame];
+			if (shard_emit_frame(sh, si, f->p, f->len) == -EAGAIN)
+				return CONN_PAUSED;
+			c->next_frame++;
+		}
+		c->nframes = c->next_frame = 0;
+		if (c->more) {
+			conn_frame(c);
+			continue;
+		}
+		if (c->eof && c->eof_flushed) {
+			conn_close(sh, c);
+			return CONN_CLOSED;
+		}
+		if (c->eof) {
+			struct psr_frame last;
+			int rc = psr_frame_flush(&c->fr, c->buf + c->start, c->fill - c->start, &last);
+			if (rc == 1 && shard_emit_frame(sh, si, last.p, last.len) == -EAGAIN) {
+				/* The framer forgot the tail; keep it as the only
+				 * pending frame. */
+				c->frames[0] = last;
+				c->nframes = 1;
+				c->eof_flushed = true;
+				return CONN_PAUSED;
+			}
+			if (rc < 0)
+				DP_CNT_ADD(si->cnt.oversize, 1);
+			conn_close(sh, c);
+			return CONN_CLOSED;
+		}
+		if (budget-- <= 0)
+			return CONN_BUSY;
+		if (c->start) {
+			memmove(c->buf, c->buf + c->start, c->fill - c->start);
+			c->fill -= c->start;
+			c->start = 0;
+		}
+		ssize_t n = read(c->fd, c->buf + c->fill, c->cap - c->fill);
+		if (n > 0) {
+			c->fill += (uint32_t)n;
+			DP_CNT_ADD(si->cnt.bytes, (uint64_t)n);
+			conn_frame(c);
+		} else if (n == 0) {
+			c->eof = true;
+		} else if (errno == EAGAIN || errno == EWOULDBLOCK) {
+			return CONN_IDLE;
+		} else if (errno != EINTR) {
+			c->eof = true;   /* reset: deliver what we have, then close */
+		}
+	}
+}
+
+/* ---- UDP ---- */
+
+static int udp_service(struct shard *sh, struct shard_in *si, int budget)
+{
+	struct udp_bufs *u = sh->udp;
+	while (budget-- > 0) {
+		for (unsigned i = 0; i < UDP_BURST; i++) {
+			u->iov[i].iov_base = u->data + (size_t)i * u->size;
+			u->iov[i].iov_len = DP_MIN(u->size, si->in->max_frame);
+			memset(&u->msgs[i].msg_hdr, 0, sizeof(u->msgs[i].msg_hdr));
+			u->msgs[i].msg_hdr.msg_iov = &u->iov[i];
+			u->msgs[i].msg_hdr.msg_iovlen = 1;
+		}
+		int n = recvmmsg(si->fd, u->msgs, UDP_BURST, MSG_DONTWAIT, NULL);
+		if (n <= 0)
+			return CONN_IDLE;
+		for (int i = 0; i < n; i++) {
+			const char *p = u->iov[i].iov_base;
+			size_t len = u->msgs[i].msg_len;
+			DP_CNT_ADD(si->cnt.bytes, len);
+			if (u->msgs[i].msg_hdr.msg_flags & MSG_TRUNC) {
+				DP_CNT_ADD(si->cnt.oversize, 1);
+				continue;
+			}
+			while (len && (p[len - 1] == '\n' || p[len - 1] == '\0' || p[len - 1] == '\r'))
+				len--;
+			if (len == 0)
+				continue;
+			/* Out of memory: a datagram cannot wait, it is dropped
+			 * and counted. */
+			if (shard_emit_frame(sh, si, p, len) == -EAGAIN)
+				DP_CNT_ADD(si->cnt.dropped, 1);
+		}
+		if (n < UDP_BURST)
+			return CONN_IDLE;
+	}
+	return CONN_BUSY;
+}
+
+/* ---- events ---- */
+
+void shard_net_event(struct shard *sh, void *tag, uint32_t events)
+{
+	uint8_t kind = *(uint8_t *)tag;
+	if (kind == SHARD_EV_LISTEN) {
+		struct listen_ev *l = tag;
+		accept_all(sh, &sh->ins[l->input]);
+	} else if (kind == SHARD_EV_UDP) {
+		struct listen_ev *l = tag;
+		struct shard_in *si = &sh->ins[l->input];
+		if (udp_service(sh, si, 64) == CONN_BUSY) {
+			/* Edge-triggered: come back without waiting. */
+			struct epoll_event ev = { .events = EPOLLIN | EPOLLET, .data.ptr = tag };
+			epoll_ctl(sh->epfd, EPOLL_CTL_MOD, si->fd, &ev);
+		}
+	} else if (kind == SHARD_EV_CONN) {
+		struct shard_conn *c = tag;
+		(void)events;
+		ready_add(sh, c);
+	}
+}
+
+bool shard_net_service_ready(struct shard *sh, bool drain)
+{
+	struct shard_conn *list = sh->ready, *c, *next;
+	struct shard_conn *keep = NULL;
+	bool busy = false;
+	sh->ready = NULL;
+	for (c = list; c; c = next) {
+		next = c->next_ready;
+		c->in_ready = false;
+		if (c->si->starved) {
+			c->next_ready = keep;
+			keep = c;
+			c->in_ready = true;
+			continue;
+		}
+		int st = conn_service(sh, c, drain ? 1 << 20 : CONN_READ_BUDGET);
+		if (st == CONN_BUSY || st == CONN_PAUSED) {
+			c->next_ready = keep;
+			keep = c;
+			c->in_ready = true;
+			if (st == CONN_BUSY)
+				busy = true;
+		}
+	}
+	/* Connections made ready while serving (none today) go first. */
+	if (keep) {
+		struct shard_conn *tail = keep;
+		while (tail->next_ready)
+			tail = tail->next_ready;
+		tail->next_ready = sh->ready;
+		sh->ready = keep;
+	}
+	if (drain) {
+		/* Drain also reads UDP sockets dry once. */
+		for (unsigned i = 0; i < sh->nin; i++)
+			if (sh->ins[i].in->net == DP_NET_UDP && sh->ins[i].fd >= 0)
+				udp_service(sh, &sh->ins[i], 1 << 20);
+		return sh->ready != NULL;
+	}
+	return busy;
+}
+
+void shard_net_stop_accepting(struct shard *sh)
+{
+	for (unsigned i = 0; i < sh->nin; i++) {
+		struct shard_in *si = &sh->ins[i];
+		if (si->in->net == DP_NET_TCP && si->fd >= 0) {
+			/* Connections still queued in the backlog were never
+			 * accepted; take them now so their data is not lost. */
+			accept_all(sh, si);
+			epoll_ctl(sh->epfd, EPOLL_CTL_DEL, si->fd, NULL);
+			close(si->fd);
+			si->fd = -1;
+		}
+	}
+}
+
+void shard_net_mark_all_ready(struct shard *sh)
+{
+	for (struct shard_conn *c = sh->conns; c; c = c->next)
+		ready_add(sh, c);
+}
+
+void shard_net_close_all(struct shard *sh)
+{
+	while (sh->conns)
+		conn_close(sh, sh->conns);
+	sh->ready = NULL;
+	for (unsigned i = 0; i < sh->nin; i++) {
+		struct shard_in *si = &sh->ins[i];
+		if (si->in->net == DP_NET_UDP && si->fd >= 0) {
+			close(si->fd);
+			si->fd = -1;
+		}
+		if (si->in->net != DP_NET_TIMER) {
+			free(si->ev);
+			si->ev = NULL;
+		}
+	}
+}
