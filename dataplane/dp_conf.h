@@ -24,6 +24,12 @@ struct dp_conf_section {
 	unsigned nkv, cap;
 };
 
+struct dp_conf_undef {
+	char *name;
+	const char *file;   /* owned by struct dp_conf */
+	int line;
+};
+
 struct dp_conf {
 	struct dp_conf_section *sec;
 	unsigned nsec, cap;
@@ -32,17 +38,34 @@ struct dp_conf {
 	/* @SET variables, consulted before the environment */
 	char **var_names, **var_vals;
 	unsigned nvars;
+	/* ${VAR} references that neither @SET nor the environment defined;
+	 * they were replaced by "" (as Fluent Bit does) and are listed here
+	 * so the caller can warn with file:line. */
+	struct dp_conf_undef *undef;
+	unsigned nundef;
 };
 
 /* Read a classic-format file (with @INCLUDE, @SET, ${VAR}). NULL on error
- * with err->msg like "x.conf:7: invalid indentation". */
+ * with err->msg like "x.conf:7: invalid indentation". The rules (what is
+ * accepted where Fluent Bit is vague) are written up at the top of
+ * dp_conf_classic.c. */
 struct dp_conf *dp_conf_load(const char *path, struct dp_err *err);
+
+/* The same reader over bytes in memory (the fuzzer, tests, configuration
+ * received over HTTP). name is used in messages and, for @INCLUDE of a
+ * relative path, its directory is the base. buf need not be
+ * NUL-terminated; a NUL byte in it is an error. */
+struct dp_conf *dp_conf_load_buffer(const char *buf, size_t len, const char *name,
+				    struct dp_err *err);
 
 struct dp_conf *dp_conf_new(void);
 void dp_conf_destroy(struct dp_conf *c);
 
 /* Builders for the command line and tests; file may be a literal such as
- * "<command line>" (it is copied). */
+ * "<command line>" (it is copied). Values are stored as given (no ${VAR}
+ * substitution). The section pointer stays valid only until the next
+ * dp_conf_section_add (the array may move); NULL / -ENOMEM when out of
+ * memory. */
 struct dp_conf_section *dp_conf_section_add(struct dp_conf *c, const char *name,
 					    const char *file, int line);
 int dp_conf_kv_add(struct dp_conf *c, struct dp_conf_section *s, const char *key,

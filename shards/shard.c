@@ -227,6 +227,10 @@ static bool any_starved(struct shard *sh)
 static void wait_events(struct shard *sh, bool busy, int flush_ms)
 {
 	struct epoll_event evs[64];
+	/* Connections left on the ready list by a pause can go on once their
+	 * input has memory again: nothing else would wake us for them. */
+	if (!busy)
+		busy = shard_net_has_work(sh);
 	int timeout = busy ? 0 : flush_ms;
 	if (!busy && any_starved(sh)) {
 		/* Sleep until a worker returns a chunk; re-check after

@@ -91,6 +91,7 @@ int shard_emit_frame(struct shard *sh, struct shard_in *si, const char *p, size_
 int shard_net_open(struct shard *sh, struct shard_in *si, struct dp_err *err);
 void shard_net_event(struct shard *sh, void *tag, uint32_t events);
 bool shard_net_service_ready(struct shard *sh, bool drain);
+bool shard_net_has_work(struct shard *sh);
 void shard_net_stop_accepting(struct shard *sh);
 void shard_net_close_all(struct shard *sh);
 void shard_net_mark_all_ready(struct shard *sh);

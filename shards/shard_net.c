@@ -82,6 +82,21 @@ static int resolve(const char *host, int port, int socktype, struct sockaddr_sto
 	return 0;
 }
 
+/* SO_REUSEPORT would let a second sluice (or anything of the same user)
+ * share the port silently and take half the traffic. Shard 0 first binds
+ * without it, which fails when anyone holds the port, then lets go. */
+static int port_is_free(const struct sockaddr_storage *ss, socklen_t sl, int type)
+{
+	int fd = socket(ss->ss_family, type | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	int one = 1;
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	int rc = bind(fd, (const struct sockaddr *)ss, sl) ? -errno : 0;
+	close(fd);
+	return rc;
+}
+
 int shard_net_open(struct shard *sh, struct shard_in *si, struct dp_err *err)
 {
 	struct dp_input *in = si->in;
@@ -91,6 +106,9 @@ int shard_net_open(struct shard *sh, struct shard_in *si, struct dp_err *err)
 	int rc = resolve(in->listen, in->port, tcp ? SOCK_STREAM : SOCK_DGRAM, &ss, &sl, err, in->name);
 	if (rc)
 		return rc;
+	if (sh->id == 0 && (rc = port_is_free(&ss, sl, tcp ? SOCK_STREAM : SOCK_DGRAM)))
+		return dp_err_set(err, rc, "%s: cannot bind %s:%d (%s): %s", in->name, in->listen, in->port,
+				  tcp ? "tcp" : "udp", strerror(-rc));
 	int fd = socket(ss.ss_family, (tcp ? SOCK_STREAM : SOCK_DGRAM) | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return dp_err_set(err, -errno, "%s: socket: %s", in->name, strerror(errno));
@@ -362,6 +380,15 @@ bool shard_net_service_ready(struct shard *sh, bool drain)
 		return sh->ready != NULL;
 	}
 	return busy;
+}
+
+/* A ready connection whose input has memory: serve it without waiting. */
+bool shard_net_has_work(struct shard *sh)
+{
+	for (struct shard_conn *c = sh->ready; c; c = c->next_ready)
+		if (!c->si->starved)
+			return true;
+	return false;
 }
 
 void shard_net_stop_accepting(struct shard *sh)

@@ -1,0 +1,458 @@
+#!/usr/bin/env python3
+"""sluice_bench.py — end-to-end benchmarks: the real sluice binary, real
+sockets on loopback, bench/loadgen as the sender. Prints one JSON line per
+scenario on stdout (progress and errors go to stderr).
+
+For each scenario: write a config into a temp dir (with Stats_File), start
+sluice, wait (with a deadline) until its ports are bound and it has written
+its first stats file, sample its CPU time, run loadgen, poll the stats file
+until every event has come out (TCP) or the counters stop moving (UDP),
+sample its CPU time again at the moment the last event was counted, read
+its peak RSS, SIGTERM it (its own PID only) and report.
+
+Python 3 standard library only. See README.md for the scenarios.
+"""
+import argparse
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.abspath(os.path.join(HERE, '..', '..'))
+CLK_TCK = os.sysconf('SC_CLK_TCK')
+
+# scenario -> (input plugin, transport, Parser, loadgen --format)
+SCENARIOS = {
+    'syslog-tcp-5424': ('syslog', 'tcp', 'syslog-rfc5424', 'rfc5424'),
+    'syslog-tcp-3164': ('syslog', 'tcp', 'syslog-rfc3164', 'rfc3164'),
+    'syslog-udp-5424': ('syslog', 'udp', 'syslog-rfc5424', 'rfc5424'),
+    'json-tcp':        ('tcp',    'tcp', None,             'json'),
+    'default-config':  None,      # conf/sluice.conf as shipped
+}
+
+
+class BenchError(Exception):
+    pass
+
+
+def log(msg):
+    print('sluice_bench: ' + msg, file=sys.stderr, flush=True)
+
+
+# ---- the process under test, through /proc ------------------------------
+
+def cpu_ticks(pid):
+    """(utime, stime) of the whole process (all threads), in clock ticks."""
+    with open('/proc/%d/stat' % pid) as f:
+        fields = f.read().rsplit(')', 1)[1].split()
+    # fields[0] is field 3 (state); utime and stime are fields 14 and 15
+    return (int(fields[11]), int(fields[12]))
+
+
+def proc_status_kb(pid, key):
+    with open('/proc/%d/status' % pid) as f:
+        for line in f:
+            if line.startswith(key + ':'):
+                return int(line.split()[1])
+    return None
+
+
+def port_bound(port, proto):
+    """True when some socket is bound to the port: a TCP listener (state 0A)
+    or a UDP socket (state 07), IPv4 or IPv6."""
+    want = '0A' if proto == 'tcp' else '07'
+    for name in (proto, proto + '6'):
+        try:
+            with open('/proc/net/' + name) as f:
+                next(f)
+                for line in f:
+                    cols = line.split()
+                    if int(cols[1].rsplit(':', 1)[1], 16) == port and cols[3] == want:
+                        return True
+        except FileNotFoundError:
+            pass
+    return False
+
+
+def free_port():
+    """A port free for both TCP and UDP on 127.0.0.1 (racy, good enough)."""
+    for _ in range(50):
+        t = socket.socket()
+        t.bind(('127.0.0.1', 0))
+        port = t.getsockname()[1]
+        u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        try:
+            u.bind(('127.0.0.1', port))
+            return port
+        except OSError:
+            continue
+        finally:
+            u.close()
+            t.close()
+    raise BenchError('no free port')
+
+
+# ---- the stats file sluice rewrites every Stats_Interval -----------------
+
+def read_stats(path):
+    """(in, out, malformed, dropped, raw) or None while there is no file.
+    sluice writes a temp file and renames it, so a read is never torn."""
+    try:
+        with open(path) as f:
+            st = json.load(f)
+    except (FileNotFoundError, json.JSONDecodeError):
+        return None
+    tot = st.get('totals') or {}
+
+    def total(key, section, field):
+        if key in tot:
+            return int(tot[key])
+        return sum(int(v.get(field, 0)) for v in (st.get(section) or {}).values())
+    return (total('in', 'inputs', 'records'), total('out', 'outputs', 'records'),
+            total('malformed', 'inputs', 'malformed'),
+            total('dropped', 'inputs', 'dropped'), st)
+
+
+# ---- configurations ------------------------------------------------------
+
+def service_section(args, stats):
+    return ('[SERVICE]\n'
+            '    Flush          %s\n'
+            '    Grace          5\n'
+            '    Log_Level      info\n'
+            '    Shards         %d\n'
+            '    Stats_File     %s\n'
+            '    Stats_Interval %s\n\n') % (args.flush, args.shards, stats, args.stats_interval)
+
+
+def scenario_config(name, args, tmp):
+    """(config text, loads, stdout target) for a synthetic scenario."""
+    plugin, transport, parser, fmt = SCENARIOS[name]
+    port = free_port()
+    conf = service_section(args, os.path.join(tmp, 'stats.json'))
+    conf += '[INPUT]\n    Name   %s\n' % plugin
+    if plugin == 'syslog':
+        conf += '    Mode   %s\n' % transport
+    conf += '    Listen 127.0.0.1\n    Port   %d\n' % port
+    if parser:
+        conf += '    Parser %s\n' % parser
+    if plugin == 'tcp':
+        conf += '    Format json\n'
+    if transport == 'udp':
+        # what a UDP deployment sets; the kernel caps it at net.core.rmem_max
+        conf += '    Receive_Buffer_Size 8M\n'
+    conf += '\n[OUTPUT]\n    Name   null\n    Match  *\n'
+    load = {'proto': transport, 'format': fmt, 'port': port, 'count': args.count}
+    return conf, [load], subprocess.DEVNULL
+
+
+PATH_KEYS = ('parsers_file', 'plugins_file', 'streams_file', 'log_file', '@include')
+
+
+def parse_classic(text):
+    """[(section name, {key: value})] of a Fluent Bit classic config; enough
+    to find the inputs of conf/sluice.conf."""
+    sections = []
+    for line in text.splitlines():
+        s = line.strip()
+        if not s or s.startswith('#'):
+            continue
+        m = re.match(r'^\[(\w+)\]$', s)
+        if m:
+            sections.append((m.group(1).upper(), {}))
+        elif sections and not s.startswith('@'):
+            kv = s.split(None, 1)
+            sections[-1][1][kv[0].lower()] = kv[1].strip() if len(kv) > 1 else ''
+    return sections
+
+
+def default_config(args, tmp):
+    """conf/sluice.conf with Stats_File added to [SERVICE] and relative paths
+    made absolute; TCP load on each of its TCP inputs (UDP inputs are left
+    idle so that every sent event must arrive)."""
+    path = os.path.abspath(args.config)
+    try:
+        text = open(path).read()
+    except OSError as e:
+        raise BenchError('cannot read %s: %s' % (path, e.strerror))
+    base = os.path.dirname(path)
+    out, seen_service = [], False
+    for line in text.splitlines():
+        s = line.strip()
+        key = s.split(None, 1)[0].lower() if s else ''
+        if key in ('stats_file', 'stats_interval'):
+            continue
+        if key in PATH_KEYS and len(s.split(None, 1)) == 2:
+            val = s.split(None, 1)[1].strip()
+            if not os.path.isabs(val):
+                line = line.replace(val, os.path.join(base, val), 1)
+        out.append(line)
+        if s.upper() == '[SERVICE]':
+            seen_service = True
+            out.append('    Stats_File     %s' % os.path.join(tmp, 'stats.json'))
+            out.append('    Stats_Interval %s' % args.stats_interval)
+    conf = '\n'.join(out) + '\n'
+    if not seen_service:
+        conf = service_section(args, os.path.join(tmp, 'stats.json')) + conf
+
+    loads = []
+    for sec, kv in parse_classic(text):
+        if sec != 'INPUT':
+            continue
+        name = kv.get('name', '').lower()
+        if name == 'syslog' and kv.get('mode', 'unix_udp').lower() == 'tcp':
+            fmt = 'rfc3164' if '3164' in kv.get('parser', '') else 'rfc5424'
+            loads.append({'proto': 'tcp', 'format': fmt, 'port': int(kv.get('port', 5140))})
+        elif name == 'tcp' and kv.get('format', 'json').lower() == 'json':
+            loads.append({'proto': 'tcp', 'format': 'json', 'port': int(kv.get('port', 5170))})
+    if not loads:
+        raise BenchError('%s has no TCP syslog or JSON input to load' % path)
+    for i, l in enumerate(loads):
+        l['count'] = args.count // len(loads) + (i < args.count % len(loads))
+        if port_bound(l['port'], 'tcp'):
+            raise BenchError('port %d (from %s) is already in use' % (l['port'], path))
+    return conf, loads, subprocess.DEVNULL
+
+
+# ---- one run -------------------------------------------------------------
+
+def wait_until(cond, deadline, what, sluice):
+    while not cond():
+        if sluice.poll() is not None:
+            raise BenchError('sluice exited with %d while waiting for %s' % (sluice.returncode, what))
+        if time.monotonic() > deadline:
+            raise BenchError('timed out waiting for %s' % what)
+        time.sleep(0.01)
+
+
+def loadgen_cmd(args, load, nloads):
+    cmd = [args.loadgen, '--host', '127.0.0.1', '--port', str(load['port']),
+           '--proto', load['proto'], '--format', load['format'],
+           '--count', str(load['count']), '--conns', str(args.conns),
+           '--rate', str(args.rate // nloads)]
+    if args.sd and load['format'] == 'rfc5424':
+        cmd.append('--sd')
+    if args.octet_counting and load['proto'] == 'tcp' and load['format'] != 'json':
+        cmd.append('--octet-counting')
+    return cmd
+
+
+def completion_time(hist, t_last):
+    """When the last event was counted. The snapshot that first showed the
+    final count only says "by then", up to a Stats_Interval late; assume the
+    rate of the interval before it held until the rest was done, using
+    sluice's own uptime_s to place it. hist: [(seen at, in, uptime_s)]."""
+    if len(hist) < 3 or any(h[2] is None for h in hist[-3:]):
+        return t_last
+    (_, e0, u0), (_, e1, u1), (t2, e2, u2) = hist[-3:]
+    if u1 <= u0 or e1 <= e0 or u2 <= u1:
+        return t_last
+    u_done = min(u2, u1 + (e2 - e1) * (u1 - u0) / (e1 - e0))
+    return t2 - (u2 - u_done)
+
+
+def measure(args, sluice, stats_path, loads, udp):
+    """Run the loads; return the figures at the moment the counters last moved."""
+    pid = sluice.pid
+    rss_idle = proc_status_kb(pid, 'VmRSS')
+    cpu0 = cpu_ticks(pid)
+    base = read_stats(stats_path)
+    in0, out0 = base[0], base[1]
+    expect = sum(l['count'] for l in loads)
+    t0 = time.monotonic()
+    procs = [subprocess.Popen(loadgen_cmd(args, l, len(loads)), stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True) for l in loads]
+    deadline = t0 + args.timeout
+    settle = max(1.0, 10 * float(args.stats_interval)) if udp else args.stall
+    last, t_last, cpu_last, st = None, t0, cpu0, base
+    hist = []
+    error = None
+    while True:
+        now = time.monotonic()
+        cpu = cpu_ticks(pid)
+        cur = read_stats(stats_path) or st
+        if sluice.poll() is not None:
+            error = 'sluice exited with %d under load' % sluice.returncode
+            break
+        key = (cur[0], cur[1])
+        if key != last:
+            last, t_last, cpu_last, st = key, now, cpu, cur
+            hist.append((now, cur[0], cur[4].get('uptime_s')))
+        lg_done = all(p.poll() is not None for p in procs)
+        got_in, got_out = st[0] - in0, st[1] - out0
+        if lg_done and not udp and got_in >= expect and got_out >= got_in:
+            break
+        if udp and lg_done and now - t_last >= settle:
+            break
+        if not udp and now - t_last >= settle:
+            # TCP: nothing lost on the wire, so a stall is sluice's (or a
+            # stuck backpressure that never releases)
+            error = 'counters stalled for %ss at in=%d out=%d of %d%s' % (
+                settle, got_in, got_out, expect, '' if lg_done else ' (loadgen still blocked)')
+            break
+        if now > deadline:
+            error = 'timed out after %ss at in=%d out=%d of %d' % (args.timeout, got_in, got_out, expect)
+            break
+        time.sleep(0.005)
+    lg = []
+    for p in procs:
+        if p.poll() is None:
+            p.terminate()   # loadgen prints what it sent so far and exits 1
+        try:
+            out, err = p.communicate(timeout=10)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            out, err = p.communicate()
+        if p.returncode != 0 and not error:
+            error = 'loadgen failed (%d): %s' % (p.returncode, err.strip())
+        try:
+            lg.append(json.loads(out.strip().splitlines()[-1]))
+        except (ValueError, IndexError):
+            lg.append({'error': err.strip()})
+    secs = completion_time(hist, t_last) - t0
+    cpu_s = (cpu_last[0] - cpu0[0] + cpu_last[1] - cpu0[1]) / CLK_TCK
+    received = st[0] - in0
+    delivered = st[1] - out0
+    sent = sum(x.get('sent', 0) for x in lg)
+    malformed, dropped = st[2] - base[2], st[3] - base[3]
+    res = {
+        'events': received,
+        'delivered': delivered,
+        'sent': sent,
+        'lost': max(0, sent - received),
+        'loss_pct': round(100.0 * max(0, sent - received) / sent, 3) if sent else 0.0,
+        'malformed': malformed,
+        'dropped': dropped,
+        # lost before sluice could count it (a full socket buffer)
+        'lost_uncounted': max(0, sent - received - malformed - dropped),
+        'seconds': round(secs, 4),
+        'seconds_observed': round(t_last - t0, 4),
+        'eps': round(received / secs) if secs > 0 else 0,
+        'cpu_s': round(cpu_s, 3),
+        'cpu_user_s': round((cpu_last[0] - cpu0[0]) / CLK_TCK, 3),
+        'cpu_sys_s': round((cpu_last[1] - cpu0[1]) / CLK_TCK, 3),
+        'eps_per_cpu_s': round(received / cpu_s) if cpu_s > 0 else None,
+        'rss_idle_kb': rss_idle,
+        'rss_peak_kb': proc_status_kb(pid, 'VmHWM'),
+        'avg_bytes': round(sum(x.get('bytes', 0) for x in lg) / sent) if sent else 0,
+        'loadgen': lg[0] if len(lg) == 1 else lg,
+    }
+    if error:
+        res['error'] = error
+    return res
+
+
+def stop(sluice):
+    """SIGTERM our own sluice, wait for it to drain; SIGKILL only if it hangs."""
+    if sluice.poll() is not None:
+        return sluice.returncode
+    sluice.send_signal(signal.SIGTERM)
+    try:
+        return sluice.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        sluice.kill()
+        sluice.wait()
+        return 'killed after 30s'
+
+
+def run_scenario(name, args):
+    tmp = tempfile.mkdtemp(prefix='sluice-bench-')
+    result = {'scenario': name, 'count': args.count, 'conns': args.conns,
+              'shards': args.shards, 'ncpu': os.cpu_count()}
+    sluice = None
+    try:
+        if name == 'default-config':
+            conf, loads, stdout = default_config(args, tmp)
+            cp = os.path.abspath(args.config)
+            result['config'] = os.path.relpath(cp, REPO) if cp.startswith(REPO + os.sep) else cp
+            result.pop('shards')
+        else:
+            conf, loads, stdout = scenario_config(name, args, tmp)
+        udp = any(l['proto'] == 'udp' for l in loads)
+        conf_path = os.path.join(tmp, 'sluice.conf')
+        with open(conf_path, 'w') as f:
+            f.write(conf)
+        stats_path = os.path.join(tmp, 'stats.json')
+        errlog = open(os.path.join(tmp, 'sluice.stderr'), 'w')
+        sluice = subprocess.Popen([args.sluice, '-c', conf_path], stdout=stdout,
+                                  stderr=errlog, cwd=tmp)
+        deadline = time.monotonic() + args.start_timeout
+        for l in loads:
+            wait_until(lambda: port_bound(l['port'], l['proto']), deadline,
+                       '%s port %d' % (l['proto'], l['port']), sluice)
+        wait_until(lambda: read_stats(stats_path) is not None, deadline,
+                   'the first stats file', sluice)
+        result.update(measure(args, sluice, stats_path, loads, udp))
+    except BenchError as e:
+        result['error'] = str(e)
+    finally:
+        if sluice:
+            result['exit'] = stop(sluice)
+            if result['exit'] != 0:
+                result.setdefault('error', 'sluice exit status %s' % result['exit'])
+            if 'error' in result:
+                try:
+                    tail = open(os.path.join(tmp, 'sluice.stderr')).read()[-600:]
+                    result['stderr_tail'] = tail
+                except OSError:
+                    pass
+        if args.keep or 'error' in result:
+            result['tmpdir'] = tmp
+        else:
+            shutil.rmtree(tmp, ignore_errors=True)
+    return result
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split('\n\n')[0],
+                                 formatter_class=argparse.RawDescriptionHelpFormatter,
+                                 epilog='scenarios: ' + ', '.join(SCENARIOS) + ', all')
+    ap.add_argument('scenarios', nargs='*', default=['syslog-tcp-5424'])
+    ap.add_argument('--sluice', default=os.path.join(REPO, 'build', 'sluice'))
+    ap.add_argument('--loadgen', default=os.path.join(REPO, 'build', 'bench', 'loadgen', 'loadgen'))
+    ap.add_argument('--config', default=os.path.join(REPO, 'conf', 'sluice.conf'),
+                    help='config of the default-config scenario')
+    ap.add_argument('--count', type=int, default=2000000, help='events per scenario')
+    ap.add_argument('--conns', type=int, default=2, help='loadgen connections (UDP: sockets)')
+    ap.add_argument('--rate', type=int, default=0, help='events/s, 0 = as fast as possible')
+    ap.add_argument('--shards', type=int, default=2)
+    ap.add_argument('--flush', default='0.05', help='[SERVICE] Flush')
+    ap.add_argument('--stats-interval', default='0.05', help='[SERVICE] Stats_Interval')
+    ap.add_argument('--no-sd', dest='sd', action='store_false',
+                    help='no RFC 5424 structured data (by default ~40%% of RFC 5424 events carry'
+                    ' some, which makes them ~200 bytes on average)')
+    ap.add_argument('--octet-counting', action='store_true', help='RFC 6587 framing (syslog TCP)')
+    ap.add_argument('--timeout', type=float, default=120, help='seconds for one load to complete')
+    ap.add_argument('--start-timeout', type=float, default=15, help='seconds for sluice to start')
+    ap.add_argument('--stall', type=float, default=10,
+                    help='TCP: give up when the counters have not moved for this long')
+    ap.add_argument('--repeat', type=int, default=1, help='run each scenario this many times')
+    ap.add_argument('--keep', action='store_true', help='keep the temp dirs')
+    args = ap.parse_args()
+
+    names = list(SCENARIOS) if args.scenarios == ['all'] else args.scenarios
+    for n in names:
+        if n not in SCENARIOS:
+            ap.error('unknown scenario %r (known: %s)' % (n, ', '.join(SCENARIOS)))
+    for exe in (args.sluice, args.loadgen):
+        if not os.access(exe, os.X_OK):
+            ap.error('%s is not built (ninja -C build)' % exe)
+    failed = 0
+    for n in names:
+        for _ in range(args.repeat):
+            log('running %s (%d events)' % (n, args.count))
+            res = run_scenario(n, args)
+            failed += 'error' in res
+            print(json.dumps(res), flush=True)
+    return 1 if failed else 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
