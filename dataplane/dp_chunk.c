@@ -265,14 +265,12 @@ static inline struct dp_field *field_new(struct dp_chunk *c, const char *k, size
 		c->overflow = true;
 		return NULL;
 	}
-	uint32_t koff = c->data_len;
 	dp_mp_str(c, k, klen);
 	if (unlikely(c->overflow))
 		return NULL;
 	struct dp_field *f = &c->fields[c->nfields++];
 	c->cur_nfields++;
 	f->key_off = c->data_len - (uint32_t)klen;
-	(void)koff;
 	f->key_len = (uint16_t)klen;
 	f->flags = 0;
 	f->val_off = c->data_len;
@@ -310,19 +308,6 @@ void dp_chunk_field_end(struct dp_chunk *c, enum dp_type type)
 	} else {
 		f->val_len = c->data_len - obj;
 	}
-}
-
-void dp_chunk_put_str(struct dp_chunk *c, const char *k, size_t klen, const char *v, size_t vlen)
-{
-	struct dp_field *f = field_new(c, k, klen);
-	if (!f)
-		return;
-	dp_mp_str(c, v, vlen);
-	if (c->overflow)
-		return;
-	f->type = DP_T_STR;
-	f->val_off = c->data_len - (uint32_t)vlen;
-	f->val_len = (uint32_t)vlen;
 }
 
 static inline void put_scalar_end(struct dp_chunk *c, struct dp_field *f, enum dp_type t)

@@ -34,17 +34,22 @@ struct dp_opt {
 	const char *def;      /* default as it would be written; NULL: none */
 	size_t off;           /* offsetof() into the config struct */
 	const char *choices;  /* DP_OPT_ENUM: "a|b|c" */
-	int64_t min, max;     /* INT/SIZE: inclusive range when max > min */
+	int64_t min, max;     /* inclusive range when max > min, in the unit the user
+	                         writes: INT as is, SIZE bytes, SIZE_KB KiB,
+	                         SECONDS seconds */
 	unsigned flags;
 	const char *desc;
 };
 
 /* A table ends with a row whose name is NULL. */
 
-/* Set every option of tab in cfg to its default. */
+/* Set every option of tab in cfg to its default. String fields are
+ * overwritten, not freed (cfg may be uninitialised): dp_opt_free first when
+ * applying again. */
 int dp_opt_defaults(const struct dp_opt *tab, void *cfg, struct dp_err *err);
 
-/* Set one key. Returns 0, -ENOENT when tab has no such key, -EINVAL with
+/* Set one key (cfg defaulted or zeroed: the old string is freed). Returns
+ * 0, -ENOENT when tab has no such key, -EINVAL with
  * err->msg such as "invalid value 'x' for 'Port': expected an integer in
  * 1..65535" (without file:line; the caller adds it). */
 int dp_opt_set(const struct dp_opt *tab, void *cfg, const char *key, const char *val,
@@ -54,7 +59,9 @@ int dp_opt_set(const struct dp_opt *tab, void *cfg, const char *key, const char 
  * then each key to the first table that has it. Keys in `ignore` (a
  * NULL-terminated list, may be NULL) are skipped. Errors name the place:
  * "FILE:LINE: [INPUT] syslog: unknown key 'Foo'" and required keys that are
- * missing. what is e.g. "[INPUT] syslog". */
+ * missing. what is e.g. "[INPUT] syslog" (NULL: "[NAME]" of the section).
+ * On failure the strings already stored are freed (fields set to NULL), so
+ * calling dp_opt_free afterwards is harmless either way. */
 int dp_opt_apply(const struct dp_opt *const *tabs, void *const *cfgs, unsigned n,
 		 const struct dp_conf_section *s, const char *what,
 		 const char *const *ignore, struct dp_err *err);
@@ -64,7 +71,7 @@ int dp_opt_parse_size(const char *s, int64_t *out);
 int dp_opt_parse_bool(const char *s, bool *out);
 int dp_opt_parse_seconds(const char *s, double *out);
 
-/* Free the strings an applied table allocated. */
+/* Free the strings an applied table allocated (and NULL them: idempotent). */
 void dp_opt_free(const struct dp_opt *tab, void *cfg);
 
 /* Help text (sluice -i NAME -h) and a Markdown table (docs/CONFIG.md). */

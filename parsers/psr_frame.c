@@ -1,1 +1,342 @@
-/* placeholder */
+/*
+ * psr_frame.c — stream framing (see psr_frame.h for the framings and the
+ * caller's loop). Runs on the shard that owns the connection.
+ *
+ * The framer keeps no bytes: only whether it is skipping an oversize or
+ * malformed frame, and for an octet-counted one how many bytes are left.
+ * Every decision (oversize, malformed, where a frame ends) depends on the
+ * bytes of the frame alone, never on where a read happened to stop, so
+ * any split of a stream gives the same frames as one piece.
+ */
+#include <errno.h>
+#include <string.h>
+#include "psr_frame.h"
+#include "dp_common.h"
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
+enum {
+	S_FRAME = 0,    /* at the start of a frame */
+	S_SKIP_TERM,    /* dropping through the next LF or NUL */
+	S_SKIP_SEP,     /* dropping through the next separator */
+	S_SKIP_COUNT,   /* dropping skip_left more bytes */
+};
+
+int psr_framer_init(struct psr_framer *f, int mode, uint32_t max_frame,
+		    const char *sep, size_t seplen)
+{
+	memset(f, 0, sizeof(*f));
+	if (mode < PSR_FRAME_AUTO || mode > PSR_FRAME_SEP || max_frame == 0)
+		return -EINVAL;
+	if (mode == PSR_FRAME_SEP) {
+		if (sep == NULL || seplen == 0 || seplen > PSR_FRAME_SEP_MAX)
+			return -EINVAL;
+		memcpy(f->sep, sep, seplen);
+		f->seplen = (uint8_t)seplen;
+	}
+	f->mode = (uint8_t)mode;
+	f->max_frame = max_frame;
+	f->state = S_FRAME;
+	return 0;
+}
+
+void psr_framer_reset(struct psr_framer *f)
+{
+	f->state = S_FRAME;
+	f->skip_left = 0;
+}
+
+/*
+ * First LF or NUL in [p, e), or NULL: the hot loop of the framer. One pass
+ * over the bytes, 64 per step (AVX2 where the CPU has it, else SSE2, which
+ * every x86-64 has), because two memchr calls (LF, then NUL within the
+ * line) read every byte twice and measured slower on 150-250 byte lines.
+ * Measured on 226-byte lines: AVX2 23 GB/s, SSE2 64-byte steps 18 GB/s,
+ * SSE2 16-byte steps 13 GB/s, memchr + strnlen 17.6 GB/s (glibc memchr
+ * alone: 28 GB/s).
+ */
+static inline const char *find_term_tail(const char *p, const char *e)
+{
+	for (; p < e; p++)
+		if (*p == '\n' || *p == '\0')
+			return p;
+	return NULL;
+}
+
+#if defined(__SSE2__)
+static inline unsigned term16(const char *p)
+{
+	__m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
+	return (unsigned)_mm_movemask_epi8(_mm_or_si128(
+		_mm_cmpeq_epi8(v, _mm_set1_epi8('\n')), _mm_cmpeq_epi8(v, _mm_setzero_si128())));
+}
+
+/* The last (< 16) bytes, when at least 16 were scanned before them: load
+ * the final 16 again; the bytes already checked hold no terminator, so
+ * the first match is the answer. */
+static inline const char *find_term_end16(const char *p, const char *e, const char *start)
+{
+	if (p == e)
+		return NULL;
+	if (e - start < 16)
+		return find_term_tail(p, e);
+	unsigned m = term16(e - 16);
+	return m ? e - 16 + __builtin_ctz(m) : NULL;
+}
+
+static const char *find_term_sse2(const char *p, const char *e)
+{
+	const char *start = p;
+	while (e - p >= 64) {
+		uint64_t m = (uint64_t)term16(p) | (uint64_t)term16(p + 16) << 16 |
+			     (uint64_t)term16(p + 32) << 32 | (uint64_t)term16(p + 48) << 48;
+		if (m)
+			return p + __builtin_ctzll(m);
+		p += 64;
+	}
+	while (e - p >= 16) {
+		unsigned m = term16(p);
+		if (m)
+			return p + __builtin_ctz(m);
+		p += 16;
+	}
+	return find_term_end16(p, e, start);
+}
+
+#if defined(__GNUC__) && !defined(__AVX2__)
+#define FRAME_AVX2_DISPATCH 1
+#include <immintrin.h>
+__attribute__((target("avx2")))
+static const char *find_term_avx2(const char *p, const char *e)
+{
+	const char *start = p;
+	const __m256i lf = _mm256_set1_epi8('\n'), zero = _mm256_setzero_si256();
+	while (e - p >= 64) {
+		__m256i a = _mm256_loadu_si256((const __m256i *)(const void *)p);
+		__m256i b = _mm256_loadu_si256((const __m256i *)(const void *)(p + 32));
+		uint64_t m = (uint32_t)_mm256_movemask_epi8(_mm256_or_si256(
+				     _mm256_cmpeq_epi8(a, lf), _mm256_cmpeq_epi8(a, zero))) |
+			     (uint64_t)(uint32_t)_mm256_movemask_epi8(_mm256_or_si256(
+				     _mm256_cmpeq_epi8(b, lf), _mm256_cmpeq_epi8(b, zero))) << 32;
+		if (m)
+			return p + __builtin_ctzll(m);
+		p += 64;
+	}
+	while (e - p >= 16) {
+		unsigned m = term16(p);
+		if (m)
+			return p + __builtin_ctz(m);
+		p += 16;
+	}
+	return find_term_end16(p, e, start);
+}
+#endif
+
+static bool force_baseline;
+
+void psr_frame_force_baseline(bool on)
+{
+	force_baseline = on;
+}
+
+static inline const char *find_term(const char *p, const char *e)
+{
+#ifdef FRAME_AVX2_DISPATCH
+	/* reads libgcc's CPU model, filled in at start-up: a load and a test */
+	if (!force_baseline && __builtin_cpu_supports("avx2"))
+		return find_term_avx2(p, e);
+#endif
+	return find_term_sse2(p, e);
+}
+#else
+void psr_frame_force_baseline(bool on)
+{
+	(void)on;
+}
+
+static inline const char *find_term(const char *p, const char *e)
+{
+	/* no SIMD: memchr for LF is the fast part, then NUL within the line */
+	const char *lf = memchr(p, '\n', (size_t)(e - p));
+	const char *nul = memchr(p, '\0', (size_t)((lf ? lf : e) - p));
+	return nul ? nul : lf;
+}
+#endif
+
+static inline const char *find_sep(const struct psr_framer *f, const char *p, const char *e)
+{
+	if (f->seplen == 1)
+		return memchr(p, f->sep[0], (size_t)(e - p));
+	return memmem(p, (size_t)(e - p), f->sep, f->seplen);
+}
+
+static inline unsigned dig(char c)
+{
+	return (unsigned)(unsigned char)c - '0';
+}
+
+/* Continue dropping a frame. Returns 0 when the skip ended (the framer is
+ * back at a frame start), or -EAGAIN when buf ran out first. */
+static int skip(struct psr_framer *f, const char **pp, const char *e)
+{
+	const char *p = *pp, *t;
+	switch (f->state) {
+	case S_SKIP_COUNT: {
+		size_t k = (size_t)DP_MIN(f->skip_left, (uint64_t)(e - p));
+		p += k;
+		f->skip_left -= k;
+		if (f->skip_left != 0) {
+			*pp = p;
+			return -EAGAIN;
+		}
+		break;
+	}
+	case S_SKIP_TERM:
+		t = find_term(p, e);
+		if (t == NULL) {
+			*pp = e;
+			return -EAGAIN;
+		}
+		p = t + 1;
+		break;
+	default: /* S_SKIP_SEP */
+		t = find_sep(f, p, e);
+		if (t == NULL) {
+			/* keep what may be the start of a separator */
+			size_t keep = DP_MIN((size_t)f->seplen - 1, (size_t)(e - p));
+			*pp = e - keep;
+			return -EAGAIN;
+		}
+		p = t + f->seplen;
+		break;
+	}
+	f->state = S_FRAME;
+	*pp = p;
+	return 0;
+}
+
+size_t psr_frame_burst(struct psr_framer *f, const char *buf, size_t len,
+		       struct psr_frame *out, unsigned max_out,
+		       unsigned *nout, unsigned *noversize)
+{
+	const char *p = buf, *e = buf + len;
+	const size_t max = f->max_frame;
+	unsigned n = 0, nover = 0;
+
+	while (n < max_out) {
+		if (unlikely(f->state != S_FRAME)) {
+			if (skip(f, &p, e) != 0)
+				break;
+			continue;
+		}
+		if (p == e)
+			break;
+		size_t avail = (size_t)(e - p);
+		int mode = f->mode;
+		if (mode == PSR_FRAME_AUTO)
+			mode = dig(*p) <= 9 ? PSR_FRAME_OCTET : PSR_FRAME_LF;
+
+		if (mode == PSR_FRAME_LF) {
+			size_t win = DP_MIN(avail, max + 2);
+			const char *t = find_term(p, p + win);
+			if (t == NULL) {
+				if (avail < max + 2)
+					break; /* incomplete */
+				nover++;
+				p += win;
+				f->state = S_SKIP_TERM;
+				continue;
+			}
+			size_t l = (size_t)(t - p);
+			if (*t == '\n' && l > 0 && t[-1] == '\r')
+				l--;
+			if (unlikely(l > max))
+				nover++;
+			else if (likely(l > 0))
+				out[n++] = (struct psr_frame){ p, (uint32_t)l };
+			p = t + 1;
+		} else if (mode == PSR_FRAME_OCTET) {
+			char ch = *p;
+			if (ch == '\n' || ch == '\r' || ch == ' ' || ch == '\0') {
+				p++; /* between counted frames (PSR_FRAME_OCTET only) */
+				continue;
+			}
+			const char *q = p;
+			uint64_t v = 0;
+			while (q < e && dig(*q) <= 9) {
+				if (q - p == 10)
+					goto malformed;
+				v = v * 10 + dig(*q);
+				q++;
+			}
+			if (q == e)
+				break; /* header incomplete */
+			if (q == p || *q != ' ')
+				goto malformed;
+			q++;
+			if (v > max) {
+				nover++;
+				f->skip_left = v;
+				f->state = S_SKIP_COUNT;
+				p = q;
+				continue;
+			}
+			if ((uint64_t)(e - q) < v)
+				break; /* body incomplete */
+			if (v > 0)
+				out[n++] = (struct psr_frame){ q, (uint32_t)v };
+			p = q + v;
+			continue;
+malformed:
+			nover++;
+			f->malformed++;
+			f->state = S_SKIP_TERM;
+		} else {
+			size_t win = DP_MIN(avail, max + f->seplen);
+			const char *t = find_sep(f, p, p + win);
+			if (t == NULL) {
+				if (avail < max + f->seplen)
+					break; /* incomplete */
+				nover++;
+				p += win - (f->seplen - 1u);
+				f->state = S_SKIP_SEP;
+				continue;
+			}
+			/* the window makes t - p <= max */
+			if (t > p)
+				out[n++] = (struct psr_frame){ p, (uint32_t)(t - p) };
+			p = t + f->seplen;
+		}
+	}
+	*nout = n;
+	*noversize = nover;
+	return (size_t)(p - buf);
+}
+
+int psr_frame_flush(struct psr_framer *f, const char *buf, size_t len, struct psr_frame *out)
+{
+	int state = f->state;
+	psr_framer_reset(f);
+	if (state != S_FRAME || len == 0)
+		return 0;
+	int mode = f->mode;
+	if (mode == PSR_FRAME_AUTO)
+		mode = dig(buf[0]) <= 9 ? PSR_FRAME_OCTET : PSR_FRAME_LF;
+	if (mode == PSR_FRAME_OCTET) {
+		for (size_t i = 0; i < len; i++)
+			if (buf[i] != '\n' && buf[i] != '\r' && buf[i] != ' ' && buf[i] != '\0')
+				return -EBADMSG;
+		return 0;
+	}
+	if (mode == PSR_FRAME_LF && buf[len - 1] == '\r')
+		len--;
+	if (len > f->max_frame)
+		return -EMSGSIZE;
+	if (len == 0)
+		return 0;
+	out->p = buf;
+	out->len = (uint32_t)len;
+	return 1;
+}

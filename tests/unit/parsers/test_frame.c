@@ -1,1 +1,423 @@
-int main(void) { return 77; } /* placeholder */
+/*
+ * test_frame.c — stream framing (psr_frame.h). Every stream is fed whole,
+ * then cut in two and in three at every byte boundary, through a simulated
+ * caller buffer of exactly max_frame + PSR_FRAME_HEADROOM bytes that keeps
+ * the unconsumed tail; the frames, the oversize count and the flush at
+ * close must come out the same every time.
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+#include "psr_frame.h"
+
+#define MAX_FRAMES 64
+
+struct result {
+	unsigned n;
+	char *frames[MAX_FRAMES];
+	uint32_t lens[MAX_FRAMES];
+	unsigned nover;
+	int flush_rc;
+	uint64_t malformed;
+};
+
+static void result_free(struct result *r)
+{
+	for (unsigned i = 0; i < r->n; i++)
+		free(r->frames[i]);
+	memset(r, 0, sizeof(*r));
+}
+
+static void add_frame(struct result *r, const struct psr_frame *fr)
+{
+	assert_true(r->n < MAX_FRAMES);
+	r->frames[r->n] = malloc(fr->len + 1);
+	memcpy(r->frames[r->n], fr->p, fr->len);
+	r->frames[r->n][fr->len] = '\0';
+	r->lens[r->n] = fr->len;
+	r->n++;
+}
+
+struct cfg {
+	int mode;
+	uint32_t max_frame;
+	const char *sep;
+	unsigned max_out;
+};
+
+/* Feed stream[0..len) in pieces ending at cuts[] (ascending, the last
+ * being len), each piece copied in as the free space allows, the way a
+ * read() into the caller's buffer would. */
+static void run(const struct cfg *cfg, const char *stream, size_t len,
+		const size_t *cuts, unsigned ncuts, struct result *r)
+{
+	struct psr_framer f;
+	assert_int_equal(psr_framer_init(&f, cfg->mode, cfg->max_frame, cfg->sep,
+					 cfg->sep ? strlen(cfg->sep) : 0), 0);
+	size_t cap = cfg->max_frame + PSR_FRAME_HEADROOM;
+	char *buf = malloc(cap);
+	struct psr_frame out[64];
+	size_t have = 0, pos = 0;
+	memset(r, 0, sizeof(*r));
+	assert_int_equal(cuts[ncuts - 1], len);
+
+	for (unsigned c = 0; c < ncuts; c++) {
+		while (pos < cuts[c]) {
+			/* the tail bound psr_frame.h promises: room to read */
+			assert_true(have < cap);
+			size_t k = cuts[c] - pos;
+			if (k > cap - have)
+				k = cap - have;
+			memcpy(buf + have, stream + pos, k);
+			have += k;
+			pos += k;
+			unsigned nf, nover;
+			do {
+				size_t used = psr_frame_burst(&f, buf, have, out, cfg->max_out, &nf, &nover);
+				assert_true(used <= have);
+				assert_true(nf <= cfg->max_out);
+				for (unsigned i = 0; i < nf; i++) {
+					assert_true(out[i].p >= buf && out[i].p + out[i].len <= buf + used);
+					add_frame(r, &out[i]);
+				}
+				r->nover += nover;
+				memmove(buf, buf + used, have - used);
+				have -= used;
+			} while (nf == cfg->max_out);
+		}
+	}
+	struct psr_frame last;
+	r->malformed = f.malformed;
+	r->flush_rc = psr_frame_flush(&f, buf, have, &last);
+	if (r->flush_rc == 1)
+		add_frame(r, &last);
+	free(buf);
+}
+
+static void same(const struct result *a, const struct result *b, const char *what,
+		 size_t i, size_t j)
+{
+	if (a->n != b->n || a->nover != b->nover || a->flush_rc != b->flush_rc ||
+	    a->malformed != b->malformed)
+		fail_msg("%s split %zu/%zu: %u frames %u over rc %d mal %llu, want %u %u %d %llu",
+			 what, i, j, b->n, b->nover, b->flush_rc, (unsigned long long)b->malformed,
+			 a->n, a->nover, a->flush_rc, (unsigned long long)a->malformed);
+	for (unsigned k = 0; k < a->n; k++)
+		if (a->lens[k] != b->lens[k] || memcmp(a->frames[k], b->frames[k], a->lens[k]) != 0)
+			fail_msg("%s split %zu/%zu: frame %u '%s' want '%s'", what, i, j, k,
+				 b->frames[k], a->frames[k]);
+}
+
+/* Check the whole-stream result against the expected frames, then every
+ * split in two and in three (with max_out 1 and the configured one). */
+static void check_stream(const struct cfg *cfg, const char *stream, size_t len,
+			 const char *const *want, const uint32_t *want_lens, unsigned nwant,
+			 unsigned want_over, int want_flush)
+{
+	struct result whole, part;
+	size_t one[1] = { len };
+	run(cfg, stream, len, one, 1, &whole);
+	if (whole.n != nwant || whole.nover != want_over || whole.flush_rc != want_flush)
+		fail_msg("whole: %u frames %u oversize flush %d, want %u %u %d", whole.n,
+			 whole.nover, whole.flush_rc, nwant, want_over, want_flush);
+	for (unsigned k = 0; k < nwant; k++) {
+		uint32_t wl = want_lens ? want_lens[k] : (uint32_t)strlen(want[k]);
+		if (whole.lens[k] != wl || memcmp(whole.frames[k], want[k], wl) != 0)
+			fail_msg("frame %u: '%s' want '%s'", k, whole.frames[k], want[k]);
+	}
+	struct cfg c1 = *cfg;
+	c1.max_out = 1;
+	for (size_t i = 0; i <= len; i++) {
+		size_t two[2] = { i, len };
+		run(cfg, stream, len, two, 2, &part);
+		same(&whole, &part, "2", i, 0);
+		result_free(&part);
+		run(&c1, stream, len, two, 2, &part);
+		same(&whole, &part, "2/max_out 1", i, 0);
+		result_free(&part);
+		for (size_t j = i; j <= len; j++) {
+			size_t three[3] = { i, j, len };
+			run(cfg, stream, len, three, 3, &part);
+			same(&whole, &part, "3", i, j);
+			result_free(&part);
+		}
+	}
+	result_free(&whole);
+}
+
+#define CHECK(cfg, stream, want, over, flush)                                          \
+	check_stream(cfg, stream, sizeof(stream) - 1, want, NULL, sizeof(want) / sizeof(want[0]), \
+		     over, flush)
+
+static void test_lf(void **state)
+{
+	(void)state;
+	struct cfg cfg = { PSR_FRAME_LF, 64, NULL, 32 };
+	static const char s[] = "a\nbb\r\n\n\r\nccc\0dd\n\n\nx\ry\n<1> z \r\r\n0 digits ok\ntail";
+	static const char *const want[] = {
+		"a", "bb", "ccc", "dd", "x\ry", "<1> z \r", "0 digits ok", "tail",
+	};
+	CHECK(&cfg, s, want, 0, 1);
+
+	/* CR before the end of stream is stripped at flush too */
+	static const char s2[] = "one\r\ntwo\r";
+	static const char *const want2[] = { "one", "two" };
+	CHECK(&cfg, s2, want2, 0, 1);
+
+	/* only empty lines: no frames, flush has nothing */
+	static const char s3[] = "\n\r\n\0\n";
+	check_stream(&cfg, s3, sizeof(s3) - 1, NULL, NULL, 0, 0, 0);
+}
+
+static void test_octet(void **state)
+{
+	(void)state;
+	struct cfg cfg = { PSR_FRAME_OCTET, 64, NULL, 32 };
+	static const char s[] = "5 hello3 abc\n0 11 hello world\r\n 3 a\nb\0006 \n\r\0 xy";
+	static const char *const want[] = { "hello", "abc", "hello world", "a\nb", "\n\r\0 xy" };
+	static const uint32_t lens[] = { 5, 3, 11, 3, 6 };
+	check_stream(&cfg, s, sizeof(s) - 1, want, lens, 5, 0, 0);
+
+	/* cut short at close */
+	static const char s2[] = "3 abc10 abc";
+	static const char *const want2[] = { "abc" };
+	CHECK(&cfg, s2, want2, 0, -EBADMSG);
+	static const char s3[] = "3 abc12";
+	CHECK(&cfg, s3, want2, 0, -EBADMSG);
+}
+
+static void test_auto(void **state)
+{
+	(void)state;
+	struct cfg cfg = { PSR_FRAME_AUTO, 64, NULL, 32 };
+	static const char s[] = "<1>x\n6 <2>y\nz<3>w\r\n\n11 <4>a b c d\n<5>e\0<6>f";
+	static const char *const want[] = { "<1>x", "<2>y\nz", "<3>w", "<4>a b c d\n", "<5>e", "<6>f" };
+	CHECK(&cfg, s, want, 0, 1);
+}
+
+static void test_sep(void **state)
+{
+	(void)state;
+	struct cfg cfg = { PSR_FRAME_SEP, 64, "\r\n", 32 };
+	static const char s[] = "a\r\n\r\nb\nc\r\r\n\r\nd";
+	static const char *const want[] = { "a", "b\nc\r", "d" };
+	CHECK(&cfg, s, want, 0, 1);
+
+	struct cfg c3 = { PSR_FRAME_SEP, 64, "END", 32 };
+	static const char s3[] = "oneENDENDtwoEN\nENthreeEEND";
+	static const char *const want3[] = { "one", "twoEN\nENthreeE" };
+	CHECK(&c3, s3, want3, 0, 0);
+
+	struct cfg c1 = { PSR_FRAME_SEP, 64, "|", 32 };
+	static const char s1[] = "a|b||c\n|";
+	static const char *const want1[] = { "a", "b", "c\n" };
+	CHECK(&c1, s1, want1, 0, 0);
+}
+
+static void test_oversize(void **state)
+{
+	(void)state;
+	/* max_frame 8: content of 8 is fine (with or without CR), 9 is not */
+	struct cfg lf = { PSR_FRAME_LF, 8, NULL, 32 };
+	static const char s[] = "ok1\n0123456789abcdefghijklmnopqrstuvwxyz0123456789\nok2\n"
+				"12345678\n12345678\r\n123456789\n123456789\r\nok3\n"
+				"0123456789abcdef";
+	static const char *const want[] = { "ok1", "ok2", "12345678", "12345678", "ok3" };
+	CHECK(&lf, s, want, 4, 0);
+	/* a 9-byte tail at close is oversize; 10 bytes were already skipped */
+	static const char s2[] = "ok\n123456789";
+	static const char *const want2[] = { "ok" };
+	CHECK(&lf, s2, want2, 0, -EMSGSIZE);
+
+	struct cfg oc = { PSR_FRAME_OCTET, 8, NULL, 32 };
+	static const char o[] = "3 ok120 aaaaaaaaaaaaaaaaaaaa3 ok28 123456789 1234567893 ok3"
+				"9999999999 abc";
+	static const char *const wanto[] = { "ok1", "ok2", "12345678", "ok3" };
+	CHECK(&oc, o, wanto, 3, 0);
+
+	struct cfg au = { PSR_FRAME_AUTO, 8, NULL, 32 };
+	static const char a[] = "<1>a\n20 aaaaaaaaaaaaaaaaaaaa<2>b\n<3>cccccccccccccccccc\n3 <4>"
+				"<5>ddddddddddddddddddddddddddddddddddddddd";
+	static const char *const wanta[] = { "<1>a", "<2>b", "<4>" };
+	CHECK(&au, a, wanta, 3, 0);
+
+	struct cfg sp = { PSR_FRAME_SEP, 8, "--", 32 };
+	static const char p[] = "ok1--0123456789abcdef-0123456789--ok2--12345678--123456789--ok3";
+	static const char *const wantp[] = { "ok1", "ok2", "12345678", "ok3" };
+	CHECK(&sp, p, wantp, 2, 1);
+}
+
+static void test_malformed(void **state)
+{
+	(void)state;
+	struct cfg au = { PSR_FRAME_AUTO, 64, NULL, 32 };
+	static const char s[] = "<1>a\n12x3 junk\n<2>b\n12345678901 too many digits\n<3>c\n"
+				"2023-01-01 plain line\n<4>d\n";
+	static const char *const want[] = { "<1>a", "<2>b", "<3>c", "<4>d" };
+	CHECK(&au, s, want, 3, 0);
+
+	struct cfg oc = { PSR_FRAME_OCTET, 64, NULL, 32 };
+	static const char o[] = "3 abcnot counted\n3 def4x\n3 ghi";
+	static const char *const wanto[] = { "abc", "def", "ghi" };
+	CHECK(&oc, o, wanto, 2, 0);
+
+	/* the counter is cumulative and tells malformed from oversize */
+	struct psr_framer f;
+	struct psr_frame out[8];
+	unsigned nf, nover;
+	assert_int_equal(psr_framer_init(&f, PSR_FRAME_AUTO, 4, NULL, 0), 0);
+	static const char m[] = "1a\n99 x\n";
+	size_t used = psr_frame_burst(&f, m, sizeof(m) - 1, out, 8, &nf, &nover);
+	assert_int_equal(used, 8);  /* "1a\n", "99 ", and "x\n" skipped of the 99 */
+	assert_int_equal(nf, 0);
+	assert_int_equal(nover, 2);
+	assert_int_equal(f.malformed, 1);
+}
+
+/* Long runs of frames of exactly max_frame bytes through the minimum
+ * buffer: never stuck, nothing lost. */
+static void test_full_buffer(void **state)
+{
+	(void)state;
+	enum { MAXF = 100, N = 40 };
+	static const int modes[] = { PSR_FRAME_LF, PSR_FRAME_OCTET, PSR_FRAME_AUTO, PSR_FRAME_SEP };
+	for (size_t m = 0; m < 4; m++) {
+		char *s = malloc(N * (MAXF + 16));
+		size_t len = 0;
+		for (int i = 0; i < N; i++) {
+			if (modes[m] == PSR_FRAME_OCTET || (modes[m] == PSR_FRAME_AUTO && i % 2))
+				len += (size_t)sprintf(s + len, "%d ", MAXF);
+			for (int k = 0; k < MAXF; k++)
+				s[len++] = (char)('a' + (i + k) % 26);
+			if (modes[m] == PSR_FRAME_SEP) {
+				memcpy(s + len, "<>", 2);
+				len += 2;
+			} else if (modes[m] == PSR_FRAME_LF || (modes[m] == PSR_FRAME_AUTO && !(i % 2))) {
+				if (i % 3 == 0)
+					s[len++] = '\r';
+				s[len++] = '\n';
+			}
+		}
+		struct cfg cfg = { modes[m], MAXF, modes[m] == PSR_FRAME_SEP ? "<>" : NULL, 3 };
+		for (size_t step = 1; step < 300; step += 37) {
+			size_t cuts[2048];
+			unsigned nc = 0;
+			for (size_t p = step; p < len && nc < 2047; p += step)
+				cuts[nc++] = p;
+			cuts[nc++] = len;
+			struct result r;
+			run(&cfg, s, len, cuts, nc, &r);
+			assert_int_equal(r.n, N);
+			assert_int_equal(r.nover, 0);
+			for (unsigned i = 0; i < r.n; i++)
+				assert_int_equal(r.lens[i], MAXF);
+			result_free(&r);
+		}
+		free(s);
+	}
+}
+
+/* Pseudo-random AUTO streams: any split gives the same frames as one piece. */
+static void test_random_splits(void **state)
+{
+	(void)state;
+	uint64_t x = 0x2545f4914f6cdd1dull;
+	for (int iter = 0; iter < 300; iter++) {
+		char s[400];
+		size_t len = 0;
+		while (len < 300) {
+			x ^= x << 13;
+			x ^= x >> 7;
+			x ^= x << 17;
+			int kind = (int)(x % 6);
+			int l = (int)((x >> 8) % 40);
+			if (kind == 0) {
+				len += (size_t)sprintf(s + len, "%d ", l);
+			} else if (kind == 1) {
+				s[len++] = (x >> 20) & 1 ? '\n' : '\0';
+			} else if (kind == 2) {
+				s[len++] = '\r';
+			} else {
+				for (int k = 0; k < l && len < 390; k++)
+					s[len++] = (char)" <>abc12\n"[(x >> (k % 50)) % 9];
+			}
+		}
+		static const int modes[] = { PSR_FRAME_AUTO, PSR_FRAME_LF, PSR_FRAME_OCTET };
+		struct cfg cfg = { modes[iter % 3], 24, NULL, 4 };
+		struct result whole, part;
+		size_t one[1] = { len };
+		run(&cfg, s, len, one, 1, &whole);
+		for (int k = 0; k < 20; k++) {
+			x ^= x << 13;
+			x ^= x >> 7;
+			x ^= x << 17;
+			size_t a = x % (len + 1), b = (x >> 32) % (len + 1);
+			size_t cuts[3] = { a < b ? a : b, a < b ? b : a, len };
+			run(&cfg, s, len, cuts, 3, &part);
+			same(&whole, &part, "random", cuts[0], cuts[1]);
+			result_free(&part);
+		}
+		result_free(&whole);
+	}
+}
+
+static void test_init_flush(void **state)
+{
+	(void)state;
+	struct psr_framer f;
+	assert_int_equal(psr_framer_init(&f, 9, 10, NULL, 0), -EINVAL);
+	assert_int_equal(psr_framer_init(&f, PSR_FRAME_LF, 0, NULL, 0), -EINVAL);
+	assert_int_equal(psr_framer_init(&f, PSR_FRAME_SEP, 10, NULL, 0), -EINVAL);
+	assert_int_equal(psr_framer_init(&f, PSR_FRAME_SEP, 10, "x", 0), -EINVAL);
+	assert_int_equal(psr_framer_init(&f, PSR_FRAME_SEP, 10, "0123456789abcdefg", 17), -EINVAL);
+	assert_int_equal(psr_framer_init(&f, PSR_FRAME_SEP, 10, "0123456789abcdef", 16), 0);
+
+	/* flush while skipping an oversize frame delivers nothing, and resets */
+	struct psr_frame out[4], last;
+	unsigned nf, nover;
+	assert_int_equal(psr_framer_init(&f, PSR_FRAME_OCTET, 4, NULL, 0), 0);
+	size_t used = psr_frame_burst(&f, "10 abc", 6, out, 4, &nf, &nover);
+	assert_int_equal(used, 6);
+	assert_int_equal(nover, 1);
+	assert_int_equal(psr_frame_flush(&f, "", 0, &last), 0);
+	used = psr_frame_burst(&f, "2 ab", 4, out, 4, &nf, &nover);
+	assert_int_equal(used, 4);
+	assert_int_equal(nf, 1);
+	assert_int_equal(out[0].len, 2);
+
+	/* max_out 0 consumes nothing */
+	assert_int_equal(psr_frame_burst(&f, "2 ab", 4, out, 0, &nf, &nover), 0);
+	assert_int_equal(nf, 0);
+}
+
+static int baseline_on(void **state)
+{
+	(void)state;
+	psr_frame_force_baseline(true);
+	return 0;
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_lf),
+		cmocka_unit_test(test_octet),
+		cmocka_unit_test(test_auto),
+		cmocka_unit_test(test_sep),
+		cmocka_unit_test(test_oversize),
+		cmocka_unit_test(test_malformed),
+		cmocka_unit_test(test_full_buffer),
+		cmocka_unit_test(test_random_splits),
+		cmocka_unit_test(test_init_flush),
+	};
+	/* once with the best scanner the CPU has, once with the baseline one */
+	int failed = cmocka_run_group_tests_name("best", tests, NULL, NULL);
+	failed += cmocka_run_group_tests_name("baseline", tests, baseline_on, NULL);
+	return failed;
+}

@@ -1,0 +1,29 @@
+#!/bin/sh
+# The whole test suite: install what is missing, build, then
+#   1. unit and end-to-end tests (build/, gcc, jemalloc);
+#   2. the unit tests again under ASan+UBSan, and the fuzz targets for a
+#      bounded number of runs (build-san/, clang);
+#   3. docs/CONFIG.md is what the option tables generate.
+set -eu
+cd "$(dirname "$0")/.."
+sh scripts/deps.sh
+sh scripts/build.sh
+
+echo "== unit and e2e tests"
+meson test -C build --suite unit --suite e2e --print-errorlogs
+
+echo "== sanitizers (ASan+UBSan) and fuzz smoke"
+if [ ! -f build-san/build.ninja ]; then
+	CC=clang CXX=clang++ meson setup build-san -Db_sanitize=address,undefined -Db_lundef=false \
+		-Djemalloc=disabled -Dfuzz=true -Dbench=disabled
+fi
+ninja -C build-san
+ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	meson test -C build-san --suite unit --suite fuzz-smoke --print-errorlogs
+
+echo "== docs/CONFIG.md matches the option tables"
+build/sluice --doc-config | diff -u docs/CONFIG.md - || {
+	echo "docs/CONFIG.md is stale: run  build/sluice --doc-config > docs/CONFIG.md" >&2
+	exit 1
+}
+echo "all tests passed"
