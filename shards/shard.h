@@ -29,6 +29,7 @@ struct shard_in_counters {
 	uint64_t oversize;    /* frames over Buffer_Max_Size or a chunk */
 	uint64_t dropped;     /* UDP datagrams dropped while out of memory,
 	                         records with no matching output */
+	uint64_t kernel_dropped; /* UDP datagrams the kernel dropped (socket buffer full) */
 	uint64_t connections; /* TCP connections accepted */
 } dp_cache_aligned;
 
@@ -44,6 +45,7 @@ struct shard_in {
 	struct dp_chunk *open;      /* the chunk being filled */
 	bool starved;               /* pool empty: reading is paused */
 	int fd;                     /* listener or UDP socket, -1 if none */
+	uint32_t kernel_drops_seen; /* last SO_RXQ_OVFL count */
 	void *ev;                   /* epoll tag for fd */
 	struct shard_in_counters cnt;
 };

@@ -58,6 +58,8 @@ struct shard_conn {
 struct udp_bufs {
 	struct mmsghdr msgs[UDP_BURST];
 	struct iovec iov[UDP_BURST];
+	/* SO_RXQ_OVFL: the socket's count of datagrams the kernel dropped */
+	char ctl[UDP_BURST][CMSG_SPACE(sizeof(uint32_t))];
 	uint32_t size;
 	char data[];
 };
@@ -119,6 +121,8 @@ int shard_net_open(struct shard *sh, struct shard_in *si, struct dp_err *err)
 	setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
 	if (in->rcvbuf > 0)
 		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &in->rcvbuf, sizeof(in->rcvbuf));
+	if (!tcp)
+		setsockopt(fd, SOL_SOCKET, SO_RXQ_OVFL, &one, sizeof(one));
 	if (bind(fd, (struct sockaddr *)&ss, sl) < 0) {
 		rc = dp_err_set(err, -errno, "%s: cannot bind %s:%d (%s): %s", in->name, in->listen,
 				in->port, tcp ? "tcp" : "udp", strerror(errno));
@@ -280,6 +284,21 @@ static int conn_service(struct shard *sh, struct shard_conn *c, int budget)
 
 /* ---- UDP ---- */
 
+/* The kernel reports, with each datagram, how many it has dropped on this
+ * socket so far (a wrapping 32-bit count): what changed since the last
+ * burst is what was lost before sluice could read it. */
+static void udp_kernel_drops(struct shard_in *si, struct msghdr *mh)
+{
+	for (struct cmsghdr *cm = CMSG_FIRSTHDR(mh); cm; cm = CMSG_NXTHDR(mh, cm)) {
+		if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SO_RXQ_OVFL) {
+			uint32_t total;
+			memcpy(&total, CMSG_DATA(cm), sizeof(total));
+			DP_CNT_ADD(si->cnt.kernel_dropped, (uint32_t)(total - si->kernel_drops_seen));
+			si->kernel_drops_seen = total;
+		}
+	}
+}
+
 static int udp_service(struct shard *sh, struct shard_in *si, int budget)
 {
 	struct udp_bufs *u = sh->udp;
@@ -290,10 +309,13 @@ static int udp_service(struct shard *sh, struct shard_in *si, int budget)
 			memset(&u->msgs[i].msg_hdr, 0, sizeof(u->msgs[i].msg_hdr));
 			u->msgs[i].msg_hdr.msg_iov = &u->iov[i];
 			u->msgs[i].msg_hdr.msg_iovlen = 1;
+			u->msgs[i].msg_hdr.msg_control = u->ctl[i];
+			u->msgs[i].msg_hdr.msg_controllen = sizeof(u->ctl[i]);
 		}
 		int n = recvmmsg(si->fd, u->msgs, UDP_BURST, MSG_DONTWAIT, NULL);
 		if (n <= 0)
 			return CONN_IDLE;
+		udp_kernel_drops(si, &u->msgs[n - 1].msg_hdr);
 		for (int i = 0; i < n; i++) {
 			const char *p = u->iov[i].iov_base;
 			size_t len = u->msgs[i].msg_len;
