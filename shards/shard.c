@@ -104,10 +104,8 @@ int shard_emit_frame(struct shard *sh, struct shard_in *si, const char *p, size_
 	struct dp_chunk *c = si->open;
 	if (!c && !(c = open_chunk(sh, si)))
 		return -EAGAIN;
-	uint32_t sec = (uint32_t)(sh->now_real_ns / 1000000000ull);
-	uint32_t nsec = (uint32_t)(sh->now_real_ns % 1000000000ull);
 	for (;;) {
-		dp_chunk_rec_begin(c, sec, nsec);
+		dp_chunk_rec_begin(c, sh->now_sec, sh->now_nsec);
 		if (si->in->ops->parse(c, p, len, si->ctx) < 0) {
 			dp_chunk_rec_abort(c);
 			DP_CNT_ADD(si->cnt.malformed, 1);
@@ -194,6 +192,8 @@ static void clocks(struct shard *sh)
 {
 	sh->now_ns = dp_time_mono_ns();
 	sh->now_real_ns = dp_time_real_ns();
+	sh->now_sec = (uint32_t)(sh->now_real_ns / 1000000000ull);
+	sh->now_nsec = (uint32_t)(sh->now_real_ns % 1000000000ull);
 	for (unsigned i = 0; i < sh->nin; i++)
 		if (sh->ins[i].in->ops->burst_begin)
 			sh->ins[i].in->ops->burst_begin(sh->ins[i].ctx, sh->now_real_ns);

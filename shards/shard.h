@@ -65,6 +65,7 @@ struct shard {
 	struct shard_conn *conns;     /* all connections */
 	uint64_t now_ns;              /* CLOCK_MONOTONIC, per loop */
 	uint64_t now_real_ns;         /* CLOCK_REALTIME, per loop */
+	uint32_t now_sec, now_nsec;   /* the same, as record times take it */
 	uint64_t flush_ns;
 	void *udp;                    /* recvmmsg buffers */
 	int start_err;

@@ -145,7 +145,7 @@ static void render(struct lg_body *y, const struct lg_event *e, uint64_t t_us, i
 {
 	time_t sec = (time_t)(t_us / 1000000);
 	struct tm tm;
-	char iso[80];
+	char iso[128];
 
 	gmtime_r(&sec, &tm);
 	snprintf(iso, sizeof(iso), "%04d-%02d-%02dT%02d:%02d:%02d.%06uZ",
