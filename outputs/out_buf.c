@@ -50,7 +50,7 @@ static size_t put_time(char *d, size_t cap, const struct dp_rec *r)
 	return (size_t)snprintf(d, cap, "%u.%06u", r->ts_sec, r->ts_nsec / 1000);
 }
 
-/* A field's value as text: strings raw, others as JSON. */
+/* A field's value as text: strings as they are, others as JSON. */
 static size_t put_value(const struct dp_chunk *c, const struct dp_field *f, char *d, size_t cap)
 {
 	if (f->type == DP_T_STR || f->type == DP_T_BIN) {
@@ -59,16 +59,8 @@ static size_t put_value(const struct dp_chunk *c, const struct dp_field *f, char
 		memcpy(d, dp_field_val(c, f), f->val_len);
 		return f->val_len;
 	}
-	/* Encode the one field as a record of its own and strip {"k": }. */
-	char tmp[4096];
-	struct dp_rec one = { .field0 = (uint32_t)(f - c->fields), .nfields = 1 };
-	struct out_json_opts jo = { 0 };
-	size_t n = out_json_rec(c, &one, &jo, tmp, sizeof(tmp));
-	size_t skip = 1 + 2 + f->key_len + 1;   /* { "key" : */
-	if (n == 0 || n < skip + 1 || n - skip - 1 > cap)
-		return SIZE_MAX;
-	memcpy(d, tmp + skip, n - skip - 1);
-	return n - skip - 1;
+	size_t n = out_json_value(c, f, d, cap);
+	return n ? n : SIZE_MAX;
 }
 
 static size_t put_csv_ltsv(const struct out_fmt_opts *o, const struct dp_chunk *c, const struct dp_rec *r,

@@ -628,3 +628,13 @@ size_t out_json_file_line(const struct dp_chunk *c, const struct dp_rec *r,
 	jw_ch(&w, ']');
 	return w.fail ? 0 : (size_t)(w.p - dst);
 }
+
+size_t out_json_value(const struct dp_chunk *c, const struct dp_field *f, char *dst, size_t cap)
+{
+	struct jw w = { dst, dst + cap, false, c->data + DP_CHUNK_DATA };
+	if (f->type == DP_T_STR || f->type == DP_T_BIN)
+		jw_str(&w, c->data + f->val_off, f->val_len, w.lim);
+	else
+		jw_mp(&w, c->data + f->val_off, f->val_len);
+	return w.fail ? 0 : (size_t)(w.p - dst);
+}

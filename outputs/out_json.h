@@ -66,4 +66,8 @@ size_t out_json_rec(const struct dp_chunk *c, const struct dp_rec *r,
 size_t out_json_file_line(const struct dp_chunk *c, const struct dp_rec *r,
 			  const char *tag, size_t taglen, char *dst, size_t cap);
 
+/* One field's value as JSON (strings quoted and escaped), for formats
+ * that lay out fields themselves (csv, ltsv). Bytes written or 0. */
+size_t out_json_value(const struct dp_chunk *c, const struct dp_field *f, char *dst, size_t cap);
+
 #endif
