@@ -22,20 +22,6 @@ static inline void be32(uint8_t *p, uint32_t v)
 	p[3] = v & 0xff;
 }
 
-static inline uint16_t rd16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
-
-static inline uint32_t rd32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
-static inline uint64_t rd64(const uint8_t *p)
-{
-	return (uint64_t)rd32(p) << 32 | rd32(p + 4);
-}
 
 void dp_chunk_init(struct dp_chunk *c, struct dp_rec *recs, struct dp_field *fields, uint8_t *data)
 {
@@ -111,8 +97,8 @@ int dp_chunk_rec_end(struct dp_chunk *c)
 	r->field0 = c->cur_field0;
 	r->nfields = (uint16_t)c->cur_nfields;
 	r->flags = 0;
-	r->ts_sec = rd32(c->data + c->cur_off + 3);
-	r->ts_nsec = rd32(c->data + c->cur_off + 7);
+	r->ts_sec = dp_mp_rd32(c->data + c->cur_off + 3);
+	r->ts_nsec = dp_mp_rd32(c->data + c->cur_off + 7);
 	c->cur_off = NO_REC;
 	return 0;
 }
@@ -376,13 +362,13 @@ int64_t dp_field_int(const struct dp_chunk *c, const struct dp_field *f)
 		return (int8_t)h;
 	switch (h) {
 	case 0xcc: return p[1];
-	case 0xcd: return rd16(p + 1);
-	case 0xce: return rd32(p + 1);
-	case 0xcf: return (int64_t)rd64(p + 1);
+	case 0xcd: return dp_mp_rd16(p + 1);
+	case 0xce: return dp_mp_rd32(p + 1);
+	case 0xcf: return (int64_t)dp_mp_rd64(p + 1);
 	case 0xd0: return (int8_t)p[1];
-	case 0xd1: return (int16_t)rd16(p + 1);
-	case 0xd2: return (int32_t)rd32(p + 1);
-	case 0xd3: return (int64_t)rd64(p + 1);
+	case 0xd1: return (int16_t)dp_mp_rd16(p + 1);
+	case 0xd2: return (int32_t)dp_mp_rd32(p + 1);
+	case 0xd3: return (int64_t)dp_mp_rd64(p + 1);
 	case 0xca: case 0xcb: return (int64_t)dp_field_double(c, f);
 	case 0xc3: return 1;
 	default: return 0;
@@ -393,13 +379,13 @@ double dp_field_double(const struct dp_chunk *c, const struct dp_field *f)
 {
 	const uint8_t *p = c->data + f->val_off;
 	if (p[0] == 0xcb) {
-		uint64_t u = rd64(p + 1);
+		uint64_t u = dp_mp_rd64(p + 1);
 		double d;
 		memcpy(&d, &u, 8);
 		return d;
 	}
 	if (p[0] == 0xca) {
-		uint32_t u = rd32(p + 1);
+		uint32_t u = dp_mp_rd32(p + 1);
 		float fl;
 		memcpy(&fl, &u, 4);
 		return fl;
@@ -457,15 +443,15 @@ size_t dp_mp_object_size(const uint8_t *p, size_t n)
 				return 0;
 			switch (h) {
 			case 0xc4: case 0xd9: body = p[i + 1]; break;
-			case 0xc5: case 0xda: body = rd16(p + i + 1); break;
-			case 0xc6: case 0xdb: body = rd32(p + i + 1); break;
+			case 0xc5: case 0xda: body = dp_mp_rd16(p + i + 1); break;
+			case 0xc6: case 0xdb: body = dp_mp_rd32(p + i + 1); break;
 			case 0xc7: body = 1 + (uint64_t)p[i + 1]; break;
-			case 0xc8: body = 1 + (uint64_t)rd16(p + i + 1); break;
-			case 0xc9: body = 1 + (uint64_t)rd32(p + i + 1); break;
-			case 0xdc: children = rd16(p + i + 1); break;
-			case 0xdd: children = rd32(p + i + 1); break;
-			case 0xde: children = 2u * rd16(p + i + 1); break;
-			case 0xdf: children = 2u * (uint64_t)rd32(p + i + 1); break;
+			case 0xc8: body = 1 + (uint64_t)dp_mp_rd16(p + i + 1); break;
+			case 0xc9: body = 1 + (uint64_t)dp_mp_rd32(p + i + 1); break;
+			case 0xdc: children = dp_mp_rd16(p + i + 1); break;
+			case 0xdd: children = dp_mp_rd32(p + i + 1); break;
+			case 0xde: children = 2u * dp_mp_rd16(p + i + 1); break;
+			case 0xdf: children = 2u * (uint64_t)dp_mp_rd32(p + i + 1); break;
 			}
 		}
 		if (body > n || i + hdr + body > n)

@@ -240,6 +240,22 @@ static inline void dp_chunk_put_str(struct dp_chunk *c, const char *k, size_t kl
 
 /* ---- readers (any stage) ---- */
 
+/* Big-endian loads of msgpack's multi-byte fields. */
+static inline uint16_t dp_mp_rd16(const uint8_t *p)
+{
+	return (uint16_t)(p[0] << 8 | p[1]);
+}
+
+static inline uint32_t dp_mp_rd32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+static inline uint64_t dp_mp_rd64(const uint8_t *p)
+{
+	return (uint64_t)dp_mp_rd32(p) << 32 | dp_mp_rd32(p + 4);
+}
+
 static inline const struct dp_field *dp_rec_fields(const struct dp_chunk *c, const struct dp_rec *r)
 {
 	return c->fields + r->field0;

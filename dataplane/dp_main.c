@@ -66,14 +66,20 @@ static struct dp_conf *merge(struct dp_conf *file, struct dp_conf *cli)
 	return file;
 }
 
+/* The signals the control thread takes; every thread blocks them. */
+static void control_signals(sigset_t *set)
+{
+	sigemptyset(set);
+	sigaddset(set, SIGTERM);
+	sigaddset(set, SIGINT);
+	sigaddset(set, SIGHUP);
+	sigaddset(set, SIGUSR1);
+}
+
 static int run(struct dp_pipeline *pl)
 {
 	sigset_t set;
-	sigemptyset(&set);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGHUP);
-	sigaddset(&set, SIGUSR1);
+	control_signals(&set);
 	struct dp_err err = { 0 };
 	if (dp_pipeline_start(pl, &err)) {
 		dp_error("%s", err.msg);
@@ -108,11 +114,7 @@ static int run(struct dp_pipeline *pl)
 int main(int argc, char **argv)
 {
 	sigset_t set;
-	sigemptyset(&set);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGHUP);
-	sigaddset(&set, SIGUSR1);
+	control_signals(&set);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
 

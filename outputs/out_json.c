@@ -374,20 +374,6 @@ int out_json_date_format_parse(const char *s)
 
 /* ---- msgpack values ---- */
 
-static inline uint16_t rd16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
-
-static inline uint32_t rd32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
-static inline uint64_t rd64(const uint8_t *p)
-{
-	return (uint64_t)rd32(p) << 32 | rd32(p + 4);
-}
 
 enum mp_kind { K_NIL, K_BOOL, K_UINT, K_INT, K_F32, K_F64, K_STR, K_EXT, K_ARR, K_MAP, K_BAD };
 
@@ -421,7 +407,7 @@ static inline struct mp_hdr mp_head(const uint8_t *p, size_t n)
 	if (lenw[h]) {
 		if (n < 1u + lenw[h])
 			return (struct mp_hdr){ K_BAD, 0, 0 };
-		len = lenw[h] == 1 ? p[1] : lenw[h] == 2 ? rd16(p + 1) : rd32(p + 1);
+		len = lenw[h] == 1 ? p[1] : lenw[h] == 2 ? dp_mp_rd16(p + 1) : dp_mp_rd32(p + 1);
 	}
 	switch (h) {
 	case 0xc0: return (struct mp_hdr){ K_NIL, 1, 0 };
@@ -470,23 +456,23 @@ static void jw_scalar(struct jw *w, const uint8_t *p, struct mp_hdr h)
 			jw_put(w, "false", 5);
 		break;
 	case K_UINT:
-		jw_u64(w, h.len == 0 ? p[0] : h.len == 1 ? v[0] : h.len == 2 ? rd16(v) :
-			  h.len == 4 ? rd32(v) : rd64(v));
+		jw_u64(w, h.len == 0 ? p[0] : h.len == 1 ? v[0] : h.len == 2 ? dp_mp_rd16(v) :
+			  h.len == 4 ? dp_mp_rd32(v) : dp_mp_rd64(v));
 		break;
 	case K_INT:
 		jw_i64(w, h.len == 0 ? (int8_t)p[0] : h.len == 1 ? (int8_t)v[0] :
-			  h.len == 2 ? (int16_t)rd16(v) : h.len == 4 ? (int32_t)rd32(v) :
-			  (int64_t)rd64(v));
+			  h.len == 2 ? (int16_t)dp_mp_rd16(v) : h.len == 4 ? (int32_t)dp_mp_rd32(v) :
+			  (int64_t)dp_mp_rd64(v));
 		break;
 	case K_F32: {
-		uint32_t u = rd32(v);
+		uint32_t u = dp_mp_rd32(v);
 		float f;
 		memcpy(&f, &u, 4);
 		jw_double(w, f);
 		break;
 	}
 	case K_F64: {
-		uint64_t u = rd64(v);
+		uint64_t u = dp_mp_rd64(v);
 		double d;
 		memcpy(&d, &u, 8);
 		jw_double(w, d);
