@@ -36,10 +36,13 @@
 #include "dp_common.h"
 
 /* Sizes of one chunk. A record must fit in one chunk: lines longer than
- * DP_CHUNK_DATA minus a little overhead are counted as oversize. */
+ * DP_CHUNK_DATA minus a little overhead are counted as oversize. The index
+ * is sized for records of 128 bytes and fields of 32 bytes on average;
+ * smaller ones end a chunk before its data is full. With these sizes the
+ * index is 88 KiB beside 128 KiB of data. */
 #define DP_CHUNK_DATA   (128 * 1024)
-#define DP_CHUNK_RECS   2048
-#define DP_CHUNK_FIELDS 8192
+#define DP_CHUNK_RECS   1024
+#define DP_CHUNK_FIELDS 4096
 
 enum dp_type {
 	DP_T_NIL = 0,

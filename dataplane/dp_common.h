@@ -30,6 +30,8 @@
 struct dp_err {
 	int code;      /* -errno */
 	char msg[160];
+	const char *key; /* optional: the configuration key at fault, so the
+	                    caller can point at its line */
 };
 
 static inline int dp_err_set(struct dp_err *e, int code, const char *fmt, ...)

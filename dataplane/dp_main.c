@@ -111,6 +111,35 @@ static int run(struct dp_pipeline *pl)
 	return rc ? 1 : 0;
 }
 
+/* --version, --doc-config, --help and usage: the exit code, or -1 to go on. */
+static int informational(const struct dp_cli *cli)
+{
+	if (cli->version) {
+		printf("sluice %s\n", SLUICE_VERSION);
+		return 0;
+	}
+	if (cli->doc) {
+		dp_cli_doc(stdout);
+		return 0;
+	}
+	if (cli->help) {
+		if (!cli->help_name) {
+			dp_cli_usage(stdout);
+			return 0;
+		}
+		if (dp_cli_plugin_help(stdout, cli->help_kind, cli->help_name)) {
+			fprintf(stderr, "sluice: unknown %s plugin '%s'\n", cli->help_kind, cli->help_name);
+			return 2;
+		}
+		return 0;
+	}
+	if (!cli->config && cli->conf->nsec == 0) {
+		dp_cli_usage(stderr);
+		return 2;
+	}
+	return -1;
+}
+
 int main(int argc, char **argv)
 {
 	sigset_t set;
@@ -122,34 +151,18 @@ int main(int argc, char **argv)
 	struct dp_err err = { 0 };
 	if (dp_cli_parse(argc, argv, &cli, &err)) {
 		fprintf(stderr, "sluice: %s\n", err.msg);
+		dp_conf_destroy(cli.conf);
 		return 2;
 	}
-	if (cli.version) {
-		printf("sluice %s\n", SLUICE_VERSION);
-		return 0;
-	}
-	if (cli.doc) {
-		dp_cli_doc(stdout);
-		return 0;
-	}
-	if (cli.help) {
-		if (cli.help_name) {
-			if (dp_cli_plugin_help(stdout, cli.help_kind, cli.help_name)) {
-				fprintf(stderr, "sluice: unknown %s plugin '%s'\n", cli.help_kind, cli.help_name);
-				return 2;
-			}
-		} else {
-			dp_cli_usage(stdout);
-		}
-		return 0;
-	}
-	if (!cli.config && cli.conf->nsec == 0) {
-		dp_cli_usage(stderr);
-		return 2;
+	int rc = informational(&cli);
+	if (rc >= 0) {
+		dp_conf_destroy(cli.conf);
+		return rc;
 	}
 	struct dp_conf *file = NULL;
 	if (cli.config && !(file = dp_conf_load(cli.config, &err))) {
 		fprintf(stderr, "sluice: %s\n", err.msg);
+		dp_conf_destroy(cli.conf);
 		return 1;
 	}
 	struct dp_conf *conf = merge(file, cli.conf);
@@ -174,13 +187,15 @@ int main(int argc, char **argv)
 		int fd = open(pl->svc.log_file, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
 		if (fd < 0) {
 			fprintf(stderr, "sluice: cannot open Log_File '%s': %s\n", pl->svc.log_file, strerror(errno));
+			dp_pipeline_destroy(pl);
+			dp_conf_destroy(conf);
 			return 1;
 		}
 		dp_log_set_fd(fd);
 	}
 	dp_info("sluice %s", SLUICE_VERSION);
 	check_allocator();
-	int rc = run(pl);
+	rc = run(pl);
 	dp_pipeline_destroy(pl);
 	dp_conf_destroy(conf);
 	return rc;

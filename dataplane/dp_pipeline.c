@@ -144,6 +144,17 @@ static int place_shards(struct dp_pipeline *pl, const struct dp_conf_section *sv
 
 /* ---- sections ---- */
 
+/* Prefix a plugin's setup error with where it was written: the line of the
+ * key it names when that key was set, else the section's line. */
+static int place_error(struct dp_err *err, int rc, const struct dp_conf_section *s, const char *what)
+{
+	const struct dp_conf_kv *kv = err->key ? dp_conf_kv_get(s, err->key) : NULL;
+	char msg[sizeof(err->msg)];
+	snprintf(msg, sizeof(msg), "%s", err->msg);
+	return dp_err_set(err, rc, "%s:%d: %s: %s", kv ? kv->file : s->file, kv ? kv->line : s->line,
+			  what, msg);
+}
+
 static int add_input(struct dp_pipeline *pl, const struct dp_conf_section *s, struct dp_err *err)
 {
 	const struct dp_conf_kv *name = dp_conf_kv_get(s, "Name");
@@ -177,12 +188,9 @@ static int add_input(struct dp_pipeline *pl, const struct dp_conf_section *s, st
 	snprintf(in->name, sizeof(in->name), "%s.%u", ops->name, nth);
 	in->tag = strdup(in->tag_opt ? in->tag_opt : in->name);
 	in->tag_len = strlen(in->tag);
-	if (ops->setup && (rc = ops->setup(in, err))) {
-		/* Plugins report the key; prefix the section's place. */
-		char msg[sizeof(err->msg)];
-		snprintf(msg, sizeof(msg), "%s", err->msg);
-		return dp_err_set(err, rc, "%s:%d: %s: %s", s->file, s->line, what, msg);
-	}
+	err->key = NULL;
+	if (ops->setup && (rc = ops->setup(in, err)))
+		return place_error(err, rc, s, what);
 	return 0;
 }
 
@@ -252,11 +260,9 @@ static int add_output(struct dp_pipeline *pl, const struct dp_conf_section *s, s
 		kv = dp_conf_kv_get(s, o->match_opt ? "Match" : "Match_Regex");
 		return dp_err_set(err, rc, "%s:%d: %s: %s", kv->file, kv->line, what, msg);
 	}
-	if (ops->setup && (rc = ops->setup(o, err))) {
-		char msg[sizeof(err->msg)];
-		snprintf(msg, sizeof(msg), "%s", err->msg);
-		return dp_err_set(err, rc, "%s:%d: %s: %s", s->file, s->line, what, msg);
-	}
+	err->key = NULL;
+	if (ops->setup && (rc = ops->setup(o, err)))
+		return place_error(err, rc, s, what);
 	return 0;
 }
 

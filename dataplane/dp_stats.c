@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 #include "dp_log.h"
+#include "dp_pool.h"
 #include "dp_stats.h"
 #include "dp_time.h"
 #include "out_worker.h"
@@ -60,8 +61,8 @@ void dp_stats_print_json(const struct dp_pipeline *pl, FILE *f)
 	struct dp_stats_out out[DP_MAX_OUTPUTS];
 	dp_stats_collect(pl, in, out);
 	uint64_t tin = 0, tout = 0, tmal = 0, tdrop = 0, tfail = 0;
-	fprintf(f, "{\"uptime_s\":%.3f,\"shards\":%u,\"inputs\":{",
-		(double)(dp_time_mono_ns() - pl->start_ns) / 1e9, pl->nshards);
+	fprintf(f, "{\"uptime_s\":%.3f,\"shards\":%u,\"chunk_bytes\":%zu,\"inputs\":{",
+		(double)(dp_time_mono_ns() - pl->start_ns) / 1e9, pl->nshards, dp_pool_chunk_footprint());
 	for (unsigned i = 0; i < pl->nin; i++) {
 		fprintf(f, "%s\"%s\":{\"records\":%llu,\"bytes\":%llu,\"malformed\":%llu,\"oversize\":%llu,"
 			"\"dropped\":%llu,\"kernel_dropped\":%llu,\"connections\":%llu}", i ? "," : "", in_name(pl->in[i]),

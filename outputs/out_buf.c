@@ -50,9 +50,27 @@ static size_t put_time(char *d, size_t cap, const struct dp_rec *r)
 	return (size_t)snprintf(d, cap, "%u.%06u", r->ts_sec, r->ts_nsec / 1000);
 }
 
-/* A field's value as text: strings as they are, others as JSON. */
-static size_t put_value(const struct dp_chunk *c, const struct dp_field *f, char *d, size_t cap)
+/* A field's value as text: strings as they are (csv: quoted, with quotes
+ * doubled, as Fluent Bit writes them), others as JSON. */
+static size_t put_value(const struct dp_chunk *c, const struct dp_field *f, char *d, size_t cap,
+			bool quote)
 {
+	if ((f->type == DP_T_STR || f->type == DP_T_BIN) && quote) {
+		const char *v = dp_field_val(c, f);
+		size_t n = 0;
+		if (cap < 2)
+			return SIZE_MAX;
+		d[n++] = '"';
+		for (uint32_t i = 0; i < f->val_len; i++) {
+			if (n + 3 > cap)
+				return SIZE_MAX;
+			if (v[i] == '"')
+				d[n++] = '"';
+			d[n++] = v[i];
+		}
+		d[n++] = '"';
+		return n;
+	}
 	if (f->type == DP_T_STR || f->type == DP_T_BIN) {
 		if (f->val_len > cap)
 			return SIZE_MAX;
@@ -67,7 +85,7 @@ static size_t put_csv_ltsv(const struct out_fmt_opts *o, const struct dp_chunk *
 			   char *d, size_t cap)
 {
 	bool ltsv = o->fmt == OUT_FMT_LTSV;
-	const char *sep = ltsv ? "\t" : o->delim;
+	const char *sep = o->delim;
 	size_t seplen = strlen(sep), ldlen = strlen(o->label_delim);
 	size_t n = 0;
 	if (ltsv) {
@@ -93,7 +111,7 @@ static size_t put_csv_ltsv(const struct out_fmt_opts *o, const struct dp_chunk *
 			memcpy(d + n, o->label_delim, ldlen);
 			n += ldlen;
 		}
-		size_t v = put_value(c, &f[i], d + n, cap - n);
+		size_t v = put_value(c, &f[i], d + n, cap - n, !ltsv);
 		if (v == SIZE_MAX)
 			return 0;
 		n += v;

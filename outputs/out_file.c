@@ -11,6 +11,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include "out_buf.h"
@@ -34,8 +35,11 @@ static const struct dp_opt file_opts[] = {
 	{ "Format", DP_OPT_ENUM, "out_file", C(format), "out_file|plain|csv|ltsv|msgpack|json_lines", 0, 0, 0,
 	  "out_file: TAG: [time, {record}]; plain: the record as JSON; csv; ltsv; msgpack: raw events "
 	  "(sluice); json_lines: JSON with a date key (sluice)." },
-	{ "Delimiter", DP_OPT_STR, ",", C(delimiter), NULL, 0, 0, 0, "Field separator of csv." },
-	{ "Label_Delimiter", DP_OPT_STR, ":", C(label_delimiter), NULL, 0, 0, 0, "Label separator of ltsv." },
+	{ "Delimiter", DP_OPT_STR, NULL, C(delimiter), NULL, 0, 0, 0,
+	  "Separator of the fields (csv, default comma) or of the pairs (ltsv, default tab): a string, "
+	  "or tab, space, comma." },
+	{ "Label_Delimiter", DP_OPT_STR, ":", C(label_delimiter), NULL, 0, 0, 0,
+	  "Separator of label and value in ltsv: a string, or tab, space, comma." },
 	{ "Mkdir", DP_OPT_BOOL, "off", C(mkdir), NULL, 0, 0, 0, "Create Path if it does not exist." },
 	{ "Template", DP_OPT_STR, NULL, C(template), NULL, 0, 0, DP_OPT_NOT_YET,
 	  "Format template. Not supported yet." },
@@ -53,11 +57,27 @@ struct file_worker {
 	int fd[DP_MAX_INPUTS];
 };
 
+/* Fluent Bit's names for delimiters; anything else is taken as written. */
+static const char *delimiter(const char *v, const char *def)
+{
+	if (!v)
+		return def;
+	if (!strcasecmp(v, "tab") || !strcmp(v, "\\t"))
+		return "\t";
+	if (!strcasecmp(v, "space"))
+		return " ";
+	if (!strcasecmp(v, "comma"))
+		return ",";
+	return v;
+}
+
 static int setup(struct dp_output *o, struct dp_err *err)
 {
 	struct out_file_cfg *cfg = o->cfg;
-	if (strlen(cfg->delimiter) >= 8 || strlen(cfg->label_delimiter) >= 8)
+	err->key = cfg->delimiter && strlen(cfg->delimiter) >= 8 ? "Delimiter" : "Label_Delimiter";
+	if ((cfg->delimiter && strlen(cfg->delimiter) >= 8) || strlen(cfg->label_delimiter) >= 8)
 		return dp_err_set(err, -EINVAL, "Delimiter and Label_Delimiter take at most 7 bytes");
+	err->key = "Path";
 	if (cfg->path && !cfg->mkdir) {
 		struct stat st;
 		if (stat(cfg->path, &st) || !S_ISDIR(st.st_mode))
@@ -100,8 +120,9 @@ static void *worker_create(struct dp_output *o, unsigned worker, struct dp_err *
 	w->o = o;
 	w->fo.fmt = fmt_map[cfg->format];
 	w->fo.json.date_key = "date";
-	snprintf(w->fo.delim, sizeof(w->fo.delim), "%s", cfg->delimiter);
-	snprintf(w->fo.label_delim, sizeof(w->fo.label_delim), "%s", cfg->label_delimiter);
+	snprintf(w->fo.delim, sizeof(w->fo.delim), "%s",
+		 delimiter(cfg->delimiter, w->fo.fmt == OUT_FMT_LTSV ? "\t" : ","));
+	snprintf(w->fo.label_delim, sizeof(w->fo.label_delim), "%s", delimiter(cfg->label_delimiter, ":"));
 	for (unsigned i = 0; i < DP_MAX_INPUTS; i++)
 		w->fd[i] = -1;
 	return w;

@@ -43,6 +43,7 @@ struct stdout_worker {
 static int setup(struct dp_output *o, struct dp_err *err)
 {
 	struct out_stdout_cfg *cfg = o->cfg;
+	err->key = "json_date_format";
 	if (out_json_date_format_parse(cfg->date_format) < 0)
 		return dp_err_set(err, -EINVAL, "invalid value '%s' for 'json_date_format': expected double, "
 				  "epoch, epoch_ms, iso8601 or java_sql_timestamp", cfg->date_format);

@@ -63,6 +63,7 @@ static int setup(struct dp_input *in, struct dp_err *err)
 	struct dp_chunk c;
 	dp_chunk_init(&c, recs, fields, data);
 	dp_chunk_rec_begin(&c, 0, 0);
+	err->key = "Dummy";
 	if (psr_json_parse(&c, cfg->dummy, strlen(cfg->dummy)) || dp_chunk_rec_end(&c))
 		return dp_err_set(err, -EINVAL, "invalid value for 'Dummy': expected a JSON object");
 	in->net = DP_NET_TIMER;

@@ -13,9 +13,11 @@
 int in_net_setup(struct dp_input *in, enum dp_transport net, const char *listen, int64_t port,
 		 int64_t chunk_size, int64_t max_size, struct dp_err *err)
 {
+	err->key = "Port";
 	if (port < 1 || port > 65535)
 		return dp_err_set(err, -EINVAL, "invalid value '%lld' for 'Port': expected 1..65535",
 				  (long long)port);
+	err->key = NULL;
 	if (chunk_size < 1 || chunk_size > (64 << 20))
 		return dp_err_set(err, -EINVAL, "buffer chunk size %lld out of range 1..64M",
 				  (long long)chunk_size);

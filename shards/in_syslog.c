@@ -58,10 +58,12 @@ static const struct dp_opt syslog_opts[] = {
 static int setup(struct dp_input *in, struct dp_err *err)
 {
 	struct in_syslog_cfg *cfg = in->cfg;
+	err->key = "Mode";
 	if (cfg->mode == MODE_UNIX_UDP || cfg->mode == MODE_UNIX_TCP)
 		return dp_err_set(err, -ENOTSUP, "Mode %s is not supported yet (use tcp or udp)",
 				  cfg->mode == MODE_UNIX_UDP ? "unix_udp" : "unix_tcp");
 	const char *parser = cfg->parser ? cfg->parser : "syslog-rfc5424";
+	err->key = "Parser";
 	if (strcasecmp(parser, "syslog-rfc5424") && strcasecmp(parser, "syslog-rfc3164"))
 		return dp_err_set(err, -EINVAL, "unknown parser '%s' for 'Parser' (built in: "
 				  "syslog-rfc5424, syslog-rfc3164)", parser);

@@ -75,6 +75,7 @@ static int setup(struct dp_input *in, struct dp_err *err)
 		return rc;
 	char sep[PSR_FRAME_SEP_MAX];
 	int n = unescape(cfg->separator, sep, sizeof(sep));
+	err->key = "Separator";
 	if (n <= 0)
 		return dp_err_set(err, -EINVAL, "invalid value '%s' for 'Separator': expected 1 to %d bytes",
 				  cfg->separator, PSR_FRAME_SEP_MAX);

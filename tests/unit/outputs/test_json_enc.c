@@ -239,12 +239,14 @@ static void test_cap(void **state)
 static void test_full_chunk(void **state)
 {
 	(void)state;
-	static char want[DP_CHUNK_RECS + 1][128];
+	static char want[DP_CHUNK_RECS + 1][192];
 	dp_chunk_reset(&ch);
 	for (unsigned i = 0;; i++) {
-		char line[160];
-		/* lengths vary so that record ends land on every offset mod 16 */
-		snprintf(want[i], sizeof(want[0]), "{\"k\":\"%.*s\"}", (int)(60 + i % 23),
+		char line[224];
+		/* lengths vary so that record ends land on every offset mod 16;
+		 * long enough that the data fills before the record index */
+		snprintf(want[i], sizeof(want[0]), "{\"k\":\"%.*s\"}", (int)(130 + i % 23),
+			 "abcdefghijklmnopqrstuvwxyzabcdefghijklmnopqrstuvwxyz"
 			 "abcdefghijklmnopqrstuvwxyzabcdefghijklmnopqrstuvwxyz"
 			 "abcdefghijklmnopqrstuvwxyzabcdefghijklmnopqrstuvwxyz");
 		snprintf(line, sizeof(line), "%s", want[i]);

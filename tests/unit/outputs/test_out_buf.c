@@ -42,7 +42,7 @@ static char *render(enum out_fmt fmt, size_t bufcap)
 	struct out_buf b;
 	assert_int_equal(out_buf_init(&b, bufcap), 0);
 	struct out_fmt_opts o = { .fmt = fmt, .json = { .date_key = "date" } };
-	strcpy(o.delim, ",");
+	strcpy(o.delim, fmt == OUT_FMT_LTSV ? "\t" : ",");
 	strcpy(o.label_delim, ":");
 	uint64_t skipped = 0;
 	assert_int_equal(out_buf_begin(&b, fd, &o), 0);
@@ -103,7 +103,7 @@ static void test_csv_ltsv(void **state)
 	(void)state;
 	fill(two, 2);
 	char *t = render(OUT_FMT_CSV, OUT_BUF_SIZE);
-	assert_string_equal(t, "1700000000.250000,hi,1\n1700000001.250000,a\"b,true,[1,2]\n");
+	assert_string_equal(t, "1700000000.250000,\"hi\",1\n1700000001.250000,\"a\"\"b\",true,[1,2]\n");
 	free(t);
 	t = render(OUT_FMT_LTSV, OUT_BUF_SIZE);
 	assert_string_equal(t, "time:1700000000.250000\tmsg:hi\tn:1\n"
