@@ -181,7 +181,10 @@ int out_buf_add_chunk(struct out_buf *b, int fd, const struct out_fmt_opts *o, c
 		const struct dp_rec *r = &c->recs[i];
 		if (r->flags & DP_REC_DROPPED)
 			continue;
-		size_t n = encode(o, c, r, tag, taglen, b->p + b->len, b->cap - b->len - 1);
+		/* One byte stays free for the separator; a buffer filled to
+		 * its last byte has no room at all (not SIZE_MAX of it). */
+		size_t room = b->cap - b->len;
+		size_t n = room > 1 ? encode(o, c, r, tag, taglen, b->p + b->len, room - 1) : 0;
 		if (n == 0) {
 			int rc = out_buf_flush(b, fd);
 			if (rc)
