@@ -196,6 +196,8 @@ int main(int argc, char **argv)
 	dp_info("sluice %s", SLUICE_VERSION);
 	check_allocator();
 	rc = run(pl);
+	if (rc == 1 && dp_pipeline_has_stuck_worker(pl))
+		return rc;   /* a worker still runs: freeing under it is a use-after-free */
 	dp_pipeline_destroy(pl);
 	dp_conf_destroy(conf);
 	return rc;

@@ -423,11 +423,16 @@ int dp_pipeline_stop(struct dp_pipeline *pl)
 			atomic_store(&wk->stop, 2);
 			pthread_detach(wk->thread);
 			wk->thread = 0;
-			pl->workers[w] = NULL;   /* leaked on purpose: the thread may still use it */
+			pl->stuck_workers++;
 			rc = -ETIMEDOUT;
 		}
 	}
 	return rc;
+}
+
+bool dp_pipeline_has_stuck_worker(const struct dp_pipeline *pl)
+{
+	return pl->stuck_workers > 0;
 }
 
 void dp_pipeline_destroy(struct dp_pipeline *pl)

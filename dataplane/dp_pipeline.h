@@ -46,6 +46,7 @@ struct dp_pipeline {
 	struct shard **shards;
 	struct out_worker **workers;
 	unsigned nworkers;
+	unsigned stuck_workers;          /* left running after Grace */
 	uint64_t start_ns;
 };
 
@@ -57,6 +58,9 @@ int dp_pipeline_start(struct dp_pipeline *pl, struct dp_err *err);
 /* Stop accepting, drain everything in flight, join. Returns 0 when all
  * accepted records were delivered within Grace, -ETIMEDOUT otherwise. */
 int dp_pipeline_stop(struct dp_pipeline *pl);
+/* After a stop that timed out: a worker was left running (blocked in its
+ * output); the pipeline must then not be destroyed. */
+bool dp_pipeline_has_stuck_worker(const struct dp_pipeline *pl);
 void dp_pipeline_destroy(struct dp_pipeline *pl);
 
 extern const struct dp_opt dp_service_opts[];
