@@ -2,8 +2,9 @@
 # The whole test suite: install what is missing, build, then
 #   1. unit and end-to-end tests (build/, gcc, jemalloc);
 #   2. the unit tests again under ASan+UBSan, and the fuzz targets for a
-#      bounded number of runs (build-san/, clang);
-#   3. docs/CONFIG.md is what the option tables generate.
+#      bounded time (build-san/, clang);
+#   3. the end-to-end tests against a ThreadSanitizer build (build-tsan/);
+#   4. docs/CONFIG.md is what the option tables generate.
 set -eu
 cd "$(dirname "$0")/.."
 sh scripts/deps.sh
@@ -20,6 +21,14 @@ fi
 ninja -C build-san
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	meson test -C build-san --suite unit --suite fuzz-smoke --print-errorlogs
+
+echo "== ThreadSanitizer: the end-to-end tests against a TSan build of sluice"
+if [ ! -f build-tsan/build.ninja ]; then
+	CC=clang CXX=clang++ meson setup build-tsan -Db_sanitize=thread -Db_lundef=false \
+		-Djemalloc=disabled -Dtests=disabled -Dbench=disabled
+fi
+ninja -C build-tsan sluice bench/loadgen/loadgen
+TSAN_OPTIONS=halt_on_error=0 meson test -C build-tsan --suite e2e --print-errorlogs
 
 echo "== docs/CONFIG.md matches the option tables"
 build/sluice --doc-config | diff -u docs/CONFIG.md - || {
