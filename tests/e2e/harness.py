@@ -298,11 +298,12 @@ def udp_kernel_drops(port, pid):
 
 
 def sanitized():
-    """True when $SLUICE was built with AddressSanitizer (memory figures
-    then mean nothing: shadow memory, quarantine)."""
+    """True when $SLUICE was built with AddressSanitizer or ThreadSanitizer
+    (memory figures then mean nothing: shadow memory, quarantine)."""
     try:
         with open(SLUICE, 'rb') as f:
-            return b'__asan_init' in f.read()
+            exe = f.read()
+            return b'__asan_init' in exe or b'__tsan_init' in exe
     except OSError:
         return False
 

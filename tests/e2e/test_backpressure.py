@@ -85,7 +85,7 @@ def test_stall_then_resume(t):
           '%d of %d events read' % (stalled_at, count))
     hwm = proc_status_kb(sl.pid, 'VmHWM')
     if sanitized():
-        log('  (b) not checked: sluice is built with AddressSanitizer (VmHWM %d KiB)' % hwm)
+        log('  (b) not checked: sluice is built with a sanitizer (VmHWM %d KiB)' % hwm)
     else:
         check(hwm <= bound_kb, '(b) peak RSS while stalled within the bound',
               'VmHWM %d KiB, bound %d KiB (idle %d KiB, +%d KiB)' % (hwm, bound_kb, idle, hwm - idle))
