@@ -64,7 +64,9 @@ int dp_cli_parse(int argc, char **argv, struct dp_cli *cli, struct dp_err *err)
 	};
 	memset(cli, 0, sizeof(*cli));
 	cli->conf = dp_conf_new();
-	struct dp_conf_section *last = NULL;
+	/* The last -i/-o section, by index: adding a section (-f adds
+	 * [SERVICE]) may move the array, so no pointer is kept across. */
+	int last_i = -1;
 	bool last_is_output = false, last_has_match = false;
 	int ch, argi;
 	optind = 1;
@@ -76,10 +78,11 @@ int dp_cli_parse(int argc, char **argv, struct dp_cli *cli, struct dp_err *err)
 			break;
 		case 'i':
 		case 'o':
-			if (last && last_is_output && !last_has_match)
-				dp_conf_kv_add(cli->conf, last, "Match", "*", CLI_FILE, argi);
-			last = dp_conf_section_add(cli->conf, ch == 'i' ? "INPUT" : "OUTPUT", CLI_FILE, argi);
-			dp_conf_kv_add(cli->conf, last, "Name", optarg, CLI_FILE, argi);
+			if (last_i >= 0 && last_is_output && !last_has_match)
+				dp_conf_kv_add(cli->conf, &cli->conf->sec[last_i], "Match", "*", CLI_FILE, argi);
+			dp_conf_section_add(cli->conf, ch == 'i' ? "INPUT" : "OUTPUT", CLI_FILE, argi);
+			last_i = (int)cli->conf->nsec - 1;
+			dp_conf_kv_add(cli->conf, &cli->conf->sec[last_i], "Name", optarg, CLI_FILE, argi);
 			last_is_output = ch == 'o';
 			last_has_match = false;
 			cli->help_kind = ch == 'i' ? "input" : "output";
@@ -87,27 +90,27 @@ int dp_cli_parse(int argc, char **argv, struct dp_cli *cli, struct dp_err *err)
 			break;
 		case 'p': {
 			char *eq = strchr(optarg, '=');
-			if (!last)
+			if (last_i < 0)
 				return dp_err_set(err, -EINVAL, "-p %s: no -i or -o before it", optarg);
 			if (!eq || eq == optarg)
 				return dp_err_set(err, -EINVAL, "-p %s: expected KEY=VALUE", optarg);
 			char key[128];
 			snprintf(key, sizeof(key), "%.*s", (int)(eq - optarg), optarg);
-			dp_conf_kv_add(cli->conf, last, key, eq + 1, CLI_FILE, argi);
+			dp_conf_kv_add(cli->conf, &cli->conf->sec[last_i], key, eq + 1, CLI_FILE, argi);
 			if (last_is_output && (!strcasecmp(key, "match") || !strcasecmp(key, "match_regex")))
 				last_has_match = true;
 			break;
 		}
 		case 'm':
-			if (!last || !last_is_output)
+			if (last_i < 0 || !last_is_output)
 				return dp_err_set(err, -EINVAL, "-m %s: no -o before it", optarg);
-			dp_conf_kv_add(cli->conf, last, "Match", optarg, CLI_FILE, argi);
+			dp_conf_kv_add(cli->conf, &cli->conf->sec[last_i], "Match", optarg, CLI_FILE, argi);
 			last_has_match = true;
 			break;
 		case 't':
-			if (!last || last_is_output)
+			if (last_i < 0 || last_is_output)
 				return dp_err_set(err, -EINVAL, "-t %s: no -i before it", optarg);
-			dp_conf_kv_add(cli->conf, last, "Tag", optarg, CLI_FILE, argi);
+			dp_conf_kv_add(cli->conf, &cli->conf->sec[last_i], "Tag", optarg, CLI_FILE, argi);
 			break;
 		case 'f':
 			dp_conf_kv_add(cli->conf, service(cli), "Flush", optarg, CLI_FILE, argi);
@@ -128,8 +131,8 @@ int dp_cli_parse(int argc, char **argv, struct dp_cli *cli, struct dp_err *err)
 	if (optind < argc)
 		return dp_err_set(err, -EINVAL, "unexpected argument '%s' (see sluice --help)", argv[optind]);
 	/* Fluent Bit routes a command-line output to everything by default. */
-	if (last && last_is_output && !last_has_match)
-		dp_conf_kv_add(cli->conf, last, "Match", "*", CLI_FILE, argc);
+	if (last_i >= 0 && last_is_output && !last_has_match)
+		dp_conf_kv_add(cli->conf, &cli->conf->sec[last_i], "Match", "*", CLI_FILE, argc);
 	return 0;
 }
 

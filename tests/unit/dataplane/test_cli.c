@@ -1,0 +1,84 @@
+/*
+ * test_cli.c — the command line becomes sections of a dp_conf: -p, -m and
+ * -t land in the right section even when -f/-R add [SERVICE] in between
+ * (which moves the section array), outputs get Match * by default, and
+ * misplaced options are errors.
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <cmocka.h>
+#include "dp_cli.h"
+
+static int parse(struct dp_cli *cli, struct dp_err *err, char **argv)
+{
+	int argc = 0;
+	while (argv[argc])
+		argc++;
+	return dp_cli_parse(argc, argv, cli, err);
+}
+
+static const char *get(const struct dp_cli *cli, const char *sec, unsigned nth, const char *key)
+{
+	for (unsigned i = 0; i < cli->conf->nsec; i++) {
+		const struct dp_conf_section *s = &cli->conf->sec[i];
+		if (strcmp(s->name, sec) == 0 && nth-- == 0) {
+			const struct dp_conf_kv *kv = dp_conf_kv_get(s, key);
+			return kv ? kv->val : NULL;
+		}
+	}
+	return NULL;
+}
+
+static void test_sections(void **state)
+{
+	(void)state;
+	char *argv[] = { "sluice", "-i", "syslog", "-f", "0.5", "-p", "mode=tcp", "-t", "in.tag",
+			 "-R", "p.conf", "-p", "port=5140", "-o", "stdout", "-f", "1", "-p", "format=json_lines",
+			 "-o", "null", "-m", "a.*", NULL };
+	struct dp_cli cli;
+	struct dp_err err = { 0 };
+	assert_int_equal(parse(&cli, &err, argv), 0);
+	assert_string_equal(get(&cli, "INPUT", 0, "Name"), "syslog");
+	assert_string_equal(get(&cli, "INPUT", 0, "mode"), "tcp");
+	assert_string_equal(get(&cli, "INPUT", 0, "Port"), "5140");
+	assert_string_equal(get(&cli, "INPUT", 0, "Tag"), "in.tag");
+	assert_string_equal(get(&cli, "OUTPUT", 0, "Name"), "stdout");
+	assert_string_equal(get(&cli, "OUTPUT", 0, "format"), "json_lines");
+	assert_string_equal(get(&cli, "OUTPUT", 0, "Match"), "*");
+	assert_string_equal(get(&cli, "OUTPUT", 1, "Match"), "a.*");
+	assert_string_equal(get(&cli, "SERVICE", 0, "Flush"), "1");
+	assert_string_equal(get(&cli, "SERVICE", 0, "Parsers_File"), "p.conf");
+	assert_null(get(&cli, "INPUT", 0, "Match"));
+	dp_conf_destroy(cli.conf);
+}
+
+static void test_errors(void **state)
+{
+	(void)state;
+	char *a1[] = { "sluice", "-p", "k=v", NULL };
+	char *a2[] = { "sluice", "-i", "dummy", "-p", "novalue", NULL };
+	char *a3[] = { "sluice", "-i", "dummy", "-m", "*", NULL };
+	char *a4[] = { "sluice", "-o", "null", "-t", "x", NULL };
+	char *a5[] = { "sluice", "stray", NULL };
+	char **cases[] = { a1, a2, a3, a4, a5 };
+	for (unsigned i = 0; i < 5; i++) {
+		struct dp_cli cli;
+		struct dp_err err = { 0 };
+		assert_int_equal(parse(&cli, &err, cases[i]), -EINVAL);
+		assert_true(strlen(err.msg) > 0);
+		dp_conf_destroy(cli.conf);
+	}
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_sections),
+		cmocka_unit_test(test_errors),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
