@@ -56,6 +56,23 @@ static void test_sections(void **state)
 	dp_conf_destroy(cli.conf);
 }
 
+/* -f adds [SERVICE] as the 9th section: the array grows past its first
+ * 8 slots and moves while the 8th (-i dummy) is the one -p must reach. */
+static void test_section_array_moves(void **state)
+{
+	(void)state;
+	char *argv[] = { "sluice", "-o", "null", "-o", "null", "-o", "null", "-o", "null", "-o", "null",
+			 "-o", "null", "-o", "null", "-i", "dummy", "-f", "1", "-p", "rate=5", "-t", "t", NULL };
+	struct dp_cli cli;
+	struct dp_err err = { 0 };
+	assert_int_equal(parse(&cli, &err, argv), 0);
+	assert_int_equal(cli.conf->nsec, 9);
+	assert_string_equal(get(&cli, "INPUT", 0, "rate"), "5");
+	assert_string_equal(get(&cli, "INPUT", 0, "Tag"), "t");
+	assert_string_equal(get(&cli, "SERVICE", 0, "Flush"), "1");
+	dp_conf_destroy(cli.conf);
+}
+
 static void test_errors(void **state)
 {
 	(void)state;
@@ -78,6 +95,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_sections),
+		cmocka_unit_test(test_section_array_moves),
 		cmocka_unit_test(test_errors),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
