@@ -28,7 +28,9 @@ if [ ! -f build-tsan/build.ninja ]; then
 		-Djemalloc=disabled -Dtests=disabled -Dbench=disabled
 fi
 ninja -C build-tsan sluice bench/loadgen/loadgen
-TSAN_OPTIONS=halt_on_error=0 meson test -C build-tsan --suite e2e --print-errorlogs
+# One test at a time: TSan slows sluice several times over, and two
+# loaded tests at once would starve each other of the 2 cores.
+TSAN_OPTIONS=halt_on_error=0 meson test -C build-tsan --suite e2e --print-errorlogs --num-processes 1
 
 echo "== docs/CONFIG.md matches the option tables"
 build/sluice --doc-config | diff -u docs/CONFIG.md - || {

@@ -133,7 +133,10 @@ def test_udp_overload_is_counted(t):
                 udp_kernel_drops(port, sl.pid))
     rec, dropped, oversize, malformed, kdrops = wait_stable(seen, 0.5, 30, 'the counters to settle',
                                                              proc=sl)
-    check(dropped > 0, 'with the output stalled, sluice drops and counts datagrams',
+    # Which side drops (sluice once its memory is full, or the kernel when
+    # sluice reads too slowly, as under a sanitizer) depends on timing;
+    # that the loss is counted does not.
+    check(dropped + kdrops > 0, 'with the output stalled, datagrams are dropped and counted',
           'records %d, dropped %d, kernel drops %d' % (rec, dropped, kdrops))
     check_eq(rec + dropped + oversize + malformed + kdrops, count,
              'records + dropped + oversize + malformed + kernel drops = sent')
