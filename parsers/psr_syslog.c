@@ -284,8 +284,9 @@ int psr_syslog5424_parse(struct dp_chunk *c, const char *line, size_t len,
 	return 0;
 }
 
-int psr_syslog3164_parse(struct dp_chunk *c, const char *line, size_t len,
-			 struct psr_syslog_ctx *ctx)
+/* syslog-rfc3164 and, without the host field, syslog-rfc3164-local. */
+static int parse3164(struct dp_chunk *c, const char *line, size_t len, struct psr_syslog_ctx *ctx,
+		     bool with_host)
 {
 	const char *e = line + len;
 	struct span pri, ts, host, ident, pid = { NULL, 0 }, msg;
@@ -306,12 +307,16 @@ int psr_syslog3164_parse(struct dp_chunk *c, const char *line, size_t len,
 	p++;
 
 	/* host: [^ ]* and the space after it are required by the regex */
-	const char *s = memchr(p, ' ', (size_t)(e - p));
-	if (s == NULL)
-		return -EINVAL;
+	const char *s;
 	host.p = p;
-	host.n = (size_t)(s - p);
-	p = s + 1;
+	host.n = 0;
+	if (with_host) {
+		s = memchr(p, ' ', (size_t)(e - p));
+		if (s == NULL)
+			return -EINVAL;
+		host.n = (size_t)(s - p);
+		p = s + 1;
+	}
 
 	ident.p = p;
 	while (p < e && ident_char[(unsigned char)*p])
@@ -350,4 +355,16 @@ int psr_syslog3164_parse(struct dp_chunk *c, const char *line, size_t len,
 		PUT(c, "message", msg);
 	dp_chunk_rec_set_time(c, (uint32_t)sec, nsec);
 	return 0;
+}
+
+int psr_syslog3164_parse(struct dp_chunk *c, const char *line, size_t len,
+			 struct psr_syslog_ctx *ctx)
+{
+	return parse3164(c, line, len, ctx, true);
+}
+
+int psr_syslog3164_local_parse(struct dp_chunk *c, const char *line, size_t len,
+			       struct psr_syslog_ctx *ctx)
+{
+	return parse3164(c, line, len, ctx, false);
 }

@@ -108,5 +108,10 @@ int psr_syslog5424_parse(struct dp_chunk *c, const char *line, size_t len,
 			 struct psr_syslog_ctx *ctx);
 int psr_syslog3164_parse(struct dp_chunk *c, const char *line, size_t len,
 			 struct psr_syslog_ctx *ctx);
+/* syslog-rfc3164-local, what a local syslog(3) writes to /dev/log: the
+ * same without the host field (Fluent Bit's regex of that name:
+ * ^\<(?<pri>[0-9]+)\>(?<time>[^ ]* {1,2}[^ ]* [^ ]*) (?<ident>...)...). */
+int psr_syslog3164_local_parse(struct dp_chunk *c, const char *line, size_t len,
+			       struct psr_syslog_ctx *ctx);
 
 #endif

@@ -406,6 +406,34 @@ static void test_3164(void **state)
 	expect(psr_syslog3164_parse, "<13>oct 11 22:14:15.25 h i: m", w11, N(w11), t, 250000000);
 }
 
+/* What glibc's syslog(3) writes to /dev/log: no host field. */
+static void test_3164_local(void **state)
+{
+	(void)state;
+	uint32_t t = (uint32_t)utc(2003, 10, 11, 22, 14, 15);
+	static const struct kv w1[] = {
+		{ "pri", "30" }, { "time", "Oct 11 22:14:15" }, { "ident", "sshd" }, { "pid", "4242" },
+		{ "message", "Accepted publickey for root" },
+	};
+	expect(psr_syslog3164_local_parse, "<30>Oct 11 22:14:15 sshd[4242]: Accepted publickey for root",
+	       w1, N(w1), t, 0);
+	static const struct kv w2[] = {
+		{ "pri", "13" }, { "time", "Oct  5 22:14:15" }, { "ident", "logger" }, { "message", "hi" },
+	};
+	expect(psr_syslog3164_local_parse, "<13>Oct  5 22:14:15 logger: hi", w2, N(w2),
+	       (uint32_t)utc(2003, 10, 5, 22, 14, 15), 0);
+	/* The same line read by the networked parser takes "sshd[4242]:" as
+	 * the host: the two must not be confused. */
+	static const struct kv w3[] = {
+		{ "pri", "30" }, { "time", "Oct 11 22:14:15" }, { "host", "sshd[4242]:" },
+		{ "ident", "Accepted" }, { "message", "publickey for root" },
+	};
+	expect(psr_syslog3164_parse, "<30>Oct 11 22:14:15 sshd[4242]: Accepted publickey for root",
+	       w3, N(w3), t, 0);
+	reject(psr_syslog3164_local_parse, "<30>Oct 11 22:14:1");
+	reject(psr_syslog3164_local_parse, "30>Oct 11 22:14:15 sshd: x");
+}
+
 static void test_3164_year(void **state)
 {
 	(void)state;
@@ -542,6 +570,7 @@ int main(void)
 		cmocka_unit_test_setup(test_5424_nil_and_edges, setup),
 		cmocka_unit_test_setup(test_5424_invalid, setup),
 		cmocka_unit_test_setup(test_3164, setup),
+		cmocka_unit_test_setup(test_3164_local, setup),
 		cmocka_unit_test_setup(test_3164_year, setup),
 		cmocka_unit_test_setup(test_3164_invalid, setup),
 		cmocka_unit_test_setup(test_truncated, setup),
