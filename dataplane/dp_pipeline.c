@@ -456,6 +456,7 @@ void dp_pipeline_destroy(struct dp_pipeline *pl)
 		dp_opt_free(dp_input_common_opts, in);
 		free(in->tag);
 		free(in->listen);
+		free(in->path);
 		free(in->sep);
 		free(in->cfg);
 		free(in);

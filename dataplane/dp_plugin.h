@@ -28,7 +28,24 @@ enum dp_transport {
 	DP_NET_TCP,     /* stream listener, one framer per connection */
 	DP_NET_UDP,     /* one datagram, one frame */
 	DP_NET_TIMER,   /* a generator ticking on one shard (dummy) */
+	DP_NET_UNIX_TCP, /* stream listener on a Unix socket path (shard 0 only) */
+	DP_NET_UNIX_UDP, /* datagram Unix socket (shard 0 only) */
 };
+
+static inline bool dp_net_is_stream(enum dp_transport t)
+{
+	return t == DP_NET_TCP || t == DP_NET_UNIX_TCP;
+}
+
+static inline bool dp_net_is_dgram(enum dp_transport t)
+{
+	return t == DP_NET_UDP || t == DP_NET_UNIX_UDP;
+}
+
+static inline bool dp_net_is_unix(enum dp_transport t)
+{
+	return t == DP_NET_UNIX_TCP || t == DP_NET_UNIX_UDP;
+}
 
 struct dp_input_ops {
 	const char *name;
@@ -72,6 +89,8 @@ struct dp_input {
 	enum dp_transport net;
 	char *listen;
 	int port;
+	char *path;               /* Unix socket path */
+	unsigned unix_perm;       /* its mode bits */
 	int framing;              /* PSR_FRAME_* */
 	char *sep;                /* custom separator, or NULL */
 	size_t sep_len;

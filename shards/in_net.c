@@ -4,19 +4,16 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/un.h>
 #include "in_net.h"
 
 /* Smallest read: a shard reads at least this much per read(2) whatever
  * Buffer_Chunk_Size says, since fewer, larger reads cost less CPU. */
 #define IN_NET_MIN_READ (64 * 1024)
 
-int in_net_setup(struct dp_input *in, enum dp_transport net, const char *listen, int64_t port,
-		 int64_t chunk_size, int64_t max_size, struct dp_err *err)
+static int sizes(struct dp_input *in, enum dp_transport net, int64_t chunk_size, int64_t max_size,
+		 struct dp_err *err)
 {
-	err->key = "Port";
-	if (port < 1 || port > 65535)
-		return dp_err_set(err, -EINVAL, "invalid value '%lld' for 'Port': expected 1..65535",
-				  (long long)port);
 	err->key = NULL;
 	if (chunk_size < 1 || chunk_size > (64 << 20))
 		return dp_err_set(err, -EINVAL, "buffer chunk size %lld out of range 1..64M",
@@ -29,9 +26,47 @@ int in_net_setup(struct dp_input *in, enum dp_transport net, const char *listen,
 	if (max_size > (64 << 20))
 		return dp_err_set(err, -EINVAL, "buffer max size %lld is over 64M", (long long)max_size);
 	in->net = net;
-	in->listen = strdup(listen);
-	in->port = (int)port;
 	in->max_frame = (uint32_t)max_size;
 	in->read_size = (uint32_t)(chunk_size < IN_NET_MIN_READ ? IN_NET_MIN_READ : chunk_size);
+	return 0;
+}
+
+int in_net_setup(struct dp_input *in, enum dp_transport net, const char *listen, int64_t port,
+		 int64_t chunk_size, int64_t max_size, struct dp_err *err)
+{
+	err->key = "Port";
+	if (port < 1 || port > 65535)
+		return dp_err_set(err, -EINVAL, "invalid value '%lld' for 'Port': expected 1..65535",
+				  (long long)port);
+	int rc = sizes(in, net, chunk_size, max_size, err);
+	if (rc)
+		return rc;
+	in->listen = strdup(listen);
+	in->port = (int)port;
+	return 0;
+}
+
+int in_net_setup_unix(struct dp_input *in, enum dp_transport net, const char *path, const char *perm,
+		      int64_t chunk_size, int64_t max_size, struct dp_err *err)
+{
+	/* A missing Path is the Mode's demand: point there. */
+	err->key = path ? "Path" : "Mode";
+	if (!path || !*path)
+		return dp_err_set(err, -EINVAL, "Mode %s needs 'Path', the socket's file",
+				  net == DP_NET_UNIX_TCP ? "unix_tcp" : "unix_udp");
+	if (strlen(path) >= sizeof(((struct sockaddr_un *)0)->sun_path))
+		return dp_err_set(err, -ENAMETOOLONG, "Path '%s' is longer than a Unix socket path may be",
+				  path);
+	err->key = "Unix_Perm";
+	char *end;
+	long mode = strtol(perm, &end, 8);
+	if (end == perm || *end || mode < 0 || mode > 07777)
+		return dp_err_set(err, -EINVAL, "invalid value '%s' for 'Unix_Perm': expected octal "
+				  "permissions such as 0644", perm);
+	int rc = sizes(in, net, chunk_size, max_size, err);
+	if (rc)
+		return rc;
+	in->path = strdup(path);
+	in->unix_perm = (unsigned)mode;
 	return 0;
 }

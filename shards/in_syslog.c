@@ -1,8 +1,9 @@
 /*
  * in_syslog.c — Fluent Bit's `syslog` input: RFC 5424 / RFC 3164 over TCP
- * (LF, NUL or RFC 6587 octet-counted frames, detected per frame) or UDP
- * (one message per datagram), parsed by the native parsers in parsers/.
- * Keys and defaults follow Fluent Bit's in_syslog.
+ * (LF, NUL or RFC 6587 octet-counted frames, detected per frame), UDP (one
+ * message per datagram) or a Unix socket (unix_tcp, unix_udp), parsed by
+ * the native parsers in parsers/. Keys and defaults follow Fluent Bit's
+ * in_syslog.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -33,14 +34,16 @@ struct in_syslog_cfg {
 
 static const struct dp_opt syslog_opts[] = {
 	{ "Mode", DP_OPT_ENUM, "unix_udp", C(mode), "unix_udp|unix_tcp|tcp|udp", 0, 0, 0,
-	  "Transport: tcp or udp. unix_udp and unix_tcp (Fluent Bit's default) are not supported yet." },
+	  "Transport: tcp, udp, or a Unix socket at Path (unix_udp, unix_tcp; served by shard 0)." },
 	{ "Listen", DP_OPT_STR, "0.0.0.0", C(listen), NULL, 0, 0, 0, "Address to listen on (tcp, udp)." },
 	{ "Port", DP_OPT_INT, "5140", C(port), NULL, 1, 65535, 0, "Port to listen on (tcp, udp)." },
-	{ "Path", DP_OPT_STR, NULL, C(path), NULL, 0, 0, DP_OPT_NOT_YET, "Unix socket path (unix modes)." },
+	{ "Path", DP_OPT_STR, NULL, C(path), NULL, 0, 0, 0,
+	  "Unix socket file (unix modes). A stale socket left there is replaced; one in use is an error." },
 	{ "Unix_Perm", DP_OPT_STR, "0644", C(unix_perm), NULL, 0, 0, 0,
-	  "Permissions of the Unix socket (inert until unix modes are supported)." },
+	  "Permissions of the Unix socket file, in octal." },
 	{ "Parser", DP_OPT_STR, NULL, C(parser), NULL, 0, 0, 0,
-	  "syslog-rfc5424 (default for tcp and udp) or syslog-rfc3164." },
+	  "syslog-rfc5424 (default for tcp and udp), syslog-rfc3164, or syslog-rfc3164-local "
+	  "(default for the unix modes: no host field)." },
 	{ "Buffer_Chunk_Size", DP_OPT_SIZE, "32000", C(chunk_size), NULL, 0, 0, 0,
 	  "Read size; sluice reads at least 64 KiB at a time. For udp, see Buffer_Max_Size." },
 	{ "Buffer_Max_Size", DP_OPT_SIZE, NULL, C(max_size), NULL, 0, 0, 0,
@@ -55,21 +58,36 @@ static const struct dp_opt syslog_opts[] = {
 	{ NULL },
 };
 
+static const char *parser_name(const struct in_syslog_cfg *cfg)
+{
+	if (cfg->parser)
+		return cfg->parser;
+	/* Fluent Bit's defaults: what arrives on a local socket comes from
+	 * syslog(3), which leaves out the host. */
+	return cfg->mode == MODE_TCP || cfg->mode == MODE_UDP ? "syslog-rfc5424" : "syslog-rfc3164-local";
+}
+
 static int setup(struct dp_input *in, struct dp_err *err)
 {
 	struct in_syslog_cfg *cfg = in->cfg;
-	err->key = "Mode";
-	if (cfg->mode == MODE_UNIX_UDP || cfg->mode == MODE_UNIX_TCP)
-		return dp_err_set(err, -ENOTSUP, "Mode %s is not supported yet (use tcp or udp)",
-				  cfg->mode == MODE_UNIX_UDP ? "unix_udp" : "unix_tcp");
-	const char *parser = cfg->parser ? cfg->parser : "syslog-rfc5424";
+	const char *parser = parser_name(cfg);
 	err->key = "Parser";
-	if (strcasecmp(parser, "syslog-rfc5424") && strcasecmp(parser, "syslog-rfc3164"))
+	if (strcasecmp(parser, "syslog-rfc5424") && strcasecmp(parser, "syslog-rfc3164") &&
+	    strcasecmp(parser, "syslog-rfc3164-local"))
 		return dp_err_set(err, -EINVAL, "unknown parser '%s' for 'Parser' (built in: "
-				  "syslog-rfc5424, syslog-rfc3164)", parser);
-	int tcp = cfg->mode == MODE_TCP;
-	int rc = in_net_setup(in, tcp ? DP_NET_TCP : DP_NET_UDP, cfg->listen, cfg->port, cfg->chunk_size,
-			      cfg->max_size, err);
+				  "syslog-rfc5424, syslog-rfc3164, syslog-rfc3164-local)", parser);
+	int rc;
+	switch (cfg->mode) {
+	case MODE_TCP:
+	case MODE_UDP:
+		rc = in_net_setup(in, cfg->mode == MODE_TCP ? DP_NET_TCP : DP_NET_UDP, cfg->listen, cfg->port,
+				  cfg->chunk_size, cfg->max_size, err);
+		break;
+	default:
+		rc = in_net_setup_unix(in, cfg->mode == MODE_UNIX_TCP ? DP_NET_UNIX_TCP : DP_NET_UNIX_UDP,
+				       cfg->path, cfg->unix_perm, cfg->chunk_size, cfg->max_size, err);
+		break;
+	}
 	if (rc)
 		return rc;
 	in->rcvbuf = (int)cfg->rcvbuf;
@@ -80,7 +98,7 @@ static int setup(struct dp_input *in, struct dp_err *err)
 
 struct syslog_ctx {
 	struct psr_syslog_ctx psr;
-	bool rfc3164;
+	int (*parse)(struct dp_chunk *c, const char *line, size_t len, struct psr_syslog_ctx *ctx);
 };
 
 static void *ctx_create(struct dp_input *in, unsigned shard)
@@ -91,7 +109,10 @@ static void *ctx_create(struct dp_input *in, unsigned shard)
 	if (!x)
 		return NULL;
 	psr_syslog_ctx_init(&x->psr, 0);
-	x->rfc3164 = cfg->parser && !strcasecmp(cfg->parser, "syslog-rfc3164");
+	const char *p = parser_name(cfg);
+	x->parse = !strcasecmp(p, "syslog-rfc3164")       ? psr_syslog3164_parse :
+		   !strcasecmp(p, "syslog-rfc3164-local") ? psr_syslog3164_local_parse :
+							    psr_syslog5424_parse;
 	return x;
 }
 
@@ -104,9 +125,7 @@ static void burst_begin(void *ctx, uint64_t now_real_ns)
 static int parse(struct dp_chunk *c, const char *p, size_t len, void *ctx)
 {
 	struct syslog_ctx *x = ctx;
-	if (x->rfc3164)
-		return psr_syslog3164_parse(c, p, len, &x->psr);
-	return psr_syslog5424_parse(c, p, len, &x->psr);
+	return x->parse(c, p, len, &x->psr);
 }
 
 const struct dp_input_ops in_syslog_ops = {

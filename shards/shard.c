@@ -352,6 +352,8 @@ int shard_start(struct shard *sh, struct dp_err *err)
 		int rc = 0;
 		if (si->in->net == DP_NET_TCP || si->in->net == DP_NET_UDP)
 			rc = shard_net_open(sh, si, err);
+		else if (dp_net_is_unix(si->in->net) && sh->id == 0)
+			rc = shard_net_open(sh, si, err);   /* a path has one owner */
 		else if (si->in->net == DP_NET_TIMER && sh->id == 0)
 			rc = timer_open(sh, si, err);
 		if (rc)

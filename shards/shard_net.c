@@ -23,6 +23,8 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 #include "dp_log.h"
 #include "psr_frame.h"
@@ -99,19 +101,20 @@ static int port_is_free(const struct sockaddr_storage *ss, socklen_t sl, int typ
 	return rc;
 }
 
-int shard_net_open(struct shard *sh, struct shard_in *si, struct dp_err *err)
+/* A bound (and, for streams, listening) TCP or UDP socket. */
+static int open_inet(struct shard *sh, struct dp_input *in, bool stream, struct dp_err *err)
 {
-	struct dp_input *in = si->in;
-	int tcp = in->net == DP_NET_TCP;
+	int type = stream ? SOCK_STREAM : SOCK_DGRAM;
+	const char *proto = stream ? "tcp" : "udp";
 	struct sockaddr_storage ss;
 	socklen_t sl = 0;
-	int rc = resolve(in->listen, in->port, tcp ? SOCK_STREAM : SOCK_DGRAM, &ss, &sl, err, in->name);
+	int rc = resolve(in->listen, in->port, type, &ss, &sl, err, in->name);
 	if (rc)
 		return rc;
-	if (sh->id == 0 && (rc = port_is_free(&ss, sl, tcp ? SOCK_STREAM : SOCK_DGRAM)))
+	if (sh->id == 0 && (rc = port_is_free(&ss, sl, type)))
 		return dp_err_set(err, rc, "%s: cannot bind %s:%d (%s): %s", in->name, in->listen, in->port,
-				  tcp ? "tcp" : "udp", strerror(-rc));
-	int fd = socket(ss.ss_family, (tcp ? SOCK_STREAM : SOCK_DGRAM) | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+				  proto, strerror(-rc));
+	int fd = socket(ss.ss_family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return dp_err_set(err, -errno, "%s: socket: %s", in->name, strerror(errno));
 	int one = 1;
@@ -119,29 +122,74 @@ int shard_net_open(struct shard *sh, struct shard_in *si, struct dp_err *err)
 	/* Every shard binds the same port; the kernel spreads connections
 	 * (TCP) and flows (UDP) across them. */
 	setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
-	if (in->rcvbuf > 0)
-		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &in->rcvbuf, sizeof(in->rcvbuf));
-	if (!tcp)
-		setsockopt(fd, SOL_SOCKET, SO_RXQ_OVFL, &one, sizeof(one));
 	if (bind(fd, (struct sockaddr *)&ss, sl) < 0) {
 		rc = dp_err_set(err, -errno, "%s: cannot bind %s:%d (%s): %s", in->name, in->listen,
-				in->port, tcp ? "tcp" : "udp", strerror(errno));
+				in->port, proto, strerror(errno));
 		close(fd);
 		return rc;
 	}
-	if (tcp && listen(fd, 1024) < 0) {
-		rc = dp_err_set(err, -errno, "%s: listen: %s", in->name, strerror(errno));
+	return fd;
+}
+
+/* A bound Unix socket at in->path. A socket file nobody serves (left by a
+ * crash) is replaced; one a live process serves, or a file that is not a
+ * socket, is an error: sluice never takes over another's socket. */
+static int open_unix(struct dp_input *in, bool stream, struct dp_err *err)
+{
+	int type = stream ? SOCK_STREAM : SOCK_DGRAM;
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", in->path);
+	struct stat st;
+	if (lstat(in->path, &st) == 0) {
+		if (!S_ISSOCK(st.st_mode))
+			return dp_err_set(err, -EEXIST, "%s: Path '%s' exists and is not a socket", in->name,
+					  in->path);
+		int probe = socket(AF_UNIX, type | SOCK_CLOEXEC, 0);
+		int live = probe >= 0 && connect(probe, (struct sockaddr *)&sa, sizeof(sa)) == 0;
+		if (probe >= 0)
+			close(probe);
+		if (live)
+			return dp_err_set(err, -EADDRINUSE, "%s: Path '%s' is in use by another process",
+					  in->name, in->path);
+		unlink(in->path);
+	}
+	int fd = socket(AF_UNIX, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return dp_err_set(err, -errno, "%s: socket: %s", in->name, strerror(errno));
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || chmod(in->path, in->unix_perm) < 0) {
+		int rc = dp_err_set(err, -errno, "%s: cannot bind Path '%s': %s", in->name, in->path,
+				    strerror(errno));
+		close(fd);
+		return rc;
+	}
+	return fd;
+}
+
+int shard_net_open(struct shard *sh, struct shard_in *si, struct dp_err *err)
+{
+	struct dp_input *in = si->in;
+	bool stream = dp_net_is_stream(in->net);
+	int fd = dp_net_is_unix(in->net) ? open_unix(in, stream, err) : open_inet(sh, in, stream, err);
+	if (fd < 0)
+		return fd;
+	int one = 1;
+	if (in->rcvbuf > 0)
+		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &in->rcvbuf, sizeof(in->rcvbuf));
+	if (!stream)
+		setsockopt(fd, SOL_SOCKET, SO_RXQ_OVFL, &one, sizeof(one));
+	if (stream && listen(fd, 1024) < 0) {
+		int rc = dp_err_set(err, -errno, "%s: listen: %s", in->name, strerror(errno));
 		close(fd);
 		return rc;
 	}
 	struct listen_ev *t = calloc(1, sizeof(*t));
-	t->kind = tcp ? SHARD_EV_LISTEN : SHARD_EV_UDP;
+	t->kind = stream ? SHARD_EV_LISTEN : SHARD_EV_UDP;
 	t->input = in->id;
-	struct epoll_event ev = { .events = EPOLLIN | (tcp ? 0 : EPOLLET), .data.ptr = t };
+	struct epoll_event ev = { .events = EPOLLIN | (stream ? 0 : EPOLLET), .data.ptr = t };
 	epoll_ctl(sh->epfd, EPOLL_CTL_ADD, fd, &ev);
 	si->fd = fd;
 	si->ev = t;
-	if (!tcp && !sh->udp) {
+	if (!stream && !sh->udp) {
 		uint32_t size = 65536;
 		struct udp_bufs *u = malloc(sizeof(*u) + (size_t)size * UDP_BURST);
 		if (!u)
@@ -397,7 +445,7 @@ bool shard_net_service_ready(struct shard *sh, bool drain)
 	if (drain) {
 		/* Drain also reads UDP sockets dry once. */
 		for (unsigned i = 0; i < sh->nin; i++)
-			if (sh->ins[i].in->net == DP_NET_UDP && sh->ins[i].fd >= 0)
+			if (dp_net_is_dgram(sh->ins[i].in->net) && sh->ins[i].fd >= 0)
 				udp_service(sh, &sh->ins[i], 1 << 20);
 		return sh->ready != NULL;
 	}
@@ -417,13 +465,17 @@ void shard_net_stop_accepting(struct shard *sh)
 {
 	for (unsigned i = 0; i < sh->nin; i++) {
 		struct shard_in *si = &sh->ins[i];
-		if (si->in->net == DP_NET_TCP && si->fd >= 0) {
+		if (dp_net_is_stream(si->in->net) && si->fd >= 0) {
 			/* Connections still queued in the backlog were never
 			 * accepted; take them now so their data is not lost. */
 			accept_all(sh, si);
 			epoll_ctl(sh->epfd, EPOLL_CTL_DEL, si->fd, NULL);
 			close(si->fd);
 			si->fd = -1;
+			/* New local clients find no socket rather than one
+			 * nobody reads. */
+			if (dp_net_is_unix(si->in->net))
+				unlink(si->in->path);
 		}
 	}
 }
@@ -441,9 +493,11 @@ void shard_net_close_all(struct shard *sh)
 	sh->ready = NULL;
 	for (unsigned i = 0; i < sh->nin; i++) {
 		struct shard_in *si = &sh->ins[i];
-		if (si->in->net == DP_NET_UDP && si->fd >= 0) {
+		if (dp_net_is_dgram(si->in->net) && si->fd >= 0) {
 			close(si->fd);
 			si->fd = -1;
+			if (dp_net_is_unix(si->in->net))
+				unlink(si->in->path);
 		}
 		if (si->in->net != DP_NET_TIMER) {
 			free(si->ev);
