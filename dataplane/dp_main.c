@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 #include "dp_cli.h"
 #include "dp_conf.h"
@@ -50,6 +51,16 @@ static void check_allocator(void)
 #else
 	dp_info("allocator: libc malloc (built without jemalloc)");
 #endif
+}
+
+/* Each TCP connection is a descriptor: take the hard limit, as servers do. */
+static void raise_fd_limit(void)
+{
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
 }
 
 static struct dp_conf *merge(struct dp_conf *file, struct dp_conf *cli)
@@ -195,6 +206,7 @@ int main(int argc, char **argv)
 	}
 	dp_info("sluice %s", SLUICE_VERSION);
 	check_allocator();
+	raise_fd_limit();
 	rc = run(pl);
 	if (rc == 1 && dp_pipeline_has_stuck_worker(pl))
 		return rc;   /* a worker still runs: freeing under it is a use-after-free */

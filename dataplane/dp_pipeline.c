@@ -10,11 +10,14 @@
  * rings; both are joined (workers within Grace).
  * Control thread only.
  */
+#include <dirent.h>
 #include <errno.h>
+#include <limits.h>
 #include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/resource.h>
 #include "dp_log.h"
 #include "dp_pipeline.h"
 #include "dp_time.h"
@@ -350,6 +353,34 @@ struct dp_pipeline *dp_pipeline_create(const struct dp_conf *conf, struct dp_err
 	return pl;
 }
 
+/* Descriptors each shard may spend on connections: the open files limit,
+ * less those open now, the listeners to come, and a reserve for output
+ * files, the Stats_File and the log, shared out among the shards. */
+#define FD_RESERVE 32
+
+static unsigned conn_share(const struct dp_pipeline *pl)
+{
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) || rl.rlim_cur == RLIM_INFINITY)
+		return UINT_MAX;
+	unsigned used = 0;
+	DIR *d = opendir("/proc/self/fd");
+	if (d) {
+		while (readdir(d))
+			used++;
+		closedir(d);
+	}
+	uint64_t fixed = used + (uint64_t)pl->nin * pl->nshards + FD_RESERVE;
+	if (rl.rlim_cur <= fixed)
+		return 1;
+	uint64_t share = (rl.rlim_cur - fixed) / pl->nshards;
+	if (share > UINT_MAX)
+		share = UINT_MAX;
+	dp_info("open files limit %llu: up to %llu connections per shard", (unsigned long long)rl.rlim_cur,
+		(unsigned long long)share);
+	return share ? (unsigned)share : 1;
+}
+
 int dp_pipeline_start(struct dp_pipeline *pl, struct dp_err *err)
 {
 	pl->start_ns = dp_time_mono_ns();
@@ -383,7 +414,9 @@ int dp_pipeline_start(struct dp_pipeline *pl, struct dp_err *err)
 			return dp_err_set(err, -EIO, "[%s] %s", pl->workers[w]->o->name, msg);
 		}
 	}
+	unsigned max_conns = conn_share(pl);
 	for (unsigned s = 0; s < pl->nshards; s++) {
+		pl->shards[s]->max_conns = max_conns;
 		int rc = shard_start(pl->shards[s], err);
 		if (rc)
 			return rc;

@@ -10,7 +10,7 @@
 #include "dp_pipeline.h"
 
 struct dp_stats_in {
-	uint64_t records, bytes, malformed, oversize, dropped, kernel_dropped, connections;
+	uint64_t records, bytes, malformed, oversize, dropped, kernel_dropped, connections, rejected;
 };
 
 struct dp_stats_out {

@@ -12,6 +12,7 @@
  * Threads: the shard's own, except shard_request_stop/shard_wake (any).
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <sched.h>
 #include <stdlib.h>
 #include <string.h>
@@ -309,6 +310,7 @@ struct shard *shard_create(struct dp_pipeline *pl, unsigned id, int cpu, struct 
 	sh->nin = pl->nin;
 	sh->epfd = epoll_create1(EPOLL_CLOEXEC);
 	sh->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	sh->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	if (posix_memalign((void **)&sh->ins, DP_CACHE_LINE, sizeof(*sh->ins) * (pl->nin ? pl->nin : 1)) ||
 	    sh->epfd < 0 || sh->wake_fd < 0) {
 		dp_err_set(err, -ENOMEM, "shard %u: cannot create epoll/eventfd", id);
@@ -411,5 +413,7 @@ void shard_destroy(struct shard *sh)
 		close(sh->epfd);
 	if (sh->wake_fd >= 0)
 		close(sh->wake_fd);
+	if (sh->spare_fd >= 0)
+		close(sh->spare_fd);
 	free(sh);
 }

@@ -16,6 +16,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
+#include "dp_log.h"
 #include "dp_pipeline.h"
 #include "dp_pool.h"
 #include "dp_ring.h"
@@ -31,6 +32,7 @@ struct shard_in_counters {
 	                         records with no matching output */
 	uint64_t kernel_dropped; /* UDP datagrams the kernel dropped (socket buffer full) */
 	uint64_t connections; /* TCP connections accepted */
+	uint64_t rejected;    /* connections closed at once: no fd or memory left */
 } dp_cache_aligned;
 
 #define DP_CNT_ADD(x, n) __atomic_store_n(&(x), (x) + (n), __ATOMIC_RELAXED)
@@ -46,6 +48,7 @@ struct shard_in {
 	bool starved;               /* pool empty: reading is paused */
 	int fd;                     /* listener or UDP socket, -1 if none */
 	uint32_t kernel_drops_seen; /* last SO_RXQ_OVFL count */
+	struct dp_ratelimit accept_rl;
 	void *ev;                   /* epoll tag for fd */
 	struct shard_in_counters cnt;
 };
@@ -57,6 +60,9 @@ struct shard {
 	pthread_t thread;
 	int epfd;
 	int wake_fd;                /* eventfd: returns arrived, or stop */
+	int spare_fd;               /* given up to shed a connection at EMFILE */
+	unsigned nconns, max_conns; /* open connections, and this shard's share of
+	                               the descriptor limit */
 	struct shard_in *ins;       /* indexed by input id */
 	unsigned nin;
 	struct dp_ring **to_worker;   /* [worker] chunks out */

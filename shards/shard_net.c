@@ -16,6 +16,7 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -215,6 +216,7 @@ static void conn_close(struct shard *sh, struct shard_conn *c)
 {
 	epoll_ctl(sh->epfd, EPOLL_CTL_DEL, c->fd, NULL);
 	close(c->fd);
+	sh->nconns--;
 	if (c->prev)
 		c->prev->next = c->next;
 	else
@@ -224,19 +226,52 @@ static void conn_close(struct shard *sh, struct shard_conn *c)
 	free(c);
 }
 
+/* Out of file descriptors (or memory), a pending connection would keep
+ * the level-triggered listener readable and the shard spinning. Shed it:
+ * give back the spare descriptor, accept, close, take the spare again. The
+ * client sees its connection closed; the shed is counted and logged at
+ * most once a minute. */
+static void shed(struct shard *sh, struct shard_in *si, int fd, const char *why)
+{
+	if (fd < 0 && sh->spare_fd >= 0) {
+		close(sh->spare_fd);
+		fd = accept4(si->fd, NULL, NULL, SOCK_CLOEXEC);
+		sh->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	}
+	if (fd >= 0)
+		close(fd);
+	DP_CNT_ADD(si->cnt.rejected, 1);
+	if (dp_ratelimit_ok(&si->accept_rl, sh->now_ns, 60000000000ull))
+		dp_warn("%s: connection refused: %s (%llu refused so far)", si->in->name, why,
+			(unsigned long long)si->cnt.rejected);
+}
+
 static void accept_all(struct shard *sh, struct shard_in *si)
 {
 	for (;;) {
 		int fd = accept4(si->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd < 0) {
-			if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+			if (errno == EMFILE || errno == ENFILE) {
+				shed(sh, si, -1, "out of file descriptors (raise ulimit -n)");
+				if (sh->spare_fd < 0)
+					return;
+				continue;
+			}
+			if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR &&
+			    dp_ratelimit_ok(&si->accept_rl, sh->now_ns, 60000000000ull))
 				dp_warn("%s: accept: %s", si->in->name, strerror(errno));
 			return;
+		}
+		if (sh->nconns >= sh->max_conns) {
+			/* Past its share of descriptors the shard would starve
+			 * the outputs' files and the Stats_File of theirs. */
+			shed(sh, si, fd, "too many connections for the open files limit (raise ulimit -n)");
+			continue;
 		}
 		uint32_t cap = si->in->max_frame + PSR_FRAME_HEADROOM + si->in->read_size;
 		struct shard_conn *c = malloc(sizeof(*c) + cap);
 		if (!c) {
-			close(fd);
+			shed(sh, si, fd, "out of memory for its buffer");
 			continue;
 		}
 		memset(c, 0, sizeof(*c));
@@ -252,6 +287,7 @@ static void accept_all(struct shard *sh, struct shard_in *si)
 			sh->conns->prev = c;
 		sh->conns = c;
 		DP_CNT_ADD(si->cnt.connections, 1);
+		sh->nconns++;
 		/* Data may have arrived before the fd joined epoll. */
 		ready_add(sh, c);
 	}

@@ -47,7 +47,7 @@ import traceback
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.abspath(os.path.join(HERE, '..', '..'))
-SLUICE = os.environ.get('SLUICE') or os.path.join(REPO, 'build', 'sluice')
+SLUICE = os.path.abspath(os.environ.get('SLUICE') or os.path.join(REPO, 'build', 'sluice'))
 LOADGEN = os.environ.get('LOADGEN') or os.path.join(REPO, 'build', 'bench', 'loadgen', 'loadgen')
 
 POLL = 0.02          # seconds between two looks at a condition
@@ -370,12 +370,14 @@ class Sluice:
     file there, stdout to a file (or DEVNULL)."""
 
     def __init__(self, t, conf_text=None, args=(), name='sluice', stdout=True, wait=True,
-                 timeout=20):
+                 timeout=20, prefix=()):
         self.t = t
         self.name = name
         self.err_path = t.path(name + '.stderr')
         self.out_path = t.path(name + '.stdout') if stdout else None
-        cmd = [SLUICE]
+        # prefix: a wrapper that execs sluice in place (prlimit), so the
+        # PID stays sluice's
+        cmd = list(prefix) + [SLUICE]
         if conf_text is not None:
             self.conf_path = t.path(name + '.conf')
             with open(self.conf_path, 'w', encoding='utf-8') as f:
