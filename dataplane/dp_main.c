@@ -208,8 +208,12 @@ int main(int argc, char **argv)
 	check_allocator();
 	raise_fd_limit();
 	rc = run(pl);
-	if (rc == 1 && dp_pipeline_has_stuck_worker(pl))
-		return rc;   /* a worker still runs: freeing under it is a use-after-free */
+	if (rc == 1 && dp_pipeline_has_stuck_worker(pl)) {
+		/* A worker still runs (blocked in its output): freeing under it
+		 * would be a use-after-free. Leave at once, memory and all. */
+		fflush(NULL);
+		_exit(rc);
+	}
 	dp_pipeline_destroy(pl);
 	dp_conf_destroy(conf);
 	return rc;

@@ -1,8 +1,8 @@
 #!/bin/sh
 # The whole test suite: install what is missing, build, then
 #   1. unit and end-to-end tests (build/, gcc, jemalloc);
-#   2. the unit tests again under ASan+UBSan, and the fuzz targets for a
-#      bounded time (build-san/, clang);
+#   2. the unit and end-to-end tests again under ASan+UBSan, and the fuzz
+#      targets for a bounded time (build-san/, clang);
 #   3. the end-to-end tests against a ThreadSanitizer build (build-tsan/);
 #   4. docs/CONFIG.md is what the option tables generate.
 set -eu
@@ -13,14 +13,14 @@ sh scripts/build.sh
 echo "== unit and e2e tests"
 meson test -C build --suite unit --suite e2e --print-errorlogs
 
-echo "== sanitizers (ASan+UBSan) and fuzz smoke"
+echo "== sanitizers (ASan+UBSan): unit, e2e, fuzz smoke"
 if [ ! -f build-san/build.ninja ]; then
 	CC=clang CXX=clang++ meson setup build-san -Db_sanitize=address,undefined -Db_lundef=false \
 		-Djemalloc=disabled -Dfuzz=true -Dbench=disabled
 fi
 ninja -C build-san
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-	meson test -C build-san --suite unit --suite fuzz-smoke --print-errorlogs
+	meson test -C build-san --suite unit --suite fuzz-smoke --suite e2e --print-errorlogs
 
 echo "== ThreadSanitizer: the end-to-end tests against a TSan build of sluice"
 if [ ! -f build-tsan/build.ninja ]; then

@@ -408,6 +408,7 @@ void shard_destroy(struct shard *sh)
 	free(sh->to_worker);
 	free(sh->from_worker);
 	free(sh->udp);
+	free(sh->rbuf);
 	free(sh->ins);
 	if (sh->epfd >= 0)
 		close(sh->epfd);

@@ -74,6 +74,8 @@ struct shard {
 	uint32_t now_sec, now_nsec;   /* the same, as record times take it */
 	uint64_t flush_ns;
 	void *udp;                    /* recvmmsg buffers */
+	char *rbuf;                   /* TCP reads, shared by the connections */
+	uint32_t rbuf_cap;
 	int start_err;
 	/* shared */
 	dp_cache_aligned _Atomic int sleeping; /* waiting for returns */

@@ -3,14 +3,17 @@
  * listeners and their connections (edge-triggered), and UDP sockets read
  * with recvmmsg.
  *
- * A connection owns a buffer of Buffer_Max_Size plus one read. Bytes are
- * read after the unfinished frame left by the previous read, framed in
- * place (psr_frame_burst) and parsed straight into the input's open chunk:
- * the one copy is the parser's, into the chunk. When the input's memory is
- * exhausted the connection keeps its pending frames and stays on the ready
- * list without reading: the kernel's receive window fills and the sender
- * blocks. Connection structs are allocated at accept time (not per event)
- * and freed at close.
+ * Reads go into one buffer per shard (Buffer_Max_Size plus one read),
+ * after the unfinished frame the connection kept from its previous read;
+ * frames are cut in place (psr_frame_burst) and parsed straight into the
+ * input's open chunk: the one copy of the data is the parser's, into the
+ * chunk. Between services a connection keeps only what it has not handed
+ * on yet (`keep`): usually a partial line of a few hundred bytes, so an
+ * idle connection costs about a kilobyte, not a read buffer. When the
+ * input's memory is exhausted the connection keeps its pending frames too
+ * and stays on the ready list without reading: the kernel's receive window
+ * fills and the sender blocks. Connection structs are allocated at accept
+ * time and `keep` grows only when a tail outgrows it (not per event).
  *
  * Threads: the owning shard's only.
  */
@@ -52,10 +55,15 @@ struct shard_conn {
 	struct shard_conn *next_ready;
 	struct shard_conn *prev, *next;  /* all connections */
 	struct psr_framer fr;
-	uint32_t cap, start, fill;
+	/* Bytes being framed: the shard's read buffer during a service,
+	 * `keep` in between. data[start..fill) is not consumed yet. */
+	char *data;
+	uint32_t start, fill;
+	uint32_t cap;               /* how much of the shard buffer it may use */
+	char *keep;
+	uint32_t keep_cap;
 	unsigned nframes, next_frame;
 	struct psr_frame frames[DP_BURST];
-	char buf[];
 };
 
 struct udp_bufs {
@@ -190,6 +198,14 @@ int shard_net_open(struct shard *sh, struct shard_in *si, struct dp_err *err)
 	epoll_ctl(sh->epfd, EPOLL_CTL_ADD, fd, &ev);
 	si->fd = fd;
 	si->ev = t;
+	uint32_t need = in->max_frame + PSR_FRAME_HEADROOM + in->read_size;
+	if (stream && need > sh->rbuf_cap) {
+		char *b = realloc(sh->rbuf, need);
+		if (!b)
+			return dp_err_set(err, -ENOMEM, "%s: out of memory", in->name);
+		sh->rbuf = b;
+		sh->rbuf_cap = need;
+	}
 	if (!stream && !sh->udp) {
 		uint32_t size = 65536;
 		struct udp_bufs *u = malloc(sizeof(*u) + (size_t)size * UDP_BURST);
@@ -223,6 +239,7 @@ static void conn_close(struct shard *sh, struct shard_conn *c)
 		sh->conns = c->next;
 	if (c->next)
 		c->next->prev = c->prev;
+	free(c->keep);
 	free(c);
 }
 
@@ -268,17 +285,20 @@ static void accept_all(struct shard *sh, struct shard_in *si)
 			shed(sh, si, fd, "too many connections for the open files limit (raise ulimit -n)");
 			continue;
 		}
-		uint32_t cap = si->in->max_frame + PSR_FRAME_HEADROOM + si->in->read_size;
-		struct shard_conn *c = malloc(sizeof(*c) + cap);
-		if (!c) {
-			shed(sh, si, fd, "out of memory for its buffer");
+		struct shard_conn *c = calloc(1, sizeof(*c));
+		char *keep = malloc(512);
+		if (!c || !keep) {
+			free(c);
+			free(keep);
+			shed(sh, si, fd, "out of memory");
 			continue;
 		}
-		memset(c, 0, sizeof(*c));
+		c->keep = c->data = keep;
+		c->keep_cap = 512;
 		c->kind = SHARD_EV_CONN;
 		c->fd = fd;
 		c->si = si;
-		c->cap = cap;
+		c->cap = si->in->max_frame + PSR_FRAME_HEADROOM + si->in->read_size;
 		psr_framer_init(&c->fr, si->in->framing, si->in->max_frame, si->in->sep, si->in->sep_len);
 		struct epoll_event ev = { .events = EPOLLIN | EPOLLRDHUP | EPOLLET, .data.ptr = c };
 		epoll_ctl(sh->epfd, EPOLL_CTL_ADD, fd, &ev);
@@ -295,16 +315,70 @@ static void accept_all(struct shard *sh, struct shard_in *si)
 
 enum { CONN_IDLE, CONN_BUSY, CONN_PAUSED, CONN_CLOSED };
 
+/* Out of memory to keep a connection's unfinished bytes: close it rather
+ * than lose its data silently; the sender sees the reset. */
+static int conn_lost(struct shard *sh, struct shard_conn *c)
+{
+	DP_CNT_ADD(c->si->cnt.rejected, 1);
+	dp_error("%s: out of memory for a connection's pending data: connection closed", c->si->in->name);
+	conn_close(sh, c);
+	return CONN_CLOSED;
+}
+
 static void conn_frame(struct shard_conn *c)
 {
 	unsigned noversize = 0;
-	size_t used = psr_frame_burst(&c->fr, c->buf + c->start, c->fill - c->start, c->frames,
+	size_t used = psr_frame_burst(&c->fr, c->data + c->start, c->fill - c->start, c->frames,
 				      DP_BURST, &c->nframes, &noversize);
 	c->start += (uint32_t)used;
 	c->next_frame = 0;
 	c->more = c->nframes == DP_BURST;
 	if (noversize)
 		DP_CNT_ADD(c->si->cnt.oversize, noversize);
+}
+
+/* Before leaving a service: move what the connection has not handed on,
+ * data from `from` (its first pending frame, or the unconsumed tail) to
+ * the end, into its own `keep`, since the shard's read buffer is the next
+ * connection's. Pending frames are re-pointed. -ENOMEM when keep cannot
+ * grow. */
+static int conn_keep(struct shard_conn *c, const char *from)
+{
+	uint32_t n = (uint32_t)(c->data + c->fill - from);
+	uint32_t start = (uint32_t)(c->data + c->start - from);
+	if (n > c->keep_cap) {
+		uint32_t cap = DP_MAX(DP_MAX(n, 2 * c->keep_cap), 512u);
+		char *k = malloc(cap);
+		if (!k)
+			return -ENOMEM;
+		memcpy(k, from, n);
+		for (unsigned i = c->next_frame; i < c->nframes; i++)
+			c->frames[i].p = k + (c->frames[i].p - from);
+		free(c->keep);
+		c->keep = k;
+		c->keep_cap = cap;
+	} else {
+		char *k = c->keep;
+		for (unsigned i = c->next_frame; i < c->nframes; i++)
+			c->frames[i].p = k + (c->frames[i].p - from);
+		if (n)
+			memmove(k, from, n);
+	}
+	c->data = c->keep;
+	c->start = start;
+	c->fill = n;
+	/* A connection that needed a large keep once (a pause) gives it
+	 * back when it holds little again. */
+	if (n <= 256 && c->keep_cap > 16384) {
+		char *k = malloc(512);
+		if (k) {
+			memcpy(k, c->keep, n);
+			free(c->keep);
+			c->keep = c->data = k;
+			c->keep_cap = 512;
+		}
+	}
+	return 0;
 }
 
 /* Serve one connection: pending frames first, then frames still in the
@@ -316,7 +390,7 @@ static int conn_service(struct shard *sh, struct shard_conn *c, int budget)
 		while (c->next_frame < c->nframes) {
 			struct psr_frame *f = &c->frames[c->next_frame];
 			if (shard_emit_frame(sh, si, f->p, f->len) == -EAGAIN)
-				return CONN_PAUSED;
+				return conn_keep(c, f->p) ? conn_lost(sh, c) : CONN_PAUSED;
 			c->next_frame++;
 		}
 		c->nframes = c->next_frame = 0;
@@ -330,14 +404,15 @@ static int conn_service(struct shard *sh, struct shard_conn *c, int budget)
 		}
 		if (c->eof) {
 			struct psr_frame last;
-			int rc = psr_frame_flush(&c->fr, c->buf + c->start, c->fill - c->start, &last);
+			int rc = psr_frame_flush(&c->fr, c->data + c->start, c->fill - c->start, &last);
 			if (rc == 1 && shard_emit_frame(sh, si, last.p, last.len) == -EAGAIN) {
 				/* The framer forgot the tail; keep it as the only
 				 * pending frame. */
 				c->frames[0] = last;
 				c->nframes = 1;
+				c->next_frame = 0;
 				c->eof_flushed = true;
-				return CONN_PAUSED;
+				return conn_keep(c, last.p) ? conn_lost(sh, c) : CONN_PAUSED;
 			}
 			if (rc < 0)
 				DP_CNT_ADD(si->cnt.oversize, 1);
@@ -345,13 +420,15 @@ static int conn_service(struct shard *sh, struct shard_conn *c, int budget)
 			return CONN_CLOSED;
 		}
 		if (budget-- <= 0)
-			return CONN_BUSY;
-		if (c->start) {
-			memmove(c->buf, c->buf + c->start, c->fill - c->start);
-			c->fill -= c->start;
-			c->start = 0;
-		}
-		ssize_t n = read(c->fd, c->buf + c->fill, c->cap - c->fill);
+			return conn_keep(c, c->data + c->start) ? conn_lost(sh, c) : CONN_BUSY;
+		/* The unfinished frame first, then the read after it. */
+		uint32_t tail = c->fill - c->start;
+		if (tail)
+			memmove(sh->rbuf, c->data + c->start, tail);
+		c->data = sh->rbuf;
+		c->start = 0;
+		c->fill = tail;
+		ssize_t n = read(c->fd, c->data + c->fill, c->cap - c->fill);
 		if (n > 0) {
 			c->fill += (uint32_t)n;
 			DP_CNT_ADD(si->cnt.bytes, (uint64_t)n);
@@ -359,7 +436,7 @@ static int conn_service(struct shard *sh, struct shard_conn *c, int budget)
 		} else if (n == 0) {
 			c->eof = true;
 		} else if (errno == EAGAIN || errno == EWOULDBLOCK) {
-			return CONN_IDLE;
+			return conn_keep(c, c->data + c->start) ? conn_lost(sh, c) : CONN_IDLE;
 		} else if (errno != EINTR) {
 			c->eof = true;   /* reset: deliver what we have, then close */
 		}
