@@ -86,6 +86,19 @@ static inline const char *find_term_end16(const char *p, const char *e, const ch
 	return m ? e - 16 + __builtin_ctz(m) : NULL;
 }
 
+/* The last bytes, 16 at a time, then the sub-16 end (shared by the SSE2
+ * and AVX2 scans). */
+static inline const char *find_term_rest(const char *p, const char *e, const char *start)
+{
+	while (e - p >= 16) {
+		unsigned m = term16(p);
+		if (m)
+			return p + __builtin_ctz(m);
+		p += 16;
+	}
+	return find_term_end16(p, e, start);
+}
+
 static const char *find_term_sse2(const char *p, const char *e)
 {
 	const char *start = p;
@@ -96,13 +109,7 @@ static const char *find_term_sse2(const char *p, const char *e)
 			return p + __builtin_ctzll(m);
 		p += 64;
 	}
-	while (e - p >= 16) {
-		unsigned m = term16(p);
-		if (m)
-			return p + __builtin_ctz(m);
-		p += 16;
-	}
-	return find_term_end16(p, e, start);
+	return find_term_rest(p, e, start);
 }
 
 #if defined(__GNUC__) && !defined(__AVX2__)
@@ -124,13 +131,7 @@ static const char *find_term_avx2(const char *p, const char *e)
 			return p + __builtin_ctzll(m);
 		p += 64;
 	}
-	while (e - p >= 16) {
-		unsigned m = term16(p);
-		if (m)
-			return p + __builtin_ctz(m);
-		p += 16;
-	}
-	return find_term_end16(p, e, start);
+	return find_term_rest(p, e, start);
 }
 #endif
 
