@@ -90,6 +90,8 @@ struct dp_input {
 	char *listen;
 	int port;
 	char *path;               /* Unix socket path */
+	const char *src_key;      /* Source_Address_Key, or NULL */
+	size_t src_key_len;
 	unsigned unix_perm;       /* its mode bits */
 	int framing;              /* PSR_FRAME_* */
 	char *sep;                /* custom separator, or NULL */

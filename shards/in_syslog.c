@@ -51,8 +51,8 @@ static const struct dp_opt syslog_opts[] = {
 	  "Default: Buffer_Chunk_Size." },
 	{ "Receive_Buffer_Size", DP_OPT_SIZE, "0", C(rcvbuf), NULL, 0, 0, 0,
 	  "SO_RCVBUF of the sockets; 0 keeps the kernel's default." },
-	{ "Source_Address_Key", DP_OPT_STR, NULL, C(source_address_key), NULL, 0, 0, DP_OPT_NOT_YET,
-	  "Key to add the sender's address under. Not supported yet." },
+	{ "Source_Address_Key", DP_OPT_STR, NULL, C(source_address_key), NULL, 0, 0, 0,
+	  "Add the sender's address under this key: tcp://ip:port, udp://ip:port or unix://path." },
 	{ "Format", DP_OPT_ENUM, "auto", C(format), "auto|newline|octet_counting", 0, 0, 0,
 	  "TCP framing. auto (sluice's default) detects RFC 6587 octet counting or LF/NUL per frame." },
 	{ NULL },
@@ -91,6 +91,8 @@ static int setup(struct dp_input *in, struct dp_err *err)
 	if (rc)
 		return rc;
 	in->rcvbuf = (int)cfg->rcvbuf;
+	in->src_key = cfg->source_address_key;
+	in->src_key_len = in->src_key ? strlen(in->src_key) : 0;
 	in->framing = cfg->format == FMT_OCTET ? PSR_FRAME_OCTET :
 		      cfg->format == FMT_NEWLINE ? PSR_FRAME_LF : PSR_FRAME_AUTO;
 	return 0;

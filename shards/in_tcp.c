@@ -39,8 +39,8 @@ static const struct dp_opt tcp_opts[] = {
 	  "json: one JSON object per line. none: each line (cut at Separator) becomes {\"log\": line}." },
 	{ "Separator", DP_OPT_STR, "\\n", C(separator), NULL, 0, 0, 0,
 	  "Record separator for Format none; C escapes \\n \\r \\t \\0 \\\\ are understood." },
-	{ "Source_Address_Key", DP_OPT_STR, NULL, C(source_address_key), NULL, 0, 0, DP_OPT_NOT_YET,
-	  "Key to add the sender's address under. Not supported yet." },
+	{ "Source_Address_Key", DP_OPT_STR, NULL, C(source_address_key), NULL, 0, 0, 0,
+	  "Add the sender's address under this key: tcp://ip:port." },
 	{ NULL },
 };
 
@@ -73,6 +73,8 @@ static int setup(struct dp_input *in, struct dp_err *err)
 	int rc = in_net_setup(in, DP_NET_TCP, cfg->listen, cfg->port, cfg->chunk_size, cfg->buffer_size, err);
 	if (rc)
 		return rc;
+	in->src_key = cfg->source_address_key;
+	in->src_key_len = in->src_key ? strlen(in->src_key) : 0;
 	char sep[PSR_FRAME_SEP_MAX];
 	int n = unescape(cfg->separator, sep, sizeof(sep));
 	err->key = "Separator";

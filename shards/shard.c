@@ -100,7 +100,8 @@ static bool reclaim(struct shard *sh)
 	return got;
 }
 
-int shard_emit_frame(struct shard *sh, struct shard_in *si, const char *p, size_t len)
+int shard_emit_frame(struct shard *sh, struct shard_in *si, const char *p, size_t len,
+		     const char *src, size_t srclen)
 {
 	struct dp_chunk *c = si->open;
 	if (!c && !(c = open_chunk(sh, si)))
@@ -112,6 +113,8 @@ int shard_emit_frame(struct shard *sh, struct shard_in *si, const char *p, size_
 			DP_CNT_ADD(si->cnt.malformed, 1);
 			return 0;
 		}
+		if (si->in->src_key && src)
+			dp_chunk_put_str(c, si->in->src_key, si->in->src_key_len, src, srclen);
 		if (dp_chunk_rec_end(c) == 0) {
 			DP_CNT_ADD(si->cnt.records, 1);
 			return 0;
@@ -129,7 +132,7 @@ int shard_emit_frame(struct shard *sh, struct shard_in *si, const char *p, size_
 
 int shard_emit(struct shard *sh, unsigned input, const char *p, size_t len)
 {
-	return shard_emit_frame(sh, &sh->ins[input], p, len);
+	return shard_emit_frame(sh, &sh->ins[input], p, len, NULL, 0);
 }
 
 /* Push chunks older than Flush; returns ms until the next one is due. */

@@ -98,7 +98,10 @@ void shard_wake(struct shard *sh);
 int shard_emit(struct shard *sh, unsigned input, const char *p, size_t len);
 
 /* internal to shards/: shard.c <-> shard_net.c */
-int shard_emit_frame(struct shard *sh, struct shard_in *si, const char *p, size_t len);
+/* src: the sender as Fluent Bit writes it ("tcp://10.0.0.1:5140"), added
+ * under the input's Source_Address_Key when it has one; may be NULL. */
+int shard_emit_frame(struct shard *sh, struct shard_in *si, const char *p, size_t len,
+		     const char *src, size_t srclen);
 int shard_net_open(struct shard *sh, struct shard_in *si, struct dp_err *err);
 void shard_net_event(struct shard *sh, void *tag, uint32_t events);
 bool shard_net_service_ready(struct shard *sh, bool drain);

@@ -62,6 +62,8 @@ struct shard_conn {
 	uint32_t cap;               /* how much of the shard buffer it may use */
 	char *keep;
 	uint32_t keep_cap;
+	uint8_t src_len;
+	char src[80];               /* "tcp://ip:port" when Source_Address_Key is set */
 	unsigned nframes, next_frame;
 	struct psr_frame frames[DP_BURST];
 };
@@ -71,6 +73,7 @@ struct udp_bufs {
 	struct iovec iov[UDP_BURST];
 	/* SO_RXQ_OVFL: the socket's count of datagrams the kernel dropped */
 	char ctl[UDP_BURST][CMSG_SPACE(sizeof(uint32_t))];
+	struct sockaddr_storage peer[UDP_BURST];
 	uint32_t size;
 	char data[];
 };
@@ -219,6 +222,30 @@ int shard_net_open(struct shard *sh, struct shard_in *si, struct dp_err *err)
 
 /* ---- connections ---- */
 
+/* The sender as Fluent Bit names it in Source_Address_Key: tcp://ip:port,
+ * udp://ip:port, unix://path. Returns the length (0 when unknown). */
+static size_t peer_name(char *out, size_t cap, const void *sa, socklen_t len, bool stream)
+{
+	const struct sockaddr *a = sa;
+	char host[INET6_ADDRSTRLEN];
+	int n = 0;
+	if (len >= sizeof(struct sockaddr_in) && a->sa_family == AF_INET) {
+		const struct sockaddr_in *in = sa;
+		inet_ntop(AF_INET, &in->sin_addr, host, sizeof(host));
+		n = snprintf(out, cap, "%s://%s:%u", stream ? "tcp" : "udp", host, ntohs(in->sin_port));
+	} else if (len >= sizeof(struct sockaddr_in6) && a->sa_family == AF_INET6) {
+		const struct sockaddr_in6 *in6 = sa;
+		inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof(host));
+		n = snprintf(out, cap, "%s://%s:%u", stream ? "tcp" : "udp", host, ntohs(in6->sin6_port));
+	} else if (a->sa_family == AF_UNIX || len <= sizeof(sa_family_t)) {
+		const struct sockaddr_un *un = sa;
+		size_t plen = len > offsetof(struct sockaddr_un, sun_path) ?
+			      strnlen(un->sun_path, len - offsetof(struct sockaddr_un, sun_path)) : 0;
+		n = snprintf(out, cap, "unix://%.*s", (int)plen, plen ? un->sun_path : "");
+	}
+	return n > 0 && (size_t)n < cap ? (size_t)n : 0;
+}
+
 static void ready_add(struct shard *sh, struct shard_conn *c)
 {
 	if (c->in_ready)
@@ -266,7 +293,9 @@ static void shed(struct shard *sh, struct shard_in *si, int fd, const char *why)
 static void accept_all(struct shard *sh, struct shard_in *si)
 {
 	for (;;) {
-		int fd = accept4(si->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		struct sockaddr_storage peer;
+		socklen_t peerlen = sizeof(peer);
+		int fd = accept4(si->fd, (struct sockaddr *)&peer, &peerlen, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd < 0) {
 			if (errno == EMFILE || errno == ENFILE) {
 				shed(sh, si, -1, "out of file descriptors (raise ulimit -n)");
@@ -298,6 +327,8 @@ static void accept_all(struct shard *sh, struct shard_in *si)
 		c->kind = SHARD_EV_CONN;
 		c->fd = fd;
 		c->si = si;
+		if (si->in->src_key)
+			c->src_len = (uint8_t)peer_name(c->src, sizeof(c->src), &peer, peerlen, true);
 		c->cap = si->in->max_frame + PSR_FRAME_HEADROOM + si->in->read_size;
 		psr_framer_init(&c->fr, si->in->framing, si->in->max_frame, si->in->sep, si->in->sep_len);
 		struct epoll_event ev = { .events = EPOLLIN | EPOLLRDHUP | EPOLLET, .data.ptr = c };
@@ -389,7 +420,7 @@ static int conn_service(struct shard *sh, struct shard_conn *c, int budget)
 	for (;;) {
 		while (c->next_frame < c->nframes) {
 			struct psr_frame *f = &c->frames[c->next_frame];
-			if (shard_emit_frame(sh, si, f->p, f->len) == -EAGAIN)
+			if (shard_emit_frame(sh, si, f->p, f->len, c->src_len ? c->src : NULL, c->src_len) == -EAGAIN)
 				return conn_keep(c, f->p) ? conn_lost(sh, c) : CONN_PAUSED;
 			c->next_frame++;
 		}
@@ -405,7 +436,7 @@ static int conn_service(struct shard *sh, struct shard_conn *c, int budget)
 		if (c->eof) {
 			struct psr_frame last;
 			int rc = psr_frame_flush(&c->fr, c->data + c->start, c->fill - c->start, &last);
-			if (rc == 1 && shard_emit_frame(sh, si, last.p, last.len) == -EAGAIN) {
+			if (rc == 1 && shard_emit_frame(sh, si, last.p, last.len, c->src_len ? c->src : NULL, c->src_len) == -EAGAIN) {
 				/* The framer forgot the tail; keep it as the only
 				 * pending frame. */
 				c->frames[0] = last;
@@ -470,6 +501,8 @@ static int udp_service(struct shard *sh, struct shard_in *si, int budget)
 			memset(&u->msgs[i].msg_hdr, 0, sizeof(u->msgs[i].msg_hdr));
 			u->msgs[i].msg_hdr.msg_iov = &u->iov[i];
 			u->msgs[i].msg_hdr.msg_iovlen = 1;
+			u->msgs[i].msg_hdr.msg_name = &u->peer[i];
+			u->msgs[i].msg_hdr.msg_namelen = sizeof(u->peer[i]);
 			u->msgs[i].msg_hdr.msg_control = u->ctl[i];
 			u->msgs[i].msg_hdr.msg_controllen = sizeof(u->ctl[i]);
 		}
@@ -491,7 +524,12 @@ static int udp_service(struct shard *sh, struct shard_in *si, int budget)
 				continue;
 			/* Out of memory: a datagram cannot wait, it is dropped
 			 * and counted. */
-			if (shard_emit_frame(sh, si, p, len) == -EAGAIN)
+			char src[80];
+			size_t srclen = 0;
+			if (si->in->src_key)
+				srclen = peer_name(src, sizeof(src), u->msgs[i].msg_hdr.msg_name,
+						   u->msgs[i].msg_hdr.msg_namelen, false);
+			if (shard_emit_frame(sh, si, p, len, srclen ? src : NULL, srclen) == -EAGAIN)
 				DP_CNT_ADD(si->cnt.dropped, 1);
 		}
 		if (n < UDP_BURST)

@@ -9,11 +9,12 @@
   last piece, unterminated at the FIN, is delivered too.
 """
 import json
+import os
 import socket
 
 from harness import (capture_loadgen, check, check_eq, check_sequences, conf, file_out, free_port,
                      full_sequences, loadgen_conn_counts, main, marks, read_lines, run_loadgen,
-                     service, split_lf, tcp_in)
+                     service, split_lf, syslog_in, tcp_in, wait_for)
 
 
 def test_json_volume_exact(t):
@@ -80,5 +81,40 @@ def test_format_none_separators(t):
              'Separator "\\r\\n": a bare LF stays inside the record')
 
 
+def test_source_address_key(t):
+    """Source_Address_Key adds the sender as Fluent Bit writes it:
+    tcp://ip:port, udp://ip:port, unix://path (unnamed client: empty)."""
+    tport, uport = free_port(), free_port()
+    upath = t.path('log.sock')
+    sl = t.sluice(conf(service(t), tcp_in(tport, Source_Address_Key='src', Tag='tcp'),
+                       syslog_in(uport, mode='udp', Source_Address_Key='from', Tag='udp'),
+                       ('INPUT', [('Name', 'syslog'), ('Mode', 'unix_udp'), ('Path', upath),
+                                  ('Source_Address_Key', 'from'), ('Tag', 'unix')]),
+                       ('INPUT', [('Name', 'tcp'), ('Listen', '127.0.0.1'), ('Port', free_port()),
+                                  ('Tag', 'plain')]),
+                       file_out(t)))
+    c = socket.create_connection(('127.0.0.1', tport))
+    cport = c.getsockname()[1]
+    c.sendall(b'{"k":1}\n')
+    c.close()
+    u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    u.bind(('127.0.0.1', 0))
+    uport_src = u.getsockname()[1]
+    u.sendto(b'<13>1 2026-11-21T10:00:00Z h a 1 - - over udp', ('127.0.0.1', uport))
+    u.close()
+    x = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    x.sendto(b'<13>Nov 21 10:00:00 app: over unix', upath)
+    x.close()
+    out = t.path('out.txt')
+    wait_for(lambda: os.path.exists(out) and len(read_lines(out)) >= 3, 20, 'three records', proc=sl)
+    recs = [json.loads(x) for x in read_lines(out)]
+    by = {('tcp' if 'k' in r else 'udp' if r.get('message') == 'over udp' else 'unix'): r for r in recs}
+    check_eq(by['tcp'].get('src'), 'tcp://127.0.0.1:%d' % cport, 'tcp input: src = tcp://ip:port')
+    check_eq(list(by['tcp'])[-1], 'src', 'the address is the last key, after the record')
+    check_eq(by['udp'].get('from'), 'udp://127.0.0.1:%d' % uport_src, 'syslog udp: from = udp://ip:port')
+    check_eq(by['unix'].get('from'), 'unix://', 'syslog unix_udp from an unnamed socket: unix://')
+    check_eq(sl.stop(), 0, 'sluice exits 0')
+
+
 if __name__ == '__main__':
-    main([test_json_volume_exact, test_format_none_separators])
+    main([test_json_volume_exact, test_format_none_separators, test_source_address_key])
