@@ -9,7 +9,6 @@ import json
 import os
 import shutil
 import socket
-import time
 
 from harness import (check, check_eq, conf, file_out, free_port, main, read_lines, service, skip,
                      tcp_in, wait_for)
@@ -51,8 +50,11 @@ def test_out_of_descriptors(t):
     held = wait_for(held_all_delivered, 20, 'one record from every connection held', proc=sl)
     check(held['connections'] < len(socks), 'fewer connections held than clients',
           'held %d of %d, shed %d' % (held['connections'], len(socks), held['rejected']))
-    cpu0 = cpu_seconds(sl.pid)
-    time.sleep(1.0)   # measuring an interval, not waiting for a condition
+    # CPU over one second of sluice's own uptime (its Stats_File clock),
+    # with the shed clients still connected: a spinning listener would
+    # burn all of it.
+    cpu0, up0 = cpu_seconds(sl.pid), sl.stats()['uptime_s']
+    wait_for(lambda: sl.stats()['uptime_s'] >= up0 + 1.0, 10, 'one second of sluice uptime', proc=sl)
     spin = cpu_seconds(sl.pid) - cpu0
     check(spin < 0.5, 'no busy loop on the listener while shedding', '%.2f CPU-s in 1 s' % spin)
     for s in socks:
