@@ -377,39 +377,34 @@ static int conn_keep(struct shard_conn *c, const char *from)
 {
 	uint32_t n = (uint32_t)(c->data + c->fill - from);
 	uint32_t start = (uint32_t)(c->data + c->start - from);
-	if (n > c->keep_cap) {
-		uint32_t cap = DP_MAX(DP_MAX(n, 2 * c->keep_cap), 512u);
-		char *k = malloc(cap);
-		if (!k)
-			return -ENOMEM;
-		memcpy(k, from, n);
-		for (unsigned i = c->next_frame; i < c->nframes; i++)
-			c->frames[i].p = k + (c->frames[i].p - from);
+	/* Grow when the bytes do not fit; give a large keep (needed once,
+	 * during a pause) back when little is left in it. */
+	uint32_t cap = n > c->keep_cap ? DP_MAX(DP_MAX(n, 2 * c->keep_cap), 512u) :
+		       n <= 256 && c->keep_cap > 16384 ? 512 : 0;
+	char *k = cap ? malloc(cap) : NULL;
+	if (cap && !k && n > c->keep_cap)
+		return -ENOMEM;
+	if (!k)
+		k = c->keep;
+	for (unsigned i = c->next_frame; i < c->nframes; i++)
+		c->frames[i].p = k + (c->frames[i].p - from);
+	if (n)
+		memmove(k, from, n);
+	if (k != c->keep) {
 		free(c->keep);
 		c->keep = k;
 		c->keep_cap = cap;
-	} else {
-		char *k = c->keep;
-		for (unsigned i = c->next_frame; i < c->nframes; i++)
-			c->frames[i].p = k + (c->frames[i].p - from);
-		if (n)
-			memmove(k, from, n);
 	}
 	c->data = c->keep;
 	c->start = start;
 	c->fill = n;
-	/* A connection that needed a large keep once (a pause) gives it
-	 * back when it holds little again. */
-	if (n <= 256 && c->keep_cap > 16384) {
-		char *k = malloc(512);
-		if (k) {
-			memcpy(k, c->keep, n);
-			free(c->keep);
-			c->keep = c->data = k;
-			c->keep_cap = 512;
-		}
-	}
 	return 0;
+}
+
+/* One frame of this connection, with its sender for Source_Address_Key. */
+static inline int conn_emit(struct shard *sh, struct shard_conn *c, const char *p, size_t len)
+{
+	return shard_emit_frame(sh, c->si, p, len, c->src_len ? c->src : NULL, c->src_len);
 }
 
 /* Serve one connection: pending frames first, then frames still in the
@@ -420,7 +415,7 @@ static int conn_service(struct shard *sh, struct shard_conn *c, int budget)
 	for (;;) {
 		while (c->next_frame < c->nframes) {
 			struct psr_frame *f = &c->frames[c->next_frame];
-			if (shard_emit_frame(sh, si, f->p, f->len, c->src_len ? c->src : NULL, c->src_len) == -EAGAIN)
+			if (conn_emit(sh, c, f->p, f->len) == -EAGAIN)
 				return conn_keep(c, f->p) ? conn_lost(sh, c) : CONN_PAUSED;
 			c->next_frame++;
 		}
@@ -436,7 +431,7 @@ static int conn_service(struct shard *sh, struct shard_conn *c, int budget)
 		if (c->eof) {
 			struct psr_frame last;
 			int rc = psr_frame_flush(&c->fr, c->data + c->start, c->fill - c->start, &last);
-			if (rc == 1 && shard_emit_frame(sh, si, last.p, last.len, c->src_len ? c->src : NULL, c->src_len) == -EAGAIN) {
+			if (rc == 1 && conn_emit(sh, c, last.p, last.len) == -EAGAIN) {
 				/* The framer forgot the tail; keep it as the only
 				 * pending frame. */
 				c->frames[0] = last;
