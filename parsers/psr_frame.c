@@ -28,7 +28,7 @@ int psr_framer_init(struct psr_framer *f, int mode, uint32_t max_frame,
 		    const char *sep, size_t seplen)
 {
 	memset(f, 0, sizeof(*f));
-	if (mode < PSR_FRAME_AUTO || mode > PSR_FRAME_SEP || max_frame == 0)
+	if (mode < PSR_FRAME_AUTO || mode > PSR_FRAME_JSON || max_frame == 0)
 		return -EINVAL;
 	if (mode == PSR_FRAME_SEP) {
 		if (sep == NULL || seplen == 0 || seplen > PSR_FRAME_SEP_MAX)
@@ -218,6 +218,64 @@ static int skip(struct psr_framer *f, const char **pp, const char *e)
 	return 0;
 }
 
+/* PSR_FRAME_JSON: the end of the object starting at p (just past its
+ * closing brace), or NULL with *broken set where a broken object must end
+ * (see psr_frame.h), or NULL with *broken NULL when [p, e) holds no end
+ * yet. Byte by byte, but only for objects that span lines. */
+static const char *json_end(const char *p, const char *e, const char **broken)
+{
+	int depth = 0;
+	bool str = false;
+	*broken = NULL;
+	for (const char *q = p; q < e; q++) {
+		char ch = *q;
+		if (str) {
+			if (ch == '\\') {
+				if (++q == e)
+					return NULL;
+			} else if (ch == '"') {
+				str = false;
+			} else if (ch == '\n') {
+				*broken = q + 1;
+				return NULL;
+			}
+			continue;
+		}
+		switch (ch) {
+		case '"':
+			str = true;
+			break;
+		case '{':
+		case '[':
+			if (depth > 0 && ch == '{' && q[-1] == '\n') {
+				*broken = q;
+				return NULL;
+			}
+			depth++;
+			break;
+		case '}':
+		case ']':
+			if (--depth == 0)
+				return q + 1;
+			break;
+		}
+	}
+	return NULL;
+}
+
+static inline bool is_ws(char ch)
+{
+	return ch == ' ' || ch == '\t' || ch == '\r' || ch == '\n' || ch == '\0';
+}
+
+/* [p, end) without trailing whitespace. */
+static inline uint32_t trimmed(const char *p, const char *end)
+{
+	while (end > p && is_ws(end[-1]))
+		end--;
+	return (uint32_t)(end - p);
+}
+
 size_t psr_frame_burst(struct psr_framer *f, const char *buf, size_t len,
 		       struct psr_frame *out, unsigned max_out,
 		       unsigned *nout, unsigned *noversize)
@@ -239,6 +297,54 @@ size_t psr_frame_burst(struct psr_framer *f, const char *buf, size_t len,
 		if (mode == PSR_FRAME_AUTO)
 			mode = dig(*p) <= 9 ? PSR_FRAME_OCTET : PSR_FRAME_LF;
 
+		if (mode == PSR_FRAME_JSON) {
+			if (is_ws(*p)) {
+				p++;
+				continue;
+			}
+			size_t win = DP_MIN(avail, max + 2);
+			const char *t = find_term(p, p + win);
+			if (*p == '{') {
+				/* Decide on the whole first line, so that where a
+				 * read stopped never changes the frames. */
+				if (t == NULL) {
+					if (avail < max + 2)
+						break; /* incomplete */
+					nover++;
+					p += win;
+					f->state = S_SKIP_TERM;
+					continue;
+				}
+				uint32_t l = trimmed(p, t);
+				if (l && p[l - 1] == '}') {
+					/* one object per line: the common case */
+					if (l > max)
+						nover++;
+					else
+						out[n++] = (struct psr_frame){ p, l };
+					p = t + 1;
+					continue;
+				}
+				const char *broken, *q = json_end(p, p + win, &broken);
+				if (q != NULL || broken != NULL) {
+					const char *end = q ? q : broken;
+					l = trimmed(p, end);
+					if (l > max)
+						nover++;
+					else
+						out[n++] = (struct psr_frame){ p, l };
+					p = end;
+					continue;
+				}
+				if (avail < max + 2)
+					break; /* incomplete */
+				nover++;
+				p += win;
+				f->state = S_SKIP_TERM;
+				continue;
+			}
+			mode = PSR_FRAME_LF; /* not an object: a line, for the parser to reject */
+		}
 		if (mode == PSR_FRAME_LF) {
 			size_t win = DP_MIN(avail, max + 2);
 			const char *t = find_term(p, p + win);
@@ -333,6 +439,8 @@ int psr_frame_flush(struct psr_framer *f, const char *buf, size_t len, struct ps
 	}
 	if (mode == PSR_FRAME_LF && buf[len - 1] == '\r')
 		len--;
+	if (mode == PSR_FRAME_JSON)
+		len = trimmed(buf, buf + len);
 	if (len > f->max_frame)
 		return -EMSGSIZE;
 	if (len == 0)

@@ -16,6 +16,18 @@
  *   PSR_FRAME_SEP    a frame ends at a separator string of 1 to
  *                    PSR_FRAME_SEP_MAX bytes (the tcp input's Separator);
  *                    nothing is stripped.
+ *   PSR_FRAME_JSON   one JSON object per frame, as Fluent Bit's tcp input
+ *                    reads them: one per line (the fast path: a line that
+ *                    starts with '{' and ends with '}'), or spread over
+ *                    several lines (pretty-printed), found by tracking
+ *                    nesting and strings. Whitespace between objects is
+ *                    skipped. A line that does not start with '{' is a
+ *                    frame of its own (the parser rejects it). A broken
+ *                    object ends where a line starts with '{' while it is
+ *                    still open, or where a string holds a raw LF (JSON
+ *                    forbids both), so one broken object never swallows
+ *                    the objects after it. Not understood: several objects
+ *                    on one line ("{..}{..}" is one frame, rejected).
  * Empty frames (an empty line, "0 ") are skipped silently.
  *
  * Size limit: a frame whose content is longer than max_frame (LEN >
@@ -55,6 +67,7 @@ enum psr_frame_mode {
 	PSR_FRAME_LF,
 	PSR_FRAME_OCTET,
 	PSR_FRAME_SEP,
+	PSR_FRAME_JSON,
 };
 
 #define PSR_FRAME_SEP_MAX  16

@@ -2,10 +2,10 @@
  * in_tcp.c — Fluent Bit's `tcp` input: JSON objects (Format json, one per
  * line) or raw lines (Format none, cut at Separator, stored under "log").
  *
- * Difference from Fluent Bit, documented in docs/CONFIG.md: Fluent Bit's
- * json mode reads a stream of concatenated JSON objects; sluice expects
- * one object per line (JSON lines), which is what senders write in
- * practice and what lets the framer cut without a tokenizer.
+ * JSON objects may come one per line (the fast path) or pretty-printed
+ * over several lines (PSR_FRAME_JSON in parsers/psr_frame.h). Difference
+ * from Fluent Bit: several objects on one line ("{..}{..}") are one frame
+ * that the parser rejects and counts as malformed.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -36,7 +36,8 @@ static const struct dp_opt tcp_opts[] = {
 	{ "Chunk_Size", DP_OPT_SIZE_KB, "32", C(chunk_size), NULL, 0, 0, 0,
 	  "Read size in KiB; sluice reads at least 64 KiB at a time." },
 	{ "Format", DP_OPT_ENUM, "json", C(format), "json|none", 0, 0, 0,
-	  "json: one JSON object per line. none: each line (cut at Separator) becomes {\"log\": line}." },
+	  "json: JSON objects, one per line or spread over lines. none: each line (cut at Separator) "
+	  "becomes {\"log\": line}." },
 	{ "Separator", DP_OPT_STR, "\\n", C(separator), NULL, 0, 0, 0,
 	  "Record separator for Format none; C escapes \\n \\r \\t \\0 \\\\ are understood." },
 	{ "Source_Address_Key", DP_OPT_STR, NULL, C(source_address_key), NULL, 0, 0, 0,
@@ -81,7 +82,9 @@ static int setup(struct dp_input *in, struct dp_err *err)
 	if (n <= 0)
 		return dp_err_set(err, -EINVAL, "invalid value '%s' for 'Separator': expected 1 to %d bytes",
 				  cfg->separator, PSR_FRAME_SEP_MAX);
-	if (cfg->format == FMT_JSON || (n == 1 && sep[0] == '\n')) {
+	if (cfg->format == FMT_JSON) {
+		in->framing = PSR_FRAME_JSON;
+	} else if (n == 1 && sep[0] == '\n') {
 		in->framing = PSR_FRAME_LF;
 	} else {
 		in->framing = PSR_FRAME_SEP;

@@ -147,7 +147,7 @@ def test_size_limits_exact(t):
 BAD_JSON = [
     b'{"msg":"cut off inside the string',
     b'{"a":unquoted}',
-    b'{"a":1} trailing',
+    b'{"a":1} trailing',      # OBJECT_THEN_JUNK
     b'[1,2,3]',
     b'"just a string"',
     b'{',
@@ -156,6 +156,8 @@ BAD_JSON = [
     b'{"a":1,}',
     b'{"a" 1}',
 ]
+
+OBJECT_THEN_JUNK = b'{"a":1} trailing'
 
 
 def test_json_tcp_bad_lines_interleaved(t):
@@ -168,8 +170,13 @@ def test_json_tcp_bad_lines_interleaved(t):
         want.append(rec)
         r = rnd.random()
         if r < 0.15:
-            parts.append(BAD_JSON[nbad % len(BAD_JSON)] + b'\n')
+            bad = BAD_JSON[nbad % len(BAD_JSON)]
+            parts.append(bad + b'\n')
             nbad += 1
+            if bad == OBJECT_THEN_JUNK:
+                # the object is whole and delivered; what follows it on
+                # the line is the malformed frame
+                want.append({'a': 1})
         elif r < 0.17:
             # past Buffer_Size 8 (KiB)
             parts.append(b'{"big":"' + b'x' * rnd.randint(9000, 30000) + b'"}\n')
@@ -178,6 +185,7 @@ def test_json_tcp_bad_lines_interleaved(t):
     sl = t.sluice(conf(service(t), tcp_in(port, Chunk_Size='4', Buffer_Size='8'),
                        file_out(t, fmt='plain')))
     s = send_pieces(port, b''.join(parts), 4)
+    n_good = len(want)
     st = sl.wait_stats(lambda st: st['totals']['out'] >= n_good and
                        st['inputs']['tcp.0']['malformed'] + st['inputs']['tcp.0']['oversize']
                        >= nbad + nover, 30, 'every line accounted for')

@@ -116,5 +116,30 @@ def test_source_address_key(t):
     check_eq(sl.stop(), 0, 'sluice exits 0')
 
 
+def test_pretty_printed_json(t):
+    """Objects spread over lines (as json.dumps(indent=2) or jq write
+    them) arrive whole, mixed with one-per-line objects, split across
+    reads at every few bytes."""
+    port = free_port()
+    sl = t.sluice(conf(service(t), tcp_in(port), file_out(t)))
+    recs = [{'i': i, 'nested': {'list': [1, {'deep': '}{'}], 's': 'a\\"b'}, 'ok': i % 2 == 0}
+            for i in range(300)]
+    data = b''.join((json.dumps(r, indent=2) if r['i'] % 3 else json.dumps(r)).encode() + b'\n'
+                    for r in recs)
+    c = socket.create_connection(('127.0.0.1', port))
+    for k in range(0, len(data), 7):
+        c.sendall(data[k:k + 7])
+    c.close()
+    out = t.path('out.txt')
+    wait_for(lambda: os.path.exists(out) and len(read_lines(out)) >= len(recs), 20,
+             'every object', proc=sl)
+    got = [json.loads(x) for x in read_lines(out)]
+    check_eq(got, recs, 'pretty-printed and one-line objects, each whole, in order')
+    st = sl.stats()
+    check_eq(st['inputs']['tcp.0']['malformed'], 0, 'nothing counted malformed')
+    check_eq(sl.stop(), 0, 'sluice exits 0')
+
+
 if __name__ == '__main__':
-    main([test_json_volume_exact, test_format_none_separators, test_source_address_key])
+    main([test_json_volume_exact, test_format_none_separators, test_source_address_key,
+          test_pretty_printed_json])

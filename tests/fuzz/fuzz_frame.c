@@ -99,7 +99,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (size < 4)
 		return 0;
 	static const uint32_t maxes[] = { 1, 2, 3, 5, 8, 16, 40, 100 };
-	int mode = data[0] & 3;
+	/* modes 0..3 from byte 0; byte 1's high bit selects PSR_FRAME_JSON */
+	int mode = data[1] & 0x80 ? PSR_FRAME_JSON : data[0] & 3;
 	uint32_t max_frame = maxes[(data[0] >> 2) & 7];
 	unsigned max_out = 1 + ((data[0] >> 5) & 7);
 	size_t seplen = 0;

@@ -220,6 +220,51 @@ static void test_sep(void **state)
 	CHECK(&c1, s1, want1, 0, 0);
 }
 
+static void test_json(void **state)
+{
+	(void)state;
+	struct cfg cfg = { PSR_FRAME_JSON, 64, NULL, 32 };
+	/* one per line, pretty-printed, with braces and escapes in strings,
+	 * CRLF, blank lines, an object ending mid-line, an array value */
+	static const char s[] =
+		"{\"a\":1}\n"
+		"\r\n  \n"
+		"{\n  \"b\": {\"c\": [1, {\"d\": \"}\"}]},\n  \"e\": \"x\\\"{\"\n}\n"
+		"{\"f\":\"g\"}\r\n"
+		"{\n\"h\":2} trailing\n"
+		"{\"last\":true}";
+	static const char *const want[] = {
+		"{\"a\":1}",
+		"{\n  \"b\": {\"c\": [1, {\"d\": \"}\"}]},\n  \"e\": \"x\\\"{\"\n}",
+		"{\"f\":\"g\"}",
+		"{\n\"h\":2}",
+		"trailing",
+		"{\"last\":true}",
+	};
+	CHECK(&cfg, s, want, 0, 1);
+
+	/* A broken object ends where the next line opens one, or at a raw
+	 * LF inside a string: its neighbours are delivered. */
+	static const char s2[] =
+		"{\"a\":\n"
+		"{\"b\":1}\n"
+		"{\"c\":\"open\n"
+		"{\"d\":2}\n"
+		"not json\n";
+	static const char *const want2[] = {
+		"{\"a\":", "{\"b\":1}", "{\"c\":\"open", "{\"d\":2}", "not json",
+	};
+	CHECK(&cfg, s2, want2, 0, 0);
+
+	/* Oversize: an object longer than max_frame is skipped to the end
+	 * of its line; the next object arrives. */
+	static const char s3[] =
+		"{\"k\":\"0123456789012345678901234567890123456789012345678901234567890123456789\"}\n"
+		"{\"ok\":1}\n";
+	static const char *const want3[] = { "{\"ok\":1}" };
+	CHECK(&cfg, s3, want3, 1, 0);
+}
+
 static void test_oversize(void **state)
 {
 	(void)state;
@@ -410,6 +455,7 @@ int main(void)
 		cmocka_unit_test(test_octet),
 		cmocka_unit_test(test_auto),
 		cmocka_unit_test(test_sep),
+		cmocka_unit_test(test_json),
 		cmocka_unit_test(test_oversize),
 		cmocka_unit_test(test_malformed),
 		cmocka_unit_test(test_full_buffer),
