@@ -110,23 +110,7 @@ void dp_mp_str(struct dp_chunk *c, const char *s, size_t n)
 	uint8_t *w = dp_chunk_reserve(c, n + 5);
 	if (!w)
 		return;
-	size_t h;
-	if (n < 32) {
-		w[0] = 0xa0 | (uint8_t)n;
-		h = 1;
-	} else if (n < 256) {
-		w[0] = 0xd9;
-		w[1] = (uint8_t)n;
-		h = 2;
-	} else if (n < 65536) {
-		w[0] = 0xda;
-		be16(w + 1, (uint16_t)n);
-		h = 3;
-	} else {
-		w[0] = 0xdb;
-		be32(w + 1, (uint32_t)n);
-		h = 5;
-	}
+	uint32_t h = dp_mp_str_hdr(w, n);
 	memcpy(w + h, s, n);
 	c->data_len += (uint32_t)(h + n);
 }
