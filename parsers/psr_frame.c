@@ -297,65 +297,37 @@ size_t psr_frame_burst(struct psr_framer *f, const char *buf, size_t len,
 		if (mode == PSR_FRAME_AUTO)
 			mode = dig(*p) <= 9 ? PSR_FRAME_OCTET : PSR_FRAME_LF;
 
-		if (mode == PSR_FRAME_JSON) {
-			if (is_ws(*p)) {
-				p++;
-				continue;
-			}
-			size_t win = DP_MIN(avail, max + 2);
-			const char *t = find_term(p, p + win);
-			if (*p == '{') {
-				/* Decide on the whole first line, so that where a
-				 * read stopped never changes the frames. */
-				if (t == NULL) {
-					if (avail < max + 2)
-						break; /* incomplete */
-					nover++;
-					p += win;
-					f->state = S_SKIP_TERM;
-					continue;
-				}
-				uint32_t l = trimmed(p, t);
-				if (l && p[l - 1] == '}') {
-					/* one object per line: the common case */
-					if (l > max)
-						nover++;
-					else
-						out[n++] = (struct psr_frame){ p, l };
-					p = t + 1;
-					continue;
-				}
-				const char *broken, *q = json_end(p, p + win, &broken);
-				if (q != NULL || broken != NULL) {
-					const char *end = q ? q : broken;
-					l = trimmed(p, end);
-					if (l > max)
-						nover++;
-					else
-						out[n++] = (struct psr_frame){ p, l };
-					p = end;
-					continue;
-				}
-				if (avail < max + 2)
-					break; /* incomplete */
-				nover++;
-				p += win;
-				f->state = S_SKIP_TERM;
-				continue;
-			}
-			mode = PSR_FRAME_LF; /* not an object: a line, for the parser to reject */
+		if (mode == PSR_FRAME_JSON && is_ws(*p)) {
+			p++;
+			continue;
 		}
-		if (mode == PSR_FRAME_LF) {
+		if (mode == PSR_FRAME_LF || mode == PSR_FRAME_JSON) {
+			/* A line, or for JSON the first line of an object: the
+			 * decision waits for the whole line, so that where a read
+			 * stopped never changes the frames. */
 			size_t win = DP_MIN(avail, max + 2);
 			const char *t = find_term(p, p + win);
-			if (t == NULL) {
-				if (avail < max + 2)
-					break; /* incomplete */
-				nover++;
-				p += win;
-				f->state = S_SKIP_TERM;
+			if (t == NULL)
+				goto no_end;
+			if (mode == PSR_FRAME_JSON && *p == '{') {
+				uint32_t l = trimmed(p, t);
+				const char *end = t + 1;
+				if (!l || p[l - 1] != '}') {
+					/* spread over lines: find where it ends */
+					const char *broken, *q = json_end(p, p + win, &broken);
+					if (q == NULL && broken == NULL)
+						goto no_end;
+					end = q ? q : broken;
+					l = trimmed(p, end);
+				}
+				if (l > max)
+					nover++;
+				else
+					out[n++] = (struct psr_frame){ p, l };
+				p = end;
 				continue;
 			}
+			/* a line (for JSON: not an object, for the parser to reject) */
 			size_t l = (size_t)(t - p);
 			if (*t == '\n' && l > 0 && t[-1] == '\r')
 				l--;
@@ -364,6 +336,14 @@ size_t psr_frame_burst(struct psr_framer *f, const char *buf, size_t len,
 			else if (likely(l > 0))
 				out[n++] = (struct psr_frame){ p, (uint32_t)l };
 			p = t + 1;
+			continue;
+no_end:
+			/* No end within max_frame: wait for more, or it is oversize. */
+			if (avail < max + 2)
+				break; /* incomplete */
+			nover++;
+			p += win;
+			f->state = S_SKIP_TERM;
 		} else if (mode == PSR_FRAME_OCTET) {
 			char ch = *p;
 			if (ch == '\n' || ch == '\r' || ch == ' ' || ch == '\0') {
