@@ -1,8 +1,9 @@
 /*
  * dp_conf.h — the configuration as read: sections of key/value pairs, each
  * remembering the file and line it came from so every later error can name
- * them. Readers: the classic Fluent Bit format (dp_conf_classic.c) and the
- * command line (dp_cli.c). Control thread only.
+ * them. Readers: the classic Fluent Bit format (dp_conf_classic.c), Fluent
+ * Bit's YAML format (dp_conf_yaml.c) and the command line (dp_cli.c).
+ * Control thread only.
  */
 #ifndef DP_CONF_H
 #define DP_CONF_H
@@ -48,8 +49,14 @@ struct dp_conf {
 /* Read a classic-format file (with @INCLUDE, @SET, ${VAR}). NULL on error
  * with err->msg like "x.conf:7: invalid indentation". The rules (what is
  * accepted where Fluent Bit is vague) are written up at the top of
- * dp_conf_classic.c. */
+ * dp_conf_classic.c. A path ending in .yaml or .yml (any case) is read by
+ * dp_conf_load_yaml instead. */
 struct dp_conf *dp_conf_load(const char *path, struct dp_err *err);
+
+/* Read a Fluent Bit YAML file (env, includes, service, pipeline) into the
+ * same sections the classic reader makes: [SERVICE], [INPUT], [FILTER],
+ * [OUTPUT]. Rules at the top of dp_conf_yaml.c. */
+struct dp_conf *dp_conf_load_yaml(const char *path, struct dp_err *err);
 
 /* The same reader over bytes in memory (the fuzzer, tests, configuration
  * received over HTTP). name is used in messages and, for @INCLUDE of a
@@ -70,6 +77,15 @@ struct dp_conf_section *dp_conf_section_add(struct dp_conf *c, const char *name,
 					    const char *file, int line);
 int dp_conf_kv_add(struct dp_conf *c, struct dp_conf_section *s, const char *key,
 		   const char *val, const char *file, int line);
+
+/* Define a variable for ${NAME} (as @SET does; the last definition wins);
+ * both strings are copied. 0 or -ENOMEM. */
+int dp_conf_var_set(struct dp_conf *c, const char *name, const char *val);
+
+/* Replace ${NAME} in every value, once all variables are known; names
+ * left undefined become "" and are listed in c->undef. 0 or -errno with
+ * err->msg naming the value's file:line. */
+int dp_conf_expand(struct dp_conf *c, struct dp_err *err);
 
 /* Last value of key in s (case-insensitive), or NULL. */
 const struct dp_conf_kv *dp_conf_kv_get(const struct dp_conf_section *s, const char *key);

@@ -267,6 +267,17 @@ static int var_set(struct dp_conf *c, char *name, char *val)
 	return 0;
 }
 
+int dp_conf_var_set(struct dp_conf *c, const char *name, const char *val)
+{
+	char *n = strdup(name), *v = strdup(val);
+	if (!n || !v) {
+		free(n);
+		free(v);
+		return -ENOMEM;
+	}
+	return var_set(c, n, v);
+}
+
 static int undef_add(struct dp_conf *c, const char *name, const char *file, int line)
 {
 	struct dp_conf_undef *u = realloc(c->undef, (c->nundef + 1) * sizeof(*u));
@@ -621,7 +632,7 @@ out:
 }
 
 /* Expand ${} in every value once the whole tree is read (see the top). */
-static int conf_expand(struct dp_conf *c, struct dp_err *err)
+int dp_conf_expand(struct dp_conf *c, struct dp_err *err)
 {
 	for (unsigned i = 0; i < c->nsec; i++) {
 		struct dp_conf_section *s = &c->sec[i];
@@ -658,7 +669,7 @@ static struct dp_conf *conf_load(const char *path, const char *buf, size_t len,
 		ret = conf_parse(&rd, buf, len, name ? name : "<buffer>");
 	}
 	if (!ret)
-		ret = conf_expand(rd.c, rd.err);
+		ret = dp_conf_expand(rd.c, rd.err);
 	if (ret) {
 		dp_conf_destroy(rd.c);
 		return NULL;
@@ -666,8 +677,17 @@ static struct dp_conf *conf_load(const char *path, const char *buf, size_t len,
 	return rd.c;
 }
 
+/* Fluent Bit picks the format by the file name's extension too. */
+static bool conf_is_yaml(const char *path)
+{
+	const char *dot = strrchr(path, '.');
+	return dot && (!strcasecmp(dot, ".yaml") || !strcasecmp(dot, ".yml"));
+}
+
 struct dp_conf *dp_conf_load(const char *path, struct dp_err *err)
 {
+	if (conf_is_yaml(path))
+		return dp_conf_load_yaml(path, err);
 	return conf_load(path, NULL, 0, NULL, err);
 }
 

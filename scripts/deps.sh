@@ -3,7 +3,7 @@
 # Idempotent: apt runs only when something is missing. Needs root.
 set -eu
 PKGS="gcc g++ make meson ninja-build pkg-config python3 \
-libjemalloc-dev libmsgpack-dev libcmocka-dev libbenchmark-dev libpcre2-dev \
+libjemalloc-dev libmsgpack-dev libcmocka-dev libbenchmark-dev libpcre2-dev libyaml-dev \
 clang libclang-rt-14-dev"
 missing=""
 for p in $PKGS; do

@@ -39,6 +39,12 @@ def test_good_configs(t):
     rc, out, _ = dry(t, open(os.path.join(REPO, 'conf', 'sluice.conf')).read(), 'sluice.conf')
     check(rc == 0 and 'configuration test is successful' in out, 'conf/sluice.conf passes --dry-run',
           out.strip())
+    rc, out, _ = dry(t, open(os.path.join(REPO, 'conf', 'sluice.yaml')).read(), 'sluice.yaml')
+    check(rc == 0 and 'configuration test is successful' in out, 'conf/sluice.yaml passes --dry-run',
+          out.strip())
+    rc, out, _ = dry(t, 'pipeline:\n  inputs:\n    - name: dummy\n      bogus: 1\n', 'bad.yaml')
+    check(rc != 0 and 'bad.yaml:4:' in out and "'bogus'" in out,
+          'a bad key in YAML names its FILE:LINE', out.strip())
     os.mkdir(t.path('conf.d'))
     with open(t.path('conf.d', 'in.conf'), 'w') as f:
         f.write('[INPUT]\n    Name   syslog\n    Mode   ${MODE}\n    Port   ${E2E_PORT}\n')
