@@ -5,12 +5,15 @@
  * only (getenv(3)).
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include "dp_conf_int.h"
 
 int dp_conf_err_at(struct dp_err *err, const char *file, int line, int code,
@@ -302,4 +305,71 @@ int dp_conf_expand(struct dp_conf *c, struct dp_err *err)
 		}
 	}
 	return 0;
+}
+
+/* See dp_conf_int.h. */
+int dp_conf_read_file(struct dp_conf_files *fs, const char *path, const char *from, int from_line,
+		      const char *what, dp_conf_parse_fn parse, void *rd, struct dp_err *err)
+{
+	struct stat sb;
+	char *buf = NULL;
+	size_t len = 0;
+	ssize_t r = 0;
+	int ret;
+
+	if (fs->depth >= CONF_MAX_DEPTH)
+		return dp_conf_err_at(err, from, from_line, -ELOOP,
+				"%s nested deeper than %d files", what, CONF_MAX_DEPTH);
+	if (fs->nread >= CONF_MAX_FILES)
+		return dp_conf_err_at(err, from, from_line, -EMFILE,
+				"more than %d configuration files", CONF_MAX_FILES);
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+	if (fd < 0 || fstat(fd, &sb)) {
+		ret = dp_conf_err_at(err, from, from_line, -errno, "cannot open '%s': %s",
+			       path, strerror(errno));
+		goto out;
+	}
+	ret = -EINVAL;
+	if (!S_ISREG(sb.st_mode)) {
+		dp_conf_err_at(err, from, from_line, ret, "'%s' is not a regular file", path);
+		goto out;
+	}
+	if (sb.st_size > CONF_MAX_FILE_SIZE) {
+		ret = dp_conf_err_at(err, from, from_line, -EFBIG, "'%s' is larger than %u MiB",
+			       path, CONF_MAX_FILE_SIZE >> 20);
+		goto out;
+	}
+	for (unsigned i = 0; i < fs->depth; i++) {
+		if (fs->open[i].known && fs->open[i].dev == sb.st_dev &&
+		    fs->open[i].ino == sb.st_ino) {
+			ret = dp_conf_err_at(err, from, from_line, -ELOOP,
+				       "%s cycle: '%s' is already being read", what, path);
+			goto out;
+		}
+	}
+	/* Ask for one byte more than st_size: a file growing under us is cut
+	 * at the size we checked. Regular files do not return EINTR. */
+	if (!(buf = malloc(sb.st_size + 1))) {
+		ret = dp_conf_err_at(err, from, from_line, -ENOMEM, "out of memory");
+		goto out;
+	}
+	while (len <= (size_t)sb.st_size && (r = read(fd, buf + len, sb.st_size + 1 - len)) > 0)
+		len += r;
+	if (r < 0) {
+		ret = dp_conf_err_at(err, from, from_line, -errno, "cannot read '%s': %s",
+			       path, strerror(errno));
+		goto out;
+	}
+	fs->open[fs->depth].dev = sb.st_dev;
+	fs->open[fs->depth].ino = sb.st_ino;
+	fs->open[fs->depth].known = true;
+	fs->depth++;
+	fs->nread++;
+	ret = parse(rd, buf, DP_MIN(len, (size_t)sb.st_size), path);
+	fs->depth--;
+out:
+	if (fd >= 0)
+		close(fd);
+	free(buf);
+	return ret;
 }

@@ -40,30 +40,19 @@
  *   rescanned, and "${" without "}" or "${}" is an error.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <glob.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/stat.h>
-#include <unistd.h>
 #include "dp_conf_int.h"
 
-#define CONF_MAX_DEPTH     16
-#define CONF_MAX_FILES     1000
-#define CONF_MAX_FILE_SIZE (16u << 20)
 
 /* One load: where errors go and which files are open (cycle detection). */
 struct conf_rd {
 	struct dp_conf *c;
 	struct dp_err *err;
-	unsigned depth, nread;
-	struct {
-		dev_t dev;
-		ino_t ino;
-		bool known;
-	} open[CONF_MAX_DEPTH];
+	struct dp_conf_files files;
 };
 
 /* What one file's reader remembers between lines. */
@@ -289,71 +278,16 @@ static int conf_parse(struct conf_rd *rd, const char *buf, size_t len, const cha
 	return ret;
 }
 
-/* Read one file into memory and parse it; from/from_line name the
- * @INCLUDE that asked for it (NULL for the top file). */
+/* One file of this load, read by the shared reader (dp_conf.c). */
+static int conf_parse_cb(void *rd, const char *buf, size_t len, const char *path)
+{
+	return conf_parse(rd, buf, len, path);
+}
+
 static int conf_file(struct conf_rd *rd, const char *path, const char *from, int from_line)
 {
-	struct stat sb;
-	char *buf = NULL;
-	size_t len = 0;
-	ssize_t r = 0;
-	int ret;
-
-	if (rd->depth >= CONF_MAX_DEPTH)
-		return dp_conf_err_at(rd->err, from, from_line, -ELOOP,
-				"@INCLUDE nested deeper than %d files", CONF_MAX_DEPTH);
-	if (rd->nread >= CONF_MAX_FILES)
-		return dp_conf_err_at(rd->err, from, from_line, -EMFILE,
-				"more than %d configuration files", CONF_MAX_FILES);
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
-	if (fd < 0 || fstat(fd, &sb)) {
-		ret = dp_conf_err_at(rd->err, from, from_line, -errno, "cannot open '%s': %s",
-			       path, strerror(errno));
-		goto out;
-	}
-	ret = -EINVAL;
-	if (!S_ISREG(sb.st_mode)) {
-		dp_conf_err_at(rd->err, from, from_line, ret, "'%s' is not a regular file", path);
-		goto out;
-	}
-	if (sb.st_size > CONF_MAX_FILE_SIZE) {
-		ret = dp_conf_err_at(rd->err, from, from_line, -EFBIG, "'%s' is larger than %u MiB",
-			       path, CONF_MAX_FILE_SIZE >> 20);
-		goto out;
-	}
-	for (unsigned i = 0; i < rd->depth; i++) {
-		if (rd->open[i].known && rd->open[i].dev == sb.st_dev &&
-		    rd->open[i].ino == sb.st_ino) {
-			ret = dp_conf_err_at(rd->err, from, from_line, -ELOOP,
-				       "@INCLUDE cycle: '%s' is already being read", path);
-			goto out;
-		}
-	}
-	/* Ask for one byte more than st_size: a file growing under us is cut
-	 * at the size we checked. Regular files do not return EINTR. */
-	if (!(buf = malloc(sb.st_size + 1))) {
-		ret = dp_conf_err_at(rd->err, from, from_line, -ENOMEM, "out of memory");
-		goto out;
-	}
-	while (len <= (size_t)sb.st_size && (r = read(fd, buf + len, sb.st_size + 1 - len)) > 0)
-		len += r;
-	if (r < 0) {
-		ret = dp_conf_err_at(rd->err, from, from_line, -errno, "cannot read '%s': %s",
-			       path, strerror(errno));
-		goto out;
-	}
-	rd->open[rd->depth].dev = sb.st_dev;
-	rd->open[rd->depth].ino = sb.st_ino;
-	rd->open[rd->depth].known = true;
-	rd->depth++;
-	rd->nread++;
-	ret = conf_parse(rd, buf, DP_MIN(len, (size_t)sb.st_size), path);
-	rd->depth--;
-out:
-	if (fd >= 0)
-		close(fd);
-	free(buf);
-	return ret;
+	return dp_conf_read_file(&rd->files, path, from, from_line, "@INCLUDE", conf_parse_cb, rd,
+				 rd->err);
 }
 
 /* Read a file (path) or a buffer (buf, len, name) into a new dp_conf. */
@@ -371,7 +305,7 @@ static struct dp_conf *conf_load(const char *path, const char *buf, size_t len,
 	if (path) {
 		ret = conf_file(&rd, path, NULL, 0);
 	} else {
-		rd.depth = rd.nread = 1;   /* open[0] stays unknown: no inode */
+		rd.files.depth = rd.files.nread = 1;   /* open[0] stays unknown: no inode */
 		ret = conf_parse(&rd, buf, len, name ? name : "<buffer>");
 	}
 	if (!ret)

@@ -8,7 +8,13 @@
 #include <stddef.h>
 #include "dp_conf.h"
 
+#include <stdbool.h>
+#include <sys/types.h>
+
 #define CONF_MAX_VALUE (64u << 10)  /* after ${} expansion: stops 2^n blowups */
+#define CONF_MAX_DEPTH     16       /* includes within includes */
+#define CONF_MAX_FILES     1000     /* files per load */
+#define CONF_MAX_FILE_SIZE (16u << 20)
 #define CONF_KEY_SHOWN 64           /* key bytes quoted in an error */
 
 /* "FILE:LINE: message" (or the message alone when file is NULL). */
@@ -27,5 +33,25 @@ int dp_conf_var_take(struct dp_conf *c, char *name, char *val);
 /* s[0..n) with ${VAR} expanded (malloc'd), or NULL with err set at file:line. */
 char *dp_conf_subst(struct dp_conf *c, const char *s, size_t n, const char *file, int line,
 		    struct dp_err *err);
+
+/* The files a load is reading, innermost last: for its limits and to
+ * refuse an include cycle (same device and inode). */
+struct dp_conf_files {
+	unsigned depth, nread;
+	struct {
+		dev_t dev;
+		ino_t ino;
+		bool known;         /* false for a buffer, which has no inode */
+	} open[CONF_MAX_DEPTH];
+};
+
+typedef int (*dp_conf_parse_fn)(void *rd, const char *buf, size_t len, const char *path);
+
+/* Read path whole (a regular file within the limits, not one being read
+ * already) and hand it to parse(rd, ...). Errors name from:from_line, the
+ * include that asked for it (from NULL for the top file); `what` names
+ * the include mechanism in them ("@INCLUDE", "includes"). */
+int dp_conf_read_file(struct dp_conf_files *fs, const char *path, const char *from, int from_line,
+		      const char *what, dp_conf_parse_fn parse, void *rd, struct dp_err *err);
 
 #endif

@@ -31,24 +31,18 @@
  * - includes: a list of paths, relative to the including file's directory,
  *   read where the "includes:" key stands; no ${} and no globs in them.
  *   Only regular files; a file including itself, directly or not, is an
- *   error (same device and inode). Limits: YAML_MAX_DEPTH nesting,
- *   YAML_MAX_FILES per load, YAML_MAX_FILE_SIZE per file, YAML_MAX_KV
+ *   error (same device and inode). Limits: CONF_MAX_DEPTH nesting,
+ *   CONF_MAX_FILES per load, CONF_MAX_FILE_SIZE per file, YAML_MAX_KV
  *   keys per load (an alias repeated many times cannot blow the load up).
  * - One YAML document per file; anchors and aliases work as YAML says.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 #include <yaml.h>
-#include "dp_conf.h"
+#include "dp_conf_int.h"
 
-#define YAML_MAX_DEPTH     16
-#define YAML_MAX_FILES     1000
-#define YAML_MAX_FILE_SIZE (16u << 20)
 #define YAML_MAX_KV        (1u << 20)
 #define YAML_NAME_SHOWN    64   /* bytes of a key quoted in an error */
 
@@ -56,11 +50,8 @@
 struct yaml_rd {
 	struct dp_conf *c;
 	struct dp_err *err;
-	unsigned depth, nread, nkv;
-	struct {
-		dev_t dev;
-		ino_t ino;
-	} open[YAML_MAX_DEPTH];
+	unsigned nkv;
+	struct dp_conf_files files;
 };
 
 /* One file being walked. */
@@ -70,23 +61,10 @@ struct yaml_file_st {
 	const char *name;
 };
 
-static __attribute__((format(printf, 5, 6)))
-int yaml_err(struct dp_err *err, const char *file, int line, int code, const char *fmt, ...)
-{
-	char msg[sizeof(err->msg)];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	if (file)
-		return dp_err_set(err, code, "%s:%d: %s", file, line, msg);
-	return dp_err_set(err, code, "%s", msg);
-}
 
 /* An error at node n of the file being walked (st in scope). */
 #define NODE_ERR(n, code, ...) \
-	yaml_err(st->rd->err, st->name, node_line(n), code, __VA_ARGS__)
+	dp_conf_err_at(st->rd->err, st->name, node_line(n), code, __VA_ARGS__)
 
 static int node_line(const yaml_node_t *n)
 {
@@ -309,7 +287,7 @@ static int yaml_syntax_err(struct yaml_rd *rd, const yaml_parser_t *ps, const ch
 	int line = (int)ps->problem_mark.line + 1;
 
 	if (ps->error == YAML_MEMORY_ERROR)
-		return yaml_err(rd->err, name, line, -ENOMEM, "out of memory");
+		return dp_conf_err_at(rd->err, name, line, -ENOMEM, "out of memory");
 	if (ps->error == YAML_READER_ERROR) {
 		const char *p = buf, *end = buf + DP_MIN(ps->problem_offset, len);
 		for (line = 1; (p = memchr(p, '\n', end - p)); p++)
@@ -323,9 +301,9 @@ static int yaml_syntax_err(struct yaml_rd *rd, const yaml_parser_t *ps, const ch
 	bool eos = ps->error == YAML_SCANNER_ERROR && ps->problem &&
 		   strstr(ps->problem, "end of stream");
 	if (ps->context && (ps->error == YAML_PARSER_ERROR || eos) && cline != line)
-		return yaml_err(rd->err, name, line, -EINVAL, "%s (%s at line %d)",
+		return dp_conf_err_at(rd->err, name, line, -EINVAL, "%s (%s at line %d)",
 				problem, ps->context, cline);
-	return yaml_err(rd->err, name, line, -EINVAL, "%s", problem);
+	return dp_conf_err_at(rd->err, name, line, -EINVAL, "%s", problem);
 }
 
 static int yaml_parse(struct yaml_rd *rd, const char *buf, size_t len, const char *path)
@@ -352,7 +330,7 @@ static int yaml_parse(struct yaml_rd *rd, const char *buf, size_t len, const cha
 		goto out;
 	}
 	if (yaml_document_get_root_node(&more))
-		ret = yaml_err(rd->err, path, (int)more.start_mark.line + 1, -EINVAL,
+		ret = dp_conf_err_at(rd->err, path, (int)more.start_mark.line + 1, -EINVAL,
 			       "only one YAML document per file is supported");
 	yaml_document_delete(&more);
 out:
@@ -360,70 +338,17 @@ out:
 	return ret;
 }
 
-/* Read one file into memory and parse it; from/from_line name the
- * includes item that asked for it (NULL for the top file). */
+static int yaml_parse_cb(void *rd, const char *buf, size_t len, const char *path)
+{
+	return yaml_parse(rd, buf, len, path);
+}
+
+/* Read one file (dp_conf.c does the reading, the limits and cycles);
+ * from/from_line name the includes item that asked for it. */
 static int yaml_file(struct yaml_rd *rd, const char *path, const char *from, int from_line)
 {
-	struct stat sb;
-	char *buf = NULL;
-	size_t len = 0;
-	ssize_t r = 0;
-	int ret;
-
-	if (rd->depth >= YAML_MAX_DEPTH)
-		return yaml_err(rd->err, from, from_line, -ELOOP,
-				"includes nested deeper than %d files", YAML_MAX_DEPTH);
-	if (rd->nread >= YAML_MAX_FILES)
-		return yaml_err(rd->err, from, from_line, -EMFILE,
-				"more than %d configuration files", YAML_MAX_FILES);
-	/* O_NONBLOCK: a FIFO must not block the open; it is refused below. */
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
-	if (fd < 0 || fstat(fd, &sb)) {
-		ret = yaml_err(rd->err, from, from_line, -errno, "cannot open '%s': %s",
-			       path, strerror(errno));
-		goto out;
-	}
-	ret = -EINVAL;
-	if (!S_ISREG(sb.st_mode)) {
-		yaml_err(rd->err, from, from_line, ret, "'%s' is not a regular file", path);
-		goto out;
-	}
-	if (sb.st_size > YAML_MAX_FILE_SIZE) {
-		ret = yaml_err(rd->err, from, from_line, -EFBIG, "'%s' is larger than %u MiB",
-			       path, YAML_MAX_FILE_SIZE >> 20);
-		goto out;
-	}
-	for (unsigned i = 0; i < rd->depth; i++) {
-		if (rd->open[i].dev == sb.st_dev && rd->open[i].ino == sb.st_ino) {
-			ret = yaml_err(rd->err, from, from_line, -ELOOP,
-				       "includes cycle: '%s' is already being read", path);
-			goto out;
-		}
-	}
-	/* One byte more than st_size: a file growing under us is cut at the
-	 * size checked above. */
-	if (!(buf = malloc(sb.st_size + 1))) {
-		ret = yaml_err(rd->err, from, from_line, -ENOMEM, "out of memory");
-		goto out;
-	}
-	while (len <= (size_t)sb.st_size && (r = read(fd, buf + len, sb.st_size + 1 - len)) > 0)
-		len += r;
-	if (r < 0) {
-		ret = yaml_err(rd->err, from, from_line, -errno, "cannot read '%s': %s",
-			       path, strerror(errno));
-		goto out;
-	}
-	rd->open[rd->depth].dev = sb.st_dev;
-	rd->open[rd->depth].ino = sb.st_ino;
-	rd->depth++;
-	rd->nread++;
-	ret = yaml_parse(rd, buf, DP_MIN(len, (size_t)sb.st_size), path);
-	rd->depth--;
-out:
-	if (fd >= 0)
-		close(fd);
-	free(buf);
-	return ret;
+	return dp_conf_read_file(&rd->files, path, from, from_line, "includes", yaml_parse_cb, rd,
+				 rd->err);
 }
 
 struct dp_conf *dp_conf_load_yaml(const char *path, struct dp_err *err)
