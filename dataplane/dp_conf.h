@@ -57,6 +57,10 @@ struct dp_conf *dp_conf_load(const char *path, struct dp_err *err);
  * same sections the classic reader makes: [SERVICE], [INPUT], [FILTER],
  * [OUTPUT]. Rules at the top of dp_conf_yaml.c. */
 struct dp_conf *dp_conf_load_yaml(const char *path, struct dp_err *err);
+/* The same over a buffer (tests, fuzzing); includes resolve against the
+ * working directory. */
+struct dp_conf *dp_conf_load_yaml_buffer(const char *buf, size_t len, const char *name,
+					 struct dp_err *err);
 
 /* The same reader over bytes in memory (the fuzzer, tests, configuration
  * received over HTTP). name is used in messages and, for @INCLUDE of a

@@ -351,7 +351,9 @@ static int yaml_file(struct yaml_rd *rd, const char *path, const char *from, int
 				 rd->err);
 }
 
-struct dp_conf *dp_conf_load_yaml(const char *path, struct dp_err *err)
+/* Read a file (path) or a buffer (buf, len, name) into a new dp_conf. */
+static struct dp_conf *yaml_load(const char *path, const char *buf, size_t len, const char *name,
+				 struct dp_err *err)
 {
 	struct dp_err tmp;
 	struct yaml_rd rd = { .c = dp_conf_new(), .err = err ? err : &tmp };
@@ -360,7 +362,13 @@ struct dp_conf *dp_conf_load_yaml(const char *path, struct dp_err *err)
 		dp_err_set(err, -ENOMEM, "out of memory");
 		return NULL;
 	}
-	int ret = yaml_file(&rd, path, NULL, 0);
+	int ret;
+	if (path) {
+		ret = yaml_file(&rd, path, NULL, 0);
+	} else {
+		rd.files.depth = rd.files.nread = 1;   /* open[0] stays unknown: no inode */
+		ret = yaml_parse(&rd, buf, len, name ? name : "<buffer>");
+	}
 	if (!ret)
 		ret = dp_conf_expand(rd.c, rd.err);
 	if (ret) {
@@ -368,4 +376,15 @@ struct dp_conf *dp_conf_load_yaml(const char *path, struct dp_err *err)
 		return NULL;
 	}
 	return rd.c;
+}
+
+struct dp_conf *dp_conf_load_yaml(const char *path, struct dp_err *err)
+{
+	return yaml_load(path, NULL, 0, NULL, err);
+}
+
+struct dp_conf *dp_conf_load_yaml_buffer(const char *buf, size_t len, const char *name,
+					 struct dp_err *err)
+{
+	return yaml_load(NULL, buf, len, name, err);
 }
