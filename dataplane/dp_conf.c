@@ -373,3 +373,30 @@ out:
 	free(buf);
 	return ret;
 }
+
+struct dp_conf *dp_conf_load_with(struct dp_conf_rd *rd, const char *path, const char *buf,
+				  size_t len, const char *name, dp_conf_parse_fn parse, const char *what,
+				  struct dp_err *err)
+{
+	struct dp_err tmp;
+	rd->c = dp_conf_new();
+	rd->err = err ? err : &tmp;
+	if (!rd->c) {
+		dp_err_set(rd->err, -ENOMEM, "out of memory");
+		return NULL;
+	}
+	int ret;
+	if (path) {
+		ret = dp_conf_read_file(&rd->files, path, NULL, 0, what, parse, rd, rd->err);
+	} else {
+		rd->files.depth = rd->files.nread = 1;   /* open[0] stays unknown: no inode */
+		ret = parse(rd, buf, len, name ? name : "<buffer>");
+	}
+	if (!ret)
+		ret = dp_conf_expand(rd->c, rd->err);
+	if (ret) {
+		dp_conf_destroy(rd->c);
+		return NULL;
+	}
+	return rd->c;
+}

@@ -48,13 +48,6 @@
 #include "dp_conf_int.h"
 
 
-/* One load: where errors go and which files are open (cycle detection). */
-struct conf_rd {
-	struct dp_conf *c;
-	struct dp_err *err;
-	struct dp_conf_files files;
-};
-
 /* What one file's reader remembers between lines. */
 struct conf_file_st {
 	const char *name;       /* interned in c->files */
@@ -84,9 +77,9 @@ static void trim(const char **s, size_t *n)
 
 /* ---- the reader ---- */
 
-static int conf_file(struct conf_rd *rd, const char *path, const char *from, int from_line);
+static int conf_file(struct dp_conf_rd *rd, const char *path, const char *from, int from_line);
 
-static int conf_include(struct conf_rd *rd, struct conf_file_st *st, const char *arg,
+static int conf_include(struct dp_conf_rd *rd, struct conf_file_st *st, const char *arg,
 			size_t n, int line)
 {
 	char *pat = dp_conf_subst(rd->c, arg, n, st->name, line, rd->err);
@@ -128,7 +121,7 @@ static int conf_include(struct conf_rd *rd, struct conf_file_st *st, const char 
 	return ret;
 }
 
-static int conf_command(struct conf_rd *rd, struct conf_file_st *st, const char *s,
+static int conf_command(struct dp_conf_rd *rd, struct conf_file_st *st, const char *s,
 			size_t n, int line)
 {
 	size_t w = 0;
@@ -167,7 +160,7 @@ static int conf_command(struct conf_rd *rd, struct conf_file_st *st, const char 
 	return 0;
 }
 
-static int conf_header(struct conf_rd *rd, struct conf_file_st *st, const char *s,
+static int conf_header(struct dp_conf_rd *rd, struct conf_file_st *st, const char *s,
 		       size_t n, int line)
 {
 	const char *close = memchr(s, ']', n);
@@ -188,7 +181,7 @@ static int conf_header(struct conf_rd *rd, struct conf_file_st *st, const char *
 	return 0;
 }
 
-static int conf_indent(struct conf_rd *rd, struct conf_file_st *st, const char *s,
+static int conf_indent(struct dp_conf_rd *rd, struct conf_file_st *st, const char *s,
 		       size_t ind, int line)
 {
 	if (!st->ind) {
@@ -208,7 +201,7 @@ static int conf_indent(struct conf_rd *rd, struct conf_file_st *st, const char *
 			ind, st->ind_line, st->nind);
 }
 
-static int conf_line(struct conf_rd *rd, struct conf_file_st *st, const char *s,
+static int conf_line(struct dp_conf_rd *rd, struct conf_file_st *st, const char *s,
 		     size_t n, int line)
 {
 	size_t ind = 0, k;
@@ -253,7 +246,7 @@ static int conf_line(struct conf_rd *rd, struct conf_file_st *st, const char *s,
 	return 0;
 }
 
-static int conf_parse(struct conf_rd *rd, const char *buf, size_t len, const char *name)
+static int conf_parse(struct dp_conf_rd *rd, const char *buf, size_t len, const char *name)
 {
 	struct conf_file_st st = { .sec = -1 };
 	const char *p = buf, *end = buf + len;
@@ -284,7 +277,7 @@ static int conf_parse_cb(void *rd, const char *buf, size_t len, const char *path
 	return conf_parse(rd, buf, len, path);
 }
 
-static int conf_file(struct conf_rd *rd, const char *path, const char *from, int from_line)
+static int conf_file(struct dp_conf_rd *rd, const char *path, const char *from, int from_line)
 {
 	return dp_conf_read_file(&rd->files, path, from, from_line, "@INCLUDE", conf_parse_cb, rd,
 				 rd->err);
@@ -294,27 +287,8 @@ static int conf_file(struct conf_rd *rd, const char *path, const char *from, int
 static struct dp_conf *conf_load(const char *path, const char *buf, size_t len,
 				 const char *name, struct dp_err *err)
 {
-	struct dp_err tmp;
-	struct conf_rd rd = { .c = dp_conf_new(), .err = err ? err : &tmp };
-	int ret;
-
-	if (!rd.c) {
-		dp_err_set(err, -ENOMEM, "out of memory");
-		return NULL;
-	}
-	if (path) {
-		ret = conf_file(&rd, path, NULL, 0);
-	} else {
-		rd.files.depth = rd.files.nread = 1;   /* open[0] stays unknown: no inode */
-		ret = conf_parse(&rd, buf, len, name ? name : "<buffer>");
-	}
-	if (!ret)
-		ret = dp_conf_expand(rd.c, rd.err);
-	if (ret) {
-		dp_conf_destroy(rd.c);
-		return NULL;
-	}
-	return rd.c;
+	struct dp_conf_rd rd = { 0 };
+	return dp_conf_load_with(&rd, path, buf, len, name, conf_parse_cb, "@INCLUDE", err);
 }
 
 /* Fluent Bit picks the format by the file name's extension too. */

@@ -47,6 +47,20 @@ struct dp_conf_files {
 
 typedef int (*dp_conf_parse_fn)(void *rd, const char *buf, size_t len, const char *path);
 
+/* What every reader's state starts with (a reader may add its own after). */
+struct dp_conf_rd {
+	struct dp_conf *c;
+	struct dp_err *err;
+	struct dp_conf_files files;
+};
+
+/* The load both readers share: a new conf, the file (path) or the buffer
+ * (buf, len, name) given to parse(rd, ...), then ${VAR} expanded. NULL
+ * with err set on failure. */
+struct dp_conf *dp_conf_load_with(struct dp_conf_rd *rd, const char *path, const char *buf,
+				  size_t len, const char *name, dp_conf_parse_fn parse, const char *what,
+				  struct dp_err *err);
+
 /* Read path whole (a regular file within the limits, not one being read
  * already) and hand it to parse(rd, ...). Errors name from:from_line, the
  * include that asked for it (from NULL for the top file); `what` names

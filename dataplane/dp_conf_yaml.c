@@ -48,10 +48,8 @@
 
 /* One load: where errors go and which files are open (cycle detection). */
 struct yaml_rd {
-	struct dp_conf *c;
-	struct dp_err *err;
+	struct dp_conf_rd r;   /* first: the shared loader sees only this */
 	unsigned nkv;
-	struct dp_conf_files files;
 };
 
 /* One file being walked. */
@@ -64,7 +62,7 @@ struct yaml_file_st {
 
 /* An error at node n of the file being walked (st in scope). */
 #define NODE_ERR(n, code, ...) \
-	dp_conf_err_at(st->rd->err, st->name, node_line(n), code, __VA_ARGS__)
+	dp_conf_err_at(st->rd->r.err, st->name, node_line(n), code, __VA_ARGS__)
 
 static int node_line(const yaml_node_t *n)
 {
@@ -106,7 +104,7 @@ static yaml_node_t *pair_key(struct yaml_file_st *st, yaml_node_t *map,
 /* Add the scalar pairs of map to a new section called name. */
 static int yaml_section(struct yaml_file_st *st, yaml_node_t *map, const char *name, int line)
 {
-	struct dp_conf *c = st->rd->c;
+	struct dp_conf *c = st->rd->r.c;
 
 	if (node_is_null(map))
 		return 0;
@@ -121,7 +119,7 @@ static int yaml_section(struct yaml_file_st *st, yaml_node_t *map, const char *n
 		yaml_node_t *k = pair_key(st, map, p);
 		yaml_node_t *v = yaml_document_get_node(st->doc, p->value);
 		if (!k)
-			return st->rd->err->code;
+			return st->rd->r.err->code;
 		const char *key = node_str(k);
 		if (v->type != YAML_SCALAR_NODE)
 			return NODE_ERR(k, -EINVAL, "'%.*s' is %s: nested values are not supported yet",
@@ -158,7 +156,7 @@ static int yaml_pipeline(struct yaml_file_st *st, yaml_node_t *pl)
 		yaml_node_t *v = yaml_document_get_node(st->doc, p->value);
 		const char *sec = NULL;
 		if (!k)
-			return st->rd->err->code;
+			return st->rd->r.err->code;
 		for (size_t i = 0; i < DP_ARRAY_SIZE(yaml_pipeline_keys); i++)
 			if (!strcmp(node_str(k), yaml_pipeline_keys[i].key))
 				sec = yaml_pipeline_keys[i].section;
@@ -194,11 +192,11 @@ static int yaml_env(struct yaml_file_st *st, yaml_node_t *env)
 		yaml_node_t *k = pair_key(st, env, p);
 		yaml_node_t *v = yaml_document_get_node(st->doc, p->value);
 		if (!k)
-			return st->rd->err->code;
+			return st->rd->r.err->code;
 		if (v->type != YAML_SCALAR_NODE)
 			return NODE_ERR(k, -EINVAL, "env '%.*s' is %s, not a scalar",
 					YAML_NAME_SHOWN, node_str(k), node_kind(v));
-		if (dp_conf_var_set(st->rd->c, node_str(k), node_is_null(v) ? "" : node_str(v)))
+		if (dp_conf_var_set(st->rd->r.c, node_str(k), node_is_null(v) ? "" : node_str(v)))
 			return NODE_ERR(k, -ENOMEM, "out of memory");
 	}
 	return 0;
@@ -256,7 +254,7 @@ static int yaml_walk(struct yaml_file_st *st)
 		yaml_node_t *v = yaml_document_get_node(st->doc, p->value);
 		int ret = 0;
 		if (!k)
-			return st->rd->err->code;
+			return st->rd->r.err->code;
 		const char *name = node_str(k);
 		if (!strcmp(name, "service")) {
 			ret = yaml_section(st, v, "SERVICE", node_line(k));
@@ -287,7 +285,7 @@ static int yaml_syntax_err(struct yaml_rd *rd, const yaml_parser_t *ps, const ch
 	int line = (int)ps->problem_mark.line + 1;
 
 	if (ps->error == YAML_MEMORY_ERROR)
-		return dp_conf_err_at(rd->err, name, line, -ENOMEM, "out of memory");
+		return dp_conf_err_at(rd->r.err, name, line, -ENOMEM, "out of memory");
 	if (ps->error == YAML_READER_ERROR) {
 		const char *p = buf, *end = buf + DP_MIN(ps->problem_offset, len);
 		for (line = 1; (p = memchr(p, '\n', end - p)); p++)
@@ -301,9 +299,9 @@ static int yaml_syntax_err(struct yaml_rd *rd, const yaml_parser_t *ps, const ch
 	bool eos = ps->error == YAML_SCANNER_ERROR && ps->problem &&
 		   strstr(ps->problem, "end of stream");
 	if (ps->context && (ps->error == YAML_PARSER_ERROR || eos) && cline != line)
-		return dp_conf_err_at(rd->err, name, line, -EINVAL, "%s (%s at line %d)",
+		return dp_conf_err_at(rd->r.err, name, line, -EINVAL, "%s (%s at line %d)",
 				problem, ps->context, cline);
-	return dp_conf_err_at(rd->err, name, line, -EINVAL, "%s", problem);
+	return dp_conf_err_at(rd->r.err, name, line, -EINVAL, "%s", problem);
 }
 
 static int yaml_parse(struct yaml_rd *rd, const char *buf, size_t len, const char *path)
@@ -314,7 +312,7 @@ static int yaml_parse(struct yaml_rd *rd, const char *buf, size_t len, const cha
 	int ret;
 
 	if (!yaml_parser_initialize(&ps))
-		return dp_err_set(rd->err, -ENOMEM, "out of memory");
+		return dp_err_set(rd->r.err, -ENOMEM, "out of memory");
 	yaml_parser_set_input_string(&ps, (const unsigned char *)buf, len);
 	if (!yaml_parser_load(&ps, &doc)) {
 		ret = yaml_syntax_err(rd, &ps, path, buf, len);
@@ -330,7 +328,7 @@ static int yaml_parse(struct yaml_rd *rd, const char *buf, size_t len, const cha
 		goto out;
 	}
 	if (yaml_document_get_root_node(&more))
-		ret = dp_conf_err_at(rd->err, path, (int)more.start_mark.line + 1, -EINVAL,
+		ret = dp_conf_err_at(rd->r.err, path, (int)more.start_mark.line + 1, -EINVAL,
 			       "only one YAML document per file is supported");
 	yaml_document_delete(&more);
 out:
@@ -347,35 +345,16 @@ static int yaml_parse_cb(void *rd, const char *buf, size_t len, const char *path
  * from/from_line name the includes item that asked for it. */
 static int yaml_file(struct yaml_rd *rd, const char *path, const char *from, int from_line)
 {
-	return dp_conf_read_file(&rd->files, path, from, from_line, "includes", yaml_parse_cb, rd,
-				 rd->err);
+	return dp_conf_read_file(&rd->r.files, path, from, from_line, "includes", yaml_parse_cb, rd,
+				 rd->r.err);
 }
 
 /* Read a file (path) or a buffer (buf, len, name) into a new dp_conf. */
 static struct dp_conf *yaml_load(const char *path, const char *buf, size_t len, const char *name,
 				 struct dp_err *err)
 {
-	struct dp_err tmp;
-	struct yaml_rd rd = { .c = dp_conf_new(), .err = err ? err : &tmp };
-
-	if (!rd.c) {
-		dp_err_set(err, -ENOMEM, "out of memory");
-		return NULL;
-	}
-	int ret;
-	if (path) {
-		ret = yaml_file(&rd, path, NULL, 0);
-	} else {
-		rd.files.depth = rd.files.nread = 1;   /* open[0] stays unknown: no inode */
-		ret = yaml_parse(&rd, buf, len, name ? name : "<buffer>");
-	}
-	if (!ret)
-		ret = dp_conf_expand(rd.c, rd.err);
-	if (ret) {
-		dp_conf_destroy(rd.c);
-		return NULL;
-	}
-	return rd.c;
+	struct yaml_rd rd = { 0 };
+	return dp_conf_load_with(&rd.r, path, buf, len, name, yaml_parse_cb, "includes", err);
 }
 
 struct dp_conf *dp_conf_load_yaml(const char *path, struct dp_err *err)
