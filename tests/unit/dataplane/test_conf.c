@@ -16,50 +16,8 @@
 #include <unistd.h>
 #include <cmocka.h>
 #include "dp_conf.h"
+#include "conf_tmp.h"
 
-static char tdir[64];
-
-static int rm_cb(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb; (void)flag; (void)ftw;
-	return remove(p);
-}
-
-static int setup(void **state)
-{
-	(void)state;
-	strcpy(tdir, "/tmp/sluice-test-conf-XXXXXX");
-	return mkdtemp(tdir) ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	return nftw(tdir, rm_cb, 8, FTW_DEPTH | FTW_PHYS);
-}
-
-/* Path of rel inside the test directory; a few rotating buffers. */
-static const char *tp(const char *rel)
-{
-	static char buf[8][256];
-	static int i;
-	char *b = buf[i++ % 8];
-	snprintf(b, 256, "%s/%s", tdir, rel);
-	return b;
-}
-
-static void tmkdir(const char *rel)
-{
-	assert_int_equal(mkdir(tp(rel), 0700), 0);
-}
-
-static void twrite(const char *rel, const char *text)
-{
-	FILE *f = fopen(tp(rel), "w");
-	assert_non_null(f);
-	fputs(text, f);
-	fclose(f);
-}
 
 /* Load text written to tdir/name and expect failure with message msg, in
  * which every "{D}" stands for the test directory. */
@@ -67,17 +25,7 @@ static void expect_err(const char *name, const char *text, const char *msg)
 {
 	struct dp_err err = { 0 };
 	char want[512];
-	size_t n = 0;
-
-	for (const char *p = msg; *p && n < sizeof(want) - 80;) {
-		if (!strncmp(p, "{D}", 3)) {
-			n += snprintf(want + n, sizeof(want) - n, "%s", tdir);
-			p += 3;
-		} else {
-			want[n++] = *p++;
-		}
-	}
-	want[n] = '\0';
+	texpand(msg, want, sizeof(want));
 	twrite(name, text);
 	struct dp_conf *c = dp_conf_load(tp(name), &err);
 	assert_null(c);
