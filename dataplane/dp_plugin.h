@@ -62,10 +62,9 @@ struct dp_input_ops {
 	 * contexts can refresh clocks and caches outside the per-event loop. */
 	void (*burst_begin)(void *ctx, uint64_t now_real_ns);
 	dp_parse_fn parse;
-	/* DP_NET_TIMER: append up to `budget` records to the chunk the shard
-	 * gives (by calling shard_emit), returns how many it wants to emit
-	 * later still (0 when done for this tick). */
-	unsigned (*tick)(struct dp_input *in, struct shard *sh, void *ctx, uint64_t now_real_ns);
+	/* DP_NET_TIMER: called on each timer expiry on shard 0; emits its
+	 * records with shard_emit (which says when memory is exhausted). */
+	void (*tick)(struct dp_input *in, struct shard *sh, void *ctx, uint64_t now_real_ns);
 	void (*teardown)(struct dp_input *in);
 };
 

@@ -102,7 +102,7 @@ static int parse(struct dp_chunk *c, const char *p, size_t len, void *ctx)
 	return rc;
 }
 
-static unsigned tick(struct dp_input *in, struct shard *sh, void *ctx, uint64_t now_real_ns)
+static void tick(struct dp_input *in, struct shard *sh, void *ctx, uint64_t now_real_ns)
 {
 	struct dummy_ctx *x = ctx;
 	struct in_dummy_cfg *cfg = x->cfg;
@@ -112,14 +112,13 @@ static unsigned tick(struct dp_input *in, struct shard *sh, void *ctx, uint64_t 
 	}
 	for (uint32_t i = 0; i < x->per_tick; i++) {
 		if (cfg->samples && x->emitted >= (uint64_t)cfg->samples)
-			return 0;
+			return;
 		/* Out of memory: skip the rest of this tick (the generator
 		 * slows down, as Fluent Bit's paused input does). */
 		if (shard_emit(sh, in->id, cfg->dummy, x->len) == -EAGAIN)
-			return 0;
+			return;
 		x->emitted++;
 	}
-	return 0;
 }
 
 const struct dp_input_ops in_dummy_ops = {
