@@ -39,6 +39,8 @@ void dp_chunk_reset(struct dp_chunk *c)
 	c->nfields = 0;
 	c->route = 0;
 	c->opened_ns = 0;
+	c->tag_len = 0;
+	memset(c->in_meta, 0, sizeof(c->in_meta));
 	c->cur_off = NO_REC;
 	c->overflow = false;
 	atomic_store_explicit(&c->refs, 0, memory_order_relaxed);

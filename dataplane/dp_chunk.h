@@ -43,6 +43,8 @@
 #define DP_CHUNK_DATA   (128 * 1024)
 #define DP_CHUNK_RECS   1024
 #define DP_CHUNK_FIELDS 4096
+/* Longest tag a chunk carries itself (emitted records). */
+#define DP_TAG_MAX 256
 
 enum dp_type {
 	DP_T_NIL = 0,
@@ -91,6 +93,13 @@ struct dp_chunk {
 	uint64_t opened_ns;    /* monotonic time of the first record */
 	struct dp_pool *pool;  /* where it goes back to */
 	_Atomic uint32_t refs; /* outputs still holding it */
+	/* Chunks of an emitter (rewrite_tag, multiline, SQL streams) carry
+	 * their own tag; tag_len 0: the input's tag. */
+	uint16_t tag_len;
+	char tag[DP_TAG_MAX];
+	/* For the input that filled it (e.g. Kafka offsets to commit when
+	 * the chunk comes back, see dp_input_ops.chunk_released). */
+	uint64_t in_meta[4];
 
 	/* Builder state, used only by the owning shard while open. */
 	uint32_t cur_off;      /* start of the open record, or UINT32_MAX */

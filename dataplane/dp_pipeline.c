@@ -511,6 +511,10 @@ void dp_pipeline_destroy(struct dp_pipeline *pl)
 
 const char *dp_chunk_tag(const struct dp_pipeline *pl, const struct dp_chunk *c, size_t *len)
 {
+	if (c->tag_len) {
+		*len = c->tag_len;
+		return c->tag;
+	}
 	const struct dp_input *in = pl->in[c->input];
 	*len = in->tag_len;
 	return in->tag;

@@ -34,6 +34,11 @@ struct dp_service {
 
 struct shard;
 struct out_worker;
+struct dp_filter;
+struct psr_parsers;
+struct psr_ml_set;
+
+#define DP_MAX_FILTERS 64
 
 struct dp_pipeline {
 	struct dp_service svc;
@@ -41,6 +46,10 @@ struct dp_pipeline {
 	unsigned nin;
 	struct dp_output *out[DP_MAX_OUTPUTS];
 	unsigned nout;
+	struct dp_filter *flt[DP_MAX_FILTERS];
+	unsigned nflt;
+	struct psr_parsers *parsers;     /* [PARSER] sections, by name */
+	struct psr_ml_set *ml_parsers;   /* [MULTILINE_PARSER] and built-ins */
 	unsigned nshards;
 	int cpu[DP_MAX_SHARDS];          /* CPU of each shard */
 	struct shard **shards;

@@ -65,6 +65,10 @@ struct dp_input_ops {
 	/* DP_NET_TIMER: called on each timer expiry on shard 0; emits its
 	 * records with shard_emit (which says when memory is exhausted). */
 	void (*tick)(struct dp_input *in, struct shard *sh, void *ctx, uint64_t now_real_ns);
+	/* Optional, shard thread: a chunk of this input came back from every
+	 * output it was routed to (all of it delivered), before it is reused:
+	 * e.g. commit the Kafka offsets kept in c->in_meta. */
+	void (*chunk_released)(struct dp_input *in, void *ctx, struct dp_chunk *c);
 	void (*teardown)(struct dp_input *in);
 };
 

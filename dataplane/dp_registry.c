@@ -4,6 +4,7 @@
  */
 #include <stddef.h>
 #include <strings.h>
+#include "dp_filter.h"
 #include "dp_plugin.h"
 
 extern const struct dp_input_ops in_syslog_ops, in_tcp_ops, in_dummy_ops;
@@ -22,6 +23,19 @@ const struct dp_output_ops *const dp_registry_outputs[] = {
 	&out_null_ops,
 	NULL,
 };
+
+/* Filters: one line each, in no particular order. */
+const struct dp_filter_ops *const dp_registry_filters[] = {
+	NULL,
+};
+
+const struct dp_filter_ops *dp_registry_filter(const char *name)
+{
+	for (unsigned i = 0; dp_registry_filters[i]; i++)
+		if (!strcasecmp(dp_registry_filters[i]->name, name))
+			return dp_registry_filters[i];
+	return NULL;
+}
 
 const struct dp_input_ops *dp_registry_input(const char *name)
 {

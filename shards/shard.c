@@ -91,6 +91,9 @@ static bool reclaim(struct shard *sh)
 		while ((n = dp_ring_dequeue_burst(sh->from_worker[w], objs, DP_BURST)) > 0) {
 			for (unsigned i = 0; i < n; i++) {
 				struct dp_chunk *c = objs[i];
+				struct shard_in *si = &sh->ins[c->input];
+				if (si->in->ops->chunk_released)
+					si->in->ops->chunk_released(si->in, si->ctx, c);
 				dp_pool_put(c->pool, c);
 				sh->ins[c->input].starved = false;
 			}
