@@ -20,6 +20,7 @@
 #include <sys/resource.h>
 #include "dp_log.h"
 #include "dp_pipeline.h"
+#include "dp_pipeline_int.h"
 #include "dp_time.h"
 #include "out_worker.h"
 #include "shard.h"
@@ -173,6 +174,7 @@ static int add_input(struct dp_pipeline *pl, const struct dp_conf_section *s, st
 	in->cfg = calloc(1, ops->cfg_size ? ops->cfg_size : 1);
 	in->ops = ops;
 	in->id = pl->nin;
+	in->emitter_of = -1;
 	in->file = s->file;
 	in->line = s->line;
 	pl->in[pl->nin++] = in;
@@ -273,13 +275,10 @@ static void route(struct dp_pipeline *pl)
 {
 	for (unsigned i = 0; i < pl->nin; i++) {
 		struct dp_input *in = pl->in[i];
-		in->route = 0;
-		for (unsigned o = 0; o < pl->nout; o++) {
-			struct dp_output *out = pl->out[o];
-			if ((out->match_opt || out->match_regex_opt) &&
-			    dp_match_tag(&out->match, in->tag, in->tag_len))
-				in->route |= 1ull << o;
-		}
+		if (in->emitter_of >= 0)
+			continue;   /* routed by the tag of each chunk */
+		in->route = dp_pipeline_route(pl, in->tag, in->tag_len);
+		in->filters = dp_pipeline_chain(pl, in->tag, in->tag_len, -1);
 		if (!in->route)
 			dp_warn("%s:%d: no output matches tag '%s' of %s: its records will be dropped",
 				in->file, in->line, in->tag, in->name);
@@ -303,7 +302,9 @@ struct dp_pipeline *dp_pipeline_create(const struct dp_conf *conf, struct dp_err
 			rc = add_input(pl, s, err);
 		} else if (!strcasecmp(s->name, "OUTPUT")) {
 			rc = add_output(pl, s, err);
-		} else if (!strcasecmp(s->name, "FILTER") || !strcasecmp(s->name, "PARSER") ||
+		} else if (!strcasecmp(s->name, "FILTER")) {
+			rc = dp_pipeline_add_filter(pl, s, err);
+		} else if (!strcasecmp(s->name, "PARSER") ||
 			   !strcasecmp(s->name, "MULTILINE_PARSER") || !strcasecmp(s->name, "STREAM_TASK")) {
 			rc = dp_err_set(err, -ENOTSUP, "%s:%d: [%s] sections are not supported yet", s->file,
 					s->line, s->name);
@@ -334,6 +335,8 @@ struct dp_pipeline *dp_pipeline_create(const struct dp_conf *conf, struct dp_err
 		rc = dp_err_set(err, -EINVAL, "no [INPUT] configured");
 	if (!rc && pl->nout == 0)
 		rc = dp_err_set(err, -EINVAL, "no [OUTPUT] configured");
+	if (!rc)
+		rc = dp_pipeline_add_emitters(pl, err);
 	if (rc) {
 		dp_pipeline_destroy(pl);
 		return NULL;
@@ -505,6 +508,7 @@ void dp_pipeline_destroy(struct dp_pipeline *pl)
 		free(out->cfg);
 		free(out);
 	}
+	dp_pipeline_filters_destroy(pl);
 	dp_opt_free(dp_service_opts, &pl->svc);
 	free(pl);
 }

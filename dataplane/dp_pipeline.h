@@ -59,6 +59,11 @@ struct dp_pipeline {
 	uint64_t start_ns;
 };
 
+/* The filters whose Match covers tag, after filter `after` (-1: all), as
+ * a bitmap of filter ids; and the outputs it routes to. */
+uint64_t dp_pipeline_chain(const struct dp_pipeline *pl, const char *tag, size_t len, int after);
+uint64_t dp_pipeline_route(const struct dp_pipeline *pl, const char *tag, size_t len);
+
 /* Build from a configuration: checks every section and key, resolves
  * plugins and routes; opens nothing. */
 struct dp_pipeline *dp_pipeline_create(const struct dp_conf *conf, struct dp_err *err);

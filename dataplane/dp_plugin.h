@@ -88,6 +88,11 @@ struct dp_input {
 	bool threaded;
 	/* routing: bit i set when output i matches this tag */
 	uint64_t route;
+	/* bit f set when filter f's Match covers this tag (the chain) */
+	uint64_t filters;
+	/* an emitter (dp_filter.h): the filter it serves, else -1; its
+	 * chunks carry their own tag */
+	int emitter_of;
 	/* transport, filled by setup */
 	enum dp_transport net;
 	char *listen;

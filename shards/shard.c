@@ -23,6 +23,7 @@
 #include "dp_log.h"
 #include "dp_time.h"
 #include "out_worker.h"
+#include "dp_edit.h"
 #include "shard.h"
 
 struct timer_ev {
@@ -35,7 +36,7 @@ static uint8_t wake_tag = SHARD_EV_WAKE;
 
 /* ---- chunks ---- */
 
-static struct dp_chunk *open_chunk(struct shard *sh, struct shard_in *si)
+struct dp_chunk *shard_chunk_open(struct shard *sh, struct shard_in *si)
 {
 	struct dp_chunk *c = dp_pool_get(&si->pool);
 	if (!c) {
@@ -44,10 +45,11 @@ static struct dp_chunk *open_chunk(struct shard *sh, struct shard_in *si)
 	}
 	c->opened_ns = sh->now_ns;
 	si->open = c;
+	si->open_route = si->in->route;
 	return c;
 }
 
-static void push_chunk(struct shard *sh, struct shard_in *si)
+void shard_chunk_push(struct shard *sh, struct shard_in *si)
 {
 	struct dp_chunk *c = si->open;
 	si->open = NULL;
@@ -57,7 +59,7 @@ static void push_chunk(struct shard *sh, struct shard_in *si)
 		dp_pool_put(&si->pool, c);
 		return;
 	}
-	uint64_t route = si->in->route;
+	uint64_t route = si->open_route;
 	if (route == 0) {
 		DP_CNT_ADD(si->cnt.dropped, c->nrecs);
 		dp_pool_put(&si->pool, c);
@@ -107,7 +109,7 @@ int shard_emit_frame(struct shard *sh, struct shard_in *si, const char *p, size_
 		     const char *src, size_t srclen)
 {
 	struct dp_chunk *c = si->open;
-	if (!c && !(c = open_chunk(sh, si)))
+	if (!c && !(c = shard_chunk_open(sh, si)))
 		return -EAGAIN;
 	for (;;) {
 		dp_chunk_rec_begin(c, sh->now_sec, sh->now_nsec);
@@ -119,7 +121,24 @@ int shard_emit_frame(struct shard *sh, struct shard_in *si, const char *p, size_
 		if (si->in->src_key && src)
 			dp_chunk_put_str(c, si->in->src_key, si->in->src_key_len, src, srclen);
 		if (dp_chunk_rec_end(c) == 0) {
+			uint64_t chain = si->in->filters;
+			if (!chain) {
+				DP_CNT_ADD(si->cnt.records, 1);
+				return 0;
+			}
+			/* Filters may grow the record: give them room, so an
+			 * edit that does not fit is rare (it is then counted
+			 * as oversize), and a stateful filter never sees a
+			 * record twice. */
+			if (unlikely(shard_filter_headroom_low(c)) && c->nrecs > 1) {
+				dp_tail_drop(c);
+				shard_chunk_push(sh, si);
+				if (!(c = shard_chunk_open(sh, si)))
+					return -EAGAIN;
+				continue;
+			}
 			DP_CNT_ADD(si->cnt.records, 1);
+			shard_filter_run(sh, si, c, si->in->tag, si->in->tag_len, chain, 0);
 			return 0;
 		}
 		if (c->nrecs == 0) {
@@ -127,8 +146,8 @@ int shard_emit_frame(struct shard *sh, struct shard_in *si, const char *p, size_
 			DP_CNT_ADD(si->cnt.oversize, 1);
 			return 0;
 		}
-		push_chunk(sh, si);
-		if (!(c = open_chunk(sh, si)))
+		shard_chunk_push(sh, si);
+		if (!(c = shard_chunk_open(sh, si)))
 			return -EAGAIN;
 	}
 }
@@ -148,7 +167,7 @@ static int flush_due(struct shard *sh, bool all)
 			continue;
 		uint64_t due = si->open->opened_ns + sh->flush_ns;
 		if (all || due <= sh->now_ns)
-			push_chunk(sh, si);
+			shard_chunk_push(sh, si);
 		else if (due < next)
 			next = due;
 	}
@@ -268,6 +287,7 @@ static void drain(struct shard *sh)
 			break;
 		wait_events(sh, false, 10);
 	}
+	shard_filters_tick(sh, true);
 	flush_due(sh, true);
 	shard_net_close_all(sh);
 }
@@ -286,11 +306,18 @@ static void *shard_main(void *arg)
 		if (si->in->ops->shard_ctx_create)
 			si->ctx = si->in->ops->shard_ctx_create(si->in, sh->id);
 	}
+	shard_filters_init(sh);
 	clocks(sh);
 	bool busy = false;
 	while (!atomic_load_explicit(&sh->stop, memory_order_relaxed)) {
 		reclaim(sh);
 		int flush_ms = flush_due(sh, false);
+		if (sh->flt_ticks) {
+			if (sh->now_ns - sh->flt_tick_ns >= 50000000ull)
+				shard_filters_tick(sh, false);
+			if (flush_ms < 0 || flush_ms > 50)
+				flush_ms = 50;
+		}
 		wait_events(sh, busy, flush_ms);
 		busy = shard_net_service_ready(sh, false);
 	}
@@ -405,6 +432,7 @@ void shard_destroy(struct shard *sh)
 		}
 		dp_pool_fini(&si->pool);
 	}
+	shard_filters_fini(sh);
 	for (unsigned w = 0; w < sh->pl->nworkers; w++) {
 		if (sh->to_worker)
 			dp_ring_destroy(sh->to_worker[w]);

@@ -33,6 +33,7 @@ struct shard_in_counters {
 	uint64_t kernel_dropped; /* UDP datagrams the kernel dropped (socket buffer full) */
 	uint64_t connections; /* TCP connections accepted */
 	uint64_t rejected;    /* connections closed at once: no fd or memory left */
+	uint64_t filtered;    /* records a filter removed (grep, throttle, ...) */
 } dp_cache_aligned;
 
 #define DP_CNT_ADD(x, n) __atomic_store_n(&(x), (x) + (n), __ATOMIC_RELAXED)
@@ -45,6 +46,8 @@ struct shard_in {
 	void *ctx;                  /* the input's per-shard parser context */
 	struct dp_pool pool;
 	struct dp_chunk *open;      /* the chunk being filled */
+	uint64_t open_route;        /* where it goes (emitters: by its tag) */
+	uint64_t open_chain;        /* emitters: the filters its records go on to */
 	bool starved;               /* pool empty: reading is paused */
 	int fd;                     /* listener or UDP socket, -1 if none */
 	uint32_t kernel_drops_seen; /* last SO_RXQ_OVFL count */
@@ -64,6 +67,9 @@ struct shard {
 	unsigned nconns, max_conns; /* open connections, and this shard's share of
 	                               the descriptor limit */
 	struct shard_in *ins;       /* indexed by input id */
+	void **flt_ctx;             /* [filter] per-shard filter contexts */
+	uint64_t flt_tick_ns;       /* last filter tick */
+	bool flt_ticks;             /* some filter has a tick */
 	unsigned nin;
 	struct dp_ring **to_worker;   /* [worker] chunks out */
 	struct dp_ring **from_worker; /* [worker] chunks back */
@@ -102,6 +108,22 @@ int shard_emit(struct shard *sh, unsigned input, const char *p, size_t len);
  * under the input's Source_Address_Key when it has one; may be NULL. */
 int shard_emit_frame(struct shard *sh, struct shard_in *si, const char *p, size_t len,
 		     const char *src, size_t srclen);
+struct dp_chunk *shard_chunk_open(struct shard *sh, struct shard_in *si);
+void shard_chunk_push(struct shard *sh, struct shard_in *si);
+/* shard.c <-> shard_filter.c */
+int shard_filters_init(struct shard *sh);
+void shard_filters_fini(struct shard *sh);
+/* Run the filters of `chain` over the tail record of c (which belongs to
+ * si); false when the record was removed. */
+bool shard_filter_run(struct shard *sh, struct shard_in *si, struct dp_chunk *c, const char *tag,
+		      size_t tag_len, uint64_t chain, unsigned depth);
+/* Filter timeouts, about every 50 ms; final at shutdown. */
+void shard_filters_tick(struct shard *sh, bool final);
+/* Is the open chunk too full to let filters grow the record just parsed? */
+static inline bool shard_filter_headroom_low(const struct dp_chunk *c)
+{
+	return DP_CHUNK_DATA - c->data_len < 8192 || DP_CHUNK_FIELDS - c->nfields < 64;
+}
 int shard_net_open(struct shard *sh, struct shard_in *si, struct dp_err *err);
 void shard_net_event(struct shard *sh, void *tag, uint32_t events);
 bool shard_net_service_ready(struct shard *sh, bool drain);

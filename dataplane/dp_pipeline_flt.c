@@ -1,0 +1,142 @@
+/*
+ * dp_pipeline_flt.c — the filter side of a pipeline: [FILTER] instances,
+ * their emitters (hidden inputs that carry the records filters make), and
+ * the per-tag chains and routes shards look up once per input or per
+ * emitted tag. Control thread, except dp_pipeline_chain/route (any thread:
+ * they only read the pipeline).
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include "dp_filter.h"
+#include "dp_log.h"
+#include "dp_pipeline.h"
+#include "dp_pipeline_int.h"
+
+static const char *const filter_ignore[] = { "Name", NULL };
+
+int dp_pipeline_add_filter(struct dp_pipeline *pl, const struct dp_conf_section *s, struct dp_err *err)
+{
+	const struct dp_conf_kv *name = dp_conf_kv_get(s, "Name");
+	if (!name)
+		return dp_err_set(err, -EINVAL, "%s:%d: [FILTER] missing required key 'Name'", s->file, s->line);
+	const struct dp_filter_ops *ops = dp_registry_filter(name->val);
+	if (!ops)
+		return dp_err_set(err, -EINVAL, "%s:%d: [FILTER] unknown filter plugin '%s'", name->file,
+				  name->line, name->val);
+	if (pl->nflt == DP_MAX_FILTERS)
+		return dp_err_set(err, -E2BIG, "%s:%d: too many filters (max %d)", s->file, s->line,
+				  DP_MAX_FILTERS);
+	struct dp_filter *f = calloc(1, sizeof(*f));
+	f->cfg = calloc(1, ops->cfg_size ? ops->cfg_size : 1);
+	f->ops = ops;
+	f->id = pl->nflt;
+	f->file = s->file;
+	f->line = s->line;
+	f->pl = pl;
+	f->emitter = -1;
+	pl->flt[pl->nflt++] = f;
+	char what[64];
+	snprintf(what, sizeof(what), "[FILTER] %s", ops->name);
+	const struct dp_opt *tabs[2] = { dp_filter_common_opts, ops->opts };
+	void *cfgs[2] = { f, f->cfg };
+	int rc = dp_opt_apply(tabs, cfgs, ops->opts ? 2 : 1, s, what, filter_ignore, err);
+	if (rc)
+		return rc;
+	unsigned nth = 0;
+	for (unsigned i = 0; i + 1 < pl->nflt; i++)
+		if (pl->flt[i]->ops == ops)
+			nth++;
+	snprintf(f->name, sizeof(f->name), "%s.%u", ops->name, nth);
+	if (f->match_opt && f->match_regex_opt)
+		return dp_err_set(err, -EINVAL, "%s:%d: %s: set Match or Match_Regex, not both", s->file,
+				  s->line, what);
+	if (!f->match_opt && !f->match_regex_opt) {
+		dp_warn("%s:%d: %s has no Match or Match_Regex: it will see no records", s->file, s->line,
+			what);
+	} else if ((rc = dp_match_init(&f->match, f->match_opt, f->match_regex_opt, err))) {
+		char msg[sizeof(err->msg)];
+		snprintf(msg, sizeof(msg), "%s", err->msg);
+		const struct dp_conf_kv *kv = dp_conf_kv_get(s, f->match_opt ? "Match" : "Match_Regex");
+		return dp_err_set(err, rc, "%s:%d: %s: %s", kv->file, kv->line, what, msg);
+	}
+	f->sec = s;
+	err->key = NULL;
+	rc = ops->setup ? ops->setup(f, err) : 0;
+	f->sec = NULL;
+	return rc;
+}
+
+/* An emitter takes records from nowhere but its filter: no transport, no
+ * parse. Its name is Fluent Bit's ("emitter_for_rewrite_tag.0"). */
+static const struct dp_input_ops emitter_ops = {
+	.name = "emitter",
+	.desc = "records made by a filter (rewrite_tag, multiline)",
+};
+
+int dp_pipeline_add_emitters(struct dp_pipeline *pl, struct dp_err *err)
+{
+	for (unsigned i = 0; i < pl->nflt; i++) {
+		struct dp_filter *f = pl->flt[i];
+		if (!f->ops->emits)
+			continue;
+		if (pl->nin == DP_MAX_INPUTS)
+			return dp_err_set(err, -E2BIG, "%s:%d: too many inputs with the emitters filters need "
+					  "(max %d)", f->file, f->line, DP_MAX_INPUTS);
+		struct dp_input *in = calloc(1, sizeof(*in));
+		in->id = pl->nin;
+		in->ops = &emitter_ops;
+		in->cfg = NULL;
+		in->file = f->file;
+		in->line = f->line;
+		snprintf(in->name, sizeof(in->name), "emitter_for_%.35s",
+			 f->alias ? f->alias : f->name);
+		in->tag = strdup(in->name);
+		in->tag_len = strlen(in->tag);
+		in->mem_buf_limit = f->emitter_mem_buf_limit;
+		in->net = DP_NET_NONE;
+		in->emitter_of = (int)f->id;
+		f->emitter = (int)in->id;
+		pl->in[pl->nin++] = in;
+	}
+	return 0;
+}
+
+uint64_t dp_pipeline_chain(const struct dp_pipeline *pl, const char *tag, size_t len, int after)
+{
+	uint64_t chain = 0;
+	for (unsigned i = (unsigned)(after + 1); i < pl->nflt; i++) {
+		const struct dp_filter *f = pl->flt[i];
+		if ((f->match_opt || f->match_regex_opt) && dp_match_tag(&f->match, tag, len))
+			chain |= 1ull << i;
+	}
+	return chain;
+}
+
+uint64_t dp_pipeline_route(const struct dp_pipeline *pl, const char *tag, size_t len)
+{
+	uint64_t route = 0;
+	for (unsigned o = 0; o < pl->nout; o++) {
+		const struct dp_output *out = pl->out[o];
+		if ((out->match_opt || out->match_regex_opt) && dp_match_tag(&out->match, tag, len))
+			route |= 1ull << o;
+	}
+	return route;
+}
+
+void dp_pipeline_filters_destroy(struct dp_pipeline *pl)
+{
+	for (unsigned i = 0; i < pl->nflt; i++) {
+		struct dp_filter *f = pl->flt[i];
+		if (f->ops->teardown)
+			f->ops->teardown(f);
+		if (f->ops->opts)
+			dp_opt_free(f->ops->opts, f->cfg);
+		dp_opt_free(dp_filter_common_opts, f);
+		dp_match_fini(&f->match);
+		free(f->cfg);
+		free(f);
+	}
+	pl->nflt = 0;
+}

@@ -1,0 +1,14 @@
+/*
+ * dp_pipeline_int.h — between the files that build a pipeline
+ * (dp_pipeline.c, dp_pipeline_flt.c). Control thread.
+ */
+#ifndef DP_PIPELINE_INT_H
+#define DP_PIPELINE_INT_H
+
+#include "dp_pipeline.h"
+
+int dp_pipeline_add_filter(struct dp_pipeline *pl, const struct dp_conf_section *s, struct dp_err *err);
+int dp_pipeline_add_emitters(struct dp_pipeline *pl, struct dp_err *err);
+void dp_pipeline_filters_destroy(struct dp_pipeline *pl);
+
+#endif
