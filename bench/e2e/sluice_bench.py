@@ -34,7 +34,14 @@ SCENARIOS = {
     'syslog-tcp-3164': ('syslog', 'tcp', 'syslog-rfc3164', 'rfc3164'),
     'syslog-udp-5424': ('syslog', 'udp', 'syslog-rfc5424', 'rfc5424'),
     'json-tcp':        ('tcp',    'tcp', None,             'json'),
+    # + grep keeping the ERROR events (20% of loadgen's mix)
+    'syslog-tcp-grep': ('syslog', 'tcp', 'syslog-rfc5424', 'rfc5424'),
     'default-config':  None,      # conf/sluice.conf as shipped
+}
+
+# scenario -> [FILTER] sections between input and output
+FILTERS = {
+    'syslog-tcp-grep': '[FILTER]\n    Name  grep\n    Match *\n    Regex message ERROR\n',
 }
 
 
@@ -120,6 +127,11 @@ def read_stats(path):
             total('dropped', 'inputs', 'dropped'), st)
 
 
+def filtered(st):
+    """Records the filters removed (they are never delivered)."""
+    return sum(int(v.get('filtered', 0)) for v in (st[4].get('inputs') or {}).values())
+
+
 # ---- configurations ------------------------------------------------------
 
 def service_section(args, stats):
@@ -148,6 +160,8 @@ def scenario_config(name, args, tmp):
     if transport == 'udp':
         # what a UDP deployment sets; the kernel caps it at net.core.rmem_max
         conf += '    Receive_Buffer_Size 8M\n'
+    if name in FILTERS:
+        conf += '\n' + FILTERS[name]
     conf += '\n[OUTPUT]\n    Name   null\n    Match  *\n'
     load = {'proto': transport, 'format': fmt, 'port': port, 'count': args.count}
     return conf, [load], subprocess.DEVNULL
@@ -286,7 +300,7 @@ def measure(args, sluice, stats_path, loads, udp):
             last, t_last, cpu_last, st = key, now, cpu, cur
             hist.append((now, cur[0], cur[4].get('uptime_s')))
         lg_done = all(p.poll() is not None for p in procs)
-        got_in, got_out = st[0] - in0, st[1] - out0
+        got_in, got_out = st[0] - in0, st[1] - out0 + filtered(st) - filtered(base)
         if lg_done and not udp and got_in >= expect and got_out >= got_in:
             break
         if udp and lg_done and now - t_last >= settle:
@@ -325,6 +339,7 @@ def measure(args, sluice, stats_path, loads, udp):
     res = {
         'events': received,
         'delivered': delivered,
+        'filtered': filtered(st) - filtered(base),
         'sent': sent,
         'lost': max(0, sent - received),
         'loss_pct': round(100.0 * max(0, sent - received) / sent, 3) if sent else 0.0,
