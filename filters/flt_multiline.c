@@ -1,0 +1,427 @@
+/*
+ * flt_multiline.c — Fluent Bit's `multiline` filter in its buffered parser
+ * mode: the string field multiline.key_content of each record is run
+ * through the multiline parsers named by multiline.parser (psr_ml.h), one
+ * stream per (input, tag) on each shard, and the lines of a stack trace
+ * come out as one record.
+ *
+ * Records, as Fluent Bit's buffered mode does them: every record that has
+ * the key leaves the filter (DP_FILTER_DROP) and comes back through the
+ * filter's emitter — a line that belongs to no message as an unchanged copy
+ * at once, the lines of one message as one record when it completes. That
+ * keeps the order of a stream's records (they all travel one emitter), at
+ * the cost of one copy of each record. A completed record is the group's
+ * FIRST record (its fields in their order, its time) with the joined text
+ * as the value of the content key. If the emitter refuses a single line
+ * (its memory limit), the line is kept in place instead of being lost, out
+ * of order. Records without the key (or whose value is not a string) pass
+ * unchanged.
+ *
+ * A message completes when a line starts the next one, when a line matches
+ * no rule, when flush_ms passes without a continuation line (tick), and at
+ * shutdown (tick with final). Fluent Bit flushes all pending messages
+ * every flush_ms instead, which may cut a trace that is still arriving.
+ *
+ * Bounds, per shard: FLT_ML_STREAMS streams (the least recently used one
+ * is flushed and reused for a new (input, tag)), each holding at most
+ * PSR_ML_GROUP_MAX bytes of text and, of the first record's other fields,
+ * FLT_ML_CTX_FIELDS fields in FLT_ML_CTX_BYTES bytes (fields beyond are
+ * left out of the joined record and counted). All of it is allocated when
+ * the shard starts: about 2.3 MiB of address space per shard, resident
+ * only where streams are used.
+ *
+ * Threads: setup/teardown on the control thread; the rest on the shard that
+ * owns the context.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include "dp_filter.h"
+#include "dp_pipeline.h"
+#include "flt_multiline.h"
+#include "psr_ml.h"
+
+struct flt_ml_cfg {
+	char *parser;
+	char *key_content;
+	int mode;
+	bool buffer;
+	int64_t flush_ms;
+	char *emitter_name;
+	int emitter_storage;
+};
+
+#define C(f) offsetof(struct flt_ml_cfg, f)
+static const struct dp_opt flt_ml_opts[] = {
+	{ "multiline.parser", DP_OPT_STR, NULL, C(parser), NULL, 0, 0, DP_OPT_REQUIRED,
+	  "multiline parsers to try, comma-separated, in order (built-ins java, python, go, ruby, nodejs "
+	  "or a [MULTILINE_PARSER] name); may be repeated" },
+	{ "multiline.key_content", DP_OPT_STR, NULL, C(key_content), NULL, 0, 0, 0,
+	  "key whose string value is matched and joined; unset: the first parser's key_content, else "
+	  "'log'" },
+	{ "mode", DP_OPT_ENUM, "parser", C(mode), "parser|partial_message", 0, 0, 0,
+	  "parser: join lines with multiline parsers (partial_message is not supported)" },
+	{ "buffer", DP_OPT_BOOL, "on", C(buffer), NULL, 0, 0, 0,
+	  "buffer lines across chunks and emit joined records through the emitter (off is not "
+	  "supported)" },
+	{ "flush_ms", DP_OPT_INT, "2000", C(flush_ms), NULL, 1, 3600000, 0,
+	  "milliseconds without a continuation line after which a pending message is emitted" },
+	{ "emitter_name", DP_OPT_STR, NULL, C(emitter_name), NULL, 0, 0, 0,
+	  "name of the emitter in logs and metrics (default emitter_for_<filter name>)" },
+	{ "emitter_storage.type", DP_OPT_ENUM, "memory", C(emitter_storage), "memory|filesystem", 0, 0, 0,
+	  "storage of the emitter's records (memory only for now)" },
+	{ NULL },
+};
+#undef C
+
+/* What setup compiled: shared, read-only, by every shard. */
+struct flt_ml {
+	const struct psr_ml_parser *p[PSR_ML_MAX_PARSERS];
+	unsigned np;
+	char *key;
+	size_t klen;
+	uint64_t flush_ns;
+};
+
+/* A field of the first record, kept for the joined record. */
+struct ml_fcopy {
+	uint16_t koff, klen;
+	uint16_t voff, vlen;
+	uint8_t type;
+};
+
+struct ml_slot {
+	bool used;
+	uint16_t input;
+	uint16_t tag_len;
+	char tag[DP_TAG_MAX];
+	uint64_t last_used;
+	struct flt_ml_ctx *ctx;
+	uint16_t nf, content_pos, ctx_len;
+	struct ml_fcopy f[FLT_ML_CTX_FIELDS];
+	uint8_t ctxbuf[FLT_ML_CTX_BYTES];
+	struct psr_ml_stream st;   /* last: its buffer is most of the slot */
+};
+
+struct flt_ml_ctx {
+	const struct flt_ml *ml;
+	struct dp_fx *fx;          /* of the running record() or tick() */
+	struct flt_ml_stats stats;
+	struct ml_slot slot[FLT_ML_STREAMS];
+};
+
+/* ---- setup (control thread) ---- */
+
+static int parsers_add(struct dp_filter *f, struct flt_ml *ml, const struct dp_conf_kv *kv,
+		       struct dp_err *err)
+{
+	const struct psr_ml_set *set = f->pl ? f->pl->ml_parsers : NULL;
+	const char *s = kv->val;
+
+	for (;;) {
+		while (*s == ' ' || *s == '\t')
+			s++;
+		const char *comma = strchr(s, ',');
+		size_t n = comma ? (size_t)(comma - s) : strlen(s);
+		while (n && (s[n - 1] == ' ' || s[n - 1] == '\t'))
+			n--;
+		char name[64];
+		if (!n || n >= sizeof(name))
+			return dp_filter_kv_err(f, kv, err, -EINVAL,
+						"invalid 'multiline.parser': empty or too long name in '%s'",
+						kv->val);
+		memcpy(name, s, n);
+		name[n] = '\0';
+		const struct psr_ml_parser *p = psr_ml_set_find(set, name);
+		if (!p)
+			return dp_filter_kv_err(f, kv, err, -EINVAL,
+						"'multiline.parser': unknown multiline parser '%s'", name);
+		if (ml->np == PSR_ML_MAX_PARSERS)
+			return dp_filter_kv_err(f, kv, err, -EINVAL,
+						"'multiline.parser': at most %d parsers", PSR_ML_MAX_PARSERS);
+		ml->p[ml->np++] = p;
+		if (!comma)
+			return 0;
+		s = comma + 1;
+	}
+}
+
+static int flt_ml_setup(struct dp_filter *f, struct dp_err *err)
+{
+	const struct flt_ml_cfg *cfg = f->cfg;
+	const struct dp_conf_section *sec = f->sec;
+
+	if (cfg->mode != 0)
+		return dp_filter_kv_err(f, dp_conf_kv_get(sec, "mode"), err, -EINVAL,
+					"'mode' partial_message is not supported; only mode parser");
+	if (!cfg->buffer)
+		return dp_filter_kv_err(f, dp_conf_kv_get(sec, "buffer"), err, -EINVAL,
+					"'buffer' off is not supported: sluice filters one record at a "
+					"time, so it always buffers lines across chunks");
+	if (cfg->emitter_storage != 0)
+		return dp_filter_kv_err(f, dp_conf_kv_get(sec, "emitter_storage.type"), err, -EINVAL,
+					"'emitter_storage.type' filesystem is not supported yet; use memory");
+
+	struct flt_ml *ml = calloc(1, sizeof(*ml));
+	if (!ml)
+		return dp_filter_err(f, err, -ENOMEM, "out of memory");
+	int rc = 0;
+	for (unsigned k = 0; k < sec->nkv && !rc; k++)
+		if (!strcasecmp(sec->kv[k].key, "multiline.parser"))
+			rc = parsers_add(f, ml, &sec->kv[k], err);
+	if (!rc && !ml->np)
+		rc = dp_filter_err(f, err, -EINVAL, "missing required key 'multiline.parser'");
+	if (rc) {
+		free(ml);
+		return rc;
+	}
+	const char *key = cfg->key_content;
+	if (!key)
+		key = psr_ml_parser_key_content(ml->p[0]);
+	if (!key)
+		key = "log";
+	ml->key = strdup(key);
+	ml->klen = strlen(key);
+	ml->flush_ns = (uint64_t)cfg->flush_ms * 1000000ull;
+	if (!ml->key) {
+		free(ml);
+		return dp_filter_err(f, err, -ENOMEM, "out of memory");
+	}
+	f->priv = ml;
+	return 0;
+}
+
+static void flt_ml_teardown(struct dp_filter *f)
+{
+	struct flt_ml *ml = f->priv;
+	if (ml)
+		free(ml->key);
+	free(ml);
+	f->priv = NULL;
+}
+
+/* ---- building records (shard) ---- */
+
+/* Keep the fields of the running record other than the content key. */
+static void slot_begin(void *arg)
+{
+	struct ml_slot *s = arg;
+	struct flt_ml_ctx *x = s->ctx;
+	struct dp_chunk *c = x->fx->c;
+	unsigned n = dp_tail_nfields(c);
+
+	s->nf = 0;
+	s->ctx_len = 0;
+	s->content_pos = 0;
+	for (unsigned i = 0; i < n; i++) {
+		const struct dp_field *f = dp_tail_field(c, i);
+		if (f->key_len == x->ml->klen && !memcmp(dp_field_key(c, f), x->ml->key, f->key_len)) {
+			s->content_pos = s->nf;
+			continue;
+		}
+		uint32_t voff = f->val_off, vlen = f->val_len;
+		if (f->type == DP_T_BIN) {
+			/* bin keeps its header (as dp_chunk_put_copy does) */
+			uint32_t h = vlen < 256 ? 2 : vlen < 65536 ? 3 : 5;
+			voff -= h;
+			vlen += h;
+		}
+		if (s->nf == FLT_ML_CTX_FIELDS ||
+		    s->ctx_len + f->key_len + vlen > FLT_ML_CTX_BYTES) {
+			x->stats.ctx_fields_dropped++;
+			continue;
+		}
+		struct ml_fcopy *fc = &s->f[s->nf++];
+		fc->koff = s->ctx_len;
+		fc->klen = f->key_len;
+		memcpy(s->ctxbuf + s->ctx_len, dp_field_key(c, f), f->key_len);
+		s->ctx_len += f->key_len;
+		fc->voff = s->ctx_len;
+		fc->vlen = (uint16_t)vlen;
+		fc->type = f->type;
+		memcpy(s->ctxbuf + s->ctx_len, c->data + voff, vlen);
+		s->ctx_len += (uint16_t)vlen;
+	}
+}
+
+struct group_build {
+	const struct ml_slot *s;
+	const struct psr_ml_group *g;
+};
+
+static int build_group(struct dp_chunk *c, void *arg)
+{
+	const struct group_build *b = arg;
+	const struct ml_slot *s = b->s;
+	const struct flt_ml *ml = s->ctx->ml;
+
+	for (unsigned i = 0; i <= s->nf; i++) {
+		if (i == s->content_pos)
+			dp_chunk_put_str(c, ml->key, ml->klen, b->g->text, b->g->len);
+		if (i == s->nf)
+			break;
+		const struct ml_fcopy *f = &s->f[i];
+		const char *k = (const char *)s->ctxbuf + f->koff;
+		const uint8_t *v = s->ctxbuf + f->voff;
+		if (f->type == DP_T_STR) {
+			dp_chunk_put_str(c, k, f->klen, (const char *)v, f->vlen);
+		} else {
+			dp_chunk_field_begin(c, k, f->klen);
+			dp_chunk_write(c, v, f->vlen);
+			dp_chunk_field_end(c, (enum dp_type)f->type);
+		}
+	}
+	return 0;
+}
+
+static void slot_flush(void *arg, const struct psr_ml_group *g)
+{
+	struct ml_slot *s = arg;
+	struct flt_ml_ctx *x = s->ctx;
+	struct group_build b = { s, g };
+
+	x->stats.groups++;
+	x->stats.truncated += g->truncated;
+	if (dp_fx_emit(x->fx, s->tag, s->tag_len, g->sec, g->nsec, build_group, &b))
+		x->stats.emit_failed++;
+}
+
+/* The running record, unchanged. */
+static int build_copy(struct dp_chunk *c, void *arg)
+{
+	struct dp_chunk *src = arg;
+	unsigned n = dp_tail_nfields(src);
+	for (unsigned i = 0; i < n; i++) {
+		const struct dp_field *f = dp_tail_field(src, i);
+		dp_chunk_put_copy(c, dp_field_key(src, f), f->key_len, src, f);
+	}
+	return 0;
+}
+
+/* ---- streams (shard) ---- */
+
+static void *flt_ml_ctx_create(struct dp_filter *f, unsigned shard)
+{
+	(void)shard;
+	const struct flt_ml *ml = f->priv;
+	struct flt_ml_ctx *x = calloc(1, sizeof(*x));
+	if (!x)
+		return NULL;
+	x->ml = ml;
+	for (unsigned i = 0; i < FLT_ML_STREAMS; i++) {
+		struct ml_slot *s = &x->slot[i];
+		s->ctx = x;
+		if (psr_ml_stream_init(&s->st, ml->p, ml->np, ml->flush_ns, slot_begin, slot_flush, s)) {
+			for (unsigned j = 0; j < i; j++)
+				psr_ml_stream_fini(&x->slot[j].st);
+			free(x);
+			return NULL;
+		}
+	}
+	return x;
+}
+
+static void flt_ml_ctx_destroy(void *ctx)
+{
+	struct flt_ml_ctx *x = ctx;
+	if (!x)
+		return;
+	for (unsigned i = 0; i < FLT_ML_STREAMS; i++)
+		psr_ml_stream_fini(&x->slot[i].st);
+	free(x);
+}
+
+/* The stream of (input, tag): found, free, or the least recently used one
+ * (flushed first). */
+static struct ml_slot *slot_get(struct flt_ml_ctx *x, const struct dp_fx *fx)
+{
+	struct ml_slot *free_slot = NULL, *lru = &x->slot[0];
+	size_t tl = fx->tag_len < DP_TAG_MAX ? fx->tag_len : DP_TAG_MAX;
+
+	for (unsigned i = 0; i < FLT_ML_STREAMS; i++) {
+		struct ml_slot *s = &x->slot[i];
+		if (!s->used) {
+			if (!free_slot)
+				free_slot = s;
+			continue;
+		}
+		if (s->input == fx->input && s->tag_len == tl && !memcmp(s->tag, fx->tag, tl))
+			return s;
+		if (s->last_used < lru->last_used || !lru->used)
+			lru = s;
+	}
+	struct ml_slot *s = free_slot;
+	if (!s) {
+		s = lru;
+		psr_ml_stream_flush(&s->st);
+		x->stats.evictions++;
+	}
+	s->used = true;
+	s->input = (uint16_t)fx->input;
+	s->tag_len = (uint16_t)tl;
+	memcpy(s->tag, fx->tag, tl);
+	s->st.lru = 0;
+	return s;
+}
+
+static int flt_ml_record(void *ctx, struct dp_fx *fx)
+{
+	struct flt_ml_ctx *x = ctx;
+	struct dp_chunk *c = fx->c;
+	int i = dp_tail_find(c, x->ml->key, x->ml->klen);
+	if (i < 0)
+		return DP_FILTER_KEEP;
+	const struct dp_field *f = dp_tail_field(c, (unsigned)i);
+	if (f->type != DP_T_STR)
+		return DP_FILTER_KEEP;
+
+	const struct dp_rec *r = dp_tail(c);
+	x->fx = fx;   /* before slot_get: an eviction emits */
+	struct ml_slot *s = slot_get(x, fx);
+	s->last_used = fx->now_ns;
+	int v = psr_ml_stream_push(&s->st, dp_field_val(c, f), f->val_len, r->ts_sec, r->ts_nsec,
+				   fx->now_ns);
+	if (v != PSR_ML_PASS)
+		return DP_FILTER_DROP;
+	x->stats.passed++;
+	if (dp_fx_emit(fx, NULL, 0, r->ts_sec, r->ts_nsec, build_copy, c)) {
+		x->stats.pass_kept++;
+		return DP_FILTER_KEEP;
+	}
+	return DP_FILTER_DROP;
+}
+
+static void flt_ml_tick(void *ctx, struct dp_fx *fx, bool final)
+{
+	struct flt_ml_ctx *x = ctx;
+	x->fx = fx;
+	for (unsigned i = 0; i < FLT_ML_STREAMS; i++) {
+		struct ml_slot *s = &x->slot[i];
+		if (!s->used)
+			continue;
+		if (final)
+			psr_ml_stream_flush(&s->st);
+		else
+			psr_ml_stream_tick(&s->st, fx->now_ns);
+	}
+}
+
+const struct flt_ml_stats *flt_ml_ctx_stats(const void *ctx)
+{
+	return &((const struct flt_ml_ctx *)ctx)->stats;
+}
+
+const struct dp_filter_ops flt_multiline_ops = {
+	.name = "multiline",
+	.desc = "join the lines of stack traces and other multi-line messages into one record",
+	.opts = flt_ml_opts,
+	.cfg_size = sizeof(struct flt_ml_cfg),
+	.setup = flt_ml_setup,
+	.shard_ctx_create = flt_ml_ctx_create,
+	.shard_ctx_destroy = flt_ml_ctx_destroy,
+	.record = flt_ml_record,
+	.tick = flt_ml_tick,
+	.teardown = flt_ml_teardown,
+	.emits = true,
+};

@@ -1,0 +1,32 @@
+/*
+ * flt_multiline.h — the `multiline` filter (flt_multiline.c): its bounds
+ * and the counters a shard context keeps. The counters are plain integers
+ * of the owning shard; read them from that shard (tests) or, later, sum
+ * them in the stats reader.
+ */
+#ifndef FLT_MULTILINE_H
+#define FLT_MULTILINE_H
+
+#include <stdint.h>
+#include "dp_filter.h"
+
+#define FLT_ML_STREAMS     32    /* (input, tag) streams per shard */
+#define FLT_ML_CTX_FIELDS  32    /* fields kept of a group's first record */
+#define FLT_ML_CTX_BYTES   4096  /* bytes of keys and values kept of it */
+
+struct flt_ml_stats {
+	uint64_t groups;              /* joined records emitted (or tried) */
+	uint64_t truncated;           /* of them, cut at PSR_ML_GROUP_MAX */
+	uint64_t passed;              /* lines that were part of no group */
+	uint64_t pass_kept;           /* of them, kept in place: the emitter refused */
+	uint64_t emit_failed;         /* joined records the emitter refused (lost) */
+	uint64_t evictions;           /* streams flushed to make room for another */
+	uint64_t ctx_fields_dropped;  /* first-record fields over the bounds */
+};
+
+extern const struct dp_filter_ops flt_multiline_ops;
+
+/* The counters of a shard context (what shard_ctx_create returned). */
+const struct flt_ml_stats *flt_ml_ctx_stats(const void *ctx);
+
+#endif

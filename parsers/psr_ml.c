@@ -1,0 +1,483 @@
+/*
+ * psr_ml.c — multiline parsers: the set of them by name, the reading of a
+ * [MULTILINE_PARSER] section, the compilation of its rules into the state
+ * machine psr_ml_stream.c runs, and the one function that matches a line
+ * against a list of rules (the place to swap PCRE2 for Hyperscan).
+ * Semantics in psr_ml.h. Control thread, except ml_list_match (shards).
+ */
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <errno.h>
+#include <pcre2.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include "psr_ml_int.h"
+
+struct psr_ml_set {
+	struct psr_ml_parser **p;
+	unsigned n, cap;
+};
+
+/* ---- the regex engine ---- */
+
+static void *rx_compile(const char *regex, char *msg, size_t msglen)
+{
+	size_t len = strlen(regex);
+	int errcode;
+	PCRE2_SIZE erroff;
+
+	/* Fluent Bit's "/.../": strip the slashes when both are there. */
+	if (len >= 2 && regex[0] == '/' && regex[len - 1] == '/') {
+		regex++;
+		len -= 2;
+	}
+	pcre2_code *re = pcre2_compile((PCRE2_SPTR)regex, len, PCRE2_MULTILINE, &errcode, &erroff,
+				       NULL);
+	if (!re) {
+		PCRE2_UCHAR buf[96];
+		pcre2_get_error_message(errcode, buf, sizeof(buf));
+		snprintf(msg, msglen, "invalid regex at offset %zu: %s", (size_t)erroff, (char *)buf);
+		return NULL;
+	}
+	/* Without JIT (not built in, or no executable memory) the
+	 * interpreter gives the same answers, only slower. */
+	pcre2_jit_compile(re, PCRE2_JIT_COMPLETE);
+	return re;
+}
+
+void *ml_scratch_create(void)
+{
+	return pcre2_match_data_create(1, NULL);
+}
+
+void ml_scratch_free(void *md)
+{
+	pcre2_match_data_free(md);
+}
+
+int ml_list_match(const struct psr_ml_parser *p, const struct ml_list *l, const char *s, size_t n,
+		  void *md)
+{
+	/* pcre2_match wants a non-NULL subject even when it is empty. */
+	PCRE2_SPTR subj = (PCRE2_SPTR)(s ? s : "");
+	for (unsigned i = 0; i < l->n; i++) {
+		unsigned r = l->idx[i];
+		if (pcre2_match(p->rules[r].re, subj, n, 0, 0, md, NULL) >= 0)
+			return (int)r;
+	}
+	return -1;
+}
+
+/* ---- building a parser ---- */
+
+struct psr_ml_parser *ml_parser_new(const char *name, int type, uint64_t flush_ms)
+{
+	struct psr_ml_parser *p = calloc(1, sizeof(*p));
+	if (!p)
+		return NULL;
+	p->name = strdup(name);
+	p->states[0] = strdup("start_state");
+	p->nstates = 1;
+	p->type = type;
+	p->flush_ns = flush_ms * 1000000ull;
+	if (!p->name || !p->states[0]) {
+		ml_parser_free(p);
+		return NULL;
+	}
+	return p;
+}
+
+void ml_parser_free(struct psr_ml_parser *p)
+{
+	if (!p)
+		return;
+	for (unsigned i = 0; i < p->nrules; i++)
+		pcre2_code_free(p->rules[i].re);
+	for (unsigned i = 0; i < p->nstates; i++) {
+		free(p->states[i]);
+		free(p->cont[i].idx);
+	}
+	free(p->starts.idx);
+	free(p->rules);
+	free(p->name);
+	free(p->key_content);
+	free(p->match_str);
+	free(p);
+}
+
+/* The id of state name[0..n), added when new; -1 when there are too many. */
+static int state_id(struct psr_ml_parser *p, const char *name, size_t n)
+{
+	for (unsigned i = 0; i < p->nstates; i++)
+		if (strlen(p->states[i]) == n && !memcmp(p->states[i], name, n))
+			return (int)i;
+	if (p->nstates == PSR_ML_MAX_STATES)
+		return -1;
+	char *s = strndup(name, n);
+	if (!s)
+		return -1;
+	p->states[p->nstates] = s;
+	return (int)p->nstates++;
+}
+
+static const char *trim(const char *s, const char *end, size_t *n)
+{
+	while (s < end && (*s == ' ' || *s == '\t'))
+		s++;
+	while (end > s && (end[-1] == ' ' || end[-1] == '\t'))
+		end--;
+	*n = (size_t)(end - s);
+	return s;
+}
+
+int ml_parser_rule(struct psr_ml_parser *p, const char *from, const char *regex, const char *to,
+		   char *msg, size_t msglen)
+{
+	if (p->nrules == p->cap) {
+		unsigned cap = p->cap ? 2 * p->cap : 8;
+		if (cap > 1024) {
+			snprintf(msg, msglen, "too many rules (at most 1024)");
+			return -EINVAL;
+		}
+		struct ml_rule *r = realloc(p->rules, cap * sizeof(*r));
+		if (!r) {
+			snprintf(msg, msglen, "out of memory");
+			return -ENOMEM;
+		}
+		p->rules = r;
+		p->cap = cap;
+	}
+	struct ml_rule *r = &p->rules[p->nrules];
+	memset(r, 0, sizeof(*r));
+	for (const char *s = from;;) {
+		const char *comma = strchr(s, ',');
+		const char *end = comma ? comma : s + strlen(s);
+		size_t n;
+		const char *name = trim(s, end, &n);
+		if (!n) {
+			snprintf(msg, msglen, "empty state name in '%s'", from);
+			return -EINVAL;
+		}
+		int id = state_id(p, name, n);
+		if (id < 0) {
+			snprintf(msg, msglen, "too many states (at most %d)", PSR_ML_MAX_STATES);
+			return -EINVAL;
+		}
+		r->from |= 1ull << id;
+		if (!comma)
+			break;
+		s = comma + 1;
+	}
+	size_t n;
+	const char *name = trim(to, to + strlen(to), &n);
+	if (!n) {
+		snprintf(msg, msglen, "empty next state");
+		return -EINVAL;
+	}
+	if ((r->to = state_id(p, name, n)) < 0) {
+		snprintf(msg, msglen, "too many states (at most %d)", PSR_ML_MAX_STATES);
+		return -EINVAL;
+	}
+	r->start = r->from & 1;
+	if (!(r->re = rx_compile(regex, msg, msglen)))
+		return -EINVAL;
+	p->nrules++;
+	return 0;
+}
+
+static int list_add(struct ml_list *l, unsigned r)
+{
+	uint16_t *idx = realloc(l->idx, (l->n + 1) * sizeof(*idx));
+	if (!idx)
+		return -ENOMEM;
+	idx[l->n++] = (uint16_t)r;
+	l->idx = idx;
+	return 0;
+}
+
+int ml_parser_finish(struct psr_ml_parser *p, char *msg, size_t msglen)
+{
+	p->bad_rule = -1;
+	if (p->type != ML_REGEX)
+		return 0;
+	uint64_t defined = 0;
+	for (unsigned r = 0; r < p->nrules; r++)
+		defined |= p->rules[r].from;
+	if (!(defined & 1)) {
+		snprintf(msg, msglen, "no rule for \"start_state\" (a multiline regex parser needs one)");
+		return -EINVAL;
+	}
+	for (unsigned r = 0; r < p->nrules; r++) {
+		const struct ml_rule *ru = &p->rules[r];
+		if (!(defined & (1ull << ru->to))) {
+			p->bad_rule = (int)r;
+			snprintf(msg, msglen, "rule %u: next state \"%s\" is not the state of any rule", r + 1,
+				 p->states[ru->to]);
+			return -EINVAL;
+		}
+		int rc = 0;
+		if (ru->start) {
+			rc = list_add(&p->starts, r);
+			p->ends |= ru->from;
+		} else {
+			for (unsigned s = 0; s < p->nstates && !rc; s++)
+				if (ru->from & (1ull << s))
+					rc = list_add(&p->cont[s], r);
+		}
+		if (rc) {
+			snprintf(msg, msglen, "out of memory");
+			return rc;
+		}
+	}
+	return 0;
+}
+
+/* ---- the set ---- */
+
+int ml_set_insert(struct psr_ml_set *s, struct psr_ml_parser *p)
+{
+	if (psr_ml_set_find(s, p->name))
+		return -EEXIST;
+	if (s->n == s->cap) {
+		unsigned cap = s->cap ? 2 * s->cap : 8;
+		struct psr_ml_parser **a = realloc(s->p, cap * sizeof(*a));
+		if (!a)
+			return -ENOMEM;
+		s->p = a;
+		s->cap = cap;
+	}
+	s->p[s->n++] = p;
+	return 0;
+}
+
+struct psr_ml_set *psr_ml_set_create(struct dp_err *err)
+{
+	struct psr_ml_set *s = calloc(1, sizeof(*s));
+	if (!s) {
+		dp_err_set(err, -ENOMEM, "multiline parsers: out of memory");
+		return NULL;
+	}
+	if (psr_ml_builtin_add(s, err)) {
+		psr_ml_set_destroy(s);
+		return NULL;
+	}
+	return s;
+}
+
+void psr_ml_set_destroy(struct psr_ml_set *s)
+{
+	if (!s)
+		return;
+	for (unsigned i = 0; i < s->n; i++)
+		ml_parser_free(s->p[i]);
+	free(s->p);
+	free(s);
+}
+
+const struct psr_ml_parser *psr_ml_set_find(const struct psr_ml_set *s, const char *name)
+{
+	for (unsigned i = 0; s && i < s->n; i++)
+		if (!strcmp(s->p[i]->name, name))
+			return s->p[i];
+	return NULL;
+}
+
+const char *psr_ml_parser_name(const struct psr_ml_parser *p)
+{
+	return p->name;
+}
+
+const char *psr_ml_parser_key_content(const struct psr_ml_parser *p)
+{
+	return p->key_content;
+}
+
+uint64_t psr_ml_parser_flush_timeout_ns(const struct psr_ml_parser *p)
+{
+	return p->flush_ns;
+}
+
+/* ---- [MULTILINE_PARSER] sections ---- */
+
+struct ml_cfg {
+	char *name;
+	int type;
+	int64_t flush_timeout;
+	char *key_content;
+	char *key_pattern;
+	char *key_group;
+	char *parser;
+	char *match_string;
+	bool negate;
+	char *rule;
+};
+
+#define C(f) offsetof(struct ml_cfg, f)
+const struct dp_opt psr_ml_opts[] = {
+	{ "name", DP_OPT_STR, NULL, C(name), NULL, 0, 0, DP_OPT_REQUIRED,
+	  "name of the multiline parser, as multiline.parser refers to it; the built-ins java, python, go, "
+	  "ruby and nodejs are taken" },
+	{ "type", DP_OPT_ENUM, NULL, C(type), "regex|endswith|equal|eq", 0, 0, DP_OPT_REQUIRED,
+	  "regex: rules (a state machine) decide; endswith / equal: a line ending with / equal to "
+	  "match_string ends the message" },
+	{ "flush_timeout", DP_OPT_INT, "4000", C(flush_timeout), NULL, 1, 3600000, 0,
+	  "milliseconds without a continuation line after which a pending message is flushed (a filter's "
+	  "flush_ms takes precedence)" },
+	{ "key_content", DP_OPT_STR, NULL, C(key_content), NULL, 0, 0, 0,
+	  "key of a structured record holding the text to match and join (multiline.key_content of the "
+	  "filter overrides it)" },
+	{ "key_pattern", DP_OPT_STR, NULL, C(key_pattern), NULL, 0, 0, DP_OPT_NOT_YET,
+	  "key holding the text the rules match, when not key_content (not supported yet)" },
+	{ "key_group", DP_OPT_STR, NULL, C(key_group), NULL, 0, 0, DP_OPT_NOT_YET,
+	  "key whose value separates interleaved messages (not supported yet)" },
+	{ "parser", DP_OPT_STR, NULL, C(parser), NULL, 0, 0, DP_OPT_NOT_YET,
+	  "[PARSER] applied to each line before the rules (not supported yet)" },
+	{ "match_string", DP_OPT_STR, NULL, C(match_string), NULL, 0, 0, 0,
+	  "endswith / equal: the string that ends a message" },
+	{ "negate", DP_OPT_BOOL, "false", C(negate), NULL, 0, 0, 0,
+	  "endswith / equal: a line NOT ending with / equal to match_string ends the message" },
+	{ "rule", DP_OPT_STR, NULL, C(rule), NULL, 0, 0, 0,
+	  "regex: one rule, repeated in order: \"STATE[, STATE]\" \"/REGEX/\" \"NEXT_STATE\"; lines matching a "
+	  "rule of \"start_state\" begin a message, the rules of the current state continue it" },
+	{ NULL },
+};
+#undef C
+
+/* Split `"a, b" "/x \"y\"/" "c"` into three tokens in buf (a quoted token
+ * ends at the next unescaped quote; \" inside it is a quote, every other
+ * backslash is kept for the regex). Returns the number of tokens. */
+static int rule_tokens(const char *v, char *buf, const char *tok[], int max)
+{
+	int n = 0;
+	char *w = buf;
+	while (*v) {
+		while (*v == ' ' || *v == '\t')
+			v++;
+		if (!*v)
+			break;
+		if (n == max)
+			return max + 1;
+		tok[n++] = w;
+		if (*v == '"') {
+			for (v++; *v && *v != '"'; v++) {
+				if (*v == '\\' && v[1] == '"')
+					v++;
+				*w++ = *v;
+			}
+			if (*v != '"')
+				return -1;
+			v++;
+		} else {
+			while (*v && *v != ' ' && *v != '\t')
+				*w++ = *v++;
+		}
+		*w++ = '\0';
+	}
+	return n;
+}
+
+static int sec_rules(struct psr_ml_parser *p, const struct dp_conf_section *sec, const char *what,
+		     struct dp_err *err)
+{
+	char msg[120];
+	unsigned nrules = 0;
+
+	for (unsigned k = 0; k < sec->nkv; k++) {
+		const struct dp_conf_kv *kv = &sec->kv[k];
+		if (strcasecmp(kv->key, "rule"))
+			continue;
+		if (p->type != ML_REGEX)
+			return dp_err_set(err, -EINVAL, "%s:%d: %s: 'rule' needs type regex", kv->file,
+					  kv->line, what);
+		char *buf = malloc(strlen(kv->val) + 1);
+		const char *tok[3];
+		if (!buf)
+			return dp_err_set(err, -ENOMEM, "%s: out of memory", what);
+		int n = rule_tokens(kv->val, buf, tok, 3);
+		int rc = n == 3 ? ml_parser_rule(p, tok[0], tok[1], tok[2], msg, sizeof(msg)) : -EINVAL;
+		free(buf);
+		if (n != 3)
+			return dp_err_set(err, -EINVAL,
+					  "%s:%d: %s: invalid 'rule': expected \"STATE\" \"/REGEX/\" "
+					  "\"NEXT_STATE\"",
+					  kv->file, kv->line, what);
+		if (rc)
+			return dp_err_set(err, rc, "%s:%d: %s: 'rule': %s", kv->file, kv->line, what, msg);
+		nrules++;
+	}
+	if (p->type == ML_REGEX && !nrules)
+		return dp_err_set(err, -EINVAL, "%s:%d: %s: type regex needs at least one 'rule'",
+				  sec->file, sec->line, what);
+	if (ml_parser_finish(p, msg, sizeof(msg))) {
+		/* Point at the rule at fault when there is one. */
+		const char *file = sec->file;
+		int line = sec->line;
+		for (unsigned k = 0, r = 0; k < sec->nkv && p->bad_rule >= 0; k++) {
+			if (strcasecmp(sec->kv[k].key, "rule"))
+				continue;
+			if (r++ == (unsigned)p->bad_rule) {
+				file = sec->kv[k].file;
+				line = sec->kv[k].line;
+				break;
+			}
+		}
+		return dp_err_set(err, -EINVAL, "%s:%d: %s: 'rule': %s", file, line, what, msg);
+	}
+	return 0;
+}
+
+int psr_ml_set_add(struct psr_ml_set *s, const struct dp_conf_section *sec, struct dp_err *err)
+{
+	static const char *const ignore[] = { "rule", NULL };
+	const struct dp_opt *const tabs[] = { psr_ml_opts };
+	struct ml_cfg cfg;
+	void *const cfgs[] = { &cfg };
+	char what[96];
+	const struct dp_conf_kv *nkv = dp_conf_kv_get(sec, "name");
+
+	if (nkv)
+		snprintf(what, sizeof(what), "[MULTILINE_PARSER] %s", nkv->val);
+	else
+		snprintf(what, sizeof(what), "[MULTILINE_PARSER]");
+	int rc = dp_opt_apply(tabs, cfgs, 1, sec, what, ignore, err);
+	if (rc)
+		return rc;
+	if (!cfg.name[0]) {
+		rc = dp_err_set(err, -EINVAL, "%s:%d: %s: empty 'name'", nkv->file, nkv->line, what);
+		goto out;
+	}
+	if (psr_ml_set_find(s, cfg.name)) {
+		rc = dp_err_set(err, -EEXIST, "%s:%d: %s: 'name': a multiline parser '%s' is already defined",
+				nkv->file, nkv->line, what, cfg.name);
+		goto out;
+	}
+	int type = cfg.type == 3 ? ML_EQUAL : cfg.type;
+	if (type != ML_REGEX && (!cfg.match_string || !cfg.match_string[0])) {
+		rc = dp_err_set(err, -EINVAL, "%s:%d: %s: type %s needs 'match_string'", sec->file,
+				sec->line, what, type == ML_ENDSWITH ? "endswith" : "equal");
+		goto out;
+	}
+	struct psr_ml_parser *p = ml_parser_new(cfg.name, type, (uint64_t)cfg.flush_timeout);
+	if (!p) {
+		rc = dp_err_set(err, -ENOMEM, "%s: out of memory", what);
+		goto out;
+	}
+	p->negate = cfg.negate;
+	/* Take the strings over from cfg. */
+	p->key_content = cfg.key_content;
+	cfg.key_content = NULL;
+	if (cfg.match_string) {
+		p->match_str = cfg.match_string;
+		p->match_len = strlen(cfg.match_string);
+		cfg.match_string = NULL;
+	}
+	rc = sec_rules(p, sec, what, err);
+	if (!rc && (rc = ml_set_insert(s, p)))
+		dp_err_set(err, rc, "%s: out of memory", what);
+	if (rc)
+		ml_parser_free(p);
+out:
+	dp_opt_free(psr_ml_opts, &cfg);
+	return rc;
+}

@@ -1,0 +1,147 @@
+/*
+ * psr_ml.h — multiline parsers: Fluent Bit's [MULTILINE_PARSER] state
+ * machines (and its built-ins java, python, go, ruby) that decide, line by
+ * line, where a stack trace or any other multi-line message starts and
+ * which lines continue it, and the streams that join such lines into one
+ * text.
+ *
+ * A parser of type regex is a list of rules `rule "FROM" "/REGEX/" "TO"`:
+ * FROM is one state name or several separated by commas, TO one state.
+ * The semantics are Fluent Bit's (src/multiline/flb_ml_rule.c):
+ *   - a line that matches a rule listing "start_state" (a start rule; rules
+ *     are tried in the order they were written) begins a group; a group
+ *     already open in the stream is flushed first;
+ *   - while a group is open, the line is tried against the non-start rules
+ *     that list the current state (the TO of the rule that matched the
+ *     previous line), in order; the first match appends the line and moves
+ *     to that rule's TO; when nothing matches, the line is tried as a start
+ *     (which flushes the open group) and else it is not part of any group:
+ *     the open group is flushed and the line passes through alone;
+ *   - when the TO of the rule that matched is a state some start rule also
+ *     lists (e.g. python's "python" -> "start_state" on the exception line,
+ *     java's "nested exception is:" -> java_start_exception), the group ends
+ *     with that line. (Fluent Bit keeps the state after such a flush, so a
+ *     later non-start rule could append to an empty group that has lost its
+ *     first record; here the stream goes back to no group instead.)
+ *   - lines are joined with "\n" unless the group already ends with one; an
+ *     empty line adds "\n". No newline is added at the end (Fluent Bit adds
+ *     one only for raw text read by tail, not for a record's key_content).
+ * Types endswith and equal: every line is appended (without a separator)
+ * and the group is flushed when the line ends with / equals match_string
+ * (negate inverts the test); an endswith line shorter than match_string is
+ * not processed (passes through), as in Fluent Bit.
+ *
+ * Regex dialect: PCRE2 with PCRE2_MULTILINE (Fluent Bit uses Onigmo's Ruby
+ * syntax, where ^ and $ always match at line boundaries); "/.../" slashes
+ * are stripped. Ruby-only syntax (\h as a hex digit, (?<name>) is shared)
+ * may differ. Matching goes through one internal function in psr_ml.c
+ * (first rule of a list that matches a line), so the rules of a state can
+ * later become one Hyperscan database.
+ *
+ * Bounds: a group holds at most PSR_ML_GROUP_MAX bytes of text. A line
+ * that would make it longer is cut at the bound, the group is flushed at
+ * once marked truncated (counted in the stream), and the following lines of
+ * the same message then pass through alone (Fluent Bit does the same with
+ * its multiline_buffer_limit).
+ *
+ * Threads: a set is built on the control thread and then only read, by any
+ * number of shards at once. A stream belongs to one shard.
+ */
+#ifndef PSR_ML_H
+#define PSR_ML_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "dp_common.h"
+#include "dp_conf.h"
+#include "dp_opt.h"
+
+#define PSR_ML_GROUP_MAX    (64 * 1024)  /* bytes of joined text in one group */
+#define PSR_ML_MAX_PARSERS  8            /* parsers one stream tries */
+#define PSR_ML_MAX_STATES   64           /* distinct state names in one parser */
+#define PSR_ML_FLUSH_TIMEOUT_MS 4000     /* Fluent Bit's FLB_ML_FLUSH_TIMEOUT */
+
+struct psr_ml_set;
+struct psr_ml_parser;
+
+/* The built-ins java, python, go, ruby; NULL with err on failure. */
+struct psr_ml_set *psr_ml_set_create(struct dp_err *err);
+void psr_ml_set_destroy(struct psr_ml_set *s);
+/* Add one [MULTILINE_PARSER] section (keys in psr_ml_opts, `rule` repeated
+ * in order). 0, or -EINVAL with "FILE:LINE: [MULTILINE_PARSER] NAME: ..."
+ * naming the key at fault. */
+int psr_ml_set_add(struct psr_ml_set *s, const struct dp_conf_section *sec, struct dp_err *err);
+const struct psr_ml_parser *psr_ml_set_find(const struct psr_ml_set *s, const char *name);
+extern const struct dp_opt psr_ml_opts[];
+
+const char *psr_ml_parser_name(const struct psr_ml_parser *p);
+/* key_content of the section, or NULL. */
+const char *psr_ml_parser_key_content(const struct psr_ml_parser *p);
+uint64_t psr_ml_parser_flush_timeout_ns(const struct psr_ml_parser *p);
+
+/* ---- streams ---- */
+
+/* A completed group: the joined text and the time of its first line. */
+struct psr_ml_group {
+	const char *text;
+	size_t len;
+	uint32_t sec, nsec;
+	unsigned lines;
+	bool truncated;    /* cut at PSR_ML_GROUP_MAX */
+};
+
+/* Called from inside psr_ml_stream_push when the line being pushed begins
+ * a group (after the previous group, if any, was flushed): the caller keeps
+ * what it needs of that line's record for the flush. */
+typedef void (*psr_ml_begin_fn)(void *arg);
+/* Called when a group completes (from push, tick or flush). text is valid
+ * only during the call. */
+typedef void (*psr_ml_flush_fn)(void *arg, const struct psr_ml_group *g);
+
+enum {
+	PSR_ML_PASS = 0,   /* not part of any group: the caller handles it alone */
+	PSR_ML_START = 1,  /* began a group (it may already have been flushed) */
+	PSR_ML_CONT = 2,   /* appended to the open group */
+};
+
+struct psr_ml_stream {
+	const struct psr_ml_parser *p[PSR_ML_MAX_PARSERS];
+	unsigned np;
+	int cur;              /* parser of the open group, or -1 */
+	int lru;              /* parser that took the last line: tried first */
+	int state;            /* its current state */
+	uint64_t timeout_ns;  /* 0: the open group's parser's flush_timeout */
+	uint64_t last_ns;     /* monotonic time of the last line appended */
+	uint32_t sec, nsec;   /* time of the group's first line */
+	uint32_t len, lines;
+	bool truncated;
+	psr_ml_begin_fn begin;
+	psr_ml_flush_fn flush;
+	void *arg;
+	void *md;             /* PCRE2 match data: per stream, so per thread */
+	/* counters, read by the owner */
+	uint64_t groups, truncations;
+	char buf[PSR_ML_GROUP_MAX];
+};
+
+/* p: np (1..PSR_ML_MAX_PARSERS) parsers tried in order, as Fluent Bit's
+ * comma list (the parser of the last group is tried first). 0 or -errno. */
+int psr_ml_stream_init(struct psr_ml_stream *st, const struct psr_ml_parser *const *p, unsigned np,
+		       uint64_t timeout_ns, psr_ml_begin_fn begin, psr_ml_flush_fn flush, void *arg);
+void psr_ml_stream_fini(struct psr_ml_stream *st);
+/* One line (without its newline), its record time and the monotonic time
+ * now: PSR_ML_PASS, PSR_ML_START or PSR_ML_CONT. */
+int psr_ml_stream_push(struct psr_ml_stream *st, const char *line, size_t len, uint32_t sec,
+		       uint32_t nsec, uint64_t now_ns);
+/* Flush the open group when no line continued it for the timeout. */
+void psr_ml_stream_tick(struct psr_ml_stream *st, uint64_t now_ns);
+/* Flush the open group now (shutdown, eviction). */
+void psr_ml_stream_flush(struct psr_ml_stream *st);
+
+static inline bool psr_ml_stream_is_open(const struct psr_ml_stream *st)
+{
+	return st->cur >= 0;
+}
+
+#endif

@@ -1,0 +1,106 @@
+/*
+ * psr_ml_builtin.c — the built-in multiline parsers, as tables of rules.
+ * java, python, go and ruby reproduce the rules of Fluent Bit's built-ins
+ * (src/multiline/flb_ml_parser_{java,python,go,ruby}.c), which come from
+ * Google's fluent-plugin-detect-exceptions; their flush timeout is Fluent
+ * Bit's default. nodejs is sluice's own: Fluent Bit has none and detects
+ * V8 traces through java's rules, whose start needs a character before
+ * "Error", so a plain "Error: message" line is missed there.
+ * Control thread only (psr_ml_set_create).
+ */
+#include <errno.h>
+#include "psr_ml_int.h"
+
+struct ml_rule_def {
+	const char *from, *regex, *to;
+};
+
+struct ml_builtin {
+	const char *name;
+	const struct ml_rule_def *rules;
+	unsigned n;
+};
+
+static const struct ml_rule_def java_rules[] = {
+	{ "start_state, java_start_exception",
+	  "/(.)(?:Exception|Error|Throwable|V8 errors stack trace)[:\\r\\n]/", "java_after_exception" },
+	{ "java_after_exception", "/^[\\t ]*nested exception is:[\\t ]*/", "java_start_exception" },
+	{ "java_after_exception", "/^[\\r\\n]*$/", "java_after_exception" },
+	{ "java_after_exception, java", "/^[\\t ]+(?:eval )?at /", "java" },
+	/* C#: nested exception, exception from async code */
+	{ "java_after_exception, java", "/^[\\t ]+--- End of inner exception stack trace ---$/", "java" },
+	{ "java_after_exception, java",
+	  "/^--- End of stack trace from previous (?x:)location where exception was thrown ---$/", "java" },
+	{ "java_after_exception, java", "/^[\\t ]*(?:Caused by|Suppressed):/", "java_after_exception" },
+	{ "java_after_exception, java", "/^[\\t ]*... \\d+ (?:more|common frames omitted)/", "java" },
+};
+
+static const struct ml_rule_def python_rules[] = {
+	{ "start_state", "/^Traceback \\(most recent call last\\):$/", "python" },
+	{ "python", "/^[\\t ]+File /", "python_code" },
+	{ "python_code", "/[^\\t ]/", "python" },
+	/* the exception line ends the trace */
+	{ "python", "/^(?:[^\\s.():]+\\.)*[^\\s.():]+:/", "start_state" },
+};
+
+static const struct ml_rule_def go_rules[] = {
+	{ "start_state", "/\\bpanic: /", "go_after_panic" },
+	{ "start_state", "/http: panic serving/", "go_goroutine" },
+	{ "go_after_panic", "/^$/", "go_goroutine" },
+	{ "go_after_panic, go_after_signal, go_frame_1", "/^$/", "go_goroutine" },
+	{ "go_after_panic", "/^\\[signal /", "go_after_signal" },
+	{ "go_goroutine", "/^goroutine \\d+ \\[[^\\]]+\\]:$/", "go_frame_1" },
+	{ "go_frame_1", "/^(?:[^\\s.:]+\\.)*[^\\s.():]+\\(|^created by /", "go_frame_2" },
+	{ "go_frame_2", "/^\\s/", "go_frame_1" },
+};
+
+static const struct ml_rule_def ruby_rules[] = {
+	{ "start_state, ruby_start_exception", "/^.+:\\d+:in\\s+.*/", "ruby_after_exception" },
+	{ "ruby_after_exception, ruby", "/^\\s+from\\s+.*:\\d+:in\\s+.*/", "ruby" },
+};
+
+/* "TypeError: x", "Error: x", "Uncaught RangeError [ERR_X]: x", then V8's
+ * "    at f (file.js:1:2)" frames. */
+static const struct ml_rule_def nodejs_rules[] = {
+	{ "start_state",
+	  "/^(?:Uncaught )?(?:[A-Za-z_$][\\w$.]*)?(?:Error|Exception)(?: \\[[\\w-]+\\])?(?::|$)/",
+	  "node_after_error" },
+	{ "node_after_error, node", "/^[\\t ]+at /", "node" },
+	{ "node_after_error, node", "/^[\\t ]+\\.\\.\\. \\d+ more lines matching cause stack trace/",
+	  "node" },
+	{ "node_after_error, node", "/^[\\t ]+\\[cause\\]: /", "node_after_error" },
+};
+
+#define B(n, r) { n, r, DP_ARRAY_SIZE(r) }
+static const struct ml_builtin builtins[] = {
+	B("java", java_rules),
+	B("python", python_rules),
+	B("go", go_rules),
+	B("ruby", ruby_rules),
+	B("nodejs", nodejs_rules),
+};
+
+int psr_ml_builtin_add(struct psr_ml_set *s, struct dp_err *err)
+{
+	char msg[120];
+
+	for (unsigned b = 0; b < DP_ARRAY_SIZE(builtins); b++) {
+		const struct ml_builtin *d = &builtins[b];
+		struct psr_ml_parser *p = ml_parser_new(d->name, ML_REGEX, PSR_ML_FLUSH_TIMEOUT_MS);
+		if (!p)
+			return dp_err_set(err, -ENOMEM, "multiline parser %s: out of memory", d->name);
+		int rc = 0;
+		for (unsigned i = 0; i < d->n && !rc; i++)
+			rc = ml_parser_rule(p, d->rules[i].from, d->rules[i].regex, d->rules[i].to, msg,
+					    sizeof(msg));
+		if (!rc)
+			rc = ml_parser_finish(p, msg, sizeof(msg));
+		if (!rc)
+			rc = ml_set_insert(s, p);
+		if (rc) {
+			ml_parser_free(p);
+			return dp_err_set(err, rc, "built-in multiline parser %s: %s", d->name, msg);
+		}
+	}
+	return 0;
+}

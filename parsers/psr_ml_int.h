@@ -1,0 +1,68 @@
+/*
+ * psr_ml_int.h — what psr_ml.c (sets, sections, streams) and
+ * psr_ml_builtin.c (the built-in parsers) share: the compiled form of a
+ * multiline parser and the calls that build one. Control thread only,
+ * except that shards read the finished structs.
+ */
+#ifndef PSR_ML_INT_H
+#define PSR_ML_INT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include "psr_ml.h"
+
+enum { ML_REGEX = 0, ML_ENDSWITH = 1, ML_EQUAL = 2 };
+
+struct ml_rule {
+	uint64_t from;   /* bit s: the rule leaves state s */
+	int to;
+	bool start;      /* from includes start_state (state 0) */
+	void *re;        /* pcre2_code, JIT-compiled when possible */
+};
+
+/* Rules to try, in the order they were written. This is the unit a regex
+ * engine matches at once (psr_ml.c: ml_list_match). */
+struct ml_list {
+	uint16_t *idx;
+	unsigned n;
+};
+
+struct psr_ml_parser {
+	char *name;
+	int type;
+	char *key_content;
+	uint64_t flush_ns;
+	char *match_str;           /* endswith / equal */
+	size_t match_len;
+	bool negate;
+	struct ml_rule *rules;
+	unsigned nrules, cap;
+	char *states[PSR_ML_MAX_STATES]; /* states[0] is "start_state" */
+	unsigned nstates;
+	struct ml_list starts;     /* start rules */
+	struct ml_list cont[PSR_ML_MAX_STATES]; /* non-start rules leaving state s */
+	uint64_t ends;             /* states some start rule leaves: reaching one ends the group */
+	int bad_rule;              /* ml_parser_finish: the rule at fault, or -1 */
+};
+
+struct psr_ml_parser *ml_parser_new(const char *name, int type, uint64_t flush_ms);
+/* Add a rule; from is "a" or "a, b". 0, or -EINVAL / -ENOMEM with msg. */
+int ml_parser_rule(struct psr_ml_parser *p, const char *from, const char *regex, const char *to,
+		   char *msg, size_t msglen);
+/* Check and index the rules. 0, or -EINVAL with msg. */
+int ml_parser_finish(struct psr_ml_parser *p, char *msg, size_t msglen);
+void ml_parser_free(struct psr_ml_parser *p);
+/* Take p into s; -EEXIST when the name is taken (p is then not taken). */
+int ml_set_insert(struct psr_ml_set *s, struct psr_ml_parser *p);
+
+/* The regex engine, behind these three calls: the first rule of l (in
+ * order) whose regex matches s[0..n), or -1. md is per-thread scratch. */
+int ml_list_match(const struct psr_ml_parser *p, const struct ml_list *l, const char *s, size_t n,
+		  void *md);
+void *ml_scratch_create(void);
+void ml_scratch_free(void *md);
+
+/* Built-ins, psr_ml_builtin.c. */
+int psr_ml_builtin_add(struct psr_ml_set *s, struct dp_err *err);
+
+#endif

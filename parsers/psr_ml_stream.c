@@ -1,0 +1,181 @@
+/*
+ * psr_ml_stream.c — a multiline stream: the lines of one source (one input
+ * and tag on one shard), in order, run through the state machines of up to
+ * PSR_ML_MAX_PARSERS parsers and joined into groups (rules in psr_ml.h).
+ * No allocation after psr_ml_stream_init; the group's text lives in the
+ * stream's own PSR_ML_GROUP_MAX buffer.
+ *
+ * Threads: the shard that owns the stream.
+ */
+#include <errno.h>
+#include <string.h>
+#include "psr_ml_int.h"
+
+int psr_ml_stream_init(struct psr_ml_stream *st, const struct psr_ml_parser *const *p, unsigned np,
+		       uint64_t timeout_ns, psr_ml_begin_fn begin, psr_ml_flush_fn flush, void *arg)
+{
+	if (np == 0 || np > PSR_ML_MAX_PARSERS)
+		return -EINVAL;
+	memset(st, 0, offsetof(struct psr_ml_stream, buf));
+	for (unsigned i = 0; i < np; i++)
+		st->p[i] = p[i];
+	st->np = np;
+	st->cur = -1;
+	st->lru = 0;
+	st->timeout_ns = timeout_ns;
+	st->begin = begin;
+	st->flush = flush;
+	st->arg = arg;
+	if (!(st->md = ml_scratch_create()))
+		return -ENOMEM;
+	return 0;
+}
+
+void psr_ml_stream_fini(struct psr_ml_stream *st)
+{
+	ml_scratch_free(st->md);
+	st->md = NULL;
+}
+
+void psr_ml_stream_flush(struct psr_ml_stream *st)
+{
+	if (st->cur < 0)
+		return;
+	struct psr_ml_group g = {
+		.text = st->buf, .len = st->len, .sec = st->sec, .nsec = st->nsec,
+		.lines = st->lines, .truncated = st->truncated,
+	};
+	st->cur = -1;
+	st->len = 0;
+	st->lines = 0;
+	st->truncated = false;
+	st->groups++;
+	st->truncations += g.truncated;
+	st->flush(st->arg, &g);
+}
+
+void psr_ml_stream_tick(struct psr_ml_stream *st, uint64_t now_ns)
+{
+	if (st->cur < 0)
+		return;
+	uint64_t t = st->timeout_ns ? st->timeout_ns : st->p[st->cur]->flush_ns;
+	if (now_ns - st->last_ns >= t)
+		psr_ml_stream_flush(st);
+}
+
+/* Append bytes; false when the group is full (what fit was kept). */
+static bool put(struct psr_ml_stream *st, const char *s, size_t n)
+{
+	size_t room = PSR_ML_GROUP_MAX - st->len;
+	if (n > room) {
+		memcpy(st->buf + st->len, s, room);
+		st->len = PSR_ML_GROUP_MAX;
+		st->truncated = true;
+		return false;
+	}
+	memcpy(st->buf + st->len, s, n);
+	st->len += (uint32_t)n;
+	return true;
+}
+
+/* Append a continuation line as Fluent Bit does: a "\n" first unless the
+ * group ends with one, and an empty line adds "\n". */
+static bool put_line(struct psr_ml_stream *st, const char *s, size_t n)
+{
+	bool ok = true;
+	if (st->len && st->buf[st->len - 1] != '\n')
+		ok = put(st, "\n", 1);
+	if (ok)
+		ok = n ? put(st, s, n) : put(st, "\n", 1);
+	st->lines++;
+	return ok;
+}
+
+/* Begin a group of parser i with this line (flushing another one). */
+static void open_group(struct psr_ml_stream *st, int i, uint32_t sec, uint32_t nsec)
+{
+	if (st->cur >= 0)
+		psr_ml_stream_flush(st);
+	st->cur = i;
+	st->sec = sec;
+	st->nsec = nsec;
+	st->begin(st->arg);
+}
+
+static int step_regex(struct psr_ml_stream *st, int i, const char *line, size_t len,
+		      uint32_t sec, uint32_t nsec)
+{
+	const struct psr_ml_parser *p = st->p[i];
+	int r, v;
+	bool ok;
+
+	if (st->cur == i && (r = ml_list_match(p, &p->cont[st->state], line, len, st->md)) >= 0) {
+		ok = put_line(st, line, len);
+		v = PSR_ML_CONT;
+	} else if ((r = ml_list_match(p, &p->starts, line, len, st->md)) >= 0) {
+		open_group(st, i, sec, nsec);
+		ok = put_line(st, line, len);
+		v = PSR_ML_START;
+	} else {
+		return PSR_ML_PASS;
+	}
+	st->state = p->rules[r].to;
+	/* A full group goes out now, cut; a state that starts rules leave
+	 * ends the message with this line. */
+	if (!ok || (p->ends & (1ull << st->state)))
+		psr_ml_stream_flush(st);
+	return v;
+}
+
+static int step_match(struct psr_ml_stream *st, int i, const char *line, size_t len,
+		      uint32_t sec, uint32_t nsec)
+{
+	const struct psr_ml_parser *p = st->p[i];
+	bool m;
+
+	if (p->type == ML_ENDSWITH) {
+		if (len < p->match_len)
+			return PSR_ML_PASS;
+		m = !memcmp(line + len - p->match_len, p->match_str, p->match_len);
+	} else {
+		m = len == p->match_len && !memcmp(line, p->match_str, len);
+	}
+	m ^= p->negate;
+	int v = PSR_ML_CONT;
+	if (st->cur != i) {
+		open_group(st, i, sec, nsec);
+		v = PSR_ML_START;
+	}
+	/* Pieces of one line (Docker's 16 KiB split): no separator. */
+	bool ok = put(st, line, len);
+	st->lines++;
+	if (!ok || m)
+		psr_ml_stream_flush(st);
+	return v;
+}
+
+static int step(struct psr_ml_stream *st, int i, const char *line, size_t len, uint32_t sec,
+		uint32_t nsec)
+{
+	if (st->p[i]->type == ML_REGEX)
+		return step_regex(st, i, line, len, sec, nsec);
+	return step_match(st, i, line, len, sec, nsec);
+}
+
+int psr_ml_stream_push(struct psr_ml_stream *st, const char *line, size_t len, uint32_t sec,
+		       uint32_t nsec, uint64_t now_ns)
+{
+	/* The parser used last goes first (Fluent Bit's lru_parser); when it
+	 * does not take the line, its open group ends. */
+	int first = st->cur >= 0 ? st->cur : st->lru;
+	int v = step(st, first, line, len, sec, nsec);
+	if (v == PSR_ML_PASS) {
+		psr_ml_stream_flush(st);
+		for (unsigned i = 0; i < st->np && v == PSR_ML_PASS; i++)
+			if ((int)i != first && (v = step(st, (int)i, line, len, sec, nsec)) != PSR_ML_PASS)
+				st->lru = (int)i;
+	}
+	if (v != PSR_ML_PASS)
+		st->last_ns = now_ns;
+	return v;
+}

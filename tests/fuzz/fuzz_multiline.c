@@ -1,0 +1,99 @@
+/*
+ * fuzz_multiline.c — libFuzzer target for the multiline parsers (psr_ml.h).
+ *
+ * Byte 0 picks the mode. Even: the rest is lines (split at '\n') pushed
+ * through one stream running all the built-ins (java, python, go, ruby,
+ * nodejs) as a comma list, with a tick whenever a line starts with '~'.
+ * Odd: the rest is a classic configuration whose [MULTILINE_PARSER]
+ * sections are added to a set (errors are fine, crashes and leaks are
+ * not); when one named "f" was added, the configuration's own lines are
+ * then pushed through it. Invariants: a group is never longer than
+ * PSR_ML_GROUP_MAX, push returns one of its three values, and after a
+ * flush no group is open. Single-threaded.
+ */
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include "dp_conf.h"
+#include "psr_ml.h"
+
+#define CHECK(x) do { if (!(x)) __builtin_trap(); } while (0)
+
+static struct psr_ml_stream st;
+static uint64_t groups, begins;
+
+static void on_begin(void *arg)
+{
+	(void)arg;
+	begins++;
+}
+
+static void on_flush(void *arg, const struct psr_ml_group *g)
+{
+	(void)arg;
+	CHECK(g->len <= PSR_ML_GROUP_MAX);
+	CHECK(g->lines >= 1);
+	groups++;
+}
+
+static void run_lines(const struct psr_ml_parser *const *p, unsigned np, const uint8_t *d, size_t n)
+{
+	CHECK(psr_ml_stream_init(&st, p, np, 0, on_begin, on_flush, NULL) == 0);
+	uint64_t now = 0;
+	groups = begins = 0;
+	while (n) {
+		const uint8_t *nl = memchr(d, '\n', n);
+		size_t len = nl ? (size_t)(nl - d) : n;
+		now += 1000000;
+		if (len && d[0] == '~') {
+			psr_ml_stream_tick(&st, now + (uint64_t)len * 1000000000ull);
+		} else {
+			int v = psr_ml_stream_push(&st, (const char *)d, len, 1, 2, now);
+			CHECK(v == PSR_ML_PASS || v == PSR_ML_START || v == PSR_ML_CONT);
+		}
+		if (!nl)
+			break;
+		n -= len + 1;
+		d = nl + 1;
+	}
+	psr_ml_stream_flush(&st);
+	CHECK(!psr_ml_stream_is_open(&st));
+	CHECK(groups == begins);
+	psr_ml_stream_fini(&st);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	static struct psr_ml_set *builtins;
+	struct dp_err err = { 0 };
+
+	if (size < 1)
+		return 0;
+	if (!builtins) {
+		builtins = psr_ml_set_create(&err);
+		CHECK(builtins);
+	}
+	if (!(data[0] & 1)) {
+		static const char *const names[] = { "java", "python", "go", "ruby", "nodejs" };
+		const struct psr_ml_parser *p[5];
+		for (unsigned i = 0; i < 5; i++)
+			CHECK((p[i] = psr_ml_set_find(builtins, names[i])));
+		run_lines(p, 5, data + 1, size - 1);
+		return 0;
+	}
+	struct dp_conf *c = dp_conf_load_buffer((const char *)data + 1, size - 1, "fuzz.conf", &err);
+	if (!c)
+		return 0;
+	struct psr_ml_set *s = psr_ml_set_create(&err);
+	CHECK(s);
+	for (unsigned i = 0; i < c->nsec; i++)
+		if (!strcmp(c->sec[i].name, "MULTILINE_PARSER"))
+			psr_ml_set_add(s, &c->sec[i], &err);
+	const struct psr_ml_parser *f = psr_ml_set_find(s, "f");
+	if (f)
+		run_lines(&f, 1, data + 1, size - 1);
+	psr_ml_set_destroy(s);
+	dp_conf_destroy(c);
+	return 0;
+}
