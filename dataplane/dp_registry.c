@@ -26,8 +26,12 @@ const struct dp_output_ops *const dp_registry_outputs[] = {
 };
 
 /* Filters: one line each, in no particular order. */
+extern const struct dp_filter_ops re_grep_ops;
+extern const struct dp_filter_ops re_rewrite_tag_ops;
 const struct dp_filter_ops *const dp_registry_filters[] = {
 	&flt_multiline_ops,
+	&re_grep_ops,
+	&re_rewrite_tag_ops,
 	NULL,
 };
 
