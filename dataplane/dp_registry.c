@@ -25,7 +25,12 @@ const struct dp_output_ops *const dp_registry_outputs[] = {
 };
 
 /* Filters: one line each, in no particular order. */
+extern const struct dp_filter_ops flt_modify_ops, flt_record_modifier_ops, flt_throttle_ops, flt_sampling_ops;
 const struct dp_filter_ops *const dp_registry_filters[] = {
+	&flt_modify_ops,
+	&flt_record_modifier_ops,
+	&flt_throttle_ops,
+	&flt_sampling_ops,
 	NULL,
 };
 
