@@ -370,7 +370,7 @@ static bool cond_holds(struct mod_shard *s, struct dp_chunk *c, const struct mod
 	case C_KEY_VALUE_DOES_NOT_EQUAL:
 	case C_KEY_VALUE_MATCHES:
 	case C_KEY_VALUE_DOES_NOT_MATCH:
-		i = dp_tail_find(c, st->a, st->alen);
+		i = flt_find(c, st->a, st->alen);
 		break;
 	}
 	const struct dp_field *f = i >= 0 ? dp_tail_field(c, (unsigned)i) : NULL;
@@ -494,9 +494,10 @@ static void tail_move(struct dp_chunk *c, unsigned from, unsigned to)
 static unsigned count_key(struct dp_chunk *c, const char *k, size_t klen, int *first)
 {
 	unsigned n = dp_tail_nfields(c), cnt = 0;
+	const struct dp_field *fs = flt_fields(c);
 	*first = -1;
 	for (unsigned i = 0; i < n; i++) {
-		if (flt_key_eq(c, dp_tail_field(c, i), k, klen) && !cnt++)
+		if (flt_key_eq(c, &fs[i], k, klen) && !cnt++)
 			*first = (int)i;
 	}
 	return cnt;
@@ -506,7 +507,7 @@ static unsigned count_key(struct dp_chunk *c, const char *k, size_t klen, int *f
  * compares keys? */
 static bool key_hit(struct mod_shard *s, struct dp_chunk *c, unsigned i, const struct mod_step *st)
 {
-	const struct dp_field *f = dp_tail_field(c, i);
+	const struct dp_field *f = flt_fields(c) + i;
 	switch (st->code) {
 	case OP_REMOVE_REGEX:
 		return re_match(s, st->ra, flt_key(c, f), f->key_len);
@@ -528,8 +529,9 @@ static void remove_keys(struct mod_shard *s, struct dp_chunk *c, const struct mo
 
 static void remove_key(struct dp_chunk *c, const char *k, size_t klen)
 {
+	const struct dp_field *fs = flt_fields(c);   /* removals keep field0 */
 	for (unsigned i = dp_tail_nfields(c); i-- > 0;)
-		if (flt_key_eq(c, dp_tail_field(c, i), k, klen))
+		if (flt_key_eq(c, &fs[i], k, klen))
 			dp_tail_remove(c, i);
 }
 
@@ -561,8 +563,9 @@ static void copy_after(struct mod_shard *s, struct dp_chunk *c, unsigned src,
 
 static void rename_all(struct mod_shard *s, struct dp_chunk *c, const struct mod_step *st)
 {
+	const struct dp_field *fs = flt_fields(c);
 	for (unsigned i = 0, n = dp_tail_nfields(c); i < n; i++)
-		if (flt_key_eq(c, dp_tail_field(c, i), st->a, st->alen) &&
+		if (flt_key_eq(c, &fs[i], st->a, st->alen) &&
 		    dp_tail_rename(c, i, st->b, st->blen))
 			s->nospace++;
 }
@@ -577,7 +580,7 @@ static void rule_apply(struct mod_shard *s, struct dp_chunk *c, const struct mod
 		append_str(s, c, st);
 		break;
 	case OP_ADD:
-		if (dp_tail_find(c, st->a, st->alen) < 0)
+		if (flt_find(c, st->a, st->alen) < 0)
 			append_str(s, c, st);
 		break;
 	case OP_REMOVE:
@@ -586,17 +589,17 @@ static void rule_apply(struct mod_shard *s, struct dp_chunk *c, const struct mod
 		remove_keys(s, c, st);
 		break;
 	case OP_RENAME:
-		if (dp_tail_find(c, st->b, st->blen) < 0)
+		if (flt_find(c, st->b, st->blen) < 0)
 			rename_all(s, c, st);
 		break;
 	case OP_HARD_RENAME:
-		if (dp_tail_find(c, st->a, st->alen) >= 0) {
+		if (flt_find(c, st->a, st->alen) >= 0) {
 			remove_key(c, st->b, st->blen);
 			rename_all(s, c, st);
 		}
 		break;
 	case OP_COPY:
-		if (count_key(c, st->a, st->alen, &src) == 1 && dp_tail_find(c, st->b, st->blen) < 0)
+		if (count_key(c, st->a, st->alen, &src) == 1 && flt_find(c, st->b, st->blen) < 0)
 			copy_after(s, c, (unsigned)src, st);
 		break;
 	case OP_HARD_COPY:
@@ -606,7 +609,7 @@ static void rule_apply(struct mod_shard *s, struct dp_chunk *c, const struct mod
 			dp_tail_remove(c, (unsigned)dst);
 			/* The source was the destination itself: Fluent Bit
 			 * drops both, so does this. */
-			if ((src = dp_tail_find(c, st->a, st->alen)) < 0)
+			if ((src = flt_find(c, st->a, st->alen)) < 0)
 				break;
 		}
 		copy_after(s, c, (unsigned)src, st);

@@ -280,10 +280,14 @@ static int rm_record(void *ctx, struct dp_fx *fx)
 	const struct rm_priv *p = s->p;
 	struct dp_chunk *c = fx->c;
 
-	if (p->nkeys)
-		for (unsigned i = dp_tail_nfields(c); i-- > 0;)
-			if (key_listed(p, c, dp_tail_field(c, i)) != p->allow)
-				dp_tail_remove(c, i);
+	if (p->nkeys) {
+		bool keep[UINT16_MAX];
+		const struct dp_field *fs = flt_fields(c);
+		unsigned n = dp_tail_nfields(c);
+		for (unsigned i = 0; i < n; i++)
+			keep[i] = key_listed(p, c, &fs[i]) == p->allow;
+		flt_tail_compact(c, keep);
+	}
 	if (!p->nrecs && !p->uuid_key)
 		return DP_FILTER_KEEP;
 	size_t need = p->recs_bytes + (p->uuid_key ? flt_pair_size(p->uuid_klen, 36) : 0);

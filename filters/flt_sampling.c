@@ -25,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "dp_filter.h"
+#include "flt_util.h"
 
 struct smp_cfg {
 	int64_t rate;
@@ -142,9 +143,9 @@ static int smp_record(void *ctx, struct dp_fx *fx)
 {
 	struct smp_shard *s = ctx;
 	if (s->p.key) {
-		int i = dp_tail_find(fx->c, s->p.key, s->p.klen);
+		int i = flt_find(fx->c, s->p.key, s->p.klen);
 		if (i >= 0) {
-			const struct dp_field *f = dp_tail_field(fx->c, (unsigned)i);
+			const struct dp_field *f = flt_fields(fx->c) + i;
 			uint64_t h = smp_hash(fx->c->data + f->val_off, f->val_len);
 			bool keep = s->p.rate ? h % s->p.rate == 0 : (h >> 11) < s->p.pct_thr;
 			return keep ? DP_FILTER_KEEP : DP_FILTER_DROP;

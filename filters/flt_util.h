@@ -49,6 +49,12 @@ static inline void flt_append_end(struct dp_chunk *c, bool reopened)
 		dp_tail_close(c);
 }
 
+/* The tail record's fields, one lookup instead of one per field. */
+static inline struct dp_field *flt_fields(struct dp_chunk *c)
+{
+	return &c->fields[dp_chunk_rec_is_open(c) ? c->cur_field0 : c->recs[c->nrecs - 1].field0];
+}
+
 static inline const char *flt_key(const struct dp_chunk *c, const struct dp_field *f)
 {
 	return (const char *)c->data + f->key_off;
@@ -58,7 +64,21 @@ static inline const char *flt_key(const struct dp_chunk *c, const struct dp_fiel
 static inline bool flt_key_eq(const struct dp_chunk *c, const struct dp_field *f, const char *k,
 			      size_t klen)
 {
-	return f->key_len == klen && !memcmp(c->data + f->key_off, k, klen);
+	/* Length and first byte inline: most keys differ there, and a
+	 * memcmp call per field was the largest cost measured. */
+	const uint8_t *p = c->data + f->key_off;
+	return f->key_len == klen && (!klen || (p[0] == (uint8_t)k[0] && !memcmp(p, k, klen)));
+}
+
+/* The first field of the tail record named k, or -1 (dp_tail_find,
+ * inline). */
+static inline int flt_find(struct dp_chunk *c, const char *k, size_t klen)
+{
+	const struct dp_field *fs = flt_fields(c);
+	for (unsigned i = 0, n = dp_tail_nfields(c); i < n; i++)
+		if (flt_key_eq(c, &fs[i], k, klen))
+			return (int)i;
+	return -1;
 }
 
 /* Does the key start with prefix p? */
@@ -66,6 +86,51 @@ static inline bool flt_key_prefix(const struct dp_chunk *c, const struct dp_fiel
 				  size_t plen)
 {
 	return f->key_len >= plen && !memcmp(c->data + f->key_off, p, plen);
+}
+
+/*
+ * Keep only the fields of the tail record for which keep[i] is true, in
+ * one pass: each kept pair moves down at most once (dp_tail_remove per
+ * field would move the rest of the record once per removal). Relies on
+ * the layout dp_edit.c documents: pairs contiguous in index order after
+ * the 14-byte event header, the map16 count at bytes 12..13; the tail
+ * record is the last bytes of the chunk. Returns the fields removed.
+ */
+static inline unsigned flt_tail_compact(struct dp_chunk *c, const bool *keep)
+{
+	bool open = dp_chunk_rec_is_open(c);
+	uint32_t off = open ? c->cur_off : c->recs[c->nrecs - 1].off;
+	struct dp_field *fs = flt_fields(c);
+	unsigned n = dp_tail_nfields(c), j = 0;
+	uint32_t rd = off + 14, w = off + 14;
+	for (unsigned i = 0; i < n; i++) {
+		uint32_t end = fs[i].val_off + fs[i].val_len;
+		if (keep[i]) {
+			if (w != rd) {
+				memmove(c->data + w, c->data + rd, end - rd);
+				fs[i].key_off -= rd - w;
+				fs[i].val_off -= rd - w;
+			}
+			w += end - rd;
+			fs[j++] = fs[i];
+		}
+		rd = end;
+	}
+	unsigned removed = n - j;
+	if (!removed)
+		return 0;
+	c->data_len = w;
+	c->nfields -= removed;
+	if (open) {
+		c->cur_nfields = j;
+	} else {
+		struct dp_rec *r = &c->recs[c->nrecs - 1];
+		r->nfields = (uint16_t)j;
+		r->len = w - off;
+		c->data[off + 12] = (uint8_t)(j >> 8);
+		c->data[off + 13] = (uint8_t)j;
+	}
+	return removed;
 }
 
 /*
