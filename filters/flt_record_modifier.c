@@ -6,8 +6,8 @@
  *
  * Semantics of Fluent Bit's plugins/filter_record_modifier:
  *   - Remove_key and Allowlist_key compare keys case-insensitively; a
- *     trailing '*' makes the rest a prefix (`Remove_key Swap.*`... is the
- *     prefix "Swap."). The two are exclusive (an error at start-up).
+ *     trailing '*' makes the rest a prefix (`Remove_key Swap.*` removes
+ *     every key starting with "swap.", any case). The two are exclusive (an error at start-up).
  *   - Record KEY VALUE appends the pair as a string, in configuration
  *     order, after the kept fields, even when KEY already exists (Fluent
  *     Bit does not check either). VALUE is the rest of the line; a value
@@ -78,6 +78,7 @@ struct rm_shard {
 	const struct rm_priv *p;
 	uint64_t s[4];          /* xoshiro256** state */
 	uint64_t nospace;       /* appends skipped because the chunk was full */
+	bool keep[UINT16_MAX];  /* scratch: which fields stay (a map16 holds at most this many) */
 } dp_cache_aligned;
 
 static void priv_free(struct rm_priv *p)
@@ -205,7 +206,7 @@ static void *rm_shard_create(struct dp_filter *f, unsigned shard)
 	struct rm_shard *s = aligned_alloc(DP_CACHE_LINE, sizeof(*s));
 	if (!s)
 		return NULL;
-	memset(s, 0, sizeof(*s));
+	memset(s, 0, offsetof(struct rm_shard, keep));
 	s->p = f->priv;
 	uint64_t seed;
 	if (getrandom(&seed, sizeof(seed), 0) != sizeof(seed)) {
@@ -281,7 +282,7 @@ static int rm_record(void *ctx, struct dp_fx *fx)
 	struct dp_chunk *c = fx->c;
 
 	if (p->nkeys) {
-		bool keep[UINT16_MAX];
+		bool *keep = s->keep;
 		const struct dp_field *fs = flt_fields(c);
 		unsigned n = dp_tail_nfields(c);
 		for (unsigned i = 0; i < n; i++)
