@@ -412,85 +412,6 @@ static bool cond_holds(struct mod_shard *s, struct dp_chunk *c, const struct mod
 	}
 }
 
-/* Start of the tail record's first pair (after array, ext8 time, map16). */
-static uint32_t pairs_start(const struct dp_chunk *c)
-{
-	return (dp_chunk_rec_is_open(c) ? c->cur_off : c->recs[c->nrecs - 1].off) + 14;
-}
-
-static inline uint32_t val_end(const struct dp_field *f)
-{
-	return f->val_off + f->val_len;
-}
-
-static void reverse(uint8_t *p, size_t n)
-{
-	for (size_t i = 0, j = n; i + 1 < j; i++, j--) {
-		uint8_t t = p[i];
-		p[i] = p[j - 1];
-		p[j - 1] = t;
-	}
-}
-
-/* Turn bytes [p, p+n1) [p+n1, p+n1+n2) into the second block then the
- * first: through the stack when the smaller block is small, else by three
- * reversals (no allocation either way). */
-static void rotate(uint8_t *p, size_t n1, size_t n2)
-{
-	uint8_t tmp[1024];
-	if (n1 <= sizeof(tmp) && n1 <= n2) {
-		memcpy(tmp, p, n1);
-		memmove(p, p + n1, n2);
-		memcpy(p + n2, tmp, n1);
-	} else if (n2 <= sizeof(tmp)) {
-		memcpy(tmp, p + n1, n2);
-		memmove(p + n2, p, n1);
-		memcpy(p, tmp, n2);
-	} else {
-		reverse(p, n1);
-		reverse(p + n1, n2);
-		reverse(p, n1 + n2);
-	}
-}
-
-static void shift(struct dp_field *f, unsigned from, unsigned to, int64_t d)
-{
-	for (unsigned j = from; j <= to; j++) {
-		f[j].key_off = (uint32_t)(f[j].key_off + d);
-		f[j].val_off = (uint32_t)(f[j].val_off + d);
-	}
-}
-
-/* Move field `from` of the tail record to position `to`, the others
- * keeping their order; bytes and index move together. Pairs are
- * contiguous and in index order (the invariant dp_edit.c relies on), so
- * this is one rotation of the bytes between them. */
-static void tail_move(struct dp_chunk *c, unsigned from, unsigned to)
-{
-	if (from == to)
-		return;
-	struct dp_field *fs = dp_tail_field(c, 0), moved = fs[from];
-	uint32_t base = pairs_start(c);
-#define PS(i) ((i) == 0 ? base : val_end(&fs[(i) - 1]))
-	if (from > to) {
-		uint32_t a = PS(to), m = PS(from), b = val_end(&fs[from]);
-		rotate(c->data + a, m - a, b - m);
-		shift(fs, to, from - 1, (int64_t)(b - m));
-		moved.key_off -= m - a;
-		moved.val_off -= m - a;
-		memmove(fs + to + 1, fs + to, (from - to) * sizeof(*fs));
-	} else {
-		uint32_t a = PS(from), m = val_end(&fs[from]), b = val_end(&fs[to]);
-		rotate(c->data + a, m - a, b - m);
-		shift(fs, from + 1, to, -(int64_t)(m - a));
-		moved.key_off += b - m;
-		moved.val_off += b - m;
-		memmove(fs + from, fs + from + 1, (to - from) * sizeof(*fs));
-	}
-#undef PS
-	fs[to] = moved;
-}
-
 static unsigned count_key(struct dp_chunk *c, const char *k, size_t klen, int *first)
 {
 	unsigned n = dp_tail_nfields(c), cnt = 0;
@@ -558,7 +479,7 @@ static void copy_after(struct mod_shard *s, struct dp_chunk *c, unsigned src,
 	bool r = flt_append_begin(c);
 	dp_chunk_put_copy(c, st->b, st->blen, c, dp_tail_field(c, src));
 	flt_append_end(c, r);
-	tail_move(c, dp_tail_nfields(c) - 1, src + 1);
+	flt_tail_move(c, dp_tail_nfields(c) - 1, src + 1);
 }
 
 static void rename_all(struct mod_shard *s, struct dp_chunk *c, const struct mod_step *st)
@@ -618,13 +539,13 @@ static void rule_apply(struct mod_shard *s, struct dp_chunk *c, const struct mod
 		n = dp_tail_nfields(c);
 		for (unsigned i = 0, w = 0; i < n; i++)
 			if (key_hit(s, c, i, st))
-				tail_move(c, i, w++);
+				flt_tail_move(c, i, w++);
 		break;
 	case OP_MOVE_TO_END:
 		n = dp_tail_nfields(c);
 		for (unsigned seen = 0, i = 0; seen < n; seen++) {
 			if (key_hit(s, c, i, st))
-				tail_move(c, i, n - 1);
+				flt_tail_move(c, i, n - 1);
 			else
 				i++;
 		}

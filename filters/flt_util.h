@@ -1,7 +1,9 @@
 /*
- * flt_util.h — small helpers the record-editing filters share (modify,
+ * flt_util.h — helpers the record-editing filters share (modify,
  * record_modifier): appending to the tail record without ever losing it,
- * key comparisons, and the token splitter for rule values.
+ * key comparisons, moving a field and removing many in one pass (what
+ * dp_edit.h does not offer; candidates for it), and the token splitter
+ * for rule values.
  *
  * Threads: the inline record helpers run on the shard that owns the chunk;
  * flt_split runs on the control thread (setup).
@@ -131,6 +133,85 @@ static inline unsigned flt_tail_compact(struct dp_chunk *c, const bool *keep)
 		c->data[off + 13] = (uint8_t)j;
 	}
 	return removed;
+}
+
+/* Start of the tail record's first pair (after array, ext8 time, map16). */
+static inline uint32_t flt_pairs_start(const struct dp_chunk *c)
+{
+	return (dp_chunk_rec_is_open(c) ? c->cur_off : c->recs[c->nrecs - 1].off) + 14;
+}
+
+static inline uint32_t flt_val_end(const struct dp_field *f)
+{
+	return f->val_off + f->val_len;
+}
+
+static inline void flt_reverse(uint8_t *p, size_t n)
+{
+	for (size_t i = 0, j = n; i + 1 < j; i++, j--) {
+		uint8_t t = p[i];
+		p[i] = p[j - 1];
+		p[j - 1] = t;
+	}
+}
+
+/* Turn bytes [p, p+n1) [p+n1, p+n1+n2) into the second block then the
+ * first: through the stack when the smaller block is small, else by three
+ * reversals (no allocation either way). */
+static inline void flt_rotate(uint8_t *p, size_t n1, size_t n2)
+{
+	uint8_t tmp[1024];
+	if (n1 <= sizeof(tmp) && n1 <= n2) {
+		memcpy(tmp, p, n1);
+		memmove(p, p + n1, n2);
+		memcpy(p + n2, tmp, n1);
+	} else if (n2 <= sizeof(tmp)) {
+		memcpy(tmp, p + n1, n2);
+		memmove(p + n2, p, n1);
+		memcpy(p, tmp, n2);
+	} else {
+		flt_reverse(p, n1);
+		flt_reverse(p + n1, n2);
+		flt_reverse(p, n1 + n2);
+	}
+}
+
+static inline void flt_shift(struct dp_field *f, unsigned from, unsigned to, int64_t d)
+{
+	for (unsigned j = from; j <= to; j++) {
+		f[j].key_off = (uint32_t)(f[j].key_off + d);
+		f[j].val_off = (uint32_t)(f[j].val_off + d);
+	}
+}
+
+/* Move field `from` of the tail record to position `to`, the others
+ * keeping their order; bytes and index move together. Pairs are
+ * contiguous and in index order (the invariant dp_edit.c relies on), so
+ * this is one rotation of the bytes between them. */
+static inline void flt_tail_move(struct dp_chunk *c, unsigned from, unsigned to)
+{
+	if (from == to)
+		return;
+	struct dp_field *fs = dp_tail_field(c, 0), moved = fs[from];
+	uint32_t base = flt_pairs_start(c);
+#define PS(i) ((i) == 0 ? base : flt_val_end(&fs[(i) - 1]))
+	if (from > to) {
+		uint32_t a = PS(to), m = PS(from), b = flt_val_end(&fs[from]);
+		flt_rotate(c->data + a, m - a, b - m);
+		flt_shift(fs, to, from - 1, (int64_t)(b - m));
+		moved.key_off -= m - a;
+		moved.val_off -= m - a;
+		memmove(fs + to + 1, fs + to, (from - to) * sizeof(*fs));
+	} else {
+		uint32_t a = PS(from), m = flt_val_end(&fs[from]), b = flt_val_end(&fs[to]);
+		flt_rotate(c->data + a, m - a, b - m);
+		flt_shift(fs, from + 1, to, -(int64_t)(m - a));
+		moved.key_off += b - m;
+		moved.val_off += b - m;
+		memmove(fs + from, fs + from + 1, (to - from) * sizeof(*fs));
+	}
+#undef PS
+	fs[to] = moved;
 }
 
 /*
