@@ -10,6 +10,9 @@
 extern const struct dp_input_ops in_syslog_ops, in_tcp_ops, in_dummy_ops;
 extern const struct dp_output_ops out_stdout_ops, out_file_ops, out_null_ops;
 extern const struct dp_filter_ops flt_multiline_ops;
+extern const struct dp_filter_ops re_grep_ops, re_rewrite_tag_ops;
+extern const struct dp_filter_ops flt_modify_ops, flt_record_modifier_ops, flt_throttle_ops,
+	flt_sampling_ops;
 
 const struct dp_input_ops *const dp_registry_inputs[] = {
 	&in_syslog_ops,
@@ -26,12 +29,14 @@ const struct dp_output_ops *const dp_registry_outputs[] = {
 };
 
 /* Filters: one line each, in no particular order. */
-extern const struct dp_filter_ops re_grep_ops;
-extern const struct dp_filter_ops re_rewrite_tag_ops;
 const struct dp_filter_ops *const dp_registry_filters[] = {
 	&flt_multiline_ops,
 	&re_grep_ops,
 	&re_rewrite_tag_ops,
+	&flt_modify_ops,
+	&flt_record_modifier_ops,
+	&flt_throttle_ops,
+	&flt_sampling_ops,
 	NULL,
 };
 
