@@ -8,6 +8,8 @@
 #include <string.h>
 #include <strings.h>
 #include "dp_cli.h"
+#include "dp_filter.h"
+#include "psr_ml.h"
 #include "dp_opt.h"
 #include "dp_pipeline.h"
 #include "dp_plugin.h"
@@ -21,16 +23,17 @@ void dp_cli_usage(FILE *f)
 		"\n"
 		"  -c, --config=FILE     read a Fluent Bit classic configuration file\n"
 		"  -i, --input=NAME      add an input (syslog, tcp, dummy)\n"
-		"  -o, --output=NAME     add an output (stdout, file, null)\n"
-		"  -p, --prop=KEY=VALUE  set a key of the last -i or -o\n"
-		"  -m, --match=PATTERN   Match of the last -o (default *)\n"
+		"  -F, --filter=NAME     add a filter (grep, modify, parser, ...)\n"
+		"  -o, --output=NAME     add an output (stdout, file, null, ...)\n"
+		"  -p, --prop=KEY=VALUE  set a key of the last -i, -F or -o\n"
+		"  -m, --match=PATTERN   Match of the last -F or -o (default *)\n"
 		"  -t, --tag=TAG         Tag of the last -i\n"
 		"  -f, --flush=SECONDS   [SERVICE] Flush\n"
 		"  -R, --parser=FILE     [SERVICE] Parsers_File\n"
 		"  -D, --dry-run         check the configuration and exit\n"
 		"  -v, --verbose         more log (-vv: trace)\n"
 		"  -q, --quiet           errors only\n"
-		"  -h, --help            this help; after -i/-o NAME: that plugin's keys\n"
+		"  -h, --help            this help; after -i/-F/-o NAME: that plugin's keys\n"
 		"  -V, --version         print the version\n"
 		"      --doc-config      print the configuration reference (Markdown)\n");
 }
@@ -57,6 +60,7 @@ int dp_cli_parse(int argc, char **argv, struct dp_cli *cli, struct dp_err *err)
 		{ "dry-run", no_argument, NULL, 'D' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "quiet", no_argument, NULL, 'q' },
+		{ "filter", required_argument, NULL, 'F' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ "doc-config", no_argument, NULL, 1 },
@@ -70,7 +74,7 @@ int dp_cli_parse(int argc, char **argv, struct dp_cli *cli, struct dp_err *err)
 	bool last_is_output = false, last_has_match = false;
 	int ch, argi;
 	optind = 1;
-	while ((ch = getopt_long(argc, argv, "c:i:o:p:m:t:f:R:DvqhV", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "c:i:o:F:p:m:t:f:R:DvqhV", longopts, NULL)) != -1) {
 		argi = optind - 1;
 		switch (ch) {
 		case 'c':
@@ -78,20 +82,23 @@ int dp_cli_parse(int argc, char **argv, struct dp_cli *cli, struct dp_err *err)
 			break;
 		case 'i':
 		case 'o':
+		case 'F':
+			/* Outputs and filters take Match (-m), "*" when not given. */
 			if (last_i >= 0 && last_is_output && !last_has_match)
 				dp_conf_kv_add(cli->conf, &cli->conf->sec[last_i], "Match", "*", CLI_FILE, argi);
-			dp_conf_section_add(cli->conf, ch == 'i' ? "INPUT" : "OUTPUT", CLI_FILE, argi);
+			dp_conf_section_add(cli->conf, ch == 'i' ? "INPUT" : ch == 'o' ? "OUTPUT" : "FILTER",
+					    CLI_FILE, argi);
 			last_i = (int)cli->conf->nsec - 1;
 			dp_conf_kv_add(cli->conf, &cli->conf->sec[last_i], "Name", optarg, CLI_FILE, argi);
-			last_is_output = ch == 'o';
+			last_is_output = ch != 'i';
 			last_has_match = false;
-			cli->help_kind = ch == 'i' ? "input" : "output";
+			cli->help_kind = ch == 'i' ? "input" : ch == 'o' ? "output" : "filter";
 			cli->help_name = optarg;
 			break;
 		case 'p': {
 			char *eq = strchr(optarg, '=');
 			if (last_i < 0)
-				return dp_err_set(err, -EINVAL, "-p %s: no -i or -o before it", optarg);
+				return dp_err_set(err, -EINVAL, "-p %s: no -i, -F or -o before it", optarg);
 			if (!eq || eq == optarg)
 				return dp_err_set(err, -EINVAL, "-p %s: expected KEY=VALUE", optarg);
 			char key[128];
@@ -103,7 +110,7 @@ int dp_cli_parse(int argc, char **argv, struct dp_cli *cli, struct dp_err *err)
 		}
 		case 'm':
 			if (last_i < 0 || !last_is_output)
-				return dp_err_set(err, -EINVAL, "-m %s: no -o before it", optarg);
+				return dp_err_set(err, -EINVAL, "-m %s: no -F or -o before it", optarg);
 			dp_conf_kv_add(cli->conf, &cli->conf->sec[last_i], "Match", optarg, CLI_FILE, argi);
 			last_has_match = true;
 			break;
@@ -147,6 +154,15 @@ int dp_cli_plugin_help(FILE *f, const char *kind, const char *name)
 			dp_opt_print_help(f, ops->opts);
 		fprintf(f, "\nKeys of every input:\n");
 		dp_opt_print_help(f, dp_input_common_opts);
+	} else if (!strcmp(kind, "filter")) {
+		const struct dp_filter_ops *ops = dp_registry_filter(name);
+		if (!ops)
+			return -ENOENT;
+		fprintf(f, "%s: %s\n\n", ops->name, ops->desc);
+		if (ops->opts)
+			dp_opt_print_help(f, ops->opts);
+		fprintf(f, "\nKeys of every filter:\n");
+		dp_opt_print_help(f, dp_filter_common_opts);
 	} else {
 		const struct dp_output_ops *ops = dp_registry_output(name);
 		if (!ops)
@@ -181,6 +197,20 @@ void dp_cli_doc(FILE *f)
 		if (ops->opts)
 			dp_opt_print_markdown(f, ops->opts);
 	}
+	fprintf(f, "\n## Keys of every [FILTER]\n\n`Name` selects the plugin. Filters run on every "
+		"shard, in the order they are written, on the records whose tag their `Match` covers.\n\n");
+	dp_opt_print_markdown(f, dp_filter_common_opts);
+	for (unsigned i = 0; dp_registry_filters[i]; i++) {
+		const struct dp_filter_ops *ops = dp_registry_filters[i];
+		fprintf(f, "\n## [FILTER] %s\n\n%s.\n\n", ops->name, ops->desc);
+		if (ops->opts)
+			dp_opt_print_markdown(f, ops->opts);
+		else
+			fprintf(f, "No keys of its own.\n");
+	}
+	fprintf(f, "\n## [MULTILINE_PARSER]\n\nIn a `Parsers_File` or the main configuration. "
+		"Built in: java, python, go, ruby, nodejs.\n\n");
+	dp_opt_print_markdown(f, psr_ml_opts);
 	fprintf(f, "\n## Keys of every [OUTPUT]\n\n`Name` selects the plugin.\n\n");
 	dp_opt_print_markdown(f, dp_output_common_opts);
 	for (unsigned i = 0; dp_registry_outputs[i]; i++) {

@@ -28,15 +28,15 @@ const struct dp_output_ops *const dp_registry_outputs[] = {
 	NULL,
 };
 
-/* Filters: one line each, in no particular order. */
+/* Filters, in the order the reference lists them. */
 const struct dp_filter_ops *const dp_registry_filters[] = {
-	&flt_multiline_ops,
 	&re_grep_ops,
-	&re_rewrite_tag_ops,
 	&flt_modify_ops,
+	&flt_multiline_ops,
 	&flt_record_modifier_ops,
-	&flt_throttle_ops,
+	&re_rewrite_tag_ops,
 	&flt_sampling_ops,
+	&flt_throttle_ops,
 	NULL,
 };
 

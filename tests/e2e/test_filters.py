@@ -1,0 +1,131 @@
+#!/usr/bin/env python3
+"""test_filters.py — [FILTER] chains end to end, through the real binary.
+
+- A chain parser -> multiline -> grep -> modify -> rewrite_tag: a Java
+  stack trace sent in pieces over TCP becomes one record, lines are split
+  into fields by a regex [PARSER] from a Parsers_File, DEBUG is excluded,
+  fields are added and renamed, and ERROR records are copied under a new
+  tag to a second output. Every record is checked field by field.
+- grep at volume (loadgen, ~20% ERROR): exactly the ERROR events arrive,
+  every other one is counted as filtered, none is lost.
+- Bad filter configurations stop sluice with the file, line and cause.
+"""
+import json
+import socket
+
+from harness import (check, check_eq, conf, file_out, free_port, main, read_lines, run_loadgen,
+                     service, syslog_in, tcp_in, wait_for)
+
+PARSERS = r"""
+[PARSER]
+    Name   lvl
+    Format regex
+    Regex  ^(?<level>[A-Z]+) (?<msg>[\s\S]*)$
+
+[MULTILINE_PARSER]
+    name          dashes
+    type          regex
+    flush_timeout 500
+    rule "start_state" "/^[A-Z]+ /" "cont"
+    rule "cont"        "/^-- /"     "cont"
+"""
+
+TRACE = ['ERROR java.lang.IllegalStateException: boom',
+         '\tat com.example.App.run(App.java:10)',
+         '\tat com.example.App.main(App.java:5)']
+
+
+def records(path):
+    return [json.loads(x) for x in read_lines(path)]
+
+
+def test_chain(t):
+    with open(t.path('parsers.conf'), 'w') as f:
+        f.write(PARSERS)
+    port = free_port()
+    text = conf(service(t, Parsers_File='parsers.conf'),
+                tcp_in(port, fmt='none', Tag='app'),
+                ('FILTER', [('Name', 'multiline'), ('Match', 'app'),
+                            ('multiline.key_content', 'log'), ('multiline.parser', 'java')]),
+                ('FILTER', [('Name', 'parser'), ('Match', 'app'), ('Key_Name', 'log'),
+                            ('Parser', 'lvl')]),
+                ('FILTER', [('Name', 'grep'), ('Match', 'app'), ('Exclude', 'level ^DEBUG$')]),
+                ('FILTER', [('Name', 'modify'), ('Match', 'app'), ('Add', 'env prod'),
+                            ('Rename', 'msg message')]),
+                ('FILTER', [('Name', 'rewrite_tag'), ('Match', 'app'),
+                            ('Rule', '$level ^(ERROR)$ alerts.$TAG true')]),
+                file_out(t, name='app.out', fmt='plain', match='app'),
+                file_out(t, name='alerts.out', fmt='plain', match='alerts.*'))
+    sl = t.sluice(text)
+    s = socket.create_connection(('127.0.0.1', port))
+    lines = ['INFO started', 'DEBUG noise'] + TRACE + ['INFO done']
+    # The trace arrives in two writes, cut inside a line.
+    data = ('\n'.join(lines) + '\n').encode()
+    cut = data.index(b'App.run') + 3
+    s.sendall(data[:cut])
+    wait_for(lambda: (sl.stats() or {}).get('inputs') is not None, 10, 'stats')
+    s.sendall(data[cut:])
+    s.close()
+    sl.wait_stats(lambda st: st['totals']['out'] >= 4, 20, 'app and alert records out')
+    check_eq(sl.stop(), 0, 'sluice exits 0 on SIGTERM')
+    want_err = {'level': 'ERROR', 'message': '\n'.join(TRACE)[len('ERROR '):], 'env': 'prod'}
+    check_eq(records(t.path('app.out')),
+             [{'level': 'INFO', 'message': 'started', 'env': 'prod'},
+              want_err,
+              {'level': 'INFO', 'message': 'done', 'env': 'prod'}],
+             'app: trace joined, parsed, DEBUG excluded, env added, msg renamed, in order')
+    check_eq(records(t.path('alerts.out')), [want_err],
+             'alerts.app: the ERROR record copied under its new tag')
+    st = sl.stats()
+    check_eq(st['inputs']['tcp.0']['filtered'] >= 1, True, 'the excluded record is counted as filtered')
+
+
+def test_grep_volume(t):
+    count = 50000
+    port = free_port()
+    sl = t.sluice(conf(service(t), syslog_in(port),
+                       ('FILTER', [('Name', 'grep'), ('Match', '*'), ('Regex', 'message ERROR')]),
+                       file_out(t, fmt='json_lines')))
+    run_loadgen(['--port', port, '--count', count, '--seed', 7])
+    st = sl.wait_stats(lambda st: st['inputs']['syslog.0']['records'] >= count and
+                       st['totals']['out'] + st['inputs']['syslog.0']['filtered'] >= count,
+                       60, 'every event delivered or filtered')
+    check_eq(sl.stop(), 0, 'sluice exits 0 on SIGTERM')
+    recs = records(t.path('out.txt'))
+    errors = [r for r in recs if 'ERROR' in r.get('message', '')]
+    check_eq(len(errors), len(recs), 'only records whose message has ERROR are delivered')
+    flt = sl.stats()['inputs']['syslog.0']['filtered']
+    check_eq(len(recs) + flt, count, 'delivered + filtered = sent')
+    check(0.15 < len(recs) / count < 0.25, 'about 20% of loadgen events are ERROR',
+          '%d of %d' % (len(recs), count))
+
+
+def bad(t, sections, want, extra_files=None):
+    for name, body in (extra_files or {}).items():
+        with open(t.path(name), 'w') as f:
+            f.write(body)
+    port = free_port()
+    text = conf(service(t, **({'Parsers_File': 'p.conf'} if extra_files else {})),
+                syslog_in(port), *sections, file_out(t))
+    sl = t.sluice(text, wait=False)
+    rc = sl.wait_exit(20)
+    check(rc not in (None, 0), 'sluice refuses to start: %s' % want, 'rc=%r' % rc)
+    err = sl.stderr()
+    check(want in err, 'the error says %r' % want, err[-600:])
+
+
+def test_bad_configs(t):
+    bad(t, [('FILTER', [('Name', 'grepp'), ('Match', '*')])], "unknown filter plugin 'grepp'")
+    bad(t, [('FILTER', [('Name', 'grep'), ('Match', '*'), ('Regex', 'log a(b')])], 'grep')
+    bad(t, [('FILTER', [('Name', 'parser'), ('Match', '*'), ('Key_Name', 'log'),
+                        ('Parser', 'nope')])], 'nope')
+    bad(t, [('FILTER', [('Name', 'multiline'), ('Match', '*'),
+                        ('multiline.parser', 'nope')])], 'nope')
+    bad(t, [], 'start_state', extra_files={'p.conf': '[MULTILINE_PARSER]\n    name x\n    type regex\n'
+                                           '    rule "cont" "/a/" "cont"\n'})
+    bad(t, [], 'p.conf:4', extra_files={'p.conf': '[PARSER]\n    Name y\n    Format regex\n'
+                                        '    Regex  a(b\n'})
+
+
+if __name__ == '__main__':
+    main([test_chain, test_grep_volume, test_bad_configs])
