@@ -315,11 +315,9 @@ void sp_agg_merge(const struct sp_query *q, union sp_w *d0, const union sp_w *s0
 			if (s[0].u) {
 				if (d[0].u == 0 || s[5].d > d[5].d)
 					d[5].d = s[5].d;
-				for (int i = 0; i < 5; i++)
-					if (i == 0)
-						d[0].u += s[0].u;
-					else
-						d[i].d += s[i].d;
+				d[0].u += s[0].u;
+				for (int i = 1; i < 5; i++)
+					d[i].d += s[i].d;
 			}
 			break;
 		default:
@@ -328,8 +326,9 @@ void sp_agg_merge(const struct sp_query *q, union sp_w *d0, const union sp_w *s0
 	}
 }
 
-void sp_agg_value(const struct sp_agg *a, const union sp_w *w, struct sp_val *v)
+void sp_agg_value(const struct sp_agg *a, const union sp_w *w0, struct sp_val *v)
 {
+	const union sp_w *w = w0 + a->word;
 	memset(v, 0, sizeof(*v));
 	switch (a->fn) {
 	case SP_FN_COUNT:

@@ -65,7 +65,7 @@ void sp_gkey_decode(const uint8_t *key, uint32_t klen, unsigned g, struct sp_val
 void sp_agg_update(const struct sp_query *q, union sp_w *w, const struct sp_val *slots, double x);
 /* dst += src. */
 void sp_agg_merge(const struct sp_query *q, union sp_w *dst, const union sp_w *src);
-/* The final value of aggregate a. */
+/* The final value of aggregate a of a group (w: the group's words). */
 void sp_agg_value(const struct sp_agg *a, const union sp_w *w, struct sp_val *v);
 
 #endif

@@ -91,13 +91,14 @@ struct sp_engine *sp_engine_create(const struct dp_conf_section *const *tasks, u
 	e->q = calloc(ntasks + 1, sizeof(*e->q));
 	e->st = calloc(ntasks + 1, sizeof(*e->st));
 	e->nwin = calloc(ntasks + 1, sizeof(*e->nwin));
+	e->names = calloc(ntasks + 1, sizeof(*e->names));
 	e->m = calloc(ntasks + 1, sizeof(*e->m));
 	e->rings = calloc(nshards, sizeof(*e->rings));
 	e->wm = aligned_alloc(DP_CACHE_LINE, nshards * sizeof(*e->wm));
 	e->shards = calloc(nshards, sizeof(*e->shards));
 	const struct dp_conf_kv **execs = calloc(ntasks + 1, sizeof(*execs));
 	uint32_t *maxg = calloc(ntasks + 1, sizeof(*maxg));
-	if (!e->q || !e->st || !e->nwin || !e->m || !e->rings || !e->wm || !e->shards || !execs ||
+	if (!e->q || !e->st || !e->names || !e->nwin || !e->m || !e->rings || !e->wm || !e->shards || !execs ||
 	    !maxg) {
 		dp_err_set(err, -ENOMEM, "out of memory");
 		goto fail;
@@ -116,7 +117,9 @@ struct sp_engine *sp_engine_create(const struct dp_conf_section *const *tasks, u
 					"task name '%s' used twice", name);
 				goto fail;
 			}
-		e->q[i].task = name;
+		if (!(e->names[i] = strdup(name)))
+			goto nomem;
+		e->q[i].task = e->names[i];
 		e->q[i].idx = i;
 		e->st[i] = sp_parse(execs[i]->val, strlen(execs[i]->val), err);
 		if (!e->st[i]) {
@@ -211,6 +214,9 @@ void sp_engine_destroy(struct sp_engine *e)
 	free(e->shards);
 	free(e->q);
 	free(e->st);
+	for (unsigned i = 0; e->names && i < e->nq; i++)
+		free(e->names[i]);
+	free(e->names);
 	free(e->nwin);
 	free(e->m);
 	free(e);

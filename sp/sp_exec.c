@@ -191,7 +191,8 @@ static void aggregate(struct sp_shard *s, unsigned qi, const struct sp_query *q,
 		return;
 	}
 	uint64_t h = sp_hash(s->gkey, klen);
-	double rt = r->ts_sec + r->ts_nsec / 1e9;
+	/* in integers first: doubles near 1.7e9 s keep only ~0.2 us */
+	int64_t rt_ns = (int64_t)((uint64_t)r->ts_sec * 1000000000ull + r->ts_nsec);
 	uint64_t last = t / q->adv_ns * q->adv_ns;
 	for (unsigned k = 0; k < q->overlap; k++) {
 		if (last < (uint64_t)k * q->adv_ns)
@@ -214,7 +215,7 @@ static void aggregate(struct sp_shard *s, unsigned qi, const struct sp_query *q,
 			continue;
 		}
 		/* forecast's x: record time from the window start, seconds */
-		sp_agg_update(q, g, s->vals, rt - (double)start / 1e9);
+		sp_agg_update(q, g, s->vals, (double)(rt_ns - (int64_t)start) / 1e9);
 	}
 }
 

@@ -72,6 +72,7 @@ struct sp_wm {
 struct sp_engine {
 	struct sp_query *q;
 	struct sp_stmt **st;
+	char **names;              /* [query]: task names, copied */
 	unsigned nq, nshards;
 	unsigned *nwin;            /* [query]: windows per shard */
 	unsigned maxslots, maxout;
