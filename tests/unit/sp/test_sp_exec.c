@@ -120,8 +120,8 @@ static void test_select_records(void **state)
 	(void)state;
 	const char *names[] = { "dbg", "mk" };
 	const char *execs[] = {
-		"SELECT ident AS who, map['a']['b'], RECORD_TAG(), UNIX_TIMESTAMP() FROM TAG:'app.*' "
-		"WHERE latency > 15",
+		("SELECT ident AS who, map['a']['b'], RECORD_TAG(), UNIX_TIMESTAMP() FROM TAG:'app.*' "
+		 "WHERE latency > 15"),
 		"CREATE STREAM copy WITH (tag='copy.out') AS SELECT * FROM TAG:'app.*' WHERE level = 'info'",
 	};
 	struct dp_err err;
@@ -293,8 +293,8 @@ static void test_stream_chain(void **state)
 	(void)state;
 	const char *names[] = { "agg", "big" };
 	const char *execs[] = {
-		"CREATE STREAM per_ident WITH (tag='sql.per_ident') AS SELECT ident, COUNT(*) AS n "
-		"FROM TAG:'app.*' WINDOW TUMBLING (1 SECOND) GROUP BY ident HAVING n >= 2",
+		("CREATE STREAM per_ident WITH (tag='sql.per_ident') AS SELECT ident, COUNT(*) AS n "
+		 "FROM TAG:'app.*' WINDOW TUMBLING (1 SECOND) GROUP BY ident HAVING n >= 2"),
 		"SELECT ident, n FROM STREAM:per_ident WHERE n > 2",
 	};
 	struct dp_err err;
@@ -336,8 +336,8 @@ static void test_limit_groups_forecast(void **state)
 	(void)state;
 	const char *names[] = { "lim", "few", "fc" };
 	const char *execs[] = {
-		"SELECT map['a']['b'] AS k, COUNT(*) FROM TAG:'*' WINDOW TUMBLING (1 SECOND) "
-		"GROUP BY map['a']['b'] LIMIT 2",
+		("SELECT map['a']['b'] AS k, COUNT(*) FROM TAG:'*' WINDOW TUMBLING (1 SECOND) "
+		 "GROUP BY map['a']['b'] LIMIT 2"),
 		"SELECT ident, COUNT(*) FROM TAG:'*' WINDOW TUMBLING (1 SECOND) GROUP BY ident",
 		"SELECT TIMESERIES_FORECAST(latency, 10) AS f FROM TAG:'*' WINDOW TUMBLING (1 SECOND)",
 	};
