@@ -1,0 +1,85 @@
+/*
+ * sp_int.h — the stream processor's internal structures, shared by
+ * sp_engine.c (building them) and sp_exec.c (running them).
+ *
+ * Ownership of a window (struct sp_win): it belongs to its shard while
+ * OPEN; at close the shard sets it HANDED and enqueues it on its ring to
+ * the merger; the merger (shard 0's tick) reads it and stores FREE with
+ * release order, after which the shard may reuse it. Memory never
+ * changes threads for good: the shard made it and the shard frees it.
+ *
+ * Threads: see each struct.
+ */
+#ifndef SP_INT_H
+#define SP_INT_H
+
+#include <stdatomic.h>
+#include "dp_log.h"
+#include "dp_ring.h"
+#include "sp.h"
+#include "sp_agg.h"
+#include "sp_parse.h"
+#include "sp_plan.h"
+
+enum { WIN_FREE = 0, WIN_OPEN, WIN_HANDED };
+
+struct sp_win {
+	_Atomic int state;
+	unsigned q;
+	uint64_t start, end;       /* ns, [start, end) */
+	struct sp_tab tab;
+};
+
+/* Per shard and query counters; the shard writes, readers sum. */
+struct sp_qstat {
+	uint64_t in, emitted, emit_failed, dropped, late;
+};
+
+struct sp_shard {
+	struct sp_engine *e;
+	unsigned id;
+	struct sp_win **wins;      /* [query][nwin] */
+	struct sp_qstat *st;       /* [query] */
+	struct dp_ratelimit *rl;   /* [query]: the group-limit warning */
+	uint64_t *warned;          /* [query]: dropped count at the last warning */
+	struct sp_val *vals;       /* one per slot of the widest query */
+	struct sp_val *outv;       /* one per output of the widest query */
+	uint64_t closed_upto;      /* windows ending at or before are handed */
+	uint64_t now_str_sec;
+	char now_str[32];
+	uint8_t gkey[SP_GKEY_MAX];
+};
+
+/* The merger's window: partials of every shard combined. Shard 0 only. */
+struct sp_mwin {
+	bool used;
+	uint64_t start, end;
+	struct sp_tab tab;
+};
+
+struct sp_qmerge {
+	struct sp_mwin *w;
+	unsigned nw;
+	uint64_t emitted_upto;     /* end of the last window emitted */
+	struct dp_ratelimit rl;
+	uint64_t warned;
+};
+
+struct sp_wm {
+	dp_cache_aligned _Atomic uint64_t v;
+};
+
+struct sp_engine {
+	struct sp_query *q;
+	struct sp_stmt **st;
+	char **names;              /* [query]: task names, copied */
+	unsigned nq, nshards;
+	unsigned *nwin;            /* [query]: windows per shard */
+	unsigned maxslots, maxout;
+	struct dp_ring **rings;    /* [shard] -> merger */
+	struct sp_wm *wm;          /* [shard]: closed_upto, published */
+	struct sp_shard *_Atomic *shards; /* for stats */
+	struct sp_qmerge *m;       /* [query] */
+};
+
+#endif
