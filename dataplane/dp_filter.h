@@ -60,6 +60,7 @@ struct dp_fx {
 	uint64_t now_real_ns;     /* CLOCK_REALTIME of this burst */
 	unsigned shard;
 	dp_emit_fn emit;          /* set by the shard (tests set their own) */
+	int origin;               /* SQL: the task whose result is emitted */
 	/* private to the shard */
 	struct shard *sh;
 	unsigned filter;          /* index of the running filter */

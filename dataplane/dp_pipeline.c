@@ -55,6 +55,11 @@ const struct dp_opt dp_service_opts[] = {
 	  "sluice: rewrite this file with the counters as JSON every Stats_Interval." },
 	{ "Stats_Interval", DP_OPT_SECONDS, "1", SVC(stats_interval), NULL, 0, 0, 0,
 	  "sluice: how often Stats_File is rewritten (seconds)." },
+	{ "Streams_File", DP_OPT_STR, NULL, SVC(streams_file), NULL, 0, 0, 0,
+	  "Fluent Bit stream processor file: [STREAM_TASK] sections (Name, Exec). See docs/SQL.md." },
+	{ "SP_Mem_Buf_Limit", DP_OPT_SIZE, "10M", SVC(sp_mem_buf_limit), NULL, 0, 0, 0,
+	  "sluice: memory for the stream processor's results, across all shards; past it results are "
+	  "counted as dropped." },
 	{ "storage.path", DP_OPT_STR, NULL, SVC(storage_path), NULL, 0, 0, DP_OPT_NOT_YET,
 	  "Filesystem buffering. Not supported yet." },
 	{ NULL },
@@ -304,10 +309,9 @@ struct dp_pipeline *dp_pipeline_create(const struct dp_conf *conf, struct dp_err
 			rc = add_output(pl, s, err);
 		} else if (!strcasecmp(s->name, "FILTER")) {
 			rc = dp_pipeline_add_filter(pl, s, err);
-		} else if (!strcasecmp(s->name, "PARSER") ||
-			   !strcasecmp(s->name, "MULTILINE_PARSER") || !strcasecmp(s->name, "STREAM_TASK")) {
-			rc = dp_err_set(err, -ENOTSUP, "%s:%d: [%s] sections are not supported yet", s->file,
-					s->line, s->name);
+		} else if (!strcasecmp(s->name, "PARSER") || !strcasecmp(s->name, "MULTILINE_PARSER") ||
+			   !strcasecmp(s->name, "STREAM_TASK")) {
+			/* read by dp_pipeline_load_parsers / _load_sp */
 		} else {
 			rc = dp_err_set(err, -EINVAL, "%s:%d: unknown section [%s]", s->file, s->line, s->name);
 		}
@@ -337,6 +341,8 @@ struct dp_pipeline *dp_pipeline_create(const struct dp_conf *conf, struct dp_err
 		rc = dp_err_set(err, -EINVAL, "no [OUTPUT] configured");
 	if (!rc)
 		rc = dp_pipeline_add_emitters(pl, err);
+	if (!rc)
+		rc = dp_pipeline_load_sp(pl, conf, err);
 	if (rc) {
 		dp_pipeline_destroy(pl);
 		return NULL;
@@ -509,6 +515,8 @@ void dp_pipeline_destroy(struct dp_pipeline *pl)
 		free(out);
 	}
 	dp_pipeline_filters_destroy(pl);
+	dp_pipeline_sp_destroy(pl);
+	dp_pipeline_parsers_destroy(pl);
 	dp_opt_free(dp_service_opts, &pl->svc);
 	free(pl);
 }

@@ -30,6 +30,8 @@ struct dp_service {
 	char *stats_file;
 	double stats_interval;
 	char *storage_path;
+	char *streams_file;
+	int64_t sp_mem_buf_limit; /* memory for the stream processor's results */
 };
 
 struct shard;
@@ -37,6 +39,7 @@ struct out_worker;
 struct dp_filter;
 struct psr_parsers;
 struct psr_ml_set;
+struct sp_engine;
 
 #define DP_MAX_FILTERS 64
 
@@ -50,6 +53,9 @@ struct dp_pipeline {
 	unsigned nflt;
 	struct psr_parsers *parsers;     /* [PARSER] sections, by name */
 	struct psr_ml_set *ml_parsers;   /* [MULTILINE_PARSER] and built-ins */
+	struct sp_engine *sp;            /* [STREAM_TASK] queries, or NULL */
+	int sp_input;                    /* the input carrying their results */
+	struct dp_conf *streams_conf;    /* Streams_File, as read */
 	unsigned nshards;
 	int cpu[DP_MAX_SHARDS];          /* CPU of each shard */
 	struct shard **shards;

@@ -10,5 +10,9 @@
 int dp_pipeline_add_filter(struct dp_pipeline *pl, const struct dp_conf_section *s, struct dp_err *err);
 int dp_pipeline_add_emitters(struct dp_pipeline *pl, struct dp_err *err);
 void dp_pipeline_filters_destroy(struct dp_pipeline *pl);
+int dp_pipeline_load_parsers(struct dp_pipeline *pl, const struct dp_conf *conf, struct dp_err *err);
+void dp_pipeline_parsers_destroy(struct dp_pipeline *pl);
+int dp_pipeline_load_sp(struct dp_pipeline *pl, const struct dp_conf *conf, struct dp_err *err);
+void dp_pipeline_sp_destroy(struct dp_pipeline *pl);
 
 #endif

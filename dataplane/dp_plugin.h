@@ -72,6 +72,8 @@ struct dp_input_ops {
 	void (*teardown)(struct dp_input *in);
 };
 
+#define DP_EMITTER_SP 1000
+
 struct dp_input {
 	unsigned id;
 	char name[48];            /* "syslog.0", as Fluent Bit names instances */
@@ -90,8 +92,9 @@ struct dp_input {
 	uint64_t route;
 	/* bit f set when filter f's Match covers this tag (the chain) */
 	uint64_t filters;
-	/* an emitter (dp_filter.h): the filter it serves, else -1; its
-	 * chunks carry their own tag */
+	/* an emitter (dp_filter.h): the filter it serves, DP_EMITTER_SP for
+	 * the stream processor's results, else -1; its chunks carry their
+	 * own tag */
 	int emitter_of;
 	/* transport, filled by setup */
 	enum dp_transport net;

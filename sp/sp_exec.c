@@ -238,6 +238,7 @@ void sp_shard_record(struct sp_shard *s, struct dp_fx *fx, int origin)
 			continue;
 		}
 		struct rec_ctx x = { s, q, fx, r };
+		fx->origin = (int)q->idx;   /* the shard feeds the result on */
 		if (dp_fx_emit(fx, q->tag, q->tag_len, r->ts_sec, r->ts_nsec, build_rec, &x))
 			s->st[qi].emit_failed++;
 		else
@@ -318,6 +319,7 @@ static void emit_window(struct sp_shard *s0, struct dp_fx *fx, unsigned qi, stru
 			left--;
 		struct res_ctx x = { q, v };
 		/* The result's time is the window's end. */
+		fx->origin = (int)q->idx;
 		if (dp_fx_emit(fx, q->tag, q->tag_len, (uint32_t)(mw->end / 1000000000ull),
 			       (uint32_t)(mw->end % 1000000000ull), build_res, &x))
 			s0->st[qi].emit_failed++;
