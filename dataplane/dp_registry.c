@@ -9,6 +9,7 @@
 
 extern const struct dp_input_ops in_syslog_ops, in_tcp_ops, in_dummy_ops;
 extern const struct dp_output_ops out_stdout_ops, out_file_ops, out_null_ops;
+extern const struct dp_filter_ops flt_parser_ops;
 
 const struct dp_input_ops *const dp_registry_inputs[] = {
 	&in_syslog_ops,
@@ -26,6 +27,7 @@ const struct dp_output_ops *const dp_registry_outputs[] = {
 
 /* Filters: one line each, in no particular order. */
 const struct dp_filter_ops *const dp_registry_filters[] = {
+	&flt_parser_ops,
 	NULL,
 };
 
