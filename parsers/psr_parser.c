@@ -23,7 +23,7 @@ const struct dp_opt psr_parser_opts[] = {
 	  "field holding the record's timestamp (read when Time_Format is set)" },
 	{ "Time_Format", DP_OPT_STR, NULL, offsetof(struct psr_parser_cfg, time_format), NULL, 0, 0, 0,
 	  "strptime format of Time_Key, with %L for fractional seconds; without a year the current "
-	  "year is used" },
+	  "year is used; may repeat: each is tried in turn" },
 	{ "Time_Keep", DP_OPT_BOOL, "off", offsetof(struct psr_parser_cfg, time_keep), NULL, 0, 0, 0,
 	  "keep the time field in the record once it was parsed" },
 	{ "Time_Offset", DP_OPT_STR, NULL, offsetof(struct psr_parser_cfg, time_offset), NULL, 0, 0, 0,
@@ -157,10 +157,22 @@ static int compile_regex(struct psr_parser *p, const struct dp_conf_section *s, 
 			 struct dp_err *err)
 {
 	size_t off, len;
-	uint32_t opts = PCRE2_MULTILINE | PCRE2_UTF | PCRE2_MATCH_INVALID_UTF;
+	uint32_t opts = PCRE2_MULTILINE;
 	int ec;
 	PCRE2_SIZE eo;
 	ruby_delims(pat, &off, &len, &opts);
+	/* Byte mode unless the pattern needs characters (non-ASCII text,
+	 * Unicode properties): then a log line with invalid UTF-8 still
+	 * matches byte for byte, as it does in Fluent Bit's Onigmo. In UTF
+	 * mode invalid input is allowed (it matches no character) rather
+	 * than checked per line. */
+	bool utf = false;
+	for (size_t i = off; i < off + len; i++)
+		if ((uint8_t)pat[i] >= 0x80 ||
+		    (pat[i] == '\\' && i + 1 < off + len && strchr("pPX", pat[i + 1])))
+			utf = true;
+	if (utf)
+		opts |= PCRE2_UTF | PCRE2_MATCH_INVALID_UTF;
 	p->re = pcre2_compile((PCRE2_SPTR)pat + off, len, opts, &ec, &eo, NULL);
 	if (!p->re) {
 		char buf[96];
@@ -287,10 +299,19 @@ static int build(struct psr_parser *p, const struct psr_parser_cfg *cfg,
 		if ((rc = compile_regex(p, s, cfg->regex, err)))
 			return rc;
 	}
-	if (cfg->time_format) {
+	for (unsigned i = 0; i < s->nkv; i++) {
+		const struct dp_conf_kv *kv = &s->kv[i];
 		struct dp_err e = { 0 };
-		if (psr_tfmt_compile(&p->tfmt, cfg->time_format, &e))
-			return kv_err(s, "Time_Format", p->name, err, "%s", e.msg);
+		if (strcasecmp(kv->key, "Time_Format"))
+			continue;
+		if (p->ntfmt == PSR_TFMT_ALT)
+			return dp_err_set(err, -E2BIG, "%s:%d: [PARSER] %s: more than %d Time_Format",
+					  kv->file, kv->line, p->name, PSR_TFMT_ALT);
+		if (psr_tfmt_compile(&p->tfmt[p->ntfmt++], kv->val, &e))
+			return dp_err_set(err, -EINVAL, "%s:%d: [PARSER] %s: %s", kv->file, kv->line,
+					  p->name, e.msg);
+	}
+	if (cfg->time_format) {
 		p->has_time = true;
 		p->time_key = strdup(cfg->time_key ? cfg->time_key : "time");
 		if (!p->time_key)

@@ -8,7 +8,8 @@
  *   - regex: PCRE2 with JIT over Ruby-style patterns: named groups
  *     (?<name>...) become fields in the order of the groups; "/re/imx"
  *     delimiters and flags are understood; ^ and $ match at line breaks
- *     (Ruby always does). A group that did not take part is empty, and
+ *     (Ruby always does). Patterns are matched byte by byte unless they
+ *     hold non-ASCII text or \p/\P/\X (then UTF-8, invalid input allowed). A group that did not take part is empty, and
  *     empty values are skipped unless Skip_Empty_Values is off.
  *   - json: the text is one JSON object; its members become fields.
  *   - logfmt, ltsv: psr_kv.h.

@@ -92,7 +92,12 @@ static int time_parse(struct run *r, const char *v, size_t n)
 	const struct psr_parser *p = r->p;
 	int64_t sec;
 	uint32_t nsec;
-	if (psr_strptime(&p->tfmt, &r->st->tc, v, n, r->now, p->time_off, p->tflags, &sec, &nsec))
+	unsigned i;
+	for (i = 0; i < p->ntfmt; i++)
+		if (!psr_strptime(&p->tfmt[i], &r->st->tc, v, n, r->now, p->time_off, p->tflags, &sec,
+				  &nsec))
+			break;
+	if (i == p->ntfmt)
 		return -EINVAL;
 	if (sec < 0 || sec > UINT32_MAX)  /* the event time is 32-bit seconds */
 		return -EINVAL;

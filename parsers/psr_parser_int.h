@@ -12,6 +12,10 @@
 #include "psr_parser.h"
 #include "psr_strptime.h"
 
+/* Fluent Bit's own parsers.conf gives syslog-rfc3164 two Time_Format
+ * lines; each is tried in turn until one reads the time. */
+#define PSR_TFMT_ALT 4
+
 enum { PSR_FMT_REGEX, PSR_FMT_JSON, PSR_FMT_LOGFMT, PSR_FMT_LTSV };
 enum { PSR_TY_STR, PSR_TY_INT, PSR_TY_FLOAT, PSR_TY_BOOL, PSR_TY_HEX };
 enum { PSR_DEC_JSON, PSR_DEC_ESCAPED, PSR_DEC_ESCAPED_UTF8 };
@@ -68,7 +72,8 @@ struct psr_parser {
 	bool time_keep;
 	char *time_key;
 	size_t time_key_len;
-	struct psr_tfmt tfmt;
+	struct psr_tfmt tfmt[PSR_TFMT_ALT];  /* Time_Format lines, tried in order */
+	unsigned ntfmt;
 	int32_t time_off;
 	unsigned tflags;
 	/* Types, decoders */

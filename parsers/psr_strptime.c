@@ -407,7 +407,7 @@ int psr_strptime(const struct psr_tfmt *f, struct psr_tcache *tc, const char *s,
 	int64_t head;
 	int32_t loff = 0;
 	int rc;
-	if (tc && tc->valid && tc->year == nowkey && len >= tc->klen &&
+	if (tc && tc->valid && tc->fmt == f && tc->year == nowkey && len >= tc->klen &&
 	    (tc->la < 0 ? len == tc->klen : len > tc->klen && (uint8_t)s[tc->klen] == tc->la) &&
 	    !memcmp(s, tc->key, tc->klen)) {
 		tc->hits++;
@@ -432,6 +432,7 @@ int psr_strptime(const struct psr_tfmt *f, struct psr_tcache *tc, const char *s,
 				tc->klen = (uint8_t)pos;
 				tc->la = pos < len ? (uint8_t)s[pos] : -1;
 				tc->year = nowkey;
+				tc->fmt = f;
 				tc->head_sec = head;
 				tc->head_epoch = t.has_epoch;
 				tc->head_has_off = t.has_off;

@@ -55,6 +55,7 @@ struct psr_tfmt {
 
 struct psr_tcache {
 	bool valid;
+	const struct psr_tfmt *fmt;  /* the format it was filled with */
 	uint8_t klen;           /* bytes of key[] that are the head's text */
 	int16_t la;             /* byte after the head, or -1 at end of text */
 	int32_t year;           /* now's year it was computed with */
