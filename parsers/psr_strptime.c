@@ -57,24 +57,23 @@ static int num(const char *s, size_t len, size_t *pos, unsigned maxd, long lo, l
 	return 0;
 }
 
-/* A full or three-letter English name, case-insensitive; index or -1. The
- * full name is tried first so "June" is consumed whole. */
+/* A full or three-letter English name, case-insensitive; index or -1.
+ * The three letters pick the entry; the full name is consumed when it
+ * follows, so "June" is read whole. */
 static int name(const char *s, size_t len, size_t *pos, const char *const *tab, int n)
 {
 	const char *p = s + *pos;
 	size_t left = len - *pos;
+	if (left < 3)
+		return -1;
+	uint32_t k = (uint32_t)((p[0] | 0x20) << 16 | (p[1] | 0x20) << 8 | (p[2] | 0x20));
 	for (int i = 0; i < n; i++) {
-		size_t fl = strlen(tab[i]);
-		if (left >= fl && !strncasecmp(p, tab[i], fl)) {
-			*pos += fl;
-			return i;
-		}
-	}
-	for (int i = 0; i < n; i++) {
-		if (left >= 3 && !strncasecmp(p, tab[i], 3)) {
-			*pos += 3;
-			return i;
-		}
+		const char *t = tab[i];
+		if (k != (uint32_t)((t[0] | 0x20) << 16 | t[1] << 8 | t[2]))
+			continue;
+		size_t fl = strlen(t);
+		*pos += left >= fl && !strncasecmp(p + 3, t + 3, fl - 3) ? fl : 3;
+		return i;
 	}
 	return -1;
 }
