@@ -66,7 +66,8 @@ static int name(const char *s, size_t len, size_t *pos, const char *const *tab, 
 	size_t left = len - *pos;
 	if (left < 3)
 		return -1;
-	uint32_t k = (uint32_t)((p[0] | 0x20) << 16 | (p[1] | 0x20) << 8 | (p[2] | 0x20));
+	uint32_t k = (uint32_t)((uint8_t)(p[0] | 0x20) << 16 | (uint8_t)(p[1] | 0x20) << 8 |
+				(uint8_t)(p[2] | 0x20));
 	for (int i = 0; i < n; i++) {
 		const char *t = tab[i];
 		if (k != (uint32_t)((t[0] | 0x20) << 16 | t[1] << 8 | t[2]))
@@ -415,6 +416,7 @@ int psr_strptime(const struct psr_tfmt *f, struct psr_tcache *tc, const char *s,
 		t.has_epoch = tc->head_epoch;
 		t.has_off = tc->head_has_off;
 		t.off = tc->head_off;
+		t.nsec = tc->head_nsec;
 		loff = tc->loc_off;
 	} else {
 		rc = walk(f->fmt, 0, f->head_end, s, len, &pos, &t);
@@ -436,6 +438,7 @@ int psr_strptime(const struct psr_tfmt *f, struct psr_tcache *tc, const char *s,
 				tc->head_epoch = t.has_epoch;
 				tc->head_has_off = t.has_off;
 				tc->head_off = t.off;
+				tc->head_nsec = t.nsec;
 				tc->loc_off = loff;
 				tc->valid = true;
 			}

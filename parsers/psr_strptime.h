@@ -61,6 +61,7 @@ struct psr_tcache {
 	int32_t year;           /* now's year it was computed with */
 	int64_t head_sec;       /* head's wall time as if UTC (or epoch for %s) */
 	int32_t head_off;       /* zone found inside the head */
+	uint32_t head_nsec;     /* fraction found inside the head */
 	bool head_has_off;
 	bool head_epoch;
 	int32_t loc_off;        /* PSR_TIME_LOCAL: the system zone at head_sec */
