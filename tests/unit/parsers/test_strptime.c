@@ -222,6 +222,16 @@ static void test_cache(void **state)
 	assert_int_equal(sec, utc(2024, 6, 15, 10, 0, 59));
 	assert_int_equal(tc.hits, 0);
 
+	/* A fraction read inside the cached head comes back on a hit (found
+	 * by fuzz_strptime). */
+	assert_int_equal(psr_tfmt_compile(&f, "%L", &e), 0);
+	psr_tcache_init(&tc);
+	for (int i = 0; i < 2; i++) {
+		assert_int_equal(psr_strptime(&f, &tc, "1d", 2, NOW, 0, 0, &sec, &ns), 0);
+		assert_int_equal(ns, 100000000);
+	}
+	assert_int_equal(tc.hits, 1);
+
 	/* The year of now is part of the key of a format without one. */
 	assert_int_equal(psr_tfmt_compile(&f, "%b %d %H:%M:%S", &e), 0);
 	psr_tcache_init(&tc);
