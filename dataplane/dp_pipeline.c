@@ -39,8 +39,8 @@ const struct dp_opt dp_service_opts[] = {
 	{ "Log_File", DP_OPT_STR, NULL, SVC(log_file), NULL, 0, 0, 0,
 	  "Write the log to this file instead of stderr." },
 	{ "Parsers_File", DP_OPT_STR, NULL, SVC(parsers_file), NULL, 0, 0, 0,
-	  "Fluent Bit parsers file. Accepted and checked to exist; its [PARSER] sections are not applied yet "
-	  "(the built-in syslog-rfc5424 and syslog-rfc3164 parsers are)." },
+	  "Fluent Bit parsers file: [PARSER] and [MULTILINE_PARSER] sections, relative to the file that "
+	  "names it. May be given several times." },
 	{ "HTTP_Server", DP_OPT_BOOL, "off", SVC(http_server), NULL, 0, 0, DP_OPT_NOT_YET,
 	  "Built-in HTTP server for metrics. Not supported yet (use Stats_File)." },
 	{ "HTTP_Listen", DP_OPT_STR, "0.0.0.0", SVC(http_listen), NULL, 0, 0, 0,
@@ -294,7 +294,11 @@ struct dp_pipeline *dp_pipeline_create(const struct dp_conf *conf, struct dp_err
 {
 	struct dp_pipeline *pl = calloc(1, sizeof(*pl));
 	const struct dp_conf_section *svc = NULL;
+	pl->sp_input = -1;
 	int rc = dp_opt_defaults(dp_service_opts, &pl->svc, err);
+	/* Parsers first: inputs and filters look them up by name. */
+	if (!rc)
+		rc = dp_pipeline_load_parsers(pl, conf, err);
 	for (unsigned i = 0; !rc && i < conf->nsec; i++) {
 		const struct dp_conf_section *s = &conf->sec[i];
 		if (!strcasecmp(s->name, "SERVICE")) {
@@ -315,23 +319,6 @@ struct dp_pipeline *dp_pipeline_create(const struct dp_conf *conf, struct dp_err
 		} else {
 			rc = dp_err_set(err, -EINVAL, "%s:%d: unknown section [%s]", s->file, s->line, s->name);
 		}
-	}
-	if (!rc && pl->svc.parsers_file) {
-		const struct dp_conf_kv *kv = svc ? dp_conf_kv_get(svc, "Parsers_File") : NULL;
-		FILE *f = fopen(pl->svc.parsers_file, "r");
-		if (!f && kv && kv->file[0] != '<' && pl->svc.parsers_file[0] != '/') {
-			/* Relative to the configuration file, as Fluent Bit does. */
-			char path[4096];
-			const char *slash = strrchr(kv->file, '/');
-			snprintf(path, sizeof(path), "%.*s%s", slash ? (int)(slash - kv->file + 1) : 0, kv->file,
-				 pl->svc.parsers_file);
-			f = fopen(path, "r");
-		}
-		if (!f)
-			rc = dp_err_set(err, -ENOENT, "%s:%d: [SERVICE] Parsers_File '%s' cannot be opened",
-					kv ? kv->file : "?", kv ? kv->line : 0, pl->svc.parsers_file);
-		else
-			fclose(f);
 	}
 	if (!rc)
 		rc = place_shards(pl, svc, err);
