@@ -122,7 +122,7 @@ int shard_emit_frame(struct shard *sh, struct shard_in *si, const char *p, size_
 			dp_chunk_put_str(c, si->in->src_key, si->in->src_key_len, src, srclen);
 		if (dp_chunk_rec_end(c) == 0) {
 			uint64_t chain = si->in->filters;
-			if (!chain) {
+			if (!chain && !sh->sp) {
 				DP_CNT_ADD(si->cnt.records, 1);
 				return 0;
 			}
@@ -130,7 +130,7 @@ int shard_emit_frame(struct shard *sh, struct shard_in *si, const char *p, size_
 			 * edit that does not fit is rare (it is then counted
 			 * as oversize), and a stateful filter never sees a
 			 * record twice. */
-			if (unlikely(shard_filter_headroom_low(c)) && c->nrecs > 1) {
+			if (chain && unlikely(shard_filter_headroom_low(c)) && c->nrecs > 1) {
 				dp_tail_drop(c);
 				shard_chunk_push(sh, si);
 				if (!(c = shard_chunk_open(sh, si)))
@@ -138,7 +138,10 @@ int shard_emit_frame(struct shard *sh, struct shard_in *si, const char *p, size_
 				continue;
 			}
 			DP_CNT_ADD(si->cnt.records, 1);
-			shard_filter_run(sh, si, c, si->in->tag, si->in->tag_len, chain, 0);
+			if (chain && !shard_filter_run(sh, si, c, si->in->tag, si->in->tag_len, chain, 0))
+				return 0;
+			if (sh->sp)
+				shard_sp_record(sh, si, c, si->in->tag, si->in->tag_len, -1, 0);
 			return 0;
 		}
 		if (c->nrecs == 0) {

@@ -40,6 +40,7 @@ struct shard_in_counters {
 #define DP_CNT_GET(x) __atomic_load_n(&(x), __ATOMIC_RELAXED)
 
 struct shard_conn;
+struct sp_shard;
 
 struct shard_in {
 	struct dp_input *in;
@@ -69,7 +70,8 @@ struct shard {
 	struct shard_in *ins;       /* indexed by input id */
 	void **flt_ctx;             /* [filter] per-shard filter contexts */
 	uint64_t flt_tick_ns;       /* last filter tick */
-	bool flt_ticks;             /* some filter has a tick */
+	bool flt_ticks;             /* some filter or the SQL engine has a tick */
+	struct sp_shard *sp;        /* this shard's part of the SQL engine */
 	unsigned nin;
 	struct dp_ring **to_worker;   /* [worker] chunks out */
 	struct dp_ring **from_worker; /* [worker] chunks back */
@@ -117,7 +119,11 @@ void shard_filters_fini(struct shard *sh);
  * si); false when the record was removed. */
 bool shard_filter_run(struct shard *sh, struct shard_in *si, struct dp_chunk *c, const char *tag,
 		      size_t tag_len, uint64_t chain, unsigned depth);
-/* Filter timeouts, about every 50 ms; final at shutdown. */
+/* Offer a record (the tail of c) to the SQL queries; origin: -1, or the
+ * task that emitted it. */
+void shard_sp_record(struct shard *sh, struct shard_in *si, struct dp_chunk *c, const char *tag,
+		     size_t tag_len, int origin, unsigned depth);
+/* Filter and SQL timeouts, about every 50 ms; final at shutdown. */
 void shard_filters_tick(struct shard *sh, bool final);
 /* Is the open chunk too full to let filters grow the record just parsed? */
 static inline bool shard_filter_headroom_low(const struct dp_chunk *c)

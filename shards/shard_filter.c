@@ -3,6 +3,10 @@
  * filter contexts, running a record's chain while it is the tail of its
  * chunk, the emitters that carry records filters make, and filter ticks.
  *
+ * The stream processor (sp/sp.h) sees every record after its filters;
+ * its results go to its own hidden input, routed by tag, and on to the
+ * other queries.
+ *
  * An emitter is a hidden input (dp_pipeline_flt.c) with its own pool. Its
  * open chunk carries one tag; a record for another tag closes it and opens
  * the next, so a chunk is always routed by one tag, looked up once per
@@ -16,6 +20,7 @@
 #include "dp_filter.h"
 #include "dp_log.h"
 #include "shard.h"
+#include "sp.h"
 
 #define EMIT_DEPTH_MAX 8   /* emitted records re-filtered at most this deep */
 #define TICK_NS 50000000ull
@@ -72,22 +77,20 @@ static void set_tag(struct dp_chunk *c, const char *tag, size_t len)
 	c->tag_len = (uint16_t)len;
 }
 
-static int fx_emit(struct dp_fx *fx, const char *tag, size_t tag_len, uint32_t sec, uint32_t nsec,
-		   dp_build_fn build, void *arg)
+/* Append a record built by `build` to emitter si's chunk for `tag`,
+ * opening a new chunk when the tag changes or the chunk is full. chain_after:
+ * the filter after which the record's chain starts (-2: no filters).
+ * Returns the chunk holding the record at its tail, or NULL (*rc says why,
+ * counted on si). */
+static struct dp_chunk *emit_into(struct shard *sh, struct shard_in *si, const char *tag,
+				  size_t tag_len, uint32_t sec, uint32_t nsec, dp_build_fn build,
+				  void *arg, int chain_after, int *rc)
 {
-	struct shard *sh = fx->sh;
 	struct dp_pipeline *pl = sh->pl;
-	const struct dp_filter *f = pl->flt[fx->filter];
-	if (f->emitter < 0)
-		return -EINVAL;
-	struct shard_in *si = &sh->ins[f->emitter];
-	if (!tag) {
-		tag = fx->tag;
-		tag_len = fx->tag_len;
-	}
 	if (tag_len == 0 || tag_len > DP_TAG_MAX) {
 		DP_CNT_ADD(si->cnt.malformed, 1);
-		return -EINVAL;
+		*rc = -EINVAL;
+		return NULL;
 	}
 	struct dp_chunk *c = si->open;
 	if (c && (c->tag_len != tag_len || memcmp(c->tag, tag, tag_len))) {
@@ -98,37 +101,98 @@ static int fx_emit(struct dp_fx *fx, const char *tag, size_t tag_len, uint32_t s
 		if (!c) {
 			if (!(c = shard_chunk_open(sh, si))) {
 				DP_CNT_ADD(si->cnt.dropped, 1);
-				return -EAGAIN;
+				*rc = -EAGAIN;
+				return NULL;
 			}
 			set_tag(c, tag, tag_len);
 			si->open_route = dp_pipeline_route(pl, tag, tag_len);
-			si->open_chain = dp_pipeline_chain(pl, tag, tag_len, (int)f->id);
+			si->open_chain = chain_after < -1 ? 0 : dp_pipeline_chain(pl, tag, tag_len, chain_after);
 		}
 		dp_chunk_rec_begin(c, sec, nsec);
 		if (build(c, arg) < 0) {
 			dp_chunk_rec_abort(c);
 			DP_CNT_ADD(si->cnt.malformed, 1);
-			return -EINVAL;
+			*rc = -EINVAL;
+			return NULL;
 		}
 		if (dp_chunk_rec_end(c) == 0)
 			break;
 		if (c->nrecs == 0) {
 			DP_CNT_ADD(si->cnt.oversize, 1);
-			return -EINVAL;
+			*rc = -EINVAL;
+			return NULL;
 		}
 		shard_chunk_push(sh, si);
 		c = NULL;
 	}
 	DP_CNT_ADD(si->cnt.records, 1);
+	*rc = 0;
+	return c;
+}
+
+static int fx_emit(struct dp_fx *fx, const char *tag, size_t tag_len, uint32_t sec, uint32_t nsec,
+		   dp_build_fn build, void *arg)
+{
+	struct shard *sh = fx->sh;
+	const struct dp_filter *f = sh->pl->flt[fx->filter];
+	if (f->emitter < 0)
+		return -EINVAL;
+	struct shard_in *si = &sh->ins[f->emitter];
+	if (!tag) {
+		tag = fx->tag;
+		tag_len = fx->tag_len;
+	}
+	int rc;
+	struct dp_chunk *c = emit_into(sh, si, tag, tag_len, sec, nsec, build, arg, (int)f->id, &rc);
+	if (!c)
+		return rc;
+	bool kept = true;
 	if (si->open_chain && fx->depth < EMIT_DEPTH_MAX)
-		shard_filter_run(sh, si, c, c->tag, c->tag_len, si->open_chain, fx->depth + 1);
+		kept = shard_filter_run(sh, si, c, c->tag, c->tag_len, si->open_chain, fx->depth + 1);
+	if (kept && sh->sp)
+		shard_sp_record(sh, si, c, c->tag, c->tag_len, -1, fx->depth + 1);
 	return 0;
+}
+
+/* ---- the stream processor's side ---- */
+
+static int sp_emit(struct dp_fx *fx, const char *tag, size_t tag_len, uint32_t sec, uint32_t nsec,
+		   dp_build_fn build, void *arg)
+{
+	struct shard *sh = fx->sh;
+	struct shard_in *si = &sh->ins[sh->pl->sp_input];
+	int rc;
+	struct dp_chunk *c = emit_into(sh, si, tag, tag_len, sec, nsec, build, arg, -2, &rc);
+	if (!c)
+		return rc;
+	/* Results feed the other queries (FROM STREAM:name, or a TAG:
+	 * pattern their tag matches), never the query that made them. */
+	if (fx->depth < EMIT_DEPTH_MAX)
+		shard_sp_record(sh, si, c, c->tag, c->tag_len, fx->origin, fx->depth + 1);
+	return 0;
+}
+
+void shard_sp_record(struct shard *sh, struct shard_in *si, struct dp_chunk *c, const char *tag,
+		     size_t tag_len, int origin, unsigned depth)
+{
+	struct dp_fx fx;
+	fx_init(&fx, sh, c, tag, tag_len, si->in->id, depth);
+	fx.emit = sp_emit;
+	fx.origin = origin;
+	sp_shard_record(sh->sp, &fx, origin);
 }
 
 void shard_filters_tick(struct shard *sh, bool final)
 {
 	struct dp_pipeline *pl = sh->pl;
 	sh->flt_tick_ns = sh->now_ns;
+	if (sh->sp) {
+		struct dp_fx fx;
+		fx_init(&fx, sh, NULL, NULL, 0, 0, 0);
+		fx.emit = sp_emit;
+		fx.origin = -1;
+		sp_shard_tick(sh->sp, &fx, final);
+	}
 	for (unsigned f = 0; f < pl->nflt; f++) {
 		if (!pl->flt[f]->ops->tick || !sh->flt_ctx)
 			continue;
@@ -142,6 +206,10 @@ void shard_filters_tick(struct shard *sh, bool final)
 int shard_filters_init(struct shard *sh)
 {
 	struct dp_pipeline *pl = sh->pl;
+	if (pl->sp) {
+		sh->sp = sp_shard_create(pl->sp, sh->id);
+		sh->flt_ticks = true;
+	}
 	if (!pl->nflt)
 		return 0;
 	sh->flt_ctx = calloc(pl->nflt, sizeof(*sh->flt_ctx));
@@ -166,4 +234,7 @@ void shard_filters_fini(struct shard *sh)
 			pl->flt[f]->ops->shard_ctx_destroy(sh->flt_ctx[f]);
 	free(sh->flt_ctx);
 	sh->flt_ctx = NULL;
+	if (sh->sp)
+		sp_shard_destroy(sh->sp);
+	sh->sp = NULL;
 }
