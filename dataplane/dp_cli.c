@@ -10,6 +10,7 @@
 #include "dp_cli.h"
 #include "dp_filter.h"
 #include "psr_ml.h"
+#include "psr_parser.h"
 #include "dp_opt.h"
 #include "dp_pipeline.h"
 #include "dp_plugin.h"
@@ -208,9 +209,21 @@ void dp_cli_doc(FILE *f)
 		else
 			fprintf(f, "No keys of its own.\n");
 	}
+	fprintf(f, "\n## [PARSER]\n\nIn a `Parsers_File` (as Fluent Bit has them) or the main "
+		"configuration. Used by the `parser` filter and by inputs' `Parser` key.\n\n");
+	dp_opt_print_markdown(f, psr_parser_opts);
 	fprintf(f, "\n## [MULTILINE_PARSER]\n\nIn a `Parsers_File` or the main configuration. "
-		"Built in: java, python, go, ruby, nodejs.\n\n");
+		"Built in: java, python, go, ruby, nodejs. Rules are `rule \"STATE\" \"/REGEX/\" "
+		"\"NEXT_STATE\"`, one per line, in order; one state must be `start_state`.\n\n");
 	dp_opt_print_markdown(f, psr_ml_opts);
+	fprintf(f, "\n## [STREAM_TASK]\n\nIn the `Streams_File` (or the main configuration). "
+		"The language is in docs/SQL.md.\n\n"
+		"| Key | Type | Default | Description |\n| --- | --- | --- | --- |\n"
+		"| `Name` | string | (required) | Name of the task, used in messages and as the tag of a "
+		"plain SELECT's results. |\n"
+		"| `Exec` | string | (required) | One SQL statement. |\n"
+		"| `Max_Groups` | integer | 100000 | sluice: most groups an aggregating query keeps per window "
+		"and shard; records of further groups are counted as dropped. |\n");
 	fprintf(f, "\n## Keys of every [OUTPUT]\n\n`Name` selects the plugin.\n\n");
 	dp_opt_print_markdown(f, dp_output_common_opts);
 	for (unsigned i = 0; dp_registry_outputs[i]; i++) {

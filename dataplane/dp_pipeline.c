@@ -180,6 +180,7 @@ static int add_input(struct dp_pipeline *pl, const struct dp_conf_section *s, st
 	in->ops = ops;
 	in->id = pl->nin;
 	in->emitter_of = -1;
+	in->pl = pl;
 	in->file = s->file;
 	in->line = s->line;
 	pl->in[pl->nin++] = in;

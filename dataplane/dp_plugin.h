@@ -20,7 +20,10 @@ struct dp_pipeline;
 struct shard;
 
 /* Turn one frame into the fields of the open record (see psr_*): 0, or
- * -EINVAL when malformed. ctx is the input's per-shard context. */
+ * -EINVAL when malformed (the frame is skipped), or DP_PARSE_UNPARSED when
+ * the record holds the raw frame because the parser did not match it.
+ * ctx is the input's per-shard context. */
+#define DP_PARSE_UNPARSED 1
 typedef int (*dp_parse_fn)(struct dp_chunk *c, const char *p, size_t len, void *ctx);
 
 enum dp_transport {
@@ -83,6 +86,7 @@ struct dp_input {
 	void *cfg;                /* the plugin's option struct */
 	const char *file;         /* where the section was written */
 	int line;
+	struct dp_pipeline *pl;   /* its parsers ([PARSER]) */
 	/* common keys */
 	char *tag_opt;
 	char *alias;

@@ -32,6 +32,7 @@ void dp_stats_collect(const struct dp_pipeline *pl, struct dp_stats_in *in, stru
 			in[i].connections += DP_CNT_GET(c->connections);
 			in[i].rejected += DP_CNT_GET(c->rejected);
 			in[i].filtered += DP_CNT_GET(c->filtered);
+			in[i].unparsed += DP_CNT_GET(c->unparsed);
 		}
 	}
 	for (unsigned w = 0; pl->workers && w < pl->nworkers; w++) {
@@ -67,13 +68,13 @@ void dp_stats_print_json(const struct dp_pipeline *pl, FILE *f)
 		(double)(dp_time_mono_ns() - pl->start_ns) / 1e9, pl->nshards, dp_pool_chunk_footprint());
 	for (unsigned i = 0; i < pl->nin; i++) {
 		fprintf(f, "%s\"%s\":{\"records\":%llu,\"bytes\":%llu,\"malformed\":%llu,\"oversize\":%llu,"
-			"\"dropped\":%llu,\"kernel_dropped\":%llu,\"connections\":%llu,\"rejected\":%llu,\"filtered\":%llu}",
+			"\"dropped\":%llu,\"kernel_dropped\":%llu,\"connections\":%llu,\"rejected\":%llu,\"filtered\":%llu,\"unparsed\":%llu}",
 			i ? "," : "", in_name(pl->in[i]),
 			(unsigned long long)in[i].records, (unsigned long long)in[i].bytes,
 			(unsigned long long)in[i].malformed, (unsigned long long)in[i].oversize,
 			(unsigned long long)in[i].dropped, (unsigned long long)in[i].kernel_dropped,
 			(unsigned long long)in[i].connections, (unsigned long long)in[i].rejected,
-			(unsigned long long)in[i].filtered);
+			(unsigned long long)in[i].filtered, (unsigned long long)in[i].unparsed);
 		tin += in[i].records;
 		tmal += in[i].malformed + in[i].oversize;
 		tdrop += in[i].dropped + in[i].kernel_dropped;
@@ -113,12 +114,13 @@ void dp_stats_log(const struct dp_pipeline *pl)
 	dp_stats_collect(pl, in, out);
 	for (unsigned i = 0; i < pl->nin; i++)
 		dp_info("[%s] records=%llu bytes=%llu malformed=%llu oversize=%llu dropped=%llu "
-			"kernel_dropped=%llu connections=%llu rejected=%llu filtered=%llu", in_name(pl->in[i]),
+			"kernel_dropped=%llu connections=%llu rejected=%llu filtered=%llu unparsed=%llu",
+			in_name(pl->in[i]),
 			(unsigned long long)in[i].records, (unsigned long long)in[i].bytes,
 			(unsigned long long)in[i].malformed, (unsigned long long)in[i].oversize,
 			(unsigned long long)in[i].dropped, (unsigned long long)in[i].kernel_dropped,
 			(unsigned long long)in[i].connections, (unsigned long long)in[i].rejected,
-			(unsigned long long)in[i].filtered);
+			(unsigned long long)in[i].filtered, (unsigned long long)in[i].unparsed);
 	for (unsigned o = 0; o < pl->nout; o++)
 		dp_info("[%s] records=%llu bytes=%llu retries=%llu failed=%llu", out_name(pl->out[o]),
 			(unsigned long long)out[o].records, (unsigned long long)out[o].bytes,

@@ -11,7 +11,7 @@
 
 struct dp_stats_in {
 	uint64_t records, bytes, malformed, oversize, dropped, kernel_dropped, connections, rejected;
-	uint64_t filtered;
+	uint64_t filtered, unparsed;
 };
 
 struct dp_stats_out {

@@ -9,8 +9,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include "dp_pipeline.h"
 #include "in_net.h"
 #include "psr_frame.h"
+#include "psr_parser.h"
 #include "psr_syslog.h"
 
 enum { MODE_UNIX_UDP, MODE_UNIX_TCP, MODE_TCP, MODE_UDP };
@@ -67,15 +69,24 @@ static const char *parser_name(const struct in_syslog_cfg *cfg)
 	return cfg->mode == MODE_TCP || cfg->mode == MODE_UDP ? "syslog-rfc5424" : "syslog-rfc3164-local";
 }
 
+static bool is_native(const char *p)
+{
+	return !strcasecmp(p, "syslog-rfc5424") || !strcasecmp(p, "syslog-rfc3164") ||
+	       !strcasecmp(p, "syslog-rfc3164-local");
+}
+
 static int setup(struct dp_input *in, struct dp_err *err)
 {
 	struct in_syslog_cfg *cfg = in->cfg;
 	const char *parser = parser_name(cfg);
 	err->key = "Parser";
-	if (strcasecmp(parser, "syslog-rfc5424") && strcasecmp(parser, "syslog-rfc3164") &&
-	    strcasecmp(parser, "syslog-rfc3164-local"))
+	/* The three syslog parsers are native (Fluent Bit's parsers.conf
+	 * defines them as regexes with the same fields); any other name is
+	 * a [PARSER] from the Parsers_File. */
+	if (!is_native(parser) && !(in->pl && psr_parsers_find(in->pl->parsers, parser)))
 		return dp_err_set(err, -EINVAL, "unknown parser '%s' for 'Parser' (built in: "
-				  "syslog-rfc5424, syslog-rfc3164, syslog-rfc3164-local)", parser);
+				  "syslog-rfc5424, syslog-rfc3164, syslog-rfc3164-local; others come from "
+				  "[PARSER] sections)", parser);
 	int rc;
 	switch (cfg->mode) {
 	case MODE_TCP:
@@ -101,6 +112,8 @@ static int setup(struct dp_input *in, struct dp_err *err)
 struct syslog_ctx {
 	struct psr_syslog_ctx psr;
 	int (*parse)(struct dp_chunk *c, const char *line, size_t len, struct psr_syslog_ctx *ctx);
+	const struct psr_parser *user;   /* a [PARSER], instead of a native one */
+	struct psr_parser_state *user_st;
 };
 
 static void *ctx_create(struct dp_input *in, unsigned shard)
@@ -112,6 +125,14 @@ static void *ctx_create(struct dp_input *in, unsigned shard)
 		return NULL;
 	psr_syslog_ctx_init(&x->psr, 0);
 	const char *p = parser_name(cfg);
+	if (!is_native(p)) {
+		x->user = psr_parsers_find(in->pl->parsers, p);
+		x->user_st = psr_parser_state_create(x->user);
+		if (!x->user_st) {
+			free(x);
+			return NULL;
+		}
+	}
 	x->parse = !strcasecmp(p, "syslog-rfc3164")       ? psr_syslog3164_parse :
 		   !strcasecmp(p, "syslog-rfc3164-local") ? psr_syslog3164_local_parse :
 							    psr_syslog5424_parse;
@@ -127,7 +148,23 @@ static void burst_begin(void *ctx, uint64_t now_real_ns)
 static int parse(struct dp_chunk *c, const char *p, size_t len, void *ctx)
 {
 	struct syslog_ctx *x = ctx;
+	if (x->user) {
+		if (psr_parser_exec(x->user, x->user_st, c, p, len) == 0)
+			return 0;
+		/* As Fluent Bit keeps what a parser cannot match: the raw
+		 * line, counted as unparsed. */
+		dp_chunk_put_str(c, "message", 7, p, len);
+		return DP_PARSE_UNPARSED;
+	}
 	return x->parse(c, p, len, &x->psr);
+}
+
+static void ctx_destroy(void *ctx)
+{
+	struct syslog_ctx *x = ctx;
+	if (x && x->user_st)
+		psr_parser_state_destroy(x->user_st);
+	free(x);
 }
 
 const struct dp_input_ops in_syslog_ops = {
@@ -137,7 +174,7 @@ const struct dp_input_ops in_syslog_ops = {
 	.cfg_size = sizeof(struct in_syslog_cfg),
 	.setup = setup,
 	.shard_ctx_create = ctx_create,
-	.shard_ctx_destroy = free,
+	.shard_ctx_destroy = ctx_destroy,
 	.burst_begin = burst_begin,
 	.parse = parse,
 };

@@ -113,11 +113,14 @@ int shard_emit_frame(struct shard *sh, struct shard_in *si, const char *p, size_
 		return -EAGAIN;
 	for (;;) {
 		dp_chunk_rec_begin(c, sh->now_sec, sh->now_nsec);
-		if (si->in->ops->parse(c, p, len, si->ctx) < 0) {
+		int prc = si->in->ops->parse(c, p, len, si->ctx);
+		if (prc < 0) {
 			dp_chunk_rec_abort(c);
 			DP_CNT_ADD(si->cnt.malformed, 1);
 			return 0;
 		}
+		if (prc == DP_PARSE_UNPARSED)
+			DP_CNT_ADD(si->cnt.unparsed, 1);
 		if (si->in->src_key && src)
 			dp_chunk_put_str(c, si->in->src_key, si->in->src_key_len, src, srclen);
 		if (dp_chunk_rec_end(c) == 0) {

@@ -34,6 +34,7 @@ struct shard_in_counters {
 	uint64_t connections; /* TCP connections accepted */
 	uint64_t rejected;    /* connections closed at once: no fd or memory left */
 	uint64_t filtered;    /* records a filter removed (grep, throttle, ...) */
+	uint64_t unparsed;    /* records kept raw: their [PARSER] did not match */
 } dp_cache_aligned;
 
 #define DP_CNT_ADD(x, n) __atomic_store_n(&(x), (x) + (n), __ATOMIC_RELAXED)

@@ -112,7 +112,7 @@ def test_help_and_usage_errors(t):
     p = run(['--bogus'])
     check(p.returncode == 2 and 'unknown option' in p.stderr, '--bogus: exit 2', p.stderr.strip())
     p = run(['-p', 'port=1'])
-    check(p.returncode == 2 and 'no -i or -o before it' in p.stderr, '-p first: exit 2',
+    check(p.returncode == 2 and 'no -i, -F or -o before it' in p.stderr, '-p first: exit 2',
           p.stderr.strip())
     p = run([])
     check(p.returncode == 2 and 'Usage' in p.stderr, 'no arguments: usage on stderr, exit 2')

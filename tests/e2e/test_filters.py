@@ -100,6 +100,27 @@ def test_grep_volume(t):
           '%d of %d' % (len(recs), count))
 
 
+def test_input_parser(t):
+    """An input's Parser naming a [PARSER]: matched lines become fields,
+    a line it cannot match is kept raw under "message" and counted."""
+    with open(t.path('parsers.conf'), 'w') as f:
+        f.write('[PARSER]\n    Name   hostmsg\n    Format regex\n'
+                '    Regex  ^(?<host>[a-z0-9]+) (?<msg>.*)$\n')
+    port = free_port()
+    sl = t.sluice(conf(service(t, Parsers_File='parsers.conf'),
+                       syslog_in(port, mode='udp', parser='hostmsg'), file_out(t)))
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    for d in (b'web1 hello there', b'NOSPACE', b'db2 ok'):
+        s.sendto(d, ('127.0.0.1', port))
+    sl.wait_stats(lambda st: st['totals']['out'] >= 3, 15, 'three records out')
+    check_eq(sl.stop(), 0, 'sluice exits 0 on SIGTERM')
+    check_eq(sorted(map(json.dumps, records(t.path('out.txt')))),
+             sorted(map(json.dumps, [{'host': 'web1', 'msg': 'hello there'}, {'message': 'NOSPACE'},
+                                     {'host': 'db2', 'msg': 'ok'}])),
+             'parsed by the [PARSER]; the unmatched line kept raw')
+    check_eq(sl.stats()['inputs']['syslog.0']['unparsed'], 1, 'one record counted as unparsed')
+
+
 def bad(t, sections, want, extra_files=None):
     for name, body in (extra_files or {}).items():
         with open(t.path(name), 'w') as f:
@@ -128,4 +149,4 @@ def test_bad_configs(t):
 
 
 if __name__ == '__main__':
-    main([test_chain, test_grep_volume, test_bad_configs])
+    main([test_chain, test_grep_volume, test_input_parser, test_bad_configs])
