@@ -24,6 +24,7 @@
 #include "dp_time.h"
 #include "out_worker.h"
 #include "shard.h"
+#include "shard_rx.h"
 
 struct timer_ev {
 	uint8_t kind;
@@ -287,12 +288,12 @@ static void *shard_main(void *arg)
 			si->ctx = si->in->ops->shard_ctx_create(si->in, sh->id);
 	}
 	clocks(sh);
-	bool busy = false;
+	bool busy = shard_rx_poll(sh);  /* a polling backend: do not block at once */
 	while (!atomic_load_explicit(&sh->stop, memory_order_relaxed)) {
 		reclaim(sh);
 		int flush_ms = flush_due(sh, false);
 		wait_events(sh, busy, flush_ms);
-		busy = shard_net_service_ready(sh, false);
+		busy = shard_net_service_ready(sh, false) | shard_rx_poll(sh);
 	}
 	drain(sh);
 	atomic_store(&sh->done, 1);
@@ -358,7 +359,9 @@ int shard_start(struct shard *sh, struct dp_err *err)
 	for (unsigned i = 0; i < sh->nin; i++) {
 		struct shard_in *si = &sh->ins[i];
 		int rc = 0;
-		if (si->in->net == DP_NET_TCP || si->in->net == DP_NET_UDP)
+		if (shard_rx_wants(si))
+			rc = shard_rx_open(sh, si, err);
+		else if (si->in->net == DP_NET_TCP || si->in->net == DP_NET_UDP)
 			rc = shard_net_open(sh, si, err);
 		else if (dp_net_is_unix(si->in->net) && sh->id == 0)
 			rc = shard_net_open(sh, si, err);   /* a path has one owner */
@@ -395,6 +398,7 @@ void shard_destroy(struct shard *sh)
 {
 	if (!sh)
 		return;
+	shard_rx_close(sh);
 	for (unsigned i = 0; i < sh->nin; i++) {
 		struct shard_in *si = &sh->ins[i];
 		if (si->ctx && si->in->ops->shard_ctx_destroy)
