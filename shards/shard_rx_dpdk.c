@@ -102,7 +102,7 @@ static int eal_init(const char *args, struct dp_err *err)
 		return dp_err_set(err, -EIO, "%s", eal_msg);
 	}
 	eal_state = 1;
-	dp_info("DPDK %s: EAL up (%s)", rte_version(), args ? args : "");
+	dp_info("%s: EAL up (%s)", rte_version(), args ? args : "");
 	return 0;
 }
 
