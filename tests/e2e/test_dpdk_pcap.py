@@ -9,6 +9,8 @@
   every noise frame counted under its reason.
 - net_af_packet (2 queue pairs, 2 shards) on a veth pair into a network namespace the test creates
   and removes: loadgen in the namespace sends syslog over UDP, all arrive.
+- AF_XDP (Rx_Backend af_xdp) on the same kind of veth, 1 shard: copy
+  mode (veth refuses zero-copy), said in the log; all arrive.
 - A port that does not exist, bad EAL arguments, Rx_Backend on Mode tcp:
   sluice refuses to start and says why.
 
@@ -178,8 +180,7 @@ def send_from_ns(net, port, count, rate):
     return json.loads(out.strip().splitlines()[-1])
 
 
-def veth_test(t, tag, input_kv, shards):
-    need_dpdk()
+def veth_test(t, tag, input_kv, shards, expect_log=None):
     net = Netns(tag)
     try:
         count = 5000
@@ -197,6 +198,9 @@ def veth_test(t, tag, input_kv, shards):
         check_eq(sl.stop(), 0, 'sluice exits 0')
         check_sequences(marks(read_lines(t.path('out.txt'))), {0: list(range(count))},
                         'every seq exactly once', ordered=False)
+        if expect_log:
+            line = next((ln for ln in sl.stderr().splitlines() if expect_log in ln), None)
+            check(line is not None, 'the log says how it is bound', line or sl.stderr_tail(6))
     finally:
         net.close()
 
@@ -206,6 +210,7 @@ def test_af_packet_veth(t):
         skip('veth and netns need root')
     n = os.getpid() % 200 + 20
     host = 'slap%dh' % n
+    need_dpdk()
     veth_test(t, 'ap', [('Name', 'syslog'), ('Mode', 'udp'), ('Port', '5514'),
                         ('Rx_Backend', 'dpdk'), ('Dpdk_Port', 'net_af_packet0,iface=%s,qpairs=2' % host),
                         ('Dpdk_Eal_Args', eal_args(t))], 2)
@@ -217,7 +222,8 @@ def test_af_xdp_veth(t):
     n = os.getpid() % 200 + 20
     host = 'slxd%dh' % n
     veth_test(t, 'xd', [('Name', 'syslog'), ('Mode', 'udp'), ('Port', '5514'),
-                        ('Rx_Backend', 'af_xdp'), ('Xdp_Interface', host)], 1)
+                        ('Rx_Backend', 'af_xdp'), ('Xdp_Interface', host)], 1,
+              expect_log='queue 0: bound in')
 
 
 if __name__ == '__main__':
