@@ -293,7 +293,7 @@ static void *shard_main(void *arg)
 		reclaim(sh);
 		int flush_ms = flush_due(sh, false);
 		wait_events(sh, busy, flush_ms);
-		busy = shard_net_service_ready(sh, false) | shard_rx_poll(sh);
+		busy = shard_net_service_ready(sh, false) + shard_rx_poll(sh) > 0;  /* both run */
 	}
 	drain(sh);
 	atomic_store(&sh->done, 1);
