@@ -18,6 +18,7 @@ struct dp_input;
 struct dp_output;
 struct dp_pipeline;
 struct shard;
+struct shard_rx_cfg;
 
 /* Turn one frame into the fields of the open record (see psr_*): 0, or
  * -EINVAL when malformed (the frame is skipped), or DP_PARSE_UNPARSED when
@@ -117,6 +118,8 @@ struct dp_input {
 	int rcvbuf;               /* SO_RCVBUF, 0 = kernel default */
 	/* per shard, set when the pipeline is built */
 	unsigned pool_chunks;
+	/* receive backend keys of UDP inputs (shards/shard_rx.h), or NULL */
+	const struct shard_rx_cfg *rx;
 };
 
 struct dp_output_ops {

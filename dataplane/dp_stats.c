@@ -33,6 +33,15 @@ void dp_stats_collect(const struct dp_pipeline *pl, struct dp_stats_in *in, stru
 			in[i].rejected += DP_CNT_GET(c->rejected);
 			in[i].filtered += DP_CNT_GET(c->filtered);
 			in[i].unparsed += DP_CNT_GET(c->unparsed);
+			in[i].rx_packets += DP_CNT_GET(c->rx_packets);
+			in[i].rx_bytes += DP_CNT_GET(c->rx_bytes);
+			in[i].rx_imissed += DP_CNT_GET(c->rx_imissed);
+			in[i].rx_nombuf += DP_CNT_GET(c->rx_nombuf);
+			in[i].rx_not_for_us += DP_CNT_GET(c->rx_not_for_us);
+			in[i].rx_polls += DP_CNT_GET(c->rx_polls);
+			in[i].rx_idle_sleeps += DP_CNT_GET(c->rx_idle_sleeps);
+			for (int r = 0; r < SHARD_PKT_NVERDICTS; r++)
+				in[i].rx_drop[r] += DP_CNT_GET(c->rx_drop[r]);
 		}
 	}
 	for (unsigned w = 0; pl->workers && w < pl->nworkers; w++) {
@@ -58,6 +67,25 @@ static const char *out_name(const struct dp_output *o)
 	return o->alias ? o->alias : o->name;
 }
 
+/* The counters of a polling receive backend, only for inputs that have
+ * one ("rx": {...}), then the input's closing brace. */
+static void print_rx_json(FILE *f, const struct dp_stats_in *in)
+{
+	if (in->rx_polls) {
+		fprintf(f, ",\"rx\":{\"packets\":%llu,\"bytes\":%llu,\"imissed\":%llu,\"nombuf\":%llu,"
+			"\"not_for_us\":%llu,\"polls\":%llu,\"idle_sleeps\":%llu,\"drops\":{",
+			(unsigned long long)in->rx_packets, (unsigned long long)in->rx_bytes,
+			(unsigned long long)in->rx_imissed, (unsigned long long)in->rx_nombuf,
+			(unsigned long long)in->rx_not_for_us, (unsigned long long)in->rx_polls,
+			(unsigned long long)in->rx_idle_sleeps);
+		for (int r = 1; r < SHARD_PKT_NVERDICTS; r++)
+			fprintf(f, "%s\"%s\":%llu", r > 1 ? "," : "", shard_pkt_verdict_name(r),
+				(unsigned long long)in->rx_drop[r]);
+		fprintf(f, "}}");
+	}
+	fputc('}', f);
+}
+
 void dp_stats_print_json(const struct dp_pipeline *pl, FILE *f)
 {
 	struct dp_stats_in in[DP_MAX_INPUTS];
@@ -68,13 +96,14 @@ void dp_stats_print_json(const struct dp_pipeline *pl, FILE *f)
 		(double)(dp_time_mono_ns() - pl->start_ns) / 1e9, pl->nshards, dp_pool_chunk_footprint());
 	for (unsigned i = 0; i < pl->nin; i++) {
 		fprintf(f, "%s\"%s\":{\"records\":%llu,\"bytes\":%llu,\"malformed\":%llu,\"oversize\":%llu,"
-			"\"dropped\":%llu,\"kernel_dropped\":%llu,\"connections\":%llu,\"rejected\":%llu,\"filtered\":%llu,\"unparsed\":%llu}",
+			"\"dropped\":%llu,\"kernel_dropped\":%llu,\"connections\":%llu,\"rejected\":%llu,\"filtered\":%llu,\"unparsed\":%llu",
 			i ? "," : "", in_name(pl->in[i]),
 			(unsigned long long)in[i].records, (unsigned long long)in[i].bytes,
 			(unsigned long long)in[i].malformed, (unsigned long long)in[i].oversize,
 			(unsigned long long)in[i].dropped, (unsigned long long)in[i].kernel_dropped,
 			(unsigned long long)in[i].connections, (unsigned long long)in[i].rejected,
 			(unsigned long long)in[i].filtered, (unsigned long long)in[i].unparsed);
+		print_rx_json(f, &in[i]);
 		tin += in[i].records;
 		tmal += in[i].malformed + in[i].oversize;
 		tdrop += in[i].dropped + in[i].kernel_dropped;
@@ -121,6 +150,14 @@ void dp_stats_log(const struct dp_pipeline *pl)
 			(unsigned long long)in[i].dropped, (unsigned long long)in[i].kernel_dropped,
 			(unsigned long long)in[i].connections, (unsigned long long)in[i].rejected,
 			(unsigned long long)in[i].filtered, (unsigned long long)in[i].unparsed);
+	for (unsigned i = 0; i < pl->nin; i++)
+		if (in[i].rx_polls)
+			dp_info("[%s] rx packets=%llu bytes=%llu imissed=%llu nombuf=%llu not_for_us=%llu "
+				"polls=%llu idle_sleeps=%llu", in_name(pl->in[i]),
+				(unsigned long long)in[i].rx_packets, (unsigned long long)in[i].rx_bytes,
+				(unsigned long long)in[i].rx_imissed, (unsigned long long)in[i].rx_nombuf,
+				(unsigned long long)in[i].rx_not_for_us, (unsigned long long)in[i].rx_polls,
+				(unsigned long long)in[i].rx_idle_sleeps);
 	for (unsigned o = 0; o < pl->nout; o++)
 		dp_info("[%s] records=%llu bytes=%llu retries=%llu failed=%llu", out_name(pl->out[o]),
 			(unsigned long long)out[o].records, (unsigned long long)out[o].bytes,

@@ -70,3 +70,27 @@ int in_net_setup_unix(struct dp_input *in, enum dp_transport net, const char *pa
 	in->unix_perm = (unsigned)mode;
 	return 0;
 }
+
+int in_net_setup_rx(struct dp_input *in, const struct shard_rx_cfg *rx, struct dp_err *err)
+{
+	static const char *const names[] = { "epoll", "dpdk", "af_xdp" };
+	in->rx = rx;
+	if (rx->backend == SHARD_RX_EPOLL)
+		return 0;
+	err->key = "Rx_Backend";
+	if (in->net != DP_NET_UDP)
+		return dp_err_set(err, -EINVAL, "Rx_Backend %s needs Mode udp", names[rx->backend]);
+	if (rx->backend == SHARD_RX_DPDK && (!rx->dpdk_port || !*rx->dpdk_port))
+		return dp_err_set(err, -EINVAL, "Rx_Backend dpdk needs 'Dpdk_Port' (a PCI address or a vdev)");
+	if (rx->backend == SHARD_RX_AF_XDP && (!rx->xdp_interface || !*rx->xdp_interface))
+		return dp_err_set(err, -EINVAL, "Rx_Backend af_xdp needs 'Xdp_Interface'");
+#ifndef SLUICE_DPDK
+	if (rx->backend == SHARD_RX_DPDK)
+		return dp_err_set(err, -ENOTSUP, "Rx_Backend dpdk: sluice was built without DPDK");
+#endif
+#ifndef SLUICE_XDP
+	if (rx->backend == SHARD_RX_AF_XDP)
+		return dp_err_set(err, -ENOTSUP, "Rx_Backend af_xdp: sluice was built without libxdp");
+#endif
+	return 0;
+}

@@ -5,7 +5,9 @@
 #ifndef IN_NET_H
 #define IN_NET_H
 
+#include <stddef.h>
 #include "dp_plugin.h"
+#include "shard_rx.h"
 
 /* Copy listen/port/sizes into the instance, checking them. */
 int in_net_setup(struct dp_input *in, enum dp_transport net, const char *listen, int64_t port,
@@ -14,5 +16,30 @@ int in_net_setup(struct dp_input *in, enum dp_transport net, const char *listen,
 /* The same for a Unix socket at path with mode bits perm ("0644"). */
 int in_net_setup_unix(struct dp_input *in, enum dp_transport net, const char *path, const char *perm,
 		      int64_t chunk_size, int64_t max_size, struct dp_err *err);
+
+/* The receive backend keys of a UDP input, as rows of its option table;
+ * T is its option struct, F the struct shard_rx_cfg member in it. */
+#define IN_NET_RX_OPTS(T, F) \
+	{ "Rx_Backend", DP_OPT_ENUM, "epoll", offsetof(T, F.backend), "epoll|dpdk|af_xdp", 0, 0, 0, \
+	  "Receive path for Mode udp: epoll (sockets, the default), dpdk (a DPDK port, one RX queue " \
+	  "per shard) or af_xdp (an AF_XDP socket per shard). See docs/DEPLOYMENT.md." }, \
+	{ "Dpdk_Port", DP_OPT_STR, NULL, offsetof(T, F.dpdk_port), NULL, 0, 0, 0, \
+	  "Rx_Backend dpdk: the port, a PCI address (0000:3b:00.0) or a vdev string " \
+	  "(net_pcap0,rx_pcap=a.pcap,rx_pcap=b.pcap). It needs one RX queue per shard." }, \
+	{ "Dpdk_Eal_Args", DP_OPT_STR, NULL, offsetof(T, F.dpdk_eal_args), NULL, 0, 0, 0, \
+	  "Rx_Backend dpdk: DPDK EAL arguments, split on blanks (e.g. --in-memory -l 0 -a 0000:3b:00.0). " \
+	  "EAL is initialised once, by the first input that needs it." }, \
+	{ "Dpdk_Mbufs", DP_OPT_INT, "8191", offsetof(T, F.dpdk_mbufs), NULL, 1023, 16777215, 0, \
+	  "Rx_Backend dpdk: packet buffers per shard (its queue's pool). net_pcap with infinite_rx=1 " \
+	  "holds its whole file in them." }, \
+	{ "Xdp_Interface", DP_OPT_STR, NULL, offsetof(T, F.xdp_interface), NULL, 0, 0, 0, \
+	  "Rx_Backend af_xdp: the network interface; shard N binds its queue N." }, \
+	{ "Rx_Idle_Sleep", DP_OPT_INT, "100", offsetof(T, F.idle_sleep_us), NULL, 0, 1000000, 0, \
+	  "Polling backends: longest sleep in microseconds when no packet arrives (the sleep grows " \
+	  "from 1 us after 256 empty polls); 0 spins without sleeping." }
+
+/* Check the receive backend keys against the transport setup chose, and
+ * point in->rx at them. */
+int in_net_setup_rx(struct dp_input *in, const struct shard_rx_cfg *rx, struct dp_err *err);
 
 #endif

@@ -30,6 +30,7 @@ struct in_syslog_cfg {
 	int64_t rcvbuf;
 	char *source_address_key;
 	int format;
+	struct shard_rx_cfg rx;
 };
 
 #define C(f) offsetof(struct in_syslog_cfg, f)
@@ -57,6 +58,7 @@ static const struct dp_opt syslog_opts[] = {
 	  "Add the sender's address under this key: tcp://ip:port, udp://ip:port or unix://path." },
 	{ "Format", DP_OPT_ENUM, "auto", C(format), "auto|newline|octet_counting", 0, 0, 0,
 	  "TCP framing. auto (sluice's default) detects RFC 6587 octet counting or LF/NUL per frame." },
+	IN_NET_RX_OPTS(struct in_syslog_cfg, rx),
 	{ NULL },
 };
 
@@ -100,6 +102,8 @@ static int setup(struct dp_input *in, struct dp_err *err)
 		break;
 	}
 	if (rc)
+		return rc;
+	if ((rc = in_net_setup_rx(in, &cfg->rx, err)) != 0)
 		return rc;
 	in->rcvbuf = (int)cfg->rcvbuf;
 	in->src_key = cfg->source_address_key;

@@ -25,6 +25,7 @@
 #include "out_worker.h"
 #include "dp_edit.h"
 #include "shard.h"
+#include "shard_rx.h"
 
 struct timer_ev {
 	uint8_t kind;
@@ -314,7 +315,7 @@ static void *shard_main(void *arg)
 	}
 	shard_filters_init(sh);
 	clocks(sh);
-	bool busy = false;
+	bool busy = shard_rx_poll(sh);  /* a polling backend: do not block at once */
 	while (!atomic_load_explicit(&sh->stop, memory_order_relaxed)) {
 		reclaim(sh);
 		int flush_ms = flush_due(sh, false);
@@ -325,7 +326,7 @@ static void *shard_main(void *arg)
 				flush_ms = 50;
 		}
 		wait_events(sh, busy, flush_ms);
-		busy = shard_net_service_ready(sh, false);
+		busy = shard_net_service_ready(sh, false) + shard_rx_poll(sh) > 0;  /* both run */
 	}
 	drain(sh);
 	atomic_store(&sh->done, 1);
@@ -391,7 +392,9 @@ int shard_start(struct shard *sh, struct dp_err *err)
 	for (unsigned i = 0; i < sh->nin; i++) {
 		struct shard_in *si = &sh->ins[i];
 		int rc = 0;
-		if (si->in->net == DP_NET_TCP || si->in->net == DP_NET_UDP)
+		if (shard_rx_wants(si))
+			rc = shard_rx_open(sh, si, err);
+		else if (si->in->net == DP_NET_TCP || si->in->net == DP_NET_UDP)
 			rc = shard_net_open(sh, si, err);
 		else if (dp_net_is_unix(si->in->net) && sh->id == 0)
 			rc = shard_net_open(sh, si, err);   /* a path has one owner */
@@ -428,6 +431,7 @@ void shard_destroy(struct shard *sh)
 {
 	if (!sh)
 		return;
+	shard_rx_close(sh);
 	for (unsigned i = 0; i < sh->nin; i++) {
 		struct shard_in *si = &sh->ins[i];
 		if (si->ctx && si->in->ops->shard_ctx_destroy)

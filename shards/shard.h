@@ -20,6 +20,7 @@
 #include "dp_pipeline.h"
 #include "dp_pool.h"
 #include "dp_ring.h"
+#include "shard_pkt.h"
 
 /* Counters of one input on one shard: written by the shard only, read by
  * anyone with relaxed loads (summed across shards by dp_stats). */
@@ -35,6 +36,14 @@ struct shard_in_counters {
 	uint64_t rejected;    /* connections closed at once: no fd or memory left */
 	uint64_t filtered;    /* records a filter removed (grep, throttle, ...) */
 	uint64_t unparsed;    /* records kept raw: their [PARSER] did not match */
+	/* Polling backends (shard_rx.h), zero for epoll inputs: */
+	uint64_t rx_packets, rx_bytes; /* frames received on the queue */
+	uint64_t rx_imissed;  /* port: dropped by the NIC, rings full (written by shard 0) */
+	uint64_t rx_nombuf;   /* port: RX mbuf allocation failures (written by shard 0) */
+	uint64_t rx_not_for_us; /* ARP, other protocols, other ports */
+	uint64_t rx_drop[SHARD_PKT_NVERDICTS]; /* by reason (shard_pkt.h) */
+	uint64_t rx_polls;    /* loop iterations that polled */
+	uint64_t rx_idle_sleeps; /* sleeps when idle (Rx_Idle_Sleep) */
 } dp_cache_aligned;
 
 #define DP_CNT_ADD(x, n) __atomic_store_n(&(x), (x) + (n), __ATOMIC_RELAXED)
@@ -42,6 +51,7 @@ struct shard_in_counters {
 
 struct shard_conn;
 struct sp_shard;
+struct shard_rx_q;
 
 struct shard_in {
 	struct dp_input *in;
@@ -56,6 +66,7 @@ struct shard_in {
 	struct dp_ratelimit accept_rl;
 	void *ev;                   /* epoll tag for fd */
 	struct shard_in_counters cnt;
+	struct shard_rx_q *rx;      /* polling receive queue (shard_rx.h), or NULL */
 };
 
 struct shard {

@@ -1,0 +1,344 @@
+/*
+ * shard_rx_dpdk.c — the DPDK receive backend: EAL initialised once per
+ * process from Dpdk_Eal_Args, the port (a PCI address or a vdev string
+ * such as "net_pcap0,rx_pcap=a.pcap,rx_pcap=b.pcap") configured with one RX
+ * queue per shard and RSS over IPv4/IPv6 + UDP where the PMD offers it,
+ * one mbuf pool per shard on the NUMA node of the shard's CPU. Each shard
+ * polls its own queue with rte_eth_rx_burst and frees the mbufs in bulk;
+ * it never touches another shard's queue or pool.
+ *
+ * What is not done: no TX queue and no exception path, so ARP, ICMP and
+ * other traffic reaching the port are counted (rx_not_for_us) and dropped;
+ * on a real NIC give sluice its own port, or steer syslog to it with flow
+ * rules (docs/DEPLOYMENT.md). Fragments are dropped (shard_pkt.h). Scatter
+ * is not enabled: a frame larger than one mbuf is counted as jumbo.
+ * net_pcap has no RSS: each queue receives exactly its own rx_pcap file.
+ *
+ * Threads: open and close on the control thread (EAL and port set-up,
+ * guarded by the control thread being single), poll on the shard's thread.
+ * EAL is never cleaned up (it cannot be initialised twice in a process).
+ */
+#include <errno.h>
+#include <sched.h>
+#include <stdlib.h>
+#include <string.h>
+#include "dp_log.h"
+#include "shard_rx.h"
+
+#ifdef SLUICE_DPDK
+#include <numa.h>
+#include <rte_bus.h>
+#include <rte_dev.h>
+#include <rte_eal.h>
+#include <rte_errno.h>
+#include <rte_ethdev.h>
+#include <rte_lcore.h>
+#include <rte_mbuf.h>
+#include <rte_mempool.h>
+#include <rte_version.h>
+
+#define RX_BURST 32
+#define RX_BURSTS_PER_POLL 8     /* bursts per loop iteration at most */
+#define RX_DESC 1024
+#define RX_MAX_PORTS 8
+#define RX_MAX_ARGS 64
+#define STATS_NS 1000000000ull   /* port stats (imissed, nombuf) read interval */
+
+struct rx_port {
+	char spec[256];          /* Dpdk_Port as written */
+	uint16_t id;
+	unsigned nq;
+	unsigned refs;
+	bool started;
+	bool attached;           /* id is valid */
+	bool hotplugged;         /* added by us: removed at the last close */
+	char devname[64];
+	struct rte_mempool *pool[DP_MAX_SHARDS];
+};
+
+struct rx_dpdk {
+	struct shard_rx_q q;
+	struct rx_port *port;
+	uint16_t port_id, qid;
+	bool registered;         /* rte_thread_register done on this thread */
+	struct shard_pkt_cfg pc;
+	uint64_t stats_due;
+};
+
+static int eal_state;            /* 0 not tried, 1 up, -1 failed */
+static char eal_msg[256];
+static struct rx_port ports[RX_MAX_PORTS];
+
+/* rte_eal_init pins the calling thread to the main lcore; sluice's control
+ * thread (and the workers it starts later) must keep their affinity. */
+static int eal_init(const char *args, struct dp_err *err)
+{
+	if (eal_state > 0)
+		return 0;
+	if (eal_state < 0)
+		return dp_err_set(err, -EIO, "%s", eal_msg);
+	char *copy = strdup(args ? args : "");
+	char *argv[RX_MAX_ARGS + 2];
+	int argc = 0;
+	argv[argc++] = "sluice";
+	for (char *save, *t = strtok_r(copy, " \t", &save); t; t = strtok_r(NULL, " \t", &save)) {
+		if (argc == RX_MAX_ARGS) {
+			free(copy);
+			return dp_err_set(err, -E2BIG, "Dpdk_Eal_Args: more than %d arguments", RX_MAX_ARGS);
+		}
+		argv[argc++] = t;
+	}
+	argv[argc] = NULL;
+	cpu_set_t saved;
+	sched_getaffinity(0, sizeof(saved), &saved);
+	int rc = rte_eal_init(argc, argv);
+	int e = rte_errno;
+	sched_setaffinity(0, sizeof(saved), &saved);
+	free(copy);
+	if (rc < 0) {
+		eal_state = -1;
+		snprintf(eal_msg, sizeof(eal_msg), "DPDK EAL init failed: %s (Dpdk_Eal_Args '%s')",
+			 rte_strerror(e), args ? args : "");
+		return dp_err_set(err, -EIO, "%s", eal_msg);
+	}
+	eal_state = 1;
+	dp_info("%s: EAL up (%s)", rte_version(), args ? args : "");
+	return 0;
+}
+
+/* NUMA node of a CPU, or SOCKET_ID_ANY when unknown. */
+static int cpu_socket(int cpu)
+{
+	if (cpu < 0 || numa_available() < 0)
+		return SOCKET_ID_ANY;
+	int node = numa_node_of_cpu(cpu);
+	return node < 0 ? SOCKET_ID_ANY : node;
+}
+
+/* Find the port: attached already (by --vdev or the PCI bus), else hot-plug
+ * the vdev string. */
+static int port_find(struct rx_port *p, const char *spec, struct dp_err *err)
+{
+	const char *comma = strchr(spec, ',');
+	size_t nlen = comma ? (size_t)(comma - spec) : strlen(spec);
+	if (nlen == 0 || nlen >= sizeof(p->devname))
+		return dp_err_set(err, -EINVAL, "Dpdk_Port '%s': no device name", spec);
+	memcpy(p->devname, spec, nlen);
+	p->devname[nlen] = '\0';
+	if (rte_eth_dev_get_port_by_name(p->devname, &p->id) == 0)
+		return p->attached = true, 0;
+	if (!strncmp(p->devname, "net_", 4)) {
+		if (rte_eal_hotplug_add("vdev", p->devname, comma ? comma + 1 : "") < 0)
+			return dp_err_set(err, -ENODEV, "Dpdk_Port '%s': cannot create the device: %s",
+					  spec, rte_strerror(rte_errno));
+		p->hotplugged = true;
+		if (rte_eth_dev_get_port_by_name(p->devname, &p->id) == 0)
+			return p->attached = true, 0;
+	}
+	/* A PCI device must be bound to vfio-pci and not blocked by the EAL
+	 * arguments (docs/DEPLOYMENT.md). */
+	return dp_err_set(err, -ENODEV, "Dpdk_Port '%s': no such port (%u known): %s", spec,
+			  rte_eth_dev_count_avail(), rte_strerror(rte_errno ? rte_errno : ENODEV));
+}
+
+/* First open of a port: configure it for every shard, one queue each. */
+static int port_setup(struct rx_port *p, struct shard *sh, const struct shard_rx_cfg *cfg,
+		      struct dp_err *err)
+{
+	struct dp_pipeline *pl = sh->pl;
+	const char *spec = cfg->dpdk_port;
+	int rc = port_find(p, spec, err);
+	if (rc)
+		return rc;
+	struct rte_eth_dev_info info;
+	if ((rc = rte_eth_dev_info_get(p->id, &info)) != 0)
+		return dp_err_set(err, -EIO, "Dpdk_Port '%s': %s", spec, rte_strerror(-rc));
+	p->nq = pl->nshards;
+	if (info.max_rx_queues < p->nq)
+		/* net_pcap: one rx_pcap= per queue. */
+		return dp_err_set(err, -EINVAL, "Dpdk_Port '%s': %u RX queues for %u shards (one each)",
+				  spec, info.max_rx_queues, p->nq);
+	struct rte_eth_conf conf;
+	memset(&conf, 0, sizeof(conf));
+	uint64_t want = RTE_ETH_RSS_IPV4 | RTE_ETH_RSS_NONFRAG_IPV4_UDP | RTE_ETH_RSS_IPV6 |
+			RTE_ETH_RSS_NONFRAG_IPV6_UDP;
+	uint64_t hf = want & info.flow_type_rss_offloads;
+	if (p->nq > 1 && hf) {
+		conf.rxmode.mq_mode = RTE_ETH_MQ_RX_RSS;
+		conf.rx_adv_conf.rss_conf.rss_hf = hf;
+		dp_info("Dpdk_Port '%s' (%s): RSS over %s%s%s%s", spec, info.driver_name,
+			hf & RTE_ETH_RSS_IPV4 ? "ipv4 " : "", hf & RTE_ETH_RSS_NONFRAG_IPV4_UDP ? "ipv4-udp " : "",
+			hf & RTE_ETH_RSS_IPV6 ? "ipv6 " : "", hf & RTE_ETH_RSS_NONFRAG_IPV6_UDP ? "ipv6-udp" : "");
+	} else if (p->nq > 1) {
+		dp_info("Dpdk_Port '%s' (%s) does no RSS: each of its %u queues gets what the device "
+			"puts on it", spec, info.driver_name, p->nq);
+	}
+	if ((rc = rte_eth_dev_configure(p->id, (uint16_t)p->nq, 0, &conf)) != 0)
+		return dp_err_set(err, -EIO, "Dpdk_Port '%s': configure: %s", spec, rte_strerror(-rc));
+	uint16_t ndesc = RX_DESC, ntx = 0;
+	rte_eth_dev_adjust_nb_rx_tx_desc(p->id, &ndesc, &ntx);
+	unsigned nmbufs = (unsigned)cfg->dpdk_mbufs;
+	if (nmbufs < 2u * ndesc + RX_BURST * RX_BURSTS_PER_POLL)
+		nmbufs = 2u * ndesc + RX_BURST * RX_BURSTS_PER_POLL;
+	for (unsigned q = 0; q < p->nq; q++) {
+		int sock = cpu_socket(pl->cpu[q]);
+		char name[RTE_MEMPOOL_NAMESIZE];
+		snprintf(name, sizeof(name), "sl_p%u_q%u", p->id, q);
+		p->pool[q] = rte_pktmbuf_pool_create(name, nmbufs, 256, 0, RTE_MBUF_DEFAULT_BUF_SIZE, sock);
+		if (!p->pool[q] && sock != SOCKET_ID_ANY) {
+			/* --no-huge and small hosts have memory on socket 0 only. */
+			dp_warn("Dpdk_Port '%s': no DPDK memory on NUMA node %d for shard %u, taking any",
+				spec, sock, q);
+			sock = SOCKET_ID_ANY;
+			p->pool[q] = rte_pktmbuf_pool_create(name, nmbufs, 256, 0,
+							    RTE_MBUF_DEFAULT_BUF_SIZE, sock);
+		}
+		if (!p->pool[q])
+			return dp_err_set(err, -ENOMEM, "Dpdk_Port '%s': %u mbufs for shard %u: %s (EAL -m?)",
+					  spec, nmbufs, q, rte_strerror(rte_errno));
+		rc = rte_eth_rx_queue_setup(p->id, (uint16_t)q, ndesc,
+					    sock == SOCKET_ID_ANY ? (unsigned)rte_eth_dev_socket_id(p->id) :
+								    (unsigned)sock,
+					    NULL, p->pool[q]);
+		if (rc)
+			return dp_err_set(err, -EIO, "Dpdk_Port '%s': RX queue %u: %s", spec, q,
+					  rte_strerror(-rc));
+	}
+	if ((rc = rte_eth_dev_start(p->id)) != 0)
+		return dp_err_set(err, -EIO, "Dpdk_Port '%s': start: %s", spec, rte_strerror(-rc));
+	p->started = true;
+	rte_eth_stats_reset(p->id);
+	dp_info("Dpdk_Port '%s': port %u (%s) started, %u RX queues of %u descriptors, %u mbufs each",
+		spec, p->id, info.driver_name, p->nq, ndesc, nmbufs);
+	return 0;
+}
+
+static void port_release(struct rx_port *p)
+{
+	if (--p->refs)
+		return;
+	if (p->started)
+		rte_eth_dev_stop(p->id);
+	if (p->attached)
+		rte_eth_dev_close(p->id);
+	if (p->hotplugged)
+		rte_eal_hotplug_remove("vdev", p->devname);
+	for (unsigned q = 0; q < p->nq; q++)
+		rte_mempool_free(p->pool[q]);
+	memset(p, 0, sizeof(*p));
+}
+
+static unsigned dpdk_poll(struct shard *sh, struct shard_in *si)
+{
+	struct rx_dpdk *d = (struct rx_dpdk *)si->rx;
+	if (!d->registered) {
+		/* An lcore id gives this thread its mempool cache. */
+		if (rte_thread_register() < 0)
+			dp_warn("%s: shard %u: rte_thread_register: %s (no mempool cache)", si->in->name,
+				sh->id, rte_strerror(rte_errno));
+		d->registered = true;
+	}
+	struct rte_mbuf *m[RX_BURST];
+	unsigned total = 0;
+	uint64_t bytes = 0;
+	for (int b = 0; b < RX_BURSTS_PER_POLL; b++) {
+		uint16_t n = rte_eth_rx_burst(d->port_id, d->qid, m, RX_BURST);
+		for (uint16_t i = 0; i < n; i++) {
+			if (i + 1 < n)
+				rte_prefetch0(rte_pktmbuf_mtod(m[i + 1], void *));
+			uint32_t len = rte_pktmbuf_data_len(m[i]);
+			bytes += rte_pktmbuf_pkt_len(m[i]);
+			if (m[i]->nb_segs > 1)
+				DP_CNT_ADD(si->cnt.rx_drop[SHARD_PKT_JUMBO], 1);
+			else
+				shard_rx_frame(sh, si, &d->pc, rte_pktmbuf_mtod(m[i], const uint8_t *), len);
+		}
+		rte_pktmbuf_free_bulk(m, n);
+		total += n;
+		/* Out of chunks: stop taking frames (the rest of a burst already
+		 * taken was counted as dropped). */
+		if (n < RX_BURST || si->starved)
+			break;
+	}
+	if (total) {
+		DP_CNT_ADD(si->cnt.rx_packets, total);
+		DP_CNT_ADD(si->cnt.rx_bytes, bytes);
+	}
+	if (d->qid == 0 && sh->now_ns >= d->stats_due) {
+		/* Port-wide counters: one shard reads them, about once a second. */
+		struct rte_eth_stats st;
+		if (rte_eth_stats_get(d->port_id, &st) == 0) {
+			__atomic_store_n(&si->cnt.rx_imissed, st.imissed, __ATOMIC_RELAXED);
+			__atomic_store_n(&si->cnt.rx_nombuf, st.rx_nombuf, __ATOMIC_RELAXED);
+		}
+		d->stats_due = sh->now_ns + STATS_NS;
+	}
+	return total;
+}
+
+static void dpdk_close(struct shard *sh, struct shard_in *si)
+{
+	(void)sh;
+	struct rx_dpdk *d = (struct rx_dpdk *)si->rx;
+	port_release(d->port);
+	free(d);
+}
+
+int shard_rx_dpdk_open(struct shard *sh, struct shard_in *si, struct dp_err *err)
+{
+	const struct shard_rx_cfg *cfg = si->in->rx;
+	int rc = eal_init(cfg->dpdk_eal_args, err);
+	if (rc)
+		return rc;
+	struct rx_port *p = NULL, *slot = NULL;
+	for (unsigned i = 0; i < RX_MAX_PORTS; i++) {
+		if (ports[i].refs && !strcmp(ports[i].spec, cfg->dpdk_port))
+			p = &ports[i];
+		else if (!ports[i].refs && !slot)
+			slot = &ports[i];
+	}
+	if (!p) {
+		if (sh->id != 0)
+			return dp_err_set(err, -EINVAL, "Dpdk_Port '%s': not set up", cfg->dpdk_port);
+		if (!slot)
+			return dp_err_set(err, -ENOSPC, "more than %d DPDK ports", RX_MAX_PORTS);
+		p = slot;
+		snprintf(p->spec, sizeof(p->spec), "%s", cfg->dpdk_port);
+		p->refs = 1;
+		if ((rc = port_setup(p, sh, cfg, err)) != 0) {
+			p->refs = 1;
+			port_release(p);
+			return rc;
+		}
+	} else if (sh->id == 0) {
+		return dp_err_set(err, -EBUSY, "Dpdk_Port '%s' is used by another input", cfg->dpdk_port);
+	} else {
+		p->refs++;
+	}
+	struct rx_dpdk *d = calloc(1, sizeof(*d));
+	if (!d) {
+		port_release(p);
+		return dp_err_set(err, -ENOMEM, "out of memory");
+	}
+	d->q.backend = SHARD_RX_DPDK;
+	d->q.poll = dpdk_poll;
+	d->q.close = dpdk_close;
+	d->port = p;
+	d->port_id = p->id;
+	d->qid = (uint16_t)sh->id;
+	shard_rx_pkt_cfg(si->in, RTE_MBUF_DEFAULT_DATAROOM, &d->pc);
+	si->rx = &d->q;
+	return 0;
+}
+
+#else /* !SLUICE_DPDK */
+
+int shard_rx_dpdk_open(struct shard *sh, struct shard_in *si, struct dp_err *err)
+{
+	(void)sh;
+	(void)si;
+	return dp_err_set(err, -ENOTSUP, "Rx_Backend dpdk: this sluice was built without DPDK "
+			  "(libdpdk not found at build time)");
+}
+
+#endif
