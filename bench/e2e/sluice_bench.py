@@ -36,7 +36,20 @@ SCENARIOS = {
     'json-tcp':        ('tcp',    'tcp', None,             'json'),
     # + grep keeping the ERROR events (20% of loadgen's mix)
     'syslog-tcp-grep': ('syslog', 'tcp', 'syslog-rfc5424', 'rfc5424'),
+    # + SQL: 1 s tumbling window GROUP BY ident / app
+    'syslog-tcp-sql':  ('syslog', 'tcp', 'syslog-rfc5424', 'rfc5424'),
+    'json-tcp-sql':    ('tcp',    'tcp', None,             'json'),
     'default-config':  None,      # conf/sluice.conf as shipped
+}
+
+# scenario -> the Streams_File ([STREAM_TASK] sections)
+STREAMS = {
+    'syslog-tcp-sql': ("[STREAM_TASK]\n    Name per_ident\n    Exec CREATE STREAM per_ident WITH "
+                       "(tag='sql.out') AS SELECT ident, COUNT(*) AS n FROM TAG:'*' "
+                       "WINDOW TUMBLING (1 SECOND) GROUP BY ident;\n"),
+    'json-tcp-sql': ("[STREAM_TASK]\n    Name per_app\n    Exec CREATE STREAM per_app WITH "
+                     "(tag='sql.out') AS SELECT app, COUNT(*) AS n, AVG(pid) AS p FROM TAG:'*' "
+                     "WINDOW TUMBLING (1 SECOND) GROUP BY app;\n"),
 }
 
 # scenario -> [FILTER] sections between input and output
@@ -149,6 +162,11 @@ def scenario_config(name, args, tmp):
     plugin, transport, parser, fmt = SCENARIOS[name]
     port = free_port()
     conf = service_section(args, os.path.join(tmp, 'stats.json'))
+    if name in STREAMS:
+        path = os.path.join(tmp, 'streams.conf')
+        with open(path, 'w') as f:
+            f.write(STREAMS[name])
+        conf = conf.replace('[SERVICE]\n', '[SERVICE]\n    Streams_File   %s\n' % path, 1)
     conf += '[INPUT]\n    Name   %s\n' % plugin
     if plugin == 'syslog':
         conf += '    Mode   %s\n' % transport
