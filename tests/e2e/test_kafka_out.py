@@ -123,5 +123,154 @@ def test_keyed_volume(t):
     check_eq(sl.stop(), 0, 'sluice exits 0')
 
 
+def test_cluster_down_then_up(t):
+    mc = MockCluster(t, ['logs:3'])
+    t.cleanups.append(mc.stop)
+    port = free_port()
+    conns, per_conn, keys = 3, 2000, 5
+    sl = t.sluice(conf(service(t), tcp_in(port),
+                       kafka_out(mc.bootstrap, Message_Key_Field='key', Retry_Limit='no_limits')))
+    first = {c: keyed_lines(c, per_conn, keys) for c in range(conns)}
+    for c in range(conns):
+        send_lines(port, first[c][:per_conn // 2])
+    half = conns * (per_conn // 2)
+    sl.wait_stats(lambda st: st['outputs']['kafka.0']['records'] >= half, 60, 'first half delivered')
+    mc.down()
+    for c in range(conns):
+        send_lines(port, first[c][per_conn // 2:])
+    total = conns * per_conn
+    st = sl.wait_stats(lambda st: st['inputs']['tcp.0']['records'] >= total, 30, 'second half read')
+    # held, not delivered, while every broker is down
+    st = sl.wait_stats(lambda st: st['outputs']['kafka.0']['produced'] >= total, 30,
+                       'second half handed to librdkafka')
+    check(st['outputs']['kafka.0']['records'] < total,
+          'not counted delivered while the cluster is down', str(st['outputs']['kafka.0']))
+    check_eq(sl.poll(), None, 'sluice keeps running with the cluster down')
+    mc.up()
+    sl.wait_stats(lambda st: st['outputs']['kafka.0']['records'] >= total, 120,
+                  'delivery resumes once the cluster is back')
+    msgs = wait_consume(mc.bootstrap, 'logs', total, 60)
+    check_keyed(msgs, conns, per_conn, keys, 3)
+    check_eq(sl.stop(), 0, 'sluice exits 0')
+
+
+def test_topic_key_dynamic(t):
+    mc = MockCluster(t, ['main:1', 'alpha:1', 'beta:2'])
+    t.cleanups.append(mc.stop)
+    port = free_port()
+    sl = t.sluice(conf(service(t), tcp_in(port),
+                       kafka_out(mc.bootstrap, topics='main, alpha', Topic_Key='route',
+                                 Dynamic_Topic='on')))
+    lines = [json.dumps({'route': r, 'i': i}) for i, r in
+             enumerate(['alpha', 'beta', 'main', 'bad topic!', 'alpha', 'beta'])]
+    lines.append(json.dumps({'i': 6}))
+    send_lines(port, lines)
+    sl.wait_stats(lambda st: st['outputs']['kafka.0']['records'] >= len(lines), 30, 'all delivered')
+    got = {}
+    for topic, n in (('alpha', 2), ('beta', 2), ('main', 3)):
+        got[topic] = sorted(json.loads(m['v'])['i'] for m in wait_consume(mc.bootstrap, topic, n, 30))
+    check_eq(got, {'alpha': [0, 4], 'beta': [1, 5], 'main': [2, 3, 6]},
+             'Topic_Key routes, Dynamic_Topic adds beta, an invalid name and no key go to the default')
+    check('not a valid Kafka topic name' in sl.stderr(), 'the invalid topic name is logged')
+    check_eq(sl.stop(), 0, 'sluice exits 0')
+
+
+def test_topic_key_static(t):
+    mc = MockCluster(t, ['main:1', 'beta:1'])
+    t.cleanups.append(mc.stop)
+    port = free_port()
+    sl = t.sluice(conf(service(t), tcp_in(port),
+                       kafka_out(mc.bootstrap, topics='main', Topic_Key='route')))
+    send_lines(port, [json.dumps({'route': 'beta', 'i': 0})])
+    sl.wait_stats(lambda st: st['outputs']['kafka.0']['records'] >= 1, 30, 'delivered')
+    check_eq([json.loads(m['v'])['i'] for m in wait_consume(mc.bootstrap, 'main', 1, 30)], [0],
+             'without Dynamic_Topic a topic not in Topics goes to the default')
+    check_eq(consume(mc.bootstrap, 'beta', timeout=10), [], 'nothing in beta')
+    sl.stop()
+
+
+def test_msgpack_format(t):
+    from test_outputs import mp_decode
+    mc = MockCluster(t, ['logs:1'])
+    t.cleanups.append(mc.stop)
+    port = free_port()
+    sl = t.sluice(conf(service(t), tcp_in(port),
+                       kafka_out(mc.bootstrap, Format='msgpack', Message_Key='fixed')))
+    recs = [{'a': 'x', 'n': i, 'f': 1.5, 'arr': [1, 's'], 'o': {'k': 'v'}} for i in range(10)]
+    send_lines(port, [json.dumps(r) for r in recs])
+    sl.wait_stats(lambda st: st['outputs']['kafka.0']['records'] >= 10, 30, 'all delivered')
+    msgs = wait_consume(mc.bootstrap, 'logs', 10, 30)
+    dec = [mp_decode(m['v']) for m in msgs]
+    check(all(end == len(m['v']) for (_, end), m in zip(dec, msgs)),
+          'one event per message, nothing after it')
+    dec = [v for v, _ in dec]
+    check(all(isinstance(v, list) and len(v) == 2 and v[0][0] == 'time' for v in dec),
+          'each message is [EventTime, map]')
+    check_eq([v[1] for v in dec], recs, 'the records decoded back, in order')
+    check_eq({m['k'] for m in msgs}, {'fixed'}, 'Message_Key is every message\'s key')
+    sl.stop()
+
+
+def test_timestamp_formats(t):
+    mc = MockCluster(t, ['a:1', 'b:1'])
+    t.cleanups.append(mc.stop)
+    port = free_port()
+    sl = t.sluice(conf(service(t), tcp_in(port),
+                       kafka_out(mc.bootstrap, topics='a', Timestamp_Format='iso8601'),
+                       ('OUTPUT', [('Name', 'kafka'), ('Match', '*'), ('Brokers', mc.bootstrap),
+                                   ('Topics', 'b'), ('Timestamp_Format', 'iso8601_ns'),
+                                   ('Timestamp_Key', 'ts')])))
+    send_lines(port, [json.dumps({'x': 1}), '{}'])
+    sl.wait_stats(lambda st: st['outputs']['kafka.1']['records'] >= 2 and
+                  st['outputs']['kafka.0']['records'] >= 2, 30, 'delivered')
+    import re
+    a = [json.loads(m['v']) for m in wait_consume(mc.bootstrap, 'a', 2, 30)]
+    b = [json.loads(m['v']) for m in wait_consume(mc.bootstrap, 'b', 2, 30)]
+    check(re.fullmatch(r'\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z', a[0]['@timestamp']) and a[0]['x'] == 1,
+          'iso8601: microseconds, Z', str(a[0]))
+    check(re.fullmatch(r'\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z', b[0]['ts']) and b[0]['x'] == 1
+          and list(b[0]) == ['ts', 'x'], 'iso8601_ns under Timestamp_Key ts, first', str(b[0]))
+    check_eq(list(b[1]), ['ts'], 'an empty record gets only the timestamp')
+    sl.stop()
+
+
+def bad_config(t, extra, want):
+    sl = t.sluice(conf(service(t), tcp_in(free_port()),
+                       kafka_out('127.0.0.1:1', **extra)), wait=False)
+    rc = sl.wait_exit(20)
+    check_eq(rc, 1, 'sluice refuses to start (%s)' % want)
+    err = sl.stderr()
+    check(want in err and '[OUTPUT] kafka' in err and 'sluice.conf:' in err,
+          'the message names the file:line, the output and the cause', err.strip()[-300:])
+
+
+def test_bad_config(t):
+    need_kafka()
+    bad_config(t, {'rdkafka__no__such__property': '1'}, 'rdkafka.no.such.property')
+    bad_config(t, {'rdkafka__acks': 'maybe'}, 'rdkafka.acks')
+    bad_config(t, {'Format': 'avro'}, 'avro is not supported yet')
+    bad_config(t, {'Format': 'xml'}, "'Format'")
+    bad_config(t, {'Topics': 'bad topic'}, 'not a valid Kafka topic name')
+
+
+def test_unreachable_at_start(t):
+    mc = MockCluster(t, ['logs:2'])
+    t.cleanups.append(mc.stop)
+    mc.down()
+    port = free_port()
+    sl = t.sluice(conf(service(t), tcp_in(port),
+                       kafka_out(mc.bootstrap, Message_Key_Field='key')))
+    send_lines(port, keyed_lines(0, 500, 3))
+    st = sl.wait_stats(lambda st: st['outputs']['kafka.0']['produced'] >= 500, 30,
+                       'records handed to librdkafka with no broker reachable')
+    check_eq(st['outputs']['kafka.0']['records'], 0, 'none counted delivered')
+    mc.up()
+    sl.wait_stats(lambda st: st['outputs']['kafka.0']['records'] >= 500, 90,
+                  'delivered once the cluster is reachable')
+    check_keyed(wait_consume(mc.bootstrap, 'logs', 500, 30), 1, 500, 3, 2)
+    check_eq(sl.stop(), 0, 'sluice exits 0')
+
+
 if __name__ == '__main__':
-    main([test_keyed_volume])
+    main([test_keyed_volume, test_cluster_down_then_up, test_topic_key_dynamic, test_topic_key_static,
+          test_msgpack_format, test_timestamp_formats, test_bad_config, test_unreachable_at_start])
