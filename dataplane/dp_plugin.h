@@ -105,6 +105,7 @@ struct dp_input {
 	uint32_t max_frame;       /* Buffer_Max_Size */
 	uint32_t read_size;       /* Buffer_Chunk_Size */
 	uint64_t tick_ns;         /* DP_NET_TIMER interval */
+	bool tick_all_shards;     /* DP_NET_TIMER: tick on every shard, not shard 0 only */
 	int rcvbuf;               /* SO_RCVBUF, 0 = kernel default */
 	/* per shard, set when the pipeline is built */
 	unsigned pool_chunks;

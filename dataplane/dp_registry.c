@@ -10,11 +10,13 @@
 extern const struct dp_input_ops in_syslog_ops, in_tcp_ops, in_dummy_ops;
 extern const struct dp_output_ops out_stdout_ops, out_file_ops, out_null_ops;
 extern const struct dp_output_ops out_kafka_ops;
+extern const struct dp_input_ops in_kafka_ops;
 
 const struct dp_input_ops *const dp_registry_inputs[] = {
 	&in_syslog_ops,
 	&in_tcp_ops,
 	&in_dummy_ops,
+	&in_kafka_ops,
 	NULL,
 };
 

@@ -124,3 +124,13 @@ def produce(bootstrap, topic, lines, key_of=None):
                        stderr=subprocess.PIPE, timeout=60)
     if r.returncode:
         raise Fail('kcat -P: %s' % r.stderr.decode(errors='replace'))
+
+
+def committed(bootstrap, group, topic, partitions):
+    """The group's committed offsets {partition: offset} (-1001: none),
+    asked with librdkafka's rd_kafka_committed (mock_cluster -q)."""
+    r = subprocess.run([MOCK_CLUSTER, '-q', bootstrap, group, topic, str(partitions)],
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=30, text=True)
+    if r.returncode:
+        raise Fail('mock_cluster -q: ' + r.stderr)
+    return {int(p): int(o) for p, o in (ln.split() for ln in r.stdout.splitlines())}

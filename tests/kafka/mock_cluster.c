@@ -15,6 +15,10 @@
  *   rtt MS          every broker answers after MS milliseconds
  * Each command answers "ok" on stdout once applied.
  *
+ * Query mode, to check a consumer group's committed offsets:
+ *   mock_cluster -q BOOTSTRAP GROUP TOPIC PARTITIONS
+ * prints "PARTITION OFFSET" per partition (-1001: none committed).
+ *
  * Threads: main only (the mock cluster runs its own threads).
  */
 #include <signal.h>
@@ -61,8 +65,39 @@ static void command(rd_kafka_mock_cluster_t *mc, int nbrokers, char *line)
 	fflush(stdout);
 }
 
+static int query(const char *bootstrap, const char *group, const char *topic, int parts)
+{
+	char errstr[512];
+	rd_kafka_conf_t *conf = rd_kafka_conf_new();
+	if (rd_kafka_conf_set(conf, "bootstrap.servers", bootstrap, errstr, sizeof(errstr)) ||
+	    rd_kafka_conf_set(conf, "group.id", group, errstr, sizeof(errstr))) {
+		fprintf(stderr, "mock_cluster: %s\n", errstr);
+		return 1;
+	}
+	rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errstr, sizeof(errstr));
+	if (!rk) {
+		fprintf(stderr, "mock_cluster: %s\n", errstr);
+		return 1;
+	}
+	rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(parts);
+	for (int p = 0; p < parts; p++)
+		rd_kafka_topic_partition_list_add(l, topic, p);
+	rd_kafka_resp_err_t e = rd_kafka_committed(rk, l, 10000);
+	if (e) {
+		fprintf(stderr, "mock_cluster: committed: %s\n", rd_kafka_err2str(e));
+		return 1;
+	}
+	for (int i = 0; i < l->cnt; i++)
+		printf("%d %lld\n", l->elems[i].partition, (long long)l->elems[i].offset);
+	rd_kafka_topic_partition_list_destroy(l);
+	rd_kafka_destroy(rk);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
+	if (argc == 6 && !strcmp(argv[1], "-q"))
+		return query(argv[2], argv[3], argv[4], atoi(argv[5]));
 	int nbrokers = 3, opt;
 	while ((opt = getopt(argc, argv, "b:")) != -1) {
 		if (opt == 'b') {
