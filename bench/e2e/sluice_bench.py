@@ -35,6 +35,19 @@ SCENARIOS = {
     'syslog-udp-5424': ('syslog', 'udp', 'syslog-rfc5424', 'rfc5424'),
     'json-tcp':        ('tcp',    'tcp', None,             'json'),
     'default-config':  None,      # conf/sluice.conf as shipped
+    # kafka output against librdkafka's mock cluster (tests/kafka/mock_cluster)
+    'syslog-tcp-kafka':        ('syslog', 'tcp', 'syslog-rfc5424', 'rfc5424'),
+    'syslog-tcp-kafka-encode': ('syslog', 'tcp', 'syslog-rfc5424', 'rfc5424'),
+}
+
+# Output of the kafka scenarios. Both keyed by host (murmur2 partition),
+# lz4. The first waits for acks=all from an idempotent producer: a record
+# counts once the mock brokers acknowledged it. encode-only measures
+# sluice's own cost apart from the broker's round trips: acks=0 (a record
+# counts once written to the socket), no idempotence.
+KAFKA_OUT = {
+    'syslog-tcp-kafka': [('rdkafka.acks', 'all')],
+    'syslog-tcp-kafka-encode': [('rdkafka.acks', '0'), ('rdkafka.enable.idempotence', 'false')],
 }
 
 
@@ -148,7 +161,13 @@ def scenario_config(name, args, tmp):
     if transport == 'udp':
         # what a UDP deployment sets; the kernel caps it at net.core.rmem_max
         conf += '    Receive_Buffer_Size 8M\n'
-    conf += '\n[OUTPUT]\n    Name   null\n    Match  *\n'
+    if name in KAFKA_OUT:
+        conf += ('\n[OUTPUT]\n    Name   kafka\n    Match  *\n    Brokers %s\n    Topics bench\n'
+                 '    Message_Key_Field host\n    rdkafka.compression.codec lz4\n'
+                 '    rdkafka.linger.ms 5\n') % args.bootstrap
+        conf += ''.join('    %s %s\n' % kv for kv in KAFKA_OUT[name])
+    else:
+        conf += '\n[OUTPUT]\n    Name   null\n    Match  *\n'
     load = {'proto': transport, 'format': fmt, 'port': port, 'count': args.count}
     return conf, [load], subprocess.DEVNULL
 
@@ -362,11 +381,21 @@ def stop(sluice):
         return 'killed after 30s'
 
 
+def start_mock_cluster(args, tmp):
+    """librdkafka's mock cluster, 3 brokers, topic bench with 6 partitions;
+    it prints the bootstrap address first. Its CPU is not sluice's."""
+    if not os.access(args.mock_cluster, os.X_OK):
+        raise BenchError('%s is not built (ninja -C build)' % args.mock_cluster)
+    return subprocess.Popen([args.mock_cluster, 'bench:6'], stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, stderr=open(os.path.join(tmp, 'mock.stderr'), 'w'),
+                            text=True)
+
+
 def run_scenario(name, args):
     tmp = tempfile.mkdtemp(prefix='sluice-bench-')
     result = {'scenario': name, 'count': args.count, 'conns': args.conns,
               'shards': args.shards, 'ncpu': os.cpu_count()}
-    sluice = None
+    sluice = mock = None
     try:
         if name == 'default-config':
             conf, loads, stdout = default_config(args, tmp)
@@ -374,6 +403,9 @@ def run_scenario(name, args):
             result['config'] = os.path.relpath(cp, REPO) if cp.startswith(REPO + os.sep) else cp
             result.pop('shards')
         else:
+            if name in KAFKA_OUT:
+                mock = start_mock_cluster(args, tmp)
+                args.bootstrap = mock.stdout.readline().strip()
             conf, loads, stdout = scenario_config(name, args, tmp)
         udp = any(l['proto'] == 'udp' for l in loads)
         conf_path = os.path.join(tmp, 'sluice.conf')
@@ -395,6 +427,10 @@ def run_scenario(name, args):
     finally:
         if sluice:
             result['exit'] = stop(sluice)
+        if mock:
+            mock.terminate()
+            mock.wait()
+        if sluice:
             if result['exit'] != 0:
                 result.setdefault('error', 'sluice exit status %s' % result['exit'])
             if 'error' in result:
@@ -417,6 +453,8 @@ def main():
     ap.add_argument('scenarios', nargs='*', default=['syslog-tcp-5424'])
     ap.add_argument('--sluice', default=os.path.join(REPO, 'build', 'sluice'))
     ap.add_argument('--loadgen', default=os.path.join(REPO, 'build', 'bench', 'loadgen', 'loadgen'))
+    ap.add_argument('--mock-cluster', default=os.path.join(REPO, 'build', 'tests', 'kafka', 'mock_cluster'),
+                    help='the kafka scenarios\' mock cluster (tests/kafka/mock_cluster.c)')
     ap.add_argument('--config', default=os.path.join(REPO, 'conf', 'sluice.conf'),
                     help='config of the default-config scenario')
     ap.add_argument('--count', type=int, default=2000000, help='events per scenario')
