@@ -65,7 +65,8 @@ static const struct dp_opt kafka_opts[] = {
 	  "none: the payload as a string; json: the payload parsed as a JSON object (a message that "
 	  "is not one is counted malformed and skipped)." },
 	{ "Poll_Ms", DP_OPT_INT, "500", C(poll_ms), NULL, 1, 3600000, 0,
-	  "Interval in milliseconds at which each shard takes the messages its consumer fetched." },
+	  "Longest wait in milliseconds before a shard takes the messages its consumer fetched "
+	  "(shards look at least every 10 ms)." },
 	{ "rdkafka.<property>", DP_OPT_STR, NULL, C(rdkafka_doc), NULL, 0, 0, 0,
 	  "Any librdkafka consumer property, passed unchanged (rdkafka.auto.offset.reset earliest, "
 	  "rdkafka.security.protocol ...). enable.auto.offset.store is always false: offsets are "
@@ -153,7 +154,11 @@ static int setup(struct dp_input *in, struct dp_err *err)
 	rd_kafka_conf_destroy(kc);
 	in->net = DP_NET_TIMER;
 	in->tick_all_shards = true;
-	in->tick_ns = (uint64_t)cfg->poll_ms * 1000000ull;
+	/* Fluent Bit's poll_ms is how long its consumer thread may wait in
+	 * rd_kafka_consumer_poll; here a shard looks at its consumer on a
+	 * timer, so the same bound is the interval, at most 10 ms so that
+	 * throughput is not capped at PER_TICK per Poll_Ms. */
+	in->tick_ns = (uint64_t)(cfg->poll_ms < 10 ? cfg->poll_ms : 10) * 1000000ull;
 	return 0;
 }
 

@@ -326,7 +326,51 @@ def test_queue_full_backpressure(t):
     check_eq(sl.stop(), 0, 'sluice exits 0')
 
 
+def test_retry_limit_then_failed(t):
+    """Every broker down, message.timeout.ms 300: each record times out in
+    librdkafka, sluice produces it once more (Retry_Limit 1), then counts it
+    failed and releases the chunk; one log line for the cause."""
+    mc = MockCluster(t, ['logs:1'])
+    t.cleanups.append(mc.stop)
+    mc.down()
+    port = free_port()
+    sl = t.sluice(conf(service(t), tcp_in(port),
+                       kafka_out(mc.bootstrap, Retry_Limit='1', rdkafka__message__timeout__ms='300')))
+    send_lines(port, [json.dumps({'i': i}) for i in range(50)])
+    st = sl.wait_stats(lambda st: st['outputs']['kafka.0']['errors'] >= 50, 30, 'all 50 failed')
+    o = st['outputs']['kafka.0']
+    check_eq((o['records'], o['errors'], o['retries'], o['produced']), (0, 50, 50, 100),
+             'each produced twice (one retry), then failed')
+    err = sl.stderr()
+    check_eq(err.count('records not delivered'), 1, 'the cause logged once')
+    check('topic logs: Local: Message timed out' in err, 'naming the topic and the error')
+    check_eq(sl.stop(), 0, 'sluice exits 0 (nothing left held)')
+
+
+def test_permanent_broker_error(t):
+    """The broker refuses produce requests with a non-retriable error
+    (MESSAGE_TOO_LARGE): the records are counted failed at once, without
+    retries, logged once; later records are delivered."""
+    mc = MockCluster(t, ['logs:1'])
+    t.cleanups.append(mc.stop)
+    port = free_port()
+    sl = t.sluice(conf(service(t), tcp_in(port),
+                       kafka_out(mc.bootstrap, Retry_Limit='no_limits')))
+    send_lines(port, [json.dumps({'warm': 1})])
+    sl.wait_stats(lambda st: st['outputs']['kafka.0']['records'] >= 1, 30, 'connected')
+    mc.command('error 1 10')
+    send_lines(port, [json.dumps({'i': 0})])
+    st = sl.wait_stats(lambda st: st['outputs']['kafka.0']['errors'] >= 1, 30, 'the record failed')
+    send_lines(port, [json.dumps({'i': 1})])
+    st = sl.wait_stats(lambda st: st['outputs']['kafka.0']['records'] >= 2, 30, 'the next delivered')
+    check_eq(st['outputs']['kafka.0']['errors'], 1, 'one failed')
+    check_eq(sl.stderr().count('records not delivered'), 1, 'logged once')
+    check([json.loads(m['v']).get('i') for m in wait_consume(mc.bootstrap, 'logs', 2, 30)] == [None, 1],
+          'the failed record is not in the topic, the next one is')
+    check_eq(sl.stop(), 0, 'sluice exits 0')
+
+
 if __name__ == '__main__':
     main([test_keyed_volume, test_keyed_two_workers, test_cluster_down_then_up, test_topic_key_dynamic, test_topic_key_static,
           test_msgpack_format, test_timestamp_formats, test_bad_config, test_unreachable_at_start,
-          test_queue_full_backpressure])
+          test_queue_full_backpressure, test_retry_limit_then_failed, test_permanent_broker_error])
