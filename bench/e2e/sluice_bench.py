@@ -69,6 +69,28 @@ def cpu_ticks(pid):
     return (int(fields[11]), int(fields[12]))
 
 
+def rdk_ticks(pid):
+    """utime+stime of librdkafka's own threads (named rdk:*) in sluice:
+    the share of the kafka scenarios' CPU that is the client library's
+    (compression, request building, network), not sluice's."""
+    total = 0
+    try:
+        tids = os.listdir('/proc/%d/task' % pid)
+    except OSError:
+        return 0
+    for tid in tids:
+        try:
+            with open('/proc/%d/task/%s/stat' % (pid, tid)) as f:
+                st = f.read()
+        except OSError:
+            continue
+        comm = st[st.index('(') + 1:st.rindex(')')]
+        if comm.startswith('rdk:'):
+            f = st[st.rindex(')') + 2:].split()
+            total += int(f[11]) + int(f[12])
+    return total
+
+
 def proc_status_kb(pid, key):
     with open('/proc/%d/status' % pid) as f:
         for line in f:
@@ -282,6 +304,7 @@ def measure(args, sluice, stats_path, loads, udp):
     pid = sluice.pid
     rss_idle = proc_status_kb(pid, 'VmRSS')
     cpu0 = cpu_ticks(pid)
+    rdk0 = rdk_ticks(pid)
     base = read_stats(stats_path)
     in0, out0 = base[0], base[1]
     expect = sum(l['count'] for l in loads)
@@ -291,6 +314,7 @@ def measure(args, sluice, stats_path, loads, udp):
     deadline = t0 + args.timeout
     settle = max(1.0, 10 * float(args.stats_interval)) if udp else args.stall
     last, t_last, cpu_last, st = None, t0, cpu0, base
+    rdk_last = rdk0
     hist = []
     error = None
     while True:
@@ -303,6 +327,7 @@ def measure(args, sluice, stats_path, loads, udp):
         key = (cur[0], cur[1])
         if key != last:
             last, t_last, cpu_last, st = key, now, cpu, cur
+            rdk_last = rdk_ticks(pid)
             hist.append((now, cur[0], cur[4].get('uptime_s')))
         lg_done = all(p.poll() is not None for p in procs)
         got_in, got_out = st[0] - in0, st[1] - out0
@@ -358,6 +383,11 @@ def measure(args, sluice, stats_path, loads, udp):
         'cpu_user_s': round((cpu_last[0] - cpu0[0]) / CLK_TCK, 3),
         'cpu_sys_s': round((cpu_last[1] - cpu0[1]) / CLK_TCK, 3),
         'eps_per_cpu_s': round(received / cpu_s) if cpu_s > 0 else None,
+        # kafka scenarios: CPU of librdkafka's threads, and per CPU-second
+        # of the rest (shards, output workers and the produce calls)
+        'cpu_librdkafka_s': round((rdk_last - rdk0) / CLK_TCK, 3),
+        'eps_per_cpu_s_without_librdkafka': round(received / (cpu_s - (rdk_last - rdk0) / CLK_TCK))
+        if cpu_s - (rdk_last - rdk0) / CLK_TCK > 0 else None,
         'rss_idle_kb': rss_idle,
         'rss_peak_kb': proc_status_kb(pid, 'VmHWM'),
         'avg_bytes': round(sum(x.get('bytes', 0) for x in lg) / sent) if sent else 0,
