@@ -17,7 +17,7 @@
 #define C(f) offsetof(struct out_kafka_cfg, f)
 
 const struct dp_opt out_kafka_opts[] = {
-	{ "Brokers", DP_OPT_STR, NULL, C(brokers), NULL, 0, 0, 0,
+	{ "Brokers", DP_OPT_STR, NULL, C(brokers), NULL, 0, 0, DP_OPT_REQUIRED,
 	  "Kafka brokers, comma separated (host:port,...): librdkafka's bootstrap.servers." },
 	{ "Topics", DP_OPT_STR, "fluent-bit", C(topics), NULL, 0, 0, 0,
 	  "Topics, comma separated; the first is the default: the one used when Topic_Key is not set, "
