@@ -281,8 +281,9 @@ def test_unreachable_at_start(t):
 
 def test_queue_full_backpressure(t):
     """librdkafka's queue capped at 500 messages and every broker down: the
-    worker stops taking chunks, the shards' memory fills, then the sender is
-    blocked; nothing dropped; all of it delivered in order once up."""
+    worker stops taking chunks, the shards' memory fills, then the input
+    stops reading (the rest waits in TCP); nothing dropped; all of it
+    delivered in order once up."""
     mc = MockCluster(t, ['logs:3'])
     t.cleanups.append(mc.stop)
     mc.down()
@@ -300,7 +301,8 @@ def test_queue_full_backpressure(t):
     st = sl.stats()
     check(st['inputs']['tcp.0']['records'] < count, 'the input stopped reading before the end',
           str(st['inputs']['tcp.0']))
-    check_eq(lg.poll(), None, 'the sender is blocked (backpressure reached it)')
+    # The rest waits in the sockets' buffers (or in a blocked loadgen,
+    # depending on how much the kernel buffers): TCP's own backpressure.
     check(out()['queued'] <= 500 and out()['produced'] <= 500,
           'no more than the queue holds was handed to librdkafka', str(out()))
     check_eq(out()['records'], 0, 'nothing counted delivered')
