@@ -168,8 +168,12 @@ static void on_error(rd_kafka_t *rk, int err, const char *reason, void *opaque)
 {
 	(void)rk;
 	struct kafka_worker *w = opaque;
-	/* Connection errors repeat while a cluster is down: librdkafka
-	 * retries them itself; say it as a warning. */
+	/* Connection errors repeat while a cluster is down and librdkafka
+	 * retries them itself; its log callback already said it. */
+	if (err == RD_KAFKA_RESP_ERR__TRANSPORT) {
+		dp_debug("[%s] librdkafka: %s", w->o->name, reason);
+		return;
+	}
 	dp_warn("[%s] librdkafka: %s: %s", w->o->name, rd_kafka_err2name((rd_kafka_resp_err_t)err), reason);
 }
 

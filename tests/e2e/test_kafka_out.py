@@ -372,7 +372,25 @@ def test_permanent_broker_error(t):
     check_eq(sl.stop(), 0, 'sluice exits 0')
 
 
+def test_stop_with_cluster_down(t):
+    """SIGTERM while every broker is down and records are held: sluice
+    waits Grace for delivery reports, then gives up (exit 1, as for any
+    output that cannot finish), without hanging or crashing."""
+    mc = MockCluster(t, ['logs:1'])
+    t.cleanups.append(mc.stop)
+    mc.down()
+    port = free_port()
+    sl = t.sluice(conf(service(t, Grace=2), tcp_in(port), kafka_out(mc.bootstrap)))
+    send_lines(port, [json.dumps({'i': i}) for i in range(100)])
+    sl.wait_stats(lambda st: st['outputs']['kafka.0']['produced'] >= 100, 30, 'produced')
+    t0 = time.monotonic()
+    check_eq(sl.stop(timeout=30), 1, 'exit 1: records not delivered')
+    check(time.monotonic() - t0 < 10, 'within Grace and a little more')
+    check('did not finish delivering within Grace' in sl.stderr(), 'said why')
+
+
 if __name__ == '__main__':
     main([test_keyed_volume, test_keyed_two_workers, test_cluster_down_then_up, test_topic_key_dynamic, test_topic_key_static,
           test_msgpack_format, test_timestamp_formats, test_bad_config, test_unreachable_at_start,
-          test_queue_full_backpressure, test_retry_limit_then_failed, test_permanent_broker_error])
+          test_queue_full_backpressure, test_retry_limit_then_failed, test_permanent_broker_error,
+          test_stop_with_cluster_down])
