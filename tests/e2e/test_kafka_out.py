@@ -8,6 +8,14 @@
   the @timestamp member as sent;
 - the cluster down mid-run, then up: nothing lost, nothing reordered per
   key, delivery resumes, the stats show records waiting meanwhile;
+- retriable produce errors mid-stream: retried by the idempotent producer,
+  nothing lost, duplicated or reordered;
+- librdkafka's queue full with the cluster down: the worker stops taking
+  chunks, the input stops reading, nothing dropped, memory bounded;
+- Retry_Limit after message timeouts, a permanent broker error: counted
+  failed, logged once per topic and error; stop with records held: exit 1
+  after Grace;
+- 2 shards x 2 workers keep per-key order;
 - Topic_Key + Dynamic_Topic routing, and an invalid topic name falling
   back to the default topic;
 - Format msgpack decoded back (the event [time, {record}]);
@@ -159,6 +167,31 @@ def test_cluster_down_then_up(t):
                   'delivery resumes once the cluster is back')
     msgs = wait_consume(mc.bootstrap, 'logs', total, 60)
     check_keyed(msgs, conns, per_conn, keys, 3)
+    check_eq(sl.stop(), 0, 'sluice exits 0')
+
+
+def test_retriable_request_errors(t):
+    """Produce requests refused with retriable errors (NOT_LEADER_FOR_PARTITION,
+    REQUEST_TIMED_OUT, NOT_ENOUGH_REPLICAS) mid-stream: the idempotent
+    producer retries them; nothing lost, nothing duplicated or reordered."""
+    mc = MockCluster(t, ['logs:2'])
+    t.cleanups.append(mc.stop)
+    port = free_port()
+    conns, per_conn, keys = 2, 3000, 4
+    sl = t.sluice(conf(service(t), tcp_in(port),
+                       kafka_out(mc.bootstrap, Message_Key_Field='key')))
+    lines = {c: keyed_lines(c, per_conn, keys) for c in range(conns)}
+    for c in range(conns):
+        send_lines(port, lines[c][:1000])
+    sl.wait_stats(lambda st: st['outputs']['kafka.0']['records'] >= 2000, 30, 'first part delivered')
+    for code in (6, 7, 19):
+        mc.command('error 3 %d' % code)
+    for c in range(conns):
+        send_lines(port, lines[c][1000:])
+    st = sl.wait_stats(lambda st: st['outputs']['kafka.0']['records'] >= conns * per_conn, 60,
+                       'all delivered')
+    check_eq(st['outputs']['kafka.0']['errors'], 0, 'none failed')
+    check_keyed(wait_consume(mc.bootstrap, 'logs', conns * per_conn, 60), conns, per_conn, keys, 2)
     check_eq(sl.stop(), 0, 'sluice exits 0')
 
 
@@ -390,7 +423,8 @@ def test_stop_with_cluster_down(t):
 
 
 if __name__ == '__main__':
-    main([test_keyed_volume, test_keyed_two_workers, test_cluster_down_then_up, test_topic_key_dynamic, test_topic_key_static,
+    main([test_keyed_volume, test_keyed_two_workers, test_cluster_down_then_up, test_retriable_request_errors,
+          test_topic_key_dynamic, test_topic_key_static,
           test_msgpack_format, test_timestamp_formats, test_bad_config, test_unreachable_at_start,
           test_queue_full_backpressure, test_retry_limit_then_failed, test_permanent_broker_error,
           test_stop_with_cluster_down])
