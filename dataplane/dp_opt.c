@@ -319,9 +319,13 @@ int dp_opt_set(const struct dp_opt *tab, void *cfg, const char *key, const char 
 
 static bool opt_ignored(const char *const *ignore, const char *key)
 {
-	for (; ignore && *ignore; ignore++)
-		if (!strcasecmp(*ignore, key))
+	for (; ignore && *ignore; ignore++) {
+		/* "rdkafka.*": every key with that prefix */
+		size_t n = strlen(*ignore);
+		if (n && (*ignore)[n - 1] == '*' ? !strncasecmp(*ignore, key, n - 1)
+						 : !strcasecmp(*ignore, key))
 			return true;
+	}
 	return false;
 }
 

@@ -60,6 +60,7 @@ int dp_opt_set(const struct dp_opt *tab, void *cfg, const char *key, const char 
  * NULL-terminated list, may be NULL) are skipped. Errors name the place:
  * "FILE:LINE: [INPUT] syslog: unknown key 'Foo'" and required keys that are
  * missing. what is e.g. "[INPUT] syslog" (NULL: "[NAME]" of the section).
+ * An ignore entry ending in '*' skips every key with that prefix.
  * On failure the strings already stored are freed (fields set to NULL), so
  * calling dp_opt_free afterwards is harmless either way. */
 int dp_opt_apply(const struct dp_opt *const *tabs, void *const *cfgs, unsigned n,

@@ -95,8 +95,6 @@ const struct dp_opt dp_output_common_opts[] = {
 	{ NULL },
 };
 
-static const char *const section_ignore[] = { "Name", NULL };
-
 /* ---- CPUs ---- */
 
 static int parse_cpus(const char *s, int *cpus, unsigned max, unsigned *n)
@@ -189,9 +187,14 @@ static int add_input(struct dp_pipeline *pl, const struct dp_conf_section *s, st
 	/* Name was read above: it picks the tables. */
 	const struct dp_opt *tabs[2] = { dp_input_common_opts, ops->opts };
 	void *cfgs[2] = { in, in->cfg };
-	int rc = dp_opt_apply(tabs, cfgs, ops->opts ? 2 : 1, s, what, section_ignore, err);
+	/* Name, and the plugin's pass-through keys ("rdkafka.*"). */
+	char prefix[64];
+	snprintf(prefix, sizeof(prefix), "%s*", ops->key_prefix ? ops->key_prefix : "");
+	const char *const ignore[] = { "Name", ops->key_prefix ? prefix : NULL, NULL };
+	int rc = dp_opt_apply(tabs, cfgs, ops->opts ? 2 : 1, s, what, ignore, err);
 	if (rc)
 		return rc;
+	in->sec = s;
 	unsigned nth = 0;
 	for (unsigned i = 0; i + 1 < pl->nin; i++)
 		if (pl->in[i]->ops == ops)
@@ -247,9 +250,14 @@ static int add_output(struct dp_pipeline *pl, const struct dp_conf_section *s, s
 	snprintf(what, sizeof(what), "[OUTPUT] %s", ops->name);
 	const struct dp_opt *tabs[2] = { dp_output_common_opts, ops->opts };
 	void *cfgs[2] = { o, o->cfg };
-	int rc = dp_opt_apply(tabs, cfgs, ops->opts ? 2 : 1, s, what, section_ignore, err);
+	/* Name, and the plugin's pass-through keys ("rdkafka.*"). */
+	char prefix[64];
+	snprintf(prefix, sizeof(prefix), "%s*", ops->key_prefix ? ops->key_prefix : "");
+	const char *const ignore[] = { "Name", ops->key_prefix ? prefix : NULL, NULL };
+	int rc = dp_opt_apply(tabs, cfgs, ops->opts ? 2 : 1, s, what, ignore, err);
 	if (rc)
 		return rc;
+	o->sec = s;
 	unsigned nth = 0;
 	for (unsigned i = 0; i + 1 < pl->nout; i++)
 		if (pl->out[i]->ops == ops)

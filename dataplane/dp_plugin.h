@@ -74,6 +74,9 @@ struct dp_input_ops {
 	 * e.g. commit the Kafka offsets kept in c->in_meta. */
 	void (*chunk_released)(struct dp_input *in, void *ctx, struct dp_chunk *c);
 	void (*teardown)(struct dp_input *in);
+	/* Keys starting with it ("rdkafka.") are not in opts: setup reads
+	 * them from the section (dp_input.sec). */
+	const char *key_prefix;
 };
 
 #define DP_EMITTER_SP 1000
@@ -115,11 +118,33 @@ struct dp_input {
 	uint32_t max_frame;       /* Buffer_Max_Size */
 	uint32_t read_size;       /* Buffer_Chunk_Size */
 	uint64_t tick_ns;         /* DP_NET_TIMER interval */
+	bool tick_all_shards;     /* DP_NET_TIMER: tick on every shard, not shard 0 only */
 	int rcvbuf;               /* SO_RCVBUF, 0 = kernel default */
 	/* per shard, set when the pipeline is built */
 	unsigned pool_chunks;
 	/* receive backend keys of UDP inputs (shards/shard_rx.h), or NULL */
 	const struct shard_rx_cfg *rx;
+	/* its configuration section; valid during setup only */
+	const struct dp_conf_section *sec;
+};
+
+#define DP_FLUSH_PENDING 1
+#define DP_FLUSH_BUSY    2
+
+/* A chunk an asynchronous output has settled: its records delivered,
+ * or given up on (failed). */
+struct dp_out_done {
+	struct dp_chunk *c;
+	uint32_t delivered;
+	uint32_t failed;
+};
+
+/* Counters only an asynchronous output knows, added by its poll. */
+struct dp_out_counters {
+	uint64_t produced;        /* records handed to the client library */
+	uint64_t produced_bytes;  /* bytes of their encoded values */
+	uint64_t retried;         /* records produced again after a retriable error */
+	uint64_t queued;          /* gauge: records in the library's queue */
 };
 
 struct dp_output_ops {
@@ -134,8 +159,20 @@ struct dp_output_ops {
 	 * -errno to retry the whole burst later. Records flagged
 	 * DP_REC_DROPPED are skipped. */
 	int (*flush)(void *wctx, struct dp_chunk *const *c, unsigned n);
+	/* Optional, for outputs confirmed later (kafka: delivery reports).
+	 * With poll set, flush may also return DP_FLUSH_PENDING (it keeps the
+	 * whole burst; it is not confirmed yet) or DP_FLUSH_BUSY (the same,
+	 * and its queue is full: give it nothing more until poll returns
+	 * DP_FLUSH_PENDING again). poll waits up to timeout_ms for progress,
+	 * lists in done[0..*ndone) the chunks now settled, in the order flush
+	 * took them, and adds its counters to cnt. It owns retries and
+	 * Retry_Limit of the chunks it holds. */
+	int (*poll)(void *wctx, int timeout_ms, struct dp_out_done *done, unsigned max,
+		    unsigned *ndone, struct dp_out_counters *cnt);
 	void (*worker_destroy)(void *wctx);
 	void (*teardown)(struct dp_output *o);
+	/* As dp_input_ops.key_prefix. */
+	const char *key_prefix;
 };
 
 struct dp_output {
@@ -155,6 +192,8 @@ struct dp_output {
 	struct dp_match match;
 	int retry_limit;          /* -1: no limit */
 	unsigned worker_base;     /* index of its first worker in the pipeline */
+	/* its configuration section; valid during setup only */
+	const struct dp_conf_section *sec;
 };
 
 const struct dp_input_ops *dp_registry_input(const char *name);

@@ -14,11 +14,14 @@ extern const struct dp_filter_ops re_grep_ops, re_rewrite_tag_ops;
 extern const struct dp_filter_ops flt_modify_ops, flt_record_modifier_ops, flt_throttle_ops,
 	flt_sampling_ops;
 extern const struct dp_filter_ops flt_parser_ops;
+extern const struct dp_output_ops out_kafka_ops;
+extern const struct dp_input_ops in_kafka_ops;
 
 const struct dp_input_ops *const dp_registry_inputs[] = {
 	&in_syslog_ops,
 	&in_tcp_ops,
 	&in_dummy_ops,
+	&in_kafka_ops,
 	NULL,
 };
 
@@ -26,6 +29,7 @@ const struct dp_output_ops *const dp_registry_outputs[] = {
 	&out_stdout_ops,
 	&out_file_ops,
 	&out_null_ops,
+	&out_kafka_ops,
 	NULL,
 };
 

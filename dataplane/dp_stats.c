@@ -54,6 +54,10 @@ void dp_stats_collect(const struct dp_pipeline *pl, struct dp_stats_in *in, stru
 		o->chunks += DP_CNT_GET(wk->cnt.chunks);
 		o->retries += DP_CNT_GET(wk->cnt.retries);
 		o->failed += DP_CNT_GET(wk->cnt.failed);
+		o->retries += DP_CNT_GET(wk->acnt.retried);
+		o->produced += DP_CNT_GET(wk->acnt.produced);
+		o->produced_bytes += DP_CNT_GET(wk->acnt.produced_bytes);
+		o->queued += DP_CNT_GET(wk->acnt.queued);
 	}
 }
 
@@ -111,10 +115,12 @@ void dp_stats_print_json(const struct dp_pipeline *pl, FILE *f)
 	fprintf(f, "},\"outputs\":{");
 	for (unsigned o = 0; o < pl->nout; o++) {
 		fprintf(f, "%s\"%s\":{\"records\":%llu,\"bytes\":%llu,\"chunks\":%llu,\"retries\":%llu,"
-			"\"errors\":%llu}", o ? "," : "", out_name(pl->out[o]),
+			"\"errors\":%llu,\"produced\":%llu,\"produced_bytes\":%llu,\"queued\":%llu}",
+			o ? "," : "", out_name(pl->out[o]),
 			(unsigned long long)out[o].records, (unsigned long long)out[o].bytes,
 			(unsigned long long)out[o].chunks, (unsigned long long)out[o].retries,
-			(unsigned long long)out[o].failed);
+			(unsigned long long)out[o].failed, (unsigned long long)out[o].produced,
+			(unsigned long long)out[o].produced_bytes, (unsigned long long)out[o].queued);
 		tout += out[o].records;
 		tfail += out[o].failed;
 	}

@@ -20,6 +20,8 @@ struct dp_stats_in {
 
 struct dp_stats_out {
 	uint64_t records, bytes, chunks, retries, failed;
+	/* asynchronous outputs (kafka): handed to the client library, and in its queue now */
+	uint64_t produced, produced_bytes, queued;
 };
 
 void dp_stats_collect(const struct dp_pipeline *pl, struct dp_stats_in *in, struct dp_stats_out *out);

@@ -57,12 +57,46 @@ static void backoff(struct out_worker *w, int attempt)
 	}
 }
 
+/* Chunks an asynchronous output settled: count and return them. */
+static void settle(struct out_worker *w, const struct dp_out_done *d, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++) {
+		DP_CNT_ADD(w->cnt.records, d[i].delivered);
+		DP_CNT_ADD(w->cnt.failed, d[i].failed);
+		if (!d[i].failed)
+			DP_CNT_ADD(w->cnt.bytes, d[i].c->data_len);
+		DP_CNT_ADD(w->cnt.chunks, 1);
+		release(w, d[i].c);
+	}
+	w->inflight -= n;
+}
+
+/* Ask an asynchronous output what it settled, waiting up to timeout_ms. */
+static void poll_async(struct out_worker *w, int timeout_ms)
+{
+	struct dp_out_done d[DP_BURST];
+	unsigned n;
+	do {
+		n = 0;
+		int rc = w->o->ops->poll(w->ctx, timeout_ms, d, DP_BURST, &n, &w->acnt);
+		w->busy = rc == DP_FLUSH_BUSY;
+		settle(w, d, n);
+		timeout_ms = 0;
+	} while (n == DP_BURST);
+}
+
 static void deliver(struct out_worker *w, struct dp_chunk **c, unsigned n)
 {
 	struct dp_output *o = w->o;
 	int attempt = 0;
 	int rc;
-	while ((rc = o->ops->flush(w->ctx, c, n)) < 0) {
+	while ((rc = o->ops->flush(w->ctx, c, n)) != 0) {
+		if (rc > 0 && o->ops->poll) {
+			/* Kept by the output until poll settles it. */
+			w->inflight += n;
+			w->busy = rc == DP_FLUSH_BUSY;
+			return;
+		}
 		if (o->retry_limit >= 0 && attempt >= o->retry_limit)
 			break;
 		DP_CNT_ADD(w->cnt.retries, 1);
@@ -92,7 +126,9 @@ static unsigned drain_rings(struct out_worker *w)
 {
 	struct dp_chunk *c[DP_BURST];
 	unsigned got = 0;
-	for (unsigned s = 0; s < w->pl->nshards; s++) {
+	/* A busy output (full queue) takes nothing more: the rings fill and
+	 * the shards feel the backpressure. */
+	for (unsigned s = 0; s < w->pl->nshards && !w->busy; s++) {
 		unsigned n = dp_ring_dequeue_burst(w->from_shard[s], (void **)c, DP_BURST);
 		if (n) {
 			deliver(w, c, n);
@@ -122,13 +158,33 @@ static void *worker_main(void *arg)
 		}
 	}
 	atomic_store(&w->started, 1);
+	bool async = w->o->ops->poll != NULL;
 	for (;;) {
-		if (drain_rings(w))
+		unsigned got = drain_rings(w);
+		if (async && (w->inflight || w->busy)) {
+			/* Busy: wait in poll for the queue to drain (no sleep,
+			 * the delivery reports wake it). */
+			poll_async(w, w->busy && !got ? 100 : 0);
+			if (w->busy && atomic_load(&w->stop) == 2)
+				break;
+			if (w->busy)
+				continue;
+		}
+		if (got)
 			continue;
-		/* Stop only when no shard can produce any more and the
-		 * rings are empty. */
-		if (atomic_load(&w->stop) && shards_done(w) && !drain_rings(w))
+		/* Stop only when no shard can produce any more, the rings
+		 * are empty and nothing is waiting for a delivery report
+		 * (Grace cuts it short: stop == 2). */
+		if (atomic_load(&w->stop) == 2)
 			break;
+		if (atomic_load(&w->stop) && shards_done(w) && !drain_rings(w) && !w->inflight)
+			break;
+		if (async && w->inflight) {
+			/* Reports pending: wait for them in the output's
+			 * poll, briefly, so new chunks are not held up. */
+			poll_async(w, 5);
+			continue;
+		}
 		atomic_store(&w->sleeping, 1);
 		atomic_thread_fence(memory_order_seq_cst);
 		bool empty = true;

@@ -34,6 +34,9 @@ struct out_worker {
 	struct dp_ring **to_shard;    /* [shard] */
 	int wake_fd;
 	struct out_worker_counters cnt;
+	struct dp_out_counters acnt;  /* asynchronous outputs (dp_output_ops.poll) */
+	unsigned inflight;        /* chunks an asynchronous output holds */
+	bool busy;                /* its queue is full: do not drain the rings */
 	struct dp_err err;
 	dp_cache_aligned _Atomic int sleeping;
 	_Atomic int stop;

@@ -398,7 +398,7 @@ int shard_start(struct shard *sh, struct dp_err *err)
 			rc = shard_net_open(sh, si, err);
 		else if (dp_net_is_unix(si->in->net) && sh->id == 0)
 			rc = shard_net_open(sh, si, err);   /* a path has one owner */
-		else if (si->in->net == DP_NET_TIMER && sh->id == 0)
+		else if (si->in->net == DP_NET_TIMER && (sh->id == 0 || si->in->tick_all_shards))
 			rc = timer_open(sh, si, err);
 		if (rc)
 			return rc;

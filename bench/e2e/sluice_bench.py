@@ -40,6 +40,19 @@ SCENARIOS = {
     'syslog-tcp-sql':  ('syslog', 'tcp', 'syslog-rfc5424', 'rfc5424'),
     'json-tcp-sql':    ('tcp',    'tcp', None,             'json'),
     'default-config':  None,      # conf/sluice.conf as shipped
+    # kafka output against librdkafka's mock cluster (tests/kafka/mock_cluster)
+    'syslog-tcp-kafka':        ('syslog', 'tcp', 'syslog-rfc5424', 'rfc5424'),
+    'syslog-tcp-kafka-encode': ('syslog', 'tcp', 'syslog-rfc5424', 'rfc5424'),
+}
+
+# Output of the kafka scenarios. Both keyed by host (murmur2 partition),
+# lz4. The first waits for acks=all from an idempotent producer: a record
+# counts once the mock brokers acknowledged it. encode-only measures
+# sluice's own cost apart from the broker's round trips: acks=0 (a record
+# counts once written to the socket), no idempotence.
+KAFKA_OUT = {
+    'syslog-tcp-kafka': [('rdkafka.acks', 'all')],
+    'syslog-tcp-kafka-encode': [('rdkafka.acks', '0'), ('rdkafka.enable.idempotence', 'false')],
 }
 
 # scenario -> the Streams_File ([STREAM_TASK] sections)
@@ -74,6 +87,28 @@ def cpu_ticks(pid):
         fields = f.read().rsplit(')', 1)[1].split()
     # fields[0] is field 3 (state); utime and stime are fields 14 and 15
     return (int(fields[11]), int(fields[12]))
+
+
+def rdk_ticks(pid):
+    """utime+stime of librdkafka's own threads (named rdk:*) in sluice:
+    the share of the kafka scenarios' CPU that is the client library's
+    (compression, request building, network), not sluice's."""
+    total = 0
+    try:
+        tids = os.listdir('/proc/%d/task' % pid)
+    except OSError:
+        return 0
+    for tid in tids:
+        try:
+            with open('/proc/%d/task/%s/stat' % (pid, tid)) as f:
+                st = f.read()
+        except OSError:
+            continue
+        comm = st[st.index('(') + 1:st.rindex(')')]
+        if comm.startswith('rdk:'):
+            f = st[st.rindex(')') + 2:].split()
+            total += int(f[11]) + int(f[12])
+    return total
 
 
 def proc_status_kb(pid, key):
@@ -180,7 +215,13 @@ def scenario_config(name, args, tmp):
         conf += '    Receive_Buffer_Size 8M\n'
     if name in FILTERS:
         conf += '\n' + FILTERS[name]
-    conf += '\n[OUTPUT]\n    Name   null\n    Match  *\n'
+    if name in KAFKA_OUT:
+        conf += ('\n[OUTPUT]\n    Name   kafka\n    Match  *\n    Brokers %s\n    Topics bench\n'
+                 '    Message_Key_Field host\n    rdkafka.compression.codec lz4\n'
+                 '    rdkafka.linger.ms 5\n') % args.bootstrap
+        conf += ''.join('    %s %s\n' % kv for kv in KAFKA_OUT[name])
+    else:
+        conf += '\n[OUTPUT]\n    Name   null\n    Match  *\n'
     load = {'proto': transport, 'format': fmt, 'port': port, 'count': args.count}
     return conf, [load], subprocess.DEVNULL
 
@@ -295,6 +336,7 @@ def measure(args, sluice, stats_path, loads, udp):
     pid = sluice.pid
     rss_idle = proc_status_kb(pid, 'VmRSS')
     cpu0 = cpu_ticks(pid)
+    rdk0 = rdk_ticks(pid)
     base = read_stats(stats_path)
     in0, out0 = base[0], base[1]
     expect = sum(l['count'] for l in loads)
@@ -304,6 +346,7 @@ def measure(args, sluice, stats_path, loads, udp):
     deadline = t0 + args.timeout
     settle = max(1.0, 10 * float(args.stats_interval)) if udp else args.stall
     last, t_last, cpu_last, st = None, t0, cpu0, base
+    rdk_last = rdk0
     hist = []
     error = None
     while True:
@@ -316,6 +359,7 @@ def measure(args, sluice, stats_path, loads, udp):
         key = (cur[0], cur[1])
         if key != last:
             last, t_last, cpu_last, st = key, now, cpu, cur
+            rdk_last = rdk_ticks(pid)
             hist.append((now, cur[0], cur[4].get('uptime_s')))
         lg_done = all(p.poll() is not None for p in procs)
         got_in, got_out = st[0] - in0, st[1] - out0 + filtered(st) - filtered(base)
@@ -372,6 +416,11 @@ def measure(args, sluice, stats_path, loads, udp):
         'cpu_user_s': round((cpu_last[0] - cpu0[0]) / CLK_TCK, 3),
         'cpu_sys_s': round((cpu_last[1] - cpu0[1]) / CLK_TCK, 3),
         'eps_per_cpu_s': round(received / cpu_s) if cpu_s > 0 else None,
+        # kafka scenarios: CPU of librdkafka's threads, and per CPU-second
+        # of the rest (shards, output workers and the produce calls)
+        'cpu_librdkafka_s': round((rdk_last - rdk0) / CLK_TCK, 3),
+        'eps_per_cpu_s_without_librdkafka': round(received / (cpu_s - (rdk_last - rdk0) / CLK_TCK))
+        if cpu_s - (rdk_last - rdk0) / CLK_TCK > 0 else None,
         'rss_idle_kb': rss_idle,
         'rss_peak_kb': proc_status_kb(pid, 'VmHWM'),
         'avg_bytes': round(sum(x.get('bytes', 0) for x in lg) / sent) if sent else 0,
@@ -395,11 +444,21 @@ def stop(sluice):
         return 'killed after 30s'
 
 
+def start_mock_cluster(args, tmp):
+    """librdkafka's mock cluster, 3 brokers, topic bench with 6 partitions;
+    it prints the bootstrap address first. Its CPU is not sluice's."""
+    if not os.access(args.mock_cluster, os.X_OK):
+        raise BenchError('%s is not built (ninja -C build)' % args.mock_cluster)
+    return subprocess.Popen([args.mock_cluster, 'bench:6'], stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, stderr=open(os.path.join(tmp, 'mock.stderr'), 'w'),
+                            text=True)
+
+
 def run_scenario(name, args):
     tmp = tempfile.mkdtemp(prefix='sluice-bench-')
     result = {'scenario': name, 'count': args.count, 'conns': args.conns,
               'shards': args.shards, 'ncpu': os.cpu_count()}
-    sluice = None
+    sluice = mock = None
     try:
         if name == 'default-config':
             conf, loads, stdout = default_config(args, tmp)
@@ -407,6 +466,9 @@ def run_scenario(name, args):
             result['config'] = os.path.relpath(cp, REPO) if cp.startswith(REPO + os.sep) else cp
             result.pop('shards')
         else:
+            if name in KAFKA_OUT:
+                mock = start_mock_cluster(args, tmp)
+                args.bootstrap = mock.stdout.readline().strip()
             conf, loads, stdout = scenario_config(name, args, tmp)
         udp = any(l['proto'] == 'udp' for l in loads)
         conf_path = os.path.join(tmp, 'sluice.conf')
@@ -428,6 +490,10 @@ def run_scenario(name, args):
     finally:
         if sluice:
             result['exit'] = stop(sluice)
+        if mock:
+            mock.terminate()
+            mock.wait()
+        if sluice:
             if result['exit'] != 0:
                 result.setdefault('error', 'sluice exit status %s' % result['exit'])
             if 'error' in result:
@@ -450,6 +516,8 @@ def main():
     ap.add_argument('scenarios', nargs='*', default=['syslog-tcp-5424'])
     ap.add_argument('--sluice', default=os.path.join(REPO, 'build', 'sluice'))
     ap.add_argument('--loadgen', default=os.path.join(REPO, 'build', 'bench', 'loadgen', 'loadgen'))
+    ap.add_argument('--mock-cluster', default=os.path.join(REPO, 'build', 'tests', 'kafka', 'mock_cluster'),
+                    help='the kafka scenarios\' mock cluster (tests/kafka/mock_cluster.c)')
     ap.add_argument('--config', default=os.path.join(REPO, 'conf', 'sluice.conf'),
                     help='config of the default-config scenario')
     ap.add_argument('--count', type=int, default=2000000, help='events per scenario')

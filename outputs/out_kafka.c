@@ -1,0 +1,559 @@
+/*
+ * out_kafka.c — Fluent Bit's `kafka` output: each output worker owns one
+ * librdkafka producer and confirms a chunk only when every record in it
+ * has a delivery report (not when librdkafka queued it, as Fluent Bit
+ * does). The worker uses the asynchronous half of the output API
+ * (dp_output_ops.poll): flush keeps the burst and returns
+ * DP_FLUSH_PENDING, poll serves the delivery reports and hands back the
+ * chunks that are settled, oldest first.
+ *
+ * State per worker, all on the worker thread (librdkafka calls the
+ * delivery report callback from rd_kafka_poll, on this thread too):
+ *
+ *   fifo   the chunks held, in the order flush took them: [head, tail)
+ *          by sequence number, slot seq % FIFO_CAP. [head, cur) are
+ *          fully produced; record cur_rec of cur is the next to produce.
+ *   msg opaque = seq << 11 | record index: the delivery report finds its
+ *          chunk and record without a lookup table.
+ *
+ * Ordering: records are produced in chunk order (the order they arrived on
+ * their connection, since a connection stays on one shard and a shard feeds
+ * one worker), keyed messages go to the murmur2 partition of their key, and
+ * the producer is idempotent, so librdkafka's own retries neither reorder
+ * nor duplicate. A record whose delivery fails with a retriable error after
+ * librdkafka gave up (message.timeout.ms) is produced again by sluice after
+ * a backoff; that retry may land behind later records of the same key when
+ * only some of them timed out (rare: a partition's messages time out
+ * together), and counts in the output's retries.
+ *
+ * Full queue: at most as many records as librdkafka's queue has room for
+ * (queue.buffering.max.messages minus rd_kafka_outq_len) are produced; the
+ * rest wait at the cursor and flush/poll answer DP_FLUSH_BUSY, so the worker
+ * stops draining its rings and the shards feel the backpressure. Nothing is
+ * dropped and nothing sleeps.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include "dp_log.h"
+#include "dp_pipeline.h"
+#include "dp_time.h"
+#include "out_json.h"
+#include "out_kafka.h"
+#include "shard.h"
+
+#define FIFO_CAP  4096          /* chunks held per worker (power of two) */
+#define REC_BITS  11            /* > log2(DP_CHUNK_RECS) */
+#define ENC_CAP   (1u << 20)    /* JSON of one produce batch */
+#define MAX_LOGGED 64           /* distinct (topic, error) causes logged */
+
+struct held {
+	struct dp_chunk *c;
+	uint64_t seq;
+	uint32_t outstanding;   /* produced, no report yet */
+	uint32_t delivered, failed;
+	uint32_t nretry;        /* records waiting to be produced again */
+	uint32_t attempts;      /* retry rounds so far (Retry_Limit) */
+	uint64_t retry_at;      /* monotonic ns */
+	uint64_t retry_bits[DP_CHUNK_RECS / 64];
+};
+
+struct kafka_worker {
+	struct dp_output *o;
+	struct out_kafka_cfg *cfg;
+	rd_kafka_t *rk;
+	rd_kafka_topic_t *topic[OUT_KAFKA_MAX_TOPICS];
+	unsigned ntopics;
+	int64_t max_msgs;           /* queue.buffering.max.messages */
+	struct out_json_opts jo;
+	uint64_t head, cur, tail;
+	uint32_t cur_rec;
+	uint64_t nretry;            /* records waiting for a retry, all chunks */
+	struct held *fifo;
+	rd_kafka_message_t *msgs;   /* one produce batch */
+	char *enc;                  /* its JSON payloads (copied by librdkafka) */
+	/* counters not yet added to the worker's */
+	uint64_t produced, produced_bytes, retried;
+	/* causes already logged */
+	struct { const rd_kafka_topic_t *t; rd_kafka_resp_err_t e; } logged[MAX_LOGGED];
+	unsigned nlogged;
+	bool bad_topic_logged, topics_full_logged;
+};
+
+static inline struct held *slot(struct kafka_worker *w, uint64_t seq)
+{
+	return &w->fifo[seq & (FIFO_CAP - 1)];
+}
+
+/* ---- errors ---- */
+
+static void log_cause(struct kafka_worker *w, const rd_kafka_topic_t *t, rd_kafka_resp_err_t e)
+{
+	for (unsigned i = 0; i < w->nlogged; i++)
+		if (w->logged[i].t == t && w->logged[i].e == e)
+			return;
+	if (w->nlogged < MAX_LOGGED) {
+		w->logged[w->nlogged].t = t;
+		w->logged[w->nlogged++].e = e;
+	}
+	dp_error("[%s] topic %s: %s: records not delivered (logged once per topic and error)",
+		 w->o->name, t ? rd_kafka_topic_name(t) : "?", rd_kafka_err2str(e));
+}
+
+/* Worth producing again: the broker or the network, not the message. */
+static bool retriable(rd_kafka_resp_err_t e)
+{
+	switch (e) {
+	case RD_KAFKA_RESP_ERR__MSG_TIMED_OUT:
+	case RD_KAFKA_RESP_ERR__TIMED_OUT:
+	case RD_KAFKA_RESP_ERR__TRANSPORT:
+	case RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN:
+	case RD_KAFKA_RESP_ERR__QUEUE_FULL:
+	case RD_KAFKA_RESP_ERR__PURGE_QUEUE:
+	case RD_KAFKA_RESP_ERR__PURGE_INFLIGHT:
+	case RD_KAFKA_RESP_ERR__UNKNOWN_PARTITION:
+	case RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART:
+	case RD_KAFKA_RESP_ERR_LEADER_NOT_AVAILABLE:
+	case RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION:
+	case RD_KAFKA_RESP_ERR_REQUEST_TIMED_OUT:
+	case RD_KAFKA_RESP_ERR_NOT_ENOUGH_REPLICAS:
+	case RD_KAFKA_RESP_ERR_NOT_ENOUGH_REPLICAS_AFTER_APPEND:
+	case RD_KAFKA_RESP_ERR_NETWORK_EXCEPTION:
+	case RD_KAFKA_RESP_ERR_BROKER_NOT_AVAILABLE:
+		return true;
+	default:
+		return false;
+	}
+}
+
+static void record_failed(struct kafka_worker *w, struct held *h, unsigned rec,
+			  const rd_kafka_topic_t *t, rd_kafka_resp_err_t e)
+{
+	int limit = w->o->retry_limit;
+	if (retriable(e) && (limit < 0 || h->attempts < (unsigned)limit)) {
+		uint64_t *b = &h->retry_bits[rec / 64];
+		if (!(*b & 1ull << (rec % 64))) {
+			*b |= 1ull << (rec % 64);
+			h->nretry++;
+			w->nretry++;
+		}
+		/* 1 s doubling up to 60 s, per chunk */
+		unsigned a = h->attempts < 6 ? h->attempts : 6;
+		h->retry_at = dp_time_mono_ns() + (1000000000ull << a);
+		if (h->retry_at > dp_time_mono_ns() + 60000000000ull)
+			h->retry_at = dp_time_mono_ns() + 60000000000ull;
+		return;
+	}
+	h->failed++;
+	log_cause(w, t, e);
+}
+
+/* librdkafka, from rd_kafka_poll on the worker thread. */
+static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
+{
+	(void)rk;
+	struct kafka_worker *w = opaque;
+	uint64_t id = (uint64_t)(uintptr_t)m->_private;
+	struct held *h = slot(w, id >> REC_BITS);
+	if (h->seq != id >> REC_BITS || !h->outstanding)
+		return;   /* cannot happen: a chunk is held until its last report */
+	h->outstanding--;
+	if (!m->err)
+		h->delivered++;
+	else
+		record_failed(w, h, (unsigned)(id & ((1u << REC_BITS) - 1)), m->rkt, m->err);
+}
+
+static void on_error(rd_kafka_t *rk, int err, const char *reason, void *opaque)
+{
+	(void)rk;
+	struct kafka_worker *w = opaque;
+	/* Connection errors repeat while a cluster is down and librdkafka
+	 * retries them itself; its log callback already said it. */
+	if (err == RD_KAFKA_RESP_ERR__TRANSPORT) {
+		dp_debug("[%s] librdkafka: %s", w->o->name, reason);
+		return;
+	}
+	dp_warn("[%s] librdkafka: %s: %s", w->o->name, rd_kafka_err2name((rd_kafka_resp_err_t)err), reason);
+}
+
+static void on_log(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
+{
+	struct kafka_worker *w = rd_kafka_opaque(rk);
+	if (level <= 4)
+		dp_warn("[%s] librdkafka %s: %s", w->o->name, fac, buf);
+	else
+		dp_debug("[%s] librdkafka %s: %s", w->o->name, fac, buf);
+}
+
+/* ---- topics and keys ---- */
+
+static rd_kafka_topic_t *topic_of(struct kafka_worker *w, const struct dp_chunk *c, const struct dp_rec *r)
+{
+	if (!w->cfg->topic_key)
+		return w->topic[0];
+	const struct dp_field *f = dp_rec_field_get(c, r, w->cfg->topic_key, w->cfg->topic_key_len);
+	if (!f || f->type != DP_T_STR)
+		return w->topic[0];
+	const char *name = dp_field_val(c, f);
+	size_t n = f->val_len;
+	for (unsigned i = 0; i < w->ntopics; i++) {
+		const char *t = rd_kafka_topic_name(w->topic[i]);
+		if (strlen(t) == n && !memcmp(t, name, n))
+			return w->topic[i];
+	}
+	if (!w->cfg->dynamic_topic)
+		return w->topic[0];
+	if (!out_kafka_topic_is_valid(name, n)) {
+		if (!w->bad_topic_logged)
+			dp_warn("[%s] Topic_Key '%s' names '%.*s', not a valid Kafka topic name: records sent "
+				"to '%s' (logged once)", w->o->name, w->cfg->topic_key, (int)(n > 64 ? 64 : n),
+				name, w->cfg->topic[0]);
+		w->bad_topic_logged = true;
+		return w->topic[0];
+	}
+	if (w->ntopics == OUT_KAFKA_MAX_TOPICS) {
+		if (!w->topics_full_logged)
+			dp_warn("[%s] more than %d topics: records for new ones sent to '%s' (logged once)",
+				w->o->name, OUT_KAFKA_MAX_TOPICS, w->cfg->topic[0]);
+		w->topics_full_logged = true;
+		return w->topic[0];
+	}
+	/* A new topic: rare, so the allocation is acceptable here. */
+	char buf[256];
+	memcpy(buf, name, n);
+	buf[n] = 0;
+	rd_kafka_topic_t *t = rd_kafka_topic_new(w->rk, buf, NULL);
+	if (!t)
+		return w->topic[0];
+	w->topic[w->ntopics++] = t;
+	return t;
+}
+
+/* The message key: Message_Key_Field's value (text; other types as JSON),
+ * else Message_Key, else none. */
+static void key_of(struct kafka_worker *w, const struct dp_chunk *c, const struct dp_rec *r,
+		   rd_kafka_message_t *m, char **scratch, char *end)
+{
+	const struct out_kafka_cfg *cfg = w->cfg;
+	m->key = cfg->message_key;
+	m->key_len = cfg->message_key_len;
+	if (!cfg->message_key_field)
+		return;
+	const struct dp_field *f = dp_rec_field_get(c, r, cfg->message_key_field, cfg->message_key_field_len);
+	if (!f)
+		return;
+	if (f->type == DP_T_STR || f->type == DP_T_BIN) {
+		m->key = (void *)dp_field_val(c, f);
+		m->key_len = f->val_len;
+		return;
+	}
+	size_t n = out_json_value(c, f, *scratch, (size_t)(end - *scratch));
+	if (n) {
+		m->key = *scratch;
+		m->key_len = n;
+		*scratch += n;
+	}
+}
+
+/* ---- encoding ---- */
+
+static size_t fmt_iso_ns(char *b, uint32_t sec, uint32_t nsec)
+{
+	time_t t = sec;
+	struct tm tm;
+	gmtime_r(&t, &tm);
+	size_t n = strftime(b, 32, "%Y-%m-%dT%H:%M:%S", &tm);
+	return n + (size_t)snprintf(b + n, 16, ".%09uZ", nsec);
+}
+
+/* One record as JSON with the timestamp member first; 0 when it does not
+ * fit or cannot be encoded. */
+static size_t encode_json(struct kafka_worker *w, const struct dp_chunk *c, const struct dp_rec *r,
+			  char *dst, size_t cap)
+{
+	if (w->cfg->timestamp_format != OUT_KAFKA_TS_ISO8601_NS)
+		return out_json_rec(c, r, &w->jo, dst, cap);
+	/* out_json has no nanosecond date: write {"key":"...", then the
+	 * record over the prefix's last byte (its '{'). */
+	char pre[384];
+	char ts[48];
+	size_t tn = fmt_iso_ns(ts, r->ts_sec, r->ts_nsec);
+	int p = snprintf(pre, sizeof(pre), "{\"%s\":\"%.*s\",", w->cfg->timestamp_key, (int)tn, ts);
+	if (p <= 0 || (size_t)p >= sizeof(pre) || (size_t)p >= cap)
+		return 0;
+	size_t n = out_json_rec(c, r, &w->jo, dst + p - 1, cap - (size_t)p + 1);
+	if (!n)
+		return 0;
+	memcpy(dst, pre, (size_t)p);
+	if (n == 2) {   /* "{}": no members after the timestamp */
+		dst[p - 1] = '}';
+		return (size_t)p;
+	}
+	return (size_t)p - 1 + n;
+}
+
+/* ---- producing ---- */
+
+static unsigned queue_room(struct kafka_worker *w)
+{
+	int64_t room = w->max_msgs - rd_kafka_outq_len(w->rk);
+	return room > 0 ? (unsigned)room : 0;
+}
+
+/* Hand msgs[0..n) for topic t to librdkafka in one call. Messages it
+ * refused go back for a retry (queue full) or fail (too large, ...). */
+static void produce_batch(struct kafka_worker *w, rd_kafka_topic_t *t, unsigned n)
+{
+	if (!n)
+		return;
+	int flags = w->cfg->format == OUT_KAFKA_JSON ? RD_KAFKA_MSG_F_COPY : 0;
+	int ok = rd_kafka_produce_batch(t, RD_KAFKA_PARTITION_UA, flags, w->msgs, (int)n);
+	for (unsigned i = 0; i < n; i++) {
+		rd_kafka_message_t *m = &w->msgs[i];
+		uint64_t id = (uint64_t)(uintptr_t)m->_private;
+		struct held *h = slot(w, id >> REC_BITS);
+		if (!m->err) {
+			h->outstanding++;
+			w->produced++;
+			w->produced_bytes += m->len;
+		} else {
+			record_failed(w, h, (unsigned)(id & ((1u << REC_BITS) - 1)), t, m->err);
+		}
+	}
+	(void)ok;
+}
+
+/* Produce records of h: from *rec on (first round), or those flagged for
+ * retry (retry round), while the queue has room. Returns false when it
+ * stopped for lack of room. */
+static bool produce_held(struct kafka_worker *w, struct held *h, uint32_t *rec, bool retry)
+{
+	const struct dp_chunk *c = h->c;
+	unsigned room = queue_room(w);   /* messages it may still take */
+	unsigned n = 0;
+	rd_kafka_topic_t *cur_t = NULL;
+	char *enc = w->enc, *enc_end = w->enc + ENC_CAP;
+	uint32_t i = retry ? 0 : *rec;
+	for (; i < c->nrecs; i++) {
+		if (retry) {
+			uint64_t *b = &h->retry_bits[i / 64];
+			if (!*b) {
+				i |= 63;
+				continue;
+			}
+			if (!(*b & 1ull << (i % 64)))
+				continue;
+		}
+		const struct dp_rec *r = &c->recs[i];
+		if (r->flags & DP_REC_DROPPED)
+			continue;
+		if (!room) {
+			produce_batch(w, cur_t, n);
+			n = 0;
+			enc = w->enc;
+			if (!(room = queue_room(w)))
+				break;
+		}
+		rd_kafka_topic_t *t = topic_of(w, c, r);
+		/* Room for this record's key and value in the batch's buffer;
+		 * a full buffer or a new topic sends the batch so far. */
+		if (t != cur_t || (w->cfg->format == OUT_KAFKA_JSON && (size_t)(enc_end - enc) < r->len * 8 + 1024)) {
+			produce_batch(w, cur_t, n);
+			n = 0;
+			enc = w->enc;
+			cur_t = t;
+		}
+		rd_kafka_message_t *m = &w->msgs[n];
+		memset(m, 0, sizeof(*m));
+		m->_private = (void *)(uintptr_t)(h->seq << REC_BITS | i);
+		if (w->cfg->format == OUT_KAFKA_JSON) {
+			size_t len = encode_json(w, c, r, enc, (size_t)(enc_end - enc));
+			if (!len) {
+				/* Not encodable (see out_json.h): failed. */
+				h->failed++;
+				log_cause(w, t, RD_KAFKA_RESP_ERR__BAD_MSG);
+				goto next;
+			}
+			m->payload = enc;
+			m->len = len;
+			enc += len;
+		} else {
+			/* The event as the chunk holds it; the chunk outlives
+			 * the delivery report, so no copy. */
+			m->payload = c->data + r->off;
+			m->len = r->len;
+		}
+		key_of(w, c, r, m, &enc, enc_end);
+		n++;
+		room--;
+next:
+		if (retry) {
+			h->retry_bits[i / 64] &= ~(1ull << (i % 64));
+			h->nretry--;
+			w->nretry--;
+			w->retried++;
+		}
+	}
+	produce_batch(w, cur_t, n);
+	if (!retry)
+		*rec = i;
+	return i >= c->nrecs;
+}
+
+/* Produce what waits: due retries first (they are older), then from the
+ * cursor. false when the queue is full. */
+static bool produce_pending(struct kafka_worker *w)
+{
+	if (w->nretry) {
+		uint64_t now = dp_time_mono_ns();
+		for (uint64_t s = w->head; s != w->tail; s++) {
+			struct held *h = slot(w, s);
+			if (h->nretry && h->retry_at <= now) {
+				h->attempts++;
+				uint32_t dummy = 0;
+				if (!produce_held(w, h, &dummy, true))
+					return false;
+			}
+		}
+	}
+	while (w->cur != w->tail) {
+		if (!produce_held(w, slot(w, w->cur), &w->cur_rec, false))
+			return false;
+		w->cur++;
+		w->cur_rec = 0;
+	}
+	return true;
+}
+
+static int state(struct kafka_worker *w, bool all_produced)
+{
+	return !all_produced || w->tail - w->head > FIFO_CAP - DP_BURST ? DP_FLUSH_BUSY : DP_FLUSH_PENDING;
+}
+
+static int kafka_flush(void *wctx, struct dp_chunk *const *c, unsigned n)
+{
+	struct kafka_worker *w = wctx;
+	for (unsigned i = 0; i < n; i++) {
+		struct held *h = slot(w, w->tail);
+		memset(h, 0, offsetof(struct held, retry_bits));
+		memset(h->retry_bits, 0, sizeof(h->retry_bits));
+		h->c = c[i];
+		h->seq = w->tail++;
+	}
+	return state(w, produce_pending(w));
+}
+
+static int kafka_poll(void *wctx, int timeout_ms, struct dp_out_done *done, unsigned max,
+		      unsigned *ndone, struct dp_out_counters *cnt)
+{
+	struct kafka_worker *w = wctx;
+	rd_kafka_poll(w->rk, timeout_ms);
+	bool all = produce_pending(w);
+	unsigned n = 0;
+	while (n < max && w->head != w->cur) {
+		struct held *h = slot(w, w->head);
+		if (h->outstanding || h->nretry)
+			break;
+		done[n].c = h->c;
+		done[n].delivered = h->delivered;
+		done[n].failed = h->failed;
+		n++;
+		w->head++;
+	}
+	*ndone = n;
+	DP_CNT_ADD(cnt->produced, w->produced);
+	DP_CNT_ADD(cnt->produced_bytes, w->produced_bytes);
+	DP_CNT_ADD(cnt->retried, w->retried);
+	w->produced = w->produced_bytes = w->retried = 0;
+	__atomic_store_n(&cnt->queued, (uint64_t)rd_kafka_outq_len(w->rk), __ATOMIC_RELAXED);
+	return state(w, all);
+}
+
+/* ---- life ---- */
+
+static void worker_destroy(void *wctx)
+{
+	struct kafka_worker *w = wctx;
+	if (w->rk) {
+		/* Only after Grace ran out can anything be left: drop it
+		 * (those chunks stay counted as not delivered). */
+		rd_kafka_purge(w->rk, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
+		rd_kafka_poll(w->rk, 0);
+		for (unsigned i = 0; i < w->ntopics; i++)
+			rd_kafka_topic_destroy(w->topic[i]);
+		rd_kafka_destroy(w->rk);
+	}
+	free(w->fifo);
+	free(w->msgs);
+	free(w->enc);
+	free(w);
+}
+
+static void *worker_create(struct dp_output *o, unsigned nth, struct dp_err *err)
+{
+	(void)nth;
+	struct out_kafka_cfg *cfg = o->cfg;
+	struct kafka_worker *w = calloc(1, sizeof(*w));
+	if (!w || !(w->fifo = calloc(FIFO_CAP, sizeof(*w->fifo))) ||
+	    !(w->msgs = calloc(DP_CHUNK_RECS, sizeof(*w->msgs))) || !(w->enc = malloc(ENC_CAP))) {
+		if (w)
+			worker_destroy(w);
+		dp_err_set(err, -ENOMEM, "out of memory");
+		return NULL;
+	}
+	w->o = o;
+	w->cfg = cfg;
+	w->jo.date_key = cfg->timestamp_format == OUT_KAFKA_TS_ISO8601_NS ? NULL : cfg->timestamp_key;
+	w->jo.date_format = cfg->timestamp_format == OUT_KAFKA_TS_ISO8601 ? OUT_JSON_DATE_ISO8601
+									   : OUT_JSON_DATE_DOUBLE;
+	rd_kafka_conf_t *kc = out_kafka_conf_build(o, err);
+	if (!kc) {
+		worker_destroy(w);
+		return NULL;
+	}
+	char v[64];
+	size_t vn = sizeof(v);
+	w->max_msgs = rd_kafka_conf_get(kc, "queue.buffering.max.messages", v, &vn) == RD_KAFKA_CONF_OK
+			      ? atoll(v) : 100000;
+	rd_kafka_conf_set_opaque(kc, w);
+	rd_kafka_conf_set_dr_msg_cb(kc, on_delivery);
+	rd_kafka_conf_set_error_cb(kc, on_error);
+	rd_kafka_conf_set_log_cb(kc, on_log);
+	char errstr[512];
+	/* Brokers that cannot be reached now are not an error: librdkafka
+	 * connects when they come, and sluice buffers meanwhile. */
+	w->rk = rd_kafka_new(RD_KAFKA_PRODUCER, kc, errstr, sizeof(errstr));
+	if (!w->rk) {
+		rd_kafka_conf_destroy(kc);
+		dp_err_set(err, -EINVAL, "librdkafka: %s", errstr);
+		worker_destroy(w);
+		return NULL;
+	}
+	for (unsigned i = 0; i < cfg->ntopics; i++) {
+		w->topic[i] = rd_kafka_topic_new(w->rk, cfg->topic[i], NULL);
+		if (!w->topic[i]) {
+			dp_err_set(err, -EINVAL, "topic '%s': %s", cfg->topic[i],
+				   rd_kafka_err2str(rd_kafka_last_error()));
+			worker_destroy(w);
+			return NULL;
+		}
+		w->ntopics++;
+	}
+	return w;
+}
+
+const struct dp_output_ops out_kafka_ops = {
+	.name = "kafka",
+	.desc = "Produces records to Apache Kafka; a chunk is confirmed when the brokers acknowledged "
+		"every record in it",
+	.opts = out_kafka_opts,
+	.cfg_size = sizeof(struct out_kafka_cfg),
+	.setup = out_kafka_setup,
+	.worker_create = worker_create,
+	.flush = kafka_flush,
+	.poll = kafka_poll,
+	.worker_destroy = worker_destroy,
+	.teardown = out_kafka_teardown,
+	.key_prefix = "rdkafka.",
+};

@@ -1,0 +1,67 @@
+#!/usr/bin/env python3
+"""test_kafka_in.py — the `kafka` input against librdkafka's mock cluster.
+
+- N messages produced with kcat into a topic of 4 partitions, consumed by
+  sluice (2 shards, one consumer each, same group) into a file output:
+  every message exactly once with its topic/partition/offset/key, the JSON
+  payload parsed (Format json); afterwards the group's committed offsets
+  are the end of every partition (stored only once the file output had
+  written the records).
+- Format none: the payload as a string.
+"""
+import json
+
+from harness import check, check_eq, conf, file_out, main, read_lines, service, wait_for
+from kafka_util import MockCluster, committed, produce
+
+
+def kafka_in(bootstrap, topic, **extra):
+    kv = [('Name', 'kafka'), ('Tag', 'k'), ('Brokers', bootstrap), ('Topics', topic),
+          ('Poll_Ms', '20'), ('rdkafka.auto.offset.reset', 'earliest'),
+          ('rdkafka.auto.commit.interval.ms', '100')]
+    kv += [(k, str(v)) for k, v in extra.items()]
+    return ('INPUT', kv)
+
+
+def test_group_json(t):
+    mc = MockCluster(t, ['src:4'])
+    t.cleanups.append(mc.stop)
+    n = 4000
+    produce(mc.bootstrap, 'src', [json.dumps({'i': i, 's': 'x%d' % i}) for i in range(n)],
+            key_of=lambda i, ln: 'k%d' % (i % 16))
+    sl = t.sluice(conf(service(t, Shards=2),
+                       kafka_in(mc.bootstrap, 'src', Format='json', Group_Id='g1'),
+                       file_out(t)))
+    sl.wait_stats(lambda st: st['totals']['out'] >= n, 60, 'all messages written')
+    recs = [json.loads(ln) for ln in read_lines(t.path('out.txt'))]
+    check_eq(sorted(r['payload']['i'] for r in recs), list(range(n)), 'every message exactly once')
+    r = recs[0]
+    check_eq(sorted(r), ['error', 'key', 'offset', 'partition', 'payload', 'topic'],
+             'Fluent Bit\'s record layout')
+    check(r['topic'] == 'src' and r['key'] == 'k%d' % (r['payload']['i'] % 16)
+          and r['payload']['s'] == 'x%d' % r['payload']['i'], 'topic, key and parsed payload', str(r))
+    ends = {}
+    for r in recs:
+        ends[r['partition']] = max(ends.get(r['partition'], -1), r['offset'] + 1)
+    check_eq(len(ends), 4, 'all 4 partitions consumed')
+    got = wait_for(lambda: (lambda c: c if c == ends else None)(committed(mc.bootstrap, 'g1', 'src', 4)),
+                   30, 'committed offsets reach the end of every partition', interval=0.2)
+    check_eq(got, ends, 'committed offsets = last delivered + 1')
+    check_eq(sl.stop(), 0, 'sluice exits 0')
+
+
+def test_format_none(t):
+    mc = MockCluster(t, ['raw:1'])
+    t.cleanups.append(mc.stop)
+    produce(mc.bootstrap, 'raw', ['line %d' % i for i in range(10)])
+    sl = t.sluice(conf(service(t), kafka_in(mc.bootstrap, 'raw', Group_Id='g2'), file_out(t)))
+    sl.wait_stats(lambda st: st['totals']['out'] >= 10, 60, 'all messages written')
+    recs = [json.loads(ln) for ln in read_lines(t.path('out.txt'))]
+    check_eq([r['payload'] for r in recs], ['line %d' % i for i in range(10)],
+             'payload as a string, in partition order')
+    check_eq(recs[0]['key'], None, 'no key: null')
+    check_eq(sl.stop(), 0, 'sluice exits 0')
+
+
+if __name__ == '__main__':
+    main([test_group_json, test_format_none])

@@ -1,0 +1,430 @@
+#!/usr/bin/env python3
+"""test_kafka_out.py — the `kafka` output against librdkafka's mock cluster
+(3 brokers, tests/kafka/mock_cluster.c), read back with kcat.
+
+- keyed volume: N JSON records with K keys over several TCP connections:
+  every record exactly once, per key in the order sent, each key on one
+  partition, the one Java's murmur2 partitioner picks; the JSON fields and
+  the @timestamp member as sent;
+- the cluster down mid-run, then up: nothing lost, nothing reordered per
+  key, delivery resumes, the stats show records waiting meanwhile;
+- retriable produce errors mid-stream: retried by the idempotent producer,
+  nothing lost, duplicated or reordered;
+- librdkafka's queue full with the cluster down: the worker stops taking
+  chunks, the input stops reading, nothing dropped, memory bounded;
+- Retry_Limit after message timeouts, a permanent broker error: counted
+  failed, logged once per topic and error; stop with records held: exit 1
+  after Grace;
+- 2 shards x 2 workers keep per-key order;
+- Topic_Key + Dynamic_Topic routing, and an invalid topic name falling
+  back to the default topic;
+- Format msgpack decoded back (the event [time, {record}]);
+- Timestamp_Format iso8601 / iso8601_ns;
+- bad configuration: an unknown rdkafka property, Format avro, a bad
+  Format value: exit status 1 and a message naming the output and key;
+- a broker that cannot be reached at start-up is not fatal: sluice starts,
+  holds the records and delivers them once a cluster listens there.
+"""
+import json
+import socket
+import struct
+import time
+
+from harness import (Fail, check, check_eq, check_sequences, conf, free_port, full_sequences,
+                     loadgen_conn_counts, loadgen_finish, loadgen_start, main, marks, proc_status_kb,
+                     service, tcp_in, wait_for, wait_stable)
+from kafka_util import MockCluster, consume, need_kafka, wait_consume
+
+
+def kafka_out(bootstrap, topics='logs', **extra):
+    kv = [('Name', 'kafka'), ('Match', '*'), ('Brokers', bootstrap), ('Topics', topics)]
+    kv += [(k.replace('__', '.'), str(v)) for k, v in extra.items()]
+    return ('OUTPUT', kv)
+
+
+def send_lines(port, lines):
+    s = socket.create_connection(('127.0.0.1', port))
+    s.sendall(''.join(ln + '\n' for ln in lines).encode())
+    s.close()
+
+
+def murmur2(data):
+    """Kafka's murmur2 (the Java client's DefaultPartitioner)."""
+    m, r, seed = 0x5bd1e995, 24, 0x9747b28c
+    n = len(data)
+    h = (seed ^ n) & 0xffffffff
+    for i in range(0, n - n % 4, 4):
+        k = struct.unpack_from('<I', data, i)[0]
+        k = (k * m) & 0xffffffff
+        k ^= k >> r
+        k = (k * m) & 0xffffffff
+        h = (h * m) & 0xffffffff
+        h ^= k
+    tail = n % 4
+    base = n - tail
+    if tail == 3:
+        h ^= data[base + 2] << 16
+    if tail >= 2:
+        h ^= data[base + 1] << 8
+    if tail >= 1:
+        h ^= data[base]
+        h = (h * m) & 0xffffffff
+    h ^= h >> 13
+    h = (h * m) & 0xffffffff
+    h ^= h >> 15
+    return h
+
+
+def java_partition(key, nparts):
+    return (murmur2(key.encode()) & 0x7fffffff) % nparts
+
+
+def keyed_lines(conn, per_conn, keys):
+    return [json.dumps({'key': 'c%d-k%d' % (conn, i % keys), 'conn': conn, 'seq': i,
+                        'msg': 'hello "world" %d' % i}) for i in range(per_conn)]
+
+
+def check_keyed(msgs, conns, per_conn, keys, nparts):
+    check_eq(len(msgs), conns * per_conn, 'every record consumed back, none twice')
+    last, part, bad_order, bad_part, bad_java = {}, {}, [], [], []
+    for m in msgs:
+        v = json.loads(m['v'])
+        k = v['key']
+        if m['k'] != k:
+            raise Fail('message key %r is not the record\'s key %r' % (m['k'], k))
+        if k in last and v['seq'] <= last[k]:
+            bad_order.append((k, last[k], v['seq']))
+        last[k] = v['seq']
+        if part.setdefault(k, m['p']) != m['p']:
+            bad_part.append((k, part[k], m['p']))
+        if java_partition(k, nparts) != m['p']:
+            bad_java.append((k, m['p'], java_partition(k, nparts)))
+    check(not bad_order, 'per key, records in the order sent', str(bad_order[:3]))
+    check(not bad_part, 'each key on one partition', str(bad_part[:3]))
+    check(not bad_java, 'the partition Java\'s murmur2 partitioner picks', str(bad_java[:3]))
+    check_eq(len(last), conns * keys, 'every key seen')
+
+
+def test_keyed_volume(t, shards=1, workers=1):
+    mc = MockCluster(t, ['logs:4'])
+    t.cleanups.append(mc.stop)
+    port = free_port()
+    conns, per_conn, keys = 4, 5000, 8
+    t0 = time.time()
+    sl = t.sluice(conf(service(t, Shards=shards), tcp_in(port),
+                       kafka_out(mc.bootstrap, Message_Key_Field='key', Workers=workers,
+                                 rdkafka__linger__ms='5')))
+    for c in range(conns):
+        send_lines(port, keyed_lines(c, per_conn, keys))
+    sl.wait_stats(lambda st: st['outputs']['kafka.0']['records'] >= conns * per_conn, 60,
+                  'all records delivered (acknowledged)')
+    st = sl.stats()['outputs']['kafka.0']
+    check_eq(st['errors'], 0, 'no record failed')
+    check(st['produced'] >= conns * per_conn, 'produced counted', str(st))
+    msgs = wait_consume(mc.bootstrap, 'logs', conns * per_conn, 60)
+    check_keyed(msgs, conns, per_conn, keys, 4)
+    v = json.loads(msgs[0]['v'])
+    check_eq(list(v)[0], '@timestamp', '@timestamp is the first member')
+    check(isinstance(v['@timestamp'], float) and t0 - 5 <= v['@timestamp'] <= time.time() + 5,
+          '@timestamp is the receive time as a double', str(v['@timestamp']))
+    want = json.loads(keyed_lines(v['conn'], per_conn, keys)[v['seq']])
+    v.pop('@timestamp')
+    check_eq(v, want, 'the JSON fields as sent (escapes kept)')
+    check_eq(sl.stop(), 0, 'sluice exits 0')
+
+
+def test_keyed_two_workers(t):
+    """2 shards feeding 2 workers (2 producers): a connection stays on one
+    shard and a shard feeds one worker, so per-key order holds as well."""
+    test_keyed_volume(t, shards=2, workers=2)
+
+
+def test_cluster_down_then_up(t):
+    mc = MockCluster(t, ['logs:3'])
+    t.cleanups.append(mc.stop)
+    port = free_port()
+    conns, per_conn, keys = 3, 2000, 5
+    sl = t.sluice(conf(service(t), tcp_in(port),
+                       kafka_out(mc.bootstrap, Message_Key_Field='key', Retry_Limit='no_limits')))
+    first = {c: keyed_lines(c, per_conn, keys) for c in range(conns)}
+    for c in range(conns):
+        send_lines(port, first[c][:per_conn // 2])
+    half = conns * (per_conn // 2)
+    sl.wait_stats(lambda st: st['outputs']['kafka.0']['records'] >= half, 60, 'first half delivered')
+    mc.down()
+    for c in range(conns):
+        send_lines(port, first[c][per_conn // 2:])
+    total = conns * per_conn
+    st = sl.wait_stats(lambda st: st['inputs']['tcp.0']['records'] >= total, 30, 'second half read')
+    # held, not delivered, while every broker is down
+    st = sl.wait_stats(lambda st: st['outputs']['kafka.0']['produced'] >= total, 30,
+                       'second half handed to librdkafka')
+    check(st['outputs']['kafka.0']['records'] < total,
+          'not counted delivered while the cluster is down', str(st['outputs']['kafka.0']))
+    check_eq(sl.poll(), None, 'sluice keeps running with the cluster down')
+    mc.up()
+    sl.wait_stats(lambda st: st['outputs']['kafka.0']['records'] >= total, 120,
+                  'delivery resumes once the cluster is back')
+    msgs = wait_consume(mc.bootstrap, 'logs', total, 60)
+    check_keyed(msgs, conns, per_conn, keys, 3)
+    check_eq(sl.stop(), 0, 'sluice exits 0')
+
+
+def test_retriable_request_errors(t):
+    """Produce requests refused with retriable errors (NOT_LEADER_FOR_PARTITION,
+    REQUEST_TIMED_OUT, NOT_ENOUGH_REPLICAS) mid-stream: the idempotent
+    producer retries them; nothing lost, nothing duplicated or reordered."""
+    mc = MockCluster(t, ['logs:2'])
+    t.cleanups.append(mc.stop)
+    port = free_port()
+    conns, per_conn, keys = 2, 3000, 4
+    sl = t.sluice(conf(service(t), tcp_in(port),
+                       kafka_out(mc.bootstrap, Message_Key_Field='key')))
+    lines = {c: keyed_lines(c, per_conn, keys) for c in range(conns)}
+    for c in range(conns):
+        send_lines(port, lines[c][:1000])
+    sl.wait_stats(lambda st: st['outputs']['kafka.0']['records'] >= 2000, 30, 'first part delivered')
+    for code in (6, 7, 19):
+        mc.command('error 3 %d' % code)
+    for c in range(conns):
+        send_lines(port, lines[c][1000:])
+    st = sl.wait_stats(lambda st: st['outputs']['kafka.0']['records'] >= conns * per_conn, 60,
+                       'all delivered')
+    check_eq(st['outputs']['kafka.0']['errors'], 0, 'none failed')
+    check_keyed(wait_consume(mc.bootstrap, 'logs', conns * per_conn, 60), conns, per_conn, keys, 2)
+    check_eq(sl.stop(), 0, 'sluice exits 0')
+
+
+def test_topic_key_dynamic(t):
+    mc = MockCluster(t, ['main:1', 'alpha:1', 'beta:2'])
+    t.cleanups.append(mc.stop)
+    port = free_port()
+    sl = t.sluice(conf(service(t), tcp_in(port),
+                       kafka_out(mc.bootstrap, topics='main, alpha', Topic_Key='route',
+                                 Dynamic_Topic='on')))
+    lines = [json.dumps({'route': r, 'i': i}) for i, r in
+             enumerate(['alpha', 'beta', 'main', 'bad topic!', 'alpha', 'beta'])]
+    lines.append(json.dumps({'i': 6}))
+    send_lines(port, lines)
+    sl.wait_stats(lambda st: st['outputs']['kafka.0']['records'] >= len(lines), 30, 'all delivered')
+    got = {}
+    for topic, n in (('alpha', 2), ('beta', 2), ('main', 3)):
+        got[topic] = sorted(json.loads(m['v'])['i'] for m in wait_consume(mc.bootstrap, topic, n, 30))
+    check_eq(got, {'alpha': [0, 4], 'beta': [1, 5], 'main': [2, 3, 6]},
+             'Topic_Key routes, Dynamic_Topic adds beta, an invalid name and no key go to the default')
+    check('not a valid Kafka topic name' in sl.stderr(), 'the invalid topic name is logged')
+    check_eq(sl.stop(), 0, 'sluice exits 0')
+
+
+def test_topic_key_static(t):
+    mc = MockCluster(t, ['main:1', 'beta:1'])
+    t.cleanups.append(mc.stop)
+    port = free_port()
+    sl = t.sluice(conf(service(t), tcp_in(port),
+                       kafka_out(mc.bootstrap, topics='main', Topic_Key='route')))
+    send_lines(port, [json.dumps({'route': 'beta', 'i': 0})])
+    sl.wait_stats(lambda st: st['outputs']['kafka.0']['records'] >= 1, 30, 'delivered')
+    check_eq([json.loads(m['v'])['i'] for m in wait_consume(mc.bootstrap, 'main', 1, 30)], [0],
+             'without Dynamic_Topic a topic not in Topics goes to the default')
+    check_eq(consume(mc.bootstrap, 'beta', timeout=10), [], 'nothing in beta')
+    sl.stop()
+
+
+def test_msgpack_format(t):
+    from test_outputs import mp_decode
+    mc = MockCluster(t, ['logs:1'])
+    t.cleanups.append(mc.stop)
+    port = free_port()
+    sl = t.sluice(conf(service(t), tcp_in(port),
+                       kafka_out(mc.bootstrap, Format='msgpack', Message_Key='fixed')))
+    recs = [{'a': 'x', 'n': i, 'f': 1.5, 'arr': [1, 's'], 'o': {'k': 'v'}} for i in range(10)]
+    send_lines(port, [json.dumps(r) for r in recs])
+    sl.wait_stats(lambda st: st['outputs']['kafka.0']['records'] >= 10, 30, 'all delivered')
+    msgs = wait_consume(mc.bootstrap, 'logs', 10, 30)
+    dec = [mp_decode(m['v']) for m in msgs]
+    check(all(end == len(m['v']) for (_, end), m in zip(dec, msgs)),
+          'one event per message, nothing after it')
+    dec = [v for v, _ in dec]
+    check(all(isinstance(v, list) and len(v) == 2 and v[0][0] == 'time' for v in dec),
+          'each message is [EventTime, map]')
+    check_eq([v[1] for v in dec], recs, 'the records decoded back, in order')
+    check_eq({m['k'] for m in msgs}, {'fixed'}, 'Message_Key is every message\'s key')
+    sl.stop()
+
+
+def test_timestamp_formats(t):
+    mc = MockCluster(t, ['a:1', 'b:1'])
+    t.cleanups.append(mc.stop)
+    port = free_port()
+    sl = t.sluice(conf(service(t), tcp_in(port),
+                       kafka_out(mc.bootstrap, topics='a', Timestamp_Format='iso8601'),
+                       ('OUTPUT', [('Name', 'kafka'), ('Match', '*'), ('Brokers', mc.bootstrap),
+                                   ('Topics', 'b'), ('Timestamp_Format', 'iso8601_ns'),
+                                   ('Timestamp_Key', 'ts')])))
+    send_lines(port, [json.dumps({'x': 1}), '{}'])
+    sl.wait_stats(lambda st: st['outputs']['kafka.1']['records'] >= 2 and
+                  st['outputs']['kafka.0']['records'] >= 2, 30, 'delivered')
+    import re
+    a = [json.loads(m['v']) for m in wait_consume(mc.bootstrap, 'a', 2, 30)]
+    b = [json.loads(m['v']) for m in wait_consume(mc.bootstrap, 'b', 2, 30)]
+    check(re.fullmatch(r'\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z', a[0]['@timestamp']) and a[0]['x'] == 1,
+          'iso8601: microseconds, Z', str(a[0]))
+    check(re.fullmatch(r'\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z', b[0]['ts']) and b[0]['x'] == 1
+          and list(b[0]) == ['ts', 'x'], 'iso8601_ns under Timestamp_Key ts, first', str(b[0]))
+    check_eq(list(b[1]), ['ts'], 'an empty record gets only the timestamp')
+    sl.stop()
+
+
+def bad_config(t, extra, want):
+    sl = t.sluice(conf(service(t), tcp_in(free_port()),
+                       kafka_out('127.0.0.1:1', **extra)), wait=False)
+    rc = sl.wait_exit(20)
+    check_eq(rc, 1, 'sluice refuses to start (%s)' % want)
+    err = sl.stderr()
+    check(want in err and '[OUTPUT] kafka' in err and 'sluice.conf:' in err,
+          'the message names the file:line, the output and the cause', err.strip()[-300:])
+
+
+def test_bad_config(t):
+    need_kafka()
+    bad_config(t, {'rdkafka__no__such__property': '1'}, 'rdkafka.no.such.property')
+    bad_config(t, {'rdkafka__acks': 'maybe'}, 'rdkafka.acks')
+    bad_config(t, {'Format': 'avro'}, 'avro is not supported yet')
+    bad_config(t, {'Format': 'xml'}, "'Format'")
+    bad_config(t, {'Topics': 'bad topic'}, 'not a valid Kafka topic name')
+
+
+def test_unreachable_at_start(t):
+    mc = MockCluster(t, ['logs:2'])
+    t.cleanups.append(mc.stop)
+    mc.down()
+    port = free_port()
+    sl = t.sluice(conf(service(t), tcp_in(port),
+                       kafka_out(mc.bootstrap, Message_Key_Field='key')))
+    send_lines(port, keyed_lines(0, 500, 3))
+    st = sl.wait_stats(lambda st: st['outputs']['kafka.0']['produced'] >= 500, 30,
+                       'records handed to librdkafka with no broker reachable')
+    check_eq(st['outputs']['kafka.0']['records'], 0, 'none counted delivered')
+    mc.up()
+    sl.wait_stats(lambda st: st['outputs']['kafka.0']['records'] >= 500, 90,
+                  'delivered once the cluster is reachable')
+    check_keyed(wait_consume(mc.bootstrap, 'logs', 500, 30), 1, 500, 3, 2)
+    check_eq(sl.stop(), 0, 'sluice exits 0')
+
+
+def test_queue_full_backpressure(t):
+    """librdkafka's queue capped at 500 messages and every broker down: the
+    worker stops taking chunks, the shards' memory fills, then the input
+    stops reading (the rest waits in TCP); nothing dropped; all of it
+    delivered in order once up."""
+    mc = MockCluster(t, ['logs:3'])
+    t.cleanups.append(mc.stop)
+    mc.down()
+    port = free_port()
+    count, conns = 30000, 2
+    sl = t.sluice(conf(service(t), tcp_in(port, Mem_Buf_Limit='1M'),
+                       kafka_out(mc.bootstrap, Message_Key_Field='host',
+                                 rdkafka__queue__buffering__max__messages='500',
+                                 rdkafka__compression__codec='lz4')))
+    lg = loadgen_start(['--port', port, '--format', 'json', '--count', count, '--conns', conns,
+                        '--mark'])
+    out = lambda: sl.stats()['outputs']['kafka.0']
+    wait_stable(lambda: (sl.stats() or {}).get('inputs', {}).get('tcp.0', {}).get('records'), 1.0, 30,
+                'the input to stop reading', proc=sl)
+    st = sl.stats()
+    check(st['inputs']['tcp.0']['records'] < count, 'the input stopped reading before the end',
+          str(st['inputs']['tcp.0']))
+    # The rest waits in the sockets' buffers (or in a blocked loadgen,
+    # depending on how much the kernel buffers): TCP's own backpressure.
+    check(out()['queued'] <= 500 and out()['produced'] <= 500,
+          'no more than the queue holds was handed to librdkafka', str(out()))
+    check_eq(out()['records'], 0, 'nothing counted delivered')
+    check_eq(st['inputs']['tcp.0']['dropped'], 0, 'nothing dropped')
+    rss = proc_status_kb(sl.pid, 'VmRSS')
+    mc.up()
+    loadgen_finish(lg, timeout=120)
+    sl.wait_stats(lambda st: st['outputs']['kafka.0']['records'] >= count, 120,
+                  'everything delivered once the cluster is back')
+    msgs = wait_consume(mc.bootstrap, 'logs', count, 60)
+    vals = [json.loads(m['v']) for m in msgs]
+    ms = marks([v['msg'].encode() for v in vals])
+    check_sequences(ms, full_sequences(loadgen_conn_counts(count, conns)),
+                    'every record exactly once', ordered=False)
+    last, bad = {}, []
+    for (c, sq), v in zip(ms, vals):
+        k = (c, v['host'])
+        if k in last and sq <= last[k]:
+            bad.append((k, last[k], sq))
+        last[k] = sq
+    check(not bad, 'per connection and key, in the order sent', str(bad[:3]))
+    check(rss < 200 * 1024, 'memory bounded while blocked', '%d kB' % rss)
+    check_eq(sl.stop(), 0, 'sluice exits 0')
+
+
+def test_retry_limit_then_failed(t):
+    """Every broker down, message.timeout.ms 300: each record times out in
+    librdkafka, sluice produces it once more (Retry_Limit 1), then counts it
+    failed and releases the chunk; one log line for the cause."""
+    mc = MockCluster(t, ['logs:1'])
+    t.cleanups.append(mc.stop)
+    mc.down()
+    port = free_port()
+    sl = t.sluice(conf(service(t), tcp_in(port),
+                       kafka_out(mc.bootstrap, Retry_Limit='1', rdkafka__message__timeout__ms='300')))
+    send_lines(port, [json.dumps({'i': i}) for i in range(50)])
+    st = sl.wait_stats(lambda st: st['outputs']['kafka.0']['errors'] >= 50, 30, 'all 50 failed')
+    o = st['outputs']['kafka.0']
+    check_eq((o['records'], o['errors'], o['retries'], o['produced']), (0, 50, 50, 100),
+             'each produced twice (one retry), then failed')
+    err = sl.stderr()
+    check_eq(err.count('records not delivered'), 1, 'the cause logged once')
+    check('topic logs: Local: Message timed out' in err, 'naming the topic and the error')
+    check_eq(sl.stop(), 0, 'sluice exits 0 (nothing left held)')
+
+
+def test_permanent_broker_error(t):
+    """The broker refuses produce requests with a non-retriable error
+    (MESSAGE_TOO_LARGE): the records are counted failed at once, without
+    retries, logged once; later records are delivered."""
+    mc = MockCluster(t, ['logs:1'])
+    t.cleanups.append(mc.stop)
+    port = free_port()
+    sl = t.sluice(conf(service(t), tcp_in(port),
+                       kafka_out(mc.bootstrap, Retry_Limit='no_limits')))
+    send_lines(port, [json.dumps({'warm': 1})])
+    sl.wait_stats(lambda st: st['outputs']['kafka.0']['records'] >= 1, 30, 'connected')
+    mc.command('error 1 10')
+    send_lines(port, [json.dumps({'i': 0})])
+    st = sl.wait_stats(lambda st: st['outputs']['kafka.0']['errors'] >= 1, 30, 'the record failed')
+    send_lines(port, [json.dumps({'i': 1})])
+    st = sl.wait_stats(lambda st: st['outputs']['kafka.0']['records'] >= 2, 30, 'the next delivered')
+    check_eq(st['outputs']['kafka.0']['errors'], 1, 'one failed')
+    check_eq(sl.stderr().count('records not delivered'), 1, 'logged once')
+    check([json.loads(m['v']).get('i') for m in wait_consume(mc.bootstrap, 'logs', 2, 30)] == [None, 1],
+          'the failed record is not in the topic, the next one is')
+    check_eq(sl.stop(), 0, 'sluice exits 0')
+
+
+def test_stop_with_cluster_down(t):
+    """SIGTERM while every broker is down and records are held: sluice
+    waits Grace for delivery reports, then gives up (exit 1, as for any
+    output that cannot finish), without hanging or crashing."""
+    mc = MockCluster(t, ['logs:1'])
+    t.cleanups.append(mc.stop)
+    mc.down()
+    port = free_port()
+    sl = t.sluice(conf(service(t, Grace=2), tcp_in(port), kafka_out(mc.bootstrap)))
+    send_lines(port, [json.dumps({'i': i}) for i in range(100)])
+    sl.wait_stats(lambda st: st['outputs']['kafka.0']['produced'] >= 100, 30, 'produced')
+    t0 = time.monotonic()
+    check_eq(sl.stop(timeout=30), 1, 'exit 1: records not delivered')
+    check(time.monotonic() - t0 < 10, 'within Grace and a little more')
+    check('did not finish delivering within Grace' in sl.stderr(), 'said why')
+
+
+if __name__ == '__main__':
+    main([test_keyed_volume, test_keyed_two_workers, test_cluster_down_then_up, test_retriable_request_errors,
+          test_topic_key_dynamic, test_topic_key_static,
+          test_msgpack_format, test_timestamp_formats, test_bad_config, test_unreachable_at_start,
+          test_queue_full_backpressure, test_retry_limit_then_failed, test_permanent_broker_error,
+          test_stop_with_cluster_down])

@@ -1,0 +1,140 @@
+/*
+ * test_kafka_conf.c — the kafka output's and input's configuration, through
+ * the real pipeline builder: rdkafka.* keys pass through to librdkafka and
+ * its refusals name file:line, the output and the key; Fluent Bit's
+ * defaults; Topics split and checked; Format avro refused; topic names
+ * checked as Kafka does. No broker is contacted (setup only).
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+#include "dp_conf.h"
+#include "dp_pipeline.h"
+#include "out_kafka.h"
+
+static struct dp_err err;
+
+/* Build a pipeline from config text; NULL on error (err filled). */
+static struct dp_pipeline *build(const char *text)
+{
+	memset(&err, 0, sizeof(err));
+	struct dp_conf *c = dp_conf_load_buffer(text, strlen(text), "k.conf", &err);
+	assert_non_null(c);
+	struct dp_pipeline *pl = dp_pipeline_create(c, &err);
+	if (pl)
+		dp_pipeline_destroy(pl);
+	dp_conf_destroy(c);
+	return pl;
+}
+
+#define OUT(extra) "[INPUT]\n    Name dummy\n[OUTPUT]\n    Name kafka\n    Match *\n" \
+	"    Brokers 127.0.0.1:1\n" extra
+
+static void test_passthrough_ok(void **state)
+{
+	(void)state;
+	assert_non_null(build(OUT("    rdkafka.compression.codec lz4\n    rdkafka.acks all\n"
+				  "    rdkafka.linger.ms 5\n")));
+}
+
+static void test_unknown_property(void **state)
+{
+	(void)state;
+	assert_null(build(OUT("    rdkafka.acks all\n    rdkafka.no.such.thing 1\n")));
+	/* file:line of the key, the output, the key, librdkafka's words */
+	assert_non_null(strstr(err.msg, "k.conf:8: [OUTPUT] kafka: rdkafka.no.such.thing:"));
+	assert_non_null(strstr(err.msg, "No such configuration property"));
+}
+
+static void test_bad_value(void **state)
+{
+	(void)state;
+	assert_null(build(OUT("    rdkafka.compression.codec zip\n")));
+	assert_non_null(strstr(err.msg, "k.conf:7: [OUTPUT] kafka: rdkafka.compression.codec:"));
+}
+
+static void test_avro_not_yet(void **state)
+{
+	(void)state;
+	assert_null(build(OUT("    Format avro\n")));
+	assert_non_null(strstr(err.msg, "k.conf:7: [OUTPUT] kafka: Format avro is not supported yet"));
+	assert_null(build(OUT("    Schema_Str {}\n")));
+	assert_non_null(strstr(err.msg, "Schema_Str"));
+}
+
+static void test_unknown_key_still_refused(void **state)
+{
+	(void)state;
+	/* The pass-through is for rdkafka.* only. */
+	assert_null(build(OUT("    Brokerz x\n")));
+	assert_non_null(strstr(err.msg, "unknown key 'Brokerz'"));
+	/* and only for the plugins that declare it */
+	assert_null(build("[INPUT]\n    Name dummy\n    rdkafka.acks 1\n"));
+	assert_non_null(strstr(err.msg, "rdkafka.acks"));
+}
+
+static void test_topics(void **state)
+{
+	(void)state;
+	assert_null(build(OUT("    Topics a, b c\n")));
+	assert_non_null(strstr(err.msg, "k.conf:7: [OUTPUT] kafka: 'b c' is not a valid Kafka topic name"));
+	assert_null(build(OUT("    Topics , ,\n")));
+	assert_non_null(strstr(err.msg, "no topic given"));
+	assert_non_null(build(OUT("    Topics logs , audit.v1,x_y-z\n")));
+}
+
+static void test_topic_names(void **state)
+{
+	(void)state;
+	assert_true(out_kafka_topic_is_valid("logs", 4));
+	assert_true(out_kafka_topic_is_valid("a.b_c-D9", 8));
+	assert_false(out_kafka_topic_is_valid("", 0));
+	assert_false(out_kafka_topic_is_valid(".", 1));
+	assert_false(out_kafka_topic_is_valid("..", 2));
+	assert_false(out_kafka_topic_is_valid("a b", 3));
+	assert_false(out_kafka_topic_is_valid("a/b", 3));
+	char long_name[251];
+	memset(long_name, 'a', sizeof(long_name));
+	assert_true(out_kafka_topic_is_valid(long_name, 249));
+	assert_false(out_kafka_topic_is_valid(long_name, 250));
+}
+
+static void test_input(void **state)
+{
+	(void)state;
+	const char *base = "[INPUT]\n    Name kafka\n    Brokers 127.0.0.1:1\n    Topics t\n";
+	char buf[512];
+	snprintf(buf, sizeof(buf), "%s    rdkafka.auto.offset.reset earliest\n[OUTPUT]\n    Name null\n"
+		 "    Match *\n", base);
+	if (!build(buf))
+		fail_msg("%s", err.msg);
+	snprintf(buf, sizeof(buf), "%s    rdkafka.bogus 1\n", base);
+	assert_null(build(buf));
+	assert_non_null(strstr(err.msg, "k.conf:5: [INPUT] kafka: rdkafka.bogus:"));
+	assert_null(build("[INPUT]\n    Name kafka\n    Brokers 127.0.0.1:1\n"));
+	assert_non_null(strstr(err.msg, "Topics"));
+	snprintf(buf, sizeof(buf), "%s    Format xml\n", base);
+	assert_null(build(buf));
+	assert_non_null(strstr(err.msg, "'Format'"));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_passthrough_ok),
+		cmocka_unit_test(test_unknown_property),
+		cmocka_unit_test(test_bad_value),
+		cmocka_unit_test(test_avro_not_yet),
+		cmocka_unit_test(test_unknown_key_still_refused),
+		cmocka_unit_test(test_topics),
+		cmocka_unit_test(test_topic_names),
+		cmocka_unit_test(test_input),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
