@@ -13,6 +13,11 @@
  * No match, a missing key or a value that is not a string: the record goes
  * on unchanged, and a per-shard counter says so.
  *
+ * With two or more byte-mode regex parsers, their regexes are one re_set
+ * (one Hyperscan pass over the value says which can match); only those
+ * run psr_parser_exec (PCRE2 captures), still in configuration order, so
+ * one that matches but fails (e.g. Time_Strict) falls through as before.
+ *
  * Threads: setup/teardown on the control thread; contexts and record() on
  * the shard that owns them.
  */
@@ -25,6 +30,7 @@
 #include "flt_parser.h"
 #include "psr_kv.h"
 #include "psr_parser.h"
+#include "re_set.h"
 
 #define FLT_PARSER_MAX 16  /* Parser entries in one filter */
 
@@ -57,11 +63,14 @@ struct flt_parser {
 	const char *key;
 	size_t klen;
 	bool reserve_data, preserve_key, unescape_key;
+	struct re_set *set;             /* NULL unless 2+ regex parsers */
+	int in_set[FLT_PARSER_MAX];     /* pattern index of parser i in set, or -1 */
 };
 
 struct flt_parser_ctx {
 	const struct flt_parser *fp;
 	struct psr_parser_state *st[FLT_PARSER_MAX];
+	struct re_scratch *sc;  /* for fp->set */
 	char *scratch;        /* Unescape_Key */
 	/* counters (this shard) */
 	uint64_t parsed;
@@ -76,6 +85,8 @@ static int setup(struct dp_filter *f, struct dp_err *err)
 	struct flt_parser *fp = calloc(1, sizeof(*fp));
 	if (!fp)
 		return dp_err_set(err, -ENOMEM, "out of memory");
+	for (unsigned i = 0; i < FLT_PARSER_MAX; i++)
+		fp->in_set[i] = -1;
 	fp->key = cfg->key_name;
 	fp->klen = strlen(cfg->key_name);
 	fp->reserve_data = cfg->reserve_data;
@@ -104,13 +115,28 @@ static int setup(struct dp_filter *f, struct dp_err *err)
 		free(fp);
 		return dp_filter_err(f, err, -EINVAL, "missing required key 'Parser'");
 	}
+	const char *pats[FLT_PARSER_MAX];
+	unsigned flags[FLT_PARSER_MAX], np = 0;
+	for (unsigned i = 0; i < fp->n; i++)
+		if ((pats[np] = psr_parser_regex(fp->ps[i], &flags[np])))
+			fp->in_set[i] = (int)np++;
+	if (np >= 2 && !(fp->set = re_set_create(pats, flags, np, "parser filter", err))) {
+		free(fp);
+		return err->code ? err->code : -EINVAL;
+	}
+	if (np < 2)
+		for (unsigned i = 0; i < fp->n; i++)
+			fp->in_set[i] = -1;
 	f->priv = fp;
 	return 0;
 }
 
 static void teardown(struct dp_filter *f)
 {
-	free(f->priv);
+	struct flt_parser *fp = f->priv;
+	if (fp)
+		re_set_destroy(fp->set);
+	free(fp);
 	f->priv = NULL;
 }
 
@@ -121,6 +147,7 @@ static void ctx_destroy(void *p)
 		return;
 	for (unsigned i = 0; i < FLT_PARSER_MAX; i++)
 		psr_parser_state_destroy(ctx->st[i]);
+	re_scratch_destroy(ctx->sc);
 	free(ctx->scratch);
 	free(ctx);
 }
@@ -137,6 +164,8 @@ static void *ctx_create(struct dp_filter *f, unsigned shard)
 	for (unsigned i = 0; i < fp->n; i++)
 		if (!(ctx->st[i] = psr_parser_state_create(fp->ps[i])))
 			goto fail;
+	if (fp->set && !(ctx->sc = re_scratch_create(fp->set)))
+		goto fail;
 	if (fp->unescape_key && !(ctx->scratch = malloc(DP_CHUNK_DATA)))
 		goto fail;
 	return ctx;
@@ -166,10 +195,18 @@ static int record(void *p, struct dp_fx *fx)
 	dp_tail_reopen(c);
 	unsigned n0 = dp_tail_nfields(c);
 	struct dp_mark m = dp_chunk_mark(c);
+	/* Which regex parsers can match: one scan; the others are skipped. */
+	uint64_t can[1] = { ~0ull };
+	if (fp->set)
+		re_set_match(fp->set, ctx->sc, text, len, can);
 	unsigned i;
-	for (i = 0; i < fp->n; i++)
+	for (i = 0; i < fp->n; i++) {
+		int k = fp->in_set[i];
+		if (k >= 0 && !(can[0] >> k & 1))
+			continue;
 		if (psr_parser_exec(fp->ps[i], ctx->st[i], c, text, len) == 0)
 			break;
+	}
 	if (i == fp->n || c->overflow) {
 		/* Unchanged: nothing was appended (or it is taken back). */
 		if (i == fp->n)

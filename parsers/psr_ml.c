@@ -2,7 +2,7 @@
  * psr_ml.c — multiline parsers: the set of them by name, the reading of a
  * [MULTILINE_PARSER] section, the compilation of its rules into the state
  * machine psr_ml_stream.c runs, and the one function that matches a line
- * against a list of rules (the place to swap PCRE2 for Hyperscan).
+ * against a list of rules (one re_set per list: Hyperscan, PCRE2 fallback).
  * Semantics in psr_ml.h. Control thread, except ml_list_match (shards).
  */
 #define PCRE2_CODE_UNIT_WIDTH 8
@@ -21,7 +21,10 @@ struct psr_ml_set {
 
 /* ---- the regex engine ---- */
 
-static void *rx_compile(const char *regex, char *msg, size_t msglen)
+/* Check regex with PCRE2 now, so a bad rule is reported at its line with
+ * PCRE2's message, and return the pattern to compile into the rule list's
+ * re_set in ml_parser_finish. */
+static char *rx_check(const char *regex, char *msg, size_t msglen)
 {
 	size_t len = strlen(regex);
 	int errcode;
@@ -40,33 +43,67 @@ static void *rx_compile(const char *regex, char *msg, size_t msglen)
 		snprintf(msg, msglen, "invalid regex at offset %zu: %s", (size_t)erroff, (char *)buf);
 		return NULL;
 	}
-	/* Without JIT (not built in, or no executable memory) the
-	 * interpreter gives the same answers, only slower. */
-	pcre2_jit_compile(re, PCRE2_JIT_COMPLETE);
-	return re;
+	pcre2_code_free(re);
+	char *pat = strndup(regex, len);
+	if (!pat)
+		snprintf(msg, msglen, "out of memory");
+	return pat;
 }
 
-void *ml_scratch_create(void)
+/* One Hyperscan database per rule list (PCRE2 for what it rejects, with
+ * re_set's start-up warning). Rules are Ruby-style: '^'/'$' at line breaks. */
+static int list_compile(const struct psr_ml_parser *p, struct ml_list *l, const char *what,
+			char *msg, size_t msglen)
 {
-	return pcre2_match_data_create(1, NULL);
+	if (!l->n)
+		return 0;
+	const char *pats[l->n];
+	unsigned flags[l->n];
+	for (unsigned i = 0; i < l->n; i++) {
+		pats[i] = p->rules[l->idx[i]].pat;
+		flags[i] = RE_MULTILINE;
+	}
+	char name[96];
+	snprintf(name, sizeof(name), "multiline_parser %s %s", p->name, what);
+	struct dp_err err = { 0 };
+	if (!(l->set = re_set_create(pats, flags, l->n, name, &err))) {
+		snprintf(msg, msglen, "%s", err.msg);
+		return -EINVAL;
+	}
+	return 0;
 }
 
-void ml_scratch_free(void *md)
+int ml_scratch_create(const struct psr_ml_parser *const *p, unsigned np, struct re_scratch **out)
 {
-	pcre2_match_data_free(md);
+	struct re_scratch *sc = NULL;
+	for (unsigned k = 0; k < np; k++) {
+		for (int s = -1; s < (int)p[k]->nstates; s++) {
+			const struct re_set *set = s < 0 ? p[k]->starts.set : p[k]->cont[s].set;
+			if (!set)
+				continue;
+			if (!sc ? !(sc = re_scratch_create(set)) : re_scratch_grow(sc, set) != 0) {
+				re_scratch_destroy(sc);
+				return -ENOMEM;
+			}
+		}
+	}
+	*out = sc;
+	return 0;
+}
+
+void ml_scratch_free(struct re_scratch *sc)
+{
+	re_scratch_destroy(sc);
 }
 
 int ml_list_match(const struct psr_ml_parser *p, const struct ml_list *l, const char *s, size_t n,
-		  void *md)
+		  struct re_scratch *sc)
 {
-	/* pcre2_match wants a non-NULL subject even when it is empty. */
-	PCRE2_SPTR subj = (PCRE2_SPTR)(s ? s : "");
-	for (unsigned i = 0; i < l->n; i++) {
-		unsigned r = l->idx[i];
-		if (pcre2_match(p->rules[r].re, subj, n, 0, 0, md, NULL) >= 0)
-			return (int)r;
-	}
-	return -1;
+	(void)p;
+	if (!l->set)
+		return -1;
+	int i = re_set_first(l->set, sc, s, n);
+	return i < 0 ? -1 : (int)l->idx[i];
 }
 
 /* ---- building a parser ---- */
@@ -93,12 +130,14 @@ void ml_parser_free(struct psr_ml_parser *p)
 	if (!p)
 		return;
 	for (unsigned i = 0; i < p->nrules; i++)
-		pcre2_code_free(p->rules[i].re);
+		free(p->rules[i].pat);
 	for (unsigned i = 0; i < p->nstates; i++) {
 		free(p->states[i]);
 		free(p->cont[i].idx);
+		re_set_destroy(p->cont[i].set);
 	}
 	free(p->starts.idx);
+	re_set_destroy(p->starts.set);
 	free(p->rules);
 	free(p->name);
 	free(p->key_content);
@@ -180,7 +219,7 @@ int ml_parser_rule(struct psr_ml_parser *p, const char *from, const char *regex,
 		return -EINVAL;
 	}
 	r->start = r->from & 1;
-	if (!(r->re = rx_compile(regex, msg, msglen)))
+	if (!(r->pat = rx_check(regex, msg, msglen)))
 		return -EINVAL;
 	p->nrules++;
 	return 0;
@@ -230,6 +269,11 @@ int ml_parser_finish(struct psr_ml_parser *p, char *msg, size_t msglen)
 			return rc;
 		}
 	}
+	if (list_compile(p, &p->starts, "start_state", msg, msglen))
+		return -EINVAL;
+	for (unsigned s = 0; s < p->nstates; s++)
+		if (list_compile(p, &p->cont[s], p->states[s], msg, msglen))
+			return -EINVAL;
 	return 0;
 }
 

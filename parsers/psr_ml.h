@@ -57,6 +57,8 @@
 #include "dp_conf.h"
 #include "dp_opt.h"
 
+struct re_scratch;
+
 #define PSR_ML_GROUP_MAX    (64 * 1024)  /* bytes of joined text in one group */
 #define PSR_ML_MAX_PARSERS  8            /* parsers one stream tries */
 #define PSR_ML_MAX_STATES   64           /* distinct state names in one parser */
@@ -119,7 +121,7 @@ struct psr_ml_stream {
 	psr_ml_begin_fn begin;
 	psr_ml_flush_fn flush;
 	void *arg;
-	void *md;             /* PCRE2 match data: per stream, so per thread */
+	struct re_scratch *sc; /* regex scratch: per stream, so per thread */
 	/* counters, read by the owner */
 	uint64_t groups, truncations;
 	char buf[PSR_ML_GROUP_MAX];

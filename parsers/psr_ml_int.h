@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include "psr_ml.h"
+#include "re_set.h"
 
 enum { ML_REGEX = 0, ML_ENDSWITH = 1, ML_EQUAL = 2 };
 
@@ -17,7 +18,7 @@ struct ml_rule {
 	uint64_t from;   /* bit s: the rule leaves state s */
 	int to;
 	bool start;      /* from includes start_state (state 0) */
-	void *re;        /* pcre2_code, JIT-compiled when possible */
+	char *pat;       /* the regex, Fluent Bit's /.../ slashes stripped */
 };
 
 /* Rules to try, in the order they were written. This is the unit a regex
@@ -25,6 +26,7 @@ struct ml_rule {
 struct ml_list {
 	uint16_t *idx;
 	unsigned n;
+	struct re_set *set; /* pattern i is rule idx[i]; NULL when n == 0 */
 };
 
 struct psr_ml_parser {
@@ -56,11 +58,13 @@ void ml_parser_free(struct psr_ml_parser *p);
 int ml_set_insert(struct psr_ml_set *s, struct psr_ml_parser *p);
 
 /* The regex engine, behind these three calls: the first rule of l (in
- * order) whose regex matches s[0..n), or -1. md is per-thread scratch. */
+ * order) whose regex matches s[0..n), or -1. sc is per-thread scratch,
+ * one for every rule list of the np parsers (*out NULL when none has a
+ * regex rule). ml_scratch_create: 0 or -ENOMEM. */
 int ml_list_match(const struct psr_ml_parser *p, const struct ml_list *l, const char *s, size_t n,
-		  void *md);
-void *ml_scratch_create(void);
-void ml_scratch_free(void *md);
+		  struct re_scratch *sc);
+int ml_scratch_create(const struct psr_ml_parser *const *p, unsigned np, struct re_scratch **out);
+void ml_scratch_free(struct re_scratch *sc);
 
 /* Built-ins, psr_ml_builtin.c. */
 int psr_ml_builtin_add(struct psr_ml_set *s, struct dp_err *err);

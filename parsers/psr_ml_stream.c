@@ -26,15 +26,13 @@ int psr_ml_stream_init(struct psr_ml_stream *st, const struct psr_ml_parser *con
 	st->begin = begin;
 	st->flush = flush;
 	st->arg = arg;
-	if (!(st->md = ml_scratch_create()))
-		return -ENOMEM;
-	return 0;
+	return ml_scratch_create(st->p, np, &st->sc);
 }
 
 void psr_ml_stream_fini(struct psr_ml_stream *st)
 {
-	ml_scratch_free(st->md);
-	st->md = NULL;
+	ml_scratch_free(st->sc);
+	st->sc = NULL;
 }
 
 void psr_ml_stream_flush(struct psr_ml_stream *st)
@@ -109,10 +107,10 @@ static int step_regex(struct psr_ml_stream *st, int i, const char *line, size_t 
 	int r, v;
 	bool ok;
 
-	if (st->cur == i && (r = ml_list_match(p, &p->cont[st->state], line, len, st->md)) >= 0) {
+	if (st->cur == i && (r = ml_list_match(p, &p->cont[st->state], line, len, st->sc)) >= 0) {
 		ok = put_line(st, line, len);
 		v = PSR_ML_CONT;
-	} else if ((r = ml_list_match(p, &p->starts, line, len, st->md)) >= 0) {
+	} else if ((r = ml_list_match(p, &p->starts, line, len, st->sc)) >= 0) {
 		open_group(st, i, sec, nsec);
 		ok = put_line(st, line, len);
 		v = PSR_ML_START;

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <strings.h>
 #include "psr_parser_int.h"
+#include "re_set.h"
 
 const struct dp_opt psr_parser_opts[] = {
 	{ "Name", DP_OPT_STR, NULL, offsetof(struct psr_parser_cfg, name), NULL, 0, 0, DP_OPT_REQUIRED,
@@ -65,6 +66,7 @@ static void parser_free(struct psr_parser *p)
 		return;
 	if (p->re)
 		pcre2_code_free(p->re);
+	free(p->set_pat);
 	for (unsigned i = 0; i < p->ncaps; i++)
 		free(p->caps[i].name);
 	free(p->caps);
@@ -97,6 +99,12 @@ const struct psr_parser *psr_parsers_find(const struct psr_parsers *set, const c
 		if (!strcmp(set->v[i]->name, name))
 			return set->v[i];
 	return NULL;
+}
+
+const char *psr_parser_regex(const struct psr_parser *p, unsigned *flags)
+{
+	*flags = p->set_flags;
+	return p->set_pat;
 }
 
 const char *psr_parser_name(const struct psr_parser *p)
@@ -181,6 +189,14 @@ static int compile_regex(struct psr_parser *p, const struct dp_conf_section *s, 
 			      buf);
 	}
 	p->jit = pcre2_jit_compile(p->re, PCRE2_JIT_COMPLETE) == 0;
+	/* re_set matches bytes only: UTF-mode patterns get no prefilter. */
+	if (!utf) {
+		if (!(p->set_pat = strndup(pat + off, len)))
+			return dp_err_set(err, -ENOMEM, "out of memory");
+		p->set_flags = RE_MULTILINE | (opts & PCRE2_CASELESS ? RE_CASELESS : 0) |
+			       (opts & PCRE2_DOTALL ? RE_DOTALL : 0) |
+			       (opts & PCRE2_EXTENDED ? RE_EXTENDED : 0);
+	}
 	uint32_t count = 0, esize = 0;
 	PCRE2_SPTR tab = NULL;
 	pcre2_pattern_info(p->re, PCRE2_INFO_NAMECOUNT, &count);

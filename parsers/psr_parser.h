@@ -51,6 +51,10 @@ void psr_parsers_destroy(struct psr_parsers *set);
 int psr_parsers_add(struct psr_parsers *set, const struct dp_conf_section *s, struct dp_err *err);
 const struct psr_parser *psr_parsers_find(const struct psr_parsers *set, const char *name);
 const char *psr_parser_name(const struct psr_parser *p);
+/* Format regex in byte mode: its pattern (Ruby's /.../ stripped) and RE_*
+ * flags (re_set.h) for a re_set that preselects candidates; NULL for other
+ * formats and UTF-mode patterns (those must always be tried). */
+const char *psr_parser_regex(const struct psr_parser *p, unsigned *flags);
 
 struct psr_parser_state *psr_parser_state_create(const struct psr_parser *p);
 void psr_parser_state_destroy(struct psr_parser_state *st);

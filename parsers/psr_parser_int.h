@@ -64,6 +64,8 @@ struct psr_parser {
 	/* regex */
 	pcre2_code *re;
 	bool jit;
+	char *set_pat;         /* pattern for a re_set prefilter (NULL: UTF mode, none) */
+	unsigned set_flags;    /* its RE_* flags */
 	struct psr_cap *caps;  /* in group order */
 	unsigned ncaps;
 	bool skip_empty;

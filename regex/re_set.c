@@ -250,6 +250,22 @@ fail:
 	return NULL;
 }
 
+int re_scratch_grow(struct re_scratch *sc, const struct re_set *s)
+{
+	/* hs_alloc_scratch on an existing scratch enlarges it in place so it
+	 * serves every database it was allocated for. */
+	if (s->db && hs_alloc_scratch(s->db, &sc->hs) != HS_SUCCESS)
+		return -ENOMEM;
+	if (s->max_pairs > pcre2_get_ovector_count(sc->md)) {
+		pcre2_match_data *md = pcre2_match_data_create(s->max_pairs, NULL);
+		if (!md)
+			return -ENOMEM;
+		pcre2_match_data_free(sc->md);
+		sc->md = md;
+	}
+	return 0;
+}
+
 void re_scratch_destroy(struct re_scratch *sc)
 {
 	if (!sc)

@@ -66,6 +66,9 @@ bool re_set_is_fallback(const struct re_set *s, unsigned i);
  * allocates. NULL on allocation failure. */
 struct re_scratch *re_scratch_create(const struct re_set *s);
 void re_scratch_destroy(struct re_scratch *sc);
+/* Make sc serve s too (one scratch for several sets, as for the rule lists
+ * of a multiline stream). Control thread / set-up only. 0 or -ENOMEM. */
+int re_scratch_grow(struct re_scratch *sc, const struct re_set *s);
 
 /* Set bit i of bits (sized (n + 63) / 64 words, cleared here) for each
  * pattern i that matches p[0..len); returns how many matched. */

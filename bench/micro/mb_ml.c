@@ -100,7 +100,7 @@ void mb_ml_destroy(struct mb_ml *m)
 {
 	if (!m)
 		return;
-	if (m->st && m->st->md)
+	if (m->st && m->st->sc)
 		psr_ml_stream_fini(m->st);
 	free(m->st);
 	for (unsigned i = 0; m->line && i < m->n; i++)

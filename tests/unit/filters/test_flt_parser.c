@@ -300,6 +300,54 @@ static void test_setup_errors(void **state)
 		assert_true(o->desc && *o->desc);
 }
 
+static void add_regex(struct env *e, const char *name, const char *re, int line)
+{
+	struct dp_err err = { 0 };
+	struct dp_conf_section *s = dp_conf_section_add(e->conf, "PARSER", "parsers.conf", line);
+	dp_conf_kv_add(e->conf, s, "Name", name, "parsers.conf", line + 1);
+	dp_conf_kv_add(e->conf, s, "Format", "regex", "parsers.conf", line + 2);
+	dp_conf_kv_add(e->conf, s, "Regex", re, "parsers.conf", line + 3);
+	assert_int_equal(psr_parsers_add(e->set, s, &err), 0);
+}
+
+/* Three regex parsers that overlap (one set, one Hyperscan pass picks the
+ * candidates): the first in configuration order that matches wins, even
+ * when a later one matches earlier in the line; a back reference (PCRE2
+ * fallback in the set), a /.../i pattern, a UTF-8 one (never prefiltered)
+ * and a json parser in between keep their places. */
+static void test_competing_regex(void **state)
+{
+	struct env *e = *state;
+	struct dp_err err = { 0 };
+	uint32_t sec;
+	add_regex(e, "kv", "/^(?<k>[a-z]+)=(?<v>\\w+)$/i", 20);
+	add_regex(e, "twice", "(?<w>\\w+) \\k<w>", 30);
+	add_regex(e, "tail", "(?<last>\\w+)$", 40);
+	add_regex(e, "utf", "^(?<u>\xc3\xa9.*)$", 50);
+	assert_int_equal(make_filter(e, &err, "Key_Name", "log", "Parser", "utf", "Parser", "kv",
+				     "Parser", "json_t", "Parser", "twice", "Parser", "tail", NULL), 0);
+	assert_int_equal(filter(e, "log", "\xc3\xa9t\xc3\xa9 a=b", NULL), DP_FILTER_KEEP);
+	assert_string_equal(rec_text(&sec), " u=\xc3\xa9t\xc3\xa9 a=b");
+	/* kv and tail both match: kv is first */
+	assert_int_equal(filter(e, "log", "KEY=val", NULL), DP_FILTER_KEEP);
+	assert_string_equal(rec_text(&sec), " k=KEY v=val");
+	/* json before twice */
+	assert_int_equal(filter(e, "log", "{\"a\":\"go go\"}", NULL), DP_FILTER_KEEP);
+	assert_string_equal(rec_text(&sec), " a=go go");
+	/* twice matches late in the line, tail at its end: twice is first */
+	assert_int_equal(filter(e, "log", "x y go go", NULL), DP_FILTER_KEEP);
+	assert_string_equal(rec_text(&sec), " w=go");
+	assert_int_equal(filter(e, "log", "a b c", NULL), DP_FILTER_KEEP);
+	assert_string_equal(rec_text(&sec), " last=c");
+	/* none */
+	assert_int_equal(filter(e, "log", "a b c.", NULL), DP_FILTER_KEEP);
+	assert_string_equal(rec_text(&sec), " log=a b c.");
+	struct flt_parser_stats st;
+	stats(e, &st);
+	assert_int_equal(st.parsed, 5);
+	assert_int_equal(st.no_match, 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -309,6 +357,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_parsers_in_order, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unescape_key, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_setup_errors, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_competing_regex, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -220,6 +220,33 @@ static void test_fb_pattern(void **state)
 	assert_int_equal(re_pattern_from_fb("0123456789", buf, 5, &f), -ENAMETOOLONG);
 }
 
+/* One scratch grown to serve two sets (a Hyperscan one and one with a
+ * PCRE2 fallback needing more ovector pairs) answers for both. */
+static void test_scratch_grow(void **state)
+{
+	(void)state;
+	const char *pa[] = { "^b$", "a" };
+	const char *pb[] = { "(x)(y)(z)\\1", "q" };
+	unsigned fa[] = { RE_MULTILINE, 0 };
+	struct dp_err err = { 0 };
+	struct re_set *a = re_set_create(pa, fa, 2, "a", &err);
+	struct re_set *b = re_set_create(pb, NULL, 2, "b", &err);
+	assert_non_null(a);
+	assert_non_null(b);
+	assert_true(re_set_is_fallback(b, 0));
+	struct re_scratch *sc = re_scratch_create(a);
+	assert_non_null(sc);
+	assert_int_equal(re_scratch_grow(sc, b), 0);
+	assert_int_equal(re_set_first(a, sc, S("x\nb\ny")), 0);
+	assert_int_equal(re_set_first(a, sc, S("xa")), 1);
+	assert_int_equal(re_set_first(b, sc, S("q xyzx")), 0);
+	assert_int_equal(re_set_first(b, sc, S("q")), 1);
+	assert_int_equal(re_set_first(b, sc, S("xyzy")), -1);
+	re_scratch_destroy(sc);
+	re_set_destroy(a);
+	re_set_destroy(b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -231,6 +258,7 @@ int main(void)
 		cmocka_unit_test(test_many_and_pcre_only),
 		cmocka_unit_test(test_capture),
 		cmocka_unit_test(test_fb_pattern),
+		cmocka_unit_test(test_scratch_grow),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
