@@ -46,7 +46,8 @@ static const struct dp_opt syslog_opts[] = {
 	  "Permissions of the Unix socket file, in octal." },
 	{ "Parser", DP_OPT_STR, NULL, C(parser), NULL, 0, 0, 0,
 	  "syslog-rfc5424 (default for tcp and udp), syslog-rfc3164, or syslog-rfc3164-local "
-	  "(default for the unix modes: no host field)." },
+	  "(default for the unix modes: no host field), all native; or the Name of any [PARSER] (a line "
+	  "it does not match is kept under 'message' and counted as unparsed)." },
 	{ "Buffer_Chunk_Size", DP_OPT_SIZE, "32000", C(chunk_size), NULL, 0, 0, 0,
 	  "Read size; sluice reads at least 64 KiB at a time. For udp, see Buffer_Max_Size." },
 	{ "Buffer_Max_Size", DP_OPT_SIZE, NULL, C(max_size), NULL, 0, 0, 0,
