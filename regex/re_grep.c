@@ -25,9 +25,9 @@
  *     (Fluent Bit's docs: "If you use REGEX or EXCLUDE with a number, it
  *     will never match it").
  *
- * Speed: rules are grouped by KEY; each group is one re_set (one Hyperscan
- * database), so one scan of a value answers every rule on that key. A
- * group is scanned only when a rule first needs it for this record.
+ * Speed: rules are grouped by KEY (re_keyed.h): one Hyperscan database per
+ * key, one scan of a value answers every rule on it, and a key is scanned
+ * only when a rule first needs it for this record.
  *
  * Threads: setup/teardown on the control thread; record() on the shard
  * that owns the context (its scratches and bit buffers).
@@ -38,7 +38,7 @@
 #include <strings.h>
 #include "dp_filter.h"
 #include "dp_ra.h"
-#include "re_set.h"
+#include "re_keyed.h"
 
 enum { GREP_REGEX, GREP_EXCLUDE };
 enum { OP_LEGACY, OP_AND, OP_OR };
@@ -62,62 +62,35 @@ static const struct dp_opt grep_opts[] = {
 	{ NULL },
 };
 
-struct grep_group {
-	struct dp_ra ra;
-	struct re_set *set;
-	unsigned n;          /* patterns in set */
-};
-
 struct grep_rule {
 	uint8_t type;
-	uint16_t group;
-	uint16_t idx;        /* pattern index within its group */
+	struct re_keyed_rule at;
 };
 
 struct grep {
 	int op;
-	unsigned nrules, ngroups;
+	unsigned nrules;
 	struct grep_rule *rules;
-	struct grep_group *groups;
-};
-
-struct grep_shard {
-	const struct grep *g;
-	struct re_scratch **sc;
-	uint64_t **bits;     /* per group, (n + 63) / 64 words */
-	uint8_t *state;      /* per group: 0 not scanned, 1 scanned, 2 no string */
+	struct re_keyed *keyed;
 };
 
 static void grep_free(struct grep *g)
 {
 	if (!g)
 		return;
-	for (unsigned i = 0; i < g->ngroups; i++)
-		re_set_destroy(g->groups[i].set);
-	free(g->groups);
+	re_keyed_destroy(g->keyed);
 	free(g->rules);
 	free(g);
 }
-
-/* Patterns and flags per rule, kept until the groups are compiled. */
-struct pending {
-	const struct dp_conf_kv *kv;
-	char *pat;
-	unsigned flags;
-};
 
 static int grep_setup(struct dp_filter *f, struct dp_err *err)
 {
 	const struct grep_cfg *cfg = f->cfg;
 	const struct dp_conf_section *sec = f->sec;
 	struct grep *g = calloc(1, sizeof(*g));
-	struct pending *pend = calloc(sec->nkv ? sec->nkv : 1, sizeof(*pend));
-	const char **pats = calloc(sec->nkv ? sec->nkv : 1, sizeof(*pats));
-	unsigned *pflags = calloc(sec->nkv ? sec->nkv : 1, sizeof(*pflags));
 	int rc = 0;
-	if (!g || !pend || !pats || !pflags ||
-	    !(g->rules = calloc(sec->nkv ? sec->nkv : 1, sizeof(*g->rules))) ||
-	    !(g->groups = calloc(sec->nkv ? sec->nkv : 1, sizeof(*g->groups)))) {
+	if (!g || !(g->rules = calloc(sec->nkv ? sec->nkv : 1, sizeof(*g->rules))) ||
+	    !(g->keyed = re_keyed_create())) {
 		rc = dp_filter_err(f, err, -ENOMEM, "out of memory");
 		goto out;
 	}
@@ -162,59 +135,22 @@ static int grep_setup(struct dp_filter *f, struct dp_err *err)
 			rc = dp_filter_kv_err(f, kv, err, -EINVAL, "%s: %s", kv->key, e.msg);
 			goto out;
 		}
-		struct pending *p = &pend[g->nrules];
-		p->kv = kv;
-		size_t plen = strlen(re) + 1;
-		if (!(p->pat = malloc(plen)) || re_pattern_from_fb(re, p->pat, plen, &p->flags)) {
-			rc = dp_filter_kv_err(f, kv, err, -ENOMEM, "out of memory");
+		struct grep_rule *r = &g->rules[g->nrules];
+		if ((rc = re_keyed_add(g->keyed, &ra, re, what, &r->at, &e))) {
+			rc = dp_filter_kv_err(f, kv, err, rc, "%s", e.msg);
 			goto out;
 		}
-		/* Check the pattern alone so an error names its own line. */
-		struct re_set *one = re_set_create_ex((const char *const *)&p->pat, &p->flags, 1,
-						      what, RE_SET_PCRE_ONLY, &e);
-		if (!one) {
-			rc = dp_filter_kv_err(f, kv, err, -EINVAL, "%s", e.msg);
-			goto out;
-		}
-		re_set_destroy(one);
-		unsigned gi;
-		for (gi = 0; gi < g->ngroups; gi++)
-			if (!memcmp(&g->groups[gi].ra, &ra, sizeof(ra)))
-				break;
-		if (gi == g->ngroups)
-			g->groups[g->ngroups++].ra = ra;
-		struct grep_rule *r = &g->rules[g->nrules++];
 		r->type = (uint8_t)type;
-		r->group = (uint16_t)gi;
-		r->idx = (uint16_t)g->groups[gi].n++;
+		g->nrules++;
 	}
-
-	/* One set per key, its patterns in rule order. */
-	for (unsigned gi = 0; gi < g->ngroups; gi++) {
-		unsigned m = 0;
-		for (unsigned i = 0; i < g->nrules; i++)
-			if (g->rules[i].group == gi) {
-				pats[m] = pend[i].pat;
-				pflags[m++] = pend[i].flags;
-			}
-		char gwhat[96];
-		snprintf(gwhat, sizeof(gwhat), "%s (key %s)", what,
-			 g->groups[gi].ra.text + g->groups[gi].ra.part[0].off);
-		struct dp_err e = { 0 };
-		g->groups[gi].set = re_set_create(pats, pflags, m, gwhat, &e);
-		if (!g->groups[gi].set) {
-			rc = dp_filter_err(f, err, e.code ? e.code : -EINVAL, "%s", e.msg);
-			goto out;
-		}
+	struct dp_err e = { 0 };
+	if ((rc = re_keyed_compile(g->keyed, what, 0, &e))) {
+		rc = dp_filter_err(f, err, rc, "%s", e.msg);
+		goto out;
 	}
 	f->priv = g;
 	g = NULL;
 out:
-	for (unsigned i = 0; i < sec->nkv; i++)
-		free(pend ? pend[i].pat : NULL);
-	free(pend);
-	free(pats);
-	free(pflags);
 	grep_free(g);
 	return rc;
 }
@@ -225,18 +161,17 @@ static void grep_teardown(struct dp_filter *f)
 	f->priv = NULL;
 }
 
+struct grep_shard {
+	const struct grep *g;
+	struct re_keyed_scan *scan;
+};
+
 static void grep_ctx_destroy(void *ctx)
 {
 	struct grep_shard *s = ctx;
 	if (!s)
 		return;
-	for (unsigned i = 0; s->g && i < s->g->ngroups; i++) {
-		re_scratch_destroy(s->sc ? s->sc[i] : NULL);
-		free(s->bits ? s->bits[i] : NULL);
-	}
-	free(s->sc);
-	free(s->bits);
-	free(s->state);
+	re_keyed_scan_destroy(s->scan);
 	free(s);
 }
 
@@ -248,43 +183,24 @@ static void *grep_ctx_create(struct dp_filter *f, unsigned shard)
 	if (!s)
 		return NULL;
 	s->g = g;
-	unsigned n = g->ngroups ? g->ngroups : 1;
-	if (!(s->sc = calloc(n, sizeof(*s->sc))) || !(s->bits = calloc(n, sizeof(*s->bits))) ||
-	    !(s->state = calloc(n, 1)))
-		goto fail;
-	for (unsigned i = 0; i < g->ngroups; i++) {
-		if (!(s->sc[i] = re_scratch_create(g->groups[i].set)) ||
-		    !(s->bits[i] = calloc((g->groups[i].n + 63) / 64, sizeof(uint64_t))))
-			goto fail;
+	if (!(s->scan = re_keyed_scan_create(g->keyed))) {
+		grep_ctx_destroy(s);
+		return NULL;
 	}
 	return s;
-fail:
-	grep_ctx_destroy(s);
-	return NULL;
 }
 
-/* Does rule r match the tail record? Scans r's group on first need. */
-static bool rule_matches(struct grep_shard *s, const struct grep_rule *r, const struct dp_chunk *c)
+static inline bool rule_matches(struct grep_shard *s, const struct grep_rule *r,
+				const struct dp_chunk *c)
 {
-	unsigned gi = r->group;
-	if (!s->state[gi]) {
-		const struct grep_group *gr = &s->g->groups[gi];
-		struct dp_ra_val v;
-		if (dp_ra_get_tail(&gr->ra, c, &v) && v.type == DP_T_STR) {
-			re_set_match(gr->set, s->sc[gi], v.str, v.len, s->bits[gi]);
-			s->state[gi] = 1;
-		} else {
-			s->state[gi] = 2;
-		}
-	}
-	return s->state[gi] == 1 && (s->bits[gi][r->idx / 64] >> (r->idx % 64) & 1);
+	return re_keyed_matches(s->scan, c, r->at, NULL);
 }
 
 static int grep_record(void *ctx, struct dp_fx *fx)
 {
 	struct grep_shard *s = ctx;
 	const struct grep *g = s->g;
-	memset(s->state, 0, g->ngroups);
+	re_keyed_scan_reset(s->scan);
 	if (g->op == OP_LEGACY) {
 		for (unsigned i = 0; i < g->nrules; i++) {
 			const struct grep_rule *r = &g->rules[i];

@@ -22,7 +22,7 @@
  *   anything else is literal. A '$' followed by none of these is literal.
  * KEEP (true/false) says whether the original record goes on.
  *
- * Matching: rules are grouped by KEY into one re_set each (Hyperscan);
+ * Matching: rules are grouped by KEY into one re_set each (re_keyed.h);
  * captures are taken with PCRE2 only for the rule that matched, and only
  * when its NEW_TAG uses them. A value that is not a string never matches.
  * When the new tag would be empty or longer than DP_TAG_MAX, or the
@@ -41,7 +41,7 @@
 #include <strings.h>
 #include "dp_filter.h"
 #include "dp_ra.h"
-#include "re_set.h"
+#include "re_keyed.h"
 
 struct rt_cfg {
 	char *rule;            /* the last one; setup walks every kv */
@@ -73,7 +73,7 @@ struct rt_piece {
 #define RT_MAX_RA     8
 
 struct rt_rule {
-	uint16_t group, idx;
+	struct re_keyed_rule at;
 	bool keep;
 	bool uses_caps;
 	unsigned npieces, nra;
@@ -82,24 +82,16 @@ struct rt_rule {
 	char *tmpl;
 };
 
-struct rt_group {
-	struct dp_ra ra;
-	struct re_set *set;
-	unsigned n;
-};
-
 struct rt {
-	unsigned nrules, ngroups;
+	unsigned nrules;
 	struct rt_rule *rules;
-	struct rt_group *groups;
+	struct re_keyed *keyed;
 };
 
 /* Per shard. The counters are read by tests and, later, metrics. */
 struct rt_shard {
 	const struct rt *rt;
-	struct re_scratch **sc;
-	uint64_t **bits;
-	uint8_t *state;       /* per group: 0 not scanned, 1 scanned, 2 no string */
+	struct re_keyed_scan *scan;
 	uint64_t emitted, emit_failed, tag_failed;
 };
 
@@ -107,11 +99,9 @@ static void rt_free(struct rt *rt)
 {
 	if (!rt)
 		return;
-	for (unsigned i = 0; i < rt->ngroups; i++)
-		re_set_destroy(rt->groups[i].set);
+	re_keyed_destroy(rt->keyed);
 	for (unsigned i = 0; i < rt->nrules; i++)
 		free(rt->rules[i].tmpl);
-	free(rt->groups);
 	free(rt->rules);
 	free(rt);
 }
@@ -211,13 +201,8 @@ static int rt_setup(struct dp_filter *f, struct dp_err *err)
 	const struct dp_conf_section *sec = f->sec;
 	unsigned cap = sec->nkv ? sec->nkv : 1;
 	struct rt *rt = calloc(1, sizeof(*rt));
-	char **pats = calloc(cap, sizeof(*pats));
-	unsigned *pflags = calloc(cap, sizeof(*pflags));
-	const char **gp = calloc(cap, sizeof(*gp));
-	unsigned *gf = calloc(cap, sizeof(*gf));
 	int rc = 0;
-	if (!rt || !pats || !pflags || !gp || !gf || !(rt->rules = calloc(cap, sizeof(*rt->rules))) ||
-	    !(rt->groups = calloc(cap, sizeof(*rt->groups)))) {
+	if (!rt || !(rt->rules = calloc(cap, sizeof(*rt->rules))) || !(rt->keyed = re_keyed_create())) {
 		rc = dp_filter_err(f, err, -ENOMEM, "out of memory");
 		goto out;
 	}
@@ -261,58 +246,23 @@ static int rt_setup(struct dp_filter *f, struct dp_err *err)
 					      e.msg[0] ? e.msg : "out of memory");
 			goto out;
 		}
-		size_t plen = strlen(part[1]) + 1;
-		unsigned fl = 0;
-		pats[rt->nrules] = malloc(plen);
-		if (!pats[rt->nrules] || re_pattern_from_fb(part[1], pats[rt->nrules], plen, &fl)) {
-			free(copy);
-			rc = dp_filter_err(f, err, -ENOMEM, "out of memory");
-			goto out;
-		}
+		rt->nrules++;  /* from here on its template is freed with rt */
+		rc = re_keyed_add(rt->keyed, &ra, part[1], what, &r->at, &e);
 		free(copy);
-		pflags[rt->nrules] = fl;
-		struct re_set *one = re_set_create_ex((const char *const *)&pats[rt->nrules], &fl, 1,
-						      what, RE_SET_PCRE_ONLY, &e);
-		if (!one) {
-			rt->nrules++;  /* so its template is freed */
-			rc = dp_filter_kv_err(f, kv, err, -EINVAL, "%s", e.msg);
+		if (rc) {
+			rc = dp_filter_kv_err(f, kv, err, rc, "%s", e.msg);
 			goto out;
 		}
-		re_set_destroy(one);
-		unsigned gi;
-		for (gi = 0; gi < rt->ngroups; gi++)
-			if (!memcmp(&rt->groups[gi].ra, &ra, sizeof(ra)))
-				break;
-		if (gi == rt->ngroups)
-			rt->groups[rt->ngroups++].ra = ra;
 		r->keep = keep;
-		r->group = (uint16_t)gi;
-		r->idx = (uint16_t)rt->groups[gi].n++;
-		rt->nrules++;
 	}
-	for (unsigned gi = 0; gi < rt->ngroups; gi++) {
-		unsigned m = 0;
-		for (unsigned i = 0; i < rt->nrules; i++)
-			if (rt->rules[i].group == gi) {
-				gp[m] = pats[i];
-				gf[m++] = pflags[i];
-			}
-		struct dp_err e = { 0 };
-		rt->groups[gi].set = re_set_create_ex(gp, gf, m, what, RE_SET_CAPTURES, &e);
-		if (!rt->groups[gi].set) {
-			rc = dp_filter_err(f, err, e.code ? e.code : -EINVAL, "%s", e.msg);
-			goto out;
-		}
+	struct dp_err e = { 0 };
+	if ((rc = re_keyed_compile(rt->keyed, what, RE_SET_CAPTURES, &e))) {
+		rc = dp_filter_err(f, err, rc, "%s", e.msg);
+		goto out;
 	}
 	f->priv = rt;
 	rt = NULL;
 out:
-	for (unsigned i = 0; pats && i < cap; i++)
-		free(pats[i]);
-	free(pats);
-	free(pflags);
-	free(gp);
-	free(gf);
 	rt_free(rt);
 	return rc;
 }
@@ -328,13 +278,7 @@ static void rt_ctx_destroy(void *ctx)
 	struct rt_shard *s = ctx;
 	if (!s)
 		return;
-	for (unsigned i = 0; s->rt && i < s->rt->ngroups; i++) {
-		re_scratch_destroy(s->sc ? s->sc[i] : NULL);
-		free(s->bits ? s->bits[i] : NULL);
-	}
-	free(s->sc);
-	free(s->bits);
-	free(s->state);
+	re_keyed_scan_destroy(s->scan);
 	free(s);
 }
 
@@ -346,18 +290,11 @@ static void *rt_ctx_create(struct dp_filter *f, unsigned shard)
 	if (!s)
 		return NULL;
 	s->rt = rt;
-	unsigned n = rt->ngroups ? rt->ngroups : 1;
-	if (!(s->sc = calloc(n, sizeof(*s->sc))) || !(s->bits = calloc(n, sizeof(*s->bits))) ||
-	    !(s->state = calloc(n, 1)))
-		goto fail;
-	for (unsigned i = 0; i < rt->ngroups; i++)
-		if (!(s->sc[i] = re_scratch_create(rt->groups[i].set)) ||
-		    !(s->bits[i] = calloc((rt->groups[i].n + 63) / 64, sizeof(uint64_t))))
-			goto fail;
+	if (!(s->scan = re_keyed_scan_create(rt->keyed))) {
+		rt_ctx_destroy(s);
+		return NULL;
+	}
 	return s;
-fail:
-	rt_ctx_destroy(s);
-	return NULL;
 }
 
 /* ---- shard side ---- */
@@ -426,8 +363,9 @@ static void make_tag(struct rt_shard *s, const struct rt_rule *r, struct dp_fx *
 	size_t ov[20];
 	int ncap = 0;
 	if (r->uses_caps)
-		ncap = re_set_capture(s->rt->groups[r->group].set, s->sc[r->group], r->idx,
-				      subj->str, subj->len, ov, 10);
+		ncap = re_set_capture(re_keyed_set(s->rt->keyed, r->at.group),
+				      re_keyed_scratch(s->scan, r->at.group), r->at.idx, subj->str, subj->len,
+				      ov, 10);
 	for (unsigned i = 0; i < r->npieces; i++) {
 		const struct rt_piece *p = &r->piece[i];
 		switch (p->kind) {
@@ -472,24 +410,12 @@ static int rt_record(void *ctx, struct dp_fx *fx)
 {
 	struct rt_shard *s = ctx;
 	const struct rt *rt = s->rt;
-	memset(s->state, 0, rt->ngroups);
+	re_keyed_scan_reset(s->scan);
 	for (unsigned i = 0; i < rt->nrules; i++) {
 		const struct rt_rule *r = &rt->rules[i];
-		unsigned gi = r->group;
 		struct dp_ra_val v;
-		/* the subject is looked up again for the matching rule only */
-		if (!s->state[gi]) {
-			const struct rt_group *g = &rt->groups[gi];
-			if (dp_ra_get_tail(&g->ra, fx->c, &v) && v.type == DP_T_STR) {
-				re_set_match(g->set, s->sc[gi], v.str, v.len, s->bits[gi]);
-				s->state[gi] = 1;
-			} else {
-				s->state[gi] = 2;
-			}
-		}
-		if (s->state[gi] != 1 || !(s->bits[gi][r->idx / 64] >> (r->idx % 64) & 1))
+		if (!re_keyed_matches(s->scan, fx->c, r->at, &v))
 			continue;
-		dp_ra_get_tail(&rt->groups[gi].ra, fx->c, &v);
 		struct tagbuf t;
 		t.n = 0;
 		t.over = false;
