@@ -117,17 +117,8 @@ int out_kafka_setup(struct dp_output *o, struct dp_err *err)
 	cfg->message_key_field_len = cfg->message_key_field ? strlen(cfg->message_key_field) : 0;
 	cfg->topic_key_len = cfg->topic_key ? strlen(cfg->topic_key) : 0;
 	/* The section is readable during setup only: keep the rdkafka.* pairs. */
-	const struct dp_conf_section *s = o->sec;
-	cfg->prop_key = calloc(s->nkv + 1, sizeof(char *));
-	cfg->prop_val = calloc(s->nkv + 1, sizeof(char *));
-	if (!cfg->prop_key || !cfg->prop_val)
-		return dp_err_set(err, -ENOMEM, "out of memory");
-	for (unsigned i = 0; i < s->nkv; i++) {
-		if (strncasecmp(s->kv[i].key, "rdkafka.", 8))
-			continue;
-		cfg->prop_key[cfg->nprops] = strdup(s->kv[i].key + 8);
-		cfg->prop_val[cfg->nprops++] = strdup(s->kv[i].val);
-	}
+	if ((rc = out_kafka_props_collect(&cfg->props, o->sec, err)))
+		return rc;
 	/* Let librdkafka judge every property now, not when a worker starts. */
 	rd_kafka_conf_t *kc = out_kafka_conf_build(o, err);
 	if (!kc)
@@ -161,18 +152,9 @@ rd_kafka_conf_t *out_kafka_conf_build(const struct dp_output *o, struct dp_err *
 		rd_kafka_conf_destroy(kc);
 		return NULL;
 	}
-	for (unsigned i = 0; i < cfg->nprops; i++) {
-		if (rd_kafka_conf_set(kc, cfg->prop_key[i], cfg->prop_val[i], errstr, sizeof(errstr)) !=
-		    RD_KAFKA_CONF_OK) {
-			/* err->key must outlive this call: find the section's
-			 * spelling through the stored copy. */
-			static __thread char key[128];
-			snprintf(key, sizeof(key), "rdkafka.%s", cfg->prop_key[i]);
-			err->key = key;
-			dp_err_set(err, -EINVAL, "rdkafka.%s: %s", cfg->prop_key[i], errstr);
-			rd_kafka_conf_destroy(kc);
-			return NULL;
-		}
+	if (out_kafka_props_apply(&cfg->props, kc, err)) {
+		rd_kafka_conf_destroy(kc);
+		return NULL;
 	}
 	return kc;
 }
@@ -183,13 +165,7 @@ void out_kafka_teardown(struct dp_output *o)
 	for (unsigned i = 0; cfg->topic && i < cfg->ntopics; i++)
 		free(cfg->topic[i]);
 	free(cfg->topic);
-	for (unsigned i = 0; i < cfg->nprops; i++) {
-		free(cfg->prop_key[i]);
-		free(cfg->prop_val[i]);
-	}
-	free(cfg->prop_key);
-	free(cfg->prop_val);
+	out_kafka_props_free(&cfg->props);
 	cfg->topic = NULL;
-	cfg->prop_key = cfg->prop_val = NULL;
-	cfg->ntopics = cfg->nprops = 0;
+	cfg->ntopics = 0;
 }

@@ -32,6 +32,7 @@
 #include "dp_conf.h"
 #include "dp_log.h"
 #include "dp_pool.h"
+#include "out_kafka_props.h"
 #include "psr_json.h"
 #include "shard.h"
 
@@ -47,8 +48,7 @@ struct in_kafka_cfg {
 	int64_t poll_ms;
 	char *rdkafka_doc;
 	/* filled by setup */
-	char **prop_key, **prop_val;
-	unsigned nprops;
+	struct out_kafka_props props; /* rdkafka.* */
 };
 
 #define C(f) offsetof(struct in_kafka_cfg, f)
@@ -119,15 +119,9 @@ static rd_kafka_conf_t *conf_build(const struct dp_input *in, struct dp_err *err
 			return NULL;
 		}
 	}
-	for (unsigned i = 0; i < cfg->nprops; i++) {
-		if (rd_kafka_conf_set(kc, cfg->prop_key[i], cfg->prop_val[i], errstr, sizeof(errstr))) {
-			static __thread char key[128];
-			snprintf(key, sizeof(key), "rdkafka.%s", cfg->prop_key[i]);
-			err->key = key;
-			dp_err_set(err, -EINVAL, "rdkafka.%s: %s", cfg->prop_key[i], errstr);
-			rd_kafka_conf_destroy(kc);
-			return NULL;
-		}
+	if (out_kafka_props_apply(&cfg->props, kc, err)) {
+		rd_kafka_conf_destroy(kc);
+		return NULL;
 	}
 	/* At-least-once: offsets are stored by chunk_released only. */
 	rd_kafka_conf_set(kc, "enable.auto.offset.store", "false", errstr, sizeof(errstr));
@@ -137,17 +131,9 @@ static rd_kafka_conf_t *conf_build(const struct dp_input *in, struct dp_err *err
 static int setup(struct dp_input *in, struct dp_err *err)
 {
 	struct in_kafka_cfg *cfg = in->cfg;
-	const struct dp_conf_section *s = in->sec;
-	cfg->prop_key = calloc(s->nkv + 1, sizeof(char *));
-	cfg->prop_val = calloc(s->nkv + 1, sizeof(char *));
-	if (!cfg->prop_key || !cfg->prop_val)
-		return dp_err_set(err, -ENOMEM, "out of memory");
-	for (unsigned i = 0; i < s->nkv; i++) {
-		if (strncasecmp(s->kv[i].key, "rdkafka.", 8))
-			continue;
-		cfg->prop_key[cfg->nprops] = strdup(s->kv[i].key + 8);
-		cfg->prop_val[cfg->nprops++] = strdup(s->kv[i].val);
-	}
+	int rc = out_kafka_props_collect(&cfg->props, in->sec, err);
+	if (rc)
+		return rc;
 	rd_kafka_conf_t *kc = conf_build(in, err);
 	if (!kc)
 		return err->code;
@@ -165,14 +151,7 @@ static int setup(struct dp_input *in, struct dp_err *err)
 static void teardown(struct dp_input *in)
 {
 	struct in_kafka_cfg *cfg = in->cfg;
-	for (unsigned i = 0; i < cfg->nprops; i++) {
-		free(cfg->prop_key[i]);
-		free(cfg->prop_val[i]);
-	}
-	free(cfg->prop_key);
-	free(cfg->prop_val);
-	cfg->prop_key = cfg->prop_val = NULL;
-	cfg->nprops = 0;
+	out_kafka_props_free(&cfg->props);
 }
 
 static void ctx_destroy(void *p)
