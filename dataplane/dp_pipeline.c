@@ -208,6 +208,27 @@ static int add_input(struct dp_pipeline *pl, const struct dp_conf_section *s, st
 	return 0;
 }
 
+int dp_pipeline_match_init(struct dp_match *m, const char *match, const char *regex,
+			   const struct dp_conf_section *s, const char *what, const char *if_none,
+			   struct dp_err *err)
+{
+	if (match && regex)
+		return dp_err_set(err, -EINVAL, "%s:%d: %s: set Match or Match_Regex, not both", s->file,
+				  s->line, what);
+	if (!match && !regex) {
+		dp_warn("%s:%d: %s has no Match or Match_Regex: %s", s->file, s->line, what, if_none);
+		return 0;
+	}
+	int rc = dp_match_init(m, match, regex, err);
+	if (rc) {
+		char msg[sizeof(err->msg)];
+		snprintf(msg, sizeof(msg), "%s", err->msg);
+		const struct dp_conf_kv *kv = dp_conf_kv_get(s, match ? "Match" : "Match_Regex");
+		return dp_err_set(err, rc, "%s:%d: %s: %s", kv->file, kv->line, what, msg);
+	}
+	return 0;
+}
+
 static int parse_retry_limit(const char *v, int *out)
 {
 	if (!strcasecmp(v, "no_limits") || !strcasecmp(v, "false")) {
@@ -268,17 +289,9 @@ static int add_output(struct dp_pipeline *pl, const struct dp_conf_section *s, s
 		return dp_err_set(err, -EINVAL, "%s:%d: %s: invalid value '%s' for 'Retry_Limit': expected "
 				  "a number, no_limits, False or no_retries", kv ? kv->file : s->file,
 				  kv ? kv->line : s->line, what, o->retry_limit_opt);
-	if (o->match_opt && o->match_regex_opt)
-		return dp_err_set(err, -EINVAL, "%s:%d: %s: set Match or Match_Regex, not both", s->file,
-				  s->line, what);
-	if (!o->match_opt && !o->match_regex_opt) {
-		dp_warn("%s:%d: %s has no Match or Match_Regex: it will receive nothing", s->file, s->line, what);
-	} else if ((rc = dp_match_init(&o->match, o->match_opt, o->match_regex_opt, err))) {
-		char msg[sizeof(err->msg)];
-		snprintf(msg, sizeof(msg), "%s", err->msg);
-		kv = dp_conf_kv_get(s, o->match_opt ? "Match" : "Match_Regex");
-		return dp_err_set(err, rc, "%s:%d: %s: %s", kv->file, kv->line, what, msg);
-	}
+	if ((rc = dp_pipeline_match_init(&o->match, o->match_opt, o->match_regex_opt, s, what,
+					 "it will receive nothing", err)))
+		return rc;
 	err->key = NULL;
 	if (ops->setup && (rc = ops->setup(o, err)))
 		return place_error(err, rc, s, what);

@@ -49,18 +49,9 @@ int dp_pipeline_add_filter(struct dp_pipeline *pl, const struct dp_conf_section 
 		if (pl->flt[i]->ops == ops)
 			nth++;
 	snprintf(f->name, sizeof(f->name), "%s.%u", ops->name, nth);
-	if (f->match_opt && f->match_regex_opt)
-		return dp_err_set(err, -EINVAL, "%s:%d: %s: set Match or Match_Regex, not both", s->file,
-				  s->line, what);
-	if (!f->match_opt && !f->match_regex_opt) {
-		dp_warn("%s:%d: %s has no Match or Match_Regex: it will see no records", s->file, s->line,
-			what);
-	} else if ((rc = dp_match_init(&f->match, f->match_opt, f->match_regex_opt, err))) {
-		char msg[sizeof(err->msg)];
-		snprintf(msg, sizeof(msg), "%s", err->msg);
-		const struct dp_conf_kv *kv = dp_conf_kv_get(s, f->match_opt ? "Match" : "Match_Regex");
-		return dp_err_set(err, rc, "%s:%d: %s: %s", kv->file, kv->line, what, msg);
-	}
+	if ((rc = dp_pipeline_match_init(&f->match, f->match_opt, f->match_regex_opt, s, what,
+					 "it will see no records", err)))
+		return rc;
 	f->sec = s;
 	err->key = NULL;
 	rc = ops->setup ? ops->setup(f, err) : 0;

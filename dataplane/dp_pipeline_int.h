@@ -7,6 +7,11 @@
 
 #include "dp_pipeline.h"
 
+/* Match / Match_Regex of an output or filter: not both; neither is a
+ * warning (if_none says what follows); a bad pattern names its line. */
+int dp_pipeline_match_init(struct dp_match *m, const char *match, const char *regex,
+			   const struct dp_conf_section *s, const char *what, const char *if_none,
+			   struct dp_err *err);
 int dp_pipeline_add_filter(struct dp_pipeline *pl, const struct dp_conf_section *s, struct dp_err *err);
 int dp_pipeline_add_emitters(struct dp_pipeline *pl, struct dp_err *err);
 void dp_pipeline_filters_destroy(struct dp_pipeline *pl);
