@@ -143,12 +143,34 @@ static int build_res(struct dp_chunk *c, void *arg)
 
 /* ---- records ---- */
 
-static bool from_matches(const struct sp_query *q, const struct dp_fx *fx, int origin)
+/* Bit qi set when TAG: query qi's pattern matches fx's tag. */
+static uint64_t tag_mask(struct sp_shard *s, const struct dp_fx *fx)
+{
+	if (s->tag_seen_valid && fx->tag_len == s->tag_seen_len &&
+	    !memcmp(fx->tag, s->tag_seen, fx->tag_len))
+		return s->tag_mask;
+	const struct sp_engine *e = s->e;
+	uint64_t m = 0;
+	for (unsigned qi = 0; qi < e->nq && qi < 64; qi++)
+		if (!e->q[qi].from_stream && dp_tag_wildcard_match(e->q[qi].pattern, fx->tag, fx->tag_len))
+			m |= 1ull << qi;
+	s->tag_mask = m;
+	s->tag_seen_valid = fx->tag_len <= sizeof(s->tag_seen);
+	s->tag_seen_len = (uint16_t)fx->tag_len;
+	if (s->tag_seen_valid)
+		memcpy(s->tag_seen, fx->tag, fx->tag_len);
+	return m;
+}
+
+static bool from_matches(const struct sp_query *q, const struct dp_fx *fx, int origin,
+			 uint64_t mask)
 {
 	if (q->from_stream)
 		return origin == q->from_task;
 	if (origin == (int)q->idx)
 		return false;
+	if (q->idx < 64)
+		return mask >> q->idx & 1;
 	return dp_tag_wildcard_match(q->pattern, fx->tag, fx->tag_len);
 }
 
@@ -225,9 +247,10 @@ void sp_shard_record(struct sp_shard *s, struct dp_fx *fx, int origin)
 	const struct dp_rec *r = dp_tail(fx->c);
 	if (!r)
 		return;
+	uint64_t mask = tag_mask(s, fx);
 	for (unsigned qi = 0; qi < e->nq; qi++) {
 		const struct sp_query *q = &e->q[qi];
-		if (!from_matches(q, fx, origin))
+		if (!from_matches(q, fx, origin, mask))
 			continue;
 		s->st[qi].in++;
 		sp_slots_load(q, fx->c, r, s->vals);

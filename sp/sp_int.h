@@ -48,6 +48,13 @@ struct sp_shard {
 	uint64_t now_str_sec;
 	char now_str[32];
 	uint8_t gkey[SP_GKEY_MAX];
+	/* The TAG: queries the last tag seen matches, so a tag is matched
+	 * against the patterns once per change of tag, not per record
+	 * (engines of at most 64 queries; more are matched per record). */
+	uint64_t tag_mask;
+	uint16_t tag_seen_len;
+	bool tag_seen_valid;
+	char tag_seen[DP_TAG_MAX];
 };
 
 /* The merger's window: partials of every shard combined. Shard 0 only. */
