@@ -137,6 +137,7 @@ struct dp_out_done {
 	struct dp_chunk *c;
 	uint32_t delivered;
 	uint32_t failed;
+	uint64_t bytes;           /* msgpack bytes of the delivered records */
 };
 
 /* Counters only an asynchronous output knows, added by its poll. */
@@ -192,6 +193,10 @@ struct dp_output {
 	struct dp_match match;
 	int retry_limit;          /* -1: no limit */
 	unsigned worker_base;     /* index of its first worker in the pipeline */
+	/* Set by setup: every worker gets every chunk and takes its share of
+	 * the records (kafka: by key hash, so a key has one worker). Else a
+	 * shard feeds one worker of the output. */
+	bool fanout;
 	/* its configuration section; valid during setup only */
 	const struct dp_conf_section *sec;
 };

@@ -90,6 +90,18 @@ static void print_rx_json(FILE *f, const struct dp_stats_in *in)
 	fputc('}', f);
 }
 
+/* Records each worker of o confirmed ("worker_records": [...]), to see
+ * how an output's load is spread; then the output's closing brace. */
+static void print_worker_records(FILE *f, const struct dp_pipeline *pl, const struct dp_output *o)
+{
+	fprintf(f, ",\"worker_records\":[");
+	for (unsigned k = 0; pl->workers && k < (unsigned)o->workers; k++) {
+		const struct out_worker *wk = pl->workers[o->worker_base + k];
+		fprintf(f, "%s%llu", k ? "," : "", wk ? (unsigned long long)DP_CNT_GET(wk->cnt.records) : 0ull);
+	}
+	fprintf(f, "]}");
+}
+
 void dp_stats_print_json(const struct dp_pipeline *pl, FILE *f)
 {
 	struct dp_stats_in in[DP_MAX_INPUTS];
@@ -115,12 +127,13 @@ void dp_stats_print_json(const struct dp_pipeline *pl, FILE *f)
 	fprintf(f, "},\"outputs\":{");
 	for (unsigned o = 0; o < pl->nout; o++) {
 		fprintf(f, "%s\"%s\":{\"records\":%llu,\"bytes\":%llu,\"chunks\":%llu,\"retries\":%llu,"
-			"\"errors\":%llu,\"produced\":%llu,\"produced_bytes\":%llu,\"queued\":%llu}",
+			"\"errors\":%llu,\"produced\":%llu,\"produced_bytes\":%llu,\"queued\":%llu",
 			o ? "," : "", out_name(pl->out[o]),
 			(unsigned long long)out[o].records, (unsigned long long)out[o].bytes,
 			(unsigned long long)out[o].chunks, (unsigned long long)out[o].retries,
 			(unsigned long long)out[o].failed, (unsigned long long)out[o].produced,
 			(unsigned long long)out[o].produced_bytes, (unsigned long long)out[o].queued);
+		print_worker_records(f, pl, pl->out[o]);
 		tout += out[o].records;
 		tfail += out[o].failed;
 	}

@@ -52,6 +52,7 @@ struct held {
 	uint64_t seq;
 	uint32_t outstanding;   /* produced, no report yet */
 	uint32_t delivered, failed;
+	uint64_t bytes;         /* msgpack bytes of the delivered records */
 	uint32_t nretry;        /* records waiting to be produced again */
 	uint32_t attempts;      /* retry rounds so far (Retry_Limit) */
 	uint64_t retry_at;      /* monotonic ns */
@@ -61,6 +62,7 @@ struct held {
 struct kafka_worker {
 	struct dp_output *o;
 	struct out_kafka_cfg *cfg;
+	unsigned nth, nw;           /* this worker, of nw (fanout: its share) */
 	rd_kafka_t *rk;
 	rd_kafka_topic_t *topic[OUT_KAFKA_MAX_TOPICS];
 	unsigned ntopics;
@@ -158,9 +160,10 @@ static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaqu
 	if (h->seq != id >> REC_BITS || !h->outstanding)
 		return;   /* cannot happen: a chunk is held until its last report */
 	h->outstanding--;
-	if (!m->err)
+	if (!m->err) {
 		h->delivered++;
-	else
+		h->bytes += h->c->recs[id & ((1u << REC_BITS) - 1)].len;
+	} else
 		record_failed(w, h, (unsigned)(id & ((1u << REC_BITS) - 1)), m->rkt, m->err);
 }
 
@@ -256,6 +259,23 @@ static void key_of(struct kafka_worker *w, const struct dp_chunk *c, const struc
 	}
 }
 
+/* With Workers > 1 and Message_Key_Field (o->fanout), every worker sees
+ * every chunk and produces the records whose key hashes to it (murmur2,
+ * as the partition), so all records of a key go through one producer in
+ * the order they came; keyless records stay with their shard's worker. */
+static bool is_mine(struct kafka_worker *w, const struct dp_chunk *c, const struct dp_rec *r)
+{
+	if (!w->o->fanout)
+		return true;
+	rd_kafka_message_t m;
+	char kb[256], *s = kb;
+	key_of(w, c, r, &m, &s, kb + sizeof(kb));
+	unsigned k = m.key ? (unsigned)rd_kafka_msg_partitioner_murmur2(w->topic[0], m.key, m.key_len,
+									(int32_t)w->nw, NULL, NULL)
+			   : c->shard % w->nw;
+	return k == w->nth;
+}
+
 /* ---- encoding ---- */
 
 static size_t fmt_iso_ns(char *b, uint32_t sec, uint32_t nsec)
@@ -346,7 +366,7 @@ static bool produce_held(struct kafka_worker *w, struct held *h, uint32_t *rec, 
 				continue;
 		}
 		const struct dp_rec *r = &c->recs[i];
-		if (r->flags & DP_REC_DROPPED)
+		if ((r->flags & DP_REC_DROPPED) || (!retry && !is_mine(w, c, r)))
 			continue;
 		if (!room) {
 			produce_batch(w, cur_t, n);
@@ -458,6 +478,7 @@ static int kafka_poll(void *wctx, int timeout_ms, struct dp_out_done *done, unsi
 		done[n].c = h->c;
 		done[n].delivered = h->delivered;
 		done[n].failed = h->failed;
+		done[n].bytes = h->bytes;
 		n++;
 		w->head++;
 	}
@@ -492,7 +513,6 @@ static void worker_destroy(void *wctx)
 
 static void *worker_create(struct dp_output *o, unsigned nth, struct dp_err *err)
 {
-	(void)nth;
 	struct out_kafka_cfg *cfg = o->cfg;
 	struct kafka_worker *w = calloc(1, sizeof(*w));
 	if (!w || !(w->fifo = calloc(FIFO_CAP, sizeof(*w->fifo))) ||
@@ -504,6 +524,8 @@ static void *worker_create(struct dp_output *o, unsigned nth, struct dp_err *err
 	}
 	w->o = o;
 	w->cfg = cfg;
+	w->nth = nth;
+	w->nw = (unsigned)o->workers;
 	w->jo.date_key = cfg->timestamp_format == OUT_KAFKA_TS_ISO8601_NS ? NULL : cfg->timestamp_key;
 	w->jo.date_format = cfg->timestamp_format == OUT_KAFKA_TS_ISO8601 ? OUT_JSON_DATE_ISO8601
 									   : OUT_JSON_DATE_DOUBLE;

@@ -124,6 +124,8 @@ int out_kafka_setup(struct dp_output *o, struct dp_err *err)
 	if (!kc)
 		return err->code;
 	rd_kafka_conf_destroy(kc);
+	/* A key picks the worker (out_kafka.c, is_mine). */
+	o->fanout = o->workers > 1 && cfg->message_key_field;
 	return 0;
 }
 

@@ -63,8 +63,7 @@ static void settle(struct out_worker *w, const struct dp_out_done *d, unsigned n
 	for (unsigned i = 0; i < n; i++) {
 		DP_CNT_ADD(w->cnt.records, d[i].delivered);
 		DP_CNT_ADD(w->cnt.failed, d[i].failed);
-		if (!d[i].failed)
-			DP_CNT_ADD(w->cnt.bytes, d[i].c->data_len);
+		DP_CNT_ADD(w->cnt.bytes, d[i].bytes);
 		DP_CNT_ADD(w->cnt.chunks, 1);
 		release(w, d[i].c);
 	}

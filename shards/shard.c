@@ -67,21 +67,34 @@ void shard_chunk_push(struct shard *sh, struct shard_in *si)
 		return;
 	}
 	c->route = route;
-	atomic_store_explicit(&c->refs, (uint32_t)__builtin_popcountll(route), memory_order_relaxed);
 	struct dp_pipeline *pl = sh->pl;
+	uint32_t refs = 0;
+	for (uint64_t r = route; r; r &= r - 1) {
+		const struct dp_output *out = pl->out[__builtin_ctzll(r)];
+		refs += out->fanout ? (uint32_t)out->workers : 1;
+	}
+	atomic_store_explicit(&c->refs, refs, memory_order_relaxed);
 	while (route) {
 		unsigned o = (unsigned)__builtin_ctzll(route);
 		route &= route - 1;
 		struct dp_output *out = pl->out[o];
 		/* A shard always feeds the same worker of an output, so one
-		 * connection's records stay in order. */
+		 * connection's records stay in order; a fanout output's
+		 * workers each see every chunk, in the same order. */
 		unsigned w = out->worker_base + sh->id % (unsigned)out->workers;
-		void *obj = c;
-		/* Rings hold as many chunks as the shard's pools, so this
-		 * cannot fail. */
-		unsigned n = dp_ring_enqueue_burst(sh->to_worker[w], &obj, 1);
-		(void)n;
-		out_worker_wake(pl->workers[w]);
+		unsigned wend = w + 1;
+		if (out->fanout) {
+			w = out->worker_base;
+			wend = w + (unsigned)out->workers;
+		}
+		for (; w < wend; w++) {
+			void *obj = c;
+			/* A ring holds as many chunks as the shard's pools,
+			 * and a chunk is on it at most once: cannot fail. */
+			unsigned n = dp_ring_enqueue_burst(sh->to_worker[w], &obj, 1);
+			(void)n;
+			out_worker_wake(pl->workers[w]);
+		}
 	}
 }
 

@@ -16,6 +16,7 @@
   failed, logged once per topic and error; stop with records held: exit 1
   after Grace;
 - 2 shards x 2 workers keep per-key order;
+- Workers 2: a key picks its worker (murmur2), counted per worker;
 - Topic_Key + Dynamic_Topic routing, and an invalid topic name falling
   back to the default topic;
 - Format msgpack decoded back (the event [time, {record}]);
@@ -137,6 +138,43 @@ def test_keyed_two_workers(t):
     """2 shards feeding 2 workers (2 producers): a connection stays on one
     shard and a shard feeds one worker, so per-key order holds as well."""
     test_keyed_volume(t, shards=2, workers=2)
+
+
+def test_key_picks_worker(t):
+    """Workers 2 with Message_Key_Field, keys shared by every connection:
+    each worker produces exactly the records whose key hashes to it
+    (murmur2 mod 2), and per connection and key the order holds."""
+    mc = MockCluster(t, ['logs:4'])
+    t.cleanups.append(mc.stop)
+    port = free_port()
+    conns, per_conn, keys = 4, 3000, 12
+    sl = t.sluice(conf(service(t, Shards=2), tcp_in(port),
+                       kafka_out(mc.bootstrap, Message_Key_Field='key', Workers=2)))
+    lines = {c: [json.dumps({'key': 'k%d' % (i % keys), 'conn': c, 'seq': i}) for i in range(per_conn)]
+             for c in range(conns)}
+    for c in range(conns):
+        send_lines(port, lines[c])
+    total = conns * per_conn
+    st = sl.wait_stats(lambda st: st['outputs']['kafka.0']['records'] >= total, 60,
+                       'all records delivered')['outputs']['kafka.0']
+    want = [0, 0]
+    for i in range(per_conn):
+        want[(murmur2(('k%d' % (i % keys)).encode()) & 0x7fffffff) % 2] += conns
+    check_eq(st['worker_records'], want, 'records per worker: those whose key hashes to it')
+    check_eq(st['errors'], 0, 'no record failed')
+    msgs = wait_consume(mc.bootstrap, 'logs', total, 60)
+    check_eq(len(msgs), total, 'every record consumed back, none twice')
+    last, part, bad = {}, {}, []
+    for m in msgs:
+        v = json.loads(m['v'])
+        k = (v['conn'], v['key'])
+        if k in last and v['seq'] <= last[k]:
+            bad.append((k, last[k], v['seq']))
+        last[k] = v['seq']
+        if part.setdefault(v['key'], m['p']) != m['p']:
+            bad.append((v['key'], 'partition', part[v['key']], m['p']))
+    check(not bad, 'per connection and key in order, each key on one partition', str(bad[:3]))
+    check_eq(sl.stop(), 0, 'sluice exits 0')
 
 
 def test_cluster_down_then_up(t):
@@ -423,7 +461,7 @@ def test_stop_with_cluster_down(t):
 
 
 if __name__ == '__main__':
-    main([test_keyed_volume, test_keyed_two_workers, test_cluster_down_then_up, test_retriable_request_errors,
+    main([test_keyed_volume, test_keyed_two_workers, test_key_picks_worker, test_cluster_down_then_up, test_retriable_request_errors,
           test_topic_key_dynamic, test_topic_key_static,
           test_msgpack_format, test_timestamp_formats, test_bad_config, test_unreachable_at_start,
           test_queue_full_backpressure, test_retry_limit_then_failed, test_permanent_broker_error,
