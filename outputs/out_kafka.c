@@ -46,6 +46,15 @@
 #define REC_BITS  11            /* > log2(DP_CHUNK_RECS) */
 #define ENC_CAP   (1u << 20)    /* JSON of one produce batch */
 #define MAX_LOGGED 64           /* distinct (topic, error) causes logged */
+#define MAX_PARTS 1024          /* partitioned by sluice up to this count */
+#define PCNT_REFRESH_NS 1000000000ull  /* UA produce this often, to see a new count */
+
+/* Per topic (its rkt opaque): the partition count librdkafka last gave the
+ * partitioner while this worker was producing, 0 while unknown. */
+struct topic_parts {
+	_Atomic int32_t cnt;
+	uint32_t sticky;        /* keyless records: one partition per batch */
+};
 
 struct held {
 	struct dp_chunk *c;
@@ -65,7 +74,12 @@ struct kafka_worker {
 	unsigned nth, nw;           /* this worker, of nw (fanout: its share) */
 	rd_kafka_t *rk;
 	rd_kafka_topic_t *topic[OUT_KAFKA_MAX_TOPICS];
+	struct topic_parts parts[OUT_KAFKA_MAX_TOPICS];
 	unsigned ntopics;
+	bool self_partition;        /* partitioner murmur2_random: sluice may */
+	uint64_t ua_at;             /* next UA produce (monotonic ns) */
+	int32_t *part;              /* the partition of msgs[i] */
+	rd_kafka_message_t *sorted; /* msgs by partition */
 	int64_t max_msgs;           /* queue.buffering.max.messages */
 	struct out_json_opts jo;
 	uint64_t head, cur, tail;
@@ -191,6 +205,35 @@ static void on_log(const rd_kafka_t *rk, int level, const char *fac, const char 
 
 /* ---- topics and keys ---- */
 
+/* Set while this thread is inside rd_kafka_produce_batch: only then is a
+ * count the partitioner sees safe to use for partitioning ourselves (when
+ * librdkafka's main thread partitions messages that waited for metadata,
+ * they may not all be in their partition queues yet). */
+static __thread bool producing;
+
+/* The murmur2_random partitioner, noting the partition count. */
+static int32_t partitioner(const rd_kafka_topic_t *rkt, const void *key, size_t keylen, int32_t cnt,
+			   void *rkt_opaque, void *msg_opaque)
+{
+	struct topic_parts *tp = rkt_opaque;
+	if (producing && tp)
+		atomic_store_explicit(&tp->cnt, cnt, memory_order_relaxed);
+	return rd_kafka_msg_partitioner_murmur2_random(rkt, key, keylen, cnt, rkt_opaque, msg_opaque);
+}
+
+static rd_kafka_topic_t *topic_new(struct kafka_worker *w, const char *name)
+{
+	rd_kafka_topic_conf_t *tc = rd_kafka_default_topic_conf_dup(w->rk);
+	if (!tc)
+		return NULL;
+	rd_kafka_topic_conf_set_opaque(tc, &w->parts[w->ntopics]);
+	rd_kafka_topic_t *t = rd_kafka_topic_new(w->rk, name, tc);
+	if (!t)
+		return NULL;
+	w->topic[w->ntopics++] = t;
+	return t;
+}
+
 static rd_kafka_topic_t *topic_of(struct kafka_worker *w, const struct dp_chunk *c, const struct dp_rec *r)
 {
 	if (!w->cfg->topic_key)
@@ -226,11 +269,8 @@ static rd_kafka_topic_t *topic_of(struct kafka_worker *w, const struct dp_chunk 
 	char buf[256];
 	memcpy(buf, name, n);
 	buf[n] = 0;
-	rd_kafka_topic_t *t = rd_kafka_topic_new(w->rk, buf, NULL);
-	if (!t)
-		return w->topic[0];
-	w->topic[w->ntopics++] = t;
-	return t;
+	rd_kafka_topic_t *t = topic_new(w, buf);
+	return t ? t : w->topic[0];
 }
 
 /* The message key: Message_Key_Field's value (text; other types as JSON),
@@ -321,6 +361,47 @@ static unsigned queue_room(struct kafka_worker *w)
 	return room > 0 ? (unsigned)room : 0;
 }
 
+/* msgs[0..n) for topic t sorted by partition (stable, so a key keeps its
+ * order) and produced one rd_kafka_produce_batch per partition: the
+ * partition is murmur2(key) mod count, as librdkafka's murmur2_random
+ * would pick, and keyless records share one partition per batch. Returns
+ * the sorted array, or NULL when librdkafka must partition (count not
+ * known yet, or its periodic look at the count is due). */
+static rd_kafka_message_t *produce_by_partition(struct kafka_worker *w, rd_kafka_topic_t *t, unsigned n,
+						int flags)
+{
+	struct topic_parts *tp = rd_kafka_topic_opaque(t);
+	int32_t cnt = tp ? atomic_load_explicit(&tp->cnt, memory_order_relaxed) : 0;
+	if (!w->self_partition || cnt <= 0 || cnt > MAX_PARTS)
+		return NULL;
+	uint64_t now = dp_time_mono_ns();
+	if (now >= w->ua_at) {
+		w->ua_at = now + PCNT_REFRESH_NS;
+		return NULL;
+	}
+	uint32_t first[MAX_PARTS + 1];
+	memset(first, 0, sizeof(first[0]) * (size_t)(cnt + 1));
+	int32_t sticky = (int32_t)(tp->sticky++ % (uint32_t)cnt);
+	for (unsigned i = 0; i < n; i++) {
+		const rd_kafka_message_t *m = &w->msgs[i];
+		w->part[i] = m->key ? rd_kafka_msg_partitioner_murmur2(t, m->key, m->key_len, cnt, NULL, NULL)
+				    : sticky;
+		first[w->part[i] + 1]++;
+	}
+	for (int32_t p = 0; p < cnt; p++)
+		first[p + 1] += first[p];
+	for (unsigned i = 0; i < n; i++)
+		w->sorted[first[w->part[i]]++] = w->msgs[i];
+	/* first[p] is now the end of partition p's run */
+	uint32_t b = 0;
+	for (int32_t p = 0; p < cnt; p++) {
+		if (first[p] > b)
+			rd_kafka_produce_batch(t, p, flags, w->sorted + b, (int)(first[p] - b));
+		b = first[p];
+	}
+	return w->sorted;
+}
+
 /* Hand msgs[0..n) for topic t to librdkafka in one call. Messages it
  * refused go back for a retry (queue full) or fail (too large, ...). */
 static void produce_batch(struct kafka_worker *w, rd_kafka_topic_t *t, unsigned n)
@@ -328,9 +409,15 @@ static void produce_batch(struct kafka_worker *w, rd_kafka_topic_t *t, unsigned 
 	if (!n)
 		return;
 	int flags = w->cfg->format == OUT_KAFKA_JSON ? RD_KAFKA_MSG_F_COPY : 0;
-	int ok = rd_kafka_produce_batch(t, RD_KAFKA_PARTITION_UA, flags, w->msgs, (int)n);
+	rd_kafka_message_t *msgs = produce_by_partition(w, t, n, flags);
+	if (!msgs) {
+		msgs = w->msgs;
+		producing = true;
+		rd_kafka_produce_batch(t, RD_KAFKA_PARTITION_UA, flags, msgs, (int)n);
+		producing = false;
+	}
 	for (unsigned i = 0; i < n; i++) {
-		rd_kafka_message_t *m = &w->msgs[i];
+		rd_kafka_message_t *m = &msgs[i];
 		uint64_t id = (uint64_t)(uintptr_t)m->_private;
 		struct held *h = slot(w, id >> REC_BITS);
 		if (!m->err) {
@@ -341,7 +428,6 @@ static void produce_batch(struct kafka_worker *w, rd_kafka_topic_t *t, unsigned 
 			record_failed(w, h, (unsigned)(id & ((1u << REC_BITS) - 1)), t, m->err);
 		}
 	}
-	(void)ok;
 }
 
 /* Produce records of h: from *rec on (first round), or those flagged for
@@ -507,6 +593,8 @@ static void worker_destroy(void *wctx)
 	}
 	free(w->fifo);
 	free(w->msgs);
+	free(w->sorted);
+	free(w->part);
 	free(w->enc);
 	free(w);
 }
@@ -516,7 +604,9 @@ static void *worker_create(struct dp_output *o, unsigned nth, struct dp_err *err
 	struct out_kafka_cfg *cfg = o->cfg;
 	struct kafka_worker *w = calloc(1, sizeof(*w));
 	if (!w || !(w->fifo = calloc(FIFO_CAP, sizeof(*w->fifo))) ||
-	    !(w->msgs = calloc(DP_CHUNK_RECS, sizeof(*w->msgs))) || !(w->enc = malloc(ENC_CAP))) {
+	    !(w->msgs = calloc(DP_CHUNK_RECS, sizeof(*w->msgs))) || !(w->enc = malloc(ENC_CAP)) ||
+	    !(w->sorted = calloc(DP_CHUNK_RECS, sizeof(*w->sorted))) ||
+	    !(w->part = calloc(DP_CHUNK_RECS, sizeof(*w->part)))) {
 		if (w)
 			worker_destroy(w);
 		dp_err_set(err, -ENOMEM, "out of memory");
@@ -538,6 +628,16 @@ static void *worker_create(struct dp_output *o, unsigned nth, struct dp_err *err
 	size_t vn = sizeof(v);
 	w->max_msgs = rd_kafka_conf_get(kc, "queue.buffering.max.messages", v, &vn) == RD_KAFKA_CONF_OK
 			      ? atoll(v) : 100000;
+	/* With the default partitioner, sluice partitions keyed records
+	 * itself (the same murmur2) and hands librdkafka one batch per
+	 * partition: one queue lock and wake-up per batch, not per record. */
+	vn = sizeof(v);
+	rd_kafka_topic_conf_t *dtc = rd_kafka_conf_get_default_topic_conf(kc);
+	if (dtc && rd_kafka_topic_conf_get(dtc, "partitioner", v, &vn) == RD_KAFKA_CONF_OK &&
+	    !strcmp(v, "murmur2_random")) {
+		w->self_partition = true;
+		rd_kafka_topic_conf_set_partitioner_cb(dtc, partitioner);
+	}
 	rd_kafka_conf_set_opaque(kc, w);
 	rd_kafka_conf_set_dr_msg_cb(kc, on_delivery);
 	rd_kafka_conf_set_error_cb(kc, on_error);
@@ -552,16 +652,13 @@ static void *worker_create(struct dp_output *o, unsigned nth, struct dp_err *err
 		worker_destroy(w);
 		return NULL;
 	}
-	for (unsigned i = 0; i < cfg->ntopics; i++) {
-		w->topic[i] = rd_kafka_topic_new(w->rk, cfg->topic[i], NULL);
-		if (!w->topic[i]) {
+	for (unsigned i = 0; i < cfg->ntopics; i++)
+		if (!topic_new(w, cfg->topic[i])) {
 			dp_err_set(err, -EINVAL, "topic '%s': %s", cfg->topic[i],
 				   rd_kafka_err2str(rd_kafka_last_error()));
 			worker_destroy(w);
 			return NULL;
 		}
-		w->ntopics++;
-	}
 	return w;
 }
 
