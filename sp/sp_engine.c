@@ -140,7 +140,8 @@ struct sp_engine *sp_engine_create(const struct dp_conf_section *const *tasks, u
 		struct sp_stmt *st = e->st[i];
 		q->max_groups = maxg[i];
 		for (unsigned p = 0; p < st->nprops; p++)
-			if (strcasecmp(st->props[p].name, "tag") != 0) {
+			if (st->kind != SP_ST_CREATE_SNAPSHOT && /* sp_snap_plan checks those */
+			    strcasecmp(st->props[p].name, "tag") != 0) {
 				dp_err_set(err, -EINVAL, "unknown property '%s' (only tag)",
 					   st->props[p].name);
 				stmt_err(err, execs[i], q->task);
@@ -174,6 +175,8 @@ struct sp_engine *sp_engine_create(const struct dp_conf_section *const *tasks, u
 					goto nomem;
 		}
 	}
+	if (sp_snap_engine_init(e))
+		goto nomem;
 	uint32_t ring = 1;
 	for (unsigned i = 0; i < ntasks; i++)
 		ring += e->nwin[i];
@@ -209,6 +212,7 @@ void sp_engine_destroy(struct sp_engine *e)
 	}
 	for (unsigned s = 0; e->rings && s < e->nshards; s++)
 		dp_ring_destroy(e->rings[s]);
+	sp_snap_engine_fini(e);
 	free(e->rings);
 	free(e->wm);
 	free(e->shards);
@@ -253,6 +257,8 @@ struct sp_shard *sp_shard_create(struct sp_engine *e, unsigned shard)
 				goto fail;
 		}
 	}
+	if (sp_snap_shard_init(s))
+		goto fail;
 	atomic_store_explicit(&e->shards[shard], s, memory_order_release);
 	return s;
 fail:
@@ -275,6 +281,7 @@ void sp_shard_destroy(struct sp_shard *s)
 		free(s->wins[i]);
 	}
 	free(s->wins);
+	sp_snap_shard_fini(s);
 	free(s->st);
 	free(s->rl);
 	free(s->warned);

@@ -256,6 +256,10 @@ void sp_shard_record(struct sp_shard *s, struct dp_fx *fx, int origin)
 		sp_slots_load(q, fx->c, r, s->vals);
 		if (q->where.n && !sp_prog_run(&q->where, s->vals))
 			continue;
+		if (q->st->kind >= SP_ST_CREATE_SNAPSHOT) {
+			sp_snap_record(s, qi, fx, r);   /* sp_snap.c */
+			continue;
+		}
 		if (q->aggregating) {
 			aggregate(s, qi, q, fx, r);
 			continue;
@@ -429,6 +433,7 @@ void sp_shard_tick(struct sp_shard *s, struct dp_fx *fx, bool final)
 	struct sp_engine *e = s->e;
 	uint64_t now = fx->now_real_ns;
 	struct dp_ring *ring = e->rings[s->id];
+	sp_snap_tick(s, fx, final);   /* sp_snap.c */
 	for (unsigned qi = 0; qi < e->nq; qi++) {
 		if (!e->nwin[qi])
 			continue;

@@ -20,6 +20,7 @@
 #include "sp_agg.h"
 #include "sp_parse.h"
 #include "sp_plan.h"
+#include "sp_snap.h"
 
 enum { WIN_FREE = 0, WIN_OPEN, WIN_HANDED };
 
@@ -55,6 +56,7 @@ struct sp_shard {
 	uint16_t tag_seen_len;
 	bool tag_seen_valid;
 	char tag_seen[DP_TAG_MAX];
+	struct sp_snap *snaps;     /* [query]: snapshot stores (sp_snap.c) */
 };
 
 /* The merger's window: partials of every shard combined. Shard 0 only. */
@@ -87,6 +89,7 @@ struct sp_engine {
 	struct sp_wm *wm;          /* [shard]: closed_upto, published */
 	struct sp_shard *_Atomic *shards; /* for stats */
 	struct sp_qmerge *m;       /* [query] */
+	struct sp_snap_ep *snap_ep; /* [query]: snapshot flush epochs (sp_snap.c) */
 };
 
 #endif

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "sp_plan.h"
+#include "sp_snap.h"
 
 #define PROG_MAX 256
 #define STACK_MAX 64
@@ -348,15 +349,16 @@ int sp_plan(struct sp_query *q, struct sp_stmt *st, struct sp_stmt *const *tasks
 	struct sp_select *s = &st->sel;
 	q->st = st;
 	q->limit = s->limit;
-	if (st->kind == SP_ST_CREATE_SNAPSHOT || st->kind == SP_ST_FLUSH_SNAPSHOT)
-		return dp_err_set(err, -ENOTSUP, "%s SNAPSHOT is not supported yet",
-				  st->kind == SP_ST_CREATE_SNAPSHOT ? "CREATE" : "FLUSH");
+	if ((st->kind == SP_ST_CREATE_SNAPSHOT || st->kind == SP_ST_FLUSH_SNAPSHOT) &&
+	    (rc = sp_snap_plan(q, st, tasks, ntasks, err)))
+		return rc;
 	q->from_stream = s->from_stream;
 	q->from_task = -1;
 	if (s->from_stream) {
 		for (unsigned i = 0; i < ntasks; i++)
-			if (tasks[i] && tasks[i]->kind == SP_ST_CREATE_STREAM &&
-			    strcmp(tasks[i]->name, s->from) == 0)
+			if (tasks[i] && ((tasks[i]->kind == SP_ST_CREATE_STREAM &&
+					  strcmp(tasks[i]->name, s->from) == 0) ||
+					 sp_snap_stream_is(tasks[i], s->from)))
 				q->from_task = (int)i;
 		if (q->from_task < 0)
 			return perr(err, s->from_line, s->from_col, "unknown stream '%s'", s->from);

@@ -75,6 +75,11 @@ struct sp_query {
 	uint64_t size_ns, adv_ns;  /* window length and advance */
 	unsigned overlap;          /* windows a record falls in: size / adv */
 	uint32_t max_groups;
+	/* CREATE / FLUSH SNAPSHOT (sp_snap.c) */
+	unsigned snap_task;        /* FLUSH: the CREATE SNAPSHOT task it empties */
+	uint32_t snap_limit;       /* CREATE: LIMIT, rows kept per shard; 0: none */
+	uint32_t snap_seconds;     /* CREATE: WITH (seconds=n); 0: none */
+	uint32_t snap_bytes;       /* CREATE: WITH (max_bytes=n), per shard */
 };
 
 /* Plan stmt (which stays owned by the query). tasks: every task's parsed

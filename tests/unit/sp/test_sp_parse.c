@@ -276,7 +276,7 @@ static void test_startup_errors(void **state)
 	engine_err("SELECT COUNT(*), RECORD_TAG() FROM TAG:'a'", "RECORD_TAG() belongs to one record");
 	engine_err("CREATE STREAM s0 AS SELECT * FROM TAG:'b'", "stream 's0' created twice");
 	engine_err("CREATE STREAM s1 WITH (tagg='x') AS SELECT * FROM TAG:'b'", "unknown property 'tagg'");
-	engine_err("CREATE SNAPSHOT sn AS SELECT * FROM TAG:'b' LIMIT 5", "SNAPSHOT is not supported yet");
+	engine_err("CREATE SNAPSHOT sn AS SELECT * FROM TAG:'b' LIMIT 5", "snapshot 'sn' needs a tag");
 	engine_err("CREATE STREAM s1 AS SELECT * FROM STREAM:s1", "a stream cannot read itself");
 
 	/* section errors */
