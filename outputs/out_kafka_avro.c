@@ -238,25 +238,13 @@ static bool takes(avro_type_t t, uint8_t k)
 	}
 }
 
+/* Indexed by avro_type_t (avro/basics.h). */
+static const char *const type_name[] = { "string", "bytes", "int", "long", "float", "double", "boolean",
+					 "null", "record", "enum", "fixed", "map", "array", "union", "link" };
+
 static const char *tname(avro_type_t t)
 {
-	switch (t) {
-	case AVRO_STRING: return "string";
-	case AVRO_BYTES: return "bytes";
-	case AVRO_INT32: return "int";
-	case AVRO_INT64: return "long";
-	case AVRO_FLOAT: return "float";
-	case AVRO_DOUBLE: return "double";
-	case AVRO_BOOLEAN: return "boolean";
-	case AVRO_NULL: return "null";
-	case AVRO_RECORD: return "record";
-	case AVRO_ENUM: return "enum";
-	case AVRO_FIXED: return "fixed";
-	case AVRO_MAP: return "map";
-	case AVRO_ARRAY: return "array";
-	case AVRO_UNION: return "union";
-	default: return "link";
-	}
+	return (unsigned)t < sizeof(type_name) / sizeof(type_name[0]) ? type_name[t] : "?";
 }
 
 static double num(const struct mpv *v)
@@ -463,41 +451,31 @@ static void explain(struct out_kafka_avro *a, int cause)
 	const char *field = a->field >= 0 ? a->rec[0].name[a->field] : NULL;
 	char where[96];
 	snprintf(where, sizeof(where), field ? "field '%.64s': " : "%s", field ? field : "");
+	const char *want = a->want == AVRO_UNION ? "a union branch that takes it" : tname(a->want);
 	switch (cause) {
 	case C_TYPE:
-		snprintf(a->why, sizeof(a->why), "%sexpected %s, got %s", where,
-			 a->want == AVRO_UNION ? "a union branch that takes it" : tname(a->want),
-			 kind_name[a->got]);
-		break;
+		snprintf(a->why, sizeof(a->why), "%sexpected %s, got %s", where, want, kind_name[a->got]);
+		return;
 	case C_RANGE:
-		snprintf(a->why, sizeof(a->why), "%sinteger out of range for %s", where, tname(a->want));
-		break;
+		snprintf(a->why, sizeof(a->why), "%sinteger out of range for %s", where, want);
+		return;
 	case C_MISSING:
 		snprintf(a->why, sizeof(a->why), "%smissing or nil, and its type (%s) does not take null", where,
 			 tname(a->want));
-		break;
-	case C_ENUM:
-		snprintf(a->why, sizeof(a->why), "%snot a symbol of the enum", where);
-		break;
-	case C_FIXED:
-		snprintf(a->why, sizeof(a->why), "%slength differs from the fixed size", where);
-		break;
-	case C_DEPTH:
-		snprintf(a->why, sizeof(a->why), "%snested deeper than %d levels", where, OUT_KAFKA_AVRO_MAX_DEPTH);
-		break;
-	case C_MALFORMED:
-		snprintf(a->why, sizeof(a->why), "%smalformed msgpack", where);
-		break;
-	case C_KEY:
-		snprintf(a->why, sizeof(a->why), "%sa map key that is not a string (or too long)", where);
-		break;
-	case C_SPACE:
-		snprintf(a->why, sizeof(a->why), "encoded record larger than the room left in the batch buffer");
-		break;
-	default:
+		return;
+	case C_AVRO:
 		snprintf(a->why, sizeof(a->why), "%slibavro: %s", where, avro_strerror());
-		break;
+		return;
 	}
+	static const char *const text[] = {
+		[C_ENUM] = "not a symbol of the enum",
+		[C_FIXED] = "length differs from the fixed size",
+		[C_DEPTH] = "nested too deep",
+		[C_MALFORMED] = "malformed msgpack",
+		[C_KEY] = "a map key that is not a string (or too long)",
+		[C_SPACE] = "encoded record larger than the room left in the batch buffer",
+	};
+	snprintf(a->why, sizeof(a->why), "%s%s", cause == C_SPACE ? "" : where, text[cause]);
 }
 
 /* The record cannot be encoded: keep why, log it once per (field, cause);

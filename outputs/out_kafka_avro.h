@@ -50,7 +50,7 @@
 
 #define OUT_KAFKA_AVRO_HDR 5          /* magic byte + schema id */
 #define OUT_KAFKA_AVRO_MAX_FIELDS 1024 /* per record schema */
-#define OUT_KAFKA_AVRO_MAX_DEPTH 32    /* nesting of values and schemas */
+#define OUT_KAFKA_AVRO_MAX_DEPTH 32    /* nesting of values and schemas ("nested too deep") */
 
 struct out_kafka_avro;
 
