@@ -40,6 +40,7 @@
 #include "dp_time.h"
 #include "out_json.h"
 #include "out_kafka.h"
+#include "out_kafka_avro.h"
 #include "shard.h"
 
 #define FIFO_CAP  4096          /* chunks held per worker (power of two) */
@@ -82,6 +83,8 @@ struct kafka_worker {
 	rd_kafka_message_t *sorted; /* msgs by partition */
 	int64_t max_msgs;           /* queue.buffering.max.messages */
 	struct out_json_opts jo;
+	struct out_kafka_avro *avro;    /* Format avro: this worker's encoder */
+	struct out_kafka_qfull qfull;   /* Queue_Full_Retries */
 	uint64_t head, cur, tail;
 	uint32_t cur_rec;
 	uint64_t nretry;            /* records waiting for a retry, all chunks */
@@ -353,6 +356,19 @@ static size_t encode_json(struct kafka_worker *w, const struct dp_chunk *c, cons
 	return (size_t)p - 1 + n;
 }
 
+/* The message value of a record in the batch buffer (JSON or Avro); 0
+ * when it cannot be encoded, its cause logged once. */
+static size_t encode(struct kafka_worker *w, const struct dp_chunk *c, const struct dp_rec *r,
+		     const rd_kafka_topic_t *t, char *dst, size_t cap)
+{
+	if (w->avro)
+		return out_kafka_avro_encode(w->avro, c, r, dst, cap);
+	size_t n = encode_json(w, c, r, dst, cap);
+	if (!n)
+		log_cause(w, t, RD_KAFKA_RESP_ERR__BAD_MSG);
+	return n;
+}
+
 /* ---- producing ---- */
 
 static unsigned queue_room(struct kafka_worker *w)
@@ -408,7 +424,7 @@ static void produce_batch(struct kafka_worker *w, rd_kafka_topic_t *t, unsigned 
 {
 	if (!n)
 		return;
-	int flags = w->cfg->format == OUT_KAFKA_JSON ? RD_KAFKA_MSG_F_COPY : 0;
+	int flags = w->cfg->format != OUT_KAFKA_MSGPACK ? RD_KAFKA_MSG_F_COPY : 0;
 	rd_kafka_message_t *msgs = produce_by_partition(w, t, n, flags);
 	if (!msgs) {
 		msgs = w->msgs;
@@ -464,7 +480,7 @@ static bool produce_held(struct kafka_worker *w, struct held *h, uint32_t *rec, 
 		rd_kafka_topic_t *t = topic_of(w, c, r);
 		/* Room for this record's key and value in the batch's buffer;
 		 * a full buffer or a new topic sends the batch so far. */
-		if (t != cur_t || (w->cfg->format == OUT_KAFKA_JSON && (size_t)(enc_end - enc) < r->len * 8 + 1024)) {
+		if (t != cur_t || (w->cfg->format != OUT_KAFKA_MSGPACK && (size_t)(enc_end - enc) < r->len * 8 + 1024)) {
 			produce_batch(w, cur_t, n);
 			n = 0;
 			enc = w->enc;
@@ -473,12 +489,11 @@ static bool produce_held(struct kafka_worker *w, struct held *h, uint32_t *rec, 
 		rd_kafka_message_t *m = &w->msgs[n];
 		memset(m, 0, sizeof(*m));
 		m->_private = (void *)(uintptr_t)(h->seq << REC_BITS | i);
-		if (w->cfg->format == OUT_KAFKA_JSON) {
-			size_t len = encode_json(w, c, r, enc, (size_t)(enc_end - enc));
+		if (w->cfg->format != OUT_KAFKA_MSGPACK) {
+			size_t len = encode(w, c, r, t, enc, (size_t)(enc_end - enc));
 			if (!len) {
-				/* Not encodable (see out_json.h): failed. */
+				/* Not encodable (see out_json.h, out_kafka_avro.h): failed. */
 				h->failed++;
-				log_cause(w, t, RD_KAFKA_RESP_ERR__BAD_MSG);
 				goto next;
 			}
 			m->payload = enc;
@@ -569,6 +584,7 @@ static int kafka_poll(void *wctx, int timeout_ms, struct dp_out_done *done, unsi
 		w->head++;
 	}
 	*ndone = n;
+	out_kafka_qfull_note(&w->qfull, w->o, !all, w->produced != 0, rd_kafka_outq_len(w->rk));
 	DP_CNT_ADD(cnt->produced, w->produced);
 	DP_CNT_ADD(cnt->produced_bytes, w->produced_bytes);
 	DP_CNT_ADD(cnt->retried, w->retried);
@@ -591,6 +607,7 @@ static void worker_destroy(void *wctx)
 			rd_kafka_topic_destroy(w->topic[i]);
 		rd_kafka_destroy(w->rk);
 	}
+	out_kafka_avro_destroy(w->avro);
 	free(w->fifo);
 	free(w->msgs);
 	free(w->sorted);
@@ -619,6 +636,11 @@ static void *worker_create(struct dp_output *o, unsigned nth, struct dp_err *err
 	w->jo.date_key = cfg->timestamp_format == OUT_KAFKA_TS_ISO8601_NS ? NULL : cfg->timestamp_key;
 	w->jo.date_format = cfg->timestamp_format == OUT_KAFKA_TS_ISO8601 ? OUT_JSON_DATE_ISO8601
 									   : OUT_JSON_DATE_DOUBLE;
+	if (cfg->format == OUT_KAFKA_AVRO &&
+	    !(w->avro = out_kafka_avro_create(cfg->schema_str, (uint32_t)cfg->schema_id, o->name, err))) {
+		worker_destroy(w);
+		return NULL;
+	}
 	rd_kafka_conf_t *kc = out_kafka_conf_build(o, err);
 	if (!kc) {
 		worker_destroy(w);

@@ -28,7 +28,7 @@ struct out_kafka_cfg {
 	int format;             /* enum out_kafka_fmt */
 	int64_t queue_full_retries;
 	char *schema_str;
-	char *schema_id;
+	int64_t schema_id;
 	char *rdkafka_doc;      /* the documentation row of rdkafka.*, never set */
 	/* filled by setup */
 	char **topic;           /* Topics split; topic[0] the default */
@@ -36,6 +36,21 @@ struct out_kafka_cfg {
 	struct out_kafka_props props; /* rdkafka.* */
 	size_t message_key_len, message_key_field_len, topic_key_len;
 };
+
+/* Queue_Full_Retries: how long a worker has been held back by a full
+ * librdkafka queue with nothing produced (out_kafka_conf.c). */
+struct out_kafka_qfull {
+	uint64_t since_ns;      /* first poll of this stall; 0: not stalled */
+	bool warned;
+};
+
+/* Called by the worker at every poll: blocked when records wait for room
+ * in the queue, progress when any record was produced since the last
+ * call. Warns once a stall lasts Queue_Full_Retries seconds, and says
+ * when it ends. Worker thread; no allocation, at most two log lines per
+ * stall. */
+void out_kafka_qfull_note(struct out_kafka_qfull *q, const struct dp_output *o, bool blocked, bool progress,
+			  int64_t depth);
 
 /* A librdkafka configuration from cfg (defaults, then every rdkafka.*),
  * or NULL with err naming the property and librdkafka's message. */

@@ -12,7 +12,10 @@
 #include <string.h>
 #include <strings.h>
 #include "dp_conf.h"
+#include "dp_log.h"
+#include "dp_time.h"
 #include "out_kafka.h"
+#include "out_kafka_avro.h"
 
 #define C(f) offsetof(struct out_kafka_cfg, f)
 
@@ -40,14 +43,22 @@ const struct dp_opt out_kafka_opts[] = {
 	  "iso8601_ns: the same with nanoseconds." },
 	{ "Format", DP_OPT_ENUM, "json", C(format), "json|msgpack|avro", 0, 0, 0,
 	  "json: one JSON object per message; msgpack: the event [time, {record}] as sluice holds it "
-	  "(Fluent Bit's event encoding); avro: not supported yet." },
+	  "(Fluent Bit's event encoding); avro: the record under Schema_Str in Avro's binary encoding, "
+	  "after the Confluent header (byte 0, then Schema_Id as 4 bytes big-endian). Avro messages "
+	  "carry the record's fields only, without the time (as Fluent Bit)." },
 	{ "Queue_Full_Retries", DP_OPT_INT, "10", C(queue_full_retries), NULL, 0, 1000000, 0,
-	  "Accepted for compatibility. sluice never drops on a full librdkafka queue: the worker stops "
-	  "taking chunks until the queue has room (backpressure), however long that takes." },
-	{ "Schema_Str", DP_OPT_STR, NULL, C(schema_str), NULL, 0, 0, DP_OPT_NOT_YET,
-	  "Avro schema (JSON). Not supported yet." },
-	{ "Schema_Id", DP_OPT_STR, NULL, C(schema_id), NULL, 0, 0, DP_OPT_NOT_YET,
-	  "Avro schema id. Not supported yet." },
+	  "Seconds a worker may stay blocked on a full librdkafka queue with nothing produced before "
+	  "sluice logs a warning (once per stall, and again when it ends); 0: never warn. Fluent Bit "
+	  "retries that many times, 1 s apart, then hands the chunk back; sluice never sleeps or "
+	  "drops: the worker stops taking chunks until the queue has room (backpressure), however "
+	  "long that takes." },
+	{ "Schema_Str", DP_OPT_STR, NULL, C(schema_str), NULL, 0, 0, 0,
+	  "Avro schema (JSON) for Format avro; its top level must be a record. Its fields take the "
+	  "record's members of the same name (others are left out); a field the record lacks is null "
+	  "if its type allows null, else the record is counted failed (logged once per field and "
+	  "cause)." },
+	{ "Schema_Id", DP_OPT_INT, "0", C(schema_id), NULL, 0, 2147483647, 0,
+	  "Schema registry id of Schema_Str, written in every Avro message's header." },
 	{ "rdkafka.<property>", DP_OPT_STR, NULL, C(rdkafka_doc), NULL, 0, 0, 0,
 	  "Any librdkafka property, passed unchanged (rdkafka.compression.codec lz4, rdkafka.acks all, "
 	  "rdkafka.security.protocol, rdkafka.sasl.*, rdkafka.ssl.*, rdkafka.linger.ms ...). sluice sets "
@@ -100,8 +111,19 @@ int out_kafka_setup(struct dp_output *o, struct dp_err *err)
 {
 	struct out_kafka_cfg *cfg = o->cfg;
 	if (cfg->format == OUT_KAFKA_AVRO) {
-		err->key = "Format";
-		return dp_err_set(err, -ENOTSUP, "Format avro is not supported yet (json or msgpack)");
+		if (!cfg->schema_str) {
+			err->key = "Format";
+			return dp_err_set(err, -EINVAL, "Format avro needs Schema_Str (the Avro schema, JSON)");
+		}
+		/* Each worker parses its own copy; this one only judges it. */
+		err->key = "Schema_Str";
+		int rc = out_kafka_avro_check(cfg->schema_str, err);
+		if (rc) {
+			char m[sizeof(err->msg)];
+			snprintf(m, sizeof(m), "%s", err->msg);
+			return dp_err_set(err, rc, "Schema_Str: %s", m);
+		}
+		err->key = NULL;
 	}
 	if (!cfg->brokers || !*cfg->brokers) {
 		err->key = NULL;
@@ -159,6 +181,36 @@ rd_kafka_conf_t *out_kafka_conf_build(const struct dp_output *o, struct dp_err *
 		return NULL;
 	}
 	return kc;
+}
+
+void out_kafka_qfull_note(struct out_kafka_qfull *q, const struct dp_output *o, bool blocked, bool progress,
+			  int64_t depth)
+{
+	const struct out_kafka_cfg *cfg = o->cfg;
+	if (!blocked || progress) {
+		if (q->warned)
+			dp_info("[%s] librdkafka's queue has room again after %.0f s", o->name,
+				(double)(dp_time_mono_ns() - q->since_ns) / 1e9);
+		q->since_ns = 0;
+		q->warned = false;
+		/* Still blocked but moving: a new stall may start now. */
+		if (blocked)
+			q->since_ns = dp_time_mono_ns();
+		return;
+	}
+	uint64_t now = dp_time_mono_ns();
+	if (!q->since_ns) {
+		q->since_ns = now;
+		return;
+	}
+	if (q->warned || cfg->queue_full_retries <= 0 ||
+	    now - q->since_ns < (uint64_t)cfg->queue_full_retries * 1000000000ull)
+		return;
+	q->warned = true;
+	dp_warn("[%s] librdkafka's queue has been full for %.0f s with nothing produced (%lld messages "
+		"waiting for the brokers): the output holds its input back (backpressure), nothing is "
+		"dropped (Queue_Full_Retries %lld)", o->name, (double)(now - q->since_ns) / 1e9,
+		(long long)depth, (long long)cfg->queue_full_retries);
 }
 
 void out_kafka_teardown(struct dp_output *o)

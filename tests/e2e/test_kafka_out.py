@@ -20,21 +20,29 @@
 - Topic_Key + Dynamic_Topic routing, and an invalid topic name falling
   back to the default topic;
 - Format msgpack decoded back (the event [time, {record}]);
+- Format avro (Schema_Str, Schema_Id) decoded back with libavro
+  (tests/kafka/avro_decode.c): the Confluent header, the fields, a record
+  that does not fit the schema counted failed and logged once while its
+  neighbours are delivered; Schema_Id 0 when not set;
+- Queue_Full_Retries: a stalled full queue is warned about after that
+  many seconds, and its end said, nothing dropped;
 - Timestamp_Format iso8601 / iso8601_ns;
-- bad configuration: an unknown rdkafka property, Format avro, a bad
-  Format value: exit status 1 and a message naming the output and key;
+- bad configuration: an unknown rdkafka property, Format avro without or
+  with an invalid Schema_Str, a bad Format value: exit status 1 and a message naming the output and key;
 - a broker that cannot be reached at start-up is not fatal: sluice starts,
   holds the records and delivers them once a cluster listens there.
 """
 import json
+import os
 import socket
 import struct
+import subprocess
 import time
 
 from harness import (Fail, check, check_eq, check_sequences, conf, free_port, full_sequences,
                      loadgen_conn_counts, loadgen_finish, loadgen_start, main, marks, proc_status_kb,
                      service, tcp_in, wait_for, wait_stable)
-from kafka_util import MockCluster, consume, need_kafka, wait_consume
+from kafka_util import MOCK_CLUSTER, MockCluster, consume, need_kafka, wait_consume
 
 
 def kafka_out(bootstrap, topics='logs', **extra):
@@ -327,7 +335,8 @@ def test_bad_config(t):
     need_kafka()
     bad_config(t, {'rdkafka__no__such__property': '1'}, 'rdkafka.no.such.property')
     bad_config(t, {'rdkafka__acks': 'maybe'}, 'rdkafka.acks')
-    bad_config(t, {'Format': 'avro'}, 'avro is not supported yet')
+    bad_config(t, {'Format': 'avro'}, 'Format avro needs Schema_Str')
+    bad_config(t, {'Format': 'avro', 'Schema_Str': '{"type":"record"}'}, 'Schema_Str: invalid Avro schema')
     bad_config(t, {'Format': 'xml'}, "'Format'")
     bad_config(t, {'Topics': 'bad topic'}, 'not a valid Kafka topic name')
 
@@ -460,9 +469,128 @@ def test_stop_with_cluster_down(t):
     check('did not finish delivering within Grace' in sl.stderr(), 'said why')
 
 
+AVRO_SCHEMA = json.dumps({
+    'type': 'record', 'name': 'event', 'namespace': 'sluice.test', 'fields': [
+        {'name': 'key', 'type': 'string'},
+        {'name': 'seq', 'type': 'long'},
+        {'name': 'lvl', 'type': {'type': 'enum', 'name': 'level', 'symbols': ['info', 'warn']}},
+        {'name': 'ratio', 'type': 'double'},
+        {'name': 'ok', 'type': 'boolean'},
+        {'name': 'host', 'type': ['null', 'string']},
+        {'name': 'tags', 'type': {'type': 'array', 'items': 'string'}},
+        {'name': 'src', 'type': ['null', {'type': 'record', 'name': 'source', 'fields': [
+            {'name': 'ip', 'type': 'string'}, {'name': 'port', 'type': 'int'}]}]},
+    ]})
+
+
+def avro_decode(t, schema, values):
+    """Decode Format avro messages with libavro (tests/kafka/avro_decode):
+    a list of {'id': schema id, 'value': record as libavro renders it}
+    or {'error': ...}."""
+    exe = os.path.join(os.path.dirname(MOCK_CLUSTER), 'avro_decode')
+    if not os.access(exe, os.X_OK):
+        raise Fail('no avro_decode helper at %s (ninja -C build)' % exe)
+    path = t.path('schema.avsc')
+    with open(path, 'w') as f:
+        f.write(schema)
+    r = subprocess.run([exe, path], input=''.join(v.hex() + '\n' for v in values).encode(),
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=30)
+    if r.returncode:
+        raise Fail('avro_decode: ' + r.stderr.decode(errors='replace'))
+    return [json.loads(ln) for ln in r.stdout.decode().splitlines()]
+
+
+def test_avro_format(t):
+    """Format avro with Schema_Str and Schema_Id: every message is byte 0,
+    the id big-endian, then the record under the schema (libavro reads it
+    to its last byte); records that do not fit the schema are counted
+    failed, logged once per field and cause, and their neighbours
+    delivered in order; a second output without Schema_Id writes id 0."""
+    mc = MockCluster(t, ['logs:1', 'plain:1'])
+    t.cleanups.append(mc.stop)
+    port = free_port()
+    sl = t.sluice(conf(service(t), tcp_in(port),
+                       kafka_out(mc.bootstrap, Format='avro', Schema_Str=AVRO_SCHEMA, Schema_Id=4242,
+                                 Message_Key_Field='key'),
+                       ('OUTPUT', [('Name', 'kafka'), ('Match', '*'), ('Brokers', mc.bootstrap),
+                                   ('Topics', 'plain'), ('Format', 'avro'), ('Schema_Str', AVRO_SCHEMA)])))
+    good = []
+    lines = []
+    for i in range(40):
+        rec = {'key': 'k%d' % (i % 3), 'seq': i, 'lvl': 'warn' if i % 5 == 0 else 'info',
+               'ratio': i / 4, 'ok': i % 2 == 0, 'tags': ['t%d' % j for j in range(i % 3)],
+               'extra': {'not': 'in the schema'}}
+        if i % 4 == 0:
+            rec['host'] = 'web-%d' % i
+        if i % 7 == 0:
+            rec['src'] = {'ip': '10.0.0.%d' % i, 'port': 514}
+        if i in (10, 20):
+            rec['lvl'] = 'debug'          # not a symbol of the enum
+        elif i == 30:
+            rec['seq'] = 'thirty'         # a string where the schema has a long
+        else:
+            good.append(rec)
+        lines.append(json.dumps(rec))
+    send_lines(port, lines)
+    st = sl.wait_stats(lambda st: st['outputs']['kafka.0']['records'] + st['outputs']['kafka.0']['errors'] >= 40
+                       and st['outputs']['kafka.1']['records'] + st['outputs']['kafka.1']['errors'] >= 40,
+                       30, 'every record delivered or failed')
+    for o in ('kafka.0', 'kafka.1'):
+        check_eq((st['outputs'][o]['records'], st['outputs'][o]['errors']), (37, 3),
+                 '%s: 37 delivered, the 3 that do not fit the schema failed' % o)
+    msgs = wait_consume(mc.bootstrap, 'logs', 37, 30)
+    dec = avro_decode(t, AVRO_SCHEMA, [m['v'] for m in msgs])
+    check(all('error' not in d for d in dec), 'every message decodes under the schema, nothing left over',
+          str([d for d in dec if 'error' in d][:3]))
+    check_eq({d['id'] for d in dec}, {4242}, 'the Confluent header carries Schema_Id')
+    check(all(m['v'][:5] == b'\0\0\0\x10\x92' for m in msgs), 'header bytes 00 00 00 10 92')
+
+    def avro_json(rec):
+        return {'key': rec['key'], 'seq': rec['seq'], 'lvl': rec['lvl'], 'ratio': rec['ratio'], 'ok': rec['ok'],
+                'host': {'string': rec['host']} if 'host' in rec else None, 'tags': rec['tags'],
+                'src': {'source': rec['src']} if 'src' in rec else None}
+    check_eq([d['value'] for d in dec], [avro_json(r) for r in good],
+             'the records as sent, in order; absent optional fields null, extra members left out')
+    check_eq([m['k'] for m in msgs], [r['key'] for r in good], 'Message_Key_Field still keys the messages')
+    plain = avro_decode(t, AVRO_SCHEMA, [m['v'] for m in wait_consume(mc.bootstrap, 'plain', 37, 30)])
+    check_eq({d.get('id') for d in plain}, {0}, 'without Schema_Id the header carries 0')
+    err = sl.stderr()
+    check_eq(err.count("[kafka.0] avro: field 'lvl': not a symbol of the enum"), 1,
+             'the enum cause logged once for two records')
+    check_eq(err.count("[kafka.0] avro: field 'seq': expected long, got str"), 1, 'the type cause logged once')
+    check_eq(sl.stop(), 0, 'sluice exits 0')
+
+
+def test_queue_full_retries(t):
+    """Queue_Full_Retries 1 with every broker down and a queue of 100: the
+    worker is held back, a warning says so once after about a second (not
+    per poll), the end of the stall is said once the cluster is back, and
+    nothing is lost."""
+    mc = MockCluster(t, ['logs:1'])
+    t.cleanups.append(mc.stop)
+    mc.down()
+    port = free_port()
+    sl = t.sluice(conf(service(t), tcp_in(port),
+                       kafka_out(mc.bootstrap, Queue_Full_Retries=1,
+                                 rdkafka__queue__buffering__max__messages='100')))
+    send_lines(port, [json.dumps({'i': i}) for i in range(300)])
+    wait_for(lambda: 'queue has been full for' in sl.stderr(), 20, 'the stall warned about', proc=sl)
+    err = sl.stderr()
+    check('Queue_Full_Retries 1' in err and 'nothing is dropped' in err, 'the warning names the key and says '
+          'nothing is dropped', err.strip()[-300:])
+    check_eq(sl.stats()['outputs']['kafka.0']['records'], 0, 'nothing delivered while down')
+    mc.up()
+    sl.wait_stats(lambda st: st['outputs']['kafka.0']['records'] >= 300, 90, 'all delivered once up')
+    wait_for(lambda: 'queue has room again' in sl.stderr(), 20, 'the end of the stall said', proc=sl)
+    check_eq(sl.stderr().count('queue has been full for'), 1, 'warned once for the stall')
+    check_eq(sorted(json.loads(m['v'])['i'] for m in wait_consume(mc.bootstrap, 'logs', 300, 30)),
+             list(range(300)), 'every record delivered')
+    check_eq(sl.stop(), 0, 'sluice exits 0')
+
+
 if __name__ == '__main__':
     main([test_keyed_volume, test_keyed_two_workers, test_key_picks_worker, test_cluster_down_then_up, test_retriable_request_errors,
           test_topic_key_dynamic, test_topic_key_static,
           test_msgpack_format, test_timestamp_formats, test_bad_config, test_unreachable_at_start,
           test_queue_full_backpressure, test_retry_limit_then_failed, test_permanent_broker_error,
-          test_stop_with_cluster_down])
+          test_stop_with_cluster_down, test_avro_format, test_queue_full_retries])
