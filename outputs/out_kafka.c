@@ -38,71 +38,9 @@
 #include "dp_log.h"
 #include "dp_pipeline.h"
 #include "dp_time.h"
-#include "out_json.h"
-#include "out_kafka.h"
-#include "out_kafka_avro.h"
+#include "out_kafka_int.h"
 #include "shard.h"
 
-#define FIFO_CAP  4096          /* chunks held per worker (power of two) */
-#define REC_BITS  11            /* > log2(DP_CHUNK_RECS) */
-#define ENC_CAP   (1u << 20)    /* JSON of one produce batch */
-#define MAX_LOGGED 64           /* distinct (topic, error) causes logged */
-#define MAX_PARTS 1024          /* partitioned by sluice up to this count */
-#define PCNT_REFRESH_NS 1000000000ull  /* UA produce this often, to see a new count */
-
-/* Per topic (its rkt opaque): the partition count librdkafka last gave the
- * partitioner while this worker was producing, 0 while unknown. */
-struct topic_parts {
-	_Atomic int32_t cnt;
-	uint32_t sticky;        /* keyless records: one partition per batch */
-};
-
-struct held {
-	struct dp_chunk *c;
-	uint64_t seq;
-	uint32_t outstanding;   /* produced, no report yet */
-	uint32_t delivered, failed;
-	uint64_t bytes;         /* msgpack bytes of the delivered records */
-	uint32_t nretry;        /* records waiting to be produced again */
-	uint32_t attempts;      /* retry rounds so far (Retry_Limit) */
-	uint64_t retry_at;      /* monotonic ns */
-	uint64_t retry_bits[DP_CHUNK_RECS / 64];
-};
-
-struct kafka_worker {
-	struct dp_output *o;
-	struct out_kafka_cfg *cfg;
-	unsigned nth, nw;           /* this worker, of nw (fanout: its share) */
-	rd_kafka_t *rk;
-	rd_kafka_topic_t *topic[OUT_KAFKA_MAX_TOPICS];
-	struct topic_parts parts[OUT_KAFKA_MAX_TOPICS];
-	unsigned ntopics;
-	bool self_partition;        /* partitioner murmur2_random: sluice may */
-	uint64_t ua_at;             /* next UA produce (monotonic ns) */
-	int32_t *part;              /* the partition of msgs[i] */
-	rd_kafka_message_t *sorted; /* msgs by partition */
-	int64_t max_msgs;           /* queue.buffering.max.messages */
-	struct out_json_opts jo;
-	struct out_kafka_avro *avro;    /* Format avro: this worker's encoder */
-	struct out_kafka_qfull qfull;   /* Queue_Full_Retries */
-	uint64_t head, cur, tail;
-	uint32_t cur_rec;
-	uint64_t nretry;            /* records waiting for a retry, all chunks */
-	struct held *fifo;
-	rd_kafka_message_t *msgs;   /* one produce batch */
-	char *enc;                  /* its JSON payloads (copied by librdkafka) */
-	/* counters not yet added to the worker's */
-	uint64_t produced, produced_bytes, retried;
-	/* causes already logged */
-	struct { const rd_kafka_topic_t *t; rd_kafka_resp_err_t e; } logged[MAX_LOGGED];
-	unsigned nlogged;
-	bool bad_topic_logged, topics_full_logged;
-};
-
-static inline struct held *slot(struct kafka_worker *w, uint64_t seq)
-{
-	return &w->fifo[seq & (FIFO_CAP - 1)];
-}
 
 /* ---- errors ---- */
 
@@ -206,119 +144,6 @@ static void on_log(const rd_kafka_t *rk, int level, const char *fac, const char 
 		dp_debug("[%s] librdkafka %s: %s", w->o->name, fac, buf);
 }
 
-/* ---- topics and keys ---- */
-
-/* Set while this thread is inside rd_kafka_produce_batch: only then is a
- * count the partitioner sees safe to use for partitioning ourselves (when
- * librdkafka's main thread partitions messages that waited for metadata,
- * they may not all be in their partition queues yet). */
-static __thread bool producing;
-
-/* The murmur2_random partitioner, noting the partition count. */
-static int32_t partitioner(const rd_kafka_topic_t *rkt, const void *key, size_t keylen, int32_t cnt,
-			   void *rkt_opaque, void *msg_opaque)
-{
-	struct topic_parts *tp = rkt_opaque;
-	if (producing && tp)
-		atomic_store_explicit(&tp->cnt, cnt, memory_order_relaxed);
-	return rd_kafka_msg_partitioner_murmur2_random(rkt, key, keylen, cnt, rkt_opaque, msg_opaque);
-}
-
-static rd_kafka_topic_t *topic_new(struct kafka_worker *w, const char *name)
-{
-	rd_kafka_topic_conf_t *tc = rd_kafka_default_topic_conf_dup(w->rk);
-	if (!tc)
-		return NULL;
-	rd_kafka_topic_conf_set_opaque(tc, &w->parts[w->ntopics]);
-	rd_kafka_topic_t *t = rd_kafka_topic_new(w->rk, name, tc);
-	if (!t)
-		return NULL;
-	w->topic[w->ntopics++] = t;
-	return t;
-}
-
-static rd_kafka_topic_t *topic_of(struct kafka_worker *w, const struct dp_chunk *c, const struct dp_rec *r)
-{
-	if (!w->cfg->topic_key)
-		return w->topic[0];
-	const struct dp_field *f = dp_rec_field_get(c, r, w->cfg->topic_key, w->cfg->topic_key_len);
-	if (!f || f->type != DP_T_STR)
-		return w->topic[0];
-	const char *name = dp_field_val(c, f);
-	size_t n = f->val_len;
-	for (unsigned i = 0; i < w->ntopics; i++) {
-		const char *t = rd_kafka_topic_name(w->topic[i]);
-		if (strlen(t) == n && !memcmp(t, name, n))
-			return w->topic[i];
-	}
-	if (!w->cfg->dynamic_topic)
-		return w->topic[0];
-	if (!out_kafka_topic_is_valid(name, n)) {
-		if (!w->bad_topic_logged)
-			dp_warn("[%s] Topic_Key '%s' names '%.*s', not a valid Kafka topic name: records sent "
-				"to '%s' (logged once)", w->o->name, w->cfg->topic_key, (int)(n > 64 ? 64 : n),
-				name, w->cfg->topic[0]);
-		w->bad_topic_logged = true;
-		return w->topic[0];
-	}
-	if (w->ntopics == OUT_KAFKA_MAX_TOPICS) {
-		if (!w->topics_full_logged)
-			dp_warn("[%s] more than %d topics: records for new ones sent to '%s' (logged once)",
-				w->o->name, OUT_KAFKA_MAX_TOPICS, w->cfg->topic[0]);
-		w->topics_full_logged = true;
-		return w->topic[0];
-	}
-	/* A new topic: rare, so the allocation is acceptable here. */
-	char buf[256];
-	memcpy(buf, name, n);
-	buf[n] = 0;
-	rd_kafka_topic_t *t = topic_new(w, buf);
-	return t ? t : w->topic[0];
-}
-
-/* The message key: Message_Key_Field's value (text; other types as JSON),
- * else Message_Key, else none. */
-static void key_of(struct kafka_worker *w, const struct dp_chunk *c, const struct dp_rec *r,
-		   rd_kafka_message_t *m, char **scratch, char *end)
-{
-	const struct out_kafka_cfg *cfg = w->cfg;
-	m->key = cfg->message_key;
-	m->key_len = cfg->message_key_len;
-	if (!cfg->message_key_field)
-		return;
-	const struct dp_field *f = dp_rec_field_get(c, r, cfg->message_key_field, cfg->message_key_field_len);
-	if (!f)
-		return;
-	if (f->type == DP_T_STR || f->type == DP_T_BIN) {
-		m->key = (void *)dp_field_val(c, f);
-		m->key_len = f->val_len;
-		return;
-	}
-	size_t n = out_json_value(c, f, *scratch, (size_t)(end - *scratch));
-	if (n) {
-		m->key = *scratch;
-		m->key_len = n;
-		*scratch += n;
-	}
-}
-
-/* With Workers > 1 and Message_Key_Field (o->fanout), every worker sees
- * every chunk and produces the records whose key hashes to it (murmur2,
- * as the partition), so all records of a key go through one producer in
- * the order they came; keyless records stay with their shard's worker. */
-static bool is_mine(struct kafka_worker *w, const struct dp_chunk *c, const struct dp_rec *r)
-{
-	if (!w->o->fanout)
-		return true;
-	rd_kafka_message_t m;
-	char kb[256], *s = kb;
-	key_of(w, c, r, &m, &s, kb + sizeof(kb));
-	unsigned k = m.key ? (unsigned)rd_kafka_msg_partitioner_murmur2(w->topic[0], m.key, m.key_len,
-									(int32_t)w->nw, NULL, NULL)
-			   : c->shard % w->nw;
-	return k == w->nth;
-}
-
 /* ---- encoding ---- */
 
 static size_t fmt_iso_ns(char *b, uint32_t sec, uint32_t nsec)
@@ -377,46 +202,6 @@ static unsigned queue_room(struct kafka_worker *w)
 	return room > 0 ? (unsigned)room : 0;
 }
 
-/* msgs[0..n) for topic t sorted by partition (stable, so a key keeps its
- * order) and produced one rd_kafka_produce_batch per partition: the
- * partition is murmur2(key) mod count, as librdkafka's murmur2_random
- * would pick, and keyless records share one partition per batch. Returns
- * the sorted array, or NULL when librdkafka must partition (count not
- * known yet, or its periodic look at the count is due). */
-static rd_kafka_message_t *produce_by_partition(struct kafka_worker *w, rd_kafka_topic_t *t, unsigned n,
-						int flags)
-{
-	struct topic_parts *tp = rd_kafka_topic_opaque(t);
-	int32_t cnt = tp ? atomic_load_explicit(&tp->cnt, memory_order_relaxed) : 0;
-	if (!w->self_partition || cnt <= 0 || cnt > MAX_PARTS)
-		return NULL;
-	uint64_t now = dp_time_mono_ns();
-	if (now >= w->ua_at) {
-		w->ua_at = now + PCNT_REFRESH_NS;
-		return NULL;
-	}
-	uint32_t first[MAX_PARTS + 1];
-	memset(first, 0, sizeof(first[0]) * (size_t)(cnt + 1));
-	int32_t sticky = (int32_t)(tp->sticky++ % (uint32_t)cnt);
-	for (unsigned i = 0; i < n; i++) {
-		const rd_kafka_message_t *m = &w->msgs[i];
-		w->part[i] = m->key ? rd_kafka_msg_partitioner_murmur2(t, m->key, m->key_len, cnt, NULL, NULL)
-				    : sticky;
-		first[w->part[i] + 1]++;
-	}
-	for (int32_t p = 0; p < cnt; p++)
-		first[p + 1] += first[p];
-	for (unsigned i = 0; i < n; i++)
-		w->sorted[first[w->part[i]]++] = w->msgs[i];
-	/* first[p] is now the end of partition p's run */
-	uint32_t b = 0;
-	for (int32_t p = 0; p < cnt; p++) {
-		if (first[p] > b)
-			rd_kafka_produce_batch(t, p, flags, w->sorted + b, (int)(first[p] - b));
-		b = first[p];
-	}
-	return w->sorted;
-}
 
 /* Hand msgs[0..n) for topic t to librdkafka in one call. Messages it
  * refused go back for a retry (queue full) or fail (too large, ...). */
@@ -425,12 +210,12 @@ static void produce_batch(struct kafka_worker *w, rd_kafka_topic_t *t, unsigned 
 	if (!n)
 		return;
 	int flags = w->cfg->format != OUT_KAFKA_MSGPACK ? RD_KAFKA_MSG_F_COPY : 0;
-	rd_kafka_message_t *msgs = produce_by_partition(w, t, n, flags);
+	rd_kafka_message_t *msgs = out_kafka_produce_by_partition(w, t, n, flags);
 	if (!msgs) {
 		msgs = w->msgs;
-		producing = true;
+		out_kafka_producing = true;
 		rd_kafka_produce_batch(t, RD_KAFKA_PARTITION_UA, flags, msgs, (int)n);
-		producing = false;
+		out_kafka_producing = false;
 	}
 	for (unsigned i = 0; i < n; i++) {
 		rd_kafka_message_t *m = &msgs[i];
@@ -468,7 +253,7 @@ static bool produce_held(struct kafka_worker *w, struct held *h, uint32_t *rec, 
 				continue;
 		}
 		const struct dp_rec *r = &c->recs[i];
-		if ((r->flags & DP_REC_DROPPED) || (!retry && !is_mine(w, c, r)))
+		if ((r->flags & DP_REC_DROPPED) || (!retry && !out_kafka_is_mine(w, c, r)))
 			continue;
 		if (!room) {
 			produce_batch(w, cur_t, n);
@@ -477,7 +262,7 @@ static bool produce_held(struct kafka_worker *w, struct held *h, uint32_t *rec, 
 			if (!(room = queue_room(w)))
 				break;
 		}
-		rd_kafka_topic_t *t = topic_of(w, c, r);
+		rd_kafka_topic_t *t = out_kafka_topic_of(w, c, r);
 		/* Room for this record's key and value in the batch's buffer;
 		 * a full buffer or a new topic sends the batch so far. */
 		if (t != cur_t || (w->cfg->format != OUT_KAFKA_MSGPACK && (size_t)(enc_end - enc) < r->len * 8 + 1024)) {
@@ -505,7 +290,7 @@ static bool produce_held(struct kafka_worker *w, struct held *h, uint32_t *rec, 
 			m->payload = c->data + r->off;
 			m->len = r->len;
 		}
-		key_of(w, c, r, m, &enc, enc_end);
+		out_kafka_key_of(w, c, r, m, &enc, enc_end);
 		n++;
 		room--;
 next:
@@ -658,7 +443,7 @@ static void *worker_create(struct dp_output *o, unsigned nth, struct dp_err *err
 	if (dtc && rd_kafka_topic_conf_get(dtc, "partitioner", v, &vn) == RD_KAFKA_CONF_OK &&
 	    !strcmp(v, "murmur2_random")) {
 		w->self_partition = true;
-		rd_kafka_topic_conf_set_partitioner_cb(dtc, partitioner);
+		rd_kafka_topic_conf_set_partitioner_cb(dtc, out_kafka_partitioner);
 	}
 	rd_kafka_conf_set_opaque(kc, w);
 	rd_kafka_conf_set_dr_msg_cb(kc, on_delivery);
@@ -675,7 +460,7 @@ static void *worker_create(struct dp_output *o, unsigned nth, struct dp_err *err
 		return NULL;
 	}
 	for (unsigned i = 0; i < cfg->ntopics; i++)
-		if (!topic_new(w, cfg->topic[i])) {
+		if (!out_kafka_topic_new(w, cfg->topic[i])) {
 			dp_err_set(err, -EINVAL, "topic '%s': %s", cfg->topic[i],
 				   rd_kafka_err2str(rd_kafka_last_error()));
 			worker_destroy(w);
