@@ -312,8 +312,11 @@ static void merge_in(struct sp_shard *s0, struct sp_win *w)
 	for (uint32_t i = 0; i < t->n; i++) {
 		const struct sp_grp *g = &t->g[i];
 		union sp_w *d = sp_tab_get(&mw->tab, t->keys + g->koff, g->klen, g->hash);
-		if (d)
+		if (d) {
 			sp_agg_merge(q, d, &t->w[(size_t)i * t->nwords]);
+			if (q->session)
+				sp_ses_merge_times(q, d, &t->w[(size_t)i * t->nwords]);
+		}
 	}
 	s0->st[w->q].dropped += mw->tab.dropped - before;
 }
@@ -442,12 +445,12 @@ static void warn_dropped(struct sp_shard *s, uint64_t now)
 		uint64_t d = st->dropped + st->no_time + st->late;
 		if (d == s->warned[qi] || !dp_ratelimit_ok(&s->rl[qi], now, 10000000000ull))
 			continue;
-		dp_warn("[sp] task %s: %llu records dropped since the last warning (over Max_Groups=%u "
-			"groups per window, a group key over %d bytes or no free window: %llu in all; "
-			"late: %llu; ON key not a time: %llu)", s->e->q[qi].task,
-			(unsigned long long)(d - s->warned[qi]), s->e->q[qi].max_groups, SP_GKEY_MAX,
-			(unsigned long long)st->dropped, (unsigned long long)st->late,
-			(unsigned long long)st->no_time);
+		dp_warn("[sp] task %s: %llu more records dropped; so far on this shard: %llu over "
+			"Max_Groups=%u groups per window, with a group key over %d bytes or without a "
+			"free window, %llu late (their window had closed), %llu without a usable ON time",
+			s->e->q[qi].task, (unsigned long long)(d - s->warned[qi]),
+			(unsigned long long)st->dropped, s->e->q[qi].max_groups, SP_GKEY_MAX,
+			(unsigned long long)st->late, (unsigned long long)st->no_time);
 		s->warned[qi] = d;
 	}
 }

@@ -102,7 +102,11 @@ void sp_win_record(struct sp_shard *s, unsigned qi, const struct sp_query *q,
 			return;
 		}
 		wm = wx->wm;
-		wx->last = fx->now_real_ns;
+		if (fx->now_real_ns != wx->last) {
+			/* the others' idle rule reads it (once per burst) */
+			wx->last = fx->now_real_ns;
+			atomic_store_explicit(&pub(s->e, qi, s->id)->last, wx->last, memory_order_relaxed);
+		}
 		if (t > wx->maxev) {
 			wx->maxev = t;
 			/* at once, not at the tick: the other shards' watermarks
@@ -189,7 +193,6 @@ void sp_win_tick(struct sp_shard *s, uint64_t now, bool final)
 		if (final) {
 			wm = UINT64_MAX;
 		} else {
-			atomic_store_explicit(&mine->last, wx->last, memory_order_relaxed);
 			uint64_t gmax = wx->maxev, glast = wx->last;
 			for (unsigned o = 0; o < e->nshards; o++) {
 				if (o == s->id)
@@ -258,13 +261,18 @@ static uint64_t ses_last(const struct sp_query *q, const union sp_w *w)
 	return w[q->ses_word + 1].u - 1;
 }
 
+void sp_ses_merge_times(const struct sp_query *q, union sp_w *d, const union sp_w *s)
+{
+	for (unsigned k = q->ses_word; k < q->ses_word + 2; k++)
+		if (s[k].u > d[k].u)
+			d[k].u = s[k].u;
+}
+
 /* d (zeroed or a session) += s (a fragment or a session). */
 static void ses_absorb(const struct sp_query *q, union sp_w *d, const union sp_w *s)
 {
 	sp_agg_merge(q, d, s);
-	for (unsigned k = q->ses_word; k < q->ses_word + 2; k++)
-		if (s[k].u > d[k].u)
-			d[k].u = s[k].u;
+	sp_ses_merge_times(q, d, s);
 }
 
 static void ses_emit(struct sp_shard *s0, struct dp_fx *fx, unsigned qi, const uint8_t *key,

@@ -90,6 +90,9 @@ void sp_win_tick(struct sp_shard *s, uint64_t now, bool final);
 void sp_win_merge_begin(struct sp_shard *s0);
 /* Merger: may the event-time window mw be emitted now? */
 bool sp_win_due(struct sp_qmerge *m, struct sp_mwin *mw, uint64_t now);
+/* Merger: combine the first/last times of two partials of a session. */
+union sp_w;
+void sp_ses_merge_times(const struct sp_query *q, union sp_w *d, const union sp_w *s);
 /* Merger: stitch the combined bucket mw into the sessions of query qi. */
 void sp_ses_stitch(struct sp_shard *s0, struct dp_fx *fx, unsigned qi, struct sp_mwin *mw,
 		   uint64_t now);
