@@ -66,5 +66,6 @@ struct sp_stats {
 };
 void sp_engine_stats(struct sp_engine *e, unsigned task, struct sp_stats *st);
 unsigned sp_engine_ntasks(const struct sp_engine *e);
+const char *sp_engine_task_name(const struct sp_engine *e, unsigned task);
 
 #endif

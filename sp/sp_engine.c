@@ -28,6 +28,11 @@ unsigned sp_engine_ntasks(const struct sp_engine *e)
 	return e->nq;
 }
 
+const char *sp_engine_task_name(const struct sp_engine *e, unsigned task)
+{
+	return task < e->nq ? e->q[task].task : NULL;
+}
+
 static int read_section(const struct dp_conf_section *s, const char **name,
 			const struct dp_conf_kv **exec, uint32_t *max_groups, struct dp_err *err)
 {
