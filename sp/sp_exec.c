@@ -16,6 +16,9 @@
  * SP_MERGE_DEADLINE_S after its end the window is emitted with what
  * arrived, and partials that come later are counted as late.
  *
+ * Event-time and session windows (q->win_x) take their own record path
+ * and tick in sp_win.c; their windows are handed and merged here.
+ *
  * Threads: the shard owning struct sp_shard; the merge parts on shard 0.
  */
 #include <math.h>
