@@ -9,6 +9,7 @@
 #include "dp_log.h"
 #include "dp_pool.h"
 #include "dp_stats.h"
+#include "sp.h"
 #include "dp_time.h"
 #include "out_worker.h"
 #include "shard.h"
@@ -102,6 +103,25 @@ static void print_worker_records(FILE *f, const struct dp_pipeline *pl, const st
 	fprintf(f, "]}");
 }
 
+/* The stream processor's counters per [STREAM_TASK], by Name. */
+static void print_sp_json(const struct dp_pipeline *pl, FILE *f)
+{
+	if (!pl->sp)
+		return;
+	fprintf(f, ",\"stream_tasks\":{");
+	for (unsigned i = 0; i < sp_engine_ntasks(pl->sp); i++) {
+		struct sp_stats st;
+		sp_engine_stats(pl->sp, i, &st);
+		fprintf(f, "%s\"%s\":{\"records\":%llu,\"emitted\":%llu,\"emit_failed\":%llu,"
+			"\"dropped\":%llu,\"late\":%llu,\"no_time\":%llu}", i ? "," : "",
+			sp_engine_task_name(pl->sp, i), (unsigned long long)st.records_in,
+			(unsigned long long)st.emitted, (unsigned long long)st.emit_failed,
+			(unsigned long long)st.groups_dropped, (unsigned long long)st.late,
+			(unsigned long long)st.no_time);
+	}
+	fputc('}', f);
+}
+
 void dp_stats_print_json(const struct dp_pipeline *pl, FILE *f)
 {
 	struct dp_stats_in in[DP_MAX_INPUTS];
@@ -137,7 +157,9 @@ void dp_stats_print_json(const struct dp_pipeline *pl, FILE *f)
 		tout += out[o].records;
 		tfail += out[o].failed;
 	}
-	fprintf(f, "},\"totals\":{\"in\":%llu,\"out\":%llu,\"malformed\":%llu,\"dropped\":%llu,\"failed\":%llu}}\n",
+	fprintf(f, "}");
+	print_sp_json(pl, f);
+	fprintf(f, ",\"totals\":{\"in\":%llu,\"out\":%llu,\"malformed\":%llu,\"dropped\":%llu,\"failed\":%llu}}\n",
 		(unsigned long long)tin, (unsigned long long)tout, (unsigned long long)tmal,
 		(unsigned long long)tdrop, (unsigned long long)tfail);
 }

@@ -62,8 +62,10 @@ struct sp_stats {
 	uint64_t emit_failed;     /* dp_fx_emit refused */
 	uint64_t groups_dropped;  /* records refused: group limit or key too long */
 	uint64_t late;            /* records or partials for an already closed window */
+	uint64_t no_time;         /* event time: records whose ON key is not a time */
 };
 void sp_engine_stats(struct sp_engine *e, unsigned task, struct sp_stats *st);
 unsigned sp_engine_ntasks(const struct sp_engine *e);
+const char *sp_engine_task_name(const struct sp_engine *e, unsigned task);
 
 #endif

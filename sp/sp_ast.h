@@ -80,7 +80,7 @@ struct sp_item {
 	uint32_t line, col;
 };
 
-enum sp_win_kind { SP_WIN_NONE, SP_WIN_TUMBLING, SP_WIN_HOPPING };
+enum sp_win_kind { SP_WIN_NONE, SP_WIN_TUMBLING, SP_WIN_HOPPING, SP_WIN_SESSION };
 
 struct sp_select {
 	struct sp_item *items;
@@ -89,7 +89,12 @@ struct sp_select {
 	char *from;               /* stream name or tag pattern */
 	uint32_t from_line, from_col;
 	enum sp_win_kind win;
-	uint64_t win_size_s, win_advance_s;
+	uint64_t win_size_s, win_advance_s;  /* SESSION: the gap in win_size_s */
+	bool win_on;              /* ON ...: event time */
+	bool win_on_rtime;        /* ON RECORD_TIME(), else ON win_on_key */
+	struct sp_key win_on_key;
+	uint64_t win_lateness_s;  /* LATENESS (n unit), 0 without */
+	uint32_t win_line, win_col;
 	struct sp_expr *where;
 	struct sp_key *group;
 	unsigned ngroup;

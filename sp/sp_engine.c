@@ -28,6 +28,11 @@ unsigned sp_engine_ntasks(const struct sp_engine *e)
 	return e->nq;
 }
 
+const char *sp_engine_task_name(const struct sp_engine *e, unsigned task)
+{
+	return task < e->nq ? e->q[task].task : NULL;
+}
+
 static int read_section(const struct dp_conf_section *s, const char **name,
 			const struct dp_conf_kv **exec, uint32_t *max_groups, struct dp_err *err)
 {
@@ -164,7 +169,7 @@ struct sp_engine *sp_engine_create(const struct dp_conf_section *const *tasks, u
 		if (q->aggregating) {
 			/* open: overlap + 1 (the next may open before a tick
 			 * closes the last); as many again in the merger's hands */
-			e->nwin[i] = 2 * (q->overlap + 1) + 2;
+			e->nwin[i] = 2 * (q->open_max + 1) + 2;
 			struct sp_qmerge *m = &e->m[i];
 			m->nw = e->nwin[i];
 			m->w = calloc(m->nw, sizeof(*m->w));
@@ -175,7 +180,7 @@ struct sp_engine *sp_engine_create(const struct dp_conf_section *const *tasks, u
 					goto nomem;
 		}
 	}
-	if (sp_snap_engine_init(e))
+	if (sp_snap_engine_init(e) || sp_win_engine_init(e))
 		goto nomem;
 	uint32_t ring = 1;
 	for (unsigned i = 0; i < ntasks; i++)
@@ -210,6 +215,7 @@ void sp_engine_destroy(struct sp_engine *e)
 			free(e->m[i].w);
 		}
 	}
+	sp_win_engine_fini(e);
 	for (unsigned s = 0; e->rings && s < e->nshards; s++)
 		dp_ring_destroy(e->rings[s]);
 	sp_snap_engine_fini(e);
@@ -243,7 +249,7 @@ struct sp_shard *sp_shard_create(struct sp_engine *e, unsigned shard)
 	s->warned = calloc(e->nq + 1, sizeof(*s->warned));
 	s->vals = calloc(e->maxslots + 1, sizeof(*s->vals));
 	s->outv = calloc(e->maxout + 1, sizeof(*s->outv));
-	if (!s->wins || !s->st || !s->rl || !s->warned || !s->vals || !s->outv)
+	if (!s->wins || !s->st || !s->rl || !s->warned || !s->vals || !s->outv || sp_win_shard_init(s))
 		goto fail;
 	for (unsigned i = 0; i < e->nq; i++) {
 		if (!e->nwin[i])
@@ -280,6 +286,7 @@ void sp_shard_destroy(struct sp_shard *s)
 			sp_tab_fini(&s->wins[i][w].tab);
 		free(s->wins[i]);
 	}
+	sp_win_shard_fini(s);
 	free(s->wins);
 	sp_snap_shard_fini(s);
 	free(s->st);
@@ -305,5 +312,6 @@ void sp_engine_stats(struct sp_engine *e, unsigned task, struct sp_stats *out)
 		out->emit_failed += q->emit_failed;
 		out->groups_dropped += q->dropped;
 		out->late += q->late;
+		out->no_time += q->no_time;
 	}
 }

@@ -16,6 +16,9 @@
  * SP_MERGE_DEADLINE_S after its end the window is emitted with what
  * arrived, and partials that come later are counted as late.
  *
+ * Event-time and session windows (q->win_x) take their own record path
+ * and tick in sp_win.c; their windows are handed and merged here.
+ *
  * Threads: the shard owning struct sp_shard; the merge parts on shard 0.
  */
 #include <math.h>
@@ -202,6 +205,11 @@ static struct sp_win *window_for(struct sp_shard *s, unsigned qi, uint64_t start
 	return free_w;
 }
 
+struct sp_win *sp_window_for(struct sp_shard *s, unsigned qi, uint64_t start)
+{
+	return window_for(s, qi, start);
+}
+
 static void aggregate(struct sp_shard *s, unsigned qi, const struct sp_query *q,
 		      const struct dp_fx *fx, const struct dp_rec *r)
 {
@@ -261,7 +269,10 @@ void sp_shard_record(struct sp_shard *s, struct dp_fx *fx, int origin)
 			continue;
 		}
 		if (q->aggregating) {
-			aggregate(s, qi, q, fx, r);
+			if (__builtin_expect(q->win_x, 0))
+				sp_win_record(s, qi, q, fx, r);
+			else
+				aggregate(s, qi, q, fx, r);
 			continue;
 		}
 		struct rec_ctx x = { s, q, fx, r };
@@ -298,6 +309,7 @@ static void merge_in(struct sp_shard *s0, struct sp_win *w)
 		}
 		mw = fw;
 		mw->used = true;
+		mw->due_since = 0;
 		mw->start = w->start;
 		mw->end = w->end;
 		sp_tab_reset(&mw->tab);
@@ -307,10 +319,47 @@ static void merge_in(struct sp_shard *s0, struct sp_win *w)
 	for (uint32_t i = 0; i < t->n; i++) {
 		const struct sp_grp *g = &t->g[i];
 		union sp_w *d = sp_tab_get(&mw->tab, t->keys + g->koff, g->klen, g->hash);
-		if (d)
+		if (d) {
 			sp_agg_merge(q, d, &t->w[(size_t)i * t->nwords]);
+			if (q->session)
+				sp_ses_merge_times(q, d, &t->w[(size_t)i * t->nwords]);
+		}
 	}
 	s0->st[w->q].dropped += mw->tab.dropped - before;
+}
+
+bool sp_emit_group(struct sp_shard *s0, struct dp_fx *fx, unsigned qi, const uint8_t *key,
+		   uint32_t klen, const union sp_w *w, uint64_t t_ns, uint64_t now_ns)
+{
+	const struct sp_query *q = &s0->e->q[qi];
+	struct sp_val *v = s0->outv;
+	for (unsigned k = 0; k < q->nout; k++) {
+		const struct sp_out *o = &q->outs[k];
+		memset(&v[k], 0, sizeof(v[k]));
+		if (o->kind == SP_OUT_KEY) {
+			sp_gkey_decode(key, klen, (unsigned)o->group, &v[k]);
+		} else if (o->kind == SP_OUT_AGG) {
+			sp_agg_value(&q->aggs[o->agg], w, &v[k]);
+		} else if (o->fn == SP_FN_NOW) {
+			v[k].t = SP_V_STR;
+			v[k].s = now_str(s0, now_ns);
+			v[k].len = (uint32_t)strlen(v[k].s);
+		} else if (o->fn == SP_FN_UNIX_TIMESTAMP) {
+			v[k].t = SP_V_INT;
+			v[k].i = (int64_t)(now_ns / 1000000000ull);
+			v[k].d = (double)v[k].i;
+		}
+	}
+	if (q->having.n && !sp_prog_run(&q->having, v))
+		return false;
+	struct res_ctx x = { q, v };
+	fx->origin = (int)q->idx;
+	if (dp_fx_emit(fx, q->tag, q->tag_len, (uint32_t)(t_ns / 1000000000ull),
+		       (uint32_t)(t_ns % 1000000000ull), build_res, &x))
+		s0->st[qi].emit_failed++;
+	else
+		s0->st[qi].emitted++;
+	return true;
 }
 
 static void emit_window(struct sp_shard *s0, struct dp_fx *fx, unsigned qi, struct sp_mwin *mw,
@@ -318,40 +367,13 @@ static void emit_window(struct sp_shard *s0, struct dp_fx *fx, unsigned qi, stru
 {
 	const struct sp_query *q = &s0->e->q[qi];
 	const struct sp_tab *t = &mw->tab;
-	struct sp_val *v = s0->outv;
 	int64_t left = q->limit;
 	for (uint32_t i = 0; i < t->n && left != 0; i++) {
 		const struct sp_grp *g = &t->g[i];
-		const union sp_w *w = &t->w[(size_t)i * t->nwords];
-		for (unsigned k = 0; k < q->nout; k++) {
-			const struct sp_out *o = &q->outs[k];
-			memset(&v[k], 0, sizeof(v[k]));
-			if (o->kind == SP_OUT_KEY) {
-				sp_gkey_decode(t->keys + g->koff, g->klen, (unsigned)o->group, &v[k]);
-			} else if (o->kind == SP_OUT_AGG) {
-				sp_agg_value(&q->aggs[o->agg], w, &v[k]);
-			} else if (o->fn == SP_FN_NOW) {
-				v[k].t = SP_V_STR;
-				v[k].s = now_str(s0, now_ns);
-				v[k].len = (uint32_t)strlen(v[k].s);
-			} else if (o->fn == SP_FN_UNIX_TIMESTAMP) {
-				v[k].t = SP_V_INT;
-				v[k].i = (int64_t)(now_ns / 1000000000ull);
-				v[k].d = (double)v[k].i;
-			}
-		}
-		if (q->having.n && !sp_prog_run(&q->having, v))
-			continue;
-		if (left > 0)
-			left--;
-		struct res_ctx x = { q, v };
 		/* The result's time is the window's end. */
-		fx->origin = (int)q->idx;
-		if (dp_fx_emit(fx, q->tag, q->tag_len, (uint32_t)(mw->end / 1000000000ull),
-			       (uint32_t)(mw->end % 1000000000ull), build_res, &x))
-			s0->st[qi].emit_failed++;
-		else
-			s0->st[qi].emitted++;
+		if (sp_emit_group(s0, fx, qi, t->keys + g->koff, g->klen,
+				  &t->w[(size_t)i * t->nwords], mw->end, now_ns) && left > 0)
+			left--;
 	}
 	mw->used = false;
 	if (mw->end > s0->e->m[qi].emitted_upto)
@@ -382,6 +404,7 @@ static void merge(struct sp_shard *s0, struct dp_fx *fx, bool final)
 		if (w < minwm)
 			minwm = w;
 	}
+	sp_win_merge_begin(s0);
 	for (unsigned s = 0; s < e->nshards; s++) {
 		void *objs[DP_BURST];
 		unsigned n;
@@ -395,6 +418,7 @@ static void merge(struct sp_shard *s0, struct dp_fx *fx, bool final)
 	uint64_t deadline = (uint64_t)SP_MERGE_DEADLINE_S * 1000000000ull;
 	for (unsigned qi = 0; qi < e->nq; qi++) {
 		struct sp_qmerge *m = &e->m[qi];
+		const struct sp_query *q = &e->q[qi];
 		/* due windows, in order of their end */
 		for (;;) {
 			struct sp_mwin *best = NULL;
@@ -402,14 +426,20 @@ static void merge(struct sp_shard *s0, struct dp_fx *fx, bool final)
 				struct sp_mwin *mw = &m->w[i];
 				if (!mw->used)
 					continue;
-				bool due = final || mw->end <= minwm || mw->end + deadline <= now;
+				bool due = final || (q->evt ? sp_win_due(m, mw, now)
+						     : mw->end <= minwm || mw->end + deadline <= now);
 				if (due && (!best || mw->end < best->end))
 					best = mw;
 			}
 			if (!best)
 				break;
-			emit_window(s0, fx, qi, best, now);
+			if (q->session)
+				sp_ses_stitch(s0, fx, qi, best, now);
+			else
+				emit_window(s0, fx, qi, best, now);
 		}
+		if (q->session)
+			sp_ses_close(s0, fx, qi, minwm, final, now);
 	}
 }
 
@@ -418,12 +448,16 @@ static void merge(struct sp_shard *s0, struct dp_fx *fx, bool final)
 static void warn_dropped(struct sp_shard *s, uint64_t now)
 {
 	for (unsigned qi = 0; qi < s->e->nq; qi++) {
-		uint64_t d = s->st[qi].dropped;
+		const struct sp_qstat *st = &s->st[qi];
+		uint64_t d = st->dropped + st->no_time + st->late;
 		if (d == s->warned[qi] || !dp_ratelimit_ok(&s->rl[qi], now, 10000000000ull))
 			continue;
-		dp_warn("[sp] task %s: %llu records dropped (over Max_Groups=%u groups per window, "
-			"a group key over %d bytes, or no free window)", s->e->q[qi].task,
-			(unsigned long long)(d - s->warned[qi]), s->e->q[qi].max_groups, SP_GKEY_MAX);
+		dp_warn("[sp] task %s: %llu more records dropped; so far on this shard: %llu over "
+			"Max_Groups=%u groups per window, with a group key over %d bytes or without a "
+			"free window, %llu late (their window had closed), %llu without a usable ON time",
+			s->e->q[qi].task, (unsigned long long)(d - s->warned[qi]),
+			(unsigned long long)st->dropped, s->e->q[qi].max_groups, SP_GKEY_MAX,
+			(unsigned long long)st->late, (unsigned long long)st->no_time);
 		s->warned[qi] = d;
 	}
 }
@@ -435,7 +469,7 @@ void sp_shard_tick(struct sp_shard *s, struct dp_fx *fx, bool final)
 	struct dp_ring *ring = e->rings[s->id];
 	sp_snap_tick(s, fx, final);   /* sp_snap.c */
 	for (unsigned qi = 0; qi < e->nq; qi++) {
-		if (!e->nwin[qi])
+		if (!e->nwin[qi] || e->q[qi].evt)
 			continue;
 		struct sp_win *w = s->wins[qi];
 		for (unsigned i = 0; i < e->nwin[qi]; i++) {
@@ -449,6 +483,7 @@ void sp_shard_tick(struct sp_shard *s, struct dp_fx *fx, bool final)
 			dp_ring_enqueue_burst(ring, &obj, 1);
 		}
 	}
+	sp_win_tick(s, now, final);
 	if (final)
 		s->closed_upto = UINT64_MAX;
 	else if (now > s->closed_upto)

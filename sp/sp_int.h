@@ -21,6 +21,7 @@
 #include "sp_parse.h"
 #include "sp_plan.h"
 #include "sp_snap.h"
+#include "sp_win.h"
 
 enum { WIN_FREE = 0, WIN_OPEN, WIN_HANDED };
 
@@ -34,6 +35,7 @@ struct sp_win {
 /* Per shard and query counters; the shard writes, readers sum. */
 struct sp_qstat {
 	uint64_t in, emitted, emit_failed, dropped, late;
+	uint64_t no_time;          /* event time: ON key missing or not a number */
 };
 
 struct sp_shard {
@@ -46,6 +48,7 @@ struct sp_shard {
 	struct sp_val *vals;       /* one per slot of the widest query */
 	struct sp_val *outv;       /* one per output of the widest query */
 	uint64_t closed_upto;      /* windows ending at or before are handed */
+	struct sp_wshard *wx;      /* event-time state per query (sp_win.c) */
 	uint64_t now_str_sec;
 	char now_str[32];
 	uint8_t gkey[SP_GKEY_MAX];
@@ -63,6 +66,7 @@ struct sp_shard {
 struct sp_mwin {
 	bool used;
 	uint64_t start, end;
+	uint64_t due_since;        /* event time: when a shard first passed end */
 	struct sp_tab tab;
 };
 
@@ -72,6 +76,15 @@ struct sp_qmerge {
 	uint64_t emitted_upto;     /* end of the last window emitted */
 	struct dp_ratelimit rl;
 	uint64_t warned;
+	/* event time: min and max of the shards' watermarks, read (acquire)
+	 * at the start of each merge, before the rings are drained */
+	uint64_t wm_min, wm_max;
+	/* sessions: open sessions by group, one table filled from the other
+	 * when sessions close (sp_tab cannot delete) */
+	struct sp_tab ses[2];
+	unsigned ses_cur;
+	uint64_t ses_min_close;    /* <= the earliest last + gap of ses[cur] */
+	uint64_t ses_upto;         /* end of the last bucket stitched */
 };
 
 struct sp_wm {
@@ -90,6 +103,13 @@ struct sp_engine {
 	struct sp_shard *_Atomic *shards; /* for stats */
 	struct sp_qmerge *m;       /* [query] */
 	struct sp_snap_ep *snap_ep; /* [query]: snapshot flush epochs (sp_snap.c) */
+	struct sp_qwm *qwm;        /* [query * nshards + shard]: event time */
 };
+
+/* Helpers of sp_exec.c used by sp_win.c. */
+struct sp_win *sp_window_for(struct sp_shard *s, unsigned qi, uint64_t start);
+/* Emit one group's result (HAVING applied); false when HAVING refused it. */
+bool sp_emit_group(struct sp_shard *s0, struct dp_fx *fx, unsigned qi, const uint8_t *key,
+		   uint32_t klen, const union sp_w *w, uint64_t t_ns, uint64_t now_ns);
 
 #endif

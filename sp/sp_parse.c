@@ -441,10 +441,10 @@ static struct sp_expr *cond(struct parser *p)
 
 /* ---- SELECT ---- */
 
-static uint64_t duration(struct parser *p)
+static uint64_t duration0(struct parser *p, bool zero_ok)
 {
-	if (p->tok.kind != SP_TK_INT || p->tok.i <= 0)
-		expected(p, "a positive integer");
+	if (p->tok.kind != SP_TK_INT || p->tok.i < 0 || (p->tok.i == 0 && !zero_ok))
+		expected(p, zero_ok ? "a non-negative integer" : "a positive integer");
 	uint64_t n = (uint64_t)p->tok.i;
 	next(p);
 	uint64_t mul;
@@ -459,6 +459,38 @@ static uint64_t duration(struct parser *p)
 	if (n > 366u * 24 * 3600 / mul)
 		fail_at(p, &p->tok, "window longer than a year");
 	return n * mul;
+}
+
+static uint64_t duration(struct parser *p)
+{
+	return duration0(p, false);
+}
+
+/* [ON (RECORD_TIME() | key) [LATENESS '(' n unit ')']] after a window:
+ * event time instead of processing time (sluice only). */
+static void window_on(struct parser *p, struct sp_select *s)
+{
+	if (!accept_kw(p, "ON")) {
+		if (sp_tok_is(&p->tok, "LATENESS"))
+			fail_at(p, &p->tok, "LATENESS needs an event time: WINDOW ... ON RECORD_TIME() LATENESS (...)");
+		return;
+	}
+	s->win_on = true;
+	if (peek_call(p)) {
+		if (!sp_tok_is(&p->tok, "RECORD_TIME"))
+			expected(p, "RECORD_TIME() or a key holding epoch seconds");
+		next(p);
+		expect(p, SP_TK_LPAREN);
+		expect(p, SP_TK_RPAREN);
+		s->win_on_rtime = true;
+	} else {
+		key(p, &s->win_on_key);
+	}
+	if (accept_kw(p, "LATENESS")) {
+		expect(p, SP_TK_LPAREN);
+		s->win_lateness_s = duration0(p, true);
+		expect(p, SP_TK_RPAREN);
+	}
 }
 
 static void item(struct parser *p, struct sp_item *it)
@@ -510,6 +542,8 @@ static void select_stmt(struct parser *p, struct sp_select *s)
 	}
 
 	if (accept_kw(p, "WINDOW")) {
+		s->win_line = p->tok.line;
+		s->win_col = p->tok.col;
 		if (accept_kw(p, "TUMBLING")) {
 			s->win = SP_WIN_TUMBLING;
 			expect(p, SP_TK_LPAREN);
@@ -529,9 +563,15 @@ static void select_stmt(struct parser *p, struct sp_select *s)
 			if (s->win_size_s / s->win_advance_s > 64)
 				fail_at(p, &at, "a window may overlap at most 64 others");
 			expect(p, SP_TK_RPAREN);
+		} else if (accept_kw(p, "SESSION")) {
+			s->win = SP_WIN_SESSION;
+			expect(p, SP_TK_LPAREN);
+			s->win_size_s = s->win_advance_s = duration(p);
+			expect(p, SP_TK_RPAREN);
 		} else {
-			expected(p, "TUMBLING or HOPPING");
+			expected(p, "TUMBLING, HOPPING or SESSION");
 		}
+		window_on(p, s);
 	}
 	if (accept_kw(p, "WHERE"))
 		s->where = cond(p);

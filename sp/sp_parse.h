@@ -1,7 +1,8 @@
 /*
  * sp_parse.h — the recursive-descent parser of Fluent Bit's stream
  * processor language (and sluice's additions: HAVING, LIMIT, hopping
- * windows in any unit). The grammar, as accepted:
+ * windows in any unit, session windows, event time with ON/LATENESS).
+ * The grammar, as accepted:
  *
  *   stmt    := select | CREATE STREAM name [WITH '(' props ')'] AS select
  *            | CREATE SNAPSHOT name [WITH '(' props ')'] AS select
@@ -9,7 +10,10 @@
  *   props   := ident '=' (string | number | ident) {',' ...}
  *   select  := SELECT items FROM (STREAM ':' ident | TAG ':' string)
  *              [WINDOW (TUMBLING '(' int unit ')'
- *                      | HOPPING '(' int unit ',' ADVANCE BY int unit ')')]
+ *                      | HOPPING '(' int unit ',' ADVANCE BY int unit ')'
+ *                      | SESSION '(' int unit ')')
+ *                      [ON (RECORD_TIME '(' ')' | key)
+ *                       [LATENESS '(' int unit ')']]]
  *              [WHERE cond] [GROUP BY key {',' key}] [HAVING cond]
  *              [LIMIT int]
  *   unit    := SECOND | MINUTE | HOUR (plural accepted)

@@ -342,6 +342,58 @@ static int plan_outputs(struct sp_query *q, struct dp_err *err)
 	return 0;
 }
 
+/* Most windows of one task a shard may hold open with event time (they
+ * stay open until the watermark passes them: lateness / advance more). */
+#define OPEN_MAX 1024
+/* Windows beyond (lateness + size) / advance that event time may open
+ * between two ticks, when it runs ahead (replayed logs). */
+#define OPEN_SLACK 8
+
+/* Event time (ON) and session windows (sp_win.h). */
+static int plan_window(struct sp_query *q, struct sp_select *s, struct dp_err *err)
+{
+	if (s->win == SP_WIN_SESSION) {
+		for (unsigned i = 0; i < q->nagg; i++)
+			if (q->aggs[i].fn == SP_FN_FORECAST)
+				return perr(err, s->win_line, s->win_col,
+					    "TIMESERIES_FORECAST cannot be used with SESSION windows");
+		if (s->limit >= 0)
+			return perr(err, s->win_line, s->win_col,
+				    "LIMIT cannot be used with SESSION windows");
+		q->session = true;
+		q->gap_ns = s->win_size_s * 1000000000ull;
+		/* Buckets of gap/4 (1 s at least, the gap at most): records of
+		 * one bucket are within the gap of each other, so a shard may
+		 * sum them; a session is emitted at most a bucket after its
+		 * gap ran out. */
+		uint64_t b = q->gap_ns / 4;
+		if (b < 1000000000ull)
+			b = q->gap_ns < 1000000000ull ? q->gap_ns : 1000000000ull;
+		q->size_ns = q->adv_ns = b;
+		q->overlap = q->open_max = 1;
+		q->ses_word = q->nwords;
+		q->nwords += 2;
+	}
+	if (s->win_on) {
+		q->evt = true;
+		q->lateness_ns = s->win_lateness_s * 1000000000ull;
+		if (!s->win_on_rtime) {
+			int sl = slot_of(q, &s->win_on_key);
+			if (sl < 0)
+				return dp_err_set(err, -EINVAL, "more than 64 keys in one query");
+			q->evt_slot = sl;
+		}
+		uint64_t open = (q->lateness_ns + q->size_ns + q->adv_ns - 1) / q->adv_ns + 1;
+		if (open > OPEN_MAX)
+			return perr(err, s->win_line, s->win_col,
+				    "LATENESS too long for the window: %llu windows would be open at once (at most %d)",
+				    (unsigned long long)open, OPEN_MAX);
+		q->open_max = (unsigned)open + OPEN_SLACK;
+	}
+	q->win_x = q->evt || q->session;
+	return 0;
+}
+
 int sp_plan(struct sp_query *q, struct sp_stmt *st, struct sp_stmt *const *tasks,
 	    unsigned ntasks, struct dp_err *err)
 {
@@ -382,6 +434,10 @@ int sp_plan(struct sp_query *q, struct sp_stmt *st, struct sp_stmt *const *tasks
 		q->size_ns = size * 1000000000ull;
 		q->adv_ns = adv * 1000000000ull;
 		q->overlap = (unsigned)((size + adv - 1) / adv);
+		q->open_max = q->overlap;
+		q->evt_slot = -1;
+		if ((rc = plan_window(q, s, err)))
+			return rc;
 	}
 	return 0;
 }

@@ -74,6 +74,18 @@ struct sp_query {
 	int64_t limit;             /* results per window, -1: no limit */
 	uint64_t size_ns, adv_ns;  /* window length and advance */
 	unsigned overlap;          /* windows a record falls in: size / adv */
+	/* Event-time and session windows (sp_win.h). A session query runs
+	 * on the shards as a tumbling window of bucket_ns (<= the gap), its
+	 * groups carrying their first and last record times in two more
+	 * words; the merger stitches the buckets into sessions. */
+	bool win_x;                /* event time or session: sp_win.c's path */
+	bool evt;                  /* ON ...: windows in event time */
+	int evt_slot;              /* the ON key's slot, -1: RECORD_TIME() */
+	uint64_t lateness_ns;
+	bool session;
+	uint64_t gap_ns;           /* session gap (size_ns = adv_ns = bucket) */
+	unsigned ses_word;         /* first of the 2 words: ~first, last + 1 */
+	unsigned open_max;         /* windows a shard may have open at once */
 	uint32_t max_groups;
 	/* CREATE / FLUSH SNAPSHOT (sp_snap.c) */
 	unsigned snap_task;        /* FLUSH: the CREATE SNAPSHOT task it empties */

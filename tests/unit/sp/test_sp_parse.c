@@ -188,7 +188,7 @@ static const struct {
 	{ "SELECT a FROM TAG:'a' WHERE a IS 1", "line 1, column 34: expected NULL, got '1'" },
 	{ "SELECT a FROM TAG:'a' WHERE @rec.contains(a)", "line 1, column 30: expected record, got 'rec'" },
 	{ "SELECT a FROM TAG:'a' WHERE @record.has(a)", "line 1, column 37: expected contains, got 'has'" },
-	{ "SELECT a FROM TAG:'a' WINDOW SLIDING (1 SECOND)", "expected TUMBLING or HOPPING, got 'SLIDING'" },
+	{ "SELECT a FROM TAG:'a' WINDOW SLIDING (1 SECOND)", "expected TUMBLING, HOPPING or SESSION, got 'SLIDING'" },
 	{ "SELECT a FROM TAG:'a' WINDOW TUMBLING (0 SECOND)", "expected a positive integer, got '0'" },
 	{ "SELECT a FROM TAG:'a' WINDOW TUMBLING (5 DAYS)", "expected SECOND, MINUTE or HOUR, got 'DAYS'" },
 	{ "SELECT a FROM TAG:'a' WINDOW TUMBLING 5 SECOND", "expected '(', got '5'" },
