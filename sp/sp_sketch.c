@@ -445,6 +445,11 @@ bool sp_qs_quantile(const struct sp_qs *s, double q, double *out)
 	double rr = ceil(q * (double)s->n);
 	uint64_t rank = rr < 1 ? 1 : rr > (double)s->n ? s->n : (uint64_t)rr, cum = 0;
 	double r = s->max;
+	/* the extremes are known exactly */
+	if (rank == 1 || rank == s->n) {
+		*out = rank == 1 ? s->min : s->max;
+		return true;
+	}
 	const struct sp_qs_store *st = s->neg;
 	/* ascending values: negatives by falling |x|, zero, positives */
 	for (int32_t j = st ? st->imax : 0; st && j >= st->imin; j--)
