@@ -238,11 +238,12 @@ static bool str_num(const char *s, uint32_t n, struct sp_val *out)
 	if (n == 0 || n >= sizeof(buf))
 		return false;
 	uint32_t i = 0, digits = 0;
-	bool is_int = true;
+	bool is_int = true, neg = s[0] == '-';
+	uint64_t iv = 0;
 	if (s[i] == '+' || s[i] == '-')
 		i++;
-	for (; i < n && s[i] >= '0' && s[i] <= '9'; i++)
-		digits++;
+	for (; i < n && s[i] >= '0' && s[i] <= '9'; i++, digits++)
+		iv = iv * 10 + (uint64_t)(s[i] - '0');  /* wraps past 18 digits: unused then */
 	if (i < n && s[i] == '.') {
 		is_int = false;
 		for (i++; i < n && s[i] >= '0' && s[i] <= '9'; i++)
@@ -263,14 +264,15 @@ static bool str_num(const char *s, uint32_t n, struct sp_val *out)
 	}
 	if (i != n)
 		return false;
-	memcpy(buf, s, n);
-	buf[n] = 0;
 	memset(out, 0, sizeof(*out));
 	if (is_int && digits <= 18) {
+		/* the common case (syslog's pid, a latency): no strtoll */
 		out->t = SP_V_INT;
-		out->i = strtoll(buf, NULL, 10);
+		out->i = neg ? -(int64_t)iv : (int64_t)iv;
 		out->d = (double)out->i;
 	} else {
+		memcpy(buf, s, n);
+		buf[n] = 0;
 		/* the grammar above leaves strtod no locale- or hex-dependent
 		 * forms; overflow gives inf, refused below */
 		out->t = SP_V_FLOAT;

@@ -70,11 +70,11 @@ static uint8_t *payload(struct dp_chunk *c, struct dp_rec *r, unsigned f, unsign
 
 static uint64_t feed(struct mb_sql *m, unsigned nrec)
 {
-	uint32_t g0 = (uint32_t)(m->seq % m->groups);
 	for (unsigned i = 0; i < nrec; i++) {
 		uint64_t k = m->seq++;
-		/* a permutation of the groups: consecutive records, far groups */
-		uint32_t g = (uint32_t)((g0 + (uint64_t)i * 2654435761u) % m->groups);
+		/* k -> k x 2654435761 (a prime) mod groups: any `groups`
+		 * consecutive records name every group once, far apart */
+		uint32_t g = (uint32_t)((k % m->groups) * 2654435761ull % m->groups);
 		uint32_t h = (uint32_t)(k * 0x9e3779b1u);
 		digits(m->ident[i], 7, g);
 		digits(m->user[i], 7, h % 1000000);
@@ -96,6 +96,7 @@ struct mb_sql *mb_sql_create(uint32_t groups, int mode)
 		"SELECT ident, COUNT(*), AVG(lat) FROM TAG:'syslog.*' WINDOW TUMBLING (1 SECOND) GROUP BY ident",
 		"SELECT ident, COUNT(*), COUNT(DISTINCT user) FROM TAG:'syslog.*' WINDOW TUMBLING (1 SECOND) GROUP BY ident",
 		"SELECT ident, COUNT(*), PERCENTILE(lat, 0.99) FROM TAG:'syslog.*' WINDOW TUMBLING (1 SECOND) GROUP BY ident",
+		"SELECT ident, COUNT(*) FROM TAG:'syslog.*' WINDOW TUMBLING (1 SECOND) GROUP BY ident",
 		"SELECT ident, COUNT(*) FROM TAG:'syslog.*' WINDOW TUMBLING (1 SECOND) GROUP BY ident",
 	};
 	struct mb_sql *m = calloc(1, sizeof(*m));

@@ -51,6 +51,7 @@ void bm_window(benchmark::State &st, int mode)
 }  // namespace
 
 BENCHMARK_CAPTURE(bm_record, none, MB_SQL_NONE)->Arg(10);
+BENCHMARK_CAPTURE(bm_record, count, MB_SQL_COUNT)->Arg(10)->Arg(10000)->Arg(1000000);
 BENCHMARK_CAPTURE(bm_record, count_avg, MB_SQL_COUNT_AVG)->Arg(10)->Arg(10000)->Arg(1000000);
 BENCHMARK_CAPTURE(bm_record, count_distinct, MB_SQL_DISTINCT)->Arg(10)->Arg(10000);
 BENCHMARK_CAPTURE(bm_record, percentile, MB_SQL_PERCENTILE)->Arg(10)->Arg(10000);

@@ -20,6 +20,7 @@ enum {
 	MB_SQL_DISTINCT,    /* COUNT(*), COUNT(DISTINCT user) */
 	MB_SQL_PERCENTILE,  /* COUNT(*), PERCENTILE(lat, 0.99) */
 	MB_SQL_NONE,        /* no query: the cost of the loop and record rewrite */
+	MB_SQL_COUNT,       /* COUNT(*) only: what the others add to */
 };
 
 struct mb_sql;
