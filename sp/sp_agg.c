@@ -5,6 +5,7 @@
  */
 #include <errno.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "sp_agg.h"
@@ -21,6 +22,7 @@ int sp_tab_init(struct sp_tab *t, unsigned nwords, uint32_t max_groups)
 	t->g = malloc(t->gcap * sizeof(*t->g));
 	t->w = malloc((size_t)t->gcap * (nwords ? nwords : 1) * sizeof(*t->w));
 	t->keys = malloc(t->kcap);
+	sp_skmem_init(&t->sk);
 	if (!t->idx || !t->g || !t->w || !t->keys) {
 		sp_tab_fini(t);
 		return -ENOMEM;
@@ -34,6 +36,7 @@ void sp_tab_reset(struct sp_tab *t)
 		memset(t->idx, 0, t->cap * sizeof(*t->idx));
 	t->n = 0;
 	t->klen = 0;
+	sp_skmem_reset(&t->sk);
 }
 
 void sp_tab_fini(struct sp_tab *t)
@@ -42,6 +45,7 @@ void sp_tab_fini(struct sp_tab *t)
 	free(t->g);
 	free(t->w);
 	free(t->keys);
+	sp_skmem_fini(&t->sk);
 	memset(t, 0, sizeof(*t));
 }
 
@@ -220,31 +224,141 @@ void sp_gkey_decode(const uint8_t *key, uint32_t klen, unsigned g, struct sp_val
 	}
 }
 
-static bool numeric(const struct sp_val *v)
+/* A whole string of the form [+-]digits[.digits][e[+-]digits] (spaces
+ * around): an integer when it has neither '.' nor exponent and fits. */
+static bool str_num(const char *s, uint32_t n, struct sp_val *out)
 {
-	return v->t == SP_V_INT || v->t == SP_V_FLOAT;
+	char buf[64];
+	while (n && (*s == ' ' || *s == '\t')) {
+		s++;
+		n--;
+	}
+	while (n && (s[n - 1] == ' ' || s[n - 1] == '\t'))
+		n--;
+	if (n == 0 || n >= sizeof(buf))
+		return false;
+	uint32_t i = 0, digits = 0;
+	bool is_int = true, neg = s[0] == '-';
+	uint64_t iv = 0;
+	if (s[i] == '+' || s[i] == '-')
+		i++;
+	for (; i < n && s[i] >= '0' && s[i] <= '9'; i++, digits++)
+		iv = iv * 10 + (uint64_t)(s[i] - '0');  /* wraps past 18 digits: unused then */
+	if (i < n && s[i] == '.') {
+		is_int = false;
+		for (i++; i < n && s[i] >= '0' && s[i] <= '9'; i++)
+			digits++;
+	}
+	if (!digits)
+		return false;
+	if (i < n && (s[i] == 'e' || s[i] == 'E')) {
+		is_int = false;
+		i++;
+		if (i < n && (s[i] == '+' || s[i] == '-'))
+			i++;
+		uint32_t ed = 0;
+		for (; i < n && s[i] >= '0' && s[i] <= '9'; i++)
+			ed++;
+		if (!ed)
+			return false;
+	}
+	if (i != n)
+		return false;
+	memset(out, 0, sizeof(*out));
+	if (is_int && digits <= 18) {
+		/* the common case (syslog's pid, a latency): no strtoll */
+		out->t = SP_V_INT;
+		out->i = neg ? -(int64_t)iv : (int64_t)iv;
+		out->d = (double)out->i;
+	} else {
+		memcpy(buf, s, n);
+		buf[n] = 0;
+		/* the grammar above leaves strtod no locale- or hex-dependent
+		 * forms; overflow gives inf, refused below */
+		out->t = SP_V_FLOAT;
+		out->d = strtod(buf, NULL);
+		if (!isfinite(out->d))
+			return false;
+	}
+	return true;
 }
 
-void sp_agg_update(const struct sp_query *q, union sp_w *w0, const struct sp_val *slots, double x)
+const struct sp_val *sp_agg_num(const struct sp_val *v, struct sp_val *out)
+{
+	if (!v)
+		return NULL;
+	if (v->t == SP_V_INT || v->t == SP_V_FLOAT)
+		return v;
+	if (v->t == SP_V_STR && str_num(v->s, v->len, out))
+		return out;
+	return NULL;
+}
+
+/* COUNT(DISTINCT)'s hash of a value: 5 and 5.0 are one value (as in
+ * GROUP BY), "5" another; NULL and missing are no value. */
+static bool distinct_hash(const struct sp_val *v, uint64_t *h)
+{
+	switch (v->t) {
+	case SP_V_BOOL:
+		*h = sp_mix64(0x5bd1e995u + v->b);
+		return true;
+	case SP_V_INT:
+		*h = sp_mix64((uint64_t)v->i ^ 0x9e3779b97f4a7c15ull);
+		return true;
+	case SP_V_FLOAT:
+		if (v->d == floor(v->d) && fabs(v->d) < 9e18) {
+			*h = sp_mix64((uint64_t)(int64_t)v->d ^ 0x9e3779b97f4a7c15ull);
+		} else {
+			uint64_t u;
+			memcpy(&u, &v->d, 8);
+			*h = sp_mix64(u ^ 0xc2b2ae3d27d4eb4full);
+		}
+		return true;
+	case SP_V_STR:
+		*h = sp_mix64(sp_hash((const uint8_t *)v->s, v->len) + 0x165667b19e3779f9ull);
+		return true;
+	case SP_V_OTHER:
+		*h = sp_mix64(sp_hash(v->raw, v->raw_len) + 0x27d4eb2f165667c5ull);
+		return true;
+	default:
+		return false;
+	}
+}
+
+void sp_agg_update(const struct sp_query *q, struct sp_tab *t, union sp_w *w0,
+		   const struct sp_val *slots, double x)
 {
 	for (unsigned k = 0; k < q->nagg; k++) {
 		const struct sp_agg *a = &q->aggs[k];
 		union sp_w *w = w0 + a->word;
-		const struct sp_val *v = a->slot >= 0 ? &slots[a->slot] : NULL;
+		const struct sp_val *raw = a->slot >= 0 ? &slots[a->slot] : NULL, *v;
+		struct sp_val conv;
 		switch (a->fn) {
 		case SP_FN_COUNT:
 			/* COUNT(key) counts records where key holds a value */
-			if (!v || (v->t != SP_V_MISSING && v->t != SP_V_NIL))
+			if (!raw || (raw->t != SP_V_MISSING && raw->t != SP_V_NIL))
 				w[0].u++;
 			break;
+		case SP_FN_COUNT_DISTINCT: {
+			uint64_t h;
+			if (raw && distinct_hash(raw, &h) &&
+			    !sp_hll_add(&t->sk, (struct sp_hll_w *)w, h))
+				t->sk_failed++;
+			break;
+		}
+		case SP_FN_PERCENTILE:
+			if ((v = sp_agg_num(raw, &conv)) && isfinite(v->d) &&
+			    !sp_qs_add(&t->sk, (struct sp_qs *)w, v->d))
+				t->sk_failed++;
+			break;
 		case SP_FN_AVG:
-			if (numeric(v)) {
+			if ((v = sp_agg_num(raw, &conv))) {
 				w[0].u++;
 				w[1].d += v->d;
 			}
 			break;
 		case SP_FN_SUM:
-			if (numeric(v)) {
+			if ((v = sp_agg_num(raw, &conv))) {
 				w[0].u++;
 				w[1].d += v->d;
 				if (v->t == SP_V_INT)
@@ -255,7 +369,7 @@ void sp_agg_update(const struct sp_query *q, union sp_w *w0, const struct sp_val
 			break;
 		case SP_FN_MIN:
 		case SP_FN_MAX:
-			if (numeric(v)) {
+			if ((v = sp_agg_num(raw, &conv))) {
 				bool better = a->fn == SP_FN_MIN ? v->d < w[1].d : v->d > w[1].d;
 				if (w[0].u == 0 || better)
 					w[1].d = v->d;
@@ -265,7 +379,7 @@ void sp_agg_update(const struct sp_query *q, union sp_w *w0, const struct sp_val
 			}
 			break;
 		case SP_FN_FORECAST:
-			if (numeric(v)) {
+			if ((v = sp_agg_num(raw, &conv))) {
 				if (w[0].u == 0 || x > w[5].d)
 					w[5].d = x;
 				w[0].u++;
@@ -281,7 +395,8 @@ void sp_agg_update(const struct sp_query *q, union sp_w *w0, const struct sp_val
 	}
 }
 
-void sp_agg_merge(const struct sp_query *q, union sp_w *d0, const union sp_w *s0)
+void sp_agg_merge(const struct sp_query *q, struct sp_tab *dt, union sp_w *d0,
+		  const union sp_w *s0)
 {
 	for (unsigned k = 0; k < q->nagg; k++) {
 		const struct sp_agg *a = &q->aggs[k];
@@ -294,6 +409,14 @@ void sp_agg_merge(const struct sp_query *q, union sp_w *d0, const union sp_w *s0
 		case SP_FN_AVG:
 			d[0].u += s[0].u;
 			d[1].d += s[1].d;
+			break;
+		case SP_FN_COUNT_DISTINCT:
+			if (!sp_hll_merge(&dt->sk, (struct sp_hll_w *)d, (const struct sp_hll_w *)s))
+				dt->sk_failed++;
+			break;
+		case SP_FN_PERCENTILE:
+			if (!sp_qs_merge(&dt->sk, (struct sp_qs *)d, (const struct sp_qs *)s))
+				dt->sk_failed++;
 			break;
 		case SP_FN_SUM:
 			d[0].u += s[0].u;
@@ -334,6 +457,13 @@ void sp_agg_value(const struct sp_agg *a, const union sp_w *w0, struct sp_val *v
 	case SP_FN_COUNT:
 		v->t = SP_V_INT;
 		v->i = (int64_t)w[0].u;
+		break;
+	case SP_FN_COUNT_DISTINCT:
+		v->t = SP_V_INT;
+		v->i = (int64_t)sp_hll_count((const struct sp_hll_w *)w);
+		break;
+	case SP_FN_PERCENTILE:
+		v->t = sp_qs_quantile((const struct sp_qs *)w, a->arg2, &v->d) ? SP_V_FLOAT : SP_V_NIL;
 		break;
 	case SP_FN_AVG:
 		if (w[0].u) {

@@ -6,7 +6,16 @@
  *
  * Partials are what makes a window's result independent of how records
  * were spread over shards: COUNT, SUM, MIN, MAX combine directly, AVG is
- * kept as (count, sum), TIMESERIES_FORECAST as its regression sums.
+ * kept as (count, sum), TIMESERIES_FORECAST as its regression sums,
+ * COUNT(DISTINCT) and PERCENTILE as mergeable sketches (sp_sketch.h) whose
+ * larger parts live in the table's block allocator (sk), reset with it.
+ *
+ * Numbers: SUM, AVG, MIN, MAX, TIMESERIES_FORECAST and PERCENTILE take
+ * integers, floats and strings that hold a whole number ("12", "-3.5",
+ * "1e3", spaces around allowed; at most 63 bytes), as Fluent Bit's
+ * sp.convert_from_str_to_num (on by default) does; any other value
+ * (non-numeric string, bool, map, null, missing) is left out of the
+ * aggregate as a missing value would be.
  *
  * A table grows by doubling up to max_groups, then refuses new groups
  * (counted). Tables are reset, never freed, between windows, so after the
@@ -21,6 +30,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include "sp_plan.h"
+#include "sp_sketch.h"
 
 /* Longest encoded group key; a record whose key is longer is dropped and
  * counted like a group over the limit. */
@@ -42,6 +52,8 @@ struct sp_tab {
 	size_t klen, kcap;
 	uint32_t max;
 	uint64_t dropped;     /* records refused: max groups or memory */
+	struct sp_skmem sk;   /* sketch blocks of the groups' aggregates */
+	uint64_t sk_failed;   /* values a sketch could not take (no memory) */
 };
 
 int sp_tab_init(struct sp_tab *t, unsigned nwords, uint32_t max_groups);
@@ -61,10 +73,15 @@ uint32_t sp_gkey_encode(const struct sp_query *q, const struct sp_val *slots, ui
 void sp_gkey_decode(const uint8_t *key, uint32_t klen, unsigned g, struct sp_val *v);
 
 /* Fold one record (slots read, x = its time in seconds from the window
- * start) into a group's words. */
-void sp_agg_update(const struct sp_query *q, union sp_w *w, const struct sp_val *slots, double x);
-/* dst += src. */
-void sp_agg_merge(const struct sp_query *q, union sp_w *dst, const union sp_w *src);
+ * start) into a group's words w, which belong to table t. */
+void sp_agg_update(const struct sp_query *q, struct sp_tab *t, union sp_w *w,
+		   const struct sp_val *slots, double x);
+/* dst += src; dst belongs to table dt (src may be another table's). */
+void sp_agg_merge(const struct sp_query *q, struct sp_tab *dt, union sp_w *dst,
+		  const union sp_w *src);
+/* The number in v, if any (see above): v itself, or out filled from a
+ * numeric string; NULL when v is no number. */
+const struct sp_val *sp_agg_num(const struct sp_val *v, struct sp_val *out);
 /* The final value of aggregate a of a group (w: the group's words). */
 void sp_agg_value(const struct sp_agg *a, const union sp_w *w, struct sp_val *v);
 

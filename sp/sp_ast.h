@@ -30,15 +30,17 @@ struct sp_key {
 enum sp_fn {
 	SP_FN_NONE = 0,
 	SP_FN_COUNT, SP_FN_SUM, SP_FN_AVG, SP_FN_MIN, SP_FN_MAX, SP_FN_FORECAST,
+	SP_FN_COUNT_DISTINCT, SP_FN_PERCENTILE,
 	SP_FN_NOW, SP_FN_UNIX_TIMESTAMP, SP_FN_RECORD_TAG, SP_FN_RECORD_TIME,
 };
 
 static inline bool sp_fn_is_agg(enum sp_fn f)
 {
-	return f >= SP_FN_COUNT && f <= SP_FN_FORECAST;
+	return f >= SP_FN_COUNT && f <= SP_FN_PERCENTILE;
 }
 
-/* A function call: COUNT(*) has star; TIMESERIES_FORECAST has arg2. */
+/* A function call: COUNT(*) has star; TIMESERIES_FORECAST (seconds) and
+ * PERCENTILE (the fraction p) have arg2. */
 struct sp_call {
 	enum sp_fn fn;
 	bool star;

@@ -245,7 +245,7 @@ static void aggregate(struct sp_shard *s, unsigned qi, const struct sp_query *q,
 			continue;
 		}
 		/* forecast's x: record time from the window start, seconds */
-		sp_agg_update(q, g, s->vals, (double)(rt_ns - (int64_t)start) / 1e9);
+		sp_agg_update(q, &w->tab, g, s->vals, (double)(rt_ns - (int64_t)start) / 1e9);
 	}
 }
 
@@ -320,7 +320,7 @@ static void merge_in(struct sp_shard *s0, struct sp_win *w)
 		const struct sp_grp *g = &t->g[i];
 		union sp_w *d = sp_tab_get(&mw->tab, t->keys + g->koff, g->klen, g->hash);
 		if (d) {
-			sp_agg_merge(q, d, &t->w[(size_t)i * t->nwords]);
+			sp_agg_merge(q, &mw->tab, d, &t->w[(size_t)i * t->nwords]);
 			if (q->session)
 				sp_ses_merge_times(q, d, &t->w[(size_t)i * t->nwords]);
 		}

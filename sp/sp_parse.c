@@ -228,6 +228,7 @@ static const struct {
 	{ "MIN", SP_FN_MIN }, { "MAX", SP_FN_MAX }, { "TIMESERIES_FORECAST", SP_FN_FORECAST },
 	{ "NOW", SP_FN_NOW }, { "UNIX_TIMESTAMP", SP_FN_UNIX_TIMESTAMP },
 	{ "RECORD_TAG", SP_FN_RECORD_TAG }, { "RECORD_TIME", SP_FN_RECORD_TIME },
+	{ "PERCENTILE", SP_FN_PERCENTILE },
 };
 
 /* At an identifier followed by '(' (the caller peeked): a call. */
@@ -251,26 +252,52 @@ static void call(struct parser *p, struct sp_call *c)
 		if (c->fn == SP_FN_COUNT && accept(p, SP_TK_STAR)) {
 			c->star = true;
 		} else {
+			/* COUNT(DISTINCT key): a function of its own (a sketch);
+			 * COUNT(distinct) still counts a key named so. */
+			if (c->fn == SP_FN_COUNT && sp_tok_is(&p->tok, "DISTINCT")) {
+				struct sp_lex save = p->lx;
+				struct sp_tok t;
+				sp_lex_next(&save, &t);
+				if (t.kind == SP_TK_IDENT) {
+					next(p);
+					c->fn = SP_FN_COUNT_DISTINCT;
+				}
+			}
 			key(p, &c->key);
 			c->has_key = true;
 		}
-		if (c->fn == SP_FN_FORECAST) {
+		if (c->fn == SP_FN_FORECAST || c->fn == SP_FN_PERCENTILE) {
+			bool pct = c->fn == SP_FN_PERCENTILE;
 			expect(p, SP_TK_COMMA);
+			struct sp_tok at = p->tok;
 			if (p->tok.kind == SP_TK_INT)
 				c->arg2 = (double)p->tok.i;
 			else if (p->tok.kind == SP_TK_FLOAT)
 				c->arg2 = p->tok.d;
 			else
-				expected(p, "a number of seconds");
+				expected(p, pct ? "a fraction from 0 to 1" : "a number of seconds");
+			/* p is a fraction, as in Spark, Hive and Flink's PERCENTILE;
+			 * PERCENTILE(x, 95) is refused rather than guessed at. */
+			if (pct && !(c->arg2 >= 0 && c->arg2 <= 1))
+				fail_at(p, &at, "PERCENTILE takes a fraction from 0 to 1 "
+					"(0.95 for the 95th percentile), got %.*s",
+					(int)DP_MIN(at.len, 24u), at.p);
 			next(p);
 		}
 	}
 	expect(p, SP_TK_RPAREN);
-	/* The default output name, as Fluent Bit makes it: FN(key). */
+	/* The default output name, as Fluent Bit makes it: FN(key);
+	 * COUNT(DISTINCT key), and PERCENTILE(key, p) with p as %g so that
+	 * two percentiles of one key have two names. */
 	const char *arg = c->star ? "*" : c->has_key ? c->key.text : "";
-	size_t n = strlen(canon) + strlen(arg) + 3;
+	size_t n = strlen(canon) + strlen(arg) + 48;
 	c->text = palloc(p, n);
-	snprintf(c->text, n, "%s(%s)", canon, arg);
+	if (c->fn == SP_FN_COUNT_DISTINCT)
+		snprintf(c->text, n, "%s(DISTINCT %s)", canon, arg);
+	else if (c->fn == SP_FN_PERCENTILE)
+		snprintf(c->text, n, "%s(%s, %g)", canon, arg, c->arg2);
+	else
+		snprintf(c->text, n, "%s(%s)", canon, arg);
 }
 
 static bool peek_call(struct parser *p)

@@ -7,6 +7,7 @@
 #include <string.h>
 #include "sp_plan.h"
 #include "sp_snap.h"
+#include "sp_sketch.h"
 
 #define PROG_MAX 256
 #define STACK_MAX 64
@@ -253,6 +254,8 @@ static unsigned agg_words(enum sp_fn fn)
 	case SP_FN_MIN: case SP_FN_MAX: return 3; /* n, v, any float */
 	case SP_FN_SUM: return 4;                /* n, float sum, int sum, any float */
 	case SP_FN_FORECAST: return 6;           /* n, sx, sy, sxx, sxy, max x */
+	case SP_FN_COUNT_DISTINCT: return sizeof(struct sp_hll_w) / sizeof(union sp_w);
+	case SP_FN_PERCENTILE: return sizeof(struct sp_qs) / sizeof(union sp_w);
 	default: return 0;
 	}
 }

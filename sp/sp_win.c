@@ -148,7 +148,7 @@ void sp_win_record(struct sp_shard *s, unsigned qi, const struct sp_query *q,
 			continue;
 		}
 		/* forecast's x: the time from the window start, seconds */
-		sp_agg_update(q, g, s->vals, (double)(int64_t)(t - start) / 1e9);
+		sp_agg_update(q, &w->tab, g, s->vals, (double)(int64_t)(t - start) / 1e9);
 		if (q->session) {
 			/* first as its complement, last + 1: both combine
 			 * by max, and 0 (a new group) means none yet */
@@ -268,10 +268,10 @@ void sp_ses_merge_times(const struct sp_query *q, union sp_w *d, const union sp_
 			d[k].u = s[k].u;
 }
 
-/* d (zeroed or a session) += s (a fragment or a session). */
-static void ses_absorb(const struct sp_query *q, union sp_w *d, const union sp_w *s)
+/* d (zeroed or a session, of table dt) += s (a fragment or a session). */
+static void ses_absorb(const struct sp_query *q, struct sp_tab *dt, union sp_w *d, const union sp_w *s)
 {
-	sp_agg_merge(q, d, s);
+	sp_agg_merge(q, dt, d, s);
 	sp_ses_merge_times(q, d, s);
 }
 
@@ -304,7 +304,7 @@ void sp_ses_stitch(struct sp_shard *s0, struct dp_fx *fx, unsigned qi, struct sp
 			ses_emit(s0, fx, qi, key, g->klen, ses, now);
 			memset(ses, 0, cur->nwords * sizeof(*ses));
 		}
-		ses_absorb(q, ses, f);
+		ses_absorb(q, cur, ses, f);
 		uint64_t close = ses_last(q, ses) + q->gap_ns;
 		if (close < m->ses_min_close)
 			m->ses_min_close = close;
@@ -349,7 +349,7 @@ void sp_ses_close(struct sp_shard *s0, struct dp_fx *fx, unsigned qi, uint64_t m
 			s0->st[qi].dropped++;
 			continue;
 		}
-		ses_absorb(q, d, w);
+		ses_absorb(q, next, d, w);
 		if (close < min_close)
 			min_close = close;
 	}
