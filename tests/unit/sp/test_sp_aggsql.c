@@ -325,12 +325,82 @@ static void test_numeric_strings(void **state)
 	sp_engine_destroy(e);
 }
 
+/* Session windows hold sketches too: two sessions per ident (a 5 s pause
+ * between them, gap 2 s), the same answers on 1, 2 and 4 shards, and the
+ * distinct counts exact (few users). */
+static void run_sessions(unsigned nshards, double res[2][2][3])
+{
+	struct sp_engine *e = engine1("SELECT ident, COUNT(*) AS n, COUNT(DISTINCT user) AS users, "
+				      "PERCENTILE(lat, 0.5) AS p50 FROM TAG:'*' "
+				      "WINDOW SESSION (2 SECOND) GROUP BY ident", nshards);
+	struct sp_shard *sh[4];
+	for (unsigned i = 0; i < nshards; i++)
+		sh[i] = sp_shard_create(e, i);
+	t_out_reset();
+	uint32_t rnd = 77;
+	/* session 0: T0 .. T0+3 s; session 1: T0+8 s .. T0+9 s; 100 ms apart */
+	for (unsigned k = 0; k < 60; k++) {
+		uint64_t at = k < 40 ? T0 + (uint64_t)k * SEC / 10 : T0 + 8 * SEC + (uint64_t)(k - 40) * SEC / 20;
+		for (unsigned g = 0; g < 2; g++) {
+			rnd = rnd * 1103515245u + 12345u;
+			char user[32], lat[32];
+			snprintf(user, sizeof(user), "u%u", (k < 40 ? 0 : 100) + k % (g ? 5 : 11));
+			snprintf(lat, sizeof(lat), "%u", 10 + k);
+			rec(g ? "b" : "a", user, lat);
+			struct dp_fx fx = fx_for(at);
+			sp_shard_record(sh[(rnd >> 16) % nshards], &fx, -1);
+		}
+	}
+	for (int i = (int)nshards - 1; i >= 0; i--) {
+		struct dp_fx fx = fx_for(T0 + 20 * SEC);
+		sp_shard_tick(sh[i], &fx, true);
+	}
+	assert_int_equal(t_out.c.nrecs, 4);
+	unsigned seen[2] = { 0, 0 };
+	for (unsigned r = 0; r < t_out.c.nrecs; r++) {
+		msgpack_unpacked u;
+		msgpack_object m = t_result(&u, r);
+		unsigned g = t_str_eq(t_get(&m, "ident"), "b");
+		double n = t_num(t_get(&m, "n"));
+		unsigned si = n == 40 ? 0 : 1;   /* session 0 has 40 records, 1 has 20 */
+		assert_true(n == 40 || n == 20);
+		res[g][si][0] = n;
+		res[g][si][1] = t_num(t_get(&m, "users"));
+		res[g][si][2] = t_num(t_get(&m, "p50"));
+		seen[g] |= 1u << si;
+		msgpack_unpacked_destroy(&u);
+	}
+	assert_int_equal(seen[0], 3);
+	assert_int_equal(seen[1], 3);
+	for (unsigned i = 0; i < nshards; i++)
+		sp_shard_destroy(sh[i]);
+	sp_engine_destroy(e);
+}
+
+static void test_sessions_with_sketches(void **state)
+{
+	(void)state;
+	double ref[2][2][3], got[2][2][3];
+	run_sessions(1, ref);
+	/* distinct users: a cycles 11, b 5, per session (k % n over its k) */
+	assert_true(ref[0][0][1] == 11 && ref[1][0][1] == 5);
+	assert_true(ref[0][1][1] == 11 && ref[1][1][1] == 5);
+	/* lat 10+k: session 0 holds 10..49 (median rank 20 -> 29), 1 holds
+	 * 50..69 (rank 10 -> 59); within 1% */
+	assert_true(fabs(ref[0][0][2] - 29) <= 0.29 && fabs(ref[0][1][2] - 59) <= 0.59);
+	for (unsigned n = 2; n <= 4; n *= 2) {
+		run_sessions(n, got);
+		assert_memory_equal(got, ref, sizeof(ref));
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup(test_parse, setup),
 		cmocka_unit_test_setup(test_shards, setup),
 		cmocka_unit_test_setup(test_numeric_strings, setup),
+		cmocka_unit_test_setup(test_sessions_with_sketches, setup),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
