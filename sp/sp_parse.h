@@ -18,7 +18,8 @@
  *              [LIMIT int]
  *   unit    := SECOND | MINUTE | HOUR (plural accepted)
  *   items   := item {',' item};  item := '*' | (key | call) [AS ident]
- *   call    := COUNT '(' ('*' | key) ')' | (SUM|AVG|MIN|MAX) '(' key ')'
+ *   call    := COUNT '(' ('*' | [DISTINCT] key) ')' | (SUM|AVG|MIN|MAX) '(' key ')'
+ *            | PERCENTILE '(' key ',' number ')'
  *            | TIMESERIES_FORECAST '(' key ',' number ')'
  *            | (NOW|UNIX_TIMESTAMP|RECORD_TAG|RECORD_TIME) '(' ')'
  *   key     := ident {'[' string ']'}
