@@ -29,7 +29,7 @@ struct shard_in_counters {
 	uint64_t bytes;       /* bytes received */
 	uint64_t malformed;   /* frames the parser rejected */
 	uint64_t oversize;    /* frames over Buffer_Max_Size or a chunk */
-	uint64_t dropped;     /* UDP datagrams dropped while out of memory,
+	uint64_t dropped;     /* UDP datagrams (udp input: records) dropped while out of memory,
 	                         records with no matching output */
 	uint64_t kernel_dropped; /* UDP datagrams the kernel dropped (socket buffer full) */
 	uint64_t connections; /* TCP connections accepted */
