@@ -113,6 +113,8 @@ struct dp_input {
 	size_t src_key_len;
 	unsigned unix_perm;       /* its mode bits */
 	int framing;              /* PSR_FRAME_* */
+	bool dgram_frames;        /* UDP: cut each datagram into frames by `framing`
+	                             (the udp input); else one datagram, one frame */
 	char *sep;                /* custom separator, or NULL */
 	size_t sep_len;
 	uint32_t max_frame;       /* Buffer_Max_Size */

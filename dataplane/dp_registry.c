@@ -16,12 +16,14 @@ extern const struct dp_filter_ops flt_modify_ops, flt_record_modifier_ops, flt_t
 extern const struct dp_filter_ops flt_parser_ops;
 extern const struct dp_output_ops out_kafka_ops;
 extern const struct dp_input_ops in_kafka_ops;
+extern const struct dp_input_ops in_udp_ops;
 
 const struct dp_input_ops *const dp_registry_inputs[] = {
 	&in_syslog_ops,
 	&in_tcp_ops,
 	&in_dummy_ops,
 	&in_kafka_ops,
+	&in_udp_ops,
 	NULL,
 };
 

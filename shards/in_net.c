@@ -6,6 +6,7 @@
 #include <string.h>
 #include <sys/un.h>
 #include "in_net.h"
+#include "psr_frame.h"
 
 /* Smallest read: a shard reads at least this much per read(2) whatever
  * Buffer_Chunk_Size says, since fewer, larger reads cost less CPU. */
@@ -92,5 +93,51 @@ int in_net_setup_rx(struct dp_input *in, const struct shard_rx_cfg *rx, struct d
 	if (rx->backend == SHARD_RX_AF_XDP)
 		return dp_err_set(err, -ENOTSUP, "Rx_Backend af_xdp: sluice was built without libxdp");
 #endif
+	return 0;
+}
+
+/* Decode C escapes; returns the length, or -1 on an unknown escape. */
+static int unescape(const char *s, char *out, size_t cap)
+{
+	size_t n = 0;
+	for (; *s; s++) {
+		char ch = *s;
+		if (ch == '\\') {
+			switch (*++s) {
+			case 'n': ch = '\n'; break;
+			case 'r': ch = '\r'; break;
+			case 't': ch = '\t'; break;
+			case '0': ch = '\0'; break;
+			case '\\': ch = '\\'; break;
+			default: return -1;
+			}
+		}
+		if (n == cap)
+			return -1;
+		out[n++] = ch;
+	}
+	return (int)n;
+}
+
+int in_net_setup_format(struct dp_input *in, bool json, const char *separator, struct dp_err *err)
+{
+	char sep[PSR_FRAME_SEP_MAX];
+	int n = unescape(separator, sep, sizeof(sep));
+	err->key = "Separator";
+	if (n <= 0)
+		return dp_err_set(err, -EINVAL, "invalid value '%s' for 'Separator': expected 1 to %d bytes",
+				  separator, PSR_FRAME_SEP_MAX);
+	if (json) {
+		in->framing = PSR_FRAME_JSON;
+	} else if (n == 1 && sep[0] == '\n') {
+		in->framing = PSR_FRAME_LF;
+	} else {
+		in->framing = PSR_FRAME_SEP;
+		in->sep = malloc((size_t)n);
+		if (!in->sep)
+			return dp_err_set(err, -ENOMEM, "out of memory");
+		memcpy(in->sep, sep, (size_t)n);
+		in->sep_len = (size_t)n;
+	}
 	return 0;
 }

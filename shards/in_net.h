@@ -1,10 +1,13 @@
 /*
- * in_net.h — what the network inputs (syslog, tcp) share: filling the
- * transport fields of an instance from their keys. Control thread only.
+ * in_net.h — what the network inputs (syslog, tcp, udp) share: filling the
+ * transport fields of an instance from their keys (addresses and sizes,
+ * Format json|none with Separator, the receive backend keys). Control
+ * thread only.
  */
 #ifndef IN_NET_H
 #define IN_NET_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include "dp_plugin.h"
 #include "shard_rx.h"
@@ -21,8 +24,9 @@ int in_net_setup_unix(struct dp_input *in, enum dp_transport net, const char *pa
  * T is its option struct, F the struct shard_rx_cfg member in it. */
 #define IN_NET_RX_OPTS(T, F) \
 	{ "Rx_Backend", DP_OPT_ENUM, "epoll", offsetof(T, F.backend), "epoll|dpdk|af_xdp", 0, 0, 0, \
-	  "Receive path for Mode udp: epoll (sockets, the default), dpdk (a DPDK port, one RX queue " \
-	  "per shard) or af_xdp (an AF_XDP socket per shard). See docs/DEPLOYMENT.md." }, \
+	  "Receive path of UDP (syslog Mode udp, the udp input): epoll (sockets, the default), dpdk " \
+	  "(a DPDK port, one RX queue per shard) or af_xdp (an AF_XDP socket per shard). See " \
+	  "docs/DEPLOYMENT.md." }, \
 	{ "Dpdk_Port", DP_OPT_STR, NULL, offsetof(T, F.dpdk_port), NULL, 0, 0, 0, \
 	  "Rx_Backend dpdk: the port, a PCI address (0000:3b:00.0) or a vdev string " \
 	  "(net_pcap0,rx_pcap=a.pcap,rx_pcap=b.pcap). It needs one RX queue per shard." }, \
@@ -37,6 +41,12 @@ int in_net_setup_unix(struct dp_input *in, enum dp_transport net, const char *pa
 	{ "Rx_Idle_Sleep", DP_OPT_INT, "100", offsetof(T, F.idle_sleep_us), NULL, 0, 1000000, 0, \
 	  "Polling backends: longest sleep in microseconds when no packet arrives (the sleep grows " \
 	  "from 1 us after 256 empty polls); 0 spins without sleeping." }
+
+/* Format json|none and Separator of the tcp and udp inputs (Fluent Bit's
+ * keys): json frames JSON objects (PSR_FRAME_JSON), none cuts at the
+ * separator, given with C escapes \n \r \t \0 \\. Sets in->framing and,
+ * for a separator other than LF, in->sep. */
+int in_net_setup_format(struct dp_input *in, bool json, const char *separator, struct dp_err *err);
 
 /* Check the receive backend keys against the transport setup chose, and
  * point in->rx at them. */

@@ -7,11 +7,8 @@
  * from Fluent Bit: several objects on one line ("{..}{..}") are one frame
  * that the parser rejects and counts as malformed.
  */
-#include <errno.h>
-#include <stdlib.h>
 #include <string.h>
 #include "in_net.h"
-#include "psr_frame.h"
 #include "psr_json.h"
 
 enum { FMT_JSON, FMT_NONE };
@@ -45,29 +42,6 @@ static const struct dp_opt tcp_opts[] = {
 	{ NULL },
 };
 
-/* Decode C escapes; returns the length, or -1 on an unknown escape. */
-static int unescape(const char *s, char *out, size_t cap)
-{
-	size_t n = 0;
-	for (; *s; s++) {
-		char ch = *s;
-		if (ch == '\\') {
-			switch (*++s) {
-			case 'n': ch = '\n'; break;
-			case 'r': ch = '\r'; break;
-			case 't': ch = '\t'; break;
-			case '0': ch = '\0'; break;
-			case '\\': ch = '\\'; break;
-			default: return -1;
-			}
-		}
-		if (n == cap)
-			return -1;
-		out[n++] = ch;
-	}
-	return (int)n;
-}
-
 static int setup(struct dp_input *in, struct dp_err *err)
 {
 	struct in_tcp_cfg *cfg = in->cfg;
@@ -76,23 +50,7 @@ static int setup(struct dp_input *in, struct dp_err *err)
 		return rc;
 	in->src_key = cfg->source_address_key;
 	in->src_key_len = in->src_key ? strlen(in->src_key) : 0;
-	char sep[PSR_FRAME_SEP_MAX];
-	int n = unescape(cfg->separator, sep, sizeof(sep));
-	err->key = "Separator";
-	if (n <= 0)
-		return dp_err_set(err, -EINVAL, "invalid value '%s' for 'Separator': expected 1 to %d bytes",
-				  cfg->separator, PSR_FRAME_SEP_MAX);
-	if (cfg->format == FMT_JSON) {
-		in->framing = PSR_FRAME_JSON;
-	} else if (n == 1 && sep[0] == '\n') {
-		in->framing = PSR_FRAME_LF;
-	} else {
-		in->framing = PSR_FRAME_SEP;
-		in->sep = malloc((size_t)n);
-		memcpy(in->sep, sep, (size_t)n);
-		in->sep_len = (size_t)n;
-	}
-	return 0;
+	return in_net_setup_format(in, cfg->format == FMT_JSON, cfg->separator, err);
 }
 
 static void *ctx_create(struct dp_input *in, unsigned shard)

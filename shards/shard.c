@@ -24,6 +24,7 @@
 #include "dp_time.h"
 #include "out_worker.h"
 #include "dp_edit.h"
+#include "psr_frame.h"
 #include "shard.h"
 #include "shard_rx.h"
 
@@ -170,6 +171,51 @@ int shard_emit_frame(struct shard *sh, struct shard_in *si, const char *p, size_
 		if (!(c = shard_chunk_open(sh, si)))
 			return -EAGAIN;
 	}
+}
+
+static inline void dgram_frame(struct shard *sh, struct shard_in *si, const char *p, size_t len,
+			       const char *src, size_t srclen)
+{
+	/* A datagram cannot wait for memory: it is dropped and counted. */
+	if (shard_emit_frame(sh, si, p, len, src, srclen) == -EAGAIN)
+		DP_CNT_ADD(si->cnt.dropped, 1);
+}
+
+void shard_emit_dgram(struct shard *sh, struct shard_in *si, const char *p, size_t len,
+		      const char *src, size_t srclen)
+{
+	while (len && (p[len - 1] == '\n' || p[len - 1] == '\0' || p[len - 1] == '\r'))
+		len--;
+	if (len == 0)
+		return;
+	const struct dp_input *in = si->in;
+	if (!in->dgram_frames) {
+		dgram_frame(sh, si, p, len, src, srclen);
+		return;
+	}
+	/* Several records in one datagram: the stream framer over the
+	 * datagram alone (a datagram is whole, so its unterminated last
+	 * record is one too: the flush). The framer is set up per datagram,
+	 * a few stores, so that nothing carries over between senders. */
+	struct psr_framer fr;
+	struct psr_frame f[DP_BURST];
+	unsigned nf, nover;
+	psr_framer_init(&fr, in->framing, in->max_frame, in->sep, in->sep_len);
+	do {
+		size_t used = psr_frame_burst(&fr, p, len, f, DP_BURST, &nf, &nover);
+		p += used;
+		len -= used;
+		if (nover)
+			DP_CNT_ADD(si->cnt.oversize, nover);
+		for (unsigned i = 0; i < nf; i++)
+			dgram_frame(sh, si, f[i].p, f[i].len, src, srclen);
+	} while (nf == DP_BURST);
+	struct psr_frame last;
+	int rc = psr_frame_flush(&fr, p, len, &last);
+	if (rc == 1)
+		dgram_frame(sh, si, last.p, last.len, src, srclen);
+	else if (rc < 0)
+		DP_CNT_ADD(si->cnt.oversize, 1);
 }
 
 int shard_emit(struct shard *sh, unsigned input, const char *p, size_t len)

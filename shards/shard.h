@@ -29,7 +29,7 @@ struct shard_in_counters {
 	uint64_t bytes;       /* bytes received */
 	uint64_t malformed;   /* frames the parser rejected */
 	uint64_t oversize;    /* frames over Buffer_Max_Size or a chunk */
-	uint64_t dropped;     /* UDP datagrams dropped while out of memory,
+	uint64_t dropped;     /* UDP datagrams (udp input: records) dropped while out of memory,
 	                         records with no matching output */
 	uint64_t kernel_dropped; /* UDP datagrams the kernel dropped (socket buffer full) */
 	uint64_t connections; /* TCP connections accepted */
@@ -122,6 +122,12 @@ int shard_emit(struct shard *sh, unsigned input, const char *p, size_t len);
  * under the input's Source_Address_Key when it has one; may be NULL. */
 int shard_emit_frame(struct shard *sh, struct shard_in *si, const char *p, size_t len,
 		     const char *src, size_t srclen);
+/* One UDP datagram's payload (shard_net.c, shard_rx.c): trailing LF, CR
+ * and NUL dropped, then one frame, or (dp_input.dgram_frames) the frames
+ * `framing` cuts it into; what cannot be kept for lack of memory is
+ * counted as dropped, one per frame. */
+void shard_emit_dgram(struct shard *sh, struct shard_in *si, const char *p, size_t len,
+		      const char *src, size_t srclen);
 struct dp_chunk *shard_chunk_open(struct shard *sh, struct shard_in *si);
 void shard_chunk_push(struct shard *sh, struct shard_in *si);
 /* shard.c <-> shard_filter.c */

@@ -513,19 +513,12 @@ static int udp_service(struct shard *sh, struct shard_in *si, int budget)
 				DP_CNT_ADD(si->cnt.oversize, 1);
 				continue;
 			}
-			while (len && (p[len - 1] == '\n' || p[len - 1] == '\0' || p[len - 1] == '\r'))
-				len--;
-			if (len == 0)
-				continue;
-			/* Out of memory: a datagram cannot wait, it is dropped
-			 * and counted. */
 			char src[80];
 			size_t srclen = 0;
 			if (si->in->src_key)
 				srclen = peer_name(src, sizeof(src), u->msgs[i].msg_hdr.msg_name,
 						   u->msgs[i].msg_hdr.msg_namelen, false);
-			if (shard_emit_frame(sh, si, p, len, srclen ? src : NULL, srclen) == -EAGAIN)
-				DP_CNT_ADD(si->cnt.dropped, 1);
+			shard_emit_dgram(sh, si, p, len, srclen ? src : NULL, srclen);
 		}
 		if (n < UDP_BURST)
 			return CONN_IDLE;

@@ -120,20 +120,13 @@ void shard_rx_frame(struct shard *sh, struct shard_in *si, const struct shard_pk
 			DP_CNT_ADD(si->cnt.rx_not_for_us, 1);
 		return;
 	}
-	const char *p = (const char *)pk.payload;
-	size_t n = pk.len;
-	DP_CNT_ADD(si->cnt.bytes, n);
-	/* As the epoll path: trailing LF, NUL, CR are not the message's. */
-	while (n && (p[n - 1] == '\n' || p[n - 1] == '\0' || p[n - 1] == '\r'))
-		n--;
+	DP_CNT_ADD(si->cnt.bytes, pk.len);
 	if (pk.len > si->in->max_frame) {
 		DP_CNT_ADD(si->cnt.oversize, 1);
 		return;
 	}
-	if (n == 0)
-		return;
 	char src[80];
 	unsigned srclen = si->in->src_key ? shard_pkt_src_name(&pk, src, sizeof(src)) : 0;
-	if (shard_emit_frame(sh, si, p, n, srclen ? src : NULL, srclen) == -EAGAIN)
-		DP_CNT_ADD(si->cnt.dropped, 1);
+	/* As the epoll path from here: the datagram, whoever received it. */
+	shard_emit_dgram(sh, si, (const char *)pk.payload, pk.len, srclen ? src : NULL, srclen);
 }

@@ -43,6 +43,8 @@ SCENARIOS = {
     # kafka output against librdkafka's mock cluster (tests/kafka/mock_cluster)
     'syslog-tcp-kafka':        ('syslog', 'tcp', 'syslog-rfc5424', 'rfc5424'),
     'syslog-tcp-kafka-encode': ('syslog', 'tcp', 'syslog-rfc5424', 'rfc5424'),
+    # the udp input (Format json, its default): JSON datagrams over recvmmsg
+    'json-udp':        ('udp',    'udp', None,             'json'),
 }
 
 # Output of the kafka scenarios. Both keyed by host (murmur2 partition),
