@@ -39,6 +39,7 @@
 
 #define RX_BURST 32
 #define RX_BURSTS_PER_POLL 8     /* bursts per loop iteration at most */
+#define RX_PREFETCH 4            /* frames ahead whose data is prefetched */
 #define RX_DESC 1024
 #define RX_MAX_PORTS 8
 #define RX_MAX_ARGS 64
@@ -239,19 +240,28 @@ static unsigned dpdk_poll(struct shard *sh, struct shard_in *si)
 		d->registered = true;
 	}
 	struct rte_mbuf *m[RX_BURST];
+	struct shard_rx_acc acc;
+	memset(&acc, 0, sizeof(acc));
 	unsigned total = 0;
 	uint64_t bytes = 0;
 	for (int b = 0; b < RX_BURSTS_PER_POLL; b++) {
 		uint16_t n = rte_eth_rx_burst(d->port_id, d->qid, m, RX_BURST);
+		/* Headers and the start of the payload of the next RX_PREFETCH
+		 * frames: on a NIC they were just written by DMA (LLC or DRAM). */
+		for (uint16_t i = 0; i < n && i < RX_PREFETCH; i++)
+			rte_prefetch0(rte_pktmbuf_mtod(m[i], void *));
 		for (uint16_t i = 0; i < n; i++) {
-			if (i + 1 < n)
-				rte_prefetch0(rte_pktmbuf_mtod(m[i + 1], void *));
-			uint32_t len = rte_pktmbuf_data_len(m[i]);
-			bytes += rte_pktmbuf_pkt_len(m[i]);
-			if (m[i]->nb_segs > 1)
-				DP_CNT_ADD(si->cnt.rx_drop[SHARD_PKT_JUMBO], 1);
-			else
-				shard_rx_frame(sh, si, &d->pc, rte_pktmbuf_mtod(m[i], const uint8_t *), len);
+			struct rte_mbuf *mb = m[i];
+			if (i + RX_PREFETCH < n)
+				rte_prefetch0(rte_pktmbuf_mtod(m[i + RX_PREFETCH], void *));
+			bytes += rte_pktmbuf_pkt_len(mb);
+			if (unlikely(mb->nb_segs > 1)) {
+				acc.drop[SHARD_PKT_JUMBO]++;
+				acc.bad++;
+				continue;
+			}
+			shard_rx_frame_acc(sh, si, &d->pc, rte_pktmbuf_mtod(mb, const uint8_t *),
+					   rte_pktmbuf_data_len(mb), &acc);
 		}
 		rte_pktmbuf_free_bulk(m, n);
 		total += n;
@@ -263,6 +273,7 @@ static unsigned dpdk_poll(struct shard *sh, struct shard_in *si)
 	if (total) {
 		DP_CNT_ADD(si->cnt.rx_packets, total);
 		DP_CNT_ADD(si->cnt.rx_bytes, bytes);
+		shard_rx_acc_flush(si, &acc);
 	}
 	if (d->qid == 0 && sh->now_ns >= d->stats_due) {
 		/* Port-wide counters: one shard reads them, about once a second. */
