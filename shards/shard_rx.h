@@ -30,6 +30,7 @@ struct shard_rx_cfg {
 	char *dpdk_port;         /* PCI address or vdev string */
 	char *dpdk_eal_args;     /* EAL arguments, split on blanks */
 	int64_t dpdk_mbufs;      /* mbufs per shard (its queue's pool) */
+	char *dpdk_exception_port; /* vdev/PCI port for frames not for us, or NULL */
 	char *xdp_interface;     /* AF_XDP: the interface */
 	int64_t idle_sleep_us;   /* longest sleep when idle */
 };
