@@ -4,13 +4,17 @@
  * such as "net_pcap0,rx_pcap=a.pcap,rx_pcap=b.pcap") configured with one RX
  * queue per shard and RSS over IPv4/IPv6 + UDP where the PMD offers it,
  * one mbuf pool per shard on the NUMA node of the shard's CPU. Each shard
- * polls its own queue with rte_eth_rx_burst and frees the mbufs in bulk;
- * it never touches another shard's queue or pool.
+ * polls its own queue with rte_eth_rx_burst, checks and frames a burst
+ * with counters summed per poll, and frees the mbufs in bulk; it never
+ * touches another shard's queue or pool.
  *
- * What is not done: no TX queue and no exception path, so ARP, ICMP and
- * other traffic reaching the port are counted (rx_not_for_us) and dropped;
- * on a real NIC give sluice its own port, or steer syslog to it with flow
- * rules (docs/DEPLOYMENT.md). Fragments are dropped (shard_pkt.h). Scatter
+ * Exception path (Dpdk_Exception_Port, optional): frames not for us (ARP,
+ * ICMP, other ports) go to TX queue q of a second port, typically net_tap
+ * (a kernel tap interface), batched per poll; what the kernel sends on it
+ * (ARP replies ...) is read from its RX queue q and sent out of TX queue q
+ * of the receive port. A full TX ring drops the rest, counted. Without
+ * it, those frames are counted (rx_not_for_us) and dropped. Fragments are
+ * dropped (shard_pkt.h). Scatter
  * is not enabled: a frame larger than one mbuf is counted as jumbo.
  * net_pcap has no RSS: each queue receives exactly its own rx_pcap file.
  *
