@@ -231,9 +231,10 @@ def test_exception_port_wire(t):
         # How many ARP frames cross depends on who asks first (the kernel
         # behind the tap asks for the peer too); frames sent while the
         # tap was still down are to_kernel_dropped.
-        check(rx['to_kernel'] >= 1 and rx['from_kernel'] >= 1,
-              'frames went to the kernel through the tap and came back out of the port',
-              json.dumps(rx))
+        # (Stats_File lags: wait for it.)
+        sl.wait_stats(lambda st: st['inputs']['syslog.0']['rx']['to_kernel'] >= 1 and
+                      st['inputs']['syslog.0']['rx']['from_kernel'] >= 1, 10,
+                      'frames counted to the kernel through the tap and back out of the port')
         lg = send_from_ns(net, 5514, 1000, 20000)
         check_eq(lg['sent'], 1000, 'loadgen sent')
         sl.wait_stats(lambda st: st['inputs']['syslog.0']['records'] == 1000, 30,
