@@ -33,6 +33,20 @@ def cpu_ticks(pid):
     return int(fields[11]) + int(fields[12])
 
 
+def thread_ticks(pid):
+    """CPU ticks of each thread, by thread name and id."""
+    out = {}
+    for tid in os.listdir('/proc/%d/task' % pid):
+        try:
+            with open('/proc/%d/task/%s/stat' % (pid, tid)) as f:
+                head, rest = f.read().rsplit(')', 1)
+            fields = rest.split()
+            out[(head.split('(', 1)[1], tid)] = int(fields[11]) + int(fields[12])
+        except (FileNotFoundError, ProcessLookupError):
+            pass
+    return out
+
+
 def stats(path):
     try:
         with open(path) as f:
@@ -64,11 +78,12 @@ def dpdk_run(args, d):
     Rx_Backend dpdk
     Dpdk_Port net_pcap0,rx_pcap=%s,infinite_rx=1
     Dpdk_Mbufs %d
-    Dpdk_Eal_Args --no-huge --no-pci --no-shconf -m 1024 -l 0 --no-telemetry --log-level=*:warning --file-prefix=slbench%d
+    Dpdk_Eal_Args %s --no-pci --no-shconf -m %d -l 0 --no-telemetry --log-level=*:warning --file-prefix=slbench%d
 [OUTPUT]
     Name null
     Match *
-""" % (stats_path, 515 if args.rx_only else 514, pcap, args.frames * 2 + 4096, os.getpid())
+""" % (stats_path, 515 if args.rx_only else 514, pcap, args.frames * 2 + 4096,
+       '--in-memory' if args.huge else '--no-huge', 512 if args.huge else 1024, os.getpid())
     cpath = os.path.join(d, 'sluice.conf')
     with open(cpath, 'w') as f:
         f.write(conf)
@@ -91,11 +106,13 @@ def dpdk_run(args, d):
             perf = subprocess.Popen(['perf', 'record', '-g', '-o', args.perf, '-p', str(p.pid)],
                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         st0, c0, t0 = stats(stats_path), cpu_ticks(p.pid), time.monotonic()
+        th0 = thread_ticks(p.pid)
         time.sleep(args.seconds)
         if perf:
             perf.send_signal(2)
             perf.wait(60)
         st1, c1, t1 = stats(stats_path), cpu_ticks(p.pid), time.monotonic()
+        th1 = thread_ticks(p.pid)
     finally:
         p.terminate()
         p.wait(300 if args.wrap else 30)
@@ -104,10 +121,16 @@ def dpdk_run(args, d):
     secs = st1['uptime_s'] - st0['uptime_s']
     ev = events(i1, args) - events(i0, args)
     cpu = (c1 - c0) / CLK_TCK * (secs / (t1 - t0))
+    # The shard thread polls without pause: its CPU time is the share of a
+    # core it got. Events per shard-thread CPU-second is what one shard
+    # does with a core of its own (the null worker excluded).
+    shard_cpu = max(th1[k] - th0.get(k, 0) for k in th1) / CLK_TCK * (secs / (t1 - t0))
     return {'path': 'dpdk-net_pcap-infinite_rx' + ('-rx-only' if args.rx_only else ''), 'shards': 1, 'frames_in_pcap': gen['frames'],
             'seconds': round(secs, 3), 'events': ev, 'eps': round(ev / secs),
             'eps_per_shard': round(ev / secs), 'cpu_s': round(cpu, 3),
             'eps_per_cpu_s': round(ev / cpu) if cpu else None,
+            'shard_cpu_s': round(shard_cpu, 3),
+            'eps_per_shard_cpu_s': round(ev / shard_cpu) if shard_cpu else None,
             'malformed': i1['malformed'] - i0['malformed'], 'dropped': i1['dropped'] - i0['dropped'],
             'rx': i1.get('rx')}
 
@@ -139,6 +162,9 @@ def main():
     ap.add_argument('--rx-only', action='store_true',
                     help='DPDK run with Port 515: frames received, checked and dropped as other_port '
                     '(the PMD\'s own cost plus the header checks); implies --dpdk-only')
+    ap.add_argument('--huge', action='store_true',
+                    help='DPDK memory in 2 MiB hugepages (--in-memory -m 512: reserve 300+ pages first, '
+                    'e.g. echo 300 > /proc/sys/vm/nr_hugepages) instead of --no-huge 4 KiB pages')
     ap.add_argument('--dpdk-only', action='store_true', help='skip the epoll comparison')
     ap.add_argument('--perf', metavar='FILE', help='perf record -g the DPDK run\'s measured window into FILE')
     args = ap.parse_args()
