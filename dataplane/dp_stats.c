@@ -43,6 +43,10 @@ void dp_stats_collect(const struct dp_pipeline *pl, struct dp_stats_in *in, stru
 			in[i].rx_idle_sleeps += DP_CNT_GET(c->rx_idle_sleeps);
 			for (int r = 0; r < SHARD_PKT_NVERDICTS; r++)
 				in[i].rx_drop[r] += DP_CNT_GET(c->rx_drop[r]);
+			in[i].rx_exc[0] += DP_CNT_GET(c->rx_to_kernel);
+			in[i].rx_exc[1] += DP_CNT_GET(c->rx_to_kernel_dropped);
+			in[i].rx_exc[2] += DP_CNT_GET(c->rx_from_kernel);
+			in[i].rx_exc[3] += DP_CNT_GET(c->rx_from_kernel_dropped);
 		}
 	}
 	for (unsigned w = 0; pl->workers && w < pl->nworkers; w++) {
@@ -86,7 +90,10 @@ static void print_rx_json(FILE *f, const struct dp_stats_in *in)
 		for (int r = 1; r < SHARD_PKT_NVERDICTS; r++)
 			fprintf(f, "%s\"%s\":%llu", r > 1 ? "," : "", shard_pkt_verdict_name(r),
 				(unsigned long long)in->rx_drop[r]);
-		fprintf(f, "}}");
+		fprintf(f, "},\"to_kernel\":%llu,\"to_kernel_dropped\":%llu,\"from_kernel\":%llu,"
+			"\"from_kernel_dropped\":%llu}", (unsigned long long)in->rx_exc[0],
+			(unsigned long long)in->rx_exc[1], (unsigned long long)in->rx_exc[2],
+			(unsigned long long)in->rx_exc[3]);
 	}
 	fputc('}', f);
 }

@@ -16,6 +16,7 @@ struct dp_stats_in {
 	/* polling receive backends (shards/shard_rx.h) */
 	uint64_t rx_packets, rx_bytes, rx_imissed, rx_nombuf, rx_not_for_us, rx_polls, rx_idle_sleeps;
 	uint64_t rx_drop[SHARD_PKT_NVERDICTS];
+	uint64_t rx_exc[4]; /* to_kernel, to_kernel_dropped, from_kernel, from_kernel_dropped */
 };
 
 struct dp_stats_out {

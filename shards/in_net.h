@@ -36,6 +36,10 @@ int in_net_setup_unix(struct dp_input *in, enum dp_transport net, const char *pa
 	{ "Dpdk_Mbufs", DP_OPT_INT, "8191", offsetof(T, F.dpdk_mbufs), NULL, 1023, 16777215, 0, \
 	  "Rx_Backend dpdk: packet buffers per shard (its queue's pool). net_pcap with infinite_rx=1 " \
 	  "holds its whole file in them." }, \
+	{ "Dpdk_Exception_Port", DP_OPT_STR, NULL, offsetof(T, F.dpdk_exception_port), NULL, 0, 0, 0, \
+	  "Rx_Backend dpdk: a second DPDK port (e.g. net_tap0,iface=sl0) that gets the frames not " \
+	  "for this input (ARP, ICMP, other ports), so the kernel sees them, and whose frames are " \
+	  "sent out of Dpdk_Port. Unset: they are counted and dropped." }, \
 	{ "Xdp_Interface", DP_OPT_STR, NULL, offsetof(T, F.xdp_interface), NULL, 0, 0, 0, \
 	  "Rx_Backend af_xdp: the network interface; shard N binds its queue N." }, \
 	{ "Rx_Idle_Sleep", DP_OPT_INT, "100", offsetof(T, F.idle_sleep_us), NULL, 0, 1000000, 0, \

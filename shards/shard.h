@@ -44,6 +44,8 @@ struct shard_in_counters {
 	uint64_t rx_drop[SHARD_PKT_NVERDICTS]; /* by reason (shard_pkt.h) */
 	uint64_t rx_polls;    /* loop iterations that polled */
 	uint64_t rx_idle_sleeps; /* sleeps when idle (Rx_Idle_Sleep) */
+	uint64_t rx_to_kernel, rx_to_kernel_dropped; /* Dpdk_Exception_Port: sent, TX ring full */
+	uint64_t rx_from_kernel, rx_from_kernel_dropped; /* ... and back out of Dpdk_Port */
 } dp_cache_aligned;
 
 #define DP_CNT_ADD(x, n) __atomic_store_n(&(x), (x) + (n), __ATOMIC_RELAXED)

@@ -1,7 +1,8 @@
 /*
  * shard_pkt.c — Ethernet / IP / UDP header parsing in place (see
- * shard_pkt.h). Every read is preceded by a check that the bytes are
- * there: `need(off + n)` against the frame length.
+ * shard_pkt.h): the general path, for every frame the inline fast path
+ * in shard_pkt.h does not take. Every read is preceded by a check that the
+ * bytes are there, against the frame length.
  *
  * Threads: any; no state.
  */
@@ -135,8 +136,8 @@ static enum shard_pkt_verdict ip6(const struct shard_pkt_cfg *cfg, const uint8_t
 	return SHARD_PKT_IP6_HDR;
 }
 
-enum shard_pkt_verdict shard_pkt_parse(const struct shard_pkt_cfg *cfg, const uint8_t *frame,
-				       uint32_t len, struct shard_pkt *out)
+enum shard_pkt_verdict shard_pkt_parse_slow(const struct shard_pkt_cfg *cfg, const uint8_t *frame,
+					    uint32_t len, struct shard_pkt *out)
 {
 	out->ntags = 0;
 	out->vlan = 0;

@@ -22,6 +22,7 @@
 #define SHARD_PKT_H
 
 #include <stdint.h>
+#include <string.h>
 
 /* Why a frame was not delivered; SHARD_PKT_OK when it was. The first three
  * after OK are "not for us" (other traffic on the port); the rest are bad
@@ -65,8 +66,58 @@ struct shard_pkt {
 	uint8_t src[16];        /* source address: 4 or 16 bytes */
 };
 
-enum shard_pkt_verdict shard_pkt_parse(const struct shard_pkt_cfg *cfg, const uint8_t *frame,
-				       uint32_t len, struct shard_pkt *out);
+/* Any frame: every case above, and the reason when it is dropped. */
+enum shard_pkt_verdict shard_pkt_parse_slow(const struct shard_pkt_cfg *cfg, const uint8_t *frame,
+					    uint32_t len, struct shard_pkt *out);
+
+static inline uint32_t shard_pkt_ld32(const uint8_t *p)
+{
+	uint32_t v;
+	memcpy(&v, p, 4);
+	return v;
+}
+
+/* The frame's UDP payload, or why not. Inline, for the receive loops: the
+ * common case (untagged IPv4 without options, UDP, not a fragment, header
+ * checksum and lengths right, to our port) is checked in one pass of
+ * straight-line code; anything else, including every bad frame, goes to
+ * shard_pkt_parse_slow, which finds the same answer the long way and names
+ * the reason (tests/unit/shards/test_pkt.c checks both agree). Measured
+ * with callgrind on bench/pcap: 169 -> about 70 instructions per frame. */
+static inline enum shard_pkt_verdict shard_pkt_parse(const struct shard_pkt_cfg *cfg,
+						     const uint8_t *frame, uint32_t len,
+						     struct shard_pkt *out)
+{
+	/* Ethernet 14 + IPv4 20 + UDP 8. */
+	if (len >= 42 && (!cfg->max_frame || len <= cfg->max_frame) && frame[12] == 0x08 &&
+	    frame[13] == 0x00 && frame[14] == 0x45 && frame[23] == 17) {
+		const uint8_t *h = frame + 14;
+		uint32_t tot = (uint32_t)h[2] << 8 | h[3];
+		uint32_t ulen = (uint32_t)h[24] << 8 | h[25];
+		uint16_t dport = (uint16_t)(h[22] << 8 | h[23]);
+		/* RFC 1071: the ones' complement sum of the ten 16-bit words
+		 * is 0xffff. Folding adds 2^16 = 1 (mod 0xffff), so that is: the
+		 * plain sum of the five 32-bit words, in either byte order (a
+		 * swap multiplies by 256, prime to 0xffff), is a non-zero
+		 * multiple of 0xffff (non-zero: h[0] is 0x45). */
+		uint64_t sum = (uint64_t)shard_pkt_ld32(h) + shard_pkt_ld32(h + 4) + shard_pkt_ld32(h + 8) +
+			       shard_pkt_ld32(h + 12) + shard_pkt_ld32(h + 16);
+		if (sum % 0xffff == 0 && tot >= 28 && tot <= len - 14 && !((h[6] & 0x3f) | h[7]) &&
+		    (!cfg->port || dport == cfg->port) &&
+		    (!cfg->dst4 || shard_pkt_ld32(h + 16) == cfg->dst4) && ulen >= 8 && ulen <= tot - 20) {
+			out->ntags = 0;
+			out->vlan = 0;
+			out->family = 4;
+			memcpy(out->src, h + 12, 4);
+			out->sport = (uint16_t)(h[20] << 8 | h[21]);
+			out->dport = dport;
+			out->payload = h + 28;
+			out->len = ulen - 8;
+			return SHARD_PKT_OK;
+		}
+	}
+	return shard_pkt_parse_slow(cfg, frame, len, out);
+}
 
 /* The verdict's counter name, e.g. "fragment" (stable: it is in Stats_File). */
 const char *shard_pkt_verdict_name(enum shard_pkt_verdict v);

@@ -109,24 +109,58 @@ void shard_rx_pkt_cfg(const struct dp_input *in, uint32_t max_frame, struct shar
 		pc->dst4 = a.s_addr;
 }
 
-void shard_rx_frame(struct shard *sh, struct shard_in *si, const struct shard_pkt_cfg *pc,
-		    const uint8_t *frame, uint32_t len)
+enum shard_pkt_verdict shard_rx_frame_acc(struct shard *sh, struct shard_in *si,
+					  const struct shard_pkt_cfg *pc, const uint8_t *frame,
+					  uint32_t len, struct shard_rx_acc *acc)
 {
 	struct shard_pkt pk;
 	enum shard_pkt_verdict v = shard_pkt_parse(pc, frame, len, &pk);
-	if (v != SHARD_PKT_OK) {
-		DP_CNT_ADD(si->cnt.rx_drop[v], 1);
-		if (shard_pkt_not_for_us(v))
-			DP_CNT_ADD(si->cnt.rx_not_for_us, 1);
-		return;
+	if (unlikely(v != SHARD_PKT_OK)) {
+		acc->drop[v]++;
+		acc->bad++;
+		return v;
 	}
-	DP_CNT_ADD(si->cnt.bytes, pk.len);
-	if (pk.len > si->in->max_frame) {
-		DP_CNT_ADD(si->cnt.oversize, 1);
-		return;
+	acc->bytes += pk.len;
+	if (unlikely(pk.len > si->in->max_frame)) {
+		acc->oversize++;
+		return v;
 	}
 	char src[80];
-	unsigned srclen = si->in->src_key ? shard_pkt_src_name(&pk, src, sizeof(src)) : 0;
-	/* As the epoll path from here: the datagram, whoever received it. */
+	unsigned srclen = unlikely(si->in->src_key) ? shard_pkt_src_name(&pk, src, sizeof(src)) : 0;
+	/* As the epoll path from here: the datagram, whoever received it
+	 * (shard_emit_dgram counts what it cannot keep). */
 	shard_emit_dgram(sh, si, (const char *)pk.payload, pk.len, srclen ? src : NULL, srclen);
+	return v;
+}
+
+void shard_rx_acc_flush(struct shard_in *si, struct shard_rx_acc *acc)
+{
+	if (acc->bytes)
+		DP_CNT_ADD(si->cnt.bytes, acc->bytes);
+	if (unlikely(acc->oversize))
+		DP_CNT_ADD(si->cnt.oversize, acc->oversize);
+	if (unlikely(acc->dropped))
+		DP_CNT_ADD(si->cnt.dropped, acc->dropped);
+	if (unlikely(acc->bad)) {
+		unsigned nfu = 0;
+		for (int v = 1; v < SHARD_PKT_NVERDICTS; v++) {
+			if (!acc->drop[v])
+				continue;
+			DP_CNT_ADD(si->cnt.rx_drop[v], acc->drop[v]);
+			if (shard_pkt_not_for_us((enum shard_pkt_verdict)v))
+				nfu += acc->drop[v];
+		}
+		if (nfu)
+			DP_CNT_ADD(si->cnt.rx_not_for_us, nfu);
+	}
+	memset(acc, 0, sizeof(*acc));
+}
+
+void shard_rx_frame(struct shard *sh, struct shard_in *si, const struct shard_pkt_cfg *pc,
+		    const uint8_t *frame, uint32_t len)
+{
+	struct shard_rx_acc acc;
+	memset(&acc, 0, sizeof(acc));
+	shard_rx_frame_acc(sh, si, pc, frame, len, &acc);
+	shard_rx_acc_flush(si, &acc);
 }

@@ -30,6 +30,7 @@ struct shard_rx_cfg {
 	char *dpdk_port;         /* PCI address or vdev string */
 	char *dpdk_eal_args;     /* EAL arguments, split on blanks */
 	int64_t dpdk_mbufs;      /* mbufs per shard (its queue's pool) */
+	char *dpdk_exception_port; /* vdev/PCI port for frames not for us, or NULL */
 	char *xdp_interface;     /* AF_XDP: the interface */
 	int64_t idle_sleep_us;   /* longest sleep when idle */
 };
@@ -58,8 +59,25 @@ bool shard_rx_poll(struct shard *sh);
 /* Control thread (shard_destroy): close this shard's queues. */
 void shard_rx_close(struct shard *sh);
 
-/* For the backends: check a frame and hand its payload on. Updates the
- * per-reason counters; rx_packets/rx_bytes are the caller's, per burst. */
+/* Counter sums of a poll, added to the input's counters once at its end
+ * (shard_rx_acc_flush) instead of one store per frame and counter. */
+struct shard_rx_acc {
+	uint64_t bytes;          /* payload bytes of the datagrams taken */
+	uint32_t bad;            /* frames not delivered, all reasons */
+	uint32_t oversize, dropped;
+	uint32_t drop[SHARD_PKT_NVERDICTS];
+};
+
+/* For the backends: check a frame and hand its payload on, counting into
+ * acc (zeroed by the caller before the poll). Returns the verdict, so a
+ * backend can pass "not for us" frames on (shard_pkt_not_for_us). */
+enum shard_pkt_verdict shard_rx_frame_acc(struct shard *sh, struct shard_in *si,
+					  const struct shard_pkt_cfg *pc, const uint8_t *frame,
+					  uint32_t len, struct shard_rx_acc *acc);
+/* Add acc to si's counters and zero it. */
+void shard_rx_acc_flush(struct shard_in *si, struct shard_rx_acc *acc);
+/* One frame, counted at once (a backend that does not batch). rx_packets
+ * and rx_bytes are the caller's, per burst. */
 void shard_rx_frame(struct shard *sh, struct shard_in *si, const struct shard_pkt_cfg *pc,
 		    const uint8_t *frame, uint32_t len);
 /* The filter an input asks for: its Port, its Listen address. */
