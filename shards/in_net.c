@@ -7,6 +7,7 @@
 #include <sys/un.h>
 #include "in_net.h"
 #include "psr_frame.h"
+#include "psr_json.h"
 
 /* Smallest read: a shard reads at least this much per read(2) whatever
  * Buffer_Chunk_Size says, since fewer, larger reads cost less CPU. */
@@ -139,5 +140,20 @@ int in_net_setup_format(struct dp_input *in, bool json, const char *separator, s
 		memcpy(in->sep, sep, (size_t)n);
 		in->sep_len = (size_t)n;
 	}
+	return 0;
+}
+
+void *in_net_lines_ctx(struct dp_input *in, unsigned shard)
+{
+	(void)shard;
+	return in;
+}
+
+int in_net_lines_parse(struct dp_chunk *c, const char *p, size_t len, void *ctx)
+{
+	const struct dp_input *in = ctx;
+	if (in->framing == PSR_FRAME_JSON)
+		return psr_json_parse(c, p, len);
+	dp_chunk_put_str(c, "log", 3, p, len);
 	return 0;
 }

@@ -50,6 +50,11 @@ int in_net_setup_unix(struct dp_input *in, enum dp_transport net, const char *pa
  * keys): json frames JSON objects (PSR_FRAME_JSON), none cuts at the
  * separator, given with C escapes \n \r \t \0 \\. Sets in->framing and,
  * for a separator other than LF, in->sep. */
+/* tcp and udp inputs: each frame a JSON object (Format json, framing
+ * PSR_FRAME_JSON) or {"log": frame}. The shard context is the input. */
+void *in_net_lines_ctx(struct dp_input *in, unsigned shard);
+int in_net_lines_parse(struct dp_chunk *c, const char *p, size_t len, void *ctx);
+
 int in_net_setup_format(struct dp_input *in, bool json, const char *separator, struct dp_err *err);
 
 /* Check the receive backend keys against the transport setup chose, and

@@ -9,7 +9,6 @@
  */
 #include <string.h>
 #include "in_net.h"
-#include "psr_json.h"
 
 enum { FMT_JSON, FMT_NONE };
 
@@ -53,27 +52,12 @@ static int setup(struct dp_input *in, struct dp_err *err)
 	return in_net_setup_format(in, cfg->format == FMT_JSON, cfg->separator, err);
 }
 
-static void *ctx_create(struct dp_input *in, unsigned shard)
-{
-	(void)shard;
-	return in->cfg;
-}
-
-static int parse(struct dp_chunk *c, const char *p, size_t len, void *ctx)
-{
-	struct in_tcp_cfg *cfg = ctx;
-	if (cfg->format == FMT_JSON)
-		return psr_json_parse(c, p, len);
-	dp_chunk_put_str(c, "log", 3, p, len);
-	return 0;
-}
-
 const struct dp_input_ops in_tcp_ops = {
 	.name = "tcp",
 	.desc = "JSON lines or raw lines over TCP",
 	.opts = tcp_opts,
 	.cfg_size = sizeof(struct in_tcp_cfg),
 	.setup = setup,
-	.shard_ctx_create = ctx_create,
-	.parse = parse,
+	.shard_ctx_create = in_net_lines_ctx,
+	.parse = in_net_lines_parse,
 };

@@ -26,7 +26,6 @@
  */
 #include <string.h>
 #include "in_net.h"
-#include "psr_json.h"
 
 enum { FMT_JSON, FMT_NONE };
 
@@ -88,27 +87,12 @@ static int setup(struct dp_input *in, struct dp_err *err)
 	return 0;
 }
 
-static void *ctx_create(struct dp_input *in, unsigned shard)
-{
-	(void)shard;
-	return in->cfg;
-}
-
-static int parse(struct dp_chunk *c, const char *p, size_t len, void *ctx)
-{
-	const struct in_udp_cfg *cfg = ctx;
-	if (cfg->format == FMT_JSON)
-		return psr_json_parse(c, p, len);
-	dp_chunk_put_str(c, "log", 3, p, len);
-	return 0;
-}
-
 const struct dp_input_ops in_udp_ops = {
 	.name = "udp",
 	.desc = "JSON or raw records in UDP datagrams (epoll, DPDK or AF_XDP receive)",
 	.opts = udp_opts,
 	.cfg_size = sizeof(struct in_udp_cfg),
 	.setup = setup,
-	.shard_ctx_create = ctx_create,
-	.parse = parse,
+	.shard_ctx_create = in_net_lines_ctx,
+	.parse = in_net_lines_parse,
 };

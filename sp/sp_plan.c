@@ -24,10 +24,7 @@ struct cc {
 	struct dp_err *err;
 };
 
-static int perr(struct dp_err *err, uint32_t line, uint32_t col, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-
-static int perr(struct dp_err *err, uint32_t line, uint32_t col, const char *fmt, ...)
+int sp_plan_err(struct dp_err *err, uint32_t line, uint32_t col, const char *fmt, ...)
 {
 	char what[120];
 	va_list ap;
@@ -114,7 +111,7 @@ static int operand_slot(struct cc *c, struct sp_expr *e)
 	struct sp_query *q = c->q;
 	if (!c->having) {
 		if (e->kind == SP_E_CALL)
-			return perr(c->err, e->line, e->col, "%s is not allowed in WHERE",
+			return sp_plan_err(c->err, e->line, e->col, "%s is not allowed in WHERE",
 				    e->call.text);
 		int s = slot_of(q, &e->key);
 		if (s < 0)
@@ -138,7 +135,7 @@ static int operand_slot(struct cc *c, struct sp_expr *e)
 				return (int)i;
 		}
 	}
-	return perr(c->err, e->line, e->col, "HAVING: '%s' is not in the select list", want);
+	return sp_plan_err(c->err, e->line, e->col, "HAVING: '%s' is not in the select list", want);
 }
 
 static int comp(struct cc *c, struct sp_expr *e)
@@ -156,7 +153,7 @@ static int comp(struct cc *c, struct sp_expr *e)
 		return emit(c, SP_I_NOT, 0, 0, 0, 0);
 	case SP_E_CONTAINS:
 		if (c->having)
-			return perr(c->err, e->line, e->col, "@record.contains is not allowed in HAVING");
+			return sp_plan_err(c->err, e->line, e->col, "@record.contains is not allowed in HAVING");
 		if ((a = slot_of(c->q, &e->key)) < 0)
 			return dp_err_set(c->err, -EINVAL, "more than 64 keys in one query");
 		return emit(c, SP_I_HAS, 0, (unsigned)a, 0, 1);
@@ -189,13 +186,13 @@ static int comp(struct cc *c, struct sp_expr *e)
 		if (is_lit(r)) {
 			bool ordered = op != SP_EQ && op != SP_NE;
 			if ((r->kind == SP_E_BOOL || r->kind == SP_E_NULL) && ordered)
-				return perr(c->err, r->line, r->col,
+				return sp_plan_err(c->err, r->line, r->col,
 					    "type mismatch: %s cannot be ordered", lit_type(r));
 			if (is_lit(l)) {
 				bool num_l = l->kind == SP_E_INT || l->kind == SP_E_FLOAT;
 				bool num_r = r->kind == SP_E_INT || r->kind == SP_E_FLOAT;
 				if (l->kind != r->kind && !(num_l && num_r))
-					return perr(c->err, e->line, e->col,
+					return sp_plan_err(c->err, e->line, e->col,
 						    "type mismatch: %s compared with %s",
 						    lit_type(l), lit_type(r));
 				struct sp_val lv, rv;
@@ -215,7 +212,7 @@ static int comp(struct cc *c, struct sp_expr *e)
 		return emit(c, SP_I_CMP2, op, (unsigned)a, (uint32_t)b, 1);
 	}
 	default:
-		return perr(c->err, e->line, e->col,
+		return sp_plan_err(c->err, e->line, e->col,
 			    "type mismatch: a condition must be true or false, not %s", lit_type(e));
 	}
 }
@@ -271,12 +268,12 @@ static int plan_outputs(struct sp_query *q, struct dp_err *err)
 		if (s->items[i].kind == SP_ITEM_CALL && sp_fn_is_agg(s->items[i].call.fn))
 			q->aggregating = true;
 	if (s->ngroup && !q->aggregating)
-		return perr(err, s->from_line, s->from_col, "GROUP BY needs an aggregate function");
+		return sp_plan_err(err, s->from_line, s->from_col, "GROUP BY needs an aggregate function");
 	if (s->having && !q->aggregating)
-		return perr(err, s->having->line, s->having->col,
+		return sp_plan_err(err, s->having->line, s->having->col,
 			    "HAVING needs an aggregate function");
 	if (s->limit >= 0 && !q->aggregating)
-		return perr(err, s->from_line, s->from_col,
+		return sp_plan_err(err, s->from_line, s->from_col,
 			    "LIMIT applies to aggregating queries only");
 	for (unsigned i = 0; i < s->ngroup; i++) {
 		int sl = slot_of(q, &s->group[i]);
@@ -297,7 +294,7 @@ static int plan_outputs(struct sp_query *q, struct dp_err *err)
 		switch (it->kind) {
 		case SP_ITEM_STAR:
 			if (q->aggregating)
-				return perr(err, it->line, it->col,
+				return sp_plan_err(err, it->line, it->col,
 					    "'*' cannot be selected beside aggregate functions");
 			o->kind = SP_OUT_STAR;
 			break;
@@ -309,7 +306,7 @@ static int plan_outputs(struct sp_query *q, struct dp_err *err)
 					if (key_eq(&s->group[g], &it->key))
 						o->group = (int)g;
 				if (o->group < 0)
-					return perr(err, it->line, it->col,
+					return sp_plan_err(err, it->line, it->col,
 						    "'%s' must appear in GROUP BY to be selected beside aggregate functions",
 						    it->key.text);
 			} else if ((o->slot = slot_of(q, &it->key)) < 0) {
@@ -322,7 +319,7 @@ static int plan_outputs(struct sp_query *q, struct dp_err *err)
 				o->kind = SP_OUT_FN;
 				o->fn = it->call.fn;
 				if (q->aggregating && (o->fn == SP_FN_RECORD_TAG || o->fn == SP_FN_RECORD_TIME))
-					return perr(err, it->line, it->col,
+					return sp_plan_err(err, it->line, it->col,
 						    "%s belongs to one record, not to an aggregate",
 						    it->call.text);
 				break;
@@ -358,10 +355,10 @@ static int plan_window(struct sp_query *q, struct sp_select *s, struct dp_err *e
 	if (s->win == SP_WIN_SESSION) {
 		for (unsigned i = 0; i < q->nagg; i++)
 			if (q->aggs[i].fn == SP_FN_FORECAST)
-				return perr(err, s->win_line, s->win_col,
+				return sp_plan_err(err, s->win_line, s->win_col,
 					    "TIMESERIES_FORECAST cannot be used with SESSION windows");
 		if (s->limit >= 0)
-			return perr(err, s->win_line, s->win_col,
+			return sp_plan_err(err, s->win_line, s->win_col,
 				    "LIMIT cannot be used with SESSION windows");
 		q->session = true;
 		q->gap_ns = s->win_size_s * 1000000000ull;
@@ -388,7 +385,7 @@ static int plan_window(struct sp_query *q, struct sp_select *s, struct dp_err *e
 		}
 		uint64_t open = (q->lateness_ns + q->size_ns + q->adv_ns - 1) / q->adv_ns + 1;
 		if (open > OPEN_MAX)
-			return perr(err, s->win_line, s->win_col,
+			return sp_plan_err(err, s->win_line, s->win_col,
 				    "LATENESS too long for the window: %llu windows would be open at once (at most %d)",
 				    (unsigned long long)open, OPEN_MAX);
 		q->open_max = (unsigned)open + OPEN_SLACK;
@@ -416,9 +413,9 @@ int sp_plan(struct sp_query *q, struct sp_stmt *st, struct sp_stmt *const *tasks
 					 sp_snap_stream_is(tasks[i], s->from)))
 				q->from_task = (int)i;
 		if (q->from_task < 0)
-			return perr(err, s->from_line, s->from_col, "unknown stream '%s'", s->from);
+			return sp_plan_err(err, s->from_line, s->from_col, "unknown stream '%s'", s->from);
 		if ((unsigned)q->from_task == q->idx)
-			return perr(err, s->from_line, s->from_col, "a stream cannot read itself");
+			return sp_plan_err(err, s->from_line, s->from_col, "a stream cannot read itself");
 	} else {
 		q->pattern = s->from;
 	}

@@ -99,6 +99,10 @@ struct sp_query {
 int sp_plan(struct sp_query *q, struct sp_stmt *st, struct sp_stmt *const *tasks,
 	    unsigned ntasks, struct dp_err *err);
 void sp_plan_fini(struct sp_query *q);
+/* A planning error at a statement's line and column ("line L, column C:
+ * ..."), returned as -EINVAL; shared with sp_snap.c. */
+int sp_plan_err(struct dp_err *err, uint32_t line, uint32_t col, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
 
 /* Read every slot of q from record r. */
 void sp_slots_load(const struct sp_query *q, const struct dp_chunk *c, const struct dp_rec *r,

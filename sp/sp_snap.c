@@ -65,19 +65,6 @@ struct sp_snap {
 
 /* ---- start-up ---- */
 
-static int snap_err(struct dp_err *err, uint32_t line, uint32_t col, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-
-static int snap_err(struct dp_err *err, uint32_t line, uint32_t col, const char *fmt, ...)
-{
-	char what[120];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(what, sizeof(what), fmt, ap);
-	va_end(ap);
-	return dp_err_set(err, -EINVAL, "line %u, column %u: %s", line, col, what);
-}
-
 static int snap_props(struct sp_query *q, const struct sp_stmt *st, struct dp_err *err)
 {
 	bool tag = false;
@@ -121,16 +108,16 @@ int sp_snap_plan(struct sp_query *q, struct sp_stmt *st, struct sp_stmt *const *
 	const char *what = create ? "CREATE SNAPSHOT" : "FLUSH SNAPSHOT";
 	const struct sp_item *it = &s->items[s->nitems > 1 && s->items[0].kind == SP_ITEM_STAR];
 	if (s->nitems != 1 || it->kind != SP_ITEM_STAR)
-		return snap_err(err, it->line, it->col, "%s selects * only, as in Fluent Bit", what);
+		return sp_plan_err(err, it->line, it->col, "%s selects * only, as in Fluent Bit", what);
 	if (s->win != SP_WIN_NONE || s->ngroup)
-		return snap_err(err, s->from_line, s->from_col, "%s takes no %s", what,
+		return sp_plan_err(err, s->from_line, s->from_col, "%s takes no %s", what,
 				s->win != SP_WIN_NONE ? "WINDOW" : "GROUP BY");
 	if (s->having)
-		return snap_err(err, s->having->line, s->having->col, "%s takes no HAVING", what);
+		return sp_plan_err(err, s->having->line, s->having->col, "%s takes no HAVING", what);
 
 	if (!create) {
 		if (s->limit >= 0)
-			return snap_err(err, s->from_line, s->from_col, "FLUSH SNAPSHOT takes no LIMIT");
+			return sp_plan_err(err, s->from_line, s->from_col, "FLUSH SNAPSHOT takes no LIMIT");
 		for (unsigned i = 0; i < ntasks; i++)
 			if (tasks[i] && tasks[i]->kind == SP_ST_CREATE_SNAPSHOT &&
 			    strcmp(tasks[i]->name, st->name) == 0) {
@@ -150,7 +137,7 @@ int sp_snap_plan(struct sp_query *q, struct sp_stmt *st, struct sp_stmt *const *
 	if (rc)
 		return rc;
 	if (s->limit > (int64_t)SP_SNAP_LIMIT_MAX)
-		return snap_err(err, s->from_line, s->from_col, "a snapshot's LIMIT is at most %u",
+		return sp_plan_err(err, s->from_line, s->from_col, "a snapshot's LIMIT is at most %u",
 				SP_SNAP_LIMIT_MAX);
 	/* LIMIT 0 is no limit (Fluent Bit's record_limit 0) */
 	q->snap_limit = s->limit > 0 ? (uint32_t)s->limit : 0;
