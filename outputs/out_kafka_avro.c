@@ -149,6 +149,21 @@ static bool mp_read(const uint8_t *p, const uint8_t *end, struct mpv *v)
 	return true;
 }
 
+/* The key and value of a map's next pair at *q; *q moves past the value. */
+static bool mp_read_pair(const uint8_t **q, const uint8_t *end, struct mpv *k, struct mpv *v)
+{
+	const uint8_t *p = *q;
+	size_t ks = dp_mp_object_size(p, (size_t)(end - p));
+	if (!ks || !mp_read(p, p + ks, k))
+		return false;
+	p += ks;
+	size_t vs = dp_mp_object_size(p, (size_t)(end - p));
+	if (!vs || !mp_read(p, p + vs, v))
+		return false;
+	*q = p + vs;
+	return true;
+}
+
 /* ---- schema ---- */
 
 static struct rtab *rtab_of(struct out_kafka_avro *a, avro_schema_t s)
@@ -266,15 +281,9 @@ static int put_members(struct out_kafka_avro *a, avro_value_t *dst, const struct
 	const uint8_t *q = m->p;
 	for (uint32_t i = 0; i < m->n; i++) {
 		struct mpv k, val;
-		size_t ks = dp_mp_object_size(q, (size_t)(end - q));
-		if (!ks || !mp_read(q, q + ks, &k))
+		if (!mp_read_pair(&q, end, &k, &val))
 			return C_MALFORMED;
-		q += ks;
-		size_t vs = dp_mp_object_size(q, (size_t)(end - q));
-		if (!vs || !mp_read(q, q + vs, &val))
-			return C_MALFORMED;
-		const uint8_t *vend = q + vs;
-		q = vend;
+		const uint8_t *vend = q;
 		if (k.k != K_STR)
 			continue;   /* a non-string key names no field */
 		for (unsigned f = 0; f < t->n; f++) {
@@ -397,12 +406,7 @@ static int put(struct out_kafka_avro *a, avro_value_t *dst, const struct mpv *v,
 		const uint8_t *q = v->p;
 		for (uint32_t i = 0; i < v->n; i++) {
 			struct mpv k, val;
-			size_t ks = dp_mp_object_size(q, (size_t)(end - q));
-			if (!ks || !mp_read(q, q + ks, &k))
-				return C_MALFORMED;
-			q += ks;
-			size_t vs = dp_mp_object_size(q, (size_t)(end - q));
-			if (!vs || !mp_read(q, q + vs, &val))
+			if (!mp_read_pair(&q, end, &k, &val))
 				return C_MALFORMED;
 			char key[KEY_MAX];
 			if (k.k != K_STR || k.n >= sizeof(key) || memchr(k.p, 0, k.n))
@@ -412,10 +416,9 @@ static int put(struct out_kafka_avro *a, avro_value_t *dst, const struct mpv *v,
 			avro_value_t ev;
 			if (avro_value_add(dst, key, &ev, NULL, NULL))
 				return C_AVRO;
-			int r2 = put(a, &ev, &val, q + vs, depth + 1);
+			int r2 = put(a, &ev, &val, q, depth + 1);
 			if (r2)
 				return r2;
-			q += vs;
 		}
 		break;
 	}
