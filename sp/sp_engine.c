@@ -307,11 +307,11 @@ void sp_engine_stats(struct sp_engine *e, unsigned task, struct sp_stats *out)
 		if (!s)
 			continue;
 		const struct sp_qstat *q = &s->st[task];
-		out->records_in += q->in;
-		out->emitted += q->emitted;
-		out->emit_failed += q->emit_failed;
-		out->groups_dropped += q->dropped;
-		out->late += q->late;
-		out->no_time += q->no_time;
+		out->records_in += __atomic_load_n(&q->in, __ATOMIC_RELAXED);
+		out->emitted += __atomic_load_n(&q->emitted, __ATOMIC_RELAXED);
+		out->emit_failed += __atomic_load_n(&q->emit_failed, __ATOMIC_RELAXED);
+		out->groups_dropped += __atomic_load_n(&q->dropped, __ATOMIC_RELAXED);
+		out->late += __atomic_load_n(&q->late, __ATOMIC_RELAXED);
+		out->no_time += __atomic_load_n(&q->no_time, __ATOMIC_RELAXED);
 	}
 }

@@ -217,7 +217,7 @@ static void aggregate(struct sp_shard *s, unsigned qi, const struct sp_query *q,
 	uint32_t klen = sp_gkey_encode(q, s->vals, s->gkey);
 	struct sp_qstat *st = &s->st[qi];
 	if (!klen) {
-		st->dropped++;
+		SP_CNT_ADD(st->dropped, 1);
 		return;
 	}
 	uint64_t h = sp_hash(s->gkey, klen);
@@ -231,17 +231,17 @@ static void aggregate(struct sp_shard *s, unsigned qi, const struct sp_query *q,
 		if (start + q->size_ns <= t)
 			break;
 		if (start + q->size_ns <= s->closed_upto) {
-			st->late++;
+			SP_CNT_ADD(st->late, 1);
 			continue;
 		}
 		struct sp_win *w = window_for(s, qi, start);
 		if (!w) {
-			st->dropped++;
+			SP_CNT_ADD(st->dropped, 1);
 			continue;
 		}
 		union sp_w *g = sp_tab_get(&w->tab, s->gkey, klen, h);
 		if (!g) {
-			st->dropped++;
+			SP_CNT_ADD(st->dropped, 1);
 			continue;
 		}
 		/* forecast's x: record time from the window start, seconds */
@@ -260,7 +260,7 @@ void sp_shard_record(struct sp_shard *s, struct dp_fx *fx, int origin)
 		const struct sp_query *q = &e->q[qi];
 		if (!from_matches(q, fx, origin, mask))
 			continue;
-		s->st[qi].in++;
+		SP_CNT_ADD(s->st[qi].in, 1);
 		sp_slots_load(q, fx->c, r, s->vals);
 		if (q->where.n && !sp_prog_run(&q->where, s->vals))
 			continue;
@@ -278,9 +278,9 @@ void sp_shard_record(struct sp_shard *s, struct dp_fx *fx, int origin)
 		struct rec_ctx x = { s, q, fx, r };
 		fx->origin = (int)q->idx;   /* the shard feeds the result on */
 		if (dp_fx_emit(fx, q->tag, q->tag_len, r->ts_sec, r->ts_nsec, build_rec, &x))
-			s->st[qi].emit_failed++;
+			SP_CNT_ADD(s->st[qi].emit_failed, 1);
 		else
-			s->st[qi].emitted++;
+			SP_CNT_ADD(s->st[qi].emitted, 1);
 	}
 }
 
@@ -293,7 +293,7 @@ static void merge_in(struct sp_shard *s0, struct sp_win *w)
 	struct sp_qmerge *m = &e->m[w->q];
 	struct sp_mwin *mw = NULL, *fw = NULL;
 	if (w->end <= m->emitted_upto) {
-		s0->st[w->q].late += w->tab.n;
+		SP_CNT_ADD(s0->st[w->q].late, w->tab.n);
 		return;
 	}
 	for (unsigned i = 0; i < m->nw; i++) {
@@ -304,7 +304,7 @@ static void merge_in(struct sp_shard *s0, struct sp_win *w)
 	}
 	if (!mw) {
 		if (!fw) {
-			s0->st[w->q].late += w->tab.n;
+			SP_CNT_ADD(s0->st[w->q].late, w->tab.n);
 			return;
 		}
 		mw = fw;
@@ -325,7 +325,7 @@ static void merge_in(struct sp_shard *s0, struct sp_win *w)
 				sp_ses_merge_times(q, d, &t->w[(size_t)i * t->nwords]);
 		}
 	}
-	s0->st[w->q].dropped += mw->tab.dropped - before;
+	SP_CNT_ADD(s0->st[w->q].dropped, mw->tab.dropped - before);
 }
 
 bool sp_emit_group(struct sp_shard *s0, struct dp_fx *fx, unsigned qi, const uint8_t *key,
@@ -356,9 +356,9 @@ bool sp_emit_group(struct sp_shard *s0, struct dp_fx *fx, unsigned qi, const uin
 	fx->origin = (int)q->idx;
 	if (dp_fx_emit(fx, q->tag, q->tag_len, (uint32_t)(t_ns / 1000000000ull),
 		       (uint32_t)(t_ns % 1000000000ull), build_res, &x))
-		s0->st[qi].emit_failed++;
+		SP_CNT_ADD(s0->st[qi].emit_failed, 1);
 	else
-		s0->st[qi].emitted++;
+		SP_CNT_ADD(s0->st[qi].emitted, 1);
 	return true;
 }
 

@@ -32,7 +32,10 @@ struct sp_win {
 	struct sp_tab tab;
 };
 
-/* Per shard and query counters; the shard writes, readers sum. */
+/* Per shard and query counters; the shard writes (SP_CNT_ADD), readers
+ * on other threads (Stats_File) sum them with relaxed loads. */
+#define SP_CNT_ADD(x, n) __atomic_store_n(&(x), (x) + (n), __ATOMIC_RELAXED)
+
 struct sp_qstat {
 	uint64_t in, emitted, emit_failed, dropped, late;
 	uint64_t no_time;          /* event time: ON key missing or not a number */

@@ -367,9 +367,9 @@ static void flush(struct sp_shard *s, unsigned qi, struct dp_fx *fx)
 		/* origin: the snapshot, which then never stores its own flush */
 		fx->origin = (int)qi;
 		if (dp_fx_emit(fx, q->tag, q->tag_len, en.ts_sec, en.ts_nsec, build_snap, &x))
-			s->st[qi].emit_failed++;
+			SP_CNT_ADD(s->st[qi].emit_failed, 1);
 		else
-			s->st[qi].emitted++;
+			SP_CNT_ADD(s->st[qi].emitted, 1);
 	}
 	fx->origin = origin;
 	sn->flushing = false;

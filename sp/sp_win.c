@@ -98,7 +98,7 @@ void sp_win_record(struct sp_shard *s, unsigned qi, const struct sp_query *q,
 	uint64_t t = fx->now_real_ns, wm = s->closed_upto;
 	if (q->evt) {
 		if (!event_time(q, s->vals, r, &t)) {
-			st->no_time++;
+			SP_CNT_ADD(st->no_time, 1);
 			return;
 		}
 		wm = wx->wm;
@@ -116,7 +116,7 @@ void sp_win_record(struct sp_shard *s, unsigned qi, const struct sp_query *q,
 	}
 	uint32_t klen = sp_gkey_encode(q, s->vals, s->gkey);
 	if (!klen) {
-		st->dropped++;
+		SP_CNT_ADD(st->dropped, 1);
 		return;
 	}
 	uint64_t h = sp_hash(s->gkey, klen);
@@ -137,14 +137,14 @@ void sp_win_record(struct sp_shard *s, unsigned qi, const struct sp_query *q,
 		    atomic_load_explicit(&w->state, memory_order_relaxed) != WIN_OPEN) {
 			w = sp_window_for(s, qi, start);
 			if (!w) {
-				st->dropped++;
+				SP_CNT_ADD(st->dropped, 1);
 				continue;
 			}
 			wx->hit = w;
 		}
 		union sp_w *g = sp_tab_get(&w->tab, s->gkey, klen, h);
 		if (!g) {
-			st->dropped++;
+			SP_CNT_ADD(st->dropped, 1);
 			continue;
 		}
 		/* forecast's x: the time from the window start, seconds */
@@ -160,7 +160,7 @@ void sp_win_record(struct sp_shard *s, unsigned qi, const struct sp_query *q,
 		}
 	}
 	if (late)
-		st->late++;
+		SP_CNT_ADD(st->late, 1);
 }
 
 /* ---- shard: ticks ---- */
@@ -296,7 +296,7 @@ void sp_ses_stitch(struct sp_shard *s0, struct dp_fx *fx, unsigned qi, struct sp
 		const union sp_w *f = &t->w[(size_t)i * t->nwords];
 		union sp_w *ses = sp_tab_get(cur, key, g->klen, g->hash);
 		if (!ses) {
-			s0->st[qi].dropped++;
+			SP_CNT_ADD(s0->st[qi].dropped, 1);
 			continue;
 		}
 		/* Buckets come in order: f starts after all of ses. */
@@ -346,7 +346,7 @@ void sp_ses_close(struct sp_shard *s0, struct dp_fx *fx, unsigned qi, uint64_t m
 		}
 		union sp_w *d = sp_tab_get(next, key, g->klen, g->hash);
 		if (!d) {
-			s0->st[qi].dropped++;
+			SP_CNT_ADD(s0->st[qi].dropped, 1);
 			continue;
 		}
 		ses_absorb(q, next, d, w);
