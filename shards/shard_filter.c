@@ -25,6 +25,16 @@
 #define EMIT_DEPTH_MAX 8   /* emitted records re-filtered at most this deep */
 #define TICK_NS 50000000ull
 
+/* A record emitted at EMIT_DEPTH_MAX still reaches the outputs, but is
+ * not fed to more filters or queries: said once, not per record. */
+static void depth_cut(void)
+{
+	static _Atomic int said;
+	if (!atomic_exchange_explicit(&said, 1, memory_order_relaxed))
+		dp_warn("records emitted %d levels deep (filters or stream tasks feeding each other) are "
+			"not fed to further filters or stream tasks (logged once)", EMIT_DEPTH_MAX);
+}
+
 static int fx_emit(struct dp_fx *fx, const char *tag, size_t tag_len, uint32_t sec, uint32_t nsec,
 		   dp_build_fn build, void *arg);
 
@@ -147,7 +157,12 @@ static int fx_emit(struct dp_fx *fx, const char *tag, size_t tag_len, uint32_t s
 	if (!c)
 		return rc;
 	bool kept = true;
-	if (si->open_chain && fx->depth < EMIT_DEPTH_MAX)
+	if (fx->depth >= EMIT_DEPTH_MAX) {
+		if (si->open_chain || sh->sp)
+			depth_cut();
+		return 0;
+	}
+	if (si->open_chain)
 		kept = shard_filter_run(sh, si, c, c->tag, c->tag_len, si->open_chain, fx->depth + 1);
 	if (kept && sh->sp)
 		shard_sp_record(sh, si, c, c->tag, c->tag_len, -1, fx->depth + 1);
@@ -169,6 +184,8 @@ static int sp_emit(struct dp_fx *fx, const char *tag, size_t tag_len, uint32_t s
 	 * pattern their tag matches), never the query that made them. */
 	if (fx->depth < EMIT_DEPTH_MAX)
 		shard_sp_record(sh, si, c, c->tag, c->tag_len, fx->origin, fx->depth + 1);
+	else
+		depth_cut();
 	return 0;
 }
 

@@ -313,5 +313,6 @@ void sp_engine_stats(struct sp_engine *e, unsigned task, struct sp_stats *out)
 		out->groups_dropped += __atomic_load_n(&q->dropped, __ATOMIC_RELAXED);
 		out->late += __atomic_load_n(&q->late, __ATOMIC_RELAXED);
 		out->no_time += __atomic_load_n(&q->no_time, __ATOMIC_RELAXED);
+		out->groups_dropped += sp_snap_dropped(s, task);   /* a snapshot's memory limit */
 	}
 }

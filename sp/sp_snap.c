@@ -209,7 +209,7 @@ void sp_snap_shard_fini(struct sp_shard *s)
 
 uint64_t sp_snap_dropped(const struct sp_shard *s, unsigned qi)
 {
-	return s->snaps && qi < s->e->nq ? s->snaps[qi].dropped : 0;
+	return s->snaps && qi < s->e->nq ? __atomic_load_n(&s->snaps[qi].dropped, __ATOMIC_RELAXED) : 0;
 }
 
 /* ---- the store ---- */
@@ -268,7 +268,7 @@ static void store(struct sp_snap *sn, const struct sp_query *q, const struct dp_
 	for (unsigned i = 0; i < r->nfields; i++)
 		need += 7u + f[i].key_len + f[i].val_len + (f[i].type == DP_T_BIN ? 5u : 0u);
 	if (need > sn->bytes) {
-		sn->dropped++;
+		SP_CNT_ADD(sn->dropped, 1);
 		return;
 	}
 	/* Fluent Bit's bounds: LIMIT rows, `seconds` behind this record. */
@@ -284,12 +284,12 @@ static void store(struct sp_snap *sn, const struct sp_query *q, const struct dp_
 	/* The memory budget: records pushed out before their time. */
 	while (sn->n == sn->rows) {
 		pop(sn);
-		sn->dropped++;
+		SP_CNT_ADD(sn->dropped, 1);
 	}
 	uint32_t at;
 	while (!fits(sn, (uint32_t)need, &at)) {
 		pop(sn);
-		sn->dropped++;
+		SP_CNT_ADD(sn->dropped, 1);
 	}
 	uint8_t *w = sn->buf + at;
 	put16(w, r->nfields);
