@@ -301,10 +301,16 @@ static double qs_gamma(void)
 
 static int32_t qs_index(double ax)
 {
+	/* Computed once; every thread would store the same value, so a
+	 * relaxed atomic is all it needs (and ThreadSanitizer sees that). */
 	static double inv_ln_gamma;
-	if (!inv_ln_gamma) /* same value from every thread: a benign race */
-		inv_ln_gamma = 1 / log(qs_gamma());
-	return (int32_t)ceil(log(ax) * inv_ln_gamma);
+	double inv;
+	__atomic_load(&inv_ln_gamma, &inv, __ATOMIC_RELAXED);
+	if (!inv) {
+		inv = 1 / log(qs_gamma());
+		__atomic_store(&inv_ln_gamma, &inv, __ATOMIC_RELAXED);
+	}
+	return (int32_t)ceil(log(ax) * inv);
 }
 
 static double qs_value(int32_t i)
