@@ -253,7 +253,14 @@ static bool produce_held(struct kafka_worker *w, struct held *h, uint32_t *rec, 
 				continue;
 		}
 		const struct dp_rec *r = &c->recs[i];
-		if ((r->flags & DP_REC_DROPPED) || (!retry && !out_kafka_is_mine(w, c, r)))
+		if (r->flags & DP_REC_DROPPED)
+			continue;
+		/* The key first: with fanout it says whether the record is
+		 * this worker's. A key written as JSON lands in kb. */
+		rd_kafka_message_t km;
+		char kb[1024], *ks = kb;
+		out_kafka_key_of(w, c, r, &km, &ks, kb + sizeof(kb));
+		if (!retry && !out_kafka_is_mine(w, c, km.key, km.key_len))
 			continue;
 		if (!room) {
 			produce_batch(w, cur_t, n);
@@ -290,7 +297,20 @@ static bool produce_held(struct kafka_worker *w, struct held *h, uint32_t *rec, 
 			m->payload = c->data + r->off;
 			m->len = r->len;
 		}
-		out_kafka_key_of(w, c, r, m, &enc, enc_end);
+		m->key = km.key;
+		m->key_len = km.key_len;
+		if (ks != kb) {
+			/* kb does not outlive this iteration; the batch's buffer
+			 * does (1 MiB: room for a chunk's keys). */
+			if ((size_t)(enc_end - enc) < km.key_len) {
+				m->key = NULL;
+				m->key_len = 0;
+			} else {
+				memcpy(enc, kb, km.key_len);
+				m->key = enc;
+				enc += km.key_len;
+			}
+		}
 		n++;
 		room--;
 next:

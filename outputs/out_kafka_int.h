@@ -84,7 +84,10 @@ rd_kafka_topic_t *out_kafka_topic_new(struct kafka_worker *w, const char *name);
 rd_kafka_topic_t *out_kafka_topic_of(struct kafka_worker *w, const struct dp_chunk *c, const struct dp_rec *r);
 void out_kafka_key_of(struct kafka_worker *w, const struct dp_chunk *c, const struct dp_rec *r,
 		      rd_kafka_message_t *m, char **scratch, char *end);
-bool out_kafka_is_mine(struct kafka_worker *w, const struct dp_chunk *c, const struct dp_rec *r);
+/* Whether the record with this key (from out_kafka_key_of) is this
+ * worker's to produce. */
+bool out_kafka_is_mine(const struct kafka_worker *w, const struct dp_chunk *c, const void *key,
+		       size_t key_len);
 rd_kafka_message_t *out_kafka_produce_by_partition(struct kafka_worker *w, rd_kafka_topic_t *t, unsigned n,
 						   int flags);
 

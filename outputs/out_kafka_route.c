@@ -111,16 +111,14 @@ void out_kafka_key_of(struct kafka_worker *w, const struct dp_chunk *c, const st
  * every chunk and produces the records whose key hashes to it (murmur2,
  * as the partition), so all records of a key go through one producer in
  * the order they came; keyless records stay with their shard's worker. */
-bool out_kafka_is_mine(struct kafka_worker *w, const struct dp_chunk *c, const struct dp_rec *r)
+bool out_kafka_is_mine(const struct kafka_worker *w, const struct dp_chunk *c, const void *key,
+		       size_t key_len)
 {
 	if (!w->o->fanout)
 		return true;
-	rd_kafka_message_t m;
-	char kb[256], *s = kb;
-	out_kafka_key_of(w, c, r, &m, &s, kb + sizeof(kb));
-	unsigned k = m.key ? (unsigned)rd_kafka_msg_partitioner_murmur2(w->topic[0], m.key, m.key_len,
-									(int32_t)w->nw, NULL, NULL)
-			   : c->shard % w->nw;
+	unsigned k = key ? (unsigned)rd_kafka_msg_partitioner_murmur2(w->topic[0], key, key_len,
+								      (int32_t)w->nw, NULL, NULL)
+			 : c->shard % w->nw;
 	return k == w->nth;
 }
 
