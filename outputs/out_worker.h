@@ -52,13 +52,9 @@ void out_worker_request_stop(struct out_worker *w);
 int out_worker_join(struct out_worker *w, uint64_t deadline_ns);
 void out_worker_destroy(struct out_worker *w);
 
-/* Shard side: tell a sleeping worker that its rings have chunks. */
-static inline void out_worker_wake(struct out_worker *w)
-{
-	extern void out_worker_kick(struct out_worker *w);
-	atomic_thread_fence(memory_order_seq_cst);
-	if (atomic_load_explicit(&w->sleeping, memory_order_relaxed))
-		out_worker_kick(w);
-}
+/* Shard side, after it enqueued chunks and then a seq_cst fence found
+ * `sleeping` set: wake the worker (an eventfd write, unless another shard
+ * already did). shard.c decides when (see wake_worker there). */
+void out_worker_kick(struct out_worker *w);
 
 #endif

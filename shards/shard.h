@@ -99,6 +99,15 @@ struct shard {
 	char *rbuf;                   /* TCP reads, shared by the connections */
 	uint32_t rbuf_cap;
 	int start_err;
+	/* Workers found asleep whose wake-up is put off (shard_chunk_push):
+	 * woken together at wake_due_ns, before the shard blocks, or at once
+	 * when their ring or the input's pool says so. */
+	unsigned *wake_pend;          /* [nwake_pend] worker ids */
+	unsigned nwake_pend;
+	uint8_t *wake_is_pend;        /* [worker] */
+	uint64_t wake_due_ns;
+	uint64_t epoll_ns;            /* last epoll_wait while polling a receive queue */
+	bool rx_polling;              /* some input has a polling receive queue */
 	/* shared */
 	dp_cache_aligned _Atomic int sleeping; /* waiting for returns */
 	_Atomic int stop;
@@ -131,6 +140,9 @@ int shard_emit_frame(struct shard *sh, struct shard_in *si, const char *p, size_
 void shard_emit_dgram(struct shard *sh, struct shard_in *si, const char *p, size_t len,
 		      const char *src, size_t srclen);
 struct dp_chunk *shard_chunk_open(struct shard *sh, struct shard_in *si);
+/* Wake the workers whose wake-up shard_chunk_push put off; before the
+ * shard blocks or sleeps. */
+void shard_wake_flush(struct shard *sh);
 void shard_chunk_push(struct shard *sh, struct shard_in *si);
 /* shard.c <-> shard_filter.c */
 int shard_filters_init(struct shard *sh);

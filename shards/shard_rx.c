@@ -79,6 +79,7 @@ bool shard_rx_poll(struct shard *sh)
 	if (rx_sleep_ns > max_ns)
 		rx_sleep_ns = max_ns;
 	struct timespec ts = { (time_t)(rx_sleep_ns / 1000000000u), (long)(rx_sleep_ns % 1000000000u) };
+	shard_wake_flush(sh);
 	nanosleep(&ts, NULL);
 	for (unsigned i = 0; i < sh->nin; i++)
 		if (sh->ins[i].rx)
