@@ -194,6 +194,49 @@ static size_t encode(struct kafka_worker *w, const struct dp_chunk *c, const str
 	return n;
 }
 
+/* ---- encode blocks ---- */
+
+/* Room for need more bytes in h's newest block, or a new block: a spare
+ * one, or malloc'd (one per ~600 records, not per record); NULL when out
+ * of memory. */
+static struct enc_blk *enc_room(struct kafka_worker *w, struct held *h, size_t need)
+{
+	struct enc_blk *b = h->blk;
+	if (b && b->cap - b->used >= need)
+		return b;
+	if (need <= ENC_BLK && w->spare) {
+		b = w->spare;
+		w->spare = b->next;
+		w->nspare--;
+	} else {
+		size_t cap = need > ENC_BLK ? need : ENC_BLK;
+		if (!(b = malloc(sizeof(*b) + cap)))
+			return NULL;
+		b->cap = cap;
+	}
+	b->used = 0;
+	b->next = h->blk;
+	h->blk = b;
+	return b;
+}
+
+/* h's blocks are no longer referenced by librdkafka: keep or free them. */
+static void enc_release(struct kafka_worker *w, struct held *h)
+{
+	struct enc_blk *nx;
+	for (struct enc_blk *b = h->blk; b; b = nx) {
+		nx = b->next;
+		if (b->cap == ENC_BLK && w->nspare < ENC_SPARE) {
+			b->next = w->spare;
+			w->spare = b;
+			w->nspare++;
+		} else {
+			free(b);
+		}
+	}
+	h->blk = NULL;
+}
+
 /* ---- producing ---- */
 
 static unsigned queue_room(struct kafka_worker *w)
@@ -209,7 +252,9 @@ static void produce_batch(struct kafka_worker *w, rd_kafka_topic_t *t, unsigned 
 {
 	if (!n)
 		return;
-	int flags = w->cfg->format != OUT_KAFKA_MSGPACK ? RD_KAFKA_MSG_F_COPY : 0;
+	/* No copy: payloads are in the chunk (msgpack) or in its encode
+	 * blocks, both kept until the record's delivery report. */
+	int flags = 0;
 	rd_kafka_message_t *msgs = out_kafka_produce_by_partition(w, t, n, flags);
 	if (!msgs) {
 		msgs = w->msgs;
@@ -240,7 +285,10 @@ static bool produce_held(struct kafka_worker *w, struct held *h, uint32_t *rec, 
 	unsigned room = queue_room(w);   /* messages it may still take */
 	unsigned n = 0;
 	rd_kafka_topic_t *cur_t = NULL;
-	char *enc = w->enc, *enc_end = w->enc + ENC_CAP;
+	/* A retry round of a chunk librdkafka holds nothing of any more
+	 * starts its blocks afresh, so retries do not pile up memory. */
+	if (retry && !h->outstanding)
+		enc_release(w, h);
 	uint32_t i = retry ? 0 : *rec;
 	for (; i < c->nrecs; i++) {
 		if (retry) {
@@ -265,32 +313,40 @@ static bool produce_held(struct kafka_worker *w, struct held *h, uint32_t *rec, 
 		if (!room) {
 			produce_batch(w, cur_t, n);
 			n = 0;
-			enc = w->enc;
 			if (!(room = queue_room(w)))
 				break;
 		}
 		rd_kafka_topic_t *t = out_kafka_topic_of(w, c, r);
-		/* Room for this record's key and value in the batch's buffer;
-		 * a full buffer or a new topic sends the batch so far. */
-		if (t != cur_t || (w->cfg->format != OUT_KAFKA_MSGPACK && (size_t)(enc_end - enc) < r->len * 8 + 1024)) {
+		/* a new topic sends the batch so far */
+		if (t != cur_t) {
 			produce_batch(w, cur_t, n);
 			n = 0;
-			enc = w->enc;
 			cur_t = t;
 		}
 		rd_kafka_message_t *m = &w->msgs[n];
 		memset(m, 0, sizeof(*m));
 		m->_private = (void *)(uintptr_t)(h->seq << REC_BITS | i);
 		if (w->cfg->format != OUT_KAFKA_MSGPACK) {
-			size_t len = encode(w, c, r, t, enc, (size_t)(enc_end - enc));
+			/* room for the value (JSON escapes grow it at most 6x)
+			 * and a key written as JSON */
+			struct enc_blk *b = enc_room(w, h, r->len * 8 + 1024 + (ks != kb ? km.key_len : 0));
+			size_t len = b ? encode(w, c, r, t, b->data + b->used, b->cap - b->used) : 0;
 			if (!len) {
-				/* Not encodable (see out_json.h, out_kafka_avro.h): failed. */
+				/* Not encodable (see out_json.h, out_kafka_avro.h)
+				 * or no memory for it: failed. */
 				h->failed++;
 				goto next;
 			}
-			m->payload = enc;
+			m->payload = b->data + b->used;
 			m->len = len;
-			enc += len;
+			b->used += len;
+			if (ks != kb) {
+				/* kb does not outlive this iteration */
+				memcpy(b->data + b->used, kb, km.key_len);
+				km.key = b->data + b->used;
+				b->used += km.key_len;
+				ks = kb;
+			}
 		} else {
 			/* The event as the chunk holds it; the chunk outlives
 			 * the delivery report, so no copy. */
@@ -300,15 +356,16 @@ static bool produce_held(struct kafka_worker *w, struct held *h, uint32_t *rec, 
 		m->key = km.key;
 		m->key_len = km.key_len;
 		if (ks != kb) {
-			/* kb does not outlive this iteration; the batch's buffer
-			 * does (1 MiB: room for a chunk's keys). */
-			if ((size_t)(enc_end - enc) < km.key_len) {
+			/* msgpack: librdkafka copies keys, but only in the
+			 * produce call after this loop, when kb is gone */
+			struct enc_blk *b = enc_room(w, h, km.key_len);
+			if (b) {
+				memcpy(b->data + b->used, kb, km.key_len);
+				m->key = b->data + b->used;
+				b->used += km.key_len;
+			} else {
 				m->key = NULL;
 				m->key_len = 0;
-			} else {
-				memcpy(enc, kb, km.key_len);
-				m->key = enc;
-				enc += km.key_len;
 			}
 		}
 		n++;
@@ -381,6 +438,7 @@ static int kafka_poll(void *wctx, int timeout_ms, struct dp_out_done *done, unsi
 		struct held *h = slot(w, w->head);
 		if (h->outstanding || h->nretry)
 			break;
+		enc_release(w, h);
 		done[n].c = h->c;
 		done[n].delivered = h->delivered;
 		done[n].failed = h->failed;
@@ -413,11 +471,18 @@ static void worker_destroy(void *wctx)
 		rd_kafka_destroy(w->rk);
 	}
 	out_kafka_avro_destroy(w->avro);
+	/* librdkafka is gone: nothing points into the blocks any more */
+	if (w->fifo)
+		for (uint64_t s = w->head; s != w->tail; s++)
+			enc_release(w, slot(w, s));
 	free(w->fifo);
 	free(w->msgs);
 	free(w->sorted);
 	free(w->part);
-	free(w->enc);
+	for (struct enc_blk *b = w->spare, *nx; b; b = nx) {
+		nx = b->next;
+		free(b);
+	}
 	free(w);
 }
 
@@ -426,7 +491,7 @@ static void *worker_create(struct dp_output *o, unsigned nth, struct dp_err *err
 	struct out_kafka_cfg *cfg = o->cfg;
 	struct kafka_worker *w = calloc(1, sizeof(*w));
 	if (!w || !(w->fifo = calloc(FIFO_CAP, sizeof(*w->fifo))) ||
-	    !(w->msgs = calloc(DP_CHUNK_RECS, sizeof(*w->msgs))) || !(w->enc = malloc(ENC_CAP)) ||
+	    !(w->msgs = calloc(DP_CHUNK_RECS, sizeof(*w->msgs))) ||
 	    !(w->sorted = calloc(DP_CHUNK_RECS, sizeof(*w->sorted))) ||
 	    !(w->part = calloc(DP_CHUNK_RECS, sizeof(*w->part)))) {
 		if (w)

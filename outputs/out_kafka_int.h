@@ -17,7 +17,8 @@
 
 #define FIFO_CAP  4096          /* chunks held per worker (power of two) */
 #define REC_BITS  11            /* > log2(DP_CHUNK_RECS) */
-#define ENC_CAP   (1u << 20)    /* JSON of one produce batch */
+#define ENC_BLK   (256u << 10)  /* an encode block: the JSON of ~600 records */
+#define ENC_SPARE 64            /* blocks kept for reuse per worker */
 #define MAX_LOGGED 64           /* distinct (topic, error) causes logged */
 #define MAX_PARTS 1024          /* partitioned by sluice up to this count */
 #define PCNT_REFRESH_NS 1000000000ull  /* UA produce this often, to see a new count */
@@ -29,8 +30,16 @@ struct topic_parts {
 	uint32_t sticky;        /* keyless records: one partition per batch */
 };
 
+/* Encoded payloads (JSON, Avro) of one held chunk: librdkafka takes them
+ * without a copy, so they live until the chunk's last delivery report. */
+struct enc_blk {
+	struct enc_blk *next;
+	size_t cap, used;
+	char data[];
+};
 struct held {
 	struct dp_chunk *c;
+	struct enc_blk *blk;    /* newest first; NULL for msgpack */
 	uint64_t seq;
 	uint32_t outstanding;   /* produced, no report yet */
 	uint32_t delivered, failed;
@@ -62,7 +71,8 @@ struct kafka_worker {
 	uint64_t nretry;            /* records waiting for a retry, all chunks */
 	struct held *fifo;
 	rd_kafka_message_t *msgs;   /* one produce batch */
-	char *enc;                  /* its JSON payloads (copied by librdkafka) */
+	struct enc_blk *spare;      /* ENC_BLK blocks for reuse */
+	unsigned nspare;
 	/* counters not yet added to the worker's */
 	uint64_t produced, produced_bytes, retried;
 	/* causes already logged */
