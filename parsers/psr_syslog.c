@@ -20,7 +20,9 @@ struct span {
 	size_t n;
 };
 
-#define PUT(c, key, s) dp_chunk_put_str((c), key, sizeof(key) - 1, (s).p, (s).n)
+/* Fields go through one dp_puts writer per record: the chunk's offsets
+ * stay in registers across the fields (see dp_chunk.h). */
+#define PUT(w, key, s) dp_puts_str((w), key, sizeof(key) - 1, (s).p, (s).n)
 
 /* Characters of the 3164 ident: Fluent Bit's [a-zA-Z0-9_\/\.\-]. */
 static const uint8_t ident_char[256] = {
@@ -270,15 +272,18 @@ int psr_syslog5424_parse(struct dp_chunk *c, const char *line, size_t len,
 			return -EINVAL;
 	}
 
-	PUT(c, "pri", pri);
-	PUT(c, "time", hdr[0]);
-	PUT(c, "host", hdr[1]);
-	PUT(c, "ident", hdr[2]);
-	PUT(c, "pid", hdr[3]);
-	PUT(c, "msgid", hdr[4]);
-	PUT(c, "extradata", sd);
+	struct dp_puts w;
+	dp_chunk_puts_begin(c, &w);
+	PUT(&w, "pri", pri);
+	PUT(&w, "time", hdr[0]);
+	PUT(&w, "host", hdr[1]);
+	PUT(&w, "ident", hdr[2]);
+	PUT(&w, "pid", hdr[3]);
+	PUT(&w, "msgid", hdr[4]);
+	PUT(&w, "extradata", sd);
 	if (msg.n > 0)
-		PUT(c, "message", msg);
+		PUT(&w, "message", msg);
+	dp_chunk_puts_end(c, &w);
 	if (has_time)
 		dp_chunk_rec_set_time(c, (uint32_t)sec, nsec);
 	return 0;
@@ -343,16 +348,19 @@ static int parse3164(struct dp_chunk *c, const char *line, size_t len, struct ps
 	msg.p = p;
 	msg.n = (size_t)(e - p);
 
-	PUT(c, "pri", pri);
-	PUT(c, "time", ts);
+	struct dp_puts w;
+	dp_chunk_puts_begin(c, &w);
+	PUT(&w, "pri", pri);
+	PUT(&w, "time", ts);
 	if (host.n > 0)
-		PUT(c, "host", host);
+		PUT(&w, "host", host);
 	if (ident.n > 0)
-		PUT(c, "ident", ident);
+		PUT(&w, "ident", ident);
 	if (pid.p != NULL)
-		PUT(c, "pid", pid);
+		PUT(&w, "pid", pid);
 	if (msg.n > 0)
-		PUT(c, "message", msg);
+		PUT(&w, "message", msg);
+	dp_chunk_puts_end(c, &w);
 	dp_chunk_rec_set_time(c, (uint32_t)sec, nsec);
 	return 0;
 }
