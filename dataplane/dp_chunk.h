@@ -306,13 +306,27 @@ static inline void dp_chunk_puts_begin(const struct dp_chunk *c, struct dp_puts 
 	w->overflow = false;
 }
 
+/* Room for nfields more string fields whose keys and values add up to
+ * bytes: when true, each of them would pass dp_puts_str's bounds check
+ * (every check asks for the field plus 10 bytes, a field's two headers
+ * take at most 8), so dp_puts_str_nocheck may write them. One check per
+ * record instead of one per field. */
+static inline bool dp_puts_room(const struct dp_puts *w, size_t bytes, unsigned nfields)
+{
+	return w->o + bytes + 10 * (size_t)nfields <= DP_CHUNK_DATA &&
+	       w->nf + nfields <= DP_CHUNK_FIELDS;
+}
+
 /* always_inline: GCC otherwise makes one out-of-line copy per file, w in
- * memory, which is what dp_puts is there to avoid. */
-static inline __attribute__((always_inline)) void dp_puts_str(struct dp_puts *w, const char *k,
-							      size_t klen, const char *v, size_t vlen)
+ * memory, which is what dp_puts is there to avoid. check false: the caller
+ * made sure with dp_puts_room (keys shorter than 64 KiB). */
+static inline __attribute__((always_inline)) void dp_puts_str_x(struct dp_puts *w, const char *k,
+								size_t klen, const char *v, size_t vlen,
+								bool check)
 {
 	uint32_t off = w->o, nf = w->nf;
-	if (unlikely(off + klen + vlen + 10 > DP_CHUNK_DATA || nf >= DP_CHUNK_FIELDS || klen > UINT16_MAX)) {
+	if (check && unlikely(off + klen + vlen + 10 > DP_CHUNK_DATA || nf >= DP_CHUNK_FIELDS ||
+			      klen > UINT16_MAX)) {
 		w->overflow = true;
 		return;
 	}
@@ -332,6 +346,19 @@ static inline __attribute__((always_inline)) void dp_puts_str(struct dp_puts *w,
 	f->flags = 0;
 	w->o = o + (uint32_t)vlen;
 	w->nf = nf + 1;
+}
+
+static inline __attribute__((always_inline)) void dp_puts_str(struct dp_puts *w, const char *k,
+							      size_t klen, const char *v, size_t vlen)
+{
+	dp_puts_str_x(w, k, klen, v, vlen, true);
+}
+
+static inline __attribute__((always_inline)) void dp_puts_str_nocheck(struct dp_puts *w, const char *k,
+								      size_t klen, const char *v,
+								      size_t vlen)
+{
+	dp_puts_str_x(w, k, klen, v, vlen, false);
 }
 
 static inline void dp_chunk_puts_end(struct dp_chunk *c, const struct dp_puts *w)
