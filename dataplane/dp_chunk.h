@@ -228,6 +228,16 @@ static inline uint32_t dp_mp_str_hdr(uint8_t *w, size_t n)
  * string at the end of a mapped page is safe). Longer: memcpy. src and dst
  * must not overlap. The fixed-size memcpy calls compile to single moves.
  */
+/* 16 bytes anywhere: unaligned, may alias anything. Copies through it are
+ * a register (memcpy into a struct temporary made GCC store the temporary
+ * to the stack as well). */
+typedef uint8_t dp_u8x16 __attribute__((vector_size(16), may_alias, aligned(1)));
+
+static inline __attribute__((always_inline)) void dp_copy16(uint8_t *d, const uint8_t *s)
+{
+	*(dp_u8x16 *)(void *)d = *(const dp_u8x16 *)(const void *)s;
+}
+
 static inline __attribute__((always_inline)) void dp_copy(void *dst, const void *src, size_t n)
 {
 	uint8_t *d = (uint8_t *)dst;
@@ -255,17 +265,12 @@ static inline __attribute__((always_inline)) void dp_copy(void *dst, const void 
 		return;
 	}
 	if (n <= 64) {
-		struct dp_b16 { uint8_t b[16]; } a, b, y, z;
-		memcpy(&a, s, 16);
-		memcpy(&z, s + n - 16, 16);
 		if (n > 32) {
-			memcpy(&b, s + 16, 16);
-			memcpy(&y, s + n - 32, 16);
-			memcpy(d + 16, &b, 16);
-			memcpy(d + n - 32, &y, 16);
+			dp_copy16(d + 16, s + 16);
+			dp_copy16(d + n - 32, s + n - 32);
 		}
-		memcpy(d, &a, 16);
-		memcpy(d + n - 16, &z, 16);
+		dp_copy16(d, s);
+		dp_copy16(d + n - 16, s + n - 16);
 		return;
 	}
 	memcpy(d, s, n);
@@ -309,20 +314,28 @@ static inline void dp_chunk_puts_begin(const struct dp_chunk *c, struct dp_puts 
 /* Room for nfields more string fields whose keys and values add up to
  * bytes: when true, each of them would pass dp_puts_str's bounds check
  * (every check asks for the field plus 10 bytes, a field's two headers
- * take at most 8), so dp_puts_str_nocheck may write them. One check per
- * record instead of one per field. */
+ * take at most 8), so dp_puts_str_nocheck may write them; and there are
+ * DP_PUTS_SLACK bytes more for its over-long copies. One check per record
+ * instead of one per field. */
+#define DP_PUTS_SLACK 32
 static inline bool dp_puts_room(const struct dp_puts *w, size_t bytes, unsigned nfields)
 {
-	return w->o + bytes + 10 * (size_t)nfields <= DP_CHUNK_DATA &&
+	return w->o + bytes + 10 * (size_t)nfields + DP_PUTS_SLACK <= DP_CHUNK_DATA &&
 	       w->nf + nfields <= DP_CHUNK_FIELDS;
 }
 
 /* always_inline: GCC otherwise makes one out-of-line copy per file, w in
  * memory, which is what dp_puts is there to avoid. check false: the caller
- * made sure with dp_puts_room (keys shorter than 64 KiB). */
+ * made sure with dp_puts_room (keys shorter than 64 KiB).
+ *
+ * v_end (unchecked writes only; NULL: none): the bytes from v up to v_end
+ * may be read. A value shorter than 32 bytes with 32 readable is then
+ * copied as 32 bytes, branch-free; the bytes written past it are inside
+ * the room's slack and are overwritten by the next field or lie past the
+ * data's end, where nothing reads them. */
 static inline __attribute__((always_inline)) void dp_puts_str_x(struct dp_puts *w, const char *k,
 								size_t klen, const char *v, size_t vlen,
-								bool check)
+								bool check, const char *v_end)
 {
 	uint32_t off = w->o, nf = w->nf;
 	if (check && unlikely(off + klen + vlen + 10 > DP_CHUNK_DATA || nf >= DP_CHUNK_FIELDS ||
@@ -335,8 +348,18 @@ static inline __attribute__((always_inline)) void dp_puts_str_x(struct dp_puts *
 	dp_copy(d + o, k, klen);
 	uint32_t koff = o;
 	o += (uint32_t)klen;
-	o += dp_mp_str_hdr(d + o, vlen);
-	dp_copy(d + o, v, vlen);
+	/* fixstr first, as likely: GCC otherwise computes the longer
+	 * headers' byte-swapped lengths ahead of the test */
+	if (likely(vlen < 32))
+		d[o++] = (uint8_t)(0xa0 | vlen);
+	else
+		o += dp_mp_str_hdr(d + o, vlen);
+	if (!check && v_end != NULL && vlen < 32 && v_end - v >= 32) {
+		dp_copy16(d + o, (const uint8_t *)v);
+		dp_copy16(d + o + 16, (const uint8_t *)v + 16);
+	} else {
+		dp_copy(d + o, v, vlen);
+	}
 	struct dp_field *f = &w->f[nf];
 	f->key_off = koff;
 	f->key_len = (uint16_t)klen;
@@ -351,14 +374,14 @@ static inline __attribute__((always_inline)) void dp_puts_str_x(struct dp_puts *
 static inline __attribute__((always_inline)) void dp_puts_str(struct dp_puts *w, const char *k,
 							      size_t klen, const char *v, size_t vlen)
 {
-	dp_puts_str_x(w, k, klen, v, vlen, true);
+	dp_puts_str_x(w, k, klen, v, vlen, true, NULL);
 }
 
 static inline __attribute__((always_inline)) void dp_puts_str_nocheck(struct dp_puts *w, const char *k,
 								      size_t klen, const char *v,
-								      size_t vlen)
+								      size_t vlen, const char *v_end)
 {
-	dp_puts_str_x(w, k, klen, v, vlen, false);
+	dp_puts_str_x(w, k, klen, v, vlen, false, v_end);
 }
 
 static inline void dp_chunk_puts_end(struct dp_chunk *c, const struct dp_puts *w)

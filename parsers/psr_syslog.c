@@ -221,11 +221,12 @@ static const char *sd_fallback(const char *p, const char *e)
 #define K5424_BYTES (sizeof("pritimehostidentpidmsgidextradatamessage") - 1)
 
 /* The record's fields (pri, the five header fields, SD, message), after
- * dp_puts_room or, check true, each field checked on its own. */
+ * dp_puts_room or, check true, each field checked on its own. e: the
+ * line's end (the values may be copied with bytes after them). */
 static inline __attribute__((always_inline)) void put5424(struct dp_puts *w, const struct span *f,
-							  bool check)
+							  bool check, const char *e)
 {
-#define PUT5424(key, s) dp_puts_str_x(w, key, sizeof(key) - 1, (s).p, (s).n, check)
+#define PUT5424(key, s) dp_puts_str_x(w, key, sizeof(key) - 1, (s).p, (s).n, check, e)
 	PUT5424("pri", f[0]);
 	PUT5424("time", f[1]);
 	PUT5424("host", f[2]);
@@ -241,7 +242,7 @@ static inline __attribute__((always_inline)) void put5424(struct dp_puts *w, con
 /* A record near the end of a chunk: out of line, it is rare. */
 static __attribute__((noinline)) void put5424_checked(struct dp_puts *w, const struct span *f)
 {
-	put5424(w, f, true);
+	put5424(w, f, true, NULL);
 }
 
 int psr_syslog5424_parse(struct dp_chunk *c, const char *line, size_t len,
@@ -332,7 +333,7 @@ header_done:;
 	dp_chunk_puts_begin(c, &w);
 	size_t bytes = pri.n + (size_t)(sd_end - hdr[0].p) + msg.n + K5424_BYTES;
 	if (likely(dp_puts_room(&w, bytes, 8)))
-		put5424(&w, f, false);
+		put5424(&w, f, false, e);
 	else
 		put5424_checked(&w, f);
 	dp_chunk_puts_end(c, &w);

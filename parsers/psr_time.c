@@ -89,7 +89,7 @@ static inline uint32_t swar_digits(uint64_t v, unsigned n)
  * before e shifted down (zeros, non-digits, come in at the top), so
  * nothing past e is read. The byte loop was ~80 instructions for 6
  * digits, this ~25. */
-static inline int parse_frac(const char **pp, const char *e, const char *lo, uint32_t *nsec)
+static inline __attribute__((always_inline)) int parse_frac(const char **pp, const char *e, const char *lo, uint32_t *nsec)
 {
 	const char *p = *pp + 1;
 	const char *start = p;
