@@ -156,6 +156,31 @@ static inline const char *scan_next(struct scan *s, const char *from)
  * after '>' and the digits in *pri, or NULL. */
 static inline const char *parse_pri(const char *p, const char *e, struct span *pri)
 {
+	/* with 5 bytes readable, the three lengths are tested straight,
+	 * without the loop's per-digit bound and length checks */
+	if (likely(e - p >= 5)) {
+		unsigned d1 = dig(p[1]), d2 = dig(p[2]), d3 = dig(p[3]);
+		unsigned v, n;
+		if (p[0] != '<' || d1 > 9)
+			return NULL;
+		if (p[2] == '>') {
+			v = d1;
+			n = 1;
+		} else if (d2 <= 9 && p[3] == '>') {
+			v = d1 * 10 + d2;
+			n = 2;
+		} else if (d2 <= 9 && d3 <= 9 && p[4] == '>') {
+			v = d1 * 100 + d2 * 10 + d3;
+			n = 3;
+		} else {
+			return NULL;
+		}
+		if (v > 191)
+			return NULL;
+		pri->p = p + 1;
+		pri->n = n;
+		return p + n + 2;
+	}
 	if (e - p < 3 || p[0] != '<' || dig(p[1]) > 9)
 		return NULL;
 	unsigned v = dig(p[1]);
