@@ -300,7 +300,7 @@ static void test_puts_same_bytes(void **state)
 		dp_chunk_rec_begin(c, 1, 2);
 		if (mode == 0) {
 			for (int i = 0; i < NL; i++)
-				dp_chunk_put_str(c, "key", 3 + (size_t)(i % 3), src + i, lens[i]);
+				dp_chunk_put_str(c, "keyxy", 3 + (size_t)(i % 3), src + i, lens[i]);
 		} else {
 			struct dp_puts w;
 			dp_chunk_puts_begin(c, &w);
@@ -309,7 +309,7 @@ static void test_puts_same_bytes(void **state)
 				bytes += 3 + (size_t)(i % 3) + lens[i];
 			assert_true(dp_puts_room(&w, bytes, NL));
 			for (int i = 0; i < NL; i++) {
-				const char *k = "key", *v = src + i;
+				const char *k = "keyxy", *v = src + i;
 				size_t kl = 3 + (size_t)(i % 3);
 				if (mode == 1)
 					dp_puts_str(&w, k, kl, v, lens[i]);
