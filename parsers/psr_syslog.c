@@ -20,7 +20,9 @@ struct span {
 	size_t n;
 };
 
-#define PUT(c, key, s) dp_chunk_put_str((c), key, sizeof(key) - 1, (s).p, (s).n)
+/* Fields go through one dp_puts writer per record: the chunk's offsets
+ * stay in registers across the fields (see dp_chunk.h). */
+#define PUT(w, key, s) dp_puts_str((w), key, sizeof(key) - 1, (s).p, (s).n)
 
 /* Characters of the 3164 ident: Fluent Bit's [a-zA-Z0-9_\/\.\-]. */
 static const uint8_t ident_char[256] = {
@@ -76,16 +78,17 @@ static inline uint64_t mask16(__m128i v, char ch)
 	return (uint16_t)_mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8(ch)));
 }
 
+static inline uint64_t mask16_set(const char *p, int set)
+{
+	__m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
+	return set == SET_SPACE ? mask16(v, ' ') : mask16(v, ']') | mask16(v, '"') | mask16(v, '\\');
+}
+
+/* unrolled by hand: GCC kept the loop (and its counter) */
 static inline uint64_t block_mask(const char *p, int set)
 {
-	uint64_t m = 0;
-	for (int i = 0; i < 4; i++) {
-		__m128i v = _mm_loadu_si128((const __m128i *)(const void *)(p + 16 * i));
-		uint64_t k = set == SET_SPACE ? mask16(v, ' ')
-			   : mask16(v, ']') | mask16(v, '"') | mask16(v, '\\');
-		m |= k << (16 * i);
-	}
-	return m;
+	return mask16_set(p, set) | mask16_set(p + 16, set) << 16 |
+	       mask16_set(p + 32, set) << 32 | mask16_set(p + 48, set) << 48;
 }
 #else
 static inline uint64_t block_mask(const char *p, int set)
@@ -102,27 +105,34 @@ static inline uint64_t block_mask(const char *p, int set)
 
 struct scan {
 	const char *base;  /* the block the mask describes */
+	const char *lo;    /* the line's start: readable from there */
 	const char *e;
 	uint64_t m;
 	int set;
 };
 
-/* Mask of the 64 bytes at p, those at or past e reading as no match. */
-static inline uint64_t scan_load(const char *p, const char *e, int set)
+/* Mask of the 64 bytes at p (lo <= p < e), those at or past e reading as
+ * no match. Near the end of a line of 64 bytes or more, the line's last 64
+ * bytes are read and the mask shifted down: a copy of the tail into a
+ * zeroed buffer (the only way for shorter lines) costs more. */
+static inline uint64_t scan_load(const char *lo, const char *p, const char *e, int set)
 {
 	if (likely(e - p >= 64))
 		return block_mask(p, set);
+	if (e - lo >= 64)
+		return block_mask(e - 64, set) >> (64 - (e - p));
 	char tmp[64] = { 0 };
 	memcpy(tmp, p, (size_t)(e - p));
 	return block_mask(tmp, set);
 }
 
-static inline void scan_init(struct scan *s, const char *p, const char *e, int set)
+static inline void scan_init(struct scan *s, const char *lo, const char *p, const char *e, int set)
 {
 	s->base = p;
+	s->lo = lo;
 	s->e = e;
 	s->set = set;
-	s->m = p < e ? scan_load(p, e, set) : 0;
+	s->m = p < e ? scan_load(lo, p, e, set) : 0;
 }
 
 /* First byte of the set at or after from (from >= s->base), or NULL. */
@@ -138,7 +148,7 @@ static inline const char *scan_next(struct scan *s, const char *from)
 		if (from >= s->e)
 			return NULL;
 		s->base = from;
-		s->m = scan_load(from, s->e, s->set);
+		s->m = scan_load(s->lo, from, s->e, s->set);
 	}
 }
 
@@ -146,6 +156,31 @@ static inline const char *scan_next(struct scan *s, const char *from)
  * after '>' and the digits in *pri, or NULL. */
 static inline const char *parse_pri(const char *p, const char *e, struct span *pri)
 {
+	/* with 5 bytes readable, the three lengths are tested straight,
+	 * without the loop's per-digit bound and length checks */
+	if (likely(e - p >= 5)) {
+		unsigned d1 = dig(p[1]), d2 = dig(p[2]), d3 = dig(p[3]);
+		unsigned v, n;
+		if (p[0] != '<' || d1 > 9)
+			return NULL;
+		if (p[2] == '>') {
+			v = d1;
+			n = 1;
+		} else if (d2 <= 9 && p[3] == '>') {
+			v = d1 * 10 + d2;
+			n = 2;
+		} else if (d2 <= 9 && d3 <= 9 && p[4] == '>') {
+			v = d1 * 100 + d2 * 10 + d3;
+			n = 3;
+		} else {
+			return NULL;
+		}
+		if (v > 191)
+			return NULL;
+		pri->p = p + 1;
+		pri->n = n;
+		return p + n + 2;
+	}
 	if (e - p < 3 || p[0] != '<' || dig(p[1]) > 9)
 		return NULL;
 	unsigned v = dig(p[1]);
@@ -166,10 +201,10 @@ static inline const char *parse_pri(const char *p, const char *e, struct span *p
  * quoted value only ']' and '"' matter; inside, '\\' escapes the next byte
  * (RFC 5424 6.3.3 lists \" \\ \]; skipping any escaped byte is the same
  * for those and harmless for others, which the RFC keeps verbatim). */
-static const char *sd_scan(const char *p, const char *e)
+static const char *sd_scan(const char *lo, const char *p, const char *e)
 {
 	struct scan s;
-	scan_init(&s, p, e, SET_SD);
+	scan_init(&s, lo, p, e, SET_SD);
 	const char *q = p + 1;
 	bool quoted = false;
 	for (;;) {
@@ -207,6 +242,34 @@ static const char *sd_fallback(const char *p, const char *e)
 	return e[-1] == ']' ? e : NULL;
 }
 
+/* The keys of an RFC 5424 record, their bytes summed. */
+#define K5424_BYTES (sizeof("pritimehostidentpidmsgidextradatamessage") - 1)
+
+/* The record's fields (pri, the five header fields, SD, message), after
+ * dp_puts_room or, check true, each field checked on its own. e: the
+ * line's end (the values may be copied with bytes after them). */
+static inline __attribute__((always_inline)) void put5424(struct dp_puts *w, const struct span *f,
+							  bool check, const char *e)
+{
+#define PUT5424(key, s) dp_puts_str_x(w, key, sizeof(key) - 1, (s).p, (s).n, check, e)
+	PUT5424("pri", f[0]);
+	PUT5424("time", f[1]);
+	PUT5424("host", f[2]);
+	PUT5424("ident", f[3]);
+	PUT5424("pid", f[4]);
+	PUT5424("msgid", f[5]);
+	PUT5424("extradata", f[6]);
+	if (f[7].n > 0)
+		PUT5424("message", f[7]);
+#undef PUT5424
+}
+
+/* A record near the end of a chunk: out of line, it is rare. */
+static __attribute__((noinline)) void put5424_checked(struct dp_puts *w, const struct span *f)
+{
+	put5424(w, f, true, NULL);
+}
+
 int psr_syslog5424_parse(struct dp_chunk *c, const char *line, size_t len,
 			 struct psr_syslog_ctx *ctx)
 {
@@ -218,16 +281,35 @@ int psr_syslog5424_parse(struct dp_chunk *c, const char *line, size_t len,
 	p += 2;
 
 	/* TIMESTAMP HOSTNAME APP-NAME PROCID MSGID, each followed by SP */
+	const char *base = p;
+	uint64_t m = p < e ? scan_load(line, p, e, SET_SPACE) : 0;
+	uint64_t m1 = m & (m - 1), m2 = m1 & (m1 - 1), m3 = m2 & (m2 - 1), m4 = m3 & (m3 - 1);
+	if (likely(m4 != 0)) {
+		/* The usual line: the five spaces in the first 64 bytes, taken
+		 * straight from the mask. A field is empty when its space is at
+		 * p (bit 0) or right after the previous one (adjacent bits). */
+		uint64_t m5 = m ^ (m4 & (m4 - 1));
+		if ((m5 & 1) || (m5 & (m5 >> 1)))
+			return -EINVAL;
+		unsigned s0 = (unsigned)__builtin_ctzll(m), s1 = (unsigned)__builtin_ctzll(m1);
+		unsigned s2 = (unsigned)__builtin_ctzll(m2), s3 = (unsigned)__builtin_ctzll(m3);
+		unsigned s4 = (unsigned)__builtin_ctzll(m4);
+		hdr[0] = (struct span){ p, s0 };
+		hdr[1] = (struct span){ p + s0 + 1, s1 - s0 - 1 };
+		hdr[2] = (struct span){ p + s1 + 1, s2 - s1 - 1 };
+		hdr[3] = (struct span){ p + s2 + 1, s3 - s2 - 1 };
+		hdr[4] = (struct span){ p + s3 + 1, s4 - s3 - 1 };
+		p += s4 + 1;
+		goto header_done;
+	}
 	/* each space is the lowest bit left in the mask: clearing it (m & m-1)
 	 * keeps the loop's dependency chain off p */
-	const char *base = p;
-	uint64_t m = p < e ? scan_load(p, e, SET_SPACE) : 0;
 	for (int i = 0; i < 5; i++) {
 		while (m == 0) {
 			base += 64;
 			if (base >= e)
 				return -EINVAL;
-			m = scan_load(base, e, SET_SPACE);
+			m = scan_load(line, base, e, SET_SPACE);
 		}
 		const char *s = base + __builtin_ctzll(m);
 		m &= m - 1;
@@ -237,6 +319,7 @@ int psr_syslog5424_parse(struct dp_chunk *c, const char *line, size_t len,
 		hdr[i].n = (size_t)(s - p);
 		p = s + 1;
 	}
+header_done:;
 
 	const char *sd_end;
 	if (p >= e)
@@ -246,7 +329,7 @@ int psr_syslog5424_parse(struct dp_chunk *c, const char *line, size_t len,
 		if (sd_end < e && *sd_end != ' ')
 			return -EINVAL;
 	} else if (*p == '[') {
-		sd_end = sd_scan(p, e);
+		sd_end = sd_scan(line, p, e);
 		if (sd_end == NULL && (sd_end = sd_fallback(p, e)) == NULL)
 			return -EINVAL;
 	} else {
@@ -270,15 +353,15 @@ int psr_syslog5424_parse(struct dp_chunk *c, const char *line, size_t len,
 			return -EINVAL;
 	}
 
-	PUT(c, "pri", pri);
-	PUT(c, "time", hdr[0]);
-	PUT(c, "host", hdr[1]);
-	PUT(c, "ident", hdr[2]);
-	PUT(c, "pid", hdr[3]);
-	PUT(c, "msgid", hdr[4]);
-	PUT(c, "extradata", sd);
-	if (msg.n > 0)
-		PUT(c, "message", msg);
+	const struct span f[8] = { pri, hdr[0], hdr[1], hdr[2], hdr[3], hdr[4], sd, msg };
+	struct dp_puts w;
+	dp_chunk_puts_begin(c, &w);
+	size_t bytes = pri.n + (size_t)(sd_end - hdr[0].p) + msg.n + K5424_BYTES;
+	if (likely(dp_puts_room(&w, bytes, 8)))
+		put5424(&w, f, false, e);
+	else
+		put5424_checked(&w, f);
+	dp_chunk_puts_end(c, &w);
 	if (has_time)
 		dp_chunk_rec_set_time(c, (uint32_t)sec, nsec);
 	return 0;
@@ -343,16 +426,19 @@ static int parse3164(struct dp_chunk *c, const char *line, size_t len, struct ps
 	msg.p = p;
 	msg.n = (size_t)(e - p);
 
-	PUT(c, "pri", pri);
-	PUT(c, "time", ts);
+	struct dp_puts w;
+	dp_chunk_puts_begin(c, &w);
+	PUT(&w, "pri", pri);
+	PUT(&w, "time", ts);
 	if (host.n > 0)
-		PUT(c, "host", host);
+		PUT(&w, "host", host);
 	if (ident.n > 0)
-		PUT(c, "ident", ident);
+		PUT(&w, "ident", ident);
 	if (pid.p != NULL)
-		PUT(c, "pid", pid);
+		PUT(&w, "pid", pid);
 	if (msg.n > 0)
-		PUT(c, "message", msg);
+		PUT(&w, "message", msg);
+	dp_chunk_puts_end(c, &w);
 	dp_chunk_rec_set_time(c, (uint32_t)sec, nsec);
 	return 0;
 }

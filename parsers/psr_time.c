@@ -60,12 +60,69 @@ static int date_hour(const char *s, int64_t *out)
 	return 0;
 }
 
-/* ".F{1,9}" at *pp (which is < e and points at '.'); advances *pp. */
-static inline int parse_frac(const char **pp, const char *e, uint32_t *nsec)
+/* Bytes of v (first in memory lowest) that are not '0'..'9': nonzero
+ * there. High nibble must be 3, low nibble + 6 must not reach 16; per
+ * byte, no carry crosses into the next. */
+static inline uint64_t swar_nondigits(uint64_t v)
+{
+	return ((v & 0xf0f0f0f0f0f0f0f0ull) ^ 0x3030303030303030ull) |
+	       (((v & 0x0f0f0f0f0f0f0f0full) + 0x0606060606060606ull) & 0xf0f0f0f0f0f0f0f0ull);
+}
+
+/* The n (1..8) digits in the low bytes of v, first digit first: the
+ * value. Shifting them to the top puts zeros in front of the number; the
+ * three steps add pairs, quads, octets (the usual SWAR atoi). Bytes above
+ * the digits may borrow in the subtraction, only upwards, and are
+ * shifted out. */
+static inline uint32_t swar_digits(uint64_t v, unsigned n)
+{
+	uint64_t x = (v - 0x3030303030303030ull) << (8 * (8 - n));
+	x = (x * 10 + (x >> 8)) & 0x00ff00ff00ff00ffull;
+	x = (x * 100 + (x >> 16)) & 0x0000ffff0000ffffull;
+	x = (x * 10000 + (x >> 32)) & 0xffffffffull;
+	return (uint32_t)x;
+}
+
+/* ".F{1,9}" at *pp (which is < e and points at '.'); advances *pp. lo is
+ * the start of the readable bytes, at least 8 before e for the SWAR path:
+ * the 8 bytes loaded are p's, or when fewer than 8 are left the last 8
+ * before e shifted down (zeros, non-digits, come in at the top), so
+ * nothing past e is read. The byte loop was ~80 instructions for 6
+ * digits, this ~25. */
+static inline __attribute__((always_inline)) int parse_frac(const char **pp, const char *e, const char *lo, uint32_t *nsec)
 {
 	const char *p = *pp + 1;
 	const char *start = p;
 	uint32_t v = 0;
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	size_t avail = (size_t)(e - p);
+	if (likely(avail > 0 && e - lo >= 8)) {
+		uint64_t w;
+		if (avail >= 8) {
+			memcpy(&w, p, 8);
+		} else {
+			memcpy(&w, e - 8, 8);
+			w >>= 8 * (8 - avail);
+		}
+		uint64_t nd = swar_nondigits(w);
+		unsigned n = nd ? (unsigned)__builtin_ctzll(nd) / 8 : 8;
+		if (n == 0)
+			return -EINVAL;
+		v = swar_digits(w, n);
+		p += n;
+		if (n == 8 && p < e && dig(*p) <= 9) {
+			v = v * 10 + dig(*p);
+			p++;
+			n = 9;
+			if (p < e && dig(*p) <= 9)
+				return -EINVAL;
+		}
+		*nsec = v * pow10_frac[n];
+		*pp = p;
+		return 0;
+	}
+#endif
+	(void)lo;
 	while (p < e && dig(*p) <= 9) {
 		if (p - start == 9)
 			return -EINVAL;
@@ -112,7 +169,7 @@ int psr_time_rfc3339(struct psr_time_cache *tc, const char *s, size_t len,
 
 	const char *p = s + 19, *e = s + len;
 	uint32_t ns = 0;
-	if (*p == '.' && parse_frac(&p, e, &ns) != 0)
+	if (*p == '.' && parse_frac(&p, e, s, &ns) != 0)
 		return -EINVAL;
 	if (p >= e)
 		return -EINVAL;
@@ -199,7 +256,7 @@ int psr_time_rfc3164(const char *s, size_t len, int now_year, int now_mon,
 		return -EINVAL;
 	p += 9;
 	uint32_t ns = 0;
-	if (p < e && *p == '.' && parse_frac(&p, e, &ns) != 0)
+	if (p < e && *p == '.' && parse_frac(&p, e, s, &ns) != 0)
 		return -EINVAL;
 
 	int y = psr_time_year_pick(now_year, now_mon, mon);

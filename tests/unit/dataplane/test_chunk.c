@@ -10,6 +10,9 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 #include <cmocka.h>
 #include <msgpack.h>
 #include "dp_chunk.h"
@@ -246,6 +249,127 @@ static void test_object_size_rejects_truncation(void **state)
 	assert_int_equal(dp_mp_object_size(&never_used, 1), 0);
 }
 
+/* dp_copy of every length 0..200 with the source's last byte and the
+ * destination's last byte against an unmapped page: a read or write past
+ * either end faults. The bytes before the destination stay untouched and
+ * the copy equals memcpy's. */
+static void test_copy_page_end(void **state)
+{
+	(void)state;
+	long pg = sysconf(_SC_PAGESIZE);
+	uint8_t *a = mmap(NULL, (size_t)pg * 4, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	assert_true(a != MAP_FAILED);
+	assert_int_equal(mprotect(a + pg, (size_t)pg, PROT_NONE), 0);
+	assert_int_equal(mprotect(a + 3 * pg, (size_t)pg, PROT_NONE), 0);
+	uint8_t *src_end = a + pg, *dst_end = a + 3 * pg;
+	for (size_t i = 0; i < (size_t)pg; i++)
+		a[i] = (uint8_t)(i * 7 + 3);
+	for (size_t n = 0; n <= 200; n++) {
+		memset(a + 2 * pg, 0xee, (size_t)pg);
+		dp_copy(dst_end - n, src_end - n, n);
+		assert_memory_equal(dst_end - n, src_end - n, n);
+		for (size_t i = 0; i < (size_t)pg - n; i++)
+			if (a[2 * pg + i] != 0xee)
+				fail_msg("n %zu: byte %zu before the destination written", n, i);
+		/* and from the page's start: nothing read or written before */
+		memset(a + 2 * pg, 0xee, (size_t)pg);
+		dp_copy(a + 2 * pg, a, n);
+		assert_memory_equal(a + 2 * pg, a, n);
+		if (n < (size_t)pg)
+			assert_int_equal(a[2 * pg + n], 0xee);
+	}
+	munmap(a, (size_t)pg * 4);
+}
+
+/* The same string fields through dp_chunk_put_str, through dp_puts with
+ * its per-field checks, and after dp_puts_room without them (with and
+ * without v_end slack) give the same bytes and the same index, at value
+ * lengths around each header and copy size boundary. */
+static void test_puts_same_bytes(void **state)
+{
+	(void)state;
+	static const size_t lens[] = { 0, 1, 2, 3, 4, 7, 8, 9, 15, 16, 17, 31, 32, 33, 63, 64, 65, 255, 256, 300 };
+	enum { NL = sizeof(lens) / sizeof(lens[0]) };
+	static char src[400];
+	for (size_t i = 0; i < sizeof(src); i++)
+		src[i] = (char)('a' + i % 26);
+	static uint8_t ref[DP_CHUNK_DATA];
+	static struct dp_field ref_f[DP_CHUNK_FIELDS];
+	for (int mode = 0; mode < 4; mode++) {
+		struct dp_chunk *c = fresh();
+		dp_chunk_rec_begin(c, 1, 2);
+		if (mode == 0) {
+			for (int i = 0; i < NL; i++)
+				dp_chunk_put_str(c, "keyxy", 3 + (size_t)(i % 3), src + i, lens[i]);
+		} else {
+			struct dp_puts w;
+			dp_chunk_puts_begin(c, &w);
+			size_t bytes = 0;
+			for (int i = 0; i < NL; i++)
+				bytes += 3 + (size_t)(i % 3) + lens[i];
+			assert_true(dp_puts_room(&w, bytes, NL));
+			for (int i = 0; i < NL; i++) {
+				const char *k = "keyxy", *v = src + i;
+				size_t kl = 3 + (size_t)(i % 3);
+				if (mode == 1)
+					dp_puts_str(&w, k, kl, v, lens[i]);
+				else
+					dp_puts_str_nocheck(&w, k, kl, v, lens[i], mode == 3 ? src + sizeof(src) : NULL);
+			}
+			dp_chunk_puts_end(c, &w);
+		}
+		assert_int_equal(dp_chunk_rec_end(c), 0);
+		assert_int_equal(c->nrecs, 1);
+		assert_int_equal(c->recs[0].nfields, NL);
+		if (mode == 0) {
+			memcpy(ref, c->data, c->data_len);
+			memcpy(ref_f, c->fields, sizeof(ref_f[0]) * NL);
+			msgpack_unpacked u;
+			uint32_t sec, nsec;
+			msgpack_object m = decode(c, 0, &u, &sec, &nsec);
+			assert_int_equal(m.via.map.size, NL);
+			for (int i = 0; i < NL; i++) {
+				assert_int_equal(m.via.map.ptr[i].val.via.str.size, lens[i]);
+				assert_memory_equal(m.via.map.ptr[i].val.via.str.ptr, src + i, lens[i]);
+			}
+			msgpack_unpacked_destroy(&u);
+		} else {
+			assert_memory_equal(c->data, ref, c->data_len);
+			assert_memory_equal(c->fields, ref_f, sizeof(ref_f[0]) * NL);
+		}
+	}
+}
+
+/* Near the chunk's end dp_puts_room says no exactly when the fields and
+ * the slack do not fit, and the checked writer then overflows exactly as
+ * dp_chunk_put_str does. */
+static void test_puts_room_edge(void **state)
+{
+	(void)state;
+	const char *v = "0123456789012345678901234567890123456789";
+	for (size_t left = 0; left < 120; left++) {
+		struct dp_chunk *c = fresh();
+		c->data_len = (uint32_t)(DP_CHUNK_DATA - left);
+		struct dp_puts w;
+		dp_chunk_puts_begin(c, &w);
+		bool room = dp_puts_room(&w, 3 + 20 + 3 + 5, 2);
+		assert_int_equal(room, left >= 3 + 20 + 3 + 5 + 20 + DP_PUTS_SLACK);
+		dp_puts_str(&w, "abc", 3, v, 20);
+		dp_puts_str(&w, "def", 3, v, 5);
+		dp_chunk_puts_end(c, &w);
+		bool ovf = c->overflow;
+		uint32_t len = c->data_len, nf = c->nfields;
+
+		c = fresh();
+		c->data_len = (uint32_t)(DP_CHUNK_DATA - left);
+		dp_chunk_put_str(c, "abc", 3, v, 20);
+		dp_chunk_put_str(c, "def", 3, v, 5);
+		assert_int_equal(c->overflow, ovf);
+		assert_int_equal(c->data_len, len);
+		assert_int_equal(c->nfields, nf);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -254,6 +378,9 @@ int main(void)
 		cmocka_unit_test(test_nested_and_patch),
 		cmocka_unit_test(test_abort_and_overflow),
 		cmocka_unit_test(test_object_size_rejects_truncation),
+		cmocka_unit_test(test_copy_page_end),
+		cmocka_unit_test(test_puts_same_bytes),
+		cmocka_unit_test(test_puts_room_edge),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -561,6 +561,59 @@ static void test_many_and_full(void **state)
 	check_rec(7, w, N(w), (uint32_t)utc(2023, 6, 1, 10, 0, 7), 7000000);
 }
 
+/* At the chunk's end the parser takes the per-field checked writer: for
+ * every room left around the record's size, it must succeed or overflow
+ * exactly as one dp_chunk_put_str per field does, with the same bytes. */
+static void test_5424_chunk_end(void **state)
+{
+	(void)state;
+	const char *line = "<134>1 2026-11-21T19:51:03.297558Z cache-03 app-payments 47936 ID47 "
+			   "[exampleSDID@32473 iut=\"4\"] payment captured order_id=8395365";
+	size_t len = strlen(line);
+	assert_int_equal(parse(psr_syslog5424_parse, line, len), 0);
+	/* the spans, from the fresh record's index */
+	const struct dp_rec *r0 = &chunk.recs[0];
+	struct { char k[16]; char v[200]; size_t kl, vl; } fl[8];
+	assert_int_equal(r0->nfields, 8);
+	for (int i = 0; i < 8; i++) {
+		const struct dp_field *f = dp_rec_fields(&chunk, r0) + i;
+		fl[i].kl = f->key_len;
+		fl[i].vl = f->val_len;
+		memcpy(fl[i].k, dp_field_key(&chunk, f), f->key_len);
+		memcpy(fl[i].v, dp_field_val(&chunk, f), f->val_len);
+	}
+	uint32_t need = r0->len;
+	static uint8_t ref[512];
+	for (uint32_t left = need - 20; left < need + 200; left++) {
+		/* reference: one dp_chunk_put_str per field */
+		dp_chunk_reset(&chunk);
+		chunk.data_len = DP_CHUNK_DATA - left;
+		dp_chunk_rec_begin(&chunk, RECV_SEC, RECV_NSEC);
+		for (int i = 0; i < 8; i++)
+			dp_chunk_put_str(&chunk, fl[i].k, fl[i].kl, fl[i].v, fl[i].vl);
+		dp_chunk_rec_set_time(&chunk, 1795290663u, 297558000u);
+		int want = dp_chunk_rec_end(&chunk);
+		if (want == 0)
+			memcpy(ref, chunk.data + chunk.recs[0].off, chunk.recs[0].len);
+
+		dp_chunk_reset(&chunk);
+		chunk.data_len = DP_CHUNK_DATA - left;
+		dp_chunk_rec_begin(&chunk, RECV_SEC, RECV_NSEC);
+		assert_int_equal(psr_syslog5424_parse(&chunk, line, len, &ctx), 0);
+		int rc = dp_chunk_rec_end(&chunk);
+		if (rc != want)
+			fail_msg("%u bytes left: rec_end %d, per-field writer %d", left, rc, want);
+		if (rc == 0) {
+			assert_int_equal(chunk.recs[0].len, need);
+			assert_memory_equal(chunk.data + chunk.recs[0].off, ref, need);
+			assert_int_equal(chunk.nfields, 8);
+		} else {
+			assert_int_equal(chunk.data_len, DP_CHUNK_DATA - left);
+			assert_int_equal(chunk.nfields, 0);
+		}
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -575,6 +628,7 @@ int main(void)
 		cmocka_unit_test_setup(test_3164_invalid, setup),
 		cmocka_unit_test_setup(test_truncated, setup),
 		cmocka_unit_test_setup(test_many_and_full, setup),
+		cmocka_unit_test_setup(test_5424_chunk_end, setup),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -292,6 +292,70 @@ static void test_rfc3164(void **state)
 	}
 }
 
+/* Fractions of every length 0..11, all digit values in every position,
+ * followed by each kind of byte that can end them (a zone, a space, a
+ * non-digit, the end of the buffer), in buffers of exactly the string's
+ * size (ASan: the 8-byte loads of the fraction stay inside). The answer
+ * is the digits read one by one. */
+static void test_fraction_digits(void **state)
+{
+	(void)state;
+	static const char *const tails[] = { "Z", "+01:00", "-0130", "", " ", "x", "/", ":", "\xff" };
+	uint64_t x = 0x2545f4914f6cdd1dull;
+	for (int nd = 0; nd <= 11; nd++) {
+		for (size_t t = 0; t < sizeof(tails) / sizeof(tails[0]); t++) {
+			for (int rep = 0; rep < 40; rep++) {
+				char digits[16];
+				uint64_t v = 0;
+				for (int i = 0; i < nd; i++) {
+					x ^= x << 13;
+					x ^= x >> 7;
+					x ^= x << 17;
+					/* rep 0..9: every digit the same value; then random */
+					int dv = rep < 10 ? rep : (int)(x % 10);
+					digits[i] = (char)('0' + dv);
+					v = v * 10 + (uint64_t)dv;
+				}
+				digits[nd] = 0;
+				uint32_t want_ns = 0;
+				if (nd >= 1 && nd <= 9) {
+					want_ns = (uint32_t)v;
+					for (int i = nd; i < 9; i++)
+						want_ns *= 10;
+				}
+				int64_t base = utc(2003, 10, 11, 22, 14, 15);
+				int64_t off = tails[t][0] == '+' ? 3600 : tails[t][0] == '-' ? -5400 : 0;
+				bool zone = tails[t][0] == 'Z' || off != 0;
+
+				/* RFC 3339: valid with 1..9 digits and a zone */
+				char buf[64];
+				int n = snprintf(buf, sizeof(buf), "2003-10-11T22:14:15.%s%s", digits, tails[t]);
+				char *s = malloc((size_t)n);
+				memcpy(s, buf, (size_t)n);
+				int64_t sec = 0;
+				uint32_t nsec = 7;
+				int rc = psr_time_rfc3339(NULL, s, (size_t)n, &sec, &nsec);
+				bool ok = nd >= 1 && nd <= 9 && zone;
+				if (ok ? rc != 0 || sec != base - off || nsec != want_ns : rc != -EINVAL)
+					fail_msg("rfc3339 '%s': rc %d nsec %u, want %s %u", buf, rc, nsec,
+						 ok ? "ok" : "EINVAL", want_ns);
+				free(s);
+
+				/* RFC 3164: the fraction ends at any non-digit */
+				n = snprintf(buf, sizeof(buf), "Oct 11 22:14:15.%s%s", digits, tails[t]);
+				s = malloc((size_t)n);
+				memcpy(s, buf, (size_t)n);
+				rc = psr_time_rfc3164(s, (size_t)n, 2003, 10, &sec, &nsec);
+				ok = nd >= 1 && nd <= 9;
+				if (ok ? rc != 16 + nd || sec != base || nsec != want_ns : rc != -EINVAL)
+					fail_msg("rfc3164 '%s': rc %d nsec %u, want %s %u", buf, rc, nsec,
+						 ok ? "ok" : "EINVAL", want_ns);
+				free(s);
+			}
+		}
+	}
+}
+
 static void test_year_rollover(void **state)
 {
 	(void)state;
@@ -324,6 +388,7 @@ int main(void)
 		cmocka_unit_test(test_rfc3339_cache),
 		cmocka_unit_test(test_days_and_ym),
 		cmocka_unit_test(test_rfc3164),
+		cmocka_unit_test(test_fraction_digits),
 		cmocka_unit_test(test_year_rollover),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
