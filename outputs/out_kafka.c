@@ -105,6 +105,49 @@ static void record_failed(struct kafka_worker *w, struct held *h, unsigned rec,
 	log_cause(w, t, e);
 }
 
+/* ---- encode blocks ---- */
+
+/* Room for need more bytes in h's newest block, or a new block: a spare
+ * one, or malloc'd (one per ~600 records, not per record); NULL when out
+ * of memory. */
+static struct enc_blk *enc_room(struct kafka_worker *w, struct held *h, size_t need)
+{
+	struct enc_blk *b = h->blk;
+	if (b && b->cap - b->used >= need)
+		return b;
+	if (need <= ENC_BLK && w->spare) {
+		b = w->spare;
+		w->spare = b->next;
+		w->nspare--;
+	} else {
+		size_t cap = need > ENC_BLK ? need : ENC_BLK;
+		if (!(b = malloc(sizeof(*b) + cap)))
+			return NULL;
+		b->cap = cap;
+	}
+	b->used = 0;
+	b->next = h->blk;
+	h->blk = b;
+	return b;
+}
+
+/* h's blocks are no longer referenced by librdkafka: keep or free them. */
+static void enc_release(struct kafka_worker *w, struct held *h)
+{
+	struct enc_blk *nx;
+	for (struct enc_blk *b = h->blk; b; b = nx) {
+		nx = b->next;
+		if (b->cap == ENC_BLK && w->nspare < ENC_SPARE) {
+			b->next = w->spare;
+			w->spare = b;
+			w->nspare++;
+		} else {
+			free(b);
+		}
+	}
+	h->blk = NULL;
+}
+
 /* librdkafka, from rd_kafka_poll on the worker thread. */
 static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
 {
@@ -114,7 +157,10 @@ static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaqu
 	struct held *h = slot(w, id >> REC_BITS);
 	if (h->seq != id >> REC_BITS || !h->outstanding)
 		return;   /* cannot happen: a chunk is held until its last report */
-	h->outstanding--;
+	/* the last report of what was produced: librdkafka holds nothing
+	 * of h's blocks any more (what is produced later gets new ones) */
+	if (!--h->outstanding)
+		enc_release(w, h);
 	if (!m->err) {
 		h->delivered++;
 		h->bytes += h->c->recs[id & ((1u << REC_BITS) - 1)].len;
@@ -194,49 +240,6 @@ static size_t encode(struct kafka_worker *w, const struct dp_chunk *c, const str
 	return n;
 }
 
-/* ---- encode blocks ---- */
-
-/* Room for need more bytes in h's newest block, or a new block: a spare
- * one, or malloc'd (one per ~600 records, not per record); NULL when out
- * of memory. */
-static struct enc_blk *enc_room(struct kafka_worker *w, struct held *h, size_t need)
-{
-	struct enc_blk *b = h->blk;
-	if (b && b->cap - b->used >= need)
-		return b;
-	if (need <= ENC_BLK && w->spare) {
-		b = w->spare;
-		w->spare = b->next;
-		w->nspare--;
-	} else {
-		size_t cap = need > ENC_BLK ? need : ENC_BLK;
-		if (!(b = malloc(sizeof(*b) + cap)))
-			return NULL;
-		b->cap = cap;
-	}
-	b->used = 0;
-	b->next = h->blk;
-	h->blk = b;
-	return b;
-}
-
-/* h's blocks are no longer referenced by librdkafka: keep or free them. */
-static void enc_release(struct kafka_worker *w, struct held *h)
-{
-	struct enc_blk *nx;
-	for (struct enc_blk *b = h->blk; b; b = nx) {
-		nx = b->next;
-		if (b->cap == ENC_BLK && w->nspare < ENC_SPARE) {
-			b->next = w->spare;
-			w->spare = b;
-			w->nspare++;
-		} else {
-			free(b);
-		}
-	}
-	h->blk = NULL;
-}
-
 /* ---- producing ---- */
 
 static unsigned queue_room(struct kafka_worker *w)
@@ -285,10 +288,6 @@ static bool produce_held(struct kafka_worker *w, struct held *h, uint32_t *rec, 
 	unsigned room = queue_room(w);   /* messages it may still take */
 	unsigned n = 0;
 	rd_kafka_topic_t *cur_t = NULL;
-	/* A retry round of a chunk librdkafka holds nothing of any more
-	 * starts its blocks afresh, so retries do not pile up memory. */
-	if (retry && !h->outstanding)
-		enc_release(w, h);
 	uint32_t i = retry ? 0 : *rec;
 	for (; i < c->nrecs; i++) {
 		if (retry) {
