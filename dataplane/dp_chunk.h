@@ -219,15 +219,6 @@ static inline uint32_t dp_mp_str_hdr(uint8_t *w, size_t n)
 	return 5;
 }
 
-/*
- * Copy n bytes, inline for the short strings that make most fields (a
- * call to memcpy costs more than the copy at these sizes, and it clobbers
- * the registers the writers keep offsets in). Up to 64 bytes: two or four
- * loads that overlap in the middle, all inside [src, src + n) and stores
- * inside [dst, dst + n), so nothing is read past the source's end (a
- * string at the end of a mapped page is safe). Longer: memcpy. src and dst
- * must not overlap. The fixed-size memcpy calls compile to single moves.
- */
 /* 16 bytes anywhere: unaligned, may alias anything. Copies through it are
  * a register (memcpy into a struct temporary made GCC store the temporary
  * to the stack as well). */
@@ -238,6 +229,15 @@ static inline __attribute__((always_inline)) void dp_copy16(uint8_t *d, const ui
 	*(dp_u8x16 *)(void *)d = *(const dp_u8x16 *)(const void *)s;
 }
 
+/*
+ * Copy n bytes, inline for the short strings that make most fields (a
+ * call to memcpy costs more than the copy at these sizes, and it clobbers
+ * the registers the writers keep offsets in). Up to 64 bytes: two or four
+ * loads that overlap in the middle, all inside [src, src + n) and stores
+ * inside [dst, dst + n), so nothing is read past the source's end (a
+ * string at the end of a mapped page is safe). Longer: memcpy. src and dst
+ * must not overlap. The fixed-size memcpy calls compile to single moves.
+ */
 static inline __attribute__((always_inline)) void dp_copy(void *dst, const void *src, size_t n)
 {
 	uint8_t *d = (uint8_t *)dst;

@@ -326,9 +326,8 @@ static bool produce_held(struct kafka_worker *w, struct held *h, uint32_t *rec, 
 		memset(m, 0, sizeof(*m));
 		m->_private = (void *)(uintptr_t)(h->seq << REC_BITS | i);
 		if (w->cfg->format != OUT_KAFKA_MSGPACK) {
-			/* room for the value (JSON escapes grow it at most 6x)
-			 * and a key written as JSON */
-			struct enc_blk *b = enc_room(w, h, r->len * 8 + 1024 + (ks != kb ? km.key_len : 0));
+			/* room for the value: JSON escapes grow it at most 6x */
+			struct enc_blk *b = enc_room(w, h, r->len * 8 + 1024);
 			size_t len = b ? encode(w, c, r, t, b->data + b->used, b->cap - b->used) : 0;
 			if (!len) {
 				/* Not encodable (see out_json.h, out_kafka_avro.h)
@@ -339,13 +338,6 @@ static bool produce_held(struct kafka_worker *w, struct held *h, uint32_t *rec, 
 			m->payload = b->data + b->used;
 			m->len = len;
 			b->used += len;
-			if (ks != kb) {
-				/* kb does not outlive this iteration */
-				memcpy(b->data + b->used, kb, km.key_len);
-				km.key = b->data + b->used;
-				b->used += km.key_len;
-				ks = kb;
-			}
 		} else {
 			/* The event as the chunk holds it; the chunk outlives
 			 * the delivery report, so no copy. */
@@ -355,17 +347,16 @@ static bool produce_held(struct kafka_worker *w, struct held *h, uint32_t *rec, 
 		m->key = km.key;
 		m->key_len = km.key_len;
 		if (ks != kb) {
-			/* msgpack: librdkafka copies keys, but only in the
-			 * produce call after this loop, when kb is gone */
+			/* A key written as JSON into kb, which is gone when the
+			 * batch is produced: into the chunk's blocks too. */
 			struct enc_blk *b = enc_room(w, h, km.key_len);
-			if (b) {
-				memcpy(b->data + b->used, kb, km.key_len);
-				m->key = b->data + b->used;
-				b->used += km.key_len;
-			} else {
-				m->key = NULL;
-				m->key_len = 0;
+			if (!b) {
+				h->failed++;
+				goto next;
 			}
+			memcpy(b->data + b->used, kb, km.key_len);
+			m->key = b->data + b->used;
+			b->used += km.key_len;
 		}
 		n++;
 		room--;

@@ -300,29 +300,30 @@ static void port_release(struct rx_port *p)
 	memset(p, 0, sizeof(*p));
 }
 
+/* Send n frames out of port's queue; what a full TX ring refuses is freed
+ * and counted in *dropped, what went in *sent. */
+static void tx_or_drop(uint16_t port, uint16_t qid, struct rte_mbuf **m, uint16_t n, uint64_t *sent_cnt,
+		       uint64_t *dropped_cnt)
+{
+	uint16_t sent = rte_eth_tx_burst(port, qid, m, n);
+	if (sent < n) {
+		rte_pktmbuf_free_bulk(m + sent, n - sent);
+		DP_CNT_ADD(*dropped_cnt, n - sent);
+	}
+	DP_CNT_ADD(*sent_cnt, sent);
+}
+
 /* Frames not for sluice to the kernel (the exception port's TX queue),
  * and what the kernel sent back out of the receive port. A full TX ring
  * drops the rest, counted. */
 static void exc_pass(struct rx_dpdk *d, struct shard_in *si, struct rte_mbuf **fwd, uint16_t nfwd)
 {
-	if (nfwd) {
-		uint16_t sent = rte_eth_tx_burst(d->exc_id, d->qid, fwd, nfwd);
-		if (sent < nfwd) {
-			rte_pktmbuf_free_bulk(fwd + sent, nfwd - sent);
-			DP_CNT_ADD(si->cnt.rx_to_kernel_dropped, nfwd - sent);
-		}
-		DP_CNT_ADD(si->cnt.rx_to_kernel, sent);
-	}
+	if (nfwd)
+		tx_or_drop(d->exc_id, d->qid, fwd, nfwd, &si->cnt.rx_to_kernel, &si->cnt.rx_to_kernel_dropped);
 	struct rte_mbuf *m[RX_BURST];
 	uint16_t n = rte_eth_rx_burst(d->exc_id, d->qid, m, RX_BURST);
-	if (n) {
-		uint16_t sent = rte_eth_tx_burst(d->port_id, d->qid, m, n);
-		if (sent < n) {
-			rte_pktmbuf_free_bulk(m + sent, n - sent);
-			DP_CNT_ADD(si->cnt.rx_from_kernel_dropped, n - sent);
-		}
-		DP_CNT_ADD(si->cnt.rx_from_kernel, sent);
-	}
+	if (n)
+		tx_or_drop(d->port_id, d->qid, m, n, &si->cnt.rx_from_kernel, &si->cnt.rx_from_kernel_dropped);
 }
 
 static unsigned dpdk_poll(struct shard *sh, struct shard_in *si)

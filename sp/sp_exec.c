@@ -221,10 +221,8 @@ static void aggregate(struct sp_shard *s, unsigned qi, const struct sp_query *q,
 	int64_t rt_ns = (int64_t)((uint64_t)r->ts_sec * 1000000000ull + r->ts_nsec);
 	uint64_t last = t / q->adv_ns * q->adv_ns;
 	for (unsigned k = 0; k < q->overlap; k++) {
-		if (last < (uint64_t)k * q->adv_ns)
-			break;
-		uint64_t start = last - (uint64_t)k * q->adv_ns;
-		if (start + q->size_ns <= t)
+		uint64_t start = sp_win_start(q, t, last, k);
+		if (start == UINT64_MAX)
 			break;
 		if (start + q->size_ns <= s->closed_upto) {
 			SP_CNT_ADD(st->late, 1);

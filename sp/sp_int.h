@@ -109,6 +109,18 @@ struct sp_engine {
 	struct sp_qwm *qwm;        /* [query * nshards + shard]: event time */
 };
 
+/* The start of the k-th newest window (k < q->overlap) that holds time t,
+ * or UINT64_MAX when there are no more: windows start every adv_ns and
+ * last size_ns (tumbling: one; hopping: up to overlap). last is the
+ * newest one's start, t / adv_ns * adv_ns, divided once per record. */
+static inline uint64_t sp_win_start(const struct sp_query *q, uint64_t t, uint64_t last, unsigned k)
+{
+	if (last < (uint64_t)k * q->adv_ns)
+		return UINT64_MAX;
+	uint64_t start = last - (uint64_t)k * q->adv_ns;
+	return start + q->size_ns <= t ? UINT64_MAX : start;
+}
+
 /* Helpers of sp_exec.c used by sp_win.c. */
 struct sp_win *sp_window_for(struct sp_shard *s, unsigned qi, uint64_t start);
 /* Emit one group's result (HAVING applied); false when HAVING refused it. */

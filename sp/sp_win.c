@@ -120,13 +120,11 @@ void sp_win_record(struct sp_shard *s, unsigned qi, const struct sp_query *q,
 		return;
 	}
 	uint64_t h = sp_hash(s->gkey, klen);
-	uint64_t last = t / q->adv_ns * q->adv_ns;
 	bool late = false;
+	uint64_t last = t / q->adv_ns * q->adv_ns;
 	for (unsigned k = 0; k < q->overlap; k++) {
-		if (last < (uint64_t)k * q->adv_ns)
-			break;
-		uint64_t start = last - (uint64_t)k * q->adv_ns;
-		if (start + q->size_ns <= t)
+		uint64_t start = sp_win_start(q, t, last, k);
+		if (start == UINT64_MAX)
 			break;
 		if (start + q->size_ns <= wm) {
 			late = true;
