@@ -43,11 +43,22 @@ int out_buf_flush(struct out_buf *b, int fd)
 	return 0;
 }
 
-static size_t put_time(char *d, size_t cap, const struct dp_rec *r)
+/* The event time as Fluent Bit's out_file plugin writes it: csv with all
+ * nine digits ("%lld.%.09ld"), ltsv as a double printed with "%f", which
+ * rounds to the microsecond (plugins/out_file/file.c). */
+static size_t put_time(char *d, size_t cap, const struct dp_rec *r, bool ltsv)
 {
 	if (cap < 24)
 		return 0;
-	return (size_t)snprintf(d, cap, "%u.%06u", r->ts_sec, r->ts_nsec / 1000);
+	if (!ltsv)
+		return out_json_fmt_sec_nsec(d, r->ts_sec, r->ts_nsec);
+	uint64_t s = r->ts_sec;
+	uint32_t us = (r->ts_nsec + 500) / 1000;
+	if (us >= 1000000) {
+		s += us / 1000000;
+		us %= 1000000;
+	}
+	return (size_t)snprintf(d, cap, "%llu.%06u", (unsigned long long)s, us);
 }
 
 /* A field's value as text: strings as they are (csv: quoted, with quotes
@@ -95,7 +106,7 @@ static size_t put_csv_ltsv(const struct out_fmt_opts *o, const struct dp_chunk *
 		memcpy(d + 4, o->label_delim, ldlen);
 		n = 4 + ldlen;
 	}
-	size_t t = put_time(d + n, cap - n, r);
+	size_t t = put_time(d + n, cap - n, r, ltsv);
 	if (!t)
 		return 0;
 	n += t;

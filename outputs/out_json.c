@@ -333,6 +333,25 @@ static size_t fmt_sec_usec(char *b, uint32_t sec, uint32_t nsec)
 	return (size_t)(p - b);
 }
 
+/* seconds.nanoseconds, all nine digits: Fluent Bit's out_file and csv
+ * formats print the event time with "%"PRIu64".%09lu" (plugins/out_file/
+ * file.c), so a nanosecond time read in is written out whole. */
+size_t out_json_fmt_sec_nsec(char *b, uint32_t sec, uint32_t nsec)
+{
+	char *t = fmt_u64(b + 24, sec);
+	size_t n = (size_t)(b + 24 - t);
+	memmove(b, t, n);
+	b[n] = '.';
+	char *p = b + n + 1;
+	nsec = DP_MIN(nsec, 999999999u);
+	*p++ = (char)('0' + nsec / 100000000);
+	p = put2(p, nsec / 1000000 % 100);
+	p = put2(p, nsec / 10000 % 100);
+	p = put2(p, nsec / 100 % 100);
+	p = put2(p, nsec % 100);
+	return (size_t)(p - b);
+}
+
 static void jw_date(struct jw *w, uint32_t sec, uint32_t nsec, int fmt)
 {
 	char b[48];
@@ -608,7 +627,7 @@ size_t out_json_file_line(const struct dp_chunk *c, const struct dp_rec *r,
 	char b[48];
 	jw_put(&w, tag, taglen);
 	jw_put(&w, ": [", 3);
-	jw_put(&w, b, fmt_sec_usec(b, r->ts_sec, r->ts_nsec));
+	jw_put(&w, b, out_json_fmt_sec_nsec(b, r->ts_sec, r->ts_nsec));
 	jw_put(&w, ", ", 2);
 	jw_rec(&w, c, r, NULL);
 	jw_ch(&w, ']');

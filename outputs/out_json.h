@@ -61,10 +61,15 @@ size_t out_json_rec(const struct dp_chunk *c, const struct dp_rec *r,
 		    const struct out_json_opts *o, char *dst, size_t cap);
 
 /* Fluent Bit's out_file default line, without the newline:
- *   TAG: [1700000000.123456, {"k":"v"}]
+ *   TAG: [1700000000.123456789, {"k":"v"}]
  * The tag is copied as it is. Returns bytes written or 0 as above. */
 size_t out_json_file_line(const struct dp_chunk *c, const struct dp_rec *r,
 			  const char *tag, size_t taglen, char *dst, size_t cap);
+
+/* "1700000000.123456789": the time with all nine fraction digits, as
+ * Fluent Bit's out_file and csv formats write it. b holds at least 24
+ * bytes; returns the length (no terminator). */
+size_t out_json_fmt_sec_nsec(char *b, uint32_t sec, uint32_t nsec);
 
 /* One field's value as JSON (strings quoted and escaped), for formats
  * that lay out fields themselves (csv, ltsv). Bytes written or 0. */

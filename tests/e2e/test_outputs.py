@@ -97,9 +97,9 @@ def mp_all(b):
 
 # ---- runs ----------------------------------------------------------------
 
-def dummy_in(record=RECORD_JSON, samples=3, tag='my.tag'):
+def dummy_in(record=RECORD_JSON, samples=3, tag='my.tag', nsec=NSEC):
     return ('INPUT', [('Name', 'dummy'), ('Dummy', record), ('Samples', samples), ('Rate', 1000),
-                      ('Start_time_sec', SEC), ('Start_time_nsec', NSEC), ('Tag', tag)])
+                      ('Start_time_sec', SEC), ('Start_time_nsec', nsec), ('Tag', tag)])
 
 
 def run(t, sections, n_out, name='sluice', stdout=True):
@@ -123,7 +123,7 @@ def text(t, name):
 def test_file_formats(t):
     fmts = ['out_file', 'plain', 'json_lines', 'ltsv', 'msgpack']
     run(t, [dummy_in()] + [fout(t, f) for f in fmts], 3 * len(fmts))
-    check_eq(text(t, 'o.out_file'), 'my.tag: [1700000000.500000, %s]\n' % RECORD_JSON * 3,
+    check_eq(text(t, 'o.out_file'), 'my.tag: [1700000000.500000000, %s]\n' % RECORD_JSON * 3,
              'out_file: "TAG: [time, {record}]"')
     check_eq([json.loads(x) for x in text(t, 'o.plain').splitlines()], [RECORD] * 3,
              'plain: the record as JSON')
@@ -160,7 +160,7 @@ def test_delimiter_names(t):
                                 ('space', 'csv', 'space', None), ('comma', 'csv', 'comma', None),
                                 ('ltsv', 'ltsv', 'comma', 'space')]]
     run(t, [dummy_in(rec, samples=1)] + outs, len(outs))
-    got = {n: text(t, 'd.' + n).rstrip('\n').split('1700000000.500000', 1)[-1]
+    got = {n: text(t, 'd.' + n).rstrip('\n').split('1700000000.500000000', 1)[-1]
            for n in ('tab', 'bs_t', 'space', 'comma')}
     want = {'tab': '\t1\t2', 'bs_t': '\t1\t2', 'space': ' 1 2', 'comma': ',1,2'}
     check_eq(got, want, 'csv Delimiter tab, \\t, space, comma')
@@ -196,5 +196,32 @@ def test_stdout_formats(t):
         check_eq(mp_all(f.read()), [[('time', SEC, NSEC), {'a': 1}]] * 2, 'stdout msgpack events')
 
 
+def test_nanoseconds(t):
+    """A time with nanoseconds keeps all nine digits wherever Fluent Bit
+    prints them: out_file "%"PRIu64".%09lu" and csv "%lld.%.09ld"
+    (fluent-bit plugins/out_file/file.c, write_log_record / csv_output),
+    the EventTime of msgpack. Where Fluent Bit prints a double (ltsv "%f",
+    json date) it is the microsecond, rounded; iso8601 cuts to the
+    microsecond (".%06" of tv_nsec / 1000, src/flb_pack.c)."""
+    ns = 123456789
+    rec = '{"a":1}'
+    outs = [fout(t, f) for f in ('out_file', 'csv', 'ltsv', 'msgpack', 'json_lines')]
+    run(t, [dummy_in(rec, samples=1, nsec=ns)] + outs, len(outs))
+    check_eq(text(t, 'o.out_file'), 'my.tag: [1700000000.123456789, {"a":1}]\n',
+             'out_file: nine digits')
+    check_eq(text(t, 'o.csv'), '1700000000.123456789,1\n', 'csv: nine digits')
+    check_eq(text(t, 'o.ltsv'), 'time:1700000000.123457\ta:1\n', 'ltsv: %f, rounded')
+    with open(t.path('o.msgpack'), 'rb') as f:
+        check_eq(mp_all(f.read()), [[('time', SEC, ns), {'a': 1}]], 'msgpack: EventTime nsec kept')
+    check_eq(text(t, 'o.json_lines'), '{"date":1700000000.123457,"a":1}\n',
+             'json_lines: the double date to the microsecond')
+    sl = run(t, [dummy_in(rec, samples=1, nsec=ns),
+                 ('OUTPUT', [('Name', 'stdout'), ('Match', '*'), ('Format', 'json_lines'),
+                             ('json_date_format', 'iso8601')])], 1, name='iso')
+    check_eq(json.loads(sl.stdout())['date'], '2023-11-14T22:13:20.123456Z',
+             'iso8601: microseconds, cut')
+
+
 if __name__ == '__main__':
-    main([test_file_formats, test_csv_like_fluent_bit, test_delimiter_names, test_stdout_formats])
+    main([test_file_formats, test_csv_like_fluent_bit, test_delimiter_names, test_stdout_formats,
+          test_nanoseconds])

@@ -197,11 +197,17 @@ static void test_file_line(void **state)
 	const struct dp_rec *r = parse_at("{\"k\":\"v\",\"n\":[1]}", 1700000000, 123456000);
 	size_t n = out_json_file_line(&ch, r, "app.log", 7, out, sizeof(out));
 	out[n] = '\0';
-	assert_string_equal(out, "app.log: [1700000000.123456, {\"k\":\"v\",\"n\":[1]}]");
+	/* All nine digits, as Fluent Bit's out_file writes "%"PRIu64".%09lu"
+	 * (plugins/out_file/file.c, write_log_record). */
+	assert_string_equal(out, "app.log: [1700000000.123456000, {\"k\":\"v\",\"n\":[1]}]");
 	r = parse_at("{}", 5, 999999999);
 	n = out_json_file_line(&ch, r, "t", 1, out, sizeof(out));
 	out[n] = '\0';
-	assert_string_equal(out, "t: [6.000000, {}]");
+	assert_string_equal(out, "t: [5.999999999, {}]");
+	r = parse_at("{}", 4294967295u, 7);
+	n = out_json_file_line(&ch, r, "t", 1, out, sizeof(out));
+	out[n] = '\0';
+	assert_string_equal(out, "t: [4294967295.000000007, {}]");
 }
 
 /* Nothing past cap is ever written, and every cap short of the text fails. */

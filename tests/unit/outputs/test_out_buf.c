@@ -91,7 +91,7 @@ static void test_out_file_and_plain(void **state)
 	(void)state;
 	fill(two, 1);
 	char *t = render(OUT_FMT_OUT_FILE, OUT_BUF_SIZE);
-	assert_string_equal(t, "app.log: [1700000000.250000, {\"msg\":\"hi\",\"n\":1}]\n");
+	assert_string_equal(t, "app.log: [1700000000.250000000, {\"msg\":\"hi\",\"n\":1}]\n");
 	free(t);
 	t = render(OUT_FMT_PLAIN, OUT_BUF_SIZE);
 	assert_string_equal(t, "{\"msg\":\"hi\",\"n\":1}\n");
@@ -103,7 +103,7 @@ static void test_csv_ltsv(void **state)
 	(void)state;
 	fill(two, 2);
 	char *t = render(OUT_FMT_CSV, OUT_BUF_SIZE);
-	assert_string_equal(t, "1700000000.250000,\"hi\",1\n1700000001.250000,\"a\"\"b\",true,[1,2]\n");
+	assert_string_equal(t, "1700000000.250000000,\"hi\",1\n1700000001.250000000,\"a\"\"b\",true,[1,2]\n");
 	free(t);
 	t = render(OUT_FMT_LTSV, OUT_BUF_SIZE);
 	assert_string_equal(t, "time:1700000000.250000\tmsg:hi\tn:1\n"
