@@ -13,10 +13,19 @@
  * Records a filter makes (rewrite_tag's re-tagged copies, multiline's
  * joined records) are emitted with dp_fx_emit into the filter's own
  * emitter: a hidden input with its own memory limit, whose chunks carry
- * their tag and are routed by it. They continue through the filters after
- * the one that emitted them whose Match covers their tag (Fluent Bit sends
- * them through the whole chain again; starting after the emitter is what
- * makes a loop impossible).
+ * their tag and are routed by it. Where they go on depends on the filter
+ * (dp_filter_ops.emit_from_head):
+ *   - rewrite_tag's re-tagged records are new records of a new tag: as in
+ *     Fluent Bit (its in_emitter feeds them to the head of the chain) they
+ *     run through every filter whose Match covers the new tag, from the
+ *     first, except the filter that made them (Fluent Bit would loop there
+ *     when a rule matches its own output);
+ *   - multiline's joined records continue through the filters after it:
+ *     Fluent Bit also starts them at the head, where the filters before
+ *     multiline see the same text twice (a joined record parsed or
+ *     grepped a second time).
+ * A chain of emitters feeding each other stops at EMIT_DEPTH_MAX
+ * (shards/shard_filter.c).
  *
  * Threads: setup/teardown on the control thread; everything else on the
  * shard that owns the context.
@@ -98,6 +107,9 @@ struct dp_filter_ops {
 	void (*teardown)(struct dp_filter *f);
 	/* Does the filter emit records (needs an emitter)? */
 	bool emits;
+	/* Its records start at the head of the chain (less itself), not after
+	 * it (see the top of this file). */
+	bool emit_from_head;
 };
 
 struct dp_filter {

@@ -497,6 +497,12 @@ static void rule_apply(struct mod_shard *s, struct dp_chunk *c, const struct mod
 	unsigned n;
 	switch (st->code) {
 	case OP_SET:
+		/* Room first: a value that cannot be appended must not cost
+		 * the old one (the skipped edit is counted). */
+		if (!flt_room(c, flt_pair_size(st->alen, st->blen), 1)) {
+			s->nospace++;
+			break;
+		}
 		remove_key(c, st->a, st->alen);
 		append_str(s, c, st);
 		break;
@@ -526,12 +532,15 @@ static void rule_apply(struct mod_shard *s, struct dp_chunk *c, const struct mod
 	case OP_HARD_COPY:
 		if (count_key(c, st->a, st->alen, &src) != 1 || count_key(c, st->b, st->blen, &dst) > 1)
 			break;
+		/* The source is the destination itself (`Hard_copy a a`):
+		 * Fluent Bit removes the destination, which is the source, and
+		 * so loses the field; here the rule changes nothing. */
+		if (dst == src)
+			break;
 		if (dst >= 0) {
 			dp_tail_remove(c, (unsigned)dst);
-			/* The source was the destination itself: Fluent Bit
-			 * drops both, so does this. */
-			if ((src = flt_find(c, st->a, st->alen)) < 0)
-				break;
+			if (dst < src)
+				src--;
 		}
 		copy_after(s, c, (unsigned)src, st);
 		break;

@@ -9,10 +9,16 @@
  *     trailing '*' makes the rest a prefix (`Remove_key Swap.*` removes
  *     every key starting with "swap.", any case). The two are exclusive (an error at start-up).
  *   - Record KEY VALUE appends the pair as a string, in configuration
- *     order, after the kept fields, even when KEY already exists (Fluent
- *     Bit does not check either). VALUE is the rest of the line; a value
+ *     order, after the kept fields. VALUE is the rest of the line; a value
  *     wholly in double quotes loses them.
  *   - Uuid_key KEY appends a version 4 UUID, lowercase, after the Records.
+ *   - Where KEY (of a Record or Uuid_key) already is in the record, Fluent
+ *     Bit appends a second pair of the same key: a map with a duplicate
+ *     key, which consumers resolve differently (most keep one at random).
+ *     sluice replaces instead: the old pair is removed and the new one
+ *     appended, as Fluent Bit's modify `Set` overwrites (keys compared
+ *     case-sensitively, as a map's consumers do). Two Records of one KEY:
+ *     the last wins. docs/OPERATIONS.md says so.
  * A Record with no value is an error here (Fluent Bit logs and skips it).
  *
  * The UUID comes from a per-shard xoshiro256** generator seeded once from
@@ -69,6 +75,11 @@ struct rm_priv {
 	bool allow;             /* keys is an allowlist */
 	struct rm_pair *recs;
 	unsigned nrecs;
+	/* The keys appended (Records, then Uuid_key), each once: an existing
+	 * field of one of them is replaced, not duplicated. */
+	struct rm_key *added;
+	unsigned nadded;
+	uint64_t added_lens;    /* bit l&63 set when some added key has length l */
 	size_t recs_bytes;      /* room the Records need at most */
 	char *uuid_key;
 	size_t uuid_klen;
@@ -93,6 +104,7 @@ static void priv_free(struct rm_priv *p)
 	}
 	free(p->keys);
 	free(p->recs);
+	free(p->added);
 	free(p->uuid_key);
 	free(p);
 }
@@ -121,6 +133,41 @@ static int record_parse(const char *s, struct rm_pair *r)
 	r->klen = kl;
 	r->vlen = vl;
 	return r->k && r->v ? 0 : -ENOMEM;
+}
+
+static bool pair_key_eq(const struct rm_pair *a, const char *k, size_t klen)
+{
+	return a->klen == klen && !memcmp(a->k, k, klen);
+}
+
+/* The set of keys the filter appends. A Record whose KEY a later Record
+ * or Uuid_key sets again is dropped here (the last one wins), so one
+ * append never writes a key twice. */
+static int added_build(struct rm_priv *p)
+{
+	unsigned n = 0;
+	for (unsigned i = 0; i < p->nrecs; i++) {
+		bool later = p->uuid_key && pair_key_eq(&p->recs[i], p->uuid_key, p->uuid_klen);
+		for (unsigned j = i + 1; j < p->nrecs && !later; j++)
+			later = pair_key_eq(&p->recs[i], p->recs[j].k, p->recs[j].klen);
+		if (later) {
+			p->recs_bytes -= flt_pair_size(p->recs[i].klen, p->recs[i].vlen);
+			free(p->recs[i].k);
+			free(p->recs[i].v);
+			continue;
+		}
+		p->recs[n++] = p->recs[i];
+	}
+	p->nrecs = n;
+	if (!(p->added = calloc(n + 1, sizeof(*p->added))))
+		return -ENOMEM;
+	for (unsigned i = 0; i < n; i++)
+		p->added[p->nadded++] = (struct rm_key){ p->recs[i].k, p->recs[i].klen, false };
+	if (p->uuid_key)
+		p->added[p->nadded++] = (struct rm_key){ p->uuid_key, p->uuid_klen, false };
+	for (unsigned i = 0; i < p->nadded; i++)
+		p->added_lens |= 1ull << (p->added[i].len & 63);
+	return 0;
 }
 
 static int rm_setup(struct dp_filter *f, struct dp_err *err)
@@ -179,7 +226,11 @@ static int rm_setup(struct dp_filter *f, struct dp_err *err)
 				rc = dp_filter_kv_err(f, kv, err, -ENOMEM, "out of memory");
 		}
 	}
+	if (!rc)
+		rc = added_build(p);
 	if (rc) {
+		if (rc == -ENOMEM)
+			dp_filter_err(f, err, rc, "out of memory");
 		priv_free(p);
 		return rc;
 	}
@@ -275,25 +326,44 @@ static bool key_listed(const struct rm_priv *p, const struct dp_chunk *c, const 
 	return false;
 }
 
+/* Is the field's key one the filter appends (exact, case-sensitive)?
+ * The length mask rules out nearly every field without a compare. */
+static bool key_added(const struct rm_priv *p, const struct dp_chunk *c, const struct dp_field *f)
+{
+	if (!(p->added_lens >> (f->key_len & 63) & 1))
+		return false;
+	for (unsigned i = 0; i < p->nadded; i++)
+		if (flt_key_eq(c, f, p->added[i].k, p->added[i].len))
+			return true;
+	return false;
+}
+
 static int rm_record(void *ctx, struct dp_fx *fx)
 {
 	struct rm_shard *s = ctx;
 	const struct rm_priv *p = s->p;
 	struct dp_chunk *c = fx->c;
 
-	if (p->nkeys) {
+	/* Room for the appends is checked first: a field about to be
+	 * replaced is removed only when its new value surely fits, so a full
+	 * chunk costs the edit (counted), never the old value. */
+	size_t need = p->recs_bytes + (p->uuid_key ? flt_pair_size(p->uuid_klen, 36) : 0);
+	bool add = p->nadded && flt_room(c, need, p->nadded);
+	if (p->nkeys || add) {
 		bool *keep = s->keep;
 		const struct dp_field *fs = flt_fields(c);
 		unsigned n = dp_tail_nfields(c);
-		for (unsigned i = 0; i < n; i++)
-			keep[i] = key_listed(p, c, &fs[i]) == p->allow;
-		flt_tail_compact(c, keep);
+		unsigned drop = 0;
+		for (unsigned i = 0; i < n; i++) {
+			keep[i] = (!p->nkeys || key_listed(p, c, &fs[i]) == p->allow) &&
+				  !(add && key_added(p, c, &fs[i]));
+			drop += !keep[i];
+		}
+		if (drop)
+			flt_tail_compact(c, keep);
 	}
-	if (!p->nrecs && !p->uuid_key)
-		return DP_FILTER_KEEP;
-	size_t need = p->recs_bytes + (p->uuid_key ? flt_pair_size(p->uuid_klen, 36) : 0);
-	if (!flt_room(c, need, p->nrecs + (p->uuid_key != NULL))) {
-		s->nospace++;
+	if (!add) {
+		s->nospace += p->nadded != 0;
 		return DP_FILTER_KEEP;
 	}
 	bool r = flt_append_begin(c);

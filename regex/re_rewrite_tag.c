@@ -447,4 +447,5 @@ const struct dp_filter_ops re_rewrite_tag_ops = {
 	.record = rt_record,
 	.teardown = rt_teardown,
 	.emits = true,
+	.emit_from_head = true,
 };

@@ -87,14 +87,23 @@ static void set_tag(struct dp_chunk *c, const char *tag, size_t len)
 	c->tag_len = (uint16_t)len;
 }
 
+/* The filters a record emitted by filter f runs through (dp_filter.h). */
+static uint64_t emit_chain(const struct dp_pipeline *pl, const struct dp_filter *f, const char *tag,
+			   size_t tag_len)
+{
+	if (!f->ops->emit_from_head)
+		return dp_pipeline_chain(pl, tag, tag_len, (int)f->id);
+	return dp_pipeline_chain(pl, tag, tag_len, -1) & ~(1ull << f->id);
+}
+
 /* Append a record built by `build` to emitter si's chunk for `tag`,
- * opening a new chunk when the tag changes or the chunk is full. chain_after:
- * the filter after which the record's chain starts (-2: no filters).
+ * opening a new chunk when the tag changes or the chunk is full. f: the
+ * filter that emits (its chain, emit_chain), or NULL (no filters).
  * Returns the chunk holding the record at its tail, or NULL (*rc says why,
  * counted on si). */
 static struct dp_chunk *emit_into(struct shard *sh, struct shard_in *si, const char *tag,
 				  size_t tag_len, uint32_t sec, uint32_t nsec, dp_build_fn build,
-				  void *arg, int chain_after, int *rc)
+				  void *arg, const struct dp_filter *f, int *rc)
 {
 	struct dp_pipeline *pl = sh->pl;
 	if (tag_len == 0 || tag_len > DP_TAG_MAX) {
@@ -116,7 +125,7 @@ static struct dp_chunk *emit_into(struct shard *sh, struct shard_in *si, const c
 			}
 			set_tag(c, tag, tag_len);
 			si->open_route = dp_pipeline_route(pl, tag, tag_len);
-			si->open_chain = chain_after < -1 ? 0 : dp_pipeline_chain(pl, tag, tag_len, chain_after);
+			si->open_chain = f ? emit_chain(pl, f, tag, tag_len) : 0;
 		}
 		dp_chunk_rec_begin(c, sec, nsec);
 		if (build(c, arg) < 0) {
@@ -153,7 +162,7 @@ static int fx_emit(struct dp_fx *fx, const char *tag, size_t tag_len, uint32_t s
 		tag_len = fx->tag_len;
 	}
 	int rc;
-	struct dp_chunk *c = emit_into(sh, si, tag, tag_len, sec, nsec, build, arg, (int)f->id, &rc);
+	struct dp_chunk *c = emit_into(sh, si, tag, tag_len, sec, nsec, build, arg, f, &rc);
 	if (!c)
 		return rc;
 	bool kept = true;
@@ -177,7 +186,7 @@ static int sp_emit(struct dp_fx *fx, const char *tag, size_t tag_len, uint32_t s
 	struct shard *sh = fx->sh;
 	struct shard_in *si = &sh->ins[sh->pl->sp_input];
 	int rc;
-	struct dp_chunk *c = emit_into(sh, si, tag, tag_len, sec, nsec, build, arg, -2, &rc);
+	struct dp_chunk *c = emit_into(sh, si, tag, tag_len, sec, nsec, build, arg, NULL, &rc);
 	if (!c)
 		return rc;
 	/* Results feed the other queries (FROM STREAM:name, or a TAG:

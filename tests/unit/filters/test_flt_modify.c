@@ -181,11 +181,21 @@ static void test_copy(void **state)
 		   "t", "true", NULL);
 	flt_t_fini(&t);
 
-	/* Hard_copy onto itself: Fluent Bit drops the field. */
+	/* Hard_copy onto itself: Fluent Bit's modify.c removes the
+	 * destination, which is the source, and so loses the field; sluice
+	 * keeps it (docs/OPERATIONS.md, "Differences from Fluent Bit"). */
 	make(&t, "Hard_copy", "a a", NULL);
 	flt_rec(&t, "z", "0", "a", "1", "b", "2", NULL);
 	flt_run(&t);
-	flt_expect(&t, 0, "z", "0", "b", "2", NULL);
+	flt_expect(&t, 0, "z", "0", "a", "1", "b", "2", NULL);
+	flt_t_fini(&t);
+
+	/* Hard_copy onto a destination before the source: the copy goes
+	 * right after the source, the old destination is gone. */
+	make(&t, "Hard_copy", "s d", NULL);
+	flt_rec(&t, "d", "old", "x", "1", "s", "new", NULL);
+	flt_run(&t);
+	flt_expect(&t, 0, "x", "1", "s", "new", "d", "new", NULL);
 	flt_t_fini(&t);
 }
 
@@ -296,6 +306,14 @@ static void test_chunk_full(void **state)
 	flt_run(&t);
 	/* Set did not fit; the Remove after it still ran. */
 	flt_expect(&t, 0, "big", big, NULL);
+	flt_t_fini(&t);
+
+	/* A Set over an existing key that does not fit keeps the old value
+	 * (the edit is lost, never the field). */
+	make(&t, "Set", rule, NULL);
+	flt_rec(&t, "big", big, "k", "old", NULL);
+	flt_run(&t);
+	flt_expect(&t, 0, "big", big, "k", "old", NULL);
 	flt_t_fini(&t);
 }
 

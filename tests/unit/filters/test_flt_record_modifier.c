@@ -92,17 +92,37 @@ static void test_match_rules(void **state)
 	flt_t_fini(&t);
 }
 
-/* Records go after the kept fields, in order, even when the key exists;
- * the value is the rest of the line. */
+/* Records go after the kept fields, in order; the value is the rest of
+ * the line. A Record whose key the record already has replaces it: the
+ * old pair goes, the new one is appended (Fluent Bit's filter_modifier.c
+ * appends a duplicate key instead; docs/OPERATIONS.md, "Differences from
+ * Fluent Bit"), and of two Records of one key the last wins, so no map
+ * ever holds a key twice. Keys compare case-sensitively here. */
 static void test_record_values(void **state)
 {
 	(void)state;
 	struct flt_t t;
 	make(&t, "Record", "msg hello big  world ", "Record", "a \"quoted value\"", "Record", "a 2",
 	     "Remove_key", "x", NULL);
-	flt_rec(&t, "a", "1", "x", "gone", NULL);
+	flt_rec(&t, "a", "1", "x", "gone", "A", "upper", NULL);
 	flt_run(&t);
-	flt_expect(&t, 0, "a", "1", "msg", "hello big  world", "a", "quoted value", "a", "2", NULL);
+	flt_expect(&t, 0, "A", "upper", "msg", "hello big  world", "a", "2", NULL);
+	flt_t_fini(&t);
+
+	/* Replace with nothing else configured, several keys at once, and
+	 * Uuid_key over an existing key and over a Record of its name. */
+	make(&t, "Record", "host new", "Record", "env prod", "Record", "id rec", "Uuid_key", "id",
+	     NULL);
+	flt_rec(&t, "host", "old", "m", "x", "env", "dev", "id", "7", NULL);
+	flt_run(&t);
+	const struct dp_rec *r = &t.c.recs[0];
+	assert_int_equal(r->nfields, 4);
+	const struct dp_field *f = &t.c.fields[r->field0 + 3];
+	assert_memory_equal(t.c.data + f->key_off, "id", 2);
+	char u[37];
+	memcpy(u, dp_field_val(&t.c, f), 36);
+	u[36] = 0;
+	flt_expect(&t, 0, "m", "x", "host", "new", "env", "prod", "id", u, NULL);
 	flt_t_fini(&t);
 }
 
@@ -156,6 +176,16 @@ static void test_chunk_full(void **state)
 	flt_rec(&t, "big", big, "gone", "x", NULL);
 	flt_run(&t);
 	flt_expect(&t, 0, "big", big, NULL);
+	flt_t_fini(&t);
+
+	/* The key to replace stays with its old value when the new one
+	 * cannot be appended: the edit is lost, never the field. */
+	static char big2[DP_CHUNK_DATA - 80];
+	memset(big2, 'z', sizeof(big2) - 1);
+	make(&t, "Record", "id a_new_value_that_will_not_fit_in_what_is_left_of_the_chunk", NULL);
+	flt_rec(&t, "big", big2, "id", "old", NULL);
+	flt_run(&t);
+	flt_expect(&t, 0, "big", big2, "id", "old", NULL);
 	flt_t_fini(&t);
 }
 
