@@ -9,7 +9,8 @@
  * fields are removed except Key_Name with Preserve_Key and the others with
  * Reserve_Data (Fluent Bit's defaults remove them all). The kept fields
  * come first and the parsed ones after them (Fluent Bit writes the parsed
- * ones first; the set of pairs is the same).
+ * ones first; the set of pairs is the same). A kept field whose key
+ * the parser yields too is replaced by the parsed one: no key twice.
  * No match, a missing key or a value that is not a string: the record goes
  * on unchanged, and a per-shard counter says so.
  *
@@ -28,6 +29,7 @@
 #include "dp_filter.h"
 #include "dp_pipeline.h"
 #include "flt_parser.h"
+#include "flt_util.h"
 #include "psr_kv.h"
 #include "psr_parser.h"
 #include "re_set.h"
@@ -217,11 +219,22 @@ static int record(void *p, struct dp_fx *fx)
 		dp_tail_close(c);
 		return DP_FILTER_KEEP;
 	}
-	/* From the last down, so indexes below stay valid. */
+	/* From the last down, so indexes below stay valid. A kept field
+	 * whose key the parser also yielded goes too: the parsed value wins,
+	 * and the record never holds a key twice. */
+	unsigned n1 = dp_tail_nfields(c);
 	for (unsigned j = n0; j-- > 0;) {
 		bool keep = j == (unsigned)ki ? fp->preserve_key : fp->reserve_data;
-		if (!keep)
+		if (keep) {
+			const struct dp_field *fs = flt_fields(c), *o = &fs[j];
+			for (unsigned q = n0; q < n1 && keep; q++)
+				keep = !flt_key_eq(c, &fs[q], flt_key(c, o), o->key_len);
+		}
+		if (!keep) {
 			dp_tail_remove(c, j);
+			n0--;
+			n1--;
+		}
 	}
 	ctx->parsed++;
 	dp_tail_close(c);

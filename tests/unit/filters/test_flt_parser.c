@@ -217,6 +217,18 @@ static void test_reserve_preserve(void **state)
 			    "key2=value2 INT=100 FLOAT=0.5 BOOL=true STRING=This is example");
 }
 
+/* The parsed field of Key_Name's own name wins over the preserved one. */
+static void test_parsed_key_wins(void **state)
+{
+	struct env *e = *state;
+	struct dp_err err = { 0 };
+	uint32_t sec;
+	assert_int_equal(make_filter(e, &err, "Key_Name", "STRING", "Parser", "dummy_test",
+				     "Preserve_Key", "On", NULL), 0);
+	assert_int_equal(filter(e, "STRING", "1 2 3 four", NULL), DP_FILTER_KEEP);
+	assert_string_equal(rec_text(&sec), " INT=1 FLOAT=2 BOOL=3 STRING=four");
+}
+
 static void test_reserve_only(void **state)
 {
 	struct env *e = *state;
@@ -226,6 +238,11 @@ static void test_reserve_only(void **state)
 				     "Reserve_Data", "On", NULL), 0);
 	assert_int_equal(filter(e, "data", "1 2 3 4", "n", "#7", NULL), DP_FILTER_KEEP);
 	assert_string_equal(rec_text(&sec), " n=#7 INT=1 FLOAT=2 BOOL=3 STRING=4");
+	/* A kept field whose key the parser yields too is replaced by the
+	 * parsed value, wherever it stood: no key twice in the map. */
+	assert_int_equal(filter(e, "INT", "old", "data", "5 6 7 8", "STRING", "x", "z", "y", NULL),
+			 DP_FILTER_KEEP);
+	assert_string_equal(rec_text(&sec), " z=y INT=5 FLOAT=6 BOOL=7 STRING=8");
 }
 
 static void test_parsers_in_order(void **state)
@@ -354,6 +371,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_doc_example, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reserve_preserve, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reserve_only, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_parsed_key_wins, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_parsers_in_order, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unescape_key, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_setup_errors, setup, teardown),
