@@ -268,6 +268,25 @@ static inline bool is_ws(char ch)
 	return ch == ' ' || ch == '\t' || ch == '\r' || ch == '\n' || ch == '\0';
 }
 
+/* Does the one-line object [p, p + l) (it starts with '{' and ends with
+ * '}') hold more than one object, "{..}{..}" or "{..} {..}"? A '}' that
+ * whitespace and a '{' follow is the sign; one memchr pass, and the exact
+ * split is left to json_end, which knows strings. Most lines have no '}'
+ * but the last, so this costs one vector scan of the line. */
+static bool json_concat(const char *p, uint32_t l)
+{
+	const char *last = p + l - 1, *q = p;
+	while ((q = memchr(q, '}', (size_t)(last - q))) != NULL) {
+		const char *r = q + 1;
+		while (r < last && is_ws(*r))
+			r++;
+		if (*r == '{')
+			return true;
+		q++;
+	}
+	return false;
+}
+
 /* [p, end) without trailing whitespace. */
 static inline uint32_t trimmed(const char *p, const char *end)
 {
@@ -312,7 +331,15 @@ size_t psr_frame_burst(struct psr_framer *f, const char *buf, size_t len,
 			if (mode == PSR_FRAME_JSON && *p == '{') {
 				uint32_t l = trimmed(p, t);
 				const char *end = t + 1;
-				if (!l || p[l - 1] != '}') {
+				if (l && p[l - 1] == '}' && json_concat(p, l)) {
+					/* Several objects on the line: the first is the
+					 * frame, the rest is read again from its end. */
+					const char *broken, *q = json_end(p, p + l, &broken);
+					if (q != NULL) {
+						end = q;
+						l = (uint32_t)(q - p);
+					}
+				} else if (!l || p[l - 1] != '}') {
 					/* spread over lines: find where it ends */
 					const char *broken, *q = json_end(p, p + win, &broken);
 					if (q == NULL && broken == NULL)
@@ -419,8 +446,22 @@ int psr_frame_flush(struct psr_framer *f, const char *buf, size_t len, struct ps
 	}
 	if (mode == PSR_FRAME_LF && buf[len - 1] == '\r')
 		len--;
-	if (mode == PSR_FRAME_JSON)
+	if (mode == PSR_FRAME_JSON) {
+		while (len && is_ws(*buf)) {
+			buf++;
+			len--;
+		}
 		len = trimmed(buf, buf + len);
+		/* "{..}{..}" at the very end: the first object now, the
+		 * caller comes back for the rest. */
+		const char *broken, *q;
+		if (len > 1 && buf[0] == '{' && buf[len - 1] == '}' && json_concat(buf, (uint32_t)len) &&
+		    (q = json_end(buf, buf + len, &broken)) != NULL && (size_t)(q - buf) <= f->max_frame) {
+			out->p = buf;
+			out->len = (uint32_t)(q - buf);
+			return PSR_FRAME_MORE;
+		}
+	}
 	if (len > f->max_frame)
 		return -EMSGSIZE;
 	if (len == 0)

@@ -2,10 +2,9 @@
  * in_tcp.c — Fluent Bit's `tcp` input: JSON objects (Format json, one per
  * line) or raw lines (Format none, cut at Separator, stored under "log").
  *
- * JSON objects may come one per line (the fast path) or pretty-printed
- * over several lines (PSR_FRAME_JSON in parsers/psr_frame.h). Difference
- * from Fluent Bit: several objects on one line ("{..}{..}") are one frame
- * that the parser rejects and counts as malformed.
+ * JSON objects may come one per line (the fast path), pretty-printed
+ * over several lines or back to back ("{..}{..}", as Fluent Bit's JSON
+ * stream tokenizer reads them): PSR_FRAME_JSON in parsers/psr_frame.h.
  */
 #include <string.h>
 #include "in_net.h"

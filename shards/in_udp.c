@@ -13,9 +13,9 @@
  * delivered.
  *
  * Differences from Fluent Bit, said in the option descriptions too:
- * - Fluent Bit reads each datagram's JSON as concatenated values; here
- *   objects are found as the tcp input finds them, so several objects on
- *   one line ("{..}{..}") are one frame, rejected and counted as malformed.
+ * - Objects are found as the tcp input finds them (psr_frame.h): one per
+ *   line, spread over lines, or back to back ("{..}{..}"), as Fluent Bit
+ *   reads a datagram's concatenated JSON values.
  * - Format none: Fluent Bit keeps a datagram's last record only when a
  *   separator ends it; a datagram is whole, so here the unterminated last
  *   record is delivered too (trailing LF, CR and NUL are dropped first).
@@ -55,8 +55,8 @@ static const struct dp_opt udp_opts[] = {
 	  "The default of Buffer_Size, in KiB (Fluent Bit's allocation step; sluice receives into "
 	  "fixed buffers)." },
 	{ "Format", DP_OPT_ENUM, "json", C(format), "json|none", 0, 0, 0,
-	  "json: JSON objects, one per line or spread over lines, several per datagram allowed "
-	  "(\"{..}{..}\" on one line is one malformed record). none: each record (cut at Separator) "
+	  "json: JSON objects, one per line, spread over lines or back to back (\"{..}{..}\"), "
+	  "several per datagram. none: each record (cut at Separator) "
 	  "becomes {\"log\": record}; the last one in a datagram needs no separator." },
 	{ "Separator", DP_OPT_STR, "\\n", C(separator), NULL, 0, 0, 0,
 	  "Record separator within a datagram for Format none; C escapes \\n \\r \\t \\0 \\\\ are "

@@ -429,19 +429,28 @@ static int conn_service(struct shard *sh, struct shard_conn *c, int budget)
 			return CONN_CLOSED;
 		}
 		if (c->eof) {
-			struct psr_frame last;
-			int rc = psr_frame_flush(&c->fr, c->data + c->start, c->fill - c->start, &last);
-			if (rc == 1 && conn_emit(sh, c, last.p, last.len) == -EAGAIN) {
-				/* The framer forgot the tail; keep it as the only
-				 * pending frame. */
-				c->frames[0] = last;
-				c->nframes = 1;
-				c->next_frame = 0;
-				c->eof_flushed = true;
-				return conn_keep(c, last.p) ? conn_lost(sh, c) : CONN_PAUSED;
+			/* The tail's frames become pending frames (the framer
+			 * forgets them), delivered by the loop above; several
+			 * JSON objects in the tail may take more than one
+			 * round (PSR_FRAME_MORE). */
+			const char *p = c->data + c->start;
+			size_t len = c->fill - c->start;
+			int rc = 0;
+			c->eof_flushed = true;
+			while (c->nframes < DP_BURST &&
+			       (rc = psr_frame_flush(&c->fr, p, len, &c->frames[c->nframes])) >= 1) {
+				struct psr_frame *last = &c->frames[c->nframes++];
+				c->eof_flushed = rc != PSR_FRAME_MORE;
+				if (c->eof_flushed)
+					break;
+				psr_frame_flush_rest(&p, &len, last);
 			}
 			if (rc < 0)
 				DP_CNT_ADD(si->cnt.oversize, 1);
+			c->start = (uint32_t)(p - c->data);
+			c->next_frame = 0;
+			if (c->nframes)
+				continue;
 			conn_close(sh, c);
 			return CONN_CLOSED;
 		}

@@ -154,6 +154,7 @@ int main(int argc, char **argv)
 	benchmark::RegisterBenchmark("frame/5424/auto", bm_frame, &c5424, int(MB_FRAME_AUTO));
 	benchmark::RegisterBenchmark("frame/5424oct/octet", bm_frame, &c5424oct, int(MB_FRAME_OCTET));
 	benchmark::RegisterBenchmark("frame/5424oct/auto", bm_frame, &c5424oct, int(MB_FRAME_AUTO));
+	benchmark::RegisterBenchmark("frame/json/json", bm_frame, &cjson, int(MB_FRAME_JSON));
 	benchmark::RegisterBenchmark("parse/5424", bm_parse, &c5424, int(MB_5424));
 	benchmark::RegisterBenchmark("parse/3164", bm_parse, &c3164, int(MB_3164));
 	benchmark::RegisterBenchmark("parse/json", bm_parse, &cjson, int(MB_JSON));

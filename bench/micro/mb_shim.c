@@ -24,7 +24,8 @@
 
 _Static_assert((int)MB_FRAME_AUTO == (int)PSR_FRAME_AUTO &&
 	       (int)MB_FRAME_LF == (int)PSR_FRAME_LF &&
-	       (int)MB_FRAME_OCTET == (int)PSR_FRAME_OCTET,
+	       (int)MB_FRAME_OCTET == (int)PSR_FRAME_OCTET &&
+	       (int)MB_FRAME_SEP == (int)PSR_FRAME_SEP && (int)MB_FRAME_JSON == (int)PSR_FRAME_JSON,
 	       "mb_frame must mirror psr_frame_mode");
 
 /* Framer limit: above every generated line, so nothing is dropped; the

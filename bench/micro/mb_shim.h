@@ -21,7 +21,7 @@ extern "C" {
 
 enum mb_fmt { MB_5424, MB_3164, MB_JSON };
 /* The same values as enum psr_frame_mode (checked in mb_shim.c). */
-enum mb_frame { MB_FRAME_AUTO = 0, MB_FRAME_LF, MB_FRAME_OCTET };
+enum mb_frame { MB_FRAME_AUTO = 0, MB_FRAME_LF, MB_FRAME_OCTET, MB_FRAME_SEP, MB_FRAME_JSON };
 
 /* `n` messages from bench/loadgen's generator, framed with LF or with an
  * RFC 6587 octet count, laid end to end in buf[0..len). */

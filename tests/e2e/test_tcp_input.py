@@ -140,6 +140,40 @@ def test_pretty_printed_json(t):
     check_eq(sl.stop(), 0, 'sluice exits 0')
 
 
+def test_concatenated_json(t):
+    """Objects back to back on one line ("{..}{..}", "{..} {..}") are a
+    record each, as Fluent Bit's tcp input reads a JSON stream
+    (docs.fluentbit.io/manual/data-pipeline/inputs/tcp, Format json;
+    plugins/in_tcp/tcp_conn.c packs each complete object), also when an
+    object is split across reads or goes on over the next line, or the
+    last objects have no line end after them."""
+    port = free_port()
+    sl = t.sluice(conf(service(t), tcp_in(port), file_out(t)))
+    recs = [{'i': i, 's': '}{ } {', 'n': {'m': [i, {}]}} for i in range(203)]
+    parts = []
+    for r in recs:
+        j = json.dumps(r, separators=(',', ':'))
+        if r['i'] % 10 == 9:
+            parts.append(j + '\n')
+        elif r['i'] % 10 == 5:
+            parts.append(j.replace(',"n"', ',\n"n"'))
+        else:
+            parts.append(j + ('' if r['i'] % 2 else ' '))
+    # No line end after the last objects: the connection's close ends them.
+    data = ''.join(parts).encode()
+    c = socket.create_connection(('127.0.0.1', port))
+    for k in range(0, len(data), 5):
+        c.sendall(data[k:k + 5])
+    c.close()
+    out = t.path('out.txt')
+    wait_for(lambda: os.path.exists(out) and len(read_lines(out)) >= len(recs), 20,
+             'every object', proc=sl)
+    got = [json.loads(x) for x in read_lines(out)]
+    check_eq(got, recs, 'every object of the stream a record, in order')
+    check_eq(sl.stats()['inputs']['tcp.0']['malformed'], 0, 'nothing counted malformed')
+    check_eq(sl.stop(), 0, 'sluice exits 0')
+
+
 if __name__ == '__main__':
     main([test_json_volume_exact, test_format_none_separators, test_source_address_key,
-          test_pretty_printed_json])
+          test_pretty_printed_json, test_concatenated_json])

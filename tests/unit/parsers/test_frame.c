@@ -94,9 +94,13 @@ static void run(const struct cfg *cfg, const char *stream, size_t len,
 	}
 	struct psr_frame last;
 	r->malformed = f.malformed;
-	r->flush_rc = psr_frame_flush(&f, buf, have, &last);
-	if (r->flush_rc == 1)
+	const char *tail = buf;
+	while ((r->flush_rc = psr_frame_flush(&f, tail, have, &last)) >= 1) {
 		add_frame(r, &last);
+		if (r->flush_rc != PSR_FRAME_MORE)
+			break;
+		psr_frame_flush_rest(&tail, &have, &last);
+	}
 	free(buf);
 }
 
@@ -263,6 +267,36 @@ static void test_json(void **state)
 		"{\"ok\":1}\n";
 	static const char *const want3[] = { "{\"ok\":1}" };
 	CHECK(&cfg, s3, want3, 1, 0);
+
+	/* Several objects on one line are a frame each, as Fluent Bit's tcp
+	 * input tokenizes a JSON stream (docs.fluentbit.io/manual/
+	 * data-pipeline/inputs/tcp: "the input expects JSON maps ...
+	 * separated by a new line or by their own delimiters"; plugins/in_tcp/
+	 * tcp_conn.c packs one object at a time). Braces inside strings do
+	 * not split; an object may go on over the next line. */
+	static const char s4[] =
+		"{\"a\":1}{\"b\":2}\n"
+		"{\"a\":\"}{\"} {\"b\":\"x\"}\t{\"c\":3}\n"
+		"{\"s\":\"} {\"}\n"
+		"{\"n\":{\"m\":1}}{\"o\":[{}]}\n"
+		"{\"p\":1}{\"q\":\n2}\n";
+	static const char *const want4[] = {
+		"{\"a\":1}", "{\"b\":2}",
+		"{\"a\":\"}{\"}", "{\"b\":\"x\"}", "{\"c\":3}",
+		"{\"s\":\"} {\"}",
+		"{\"n\":{\"m\":1}}", "{\"o\":[{}]}",
+		"{\"p\":1}", "{\"q\":\n2}",
+	};
+	CHECK(&cfg, s4, want4, 0, 0);
+
+	/* The same at the end of the stream, with no line end after it (a
+	 * sender that closes, a datagram): the flush yields them one by
+	 * one (PSR_FRAME_MORE). */
+	static const char s5[] = "{\"w\":0}\n{\"x\":1}{\"y\":\"}{\"} \t{\"z\":3}  ";
+	static const char *const want5[] = {
+		"{\"w\":0}", "{\"x\":1}", "{\"y\":\"}{\"}", "{\"z\":3}",
+	};
+	CHECK(&cfg, s5, want5, 0, 1);
 }
 
 static void test_oversize(void **state)
