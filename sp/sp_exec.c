@@ -97,6 +97,17 @@ struct rec_ctx {
 	const struct dp_rec *r;
 };
 
+/* Does an item other than '*' give its result this key (plan_names)? */
+static bool named(const struct sp_query *q, const char *k, size_t klen)
+{
+	for (unsigned i = 0; i < q->nout; i++) {
+		const struct sp_out *o = &q->outs[i];
+		if (o->kind != SP_OUT_STAR && o->name_len == klen && !memcmp(o->name, k, klen))
+			return true;
+	}
+	return false;
+}
+
 /* A non-aggregating query's result for one record. */
 static int build_rec(struct dp_chunk *c, void *arg)
 {
@@ -109,7 +120,9 @@ static int build_rec(struct dp_chunk *c, void *arg)
 		case SP_OUT_STAR: {
 			const struct dp_field *f = dp_rec_fields(src, x->r);
 			for (unsigned k = 0; k < x->r->nfields; k++)
-				dp_chunk_put_copy(c, dp_field_key(src, &f[k]), f[k].key_len, src, &f[k]);
+				if (!q->star_skip || !named(q, dp_field_key(src, &f[k]), f[k].key_len))
+					dp_chunk_put_copy(c, dp_field_key(src, &f[k]), f[k].key_len, src,
+							  &f[k]);
 			break;
 		}
 		case SP_OUT_KEY: {

@@ -257,6 +257,36 @@ static unsigned agg_words(enum sp_fn fn)
 	}
 }
 
+
+/* A result is a map: no key twice. Two items of one name (`SELECT a, a`,
+ * `x AS n, y AS n`) or two `*` are start-up errors; a key `*` brings that
+ * an item names too is left to the item (`SELECT app, *` has app once,
+ * where app is written), so star_skip says the executor must check. */
+static int plan_names(struct sp_query *q, const struct sp_select *s, struct dp_err *err)
+{
+	bool star = false;
+	for (unsigned i = 0; i < q->nout; i++) {
+		const struct sp_out *o = &q->outs[i];
+		const struct sp_item *it = &s->items[i];
+		if (o->kind == SP_OUT_STAR) {
+			if (star)
+				return sp_plan_err(err, it->line, it->col, "'*' selected twice");
+			star = true;
+			continue;
+		}
+		for (unsigned j = 0; j < i; j++) {
+			const struct sp_out *p = &q->outs[j];
+			if (p->kind != SP_OUT_STAR && p->name_len == o->name_len &&
+			    !memcmp(p->name, o->name, o->name_len))
+				return sp_plan_err(err, it->line, it->col,
+						   "result key '%s' selected twice (a result is a map: name "
+						   "one of them with AS)", o->name);
+		}
+	}
+	q->star_skip = star && q->nout > 1;
+	return 0;
+}
+
 static int plan_outputs(struct sp_query *q, struct dp_err *err)
 {
 	struct sp_select *s = &q->st->sel;
@@ -339,7 +369,7 @@ static int plan_outputs(struct sp_query *q, struct dp_err *err)
 		if (o->name)
 			o->name_len = strlen(o->name);
 	}
-	return 0;
+	return plan_names(q, s, err);
 }
 
 /* Most windows of one task a shard may hold open with event time (they

@@ -70,6 +70,7 @@ struct sp_query {
 	unsigned nagg, nwords;
 	struct sp_out *outs;
 	unsigned nout;
+	bool star_skip;            /* '*' beside named items: skip their keys */
 	struct sp_prog having;     /* over the outputs' values */
 	int64_t limit;             /* results per window, -1: no limit */
 	uint64_t size_ns, adv_ns;  /* window length and advance */

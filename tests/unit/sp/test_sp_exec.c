@@ -118,14 +118,18 @@ static void test_where(void **state)
 static void test_select_records(void **state)
 {
 	(void)state;
-	const char *names[] = { "dbg", "mk" };
+	const char *names[] = { "dbg", "mk", "both" };
 	const char *execs[] = {
 		("SELECT ident AS who, map['a']['b'], RECORD_TAG(), UNIX_TIMESTAMP() FROM TAG:'app.*' "
 		 "WHERE latency > 15"),
 		"CREATE STREAM copy WITH (tag='copy.out') AS SELECT * FROM TAG:'app.*' WHERE level = 'info'",
+		/* '*' beside a key it also brings: the key once, where it is
+		 * written; an alias naming another key of the record wins too */
+		"CREATE STREAM both WITH (tag='both.out') AS SELECT latency, *, ident AS level FROM "
+		"TAG:'app.*' WHERE level = 'info'",
 	};
 	struct dp_err err;
-	struct sp_engine *e = t_engine(names, execs, 2, 1, &err);
+	struct sp_engine *e = t_engine(names, execs, 3, 1, &err);
 	assert_non_null(e);
 	struct sp_shard *s = sp_shard_create(e, 0);
 	struct dp_fx fx = fx_for(T0 + 7 * SEC, "app.x");
@@ -136,7 +140,7 @@ static void test_select_records(void **state)
 	fx.tag = "other";
 	fx.tag_len = 5;
 	sp_shard_record(s, &fx, -1); /* tag does not match */
-	assert_int_equal(t_out.c.nrecs, 2);
+	assert_int_equal(t_out.c.nrecs, 3);
 	msgpack_unpacked u;
 	msgpack_object m = t_result(&u, 0);
 	assert_string_equal(t_out.tags[0], "dbg");
@@ -153,6 +157,16 @@ static void test_select_records(void **state)
 	assert_non_null(t_get(&m, "map"));
 	msgpack_unpacked_destroy(&u);
 	assert_int_equal(t_out.c.recs[1].ts_sec, 1700000000u);
+	m = t_result(&u, 2);
+	assert_string_equal(t_out.tags[2], "both.out");
+	assert_int_equal(m.via.map.size, 4);
+	static const char *const order[] = { "latency", "ident", "map", "level" };
+	for (unsigned i = 0; i < 4; i++) {
+		assert_int_equal(m.via.map.ptr[i].key.via.str.size, strlen(order[i]));
+		assert_memory_equal(m.via.map.ptr[i].key.via.str.ptr, order[i], strlen(order[i]));
+	}
+	assert_true(t_str_eq(t_get(&m, "level"), "beta"));
+	msgpack_unpacked_destroy(&u);
 	sp_shard_destroy(s);
 	sp_engine_destroy(e);
 }

@@ -264,6 +264,10 @@ static void test_startup_errors(void **state)
 	engine_err("SELECT * FROM STREAM:nope", "statement t1: line 1, column 15: unknown stream 'nope'");
 	engine_err("SELECT * FROM TAG:'a' WHERE COUNT(*) > 1", "COUNT(*) is not allowed in WHERE");
 	engine_err("SELECT a, COUNT(*) FROM TAG:'a' GROUP BY b", "'a' must appear in GROUP BY");
+	/* A result is a map: a key selected twice, or '*' twice, is refused. */
+	engine_err("SELECT a, b AS a FROM TAG:'a'", "line 1, column 11: result key 'a' selected twice");
+	engine_err("SELECT a, COUNT(*) AS a FROM TAG:'a' GROUP BY a", "result key 'a' selected twice");
+	engine_err("SELECT *, x, * FROM TAG:'a'", "column 14: '*' selected twice");
 	engine_err("SELECT *, COUNT(*) FROM TAG:'a'", "'*' cannot be selected beside aggregate");
 	engine_err("SELECT a FROM TAG:'a' WHERE a < true", "type mismatch: a boolean cannot be ordered");
 	engine_err("SELECT a FROM TAG:'a' WHERE a >= NULL", "type mismatch: NULL cannot be ordered");
