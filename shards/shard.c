@@ -177,8 +177,15 @@ int shard_emit_frame(struct shard *sh, struct shard_in *si, const char *p, size_
 		}
 		if (prc == DP_PARSE_UNPARSED)
 			DP_CNT_ADD(si->cnt.unparsed, 1);
-		if (si->in->src_key && src)
+		if (si->in->src_key && src) {
+			/* A record that has the key already (a JSON object
+			 * with "src") gets the sender's address in its place:
+			 * never a key twice. */
+			int dup = c->overflow ? -1 : dp_tail_find(c, si->in->src_key, si->in->src_key_len);
+			if (dup >= 0)
+				dp_tail_remove(c, (unsigned)dup);
 			dp_chunk_put_str(c, si->in->src_key, si->in->src_key_len, src, srclen);
+		}
 		if (dp_chunk_rec_end(c) == 0) {
 			uint64_t chain = si->in->filters;
 			if (!chain && !sh->sp) {

@@ -95,7 +95,7 @@ def test_source_address_key(t):
                        file_out(t)))
     c = socket.create_connection(('127.0.0.1', tport))
     cport = c.getsockname()[1]
-    c.sendall(b'{"k":1}\n')
+    c.sendall(b'{"k":1}\n{"src":"forged","k":2,"z":0}\n')
     c.close()
     u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     u.bind(('127.0.0.1', 0))
@@ -106,9 +106,13 @@ def test_source_address_key(t):
     x.sendto(b'<13>Nov 21 10:00:00 app: over unix', upath)
     x.close()
     out = t.path('out.txt')
-    wait_for(lambda: os.path.exists(out) and len(read_lines(out)) >= 3, 20, 'three records', proc=sl)
+    wait_for(lambda: os.path.exists(out) and len(read_lines(out)) >= 4, 20, 'four records', proc=sl)
     recs = [json.loads(x) for x in read_lines(out)]
-    by = {('tcp' if 'k' in r else 'udp' if r.get('message') == 'over udp' else 'unix'): r for r in recs}
+    by = {('tcp' if 'k' in r else 'udp' if r.get('message') == 'over udp' else 'unix'): r
+          for r in recs if r.get('k') != 2}
+    own = [x for x in read_lines(out) if b'"k":2' in x]
+    check_eq(own, [b'{"k":2,"z":0,"src":"tcp://127.0.0.1:%d"}' % cport],
+             'a record with the key already: the address replaces it (never a key twice)')
     check_eq(by['tcp'].get('src'), 'tcp://127.0.0.1:%d' % cport, 'tcp input: src = tcp://ip:port')
     check_eq(list(by['tcp'])[-1], 'src', 'the address is the last key, after the record')
     check_eq(by['udp'].get('from'), 'udp://127.0.0.1:%d' % uport_src, 'syslog udp: from = udp://ip:port')
