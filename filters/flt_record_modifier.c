@@ -328,7 +328,9 @@ static bool key_listed(const struct rm_priv *p, const struct dp_chunk *c, const 
 
 /* Is the field's key one the filter appends (exact, case-sensitive)?
  * The length mask rules out nearly every field without a compare. */
-static bool key_added(const struct rm_priv *p, const struct dp_chunk *c, const struct dp_field *f)
+static inline __attribute__((always_inline)) bool key_added(const struct rm_priv *p,
+							     const struct dp_chunk *c,
+							     const struct dp_field *f)
 {
 	if (!(p->added_lens >> (f->key_len & 63) & 1))
 		return false;
@@ -349,18 +351,27 @@ static int rm_record(void *ctx, struct dp_fx *fx)
 	 * chunk costs the edit (counted), never the old value. */
 	size_t need = p->recs_bytes + (p->uuid_key ? flt_pair_size(p->uuid_klen, 36) : 0);
 	bool add = p->nadded && flt_room(c, need, p->nadded);
-	if (p->nkeys || add) {
+	if (p->nkeys) {
 		bool *keep = s->keep;
 		const struct dp_field *fs = flt_fields(c);
 		unsigned n = dp_tail_nfields(c);
-		unsigned drop = 0;
-		for (unsigned i = 0; i < n; i++) {
-			keep[i] = (!p->nkeys || key_listed(p, c, &fs[i]) == p->allow) &&
-				  !(add && key_added(p, c, &fs[i]));
-			drop += !keep[i];
-		}
-		if (drop)
+		for (unsigned i = 0; i < n; i++)
+			keep[i] = key_listed(p, c, &fs[i]) == p->allow && !(add && key_added(p, c, &fs[i]));
+		flt_tail_compact(c, keep);
+	} else if (add) {
+		/* Only appends: most records hold none of the keys, found by
+		 * the length mask alone; the one-pass compaction runs only
+		 * when one is there. */
+		const struct dp_field *fs = flt_fields(c);
+		unsigned n = dp_tail_nfields(c), i = 0;
+		while (i < n && !key_added(p, c, &fs[i]))
+			i++;
+		if (i < n) {
+			bool *keep = s->keep;
+			for (unsigned j = 0; j < n; j++)
+				keep[j] = j < i ? true : !key_added(p, c, &fs[j]);
 			flt_tail_compact(c, keep);
+		}
 	}
 	if (!add) {
 		s->nospace += p->nadded != 0;
