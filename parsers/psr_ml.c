@@ -13,6 +13,7 @@
 #include <string.h>
 #include <strings.h>
 #include "psr_ml_int.h"
+#include "re_onig.h"
 
 struct psr_ml_set {
 	struct psr_ml_parser **p;
@@ -35,8 +36,16 @@ static char *rx_check(const char *regex, char *msg, size_t msglen)
 		regex++;
 		len -= 2;
 	}
-	pcre2_code *re = pcre2_compile((PCRE2_SPTR)regex, len, PCRE2_MULTILINE, &errcode, &erroff,
-				       NULL);
+	/* Checked as re_set will compile it: Onigmo syntax rewritten. */
+	struct re_onig on;
+	size_t bad;
+	if (re_onig_translate(regex, len, &on, &bad)) {
+		snprintf(msg, msglen, "invalid regex at offset %zu: unterminated group name", bad);
+		return NULL;
+	}
+	pcre2_code *re = pcre2_compile((PCRE2_SPTR)on.pat, on.len, PCRE2_MULTILINE, &errcode,
+				       &erroff, NULL);
+	re_onig_fini(&on);
 	if (!re) {
 		PCRE2_UCHAR buf[96];
 		pcre2_get_error_message(errcode, buf, sizeof(buf));

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <strings.h>
 #include "psr_parser_int.h"
+#include "re_onig.h"
 #include "re_set.h"
 
 const struct dp_opt psr_parser_opts[] = {
@@ -181,18 +182,36 @@ static int compile_regex(struct psr_parser *p, const struct dp_conf_section *s, 
 			utf = true;
 	if (utf)
 		opts |= PCRE2_UTF | PCRE2_MATCH_INVALID_UTF;
-	p->re = pcre2_compile((PCRE2_SPTR)pat + off, len, opts, &ec, &eo, NULL);
+	/* Onigmo's syntax where it differs (names of any length, \h, Ruby's
+	 * m): re_onig.h. Offsets in errors are of the pattern as written. */
+	struct re_onig on;
+	size_t bad;
+	int trc = re_onig_translate(pat + off, len, &on, &bad);
+	if (trc == -EINVAL)
+		return kv_err(s, "Regex", p->name, err,
+			      "invalid Regex at offset %zu: unterminated group name", bad);
+	if (trc)
+		return dp_err_set(err, -ENOMEM, "out of memory");
+	p->re = pcre2_compile((PCRE2_SPTR)on.pat, on.len, opts, &ec, &eo, NULL);
 	if (!p->re) {
 		char buf[96];
 		pcre2_get_error_message(ec, (PCRE2_UCHAR *)buf, sizeof(buf));
-		return kv_err(s, "Regex", p->name, err, "invalid Regex at offset %zu: %s", (size_t)eo,
-			      buf);
+		bool same = on.len == len && !memcmp(on.pat, pat + off, len);
+		int rc = same ? kv_err(s, "Regex", p->name, err, "invalid Regex at offset %zu: %s",
+				       (size_t)eo, buf)
+			      : kv_err(s, "Regex", p->name, err,
+				       "invalid Regex at offset %zu of '%s' (Onigmo syntax rewritten "
+				       "for PCRE2): %s", (size_t)eo, on.pat, buf);
+		re_onig_fini(&on);
+		return rc;
 	}
 	p->jit = pcre2_jit_compile(p->re, PCRE2_JIT_COMPLETE) == 0;
 	/* re_set matches bytes only: UTF-mode patterns get no prefilter. */
 	if (!utf) {
-		if (!(p->set_pat = strndup(pat + off, len)))
+		if (!(p->set_pat = strndup(on.pat, on.len))) {
+			re_onig_fini(&on);
 			return dp_err_set(err, -ENOMEM, "out of memory");
+		}
 		p->set_flags = RE_MULTILINE | (opts & PCRE2_CASELESS ? RE_CASELESS : 0) |
 			       (opts & PCRE2_DOTALL ? RE_DOTALL : 0) |
 			       (opts & PCRE2_EXTENDED ? RE_EXTENDED : 0);
@@ -202,22 +221,44 @@ static int compile_regex(struct psr_parser *p, const struct dp_conf_section *s, 
 	pcre2_pattern_info(p->re, PCRE2_INFO_NAMECOUNT, &count);
 	pcre2_pattern_info(p->re, PCRE2_INFO_NAMEENTRYSIZE, &esize);
 	pcre2_pattern_info(p->re, PCRE2_INFO_NAMETABLE, &tab);
-	if (!count)
+	if (!count) {
+		re_onig_fini(&on);
 		return 0;  /* matches but yields no fields, as in Fluent Bit */
+	}
 	p->caps = calloc(count, sizeof(*p->caps));
-	if (!p->caps)
+	if (!p->caps) {
+		re_onig_fini(&on);
 		return dp_err_set(err, -ENOMEM, "out of memory");
+	}
 	for (uint32_t i = 0; i < count; i++) {
 		PCRE2_SPTR e = tab + (size_t)i * esize;
 		struct psr_cap *c = &p->caps[p->ncaps++];
+		const char *orig = re_onig_name(&on, (const char *)e + 2);
 		c->group = (uint16_t)(e[0] << 8 | e[1]);
-		c->name = strdup((const char *)e + 2);
-		if (!c->name)
+		c->name = strdup(orig ? orig : (const char *)e + 2);
+		c->next = -1;
+		if (!c->name) {
+			re_onig_fini(&on);
 			return dp_err_set(err, -ENOMEM, "out of memory");
+		}
 		c->len = (uint16_t)strlen(c->name);
 	}
+	re_onig_fini(&on);
 	/* PCRE2 lists names alphabetically; fields come in group order. */
 	qsort(p->caps, p->ncaps, sizeof(*p->caps), cap_cmp);
+	/* Groups of one name: one field, chained from the first. */
+	for (unsigned i = 1; i < p->ncaps; i++) {
+		for (unsigned j = 0; j < i; j++) {
+			if (p->caps[j].dup || strcmp(p->caps[j].name, p->caps[i].name))
+				continue;
+			unsigned last = j;
+			while (p->caps[last].next >= 0)
+				last = (unsigned)p->caps[last].next;
+			p->caps[last].next = (int16_t)i;
+			p->caps[i].dup = true;
+			break;
+		}
+	}
 	return 0;
 }
 

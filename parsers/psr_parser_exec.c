@@ -359,9 +359,18 @@ static int run_regex(struct run *r, const char *text, size_t len)
 	const PCRE2_SIZE *ov = pcre2_get_ovector_pointer(st->md);
 	for (unsigned i = 0; i < p->ncaps; i++) {
 		const struct psr_cap *cp = &p->caps[i];
+		if (cp->dup)
+			continue;
 		PCRE2_SIZE s = ov[2 * cp->group], e = ov[2 * cp->group + 1];
 		if (s == PCRE2_UNSET || (int)cp->group >= rc)
 			s = e = 0;
+		for (int a = cp->next; a >= 0 && s == e; a = p->caps[a].next) {
+			unsigned g = p->caps[a].group;
+			if ((int)g < rc && ov[2 * g] != PCRE2_UNSET) {
+				s = ov[2 * g];
+				e = ov[2 * g + 1];
+			}
+		}
 		emit(r, cp->name, cp->len, (const char *)subj + s, e - s, PSR_KV_PLAIN);
 	}
 	return 0;

@@ -42,6 +42,11 @@ struct psr_cap {
 	char *name;
 	uint16_t len;
 	uint16_t group;
+	/* Onigmo allows two groups of one name: the first holds the field
+	 * (its value from whichever of them matched, in group order: next
+	 * chains the others), the others are `dup` and emit nothing. */
+	int16_t next;
+	bool dup;
 };
 
 struct psr_type {

@@ -19,6 +19,7 @@
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <pcre2.h>
 #include "dp_log.h"
+#include "re_onig.h"
 #include "re_set.h"
 
 struct re_set {
@@ -156,8 +157,43 @@ struct re_set *re_set_create(const char *const *patterns, const unsigned *flags,
 	return re_set_create_ex(patterns, flags, n, what, 0, err);
 }
 
+static struct re_set *create(const char *const *patterns, const unsigned *flags, unsigned n,
+			     const char *what, unsigned set_flags, struct dp_err *err);
+
+/* Patterns are written in Fluent Bit's Onigmo syntax: each is rewritten
+ * for PCRE2 and Hyperscan first (re_onig.h; a pattern that needs nothing
+ * is passed as it is). Group numbers do not change, so captures $1.. of a
+ * rewrite_tag rule still mean what they say. */
 struct re_set *re_set_create_ex(const char *const *patterns, const unsigned *flags, unsigned n,
 				const char *what, unsigned set_flags, struct dp_err *err)
+{
+	struct re_onig *tr = calloc(n ? n : 1, sizeof(*tr));
+	const char **pats = calloc(n ? n : 1, sizeof(*pats));
+	struct re_set *s = NULL;
+	if (!tr || !pats) {
+		dp_err_set(err, -ENOMEM, "%s: out of memory", what ? what : "regex");
+		goto out;
+	}
+	for (unsigned i = 0; i < n; i++) {
+		size_t bad;
+		int rc = re_onig_translate(patterns[i], strlen(patterns[i]), &tr[i], &bad);
+		if (rc == -ENOMEM) {
+			dp_err_set(err, -ENOMEM, "%s: out of memory", what ? what : "regex");
+			goto out;
+		}
+		pats[i] = rc ? patterns[i] : tr[i].pat;
+	}
+	s = create(pats, flags, n, what, set_flags, err);
+out:
+	for (unsigned i = 0; tr && i < n; i++)
+		re_onig_fini(&tr[i]);
+	free(tr);
+	free(pats);
+	return s;
+}
+
+static struct re_set *create(const char *const *patterns, const unsigned *flags, unsigned n,
+			     const char *what, unsigned set_flags, struct dp_err *err)
 {
 	struct re_set *s = calloc(1, sizeof(*s));
 	if (!s || !(s->re = calloc(n ? n : 1, sizeof(*s->re))) ||

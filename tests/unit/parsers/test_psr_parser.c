@@ -444,6 +444,62 @@ static void test_decode(void **state)
 	      { "z", "?true" });
 }
 
+/* Onigmo syntax that PCRE2 reads otherwise (regex/re_onig.h). Fluent
+ * Bit's stock conf/parsers.conf has istio-envoy-proxy, whose group
+ * upstream_transport_failure_reason is 33 bytes long: PCRE2 alone refuses
+ * names over 32 ("subpattern name is too long"). Its Regex as shipped: */
+static const char ISTIO_RE[] =
+	"^\\[(?<start_time>[^\\]]*)\\] \"(?<method>\\S+)(?: +(?<path>[^\\\"]*?)(?: +\\S*)?)? "
+	"(?<protocol>\\S+)\" (?<response_code>[^ ]*) (?<response_flags>[^ ]*) "
+	"(?<response_code_details>[^ ]*) (?<connection_termination_details>[^ ]*) "
+	"(?<upstream_transport_failure_reason>[^ ]*) (?<bytes_received>[^ ]*) (?<bytes_sent>[^ ]*) "
+	"(?<duration>[^ ]*) (?<x_envoy_upstream_service_time>[^ ]*) \"(?<x_forwarded_for>[^ ]*)\" "
+	"\"(?<user_agent>[^\\\"]*)\" \"(?<x_request_id>[^\\\"]*)\" (?<authority>[^ ]*)\" "
+	"\"(?<upstream_host>[^ ]*)\" (?<upstream_cluster>[^ ]*) (?<upstream_local_address>[^ ]*) "
+	"(?<downstream_local_address>[^ ]*) (?<downstream_remote_address>[^ ]*) "
+	"(?<requested_server_name>[^ ]*) (?<route_name>[^  ]*)";
+
+static void test_onigmo_syntax(void **state)
+{
+	(void)state;
+	struct dp_err e = { 0 };
+	assert_int_equal(add(&e, "Name", "istio-envoy-proxy", "Format", "regex", "Regex", ISTIO_RE,
+			     "Time_Format", "%Y-%m-%dT%H:%M:%S.%L%z", "Time_Keep", "On", "Time_Key",
+			     "start_time", NULL), 0);
+	assert_int_equal(runs("istio-envoy-proxy",
+			      "[2024-06-15T10:00:00.250Z] \"GET /api/items HTTP/1.1\" 503 UF "
+			      "upstream_reset_before_response_started{connection_failure} - "
+			      "delayed_connect_error:_111 0 91 3 - \"10.1.0.7\" \"curl/8.5.0\" "
+			      "\"5f2c\" \"api.example.com\" \"10.2.0.9:8080\" "
+			      "outbound|8080||api.svc.cluster.local - 10.2.0.9:8080 10.1.0.7:40000 - "
+			      "default"), 0);
+	CHECK(0, utc(2024, 6, 15, 10, 0, 0), 250000000,
+	      { "start_time", "2024-06-15T10:00:00.250Z" }, { "method", "GET" },
+	      { "path", "/api/items" }, { "protocol", "HTTP/1.1" }, { "response_code", "503" },
+	      { "response_flags", "UF" },
+	      { "response_code_details", "upstream_reset_before_response_started{connection_failure}" },
+	      { "connection_termination_details", "-" },
+	      { "upstream_transport_failure_reason", "delayed_connect_error:_111" },
+	      { "bytes_received", "0" }, { "bytes_sent", "91" }, { "duration", "3" },
+	      { "x_envoy_upstream_service_time", "-" }, { "x_forwarded_for", "10.1.0.7" },
+	      { "user_agent", "curl/8.5.0" }, { "x_request_id", "5f2c" },
+	      { "authority", "\"api.example.com" }, { "upstream_host", "10.2.0.9:8080" },
+	      { "upstream_cluster", "outbound|8080||api.svc.cluster.local" },
+	      { "upstream_local_address", "-" }, { "downstream_local_address", "10.2.0.9:8080" },
+	      { "downstream_remote_address", "10.1.0.7:40000" }, { "requested_server_name", "-" },
+	      { "route_name", "default" });
+
+	/* \h is a hex digit; two groups of one name give one field, from
+	 * whichever matched. */
+	assert_int_equal(add(&e, "Name", "hex", "Format", "regex", "Regex",
+			     "^(?:id=(?<id>\\h+)|ref=(?<id>\\w+)) (?<rest>.*)$", NULL), 0);
+	assert_int_equal(runs("hex", "id=00ff rest of it"), 0);
+	CHECK(0, RECV_SEC, RECV_NSEC, { "id", "00ff" }, { "rest", "rest of it" });
+	assert_int_equal(runs("hex", "ref=abc_9 x"), 0);
+	CHECK(0, RECV_SEC, RECV_NSEC, { "id", "abc_9" }, { "rest", "x" });
+	assert_int_equal(runs("hex", "id=\t x"), -EINVAL);   /* PCRE2's \h would take the tab */
+}
+
 static void expect_err(const char *want, struct dp_err *e, int rc)
 {
 	assert_true(rc < 0);
@@ -521,6 +577,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_no_match_leaves_nothing, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_decode, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_config_errors, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_onigmo_syntax, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_time_cache_used, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
