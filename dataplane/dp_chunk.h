@@ -451,5 +451,13 @@ static inline const char *dp_field_val(const struct dp_chunk *c, const struct dp
 /* Size in bytes of the msgpack object at p (at most n bytes available), or
  * 0 when it is truncated or invalid. Used to walk nested values. */
 size_t dp_mp_object_size(const uint8_t *p, size_t n);
+/* The map (map true) or array at p, n bytes: its count and header size;
+ * false when p holds another kind of object. */
+bool dp_mp_container(const uint8_t *p, size_t n, bool map, uint32_t *count, size_t *hdr);
+/* The string or binary at p: header size and payload length; false when
+ * it is neither or does not fit in n. */
+bool dp_mp_strbin(const uint8_t *p, size_t n, bool *is_bin, size_t *hdr, size_t *len);
+/* The dp_type of the object at p (n >= 1 bytes). */
+enum dp_type dp_mp_type(const uint8_t *p, size_t n);
 
 #endif

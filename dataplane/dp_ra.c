@@ -104,88 +104,16 @@ int dp_ra_parse_prefix(const char *s, size_t len, size_t *used, struct dp_ra *ra
 
 /* ---- lookups ---- */
 
-/* Header of the map or array at p (n bytes): its count and header size,
- * or false when p is not that kind of container. */
-static bool mp_container(const uint8_t *p, size_t n, bool map, uint32_t *count, size_t *hdr)
-{
-	if (n < 1)
-		return false;
-	uint8_t h = p[0];
-	uint8_t fix = map ? 0x80 : 0x90, c16 = map ? 0xde : 0xdc, c32 = map ? 0xdf : 0xdd;
-	if ((h & 0xf0) == fix) {
-		*count = h & 0x0f;
-		*hdr = 1;
-	} else if (h == c16 && n >= 3) {
-		*count = dp_mp_rd16(p + 1);
-		*hdr = 3;
-	} else if (h == c32 && n >= 5) {
-		*count = dp_mp_rd32(p + 1);
-		*hdr = 5;
-	} else {
-		return false;
-	}
-	return true;
-}
-
-/* String or binary at p: payload offset and length, or false. */
-static bool mp_strbin(const uint8_t *p, size_t n, bool *is_bin, size_t *hdr, size_t *len)
-{
-	uint8_t h = p[0];
-	*is_bin = false;
-	if ((h & 0xe0) == 0xa0) {
-		*hdr = 1;
-		*len = h & 0x1f;
-	} else if ((h == 0xd9 || h == 0xc4) && n >= 2) {
-		*hdr = 2;
-		*len = p[1];
-	} else if ((h == 0xda || h == 0xc5) && n >= 3) {
-		*hdr = 3;
-		*len = dp_mp_rd16(p + 1);
-	} else if ((h == 0xdb || h == 0xc6) && n >= 5) {
-		*hdr = 5;
-		*len = dp_mp_rd32(p + 1);
-	} else {
-		return false;
-	}
-	*is_bin = h >= 0xc4 && h <= 0xc6;
-	return *hdr + *len <= n;
-}
-
-static enum dp_type mp_type(const uint8_t *p, size_t n)
-{
-	uint8_t h = p[0];
-	if (h <= 0x7f)
-		return DP_T_UINT;
-	if (h >= 0xe0)
-		return DP_T_INT;
-	if ((h & 0xf0) == 0x80 || h == 0xde || h == 0xdf)
-		return DP_T_MAP;
-	if ((h & 0xf0) == 0x90 || h == 0xdc || h == 0xdd)
-		return DP_T_ARRAY;
-	if ((h & 0xe0) == 0xa0 || (h >= 0xd9 && h <= 0xdb))
-		return DP_T_STR;
-	switch (h) {
-	case 0xc0: return DP_T_NIL;
-	case 0xc2: case 0xc3: return DP_T_BOOL;
-	case 0xc4: case 0xc5: case 0xc6: return DP_T_BIN;
-	case 0xca: case 0xcb: return DP_T_FLOAT;
-	case 0xcc: case 0xcd: case 0xce: case 0xcf: return DP_T_UINT;
-	case 0xd0: return n >= 2 && (int8_t)p[1] < 0 ? DP_T_INT : DP_T_UINT;
-	case 0xd1: case 0xd2: case 0xd3: return n >= 2 && (p[1] & 0x80) ? DP_T_INT : DP_T_UINT;
-	default: return DP_T_EXT;
-	}
-}
-
 /* Fill out from the object at o (size sz) inside c->data. */
 static bool set_val(const struct dp_chunk *c, const uint8_t *o, size_t sz, struct dp_ra_val *out)
 {
 	memset(out, 0, sizeof(*out));
-	out->type = mp_type(o, sz);
+	out->type = dp_mp_type(o, sz);
 	out->f.type = (uint8_t)out->type;
 	size_t hdr, len;
 	bool bin;
 	if (out->type == DP_T_STR || out->type == DP_T_BIN) {
-		if (!mp_strbin(o, sz, &bin, &hdr, &len))
+		if (!dp_mp_strbin(o, sz, &bin, &hdr, &len))
 			return false;
 		out->str = (const char *)o + hdr;
 		out->len = len;
@@ -232,7 +160,7 @@ bool dp_ra_get(const struct dp_ra *ra, const struct dp_chunk *c, const struct dp
 		const struct dp_ra_part *pt = &ra->part[k];
 		uint32_t cnt;
 		size_t hdr;
-		if (!mp_container(p, n, pt->index < 0, &cnt, &hdr))
+		if (!dp_mp_container(p, n, pt->index < 0, &cnt, &hdr))
 			return false;
 		const uint8_t *q = p + hdr, *end = p + n;
 		bool found = false;
@@ -254,7 +182,7 @@ bool dp_ra_get(const struct dp_ra *ra, const struct dp_chunk *c, const struct dp
 					return false;
 				size_t kh, kl;
 				bool kbin;
-				bool match = mp_strbin(q, ksz, &kbin, &kh, &kl) && !kbin && kl == pt->len &&
+				bool match = dp_mp_strbin(q, ksz, &kbin, &kh, &kl) && !kbin && kl == pt->len &&
 					     !memcmp(q + kh, want, kl);
 				q += ksz;
 				if (match) {
