@@ -213,7 +213,7 @@ void dp_cli_doc(FILE *f)
 		"configuration. Used by the `parser` filter and by inputs' `Parser` key.\n\n");
 	dp_opt_print_markdown(f, psr_parser_opts);
 	fprintf(f, "\n## [MULTILINE_PARSER]\n\nIn a `Parsers_File` or the main configuration. "
-		"Built in: java, python, go, ruby, nodejs. Rules are `rule \"STATE\" \"/REGEX/\" "
+		"Built in: java, python, go, ruby, nodejs, docker, cri. Rules are `rule \"STATE\" \"/REGEX/\" "
 		"\"NEXT_STATE\"`, one per line, in order; one state must be `start_state`.\n\n");
 	dp_opt_print_markdown(f, psr_ml_opts);
 	fprintf(f, "\n## [STREAM_TASK]\n\nIn the `Streams_File` (or the main configuration). "

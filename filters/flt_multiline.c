@@ -55,7 +55,7 @@ struct flt_ml_cfg {
 #define C(f) offsetof(struct flt_ml_cfg, f)
 static const struct dp_opt flt_ml_opts[] = {
 	{ "multiline.parser", DP_OPT_STR, NULL, C(parser), NULL, 0, 0, DP_OPT_REQUIRED,
-	  "multiline parsers to try, comma-separated, in order (built-ins java, python, go, ruby, nodejs "
+	  "multiline parsers to try, comma-separated, in order (built-ins java, python, go, ruby, nodejs, docker, cri "
 	  "or a [MULTILINE_PARSER] name); may be repeated" },
 	{ "multiline.key_content", DP_OPT_STR, NULL, C(key_content), NULL, 0, 0, 0,
 	  "key whose string value is matched and joined; unset: the first parser's key_content, else "
@@ -81,6 +81,8 @@ struct flt_ml {
 	unsigned np;
 	char *key;
 	size_t klen;
+	const char *pkey;      /* the first parser's key_pattern, or NULL */
+	size_t pklen;
 	uint64_t flush_ns;
 };
 
@@ -183,6 +185,9 @@ static int flt_ml_setup(struct dp_filter *f, struct dp_err *err)
 		key = "log";
 	ml->key = strdup(key);
 	ml->klen = strlen(key);
+	for (unsigned i = 0; i < ml->np && !ml->pkey; i++)
+		ml->pkey = psr_ml_parser_key_pattern(ml->p[i]);
+	ml->pklen = ml->pkey ? strlen(ml->pkey) : 0;
 	ml->flush_ns = (uint64_t)cfg->flush_ms * 1000000ull;
 	if (!ml->key) {
 		free(ml);
@@ -380,8 +385,18 @@ static int flt_ml_record(void *ctx, struct dp_fx *fx)
 	x->fx = fx;   /* before slot_get: an eviction emits */
 	struct ml_slot *s = slot_get(x, fx);
 	s->last_used = fx->now_ns;
-	int v = psr_ml_stream_push(&s->st, dp_field_val(c, f), f->val_len, r->ts_sec, r->ts_nsec,
-				   fx->now_ns);
+	/* key_pattern: its value decides (cri's "_p"), key_content's is joined;
+	 * a record without it is decided by its content. */
+	const char *pat = NULL;
+	size_t plen = 0;
+	int pi = x->ml->pkey ? dp_tail_find(c, x->ml->pkey, x->ml->pklen) : -1;
+	if (pi >= 0 && dp_tail_field(c, (unsigned)pi)->type == DP_T_STR) {
+		const struct dp_field *pf = dp_tail_field(c, (unsigned)pi);
+		pat = dp_field_val(c, pf);
+		plen = pf->val_len;
+	}
+	int v = psr_ml_stream_push_kp(&s->st, dp_field_val(c, f), f->val_len, pat, plen, r->ts_sec,
+				      r->ts_nsec, fx->now_ns);
 	if (v != PSR_ML_PASS)
 		return DP_FILTER_DROP;
 	x->stats.passed++;

@@ -150,6 +150,7 @@ void ml_parser_free(struct psr_ml_parser *p)
 	free(p->rules);
 	free(p->name);
 	free(p->key_content);
+	free(p->key_pattern);
 	free(p->match_str);
 	free(p);
 }
@@ -346,6 +347,11 @@ const char *psr_ml_parser_key_content(const struct psr_ml_parser *p)
 	return p->key_content;
 }
 
+const char *psr_ml_parser_key_pattern(const struct psr_ml_parser *p)
+{
+	return p->key_pattern;
+}
+
 uint64_t psr_ml_parser_flush_timeout_ns(const struct psr_ml_parser *p)
 {
 	return p->flush_ns;
@@ -370,7 +376,7 @@ struct ml_cfg {
 const struct dp_opt psr_ml_opts[] = {
 	{ "name", DP_OPT_STR, NULL, C(name), NULL, 0, 0, DP_OPT_REQUIRED,
 	  "name of the multiline parser, as multiline.parser refers to it; the built-ins java, python, go, "
-	  "ruby and nodejs are taken" },
+	  "ruby, nodejs, docker and cri are taken" },
 	{ "type", DP_OPT_ENUM, NULL, C(type), "regex|endswith|equal|eq", 0, 0, DP_OPT_REQUIRED,
 	  "regex: rules (a state machine) decide; endswith / equal: a line ending with / equal to "
 	  "match_string ends the message" },
@@ -380,8 +386,9 @@ const struct dp_opt psr_ml_opts[] = {
 	{ "key_content", DP_OPT_STR, NULL, C(key_content), NULL, 0, 0, 0,
 	  "key of a structured record holding the text to match and join (multiline.key_content of the "
 	  "filter overrides it)" },
-	{ "key_pattern", DP_OPT_STR, NULL, C(key_pattern), NULL, 0, 0, DP_OPT_NOT_YET,
-	  "key holding the text the rules match, when not key_content (not supported yet)" },
+	{ "key_pattern", DP_OPT_STR, NULL, C(key_pattern), NULL, 0, 0, 0,
+	  "key of a structured record whose value the rules (or match_string) test, when it is not "
+	  "key_content's: key_content is still what is joined" },
 	{ "key_group", DP_OPT_STR, NULL, C(key_group), NULL, 0, 0, DP_OPT_NOT_YET,
 	  "key whose value separates interleaved messages (not supported yet)" },
 	{ "parser", DP_OPT_STR, NULL, C(parser), NULL, 0, 0, DP_OPT_NOT_YET,
@@ -520,6 +527,8 @@ int psr_ml_set_add(struct psr_ml_set *s, const struct dp_conf_section *sec, stru
 	/* Take the strings over from cfg. */
 	p->key_content = cfg.key_content;
 	cfg.key_content = NULL;
+	p->key_pattern = cfg.key_pattern;
+	cfg.key_pattern = NULL;
 	if (cfg.match_string) {
 		p->match_str = cfg.match_string;
 		p->match_len = strlen(cfg.match_string);

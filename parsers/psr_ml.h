@@ -1,6 +1,6 @@
 /*
  * psr_ml.h — multiline parsers: Fluent Bit's [MULTILINE_PARSER] state
- * machines (and its built-ins java, python, go, ruby) that decide, line by
+ * machines (and its built-ins java, python, go, ruby, nodejs, docker, cri) that decide, line by
  * line, where a stack trace or any other multi-line message starts and
  * which lines continue it, and the streams that join such lines into one
  * text.
@@ -80,6 +80,9 @@ extern const struct dp_opt psr_ml_opts[];
 const char *psr_ml_parser_name(const struct psr_ml_parser *p);
 /* key_content of the section, or NULL. */
 const char *psr_ml_parser_key_content(const struct psr_ml_parser *p);
+/* key_pattern of the section (the key whose value the rules test), or
+ * NULL: key_content's. */
+const char *psr_ml_parser_key_pattern(const struct psr_ml_parser *p);
 uint64_t psr_ml_parser_flush_timeout_ns(const struct psr_ml_parser *p);
 
 /* ---- streams ---- */
@@ -136,6 +139,11 @@ void psr_ml_stream_fini(struct psr_ml_stream *st);
  * now: PSR_ML_PASS, PSR_ML_START or PSR_ML_CONT. */
 int psr_ml_stream_push(struct psr_ml_stream *st, const char *line, size_t len, uint32_t sec,
 		       uint32_t nsec, uint64_t now_ns);
+/* The same with the text the rules / match_string test apart from the
+ * text joined (a parser's key_pattern: cri's "_p" decides, "log" is
+ * joined); pat NULL: the line itself. */
+int psr_ml_stream_push_kp(struct psr_ml_stream *st, const char *line, size_t len, const char *pat,
+			  size_t plen, uint32_t sec, uint32_t nsec, uint64_t now_ns);
 /* Flush the open group when no line continued it for the timeout. */
 void psr_ml_stream_tick(struct psr_ml_stream *st, uint64_t now_ns);
 /* Flush the open group now (shutdown, eviction). */

@@ -6,9 +6,17 @@
  * Bit's default. nodejs is sluice's own: Fluent Bit has none and detects
  * V8 traces through java's rules, whose start needs a character before
  * "Error", so a plain "Error: message" line is missed there.
+ * docker and cri join the pieces container runtimes cut long lines into
+ * (src/multiline/flb_ml_parser_{docker,cri}.c): docker's json-file driver
+ * ends every piece but the last without "\n" in "log"; CRI marks a piece
+ * "_p": "P" (partial) or "F" (full, the last). Both read structured
+ * records (key_content "log"); Fluent Bit also parses raw lines with its
+ * own parser first, which matters for the tail input (not in sluice yet).
  * Control thread only (psr_ml_set_create).
  */
 #include <errno.h>
+#include <stdlib.h>
+#include <string.h>
 #include "psr_ml_int.h"
 
 struct ml_rule_def {
@@ -80,10 +88,39 @@ static const struct ml_builtin builtins[] = {
 	B("nodejs", nodejs_rules),
 };
 
+struct ml_match_builtin {
+	const char *name;
+	int type;
+	const char *match, *key_content, *key_pattern;
+};
+
+static const struct ml_match_builtin match_builtins[] = {
+	{ "docker", ML_ENDSWITH, "\n", "log", NULL },
+	{ "cri", ML_EQUAL, "F", "log", "_p" },
+};
+
+static int match_builtin_add(struct psr_ml_set *s, const struct ml_match_builtin *d,
+			     struct dp_err *err)
+{
+	struct psr_ml_parser *p = ml_parser_new(d->name, d->type, PSR_ML_FLUSH_TIMEOUT_MS);
+	if (!p || !(p->match_str = strdup(d->match)) || !(p->key_content = strdup(d->key_content)) ||
+	    (d->key_pattern && !(p->key_pattern = strdup(d->key_pattern))) || ml_set_insert(s, p)) {
+		ml_parser_free(p);
+		return dp_err_set(err, -ENOMEM, "multiline parser %s: out of memory", d->name);
+	}
+	p->match_len = strlen(d->match);
+	return 0;
+}
+
 int psr_ml_builtin_add(struct psr_ml_set *s, struct dp_err *err)
 {
 	char msg[120];
 
+	for (unsigned b = 0; b < DP_ARRAY_SIZE(match_builtins); b++) {
+		int rc = match_builtin_add(s, &match_builtins[b], err);
+		if (rc)
+			return rc;
+	}
 	for (unsigned b = 0; b < DP_ARRAY_SIZE(builtins); b++) {
 		const struct ml_builtin *d = &builtins[b];
 		struct psr_ml_parser *p = ml_parser_new(d->name, ML_REGEX, PSR_ML_FLUSH_TIMEOUT_MS);

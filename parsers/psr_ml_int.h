@@ -33,6 +33,7 @@ struct psr_ml_parser {
 	char *name;
 	int type;
 	char *key_content;
+	char *key_pattern;
 	uint64_t flush_ns;
 	char *match_str;           /* endswith / equal */
 	size_t match_len;

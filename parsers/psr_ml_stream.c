@@ -100,17 +100,26 @@ static void open_group(struct psr_ml_stream *st, int i, uint32_t sec, uint32_t n
 	st->begin(st->arg);
 }
 
-static int step_regex(struct psr_ml_stream *st, int i, const char *line, size_t len,
-		      uint32_t sec, uint32_t nsec)
+/* The text tested (key_pattern's value, else the line itself). */
+struct ml_in {
+	const char *line, *pat;
+	size_t len, plen;
+};
+
+static int step_regex(struct psr_ml_stream *st, int i, const struct ml_in *in, uint32_t sec,
+		      uint32_t nsec)
 {
+	const char *line = in->line;
+	size_t len = in->len;
 	const struct psr_ml_parser *p = st->p[i];
 	int r, v;
 	bool ok;
 
-	if (st->cur == i && (r = ml_list_match(p, &p->cont[st->state], line, len, st->sc)) >= 0) {
+	if (st->cur == i &&
+	    (r = ml_list_match(p, &p->cont[st->state], in->pat, in->plen, st->sc)) >= 0) {
 		ok = put_line(st, line, len);
 		v = PSR_ML_CONT;
-	} else if ((r = ml_list_match(p, &p->starts, line, len, st->sc)) >= 0) {
+	} else if ((r = ml_list_match(p, &p->starts, in->pat, in->plen, st->sc)) >= 0) {
 		open_group(st, i, sec, nsec);
 		ok = put_line(st, line, len);
 		v = PSR_ML_START;
@@ -125,18 +134,20 @@ static int step_regex(struct psr_ml_stream *st, int i, const char *line, size_t 
 	return v;
 }
 
-static int step_match(struct psr_ml_stream *st, int i, const char *line, size_t len,
-		      uint32_t sec, uint32_t nsec)
+static int step_match(struct psr_ml_stream *st, int i, const struct ml_in *in, uint32_t sec,
+		      uint32_t nsec)
 {
 	const struct psr_ml_parser *p = st->p[i];
+	const char *line = in->line, *t = in->pat;
+	size_t len = in->len, tl = in->plen;
 	bool m;
 
 	if (p->type == ML_ENDSWITH) {
-		if (len < p->match_len)
+		if (tl < p->match_len)
 			return PSR_ML_PASS;
-		m = !memcmp(line + len - p->match_len, p->match_str, p->match_len);
+		m = !memcmp(t + tl - p->match_len, p->match_str, p->match_len);
 	} else {
-		m = len == p->match_len && !memcmp(line, p->match_str, len);
+		m = tl == p->match_len && !memcmp(t, p->match_str, tl);
 	}
 	m ^= p->negate;
 	int v = PSR_ML_CONT;
@@ -152,25 +163,32 @@ static int step_match(struct psr_ml_stream *st, int i, const char *line, size_t 
 	return v;
 }
 
-static int step(struct psr_ml_stream *st, int i, const char *line, size_t len, uint32_t sec,
+static int step(struct psr_ml_stream *st, int i, const struct ml_in *in, uint32_t sec,
 		uint32_t nsec)
 {
 	if (st->p[i]->type == ML_REGEX)
-		return step_regex(st, i, line, len, sec, nsec);
-	return step_match(st, i, line, len, sec, nsec);
+		return step_regex(st, i, in, sec, nsec);
+	return step_match(st, i, in, sec, nsec);
 }
 
 int psr_ml_stream_push(struct psr_ml_stream *st, const char *line, size_t len, uint32_t sec,
 		       uint32_t nsec, uint64_t now_ns)
 {
+	return psr_ml_stream_push_kp(st, line, len, NULL, 0, sec, nsec, now_ns);
+}
+
+int psr_ml_stream_push_kp(struct psr_ml_stream *st, const char *line, size_t len, const char *pat,
+			  size_t plen, uint32_t sec, uint32_t nsec, uint64_t now_ns)
+{
+	struct ml_in in = { line, pat ? pat : line, len, pat ? plen : len };
 	/* The parser used last goes first (Fluent Bit's lru_parser); when it
 	 * does not take the line, its open group ends. */
 	int first = st->cur >= 0 ? st->cur : st->lru;
-	int v = step(st, first, line, len, sec, nsec);
+	int v = step(st, first, &in, sec, nsec);
 	if (v == PSR_ML_PASS) {
 		psr_ml_stream_flush(st);
 		for (unsigned i = 0; i < st->np && v == PSR_ML_PASS; i++)
-			if ((int)i != first && (v = step(st, (int)i, line, len, sec, nsec)) != PSR_ML_PASS)
+			if ((int)i != first && (v = step(st, (int)i, &in, sec, nsec)) != PSR_ML_PASS)
 				st->lru = (int)i;
 	}
 	if (v != PSR_ML_PASS)

@@ -385,6 +385,64 @@ static void test_ctx_bound(void **state)
 	assert_int_equal(flt_ml_ctx_stats(ctx)->ctx_fields_dropped, 5);
 }
 
+/* Built-in docker: pieces of one line (the json-file driver cuts at 16
+ * KiB) are joined without a separator until a "log" that ends with "\n"
+ * (fluent-bit src/multiline/flb_ml_parser_docker.c: type endswith "\n" on
+ * key log; docs.fluentbit.io/manual/data-pipeline/filters/multiline-
+ * stacktrace, "multiline.parser docker"). A whole line passes alone. */
+static void test_builtin_docker(void **state)
+{
+	(void)state;
+	struct dp_err err = { 0 };
+	assert_int_equal(filter_init("[FILTER]\n name multiline\n match *\n multiline.parser docker\n",
+				     &err), 0);
+	uint64_t now = 1000 * MS;
+	assert_false(feed_rec("app", "first part, ", 100, 1, now));
+	assert_false(feed_rec("app", "second part, ", 100, 2, now));
+	assert_false(feed_rec("app", "the end\n", 101, 3, now));
+	assert_false(feed_rec("app", "a whole line\n", 102, 4, now));
+	assert_int_equal(out.nrecs, 2);
+	int64_t n;
+	uint32_t sec;
+	assert_string_equal(out_rec(0, &n, &sec), "first part, second part, the end\n");
+	assert_int_equal(n, 1);
+	assert_int_equal(sec, 100);
+	assert_string_equal(out_rec(1, &n, &sec), "a whole line\n");
+	assert_int_equal(n, 4);
+}
+
+/* Built-in cri: "_p" says P (partial) or F (full, the last piece); "log"
+ * is joined (flb_ml_parser_cri.c: type equal "F", key_content log,
+ * key_pattern _p). */
+static void test_builtin_cri(void **state)
+{
+	(void)state;
+	struct dp_err err = { 0 };
+	assert_int_equal(filter_init("[FILTER]\n name multiline\n match *\n multiline.parser cri\n",
+				     &err), 0);
+	static const struct { const char *p, *log; } recs_in[] = {
+		{ "P", "one " }, { "P", "two " }, { "F", "three" }, { "F", "alone" },
+	};
+	for (unsigned i = 0; i < 4; i++) {
+		dp_chunk_rec_begin(&in, 200 + i, 0);
+		dp_chunk_put_str(&in, "stream", 6, "stdout", 6);
+		dp_chunk_put_str(&in, "log", 3, recs_in[i].log, strlen(recs_in[i].log));
+		dp_chunk_put_str(&in, "_p", 2, recs_in[i].p, 1);
+		assert_int_equal(dp_chunk_rec_end(&in), 0);
+		fx.now_ns = 1000 * MS;
+		assert_int_equal(flt.ops->record(ctx, &fx), DP_FILTER_DROP);
+		dp_tail_drop(&in);
+	}
+	assert_int_equal(out.nrecs, 2);
+	const struct dp_field *f = dp_rec_field_get(&out, &out.recs[0], "log", 3);
+	assert_non_null(f);
+	assert_int_equal(f->val_len, 13);
+	assert_memory_equal(dp_field_val(&out, f), "one two three", 13);
+	f = dp_rec_field_get(&out, &out.recs[1], "log", 3);
+	assert_memory_equal(dp_field_val(&out, f), "alone", 5);
+	assert_int_equal(out.recs[0].ts_sec, 200);
+}
+
 static void expect_err(const char *text, const char *msg)
 {
 	struct dp_err err = { 0 };
@@ -436,6 +494,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_eviction, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ctx_bound, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_errors, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_builtin_docker, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_builtin_cri, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
