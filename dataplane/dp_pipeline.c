@@ -77,6 +77,14 @@ const struct dp_opt dp_input_common_opts[] = {
 	  "default is 8M (Fluent Bit's default is unlimited)." },
 	{ "Threaded", DP_OPT_BOOL, "off", IN(threaded), NULL, 0, 0, 0,
 	  "Accepted for compatibility; every input already runs on the shard threads." },
+	{ "Log_Level", DP_OPT_ENUM, NULL, IN(log_level), "off|error|warn|info|debug|trace", 0, 0, 0,
+	  "Log level of this instance (Fluent Bit's per-plugin log_level): checked, but sluice's log " "level is global ([SERVICE] Log_Level) and applies to every plugin." },
+	{ "storage.type", DP_OPT_ENUM, "memory", IN(storage_type), "memory|filesystem|memrb", 0, 0,
+	  DP_OPT_NOT_YET, "Where the input buffers its chunks: memory (filesystem and memrb are not "
+	  "supported yet)." },
+	{ "storage.pause_on_chunks_overlimit", DP_OPT_BOOL, "off", IN(storage_pause), NULL, 0, 0,
+	  DP_OPT_NOT_YET, "With storage.type filesystem: pause instead of spilling (not supported "
+	  "yet)." },
 	{ NULL },
 };
 
@@ -92,6 +100,10 @@ const struct dp_opt dp_output_common_opts[] = {
 	  "Retries of a failed flush before its records are counted as failed: a number, "
 	  "no_limits / False (retry forever) or no_retries." },
 	{ "Workers", DP_OPT_INT, "1", OUT(workers), NULL, 1, 64, 0, "Output worker threads." },
+	{ "Log_Level", DP_OPT_ENUM, NULL, OUT(log_level), "off|error|warn|info|debug|trace", 0, 0, 0,
+	  "Log level of this instance (Fluent Bit's per-plugin log_level): checked, but sluice's log " "level is global ([SERVICE] Log_Level) and applies to every plugin." },
+	{ "storage.total_limit_size", DP_OPT_STR, NULL, OUT(storage_total_limit), NULL, 0, 0,
+	  DP_OPT_NOT_YET, "Bound of this output's queue in the filesystem store (not supported yet)." },
 	{ NULL },
 };
 

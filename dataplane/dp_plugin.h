@@ -96,6 +96,9 @@ struct dp_input {
 	char *alias;
 	int64_t mem_buf_limit;
 	bool threaded;
+	int log_level;            /* Log_Level, checked only (global log level) */
+	int storage_type;         /* storage.type: memory only so far */
+	bool storage_pause;
 	/* routing: bit i set when output i matches this tag */
 	uint64_t route;
 	/* bit f set when filter f's Match covers this tag (the chain) */
@@ -192,6 +195,8 @@ struct dp_output {
 	char *alias;
 	char *retry_limit_opt;
 	int64_t workers;
+	int log_level;            /* Log_Level, checked only (global log level) */
+	char *storage_total_limit; /* not supported yet: unset only */
 	struct dp_match match;
 	int retry_limit;          /* -1: no limit */
 	unsigned worker_base;     /* index of its first worker in the pipeline */

@@ -6,8 +6,12 @@
  * over several lines or back to back ("{..}{..}", as Fluent Bit's JSON
  * stream tokenizer reads them): PSR_FRAME_JSON in parsers/psr_frame.h.
  */
+#include <errno.h>
+#include <stdlib.h>
 #include <string.h>
+#include "dp_pipeline.h"
 #include "in_net.h"
+#include "psr_parser.h"
 
 enum { FMT_JSON, FMT_NONE };
 
@@ -19,6 +23,7 @@ struct in_tcp_cfg {
 	int format;
 	char *separator;
 	char *source_address_key;
+	char *parser;
 };
 
 #define C(f) offsetof(struct in_tcp_cfg, f)
@@ -37,6 +42,10 @@ static const struct dp_opt tcp_opts[] = {
 	  "Record separator for Format none; C escapes \\n \\r \\t \\0 \\\\ are understood." },
 	{ "Source_Address_Key", DP_OPT_STR, NULL, C(source_address_key), NULL, 0, 0, 0,
 	  "Add the sender's address under this key: tcp://ip:port." },
+	{ "Parser", DP_OPT_STR, NULL, C(parser), NULL, 0, 0, 0,
+	  "Name of a [PARSER] that makes the fields of each record (cut by Format as usual) instead of "
+	  "the JSON decoding or {\"log\": line}; a record it does not match is kept as {\"log\": line} "
+	  "and counted as unparsed." },
 	{ NULL },
 };
 
@@ -48,7 +57,56 @@ static int setup(struct dp_input *in, struct dp_err *err)
 		return rc;
 	in->src_key = cfg->source_address_key;
 	in->src_key_len = in->src_key ? strlen(in->src_key) : 0;
+	if (cfg->parser && !(in->pl && psr_parsers_find(in->pl->parsers, cfg->parser))) {
+		err->key = "Parser";
+		return dp_err_set(err, -EINVAL, "unknown parser '%s' for 'Parser' (no [PARSER] of that "
+				  "name)", cfg->parser);
+	}
 	return in_net_setup_format(in, cfg->format == FMT_JSON, cfg->separator, err);
+}
+
+/* Per shard: the [PARSER] and its match state, when Parser is set. */
+struct tcp_ctx {
+	struct dp_input *in;
+	const struct psr_parser *p;
+	struct psr_parser_state *st;
+};
+
+static void *ctx_create(struct dp_input *in, unsigned shard)
+{
+	(void)shard;
+	const struct in_tcp_cfg *cfg = in->cfg;
+	struct tcp_ctx *x = calloc(1, sizeof(*x));
+	if (!x)
+		return NULL;
+	x->in = in;
+	if (cfg->parser) {
+		x->p = psr_parsers_find(in->pl->parsers, cfg->parser);
+		if (!(x->st = psr_parser_state_create(x->p))) {
+			free(x);
+			return NULL;
+		}
+	}
+	return x;
+}
+
+static void ctx_destroy(void *ctx)
+{
+	struct tcp_ctx *x = ctx;
+	if (x && x->st)
+		psr_parser_state_destroy(x->st);
+	free(x);
+}
+
+static int parse(struct dp_chunk *c, const char *p, size_t len, void *ctx)
+{
+	struct tcp_ctx *x = ctx;
+	if (!x->p)
+		return in_net_lines_parse(c, p, len, x->in);
+	if (psr_parser_exec(x->p, x->st, c, p, len) == 0)
+		return 0;
+	dp_chunk_put_str(c, "log", 3, p, len);
+	return DP_PARSE_UNPARSED;
 }
 
 const struct dp_input_ops in_tcp_ops = {
@@ -57,6 +115,7 @@ const struct dp_input_ops in_tcp_ops = {
 	.opts = tcp_opts,
 	.cfg_size = sizeof(struct in_tcp_cfg),
 	.setup = setup,
-	.shard_ctx_create = in_net_lines_ctx,
-	.parse = in_net_lines_parse,
+	.shard_ctx_create = ctx_create,
+	.shard_ctx_destroy = ctx_destroy,
+	.parse = parse,
 };
