@@ -16,27 +16,35 @@
 #define SUGGEST_MAX 64
 #define SUGGEST_FAR 0xffffu
 
-/* Case-insensitive Levenshtein over a[0..na) and b[0..nb), one row. */
+/* Case-insensitive edit distance over a[0..na) and b[0..nb): insertions,
+ * deletions, substitutions and swaps of two neighbours ("kafak"), each 1
+ * (the optimal string alignment distance). Three rows. */
 static unsigned lev(const char *a, size_t na, const char *b, size_t nb)
 {
-	unsigned row[SUGGEST_MAX + 1];
+	unsigned r0[SUGGEST_MAX + 1], r1[SUGGEST_MAX + 1], r2[SUGGEST_MAX + 1];
+	unsigned *pp = r0, *prev = r1, *cur = r2;
+#define LC(c) tolower((unsigned char)(c))
 
 	for (size_t j = 0; j <= nb; j++)
-		row[j] = (unsigned)j;
+		prev[j] = (unsigned)j;
 	for (size_t i = 1; i <= na; i++) {
-		unsigned diag = row[0];
-		row[0] = (unsigned)i;
+		cur[0] = (unsigned)i;
 		for (size_t j = 1; j <= nb; j++) {
-			unsigned up = row[j];
-			unsigned cost = tolower((unsigned char)a[i - 1]) != tolower((unsigned char)b[j - 1]);
-			unsigned v = diag + cost;
-			v = DP_MIN(v, up + 1);
-			v = DP_MIN(v, row[j - 1] + 1);
-			row[j] = v;
-			diag = up;
+			unsigned cost = LC(a[i - 1]) != LC(b[j - 1]);
+			unsigned v = prev[j - 1] + cost;
+			v = DP_MIN(v, prev[j] + 1);
+			v = DP_MIN(v, cur[j - 1] + 1);
+			if (i > 1 && j > 1 && LC(a[i - 1]) == LC(b[j - 2]) && LC(a[i - 2]) == LC(b[j - 1]))
+				v = DP_MIN(v, pp[j - 2] + 1);
+			cur[j] = v;
 		}
+		unsigned *t = pp;
+		pp = prev;
+		prev = cur;
+		cur = t;
 	}
-	return row[nb];
+#undef LC
+	return prev[nb];
 }
 
 /* Lower case without the separators people drop or add: '_', '.', '-', ' '. */
@@ -74,7 +82,7 @@ void dp_suggest_init(struct dp_suggest *s, const char *name)
 
 void dp_suggest_add(struct dp_suggest *s, const char *cand)
 {
-	if (!cand || !*cand || !s->name || !strcasecmp(cand, s->name))
+	if (!cand || !*cand || !s->name || !strcmp(cand, s->name))
 		return;
 	unsigned d = dp_suggest_distance(s->name, cand);
 	if (d < s->dist && near(s->name, cand, d)) {

@@ -5,7 +5,8 @@
  *
  * Two names are compared twice: as written (case-insensitive Levenshtein)
  * and folded (lower case, with '_', '.', '-' and ' ' dropped), so
- * "MessageKey" finds "Message_Key" at distance 0 folded. A candidate is
+ * "MessageKey" finds "Message_Key" at distance 0 folded; a swap of two
+ * neighbours ("kafak") counts as one edit. A candidate is
  * near when its folded distance is 0, or its distance (the smaller of the
  * two) is at most 2 and at most a third of the longer name's length: "ab"
  * does not suggest "xy", "Brokerz" suggests "Brokers".
