@@ -23,6 +23,7 @@
 #include "dp_log.h"
 #include "dp_pipeline.h"
 #include "dp_stats.h"
+#include "dp_suggest.h"
 #ifdef SLUICE_JEMALLOC
 #include <jemalloc/jemalloc.h>
 #endif
@@ -173,7 +174,9 @@ static int informational(const struct dp_cli *cli)
 			return 0;
 		}
 		if (dp_cli_plugin_help(stdout, cli->help_kind, cli->help_name)) {
-			fprintf(stderr, "sluice: unknown %s plugin '%s'\n", cli->help_kind, cli->help_name);
+			char hint[96];
+			fprintf(stderr, "sluice: unknown %s plugin '%s'%s\n", cli->help_kind, cli->help_name,
+				dp_suggest_plugin_hint(cli->help_kind, cli->help_name, hint, sizeof(hint)));
 			return 2;
 		}
 		return 0;
@@ -242,6 +245,12 @@ int main(int argc, char **argv)
 		dp_log_set_fd(fd);
 	}
 	dp_info("sluice %s", SLUICE_VERSION);
+	/* -v: what was read; -vv: every section, where it was written. */
+	dp_debug("configuration: %u sections, %u variables unset, log level %d", conf->nsec,
+		 file ? file->nundef : 0, dp_log_level);
+	for (unsigned i = 0; i < conf->nsec; i++)
+		dp_log(DP_LOG_TRACE, "[%s] at %s:%d, %u keys", conf->sec[i].name, conf->sec[i].file,
+		       conf->sec[i].line, conf->sec[i].nkv);
 	check_allocator();
 	raise_fd_limit();
 	rc = run(pl);
