@@ -130,6 +130,9 @@ def test_help_and_usage_errors(t):
 
 
 def test_fluent_bit_flags(t):
+    # Fluent Bit's "Command line interface" (docs.fluentbit.io/manual/administration/
+    # configuring-fluent-bit): -T/--sp-task=SQL, -l/--log_file=FILE, -v (-vv trace),
+    # -q/--quiet, -H/--http, -P/--port, -h/--help (which lists Inputs, Filters, Outputs)
     # -T SQL: a [STREAM_TASK] named flb-console:0, as Fluent Bit's flb_sp.c
     # names command-line tasks; a plain SELECT's results carry that tag
     logf = t.path('cli.log')

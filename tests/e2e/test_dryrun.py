@@ -150,6 +150,9 @@ def test_error_inside_include(t):
 
 
 def test_variables(t):
+    # docs.fluentbit.io/manual/administration/configuring-fluent-bit/classic-mode/variables
+    # (${VAR}, ${VAR:-default} "Fallback behavior"); .../yaml/environment-variables-section
+    # ("Predefined variables": ${HOSTNAME}); Fluent Bit's flb_env.c warns on an unset one
     text = ('[SERVICE]\n    Flush 0.05\n[INPUT]\n    Name dummy\n    Tag  a${SLUICE_E2E_NOPE}\n'
             '[OUTPUT]\n    Name null\n    Match *\n')
     rc, out, path = dry(t, text, 'v.conf')
@@ -180,6 +183,7 @@ def test_variables(t):
 
 
 def test_suggestions(t):
+    # sluice's own: Fluent Bit reports an unknown name without a suggestion
     cases = [
         ('key', IN + OUT + '    Retry_Limt 3\n',
          "unknown key 'Retry_Limt' (did you mean 'Retry_Limit'?)"),
@@ -193,6 +197,9 @@ def test_suggestions(t):
 
 
 def test_yaml_sections(t):
+    # docs.fluentbit.io/manual/administration/configuring-fluent-bit/yaml/parsers-section,
+    # .../yaml/multiline-parsers-section (rules: state, regex, next_state),
+    # .../yaml/plugins-section (external .so plugins: refused here)
     text = """parsers:
   - name: kv
     format: logfmt
@@ -239,6 +246,7 @@ pipeline:
 
 
 def test_long_error_message(t):
+    # sluice's own: an error names the file and the key whole, whatever their length
     d = t.dir
     for i in range(12):
         d = os.path.join(d, 'd' * 100)
