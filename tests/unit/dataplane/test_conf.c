@@ -527,7 +527,7 @@ static void test_long_messages(void **state)
 	fclose(f);
 	assert_null(dp_conf_load(path, &err));
 	char want[1500];
-	snprintf(want, sizeof(want), "%s:1: key '%.64s' before any [SECTION]", path, key);
+	snprintf(want, sizeof(want), "%s:1: key '%s' before any [SECTION]", path, key);
 	assert_string_equal(err.msg, want);
 
 	char file[PATH_MAX - 10];
