@@ -43,6 +43,9 @@ void dp_cli_usage(FILE *f)
 		"  -H, --http            [SERVICE] HTTP_Server On (not supported yet: refused)\n"
 		"  -P, --port=PORT       [SERVICE] HTTP_Port\n"
 		"  -L, --http_listen=ADDR [SERVICE] HTTP_Listen\n"
+		"  -w, --workdir=DIR     change to DIR before reading the configuration\n"
+		"  -d, --daemon, -b, --storage_path=PATH, -e, --plugin=FILE\n"
+		"                        accepted as Fluent Bit's, refused: not supported yet\n"
 		"  -D, --dry-run         check the configuration and exit\n"
 		"      --strict          an undefined ${VAR} is an error, not a warning\n"
 		"  -v, --verbose         log level debug (-vv: trace)\n"
@@ -95,6 +98,10 @@ int dp_cli_parse(int argc, char **argv, struct dp_cli *cli, struct dp_err *err)
 		{ "port", required_argument, NULL, 'P' },
 		{ "http_port", required_argument, NULL, 'P' },
 		{ "http_listen", required_argument, NULL, 'L' },
+		{ "plugin", required_argument, NULL, 'e' },
+		{ "daemon", no_argument, NULL, 'd' },
+		{ "storage_path", required_argument, NULL, 'b' },
+		{ "workdir", required_argument, NULL, 'w' },
 		{ NULL, 0, NULL, 0 },
 	};
 	memset(cli, 0, sizeof(*cli));
@@ -106,7 +113,7 @@ int dp_cli_parse(int argc, char **argv, struct dp_cli *cli, struct dp_err *err)
 	int ch, argi;
 	unsigned ntasks = 0;
 	optind = 1;
-	while ((ch = getopt_long(argc, argv, "c:i:o:F:p:m:t:f:R:T:l:HP:L:DvqhV", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "c:i:o:F:p:m:t:f:R:T:l:HP:L:e:db:w:DvqhV", longopts, NULL)) != -1) {
 		argi = optind - 1;
 		switch (ch) {
 		case 'c':
@@ -183,6 +190,20 @@ int dp_cli_parse(int argc, char **argv, struct dp_cli *cli, struct dp_err *err)
 			break;
 		case 'L':
 			dp_conf_kv_add(cli->conf, service(cli), "HTTP_Listen", optarg, CLI_FILE, argi);
+			break;
+		case 'e':
+			/* The same answer as a YAML plugins: section. */
+			return dp_err_set(err, -ENOTSUP, "-e %s: external plugins are not supported yet",
+					  optarg);
+		case 'd':
+			/* Daemon and storage.path are NOT_YET: refused at start-up. */
+			dp_conf_kv_add(cli->conf, service(cli), "Daemon", "On", CLI_FILE, argi);
+			break;
+		case 'b':
+			dp_conf_kv_add(cli->conf, service(cli), "storage.path", optarg, CLI_FILE, argi);
+			break;
+		case 'w':
+			cli->workdir = optarg;
 			break;
 		case 2: cli->strict = true; break;
 		case 'D': cli->dry_run = true; break;

@@ -21,6 +21,7 @@ struct dp_cli {
 	bool version;
 	bool doc;              /* --doc-config: Markdown reference on stdout */
 	bool strict;           /* --strict: an undefined ${VAR} is an error */
+	const char *workdir;   /* -w: chdir before reading the configuration */
 	int verbose;
 	bool quiet;
 	const char *help_kind; /* "input"/"output" of the last -i/-o, for -h */

@@ -207,6 +207,12 @@ int main(int argc, char **argv)
 		dp_conf_destroy(cli.conf);
 		return rc;
 	}
+	/* -w, as Fluent Bit: relative paths (the configuration too) from DIR. */
+	if (cli.workdir && chdir(cli.workdir)) {
+		fprintf(stderr, "sluice: -w %s: %s\n", cli.workdir, strerror(errno));
+		dp_conf_destroy(cli.conf);
+		return 1;
+	}
 	struct dp_conf *file = NULL;
 	if (cli.config && !(file = dp_conf_load(cli.config, &err))) {
 		fprintf(stderr, "sluice: %s\n", err.msg);

@@ -172,6 +172,16 @@ def test_fluent_bit_flags(t):
     check(p.returncode == 1 and "<command line>" in p.stderr and
           "'HTTP_Server On' is not supported yet" in p.stderr,
           '-H: refused clearly (no HTTP server yet)', p.stderr.strip())
+    # -w DIR: the configuration is read from DIR (Fluent Bit's --workdir)
+    os.mkdir(t.path('wd'))
+    with open(t.path('wd', 'w.conf'), 'w') as f:
+        f.write('[INPUT]\n    Name dummy\n[OUTPUT]\n    Name null\n    Match *\n')
+    p = run(['-w', t.path('wd'), '-c', 'w.conf', '--dry-run'])
+    check(p.returncode == 0 and 'successful' in p.stdout, '-w DIR: relative paths from DIR',
+          p.stderr.strip())
+    p = run(['-e', '/path/to/out_gstdout.so', '-i', 'dummy', '-o', 'null'])
+    check(p.returncode == 2 and 'external plugins are not supported yet' in p.stderr,
+          '-e FILE: refused clearly', p.stderr.strip())
     p = run(['--help'])
     names = re.findall(r'^  (\w+)\s{2,}', p.stdout, re.M)
     want = ['syslog', 'tcp', 'dummy', 'kafka', 'udp', 'grep', 'modify', 'multiline', 'parser',

@@ -128,6 +128,26 @@ static void test_fluent_bit_flags(void **state)
 	dp_conf_destroy(cli.conf);
 }
 
+/* Fluent Bit's -d, -b, -w and -e: the first two set [SERVICE] keys that
+ * are not supported yet (so they fail at start-up, clearly), -w is kept
+ * for main's chdir, -e (load an external plugin) is refused at once. */
+static void test_refused_flags(void **state)
+{
+	(void)state;
+	char *argv[] = { "sluice", "-d", "-b", "/var/lib/x", "-w", "/tmp", "-i", "dummy", NULL };
+	struct dp_cli cli;
+	struct dp_err err = { 0 };
+	assert_int_equal(parse(&cli, &err, argv), 0);
+	assert_string_equal(get(&cli, "SERVICE", 0, "Daemon"), "On");
+	assert_string_equal(get(&cli, "SERVICE", 0, "storage.path"), "/var/lib/x");
+	assert_string_equal(cli.workdir, "/tmp");
+	dp_conf_destroy(cli.conf);
+	char *argv2[] = { "sluice", "-i", "dummy", "--plugin=/x/out_go.so", NULL };
+	assert_int_equal(parse(&cli, &err, argv2), -ENOTSUP);
+	assert_string_equal(err.msg, "-e /x/out_go.so: external plugins are not supported yet");
+	dp_conf_destroy(cli.conf);
+}
+
 /* A -p key of any length is kept whole. */
 static void test_long_prop_key(void **state)
 {
@@ -172,6 +192,7 @@ int main(void)
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_fluent_bit_flags),
 		cmocka_unit_test(test_long_prop_key),
+		cmocka_unit_test(test_refused_flags),
 		cmocka_unit_test(test_usage_lists_plugins),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
