@@ -17,26 +17,51 @@
 
 #define CLI_FILE "<command line>"
 
+/* One plugin line of --help: "  name    description". */
+static void usage_plugin(FILE *f, const char *name, const char *desc)
+{
+	fprintf(f, "  %-22s%s\n", name, desc ? desc : "");
+}
+
 void dp_cli_usage(FILE *f)
 {
 	fprintf(f,
 		"Usage: sluice [OPTION]...\n"
 		"\n"
-		"  -c, --config=FILE     read a Fluent Bit classic configuration file\n"
-		"  -i, --input=NAME      add an input (syslog, tcp, dummy)\n"
-		"  -F, --filter=NAME     add a filter (grep, modify, parser, ...)\n"
-		"  -o, --output=NAME     add an output (stdout, file, null, ...)\n"
+		"  -c, --config=FILE     read a configuration file (Fluent Bit classic, or YAML\n"
+		"                        when it ends in .yaml or .yml)\n"
+		"  -i, --input=NAME      add an input (see Inputs below)\n"
+		"  -F, --filter=NAME     add a filter (see Filters below)\n"
+		"  -o, --output=NAME     add an output (see Outputs below)\n"
 		"  -p, --prop=KEY=VALUE  set a key of the last -i, -F or -o\n"
 		"  -m, --match=PATTERN   Match of the last -F or -o (default *)\n"
 		"  -t, --tag=TAG         Tag of the last -i\n"
+		"  -T, --sp-task=SQL     add a stream processor task ([STREAM_TASK] flb-console:N)\n"
 		"  -f, --flush=SECONDS   [SERVICE] Flush\n"
 		"  -R, --parser=FILE     [SERVICE] Parsers_File\n"
+		"  -l, --log_file=FILE   [SERVICE] Log_File: write the log to FILE\n"
+		"  -H, --http            [SERVICE] HTTP_Server On (not supported yet: refused)\n"
+		"  -P, --port=PORT       [SERVICE] HTTP_Port\n"
+		"  -L, --http_listen=ADDR [SERVICE] HTTP_Listen\n"
+		"  -w, --workdir=DIR     change to DIR before reading the configuration\n"
+		"  -d, --daemon, -b, --storage_path=PATH, -e, --plugin=FILE\n"
+		"                        accepted as Fluent Bit's, refused: not supported yet\n"
 		"  -D, --dry-run         check the configuration and exit\n"
-		"  -v, --verbose         more log (-vv: trace)\n"
-		"  -q, --quiet           errors only\n"
+		"      --strict          an undefined ${VAR} is an error, not a warning\n"
+		"  -v, --verbose         log level debug (-vv: trace)\n"
+		"  -q, --quiet           log errors only\n"
 		"  -h, --help            this help; after -i/-F/-o NAME: that plugin's keys\n"
 		"  -V, --version         print the version\n"
 		"      --doc-config      print the configuration reference (Markdown)\n");
+	fprintf(f, "\nInputs\n");
+	for (unsigned i = 0; dp_registry_inputs[i]; i++)
+		usage_plugin(f, dp_registry_inputs[i]->name, dp_registry_inputs[i]->desc);
+	fprintf(f, "\nFilters\n");
+	for (unsigned i = 0; dp_registry_filters[i]; i++)
+		usage_plugin(f, dp_registry_filters[i]->name, dp_registry_filters[i]->desc);
+	fprintf(f, "\nOutputs\n");
+	for (unsigned i = 0; dp_registry_outputs[i]; i++)
+		usage_plugin(f, dp_registry_outputs[i]->name, dp_registry_outputs[i]->desc);
 }
 
 static struct dp_conf_section *service(struct dp_cli *cli)
@@ -65,6 +90,18 @@ int dp_cli_parse(int argc, char **argv, struct dp_cli *cli, struct dp_err *err)
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ "doc-config", no_argument, NULL, 1 },
+		{ "strict", no_argument, NULL, 2 },
+		{ "sp-task", required_argument, NULL, 'T' },
+		{ "log_file", required_argument, NULL, 'l' },
+		{ "http", no_argument, NULL, 'H' },
+		{ "http_server", no_argument, NULL, 'H' },
+		{ "port", required_argument, NULL, 'P' },
+		{ "http_port", required_argument, NULL, 'P' },
+		{ "http_listen", required_argument, NULL, 'L' },
+		{ "plugin", required_argument, NULL, 'e' },
+		{ "daemon", no_argument, NULL, 'd' },
+		{ "storage_path", required_argument, NULL, 'b' },
+		{ "workdir", required_argument, NULL, 'w' },
 		{ NULL, 0, NULL, 0 },
 	};
 	memset(cli, 0, sizeof(*cli));
@@ -74,8 +111,9 @@ int dp_cli_parse(int argc, char **argv, struct dp_cli *cli, struct dp_err *err)
 	int last_i = -1;
 	bool last_is_output = false, last_has_match = false;
 	int ch, argi;
+	unsigned ntasks = 0;
 	optind = 1;
-	while ((ch = getopt_long(argc, argv, "c:i:o:F:p:m:t:f:R:DvqhV", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "c:i:o:F:p:m:t:f:R:T:l:HP:L:e:db:w:DvqhV", longopts, NULL)) != -1) {
 		argi = optind - 1;
 		switch (ch) {
 		case 'c':
@@ -102,11 +140,13 @@ int dp_cli_parse(int argc, char **argv, struct dp_cli *cli, struct dp_err *err)
 				return dp_err_set(err, -EINVAL, "-p %s: no -i, -F or -o before it", optarg);
 			if (!eq || eq == optarg)
 				return dp_err_set(err, -EINVAL, "-p %s: expected KEY=VALUE", optarg);
-			char key[128];
-			snprintf(key, sizeof(key), "%.*s", (int)(eq - optarg), optarg);
+			char *key = strndup(optarg, (size_t)(eq - optarg));   /* any length */
+			if (!key)
+				return dp_err_set(err, -ENOMEM, "out of memory");
 			dp_conf_kv_add(cli->conf, &cli->conf->sec[last_i], key, eq + 1, CLI_FILE, argi);
 			if (last_is_output && (!strcasecmp(key, "match") || !strcasecmp(key, "match_regex")))
 				last_has_match = true;
+			free(key);
 			break;
 		}
 		case 'm':
@@ -126,6 +166,46 @@ int dp_cli_parse(int argc, char **argv, struct dp_cli *cli, struct dp_err *err)
 		case 'R':
 			dp_conf_kv_add(cli->conf, service(cli), "Parsers_File", optarg, CLI_FILE, argi);
 			break;
+		case 'T': {
+			/* As Fluent Bit's -T: a task named flb-console:N (N from 0),
+			 * the same [STREAM_TASK] a Streams_File holds. */
+			char name[32];
+			snprintf(name, sizeof(name), "flb-console:%u", ntasks++);
+			struct dp_conf_section *t = dp_conf_section_add(cli->conf, "STREAM_TASK", CLI_FILE, argi);
+			if (!t || dp_conf_kv_add(cli->conf, t, "Name", name, CLI_FILE, argi) ||
+			    dp_conf_kv_add(cli->conf, &cli->conf->sec[cli->conf->nsec - 1], "Exec", optarg,
+					   CLI_FILE, argi))
+				return dp_err_set(err, -ENOMEM, "out of memory");
+			break;
+		}
+		case 'l':
+			dp_conf_kv_add(cli->conf, service(cli), "Log_File", optarg, CLI_FILE, argi);
+			break;
+		case 'H':
+			/* HTTP_Server is NOT_YET: "On" fails at start-up, clearly. */
+			dp_conf_kv_add(cli->conf, service(cli), "HTTP_Server", "On", CLI_FILE, argi);
+			break;
+		case 'P':
+			dp_conf_kv_add(cli->conf, service(cli), "HTTP_Port", optarg, CLI_FILE, argi);
+			break;
+		case 'L':
+			dp_conf_kv_add(cli->conf, service(cli), "HTTP_Listen", optarg, CLI_FILE, argi);
+			break;
+		case 'e':
+			/* The same answer as a YAML plugins: section. */
+			return dp_err_set(err, -ENOTSUP, "-e %s: external plugins are not supported yet",
+					  optarg);
+		case 'd':
+			/* Daemon and storage.path are NOT_YET: refused at start-up. */
+			dp_conf_kv_add(cli->conf, service(cli), "Daemon", "On", CLI_FILE, argi);
+			break;
+		case 'b':
+			dp_conf_kv_add(cli->conf, service(cli), "storage.path", optarg, CLI_FILE, argi);
+			break;
+		case 'w':
+			cli->workdir = optarg;
+			break;
+		case 2: cli->strict = true; break;
 		case 'D': cli->dry_run = true; break;
 		case 'v': cli->verbose++; break;
 		case 'q': cli->quiet = true; break;
@@ -183,8 +263,10 @@ void dp_cli_doc(FILE *f)
 		"<!-- Generated by `sluice --doc-config` from the option tables; do not edit by hand. -->\n\n"
 		"sluice reads Fluent Bit's classic configuration format (`[SERVICE]`, `[INPUT]`, `[OUTPUT]` "
 		"sections, `@INCLUDE`, `@SET`, `${VAR}`) and, for files ending in `.yaml` or `.yml`, its YAML "
-		"format (`env`, `includes`, `service`, `pipeline: inputs / outputs`; see conf/sluice.yaml). "
-		"The keys below are the same in both. Keys are case-insensitive. Sizes take Fluent Bit's "
+		"format (`env`, `includes`, `service`, `pipeline: inputs / filters / outputs`, `parsers`, "
+		"`multiline_parsers`, `stream_processor`; see conf/sluice.yaml). "
+		"The keys below are the same in both. Values may use `${VAR}` (a `@SET` or `env:` variable, else "
+		"the environment; `${HOSTNAME}` is predefined) and `${VAR:-default}`. Keys are case-insensitive. Sizes take Fluent Bit's "
 		"suffixes (k, M, G = x1000); times are seconds, optionally with s, ms, m or h. A key that "
 		"is unknown, or a value that does not parse, stops sluice at start-up with the file and "
 		"line. Keys marked *not supported yet* accept only their default value.\n\n");

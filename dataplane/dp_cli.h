@@ -3,6 +3,8 @@
  *   sluice -c FILE [-D|--dry-run]
  *   sluice -i syslog -p mode=tcp -p port=5140 -t tag -o stdout -p format=json_lines -m '*'
  *   sluice -i syslog -h          help of one plugin's keys
+ *   sluice -T 'SELECT ...;'      a [STREAM_TASK] (Fluent Bit's -T)
+ *   sluice -l FILE -v|-vv|-q     [SERVICE] Log_File; log level
  * -i/-o/-p/-m/-t become [INPUT]/[OUTPUT] sections of a dp_conf, so the
  * command line and files are checked by the same code. Control thread.
  */
@@ -18,11 +20,14 @@ struct dp_cli {
 	bool help;
 	bool version;
 	bool doc;              /* --doc-config: Markdown reference on stdout */
+	bool strict;           /* --strict: an undefined ${VAR} is an error */
+	const char *workdir;   /* -w: chdir before reading the configuration */
 	int verbose;
 	bool quiet;
 	const char *help_kind; /* "input"/"output" of the last -i/-o, for -h */
 	const char *help_name;
-	struct dp_conf *conf;  /* sections from -i/-o, and [SERVICE] from -f/-R */
+	struct dp_conf *conf;  /* sections from -i/-F/-o/-T, and [SERVICE] from
+	                          -f/-R/-l/-H/-P/-L */
 };
 
 /* 0, or -EINVAL with err->msg naming the bad argument. */

@@ -9,7 +9,9 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <string.h>
 #include <stdarg.h>
+#include <limits.h>
 
 #define DP_CACHE_LINE 64
 #define dp_cache_aligned __attribute__((aligned(DP_CACHE_LINE)))
@@ -25,11 +27,19 @@
  * chunks per ring dequeue). Batches are stack arrays of this size. */
 #define DP_BURST 32
 
+/* Room for the longest control-path error: two paths (a file:line prefix
+ * and a path in the message, "x.conf:3: cannot open '/y'"), each up to
+ * PATH_MAX, plus a key, a value shown up to a fixed width and the words.
+ * Messages are never cut at this size in practice; were one longer, it
+ * ends in "..." so a cut is visible. dp_err lives on the control path
+ * (stack and per-worker structs), never per event. */
+#define DP_ERR_MSG_MAX (2 * PATH_MAX + 1024)
+
 /* A control-path error a person can read:
  * "sluice.conf:14: [OUTPUT] kafka: unknown key 'Brokerz'". */
 struct dp_err {
 	int code;      /* -errno */
-	char msg[160];
+	char msg[DP_ERR_MSG_MAX];
 	const char *key; /* optional: the configuration key at fault, so the
 	                    caller can point at its line */
 };
@@ -42,8 +52,10 @@ static inline int dp_err_set(struct dp_err *e, int code, const char *fmt, ...)
 	if (e) {
 		va_list ap;
 		va_start(ap, fmt);
-		vsnprintf(e->msg, sizeof(e->msg), fmt, ap);
+		int n = vsnprintf(e->msg, sizeof(e->msg), fmt, ap);
 		va_end(ap);
+		if (n >= (int)sizeof(e->msg))
+			memcpy(e->msg + sizeof(e->msg) - 4, "...", 4);
 		e->code = code;
 	}
 	return code;

@@ -153,12 +153,24 @@ const struct dp_conf_kv *dp_conf_kv_get(const struct dp_conf_section *s, const c
 
 /* ---- variables ---- */
 
+/* @SET / env: first, then the environment, then the predefined ${HOSTNAME}
+ * (Fluent Bit's order, flb_env.c: it presets HOSTNAME from gethostname(2)
+ * only when the environment has none, and a configured variable of the
+ * same name replaces the preset). */
 static const char *var_get(const struct dp_conf *c, const char *name)
 {
+	static char host[256];   /* control thread only */
+
 	for (unsigned i = 0; i < c->nvars; i++)
 		if (!strcmp(c->var_names[i], name))
 			return c->var_vals[i];
-	return getenv(name);
+	const char *v = getenv(name);
+	if (v || strcmp(name, "HOSTNAME"))
+		return v;
+	if (gethostname(host, sizeof(host) - 1))
+		return NULL;
+	host[sizeof(host) - 1] = '\0';
+	return host;
 }
 
 /* Takes ownership of name and val. */
@@ -267,8 +279,17 @@ char *dp_conf_subst(struct dp_conf *c, const char *s, size_t n, const char *file
 			ret = -ENOMEM;
 			break;
 		}
+		/* ${NAME:-default}: the default when NAME is unset or empty
+		 * (Fluent Bit 5.0.6+); the default is taken literally. */
+		char *dflt = strstr(name, ":-");
+		if (dflt) {
+			*dflt = '\0';
+			dflt += 2;
+		}
 		const char *v = var_get(c, name);
-		if (!v)
+		if (dflt && (!v || !*v))
+			ret = str_cat(&out, &len, &cap, dflt, strlen(dflt));
+		else if (!v)
 			ret = undef_add(c, name, file, line);
 		else
 			ret = str_cat(&out, &len, &cap, v, strlen(v));

@@ -39,9 +39,10 @@ struct dp_conf {
 	/* @SET variables, consulted before the environment */
 	char **var_names, **var_vals;
 	unsigned nvars;
-	/* ${VAR} references that neither @SET nor the environment defined;
+	/* ${VAR} references that neither @SET / env: nor the environment
+	 * defined (nor gethostname, for HOSTNAME), without a ":-default";
 	 * they were replaced by "" (as Fluent Bit does) and are listed here
-	 * so the caller can warn with file:line. */
+	 * so the caller can warn with file:line (sluice --strict: refuse). */
 	struct dp_conf_undef *undef;
 	unsigned nundef;
 };
@@ -53,9 +54,10 @@ struct dp_conf {
  * dp_conf_load_yaml instead. */
 struct dp_conf *dp_conf_load(const char *path, struct dp_err *err);
 
-/* Read a Fluent Bit YAML file (env, includes, service, pipeline) into the
- * same sections the classic reader makes: [SERVICE], [INPUT], [FILTER],
- * [OUTPUT]. Rules at the top of dp_conf_yaml.c. */
+/* Read a Fluent Bit YAML file (env, includes, service, pipeline, parsers,
+ * multiline_parsers, stream_processor) into the same sections the classic
+ * reader makes: [SERVICE], [INPUT], [FILTER], [OUTPUT], [PARSER],
+ * [MULTILINE_PARSER], [STREAM_TASK]. Rules at the top of dp_conf_yaml.c. */
 struct dp_conf *dp_conf_load_yaml(const char *path, struct dp_err *err);
 /* The same over a buffer (tests, fuzzing); includes resolve against the
  * working directory. */

@@ -32,8 +32,9 @@
  *   inode); one file included twice side by side is not. Limits: nesting
  *   CONF_MAX_DEPTH, CONF_MAX_FILES per load, CONF_MAX_FILE_SIZE per file.
  * - @SET NAME=VALUE; VALUE may use the variables above it. ${NAME} in a
- *   value is the @SET variable, else the environment variable, else ""
- *   (listed in c->undef for a warning). Values are expanded after the whole
+ *   value is the @SET variable, else the environment variable, else (for
+ *   HOSTNAME) gethostname(2), else "" (listed in c->undef for a warning);
+ *   ${NAME:-default} is default when NAME is unset or empty. Values are expanded after the whole
  *   load, since Fluent Bit applies every @SET before any section: the last
  *   @SET of a name wins everywhere. @INCLUDE paths are expanded at once,
  *   with the @SETs above. Names are case-sensitive, expanded text is not

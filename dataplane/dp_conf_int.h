@@ -15,7 +15,8 @@
 #define CONF_MAX_DEPTH     16       /* includes within includes */
 #define CONF_MAX_FILES     1000     /* files per load */
 #define CONF_MAX_FILE_SIZE (16u << 20)
-#define CONF_KEY_SHOWN 64           /* key bytes quoted in an error */
+#define CONF_KEY_SHOWN 1024         /* key bytes quoted in an error: a real key
+                                       is whole, a runaway line is cut */
 
 /* "FILE:LINE: message" (or the message alone when file is NULL). */
 int dp_conf_err_at(struct dp_err *err, const char *file, int line, int code, const char *fmt, ...)

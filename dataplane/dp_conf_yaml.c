@@ -12,6 +12,13 @@
  *     inputs:  [ map, ... ]  each map     -> one [INPUT] section
  *     filters: [ map, ... ]               -> [FILTER]
  *     outputs: [ map, ... ]               -> [OUTPUT]
+ *   parsers: [ map, ... ]                 -> [PARSER]
+ *   multiline_parsers: [ map, ... ]       -> [MULTILINE_PARSER]; its
+ *       rules: [ {state, regex, next_state}, ... ] become one classic
+ *       `rule "STATE" "REGEX" "NEXT"` key each, in order
+ *   stream_processor: [ {name, exec}, ... ] -> [STREAM_TASK]
+ *   plugins: [ path, ... ]                external plugins: an error, not
+ *                                         supported yet
  *
  * Choices where Fluent Bit's documentation leaves a corner open:
  * - A key keeps its spelling (lookups ignore case later) and the line of
@@ -40,8 +47,10 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <yaml.h>
 #include "dp_conf_int.h"
+#include "dp_suggest.h"
 
 #define YAML_MAX_KV        (1u << 20)
 #define YAML_NAME_SHOWN    64   /* bytes of a key quoted in an error */
@@ -101,6 +110,85 @@ static yaml_node_t *pair_key(struct yaml_file_st *st, yaml_node_t *map,
 	return k;
 }
 
+/* One value of a rule map, quoted for the classic rule syntax: '"' as \",
+ * the rest as written (the multiline parser keeps regex backslashes). */
+static int rule_quote(char **out, size_t *len, const char *v)
+{
+	size_t n = strlen(v), extra = 0;
+	for (size_t i = 0; i < n; i++)
+		extra += v[i] == '"';
+	char *p = realloc(*out, *len + n + extra + 4);
+	if (!p)
+		return -ENOMEM;
+	*out = p;
+	p += *len;
+	if (*len)
+		*p++ = ' ';
+	*p++ = '"';
+	for (size_t i = 0; i < n; i++) {
+		if (v[i] == '"')
+			*p++ = '\\';
+		*p++ = v[i];
+	}
+	*p++ = '"';
+	*p = '\0';
+	*len = (size_t)(p - *out);
+	return 0;
+}
+
+/* multiline_parsers' rules: each map {state, regex, next_state} becomes a
+ * "rule" key of the section being built (the last one), at its line. */
+static int yaml_ml_rules(struct yaml_file_st *st, yaml_node_t *rules)
+{
+	static const char *const parts[] = { "state", "regex", "next_state" };
+	struct dp_conf *c = st->rd->r.c;
+
+	for (yaml_node_item_t *it = rules->data.sequence.items.start;
+	     it < rules->data.sequence.items.top; it++) {
+		yaml_node_t *m = yaml_document_get_node(st->doc, *it);
+		const char *val[3] = { NULL, NULL, NULL };
+		if (m->type != YAML_MAPPING_NODE)
+			return NODE_ERR(m, -EINVAL, "each item of 'rules' must be a map of state, regex "
+					"and next_state");
+		for (yaml_node_pair_t *p = m->data.mapping.pairs.start;
+		     p < m->data.mapping.pairs.top; p++) {
+			yaml_node_t *k = pair_key(st, m, p);
+			yaml_node_t *v = yaml_document_get_node(st->doc, p->value);
+			size_t i;
+			if (!k)
+				return st->rd->r.err->code;
+			for (i = 0; i < DP_ARRAY_SIZE(parts); i++)
+				if (!strcasecmp(node_str(k), parts[i]))
+					break;
+			if (i == DP_ARRAY_SIZE(parts))
+				return NODE_ERR(k, -EINVAL, "unknown key '%.*s' in a rule: expected state, "
+						"regex and next_state", YAML_NAME_SHOWN, node_str(k));
+			if (v->type != YAML_SCALAR_NODE || node_is_null(v) || !*node_str(v))
+				return NODE_ERR(k, -EINVAL, "rule key '%s' needs a value", parts[i]);
+			val[i] = node_str(v);
+		}
+		if (++st->rd->nkv > YAML_MAX_KV)
+			return NODE_ERR(m, -E2BIG, "more than %u keys in the configuration", YAML_MAX_KV);
+		char *rule = NULL;
+		size_t len = 0;
+		for (size_t i = 0; i < DP_ARRAY_SIZE(parts); i++) {
+			if (!val[i]) {
+				free(rule);
+				return NODE_ERR(m, -EINVAL, "rule without '%s'", parts[i]);
+			}
+			if (rule_quote(&rule, &len, val[i])) {
+				free(rule);
+				return NODE_ERR(m, -ENOMEM, "out of memory");
+			}
+		}
+		int ret = dp_conf_kv_add(c, &c->sec[c->nsec - 1], "rule", rule, st->name, node_line(m));
+		free(rule);
+		if (ret)
+			return NODE_ERR(m, -ENOMEM, "out of memory");
+	}
+	return 0;
+}
+
 /* Add the scalar pairs of map to a new section called name. */
 static int yaml_section(struct yaml_file_st *st, yaml_node_t *map, const char *name, int line)
 {
@@ -121,6 +209,13 @@ static int yaml_section(struct yaml_file_st *st, yaml_node_t *map, const char *n
 		if (!k)
 			return st->rd->r.err->code;
 		const char *key = node_str(k);
+		if (!strcmp(name, "MULTILINE_PARSER") && !strcasecmp(key, "rules") &&
+		    v->type == YAML_SEQUENCE_NODE) {
+			int ret = yaml_ml_rules(st, v);
+			if (ret)
+				return ret;
+			continue;
+		}
 		if (v->type != YAML_SCALAR_NODE)
 			return NODE_ERR(k, -EINVAL, "'%.*s' is %s: nested values are not supported yet",
 					YAML_NAME_SHOWN, key, node_kind(v));
@@ -144,6 +239,26 @@ static const struct {
 	{ "outputs", "OUTPUT" },
 };
 
+/* A list of maps (what: the key that holds it, for errors), each a new
+ * section called sec at the line of its item. */
+static int yaml_list(struct yaml_file_st *st, yaml_node_t *k, yaml_node_t *v, const char *sec)
+{
+	if (node_is_null(v))
+		return 0;
+	if (v->type != YAML_SEQUENCE_NODE)
+		return NODE_ERR(k, -EINVAL, "'%s' must be a list of maps", node_str(k));
+	for (yaml_node_item_t *it = v->data.sequence.items.start;
+	     it < v->data.sequence.items.top; it++) {
+		yaml_node_t *m = yaml_document_get_node(st->doc, *it);
+		if (m->type != YAML_MAPPING_NODE)
+			return NODE_ERR(m, -EINVAL, "each item of '%s' must be a map", node_str(k));
+		int ret = yaml_section(st, m, sec, node_line(m));
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
 static int yaml_pipeline(struct yaml_file_st *st, yaml_node_t *pl)
 {
 	if (node_is_null(pl))
@@ -160,23 +275,18 @@ static int yaml_pipeline(struct yaml_file_st *st, yaml_node_t *pl)
 		for (size_t i = 0; i < DP_ARRAY_SIZE(yaml_pipeline_keys); i++)
 			if (!strcmp(node_str(k), yaml_pipeline_keys[i].key))
 				sec = yaml_pipeline_keys[i].section;
-		if (!sec)
-			return NODE_ERR(k, -EINVAL, "unknown pipeline section '%.*s'",
-					YAML_NAME_SHOWN, node_str(k));
-		if (node_is_null(v))
-			continue;
-		if (v->type != YAML_SEQUENCE_NODE)
-			return NODE_ERR(k, -EINVAL, "'%s' must be a list of maps", node_str(k));
-		for (yaml_node_item_t *it = v->data.sequence.items.start;
-		     it < v->data.sequence.items.top; it++) {
-			yaml_node_t *m = yaml_document_get_node(st->doc, *it);
-			if (m->type != YAML_MAPPING_NODE)
-				return NODE_ERR(m, -EINVAL, "each item of '%s' must be a map",
-						node_str(k));
-			int ret = yaml_section(st, m, sec, node_line(m));
-			if (ret)
-				return ret;
+		if (!sec) {
+			struct dp_suggest sg;
+			char hint[96];
+			dp_suggest_init(&sg, node_str(k));
+			for (size_t i = 0; i < DP_ARRAY_SIZE(yaml_pipeline_keys); i++)
+				dp_suggest_add(&sg, yaml_pipeline_keys[i].key);
+			return NODE_ERR(k, -EINVAL, "unknown pipeline section '%.*s'%s",
+					YAML_NAME_SHOWN, node_str(k), dp_suggest_hint(&sg, hint, sizeof(hint)));
 		}
+		int ret = yaml_list(st, k, v, sec);
+		if (ret)
+			return ret;
 	}
 	return 0;
 }
@@ -234,11 +344,37 @@ static int yaml_includes(struct yaml_file_st *st, yaml_node_t *inc)
 	return 0;
 }
 
+/* Top-level lists of maps, read like the pipeline's. */
+static const struct {
+	const char *key, *section;
+} yaml_top_lists[] = {
+	{ "parsers", "PARSER" },
+	{ "multiline_parsers", "MULTILINE_PARSER" },
+	{ "stream_processor", "STREAM_TASK" },
+};
+
 /* Sections Fluent Bit's YAML has and sluice does not (yet). */
 static const char *const yaml_unsupported[] = {
-	"parsers", "multiline_parsers", "plugins", "upstream_servers", "customs",
-	"stream_processor",
+	"upstream_servers", "customs",
 };
+
+/* "unknown section 'x' (did you mean 'y'?)" over every top-level name. */
+static int yaml_unknown(struct yaml_file_st *st, yaml_node_t *k)
+{
+	static const char *const known[] = { "service", "pipeline", "env", "includes", "plugins" };
+	struct dp_suggest sg;
+	char hint[96];
+
+	dp_suggest_init(&sg, node_str(k));
+	for (size_t i = 0; i < DP_ARRAY_SIZE(known); i++)
+		dp_suggest_add(&sg, known[i]);
+	for (size_t i = 0; i < DP_ARRAY_SIZE(yaml_top_lists); i++)
+		dp_suggest_add(&sg, yaml_top_lists[i].key);
+	for (size_t i = 0; i < DP_ARRAY_SIZE(yaml_unsupported); i++)
+		dp_suggest_add(&sg, yaml_unsupported[i]);
+	return NODE_ERR(k, -EINVAL, "unknown section '%.*s'%s", YAML_NAME_SHOWN, node_str(k),
+			dp_suggest_hint(&sg, hint, sizeof(hint)));
+}
 
 static int yaml_walk(struct yaml_file_st *st)
 {
@@ -264,12 +400,27 @@ static int yaml_walk(struct yaml_file_st *st)
 			ret = yaml_env(st, v);
 		} else if (!strcmp(name, "includes")) {
 			ret = yaml_includes(st, v);
+		} else if (!strcmp(name, "plugins")) {
+			/* Fluent Bit loads .so files listed here; sluice has no
+			 * external plugin loader yet. Refuse rather than start
+			 * without the plugins the pipeline names. */
+			if (!node_is_null(v))
+				return NODE_ERR(k, -ENOTSUP, "external plugins are not supported yet "
+						"('plugins' lists shared objects to load)");
 		} else {
-			for (size_t i = 0; i < DP_ARRAY_SIZE(yaml_unsupported); i++)
-				if (!strcmp(name, yaml_unsupported[i]))
-					return NODE_ERR(k, -ENOTSUP,
-							"section '%s' is not supported yet", name);
-			return NODE_ERR(k, -EINVAL, "unknown section '%.*s'", YAML_NAME_SHOWN, name);
+			size_t i;
+			for (i = 0; i < DP_ARRAY_SIZE(yaml_top_lists); i++)
+				if (!strcmp(name, yaml_top_lists[i].key))
+					break;
+			if (i < DP_ARRAY_SIZE(yaml_top_lists)) {
+				ret = yaml_list(st, k, v, yaml_top_lists[i].section);
+			} else {
+				for (size_t j = 0; j < DP_ARRAY_SIZE(yaml_unsupported); j++)
+					if (!strcmp(name, yaml_unsupported[j]))
+						return NODE_ERR(k, -ENOTSUP,
+								"section '%s' is not supported yet", name);
+				return yaml_unknown(st, k);
+			}
 		}
 		if (ret)
 			return ret;

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <time.h>
 #include <unistd.h>
+#include "dp_common.h"
 #include "dp_log.h"
 
 int dp_log_level = DP_LOG_INFO;
@@ -19,7 +20,9 @@ void dp_log_set_fd(int fd)
 
 void dp_log_write(int level, const char *fmt, ...)
 {
-	char line[1024];
+	/* Room for a whole dp_err message and the prefix: errors are logged
+	 * as they are, never cut. */
+	char line[DP_ERR_MSG_MAX + 128];
 	struct timespec ts;
 	struct tm tm;
 	clock_gettime(CLOCK_REALTIME, &ts);

@@ -10,6 +10,7 @@
  * reload exists.
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
@@ -22,6 +23,7 @@
 #include "dp_log.h"
 #include "dp_pipeline.h"
 #include "dp_stats.h"
+#include "dp_suggest.h"
 #ifdef SLUICE_JEMALLOC
 #include <jemalloc/jemalloc.h>
 #endif
@@ -75,6 +77,39 @@ static struct dp_conf *merge(struct dp_conf *file, struct dp_conf *cli)
 	}
 	dp_conf_destroy(cli);
 	return file;
+}
+
+/* ${VAR}s that nothing defined expanded to "" (Fluent Bit's behaviour:
+ * docs.fluentbit.io .../classic-mode/variables; flb_env.c warns "variable
+ * ${X} is used but not set"). Each is a warning naming its file:line, or,
+ * with --strict, an error. 0, or 1 with the first one reported. */
+static int check_undefined(const struct dp_conf *c, bool strict)
+{
+	for (unsigned i = 0; i < c->nundef; i++) {
+		const struct dp_conf_undef *u = &c->undef[i];
+		if (strict) {
+			fprintf(stderr, "sluice: %s:%d: variable ${%s} is not set (--strict)\n", u->file,
+				u->line, u->name);
+			return 1;
+		}
+		dp_warn("%s:%d: variable ${%s} is not set: it expands to an empty string", u->file,
+			u->line, u->name);
+	}
+	return 0;
+}
+
+/* The log level the command line asks for, or -1 to take Log_Level's.
+ * -v is debug and -vv trace, as in Fluent Bit, but never quieter than
+ * Log_Level; -q is errors only. */
+static int cli_log_level(const struct dp_cli *cli, int from_conf)
+{
+	if (cli->quiet)
+		return DP_LOG_ERROR;
+	if (!cli->verbose)
+		return from_conf;
+	int lvl = DP_LOG_INFO + cli->verbose;
+	lvl = lvl > DP_LOG_TRACE ? DP_LOG_TRACE : lvl;
+	return lvl > from_conf ? lvl : from_conf;
 }
 
 /* The signals the control thread takes; every thread blocks them. */
@@ -139,7 +174,9 @@ static int informational(const struct dp_cli *cli)
 			return 0;
 		}
 		if (dp_cli_plugin_help(stdout, cli->help_kind, cli->help_name)) {
-			fprintf(stderr, "sluice: unknown %s plugin '%s'\n", cli->help_kind, cli->help_name);
+			char hint[96];
+			fprintf(stderr, "sluice: unknown %s plugin '%s'%s\n", cli->help_kind, cli->help_name,
+				dp_suggest_plugin_hint(cli->help_kind, cli->help_name, hint, sizeof(hint)));
 			return 2;
 		}
 		return 0;
@@ -170,15 +207,26 @@ int main(int argc, char **argv)
 		dp_conf_destroy(cli.conf);
 		return rc;
 	}
+	/* -w, as Fluent Bit: relative paths (the configuration too) from DIR. */
+	if (cli.workdir && chdir(cli.workdir)) {
+		fprintf(stderr, "sluice: -w %s: %s\n", cli.workdir, strerror(errno));
+		dp_conf_destroy(cli.conf);
+		return 1;
+	}
 	struct dp_conf *file = NULL;
 	if (cli.config && !(file = dp_conf_load(cli.config, &err))) {
 		fprintf(stderr, "sluice: %s\n", err.msg);
 		dp_conf_destroy(cli.conf);
 		return 1;
 	}
+	/* Start-up warnings follow -q / -v before Log_Level is known. */
+	dp_log_level = cli_log_level(&cli, DP_LOG_INFO);
+	if (file && check_undefined(file, cli.strict)) {
+		dp_conf_destroy(file);
+		dp_conf_destroy(cli.conf);
+		return 1;
+	}
 	struct dp_conf *conf = merge(file, cli.conf);
-	if (cli.quiet)
-		dp_log_level = DP_LOG_ERROR;
 	struct dp_pipeline *pl = dp_pipeline_create(conf, &err);
 	if (!pl) {
 		fprintf(stderr, "sluice: %s\n", err.msg);
@@ -191,9 +239,7 @@ int main(int argc, char **argv)
 		dp_conf_destroy(conf);
 		return 0;
 	}
-	dp_log_level = cli.quiet ? DP_LOG_ERROR : pl->svc.log_level + cli.verbose;
-	if (dp_log_level > DP_LOG_TRACE)
-		dp_log_level = DP_LOG_TRACE;
+	dp_log_level = cli_log_level(&cli, pl->svc.log_level);
 	if (pl->svc.log_file) {
 		int fd = open(pl->svc.log_file, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
 		if (fd < 0) {
@@ -205,6 +251,12 @@ int main(int argc, char **argv)
 		dp_log_set_fd(fd);
 	}
 	dp_info("sluice %s", SLUICE_VERSION);
+	/* -v: what was read; -vv: every section, where it was written. */
+	dp_debug("configuration: %u sections, %u variables unset, log level %d", conf->nsec,
+		 file ? file->nundef : 0, dp_log_level);
+	for (unsigned i = 0; i < conf->nsec; i++)
+		dp_log(DP_LOG_TRACE, "[%s] at %s:%d, %u keys", conf->sec[i].name, conf->sec[i].file,
+		       conf->sec[i].line, conf->sec[i].nkv);
 	check_allocator();
 	raise_fd_limit();
 	rc = run(pl);

@@ -24,6 +24,7 @@
 #include <string.h>
 #include <strings.h>
 #include "dp_opt.h"
+#include "dp_suggest.h"
 
 #define OPT_VAL_SHOWN 48   /* bytes of a bad value quoted in an error */
 
@@ -276,6 +277,14 @@ static const struct dp_opt *opt_find(const struct dp_opt *tab, const char *key)
 	return NULL;
 }
 
+/* Offer every shown key of tab to a suggestion. */
+static void opt_suggest_keys(struct dp_suggest *sg, const struct dp_opt *tab)
+{
+	for (const struct dp_opt *o = tab; o && o->name; o++)
+		if (!(o->flags & DP_OPT_HIDDEN))
+			dp_suggest_add(sg, o->name);
+}
+
 int dp_opt_defaults(const struct dp_opt *tab, void *cfg, struct dp_err *err)
 {
 	for (const struct dp_opt *o = tab; o && o->name; o++) {
@@ -299,14 +308,24 @@ int dp_opt_set(const struct dp_opt *tab, void *cfg, const char *key, const char 
 	const struct dp_opt *o = opt_find(tab, key);
 	union opt_val v, def;
 
-	if (!o)
-		return dp_err_set(err, -ENOENT, "unknown key '%s'", key);
+	struct dp_suggest sg;
+	char hint[96], best[72];
+
+	if (!o) {
+		dp_suggest_init(&sg, key);
+		opt_suggest_keys(&sg, tab);
+		return dp_err_set(err, -ENOENT, "unknown key '%s'%s", key,
+				  dp_suggest_hint(&sg, hint, sizeof(hint)));
+	}
 	if (opt_parse(o, val, &v)) {
 		char exp[96];
 		opt_expect(o, exp, sizeof(exp));
-		return dp_err_set(err, -EINVAL, "invalid value '%.*s%s' for '%s': expected %s",
+		dp_suggest_init(&sg, val);
+		if (o->type == DP_OPT_ENUM)
+			dp_suggest_add_choices(&sg, o->choices, best, sizeof(best));
+		return dp_err_set(err, -EINVAL, "invalid value '%.*s%s' for '%s': expected %s%s",
 				  OPT_VAL_SHOWN, val, strlen(val) > OPT_VAL_SHOWN ? "..." : "",
-				  o->name, exp);
+				  o->name, exp, dp_suggest_hint(&sg, hint, sizeof(hint)));
 	}
 	if ((o->flags & DP_OPT_NOT_YET) &&
 	    (!o->def || opt_parse(o, o->def, &def) || !opt_equal(o, &v, &def)))
@@ -345,7 +364,7 @@ int dp_opt_apply(const struct dp_opt *const *tabs, void *const *cfgs, unsigned n
 		 const struct dp_conf_section *s, const char *what,
 		 const char *const *ignore, struct dp_err *err)
 {
-	char whatbuf[80];
+	char whatbuf[256];
 	struct dp_err e = { 0 };
 	int ret = 0;
 
@@ -363,9 +382,18 @@ int dp_opt_apply(const struct dp_opt *const *tabs, void *const *cfgs, unsigned n
 		ret = -ENOENT;
 		for (unsigned i = 0; i < n && ret == -ENOENT; i++)
 			ret = dp_opt_set(tabs[i], cfgs[i], kv->key, kv->val, &e);
-		if (ret == -ENOENT)
-			dp_err_set(err, ret, "%s:%d: %s: unknown key '%s'", kv->file, kv->line,
-				   what, kv->key);
+		if (ret == -ENOENT) {
+			struct dp_suggest sg;
+			char hint[96];
+			dp_suggest_init(&sg, kv->key);
+			for (unsigned i = 0; i < n; i++)
+				opt_suggest_keys(&sg, tabs[i]);
+			for (const char *const *ig = ignore; ig && *ig; ig++)
+				if (**ig && (*ig)[strlen(*ig) - 1] != '*')
+					dp_suggest_add(&sg, *ig);
+			dp_err_set(err, ret, "%s:%d: %s: unknown key '%s'%s", kv->file, kv->line,
+				   what, kv->key, dp_suggest_hint(&sg, hint, sizeof(hint)));
+		}
 		else if (ret)
 			dp_err_set(err, ret, "%s:%d: %s: %s", kv->file, kv->line, what, e.msg);
 	}

@@ -21,6 +21,7 @@
 #include "dp_log.h"
 #include "dp_pipeline.h"
 #include "dp_pipeline_int.h"
+#include "dp_suggest.h"
 #include "dp_time.h"
 #include "out_worker.h"
 #include "shard.h"
@@ -180,9 +181,10 @@ static int add_input(struct dp_pipeline *pl, const struct dp_conf_section *s, st
 	if (!name)
 		return dp_err_set(err, -EINVAL, "%s:%d: [INPUT] missing required key 'Name'", s->file, s->line);
 	const struct dp_input_ops *ops = dp_registry_input(name->val);
+	char hint[96];
 	if (!ops)
-		return dp_err_set(err, -EINVAL, "%s:%d: [INPUT] unknown input plugin '%s'", name->file,
-				  name->line, name->val);
+		return dp_err_set(err, -EINVAL, "%s:%d: [INPUT] unknown input plugin '%s'%s", name->file,
+				  name->line, name->val, dp_suggest_plugin_hint("input", name->val, hint, sizeof(hint)));
 	if (pl->nin == DP_MAX_INPUTS)
 		return dp_err_set(err, -E2BIG, "%s:%d: too many inputs (max %d)", s->file, s->line, DP_MAX_INPUTS);
 	struct dp_input *in = calloc(1, sizeof(*in));
@@ -265,9 +267,10 @@ static int add_output(struct dp_pipeline *pl, const struct dp_conf_section *s, s
 	if (!name)
 		return dp_err_set(err, -EINVAL, "%s:%d: [OUTPUT] missing required key 'Name'", s->file, s->line);
 	const struct dp_output_ops *ops = dp_registry_output(name->val);
+	char hint[96];
 	if (!ops)
-		return dp_err_set(err, -EINVAL, "%s:%d: [OUTPUT] unknown output plugin '%s'", name->file,
-				  name->line, name->val);
+		return dp_err_set(err, -EINVAL, "%s:%d: [OUTPUT] unknown output plugin '%s'%s", name->file,
+				  name->line, name->val, dp_suggest_plugin_hint("output", name->val, hint, sizeof(hint)));
 	if (pl->nout == DP_MAX_OUTPUTS)
 		return dp_err_set(err, -E2BIG, "%s:%d: too many outputs (max %d)", s->file, s->line,
 				  DP_MAX_OUTPUTS);
@@ -351,7 +354,9 @@ struct dp_pipeline *dp_pipeline_create(const struct dp_conf *conf, struct dp_err
 			   !strcasecmp(s->name, "STREAM_TASK")) {
 			/* read by dp_pipeline_load_parsers / _load_sp */
 		} else {
-			rc = dp_err_set(err, -EINVAL, "%s:%d: unknown section [%s]", s->file, s->line, s->name);
+			char hint[96];
+			rc = dp_err_set(err, -EINVAL, "%s:%d: unknown section [%s]%s", s->file, s->line, s->name,
+					dp_suggest_section_hint(s->name, hint, sizeof(hint)));
 		}
 	}
 	if (!rc)

@@ -13,6 +13,7 @@
 #include "dp_log.h"
 #include "dp_pipeline.h"
 #include "dp_pipeline_int.h"
+#include "dp_suggest.h"
 
 static const char *const filter_ignore[] = { "Name", NULL };
 
@@ -22,9 +23,10 @@ int dp_pipeline_add_filter(struct dp_pipeline *pl, const struct dp_conf_section 
 	if (!name)
 		return dp_err_set(err, -EINVAL, "%s:%d: [FILTER] missing required key 'Name'", s->file, s->line);
 	const struct dp_filter_ops *ops = dp_registry_filter(name->val);
+	char hint[96];
 	if (!ops)
-		return dp_err_set(err, -EINVAL, "%s:%d: [FILTER] unknown filter plugin '%s'", name->file,
-				  name->line, name->val);
+		return dp_err_set(err, -EINVAL, "%s:%d: [FILTER] unknown filter plugin '%s'%s", name->file,
+				  name->line, name->val, dp_suggest_plugin_hint("filter", name->val, hint, sizeof(hint)));
 	if (pl->nflt == DP_MAX_FILTERS)
 		return dp_err_set(err, -E2BIG, "%s:%d: too many filters (max %d)", s->file, s->line,
 				  DP_MAX_FILTERS);

@@ -6,6 +6,11 @@
 - `-i syslog -p mode=tcp ... -o stdout`: a line sent over TCP comes out.
 - `-i syslog -h` / `-o file -h` list the plugin's keys; an unknown plugin,
   an unknown option, -p before any -i, no arguments: exit 2 with a message.
+- Fluent Bit's flags (docs.fluentbit.io/manual/administration/
+  configuring-fluent-bit, "Command line interface"): -T runs a stream task
+  named flb-console:0; -l writes the log to a file; -v adds debug lines,
+  -vv trace lines, -q only errors; -H is refused (HTTP_Server is not
+  supported yet); --help lists every input, filter and output.
 - conf/sluice.conf as shipped: starts, and one syslog line over UDP, one
   over TCP (both 127.0.0.1:5140) and one JSON line on 5170 all reach
   stdout; SIGTERM exits 0. Skipped when those ports are taken here.
@@ -124,6 +129,68 @@ def test_help_and_usage_errors(t):
           'a bad key on the command line is reported like a config error', p.stderr.strip())
 
 
+def test_fluent_bit_flags(t):
+    # Fluent Bit's "Command line interface" (docs.fluentbit.io/manual/administration/
+    # configuring-fluent-bit): -T/--sp-task=SQL, -l/--log_file=FILE, -v (-vv trace),
+    # -q/--quiet, -H/--http, -P/--port, -h/--help (which lists Inputs, Filters, Outputs)
+    # -T SQL: a [STREAM_TASK] named flb-console:0, as Fluent Bit's flb_sp.c
+    # names command-line tasks; a plain SELECT's results carry that tag
+    logf = t.path('cli.log')
+    sl = t.sluice(args=['-i', 'dummy', '-p', 'samples=3', '-p', 'rate=100', '-t', 'd',
+                        '-T', "SELECT message AS m FROM TAG:'d';", '-o', 'stdout', '-m', 'flb-console:0',
+                        '-p', 'format=json_lines', '-f', '0.05', '-l', logf], wait=False)
+    wait_for(lambda: len(stdout_records(sl)) >= 3, 15, '3 task results on stdout', proc=sl)
+    check_eq(sl.stop(), 0, 'exit 0 on SIGTERM')
+    recs = stdout_records(sl)
+    check_eq([{k: v for k, v in r.items() if k != 'date'} for r in recs], [{'m': 'dummy'}] * 3,
+             '-T: the task\'s results (tag flb-console:0; tag d reaches no output)')
+    log_text = open(logf).read()
+    check('started:' in log_text and 'stopping' in log_text, '-l FILE: the log went to FILE')
+    check('[ info]' not in sl.stderr(), '-l FILE: and not to stderr', sl.stderr_tail(3))
+
+    def dry_log(extra):
+        return run(['-i', 'dummy', '-p', 'samples=1', '-o', 'null', '-f', '0.05'] + extra)
+
+    # -v / -vv: the levels of the start-up lines (after the dry-run point,
+    # so sluice runs until it has started)
+    for flag, want, unwanted in (('-v', '[debug]', '[trace]'), ('-vv', '[trace]', None)):
+        sl = t.sluice(args=['-i', 'dummy', '-o', 'null', flag], name='lv' + flag[1:])
+        check_eq(sl.stop(), 0, '%s: exit 0 on SIGTERM' % flag)
+        err = sl.stderr()
+        check(want in err and (unwanted is None or unwanted not in err),
+              '%s: %s lines%s' % (flag, want, ', no %s' % unwanted if unwanted else ''), err[-300:])
+    # -q: errors only, so the unset-variable warning is gone
+    path = t.path('q.conf')
+    with open(path, 'w') as f:
+        f.write('[INPUT]\n    Name dummy\n    Tag x${SLUICE_E2E_UNSET}\n[OUTPUT]\n    Name null\n'
+                '    Match *\n')
+    p = run(['-c', path, '--dry-run'])
+    q = run(['-c', path, '--dry-run', '-q'])
+    check(p.returncode == 0 and '[ warn]' in p.stderr and q.returncode == 0 and
+          '[ warn]' not in q.stderr, '-q: the warning shown without it is gone', q.stderr.strip())
+    p = dry_log(['-H', '--dry-run'])
+    check(p.returncode == 1 and "<command line>" in p.stderr and
+          "'HTTP_Server On' is not supported yet" in p.stderr,
+          '-H: refused clearly (no HTTP server yet)', p.stderr.strip())
+    # -w DIR: the configuration is read from DIR (Fluent Bit's --workdir)
+    os.mkdir(t.path('wd'))
+    with open(t.path('wd', 'w.conf'), 'w') as f:
+        f.write('[INPUT]\n    Name dummy\n[OUTPUT]\n    Name null\n    Match *\n')
+    p = run(['-w', t.path('wd'), '-c', 'w.conf', '--dry-run'])
+    check(p.returncode == 0 and 'successful' in p.stdout, '-w DIR: relative paths from DIR',
+          p.stderr.strip())
+    p = run(['-e', '/path/to/out_gstdout.so', '-i', 'dummy', '-o', 'null'])
+    check(p.returncode == 2 and 'external plugins are not supported yet' in p.stderr,
+          '-e FILE: refused clearly', p.stderr.strip())
+    p = run(['--help'])
+    names = re.findall(r'^  (\w+)\s{2,}', p.stdout, re.M)
+    want = ['syslog', 'tcp', 'dummy', 'kafka', 'udp', 'grep', 'modify', 'multiline', 'parser',
+            'record_modifier', 'rewrite_tag', 'sampling', 'throttle', 'stdout', 'file', 'null']
+    missing = [n for n in want if n not in names]
+    check(p.returncode == 0 and not missing and 'Inputs' in p.stdout and 'Outputs' in p.stdout,
+          '--help lists every plugin under Inputs / Filters / Outputs', 'missing %s' % missing)
+
+
 def test_default_config(t):
     busy = [(p, k) for p, k in ((5140, 'udp'), (5140, 'tcp'), (5170, 'tcp')) if port_bound(p, k)]
     if busy:
@@ -165,4 +232,4 @@ def test_default_config(t):
 
 if __name__ == '__main__':
     main([test_dummy_samples, test_cli_syslog_tcp, test_help_and_usage_errors, test_signals_and_log_file,
-          test_default_config])
+          test_fluent_bit_flags, test_default_config])

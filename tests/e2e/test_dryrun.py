@@ -10,6 +10,16 @@
   bad values (Port abc, Port 70000, Flush abc, Mem_Buf_Limit lots, Format
   xml, Parser nope), missing @INCLUDE, unterminated ${, invalid
   Match_Regex, entry before any section.
+- Variables (docs.fluentbit.io/manual/administration/configuring-fluent-bit/
+  classic-mode/variables): an unset ${VAR} expands to "" with a warning
+  naming FILE:LINE and the variable; --strict makes it an error; ${HOSTNAME}
+  is predefined (.../yaml/environment-variables-section) from gethostname
+  when the environment has none; ${VAR:-default} takes the default.
+- Errors suggest the nearest valid key, plugin, value or section.
+- YAML parsers / multiline_parsers / stream_processor sections
+  (.../yaml/parsers-section, multiline-parsers-section) pass --dry-run and
+  feed the pipeline; a plugins section (.../yaml/plugins-section) is refused.
+- A message naming a long path and a long key is whole.
 - A bad configuration opens no socket: with its port held by us (so a bind
   would fail loudly), sluice still reports the configuration error, not a
   bind error, and never logs "started".
@@ -22,7 +32,7 @@ import os
 import socket
 import subprocess
 
-from harness import (REPO, SLUICE, check, check_eq, conf, file_out, free_port, main,
+from harness import (REPO, SLUICE, check, check_eq, conf, file_out, free_port, main, wait_for,
                      read_lines, service, syslog_in)
 
 
@@ -139,6 +149,119 @@ def test_error_inside_include(t):
           'an error in an included file names that file and its line', out.strip())
 
 
+def test_variables(t):
+    # docs.fluentbit.io/manual/administration/configuring-fluent-bit/classic-mode/variables
+    # (${VAR}, ${VAR:-default} "Fallback behavior"); .../yaml/environment-variables-section
+    # ("Predefined variables": ${HOSTNAME}); Fluent Bit's flb_env.c warns on an unset one
+    text = ('[SERVICE]\n    Flush 0.05\n[INPUT]\n    Name dummy\n    Tag  a${SLUICE_E2E_NOPE}\n'
+            '[OUTPUT]\n    Name null\n    Match *\n')
+    rc, out, path = dry(t, text, 'v.conf')
+    check(rc == 0 and '[ warn]' in out and '%s:5: variable ${SLUICE_E2E_NOPE} is not set' % path in out
+          and 'successful' in out, 'unset ${VAR}: a warning with FILE:LINE and the name, still runs',
+          out.strip())
+    rc, out, path = dry(t, text, 'v.conf', args=['--strict'])
+    check(rc == 1 and '%s:5: variable ${SLUICE_E2E_NOPE} is not set (--strict)' % path in out and
+          'successful' not in out, '--strict: the unset variable is an error', out.strip())
+    # ${HOSTNAME} without HOSTNAME in the environment: gethostname(2); the
+    # file output names its file after it
+    env = {k: v for k, v in os.environ.items() if k != 'HOSTNAME'}
+    path = t.path('h.conf')
+    with open(path, 'w') as f:
+        f.write('[SERVICE]\n    Flush 0.05\n[INPUT]\n    Name dummy\n    Samples 1\n'
+                '[OUTPUT]\n    Name file\n    Match *\n    Path %s\n    File ${HOSTNAME}-${SLUICE_E2E_NOPE:-dflt}.out\n'
+                % t.dir)
+    p = subprocess.Popen([SLUICE, '-c', path], env=env, stdout=subprocess.DEVNULL,
+                         stderr=subprocess.PIPE, text=True, cwd=t.dir)
+    want = os.path.join(t.dir, '%s-dflt.out' % socket.gethostname())
+    try:
+        wait_for(lambda: os.path.exists(want) and os.path.getsize(want) > 0, 15, want)
+    finally:
+        p.terminate()
+        _, err = p.communicate(timeout=30)
+    check(p.returncode == 0 and 'is not set' not in err,
+          '${HOSTNAME} and ${VAR:-default} expand, with no warning', want)
+
+
+def test_suggestions(t):
+    # sluice's own: Fluent Bit reports an unknown name without a suggestion
+    cases = [
+        ('key', IN + OUT + '    Retry_Limt 3\n',
+         "unknown key 'Retry_Limt' (did you mean 'Retry_Limit'?)"),
+        ('plugin', IN.replace('dummy', 'dumy') + OUT,
+         "unknown input plugin 'dumy' (did you mean 'dummy'?)"),
+        ('section', '[OUTPUTS]\n    a b\n' + IN + OUT, "unknown section [OUTPUTS] (did you mean 'OUTPUT'?)"),
+    ]
+    for what, text, want in cases:
+        rc, out, _ = dry(t, text, 's-%s.conf' % what)
+        check(rc == 1 and want in out, 'a misspelt %s: %s' % (what, want), out.strip())
+
+
+def test_yaml_sections(t):
+    # docs.fluentbit.io/manual/administration/configuring-fluent-bit/yaml/parsers-section,
+    # .../yaml/multiline-parsers-section (rules: state, regex, next_state),
+    # .../yaml/plugins-section (external .so plugins: refused here)
+    text = """parsers:
+  - name: kv
+    format: logfmt
+multiline_parsers:
+  - name: ml
+    type: regex
+    rules:
+      - state: start_state
+        regex: '/^\\S/'
+        next_state: cont
+      - state: cont
+        regex: '/^\\s+at /'
+        next_state: cont
+stream_processor:
+  - name: t
+    exec: "SELECT message AS m FROM TAG:'d';"
+pipeline:
+  inputs:
+    - name: dummy
+      tag: d
+  filters:
+    - name: parser
+      match: d
+      key_name: message
+      parser: kv
+    - name: multiline
+      match: d
+      multiline.parser: ml
+      multiline.key_content: message
+  outputs:
+    - name: 'null'
+      match: '*'
+"""
+    rc, out, _ = dry(t, text, 'y.yaml')
+    check(rc == 0 and 'successful' in out, 'YAML parsers, multiline_parsers, stream_processor',
+          out.strip())
+    rc, out, path = dry(t, text.replace('next_state: cont\n      - state: cont',
+                                        'next_state: nowhere\n      - state: cont'), 'y2.yaml')
+    check(rc == 1 and '%s:8:' % path in out and 'nowhere' in out,
+          'a bad multiline rule names its YAML line', out.strip())
+    rc, out, path = dry(t, 'plugins:\n  - /path/to/out_gstdout.so\n' + text, 'p.yaml')
+    check(rc == 1 and '%s:1: external plugins are not supported yet' % path in out,
+          'a plugins section is refused clearly', out.strip())
+
+
+def test_long_error_message(t):
+    # sluice's own: an error names the file and the key whole, whatever their length
+    d = t.dir
+    for i in range(12):
+        d = os.path.join(d, 'd' * 100)
+        os.mkdir(d)
+    path = os.path.join(d, 'x.conf')
+    key = 'K' * 300
+    with open(path, 'w') as f:
+        f.write(IN + '    %s 1\n' % key + OUT)
+    p = subprocess.run([SLUICE, '--dry-run', '-c', path], capture_output=True, text=True,
+                       timeout=30)
+    want = "%s:3: [INPUT] dummy: unknown key '%s'" % (path, key)
+    check(p.returncode == 1 and want in p.stderr, 'a %d-byte path and a 300-byte key, whole' % len(path),
+          p.stderr[-200:])
+
+
 def held(port, kind, reuseport=False):
     s = socket.socket(socket.AF_INET, kind)
     if reuseport:
@@ -222,5 +345,6 @@ def test_second_sluice_same_port(t):
 
 if __name__ == '__main__':
     main([test_good_configs, test_bad_configs, test_bad_plugin_values, test_error_inside_include,
+          test_variables, test_suggestions, test_yaml_sections, test_long_error_message,
           test_bad_config_opens_no_socket, test_port_in_use_tcp, test_port_in_use_udp,
           test_port_in_use_reuseport, test_second_sluice_same_port])

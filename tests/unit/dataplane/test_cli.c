@@ -12,6 +12,10 @@
 #include <string.h>
 #include <cmocka.h>
 #include "dp_cli.h"
+#include "dp_filter.h"
+#include "dp_plugin.h"
+#include <stdio.h>
+#include <stdlib.h>
 
 static int parse(struct dp_cli *cli, struct dp_err *err, char **argv)
 {
@@ -91,12 +95,105 @@ static void test_errors(void **state)
 	}
 }
 
+/* Fluent Bit's flags (docs.fluentbit.io/manual/administration/
+ * configuring-fluent-bit, "Command line interface"): -T adds a stream
+ * task named flb-console:N as Fluent Bit's flb_sp.c names them, -l is
+ * [SERVICE] Log_File, -H/-P/-L the HTTP server keys (HTTP_Server is not
+ * supported yet, so -H fails later, clearly), -v counts, --strict. */
+static void test_fluent_bit_flags(void **state)
+{
+	(void)state;
+	char *argv[] = { "sluice", "-i", "dummy", "-T", "SELECT * FROM TAG:'a';", "-l", "/tmp/x.log",
+			 "-o", "stdout", "-T", "SELECT b FROM TAG:'b';", "-H", "-P", "2021",
+			 "--http_listen=127.0.0.1", "-vv", "--strict", "--sp-task=SELECT c FROM TAG:'c';",
+			 NULL };
+	struct dp_cli cli;
+	struct dp_err err = { 0 };
+	assert_int_equal(parse(&cli, &err, argv), 0);
+	assert_string_equal(get(&cli, "STREAM_TASK", 0, "Name"), "flb-console:0");
+	assert_string_equal(get(&cli, "STREAM_TASK", 0, "Exec"), "SELECT * FROM TAG:'a';");
+	assert_string_equal(get(&cli, "STREAM_TASK", 1, "Name"), "flb-console:1");
+	assert_string_equal(get(&cli, "STREAM_TASK", 1, "Exec"), "SELECT b FROM TAG:'b';");
+	assert_string_equal(get(&cli, "STREAM_TASK", 2, "Name"), "flb-console:2");
+	assert_string_equal(get(&cli, "SERVICE", 0, "Log_File"), "/tmp/x.log");
+	assert_string_equal(get(&cli, "SERVICE", 0, "HTTP_Server"), "On");
+	assert_string_equal(get(&cli, "SERVICE", 0, "HTTP_Port"), "2021");
+	assert_string_equal(get(&cli, "SERVICE", 0, "HTTP_Listen"), "127.0.0.1");
+	/* -T does not end the -o: its Match default still lands on stdout */
+	assert_string_equal(get(&cli, "OUTPUT", 0, "Match"), "*");
+	assert_null(get(&cli, "STREAM_TASK", 0, "Match"));
+	assert_int_equal(cli.verbose, 2);
+	assert_true(cli.strict);
+	assert_false(cli.quiet);
+	dp_conf_destroy(cli.conf);
+}
+
+/* Fluent Bit's -d, -b, -w and -e: the first two set [SERVICE] keys that
+ * are not supported yet (so they fail at start-up, clearly), -w is kept
+ * for main's chdir, -e (load an external plugin) is refused at once. */
+static void test_refused_flags(void **state)
+{
+	(void)state;
+	char *argv[] = { "sluice", "-d", "-b", "/var/lib/x", "-w", "/tmp", "-i", "dummy", NULL };
+	struct dp_cli cli;
+	struct dp_err err = { 0 };
+	assert_int_equal(parse(&cli, &err, argv), 0);
+	assert_string_equal(get(&cli, "SERVICE", 0, "Daemon"), "On");
+	assert_string_equal(get(&cli, "SERVICE", 0, "storage.path"), "/var/lib/x");
+	assert_string_equal(cli.workdir, "/tmp");
+	dp_conf_destroy(cli.conf);
+	char *argv2[] = { "sluice", "-i", "dummy", "--plugin=/x/out_go.so", NULL };
+	assert_int_equal(parse(&cli, &err, argv2), -ENOTSUP);
+	assert_string_equal(err.msg, "-e /x/out_go.so: external plugins are not supported yet");
+	dp_conf_destroy(cli.conf);
+}
+
+/* A -p key of any length is kept whole. */
+static void test_long_prop_key(void **state)
+{
+	(void)state;
+	char arg[400];
+	memset(arg, 'k', 300);
+	strcpy(arg + 300, "=v");
+	char *argv[] = { "sluice", "-i", "dummy", "-p", arg, NULL };
+	struct dp_cli cli;
+	struct dp_err err = { 0 };
+	assert_int_equal(parse(&cli, &err, argv), 0);
+	arg[300] = '\0';
+	assert_string_equal(get(&cli, "INPUT", 0, arg), "v");
+	dp_conf_destroy(cli.conf);
+}
+
+/* --help lists every plugin of the registry (so it cannot go stale). */
+static void test_usage_lists_plugins(void **state)
+{
+	(void)state;
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	dp_cli_usage(f);
+	fclose(f);
+	for (unsigned i = 0; dp_registry_inputs[i]; i++)
+		assert_non_null(strstr(buf, dp_registry_inputs[i]->name));
+	for (unsigned i = 0; dp_registry_filters[i]; i++)
+		assert_non_null(strstr(buf, dp_registry_filters[i]->name));
+	for (unsigned i = 0; dp_registry_outputs[i]; i++)
+		assert_non_null(strstr(buf, dp_registry_outputs[i]->name));
+	assert_non_null(strstr(buf, "\nInputs\n  syslog "));
+	assert_non_null(strstr(buf, "--sp-task=SQL"));
+	free(buf);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_sections),
 		cmocka_unit_test(test_section_array_moves),
 		cmocka_unit_test(test_errors),
+		cmocka_unit_test(test_fluent_bit_flags),
+		cmocka_unit_test(test_long_prop_key),
+		cmocka_unit_test(test_refused_flags),
+		cmocka_unit_test(test_usage_lists_plugins),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -17,6 +17,10 @@
 #include <cmocka.h>
 #include "dp_conf.h"
 #include "conf_tmp.h"
+#include "dp_opt.h"
+#include <limits.h>
+#include <stdlib.h>
+#include <unistd.h>
 
 
 /* Load text written to tdir/name and expect failure with message msg, in
@@ -432,6 +436,123 @@ static void test_builders(void **state)
 	dp_conf_destroy(NULL);
 }
 
+/* ${HOSTNAME} is predefined: the environment's HOSTNAME when set, else
+ * gethostname(2); a @SET of the name wins over both (Fluent Bit's
+ * flb_env.c; docs.fluentbit.io/manual/administration/configuring-fluent-bit/
+ * yaml/environment-variables-section "Predefined variables"). */
+static void test_hostname(void **state)
+{
+	(void)state;
+	struct dp_err err = { 0 };
+	char host[256] = "";
+	char *saved = getenv("HOSTNAME") ? strdup(getenv("HOSTNAME")) : NULL;
+	assert_int_equal(gethostname(host, sizeof(host) - 1), 0);
+	unsetenv("HOSTNAME");
+	const char *text = "[INPUT]\n    Tag ${HOSTNAME}.x\n";
+	struct dp_conf *c = dp_conf_load_buffer(text, strlen(text), "h.conf", &err);
+	assert_non_null(c);
+	char want[300];
+	snprintf(want, sizeof(want), "%s.x", host);
+	assert_string_equal(val(&c->sec[0], "Tag"), want);
+	assert_int_equal(c->nundef, 0);
+	dp_conf_destroy(c);
+	setenv("HOSTNAME", "from-env", 1);
+	c = dp_conf_load_buffer(text, strlen(text), "h.conf", &err);
+	assert_string_equal(val(&c->sec[0], "Tag"), "from-env.x");
+	dp_conf_destroy(c);
+	const char *set = "@SET HOSTNAME=from-set\n[INPUT]\n    Tag ${HOSTNAME}\n";
+	c = dp_conf_load_buffer(set, strlen(set), "h.conf", &err);
+	assert_string_equal(val(&c->sec[0], "Tag"), "from-set");
+	dp_conf_destroy(c);
+	if (saved)
+		setenv("HOSTNAME", saved, 1);
+	else
+		unsetenv("HOSTNAME");
+	free(saved);
+}
+
+/* ${VAR:-default}: the default when VAR is unset or empty, not listed as
+ * undefined (docs.fluentbit.io/manual/administration/configuring-fluent-bit/
+ * classic-mode/variables, "Fallback behavior", v5.0.6+). */
+static void test_default_value(void **state)
+{
+	(void)state;
+	struct dp_err err = { 0 };
+	setenv("SLUICE_T_SET", "yes", 1);
+	setenv("SLUICE_T_EMPTY", "", 1);
+	const char *text = "[INPUT]\n"
+			   "    A ${SLUICE_T_UNSET:-/var/log/x}\n"
+			   "    B ${SLUICE_T_EMPTY:-d}\n"
+			   "    C ${SLUICE_T_SET:-d}\n"
+			   "    D ${SLUICE_T_UNSET:-}\n"
+			   "    E ${SLUICE_T_UNSET2}\n";
+	struct dp_conf *c = dp_conf_load_buffer(text, strlen(text), "d.conf", &err);
+	assert_non_null(c);
+	assert_string_equal(val(&c->sec[0], "A"), "/var/log/x");
+	assert_string_equal(val(&c->sec[0], "B"), "d");
+	assert_string_equal(val(&c->sec[0], "C"), "yes");
+	assert_string_equal(val(&c->sec[0], "D"), "");
+	assert_string_equal(val(&c->sec[0], "E"), "");
+	assert_int_equal(c->nundef, 1);              /* only E warns */
+	assert_string_equal(c->undef[0].name, "SLUICE_T_UNSET2");
+	assert_int_equal(c->undef[0].line, 6);
+	dp_conf_destroy(c);
+	unsetenv("SLUICE_T_SET");
+	unsetenv("SLUICE_T_EMPTY");
+}
+
+/* An error names a long path and a long key in full (dp_err was 160 bytes
+ * once and cut them): through a real file in deep directories, and through
+ * dp_opt_apply with a file name near PATH_MAX. */
+static void test_long_messages(void **state)
+{
+	(void)state;
+	struct dp_err err = { 0 };
+	char path[1400], seg[101];
+	memset(seg, 'd', 100);
+	seg[100] = '\0';
+	snprintf(path, sizeof(path), "%s", tdir);
+	for (int i = 0; i < 10; i++) {   /* a path of 1000-odd bytes */
+		strcat(path, "/");
+		strcat(path, seg);
+		assert_int_equal(mkdir(path, 0700), 0);
+	}
+	strcat(path, "/x.conf");
+	char key[301];
+	memset(key, 'K', 300);
+	key[300] = '\0';
+	FILE *f = fopen(path, "w");
+	assert_non_null(f);
+	fprintf(f, "%s value\n", key);
+	fclose(f);
+	assert_null(dp_conf_load(path, &err));
+	char want[1500];
+	snprintf(want, sizeof(want), "%s:1: key '%s' before any [SECTION]", path, key);
+	assert_string_equal(err.msg, want);
+
+	char file[PATH_MAX - 10];
+	memset(file, 'f', sizeof(file) - 1);
+	file[sizeof(file) - 1] = '\0';
+	struct dp_conf *c = dp_conf_new();
+	struct dp_conf_section *s = dp_conf_section_add(c, "OUTPUT", file, 3);
+	char bad[301];
+	memcpy(bad, key, sizeof(bad));
+	assert_int_equal(dp_conf_kv_add(c, s, bad, "1", file, 4), 0);
+	struct { int64_t port; } cfg;
+	static const struct dp_opt tab[] = {
+		{ "Port", DP_OPT_INT, "1", 0, NULL, 0, 0, 0, "p" },
+		{ NULL },
+	};
+	const struct dp_opt *tabs[1] = { tab };
+	void *cfgs[1] = { &cfg };
+	assert_int_equal(dp_opt_apply(tabs, cfgs, 1, s, "[OUTPUT] x", NULL, &err), -ENOENT);
+	char *want2 = malloc(sizeof(file) + 400);
+	sprintf(want2, "%s:4: [OUTPUT] x: unknown key '%s'", file, bad);
+	assert_string_equal(err.msg, want2);
+	free(want2);
+	dp_conf_destroy(c);
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int main(void)
@@ -448,6 +569,9 @@ int main(void)
 		T(test_include_path_vars),
 		T(test_expansion_limit),
 		T(test_builders),
+		T(test_hostname),
+		T(test_default_value),
+		T(test_long_messages),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -261,6 +261,75 @@ static void test_includes(void **state)
 		   "{D}/incdir.yaml:2: '{D}/dir.yaml' is not a regular file");
 }
 
+/* parsers, multiline_parsers and stream_processor: the shapes on
+ * docs.fluentbit.io/manual/administration/configuring-fluent-bit/yaml/
+ * parsers-section, .../multiline-parsers-section (rules: state, regex,
+ * next_state) and Fluent Bit's flb_sp.c (stream_processor items: name,
+ * exec), read into the classic sections. */
+static void test_parsers_sp_sections(void **state)
+{
+	(void)state;
+	struct dp_conf *c = load_ok("p.yaml",
+		"parsers:\n"                                   /* 1 */
+		"  - name: custom_parser1\n"
+		"    format: json\n"
+		"    time_key: time\n"
+		"multiline_parsers:\n"                         /* 5 */
+		"  - name: multiline-regex-test\n"
+		"    type: regex\n"
+		"    flush_timeout: 1000\n"
+		"    rules:\n"
+		"      - state: start_state\n"                 /* 10 */
+		"        regex: '/([a-zA-Z]+ \\d+)\"q\"(.*)/'\n"
+		"        next_state: cont\n"
+		"      - state: cont\n"
+		"        regex: '/^\\s+at.*/'\n"
+		"        next_state: cont\n"                   /* 15 */
+		"stream_processor:\n"
+		"  - name: t1\n"
+		"    exec: \"SELECT * FROM TAG:'a*';\"\n"
+		"parsers:\n"
+		"  - name: second\n"                           /* 20 */
+		"    format: logfmt\n");
+	assert_int_equal(c->nsec, 4);
+	assert_string_equal(c->sec[0].name, "PARSER");
+	assert_int_equal(c->sec[0].line, 2);
+	assert_kv(&c->sec[0], 0, "name", "custom_parser1", 2);
+	assert_kv(&c->sec[0], 1, "format", "json", 3);
+	assert_string_equal(c->sec[1].name, "MULTILINE_PARSER");
+	assert_kv(&c->sec[1], 0, "name", "multiline-regex-test", 6);
+	assert_kv(&c->sec[1], 2, "flush_timeout", "1000", 8);
+	/* each rule item is one classic rule key; '"' escaped as \" */
+	assert_kv(&c->sec[1], 3, "rule", "\"start_state\" \"/([a-zA-Z]+ \\d+)\\\"q\\\"(.*)/\" \"cont\"", 10);
+	assert_kv(&c->sec[1], 4, "rule", "\"cont\" \"/^\\s+at.*/\" \"cont\"", 13);
+	assert_int_equal(c->sec[1].nkv, 5);
+	assert_string_equal(c->sec[2].name, "STREAM_TASK");
+	assert_kv(&c->sec[2], 0, "name", "t1", 17);
+	assert_kv(&c->sec[2], 1, "exec", "SELECT * FROM TAG:'a*';", 18);
+	assert_string_equal(c->sec[3].name, "PARSER");
+	dp_conf_destroy(c);
+
+	expect_err("e.yaml", "multiline_parsers:\n  - name: m\n    rules:\n      - state: a\n        regex: x\n",
+		   -EINVAL, "{D}/e.yaml:4: rule without 'next_state'");
+	expect_err("e.yaml", "multiline_parsers:\n  - name: m\n    rules:\n      - stat: a\n",
+		   -EINVAL, "{D}/e.yaml:4: unknown key 'stat' in a rule: expected state, regex and next_state");
+	expect_err("e.yaml", "multiline_parsers:\n  - name: m\n    rules:\n      - x\n", -EINVAL,
+		   "{D}/e.yaml:4: each item of 'rules' must be a map of state, regex and next_state");
+	expect_err("e.yaml", "stream_processor:\n  name: t\n", -EINVAL,
+		   "{D}/e.yaml:1: 'stream_processor' must be a list of maps");
+	/* external plugins (docs .../yaml/plugins-section) cannot be loaded */
+	expect_err("e.yaml", "plugins:\n  - /path/to/out_gstdout.so\n", -ENOTSUP,
+		   "{D}/e.yaml:1: external plugins are not supported yet ('plugins' lists shared "
+		   "objects to load)");
+	c = load_ok("empty.yaml", "plugins:\nparsers:\n");
+	assert_int_equal(c->nsec, 0);
+	dp_conf_destroy(c);
+	expect_err("e.yaml", "parser:\n  - name: x\n", -EINVAL,
+		   "{D}/e.yaml:1: unknown section 'parser' (did you mean 'parsers'?)");
+	expect_err("e.yaml", "pipeline:\n  ouputs: []\n", -EINVAL,
+		   "{D}/e.yaml:2: unknown pipeline section 'ouputs' (did you mean 'outputs'?)");
+}
+
 static void test_errors(void **state)
 {
 	(void)state;
@@ -274,14 +343,14 @@ static void test_errors(void **state)
 		   "        logs:\n"
 		   "          - name: content_modifier\n", -EINVAL,
 		   "{D}/e.yaml:4: 'processors' is a map: nested values are not supported yet");
-	expect_err("e.yaml", "service:\n  flush: 1\n\nparsers:\n  - name: x\n", -ENOTSUP,
-		   "{D}/e.yaml:4: section 'parsers' is not supported yet");
-	expect_err("e.yaml", "multiline_parsers: []\n", -ENOTSUP,
-		   "{D}/e.yaml:1: section 'multiline_parsers' is not supported yet");
+	expect_err("e.yaml", "service:\n  flush: 1\n\nupstream_servers:\n  - name: x\n", -ENOTSUP,
+		   "{D}/e.yaml:4: section 'upstream_servers' is not supported yet");
+	expect_err("e.yaml", "customs: []\n", -ENOTSUP,
+		   "{D}/e.yaml:1: section 'customs' is not supported yet");
 	expect_err("e.yaml", "service: {}\nfoo:\n  a: 1\n", -EINVAL,
 		   "{D}/e.yaml:2: unknown section 'foo'");
 	expect_err("e.yaml", "Service:\n  a: 1\n", -EINVAL,
-		   "{D}/e.yaml:1: unknown section 'Service'");
+		   "{D}/e.yaml:1: unknown section 'Service' (did you mean 'service'?)");
 	expect_err("e.yaml", "pipeline:\n  inputs: []\n  routes: []\n", -EINVAL,
 		   "{D}/e.yaml:3: unknown pipeline section 'routes'");
 	expect_err("e.yaml", "service:\n  flush:\n", -EINVAL,
@@ -361,6 +430,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_env_precedence, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_includes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_errors, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_parsers_sp_sections, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_syntax_errors, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_dispatch, setup, teardown),
 	};
