@@ -321,6 +321,7 @@ static bool get_time(lua_State *L, int idx, uint32_t *sec, uint32_t *nsec)
 	}
 	if (lua_type(L, idx) != LUA_TTABLE)
 		return false;
+	idx = idx < 0 ? lua_gettop(L) + idx + 1 : idx;
 	lua_getfield(L, idx, "sec");
 	lua_getfield(L, idx, "nsec");
 	double a = lua_tonumber(L, -2), b = lua_tonumber(L, -1);
