@@ -67,7 +67,12 @@ size_t flt_lua_push_mp(lua_State *L, const struct flt_lua_conv *cv, const uint8_
 	uint8_t h = p[0];
 	uint32_t len;
 	size_t hs;
-	switch (flt_lua_mp_type(h)) {
+	enum dp_type t = flt_lua_mp_type(h);
+	/* containers only where the encoder writes them back (it cuts at
+	 * FLT_LUA_DEPTH): what comes in goes out the same */
+	if (depth >= FLT_LUA_DEPTH && (t == DP_T_MAP || t == DP_T_ARRAY))
+		return 0;
+	switch (t) {
 	case DP_T_UINT:
 		if (h <= 0x7f) lua_pushnumber(L, h);
 		else if (h == 0xcc) lua_pushnumber(L, p[1]);
@@ -133,7 +138,11 @@ size_t flt_lua_push_mp(lua_State *L, const struct flt_lua_conv *cv, const uint8_
 				lua_pop(L, 2);
 				return 0;
 			}
-			if (lua_isnil(L, -2))   /* a nil key cannot index a table */
+			/* nil and NaN cannot index a table (lua_rawset would
+			 * raise outside any pcall), and a nil key stays nil
+			 * with enable_flb_null: such pairs are skipped */
+			if (lua_isnil(L, -2) || lua_type(L, -2) == LUA_TLIGHTUSERDATA ||
+			    (lua_type(L, -2) == LUA_TNUMBER && isnan(lua_tonumber(L, -2))))
 				lua_pop(L, 2);
 			else
 				lua_rawset(L, -3);
@@ -245,9 +254,11 @@ static void put_byte(struct flt_lua_buf *b, uint8_t v)
 
 size_t flt_lua_array_len(lua_State *L, int idx)
 {
-	size_t n = lua_objlen(L, idx), count = 0;
-	if (!n)
-		return 0;
+	/* Every key a positive integer and the largest one the count: keys
+	 * are exactly 1..n. (lua_objlen is not used: for keys that sit in a
+	 * table's hash part it may say 0.) */
+	size_t count = 0;
+	double max = 0;
 	idx = idx < 0 ? lua_gettop(L) + idx + 1 : idx;
 	lua_pushnil(L);
 	while (lua_next(L, idx)) {
@@ -257,13 +268,15 @@ size_t flt_lua_array_len(lua_State *L, int idx)
 			return 0;
 		}
 		double k = lua_tonumber(L, -1);
-		if (k != floor(k) || k < 1 || k > (double)n) {
+		if (k != floor(k) || k < 1) {
 			lua_pop(L, 1);
 			return 0;
 		}
+		if (k > max)
+			max = k;
 		count++;
 	}
-	return count == n ? n : 0;
+	return count && (double)count == max ? count : 0;
 }
 
 static bool is_null(lua_State *L, const struct flt_lua_conv *cv, int idx)
@@ -334,6 +347,16 @@ void flt_lua_encode(lua_State *L, const struct flt_lua_conv *cv, int idx, struct
 	while (lua_next(L, idx)) {
 		/* keys as they are, converted in a copy (lua_tolstring on the
 		 * key itself would confuse lua_next) */
+		int kt = lua_type(L, -2);
+		if ((kt != LUA_TSTRING && kt != LUA_TNUMBER && kt != LUA_TBOOLEAN &&
+		     kt != LUA_TTABLE) || (kt == LUA_TTABLE && depth + 1 >= FLT_LUA_DEPTH) ||
+		    (lua_istable(L, -1) && depth + 1 >= FLT_LUA_DEPTH)) {
+			/* a key that would be written as nil, or a value cut
+			 * by the depth limit: no pair (as a nil value makes
+			 * none in a Lua table) */
+			lua_pop(L, 1);
+			continue;
+		}
 		lua_pushvalue(L, -2);
 		flt_lua_encode(L, cv, -1, b, depth + 1, false);
 		flt_lua_encode(L, cv, -2, b, depth + 1, false);
