@@ -162,7 +162,8 @@ void flt_lua_push_record(lua_State *L, const struct flt_lua_conv *cv, struct dp_
 {
 	const struct dp_rec *r = &c->recs[c->nrecs - 1];
 	const struct dp_field *fs = c->fields + r->field0;
-	lua_createtable(L, 0, r->nfields);
+	/* room for a few keys more: a script that adds one would rehash */
+	lua_createtable(L, 0, r->nfields + 4);
 	for (unsigned i = 0; i < r->nfields; i++) {
 		const struct dp_field *f = &fs[i];
 		lua_pushlstring(L, (const char *)c->data + f->key_off, f->key_len);
