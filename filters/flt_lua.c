@@ -102,6 +102,7 @@ struct lua_shard {
 	const struct lua_priv *p;
 	lua_State *L;
 	int fn_ref;
+	int call_ref;                     /* lua_call_cb as a Lua function */
 	struct flt_lua_conv cv;
 	struct flt_lua_buf buf;           /* DP_CHUNK_DATA bytes */
 	struct flt_lua_item *items;       /* LUA_MAX_ITEMS */
@@ -262,6 +263,8 @@ static void lua_teardown(struct dp_filter *f)
 	f->priv = NULL;
 }
 
+static int lua_call_cb(lua_State *L);
+
 static void lua_shard_destroy(void *ctx)
 {
 	struct lua_shard *s = ctx;
@@ -292,6 +295,8 @@ static void *lua_shard_create(struct dp_filter *f, unsigned shard)
 		lua_shard_destroy(s);
 		return NULL;
 	}
+	lua_pushcfunction(s->L, lua_call_cb);
+	s->call_ref = luaL_ref(s->L, LUA_REGISTRYINDEX);
 	return s;
 }
 
@@ -390,6 +395,25 @@ static void log_error(struct lua_shard *s, struct dp_fx *fx, const char *what)
 			fx->shard, what, (unsigned long long)(s->errors + s->bad_code));
 }
 
+struct lua_call_arg {
+	struct lua_shard *s;
+	struct dp_fx *fx;
+	uint32_t sec, nsec;
+};
+
+/* Runs protected: cb(tag, timestamp, record) with its 3 results. */
+static int lua_call_cb(lua_State *L)
+{
+	const struct lua_call_arg *a = lua_touserdata(L, 1);
+	lua_settop(L, 0);
+	lua_rawgeti(L, LUA_REGISTRYINDEX, a->s->fn_ref);
+	lua_pushlstring(L, a->fx->tag, a->fx->tag_len);
+	push_time(a->s, a->sec, a->nsec);
+	flt_lua_push_record(L, &a->s->cv, a->fx->c);
+	lua_call(L, 3, 3);
+	return 3;
+}
+
 static int lua_record(void *ctx, struct dp_fx *fx)
 {
 	struct lua_shard *s = ctx;
@@ -399,11 +423,13 @@ static int lua_record(void *ctx, struct dp_fx *fx)
 	uint32_t sec = r->ts_sec, nsec = r->ts_nsec;
 	int top = lua_gettop(L);
 
-	lua_rawgeti(L, LUA_REGISTRYINDEX, s->fn_ref);
-	lua_pushlstring(L, fx->tag, fx->tag_len);
-	push_time(s, sec, nsec);
-	flt_lua_push_record(L, &s->cv, c);
-	if (lua_pcall(L, 3, 3, 0)) {
+	/* The record is made into a table inside the protected call too: a
+	 * memory error while building it must not reach Lua's panic
+	 * handler (which aborts). */
+	struct lua_call_arg a = { s, fx, sec, nsec };
+	lua_rawgeti(L, LUA_REGISTRYINDEX, s->call_ref);
+	lua_pushlightuserdata(L, &a);
+	if (lua_pcall(L, 1, 3, 0)) {
 		s->errors++;
 		log_error(s, fx, lua_tostring(L, -1) ? lua_tostring(L, -1) : "error");
 		lua_settop(L, top);
