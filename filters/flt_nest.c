@@ -91,11 +91,25 @@ struct nest_item {
 	bool dead;              /* replaced by a later item of the same key */
 };
 
+/* A set of the items' keys, to find duplicates in one pass instead of
+ * comparing every pair (a record of thousands of fields would otherwise
+ * cost a shard milliseconds). Open addressing over twice as many slots as
+ * a record can have fields; a slot is live when its generation is the
+ * set's, so emptying the set is one increment. */
+#define NEST_SLOTS (1u << 17)
+
+struct nest_slot {
+	uint32_t gen;
+	uint32_t item;
+};
+
 struct nest_shard {
 	const struct nest_priv *p;
 	uint64_t nospace;       /* records left unchanged: the result did not fit */
 	uint8_t *scratch;       /* DP_CHUNK_DATA bytes */
 	struct nest_item *items;  /* UINT16_MAX */
+	struct nest_slot *slots;  /* NEST_SLOTS */
+	uint32_t gen;
 	bool keep[UINT16_MAX];
 } dp_cache_aligned;
 
@@ -211,6 +225,7 @@ static void nest_shard_destroy(void *ctx)
 		return;
 	free(s->scratch);
 	free(s->items);
+	free(s->slots);
 	free(s);
 }
 
@@ -224,7 +239,8 @@ static void *nest_shard_create(struct dp_filter *f, unsigned shard)
 	s->p = f->priv;
 	s->scratch = malloc(DP_CHUNK_DATA);
 	s->items = calloc(UINT16_MAX, sizeof(*s->items));
-	if (!s->scratch || !s->items) {
+	s->slots = calloc(NEST_SLOTS, sizeof(*s->slots));
+	if (!s->scratch || !s->items || !s->slots) {
 		nest_shard_destroy(s);
 		return NULL;
 	}
@@ -350,12 +366,6 @@ static void out_item(struct nest_out *o, const uint8_t *k, size_t klen, const ui
 	o->len += (uint32_t)(plen + klen + vlen);
 }
 
-static bool item_key_eq(const struct nest_out *o, const struct nest_item *it, const uint8_t *k,
-			size_t klen)
-{
-	return it->klen == klen && !memcmp(o->s->scratch + it->koff, k, klen);
-}
-
 /* The value object of field f, header included: pairs are contiguous, so
  * it starts where the key ends. */
 static const uint8_t *field_obj(const struct dp_chunk *c, const struct dp_field *f, size_t *n)
@@ -391,19 +401,47 @@ static bool map_walk(struct nest_out *o, const uint8_t *m, size_t n, bool raw, b
 	return true;
 }
 
-/* Later items replace earlier ones of the same key. */
+static void set_clear(struct nest_shard *s)
+{
+	if (++s->gen == 0) {
+		memset(s->slots, 0, NEST_SLOTS * sizeof(*s->slots));
+		s->gen = 1;
+	}
+}
+
+/* The item with key k in the set, or -1; add: insert `item` when absent. */
+static int64_t set_get(struct nest_shard *s, const uint8_t *k, size_t klen, bool add,
+		       uint32_t item)
+{
+	uint32_t h = 2166136261u;  /* FNV-1a */
+	for (size_t i = 0; i < klen; i++)
+		h = (h ^ k[i]) * 16777619u;
+	for (uint32_t i = h & (NEST_SLOTS - 1);; i = (i + 1) & (NEST_SLOTS - 1)) {
+		struct nest_slot *sl = &s->slots[i];
+		if (sl->gen != s->gen) {
+			if (add) {
+				sl->gen = s->gen;
+				sl->item = item;
+			}
+			return -1;
+		}
+		const struct nest_item *it = &s->items[sl->item];
+		if (it->klen == klen && !memcmp(s->scratch + it->koff, k, klen))
+			return sl->item;
+	}
+}
+
+/* Later items replace earlier ones of the same key; the set is left
+ * holding the live items' keys. Returns how many are live. */
 static unsigned items_dedupe(struct nest_out *o)
 {
-	unsigned live = o->n;
-	for (unsigned j = 1; j < o->n; j++) {
-		struct nest_item *b = &o->s->items[j];
-		for (unsigned i = 0; i < j; i++) {
-			struct nest_item *a = &o->s->items[i];
-			if (!a->dead && item_key_eq(o, a, o->s->scratch + b->koff, b->klen)) {
-				a->dead = true;
-				live--;
-			}
-		}
+	struct nest_shard *s = o->s;
+	unsigned live = 0;
+	set_clear(s);
+	for (unsigned j = o->n; j-- > 0;) {
+		struct nest_item *it = &s->items[j];
+		it->dead = set_get(s, s->scratch + it->koff, it->klen, true, j) >= 0;
+		live += !it->dead;
 	}
 	return live;
 }
@@ -487,15 +525,9 @@ static int lift_do(struct nest_shard *s, struct dp_chunk *c)
 	unsigned live = items_dedupe(&o), removed = lifted;
 	/* A lifted key replaces a top-level field of the same key. */
 	for (unsigned i = 0; i < n; i++) {
-		if (!s->keep[i])
-			continue;
-		for (unsigned j = 0; j < o.n; j++) {
-			if (!s->items[j].dead &&
-			    item_key_eq(&o, &s->items[j], c->data + fs[i].key_off, fs[i].key_len)) {
-				s->keep[i] = false;
-				removed++;
-				break;
-			}
+		if (s->keep[i] && set_get(s, c->data + fs[i].key_off, fs[i].key_len, false, 0) >= 0) {
+			s->keep[i] = false;
+			removed++;
 		}
 	}
 	if (o.full || n - removed + live > UINT16_MAX ||

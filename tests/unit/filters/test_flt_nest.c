@@ -144,6 +144,34 @@ static void test_nest_existing_key(void **state)
 	flt_t_fini(&t);
 }
 
+/* Remove_prefix can make two nested keys equal: the later one wins, and
+ * a record of thousands of fields is deduplicated in one pass. */
+static void test_prefix_collisions(void **state)
+{
+	(void)state;
+	struct flt_t t;
+	make(&t, "Operation", "nest", "Wildcard", "*", "Nest_under", "n", "Remove_prefix", "p.",
+	     NULL);
+	flt_rec(&t, "a", "1", "p.a", "2", "b", "3", NULL);
+	flt_run(&t);
+	flt_expect(&t, 0, "n", "{a=2,b=3}", NULL);
+	dp_chunk_reset(&t.c);
+	dp_chunk_rec_begin(&t.c, 1700000000u, 5u);
+	char k[16];
+	for (unsigned i = 0; i < 3000; i++) {
+		int kl = snprintf(k, sizeof(k), "%sk%u", i % 2 ? "p." : "", i / 2);
+		dp_chunk_put_str(&t.c, k, (size_t)kl, "v", 1);
+	}
+	assert_int_equal(dp_chunk_rec_end(&t.c), 0);
+	flt_run(&t);
+	const struct dp_rec *r = &t.c.recs[0];
+	assert_int_equal(r->nfields, 1);
+	const struct dp_field *f = &t.c.fields[r->field0];
+	assert_int_equal(f->type, DP_T_MAP);
+	assert_int_equal(dp_mp_rd32(t.c.data + f->val_off + 1), 1500);
+	flt_t_fini(&t);
+}
+
 /* Lift: a Nested_under that is not a map stays; a lifted key that exists
  * at the top level replaces it (Fluent Bit writes both). */
 static void test_lift_edges(void **state)
@@ -240,6 +268,7 @@ int main(void)
 		cmocka_unit_test(test_doc_prefix_round_trip),
 		cmocka_unit_test(test_wildcards),
 		cmocka_unit_test(test_nest_existing_key),
+		cmocka_unit_test(test_prefix_collisions),
 		cmocka_unit_test(test_lift_edges),
 		cmocka_unit_test(test_config_errors),
 		cmocka_unit_test(test_chunk_full),
