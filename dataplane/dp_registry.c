@@ -13,7 +13,8 @@ extern const struct dp_filter_ops flt_multiline_ops;
 extern const struct dp_filter_ops re_grep_ops, re_rewrite_tag_ops;
 extern const struct dp_filter_ops flt_modify_ops, flt_record_modifier_ops, flt_throttle_ops,
 	flt_sampling_ops;
-extern const struct dp_filter_ops flt_parser_ops, flt_nest_ops;
+extern const struct dp_filter_ops flt_parser_ops;
+extern const struct dp_filter_ops flt_nest_ops, flt_lua_ops;
 extern const struct dp_output_ops out_kafka_ops;
 extern const struct dp_input_ops in_kafka_ops;
 extern const struct dp_input_ops in_udp_ops;
@@ -39,6 +40,7 @@ const struct dp_output_ops *const dp_registry_outputs[] = {
 const struct dp_filter_ops *const dp_registry_filters[] = {
 	&re_grep_ops,
 	&flt_modify_ops,
+	&flt_lua_ops,
 	&flt_multiline_ops,
 	&flt_nest_ops,
 	&flt_parser_ops,

@@ -1,33 +1,39 @@
 /*
- * flt_nest.c — Fluent Bit's `nest` filter: move fields into a map under
- * one key (Operation nest) or a map's pairs up to the top (Operation lift).
+ * flt_nest.c — Fluent Bit's `nest` filter: move top-level fields under a
+ * new map (Operation nest) or lift the fields of a nested map to the top
+ * level (Operation lift), optionally adding or removing a key prefix.
  *
  * Semantics of Fluent Bit's plugins/filter_nest/nest.c:
- *   - nest: the fields whose key matches a Wildcard (exact, or a prefix
- *     when it ends in '*'; case-sensitive) leave the record, in order, and
- *     become the pairs of a map appended under Nest_under. A record with no
- *     such field is unchanged.
- *   - lift: a field named Nested_under whose value is a map is replaced by
- *     that map's pairs, appended after the other fields. A value that is
- *     not a map is left alone.
- *   - the keys moved (nested or lifted) lose Remove_prefix when they start
- *     with it, or gain Add_prefix; the two are exclusive.
- * Where Fluent Bit writes a key twice, sluice does not:
- *   - nest with a Nest_under key already in the record (not itself
- *     nested): Fluent Bit writes a second key of that name. Here, when
- *     that value is a map its pairs come first in the new map (a nested
- *     pair of the same key replaces one); when it is not a map the record
- *     is left unchanged and counted (`conflict`).
- *   - lift of a pair whose key the record has at the top already: the
- *     lifted value replaces the old field.
- * docs/OPERATIONS.md says both.
+ *   - Wildcard repeats; a trailing '*' matches a prefix, otherwise the key
+ *     must be equal; keys compare case-sensitively.
+ *   - nest: the fields that do not match keep their order, then comes the
+ *     Nest_under map holding the matched fields in their order (keys with
+ *     Add_prefix prepended or Remove_prefix removed). Nothing matched: the
+ *     record is unchanged.
+ *   - lift: the fields other than the Nested_under maps keep their order,
+ *     then come the fields of every Nested_under map (a Nested_under whose
+ *     value is not a map stays as it is), keys with the prefix rule.
+ *   - Add_prefix (old name Prefix_with) and Remove_prefix are exclusive;
+ *     Operation is "nest" or "lift".
+ * Better than Fluent Bit (docs/OPERATIONS.md, Differences): no map with
+ * duplicate keys is ever written. nest when a top-level Nest_under already
+ * exists: a map is merged (its fields first, a nested field of the same
+ * key replacing its own), any other value is replaced; Fluent Bit writes
+ * the key twice. lift when a lifted key already exists at the top level or
+ * in an earlier lifted map: the later value wins (Fluent Bit writes both).
+ * A nested map with a key that is not a string is not lifted.
+ * Missing Nest_under (nest), Nested_under (lift) or Wildcard (nest) is a
+ * start-up error here; Fluent Bit starts and then fails on every record.
  *
- * The record is the tail of its chunk (dp_edit.h): the new fields are
- * appended, the moved ones removed in one pass (flt_tail_compact). No
- * allocation per record.
+ * Records are edited in place at the tail of their chunk: the kept fields
+ * are compacted, then the new fields are appended from a per-shard
+ * scratch copy (the record's bytes are at most a chunk). Nested maps are
+ * written with the 32-bit header sluice writes nested containers with.
+ * When the result does not fit in the chunk, the record is kept unchanged
+ * and counted (nospace).
  *
- * Threads: setup/teardown on the control thread; contexts and nest_record
- * on their shard.
+ * Threads: setup/teardown on the control thread; shard contexts and
+ * nest_record on their shard.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -36,29 +42,26 @@
 #include "dp_filter.h"
 #include "flt_util.h"
 
-enum { OP_NEST, OP_LIFT };
-
 struct nest_cfg {
-	int operation;
-	char *wildcard;        /* the last one; setup walks every kv */
-	char *nest_under, *nested_under, *add_prefix, *remove_prefix;
+	char *operation, *wildcard, *nest_under, *nested_under, *add_prefix, *prefix_with,
+		*remove_prefix;
 };
 
-#define C(f) offsetof(struct nest_cfg, f)
-
 static const struct dp_opt nest_opts[] = {
-	{ "Operation", DP_OPT_ENUM, NULL, C(operation), "nest|lift", 0, 0, DP_OPT_REQUIRED,
-	  "nest: move the fields matching Wildcard into a map under Nest_under; lift: replace the "
-	  "map under Nested_under by its pairs" },
-	{ "Wildcard", DP_OPT_STR, NULL, C(wildcard), NULL, 0, 0, 0,
-	  "nest: a key to move, or a prefix when it ends in '*' (case-sensitive). Repeats" },
-	{ "Nest_under", DP_OPT_STR, NULL, C(nest_under), NULL, 0, 0, 0,
+	{ "Operation", DP_OPT_STR, NULL, offsetof(struct nest_cfg, operation), NULL, 0, 0,
+	  DP_OPT_REQUIRED, "`nest` (move matching fields under a map) or `lift` (move a map's fields "
+	  "to the top level)" },
+	{ "Wildcard", DP_OPT_STR, NULL, offsetof(struct nest_cfg, wildcard), NULL, 0, 0, 0,
+	  "nest: the keys to move (exact, or a prefix with a trailing '*'). Repeats" },
+	{ "Nest_under", DP_OPT_STR, NULL, offsetof(struct nest_cfg, nest_under), NULL, 0, 0, 0,
 	  "nest: the key of the new map" },
-	{ "Nested_under", DP_OPT_STR, NULL, C(nested_under), NULL, 0, 0, 0,
-	  "lift: the key of the map whose pairs move up" },
-	{ "Add_prefix", DP_OPT_STR, NULL, C(add_prefix), NULL, 0, 0, 0,
-	  "prefix the keys moved with this string" },
-	{ "Remove_prefix", DP_OPT_STR, NULL, C(remove_prefix), NULL, 0, 0, 0,
+	{ "Nested_under", DP_OPT_STR, NULL, offsetof(struct nest_cfg, nested_under), NULL, 0, 0, 0,
+	  "lift: the key of the map whose fields go to the top level" },
+	{ "Add_prefix", DP_OPT_STR, NULL, offsetof(struct nest_cfg, add_prefix), NULL, 0, 0, 0,
+	  "prepend this to the keys moved; exclusive with Remove_prefix" },
+	{ "Prefix_with", DP_OPT_STR, NULL, offsetof(struct nest_cfg, prefix_with), NULL, 0, 0,
+	  DP_OPT_HIDDEN, "old name of Add_prefix" },
+	{ "Remove_prefix", DP_OPT_STR, NULL, offsetof(struct nest_cfg, remove_prefix), NULL, 0, 0, 0,
 	  "remove this prefix from the keys moved that start with it" },
 	{ NULL },
 };
@@ -70,22 +73,44 @@ struct nest_wc {
 };
 
 struct nest_priv {
-	int op;
+	bool lift;
 	struct nest_wc *wc;
 	unsigned nwc;
-	const char *key;       /* Nest_under or Nested_under */
+	char *key;              /* Nest_under or Nested_under */
 	size_t klen;
-	const char *pfx;       /* Add_prefix or Remove_prefix, or NULL */
+	char *prefix;           /* Add_prefix or Remove_prefix, or NULL */
 	size_t plen;
-	bool add;
+	bool remove;            /* prefix is Remove_prefix */
+};
+
+/* One field to append: its new key and its value's msgpack bytes, both in
+ * the scratch buffer. */
+struct nest_item {
+	uint32_t koff, voff, vlen;
+	uint16_t klen;
+	bool dead;              /* replaced by a later item of the same key */
+};
+
+/* A set of the items' keys, to find duplicates in one pass instead of
+ * comparing every pair (a record of thousands of fields would otherwise
+ * cost a shard milliseconds). Open addressing over twice as many slots as
+ * a record can have fields; a slot is live when its generation is the
+ * set's, so emptying the set is one increment. */
+#define NEST_SLOTS (1u << 17)
+
+struct nest_slot {
+	uint32_t gen;
+	uint32_t item;
 };
 
 struct nest_shard {
 	const struct nest_priv *p;
-	uint64_t conflict;     /* nest: Nest_under held a value that is not a map */
-	uint64_t nospace;      /* edits skipped: the chunk was full */
+	uint64_t nospace;       /* records left unchanged: the result did not fit */
+	uint8_t *scratch;       /* DP_CHUNK_DATA bytes */
+	struct nest_item *items;  /* UINT16_MAX */
+	struct nest_slot *slots;  /* NEST_SLOTS */
+	uint32_t gen;
 	bool keep[UINT16_MAX];
-	char key[UINT16_MAX];  /* lift: a key with Add_prefix */
 } dp_cache_aligned;
 
 static void priv_free(struct nest_priv *p)
@@ -95,48 +120,96 @@ static void priv_free(struct nest_priv *p)
 	for (unsigned i = 0; i < p->nwc; i++)
 		free(p->wc[i].k);
 	free(p->wc);
+	free(p->key);
+	free(p->prefix);
 	free(p);
 }
 
 static int nest_setup(struct dp_filter *f, struct dp_err *err)
 {
-	const struct nest_cfg *cfg = f->cfg;
+	const struct dp_conf_section *s = f->sec;
 	struct nest_priv *p = calloc(1, sizeof(*p));
-	if (!p || !(p->wc = calloc(f->sec->nkv + 1, sizeof(*p->wc)))) {
+	if (!p || !(p->wc = calloc(s->nkv + 1, sizeof(*p->wc)))) {
 		priv_free(p);
 		return dp_filter_err(f, err, -ENOMEM, "out of memory");
 	}
-	p->op = cfg->operation;
+	const struct dp_conf_kv *op = NULL, *key = NULL, *add = NULL, *rem = NULL, *wc = NULL;
 	int rc = 0;
-	for (unsigned i = 0; i < f->sec->nkv && !rc; i++) {
-		const struct dp_conf_kv *kv = &f->sec->kv[i];
-		if (strcasecmp(kv->key, "Wildcard"))
-			continue;
-		struct nest_wc *w = &p->wc[p->nwc++];
-		w->len = strlen(kv->val);
-		w->prefix = w->len && kv->val[w->len - 1] == '*';
-		w->len -= w->prefix;
-		if (!(w->k = strndup(kv->val, w->len)))
-			rc = dp_filter_kv_err(f, kv, err, -ENOMEM, "out of memory");
+	for (unsigned i = 0; i < s->nkv && !rc; i++) {
+		const struct dp_conf_kv *kv = &s->kv[i];
+		if (!strcasecmp(kv->key, "Operation")) {
+			op = kv;
+		} else if (!strcasecmp(kv->key, "Nest_under") || !strcasecmp(kv->key, "Nested_under")) {
+			/* one key in Fluent Bit too: the last one set wins */
+			key = kv;
+		} else if (!strcasecmp(kv->key, "Add_prefix") || !strcasecmp(kv->key, "Prefix_with")) {
+			add = kv;
+		} else if (!strcasecmp(kv->key, "Remove_prefix")) {
+			rem = kv;
+		} else if (!strcasecmp(kv->key, "Wildcard")) {
+			struct nest_wc *w = &p->wc[p->nwc++];
+			w->len = strlen(kv->val);
+			if (!w->len) {
+				rc = dp_filter_kv_err(f, kv, err, -EINVAL, "Wildcard: empty key");
+				break;
+			}
+			w->prefix = kv->val[w->len - 1] == '*';
+			w->len -= w->prefix;
+			if (!(w->k = strndup(kv->val, w->len)))
+				rc = dp_filter_kv_err(f, kv, err, -ENOMEM, "out of memory");
+			wc = kv;
+		}
 	}
-	if (!rc && cfg->add_prefix && cfg->remove_prefix)
-		rc = dp_filter_err(f, err, -EINVAL, "Add_prefix and Remove_prefix are exclusive");
-	if (!rc && p->op == OP_NEST && (!p->nwc || !cfg->nest_under))
-		rc = dp_filter_err(f, err, -EINVAL,
-				   "Operation nest needs 'Wildcard' and 'Nest_under'");
-	if (!rc && p->op == OP_LIFT && !cfg->nested_under)
-		rc = dp_filter_err(f, err, -EINVAL, "Operation lift needs 'Nested_under'");
-	if (rc) {
-		priv_free(p);
-		return rc;
+	if (rc)
+		goto fail;
+	if (strcmp(op->val, "nest") && strcmp(op->val, "lift")) {
+		rc = dp_filter_kv_err(f, op, err, -EINVAL,
+				      "Operation: '%s' is neither 'nest' nor 'lift'", op->val);
+		goto fail;
 	}
-	p->key = p->op == OP_NEST ? cfg->nest_under : cfg->nested_under;
-	p->klen = strlen(p->key);
-	p->add = cfg->add_prefix != NULL;
-	p->pfx = p->add ? cfg->add_prefix : cfg->remove_prefix;
-	p->plen = p->pfx ? strlen(p->pfx) : 0;
+	p->lift = !strcmp(op->val, "lift");
+	const char *kname = p->lift ? "Nested_under" : "Nest_under";
+	if (!key || strcasecmp(key->key, kname)) {
+		rc = key ? dp_filter_kv_err(f, key, err, -EINVAL, "%s: Operation %s needs %s",
+					    key->key, op->val, kname)
+			 : dp_filter_kv_err(f, op, err, -EINVAL, "Operation %s needs %s", op->val,
+					    kname);
+		goto fail;
+	}
+	if (!*key->val) {
+		rc = dp_filter_kv_err(f, key, err, -EINVAL, "%s: empty key", key->key);
+		goto fail;
+	}
+	if (!p->lift && !p->nwc) {
+		rc = dp_filter_kv_err(f, op, err, -EINVAL, "Operation nest needs Wildcard");
+		goto fail;
+	}
+	if (p->lift && wc) {
+		rc = dp_filter_kv_err(f, wc, err, -EINVAL, "Wildcard: only for Operation nest");
+		goto fail;
+	}
+	if (add && rem) {
+		rc = dp_filter_kv_err(f, add->line > rem->line ? add : rem, err, -EINVAL,
+				      "Add_prefix and Remove_prefix are exclusive");
+		goto fail;
+	}
+	const struct dp_conf_kv *pre = add ? add : rem;
+	if (pre && !*pre->val) {
+		rc = dp_filter_kv_err(f, pre, err, -EINVAL, "%s: empty prefix", pre->key);
+		goto fail;
+	}
+	p->klen = strlen(key->val);
+	if (!(p->key = strdup(key->val)) || (pre && !(p->prefix = strdup(pre->val)))) {
+		rc = dp_filter_err(f, err, -ENOMEM, "out of memory");
+		goto fail;
+	}
+	p->plen = pre ? strlen(pre->val) : 0;
+	p->remove = rem != NULL;
 	f->priv = p;
 	return 0;
+fail:
+	priv_free(p);
+	return rc;
 }
 
 static void nest_teardown(struct dp_filter *f)
@@ -145,299 +218,346 @@ static void nest_teardown(struct dp_filter *f)
 	f->priv = NULL;
 }
 
+static void nest_shard_destroy(void *ctx)
+{
+	struct nest_shard *s = ctx;
+	if (!s)
+		return;
+	free(s->scratch);
+	free(s->items);
+	free(s->slots);
+	free(s);
+}
+
 static void *nest_shard_create(struct dp_filter *f, unsigned shard)
 {
 	(void)shard;
 	struct nest_shard *s = aligned_alloc(DP_CACHE_LINE, sizeof(*s));
-	if (s) {
-		memset(s, 0, offsetof(struct nest_shard, keep));
-		s->p = f->priv;
+	if (!s)
+		return NULL;
+	memset(s, 0, offsetof(struct nest_shard, keep));
+	s->p = f->priv;
+	s->scratch = malloc(DP_CHUNK_DATA);
+	s->items = calloc(UINT16_MAX, sizeof(*s->items));
+	s->slots = calloc(NEST_SLOTS, sizeof(*s->slots));
+	if (!s->scratch || !s->items || !s->slots) {
+		nest_shard_destroy(s);
+		return NULL;
 	}
 	return s;
 }
 
-static void nest_shard_destroy(void *ctx)
-{
-	free(ctx);
-}
-
-static bool wc_match(const struct nest_priv *p, const char *k, size_t n)
+static bool wc_match(const struct nest_priv *p, const uint8_t *k, size_t klen)
 {
 	for (unsigned i = 0; i < p->nwc; i++) {
 		const struct nest_wc *w = &p->wc[i];
-		if ((w->prefix ? n >= w->len : n == w->len) && !memcmp(k, w->k, w->len))
+		if ((w->prefix ? klen >= w->len : klen == w->len) && !memcmp(k, w->k, w->len))
 			return true;
 	}
 	return false;
 }
 
-/* A moved key as it will be written: Remove_prefix cut (the part kept is
- * [*k, *k + *n)), or Add_prefix to write before it (*pre). */
-static void key_moved(const struct nest_priv *p, const char **k, size_t *n, const char **pre,
-		      size_t *plen)
+/* The key of a msgpack str (or bin) object at p (n bytes): its bytes and
+ * length, or NULL when it is not one. */
+static const uint8_t *mp_key(const uint8_t *p, size_t n, size_t *len)
 {
-	*pre = NULL;
-	*plen = 0;
-	if (!p->pfx)
-		return;
-	if (p->add) {
-		*pre = p->pfx;
-		*plen = p->plen;
-	} else if (*n >= p->plen && !memcmp(*k, p->pfx, p->plen)) {
-		*k += p->plen;
-		*n -= p->plen;
-	}
-}
-
-static bool moved_eq(const struct nest_priv *p, const char *k, size_t n, const char *other,
-		     size_t on)
-{
-	const char *pre;
-	size_t pl;
-	key_moved(p, &k, &n, &pre, &pl);
-	return pl + n == on && !memcmp(other, pre ? pre : "", pl) && !memcmp(other + pl, k, n);
-}
-
-/* The key of a moved pair, raw (inside a map). */
-static void put_key(struct dp_chunk *c, const struct nest_priv *p, const char *k, size_t n)
-{
-	const char *pre;
-	size_t pl;
-	key_moved(p, &k, &n, &pre, &pl);
-	uint8_t *w = dp_chunk_reserve(c, 5 + pl + n);
-	if (!w)
-		return;
-	uint32_t h = dp_mp_str_hdr(w, pl + n);
-	if (pl)
-		memcpy(w + h, pre, pl);
-	memcpy(w + h + pl, k, n);
-	dp_chunk_commit(c, h + pl + n);
-}
-
-/* A field's value as a raw msgpack object. */
-static void put_value(struct dp_chunk *c, const struct dp_field *f)
-{
-	const char *v = dp_field_val(c, f);
-	if (f->type == DP_T_STR) {
-		dp_mp_str(c, v, f->val_len);
-	} else if (f->type == DP_T_BIN) {
-		uint8_t *w = dp_chunk_reserve(c, 5 + f->val_len);
-		if (!w)
-			return;
-		w[0] = 0xc6;
-		w[1] = (uint8_t)(f->val_len >> 24);
-		w[2] = (uint8_t)(f->val_len >> 16);
-		w[3] = (uint8_t)(f->val_len >> 8);
-		w[4] = (uint8_t)f->val_len;
-		memcpy(w + 5, v, f->val_len);
-		dp_chunk_commit(c, 5 + f->val_len);
+	size_t h, l;
+	if (!n)
+		return NULL;
+	if ((p[0] & 0xe0) == 0xa0) {
+		h = 1, l = p[0] & 0x1f;
+	} else if ((p[0] == 0xd9 || p[0] == 0xc4) && n >= 2) {
+		h = 2, l = p[1];
+	} else if ((p[0] == 0xda || p[0] == 0xc5) && n >= 3) {
+		h = 3, l = dp_mp_rd16(p + 1);
+	} else if ((p[0] == 0xdb || p[0] == 0xc6) && n >= 5) {
+		h = 5, l = dp_mp_rd32(p + 1);
 	} else {
-		dp_chunk_write(c, v, f->val_len);
+		return NULL;
+	}
+	if (h + l > n || l > UINT16_MAX)
+		return NULL;
+	*len = l;
+	return p + h;
+}
+
+/* The number of pairs of the msgpack map at p and where they start, or -1
+ * when p is not a map. */
+static int64_t mp_map(const uint8_t *p, size_t n, const uint8_t **pairs)
+{
+	if (!n)
+		return -1;
+	if ((p[0] & 0xf0) == 0x80) {
+		*pairs = p + 1;
+		return p[0] & 0x0f;
+	}
+	if (p[0] == 0xde && n >= 3) {
+		*pairs = p + 3;
+		return dp_mp_rd16(p + 1);
+	}
+	if (p[0] == 0xdf && n >= 5) {
+		*pairs = p + 5;
+		return dp_mp_rd32(p + 1);
+	}
+	return -1;
+}
+
+static enum dp_type mp_type(uint8_t h)
+{
+	if (h <= 0x7f || h == 0xcc || h == 0xcd || h == 0xce || h == 0xcf)
+		return DP_T_UINT;
+	if (h >= 0xe0 || (h >= 0xd0 && h <= 0xd3))
+		return DP_T_INT;
+	if ((h & 0xe0) == 0xa0 || (h >= 0xd9 && h <= 0xdb))
+		return DP_T_STR;
+	if ((h & 0xf0) == 0x80 || h == 0xde || h == 0xdf)
+		return DP_T_MAP;
+	if ((h & 0xf0) == 0x90 || h == 0xdc || h == 0xdd)
+		return DP_T_ARRAY;
+	switch (h) {
+	case 0xc0: return DP_T_NIL;
+	case 0xc2: case 0xc3: return DP_T_BOOL;
+	case 0xca: case 0xcb: return DP_T_FLOAT;
+	case 0xc4: case 0xc5: case 0xc6: return DP_T_BIN;
+	default: return DP_T_EXT;
 	}
 }
 
-/* Walk the pairs of the map object at m (n bytes): calls fn(key, klen,
- * value object, its size) for each pair with a string key; false when the
- * map is malformed. */
-typedef void (*pair_fn)(void *arg, const char *k, size_t kn, const uint8_t *v, size_t vn);
+/* Scratch writer: the new key (prefix rule applied) and the value bytes. */
+struct nest_out {
+	struct nest_shard *s;
+	uint32_t len;
+	unsigned n;
+	bool full;
+};
 
-static bool map_pairs(const uint8_t *m, size_t n, pair_fn fn, void *arg)
+static void out_item(struct nest_out *o, const uint8_t *k, size_t klen, const uint8_t *v,
+		     size_t vlen, bool raw)
 {
-	uint32_t cnt;
-	size_t hdr;
-	if (!dp_mp_container(m, n, true, &cnt, &hdr))
+	const struct nest_priv *p = o->s->p;
+	const uint8_t *pre = (const uint8_t *)p->prefix;
+	size_t plen = 0;
+	if (raw) {
+		/* a merged map's own fields keep their keys */
+	} else if (p->prefix && p->remove) {
+		if (klen >= p->plen && !memcmp(k, p->prefix, p->plen)) {
+			k += p->plen;
+			klen -= p->plen;
+		}
+	} else if (p->prefix) {
+		plen = p->plen;
+	}
+	if (o->full || o->n >= UINT16_MAX || plen + klen > UINT16_MAX ||
+	    (size_t)o->len + plen + klen + vlen > DP_CHUNK_DATA) {
+		o->full = true;
+		return;
+	}
+	struct nest_item *it = &o->s->items[o->n++];
+	uint8_t *w = o->s->scratch + o->len;
+	it->koff = o->len;
+	it->klen = (uint16_t)(plen + klen);
+	it->dead = false;
+	if (plen)
+		memcpy(w, pre, plen);
+	memcpy(w + plen, k, klen);
+	memcpy(w + plen + klen, v, vlen);
+	it->voff = o->len + (uint32_t)(plen + klen);
+	it->vlen = (uint32_t)vlen;
+	o->len += (uint32_t)(plen + klen + vlen);
+}
+
+/* The value object of field f, header included: pairs are contiguous, so
+ * it starts where the key ends. */
+static const uint8_t *field_obj(const struct dp_chunk *c, const struct dp_field *f, size_t *n)
+{
+	uint32_t start = f->key_off + f->key_len;
+	*n = f->val_off + f->val_len - start;
+	return c->data + start;
+}
+
+/* Walk the pairs of the map object m (n bytes), calling out_item for each
+ * (raw: no prefix rule, for merged maps). false when a key is not a
+ * string or the map is malformed. */
+static bool map_walk(struct nest_out *o, const uint8_t *m, size_t n, bool raw, bool dry)
+{
+	const uint8_t *q;
+	int64_t cnt = mp_map(m, n, &q);
+	if (cnt < 0)
 		return false;
-	const uint8_t *q = m + hdr, *end = m + n;
-	for (uint32_t i = 0; i < cnt; i++) {
-		size_t ks = dp_mp_object_size(q, (size_t)(end - q));
-		if (!ks)
+	const uint8_t *end = m + n;
+	for (int64_t i = 0; i < cnt; i++) {
+		size_t klen, ksz = dp_mp_object_size(q, (size_t)(end - q));
+		const uint8_t *k = ksz ? mp_key(q, ksz, &klen) : NULL;
+		if (!k)
 			return false;
-		size_t vs = dp_mp_object_size(q + ks, (size_t)(end - q - ks));
-		if (!vs)
+		const uint8_t *v = q + ksz;
+		size_t vsz = dp_mp_object_size(v, (size_t)(end - v));
+		if (!vsz)
 			return false;
-		bool bin;
-		size_t kh, kl;
-		if (dp_mp_strbin(q, ks, &bin, &kh, &kl))
-			fn(arg, (const char *)q + kh, kl, q + ks, vs);
-		q += ks + vs;
+		if (!dry)
+			out_item(o, k, klen, v, vsz, raw);
+		q = v + vsz;
 	}
 	return true;
 }
 
-/* ---- nest ---- */
-
-struct merge {
-	struct dp_chunk *c;
-	const struct nest_priv *p;
-	const struct dp_field *fs;
-	const bool *keep;      /* false: the field is nested */
-	unsigned n;
-	int old;               /* the field already under Nest_under */
-	uint32_t count;
-};
-
-/* A pair of the map already under Nest_under: kept unless a nested field
- * gives its key again. */
-static void merge_pair(void *arg, const char *k, size_t kn, const uint8_t *v, size_t vn)
+static void set_clear(struct nest_shard *s)
 {
-	struct merge *m = arg;
-	for (unsigned i = 0; i < m->n; i++)
-		if (!m->keep[i] && (int)i != m->old &&
-		    moved_eq(m->p, dp_field_key(m->c, &m->fs[i]), m->fs[i].key_len, k, kn))
-			return;
-	dp_mp_str(m->c, k, kn);
-	dp_chunk_write(m->c, v, vn);
-	m->count++;
+	if (++s->gen == 0) {
+		memset(s->slots, 0, NEST_SLOTS * sizeof(*s->slots));
+		s->gen = 1;
+	}
 }
 
-static int do_nest(struct nest_shard *s, struct dp_chunk *c)
+/* The item with key k in the set, or -1; add: insert `item` when absent. */
+static int64_t set_get(struct nest_shard *s, const uint8_t *k, size_t klen, bool add,
+		       uint32_t item)
+{
+	uint32_t h = 2166136261u;  /* FNV-1a */
+	for (size_t i = 0; i < klen; i++)
+		h = (h ^ k[i]) * 16777619u;
+	for (uint32_t i = h & (NEST_SLOTS - 1);; i = (i + 1) & (NEST_SLOTS - 1)) {
+		struct nest_slot *sl = &s->slots[i];
+		if (sl->gen != s->gen) {
+			if (add) {
+				sl->gen = s->gen;
+				sl->item = item;
+			}
+			return -1;
+		}
+		const struct nest_item *it = &s->items[sl->item];
+		if (it->klen == klen && !memcmp(s->scratch + it->koff, k, klen))
+			return sl->item;
+	}
+}
+
+/* Later items replace earlier ones of the same key; the set is left
+ * holding the live items' keys. Returns how many are live. */
+static unsigned items_dedupe(struct nest_out *o)
+{
+	struct nest_shard *s = o->s;
+	unsigned live = 0;
+	set_clear(s);
+	for (unsigned j = o->n; j-- > 0;) {
+		struct nest_item *it = &s->items[j];
+		it->dead = set_get(s, s->scratch + it->koff, it->klen, true, j) >= 0;
+		live += !it->dead;
+	}
+	return live;
+}
+
+static int nest_do(struct nest_shard *s, struct dp_chunk *c)
 {
 	const struct nest_priv *p = s->p;
-	const struct dp_field *fs = flt_fields(c);
-	unsigned n = dp_tail_nfields(c), moved = 0;
-	int old = -1;
-	size_t need = flt_pair_size(p->klen, 0);
+	struct dp_field *fs = flt_fields(c);
+	unsigned n = dp_tail_nfields(c), matched = 0;
+	int ex = -1;
 	for (unsigned i = 0; i < n; i++) {
-		const char *k = dp_field_key(c, &fs[i]);
-		bool m = wc_match(p, k, fs[i].key_len);
-		s->keep[i] = !m;
-		if (m) {
-			moved++;
-			need += flt_pair_size(fs[i].key_len + p->plen, fs[i].val_len);
-		} else if (fs[i].key_len == p->klen && !memcmp(k, p->key, p->klen)) {
-			old = (int)i;
-		}
+		const uint8_t *k = c->data + fs[i].key_off;
+		s->keep[i] = !wc_match(p, k, fs[i].key_len);
+		matched += !s->keep[i];
+		if (s->keep[i] && ex < 0 && fs[i].key_len == p->klen && !memcmp(k, p->key, p->klen))
+			ex = (int)i;
 	}
-	if (!moved)
+	if (!matched)
 		return DP_FILTER_KEEP;
-	if (old >= 0) {
-		if (fs[old].type != DP_T_MAP) {
-			s->conflict++;
-			return DP_FILTER_KEEP;
-		}
-		need += fs[old].val_len;
+	struct nest_out o = { .s = s };
+	if (ex >= 0) {
+		size_t vn;
+		const uint8_t *v = field_obj(c, &fs[ex], &vn);
+		if (fs[ex].type == DP_T_MAP && !map_walk(&o, v, vn, true, true))
+			ex = -1;        /* a map we cannot merge: keep it */
+		else if (fs[ex].type == DP_T_MAP)
+			map_walk(&o, v, vn, true, false);
 	}
-	if (!flt_room(c, need, 1)) {
+	for (unsigned i = 0; i < n; i++) {
+		if (s->keep[i])
+			continue;
+		size_t vn;
+		const uint8_t *v = field_obj(c, &fs[i], &vn);
+		out_item(&o, c->data + fs[i].key_off, fs[i].key_len, v, vn, false);
+	}
+	unsigned live = items_dedupe(&o);
+	if (o.full || !flt_room(c, o.len + 10 * (size_t)live + p->klen + 10, 1)) {
 		s->nospace++;
 		return DP_FILTER_KEEP;
 	}
+	if (ex >= 0)
+		s->keep[ex] = false;
+	flt_tail_compact(c, s->keep);
 	bool r = flt_append_begin(c);
-	fs = flt_fields(c);
 	dp_chunk_field_begin(c, p->key, p->klen);
 	uint32_t h = dp_mp_map_open(c);
-	struct merge m = { c, p, fs, s->keep, n, old, 0 };
-	if (old >= 0) {
-		s->keep[old] = false;
-		map_pairs(c->data + fs[old].val_off, fs[old].val_len, merge_pair, &m);
-	}
-	for (unsigned i = 0; i < n; i++) {
-		if (s->keep[i] || (int)i == old)
+	for (unsigned i = 0; i < o.n; i++) {
+		const struct nest_item *it = &s->items[i];
+		if (it->dead)
 			continue;
-		put_key(c, p, dp_field_key(c, &fs[i]), fs[i].key_len);
-		put_value(c, &fs[i]);
-		m.count++;
+		dp_mp_str(c, (const char *)s->scratch + it->koff, it->klen);
+		dp_chunk_write(c, s->scratch + it->voff, it->vlen);
 	}
-	dp_mp_container_patch(c, h, m.count);
+	dp_mp_container_patch(c, h, live);
 	dp_chunk_field_end(c, DP_T_MAP);
 	flt_append_end(c, r);
-	s->keep[n] = true;
-	flt_tail_compact(c, s->keep);
 	return DP_FILTER_KEEP;
 }
 
-/* ---- lift ---- */
-
-struct lift {
-	struct dp_chunk *c;
-	const struct nest_priv *p;
-	struct nest_shard *s;
-	bool *keep;
-	unsigned n;            /* fields before the lift */
-	size_t need;
-	unsigned count;
-	bool write;
-};
-
-/* A lifted pair: sized first (write false), then appended; a top-level
- * field of the same key is dropped (the lifted value wins). */
-static void lift_pair(void *arg, const char *k, size_t kn, const uint8_t *v, size_t vn)
-{
-	struct lift *l = arg;
-	if (!l->write) {
-		l->need += flt_pair_size(kn + l->p->plen, vn);
-		l->count++;
-		const struct dp_field *fs = flt_fields(l->c);
-		for (unsigned i = 0; i < l->n; i++)
-			if (l->keep[i] && moved_eq(l->p, k, kn, dp_field_key(l->c, &fs[i]), fs[i].key_len))
-				l->keep[i] = false;
-		return;
-	}
-	const char *pre;
-	size_t pl;
-	key_moved(l->p, &k, &kn, &pre, &pl);
-	if (pl) {
-		/* the new key whole: Add_prefix and the old key */
-		if (pl + kn > sizeof(l->s->key)) {
-			l->c->overflow = true;
-			return;
-		}
-		memcpy(l->s->key, pre, pl);
-		memcpy(l->s->key + pl, k, kn);
-		k = l->s->key;
-	}
-	dp_chunk_field_begin(l->c, k, pl + kn);
-	dp_chunk_write(l->c, v, vn);
-	dp_chunk_field_end(l->c, dp_mp_type(v, vn));
-}
-
-static int do_lift(struct nest_shard *s, struct dp_chunk *c)
+static int lift_do(struct nest_shard *s, struct dp_chunk *c)
 {
 	const struct nest_priv *p = s->p;
-	const struct dp_field *fs = flt_fields(c);
-	unsigned n = dp_tail_nfields(c), maps = 0;
-	struct lift l = { c, p, s, s->keep, n, 0, 0, false };
-	for (unsigned i = 0; i < n; i++)
-		s->keep[i] = true;
+	struct dp_field *fs = flt_fields(c);
+	unsigned n = dp_tail_nfields(c), lifted = 0;
+	struct nest_out o = { .s = s };
 	for (unsigned i = 0; i < n; i++) {
+		s->keep[i] = true;
 		if (fs[i].type != DP_T_MAP || fs[i].key_len != p->klen ||
-		    memcmp(dp_field_key(c, &fs[i]), p->key, p->klen))
+		    memcmp(c->data + fs[i].key_off, p->key, p->klen))
 			continue;
+		size_t vn;
+		const uint8_t *v = field_obj(c, &fs[i], &vn);
+		if (!map_walk(&o, v, vn, false, true))
+			continue;
+		map_walk(&o, v, vn, false, false);
 		s->keep[i] = false;
-		maps++;
-		if (!map_pairs(c->data + fs[i].val_off, fs[i].val_len, lift_pair, &l)) {
-			s->keep[i] = true;   /* malformed: leave it */
-			maps--;
+		lifted++;
+	}
+	if (!lifted)
+		return DP_FILTER_KEEP;
+	unsigned live = items_dedupe(&o), removed = lifted;
+	/* A lifted key replaces a top-level field of the same key. */
+	for (unsigned i = 0; i < n; i++) {
+		if (s->keep[i] && set_get(s, c->data + fs[i].key_off, fs[i].key_len, false, 0) >= 0) {
+			s->keep[i] = false;
+			removed++;
 		}
 	}
-	if (!maps)
-		return DP_FILTER_KEEP;
-	if (!flt_room(c, l.need, l.count)) {
+	if (o.full || n - removed + live > UINT16_MAX ||
+	    !flt_room(c, o.len + 10 * (size_t)live, live > removed ? live - removed : 0)) {
 		s->nospace++;
 		return DP_FILTER_KEEP;
 	}
-	bool r = flt_append_begin(c);
-	fs = flt_fields(c);
-	l.write = true;
-	for (unsigned i = 0; i < n; i++)
-		if (!s->keep[i] && fs[i].type == DP_T_MAP && fs[i].key_len == p->klen &&
-		    !memcmp(dp_field_key(c, &fs[i]), p->key, p->klen))
-			map_pairs(c->data + fs[i].val_off, fs[i].val_len, lift_pair, &l);
-	flt_append_end(c, r);
-	for (unsigned i = n; i < n + l.count; i++)
-		s->keep[i] = true;
 	flt_tail_compact(c, s->keep);
+	bool r = flt_append_begin(c);
+	for (unsigned i = 0; i < o.n; i++) {
+		const struct nest_item *it = &s->items[i];
+		if (it->dead)
+			continue;
+		dp_chunk_field_begin(c, (const char *)s->scratch + it->koff, it->klen);
+		dp_chunk_write(c, s->scratch + it->voff, it->vlen);
+		dp_chunk_field_end(c, mp_type(s->scratch[it->voff]));
+	}
+	flt_append_end(c, r);
 	return DP_FILTER_KEEP;
 }
 
 static int nest_record(void *ctx, struct dp_fx *fx)
 {
 	struct nest_shard *s = ctx;
-	return s->p->op == OP_NEST ? do_nest(s, fx->c) : do_lift(s, fx->c);
+	return s->p->lift ? lift_do(s, fx->c) : nest_do(s, fx->c);
 }
 
 const struct dp_filter_ops flt_nest_ops = {
 	.name = "nest",
-	.desc = "move fields into a map under one key, or a map's pairs up to the top (Fluent Bit's "
+	.desc = "move fields under a map or lift a map's fields to the top level (Fluent Bit's "
 		"nest)",
 	.opts = nest_opts,
 	.cfg_size = sizeof(struct nest_cfg),

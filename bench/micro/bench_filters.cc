@@ -1,6 +1,6 @@
 /*
  * bench_filters.cc — Google Benchmark micro-benchmarks of the record
- * filters (modify, record_modifier, throttle, sampling): the cost per
+ * filters (modify, record_modifier, throttle, sampling, lua, nest): the cost per
  * record of building an 8-field record at the tail of a chunk and running
  * one filter on it. The `none` benchmark is the build alone; a filter's
  * own cost is its time minus that. The loop is in mb_filters.c (C).
@@ -51,5 +51,14 @@ BENCHMARK_CAPTURE(bm_filter, throttle_keep, "throttle", {"Rate", "1000000000"});
 BENCHMARK_CAPTURE(bm_filter, throttle_drop, "throttle", {"Rate", "1"});
 BENCHMARK_CAPTURE(bm_filter, sampling_every_10th, "sampling", {"Rate", "10"});
 BENCHMARK_CAPTURE(bm_filter, sampling_keyed, "sampling", {"Rate", "10", "Key", "request_id"});
+
+// lua: a one-line callback that adds a key (the whole record goes to a
+// Lua table and back); code 0 measures the call and the conversion in.
+BENCHMARK_CAPTURE(bm_filter, lua_add_key, "lua",
+		  {"call", "cb", "code", "function cb(t, ts, r) r.env = 'prod' return 2, ts, r end"});
+BENCHMARK_CAPTURE(bm_filter, lua_keep, "lua",
+		  {"call", "cb", "code", "function cb(t, ts, r) return 0, ts, r end"});
+BENCHMARK_CAPTURE(bm_filter, nest_three, "nest",
+		  {"Operation", "nest", "Wildcard", "p*", "Wildcard", "host", "Nest_under", "src"});
 
 BENCHMARK_MAIN();

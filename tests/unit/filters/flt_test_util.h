@@ -164,6 +164,32 @@ static inline void flt_obj_text(const msgpack_object *o, char *buf, size_t n)
 	case MSGPACK_OBJECT_NIL:
 		snprintf(buf, n, "nil");
 		break;
+	case MSGPACK_OBJECT_FLOAT32:
+	case MSGPACK_OBJECT_FLOAT64:
+		snprintf(buf, n, "%g", o->via.f64);
+		break;
+	case MSGPACK_OBJECT_MAP:
+	case MSGPACK_OBJECT_ARRAY: {
+		/* {k=v,k=v} and [a,b], nested as deep as they go */
+		bool map = o->type == MSGPACK_OBJECT_MAP;
+		uint32_t cnt = map ? o->via.map.size : o->via.array.size;
+		size_t w = (size_t)snprintf(buf, n, "%s", map ? "{" : "[");
+		for (uint32_t i = 0; i < cnt && w < n; i++) {
+			char part[400];
+			if (map) {
+				char k[200];
+				flt_obj_text(&o->via.map.ptr[i].key, k, sizeof(k));
+				flt_obj_text(&o->via.map.ptr[i].val, part, sizeof(part) - 1);
+				w += (size_t)snprintf(buf + w, n - w, "%s%s=%s", i ? "," : "", k, part);
+			} else {
+				flt_obj_text(&o->via.array.ptr[i], part, sizeof(part));
+				w += (size_t)snprintf(buf + w, n - w, "%s%s", i ? "," : "", part);
+			}
+		}
+		if (w < n)
+			snprintf(buf + w, n - w, "%s", map ? "}" : "]");
+		break;
+	}
 	default:
 		snprintf(buf, n, "?");
 	}
