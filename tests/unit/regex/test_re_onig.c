@@ -123,6 +123,9 @@ static void test_classes(void **state)
 	tr("[]a](?<n>b)", "[]a](?<_0>b)");
 	tr("[^]](?<n>b)", "[^]](?<_0>b)");
 	tr("[[:alpha:]](?<n>b)", "[[:alpha:]](?<_0>b)");
+	/* "[:" with no class name after it is two bytes of the class, which
+	 * ends at the first ']' (found by fuzz_onig) */
+	tr("[[:p]a(?<n>b)[a:]", "[[:p]a(?<_0>b)[a:]");
 	tr("[\\]](?<n>b)", "[\\]](?<_0>b)");
 	assert_true(matches("^[]a]+$", "a]a"));
 }
