@@ -119,8 +119,13 @@ int re_onig_translate(const char *pat, size_t len, struct re_onig *o, size_t *er
 		}
 		if (cls) {
 			if (c == '[' && i + 1 < len && pat[i + 1] == ':') {
-				const char *e = strstr(pat + i, ":]");
-				size_t n = e && (size_t)(e - pat) < len ? (size_t)(e - pat) + 2 - i : 1;
+				/* "[:^?name:]", name letters only, within pat[0..len)
+				 * (no NUL needed); anything else is a literal '[' for
+				 * PCRE2 too, so the class's end is where PCRE2 sees it */
+				size_t j = i + 2 + (i + 2 < len && pat[i + 2] == '^');
+				while (j < len && ((pat[j] | 0x20) >= 'a' && (pat[j] | 0x20) <= 'z'))
+					j++;
+				size_t n = j + 1 < len && pat[j] == ':' && pat[j + 1] == ']' ? j + 2 - i : 1;
 				put(&w, pat + i, n);
 				i += n;
 				continue;
