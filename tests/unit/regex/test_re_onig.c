@@ -125,6 +125,11 @@ static void test_classes(void **state)
 	tr("[[:alpha:]](?<n>b)", "[[:alpha:]](?<_0>b)");
 	tr("[\\]](?<n>b)", "[\\]](?<_0>b)");
 	assert_true(matches("^[]a]+$", "a]a"));
+	/* a class in a class is their union in Onigmo: flattened */
+	tr("[a-c[x-z]](?<n>b)", "[a-cx-z](?<_0>b)");
+	tr("[[0-9][a-f]_]", "[0-9a-f_]");
+	assert_true(matches("^[a[0-9]]+$", "a1a9"));
+	assert_false(matches("^[a[0-9]]+$", "a]"));
 }
 
 static void test_errors(void **state)
