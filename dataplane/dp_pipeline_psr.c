@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 #include "dp_pipeline.h"
 #include "dp_pipeline_int.h"
 #include "psr_ml.h"
@@ -64,6 +65,49 @@ static int load_file(struct dp_pipeline *pl, const struct dp_conf_kv *kv, struct
 	return rc;
 }
 
+/*
+ * A parser the configuration names (any `Parser` key) but defines nowhere
+ * comes from sluice's standard parsers file (conf/parsers.conf, installed
+ * as SLUICE_PARSERS_FILE; the source tree's copy when not installed), so
+ * `Parser apache2` works without a Parsers_File. A [PARSER] of the same
+ * name in the configuration or a Parsers_File always wins, and only the
+ * parsers named are compiled.
+ */
+static bool named_undefined(const struct dp_pipeline *pl, const struct dp_conf *conf,
+			    const char *name)
+{
+	for (unsigned i = 0; i < conf->nsec; i++)
+		for (unsigned k = 0; k < conf->sec[i].nkv; k++)
+			if (!strcasecmp(conf->sec[i].kv[k].key, "Parser") &&
+			    (!name || !strcmp(conf->sec[i].kv[k].val, name)) &&
+			    !psr_parsers_find(pl->parsers, conf->sec[i].kv[k].val))
+				return true;
+	return false;
+}
+
+static int load_standard(struct dp_pipeline *pl, const struct dp_conf *conf, struct dp_err *err)
+{
+	static const char *const paths[] = { SLUICE_PARSERS_FILE, SLUICE_PARSERS_FILE_SRC };
+	if (!named_undefined(pl, conf, NULL))
+		return 0;
+	for (unsigned p = 0; p < DP_ARRAY_SIZE(paths); p++) {
+		if (access(paths[p], R_OK))
+			continue;
+		struct dp_conf *std = dp_conf_load(paths[p], err);
+		if (!std)
+			return err->code ? err->code : -EINVAL;
+		int rc = 0;
+		for (unsigned i = 0; !rc && i < std->nsec; i++) {
+			const struct dp_conf_kv *n = dp_conf_kv_get(&std->sec[i], "Name");
+			if (!strcasecmp(std->sec[i].name, "PARSER") && n && named_undefined(pl, conf, n->val))
+				rc = psr_parsers_add(pl->parsers, &std->sec[i], err);
+		}
+		dp_conf_destroy(std);
+		return rc;
+	}
+	return 0;
+}
+
 int dp_pipeline_load_parsers(struct dp_pipeline *pl, const struct dp_conf *conf, struct dp_err *err)
 {
 	pl->parsers = psr_parsers_create();
@@ -86,7 +130,7 @@ int dp_pipeline_load_parsers(struct dp_pipeline *pl, const struct dp_conf *conf,
 			if ((rc = add_section(pl, s, err)))
 				return rc;
 	}
-	return 0;
+	return load_standard(pl, conf, err);
 }
 
 void dp_pipeline_parsers_destroy(struct dp_pipeline *pl)

@@ -1,8 +1,9 @@
 /*
  * re_onig.c — Onigmo (Ruby syntax) patterns rewritten for PCRE2 and
  * Hyperscan (re_onig.h says what and why). One pass, left to right,
- * knowing only what it must: escapes, character classes (a '[' inside a
- * class is literal, as in PCRE2, except a POSIX "[:name:]"), and the "(?"
+ * knowing only what it must: escapes, character classes (a POSIX
+ * "[:name:]" inside one is copied; a class nested in one, Onigmo's union,
+ * is flattened; a negated nested class stays as written), and the "(?"
  * group forms. Control thread only.
  */
 #include <errno.h>
@@ -87,6 +88,7 @@ int re_onig_translate(const char *pat, size_t len, struct re_onig *o, size_t *er
 	if (!w.p)
 		return -ENOMEM;
 	bool cls = false;
+	unsigned depth = 0;  /* classes nested in the open class */
 	int rc = 0;
 	for (size_t i = 0; i < len && !rc;) {
 		char c = pat[i];
@@ -119,16 +121,30 @@ int re_onig_translate(const char *pat, size_t len, struct re_onig *o, size_t *er
 		}
 		if (cls) {
 			if (c == '[' && i + 1 < len && pat[i + 1] == ':') {
-				/* "[:alpha:]", "[:^space:]": letters between the colons,
-				 * else the '[' is a plain byte of the class */
-				size_t j = i + 2;
-				if (j < len && pat[j] == '^')
-					j++;
+				/* "[:^?name:]", name letters only, within pat[0..len)
+				 * (no NUL needed); anything else is a literal '[' for
+				 * PCRE2 too, so the class's end is where PCRE2 sees it */
+				size_t j = i + 2 + (i + 2 < len && pat[i + 2] == '^');
 				while (j < len && ((pat[j] | 0x20) >= 'a' && (pat[j] | 0x20) <= 'z'))
 					j++;
 				size_t n = j + 1 < len && pat[j] == ':' && pat[j + 1] == ']' ? j + 2 - i : 1;
 				put(&w, pat + i, n);
 				i += n;
+				continue;
+			}
+			/* Onigmo (Ruby syntax) reads a class inside a class as
+			 * their union, [a-c[x-z]]; PCRE2 has no nesting and would
+			 * end the class early, so the inner brackets go. A negated
+			 * inner class [^...] has no such form and is left as
+			 * written (PCRE2 then reads its '[' as a character). */
+			if (c == '[' && !(i + 1 < len && pat[i + 1] == '^')) {
+				depth++;
+				i++;
+				continue;
+			}
+			if (c == ']' && depth) {
+				depth--;
+				i++;
 				continue;
 			}
 			if (c == ']')

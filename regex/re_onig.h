@@ -15,6 +15,10 @@
  *   \k<name> \g<name>      back-references and calls follow the renaming.
  *   \h \H                  Onigmo: a hex digit / not one; PCRE2: horizontal
  *                          space. Rewritten as classes, inside [...] too.
+ *   [a-c[x-z]]             a class in a class is their union in Onigmo;
+ *                          PCRE2 has no nesting: flattened to [a-cx-z].
+ *                          (A negated inner class and && intersection have
+ *                          no PCRE2 form and stay as written.)
  *   (?m) (?m: ...)         Ruby's m is PCRE2's s (dot matches newline);
  *                          Ruby has no multiline flag (^ $ always match at
  *                          lines, which is why every pattern is compiled

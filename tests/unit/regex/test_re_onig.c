@@ -128,6 +128,11 @@ static void test_classes(void **state)
 	tr("[[:p]a(?<n>b)[a:]", "[[:p]a(?<_0>b)[a:]");
 	tr("[\\]](?<n>b)", "[\\]](?<_0>b)");
 	assert_true(matches("^[]a]+$", "a]a"));
+	/* a class in a class is their union in Onigmo: flattened */
+	tr("[a-c[x-z]](?<n>b)", "[a-cx-z](?<_0>b)");
+	tr("[[0-9][a-f]_]", "[0-9a-f_]");
+	assert_true(matches("^[a[0-9]]+$", "a1a9"));
+	assert_false(matches("^[a[0-9]]+$", "a]"));
 }
 
 static void test_errors(void **state)
@@ -145,6 +150,24 @@ static void test_errors(void **state)
 	re_onig_fini(&o);
 }
 
+/* A '[' in a class is POSIX only as "[:name:]" (letters, optional ^):
+ * otherwise the class ends at the first ']', as PCRE2 ends it, so a
+ * group after it is still renamed. Found by fuzz_onig; the pattern is
+ * read within its length (no NUL needed after it). */
+static void test_posix_brackets(void **state)
+{
+	(void)state;
+	tr("[[:alpha:][:^digit:]]", "[[:alpha:][:^digit:]]");
+	tr("[[:x -] (?<g>a) :]", "[[:x -] (?<_0>a) :]");
+	struct re_onig o;
+	size_t bad = 0;
+	assert_int_equal(re_onig_translate("[[:alpha:]]", 6, &o, &bad), 0);  /* "[[:alp" */
+	assert_string_equal(o.pat, "[[:alp");
+	re_onig_fini(&o);
+	assert_true(matches("^[[:alpha:]]+$", "abc"));
+	assert_false(matches("^[[:alpha:]]+$", "ab1"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -155,6 +178,7 @@ int main(void)
 		cmocka_unit_test(test_flags),
 		cmocka_unit_test(test_classes),
 		cmocka_unit_test(test_errors),
+		cmocka_unit_test(test_posix_brackets),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
