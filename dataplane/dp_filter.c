@@ -18,6 +18,10 @@ const struct dp_opt dp_filter_common_opts[] = {
 	  NULL, 0, 0, 0,
 	  "memory for the records this filter emits (rewrite_tag, multiline), per shard; past it they are "
 	  "counted as dropped by the emitter" },
+	{ "Log_Level", DP_OPT_ENUM, NULL, offsetof(struct dp_filter, log_level),
+	  "off|error|warn|info|debug|trace", 0, 0,
+	  0, "verbosity of this instance's own log lines; default: the [SERVICE] Log_Level. Checked and "
+	  "stored; the log itself still filters on the service level" },
 	{ NULL },
 };
 

@@ -18,6 +18,7 @@ enum out_kafka_ts { OUT_KAFKA_TS_DOUBLE, OUT_KAFKA_TS_ISO8601, OUT_KAFKA_TS_ISO8
 struct out_kafka_cfg {
 	/* options */
 	char *brokers;
+	char *client_id;
 	char *topics;
 	char *topic_key;
 	bool dynamic_topic;

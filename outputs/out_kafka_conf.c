@@ -22,6 +22,8 @@
 const struct dp_opt out_kafka_opts[] = {
 	{ "Brokers", DP_OPT_STR, NULL, C(brokers), NULL, 0, 0, DP_OPT_REQUIRED,
 	  "Kafka brokers, comma separated (host:port,...): librdkafka's bootstrap.servers." },
+	{ "Client_Id", DP_OPT_STR, NULL, C(client_id), NULL, 0, 0, 0,
+	  "Client id passed to librdkafka (client.id; an rdkafka.client.id key wins)." },
 	{ "Topics", DP_OPT_STR, "fluent-bit", C(topics), NULL, 0, 0, 0,
 	  "Topics, comma separated; the first is the default: the one used when Topic_Key is not set, "
 	  "not in the record, or names a topic not listed (and Dynamic_Topic is off)." },
@@ -173,6 +175,13 @@ rd_kafka_conf_t *out_kafka_conf_build(const struct dp_output *o, struct dp_err *
 	    RD_KAFKA_CONF_OK) {
 		err->key = "Brokers";
 		dp_err_set(err, -EINVAL, "Brokers: %s", errstr);
+		rd_kafka_conf_destroy(kc);
+		return NULL;
+	}
+	if (cfg->client_id &&
+	    rd_kafka_conf_set(kc, "client.id", cfg->client_id, errstr, sizeof(errstr)) != RD_KAFKA_CONF_OK) {
+		err->key = "Client_Id";
+		dp_err_set(err, -EINVAL, "Client_Id: %s", errstr);
 		rd_kafka_conf_destroy(kc);
 		return NULL;
 	}
