@@ -6,9 +6,17 @@
  * over several lines (PSR_FRAME_JSON in parsers/psr_frame.h). Difference
  * from Fluent Bit: several objects on one line ("{..}{..}") are one frame
  * that the parser rejects and counts as malformed.
+ *
+ * Parser (Format none): each line goes through that [PARSER]; a line it
+ * does not match is kept as {"log": line} and counted as unparsed. Each
+ * shard has its own parser state (shard_ctx_create), so no lock.
  */
+#include <errno.h>
+#include <stdlib.h>
 #include <string.h>
+#include "dp_pipeline.h"
 #include "in_net.h"
+#include "psr_parser.h"
 
 enum { FMT_JSON, FMT_NONE };
 
@@ -20,6 +28,7 @@ struct in_tcp_cfg {
 	int format;
 	char *separator;
 	char *source_address_key;
+	char *parser;
 };
 
 #define C(f) offsetof(struct in_tcp_cfg, f)
@@ -38,6 +47,9 @@ static const struct dp_opt tcp_opts[] = {
 	  "Record separator for Format none; C escapes \\n \\r \\t \\0 \\\\ are understood." },
 	{ "Source_Address_Key", DP_OPT_STR, NULL, C(source_address_key), NULL, 0, 0, 0,
 	  "Add the sender's address under this key: tcp://ip:port." },
+	{ "Parser", DP_OPT_STR, NULL, C(parser), NULL, 0, 0, 0,
+	  "Format none: the Name of a [PARSER] applied to each line; a line it does not match is "
+	  "kept as {\"log\": line} and counted as unparsed." },
 	{ NULL },
 };
 
@@ -49,7 +61,58 @@ static int setup(struct dp_input *in, struct dp_err *err)
 		return rc;
 	in->src_key = cfg->source_address_key;
 	in->src_key_len = in->src_key ? strlen(in->src_key) : 0;
+	if (cfg->parser) {
+		err->key = "Parser";
+		if (cfg->format != FMT_NONE)
+			return dp_err_set(err, -EINVAL, "Parser applies to lines: set Format none");
+		if (!in->pl || !psr_parsers_find(in->pl->parsers, cfg->parser))
+			return dp_err_set(err, -EINVAL, "unknown parser '%s' for 'Parser' (define it in a "
+					  "[PARSER] section of the Parsers_File)", cfg->parser);
+	}
 	return in_net_setup_format(in, cfg->format == FMT_JSON, cfg->separator, err);
+}
+
+struct tcp_ctx {
+	struct dp_input *in;
+	const struct psr_parser *p;      /* Parser, or NULL */
+	struct psr_parser_state *st;
+};
+
+static void ctx_destroy(void *ctx)
+{
+	struct tcp_ctx *x = ctx;
+	if (x && x->st)
+		psr_parser_state_destroy(x->st);
+	free(x);
+}
+
+static void *ctx_create(struct dp_input *in, unsigned shard)
+{
+	(void)shard;
+	struct in_tcp_cfg *cfg = in->cfg;
+	struct tcp_ctx *x = calloc(1, sizeof(*x));
+	if (!x)
+		return NULL;
+	x->in = in;
+	if (cfg->parser) {
+		x->p = psr_parsers_find(in->pl->parsers, cfg->parser);
+		if (!(x->st = psr_parser_state_create(x->p))) {
+			free(x);
+			return NULL;
+		}
+	}
+	return x;
+}
+
+static int parse(struct dp_chunk *c, const char *p, size_t len, void *ctx)
+{
+	struct tcp_ctx *x = ctx;
+	if (!x->p)
+		return in_net_lines_parse(c, p, len, x->in);
+	if (psr_parser_exec(x->p, x->st, c, p, len) == 0)
+		return 0;
+	dp_chunk_put_str(c, "log", 3, p, len);
+	return DP_PARSE_UNPARSED;
 }
 
 const struct dp_input_ops in_tcp_ops = {
@@ -58,6 +121,7 @@ const struct dp_input_ops in_tcp_ops = {
 	.opts = tcp_opts,
 	.cfg_size = sizeof(struct in_tcp_cfg),
 	.setup = setup,
-	.shard_ctx_create = in_net_lines_ctx,
-	.parse = in_net_lines_parse,
+	.shard_ctx_create = ctx_create,
+	.shard_ctx_destroy = ctx_destroy,
+	.parse = parse,
 };

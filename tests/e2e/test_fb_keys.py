@@ -49,7 +49,7 @@ FB_KEYS = {
                        'buffer_chunk_size', 'buffer_max_size', 'receive_buffer_size',
                        'source_address_key', 'raw_message_key', 'format'] + TLS,
     '[INPUT] tcp': ['listen', 'port', 'buffer_size', 'chunk_size', 'format', 'separator',
-                    'source_address_key'] + TLS,
+                    'source_address_key', 'parser', 'workers'] + TLS,
     '[INPUT] udp': ['listen', 'port', 'buffer_size', 'chunk_size', 'format', 'separator',
                     'source_address_key'],
     '[INPUT] kafka': ['brokers', 'topics', 'format', 'client_id', 'group_id', 'poll_ms',
