@@ -325,7 +325,19 @@ static bool produce_held(struct kafka_worker *w, struct held *h, uint32_t *rec, 
 		rd_kafka_message_t *m = &w->msgs[n];
 		memset(m, 0, sizeof(*m));
 		m->_private = (void *)(uintptr_t)(h->seq << REC_BITS | i);
-		if (w->cfg->format != OUT_KAFKA_MSGPACK) {
+		if (w->cfg->format == OUT_KAFKA_RAW) {
+			/* Fluent Bit's raw: Raw_Log_Key's string, no copy (the
+			 * chunk outlives the delivery report). */
+			const struct dp_field *f =
+				dp_rec_field_get(c, r, w->cfg->raw_log_key, w->cfg->raw_log_key_len);
+			if (!f || (f->type != DP_T_STR && f->type != DP_T_BIN)) {
+				log_cause(w, t, RD_KAFKA_RESP_ERR__BAD_MSG);
+				h->failed++;
+				goto next;
+			}
+			m->payload = (void *)dp_field_val(c, f);
+			m->len = f->val_len;
+		} else if (w->cfg->format != OUT_KAFKA_MSGPACK) {
 			/* room for the value: JSON escapes grow it at most 6x */
 			struct enc_blk *b = enc_room(w, h, r->len * 8 + 1024);
 			size_t len = b ? encode(w, c, r, t, b->data + b->used, b->cap - b->used) : 0;

@@ -43,11 +43,15 @@ const struct dp_opt out_kafka_opts[] = {
 	{ "Timestamp_Format", DP_OPT_ENUM, "double", C(timestamp_format), "double|iso8601|iso8601_ns", 0, 0, 0,
 	  "double: seconds since the epoch with microseconds; iso8601: \"2023-11-14T22:13:20.123456Z\"; "
 	  "iso8601_ns: the same with nanoseconds." },
-	{ "Format", DP_OPT_ENUM, "json", C(format), "json|msgpack|avro", 0, 0, 0,
+	{ "Format", DP_OPT_ENUM, "json", C(format), "json|msgpack|avro|raw", 0, 0, 0,
 	  "json: one JSON object per message; msgpack: the event [time, {record}] as sluice holds it "
 	  "(Fluent Bit's event encoding); avro: the record under Schema_Str in Avro's binary encoding, "
 	  "after the Confluent header (byte 0, then Schema_Id as 4 bytes big-endian). Avro messages "
-	  "carry the record's fields only, without the time (as Fluent Bit)." },
+	  "carry the record's fields only, without the time (as Fluent Bit). raw: the string value of "
+	  "Raw_Log_Key as it is; a record without it, or where it is not a string, is counted failed "
+	  "(logged once)." },
+	{ "Raw_Log_Key", DP_OPT_STR, NULL, C(raw_log_key), NULL, 0, 0, 0,
+	  "Format raw: the record key whose string value is the message." },
 	{ "Queue_Full_Retries", DP_OPT_INT, "10", C(queue_full_retries), NULL, 0, 1000000, 0,
 	  "Seconds a worker may stay blocked on a full librdkafka queue with nothing produced before "
 	  "sluice logs a warning (once per stall, and again when it ends); 0: never warn. Fluent Bit "
@@ -127,6 +131,11 @@ int out_kafka_setup(struct dp_output *o, struct dp_err *err)
 		}
 		err->key = NULL;
 	}
+	if (cfg->format == OUT_KAFKA_RAW && !cfg->raw_log_key) {
+		err->key = "Format";
+		return dp_err_set(err, -EINVAL, "Format raw needs Raw_Log_Key (the key holding the message)");
+	}
+	cfg->raw_log_key_len = cfg->raw_log_key ? strlen(cfg->raw_log_key) : 0;
 	if (!cfg->brokers || !*cfg->brokers) {
 		err->key = NULL;
 		return dp_err_set(err, -EINVAL, "missing required key 'Brokers'");
