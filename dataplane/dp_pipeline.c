@@ -82,8 +82,8 @@ const struct dp_opt dp_input_common_opts[] = {
 	  "stored; the log itself still filters on the service level." },
 	{ "storage.type", DP_OPT_ENUM, "memory", IN(storage_type), "memory|filesystem|memrb", 0, 0,
 	  DP_OPT_NOT_YET,
-	  "Where chunks are buffered: memory (pools bounded by Mem_Buf_Limit). filesystem and memrb "
-	  "are not supported yet." },
+	  "Where chunks are buffered: memory, the pools bounded by Mem_Buf_Limit (filesystem and "
+	  "memrb come with the filesystem store)." },
 	{ NULL },
 };
 
