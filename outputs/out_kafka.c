@@ -38,6 +38,7 @@
 #include "dp_log.h"
 #include "dp_pipeline.h"
 #include "dp_time.h"
+#include "out_gelf.h"
 #include "out_kafka_int.h"
 #include "shard.h"
 
@@ -234,7 +235,16 @@ static size_t encode(struct kafka_worker *w, const struct dp_chunk *c, const str
 {
 	if (w->avro)
 		return out_kafka_avro_encode(w->avro, c, r, dst, cap);
-	size_t n = encode_json(w, c, r, dst, cap);
+	size_t n;
+	if (w->cfg->format == OUT_KAFKA_GELF) {
+		const struct out_kafka_cfg *k = w->cfg;
+		struct out_gelf_keys g = { k->gelf_host_key, k->gelf_short_message_key,
+					   k->gelf_full_message_key, k->gelf_level_key,
+					   k->gelf_timestamp_key };
+		n = out_gelf_rec(c, r, &g, dst, cap);
+	} else {
+		n = encode_json(w, c, r, dst, cap);
+	}
 	if (!n)
 		log_cause(w, t, RD_KAFKA_RESP_ERR__BAD_MSG);
 	return n;

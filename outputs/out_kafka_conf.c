@@ -43,7 +43,7 @@ const struct dp_opt out_kafka_opts[] = {
 	{ "Timestamp_Format", DP_OPT_ENUM, "double", C(timestamp_format), "double|iso8601|iso8601_ns", 0, 0, 0,
 	  "double: seconds since the epoch with microseconds; iso8601: \"2023-11-14T22:13:20.123456Z\"; "
 	  "iso8601_ns: the same with nanoseconds." },
-	{ "Format", DP_OPT_ENUM, "json", C(format), "json|msgpack|avro|raw", 0, 0, 0,
+	{ "Format", DP_OPT_ENUM, "json", C(format), "json|msgpack|avro|raw|gelf", 0, 0, 0,
 	  "json: one JSON object per message; msgpack: the event [time, {record}] as sluice holds it "
 	  "(Fluent Bit's event encoding); avro: the record under Schema_Str in Avro's binary encoding, "
 	  "after the Confluent header (byte 0, then Schema_Id as 4 bytes big-endian). Avro messages "
@@ -52,6 +52,18 @@ const struct dp_opt out_kafka_opts[] = {
 	  "(logged once)." },
 	{ "Raw_Log_Key", DP_OPT_STR, NULL, C(raw_log_key), NULL, 0, 0, 0,
 	  "Format raw: the record key whose string value is the message." },
+	{ "Gelf_Short_Message_Key", DP_OPT_STR, NULL, C(gelf_short_message_key), NULL, 0, 0, 0,
+	  "Format gelf: record key of short_message (default short_message); a record without it "
+	  "fails. GELF as Fluent Bit writes it, see outputs/out_gelf.h." },
+	{ "Gelf_Full_Message_Key", DP_OPT_STR, NULL, C(gelf_full_message_key), NULL, 0, 0, 0,
+	  "Format gelf: record key of full_message (default full_message)." },
+	{ "Gelf_Level_Key", DP_OPT_STR, NULL, C(gelf_level_key), NULL, 0, 0, 0,
+	  "Format gelf: record key of level (default level); syslog keywords become numbers." },
+	{ "Gelf_Host_Key", DP_OPT_STR, NULL, C(gelf_host_key), NULL, 0, 0, 0,
+	  "Format gelf: record key of host (default host)." },
+	{ "Gelf_Timestamp_Key", DP_OPT_STR, NULL, C(gelf_timestamp_key), NULL, 0, 0, 0,
+	  "Format gelf: record key of timestamp (default timestamp); without it, the record's time "
+	  "with milliseconds." },
 	{ "Queue_Full_Retries", DP_OPT_INT, "10", C(queue_full_retries), NULL, 0, 1000000, 0,
 	  "Seconds a worker may stay blocked on a full librdkafka queue with nothing produced before "
 	  "sluice logs a warning (once per stall, and again when it ends); 0: never warn. Fluent Bit "
