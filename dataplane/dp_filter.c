@@ -19,9 +19,9 @@ const struct dp_opt dp_filter_common_opts[] = {
 	  "memory for the records this filter emits (rewrite_tag, multiline), per shard; past it they are "
 	  "counted as dropped by the emitter" },
 	{ "Log_Level", DP_OPT_ENUM, NULL, offsetof(struct dp_filter, log_level),
-	  "off|error|warn|info|debug|trace", 0, 0, 0,
-	  "log level of this instance (Fluent Bit's per-plugin log_level): checked, but sluice's log "
-	  "level is global ([SERVICE] Log_Level) and applies to every plugin" },
+	  "off|error|warn|info|debug|trace", 0, 0,
+	  0, "verbosity of this instance's own log lines; default: the [SERVICE] Log_Level. Checked and "
+	  "stored; the log itself still filters on the service level" },
 	{ NULL },
 };
 

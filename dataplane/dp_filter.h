@@ -126,7 +126,7 @@ struct dp_filter {
 	char *match_regex_opt;
 	char *alias;
 	int64_t emitter_mem_buf_limit;
-	int log_level;            /* Log_Level, checked only (global log level) */
+	int log_level;            /* enum dp_log_level, -1: the service's */
 	struct dp_match match;
 	int emitter;              /* input id of its emitter, or -1 */
 	void *priv;               /* the plugin's compiled state (setup) */

@@ -78,14 +78,13 @@ const struct dp_opt dp_input_common_opts[] = {
 	  "default is 8M (Fluent Bit's default is unlimited)." },
 	{ "Threaded", DP_OPT_BOOL, "off", IN(threaded), NULL, 0, 0, 0,
 	  "Accepted for compatibility; every input already runs on the shard threads." },
-	{ "Log_Level", DP_OPT_ENUM, NULL, IN(log_level), "off|error|warn|info|debug|trace", 0, 0, 0,
-	  "Log level of this instance (Fluent Bit's per-plugin log_level): checked, but sluice's log " "level is global ([SERVICE] Log_Level) and applies to every plugin." },
+	{ "Log_Level", DP_OPT_ENUM, NULL, IN(log_level), DP_PLUGIN_LOG_LEVELS, 0, 0, 0,
+	  "Verbosity of this instance's own log lines; default: the [SERVICE] Log_Level. Checked and "
+	  "stored; the log itself still filters on the service level." },
 	{ "storage.type", DP_OPT_ENUM, "memory", IN(storage_type), "memory|filesystem|memrb", 0, 0,
-	  DP_OPT_NOT_YET, "Where the input buffers its chunks: memory (filesystem and memrb are not "
-	  "supported yet)." },
-	{ "storage.pause_on_chunks_overlimit", DP_OPT_BOOL, "off", IN(storage_pause), NULL, 0, 0,
-	  DP_OPT_NOT_YET, "With storage.type filesystem: pause instead of spilling (not supported "
-	  "yet)." },
+	  DP_OPT_NOT_YET,
+	  "Where chunks are buffered: memory, the pools bounded by Mem_Buf_Limit (filesystem and "
+	  "memrb come with the filesystem store)." },
 	{ NULL },
 };
 
@@ -101,10 +100,9 @@ const struct dp_opt dp_output_common_opts[] = {
 	  "Retries of a failed flush before its records are counted as failed: a number, "
 	  "no_limits / False (retry forever) or no_retries." },
 	{ "Workers", DP_OPT_INT, "1", OUT(workers), NULL, 1, 64, 0, "Output worker threads." },
-	{ "Log_Level", DP_OPT_ENUM, NULL, OUT(log_level), "off|error|warn|info|debug|trace", 0, 0, 0,
-	  "Log level of this instance (Fluent Bit's per-plugin log_level): checked, but sluice's log " "level is global ([SERVICE] Log_Level) and applies to every plugin." },
-	{ "storage.total_limit_size", DP_OPT_STR, NULL, OUT(storage_total_limit), NULL, 0, 0,
-	  DP_OPT_NOT_YET, "Bound of this output's queue in the filesystem store (not supported yet)." },
+	{ "Log_Level", DP_OPT_ENUM, NULL, OUT(log_level), DP_PLUGIN_LOG_LEVELS, 0, 0, 0,
+	  "Verbosity of this instance's own log lines; default: the [SERVICE] Log_Level. Checked and "
+	  "stored; the log itself still filters on the service level." },
 	{ NULL },
 };
 
@@ -164,6 +162,14 @@ static int place_shards(struct dp_pipeline *pl, const struct dp_conf_section *sv
 
 /* ---- sections ---- */
 
+/* An instance's Log_Level: the value its table parsed, or -1 (the
+ * service's level) when the section does not set it. The ENUM row has no
+ * default, which would read as "off". */
+int dp_pipeline_log_level(const struct dp_conf_section *s, int parsed)
+{
+	return dp_conf_kv_get(s, "Log_Level") ? parsed : -1;
+}
+
 /* Prefix a plugin's setup error with where it was written: the line of the
  * key it names when that key was set, else the section's line. */
 static int place_error(struct dp_err *err, int rc, const struct dp_conf_section *s, const char *what)
@@ -209,6 +215,7 @@ static int add_input(struct dp_pipeline *pl, const struct dp_conf_section *s, st
 	if (rc)
 		return rc;
 	in->sec = s;
+	in->log_level = dp_pipeline_log_level(s, in->log_level);
 	unsigned nth = 0;
 	for (unsigned i = 0; i + 1 < pl->nin; i++)
 		if (pl->in[i]->ops == ops)
@@ -294,6 +301,7 @@ static int add_output(struct dp_pipeline *pl, const struct dp_conf_section *s, s
 	if (rc)
 		return rc;
 	o->sec = s;
+	o->log_level = dp_pipeline_log_level(s, o->log_level);
 	unsigned nth = 0;
 	for (unsigned i = 0; i + 1 < pl->nout; i++)
 		if (pl->out[i]->ops == ops)

@@ -46,6 +46,7 @@ int dp_pipeline_add_filter(struct dp_pipeline *pl, const struct dp_conf_section 
 	int rc = dp_opt_apply(tabs, cfgs, ops->opts ? 2 : 1, s, what, filter_ignore, err);
 	if (rc)
 		return rc;
+	f->log_level = dp_pipeline_log_level(s, f->log_level);
 	unsigned nth = 0;
 	for (unsigned i = 0; i + 1 < pl->nflt; i++)
 		if (pl->flt[i]->ops == ops)

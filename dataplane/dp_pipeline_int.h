@@ -9,6 +9,7 @@
 
 /* Match / Match_Regex of an output or filter: not both; neither is a
  * warning (if_none says what follows); a bad pattern names its line. */
+int dp_pipeline_log_level(const struct dp_conf_section *s, int parsed);
 int dp_pipeline_match_init(struct dp_match *m, const char *match, const char *regex,
 			   const struct dp_conf_section *s, const char *what, const char *if_none,
 			   struct dp_err *err);

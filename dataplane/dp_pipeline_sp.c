@@ -75,7 +75,14 @@ int dp_pipeline_load_sp(struct dp_pipeline *pl, const struct dp_conf *conf, stru
 	}
 	if (rc || n == 0)
 		return rc;
-	pl->sp = sp_engine_create(tasks, n, pl->nshards, err);
+	/* FROM STREAM:name may name an input by its Alias or instance name. */
+	const char *names[DP_MAX_INPUTS], *aliases[DP_MAX_INPUTS];
+	for (unsigned i = 0; i < pl->nin; i++) {
+		names[i] = pl->in[i]->name;
+		aliases[i] = pl->in[i]->alias;
+	}
+	struct sp_inputs ins = { pl->nin, names, aliases };
+	pl->sp = sp_engine_create_in(tasks, n, pl->nshards, &ins, err);
 	if (!pl->sp)
 		return err->code ? err->code : -EINVAL;
 	if (pl->nin == DP_MAX_INPUTS)

@@ -14,6 +14,9 @@
 #include "dp_opt.h"
 #include "dp_route.h"
 
+/* Fluent Bit's levels, the order of enum dp_log_level (dp_log.h). */
+#define DP_PLUGIN_LOG_LEVELS "off|error|warn|info|debug|trace"
+
 struct dp_input;
 struct dp_output;
 struct dp_pipeline;
@@ -96,9 +99,8 @@ struct dp_input {
 	char *alias;
 	int64_t mem_buf_limit;
 	bool threaded;
-	int log_level;            /* Log_Level, checked only (global log level) */
-	int storage_type;         /* storage.type: memory only so far */
-	bool storage_pause;
+	int log_level;            /* enum dp_log_level, -1: the service's */
+	int storage_type;         /* 0: memory (the only one so far) */
 	/* routing: bit i set when output i matches this tag */
 	uint64_t route;
 	/* bit f set when filter f's Match covers this tag (the chain) */
@@ -195,8 +197,7 @@ struct dp_output {
 	char *alias;
 	char *retry_limit_opt;
 	int64_t workers;
-	int log_level;            /* Log_Level, checked only (global log level) */
-	char *storage_total_limit; /* not supported yet: unset only */
+	int log_level;            /* enum dp_log_level, -1: the service's */
 	struct dp_match match;
 	int retry_limit;          /* -1: no limit */
 	unsigned worker_base;     /* index of its first worker in the pipeline */

@@ -25,6 +25,7 @@ struct out_file_cfg {
 	char *label_delimiter;
 	bool mkdir;
 	char *template;
+	bool csv_column_names;
 };
 
 #define C(f) offsetof(struct out_file_cfg, f)
@@ -41,6 +42,9 @@ static const struct dp_opt file_opts[] = {
 	{ "Label_Delimiter", DP_OPT_STR, ":", C(label_delimiter), NULL, 0, 0, 0,
 	  "Separator of label and value in ltsv: a string, or tab, space, comma." },
 	{ "Mkdir", DP_OPT_BOOL, "off", C(mkdir), NULL, 0, 0, 0, "Create Path if it does not exist." },
+	{ "csv_column_names", DP_OPT_BOOL, "false", C(csv_column_names), NULL, 0, 0, 0,
+	  "Format csv: a file that is empty when opened starts with a line of column names, "
+	  "timestamp then the keys of its first record (quoted as values are)." },
 	{ "Template", DP_OPT_STR, NULL, C(template), NULL, 0, 0, DP_OPT_NOT_YET,
 	  "Format template. Not supported yet." },
 	{ NULL },
@@ -55,6 +59,7 @@ struct file_worker {
 	struct out_fmt_opts fo;
 	struct out_buf b;
 	int fd[DP_MAX_INPUTS];
+	bool header_due[DP_MAX_INPUTS];   /* csv_column_names: file was empty */
 };
 
 /* Fluent Bit's names for delimiters; anything else is taken as written. */
@@ -142,7 +147,51 @@ static int file_fd(struct file_worker *w, const struct dp_chunk *c)
 	if (fd < 0)
 		return -errno;
 	w->fd[c->input] = fd;
+	struct stat st;
+	w->header_due[c->input] = cfg->csv_column_names && w->fo.fmt == OUT_FMT_CSV && !fstat(fd, &st) &&
+				  st.st_size == 0;
 	return fd;
+}
+
+/* Fluent Bit's csv header: timestamp, then the keys of the first record
+ * written to the file, quoted like string values, on a line of their own.
+ * A header longer than the buffer is left out. */
+static int csv_header(struct file_worker *w, int fd, const struct dp_chunk *c)
+{
+	const struct dp_rec *r = NULL;
+	for (uint32_t i = 0; i < c->nrecs && !r; i++)
+		if (!(c->recs[i].flags & DP_REC_DROPPED))
+			r = &c->recs[i];
+	if (!r)
+		return 0;
+	w->header_due[c->input] = false;
+	size_t dl = strlen(w->fo.delim), need = 10;
+	const struct dp_field *f = dp_rec_fields(c, r);
+	for (unsigned i = 0; i < r->nfields; i++)
+		need += dl + 2 + 2 * (size_t)f[i].key_len;
+	if (need > w->b.cap)
+		return 0;
+	int rc;
+	if (w->b.cap - w->b.len < need && (rc = out_buf_flush(&w->b, fd)))
+		return rc;
+	char *d = w->b.p + w->b.len;
+	memcpy(d, "timestamp", 9);
+	d += 9;
+	for (unsigned i = 0; i < r->nfields; i++) {
+		const char *k = dp_field_key(c, &f[i]);
+		memcpy(d, w->fo.delim, dl);
+		d += dl;
+		*d++ = '"';
+		for (uint32_t j = 0; j < f[i].key_len; j++) {
+			if (k[j] == '"')
+				*d++ = '"';
+			*d++ = k[j];
+		}
+		*d++ = '"';
+	}
+	*d++ = '\n';
+	w->b.len = (size_t)(d - w->b.p);
+	return 0;
 }
 
 static int flush(void *wctx, struct dp_chunk *const *c, unsigned n)
@@ -161,6 +210,8 @@ static int flush(void *wctx, struct dp_chunk *const *c, unsigned n)
 		if (cur >= 0 && fd != cur && (rc = out_buf_flush(&w->b, cur)))
 			break;
 		cur = fd;
+		if (w->header_due[c[i]->input] && (rc = csv_header(w, fd, c[i])))
+			break;
 		size_t taglen;
 		const char *tag = dp_chunk_tag(w->o->pl, c[i], &taglen);
 		rc = out_buf_add_chunk(&w->b, fd, &w->fo, c[i], tag, taglen, &skipped);

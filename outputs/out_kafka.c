@@ -38,6 +38,7 @@
 #include "dp_log.h"
 #include "dp_pipeline.h"
 #include "dp_time.h"
+#include "out_gelf.h"
 #include "out_kafka_int.h"
 #include "shard.h"
 
@@ -234,7 +235,16 @@ static size_t encode(struct kafka_worker *w, const struct dp_chunk *c, const str
 {
 	if (w->avro)
 		return out_kafka_avro_encode(w->avro, c, r, dst, cap);
-	size_t n = encode_json(w, c, r, dst, cap);
+	size_t n;
+	if (w->cfg->format == OUT_KAFKA_GELF) {
+		const struct out_kafka_cfg *k = w->cfg;
+		struct out_gelf_keys g = { k->gelf_host_key, k->gelf_short_message_key,
+					   k->gelf_full_message_key, k->gelf_level_key,
+					   k->gelf_timestamp_key };
+		n = out_gelf_rec(c, r, &g, dst, cap);
+	} else {
+		n = encode_json(w, c, r, dst, cap);
+	}
 	if (!n)
 		log_cause(w, t, RD_KAFKA_RESP_ERR__BAD_MSG);
 	return n;
@@ -325,7 +335,19 @@ static bool produce_held(struct kafka_worker *w, struct held *h, uint32_t *rec, 
 		rd_kafka_message_t *m = &w->msgs[n];
 		memset(m, 0, sizeof(*m));
 		m->_private = (void *)(uintptr_t)(h->seq << REC_BITS | i);
-		if (w->cfg->format != OUT_KAFKA_MSGPACK) {
+		if (w->cfg->format == OUT_KAFKA_RAW) {
+			/* Fluent Bit's raw: Raw_Log_Key's string, no copy (the
+			 * chunk outlives the delivery report). */
+			const struct dp_field *f =
+				dp_rec_field_get(c, r, w->cfg->raw_log_key, w->cfg->raw_log_key_len);
+			if (!f || (f->type != DP_T_STR && f->type != DP_T_BIN)) {
+				log_cause(w, t, RD_KAFKA_RESP_ERR__BAD_MSG);
+				h->failed++;
+				goto next;
+			}
+			m->payload = (void *)dp_field_val(c, f);
+			m->len = f->val_len;
+		} else if (w->cfg->format != OUT_KAFKA_MSGPACK) {
 			/* room for the value: JSON escapes grow it at most 6x */
 			struct enc_blk *b = enc_room(w, h, r->len * 8 + 1024);
 			size_t len = b ? encode(w, c, r, t, b->data + b->used, b->cap - b->used) : 0;

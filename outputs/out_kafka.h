@@ -12,12 +12,13 @@
 
 #define OUT_KAFKA_MAX_TOPICS 256  /* Topics plus those Dynamic_Topic adds, per worker */
 
-enum out_kafka_fmt { OUT_KAFKA_JSON, OUT_KAFKA_MSGPACK, OUT_KAFKA_AVRO };
+enum out_kafka_fmt { OUT_KAFKA_JSON, OUT_KAFKA_MSGPACK, OUT_KAFKA_AVRO, OUT_KAFKA_RAW, OUT_KAFKA_GELF };
 enum out_kafka_ts { OUT_KAFKA_TS_DOUBLE, OUT_KAFKA_TS_ISO8601, OUT_KAFKA_TS_ISO8601_NS };
 
 struct out_kafka_cfg {
 	/* options */
 	char *brokers;
+	char *client_id;
 	char *topics;
 	char *topic_key;
 	bool dynamic_topic;
@@ -29,12 +30,15 @@ struct out_kafka_cfg {
 	int64_t queue_full_retries;
 	char *schema_str;
 	int64_t schema_id;
+	char *raw_log_key;
+	char *gelf_short_message_key, *gelf_full_message_key, *gelf_level_key, *gelf_host_key,
+	     *gelf_timestamp_key;
 	char *rdkafka_doc;      /* the documentation row of rdkafka.*, never set */
 	/* filled by setup */
 	char **topic;           /* Topics split; topic[0] the default */
 	unsigned ntopics;
 	struct out_kafka_props props; /* rdkafka.* */
-	size_t message_key_len, message_key_field_len, topic_key_len;
+	size_t message_key_len, message_key_field_len, topic_key_len, raw_log_key_len;
 };
 
 /* Queue_Full_Retries: how long a worker has been held back by a full

@@ -22,6 +22,8 @@
 const struct dp_opt out_kafka_opts[] = {
 	{ "Brokers", DP_OPT_STR, NULL, C(brokers), NULL, 0, 0, DP_OPT_REQUIRED,
 	  "Kafka brokers, comma separated (host:port,...): librdkafka's bootstrap.servers." },
+	{ "Client_Id", DP_OPT_STR, NULL, C(client_id), NULL, 0, 0, 0,
+	  "Client id passed to librdkafka (client.id; an rdkafka.client.id key wins)." },
 	{ "Topics", DP_OPT_STR, "fluent-bit", C(topics), NULL, 0, 0, 0,
 	  "Topics, comma separated; the first is the default: the one used when Topic_Key is not set, "
 	  "not in the record, or names a topic not listed (and Dynamic_Topic is off)." },
@@ -41,11 +43,27 @@ const struct dp_opt out_kafka_opts[] = {
 	{ "Timestamp_Format", DP_OPT_ENUM, "double", C(timestamp_format), "double|iso8601|iso8601_ns", 0, 0, 0,
 	  "double: seconds since the epoch with microseconds; iso8601: \"2023-11-14T22:13:20.123456Z\"; "
 	  "iso8601_ns: the same with nanoseconds." },
-	{ "Format", DP_OPT_ENUM, "json", C(format), "json|msgpack|avro", 0, 0, 0,
+	{ "Format", DP_OPT_ENUM, "json", C(format), "json|msgpack|avro|raw|gelf", 0, 0, 0,
 	  "json: one JSON object per message; msgpack: the event [time, {record}] as sluice holds it "
 	  "(Fluent Bit's event encoding); avro: the record under Schema_Str in Avro's binary encoding, "
 	  "after the Confluent header (byte 0, then Schema_Id as 4 bytes big-endian). Avro messages "
-	  "carry the record's fields only, without the time (as Fluent Bit)." },
+	  "carry the record's fields only, without the time (as Fluent Bit). raw: the string value of "
+	  "Raw_Log_Key as it is; a record without it, or where it is not a string, is counted failed "
+	  "(logged once)." },
+	{ "Raw_Log_Key", DP_OPT_STR, NULL, C(raw_log_key), NULL, 0, 0, 0,
+	  "Format raw: the record key whose string value is the message." },
+	{ "Gelf_Short_Message_Key", DP_OPT_STR, NULL, C(gelf_short_message_key), NULL, 0, 0, 0,
+	  "Format gelf: record key of short_message (default short_message); a record without it "
+	  "fails. GELF as Fluent Bit writes it, see outputs/out_gelf.h." },
+	{ "Gelf_Full_Message_Key", DP_OPT_STR, NULL, C(gelf_full_message_key), NULL, 0, 0, 0,
+	  "Format gelf: record key of full_message (default full_message)." },
+	{ "Gelf_Level_Key", DP_OPT_STR, NULL, C(gelf_level_key), NULL, 0, 0, 0,
+	  "Format gelf: record key of level (default level); syslog keywords become numbers." },
+	{ "Gelf_Host_Key", DP_OPT_STR, NULL, C(gelf_host_key), NULL, 0, 0, 0,
+	  "Format gelf: record key of host (default host)." },
+	{ "Gelf_Timestamp_Key", DP_OPT_STR, NULL, C(gelf_timestamp_key), NULL, 0, 0, 0,
+	  "Format gelf: record key of timestamp (default timestamp); without it, the record's time "
+	  "with milliseconds." },
 	{ "Queue_Full_Retries", DP_OPT_INT, "10", C(queue_full_retries), NULL, 0, 1000000, 0,
 	  "Seconds a worker may stay blocked on a full librdkafka queue with nothing produced before "
 	  "sluice logs a warning (once per stall, and again when it ends); 0: never warn. Fluent Bit "
@@ -125,6 +143,11 @@ int out_kafka_setup(struct dp_output *o, struct dp_err *err)
 		}
 		err->key = NULL;
 	}
+	if (cfg->format == OUT_KAFKA_RAW && !cfg->raw_log_key) {
+		err->key = "Format";
+		return dp_err_set(err, -EINVAL, "Format raw needs Raw_Log_Key (the key holding the message)");
+	}
+	cfg->raw_log_key_len = cfg->raw_log_key ? strlen(cfg->raw_log_key) : 0;
 	if (!cfg->brokers || !*cfg->brokers) {
 		err->key = NULL;
 		return dp_err_set(err, -EINVAL, "missing required key 'Brokers'");
@@ -173,6 +196,13 @@ rd_kafka_conf_t *out_kafka_conf_build(const struct dp_output *o, struct dp_err *
 	    RD_KAFKA_CONF_OK) {
 		err->key = "Brokers";
 		dp_err_set(err, -EINVAL, "Brokers: %s", errstr);
+		rd_kafka_conf_destroy(kc);
+		return NULL;
+	}
+	if (cfg->client_id &&
+	    rd_kafka_conf_set(kc, "client.id", cfg->client_id, errstr, sizeof(errstr)) != RD_KAFKA_CONF_OK) {
+		err->key = "Client_Id";
+		dp_err_set(err, -EINVAL, "Client_Id: %s", errstr);
 		rd_kafka_conf_destroy(kc);
 		return NULL;
 	}

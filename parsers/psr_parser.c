@@ -48,6 +48,8 @@ const struct dp_opt psr_parser_opts[] = {
 	  "replaced by its decoded value (may repeat)" },
 	{ "Skip_Empty_Values", DP_OPT_BOOL, "on", offsetof(struct psr_parser_cfg, skip_empty), NULL, 0,
 	  0, 0, "regex and ltsv: leave out fields whose value is empty" },
+	{ "Logfmt_No_Bare_Keys", DP_OPT_BOOL, "off", offsetof(struct psr_parser_cfg, no_bare_keys), NULL,
+	  0, 0, 0, "logfmt: a line with a key that has no value (key, key=) does not parse" },
 	{ NULL },
 };
 
@@ -354,6 +356,7 @@ static int build(struct psr_parser *p, const struct psr_parser_cfg *cfg,
 	int rc;
 	p->format = cfg->format;
 	p->skip_empty = cfg->skip_empty;
+	p->no_bare_keys = cfg->no_bare_keys;
 	p->time_keep = cfg->time_keep;
 	if (p->format == PSR_FMT_REGEX) {
 		if (!cfg->regex)

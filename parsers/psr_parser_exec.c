@@ -384,6 +384,8 @@ static int run_kv(struct run *r, const char *text, size_t len, bool ltsv)
 	int rc;
 	while ((rc = ltsv ? psr_ltsv_next(text, len, &pos, &t)
 			  : psr_logfmt_next(text, len, &pos, &t)) > 0) {
+		if (t.kind == PSR_KV_TRUE && r->p->no_bare_keys)
+			return -EINVAL;
 		if (emit(r, t.key, t.klen, t.val, t.vlen, t.kind))
 			return -EINVAL;
 		n++;

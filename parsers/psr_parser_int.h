@@ -36,6 +36,7 @@ struct psr_parser_cfg {
 	char *decode_field;     /* walked from the section (repeats) */
 	char *decode_field_as;
 	bool skip_empty;
+	bool no_bare_keys;      /* Logfmt_No_Bare_Keys */
 };
 
 struct psr_cap {
@@ -74,6 +75,7 @@ struct psr_parser {
 	struct psr_cap *caps;  /* in group order */
 	unsigned ncaps;
 	bool skip_empty;
+	bool no_bare_keys;     /* logfmt: a key without a value fails the line */
 	/* time */
 	bool has_time;
 	bool time_keep;

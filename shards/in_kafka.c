@@ -46,6 +46,9 @@ struct in_kafka_cfg {
 	char *client_id;
 	int format;             /* 0 none, 1 json */
 	int64_t poll_ms;
+	int64_t poll_timeout_ms;
+	int64_t buffer_max_size;
+	bool enable_auto_commit;
 	char *rdkafka_doc;
 	/* filled by setup */
 	struct out_kafka_props props; /* rdkafka.* */
@@ -67,6 +70,16 @@ static const struct dp_opt kafka_opts[] = {
 	{ "Poll_Ms", DP_OPT_INT, "500", C(poll_ms), NULL, 1, 3600000, 0,
 	  "Longest wait in milliseconds before a shard takes the messages its consumer fetched "
 	  "(shards look at least every 10 ms)." },
+	{ "poll_timeout_ms", DP_OPT_INT, "1", C(poll_timeout_ms), NULL, 0, 3600000, 0,
+	  "Fluent Bit: how long a threaded input's consumer poll may block. Checked and stored: a "
+	  "shard never blocks, it takes what its consumer fetched on each tick." },
+	{ "buffer_max_size", DP_OPT_SIZE, "4M", C(buffer_max_size), NULL, 1, INT64_MAX, 0,
+	  "Most payload bytes a shard takes from its consumer per tick; the rest waits for the next "
+	  "tick." },
+	{ "enable_auto_commit", DP_OPT_BOOL, "false", C(enable_auto_commit), NULL, 0, 0, 0,
+	  "true: librdkafka's auto-commit commits the stored offsets in batches "
+	  "(auto.commit.interval.ms). false: sluice commits them itself each time a chunk was "
+	  "delivered. Either way an offset is stored only once its record was delivered." },
 	{ "rdkafka.<property>", DP_OPT_STR, NULL, C(rdkafka_doc), NULL, 0, 0, 0,
 	  "Any librdkafka consumer property, passed unchanged (rdkafka.auto.offset.reset earliest, "
 	  "rdkafka.security.protocol ...). enable.auto.offset.store is always false: offsets are "
@@ -110,10 +123,12 @@ static rd_kafka_conf_t *conf_build(const struct dp_input *in, struct dp_err *err
 		{ "bootstrap.servers", cfg->brokers },
 		{ "group.id", cfg->group_id },
 		{ "client.id", cfg->client_id },
+		{ "enable.auto.commit", cfg->enable_auto_commit ? "true" : "false" },
 	};
-	for (unsigned i = 0; i < 3; i++) {
+	for (unsigned i = 0; i < 4; i++) {
 		if (set[i][1] && rd_kafka_conf_set(kc, set[i][0], set[i][1], errstr, sizeof(errstr))) {
-			err->key = i == 0 ? "Brokers" : i == 1 ? "Group_Id" : "Client_Id";
+			err->key = i == 0 ? "Brokers" : i == 1 ? "Group_Id" : i == 2 ? "Client_Id" :
+				   "enable_auto_commit";
 			dp_err_set(err, -EINVAL, "%s", errstr);
 			rd_kafka_conf_destroy(kc);
 			return NULL;
@@ -162,7 +177,10 @@ static void ctx_destroy(void *p)
 	if (x->stash)
 		rd_kafka_message_destroy(x->stash);
 	if (x->rk) {
-		/* Commits what was stored, leaves the group. */
+		/* Commits what was stored (enable_auto_commit false: here,
+		 * synchronously), leaves the group. */
+		if (!x->cfg->enable_auto_commit)
+			rd_kafka_commit(x->rk, NULL, 0);
 		rd_kafka_consumer_close(x->rk);
 		rd_kafka_destroy(x->rk);
 	}
@@ -317,6 +335,10 @@ static void store_released(struct kafka_ctx *x)
 	/* Partitions revoked meanwhile refuse the store: their new owner
 	 * consumes those records again (at-least-once). */
 	rd_kafka_offsets_store(x->rk, l);
+	/* enable_auto_commit false, Fluent Bit's default: commit the stored offsets now (once
+	 * per delivered chunk, asynchronously) rather than in batches. */
+	if (!x->cfg->enable_auto_commit)
+		rd_kafka_commit(x->rk, NULL, 1);
 	rd_kafka_topic_partition_list_destroy(l);
 }
 
@@ -342,7 +364,8 @@ static void tick(struct dp_input *in, struct shard *sh, void *ctx, uint64_t now_
 	if (!x)
 		return;
 	struct shard_in *si = &sh->ins[in->id];
-	for (unsigned n = 0; n < PER_TICK; n++) {
+	int64_t bytes = 0;
+	for (unsigned n = 0; n < PER_TICK && bytes < x->cfg->buffer_max_size; n++) {
 		rd_kafka_message_t *m = x->stash;
 		x->stash = NULL;
 		if (!m && !(m = rd_kafka_consumer_poll(x->rk, 0)))
@@ -364,6 +387,7 @@ static void tick(struct dp_input *in, struct shard *sh, void *ctx, uint64_t now_
 		/* The record, or a malformed one skipped, belongs to the
 		 * open chunk: its offset is stored once that chunk is back. */
 		track(x, si->open, m);
+		bytes += (int64_t)m->len;
 		rd_kafka_message_destroy(m);
 	}
 }

@@ -59,7 +59,7 @@ static const struct dp_opt syslog_opts[] = {
 	{ "Source_Address_Key", DP_OPT_STR, NULL, C(source_address_key), NULL, 0, 0, 0,
 	  "Add the sender's address under this key: tcp://ip:port, udp://ip:port or unix://path." },
 	{ "Raw_Message_Key", DP_OPT_STR, NULL, C(raw_message_key), NULL, 0, 0, 0,
-	  "Also keep the message as received (the frame, without its framing) under this key, after "
+	  "Add the whole message as received (the frame, without its framing) under this key, after "
 	  "the parsed fields." },
 	{ "Format", DP_OPT_ENUM, "auto", C(format), "auto|newline|octet_counting", 0, 0, 0,
 	  "TCP framing. auto (sluice's default) detects RFC 6587 octet counting or LF/NUL per frame." },
@@ -122,9 +122,9 @@ struct syslog_ctx {
 	struct psr_syslog_ctx psr;
 	int (*parse)(struct dp_chunk *c, const char *line, size_t len, struct psr_syslog_ctx *ctx);
 	const struct psr_parser *user;   /* a [PARSER], instead of a native one */
-	struct psr_parser_state *user_st;
 	const char *raw_key;             /* Raw_Message_Key, or NULL */
-	size_t raw_klen;
+	size_t raw_key_len;
+	struct psr_parser_state *user_st;
 };
 
 static void *ctx_create(struct dp_input *in, unsigned shard)
@@ -136,7 +136,7 @@ static void *ctx_create(struct dp_input *in, unsigned shard)
 		return NULL;
 	psr_syslog_ctx_init(&x->psr, 0);
 	x->raw_key = cfg->raw_message_key;
-	x->raw_klen = x->raw_key ? strlen(x->raw_key) : 0;
+	x->raw_key_len = x->raw_key ? strlen(x->raw_key) : 0;
 	const char *p = parser_name(cfg);
 	if (!is_native(p)) {
 		x->user = psr_parsers_find(in->pl->parsers, p);
@@ -158,27 +158,23 @@ static void burst_begin(void *ctx, uint64_t now_real_ns)
 	psr_syslog_ctx_set_now(&x->psr, (uint32_t)(now_real_ns / 1000000000ull));
 }
 
-static int parse_fields(struct syslog_ctx *x, struct dp_chunk *c, const char *p, size_t len)
-{
-	if (x->user) {
-		if (psr_parser_exec(x->user, x->user_st, c, p, len) == 0)
-			return 0;
-		/* As Fluent Bit keeps what a parser cannot match: the raw
-		 * line, counted as unparsed. */
-		dp_chunk_put_str(c, "message", 7, p, len);
-		return DP_PARSE_UNPARSED;
-	}
-	return x->parse(c, p, len, &x->psr);
-}
-
 static int parse(struct dp_chunk *c, const char *p, size_t len, void *ctx)
 {
 	struct syslog_ctx *x = ctx;
-	int rc = parse_fields(x, c, p, len);
-	/* Raw_Message_Key: appended after the fields, as Fluent Bit's
-	 * syslog_prot.c does, for every record it keeps. */
-	if (rc >= 0 && x->raw_key)
-		dp_chunk_put_str(c, x->raw_key, x->raw_klen, p, len);
+	int rc;
+	if (x->user) {
+		if ((rc = psr_parser_exec(x->user, x->user_st, c, p, len)) != 0) {
+			/* As Fluent Bit keeps what a parser cannot match: the
+			 * raw line, counted as unparsed. */
+			dp_chunk_put_str(c, "message", 7, p, len);
+			return DP_PARSE_UNPARSED;
+		}
+	} else {
+		rc = x->parse(c, p, len, &x->psr);
+	}
+	/* Fluent Bit adds the raw message to records its parser made. */
+	if (rc == 0 && x->raw_key)
+		dp_chunk_put_str(c, x->raw_key, x->raw_key_len, p, len);
 	return rc;
 }
 

@@ -43,9 +43,8 @@ static const struct dp_opt tcp_opts[] = {
 	{ "Source_Address_Key", DP_OPT_STR, NULL, C(source_address_key), NULL, 0, 0, 0,
 	  "Add the sender's address under this key: tcp://ip:port." },
 	{ "Parser", DP_OPT_STR, NULL, C(parser), NULL, 0, 0, 0,
-	  "Name of a [PARSER] that makes the fields of each record (cut by Format as usual) instead of "
-	  "the JSON decoding or {\"log\": line}; a record it does not match is kept as {\"log\": line} "
-	  "and counted as unparsed." },
+	  "Format none: the Name of a [PARSER] applied to each line; a line it does not match is "
+	  "kept as {\"log\": line} and counted as unparsed." },
 	{ NULL },
 };
 
@@ -57,25 +56,35 @@ static int setup(struct dp_input *in, struct dp_err *err)
 		return rc;
 	in->src_key = cfg->source_address_key;
 	in->src_key_len = in->src_key ? strlen(in->src_key) : 0;
-	if (cfg->parser && !(in->pl && psr_parsers_find(in->pl->parsers, cfg->parser))) {
+	if (cfg->parser) {
 		err->key = "Parser";
-		return dp_err_set(err, -EINVAL, "unknown parser '%s' for 'Parser' (no [PARSER] of that "
-				  "name)", cfg->parser);
+		if (cfg->format != FMT_NONE)
+			return dp_err_set(err, -EINVAL, "Parser applies to lines: set Format none");
+		if (!in->pl || !psr_parsers_find(in->pl->parsers, cfg->parser))
+			return dp_err_set(err, -EINVAL, "unknown parser '%s' for 'Parser' (define it in a "
+					  "[PARSER] section of the Parsers_File)", cfg->parser);
 	}
 	return in_net_setup_format(in, cfg->format == FMT_JSON, cfg->separator, err);
 }
 
-/* Per shard: the [PARSER] and its match state, when Parser is set. */
 struct tcp_ctx {
 	struct dp_input *in;
-	const struct psr_parser *p;
+	const struct psr_parser *p;      /* Parser, or NULL */
 	struct psr_parser_state *st;
 };
+
+static void ctx_destroy(void *ctx)
+{
+	struct tcp_ctx *x = ctx;
+	if (x && x->st)
+		psr_parser_state_destroy(x->st);
+	free(x);
+}
 
 static void *ctx_create(struct dp_input *in, unsigned shard)
 {
 	(void)shard;
-	const struct in_tcp_cfg *cfg = in->cfg;
+	struct in_tcp_cfg *cfg = in->cfg;
 	struct tcp_ctx *x = calloc(1, sizeof(*x));
 	if (!x)
 		return NULL;
@@ -88,14 +97,6 @@ static void *ctx_create(struct dp_input *in, unsigned shard)
 		}
 	}
 	return x;
-}
-
-static void ctx_destroy(void *ctx)
-{
-	struct tcp_ctx *x = ctx;
-	if (x && x->st)
-		psr_parser_state_destroy(x->st);
-	free(x);
 }
 
 static int parse(struct dp_chunk *c, const char *p, size_t len, void *ctx)

@@ -40,6 +40,19 @@ struct sp_shard;
  * section's file:line and the statement. */
 struct sp_engine *sp_engine_create(const struct dp_conf_section *const *tasks, unsigned ntasks,
 				   unsigned nshards, struct dp_err *err);
+
+/* The inputs FROM STREAM:name may name, as Fluent Bit's stream processor
+ * allows: input i by its instance name (name[i], "syslog.0") or its Alias
+ * (alias[i], may be NULL). A task's CREATE STREAM name wins over an
+ * input of the same name. */
+struct sp_inputs {
+	unsigned n;
+	const char *const *name;
+	const char *const *alias;
+};
+struct sp_engine *sp_engine_create_in(const struct dp_conf_section *const *tasks, unsigned ntasks,
+				      unsigned nshards, const struct sp_inputs *inputs,
+				      struct dp_err *err);
 void sp_engine_destroy(struct sp_engine *e);
 
 struct sp_shard *sp_shard_create(struct sp_engine *e, unsigned shard);

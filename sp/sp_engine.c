@@ -85,6 +85,13 @@ static const char *prop(const struct sp_stmt *st, const char *k)
 struct sp_engine *sp_engine_create(const struct dp_conf_section *const *tasks, unsigned ntasks,
 				   unsigned nshards, struct dp_err *err)
 {
+	return sp_engine_create_in(tasks, ntasks, nshards, NULL, err);
+}
+
+struct sp_engine *sp_engine_create_in(const struct dp_conf_section *const *tasks, unsigned ntasks,
+				      unsigned nshards, const struct sp_inputs *inputs,
+				      struct dp_err *err)
+{
 	struct sp_engine *e = calloc(1, sizeof(*e));
 	if (!e || nshards == 0) {
 		free(e);
@@ -152,7 +159,7 @@ struct sp_engine *sp_engine_create(const struct dp_conf_section *const *tasks, u
 				stmt_err(err, execs[i], q->task);
 				goto fail;
 			}
-		if (sp_plan(q, st, e->st, ntasks, err)) {
+		if (sp_plan(q, st, e->st, ntasks, inputs, err)) {
 			stmt_err(err, execs[i], q->task);
 			goto fail;
 		}

@@ -182,7 +182,8 @@ static bool from_matches(const struct sp_query *q, const struct dp_fx *fx, int o
 			 uint64_t mask)
 {
 	if (q->from_stream)
-		return origin == q->from_task;
+		return q->from_input >= 0 ? origin < 0 && fx->input == (unsigned)q->from_input
+					  : origin == q->from_task;
 	if (origin == (int)q->idx)
 		return false;
 	if (q->idx < 64)

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include "sp.h"
 #include "sp_plan.h"
 #include "sp_snap.h"
 #include "sp_sketch.h"
@@ -424,8 +425,18 @@ static int plan_window(struct sp_query *q, struct sp_select *s, struct dp_err *e
 	return 0;
 }
 
+/* Input named or aliased name, or -1. */
+static int input_named(const struct sp_inputs *in, const char *name)
+{
+	for (unsigned i = 0; in && i < in->n; i++)
+		if ((in->alias && in->alias[i] && strcmp(in->alias[i], name) == 0) ||
+		    (in->name && in->name[i] && strcmp(in->name[i], name) == 0))
+			return (int)i;
+	return -1;
+}
+
 int sp_plan(struct sp_query *q, struct sp_stmt *st, struct sp_stmt *const *tasks,
-	    unsigned ntasks, struct dp_err *err)
+	    unsigned ntasks, const struct sp_inputs *inputs, struct dp_err *err)
 {
 	int rc;
 	struct sp_select *s = &st->sel;
@@ -436,12 +447,17 @@ int sp_plan(struct sp_query *q, struct sp_stmt *st, struct sp_stmt *const *tasks
 		return rc;
 	q->from_stream = s->from_stream;
 	q->from_task = -1;
+	q->from_input = -1;
 	if (s->from_stream) {
 		for (unsigned i = 0; i < ntasks; i++)
 			if (tasks[i] && ((tasks[i]->kind == SP_ST_CREATE_STREAM &&
 					  strcmp(tasks[i]->name, s->from) == 0) ||
 					 sp_snap_stream_is(tasks[i], s->from)))
 				q->from_task = (int)i;
+		/* Fluent Bit: STREAM:name is also an input, by its Alias or
+		 * its instance name. */
+		if (q->from_task < 0 && (q->from_input = input_named(inputs, s->from)) >= 0)
+			goto from_done;
 		if (q->from_task < 0)
 			return sp_plan_err(err, s->from_line, s->from_col, "unknown stream '%s'", s->from);
 		if ((unsigned)q->from_task == q->idx)
@@ -449,6 +465,7 @@ int sp_plan(struct sp_query *q, struct sp_stmt *st, struct sp_stmt *const *tasks
 	} else {
 		q->pattern = s->from;
 	}
+from_done:
 	if ((rc = plan_outputs(q, err)))
 		return rc;
 	if (s->where && (rc = compile(q, s->where, false, &q->where, err)))

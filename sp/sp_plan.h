@@ -56,6 +56,7 @@ struct sp_query {
 	size_t tag_len;
 	bool from_stream;
 	int from_task;             /* STREAM:name: the task creating `name` */
+	int from_input;            /* or the input named or aliased `name`; else -1 */
 	const char *pattern;       /* TAG:'pattern' */
 
 	struct sp_key **slots;     /* distinct keys read per record */
@@ -96,9 +97,11 @@ struct sp_query {
 };
 
 /* Plan stmt (which stays owned by the query). tasks: every task's parsed
- * statement (to resolve STREAM:name), ntasks of them. */
+ * statement (to resolve STREAM:name), ntasks of them; inputs (may be
+ * NULL): the inputs STREAM:name may name otherwise (sp.h). */
+struct sp_inputs;
 int sp_plan(struct sp_query *q, struct sp_stmt *st, struct sp_stmt *const *tasks,
-	    unsigned ntasks, struct dp_err *err);
+	    unsigned ntasks, const struct sp_inputs *inputs, struct dp_err *err);
 void sp_plan_fini(struct sp_query *q);
 /* A planning error at a statement's line and column ("line L, column C:
  * ..."), returned as -EINVAL; shared with sp_snap.c. */

@@ -63,5 +63,39 @@ def test_format_none(t):
     check_eq(sl.stop(), 0, 'sluice exits 0')
 
 
+def test_commit_keys(t):
+    """enable_auto_commit false (Fluent Bit's default,
+    https://docs.fluentbit.io/manual/5.0/data-pipeline/inputs/kafka): offsets
+    are committed without librdkafka's auto-commit (its interval is set to 10
+    minutes here, so only sluice's own commits can reach the broker in
+    time); buffer_max_size 1 (one message per tick) still takes everything."""
+    mc = MockCluster(t, ['src:2'])
+    t.cleanups.append(mc.stop)
+    n = 300
+    produce(mc.bootstrap, 'src', ['m%d' % i for i in range(n)], key_of=lambda i, ln: 'k%d' % (i % 4))
+    sl = t.sluice(conf(service(t),
+                       ('INPUT', [('Name', 'kafka'), ('Tag', 'k'), ('Brokers', mc.bootstrap),
+                                  ('Topics', 'src'), ('Poll_Ms', '20'), ('Group_Id', 'g3'),
+                                  ('rdkafka.auto.offset.reset', 'earliest'),
+                                  ('rdkafka.auto.commit.interval.ms', '600000'),
+                                  ('enable_auto_commit', 'false'), ('buffer_max_size', '1'),
+                                  ('poll_timeout_ms', '5')]),
+                       file_out(t)))
+    sl.wait_stats(lambda st: st['totals']['out'] >= n, 60, 'all messages written')
+    recs = [json.loads(ln) for ln in read_lines(t.path('out.txt'))]
+    check_eq(sorted(r['payload'] for r in recs), sorted('m%d' % i for i in range(n)),
+             'every message exactly once')
+    ends = {}
+    for r in recs:
+        ends[r['partition']] = max(ends.get(r['partition'], -1), r['offset'] + 1)
+    # partitions no message went to stay uncommitted (-1001)
+    got = wait_for(lambda: (lambda c: c if all(c.get(p) == o for p, o in ends.items()) else None)(
+        committed(mc.bootstrap, 'g3', 'src', 2)), 30, 'committed offsets reach the end while running',
+        interval=0.2)
+    got = {p: o for p, o in got.items() if p in ends}
+    check_eq(got, ends, 'committed by sluice after delivery, not by the 10-minute auto-commit')
+    check_eq(sl.stop(), 0, 'sluice exits 0')
+
+
 if __name__ == '__main__':
-    main([test_group_json, test_format_none])
+    main([test_group_json, test_format_none, test_commit_keys])

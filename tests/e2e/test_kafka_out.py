@@ -298,6 +298,66 @@ def test_msgpack_format(t):
     sl.stop()
 
 
+def test_raw_format(t):
+    """Format raw with raw_log_key: the message is that key's string as it
+    is (https://docs.fluentbit.io/manual/5.0/data-pipeline/outputs/kafka,
+    raw_log_key; fluent-bit plugins/out_kafka/kafka.c); a record without
+    the key, or where it is not a string, is not sent and counted failed
+    (Fluent Bit: "missing raw_log_key", FLB_ERROR)."""
+    mc = MockCluster(t, ['logs:1'])
+    t.cleanups.append(mc.stop)
+    port = free_port()
+    sl = t.sluice(conf(service(t), tcp_in(port),
+                       kafka_out(mc.bootstrap, Format='raw', raw_log_key='log')))
+    send_lines(port, [json.dumps({'log': 'line one {"not": "json"}', 'x': 1}),
+                      json.dumps({'other': 'no log key'}),
+                      json.dumps({'log': 5}),
+                      json.dumps({'x': 2, 'log': 'caf\u00e9 two'})])
+    sl.wait_stats(lambda st: st['outputs']['kafka.0']['records'] >= 2 and
+                  st['outputs']['kafka.0']['errors'] >= 2, 30, '2 delivered, 2 failed')
+    msgs = wait_consume(mc.bootstrap, 'logs', 2, 30)
+    check_eq([m['v'] for m in msgs], [b'line one {"not": "json"}', 'caf\u00e9 two'.encode()],
+             'each message is raw_log_key\'s string, nothing added')
+    check_eq(sl.stats()['outputs']['kafka.0']['errors'], 2,
+             'records without a string raw_log_key counted failed')
+    check_eq(sl.stop(), 0, 'sluice exits 0')
+
+
+def test_gelf_format(t):
+    """Format gelf with gelf_*_key (https://docs.fluentbit.io/manual/5.0/
+    data-pipeline/outputs/kafka; the encoding of fluent-bit
+    src/flb_pack_gelf.c): version 1.1 first, the named keys as GELF fields,
+    others as "_key", "id" and nil members left out, booleans as strings,
+    floats with six decimals, a syslog level keyword as its number, the
+    record time with milliseconds when there is no timestamp key; a record
+    without short_message is not sent (counted failed). sluice writes a
+    nested map as its JSON text (outputs/out_gelf.h)."""
+    import re
+    mc = MockCluster(t, ['logs:1'])
+    t.cleanups.append(mc.stop)
+    port = free_port()
+    sl = t.sluice(conf(service(t), tcp_in(port),
+                       kafka_out(mc.bootstrap, Format='gelf', gelf_short_message_key='log',
+                                 gelf_host_key='hostname', gelf_level_key='severity')))
+    send_lines(port, [json.dumps({'log': 'hello "x"', 'hostname': 'web1', 'severity': 'err',
+                                  'n': 5, 'neg': -2, 'b': True, 'f': 1.5, 'id': 7, 'z': None,
+                                  'o': {'a': 1}}),
+                      json.dumps({'msg': 'no short message'}),
+                      json.dumps({'log': 'two', 'severity': 6, 'timestamp': 1700000000.25})])
+    sl.wait_stats(lambda st: st['outputs']['kafka.0']['records'] >= 2 and
+                  st['outputs']['kafka.0']['errors'] >= 1, 30, '2 delivered, 1 failed')
+    msgs = [m['v'].decode() for m in wait_consume(mc.bootstrap, 'logs', 2, 30)]
+    check(re.fullmatch(r'\{"version":"1\.1","short_message":"hello \\"x\\"","host":"web1",'
+                       r'"level":3,"_n":5,"_neg":-2,"_b":"true","_f":1\.500000,'
+                       r'"_o":"\{\\"a\\":1\}","timestamp":\d+\.\d{3}\}', msgs[0]) is not None,
+          'GELF fields, custom "_" members, id and nil left out, time added', msgs[0])
+    check_eq(json.loads(msgs[1]), {'version': '1.1', 'short_message': 'two', 'level': 6,
+                                   'timestamp': 1700000000.25},
+             'a level number kept, the record\'s own timestamp used')
+    check_eq(sl.stats()['outputs']['kafka.0']['errors'], 1, 'no short_message: counted failed')
+    check_eq(sl.stop(), 0, 'sluice exits 0')
+
+
 def test_timestamp_formats(t):
     mc = MockCluster(t, ['a:1', 'b:1'])
     t.cleanups.append(mc.stop)
@@ -591,6 +651,6 @@ def test_queue_full_retries(t):
 if __name__ == '__main__':
     main([test_keyed_volume, test_keyed_two_workers, test_key_picks_worker, test_cluster_down_then_up, test_retriable_request_errors,
           test_topic_key_dynamic, test_topic_key_static,
-          test_msgpack_format, test_timestamp_formats, test_bad_config, test_unreachable_at_start,
+          test_msgpack_format, test_raw_format, test_gelf_format, test_timestamp_formats, test_bad_config, test_unreachable_at_start,
           test_queue_full_backpressure, test_retry_limit_then_failed, test_permanent_broker_error,
           test_stop_with_cluster_down, test_avro_format, test_queue_full_retries])

@@ -150,6 +150,26 @@ def test_csv_like_fluent_bit(t):
              'holding the delimiter stays one field')
 
 
+def test_csv_column_names(t):
+    """csv_column_names true: a new file starts with "timestamp" and the
+    first record's keys, quoted as Fluent Bit's msgpack_object_print writes
+    strings; a file that already has lines gets none (out_file.c writes the
+    header only at file position 0).
+    https://docs.fluentbit.io/manual/5.0/data-pipeline/outputs/file
+    (csv_column_names), fluent-bit plugins/out_file/file.c csv_output."""
+    rec = '{"a":"x y","b\\"c":2}'
+    for i in range(2):
+        run(t, [dummy_in(rec, samples=1), fout(t, 'csv', csv_column_names='true',
+                                                Delimiter='space')], 1, name='run%d' % i)
+        lines = text(t, 'o.csv').splitlines()
+        check_eq(lines[0], 'timestamp "a" "b""c"', 'run %d: the header: timestamp, then keys' % i)
+        check_eq(len(lines), 2 + i, 'run %d: one header only, then the records' % i)
+        check(lines[-1].endswith(' "x y" 2'), 'run %d: the record after it' % i, lines[-1])
+    run(t, [dummy_in(rec, samples=1), ('OUTPUT', [('Name', 'file'), ('Match', '*'),
+        ('Path', t.dir), ('File', 'plain.csv'), ('Format', 'csv')])], 1, name='off')
+    check_eq(len(text(t, 'plain.csv').splitlines()), 1, 'without the key: no header')
+
+
 def test_delimiter_names(t):
     """Fluent Bit's Delimiter / Label_Delimiter take tab (or \\t), space or
     comma; for ltsv, Delimiter separates the pairs."""
@@ -223,5 +243,5 @@ def test_nanoseconds(t):
 
 
 if __name__ == '__main__':
-    main([test_file_formats, test_csv_like_fluent_bit, test_delimiter_names, test_stdout_formats,
-          test_nanoseconds])
+    main([test_file_formats, test_csv_like_fluent_bit, test_csv_column_names, test_delimiter_names,
+          test_stdout_formats, test_nanoseconds])

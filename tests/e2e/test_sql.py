@@ -97,6 +97,36 @@ def test_windows_and_streams(t):
     check_eq(len(read_lines(t.path('raw.out'))), total, 'the input records still reach their output')
 
 
+def test_from_stream_input_alias(t):
+    """FROM STREAM:<name> names an input by its Alias or instance name, as in
+    Fluent Bit's stream processor (https://docs.fluentbit.io/manual/5.0/
+    stream-processing/getting-started/fluent-bit-sql: "STREAM:name ... the
+    name of the input plugin instance or its alias"; src/stream_processor/
+    flb_sp.c compares flb_input_name()). Only that input's records are read:
+    both inputs share a tag. (The instance name, e.g. tcp.1, is accepted
+    too, but sluice's SQL lexer does not take a '.' in STREAM:name yet.)"""
+    with open(t.path('streams.conf'), 'w') as f:
+        f.write('[STREAM_TASK]\n    Name by_alias\n    Exec CREATE STREAM a WITH (tag=\'out.alias\') '
+                'AS SELECT n FROM STREAM:web_logs;\n'
+                '[STREAM_TASK]\n    Name by_name\n    Exec CREATE STREAM b WITH (tag=\'out.name\') '
+                'AS SELECT n FROM STREAM:db_logs;\n')
+    p1, p2 = free_port(), free_port()
+    sl = t.sluice(conf(service(t, Streams_File='streams.conf'),
+                       tcp_in(p1, Tag='app', Alias='web_logs'), tcp_in(p2, Tag='app', Alias='db_logs'),
+                       out(t, 'alias.out', 'out.alias'), out(t, 'name.out', 'out.name')))
+    for port, base in ((p1, 0), (p2, 100)):
+        s = socket.create_connection(('127.0.0.1', port))
+        s.sendall(''.join(json.dumps({'n': base + i}) + '\n' for i in range(5)).encode())
+        s.close()
+    sl.wait_stats(lambda st: st['inputs'].get('stream_processor', {}).get('records', 0) >= 10, 20,
+                  'both streams emitted')
+    check_eq(sl.stop(), 0, 'sluice exits 0 on SIGTERM')
+    check_eq(sorted(json.loads(x)['n'] for x in read_lines(t.path('alias.out'))), list(range(5)),
+             'STREAM:web_logs reads the input whose Alias is web_logs, only it')
+    check_eq(sorted(json.loads(x)['n'] for x in read_lines(t.path('name.out'))),
+             list(range(100, 105)), 'STREAM:db_logs reads the second tcp input, only it')
+
+
 def test_syntax_error(t):
     with open(t.path('streams.conf'), 'w') as f:
         f.write('[STREAM_TASK]\n    Name bad\n    Exec SELECT app FROM TAG:\'x\' WHERE;\n')
@@ -111,4 +141,4 @@ def test_syntax_error(t):
 
 
 if __name__ == '__main__':
-    main([test_windows_and_streams, test_syntax_error])
+    main([test_windows_and_streams, test_from_stream_input_alias, test_syntax_error])

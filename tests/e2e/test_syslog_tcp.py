@@ -280,6 +280,30 @@ def test_mixed_framing_one_connection(t):
           'first mismatch at %d:\n  got  %r\n  want %r' % bad[0] if bad else '')
 
 
+def test_raw_message_key(t):
+    """Raw_Message_Key: the message as received, without its framing, is
+    added under that key after the parsed fields.
+    https://docs.fluentbit.io/manual/5.0/data-pipeline/inputs/syslog
+    (raw_message_key); fluent-bit plugins/in_syslog/syslog_prot.c."""
+    msgs = [b'<34>1 2024-05-06T07:08:09.000001Z host1 app 100 ID1 - hello one',
+            b'<13>1 2024-05-06T07:08:10.000002Z host2 app 101 ID2 [x@1 a="b"] hello two']
+    port = free_port()
+    sl = t.sluice(conf(service(t), syslog_in(port, Raw_Message_Key='raw'),
+                       file_out(t, fmt='plain')))
+    s = socket.create_connection(('127.0.0.1', port))
+    s.sendall(msgs[0] + b'\n' + b'%d ' % len(msgs[1]) + msgs[1])
+    s.shutdown(socket.SHUT_WR)
+    sl.wait_stats(lambda st: st['totals']['out'] >= 2, 30, '2 records out')
+    s.close()
+    check_eq(sl.stop(), 0, 'sluice exits 0 on SIGTERM')
+    recs = [json.loads(ln) for ln in read_lines(t.path('out.txt'))]
+    check_eq([r.get('raw') for r in recs], [m.decode() for m in msgs],
+             'raw: each message as sent, LF and octet count left out')
+    check_eq([list(r)[-1] for r in recs], ['raw', 'raw'], 'raw comes after the parsed fields')
+    check_eq([r['message'] for r in recs], ['hello one', 'hello two'], 'parsed fields kept')
+
+
 if __name__ == '__main__':
     main([test_rfc5424_lf, test_rfc5424_octet_counted, test_rfc3164_lf, test_rfc3164_octet_counted,
-          test_two_workers_keep_order, test_many_connections, test_mixed_framing_one_connection])
+          test_two_workers_keep_order, test_many_connections, test_mixed_framing_one_connection,
+          test_raw_message_key])

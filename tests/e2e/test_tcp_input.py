@@ -178,6 +178,35 @@ def test_concatenated_json(t):
     check_eq(sl.stop(), 0, 'sluice exits 0')
 
 
+def test_parser(t):
+    """Parser with Format none: each line goes through the [PARSER]
+    (Fluent Bit's in_tcp config map: "Optional parser for line-delimited
+    records", plugins/in_tcp/tcp.c). Fluent Bit's logfmt documentation
+    example (https://docs.fluentbit.io/manual/5.0/data-pipeline/parsers/logfmt)
+    gives key1=val1, key2=val2, key3=true; a line the parser does not match
+    is kept as {"log": line} and counted unparsed (sluice, as its syslog
+    input does). Parser with Format json is refused at start-up."""
+    with open(t.path('parsers.conf'), 'w') as f:
+        f.write('[PARSER]\n    Name lf\n    Format logfmt\n    Logfmt_No_Bare_Keys on\n')
+    port = free_port()
+    sl = t.sluice(conf(service(t, Parsers_File='parsers.conf'),
+                       tcp_in(port, fmt='none', Parser='lf'),
+                       file_out(t, fmt='plain')))
+    s = send_raw(port, b'key1=val1 key2=val2 key3=true\nkey1=val1 key2=val2 key3\n')
+    sl.wait_stats(lambda st: st['totals']['out'] >= 2, 15, '2 records out')
+    s.close()
+    check_eq(sl.stats()['inputs']['tcp.0']['unparsed'], 1, 'the bare-key line counted unparsed')
+    check_eq(sl.stop(), 0, 'sluice exits 0 on SIGTERM')
+    check_eq([json.loads(x) for x in read_lines(t.path('out.txt'))],
+             [{'key1': 'val1', 'key2': 'val2', 'key3': 'true'},
+              {'log': 'key1=val1 key2=val2 key3'}],
+             'parsed fields; the unmatched line kept under log')
+    bad = t.sluice(conf(service(t, Parsers_File='parsers.conf'), tcp_in(free_port(), Parser='lf'),
+                        file_out(t)), name='bad', wait=False)
+    check(bad.wait_exit(10) != 0 and 'set Format none' in bad.stderr(),
+          'Parser with Format json: a start-up error naming the fix', bad.stderr()[-300:])
+
+
 if __name__ == '__main__':
     main([test_json_volume_exact, test_format_none_separators, test_source_address_key,
-          test_pretty_printed_json, test_concatenated_json])
+          test_pretty_printed_json, test_concatenated_json, test_parser])

@@ -123,6 +123,64 @@ static void test_input(void **state)
 	assert_non_null(strstr(err.msg, "'Format'"));
 }
 
+/* https://docs.fluentbit.io/manual/5.0/data-pipeline/outputs/kafka: client_id
+ * is passed to librdkafka (client.id). */
+static void test_client_id(void **state)
+{
+	(void)state;
+	const char *text = OUT("    Client_Id my-shipper\n");
+	memset(&err, 0, sizeof(err));
+	struct dp_conf *c = dp_conf_load_buffer(text, strlen(text), "k.conf", &err);
+	assert_non_null(c);
+	struct dp_pipeline *pl = dp_pipeline_create(c, &err);
+	if (!pl)
+		fail_msg("%s", err.msg);
+	rd_kafka_conf_t *kc = out_kafka_conf_build(pl->out[0], &err);
+	assert_non_null(kc);
+	char v[64];
+	size_t n = sizeof(v);
+	assert_int_equal(rd_kafka_conf_get(kc, "client.id", v, &n), RD_KAFKA_CONF_OK);
+	assert_string_equal(v, "my-shipper");
+	rd_kafka_conf_destroy(kc);
+	dp_pipeline_destroy(pl);
+	dp_conf_destroy(c);
+}
+
+/* Format raw (Fluent Bit's out_kafka) needs raw_log_key. */
+static void test_raw_needs_key(void **state)
+{
+	(void)state;
+	assert_null(build(OUT("    Format raw\n")));
+	assert_non_null(strstr(err.msg, "k.conf:7: [OUTPUT] kafka: Format raw needs Raw_Log_Key"));
+	assert_non_null(build(OUT("    Format raw\n    raw_log_key log\n")));
+}
+
+/* The kafka input's keys of https://docs.fluentbit.io/manual/5.0/data-pipeline/inputs/kafka
+ * (enable_auto_commit, buffer_max_size, poll_timeout_ms) and the common
+ * keys log_level and storage.type of every plugin. */
+static void test_input_keys_and_common_keys(void **state)
+{
+	(void)state;
+	const char *in = "[INPUT]\n    Name kafka\n    Brokers 127.0.0.1:1\n    Topics t\n";
+	char buf[768];
+	snprintf(buf, sizeof(buf), "%s    enable_auto_commit true\n    buffer_max_size 8M\n"
+		 "    poll_timeout_ms 5\n    log_level debug\n    storage.type memory\n"
+		 "[FILTER]\n    Name grep\n    Match *\n    Regex a b\n    Log_Level error\n"
+		 "[OUTPUT]\n    Name null\n    Match *\n    log_level off\n", in);
+	if (!build(buf))
+		fail_msg("%s", err.msg);
+	snprintf(buf, sizeof(buf), "%s    buffer_max_size 0\n", in);
+	assert_null(build(buf));
+	assert_non_null(strstr(err.msg, "buffer_max_size"));
+	snprintf(buf, sizeof(buf), "%s    log_level loud\n", in);
+	assert_null(build(buf));
+	assert_non_null(strstr(err.msg, "k.conf:5: [INPUT] kafka: invalid value 'loud' for 'Log_Level'"));
+	snprintf(buf, sizeof(buf), "%s    storage.type filesystem\n", in);
+	assert_null(build(buf));
+	assert_non_null(strstr(err.msg, "storage.type"));
+	assert_non_null(strstr(err.msg, "not supported yet"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -134,6 +192,9 @@ int main(void)
 		cmocka_unit_test(test_topics),
 		cmocka_unit_test(test_topic_names),
 		cmocka_unit_test(test_input),
+		cmocka_unit_test(test_client_id),
+		cmocka_unit_test(test_raw_needs_key),
+		cmocka_unit_test(test_input_keys_and_common_keys),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -320,6 +320,25 @@ static void test_logfmt(void **state)
 	assert_int_equal(runs("lf", ""), -EINVAL);
 }
 
+/* https://docs.fluentbit.io/manual/5.0/data-pipeline/parsers/logfmt: with
+ * Logfmt_No_Bare_Keys a line where a key has no value (key3 of the
+ * page's example) is not parsed; without it key3 is true. */
+static void test_logfmt_no_bare_keys(void **state)
+{
+	(void)state;
+	struct dp_err e = { 0 };
+	const char *line = "key1=val1 key2=val2 key3";
+	assert_int_equal(add(&e, "Name", "lf_strict", "Format", "logfmt", "Logfmt_No_Bare_Keys", "true",
+			     NULL), 0);
+	assert_int_equal(add(&e, "Name", "lf_loose", "Format", "logfmt", NULL), 0);
+	assert_int_equal(runs("lf_loose", line), 0);
+	CHECK(0, RECV_SEC, RECV_NSEC, { "key1", "val1" }, { "key2", "val2" }, { "key3", "?true" });
+	assert_int_equal(runs("lf_strict", line), -EINVAL);
+	assert_int_equal(runs("lf_strict", "key1=val1 key2="), -EINVAL);
+	assert_int_equal(runs("lf_strict", "key1=val1 key2=\"\""), 0);
+	CHECK(0, RECV_SEC, RECV_NSEC, { "key1", "val1" }, { "key2", "" });
+}
+
 static void test_ltsv(void **state)
 {
 	(void)state;
@@ -571,6 +590,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_docker_json, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_syslog, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_logfmt, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_logfmt_no_bare_keys, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ltsv, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_types, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_time_keep_offset, setup, teardown),
