@@ -271,8 +271,9 @@ static inline bool is_ws(char ch)
 /* Does the one-line object [p, p + l) (it starts with '{' and ends with
  * '}') hold more than one object, "{..}{..}" or "{..} {..}"? A '}' that
  * whitespace and a '{' follow is the sign; one memchr pass, and the exact
- * split is left to json_end, which knows strings. Most lines have no '}'
- * but the last, so this costs one vector scan of the line. */
+ * split is left to json_end, which knows strings. Called only for a
+ * line the JSON parser refused (psr_frame_json_first) and at the end of a
+ * stream, never per line. */
 static bool json_concat(const char *p, uint32_t l)
 {
 	const char *last = p + l - 1, *q = p;
@@ -285,6 +286,19 @@ static bool json_concat(const char *p, uint32_t l)
 		q++;
 	}
 	return false;
+}
+
+size_t psr_frame_json_first(const char *p, size_t len)
+{
+	if (len < 2 || p[0] != '{' || !json_concat(p, (uint32_t)len))
+		return 0;
+	const char *broken, *q = json_end(p, p + len, &broken);
+	if (!q)
+		return 0;
+	for (const char *r = q; r < p + len; r++)
+		if (!is_ws(*r))
+			return (size_t)(q - p);
+	return 0;   /* one object, blanks after it */
 }
 
 /* [p, end) without trailing whitespace. */
@@ -331,15 +345,7 @@ size_t psr_frame_burst(struct psr_framer *f, const char *buf, size_t len,
 			if (mode == PSR_FRAME_JSON && *p == '{') {
 				uint32_t l = trimmed(p, t);
 				const char *end = t + 1;
-				if (l && p[l - 1] == '}' && json_concat(p, l)) {
-					/* Several objects on the line: the first is the
-					 * frame, the rest is read again from its end. */
-					const char *broken, *q = json_end(p, p + l, &broken);
-					if (q != NULL) {
-						end = q;
-						l = (uint32_t)(q - p);
-					}
-				} else if (!l || p[l - 1] != '}') {
+				if (!l || p[l - 1] != '}') {
 					/* spread over lines: find where it ends */
 					const char *broken, *q = json_end(p, p + win, &broken);
 					if (q == NULL && broken == NULL)

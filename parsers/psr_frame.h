@@ -27,8 +27,11 @@
  *                    still open, or where a string holds a raw LF (JSON
  *                    forbids both), so one broken object never swallows
  *                    the objects after it. Several objects on one line
- *                    ("{..}{..}", "{..} {..}") are a frame each, as Fluent
- *                    Bit's JSON stream tokenizer yields them.
+ *                    ("{..}{..}", "{..} {..}") are one frame here: the
+ *                    line the JSON parser refuses is cut by the caller
+ *                    with psr_frame_json_first (only such a line pays for
+ *                    the search), as Fluent Bit's JSON stream tokenizer
+ *                    yields each object.
  * Empty frames (an empty line, "0 ") are skipped silently.
  *
  * Size limit: a frame whose content is longer than max_frame (LEN >
@@ -128,6 +131,11 @@ size_t psr_frame_burst(struct psr_framer *f, const char *buf, size_t len,
  * again with what follows it (psr_frame_flush_rest).
  */
 #define PSR_FRAME_MORE 2
+
+/* p[0..len) starts with a JSON object that ends before len, another one
+ * following it ("{..}{..}", "{..} {..}"): the first one's length; else 0.
+ * For the rare frame the JSON parser refused. */
+size_t psr_frame_json_first(const char *p, size_t len);
 int psr_frame_flush(struct psr_framer *f, const char *buf, size_t len, struct psr_frame *out);
 
 /* The bytes of buf[0..len) after frame `out` that psr_frame_flush

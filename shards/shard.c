@@ -161,8 +161,10 @@ static bool reclaim(struct shard *sh)
 	return got;
 }
 
-int shard_emit_frame(struct shard *sh, struct shard_in *si, const char *p, size_t len,
-		     const char *src, size_t srclen)
+#define EMIT_SPLIT 1   /* emit_one: a JSON frame of several objects */
+
+static int emit_one(struct shard *sh, struct shard_in *si, const char *p, size_t len,
+		    const char *src, size_t srclen, bool split)
 {
 	struct dp_chunk *c = si->open;
 	if (!c && !(c = shard_chunk_open(sh, si)))
@@ -172,6 +174,8 @@ int shard_emit_frame(struct shard *sh, struct shard_in *si, const char *p, size_
 		int prc = si->in->ops->parse(c, p, len, si->ctx);
 		if (prc < 0) {
 			dp_chunk_rec_abort(c);
+			if (split && si->in->framing == PSR_FRAME_JSON && psr_frame_json_first(p, len))
+				return EMIT_SPLIT;
 			DP_CNT_ADD(si->cnt.malformed, 1);
 			return 0;
 		}
@@ -221,11 +225,46 @@ int shard_emit_frame(struct shard *sh, struct shard_in *si, const char *p, size_
 	}
 }
 
+/* "{..}{..}" (a frame the JSON parser refused): each object a record,
+ * as Fluent Bit's JSON stream tokenizer yields them. Only such frames pay
+ * for the search; one that runs out of memory part way says how far it
+ * got in *used, so the rest is retried and nothing twice. */
+static int emit_pieces(struct shard *sh, struct shard_in *si, const char *p, size_t len,
+		       const char *src, size_t srclen, size_t *used)
+{
+	size_t off = 0;
+	while (off < len) {
+		while (off < len && (p[off] == ' ' || p[off] == '\t' || p[off] == '\r' || p[off] == '\n'))
+			off++;
+		if (off == len)
+			break;
+		size_t k = psr_frame_json_first(p + off, len - off);
+		if (!k)
+			k = len - off;
+		if (emit_one(sh, si, p + off, k, src, srclen, false) == -EAGAIN) {
+			if (used)
+				*used = off;
+			return -EAGAIN;
+		}
+		off += k;
+	}
+	return 0;
+}
+
+int shard_emit_frame(struct shard *sh, struct shard_in *si, const char *p, size_t len,
+		     const char *src, size_t srclen, size_t *used)
+{
+	int rc = emit_one(sh, si, p, len, src, srclen, true);
+	if (unlikely(rc == EMIT_SPLIT))
+		return emit_pieces(sh, si, p, len, src, srclen, used);
+	return rc;
+}
+
 static inline void dgram_frame(struct shard *sh, struct shard_in *si, const char *p, size_t len,
 			       const char *src, size_t srclen)
 {
 	/* A datagram cannot wait for memory: it is dropped and counted. */
-	if (shard_emit_frame(sh, si, p, len, src, srclen) == -EAGAIN)
+	if (shard_emit_frame(sh, si, p, len, src, srclen, NULL) == -EAGAIN)
 		DP_CNT_ADD(si->cnt.dropped, 1);
 }
 
@@ -272,7 +311,7 @@ void shard_emit_dgram(struct shard *sh, struct shard_in *si, const char *p, size
 
 int shard_emit(struct shard *sh, unsigned input, const char *p, size_t len)
 {
-	return shard_emit_frame(sh, &sh->ins[input], p, len, NULL, 0);
+	return shard_emit_frame(sh, &sh->ins[input], p, len, NULL, 0, NULL);
 }
 
 /* Push chunks older than Flush; returns ms until the next one is due. */

@@ -130,9 +130,12 @@ int shard_emit(struct shard *sh, unsigned input, const char *p, size_t len);
 
 /* internal to shards/: shard.c <-> shard_net.c */
 /* src: the sender as Fluent Bit writes it ("tcp://10.0.0.1:5140"), added
- * under the input's Source_Address_Key when it has one; may be NULL. */
+ * under the input's Source_Address_Key when it has one; may be NULL.
+ * 0, or -EAGAIN when the input's memory is exhausted; a JSON frame of
+ * several objects may stop part way: *used (when not NULL) then says how
+ * many of its bytes were taken, the rest is to be emitted again. */
 int shard_emit_frame(struct shard *sh, struct shard_in *si, const char *p, size_t len,
-		     const char *src, size_t srclen);
+		     const char *src, size_t srclen, size_t *used);
 /* One UDP datagram's payload (shard_net.c, shard_rx.c): trailing LF, CR
  * and NUL dropped, then one frame, or (dp_input.dgram_frames) the frames
  * `framing` cuts it into; what cannot be kept for lack of memory is

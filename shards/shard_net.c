@@ -402,9 +402,17 @@ static int conn_keep(struct shard_conn *c, const char *from)
 }
 
 /* One frame of this connection, with its sender for Source_Address_Key. */
-static inline int conn_emit(struct shard *sh, struct shard_conn *c, const char *p, size_t len)
+static inline int conn_emit(struct shard *sh, struct shard_conn *c, struct psr_frame *f)
 {
-	return shard_emit_frame(sh, c->si, p, len, c->src_len ? c->src : NULL, c->src_len);
+	size_t used = 0;
+	int rc = shard_emit_frame(sh, c->si, f->p, f->len, c->src_len ? c->src : NULL, c->src_len,
+				  &used);
+	if (rc == -EAGAIN) {
+		/* a frame of several JSON objects keeps only what is left */
+		f->p += used;
+		f->len -= (uint32_t)used;
+	}
+	return rc;
 }
 
 /* Serve one connection: pending frames first, then frames still in the
@@ -415,7 +423,7 @@ static int conn_service(struct shard *sh, struct shard_conn *c, int budget)
 	for (;;) {
 		while (c->next_frame < c->nframes) {
 			struct psr_frame *f = &c->frames[c->next_frame];
-			if (conn_emit(sh, c, f->p, f->len) == -EAGAIN)
+			if (conn_emit(sh, c, f) == -EAGAIN)
 				return conn_keep(c, f->p) ? conn_lost(sh, c) : CONN_PAUSED;
 			c->next_frame++;
 		}

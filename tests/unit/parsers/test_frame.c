@@ -268,12 +268,9 @@ static void test_json(void **state)
 	static const char *const want3[] = { "{\"ok\":1}" };
 	CHECK(&cfg, s3, want3, 1, 0);
 
-	/* Several objects on one line are a frame each, as Fluent Bit's tcp
-	 * input tokenizes a JSON stream (docs.fluentbit.io/manual/
-	 * data-pipeline/inputs/tcp: "the input expects JSON maps ...
-	 * separated by a new line or by their own delimiters"; plugins/in_tcp/
-	 * tcp_conn.c packs one object at a time). Braces inside strings do
-	 * not split; an object may go on over the next line. */
+	/* Several objects on one line stay one frame (the shard cuts the
+	 * line the JSON parser refuses, psr_frame_json_first, below); an
+	 * object that goes on over the next line ends where it ends. */
 	static const char s4[] =
 		"{\"a\":1}{\"b\":2}\n"
 		"{\"a\":\"}{\"} {\"b\":\"x\"}\t{\"c\":3}\n"
@@ -281,10 +278,10 @@ static void test_json(void **state)
 		"{\"n\":{\"m\":1}}{\"o\":[{}]}\n"
 		"{\"p\":1}{\"q\":\n2}\n";
 	static const char *const want4[] = {
-		"{\"a\":1}", "{\"b\":2}",
-		"{\"a\":\"}{\"}", "{\"b\":\"x\"}", "{\"c\":3}",
+		"{\"a\":1}{\"b\":2}",
+		"{\"a\":\"}{\"} {\"b\":\"x\"}\t{\"c\":3}",
 		"{\"s\":\"} {\"}",
-		"{\"n\":{\"m\":1}}", "{\"o\":[{}]}",
+		"{\"n\":{\"m\":1}}{\"o\":[{}]}",
 		"{\"p\":1}", "{\"q\":\n2}",
 	};
 	CHECK(&cfg, s4, want4, 0, 0);
@@ -297,6 +294,36 @@ static void test_json(void **state)
 		"{\"w\":0}", "{\"x\":1}", "{\"y\":\"}{\"}", "{\"z\":3}",
 	};
 	CHECK(&cfg, s5, want5, 0, 1);
+}
+
+/* Where a frame of objects back to back is cut: the first object's end,
+ * braces in strings ignored; 0 for one object, anything else, or a first
+ * object that does not end. As Fluent Bit's tcp input tokenizes a JSON
+ * stream (docs.fluentbit.io/manual/data-pipeline/inputs/tcp, Format json;
+ * plugins/in_tcp/tcp_conn.c packs one complete object at a time). */
+static void test_json_first(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *s;
+		size_t want;
+	} cases[] = {
+		{ "{\"a\":1}{\"b\":2}", 7 },
+		{ "{\"a\":\"}{\"} {\"b\":1}", 10 },
+		{ "{\"n\":{\"m\":1}}\t{}", 13 },
+		{ "{\"s\":\"} {\"}", 0 },
+		{ "{\"a\":1}", 0 },
+		{ "{\"a\":1}  \t", 0 },
+		{ "{\"a\":1} x", 0 },
+		{ "[1]{}", 0 },
+		{ "{\"a\":{}", 0 },
+		{ "{", 0 },
+		{ "", 0 },
+	};
+	for (unsigned i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		if (psr_frame_json_first(cases[i].s, strlen(cases[i].s)) != cases[i].want)
+			fail_msg("'%s': %zu, want %zu", cases[i].s,
+				 psr_frame_json_first(cases[i].s, strlen(cases[i].s)), cases[i].want);
 }
 
 static void test_oversize(void **state)
@@ -490,6 +517,7 @@ int main(void)
 		cmocka_unit_test(test_auto),
 		cmocka_unit_test(test_sep),
 		cmocka_unit_test(test_json),
+		cmocka_unit_test(test_json_first),
 		cmocka_unit_test(test_oversize),
 		cmocka_unit_test(test_malformed),
 		cmocka_unit_test(test_full_buffer),
