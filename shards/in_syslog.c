@@ -162,6 +162,9 @@ static int parse(struct dp_chunk *c, const char *p, size_t len, void *ctx)
 {
 	struct syslog_ctx *x = ctx;
 	int rc;
+	/* The common case first, as a tail call: a native parser alone. */
+	if (!x->user && !x->raw_key)
+		return x->parse(c, p, len, &x->psr);
 	if (x->user) {
 		if ((rc = psr_parser_exec(x->user, x->user_st, c, p, len)) != 0) {
 			/* As Fluent Bit keeps what a parser cannot match: the
