@@ -497,27 +497,34 @@ bool dp_mp_strbin(const uint8_t *p, size_t n, bool *is_bin, size_t *hdr, size_t 
 	return *hdr + *len <= n;
 }
 
-enum dp_type dp_mp_type(const uint8_t *p, size_t n)
+enum dp_type dp_mp_type_hdr(uint8_t h)
 {
-	uint8_t h = p[0];
-	if (h <= 0x7f)
+	if (h <= 0x7f || (h >= 0xcc && h <= 0xcf))
 		return DP_T_UINT;
-	if (h >= 0xe0)
+	if (h >= 0xe0 || (h >= 0xd0 && h <= 0xd3))
 		return DP_T_INT;
+	if ((h & 0xe0) == 0xa0 || (h >= 0xd9 && h <= 0xdb))
+		return DP_T_STR;
 	if ((h & 0xf0) == 0x80 || h == 0xde || h == 0xdf)
 		return DP_T_MAP;
 	if ((h & 0xf0) == 0x90 || h == 0xdc || h == 0xdd)
 		return DP_T_ARRAY;
-	if ((h & 0xe0) == 0xa0 || (h >= 0xd9 && h <= 0xdb))
-		return DP_T_STR;
 	switch (h) {
 	case 0xc0: return DP_T_NIL;
 	case 0xc2: case 0xc3: return DP_T_BOOL;
-	case 0xc4: case 0xc5: case 0xc6: return DP_T_BIN;
 	case 0xca: case 0xcb: return DP_T_FLOAT;
-	case 0xcc: case 0xcd: case 0xce: case 0xcf: return DP_T_UINT;
-	case 0xd0: return n >= 2 && (int8_t)p[1] < 0 ? DP_T_INT : DP_T_UINT;
-	case 0xd1: case 0xd2: case 0xd3: return n >= 2 && (p[1] & 0x80) ? DP_T_INT : DP_T_UINT;
+	case 0xc4: case 0xc5: case 0xc6: return DP_T_BIN;
 	default: return DP_T_EXT;
 	}
+}
+
+enum dp_type dp_mp_type(const uint8_t *p, size_t n)
+{
+	uint8_t h = p[0];
+	/* a signed header holding a value >= 0 is a non-negative integer */
+	if (h == 0xd0)
+		return n >= 2 && (int8_t)p[1] < 0 ? DP_T_INT : DP_T_UINT;
+	if (h >= 0xd1 && h <= 0xd3)
+		return n >= 2 && (p[1] & 0x80) ? DP_T_INT : DP_T_UINT;
+	return dp_mp_type_hdr(h);
 }

@@ -457,7 +457,10 @@ bool dp_mp_container(const uint8_t *p, size_t n, bool map, uint32_t *count, size
 /* The string or binary at p: header size and payload length; false when
  * it is neither or does not fit in n. */
 bool dp_mp_strbin(const uint8_t *p, size_t n, bool *is_bin, size_t *hdr, size_t *len);
-/* The dp_type of the object at p (n >= 1 bytes). */
+/* The dp_type of the object at p (n >= 1 bytes); a signed integer header
+ * holding a value >= 0 is DP_T_UINT. */
 enum dp_type dp_mp_type(const uint8_t *p, size_t n);
+/* The same from the header byte alone (a signed header is DP_T_INT). */
+enum dp_type dp_mp_type_hdr(uint8_t h);
 
 #endif

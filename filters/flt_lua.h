@@ -72,7 +72,5 @@ void flt_lua_encode(lua_State *L, const struct flt_lua_conv *cv, int idx, struct
 		    unsigned depth, bool as_array);
 /* Is the table at idx an array (keys exactly 1..n, n > 0)? Its n, or 0. */
 size_t flt_lua_array_len(lua_State *L, int idx);
-/* enum dp_type of the msgpack object whose first byte is h. */
-enum dp_type flt_lua_mp_type(uint8_t h);
 
 #endif

@@ -11,27 +11,6 @@
 #include <lauxlib.h>
 #include "flt_lua.h"
 
-enum dp_type flt_lua_mp_type(uint8_t h)
-{
-	if (h <= 0x7f || (h >= 0xcc && h <= 0xcf))
-		return DP_T_UINT;
-	if (h >= 0xe0 || (h >= 0xd0 && h <= 0xd3))
-		return DP_T_INT;
-	if ((h & 0xe0) == 0xa0 || (h >= 0xd9 && h <= 0xdb))
-		return DP_T_STR;
-	if ((h & 0xf0) == 0x80 || h == 0xde || h == 0xdf)
-		return DP_T_MAP;
-	if ((h & 0xf0) == 0x90 || h == 0xdc || h == 0xdd)
-		return DP_T_ARRAY;
-	switch (h) {
-	case 0xc0: return DP_T_NIL;
-	case 0xc2: case 0xc3: return DP_T_BOOL;
-	case 0xca: case 0xcb: return DP_T_FLOAT;
-	case 0xc4: case 0xc5: case 0xc6: return DP_T_BIN;
-	default: return DP_T_EXT;
-	}
-}
-
 static void push_nil(lua_State *L, const struct flt_lua_conv *cv)
 {
 	if (cv->flb_null)
@@ -67,7 +46,7 @@ size_t flt_lua_push_mp(lua_State *L, const struct flt_lua_conv *cv, const uint8_
 	uint8_t h = p[0];
 	uint32_t len;
 	size_t hs;
-	enum dp_type t = flt_lua_mp_type(h);
+	enum dp_type t = dp_mp_type_hdr(h);
 	/* containers only where the encoder writes them back (it cuts at
 	 * FLT_LUA_DEPTH): what comes in goes out the same */
 	if (depth >= FLT_LUA_DEPTH && (t == DP_T_MAP || t == DP_T_ARRAY))
@@ -430,7 +409,7 @@ int flt_lua_encode_record(lua_State *L, const struct flt_lua_conv *cv, int idx,
 			return -1;
 		}
 		it->vlen = (uint32_t)(b->len - it->voff);
-		it->type = (uint8_t)flt_lua_mp_type(b->p[it->voff]);
+		it->type = (uint8_t)dp_mp_type_hdr(b->p[it->voff]);
 		n++;
 		lua_pop(L, 1);
 	}

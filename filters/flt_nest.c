@@ -302,27 +302,6 @@ static int64_t mp_map(const uint8_t *p, size_t n, const uint8_t **pairs)
 	return -1;
 }
 
-static enum dp_type mp_type(uint8_t h)
-{
-	if (h <= 0x7f || h == 0xcc || h == 0xcd || h == 0xce || h == 0xcf)
-		return DP_T_UINT;
-	if (h >= 0xe0 || (h >= 0xd0 && h <= 0xd3))
-		return DP_T_INT;
-	if ((h & 0xe0) == 0xa0 || (h >= 0xd9 && h <= 0xdb))
-		return DP_T_STR;
-	if ((h & 0xf0) == 0x80 || h == 0xde || h == 0xdf)
-		return DP_T_MAP;
-	if ((h & 0xf0) == 0x90 || h == 0xdc || h == 0xdd)
-		return DP_T_ARRAY;
-	switch (h) {
-	case 0xc0: return DP_T_NIL;
-	case 0xc2: case 0xc3: return DP_T_BOOL;
-	case 0xca: case 0xcb: return DP_T_FLOAT;
-	case 0xc4: case 0xc5: case 0xc6: return DP_T_BIN;
-	default: return DP_T_EXT;
-	}
-}
-
 /* Scratch writer: the new key (prefix rule applied) and the value bytes. */
 struct nest_out {
 	struct nest_shard *s;
@@ -543,7 +522,7 @@ static int lift_do(struct nest_shard *s, struct dp_chunk *c)
 			continue;
 		dp_chunk_field_begin(c, (const char *)s->scratch + it->koff, it->klen);
 		dp_chunk_write(c, s->scratch + it->voff, it->vlen);
-		dp_chunk_field_end(c, mp_type(s->scratch[it->voff]));
+		dp_chunk_field_end(c, dp_mp_type_hdr(s->scratch[it->voff]));
 	}
 	flt_append_end(c, r);
 	return DP_FILTER_KEEP;
