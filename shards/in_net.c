@@ -8,6 +8,7 @@
 #include "in_net.h"
 #include "psr_frame.h"
 #include "psr_json.h"
+#include "psr_parser.h"
 
 /* Smallest read: a shard reads at least this much per read(2) whatever
  * Buffer_Chunk_Size says, since fewer, larger reads cost less CPU. */
@@ -156,4 +157,13 @@ int in_net_lines_parse(struct dp_chunk *c, const char *p, size_t len, void *ctx)
 		return psr_json_parse(c, p, len);
 	dp_chunk_put_str(c, "log", 3, p, len);
 	return 0;
+}
+
+int in_net_parse_with(const struct psr_parser *p, struct psr_parser_state *st, struct dp_chunk *c,
+		      const char *line, size_t len, const char *raw_key, size_t raw_klen)
+{
+	if (psr_parser_exec(p, st, c, line, len) == 0)
+		return 0;
+	dp_chunk_put_str(c, raw_key, raw_klen, line, len);
+	return DP_PARSE_UNPARSED;
 }

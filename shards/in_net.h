@@ -57,6 +57,14 @@ int in_net_lines_parse(struct dp_chunk *c, const char *p, size_t len, void *ctx)
 
 int in_net_setup_format(struct dp_input *in, bool json, const char *separator, struct dp_err *err);
 
+/* An input's `Parser` (a [PARSER], on its shard's state st): the fields
+ * it makes, or, as Fluent Bit keeps what a parser cannot match, the frame
+ * under `raw_key` (syslog "message", tcp "log") and DP_PARSE_UNPARSED. */
+struct psr_parser;
+struct psr_parser_state;
+int in_net_parse_with(const struct psr_parser *p, struct psr_parser_state *st, struct dp_chunk *c,
+		      const char *line, size_t len, const char *raw_key, size_t raw_klen);
+
 /* Check the receive backend keys against the transport setup chose, and
  * point in->rx at them. */
 int in_net_setup_rx(struct dp_input *in, const struct shard_rx_cfg *rx, struct dp_err *err);

@@ -165,16 +165,8 @@ static int parse(struct dp_chunk *c, const char *p, size_t len, void *ctx)
 	/* The common case first, as a tail call: a native parser alone. */
 	if (!x->user && !x->raw_key)
 		return x->parse(c, p, len, &x->psr);
-	if (x->user) {
-		if ((rc = psr_parser_exec(x->user, x->user_st, c, p, len)) != 0) {
-			/* As Fluent Bit keeps what a parser cannot match: the
-			 * raw line, counted as unparsed. */
-			dp_chunk_put_str(c, "message", 7, p, len);
-			return DP_PARSE_UNPARSED;
-		}
-	} else {
-		rc = x->parse(c, p, len, &x->psr);
-	}
+	rc = x->user ? in_net_parse_with(x->user, x->user_st, c, p, len, "message", 7)
+		     : x->parse(c, p, len, &x->psr);
 	/* Fluent Bit adds the raw message to records its parser made. */
 	if (rc == 0 && x->raw_key)
 		dp_chunk_put_str(c, x->raw_key, x->raw_key_len, p, len);

@@ -104,10 +104,7 @@ static int parse(struct dp_chunk *c, const char *p, size_t len, void *ctx)
 	struct tcp_ctx *x = ctx;
 	if (!x->p)
 		return in_net_lines_parse(c, p, len, x->in);
-	if (psr_parser_exec(x->p, x->st, c, p, len) == 0)
-		return 0;
-	dp_chunk_put_str(c, "log", 3, p, len);
-	return DP_PARSE_UNPARSED;
+	return in_net_parse_with(x->p, x->st, c, p, len, "log", 3);
 }
 
 const struct dp_input_ops in_tcp_ops = {
