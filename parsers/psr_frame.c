@@ -272,8 +272,7 @@ static inline bool is_ws(char ch)
  * '}') hold more than one object, "{..}{..}" or "{..} {..}"? A '}' that
  * whitespace and a '{' follow is the sign; one memchr pass, and the exact
  * split is left to json_end, which knows strings. Called only for a
- * line the JSON parser refused (psr_frame_json_first) and at the end of a
- * stream, never per line. */
+ * frame the JSON parser refused (psr_frame_json_first), never per line. */
 static bool json_concat(const char *p, uint32_t l)
 {
 	const char *last = p + l - 1, *q = p;
@@ -452,22 +451,8 @@ int psr_frame_flush(struct psr_framer *f, const char *buf, size_t len, struct ps
 	}
 	if (mode == PSR_FRAME_LF && buf[len - 1] == '\r')
 		len--;
-	if (mode == PSR_FRAME_JSON) {
-		while (len && is_ws(*buf)) {
-			buf++;
-			len--;
-		}
+	if (mode == PSR_FRAME_JSON)
 		len = trimmed(buf, buf + len);
-		/* "{..}{..}" at the very end: the first object now, the
-		 * caller comes back for the rest. */
-		const char *broken, *q;
-		if (len > 1 && buf[0] == '{' && buf[len - 1] == '}' && json_concat(buf, (uint32_t)len) &&
-		    (q = json_end(buf, buf + len, &broken)) != NULL && (size_t)(q - buf) <= f->max_frame) {
-			out->p = buf;
-			out->len = (uint32_t)(q - buf);
-			return PSR_FRAME_MORE;
-		}
-	}
 	if (len > f->max_frame)
 		return -EMSGSIZE;
 	if (len == 0)

@@ -51,11 +51,7 @@
  *           ... parse frames[0..nf) (they point into buf) ...
  *           memmove(buf, buf + used, have - used); have -= used;
  *   } while (nf == DP_BURST);
- *   at EOF: while ((rc = psr_frame_flush(&fr, buf, have, &last)) >= 1) {
- *           parse last;
- *           if (rc != PSR_FRAME_MORE) break;
- *           psr_frame_flush_rest(&buf, &have, &last);
- *   }
+ *   at EOF: if (psr_frame_flush(&fr, buf, have, &last) == 1) parse last;
  *
  * The caller's buffer must hold at least max_frame + PSR_FRAME_HEADROOM
  * bytes: whenever psr_frame_burst returns fewer than max_out frames, the
@@ -126,26 +122,14 @@ size_t psr_frame_burst(struct psr_framer *f, const char *buf, size_t len,
  * Returns 1 with *out set, 0 when there is nothing to deliver (empty, or
  * the tail belongs to an oversize frame already counted), -EMSGSIZE for
  * an oversize tail, -EBADMSG for an octet-counted frame cut short (both
- * for the caller to count). Resets the framer. PSR_FRAME_MORE (JSON
- * only: several objects in the tail, "{..}{..}"): *out is the first; call
- * again with what follows it (psr_frame_flush_rest).
+ * for the caller to count). Resets the framer.
  */
-#define PSR_FRAME_MORE 2
 
 /* p[0..len) starts with a JSON object that ends before len, another one
  * following it ("{..}{..}", "{..} {..}"): the first one's length; else 0.
  * For the rare frame the JSON parser refused. */
 size_t psr_frame_json_first(const char *p, size_t len);
 int psr_frame_flush(struct psr_framer *f, const char *buf, size_t len, struct psr_frame *out);
-
-/* The bytes of buf[0..len) after frame `out` that psr_frame_flush
- * returned PSR_FRAME_MORE for: advances *buf and *len past it. */
-static inline void psr_frame_flush_rest(const char **buf, size_t *len, const struct psr_frame *out)
-{
-	size_t k = (size_t)(out->p + out->len - *buf);
-	*buf += k;
-	*len -= k;
-}
 
 /* Tests only: scan with the baseline SSE2 code even on a CPU with AVX2,
  * so both paths get exercised. Call before any framing starts. */

@@ -298,14 +298,10 @@ void shard_emit_dgram(struct shard *sh, struct shard_in *si, const char *p, size
 			dgram_frame(sh, si, f[i].p, f[i].len, src, srclen);
 	} while (nf == DP_BURST);
 	struct psr_frame last;
-	int rc;
-	while ((rc = psr_frame_flush(&fr, p, len, &last)) >= 1) {
+	int rc = psr_frame_flush(&fr, p, len, &last);
+	if (rc == 1)
 		dgram_frame(sh, si, last.p, last.len, src, srclen);
-		if (rc != PSR_FRAME_MORE)
-			break;
-		psr_frame_flush_rest(&p, &len, &last);
-	}
-	if (rc < 0)
+	else if (rc < 0)
 		DP_CNT_ADD(si->cnt.oversize, 1);
 }
 

@@ -437,28 +437,18 @@ static int conn_service(struct shard *sh, struct shard_conn *c, int budget)
 			return CONN_CLOSED;
 		}
 		if (c->eof) {
-			/* The tail's frames become pending frames (the framer
-			 * forgets them), delivered by the loop above; several
-			 * JSON objects in the tail may take more than one
-			 * round (PSR_FRAME_MORE). */
-			const char *p = c->data + c->start;
-			size_t len = c->fill - c->start;
-			int rc = 0;
+			/* The tail's frame becomes the pending frame (the
+			 * framer forgets it), delivered by the loop above. */
+			int rc = psr_frame_flush(&c->fr, c->data + c->start, c->fill - c->start,
+						 &c->frames[0]);
 			c->eof_flushed = true;
-			while (c->nframes < DP_BURST &&
-			       (rc = psr_frame_flush(&c->fr, p, len, &c->frames[c->nframes])) >= 1) {
-				struct psr_frame *last = &c->frames[c->nframes++];
-				c->eof_flushed = rc != PSR_FRAME_MORE;
-				if (c->eof_flushed)
-					break;
-				psr_frame_flush_rest(&p, &len, last);
-			}
 			if (rc < 0)
 				DP_CNT_ADD(si->cnt.oversize, 1);
-			c->start = (uint32_t)(p - c->data);
-			c->next_frame = 0;
-			if (c->nframes)
+			if (rc == 1) {
+				c->nframes = 1;
+				c->next_frame = 0;
 				continue;
+			}
 			conn_close(sh, c);
 			return CONN_CLOSED;
 		}

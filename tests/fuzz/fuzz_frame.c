@@ -74,13 +74,9 @@ static void run(int mode, uint32_t max_frame, const char *sep, size_t seplen, un
 	}
 	struct psr_frame last;
 	r->malformed = f.malformed;
-	const char *tail = buf;
-	while ((r->flush = psr_frame_flush(&f, tail, have, &last)) >= 1) {
+	r->flush = psr_frame_flush(&f, buf, have, &last);
+	if (r->flush == 1)
 		add(r, &last, len);
-		if (r->flush != PSR_FRAME_MORE)
-			break;
-		psr_frame_flush_rest(&tail, &have, &last);
-	}
 	free(buf);
 }
 
