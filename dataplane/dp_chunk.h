@@ -100,6 +100,13 @@ struct dp_chunk {
 	/* For the input that filled it (e.g. Kafka offsets to commit when
 	 * the chunk comes back, see dp_input_ops.chunk_released). */
 	uint64_t in_meta[4];
+	/* Filesystem store (shards/shard_store.c): the frame that holds this
+	 * chunk on disk. st_seq 0: not stored. Written by the shard before the
+	 * chunk is pushed, read by workers (per-output cursors). */
+	uint64_t st_seq;
+	uint64_t st_seg;       /* its segment */
+	uint16_t st_dir;       /* its store directory */
+	bool st_replayed;      /* read back from disk, not filled here */
 
 	/* Builder state, used only by the owning shard while open. */
 	uint32_t cur_off;      /* start of the open record, or UINT32_MAX */
@@ -117,6 +124,10 @@ struct dp_chunk {
 void dp_chunk_init(struct dp_chunk *c, struct dp_rec *recs, struct dp_field *fields, uint8_t *data);
 /* Forget all records; keeps memory, input and pool. */
 void dp_chunk_reset(struct dp_chunk *c);
+/* The first len bytes of c->data hold msgpack events [time, map] written
+ * elsewhere (the filesystem store): index them (dp_chunk_load.c). 0, or
+ * -EINVAL (not events) / -ENOSPC (more than the index holds). */
+int dp_chunk_reindex(struct dp_chunk *c, uint32_t len);
 
 /* ---- record builder (owning shard only) ----
  *

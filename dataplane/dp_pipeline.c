@@ -20,6 +20,7 @@
 #include <sys/resource.h>
 #include "dp_log.h"
 #include "dp_pipeline.h"
+#include "dp_store.h"
 #include "dp_pipeline_int.h"
 #include "dp_suggest.h"
 #include "dp_time.h"
@@ -61,8 +62,34 @@ const struct dp_opt dp_service_opts[] = {
 	{ "SP_Mem_Buf_Limit", DP_OPT_SIZE, "10M", SVC(sp_mem_buf_limit), NULL, 0, 0, 0,
 	  "sluice: memory for the stream processor's results, across all shards; past it results are "
 	  "counted as dropped." },
-	{ "storage.path", DP_OPT_STR, NULL, SVC(storage_path), NULL, 0, 0, DP_OPT_NOT_YET,
-	  "Filesystem buffering. Not supported yet." },
+	{ "storage.path", DP_OPT_STR, NULL, SVC(storage_path), NULL, 0, 0, 0,
+	  "Directory of the filesystem store (docs/STORAGE.md): inputs with storage.type filesystem "
+	  "keep their chunks there until every output confirmed them, and what is there is replayed "
+	  "after a restart. Also -b PATH." },
+	{ "storage.sync", DP_OPT_ENUM, "normal", SVC(storage_sync), "normal|full", 0, 0, 0,
+	  "normal: a chunk is in the store once written (survives a crash of sluice, not of the "
+	  "machine); full: also on disk (fdatasync, one per chunk written, on a thread of its own) "
+	  "before its records are counted in." },
+	{ "storage.checksum", DP_OPT_BOOL, "off", SVC(storage_checksum), NULL, 0, 0, 0,
+	  "Accepted for compatibility: sluice always checks a CRC32C on every chunk it stores." },
+	{ "storage.max_chunks_up", DP_OPT_INT, "128", SVC(storage_max_chunks_up), NULL, 1, 1000000, 0,
+	  "Chunks of filesystem inputs held in memory at a time, across shards (each input also "
+	  "stays within its Mem_Buf_Limit); the rest waits on disk." },
+	{ "storage.backlog.mem_limit", DP_OPT_SIZE, "5M", SVC(storage_backlog_mem_limit), NULL, 0, 0, 0,
+	  "Memory for chunks read back from the store (replay after a restart, or a backlog while "
+	  "outputs are slow), across shards; at least 4 chunks per shard." },
+	{ "storage.delete_irrecoverable_chunks", DP_OPT_BOOL, "off", SVC(storage_delete_irrecoverable),
+	  NULL, 0, 0, 0,
+	  "on: a segment found corrupt in the middle is not copied to the rejected folder (its valid "
+	  "frames are replayed either way)." },
+	{ "storage.metrics", DP_OPT_BOOL, "off", SVC(storage_metrics), NULL, 0, 0, 0,
+	  "Accepted for compatibility: the store's counters are always in Stats_File." },
+	{ "storage.full_action", DP_OPT_ENUM, "drop_oldest", SVC(storage_full_action), "drop_oldest|pause", 0,
+	  0, 0,
+	  "sluice: when an output's storage.total_limit_size is reached or the disk is full: drop_oldest "
+	  "deletes the oldest chunks waiting on disk (counted, Fluent Bit's rule); pause stops the "
+	  "filesystem inputs instead (TCP backpressure, UDP drops counted) until delivered chunks free "
+	  "space." },
 	{ NULL },
 };
 
@@ -81,10 +108,13 @@ const struct dp_opt dp_input_common_opts[] = {
 	{ "Log_Level", DP_OPT_ENUM, NULL, IN(log_level), DP_PLUGIN_LOG_LEVELS, 0, 0, 0,
 	  "Verbosity of this instance's own log lines; default: the [SERVICE] Log_Level. Checked and "
 	  "stored; the log itself still filters on the service level." },
-	{ "storage.type", DP_OPT_ENUM, "memory", IN(storage_type), "memory|filesystem|memrb", 0, 0,
-	  DP_OPT_NOT_YET,
-	  "Where chunks are buffered: memory, the pools bounded by Mem_Buf_Limit (filesystem and "
-	  "memrb come with the filesystem store)." },
+	{ "storage.type", DP_OPT_ENUM, "memory", IN(storage_type), "memory|filesystem|memrb", 0, 0, 0,
+	  "Where chunks are buffered: memory, the pools bounded by Mem_Buf_Limit; filesystem, also "
+	  "the store under [SERVICE] storage.path, which outlives a crash (docs/STORAGE.md). memrb "
+	  "is not supported yet." },
+	{ "storage.pause_on_chunks_overlimit", DP_OPT_BOOL, "off", IN(storage_pause), NULL, 0, 0, 0,
+	  "Accepted for compatibility: a sluice input always pauses (TCP) or drops and counts (UDP) "
+	  "when its memory is used up." },
 	{ NULL },
 };
 
@@ -100,6 +130,10 @@ const struct dp_opt dp_output_common_opts[] = {
 	  "Retries of a failed flush before its records are counted as failed: a number, "
 	  "no_limits / False (retry forever) or no_retries." },
 	{ "Workers", DP_OPT_INT, "1", OUT(workers), NULL, 1, 64, 0, "Output worker threads." },
+	{ "storage.total_limit_size", DP_OPT_SIZE, NULL, OUT(storage_total_limit), NULL, 0, 0, 0,
+	  "Most bytes of the filesystem store that may wait for this output (split evenly over the "
+	  "shards; the smallest of the outputs' limits applies to the store); then storage.full_action. "
+	  "Default: no limit." },
 	{ "Log_Level", DP_OPT_ENUM, NULL, OUT(log_level), DP_PLUGIN_LOG_LEVELS, 0, 0, 0,
 	  "Verbosity of this instance's own log lines; default: the [SERVICE] Log_Level. Checked and "
 	  "stored; the log itself still filters on the service level." },
@@ -216,6 +250,11 @@ static int add_input(struct dp_pipeline *pl, const struct dp_conf_section *s, st
 		return rc;
 	in->sec = s;
 	in->log_level = dp_pipeline_log_level(s, in->log_level);
+	if (in->storage_type == DP_STORAGE_MEMRB) {
+		const struct dp_conf_kv *kv = dp_conf_kv_get(s, "storage.type");
+		return dp_err_set(err, -EINVAL, "%s:%d: %s: 'storage.type memrb' is not supported yet; "
+				  "use memory or filesystem", kv->file, kv->line, what);
+	}
 	unsigned nth = 0;
 	for (unsigned i = 0; i + 1 < pl->nin; i++)
 		if (pl->in[i]->ops == ops)
@@ -389,6 +428,10 @@ struct dp_pipeline *dp_pipeline_create(const struct dp_conf *conf, struct dp_err
 		/* One chunk being filled, one in flight, one coming back. */
 		pl->in[i]->pool_chunks = n < 3 ? 3 : n;
 	}
+	if ((rc = dp_store_check(pl, err))) {
+		dp_pipeline_destroy(pl);
+		return NULL;
+	}
 	for (unsigned o = 0; o < pl->nout; o++) {
 		pl->out[o]->worker_base = pl->nworkers;
 		pl->nworkers += (unsigned)pl->out[o]->workers;
@@ -427,6 +470,9 @@ static unsigned conn_share(const struct dp_pipeline *pl)
 int dp_pipeline_start(struct dp_pipeline *pl, struct dp_err *err)
 {
 	pl->start_ns = dp_time_mono_ns();
+	int src = dp_store_open(pl, err);
+	if (src)
+		return src;
 	pl->shards = calloc(pl->nshards, sizeof(*pl->shards));
 	pl->workers = calloc(pl->nworkers, sizeof(*pl->workers));
 	for (unsigned s = 0; s < pl->nshards; s++)
@@ -523,6 +569,7 @@ void dp_pipeline_destroy(struct dp_pipeline *pl)
 		shard_destroy(pl->shards[s]);
 	free(pl->shards);
 	free(pl->workers);
+	dp_store_close(pl);
 	for (unsigned i = 0; i < pl->nin; i++) {
 		struct dp_input *in = pl->in[i];
 		if (in->ops->teardown)

@@ -30,6 +30,13 @@ struct dp_service {
 	char *stats_file;
 	double stats_interval;
 	char *storage_path;
+	int storage_sync;      /* 0 normal, 1 full */
+	bool storage_checksum;
+	int64_t storage_max_chunks_up;
+	int64_t storage_backlog_mem_limit;
+	bool storage_delete_irrecoverable;
+	bool storage_metrics;
+	int storage_full_action;  /* 0 drop_oldest, 1 pause */
 	char *streams_file;
 	int64_t sp_mem_buf_limit; /* memory for the stream processor's results */
 };
@@ -40,6 +47,7 @@ struct dp_filter;
 struct psr_parsers;
 struct psr_ml_set;
 struct sp_engine;
+struct dp_store;
 
 #define DP_MAX_FILTERS 64
 
@@ -63,6 +71,7 @@ struct dp_pipeline {
 	unsigned nworkers;
 	unsigned stuck_workers;          /* left running after Grace */
 	uint64_t start_ns;
+	struct dp_store *store;          /* filesystem store (dp_store.h), or NULL */
 };
 
 /* The filters whose Match covers tag, after filter `after` (-1: all), as

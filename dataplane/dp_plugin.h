@@ -84,6 +84,9 @@ struct dp_input_ops {
 
 #define DP_EMITTER_SP 1000
 
+/* [INPUT] storage.type, in the order of its choices. */
+enum dp_storage_type { DP_STORAGE_MEMORY, DP_STORAGE_FILESYSTEM, DP_STORAGE_MEMRB };
+
 struct dp_input {
 	unsigned id;
 	char name[48];            /* "syslog.0", as Fluent Bit names instances */
@@ -100,7 +103,8 @@ struct dp_input {
 	int64_t mem_buf_limit;
 	bool threaded;
 	int log_level;            /* enum dp_log_level, -1: the service's */
-	int storage_type;         /* 0: memory (the only one so far) */
+	int storage_type;         /* enum dp_storage_type */
+	bool storage_pause;
 	/* routing: bit i set when output i matches this tag */
 	uint64_t route;
 	/* bit f set when filter f's Match covers this tag (the chain) */
@@ -198,6 +202,7 @@ struct dp_output {
 	char *retry_limit_opt;
 	int64_t workers;
 	int log_level;            /* enum dp_log_level, -1: the service's */
+	int64_t storage_total_limit; /* storage.total_limit_size, 0: none */
 	struct dp_match match;
 	int retry_limit;          /* -1: no limit */
 	unsigned worker_base;     /* index of its first worker in the pipeline */

@@ -13,6 +13,7 @@
 #include "dp_time.h"
 #include "out_worker.h"
 #include "shard.h"
+#include "shard_store.h"
 
 void dp_stats_collect(const struct dp_pipeline *pl, struct dp_stats_in *in, struct dp_stats_out *out)
 {
@@ -34,6 +35,7 @@ void dp_stats_collect(const struct dp_pipeline *pl, struct dp_stats_in *in, stru
 			in[i].rejected += DP_CNT_GET(c->rejected);
 			in[i].filtered += DP_CNT_GET(c->filtered);
 			in[i].unparsed += DP_CNT_GET(c->unparsed);
+			in[i].stored += DP_CNT_GET(c->stored);
 			in[i].rx_packets += DP_CNT_GET(c->rx_packets);
 			in[i].rx_bytes += DP_CNT_GET(c->rx_bytes);
 			in[i].rx_imissed += DP_CNT_GET(c->rx_imissed);
@@ -129,6 +131,33 @@ static void print_sp_json(const struct dp_pipeline *pl, FILE *f)
 	fputc('}', f);
 }
 
+/* The filesystem store's counters, summed over shards ("storage": {...}). */
+#define STORE_COUNTERS(X) X(written_chunks) X(written_records) X(written_bytes) X(write_errors) \
+	X(unstored_records) X(spilled_chunks) X(read_chunks) X(read_records) X(replayed_records) \
+	X(skipped_chunks) X(corrupt_chunks) X(read_errors) X(segments_deleted) X(torn_bytes) \
+	X(torn_records) X(corrupt_bytes) X(quarantined) X(backlog_bytes)
+
+static void print_store_json(const struct dp_pipeline *pl, FILE *f)
+{
+	if (!pl->store)
+		return;
+	struct shard_store_counters sum;
+	memset(&sum, 0, sizeof(sum));
+	for (unsigned s = 0; pl->shards && s < pl->nshards; s++) {
+		const struct shard_store_counters *c = pl->shards[s] ? shard_store_counters(pl->shards[s]) : NULL;
+		if (!c)
+			continue;
+#define ADD(x) sum.x += DP_CNT_GET(c->x);
+		STORE_COUNTERS(ADD)
+#undef ADD
+	}
+	fprintf(f, ",\"storage\":{\"path\":\"%s\"", pl->store->path);
+#define PRINT(x) fprintf(f, ",\"" #x "\":%llu", (unsigned long long)sum.x);
+	STORE_COUNTERS(PRINT)
+#undef PRINT
+	fputc('}', f);
+}
+
 void dp_stats_print_json(const struct dp_pipeline *pl, FILE *f)
 {
 	struct dp_stats_in in[DP_MAX_INPUTS];
@@ -139,13 +168,15 @@ void dp_stats_print_json(const struct dp_pipeline *pl, FILE *f)
 		(double)(dp_time_mono_ns() - pl->start_ns) / 1e9, pl->nshards, dp_pool_chunk_footprint());
 	for (unsigned i = 0; i < pl->nin; i++) {
 		fprintf(f, "%s\"%s\":{\"records\":%llu,\"bytes\":%llu,\"malformed\":%llu,\"oversize\":%llu,"
-			"\"dropped\":%llu,\"kernel_dropped\":%llu,\"connections\":%llu,\"rejected\":%llu,\"filtered\":%llu,\"unparsed\":%llu",
+			"\"dropped\":%llu,\"kernel_dropped\":%llu,\"connections\":%llu,\"rejected\":%llu,\"filtered\":%llu,\"unparsed\":%llu,"
+			"\"stored\":%llu",
 			i ? "," : "", in_name(pl->in[i]),
 			(unsigned long long)in[i].records, (unsigned long long)in[i].bytes,
 			(unsigned long long)in[i].malformed, (unsigned long long)in[i].oversize,
 			(unsigned long long)in[i].dropped, (unsigned long long)in[i].kernel_dropped,
 			(unsigned long long)in[i].connections, (unsigned long long)in[i].rejected,
-			(unsigned long long)in[i].filtered, (unsigned long long)in[i].unparsed);
+			(unsigned long long)in[i].filtered, (unsigned long long)in[i].unparsed,
+			(unsigned long long)in[i].stored);
 		print_rx_json(f, &in[i]);
 		tin += in[i].records;
 		tmal += in[i].malformed + in[i].oversize;
@@ -166,6 +197,7 @@ void dp_stats_print_json(const struct dp_pipeline *pl, FILE *f)
 	}
 	fprintf(f, "}");
 	print_sp_json(pl, f);
+	print_store_json(pl, f);
 	fprintf(f, ",\"totals\":{\"in\":%llu,\"out\":%llu,\"malformed\":%llu,\"dropped\":%llu,\"failed\":%llu}}\n",
 		(unsigned long long)tin, (unsigned long long)tout, (unsigned long long)tmal,
 		(unsigned long long)tdrop, (unsigned long long)tfail);

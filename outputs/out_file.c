@@ -148,8 +148,24 @@ static int file_fd(struct file_worker *w, const struct dp_chunk *c)
 		return -errno;
 	w->fd[c->input] = fd;
 	struct stat st;
-	w->header_due[c->input] = cfg->csv_column_names && w->fo.fmt == OUT_FMT_CSV && !fstat(fd, &st) &&
+	bool stat_ok = !fstat(fd, &st);
+	w->header_due[c->input] = cfg->csv_column_names && w->fo.fmt == OUT_FMT_CSV && stat_ok &&
 				  st.st_size == 0;
+	/* A line cut short by a crash (kill -9 during a write) is ended
+	 * first, so the next record starts a line of its own: the cut one is
+	 * sent again whole (it was never confirmed), and the new line is not
+	 * glued to the fragment. */
+	if (stat_ok && S_ISREG(st.st_mode) && st.st_size > 0 && w->fo.fmt != OUT_FMT_MSGPACK) {
+		char last = '\n';
+		int rfd = open(path, O_RDONLY | O_CLOEXEC);
+		if (rfd >= 0) {
+			if (pread(rfd, &last, 1, st.st_size - 1) != 1)
+				last = '\n';
+			close(rfd);
+		}
+		if (last != '\n' && write(fd, "\n", 1) != 1)
+			return -errno;
+	}
 	return fd;
 }
 

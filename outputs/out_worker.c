@@ -61,6 +61,8 @@ static void backoff(struct out_worker *w, int attempt)
 static void settle(struct out_worker *w, const struct dp_out_done *d, unsigned n)
 {
 	for (unsigned i = 0; i < n; i++) {
+		if (w->has_cur && d[i].c->st_seq)
+			dp_store_cur_settle(&w->cur, d[i].c->st_dir, d[i].c->st_seq);
 		DP_CNT_ADD(w->cnt.records, d[i].delivered);
 		DP_CNT_ADD(w->cnt.failed, d[i].failed);
 		DP_CNT_ADD(w->cnt.bytes, d[i].bytes);
@@ -68,6 +70,8 @@ static void settle(struct out_worker *w, const struct dp_out_done *d, unsigned n
 		release(w, d[i].c);
 	}
 	w->inflight -= n;
+	if (w->has_cur && n)
+		dp_store_cur_save(&w->cur);
 }
 
 /* Ask an asynchronous output what it settled, waiting up to timeout_ms. */
@@ -92,6 +96,9 @@ static void deliver(struct out_worker *w, struct dp_chunk **c, unsigned n)
 	while ((rc = o->ops->flush(w->ctx, c, n)) != 0) {
 		if (rc > 0 && o->ops->poll) {
 			/* Kept by the output until poll settles it. */
+			for (unsigned i = 0; w->has_cur && i < n; i++)
+				if (c[i]->st_seq)
+					dp_store_cur_hold(&w->cur, c[i]->st_dir, c[i]->st_seq);
 			w->inflight += n;
 			w->busy = rc == DP_FLUSH_BUSY;
 			return;
@@ -117,6 +124,14 @@ static void deliver(struct out_worker *w, struct dp_chunk **c, unsigned n)
 		DP_CNT_ADD(w->cnt.bytes, bytes);
 	}
 	DP_CNT_ADD(w->cnt.chunks, n);
+	/* Confirmed, or given up on and counted: not to be sent again after
+	 * a restart. Before release: then the chunk is no longer ours. */
+	if (w->has_cur) {
+		for (unsigned i = 0; i < n; i++)
+			if (c[i]->st_seq)
+				dp_store_cur_done(&w->cur, c[i]->st_dir, c[i]->st_seq);
+		dp_store_cur_save(&w->cur);
+	}
 	for (unsigned i = 0; i < n; i++)
 		release(w, c[i]);
 }
@@ -219,10 +234,18 @@ struct out_worker *out_worker_create(struct dp_pipeline *pl, struct dp_output *o
 	w->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	w->from_shard = calloc(pl->nshards, sizeof(*w->from_shard));
 	w->to_shard = calloc(pl->nshards, sizeof(*w->to_shard));
+	w->cur.fd = -1;
 	if (w->wake_fd < 0 || !w->from_shard || !w->to_shard) {
 		dp_err_set(err, -ENOMEM, "[%s] cannot create worker", o->name);
 		out_worker_destroy(w);
 		return NULL;
+	}
+	if (pl->store) {
+		w->has_cur = true;
+		if (dp_store_cur_open(&w->cur, pl->store, o, nth, err)) {
+			out_worker_destroy(w);
+			return NULL;
+		}
 	}
 	return w;
 }
@@ -267,6 +290,8 @@ void out_worker_destroy(struct out_worker *w)
 		return;
 	if (w->wake_fd >= 0)
 		close(w->wake_fd);
+	if (w->has_cur)
+		dp_store_cur_close(&w->cur);
 	free(w->from_shard);
 	free(w->to_shard);
 	free(w);

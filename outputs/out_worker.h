@@ -14,6 +14,7 @@
 #include <stdatomic.h>
 #include "dp_pipeline.h"
 #include "dp_ring.h"
+#include "dp_store.h"
 
 struct out_worker_counters {
 	uint64_t records;   /* records confirmed by the destination */
@@ -38,6 +39,8 @@ struct out_worker {
 	unsigned inflight;        /* chunks an asynchronous output holds */
 	bool busy;                /* its queue is full: do not drain the rings */
 	struct dp_err err;
+	struct dp_store_cur cur;  /* filesystem store: what this worker confirmed */
+	bool has_cur;
 	dp_cache_aligned _Atomic int sleeping;
 	_Atomic int stop;
 	_Atomic int started;      /* 1 running, -1 failed to start */

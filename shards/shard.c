@@ -27,6 +27,8 @@
 #include "psr_frame.h"
 #include "shard.h"
 #include "shard_rx.h"
+#include "shard_store.h"
+#include "dp_store.h"
 
 struct timer_ev {
 	uint8_t kind;
@@ -41,6 +43,10 @@ static uint8_t wake_tag = SHARD_EV_WAKE;
 struct dp_chunk *shard_chunk_open(struct shard *sh, struct shard_in *si)
 {
 	struct dp_chunk *c = dp_pool_get(&si->pool);
+	if (c && sh->store && si->in->storage_type == DP_STORAGE_FILESYSTEM && shard_store_full(sh)) {
+		dp_pool_put(&si->pool, c);   /* storage.full_action pause */
+		c = NULL;
+	}
 	if (!c) {
 		si->starved = true;
 		return NULL;
@@ -74,13 +80,13 @@ void shard_wake_flush(struct shard *sh)
 	sh->nwake_pend = 0;
 }
 
-static void wake_worker(struct shard *sh, struct shard_in *si, unsigned w)
+static void wake_worker(struct shard *sh, const struct dp_pool *pool, unsigned w)
 {
 	struct out_worker *ow = sh->pl->workers[w];
 	atomic_thread_fence(memory_order_seq_cst);
 	if (!atomic_load_explicit(&ow->sleeping, memory_order_relaxed))
 		return;   /* awake: it finds the chunk on its own */
-	if (dp_ring_count(sh->to_worker[w]) >= WAKE_BATCH || si->pool.nfree < si->pool.total / 2) {
+	if (dp_ring_count(sh->to_worker[w]) >= WAKE_BATCH || pool->nfree < pool->total / 2) {
 		out_worker_kick(ow);
 		return;
 	}
@@ -92,22 +98,8 @@ static void wake_worker(struct shard *sh, struct shard_in *si, unsigned w)
 	sh->wake_pend[sh->nwake_pend++] = w;
 }
 
-void shard_chunk_push(struct shard *sh, struct shard_in *si)
+void shard_chunk_send(struct shard *sh, struct dp_chunk *c, uint64_t route, const struct dp_pool *pool)
 {
-	struct dp_chunk *c = si->open;
-	si->open = NULL;
-	if (!c)
-		return;
-	if (c->nrecs == 0) {
-		dp_pool_put(&si->pool, c);
-		return;
-	}
-	uint64_t route = si->open_route;
-	if (route == 0) {
-		DP_CNT_ADD(si->cnt.dropped, c->nrecs);
-		dp_pool_put(&si->pool, c);
-		return;
-	}
 	c->route = route;
 	struct dp_pipeline *pl = sh->pl;
 	uint32_t refs = 0;
@@ -135,9 +127,34 @@ void shard_chunk_push(struct shard *sh, struct shard_in *si)
 			 * and a chunk is on it at most once: cannot fail. */
 			unsigned n = dp_ring_enqueue_burst(sh->to_worker[w], &obj, 1);
 			(void)n;
-			wake_worker(sh, si, w);
+			wake_worker(sh, pool, w);
 		}
 	}
+}
+
+void shard_chunk_push(struct shard *sh, struct shard_in *si)
+{
+	struct dp_chunk *c = si->open;
+	si->open = NULL;
+	if (!c)
+		return;
+	if (c->nrecs == 0) {
+		dp_pool_put(&si->pool, c);
+		return;
+	}
+	uint64_t route = si->open_route;
+	if (route == 0) {
+		DP_CNT_ADD(si->cnt.dropped, c->nrecs);
+		dp_pool_put(&si->pool, c);
+		return;
+	}
+	/* A filesystem input's chunk is in the store before it goes on; it
+	 * may wait there while the outputs are behind. */
+	if (si->in->storage_type == DP_STORAGE_FILESYSTEM && sh->store && !shard_store_write(sh, si, c)) {
+		dp_pool_put(&si->pool, c);
+		return;
+	}
+	shard_chunk_send(sh, c, route, &si->pool);
 }
 
 static bool reclaim(struct shard *sh)
@@ -149,6 +166,8 @@ static bool reclaim(struct shard *sh)
 		while ((n = dp_ring_dequeue_burst(sh->from_worker[w], objs, DP_BURST)) > 0) {
 			for (unsigned i = 0; i < n; i++) {
 				struct dp_chunk *c = objs[i];
+				if (c->st_seq && sh->store && shard_store_released(sh, c))
+					continue;   /* read back from the store: its pool */
 				struct shard_in *si = &sh->ins[c->input];
 				if (si->in->ops->chunk_released)
 					si->in->ops->chunk_released(si->in, si->ctx, c);
@@ -399,7 +418,8 @@ static bool any_starved(struct shard *sh)
 	for (unsigned i = 0; i < sh->nin; i++)
 		if (sh->ins[i].starved)
 			return true;
-	return false;
+	/* Chunks wait on disk for memory the workers will return. */
+	return sh->store && shard_store_pending(sh);
 }
 
 /* Wait for events. `busy`: connections still have work, do not block. */
@@ -423,9 +443,10 @@ static void wait_events(struct shard *sh, bool busy, int flush_ms)
 		}
 		sh->epoll_ns = sh->now_ns;
 	}
-	if (!busy && any_starved(sh)) {
+	if (!busy && (any_starved(sh) || sh->store)) {
 		/* Sleep until a worker returns a chunk; re-check after
-		 * announcing it so no return slips between the two. */
+		 * announcing it so no return slips between the two. (With a
+		 * store, a returned chunk may finish a segment, to delete.) */
 		atomic_store(&sh->sleeping, 1);
 		atomic_thread_fence(memory_order_seq_cst);
 		if (reclaim(sh))
@@ -477,6 +498,10 @@ static void *shard_main(void *arg)
 	bool busy = shard_rx_poll(sh);  /* a polling backend: do not block at once */
 	while (!atomic_load_explicit(&sh->stop, memory_order_relaxed)) {
 		reclaim(sh);
+		if (sh->store) {
+			shard_store_tick(sh);
+			busy |= shard_store_pump(sh);
+		}
 		int flush_ms = flush_due(sh, false);
 		if (sh->flt_ticks) {
 			if (sh->now_ns - sh->flt_tick_ns >= 50000000ull)
@@ -535,6 +560,11 @@ struct shard *shard_create(struct dp_pipeline *pl, unsigned id, int cpu, struct 
 	unsigned total = 0;
 	for (unsigned i = 0; i < pl->nin; i++)
 		total += pl->in[i]->pool_chunks;
+	int rc = shard_store_open(sh, err);
+	if (rc)
+		return NULL;
+	if (sh->store)
+		total += pl->store->backlog_chunks;
 	for (unsigned w = 0; w < pl->nworkers; w++) {
 		sh->to_worker[w] = dp_ring_create(total);
 		sh->from_worker[w] = dp_ring_create(total);
@@ -606,6 +636,7 @@ void shard_destroy(struct shard *sh)
 		dp_pool_fini(&si->pool);
 	}
 	shard_filters_fini(sh);
+	shard_store_close(sh);
 	for (unsigned w = 0; w < sh->pl->nworkers; w++) {
 		if (sh->to_worker)
 			dp_ring_destroy(sh->to_worker[w]);

@@ -36,6 +36,8 @@ struct shard_in_counters {
 	uint64_t rejected;    /* connections closed at once: no fd or memory left */
 	uint64_t filtered;    /* records a filter removed (grep, throttle, ...) */
 	uint64_t unparsed;    /* records kept raw: their [PARSER] did not match */
+	uint64_t stored;      /* storage.type filesystem: records in the store (storage.sync
+	                         full: on disk), which a crash of sluice does not lose */
 	/* Polling backends (shard_rx.h), zero for epoll inputs: */
 	uint64_t rx_packets, rx_bytes; /* frames received on the queue */
 	uint64_t rx_imissed;  /* port: dropped by the NIC, rings full (written by shard 0) */
@@ -54,6 +56,7 @@ struct shard_in_counters {
 struct shard_conn;
 struct sp_shard;
 struct shard_rx_q;
+struct shard_store;
 
 struct shard_in {
 	struct dp_input *in;
@@ -86,6 +89,7 @@ struct shard {
 	uint64_t flt_tick_ns;       /* last filter tick */
 	bool flt_ticks;             /* some filter or the SQL engine has a tick */
 	struct sp_shard *sp;        /* this shard's part of the SQL engine */
+	struct shard_store *store;  /* filesystem store (shard_store.h), or NULL */
 	unsigned nin;
 	struct dp_ring **to_worker;   /* [worker] chunks out */
 	struct dp_ring **from_worker; /* [worker] chunks back */
@@ -147,6 +151,9 @@ struct dp_chunk *shard_chunk_open(struct shard *sh, struct shard_in *si);
  * shard blocks or sleeps. */
 void shard_wake_flush(struct shard *sh);
 void shard_chunk_push(struct shard *sh, struct shard_in *si);
+/* Hand c to the workers of every output in route (refs set here); pool:
+ * the one it came from, whose fill level hurries the wake-ups. */
+void shard_chunk_send(struct shard *sh, struct dp_chunk *c, uint64_t route, const struct dp_pool *pool);
 /* shard.c <-> shard_filter.c */
 int shard_filters_init(struct shard *sh);
 void shard_filters_fini(struct shard *sh);

@@ -45,7 +45,21 @@ SCENARIOS = {
     'syslog-tcp-kafka-encode': ('syslog', 'tcp', 'syslog-rfc5424', 'rfc5424'),
     # the udp input (Format json, its default): JSON datagrams over recvmmsg
     'json-udp':        ('udp',    'udp', None,             'json'),
+    # the file output (json_lines into the temp dir), chunks buffered in
+    # memory, then also in the filesystem store (docs/STORAGE.md) with
+    # storage.sync normal and full: what the store costs
+    'syslog-tcp-file':         ('syslog', 'tcp', 'syslog-rfc5424', 'rfc5424'),
+    'syslog-tcp-file-fs':      ('syslog', 'tcp', 'syslog-rfc5424', 'rfc5424'),
+    'syslog-tcp-file-fs-full': ('syslog', 'tcp', 'syslog-rfc5424', 'rfc5424'),
+    # the same store in front of the null output: the store's own cost
+    'syslog-tcp-5424-fs':      ('syslog', 'tcp', 'syslog-rfc5424', 'rfc5424'),
+    'syslog-tcp-5424-fs-full': ('syslog', 'tcp', 'syslog-rfc5424', 'rfc5424'),
 }
+
+# scenario -> storage.sync of its filesystem store
+STORE = {'syslog-tcp-file-fs': 'normal', 'syslog-tcp-file-fs-full': 'full',
+         'syslog-tcp-5424-fs': 'normal', 'syslog-tcp-5424-fs-full': 'full'}
+FILE_OUT = ('syslog-tcp-file', 'syslog-tcp-file-fs', 'syslog-tcp-file-fs-full')
 
 # Output of the kafka scenarios. Both keyed by host (murmur2 partition),
 # lz4. The first waits for acks=all from an idempotent producer: a record
@@ -199,6 +213,9 @@ def scenario_config(name, args, tmp):
     plugin, transport, parser, fmt = SCENARIOS[name]
     port = free_port()
     conf = service_section(args, os.path.join(tmp, 'stats.json'))
+    if name in STORE:
+        conf = conf.replace('[SERVICE]\n', '[SERVICE]\n    storage.path %s\n    storage.sync %s\n' %
+                            (os.path.join(tmp, 'store'), STORE[name]), 1)
     if name in STREAMS:
         path = os.path.join(tmp, 'streams.conf')
         with open(path, 'w') as f:
@@ -212,6 +229,8 @@ def scenario_config(name, args, tmp):
         conf += '    Parser %s\n' % parser
     if plugin == 'tcp':
         conf += '    Format json\n'
+    if name in STORE:
+        conf += '    storage.type filesystem\n'
     if transport == 'udp':
         # what a UDP deployment sets; the kernel caps it at net.core.rmem_max
         conf += '    Receive_Buffer_Size 8M\n'
@@ -222,6 +241,9 @@ def scenario_config(name, args, tmp):
                  '    Message_Key_Field host\n    rdkafka.compression.codec lz4\n'
                  '    rdkafka.linger.ms 5\n') % args.bootstrap
         conf += ''.join('    %s %s\n' % kv for kv in KAFKA_OUT[name])
+    elif name in FILE_OUT:
+        conf += ('\n[OUTPUT]\n    Name   file\n    Match  *\n    Path   %s\n    File   out.txt\n'
+                 '    Format json_lines\n') % tmp
     else:
         conf += '\n[OUTPUT]\n    Name   null\n    Match  *\n'
     load = {'proto': transport, 'format': fmt, 'port': port, 'count': args.count}

@@ -1,0 +1,279 @@
+#!/usr/bin/env python3
+"""test_store.py — the filesystem store (docs/STORAGE.md): what sluice
+counted as stored survives kill -9, a stalled output fills the disk
+instead of memory, a damaged store is recovered, bad keys are refused.
+
+Records are JSON lines {"r": round, "s": seq, ...} sent on one TCP
+connection to the tcp input (storage.type filesystem), written by the file
+output as JSON lines, so every record names its round and its place.
+"""
+import json
+import os
+import random
+import socket
+import threading
+
+from harness import (Fail, check, check_eq, conf, file_out, free_port, log, main, proc_status_kb,
+                     sanitized, service, tcp_in, wait_for)
+
+PAD = 'x' * 60
+BURST = 32 * 1024        # DP_BURST chunks of at most DP_CHUNK_RECS records: one flush
+
+
+class Sender(threading.Thread):
+    """Sends {"r":R,"s":N} lines as fast as the socket takes them until
+    stopped or the connection breaks (sluice killed)."""
+
+    def __init__(self, port, rnd, limit=None):
+        super().__init__(daemon=True)
+        self.port, self.rnd, self.limit = port, rnd, limit
+        self.sent = 0
+        self.stopped = False
+        self.error = None
+
+    def run(self):
+        try:
+            s = socket.create_connection(('127.0.0.1', self.port), timeout=10)
+        except OSError as e:
+            self.error = e
+            return
+        try:
+            while not self.stopped and (self.limit is None or self.sent < self.limit):
+                n = 500 if self.limit is None else min(500, self.limit - self.sent)
+                buf = ''.join('{"r":%d,"s":%d,"pad":"%s"}\n' % (self.rnd, self.sent + i, PAD)
+                              for i in range(n)).encode()
+                s.sendall(buf)
+                self.sent += n
+        except OSError as e:
+            self.error = e
+        finally:
+            s.close()
+
+    def stop(self):
+        self.stopped = True
+        self.join(30)
+
+
+def store_conf(t, port, sync='full', out=None, **svc):
+    return conf(service(t, Shards=1, **{'storage.path': t.path('store'), 'storage.sync': sync}, **svc),
+                tcp_in(port, **{'storage.type': 'filesystem', 'Mem_Buf_Limit': '2M'}),
+                out or file_out(t, fmt='json_lines'))
+
+
+def read_records(path):
+    """The records of the output file, and how many lines were not JSON
+    (a line torn by a kill)."""
+    recs, torn = [], 0
+    if not os.path.exists(path):
+        return recs, torn
+    with open(path, 'rb') as f:
+        for ln in f.read().split(b'\n'):
+            if not ln:
+                continue
+            try:
+                d = json.loads(ln)
+                recs.append((d['r'], d['s']))
+            except (ValueError, KeyError):
+                torn += 1
+    return recs, torn
+
+
+def stored(sl):
+    st = sl.stats()
+    return st['inputs']['tcp.0']['stored'] if st else 0
+
+
+def check_delivered(recs, want, what):
+    """Every (round, seq < want[round]) is there; first copies in order per
+    round. Returns the number of duplicates."""
+    seen, dups, last = set(), 0, {}
+    for r, s in recs:
+        if (r, s) in seen:
+            dups += 1
+            continue
+        seen.add((r, s))
+        if s < last.get(r, -1):
+            raise Fail('%s: round %d: seq %d came after %d' % (what, r, s, last[r]))
+        last[r] = s
+    for r, n in want.items():
+        missing = [s for s in range(n) if (r, s) not in seen]
+        if missing:
+            raise Fail('%s: round %d: %d of the %d stored records are missing (first %r)' %
+                       (what, r, len(missing), n, missing[:5]))
+    return dups
+
+
+def test_kill_loop(t):
+    """Under load, kill -9 at seeded random points, 20 times, restarting on
+    the same storage.path: every record counted `stored` (storage.sync
+    full) before a kill is in the output at the end."""
+    rng = random.Random(1304)
+    port = free_port()
+    out = t.path('out.txt')
+    want, kills = {}, 20
+    for rnd in range(kills):
+        if os.path.exists(t.path('stats.json')):
+            os.unlink(t.path('stats.json'))
+        sl = t.sluice(store_conf(t, port), name='sluice%d' % rnd)
+        snd = Sender(port, rnd)
+        snd.start()
+        target = rng.randint(1000, 40000)
+        wait_for(lambda: stored(sl) >= target, 60, 'round %d: %d records stored' % (rnd, target), proc=sl)
+        # a random extra moment, not a sleep: a random amount more stored
+        more = target + rng.randint(0, 20000)
+        try:
+            wait_for(lambda: stored(sl) >= more, 2, 'more', proc=sl)
+        except Fail:
+            pass
+        want[rnd] = stored(sl)
+        sl.proc.kill()
+        sl.wait_exit(30)
+        snd.stop()
+        log('  round %d: killed with %d stored (%d sent)' % (rnd, want[rnd], snd.sent))
+    if os.path.exists(t.path('stats.json')):
+        os.unlink(t.path('stats.json'))
+    sl = t.sluice(store_conf(t, port), name='final')
+
+    def all_there():
+        recs, _ = read_records(out)
+        got = set(recs)
+        return all((r, n - 1) in got for r, n in want.items() if n)
+    wait_for(all_there, 180, 'every stored record in the output after the last restart', proc=sl)
+    st = sl.wait_stats(lambda st: st['storage']['backlog_bytes'] == 0 or True, 10, 'stats')
+    check_eq(sl.stop(), 0, 'sluice exits 0 on SIGTERM')
+    recs, torn = read_records(out)
+    dups = check_delivered(recs, want, 'kill loop')
+    log('  %d records stored before the kills, %d lines out, %d duplicates, %d torn lines; '
+        'replayed %d' % (sum(want.values()), len(recs), dups, torn, st['storage']['replayed_records']))
+    check(dups <= kills * BURST, 'duplicates bounded by one flush per kill',
+          '%d duplicates for %d kills' % (dups, kills))
+    check(torn <= kills, 'at most one torn line per kill', '%d torn lines' % torn)
+
+
+def test_replay_after_kill(t):
+    """Records stored while the output cannot write are delivered, in
+    order and once, after kill -9 and a restart with a working output."""
+    port = free_port()
+    n = 50000
+    blocked = t.path('blocked')
+    os.mkfifo(blocked)          # a FIFO nobody reads: the worker blocks in open
+    sl = t.sluice(store_conf(t, port, sync='normal', out=file_out(t, name='blocked', fmt='json_lines')))
+    snd = Sender(port, 0, limit=n)
+    snd.start()
+    wait_for(lambda: stored(sl) >= n, 60, 'all %d records stored' % n, proc=sl)
+    check_eq(read_records(t.path('out.txt'))[0], [], 'nothing delivered yet')
+    sl.proc.kill()
+    sl.wait_exit(30)
+    snd.stop()
+    sl = t.sluice(store_conf(t, port, sync='normal'), name='again')
+    st = sl.wait_stats(lambda st: st['outputs']['file.0']['records'] >= n, 60, 'the replay out')
+    check_eq(st['storage']['replayed_records'], n, 'every stored record replayed')
+    sl.wait_stats(lambda st: st['storage']['segments_deleted'] >= 1 and st['storage']['backlog_bytes'] == 0,
+                  30, 'the delivered segments deleted')
+    check_eq(sl.stop(), 0, 'sluice exits 0')
+    recs, torn = read_records(t.path('out.txt'))
+    check_eq(check_delivered(recs, {0: n}, 'replay'), 0, 'no duplicates')
+    check_eq(len(recs), n, 'exactly the stored records')
+    left = [f for f in os.listdir(t.path('store/shard-0')) if f.endswith('.seg')]
+    check(len(left) <= 1, 'the store is emptied once delivered', 'segments left: %r' % left)
+
+
+def test_stalled_output_spills_to_disk(t):
+    """A stalled output: the input keeps reading (no backpressure), the
+    store grows on disk, memory stays bounded; once the output is back,
+    everything comes out in order."""
+    port = free_port()
+    n = 300000
+    fifo = t.path('fifo')
+    os.mkfifo(fifo)
+    sl = t.sluice(store_conf(t, port, sync='normal', out=file_out(t, name='fifo', fmt='json_lines')))
+    sl.wait_stats(lambda st: True, 10, 'the first stats')
+    idle = sl.rss_kb()
+    snd = Sender(port, 0, limit=n)
+    snd.start()
+    st = sl.wait_stats(lambda st: st['inputs']['tcp.0']['stored'] >= n, 120,
+                       'all records read although the output is stalled')
+    check(st['storage']['spilled_chunks'] > 0, 'chunks waited on disk', str(st['storage']))
+    check(st['storage']['backlog_bytes'] > 20 << 20, 'the store holds the backlog',
+          '%d bytes' % st['storage']['backlog_bytes'])
+    hwm = proc_status_kb(sl.pid, 'VmHWM')
+    # pools: Mem_Buf_Limit 2M + storage.backlog.mem_limit 5M, + buffers
+    if not sanitized():
+        check(hwm - idle < 40 << 10, 'memory stays bounded while the disk grows',
+              'VmHWM %d KiB, idle %d KiB' % (hwm, idle))
+    got = []
+
+    def reader():
+        with open(fifo, 'rb') as f:
+            got.append(f.read())
+    th = threading.Thread(target=reader, daemon=True)
+    th.start()
+    sl.wait_stats(lambda st: st['outputs']['file.0']['records'] >= n, 120, 'the backlog delivered')
+    check_eq(sl.stop(), 0, 'sluice exits 0')
+    th.join(30)
+    recs = []
+    for ln in got[0].split(b'\n') if got else []:
+        if ln:
+            d = json.loads(ln)
+            recs.append((d['r'], d['s']))
+    check_eq(check_delivered(recs, {0: n}, 'backlog'), 0, 'no duplicates')
+    check_eq(len(recs), n, 'every record once')
+
+
+def test_damaged_store_recovered(t):
+    """A torn tail is cut, a corrupt middle skipped and quarantined, and
+    everything intact is delivered; sluice starts either way."""
+    port = free_port()
+    n = 200000
+    fifo = t.path('blocked')
+    os.mkfifo(fifo)
+    sl = t.sluice(store_conf(t, port, sync='normal', out=file_out(t, name='blocked', fmt='json_lines')))
+    snd = Sender(port, 0, limit=n)
+    snd.start()
+    wait_for(lambda: stored(sl) >= n, 60, 'all stored', proc=sl)
+    sl.proc.kill()
+    sl.wait_exit(30)
+    snd.stop()
+    d = t.path('store/shard-0')
+    segs = sorted(f for f in os.listdir(d) if f.endswith('.seg'))
+    check(len(segs) >= 2, 'the records span several segments', repr(segs))
+    first, last = os.path.join(d, segs[0]), os.path.join(d, segs[-1])
+    with open(first, 'r+b') as f:     # a flipped byte in the middle of the first
+        f.seek(os.path.getsize(first) // 2)
+        b = f.read(1)
+        f.seek(-1, 1)
+        f.write(bytes([b[0] ^ 0x40]))
+    os.truncate(last, os.path.getsize(last) - 100)   # a torn write at the end
+    sl = t.sluice(store_conf(t, port, sync='normal'), name='again')
+    st = sl.wait_stats(lambda st: st['storage']['read_chunks'] > 0 and
+                       st['outputs']['file.0']['records'] >= st['storage']['read_records'] -
+                       st['storage']['skipped_chunks'] * 0 and st['storage']['backlog_bytes'] == 0,
+                       60, 'the intact records delivered')
+    s = st['storage']
+    check(s['torn_bytes'] > 0, 'the torn tail was cut', str(s))
+    check(s['corrupt_bytes'] > 0 and s['quarantined'] == 1, 'the corrupt middle was skipped and '
+          'quarantined', str(s))
+    check(os.listdir(t.path('store/rejected')), 'a copy of the damaged segment is kept')
+    check_eq(sl.stop(), 0, 'sluice exits 0')
+    recs, _ = read_records(t.path('out.txt'))
+    lost = n - len(set(recs))
+    log('  %d of %d records recovered, %d lost to the damage (%d counted torn)' %
+        (len(set(recs)), n, lost, s['torn_records']))
+    check(0 < lost < 20000, 'only the damaged frames were lost', '%d lost' % lost)
+    check('torn write' in sl.stderr(), 'the log names the torn write')
+
+
+def test_config_errors(t):
+    port = free_port()
+    for kv, want in [({'storage.type': 'filesystem'}, "needs [SERVICE] storage.path"),
+                     ({'storage.type': 'memrb'}, "'storage.type memrb' is not supported yet")]:
+        sl = t.sluice(conf(service(t), tcp_in(port, **kv), file_out(t)), name='bad', wait=False)
+        rc = sl.wait_exit(20)
+        check(rc not in (None, 0), 'refused: %r' % kv, 'exit %r' % rc)
+        check(want in sl.stderr() and 'bad.conf:' in sl.stderr(), 'the error names file and key',
+              sl.stderr_tail(5))
+
+
+if __name__ == '__main__':
+    main([test_kill_loop, test_replay_after_kill, test_stalled_output_spills_to_disk,
+          test_damaged_store_recovered, test_config_errors])
