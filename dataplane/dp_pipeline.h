@@ -32,6 +32,8 @@ struct dp_service {
 	char *storage_path;
 	char *streams_file;
 	int64_t sp_mem_buf_limit; /* memory for the stream processor's results */
+	double sched_base;     /* scheduler.base: retry backoff, seconds (dp_sched.h) */
+	double sched_cap;      /* scheduler.cap */
 };
 
 struct shard;

@@ -37,6 +37,7 @@
 #include <string.h>
 #include "dp_log.h"
 #include "dp_pipeline.h"
+#include "dp_sched.h"
 #include "dp_time.h"
 #include "out_gelf.h"
 #include "out_kafka_int.h"
@@ -95,11 +96,11 @@ static void record_failed(struct kafka_worker *w, struct held *h, unsigned rec,
 			h->nretry++;
 			w->nretry++;
 		}
-		/* 1 s doubling up to 60 s, per chunk */
-		unsigned a = h->attempts < 6 ? h->attempts : 6;
-		h->retry_at = dp_time_mono_ns() + (1000000000ull << a);
-		if (h->retry_at > dp_time_mono_ns() + 60000000000ull)
-			h->retry_at = dp_time_mono_ns() + 60000000000ull;
+		/* The chunk's next retry round, Fluent Bit's backoff: round
+		 * attempts + 1 (dp_sched.h). */
+		const struct dp_service *svc = &w->o->pl->svc;
+		h->retry_at = dp_time_mono_ns() +
+			      dp_sched_backoff_ms(svc->sched_base, svc->sched_cap, h->attempts + 1) * 1000000ull;
 		return;
 	}
 	h->failed++;
