@@ -284,6 +284,8 @@ def test_timeouts_keep_key_order(t):
     lost; the retries are counted and the copies reported."""
     mc = MockCluster(t, ['logs:3'])
     t.cleanups.append(mc.stop)
+    for p in range(3):   # broker 1 leads partition 0 only
+        mc.command('leader logs %d %d' % (p, p + 1))
     port = free_port()
     conns, per_conn, keys = 3, 3000, 6
     sl = t.sluice(conf(service(t, **{'scheduler.base': '0.2', 'scheduler.cap': '1'}), tcp_in(port),
