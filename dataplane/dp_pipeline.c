@@ -62,6 +62,12 @@ const struct dp_opt dp_service_opts[] = {
 	{ "SP_Mem_Buf_Limit", DP_OPT_SIZE, "10M", SVC(sp_mem_buf_limit), NULL, 0, 0, 0,
 	  "sluice: memory for the stream processor's results, across all shards; past it results are "
 	  "counted as dropped." },
+	{ "scheduler.base", DP_OPT_SECONDS, "5", SVC(sched_base), NULL, 0, 86400, 0,
+	  "Retry backoff: the shortest wait before a failed flush is retried, and the unit of the "
+	  "exponential growth. Retry n waits a random time in [base, min(cap, base * 2^n)] (Fluent "
+	  "Bit's backoff with full jitter). Must be more than 0; fractions are a sluice extension." },
+	{ "scheduler.cap", DP_OPT_SECONDS, "2000", SVC(sched_cap), NULL, 0, 2147483647, 0,
+	  "Retry backoff: the longest wait before a retry (seconds); not less than scheduler.base." },
 	{ "storage.path", DP_OPT_STR, NULL, SVC(storage_path), NULL, 0, 0, 0,
 	  "Directory of the filesystem store (docs/STORAGE.md): inputs with storage.type filesystem "
 	  "keep their chunks there until every output confirmed them, and what is there is replayed "
@@ -127,8 +133,9 @@ const struct dp_opt dp_output_common_opts[] = {
 	  "Regular expression (PCRE2) on the tag, instead of Match." },
 	{ "Alias", DP_OPT_STR, NULL, OUT(alias), NULL, 0, 0, 0, "Name of the instance in logs and metrics." },
 	{ "Retry_Limit", DP_OPT_STR, "1", OUT(retry_limit_opt), NULL, 0, 0, 0,
-	  "Retries of a failed flush before its records are counted as failed: a number, "
-	  "no_limits / False (retry forever) or no_retries." },
+	  "Retries of a failed flush before its records are counted as failed: a number >= 1, "
+	  "no_limits / False / off (retry forever) or no_retries (none). Waits between retries: "
+	  "[SERVICE] scheduler.base and scheduler.cap." },
 	{ "Workers", DP_OPT_INT, "1", OUT(workers), NULL, 1, 64, 0, "Output worker threads." },
 	{ "storage.total_limit_size", DP_OPT_SIZE, NULL, OUT(storage_total_limit), NULL, 0, 0, 0,
 	  "Most bytes of the filesystem store that may wait for this output (split evenly over the "
@@ -192,6 +199,29 @@ static int place_shards(struct dp_pipeline *pl, const struct dp_conf_section *sv
 	for (unsigned i = 0; i < pl->nshards; i++)
 		pl->cpu[i] = cpus[i % ncpu];
 	return 0;
+}
+
+/* The retry backoff's keys (dp_sched.h): the range in the table keeps
+ * each sane alone, this their relation. Fluent Bit checks neither and
+ * divides by zero or draws from an empty range when cap < base. */
+static int check_sched(const struct dp_pipeline *pl, const struct dp_conf_section *svc, struct dp_err *err)
+{
+	const char *key = NULL, *want = NULL;
+	if (!(pl->svc.sched_base >= 0.001)) {
+		key = "scheduler.base";
+		want = "more than 0 seconds (at least 1ms)";
+	} else if (pl->svc.sched_cap < pl->svc.sched_base) {
+		/* name the key that was written: cap, else base above the
+		 * default cap */
+		bool cap_set = svc && dp_conf_kv_get(svc, "scheduler.cap");
+		key = cap_set ? "scheduler.cap" : "scheduler.base";
+		want = cap_set ? "not less than scheduler.base" : "not more than scheduler.cap (2000)";
+	}
+	if (!key)
+		return 0;
+	const struct dp_conf_kv *kv = svc ? dp_conf_kv_get(svc, key) : NULL;
+	return dp_err_set(err, -EINVAL, "%s:%d: [SERVICE] invalid value '%s' for '%s': expected %s",
+			  kv ? kv->file : "?", kv ? kv->line : 0, kv ? kv->val : "?", key, want);
 }
 
 /* ---- sections ---- */
@@ -289,9 +319,15 @@ int dp_pipeline_match_init(struct dp_match *m, const char *match, const char *re
 	return 0;
 }
 
+/* Retry_Limit as Fluent Bit reads it (flb_output.c, the manual's
+ * administration/scheduling-and-retries): N >= 1 retries, no_limits /
+ * False / off for no limit, no_retries for none; default 1. Fluent Bit
+ * takes 0, a negative number or text it cannot read as 1 with a warning;
+ * sluice refuses them (a wrong value is an error with file and line), and
+ * its error says which word disables retries. */
 static int parse_retry_limit(const char *v, int *out)
 {
-	if (!strcasecmp(v, "no_limits") || !strcasecmp(v, "false")) {
+	if (!strcasecmp(v, "no_limits") || !strcasecmp(v, "false") || !strcasecmp(v, "off")) {
 		*out = -1;
 		return 0;
 	}
@@ -301,7 +337,7 @@ static int parse_retry_limit(const char *v, int *out)
 	}
 	char *end;
 	long n = strtol(v, &end, 10);
-	if (end == v || *end || n < 0 || n > 1000000)
+	if (end == v || *end || n < 1 || n > 1000000)
 		return -EINVAL;
 	*out = (int)n;
 	return 0;
@@ -349,7 +385,7 @@ static int add_output(struct dp_pipeline *pl, const struct dp_conf_section *s, s
 	const struct dp_conf_kv *kv = dp_conf_kv_get(s, "Retry_Limit");
 	if (parse_retry_limit(o->retry_limit_opt, &o->retry_limit))
 		return dp_err_set(err, -EINVAL, "%s:%d: %s: invalid value '%s' for 'Retry_Limit': expected "
-				  "a number, no_limits, False or no_retries", kv ? kv->file : s->file,
+				  "a number of retries >= 1, no_limits (or False) or no_retries", kv ? kv->file : s->file,
 				  kv ? kv->line : s->line, what, o->retry_limit_opt);
 	if ((rc = dp_pipeline_match_init(&o->match, o->match_opt, o->match_regex_opt, s, what,
 					 "it will receive nothing", err)))
@@ -408,6 +444,8 @@ struct dp_pipeline *dp_pipeline_create(const struct dp_conf *conf, struct dp_err
 	}
 	if (!rc)
 		rc = place_shards(pl, svc, err);
+	if (!rc)
+		rc = check_sched(pl, svc, err);
 	if (!rc && pl->nin == 0)
 		rc = dp_err_set(err, -EINVAL, "no [INPUT] configured");
 	if (!rc && pl->nout == 0)

@@ -39,6 +39,8 @@ struct dp_service {
 	int storage_full_action;  /* 0 drop_oldest, 1 pause */
 	char *streams_file;
 	int64_t sp_mem_buf_limit; /* memory for the stream processor's results */
+	double sched_base;     /* scheduler.base: retry backoff, seconds (dp_sched.h) */
+	double sched_cap;      /* scheduler.cap */
 };
 
 struct shard;

@@ -20,11 +20,39 @@
  * their connection, since a connection stays on one shard and a shard feeds
  * one worker), keyed messages go to the murmur2 partition of their key, and
  * the producer is idempotent, so librdkafka's own retries neither reorder
- * nor duplicate. A record whose delivery fails with a retriable error after
- * librdkafka gave up (message.timeout.ms) is produced again by sluice after
- * a backoff; that retry may land behind later records of the same key when
- * only some of them timed out (rare: a partition's messages time out
- * together), and counts in the output's retries.
+ * nor duplicate.
+ *
+ * Order through retries. librdkafka gives a record back with an error only
+ * when it gave up on it: in practice message.timeout.ms ran out (queued or
+ * in flight; librdkafka's INTRODUCTION.md, "Message timeout
+ * considerations"), and then later records of the same partition may
+ * still be written (gaps: 1, 4, 5 when 2 and 3 timed out; an in-flight
+ * record that timed out may even have been written). Producing 2 and 3
+ * again alone would put them behind 4 and 5. So a retriable failure of a
+ * keyed record r takes its key's bucket (a hash of the key, NBUCKET of
+ * them; a bucket holds back a few unrelated keys with it, never splits a
+ * key) back to r, go-back-N style:
+ *
+ *   - every record of the bucket produced after r (delivered, in flight or
+ *     already produced again) is flagged to be produced again after r; a
+ *     delivered one is uncounted, so it is counted once when delivered
+ *     again, and the report of one still in flight is ignored when it
+ *     comes (retry bit set): the copy produced later decides;
+ *   - while the bucket has flagged records, records of it reaching the
+ *     cursor are flagged instead of produced (held back);
+ *   - the retry pass goes through the held chunks oldest first, record by
+ *     record, and stops at the first chunk with flagged records that is
+ *     not due yet or still has reports outstanding (so one record never
+ *     has two copies in flight, and nothing of a bucket overtakes an older
+ *     record of it).
+ *
+ * So, within a bucket, records are produced in (chunk, record) order, and
+ * the last copy of each record in the topic stands in the order sent; the
+ * earlier copies are duplicates (at least once), counted in retries. The
+ * take-back scan runs once per produce round, from the oldest failure to
+ * the cursor, only after failures; without failures the cost is one test
+ * per record (nkeyflag, scan_min). Keyless records have no order promise:
+ * they are produced again alone, as before.
  *
  * Full queue: at most as many records as librdkafka's queue has room for
  * (queue.buffering.max.messages minus rd_kafka_outq_len) are produced; the
@@ -37,6 +65,7 @@
 #include <string.h>
 #include "dp_log.h"
 #include "dp_pipeline.h"
+#include "dp_sched.h"
 #include "dp_time.h"
 #include "out_gelf.h"
 #include "out_kafka_int.h"
@@ -84,26 +113,116 @@ static bool retriable(rd_kafka_resp_err_t e)
 	}
 }
 
+/* The bucket of a record key (see "Order through retries"): the key
+ * only, not the topic, so that it is the same every time it is asked. */
+static unsigned key_bucket(const void *key, size_t len)
+{
+	const unsigned char *k = key;
+	uint32_t h = 2166136261u;   /* FNV-1a */
+	for (size_t i = 0; i < len; i++)
+		h = (h ^ k[i]) * 16777619u;
+	return (h ^ (h >> 16)) & (NBUCKET - 1);
+}
+
+/* The bucket of record r of c, -1 when it has no key. */
+static int rec_bucket(struct kafka_worker *w, const struct dp_chunk *c, const struct dp_rec *r)
+{
+	rd_kafka_message_t km;
+	char kb[1024], *ks = kb;
+	out_kafka_key_of(w, c, r, &km, &ks, kb + sizeof(kb));
+	return km.key ? (int)key_bucket(km.key, km.key_len) : -1;
+}
+
+static bool bit_has(const uint64_t *b, unsigned rec)
+{
+	return b[rec / 64] >> (rec % 64) & 1;
+}
+
+/* Record rec of h waits to be produced again; b its bucket or -1. */
+static void flag(struct kafka_worker *w, struct held *h, unsigned rec, int b)
+{
+	uint64_t *x = &h->retry_bits[rec / 64];
+	if (*x & 1ull << (rec % 64))
+		return;
+	*x |= 1ull << (rec % 64);
+	h->nretry++;
+	w->nretry++;
+	if (b >= 0) {
+		w->bk_flag[b]++;
+		w->nkeyflag++;
+	}
+}
+
 static void record_failed(struct kafka_worker *w, struct held *h, unsigned rec,
 			  const rd_kafka_topic_t *t, rd_kafka_resp_err_t e)
 {
 	int limit = w->o->retry_limit;
 	if (retriable(e) && (limit < 0 || h->attempts < (unsigned)limit)) {
-		uint64_t *b = &h->retry_bits[rec / 64];
-		if (!(*b & 1ull << (rec % 64))) {
-			*b |= 1ull << (rec % 64);
-			h->nretry++;
-			w->nretry++;
+		int b = rec_bucket(w, h->c, &h->c->recs[rec]);
+		flag(w, h, rec, b);
+		if (b >= 0) {
+			/* take the bucket back to here before the next round */
+			uint64_t pos = h->seq << REC_BITS | rec;
+			if (w->bk_from[b] > pos)
+				w->bk_from[b] = pos;
+			if (w->scan_min > pos)
+				w->scan_min = pos;
 		}
-		/* 1 s doubling up to 60 s, per chunk */
-		unsigned a = h->attempts < 6 ? h->attempts : 6;
-		h->retry_at = dp_time_mono_ns() + (1000000000ull << a);
-		if (h->retry_at > dp_time_mono_ns() + 60000000000ull)
-			h->retry_at = dp_time_mono_ns() + 60000000000ull;
+		/* The chunk's next retry round, Fluent Bit's backoff (round
+		 * attempts + 1, dp_sched.h); one draw for the failures of a
+		 * round. */
+		uint64_t now = dp_time_mono_ns();
+		if (h->retry_at <= now) {
+			const struct dp_service *svc = &w->o->pl->svc;
+			h->retry_at = now + dp_sched_backoff_ms(svc->sched_base, svc->sched_cap,
+								h->attempts + 1) * 1000000ull;
+		}
 		return;
 	}
+	h->gone_bits[rec / 64] |= 1ull << (rec % 64);
 	h->failed++;
 	log_cause(w, t, e);
+}
+
+/* After failures: flag every record produced after a failure point of its
+ * bucket (see "Order through retries"). One pass from the oldest failure
+ * to the cursor. */
+static void take_back(struct kafka_worker *w)
+{
+	uint64_t from = w->scan_min;
+	w->scan_min = POS_NONE;
+	uint64_t s = from >> REC_BITS;
+	if (s < w->head)
+		s = w->head;
+	for (; s != w->tail && (s < w->cur || (s == w->cur && w->cur_rec)); s++) {
+		struct held *h = slot(w, s);
+		const struct dp_chunk *c = h->c;
+		uint32_t end = s == w->cur ? w->cur_rec : c->nrecs;
+		for (uint32_t i = s == from >> REC_BITS ? (uint32_t)(from & ((1u << REC_BITS) - 1)) + 1 : 0;
+		     i < end; i++) {
+			const struct dp_rec *r = &c->recs[i];
+			if ((r->flags & DP_REC_DROPPED) || bit_has(h->retry_bits, i) || bit_has(h->gone_bits, i))
+				continue;
+			rd_kafka_message_t km;
+			char kb[1024], *ks = kb;
+			out_kafka_key_of(w, c, r, &km, &ks, kb + sizeof(kb));
+			if (!km.key)
+				continue;
+			unsigned b = key_bucket(km.key, km.key_len);
+			uint64_t pos = s << REC_BITS | i;
+			if (w->bk_from[b] == POS_NONE || pos <= w->bk_from[b] ||
+			    !out_kafka_is_mine(w, c, km.key, km.key_len))
+				continue;
+			if (bit_has(h->ok_bits, i)) {
+				h->ok_bits[i / 64] &= ~(1ull << (i % 64));
+				h->delivered--;
+				h->bytes -= r->len;
+			}
+			flag(w, h, i, (int)b);
+		}
+	}
+	for (unsigned b = 0; b < NBUCKET; b++)
+		w->bk_from[b] = POS_NONE;
 }
 
 /* ---- encode blocks ---- */
@@ -162,11 +281,16 @@ static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaqu
 	 * of h's blocks any more (what is produced later gets new ones) */
 	if (!--h->outstanding)
 		enc_release(w, h);
+	unsigned rec = (unsigned)(id & ((1u << REC_BITS) - 1));
+	/* taken back after it was produced: the copy produced again decides */
+	if (bit_has(h->retry_bits, rec))
+		return;
 	if (!m->err) {
+		h->ok_bits[rec / 64] |= 1ull << (rec % 64);
 		h->delivered++;
-		h->bytes += h->c->recs[id & ((1u << REC_BITS) - 1)].len;
+		h->bytes += h->c->recs[rec].len;
 	} else
-		record_failed(w, h, (unsigned)(id & ((1u << REC_BITS) - 1)), m->rkt, m->err);
+		record_failed(w, h, rec, m->rkt, m->err);
 }
 
 static void on_error(rd_kafka_t *rk, int err, const char *reason, void *opaque)
@@ -319,6 +443,15 @@ static bool produce_held(struct kafka_worker *w, struct held *h, uint32_t *rec, 
 		out_kafka_key_of(w, c, r, &km, &ks, kb + sizeof(kb));
 		if (!retry && !out_kafka_is_mine(w, c, km.key, km.key_len))
 			continue;
+		int bk = -1;
+		if (km.key && (w->nkeyflag || w->scan_min != POS_NONE)) {
+			bk = (int)key_bucket(km.key, km.key_len);
+			/* held back behind an older record of its bucket */
+			if (!retry && (w->bk_flag[bk] || w->bk_from[bk] != POS_NONE)) {
+				flag(w, h, i, bk);
+				continue;
+			}
+		}
 		if (!room) {
 			produce_batch(w, cur_t, n);
 			n = 0;
@@ -342,6 +475,7 @@ static bool produce_held(struct kafka_worker *w, struct held *h, uint32_t *rec, 
 				dp_rec_field_get(c, r, w->cfg->raw_log_key, w->cfg->raw_log_key_len);
 			if (!f || (f->type != DP_T_STR && f->type != DP_T_BIN)) {
 				log_cause(w, t, RD_KAFKA_RESP_ERR__BAD_MSG);
+				h->gone_bits[i / 64] |= 1ull << (i % 64);
 				h->failed++;
 				goto next;
 			}
@@ -354,6 +488,7 @@ static bool produce_held(struct kafka_worker *w, struct held *h, uint32_t *rec, 
 			if (!len) {
 				/* Not encodable (see out_json.h, out_kafka_avro.h)
 				 * or no memory for it: failed. */
+				h->gone_bits[i / 64] |= 1ull << (i % 64);
 				h->failed++;
 				goto next;
 			}
@@ -373,6 +508,7 @@ static bool produce_held(struct kafka_worker *w, struct held *h, uint32_t *rec, 
 			 * batch is produced: into the chunk's blocks too. */
 			struct enc_blk *b = enc_room(w, h, km.key_len);
 			if (!b) {
+				h->gone_bits[i / 64] |= 1ull << (i % 64);
 				h->failed++;
 				goto next;
 			}
@@ -388,6 +524,12 @@ next:
 			h->nretry--;
 			w->nretry--;
 			w->retried++;
+			if (km.key) {
+				if (bk < 0)
+					bk = (int)key_bucket(km.key, km.key_len);
+				w->bk_flag[bk]--;
+				w->nkeyflag--;
+			}
 		}
 	}
 	produce_batch(w, cur_t, n);
@@ -400,16 +542,22 @@ next:
  * cursor. false when the queue is full. */
 static bool produce_pending(struct kafka_worker *w)
 {
+	if (w->scan_min != POS_NONE)
+		take_back(w);
 	if (w->nretry) {
 		uint64_t now = dp_time_mono_ns();
 		for (uint64_t s = w->head; s != w->tail; s++) {
 			struct held *h = slot(w, s);
-			if (h->nretry && h->retry_at <= now) {
-				h->attempts++;
-				uint32_t dummy = 0;
-				if (!produce_held(w, h, &dummy, true))
-					return false;
-			}
+			if (!h->nretry)
+				continue;
+			/* oldest first, and nothing overtakes a chunk that is
+			 * not due or whose earlier copies are still in flight */
+			if (h->retry_at > now || h->outstanding)
+				break;
+			h->attempts++;
+			uint32_t dummy = 0;
+			if (!produce_held(w, h, &dummy, true))
+				return false;
 		}
 	}
 	while (w->cur != w->tail) {
@@ -431,8 +579,7 @@ static int kafka_flush(void *wctx, struct dp_chunk *const *c, unsigned n)
 	struct kafka_worker *w = wctx;
 	for (unsigned i = 0; i < n; i++) {
 		struct held *h = slot(w, w->tail);
-		memset(h, 0, offsetof(struct held, retry_bits));
-		memset(h->retry_bits, 0, sizeof(h->retry_bits));
+		memset(h, 0, sizeof(*h));
 		h->c = c[i];
 		h->seq = w->tail++;
 	}
@@ -491,6 +638,8 @@ static void worker_destroy(void *wctx)
 	free(w->msgs);
 	free(w->sorted);
 	free(w->part);
+	free(w->bk_flag);
+	free(w->bk_from);
 	for (struct enc_blk *b = w->spare, *nx; b; b = nx) {
 		nx = b->next;
 		free(b);
@@ -505,12 +654,17 @@ static void *worker_create(struct dp_output *o, unsigned nth, struct dp_err *err
 	if (!w || !(w->fifo = calloc(FIFO_CAP, sizeof(*w->fifo))) ||
 	    !(w->msgs = calloc(DP_CHUNK_RECS, sizeof(*w->msgs))) ||
 	    !(w->sorted = calloc(DP_CHUNK_RECS, sizeof(*w->sorted))) ||
-	    !(w->part = calloc(DP_CHUNK_RECS, sizeof(*w->part)))) {
+	    !(w->part = calloc(DP_CHUNK_RECS, sizeof(*w->part))) ||
+	    !(w->bk_flag = calloc(NBUCKET, sizeof(*w->bk_flag))) ||
+	    !(w->bk_from = malloc(NBUCKET * sizeof(*w->bk_from)))) {
 		if (w)
 			worker_destroy(w);
 		dp_err_set(err, -ENOMEM, "out of memory");
 		return NULL;
 	}
+	for (unsigned b = 0; b < NBUCKET; b++)
+		w->bk_from[b] = POS_NONE;
+	w->scan_min = POS_NONE;
 	w->o = o;
 	w->cfg = cfg;
 	w->nth = nth;

@@ -47,8 +47,16 @@ struct held {
 	uint32_t nretry;        /* records waiting to be produced again */
 	uint32_t attempts;      /* retry rounds so far (Retry_Limit) */
 	uint64_t retry_at;      /* monotonic ns */
+	/* per record, cleared together when the slot is reused: waiting to
+	 * be produced again; delivered (counted in delivered); failed for
+	 * good (counted in failed). See "Order through retries", out_kafka.c. */
 	uint64_t retry_bits[DP_CHUNK_RECS / 64];
+	uint64_t ok_bits[DP_CHUNK_RECS / 64];
+	uint64_t gone_bits[DP_CHUNK_RECS / 64];
 };
+
+#define NBUCKET   4096          /* key hash buckets held back through retries */
+#define POS_NONE  UINT64_MAX
 
 struct kafka_worker {
 	struct dp_output *o;
@@ -69,6 +77,13 @@ struct kafka_worker {
 	uint64_t head, cur, tail;
 	uint32_t cur_rec;
 	uint64_t nretry;            /* records waiting for a retry, all chunks */
+	/* Order through retries (out_kafka.c): per key hash bucket, the keyed
+	 * records waiting for a retry, and the position (seq << REC_BITS |
+	 * record) after which produced records of the bucket are still to be
+	 * taken back (POS_NONE: none); scan_min the least such position. */
+	uint32_t *bk_flag;
+	uint64_t *bk_from;
+	uint64_t nkeyflag, scan_min;
 	struct held *fifo;
 	rd_kafka_message_t *msgs;   /* one produce batch */
 	struct enc_blk *spare;      /* ENC_BLK blocks for reuse */

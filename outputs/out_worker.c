@@ -15,6 +15,7 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 #include "dp_log.h"
+#include "dp_sched.h"
 #include "dp_time.h"
 #include "out_worker.h"
 #include "shard.h"
@@ -42,12 +43,11 @@ static void release(struct out_worker *w, struct dp_chunk *c)
 
 static void backoff(struct out_worker *w, int attempt)
 {
-	/* 1 s doubling up to 60 s, with jitter; cut short by stop so a
-	 * shutdown does not wait out a long backoff. */
-	uint64_t ms = 1000ull << (attempt < 6 ? attempt : 6);
-	if (ms > 60000)
-		ms = 60000;
-	ms = ms / 2 + (uint64_t)rand() % (ms / 2 + 1);
+	/* Fluent Bit's backoff with full jitter (dp_sched.h): attempt 0 is
+	 * Fluent Bit's first retry (n = 1), so it waits in [base, 2 base].
+	 * Cut short by stop so a shutdown does not wait out a long backoff. */
+	const struct dp_service *svc = &w->pl->svc;
+	uint64_t ms = dp_sched_backoff_ms(svc->sched_base, svc->sched_cap, (unsigned)attempt + 1);
 	uint64_t until = dp_time_mono_ns() + ms * 1000000ull;
 	while (dp_time_mono_ns() < until) {
 		if (atomic_load(&w->stop) == 2)

@@ -10,6 +10,9 @@
   key, delivery resumes, the stats show records waiting meanwhile;
 - retriable produce errors mid-stream: retried by the idempotent producer,
   nothing lost, duplicated or reordered;
+- part of the stream timed out in librdkafka (one slow broker): produced
+  again by sluice after its backoff, with the later records of the same
+  keys taken back, so the last copies keep per-key order; nothing lost;
 - librdkafka's queue full with the cluster down: the worker stops taking
   chunks, the input stops reading, nothing dropped, memory bounded;
 - Retry_Limit after message timeouts, a permanent broker error: counted
@@ -238,6 +241,88 @@ def test_retriable_request_errors(t):
                        'all delivered')
     check_eq(st['outputs']['kafka.0']['errors'], 0, 'none failed')
     check_keyed(wait_consume(mc.bootstrap, 'logs', conns * per_conn, 60), conns, per_conn, keys, 2)
+    check_eq(sl.stop(), 0, 'sluice exits 0')
+
+
+def check_keyed_last(t, msgs, conns, per_conn, keys, nparts):
+    """Through sluice's retries a record may be in the topic more than
+    once (at least once); order is judged on the last copy of each record,
+    the one a reader keeping the latest value per key ends with: per key,
+    the last copies in the order sent. Nothing lost; each key on one
+    partition. Returns the number of duplicate copies."""
+    last_at, part = {}, {}
+    for i, m in enumerate(msgs):
+        v = json.loads(m['v'])
+        k = v['key']
+        if m['k'] != k:
+            raise Fail('message key %r is not the record\'s key %r' % (m['k'], k))
+        last_at[(v['conn'], v['seq'])] = (i, k)
+        if part.setdefault(k, m['p']) != m['p']:
+            raise Fail('key %s on partitions %d and %d' % (k, part[k], m['p']))
+    missing = [(c, i) for c in range(conns) for i in range(per_conn) if (c, i) not in last_at]
+    check(not missing, 'every record in the topic (none lost)', str(missing[:5]))
+    by_key = {}
+    for (c, seq), (i, k) in last_at.items():
+        by_key.setdefault(k, []).append((i, seq))
+    bad = []
+    for k, occ in by_key.items():
+        occ.sort()
+        seqs = [s for _, s in occ]
+        bad += [(k, a, b) for a, b in zip(seqs, seqs[1:]) if b <= a][:1]
+    check(not bad, 'per key, the last copies in the order sent', str(bad[:3]))
+    check_eq(len(by_key), conns * keys, 'every key seen')
+    return len(msgs) - len(last_at)
+
+
+def test_timeouts_keep_key_order(t):
+    """Part of the stream times out in librdkafka (message.timeout.ms 1000,
+    one broker answering after 2.5 s, so only the partitions it leads
+    fail, while later records of those partitions may still be written):
+    sluice produces the failed records again after Fluent Bit's backoff
+    (scheduler.base 0.2, cap 1) and takes back the later records of their
+    keys, so that per key the records end in the order sent; nothing is
+    lost; the retries are counted and the copies reported."""
+    mc = MockCluster(t, ['logs:3'])
+    t.cleanups.append(mc.stop)
+    for p in range(3):   # broker 1 leads partition 0 only
+        mc.command('leader logs %d %d' % (p, p + 1))
+    port = free_port()
+    conns, per_conn, keys = 3, 3000, 6
+    sl = t.sluice(conf(service(t, **{'scheduler.base': '0.2', 'scheduler.cap': '1'}), tcp_in(port),
+                       kafka_out(mc.bootstrap, Message_Key_Field='key', Retry_Limit='no_limits',
+                                 rdkafka__message__timeout__ms='1000')))
+    lines = {c: keyed_lines(c, per_conn, keys) for c in range(conns)}
+    third = per_conn // 3
+    for c in range(conns):
+        send_lines(port, lines[c][:third])
+    sl.wait_stats(lambda st: st['outputs']['kafka.0']['records'] >= conns * third, 30,
+                  'first third delivered')
+    mc.command('rtt 2500 1')
+    # the middle third in small pieces, so that batches straddle the
+    # moment the slow broker's requests time out
+    for piece in range(10):
+        for c in range(conns):
+            a = third + piece * third // 10
+            send_lines(port, lines[c][a:a + third // 10])
+        time.sleep(0.1)   # pacing the sender, not waiting on a result
+    sl.wait_stats(lambda st: st['outputs']['kafka.0']['retries'] > 0, 30, 'some records timed out')
+    mc.command('rtt 0 1')
+    for c in range(conns):
+        send_lines(port, lines[c][2 * third:])
+    total = conns * per_conn
+    st = sl.wait_stats(lambda st: st['outputs']['kafka.0']['records'] >= total, 90, 'all delivered')
+    o = st['outputs']['kafka.0']
+    check_eq((o['records'], o['errors']), (total, 0), 'each record counted delivered once, none failed')
+    got = []
+
+    def all_in():
+        got[:] = consume(mc.bootstrap, 'logs', timeout=10)
+        seen = {(json.loads(m['v'])['conn'], json.loads(m['v'])['seq']) for m in got}
+        return len(seen) >= total
+
+    wait_for(all_in, 60, 'every record in the topic', interval=0.5)
+    dups = check_keyed_last(t, got, conns, per_conn, keys, 3)
+    print('    %d records retried, %d copies in the topic beyond one per record' % (o['retries'], dups))
     check_eq(sl.stop(), 0, 'sluice exits 0')
 
 
@@ -650,6 +735,7 @@ def test_queue_full_retries(t):
 
 if __name__ == '__main__':
     main([test_keyed_volume, test_keyed_two_workers, test_key_picks_worker, test_cluster_down_then_up, test_retriable_request_errors,
+          test_timeouts_keep_key_order,
           test_topic_key_dynamic, test_topic_key_static,
           test_msgpack_format, test_raw_format, test_gelf_format, test_timestamp_formats, test_bad_config, test_unreachable_at_start,
           test_queue_full_backpressure, test_retry_limit_then_failed, test_permanent_broker_error,

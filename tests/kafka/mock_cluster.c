@@ -12,7 +12,9 @@
  *   down            every broker down (connections closed, refused)
  *   up              every broker up again
  *   error N CODE    the next N Produce requests fail with error CODE
- *   rtt MS          every broker answers after MS milliseconds
+ *   rtt MS [BROKER] every broker (or broker BROKER, 1-based) answers after
+ *                   MS milliseconds
+ *   leader TOPIC PARTITION BROKER   that broker leads that partition
  * Each command answers "ok" on stdout once applied.
  *
  * Query mode, to check a consumer group's committed offsets:
@@ -39,7 +41,8 @@ static void on_signal(int sig)
 
 static void command(rd_kafka_mock_cluster_t *mc, int nbrokers, char *line)
 {
-	int n, code;
+	int n, code, broker;
+	char topic[256];
 	if (!strncmp(line, "down", 4)) {
 		for (int b = 1; b <= nbrokers; b++)
 			rd_kafka_mock_broker_set_down(mc, b);
@@ -53,6 +56,10 @@ static void command(rd_kafka_mock_cluster_t *mc, int nbrokers, char *line)
 		for (int i = 0; i < n; i++)
 			errs[i] = (rd_kafka_resp_err_t)code;
 		rd_kafka_mock_push_request_errors_array(mc, 0 /* ApiKey Produce */, (size_t)n, errs);
+	} else if (sscanf(line, "leader %255s %d %d", topic, &n, &broker) == 3) {
+		rd_kafka_mock_partition_set_leader(mc, topic, n, broker);
+	} else if (sscanf(line, "rtt %d %d", &n, &broker) == 2) {
+		rd_kafka_mock_broker_set_rtt(mc, broker, n);
 	} else if (sscanf(line, "rtt %d", &n) == 1) {
 		for (int b = 1; b <= nbrokers; b++)
 			rd_kafka_mock_broker_set_rtt(mc, b, n);
