@@ -43,6 +43,7 @@ void dp_chunk_reset(struct dp_chunk *c)
 	memset(c->in_meta, 0, sizeof(c->in_meta));
 	c->st_seq = 0;
 	c->st_replayed = false;
+	c->st_acked = false;
 	c->cur_off = NO_REC;
 	c->overflow = false;
 	atomic_store_explicit(&c->refs, 0, memory_order_relaxed);

@@ -107,6 +107,7 @@ struct dp_chunk {
 	uint64_t st_seg;       /* its segment */
 	uint16_t st_dir;       /* its store directory */
 	bool st_replayed;      /* read back from disk, not filled here */
+	bool st_acked;         /* the input's chunk_released ran when it was stored */
 
 	/* Builder state, used only by the owning shard while open. */
 	uint32_t cur_off;      /* start of the open record, or UINT32_MAX */

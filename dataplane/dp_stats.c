@@ -135,7 +135,8 @@ static void print_sp_json(const struct dp_pipeline *pl, FILE *f)
 #define STORE_COUNTERS(X) X(written_chunks) X(written_records) X(written_bytes) X(write_errors) \
 	X(unstored_records) X(spilled_chunks) X(read_chunks) X(read_records) X(replayed_records) \
 	X(skipped_chunks) X(corrupt_chunks) X(read_errors) X(segments_deleted) X(torn_bytes) \
-	X(torn_records) X(corrupt_bytes) X(quarantined) X(backlog_bytes)
+	X(torn_records) X(corrupt_bytes) X(quarantined) X(limit_dropped_records) X(limit_dropped_segments) \
+	X(backlog_bytes)
 
 static void print_store_json(const struct dp_pipeline *pl, FILE *f)
 {

@@ -50,14 +50,6 @@ int dp_store_check(struct dp_pipeline *pl, struct dp_err *err)
 			continue;
 		nfs++;
 		const struct dp_conf_kv *kv = dp_conf_kv_get(in->sec, "storage.type");
-		/* Such an input (kafka) keeps its place by committing what the
-		 * outputs confirmed; a chunk that waits on disk would need the
-		 * commit to follow the store instead. */
-		if (in->ops->chunk_released)
-			return dp_err_set(err, -EINVAL, "%s:%d: [INPUT] %s: 'storage.type filesystem' is not "
-					  "supported yet for this input (it commits its offsets once the outputs "
-					  "confirmed)", kv ? kv->file : in->file, kv ? kv->line : in->line,
-					  in->ops->name);
 		if (!pl->svc.storage_path) {
 			return dp_err_set(err, -EINVAL, "%s:%d: [INPUT] %s: 'storage.type filesystem' needs "
 					  "[SERVICE] storage.path (or -b PATH)", kv ? kv->file : in->file,

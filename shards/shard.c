@@ -169,7 +169,7 @@ static bool reclaim(struct shard *sh)
 				if (c->st_seq && sh->store && shard_store_released(sh, c))
 					continue;   /* read back from the store: its pool */
 				struct shard_in *si = &sh->ins[c->input];
-				if (si->in->ops->chunk_released)
+				if (si->in->ops->chunk_released && !c->st_acked)
 					si->in->ops->chunk_released(si->in, si->ctx, c);
 				dp_pool_put(c->pool, c);
 				sh->ins[c->input].starved = false;

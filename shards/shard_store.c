@@ -70,7 +70,15 @@ struct syncer {
 	_Atomic int stop;
 };
 
-struct pend { uint64_t seq; uint32_t nrecs; uint16_t input; };
+/* Written, not yet synced: counted stored, and acknowledged to its input
+ * (chunk_released with its in_meta), once the syncer passes seq. */
+struct pend {
+	uint64_t seq;
+	uint32_t nrecs;
+	uint16_t input;
+	bool ack;
+	uint64_t in_meta[4];
+};
 
 struct shard_store {
 	struct dp_store *st;
@@ -426,7 +434,8 @@ static unsigned gather(struct shard_store *ss, const struct dp_chunk *c, uint32_
 	return n;
 }
 
-static void pend_add(struct shard_store *ss, uint64_t seq, uint32_t nrecs, uint16_t input)
+static void pend_add(struct shard_store *ss, uint64_t seq, uint32_t nrecs, uint16_t input,
+		     const struct dp_chunk *c)
 {
 	if (ss->npend == ss->pend_cap) {
 		unsigned cap = ss->pend_cap ? ss->pend_cap * 2 : 256;
@@ -440,7 +449,10 @@ static void pend_add(struct shard_store *ss, uint64_t seq, uint32_t nrecs, uint1
 		ss->pend_cap = cap;
 		ss->pend_head = 0;
 	}
-	ss->pend[(ss->pend_head + ss->npend++) % ss->pend_cap] = (struct pend){ seq, nrecs, input };
+	struct pend *p = &ss->pend[(ss->pend_head + ss->npend++) % ss->pend_cap];
+	*p = (struct pend){ .seq = seq, .nrecs = nrecs, .input = input, .ack = c != NULL };
+	if (c)
+		memcpy(p->in_meta, c->in_meta, sizeof(p->in_meta));
 }
 
 bool shard_store_write(struct shard *sh, struct shard_in *si, struct dp_chunk *c)
@@ -514,10 +526,15 @@ bool shard_store_write(struct shard *sh, struct shard_in *si, struct dp_chunk *c
 		uint64_t one = 1;
 		ssize_t r = write(ss->sync->efd, &one, sizeof(one));
 		(void)r;
-		pend_add(ss, m->seq, nrecs, (uint16_t)si->in->id);
+		pend_add(ss, m->seq, nrecs, (uint16_t)si->in->id, si->in->ops->chunk_released ? c : NULL);
 	} else {
 		DP_CNT_ADD(si->cnt.stored, nrecs);
+		/* An input that acknowledges its source (a Kafka commit, a tail
+		 * offset) may do so now: the records are in the store. */
+		if (si->in->ops->chunk_released)
+			si->in->ops->chunk_released(si->in, si->ctx, c);
 	}
+	c->st_acked = si->in->ops->chunk_released != NULL;
 	c->st_seq = m->seq;
 	c->st_seg = pos.seg;
 	c->st_dir = (uint16_t)d->k;
@@ -553,7 +570,13 @@ void shard_store_tick(struct shard *sh)
 	DP_CNT_ADD(ss->cnt.synced_seq, synced - ss->cnt.synced_seq);
 	while (ss->npend && ss->pend[ss->pend_head].seq <= synced) {
 		struct pend *p = &ss->pend[ss->pend_head];
-		DP_CNT_ADD(sh->ins[p->input].cnt.stored, p->nrecs);
+		struct shard_in *si = &sh->ins[p->input];
+		DP_CNT_ADD(si->cnt.stored, p->nrecs);
+		if (p->ack) {
+			struct dp_chunk ack = { .input = p->input, .shard = (uint16_t)sh->id };
+			memcpy(ack.in_meta, p->in_meta, sizeof(ack.in_meta));
+			si->in->ops->chunk_released(si->in, si->ctx, &ack);
+		}
 		ss->pend_head = (ss->pend_head + 1) % ss->pend_cap;
 		ss->npend--;
 	}
