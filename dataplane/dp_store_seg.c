@@ -521,9 +521,12 @@ static void seg_lost_add(struct seg_lost *l, uint64_t off, const struct seg_fram
 }
 
 /*
- * From `from` on, the first offset where a frame is valid (FR_OK) or runs
- * past the end of the file (FR_TORN), in *at; or FR_END with *at the end of
- * the file. Frames with a whole header that failed are added to lost.
+ * From `from` on, the first offset where a frame is valid: FR_OK and *at;
+ * or FR_END with *at the end of the file. Frames with a whole header that
+ * failed or run past the end are added to lost. A frame that runs past the
+ * end does not stop the scan: a valid frame inside the bytes it claims
+ * shows it is garbage, and stopping there would make a later recovery,
+ * after the cut, lose that valid frame.
  */
 static int seg_resync(struct seg_src *s, uint64_t from, uint64_t *at, struct seg_frame *f,
 		      struct seg_lost *lost)
@@ -548,9 +551,7 @@ static int seg_resync(struct seg_src *s, uint64_t from, uint64_t *at, struct seg
 		int rc = seg_frame_check(s, c, f, NULL, 0);
 		if (rc < 0)
 			return rc;
-		if (rc == FR_OK || rc == FR_TORN) {
-			if (rc == FR_TORN)
-				seg_lost_add(lost, c, f);
+		if (rc == FR_OK) {
 			*at = c;
 			return rc;
 		}
@@ -1240,16 +1241,30 @@ int dp_seg_read(struct dp_seg_reader *r, struct dp_seg_meta *m, void *buf, size_
 				return rc;
 			continue;
 		case FR_TORN: {
-			/* the end of what is written so far, unless a later
-			 * segment shows this one is finished: then its tail is
-			 * dead bytes */
+			/* A valid frame further on shows these bytes are
+			 * corrupt, not a frame still being written: skipped as
+			 * recovery does. Only abnormal files get here (recovery
+			 * cut the torn tails, appends leave none), so the scan
+			 * costs nothing in normal running. */
+			rc = seg_resync(&r->src, r->off + 1, &at, &f, NULL);
+			if (rc < 0)
+				return rc;
+			if (rc == FR_OK) {
+				r->skipped += at - r->off;
+				r->off = at;
+				continue;
+			}
+			/* Otherwise the end of what is written so far, unless
+			 * a later segment shows this one is finished: then its
+			 * tail is dead bytes. */
 			uint64_t sz = fd_size(r->fd), from = r->off;
 			if ((rc = seg_reader_advance(r)) <= 0)
 				return rc;
 			r->skipped += sz > from ? sz - from : 0;
 			continue;
 		}
-		default: /* FR_BAD */
+		default: /* FR_BAD: skip to the next valid frame, or to the
+			  * end, where the next append will start */
 			rc = seg_resync(&r->src, r->off + 1, &at, &f, NULL);
 			if (rc < 0)
 				return rc;

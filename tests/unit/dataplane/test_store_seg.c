@@ -556,6 +556,47 @@ static void test_middle_corruption(void **state)
 	free(rep.segs);
 }
 
+/* A frame whose (checked) header claims more bytes than the file holds, with
+ * a valid frame inside those bytes: corruption, not a torn tail. Found by
+ * the fuzz target: a recovery that cut there lost the valid frame on the
+ * next start. */
+static void test_torn_header_then_valid(void **state)
+{
+	struct dp_seg_writer *w = writer(1);
+	struct dp_seg_pos pos[4];
+	struct dp_seg_recovery rep;
+	struct dp_seg_meta m2;
+	uint8_t h[FRAME_HDR];
+
+	(void)state;
+	for (uint64_t s = 1; s <= 3; s++)
+		assert_int_equal(put(w, s, 300, &pos[s]), 0);
+	dp_seg_writer_destroy(w);
+	meta_set(&m2, 2, 300);
+	int fd = open(segp(sdir, 1), O_RDWR);
+	assert_int_equal(pread(fd, h, sizeof(h), (off_t)pos[2].off), FRAME_HDR);
+	uint32_t len = 1u << 30, c;
+	memcpy(h + 16, &len, 4);
+	c = dp_crc32c(0, h + 12, FRAME_HDR - 12);
+	memcpy(h + 8, &c, 4);
+	assert_int_equal(pwrite(fd, h, sizeof(h), (off_t)pos[2].off), FRAME_HDR);
+	close(fd);
+	for (int round = 0; round < 2; round++) {
+		recover(&rep);
+		assert_int_equal(rep.corrupt_bytes, frame_size(&m2));
+		assert_int_equal(rep.torn_bytes, 0);
+		assert_int_equal(rep.segs[0].frames, 2);
+		assert_int_equal(rep.next_seq, 4);
+		free(rep.segs);
+		struct dp_seg_reader *r = reader_at(0, 0);
+		get(r, 1, 300, NULL);
+		get(r, 3, 300, NULL);
+		at_end(r);
+		assert_int_equal(dp_seg_reader_skipped(r), frame_size(&m2));
+		dp_seg_reader_destroy(r);
+	}
+}
+
 static void test_newer_version(void **state)
 {
 	struct dp_seg_writer *w = writer(1);
@@ -745,6 +786,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_reader_follows, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_torn_tail, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_middle_corruption, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_torn_header_then_valid, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_newer_version, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_file_size_limit, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_remove_and_empty, setup, teardown),
