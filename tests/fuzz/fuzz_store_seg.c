@@ -6,8 +6,9 @@
  * recovery counted and skips exactly the bytes it counted as corrupt (in a
  * segment it kept), it
  * reaches the end in a bounded number of calls, and a second recovery finds
- * nothing left to cut. The temporary directory is made once per process.
- * Single-threaded.
+ * nothing left to cut. The temporary directory's name is picked once per
+ * process; the directory is removed after every input, since libFuzzer
+ * ends with _exit and no clean-up would run. Single-threaded.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -44,7 +45,6 @@ static void once(void)
 	snprintf(rej_dir, sizeof(rej_dir), "%s/rejected", dir);
 	snprintf(seg_file, sizeof(seg_file), "%s/0000000000000001.seg", seg_dir);
 	snprintf(rej_file, sizeof(rej_file), "%s/0000000000000001.seg", rej_dir);
-	atexit(cleanup);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t n)
@@ -53,8 +53,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t n)
 	struct dp_err err;
 
 	once();
-	unlink(seg_file);
-	unlink(rej_file);
+	mkdir(dir, 0700);
 	mkdir(seg_dir, 0700);
 	int fd = open(seg_file, O_WRONLY | O_CREAT | O_TRUNC, 0600);
 	CHECK(fd >= 0);
@@ -62,8 +61,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t n)
 	close(fd);
 
 	int rc = dp_seg_recover(seg_dir, rej_dir, &rep, &err);
-	if (rc == -ENOTSUP)
+	if (rc == -ENOTSUP) {
+		cleanup();
 		return 0;
+	}
 	CHECK(rc == 0);
 	CHECK(rep.nsegs <= 1);
 	CHECK(rep.torn_bytes + rep.corrupt_bytes <= n);
@@ -101,5 +102,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t n)
 	CHECK(again.torn_bytes == 0 && again.nsegs == (frames > 0));
 	CHECK(again.corrupt_bytes == (frames ? rep.corrupt_bytes : 0));
 	free(again.segs);
+	cleanup();
 	return 0;
 }
