@@ -82,16 +82,19 @@ int dp_seg_recover(const char *dir, const char *rejected_dir, struct dp_seg_reco
 
 struct dp_seg_writer;
 
-/* The first frame goes to a new segment named next_seq. */
+/* The first frame goes to a new segment named next_seq, created here (with
+ * O_EXCL: -EEXIST in err if it exists; next_seq >= 1). */
 struct dp_seg_writer *dp_seg_writer_create(const char *dir, uint64_t next_seq, struct dp_err *err);
 void dp_seg_writer_destroy(struct dp_seg_writer *w);
 
 /*
  * Append one frame: m (seq must be above every seq written before; len is
- * the sum of the iovecs; nrecs, tag, name as given) and its payload, in one
- * writev (after a rotation, first the new file). 0, and *pos where the frame
- * starts; or -errno (ENOSPC, EIO...): then nothing of the frame is left in
- * the file (it is truncated back), and the writer can be used again.
+ * the sum of the iovecs; nrecs, tag, name as given; time_ns 0 takes
+ * CLOCK_REALTIME now) and its payload, in one writev (after a rotation,
+ * first the new file). 0, and *pos where the frame starts; or -errno
+ * (-EINVAL for a bad m; ENOSPC, EFBIG, EIO...): then nothing of the frame is
+ * left in the file (it is truncated back), and the writer can be used again.
+ * A frame takes 48 + tag_len + name_len + len bytes of its segment.
  */
 int dp_seg_append(struct dp_seg_writer *w, const struct dp_seg_meta *m, const struct iovec *iov,
 		  unsigned niov, struct dp_seg_pos *pos);
@@ -105,7 +108,11 @@ uint64_t dp_seg_writer_bytes(const struct dp_seg_writer *w);
 
 struct dp_seg_reader;
 
-/* Read from pos on, through every later segment of dir in name order. */
+/* Read from pos on, through every later segment of dir in name order:
+ * pos.off 0 is the segment's first frame, otherwise the frame that starts at
+ * pos.off is the first read (an offset that is no frame start is skipped to
+ * the next valid frame and counted). A pos.seg that is gone (removed) starts
+ * at the next segment after it; {0, 0} is the oldest. */
 struct dp_seg_reader *dp_seg_reader_create(const char *dir, struct dp_seg_pos pos, struct dp_err *err);
 void dp_seg_reader_destroy(struct dp_seg_reader *r);
 
