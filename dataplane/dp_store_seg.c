@@ -118,6 +118,7 @@
 #include <unistd.h>
 
 #include "dp_common.h"
+#include "dp_log.h"
 #include "dp_store_seg.h"
 
 #define SEG_FILE_MAGIC "SLUICESG"
@@ -747,11 +748,18 @@ static int seg_recover_one(const char *dir, const char *rej, uint64_t seg, struc
 		rep->torn_records += lost.records;
 	}
 	if (corrupt) {
+		/* Evidence, not a condition to start: a copy that cannot be made
+		 * (a full disk) is logged, and recovery goes on, so a damaged
+		 * store never turns into a crash loop. rej NULL: no copy
+		 * (storage.delete_irrecoverable_chunks). */
 		s->wlen = 0; /* the window is the copy's buffer now */
-		if ((rc = seg_quarantine(fd, rej, seg, s->win, s->cap, err)))
-			goto out;
-		info->quarantined = true;
-		rep->quarantined++;
+		struct dp_err qerr = { 0 };
+		if (rej && seg_quarantine(fd, rej, seg, s->win, s->cap, &qerr)) {
+			dp_warn("store: no copy of damaged segment %s kept: %s", path, qerr.msg);
+		} else if (rej) {
+			info->quarantined = true;
+			rep->quarantined++;
+		}
 		rep->corrupt_bytes += corrupt;
 	}
 	if (cut < size && info->frames) {

@@ -71,7 +71,8 @@ struct dp_seg_recovery {
  * append to and to read: a frame that is cut short or fails its checksum at
  * the end of a segment is truncated away; bytes that fail in the middle
  * (valid frames follow them) are left in place, skipped by readers, and the
- * segment is copied to rejected_dir (created if missing) as evidence.
+ * segment is copied to rejected_dir (created if missing; NULL: no copy) as
+ * evidence; a copy that cannot be made is logged, not an error.
  * Empty segment files are removed. Creates dir if missing. 0 or -errno
  * (err says which file and why); a bad frame is never an error.
  */
