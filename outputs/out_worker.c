@@ -33,9 +33,11 @@ static void release(struct out_worker *w, struct dp_chunk *c)
 {
 	if (atomic_fetch_sub_explicit(&c->refs, 1, memory_order_acq_rel) != 1)
 		return;
+	/* Once on the ring the chunk is the shard's again: read it before. */
+	unsigned shard = c->shard;
 	void *obj = c;
-	dp_ring_enqueue_burst(w->to_shard[c->shard], &obj, 1);
-	struct shard *sh = w->pl->shards[c->shard];
+	dp_ring_enqueue_burst(w->to_shard[shard], &obj, 1);
+	struct shard *sh = w->pl->shards[shard];
 	atomic_thread_fence(memory_order_seq_cst);
 	if (atomic_load_explicit(&sh->sleeping, memory_order_relaxed))
 		shard_wake(sh);

@@ -719,7 +719,6 @@ bool shard_store_pump(struct shard *sh)
 			DP_CNT_ADD(ss->cnt.replayed_records, c->nrecs);
 		int in = input_by_name(sh->pl, m->name, m->name_len);
 		c->input = (uint16_t)(in < 0 ? 0 : in);
-		c->shard = (uint16_t)sh->id;
 		c->opened_ns = sh->now_ns;
 		c->tag_len = m->tag_len;
 		memcpy(c->tag, m->tag, m->tag_len);
