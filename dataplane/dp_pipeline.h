@@ -37,6 +37,8 @@ struct dp_service {
 	bool storage_delete_irrecoverable;
 	bool storage_metrics;
 	int storage_full_action;  /* 0 drop_oldest, 1 pause */
+	bool storage_keep_rejected;
+	char *storage_rejected_path;
 	char *streams_file;
 	int64_t sp_mem_buf_limit; /* memory for the stream processor's results */
 	double sched_base;     /* scheduler.base: retry backoff, seconds (dp_sched.h) */

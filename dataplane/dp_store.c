@@ -56,6 +56,8 @@ int dp_store_check(struct dp_pipeline *pl, struct dp_err *err)
 					  kv ? kv->line : in->line, in->ops->name);
 		}
 	}
+	if (pl->svc.storage_keep_rejected && !pl->svc.storage_path)
+		return dp_err_set(err, -EINVAL, "'storage.keep.rejected on' needs [SERVICE] storage.path");
 	if (!nfs)
 		return 0;
 	/* storage.max_chunks_up: what a filesystem input holds in memory, on
@@ -142,7 +144,7 @@ static unsigned count_dirs(const char *path)
 
 int dp_store_open(struct dp_pipeline *pl, struct dp_err *err)
 {
-	bool used = false;
+	bool used = pl->svc.storage_keep_rejected;
 	for (unsigned i = 0; i < pl->nin; i++)
 		used |= pl->in[i]->storage_type == DP_STORAGE_FILESYSTEM;
 	/* A store left by an earlier run is replayed even when no input

@@ -9,7 +9,8 @@
  *   shard-<k>/          segments written by shard k (dp_store_seg.h)
  *   cursors/<out>.<n>   output <out>'s worker n: per directory, the seq up
  *                       to which every chunk routed to it was confirmed
- *   rejected/           copies of segments found corrupt in the middle
+ *   rejected/           (storage.rejected.path) copies of segments found
+ *                       corrupt in the middle, and the dead-letter queue
  *
  * Threads: dp_store_* on the control thread while the pipeline starts or
  * stops; a dp_store_cur belongs to its output worker.
@@ -43,6 +44,13 @@ int dp_store_open(struct dp_pipeline *pl, struct dp_err *err);
 void dp_store_close(struct dp_pipeline *pl);
 /* The directory of shard directory k, into buf. */
 void dp_store_dir(const struct dp_store *st, unsigned k, char *buf, size_t cap);
+
+/* storage.keep.rejected: write the records of c[0..n) that output o gave
+ * up on (cause "retries" or "error") to the dead-letter folder
+ * (dp_store_dlq.c). 0 (also when the feature is off) or -errno. */
+struct dp_chunk;
+int dp_store_dlq_write(const struct dp_pipeline *pl, const struct dp_output *o,
+		       struct dp_chunk *const *c, unsigned n, const char *cause);
 
 /* One output worker's cursors (see the layout above). */
 struct dp_store_cur {

@@ -121,6 +121,9 @@ static void deliver(struct out_worker *w, struct dp_chunk **c, unsigned n)
 		dp_error("[%s] giving up on %llu records after %d retries: %s", o->name,
 			 (unsigned long long)recs, attempt, strerror(-rc));
 		DP_CNT_ADD(w->cnt.failed, recs);
+		int dl = dp_store_dlq_write(w->pl, o, c, n, attempt ? "retries" : "error");
+		if (dl)
+			dp_error("[%s] cannot keep them in the dead-letter queue: %s", o->name, strerror(-dl));
 	} else {
 		DP_CNT_ADD(w->cnt.records, recs);
 		DP_CNT_ADD(w->cnt.bytes, bytes);

@@ -250,7 +250,7 @@ static int dir_recover(struct shard *sh, struct shard_store *ss, unsigned k, str
 	d->k = k;
 	dp_store_dir(ss->st, k, d->path, sizeof(d->path));
 	char rej[PATH_MAX];
-	snprintf(rej, sizeof(rej), "%s/rejected", ss->st->path);
+	snprintf(rej, sizeof(rej), "%s/%s", ss->st->path, sh->pl->svc.storage_rejected_path);
 	struct dp_seg_recovery rep;
 	memset(&rep, 0, sizeof(rep));
 	int rc = dp_seg_recover(d->path, sh->pl->svc.storage_delete_irrecoverable ? NULL : rej, &rep, err);

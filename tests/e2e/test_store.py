@@ -395,7 +395,37 @@ def test_limit_pauses(t):
     check_eq(len(recs), n, 'every record once')
 
 
+def test_dead_letter_queue(t):
+    """storage.keep.rejected: records an output gives up on (here Retry_Limit
+    1 against a file that cannot open) are kept as msgpack events in
+    <storage.path>/rejected/<tag>_<cause>_<output>_<id>.msgpack, named as
+    Fluent Bit names its dead-letter files
+    (https://docs.fluentbit.io/manual/administration/dead-letter-queue)."""
+    import re
+    from test_outputs import mp_all
+    port = free_port()
+    n = 5000
+    os.mkdir(t.path('out.txt'))
+    sl = t.sluice(conf(service(t, Shards=1, **{'storage.path': t.path('store'), 'storage.keep.rejected': 'on',
+                                              'scheduler.base': '0.1', 'scheduler.cap': '0.2'}),
+                       tcp_in(port), file_out(t, fmt='json_lines', Retry_Limit='1')))
+    snd = Sender(port, 0, limit=n)
+    snd.start()
+    sl.wait_stats(lambda st: st['outputs']['file.0']['errors'] >= n, 60, 'every record given up on')
+    snd.stop()
+    check_eq(sl.stop(), 0, 'sluice exits 0')
+    d = t.path('store/rejected')
+    files = sorted(os.listdir(d))
+    check(files and all(re.match(r'^tcp\.0_retries_file\.0_[0-9a-f]+\.msgpack$', f) for f in files),
+          'dead-letter files named <tag>_<cause>_<output>_<id>.msgpack', repr(files[:3]))
+    recs = []
+    for f in sorted(files, key=lambda f: os.stat(os.path.join(d, f)).st_mtime_ns):
+        with open(os.path.join(d, f), 'rb') as fh:
+            recs += [ev[1]['s'] for ev in mp_all(fh.read())]
+    check_eq(sorted(recs), list(range(n)), 'every record given up on is in the dead-letter queue')
+
+
 if __name__ == '__main__':
     main([test_kill_loop, test_replay_after_kill, test_stalled_output_spills_to_disk,
           test_damaged_store_recovered, test_config_errors, test_retries_back_off_then_deliver,
-          test_limit_drops_oldest, test_limit_pauses])
+          test_limit_drops_oldest, test_limit_pauses, test_dead_letter_queue])

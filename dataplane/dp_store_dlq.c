@@ -1,0 +1,107 @@
+/*
+ * dp_store_dlq.c — the dead-letter queue ([SERVICE] storage.keep.rejected):
+ * records an output gave up on (Retry_Limit exhausted, no_retries, or a
+ * permanent error) are written to <storage.path>/<storage.rejected.path>/
+ * instead of being lost, one file per burst:
+ *
+ *     <tag>_<cause>_<output>_<seq>.msgpack
+ *
+ * tag with every byte outside [A-Za-z0-9._-] turned into '_' (Fluent
+ * Bit's sanitized tag), cause "retries" or "error", output the instance's
+ * Alias or name.N, seq a per-process counter with the time, so names never
+ * repeat. The content is the records as Fluent Bit's events, [time, map]
+ * msgpack back to back: what `Format msgpack` writes, readable by any
+ * msgpack tool (Fluent Bit writes its own chunk format, .flb, instead).
+ *
+ * Threads: output workers, on the failure path only (a write per burst
+ * given up on, never per record).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
+#include <unistd.h>
+#include "dp_log.h"
+#include "dp_pipeline.h"
+#include "dp_store.h"
+#include "dp_time.h"
+
+static _Atomic uint64_t dlq_seq;
+
+static void sanitize(char *dst, size_t cap, const char *src, size_t len)
+{
+	size_t i;
+	for (i = 0; i < len && i + 1 < cap; i++) {
+		char ch = src[i];
+		bool ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+			  ch == '.' || ch == '-' || ch == '_';
+		dst[i] = ok ? ch : '_';
+	}
+	dst[i] = 0;
+}
+
+/* One chunk's kept records into fd; -errno on a failed write. */
+static int write_chunk(int fd, const struct dp_chunk *c, uint64_t *recs)
+{
+	struct iovec iov[64];
+	unsigned n = 0;
+	for (uint32_t i = 0; i < c->nrecs; i++) {
+		const struct dp_rec *r = &c->recs[i];
+		if (r->flags & DP_REC_DROPPED)
+			continue;
+		(*recs)++;
+		if (n && (uint8_t *)iov[n - 1].iov_base + iov[n - 1].iov_len == c->data + r->off) {
+			iov[n - 1].iov_len += r->len;
+			continue;
+		}
+		if (n == 64) {
+			if (writev(fd, iov, (int)n) < 0)
+				return -errno;
+			n = 0;
+		}
+		iov[n].iov_base = c->data + r->off;
+		iov[n].iov_len = r->len;
+		n++;
+	}
+	if (n && writev(fd, iov, (int)n) < 0)
+		return -errno;
+	return 0;
+}
+
+int dp_store_dlq_write(const struct dp_pipeline *pl, const struct dp_output *o,
+		       struct dp_chunk *const *c, unsigned n, const char *cause)
+{
+	const struct dp_store *st = pl->store;
+	if (!st || !pl->svc.storage_keep_rejected || !n)
+		return 0;
+	char dir[PATH_MAX], tag[128], path[PATH_MAX + 256];
+	snprintf(dir, sizeof(dir), "%s/%s", st->path, pl->svc.storage_rejected_path);
+	if (mkdir(dir, 0750) && errno != EEXIST)
+		return -errno;
+	size_t tlen;
+	const char *t = dp_chunk_tag(pl, c[0], &tlen);
+	sanitize(tag, sizeof(tag), t, tlen);
+	uint64_t seq = atomic_fetch_add(&dlq_seq, 1);
+	snprintf(path, sizeof(path), "%s/%s_%s_%s_%llx%04llx.msgpack", dir, tag, cause,
+		 o->alias ? o->alias : o->name, (unsigned long long)(dp_time_real_ns() / 1000000ull),
+		 (unsigned long long)(seq & 0xffff));
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
+	if (fd < 0)
+		return -errno;
+	uint64_t recs = 0;
+	int rc = 0;
+	for (unsigned i = 0; i < n && !rc; i++)
+		rc = write_chunk(fd, c[i], &recs);
+	close(fd);
+	if (rc) {
+		unlink(path);
+		return rc;
+	}
+	dp_warn("[%s] %llu records it gave up on are kept in %s", o->alias ? o->alias : o->name,
+		(unsigned long long)recs, path);
+	return 0;
+}
