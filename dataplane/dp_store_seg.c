@@ -304,6 +304,7 @@ static int mkdir_p(const char *dir)
  * bytes from woff on, refilled by pread as the checks move on. */
 struct seg_src {
 	int fd;
+	uint64_t min_seq;  /* frames below it are leftovers of a recycled file */
 	uint8_t *win;
 	size_t cap;
 	uint64_t woff;
@@ -370,6 +371,8 @@ enum {
 		    (magic matching as far as it goes) or a whole header whose
 		    frame runs past the end */
 	FR_END,  /* no bytes here */
+	FR_STALE, /* a whole frame of the file's earlier life (a recycled
+		     segment, see dp_seg_remove): the data ends here */
 };
 
 struct seg_frame {
@@ -428,6 +431,8 @@ static int seg_frame_check(struct seg_src *s, uint64_t off, struct seg_frame *f,
 	m->name_len = get16(p + 42);
 	if (m->tag_len > SEG_TAG_MAX || m->name_len > DP_SEG_NAME_MAX)
 		return FR_BAD;
+	if (m->seq < s->min_seq)
+		return FR_STALE;
 	size_t meta = hdr_len + m->tag_len + m->name_len;
 	f->end = off + meta + m->len;
 	f->hdr_ok = true;
@@ -556,6 +561,12 @@ static int seg_resync(struct seg_src *s, uint64_t from, uint64_t *at, struct seg
 			*at = c;
 			return rc;
 		}
+		if (rc == FR_STALE) {
+			/* What follows is a recycled file's old content:
+			 * nothing of this generation comes after it. */
+			*at = c;
+			return FR_END;
+		}
 		seg_lost_add(lost, c, f);
 		pos = c + 1;
 	}
@@ -679,9 +690,11 @@ static int seg_recover_one(const char *dir, const char *rej, uint64_t seg, struc
 		goto out;
 	}
 	uint64_t size = (uint64_t)st.st_size, off = SEG_FILE_HDR, cut = size, corrupt = 0;
+	uint64_t tail_end = size;   /* where torn bytes end: the file's end, or old content */
 	struct seg_lost lost = { 0 };
 	bool all_bad = false;
 	src_reset(s, fd);
+	s->min_seq = seg;
 
 	rc = seg_file_check(s, seg);
 	if (rc < 0) {
@@ -711,6 +724,11 @@ static int seg_recover_one(const char *dir, const char *rej, uint64_t seg, struc
 					goto io;
 				if (rc == FR_END)
 					break;
+				if (rc == FR_STALE) {
+					/* a recycled file's old content: cut, not torn */
+					cut = tail_end = off;
+					break;
+				}
 				if (rc == FR_OK) {
 					if (!info->frames)
 						info->first_seq = f.m.seq;
@@ -736,6 +754,7 @@ static int seg_recover_one(const char *dir, const char *rej, uint64_t seg, struc
 			 * damaged file header, nothing valid at all */
 			all_bad = off == 0;
 			cut = off;
+			tail_end = at;
 			break;
 		}
 	}
@@ -743,7 +762,11 @@ static int seg_recover_one(const char *dir, const char *rej, uint64_t seg, struc
 		corrupt = size;
 		cut = 0;
 	} else {
-		rep->torn_bytes += size - cut;
+		/* Before old content of a recycled file, only a cut frame of
+		 * this generation is torn; the rest is the old content. */
+		if (tail_end < size)
+			tail_end = lost.frames ? DP_MIN(lost.end, tail_end) : cut;
+		rep->torn_bytes += tail_end - cut;
 		rep->torn_frames += lost.frames;
 		rep->torn_records += lost.records;
 	}
@@ -872,6 +895,51 @@ static int pwrite_all(int fd, const void *p, size_t n, uint64_t off)
 	return 0;
 }
 
+/* ---- recycling ---- */
+
+/*
+ * A delivered segment is not unlinked but renamed to free.<k> (k below
+ * SEG_FREE_MAX), and the next new segment takes it over: writing into a
+ * file whose pages are cached and whose blocks are allocated costs the
+ * kernel about a third of what a new file costs (a copy, instead of page
+ * and block allocation, and freeing both again on unlink), measured here at
+ * 0.10 against 0.28 ns per byte. The old content beyond what the new
+ * generation has written is told apart by its frames' sequence numbers,
+ * which are below the file's name (FR_STALE): the data ends there.
+ */
+#define SEG_FREE_MAX 4
+
+static void free_path(char *buf, size_t cap, const char *dir, unsigned k)
+{
+	snprintf(buf, cap, "%s/free.%u", dir, k);
+}
+
+/* Take a free file as segment path: its descriptor, or -1. */
+static int seg_free_take(const char *dir, const char *path)
+{
+	char fp[PATH_MAX + 16];
+	for (unsigned k = 0; k < SEG_FREE_MAX; k++) {
+		free_path(fp, sizeof(fp), dir, k);
+		if (renameat2(AT_FDCWD, fp, AT_FDCWD, path, RENAME_NOREPLACE) == 0) {
+			int fd = open(path, O_WRONLY | O_CLOEXEC);
+			if (fd >= 0)
+				return fd;
+			unlink(path);
+		}
+	}
+	return -1;
+}
+
+/* A full disk: the free files go first. */
+static void seg_free_drop(const char *dir)
+{
+	char fp[PATH_MAX + 16];
+	for (unsigned k = 0; k < SEG_FREE_MAX; k++) {
+		free_path(fp, sizeof(fp), dir, k);
+		unlink(fp);
+	}
+}
+
 /* Create segment seq in the writer's directory with its file header. */
 static int seg_file_create(const char *dir, uint64_t seq, int *fdp, struct dp_err *err)
 {
@@ -881,7 +949,9 @@ static int seg_file_create(const char *dir, uint64_t seq, int *fdp, struct dp_er
 
 	if ((rc = seg_path(path, sizeof(path), dir, seq)))
 		return dp_err_set(err, rc, "store path too long: '%s'", dir);
-	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
+	int fd = seg_free_take(dir, path);
+	if (fd < 0)
+		fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
 	if (fd < 0) {
 		rc = -errno;
 		return dp_err_set(err, rc, "cannot create segment '%s': %s", path, strerror(-rc));
@@ -1069,6 +1139,11 @@ int dp_seg_append(struct dp_seg_writer *w, const struct dp_seg_meta *m, const st
 	size_t meta = SEG_FRAME_HDR + m->tag_len + m->name_len;
 	uint64_t start = w->off;
 	rc = seg_write_frame(w, meta, iov, niov, start);
+	if (rc == -ENOSPC || rc == -EDQUOT) {
+		/* the space the free files hold first */
+		seg_free_drop(w->dir);
+		rc = seg_write_frame(w, meta, iov, niov, start);
+	}
 	if (rc) {
 		/* all or nothing: no partial frame stays behind */
 		int r;
@@ -1165,6 +1240,7 @@ static int seg_reader_open(struct dp_seg_reader *r)
 		}
 		r->fd = fd;
 		src_reset(&r->src, fd);
+		r->src.min_seq = s;
 		return 1;
 	}
 }
@@ -1200,6 +1276,10 @@ int dp_seg_read(struct dp_seg_reader *r, struct dp_seg_meta *m, void *buf, size_
 
 	if (r->fd < 0 && (rc = seg_reader_open(r)) <= 0)
 		return rc;
+	/* The window may hold bytes read before the writer last appended
+	 * (the lookahead after a frame): anything but a valid frame is judged
+	 * again on bytes read now, once, before it is acted on. */
+	bool fresh_read = false;
 	for (;;) {
 		if (r->fresh) {
 			rc = seg_file_check(&r->src, r->seg);
@@ -1229,6 +1309,11 @@ int dp_seg_read(struct dp_seg_reader *r, struct dp_seg_meta *m, void *buf, size_
 		rc = seg_frame_check(&r->src, r->off, &f, buf, cap);
 		if (rc < 0)
 			return rc;
+		if (rc != FR_OK && !fresh_read) {
+			fresh_read = true;
+			r->src.wlen = 0;
+			continue;
+		}
 		switch (rc) {
 		case FR_OK:
 			if (!f.delivered) {
@@ -1245,8 +1330,10 @@ int dp_seg_read(struct dp_seg_reader *r, struct dp_seg_meta *m, void *buf, size_
 			r->off = f.end;
 			return 1;
 		case FR_END:
+		case FR_STALE:
 			if ((rc = seg_reader_advance(r)) <= 0)
 				return rc;
+			fresh_read = false;
 			continue;
 		case FR_TORN: {
 			/* A valid frame further on shows these bytes are
@@ -1271,24 +1358,43 @@ int dp_seg_read(struct dp_seg_reader *r, struct dp_seg_meta *m, void *buf, size_
 			r->skipped += sz > from ? sz - from : 0;
 			continue;
 		}
-		default: /* FR_BAD: skip to the next valid frame, or to the
-			  * end, where the next append will start */
+		default: { /* FR_BAD: skip to the next valid frame */
 			rc = seg_resync(&r->src, r->off + 1, &at, &f, NULL);
 			if (rc < 0)
 				return rc;
-			r->skipped += at - r->off;
-			r->off = at;
+			if (rc == FR_OK) {
+				r->skipped += at - r->off;
+				r->off = at;
+				continue;
+			}
+			/* Nothing of this generation follows: the end of what
+			 * is written here (old bytes of a recycled file, or a
+			 * damaged end), where the next append starts, unless a
+			 * later segment shows this one is finished. */
+			uint64_t from = r->off;
+			if ((rc = seg_reader_advance(r)) <= 0)
+				return rc;
+			r->skipped += at - from;
+			fresh_read = false;
 			continue;
+		}
 		}
 	}
 }
 
 int dp_seg_remove(const char *dir, uint64_t seg)
 {
-	char path[PATH_MAX];
+	char path[PATH_MAX], fp[PATH_MAX + 16];
 	int rc = seg_path(path, sizeof(path), dir, seg);
 
 	if (rc)
 		return rc;
+	for (unsigned k = 0; k < SEG_FREE_MAX; k++) {
+		free_path(fp, sizeof(fp), dir, k);
+		if (renameat2(AT_FDCWD, path, AT_FDCWD, fp, RENAME_NOREPLACE) == 0)
+			return 0;
+		if (errno != EEXIST)
+			break;
+	}
 	return unlink(path) < 0 ? -errno : 0;
 }

@@ -776,6 +776,75 @@ static void test_seeds(void **state)
 	assert_int_equal(system(cmd), 0);
 }
 
+/* A delivered segment is recycled (renamed free.<k>) and taken over by the
+ * next new segment: its old frames beyond the new data are told apart by
+ * their sequence numbers and never read, counted or cut as torn, and a
+ * reader whose lookahead saw them still finds what is appended later. */
+static void test_recycled_segment(void **state)
+{
+	(void)state;
+	struct dp_seg_recovery rep;
+	char fp[256];
+	struct dp_seg_writer *w = writer(1);
+	for (uint64_t s = 1; s <= 8; s++)
+		assert_int_equal(put(w, s, 1000, NULL), 0);
+	dp_seg_writer_destroy(w);
+	uint64_t old = fsize(segp(sdir, 1));
+	assert_int_equal(dp_seg_remove(sdir, 1), 0);
+	snprintf(fp, sizeof(fp), "%s/free.0", sdir);
+	assert_true(exists(fp));
+	assert_false(exists(segp(sdir, 1)));
+	/* the next segment takes it over: old frames 2..8 lie beyond */
+	w = writer(9);
+	assert_false(exists(fp));
+	assert_int_equal(fsize(segp(sdir, 9)), old);
+	assert_int_equal(put(w, 9, 10, NULL), 0);
+	struct dp_seg_reader *r = reader_at(9, 0);
+	get(r, 9, 10, NULL);
+	at_end(r);                      /* old frame 2's bytes are next: the end */
+	at_end(r);
+	assert_int_equal(put(w, 10, 20, NULL), 0);
+	get(r, 10, 20, NULL);           /* its lookahead held the old bytes */
+	at_end(r);
+	assert_int_equal(dp_seg_reader_skipped(r), 0);
+	dp_seg_reader_destroy(r);
+	dp_seg_writer_destroy(w);
+	recover(&rep);
+	assert_int_equal(rep.nsegs, 1);
+	assert_int_equal(rep.segs[0].frames, 2);
+	assert_int_equal(rep.torn_bytes, 0);
+	assert_int_equal(rep.corrupt_bytes, 0);
+	assert_int_equal(rep.next_seq, 11);
+	assert_int_equal(fsize(segp(sdir, 9)), rep.segs[0].bytes);   /* old bytes cut */
+	free(rep.segs);
+	/* at most 4 free files; more are deleted */
+	w = writer(11);
+	for (uint64_t s = 11; s <= 16; s++)
+		assert_int_equal(put(w, s, 10, NULL), 0);
+	dp_seg_writer_destroy(w);
+	for (uint64_t s = 9; s <= 16; s += 2) {
+		w = writer(s + 100);
+		dp_seg_writer_destroy(w);
+	}
+	unsigned nfree = 0;
+	for (unsigned k = 0; k < 8; k++) {
+		snprintf(fp, sizeof(fp), "%s/free.%u", sdir, k);
+		nfree += exists(fp);
+	}
+	assert_int_equal(nfree, 0);     /* four writers took the ones there were */
+	assert_int_equal(dp_seg_remove(sdir, 9), 0);
+	assert_int_equal(dp_seg_remove(sdir, 11), 0);
+	assert_int_equal(dp_seg_remove(sdir, 109), 0);
+	assert_int_equal(dp_seg_remove(sdir, 111), 0);
+	assert_int_equal(dp_seg_remove(sdir, 113), 0);
+	for (unsigned k = 0; k < 8; k++) {
+		snprintf(fp, sizeof(fp), "%s/free.%u", sdir, k);
+		nfree += exists(fp);
+	}
+	assert_int_equal(nfree, 4);
+	assert_false(exists(segp(sdir, 113)));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -790,6 +859,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_newer_version, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_file_size_limit, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_remove_and_empty, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_recycled_segment, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_seeds, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
