@@ -92,6 +92,10 @@
  *   segment. A newer format version is an error, not corruption.
  * - Segments with no valid frame left are removed (after their copy, if
  *   they were corrupt).
+ * - A recycled file (see "recycling" below) holds old frames after the
+ *   new ones: a frame whose seq is below the file's name ends the data
+ *   (FR_STALE); recovery cuts the old content off without counting it torn,
+ *   and a reader stops there as at the end of the file.
  *
  * Readers pread into the caller's buffer: the payload of a frame and the
  * first bytes after it (the next frame's header, and whole small frames) in
