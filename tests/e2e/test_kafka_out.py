@@ -43,7 +43,7 @@ import subprocess
 import time
 
 from harness import (Fail, check, check_eq, check_sequences, conf, free_port, full_sequences,
-                     loadgen_conn_counts, loadgen_finish, loadgen_start, main, marks, proc_status_kb,
+                     loadgen_conn_counts, loadgen_finish, loadgen_start, main, marks, proc_status_kb, sanitized,
                      service, tcp_in, wait_for, wait_stable)
 from kafka_util import MOCK_CLUSTER, MockCluster, consume, need_kafka, wait_consume
 
@@ -733,10 +733,65 @@ def test_queue_full_retries(t):
     check_eq(sl.stop(), 0, 'sluice exits 0')
 
 
+def test_store_outlasts_cluster_down(t):
+    """storage.type filesystem in front of Kafka: with every broker down for
+    DOWN seconds (60 by default, SLUICE_DOWN_S to change), the input keeps
+    reading (no backpressure), the backlog waits on disk within
+    storage.total_limit_size, memory stays bounded; sluice is then killed
+    (-9) while the cluster is still down, restarted on the same store, and
+    once the cluster is back every record arrives, once, in order per key,
+    on Java's partition (docs/STORAGE.md)."""
+    down_s = float(os.environ.get('SLUICE_DOWN_S', '60'))
+    mc = MockCluster(t, ['logs:3'])
+    t.cleanups.append(mc.stop)
+    port = free_port()
+    conns, per_conn, keys, steps = 3, 20000, 5, 20
+    text = conf(service(t, **{'storage.path': t.path('store')}),
+                tcp_in(port, **{'storage.type': 'filesystem', 'Mem_Buf_Limit': '1M'}),
+                kafka_out(mc.bootstrap, Message_Key_Field='key', Retry_Limit='no_limits',
+                          **{'storage.total_limit_size': '200M'}))
+    sl = t.sluice(text)
+    sl.wait_stats(lambda st: True, 10, 'the first stats')
+    idle = sl.rss_kb()
+    mc.down()
+    lines = {c: keyed_lines(c, per_conn, keys) for c in range(conns)}
+    socks = [socket.create_connection(('127.0.0.1', port)) for _ in range(conns)]
+    t0 = time.monotonic()
+    for i in range(steps):
+        for c in range(conns):
+            part = lines[c][i * per_conn // steps:(i + 1) * per_conn // steps]
+            socks[c].sendall(''.join(ln + '\n' for ln in part).encode())
+        # pace the sends over the outage (a rate, not a wait for a condition)
+        time.sleep(max(0.0, t0 + (i + 1) * down_s / steps - time.monotonic()))
+    for s in socks:
+        s.close()
+    total = conns * per_conn
+    st = sl.wait_stats(lambda st: st['inputs']['tcp.0']['stored'] >= total, 60,
+                       'every record read and stored while the cluster is down')
+    s = st['storage']
+    check(s['spilled_chunks'] > 0 and s['backlog_bytes'] > 0, 'the backlog waits on disk', str(s))
+    check(s['backlog_bytes'] <= 200000000, 'within storage.total_limit_size', str(s))
+    check_eq(st['outputs']['kafka.0']['records'], 0, 'nothing counted delivered while down')
+    hwm = proc_status_kb(sl.pid, 'VmHWM')
+    if not sanitized():
+        check(hwm - idle < 60 << 10, 'memory bounded while the disk grows',
+              'VmHWM %d KiB, idle %d KiB' % (hwm, idle))
+    sl.proc.kill()
+    sl.wait_exit(30)
+    sl = t.sluice(text, name='again')
+    mc.up()
+    sl.wait_stats(lambda st: st['outputs']['kafka.0']['records'] >= total, 180,
+                  'the backlog delivered once the cluster is back')
+    msgs = wait_consume(mc.bootstrap, 'logs', total, 60)
+    check_keyed(msgs, conns, per_conn, keys, 3)
+    check_eq(sl.stop(), 0, 'sluice exits 0')
+
+
 if __name__ == '__main__':
     main([test_keyed_volume, test_keyed_two_workers, test_key_picks_worker, test_cluster_down_then_up, test_retriable_request_errors,
           test_timeouts_keep_key_order,
           test_topic_key_dynamic, test_topic_key_static,
           test_msgpack_format, test_raw_format, test_gelf_format, test_timestamp_formats, test_bad_config, test_unreachable_at_start,
           test_queue_full_backpressure, test_retry_limit_then_failed, test_permanent_broker_error,
-          test_stop_with_cluster_down, test_avro_format, test_queue_full_retries])
+          test_stop_with_cluster_down, test_avro_format, test_queue_full_retries,
+          test_store_outlasts_cluster_down])
