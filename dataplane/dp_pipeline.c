@@ -125,8 +125,10 @@ const struct dp_opt dp_input_common_opts[] = {
 	  "the store under [SERVICE] storage.path, which outlives a crash (docs/STORAGE.md). memrb "
 	  "is not supported yet." },
 	{ "storage.pause_on_chunks_overlimit", DP_OPT_BOOL, "off", IN(storage_pause), NULL, 0, 0, 0,
-	  "Accepted for compatibility: a sluice input always pauses (TCP) or drops and counts (UDP) "
-	  "when its memory is used up." },
+	  "storage.type filesystem: on, the input pauses (TCP backpressure; UDP drops counted) when "
+	  "its chunks in memory (Mem_Buf_Limit, storage.max_chunks_up) are used up, as a memory input "
+	  "does, instead of letting new chunks wait on disk; they are still stored. Memory inputs "
+	  "always pause." },
 	{ NULL },
 };
 

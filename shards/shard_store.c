@@ -7,7 +7,8 @@
  *
  * Two modes. Direct: the chunk also goes on to the outputs from memory, the
  * common case, and costs one append. Backlog: the outputs are behind (the
- * input's pool is nearly used up), so the chunk waits on disk and its
+ * input's pool is nearly used up; unless storage.pause_on_chunks_overlimit,
+ * then the input pauses as a memory input would), so the chunk waits on disk and its
  * memory is reused at once; a reader goes through the directory from the
  * first chunk that waited and pushes what it reads, with chunks of a pool
  * of the store's own (storage.backlog.mem_limit), as the outputs return
@@ -540,7 +541,8 @@ bool shard_store_write(struct shard *sh, struct shard_in *si, struct dp_chunk *c
 	c->st_dir = (uint16_t)d->k;
 	/* Outputs behind: this and what follows wait on disk rather than in
 	 * memory, and the input keeps reading. */
-	if (!ss->backlog && (si->pool.nfree < 2 || si->pool.nfree * 4 < si->pool.total))
+	if (!ss->backlog && !si->in->storage_pause &&
+	    (si->pool.nfree < 2 || si->pool.nfree * 4 < si->pool.total))
 		ss->backlog = true;
 	if (!ss->backlog) {
 		if (a)

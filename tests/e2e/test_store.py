@@ -473,8 +473,42 @@ def test_disk_full(t):
     check_eq(sl.stop(), 0, 'sluice exits 0')
 
 
+def test_pause_on_chunks_overlimit(t):
+    """storage.pause_on_chunks_overlimit on: with the output stalled the input
+    stops at its memory (TCP backpressure) instead of spilling to disk, and
+    what it read is stored all the same."""
+    from harness import wait_stable
+    port = free_port()
+    fifo = t.path('fifo')
+    os.mkfifo(fifo)
+    sl = t.sluice(conf(service(t, Shards=1, **{'storage.path': t.path('store')}),
+                       tcp_in(port, **{'storage.type': 'filesystem', 'Mem_Buf_Limit': '2M',
+                                       'storage.pause_on_chunks_overlimit': 'on'}),
+                       file_out(t, name='fifo', fmt='json_lines')))
+    n = 300000
+    snd = Sender(port, 0, limit=n)
+    snd.start()
+
+    def cur():
+        st = sl.stats()
+        return st['inputs']['tcp.0']['records'] if st else None
+    held = wait_stable(cur, 1.0, 60, 'the input to stop at its memory', proc=sl)
+    st = sl.stats()
+    check(held < n and snd.is_alive(), 'the sender is held back', '%d of %d read' % (held, n))
+    check_eq(st['storage']['spilled_chunks'], 0, 'no chunk waited on disk instead of memory')
+    check(st['inputs']['tcp.0']['stored'] > 0, 'what was read is stored', str(st['inputs']['tcp.0']))
+    th, got = drain_fifo(fifo)
+    sl.wait_stats(lambda st: st['outputs']['file.0']['records'] >= n, 60, 'everything delivered')
+    check_eq(sl.stop(), 0, 'sluice exits 0')
+    th.join(30)
+    snd.stop()
+    recs = fifo_records(got)
+    check_eq(check_delivered(recs, {0: n}, 'paused'), 0, 'no duplicates')
+    check_eq(len(recs), n, 'every record once')
+
+
 if __name__ == '__main__':
     main([test_kill_loop, test_replay_after_kill, test_stalled_output_spills_to_disk,
           test_damaged_store_recovered, test_config_errors, test_retries_back_off_then_deliver,
           test_limit_drops_oldest, test_limit_pauses, test_dead_letter_queue,
-          test_disk_full])
+          test_disk_full, test_pause_on_chunks_overlimit])
