@@ -152,6 +152,24 @@ char *sp_p_ident(struct parser *p, const char *what)
 	return s;
 }
 
+/* After STREAM: an input's name or Alias. Fluent Bit's names have dots
+ * and digits ("tail.0", Fluent Bit's tests/internal/stream_processor.c
+ * queries FROM STREAM:tail.0), which the lexer splits into an identifier
+ * and a number or more identifiers: tokens that touch are one name. */
+static char *stream_name(struct parser *p)
+{
+	if (p->tok.kind != SP_TK_IDENT || sp_p_is_reserved(&p->tok))
+		sp_p_expected(p, "a stream name");
+	const char *start = p->tok.p, *end = p->tok.p + p->tok.len;
+	sp_p_next(p);
+	while ((p->tok.kind == SP_TK_DOT || p->tok.kind == SP_TK_INT || p->tok.kind == SP_TK_FLOAT ||
+		p->tok.kind == SP_TK_IDENT) && p->tok.p == end) {
+		end = p->tok.p + p->tok.len;
+		sp_p_next(p);
+	}
+	return sp_p_strndup(p, start, (size_t)(end - start));
+}
+
 /* The value of a string token: quotes removed, '' made one quote. */
 char *sp_p_string_val(struct parser *p, uint32_t *len)
 {
@@ -271,7 +289,7 @@ static void select_stmt(struct parser *p, struct sp_select *s)
 	if (sp_p_accept_kw(p, "STREAM")) {
 		s->from_stream = true;
 		sp_p_expect(p, SP_TK_COLON);
-		s->from = sp_p_ident(p, "a stream name");
+		s->from = stream_name(p);
 	} else if (sp_p_accept_kw(p, "TAG")) {
 		sp_p_expect(p, SP_TK_COLON);
 		s->from = sp_p_string_lit(p, "a quoted tag pattern");

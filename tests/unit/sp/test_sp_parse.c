@@ -69,6 +69,18 @@ static void test_select_forms(void **state)
 	assert_string_equal(st->sel.from, "apache");
 	assert_int_equal(st->sel.win, SP_WIN_NONE);
 	sp_stmt_free(st);
+	/* An instance name, as Fluent Bit's own tests write it
+	 * (tests/internal/stream_processor.c: FROM STREAM:tail.0). */
+	st = parse_ok("SELECT word FROM STREAM:tail.0 WINDOW TUMBLING (1 SECOND);");
+	assert_string_equal(st->sel.from, "tail.0");
+	assert_int_equal(st->sel.win, SP_WIN_TUMBLING);
+	sp_stmt_free(st);
+	st = parse_ok("SELECT * FROM STREAM:my.input.12 WHERE a = 1;");
+	assert_string_equal(st->sel.from, "my.input.12");
+	sp_stmt_free(st);
+	st = parse_ok("SELECT * FROM STREAM:syslog.0;");
+	assert_string_equal(st->sel.from, "syslog.0");
+	sp_stmt_free(st);
 
 	st = parse_ok("SELECT code AS http_status FROM TAG:'apache.*'");
 	assert_int_equal(st->sel.items[0].kind, SP_ITEM_KEY);
