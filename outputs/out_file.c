@@ -154,8 +154,10 @@ static int file_fd(struct file_worker *w, const struct dp_chunk *c)
 	/* A line cut short by a crash (kill -9 during a write) is ended
 	 * first, so the next record starts a line of its own: the cut one is
 	 * sent again whole (it was never confirmed), and the new line is not
-	 * glued to the fragment. */
-	if (stat_ok && S_ISREG(st.st_mode) && st.st_size > 0 && w->fo.fmt != OUT_FMT_MSGPACK) {
+	 * glued to the fragment. Only with one worker: with several, another
+	 * worker's write may be under way in the same file. */
+	if (stat_ok && S_ISREG(st.st_mode) && st.st_size > 0 && w->fo.fmt != OUT_FMT_MSGPACK &&
+	    w->o->workers == 1) {
 		char last = '\n';
 		int rfd = open(path, O_RDONLY | O_CLOEXEC);
 		if (rfd >= 0) {

@@ -33,8 +33,19 @@ def test_group_json(t):
                        kafka_in(mc.bootstrap, 'src', Format='json', Group_Id='g1'),
                        file_out(t)))
     sl.wait_stats(lambda st: st['totals']['out'] >= n, 60, 'all messages written')
-    recs = [json.loads(ln) for ln in read_lines(t.path('out.txt'))]
-    check_eq(sorted(r['payload']['i'] for r in recs), list(range(n)), 'every message exactly once')
+    # Two shards join the group one after the other: a partition the first
+    # consumed before the rebalance may be consumed again by the second
+    # from the last commit (at least once), so wait for every message and
+    # bound the copies rather than expect none.
+    recs = []
+
+    def complete():
+        recs[:] = [json.loads(ln) for ln in read_lines(t.path('out.txt'))]
+        return len({r['payload']['i'] for r in recs}) >= n
+    wait_for(complete, 30, 'every message written', proc=sl)
+    check_eq(sorted({r['payload']['i'] for r in recs}), list(range(n)), 'every message, none lost')
+    dups = len(recs) - n
+    check(dups <= n // 2, 'copies only from the first rebalance', '%d copies' % dups)
     r = recs[0]
     check_eq(sorted(r), ['error', 'key', 'offset', 'partition', 'payload', 'topic'],
              'Fluent Bit\'s record layout')
