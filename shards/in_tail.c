@@ -27,6 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/timerfd.h>
+#include <time.h>
 #include "dp_pipeline.h"
 #include "in_net.h"
 #include "in_tail.h"
@@ -151,6 +152,8 @@ static void teardown(struct dp_input *in)
 	struct tail_cfg *cfg = in->cfg;
 	tail_db_close(cfg->dbh);
 	cfg->dbh = NULL;
+	tail_claims_destroy(cfg->claims);
+	cfg->claims = NULL;
 	for (unsigned i = 0; i < cfg->npats; i++)
 		free(cfg->pats[i]);
 	for (unsigned i = 0; i < cfg->nexcl; i++)
@@ -184,6 +187,8 @@ static int setup(struct dp_input *in, struct dp_err *err)
 	cfg->path_key_len = cfg->path_key ? strlen(cfg->path_key) : 0;
 	cfg->offset_key_len = cfg->offset_key ? strlen(cfg->offset_key) : 0;
 	cfg->key_len = strlen(cfg->key);
+	if (!(cfg->claims = tail_claims_create()))
+		return dp_err_set(err, -ENOMEM, "out of memory");
 	if (cfg->db && !(cfg->dbh = tail_db_open(cfg, err)))
 		return err->code;
 	in->net = DP_NET_TIMER;
@@ -261,15 +266,23 @@ static int parse(struct dp_chunk *c, const char *p, size_t len, void *ctx)
 	return in_net_parse_with(x->parser, x->pst, c, p, len, cfg->key, cfg->key_len);
 }
 
-static void timer_now(struct tail_shard *x)
+/* Fire the tick timer in `ns` (at least 1), then every TICK_NS again. */
+static void timer_in(struct tail_shard *x, uint64_t ns)
 {
 	if (!x->sh)
 		return;
 	struct itimerspec its = {
 		.it_interval = { 0, (long)TICK_NS },
-		.it_value = { 0, 1 },
+		.it_value = { (time_t)(ns / 1000000000ull), (long)(ns % 1000000000ull) },
 	};
+	if (!ns)
+		its.it_value.tv_nsec = 1;
 	timerfd_settime(x->sh->ins[x->in->id].fd, 0, &its, NULL);
+}
+
+static void timer_now(struct tail_shard *x)
+{
+	timer_in(x, 0);
 }
 
 static void tick(struct dp_input *in, struct shard *sh, void *ctx, uint64_t now_real_ns)
@@ -287,6 +300,8 @@ static void tick(struct dp_input *in, struct shard *sh, void *ctx, uint64_t now_
 	tail_files_run(x, sh->now_ns);
 	if (x->want_now)
 		timer_now(x);
+	else if (x->next_scan_ns < sh->now_ns + TICK_NS)
+		timer_in(x, x->next_scan_ns > sh->now_ns ? x->next_scan_ns - sh->now_ns : 0);
 }
 
 void tail_mark(struct tail_shard *x, struct tail_file *f, uint64_t off)

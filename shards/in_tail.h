@@ -54,6 +54,7 @@ struct tail_cfg {
 	size_t path_key_len, offset_key_len, key_len;
 	struct tail_db *dbh;
 	unsigned nshards;
+	struct tail_claims *claims;  /* which files are followed, by any shard */
 };
 
 #define TAIL_JOURNAL_MODES "wal|delete|truncate|persist|memory|off"
@@ -110,6 +111,9 @@ struct tail_shard {
 	int *dir_wd;                       /* directories of the Path patterns */
 	unsigned ndir;
 	bool first_scan_done;
+	struct { char *name; uint64_t until_ns; } succ[8]; /* names of files rotated here:
+	                                      their successors are ours */
+	unsigned nsucc;
 	uint64_t next_scan_ns, next_stat_ns, last_scan_ns;
 	bool want_now;                     /* re-arm the timer at once (more to read) */
 	bool paused;                       /* out of memory: wait for a chunk back */
@@ -136,6 +140,14 @@ void tail_files_run(struct tail_shard *x, uint64_t now_ns);
 void tail_file_release(struct tail_shard *x, struct tail_file *f);
 /* Note that f's lines up to off went into the open chunk (in_tail.c). */
 void tail_mark(struct tail_shard *x, struct tail_file *f, uint64_t off);
+
+/* in_tail_claims.c: the (device, inode) pairs some shard follows, so that
+ * a file is followed once although every shard scans (a rotated file's
+ * successor goes to its predecessor's shard, whatever its hash). */
+struct tail_claims *tail_claims_create(void);
+void tail_claims_destroy(struct tail_claims *c);
+bool tail_claim(struct tail_claims *c, dev_t dev, ino_t ino);   /* false: taken */
+void tail_unclaim(struct tail_claims *c, dev_t dev, ino_t ino);
 
 /* in_tail_db.c: one connection shared by the shards, locked per call. */
 struct tail_db *tail_db_open(const struct tail_cfg *cfg, struct dp_err *err);

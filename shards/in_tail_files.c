@@ -52,7 +52,7 @@
 #include "in_tail.h"
 
 #define BURST_BYTES (4u << 20)       /* read per tick, all files together */
-#define SCAN_MIN_GAP_NS 100000000ull /* directory events: at most 10 scans a second */
+#define SCAN_MIN_GAP_NS 20000000ull  /* directory events: at most 50 scans a second */
 #define WATCH_MASK (IN_MODIFY | IN_MOVE_SELF | IN_DELETE_SELF | IN_ATTRIB)
 
 static void enqueue(struct tail_shard *x, struct tail_file *f)
@@ -142,10 +142,15 @@ static void file_open(struct tail_shard *x, const char *path, const struct stat 
 			close(fd);
 		return;   /* gone or replaced since the glob: the next scan sees it */
 	}
+	if (!tail_claim(cfg->claims, fst.st_dev, fst.st_ino)) {
+		close(fd);   /* another shard follows it */
+		return;
+	}
 	struct tail_file *f = calloc(1, sizeof(*f));
 	if (!f || !(f->name = strdup(path))) {
 		free(f);
 		close(fd);
+		tail_unclaim(cfg->claims, fst.st_dev, fst.st_ino);
 		return;
 	}
 	f->name_len = strlen(path);
@@ -186,6 +191,40 @@ static void file_open(struct tail_shard *x, const char *path, const struct stat 
 
 static void check_name(struct tail_shard *x, struct tail_file *f, uint64_t now_ns);
 
+/* Is p the name of a file rotated on this shard (its successor then
+ * stays here, keeping the name's lines on one shard)? Forgets names whose
+ * time is up. */
+static bool successor(struct tail_shard *x, const char *p, uint64_t now_ns)
+{
+	bool hit = false;
+	for (unsigned i = 0; i < x->nsucc;) {
+		if (x->succ[i].until_ns < now_ns) {
+			free(x->succ[i].name);
+			x->succ[i] = x->succ[--x->nsucc];
+			continue;
+		}
+		if (!strcmp(x->succ[i].name, p))
+			hit = true;
+		i++;
+	}
+	return hit;
+}
+
+static void successor_add(struct tail_shard *x, const char *name, uint64_t now_ns)
+{
+	unsigned i = x->nsucc;
+	if (i == 8) {
+		free(x->succ[0].name);   /* full: forget the oldest */
+		i = 0;
+	} else {
+		x->nsucc++;
+	}
+	x->succ[i].name = strdup(name);
+	x->succ[i].until_ns = now_ns + 2000000000ull + (uint64_t)(x->cfg->rotate_wait * 1e9);
+	if (!x->succ[i].name)
+		x->succ[i] = x->succ[--x->nsucc];
+}
+
 static void scan(struct tail_shard *x, uint64_t now_ns)
 {
 	const struct tail_cfg *cfg = x->cfg;
@@ -205,7 +244,8 @@ static void scan(struct tail_shard *x, uint64_t now_ns)
 			struct stat st;
 			if (stat(p, &st) || !S_ISREG(st.st_mode) || excluded(cfg, p))
 				continue;
-			if (owner(cfg, st.st_dev, st.st_ino) != x->shard || find(x, st.st_dev, st.st_ino))
+			if ((owner(cfg, st.st_dev, st.st_ino) != x->shard && !successor(x, p, now_ns)) ||
+			    find(x, st.st_dev, st.st_ino))
 				continue;
 			if (cfg->ignore_older_s && st.st_mtime + (time_t)cfg->ignore_older_s < now)
 				continue;
@@ -235,6 +275,7 @@ static void check_name(struct tail_shard *x, struct tail_file *f, uint64_t now_n
 	ssize_t n = readlink(proc, now_name, sizeof(now_name) - 1);
 	f->rotated = true;
 	f->rotated_ns = now_ns;
+	successor_add(x, f->name, now_ns);
 	if (n > 0) {
 		now_name[n] = '\0';
 		char *nn = strdup(now_name);
@@ -266,6 +307,7 @@ static void file_close(struct tail_shard *x, struct tail_file *f)
 	}
 	close(f->fd);
 	f->fd = -1;
+	tail_unclaim(x->cfg->claims, f->dev, f->ino);
 	f->gone = true;
 	tail_file_release(x, f);
 }
@@ -422,6 +464,9 @@ void tail_files_stop(struct tail_shard *x)
 	free(x->by_wd);
 	free(x->dir_wd);
 	free(x->buf);
+	for (unsigned i = 0; i < x->nsucc; i++)
+		free(x->succ[i].name);
+	x->nsucc = 0;
 }
 
 void tail_files_run(struct tail_shard *x, uint64_t now_ns)
