@@ -26,6 +26,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/timerfd.h>
 #include <time.h>
 #include "dp_pipeline.h"
@@ -84,7 +85,13 @@ static const struct dp_opt tail_opts[] = {
 	  "Longest line (without its LF); see Skip_Long_Lines." },
 	{ "Inotify_Watcher", DP_OPT_BOOL, "true", C(inotify_watcher), NULL, 0, 0, 0,
 	  "Learn of appends, renames and deletions through inotify; false: stat every file every "
-	  "250 ms." },
+	  "fstat_interval_nsec." },
+	{ "file_cache_advise", DP_OPT_BOOL, "on", C(file_cache_advise), NULL, 0, 0, 0,
+	  "Tell the kernel the bytes read will not be needed again (posix_fadvise DONTNEED), so "
+	  "followed files do not crowd the page cache." },
+	{ "fstat_interval_nsec", DP_OPT_STR, "250ms", C(fstat_interval), NULL, 0, 0, 0,
+	  "Inotify_Watcher false: how often every file is checked (fstat); nanoseconds, or with a "
+	  "unit ns, us, ms, s (500ms)." },
 	{ "Exit_On_Eof", DP_OPT_BOOL, "false", C(exit_on_eof), NULL, 0, 0, DP_OPT_NOT_YET,
 	  "Not supported yet." },
 	{ "multiline.parser", DP_OPT_STR, NULL, C(multiline_parser), NULL, 0, 0, DP_OPT_NOT_YET,
@@ -147,6 +154,28 @@ static int parse_age(const char *s, uint64_t *out)
 	return 0;
 }
 
+/* fstat_interval_nsec: nanoseconds, or a number with ns, us, ms or s. */
+static int parse_ns(const char *s, uint64_t *out)
+{
+	char *end;
+	unsigned long long v = strtoull(s, &end, 10);
+	if (end == s)
+		return -EINVAL;
+	uint64_t mul = 1;
+	if (!strcasecmp(end, "") || !strcasecmp(end, "ns"))
+		mul = 1;
+	else if (!strcasecmp(end, "us"))
+		mul = 1000;
+	else if (!strcasecmp(end, "ms"))
+		mul = 1000000;
+	else if (!strcasecmp(end, "s"))
+		mul = 1000000000;
+	else
+		return -EINVAL;
+	*out = v * mul;
+	return *out >= 1000000 ? 0 : -ERANGE;   /* at least 1 ms */
+}
+
 static void teardown(struct dp_input *in)
 {
 	struct tail_cfg *cfg = in->cfg;
@@ -176,6 +205,10 @@ static int setup(struct dp_input *in, struct dp_err *err)
 	if (cfg->ignore_older && parse_age(cfg->ignore_older, &cfg->ignore_older_s))
 		return dp_err_set(err, -EINVAL, "invalid value '%s' for 'Ignore_Older': expected seconds "
 				  "or a number with s, m, h or d (30m, 1d)", cfg->ignore_older);
+	err->key = "fstat_interval_nsec";
+	if (parse_ns(cfg->fstat_interval, &cfg->stat_ns))
+		return dp_err_set(err, -EINVAL, "invalid value '%s' for 'fstat_interval_nsec': expected "
+				  "at least 1ms, in nanoseconds or with ns, us, ms or s", cfg->fstat_interval);
 	if (cfg->parser) {
 		err->key = "Parser";
 		if (!in->pl || !psr_parsers_find(in->pl->parsers, cfg->parser))
@@ -193,7 +226,7 @@ static int setup(struct dp_input *in, struct dp_err *err)
 		return err->code;
 	in->net = DP_NET_TIMER;
 	in->tick_all_shards = true;
-	in->tick_ns = TICK_NS;
+	in->tick_ns = !cfg->inotify_watcher && cfg->stat_ns < TICK_NS ? cfg->stat_ns : TICK_NS;
 	return 0;
 }
 
@@ -266,13 +299,14 @@ static int parse(struct dp_chunk *c, const char *p, size_t len, void *ctx)
 	return in_net_parse_with(x->parser, x->pst, c, p, len, cfg->key, cfg->key_len);
 }
 
-/* Fire the tick timer in `ns` (at least 1), then every TICK_NS again. */
+/* Fire the tick timer in `ns` (at least 1), then every tick_ns again. */
 static void timer_in(struct tail_shard *x, uint64_t ns)
 {
 	if (!x->sh)
 		return;
 	struct itimerspec its = {
-		.it_interval = { 0, (long)TICK_NS },
+		.it_interval = { (time_t)(x->in->tick_ns / 1000000000ull),
+				 (long)(x->in->tick_ns % 1000000000ull) },
 		.it_value = { (time_t)(ns / 1000000000ull), (long)(ns % 1000000000ull) },
 	};
 	if (!ns)
@@ -287,7 +321,6 @@ static void timer_now(struct tail_shard *x)
 
 static void tick(struct dp_input *in, struct shard *sh, void *ctx, uint64_t now_real_ns)
 {
-	(void)in;
 	(void)now_real_ns;
 	struct tail_shard *x = ctx;
 	if (!x)
@@ -300,7 +333,7 @@ static void tick(struct dp_input *in, struct shard *sh, void *ctx, uint64_t now_
 	tail_files_run(x, sh->now_ns);
 	if (x->want_now)
 		timer_now(x);
-	else if (x->next_scan_ns < sh->now_ns + TICK_NS)
+	else if (x->next_scan_ns < sh->now_ns + in->tick_ns)
 		timer_in(x, x->next_scan_ns > sh->now_ns ? x->next_scan_ns - sh->now_ns : 0);
 }
 

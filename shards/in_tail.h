@@ -43,6 +43,8 @@ struct tail_cfg {
 	int64_t buffer_max_size;
 	bool inotify_watcher;
 	bool exit_on_eof;
+	bool file_cache_advise;
+	char *fstat_interval;
 	char *multiline_parser;
 	/* filled by setup */
 	char **pats;             /* Path, split at commas */
@@ -50,6 +52,7 @@ struct tail_cfg {
 	char **excl;             /* Exclude_Path, split */
 	unsigned nexcl;
 	uint64_t ignore_older_s; /* 0: read all */
+	uint64_t stat_ns;        /* fstat_interval_nsec */
 	uint32_t read_size;      /* bytes per read(2) */
 	size_t path_key_len, offset_key_len, key_len;
 	struct tail_db *dbh;

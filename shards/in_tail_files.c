@@ -361,6 +361,9 @@ static int file_read(struct tail_shard *x, struct tail_file *f, size_t *budget)
 		tail_mark(x, f, f->off + pos);
 	}
 	x->cur = NULL;
+	/* Consumed bytes are not read again (a partial line's are). */
+	if (x->cfg->file_cache_advise && pos)
+		posix_fadvise(f->fd, (off_t)f->off, (off_t)pos, POSIX_FADV_DONTNEED);
 	f->off += pos;
 	struct shard_in_counters *cnt = &x->sh->ins[x->in->id].cnt;
 	DP_CNT_ADD(cnt->bytes, pos);
@@ -477,12 +480,13 @@ void tail_files_run(struct tail_shard *x, uint64_t now_ns)
 	if (now_ns >= x->next_scan_ns)
 		scan(x, now_ns);
 	if (now_ns >= x->next_stat_ns) {
-		/* Stat mode: every file, as Fluent Bit's stat watcher (250 ms).
-		 * inotify: only rotated files, whose Rotate_Wait may be over. */
+		/* Stat mode: every file, as Fluent Bit's stat watcher
+		 * (fstat_interval_nsec). inotify: only rotated files, whose
+		 * Rotate_Wait may be over. */
 		for (struct tail_file *f = x->files; f; f = f->next)
 			if (x->ino_fd < 0 || f->rotated)
 				enqueue(x, f);
-		x->next_stat_ns = now_ns + 250000000ull;
+		x->next_stat_ns = now_ns + (x->ino_fd < 0 ? cfg->stat_ns : 250000000ull);
 	}
 	if (x->paused)
 		return;
