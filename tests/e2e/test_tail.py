@@ -308,6 +308,34 @@ def test_files_created_after_start(t):
              'a file created after start under a glob directory (Refresh_Interval scan)')
 
 
+def test_parser_and_backpressure(t):
+    """A pre-written file far larger than Mem_Buf_Limit: reading pauses
+    when the input's chunks are all out and resumes as they come back;
+    every line once, in order. Parser json: the parsed fields after
+    Offset_Key and Path_Key (tail_file.c, flb_tail_pack_line_map); a line
+    the parser does not match is kept under Key."""
+    log = t.path('app.log')
+    n = 200000
+    with open(log, 'w') as f:
+        for i in range(n):
+            f.write('{"seq":%d,"msg":"%s"}\n' % (i, 'm' * (i % 50)) if i != 7 else 'not json\n')
+    with open(t.path('parsers.conf'), 'w') as f:
+        f.write('[PARSER]\n    Name   j\n    Format json\n')
+    sl = t.sluice(conf(service(t, Parsers_File=t.path('parsers.conf')),
+                       tail_in(log, Read_from_Head='on', Parser='j', Key='raw', Path_Key='p',
+                               Offset_Key='o', Mem_Buf_Limit='300k'),
+                       file_out(t)))
+    sl.wait_stats(lambda st: st['totals']['out'] >= n, 120, 'all lines out')
+    check_eq(sl.stop(), 0, 'sluice exits 0')
+    recs = records(t)
+    check_eq(len(recs), n, 'every line once')
+    check_eq(list(recs[0]), ['o', 'p', 'seq', 'msg'], 'Offset_Key, Path_Key, then the fields')
+    check_eq(recs[7], {'o': recs[6]['o'] + len('{"seq":6,"msg":"mmmmmm"}') + 1, 'p': log,
+                       'raw': 'not json'}, 'an unmatched line kept under Key')
+    seqs = [r['seq'] for r in recs if 'seq' in r]
+    check_eq(seqs, [i for i in range(n) if i != 7], 'in order through the pauses')
+
+
 def test_stat_watcher_and_delete(t):
     log = t.path('app.log')
     append(log, ['one'])
@@ -330,4 +358,5 @@ if __name__ == '__main__':
     main([test_append_once_in_order_with_keys, test_rotation_rename_under_load,
           test_rotation_copytruncate_under_load, test_db_restart_kill9,
           test_fluent_bit_db_is_honoured, test_long_line, test_thousand_files_two_shards,
-          test_files_created_after_start, test_stat_watcher_and_delete])
+          test_files_created_after_start, test_parser_and_backpressure,
+          test_stat_watcher_and_delete])
