@@ -475,6 +475,7 @@ void tail_files_stop(struct tail_shard *x)
 void tail_files_run(struct tail_shard *x, uint64_t now_ns)
 {
 	const struct tail_cfg *cfg = x->cfg;
+	x->want_now = false;   /* paused: chunk_released re-arms the timer */
 	if (x->ino_fd >= 0)
 		drain_inotify(x, now_ns);
 	if (now_ns >= x->next_scan_ns)
@@ -495,8 +496,12 @@ void tail_files_run(struct tail_shard *x, uint64_t now_ns)
 	while (budget && (f = dequeue(x))) {
 		if (x->ino_fd < 0)
 			check_name(x, f, now_ns);
-		if (f->stopped)
+		if (f->stopped) {
+			/* Not read further; let go once its name moved on. */
+			if (f->rotated || f->deleted)
+				file_close(x, f);
 			continue;
+		}
 		if (file_read(x, f, &budget) == -EAGAIN) {
 			/* First in line when memory is back. */
 			f->queued = true;

@@ -336,10 +336,10 @@ def test_parser_and_backpressure(t):
     check_eq(seqs, [i for i in range(n) if i != 7], 'in order through the pauses')
 
 
-def test_stat_watcher_and_delete(t):
+def test_stat_watcher_and_delete(t, inotify='false'):
     log = t.path('app.log')
     append(log, ['one'])
-    sl = t.sluice(conf(service(t), tail_in(log, Inotify_Watcher='false', Read_from_Head='on'),
+    sl = t.sluice(conf(service(t), tail_in(log, Inotify_Watcher=inotify, Read_from_Head='on'),
                        file_out(t)))
     wait_for(lambda: len(records(t)) >= 1, 15, 'first line')
     append(log, ['two'])
@@ -351,7 +351,12 @@ def test_stat_watcher_and_delete(t):
     wait_for(lambda: len(records(t)) >= 4, 15, 'the recreated file')
     check_eq(sl.stop(), 0, 'sluice exits 0')
     check_eq([r['log'] for r in records(t)], ['one', 'two', 'three', 'recreated'],
-             'stat watcher: appends, a deleted file read to its end, its successor read')
+             'Inotify_Watcher %s: appends, a deleted file read to its end, its successor read'
+             % inotify)
+
+
+def test_inotify_delete(t):
+    test_stat_watcher_and_delete(t, inotify='true')
 
 
 if __name__ == '__main__':
@@ -359,4 +364,4 @@ if __name__ == '__main__':
           test_rotation_copytruncate_under_load, test_db_restart_kill9,
           test_fluent_bit_db_is_honoured, test_long_line, test_thousand_files_two_shards,
           test_files_created_after_start, test_parser_and_backpressure,
-          test_stat_watcher_and_delete])
+          test_stat_watcher_and_delete, test_inotify_delete])
