@@ -94,8 +94,10 @@ static const struct dp_opt tail_opts[] = {
 	  "unit ns, us, ms, s (500ms)." },
 	{ "Exit_On_Eof", DP_OPT_BOOL, "false", C(exit_on_eof), NULL, 0, 0, DP_OPT_NOT_YET,
 	  "Not supported yet." },
-	{ "multiline.parser", DP_OPT_STR, NULL, C(multiline_parser), NULL, 0, 0, DP_OPT_NOT_YET,
-	  "Not supported yet: use the multiline filter after the input." },
+	{ "multiline.parser", DP_OPT_STR, NULL, C(multiline_parser), NULL, 0, 0, 0,
+	  "Multiline parsers (comma list: java, python, go, ruby, nodejs or [MULTILINE_PARSER] "
+	  "names) joining each file's lines into one record per message (e.g. a stack trace); "
+	  "Parser is then not applied. docker and cri are not supported yet here." },
 	{ NULL },
 };
 
@@ -220,6 +222,11 @@ static int setup(struct dp_input *in, struct dp_err *err)
 	cfg->path_key_len = cfg->path_key ? strlen(cfg->path_key) : 0;
 	cfg->offset_key_len = cfg->offset_key ? strlen(cfg->offset_key) : 0;
 	cfg->key_len = strlen(cfg->key);
+	if (cfg->multiline_parser) {
+		int rc = tail_ml_setup(in, cfg, err);
+		if (rc)
+			return rc;
+	}
 	if (!(cfg->claims = tail_claims_create()))
 		return dp_err_set(err, -ENOMEM, "out of memory");
 	if (cfg->db && !(cfg->dbh = tail_db_open(cfg, err)))
@@ -284,7 +291,9 @@ static int parse(struct dp_chunk *c, const char *p, size_t len, void *ctx)
 	struct tail_shard *x = ctx;
 	const struct tail_cfg *cfg = x->cfg;
 	const struct tail_file *f = x->cur;
-	if (!x->parser) {
+	if (x->ml_emit && x->ml_timed)
+		dp_chunk_rec_set_time(c, x->ml_sec, x->ml_nsec);
+	if (!x->parser || x->ml_emit) {
 		if (cfg->path_key)
 			dp_chunk_put_str(c, cfg->path_key, cfg->path_key_len, f->name, f->name_len);
 		if (cfg->offset_key)

@@ -15,6 +15,7 @@
 #include <sys/types.h>
 #include "dp_plugin.h"
 #include "psr_lines.h"
+#include "psr_ml.h"
 #include "shard.h"
 
 struct tail_db;
@@ -58,6 +59,8 @@ struct tail_cfg {
 	struct tail_db *dbh;
 	unsigned nshards;
 	struct tail_claims *claims;  /* which files are followed, by any shard */
+	const struct psr_ml_parser *ml[PSR_ML_MAX_PARSERS]; /* multiline.parser */
+	unsigned nml;
 };
 
 #define TAIL_JOURNAL_MODES "wal|delete|truncate|persist|memory|off"
@@ -83,6 +86,7 @@ struct tail_file {
 	uint64_t rotated_ns;     /* when its rotation was seen (Rotate_Wait) */
 	unsigned marks;          /* marks (in_tail.c) that still refer to it */
 	uint64_t nlong_seen;     /* lr.nlong already counted */
+	struct tail_ml *ml;      /* multiline.parser stream, or NULL */
 	struct tail_file *next;  /* every file of the shard */
 	struct tail_file *qnext; /* ready queue */
 	struct tail_file *dnext; /* DB write list */
@@ -124,6 +128,10 @@ struct tail_shard {
 	/* the line being emitted (parse reads it) */
 	struct tail_file *cur;
 	uint64_t cur_off;
+	bool ml_emit;                      /* a multiline record: raw text, no Parser */
+	bool ml_timed;                     /* ... with the time of its first line */
+	bool ml_pushing;                   /* inside psr_ml_stream_push */
+	uint32_t ml_sec, ml_nsec;
 	/* chunks of this input, oldest first: [head, tail) by seq; released[] */
 	bool *released;
 	uint64_t head, tail;
@@ -143,6 +151,21 @@ void tail_files_run(struct tail_shard *x, uint64_t now_ns);
 void tail_file_release(struct tail_shard *x, struct tail_file *f);
 /* Note that f's lines up to off went into the open chunk (in_tail.c). */
 void tail_mark(struct tail_shard *x, struct tail_file *f, uint64_t off);
+
+/* in_tail_ml.c: multiline.parser (see there). */
+struct tail_ml;
+int tail_ml_setup(struct dp_input *in, struct tail_cfg *cfg, struct dp_err *err);
+int tail_ml_open(struct tail_shard *x, struct tail_file *f);
+/* emit_open: hand on the open group (a file closed while running). */
+void tail_ml_close(struct tail_shard *x, struct tail_file *f, bool emit_open);
+/* A line of f: 0 taken, 1 taken but out of memory now (stop reading),
+ * -EAGAIN not taken (read it again later). */
+int tail_ml_line(struct tail_shard *x, struct tail_file *f, const char *p, size_t len, uint64_t off,
+		 uint64_t end);
+/* Emit f's pending group, if any: 0 or -EAGAIN. */
+int tail_ml_pending(struct tail_shard *x, struct tail_file *f);
+/* Flush groups idle for their timeout; sets x->paused when out of memory. */
+void tail_ml_tick(struct tail_shard *x, uint64_t now_ns);
 
 /* in_tail_claims.c: the (device, inode) pairs some shard follows, so that
  * a file is followed once although every shard scans (a rotated file's

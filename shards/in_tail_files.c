@@ -180,6 +180,9 @@ static void file_open(struct tail_shard *x, const char *path, const struct stat 
 	psr_lines_init(&f->lr, (uint32_t)cfg->buffer_max_size,
 		       (cfg->skip_long_lines ? PSR_LINES_SKIP_LONG : 0) |
 		       (cfg->skip_empty_lines ? PSR_LINES_SKIP_EMPTY : 0));
+	if (cfg->nml && tail_ml_open(x, f))
+		dp_error("[%s] %s: no memory for its multiline stream: lines pass alone", x->in->name,
+			 path);
 	f->next = x->files;
 	x->files = f;
 	x->nfiles++;
@@ -305,6 +308,9 @@ static void file_close(struct tail_shard *x, struct tail_file *f)
 		if ((unsigned)f->wd < x->nwd && x->by_wd[f->wd] == f)
 			x->by_wd[f->wd] = NULL;
 	}
+	/* Its last group goes now (not at shutdown: the workers are gone;
+	 * with a DB its lines are read again on the next start). */
+	tail_ml_close(x, f, !x->stopping);
 	close(f->fd);
 	f->fd = -1;
 	tail_unclaim(x->cfg->claims, f->dev, f->ino);
@@ -350,6 +356,16 @@ static int file_read(struct tail_shard *x, struct tail_file *f, size_t *budget)
 	struct psr_line ln;
 	int rc;
 	while ((rc = psr_lines_next(&f->lr, x->buf, (size_t)n, &pos, &ln)) == 1) {
+		if (f->ml) {
+			uint64_t loff = f->off + (uint64_t)(ln.p - x->buf);
+			int r = tail_ml_line(x, f, ln.p, ln.len, loff, f->off + pos);
+			if (r == 0)
+				continue;
+			uint64_t stop = r < 0 ? loff : f->off + pos;
+			DP_CNT_ADD(x->sh->ins[x->in->id].cnt.bytes, stop - f->off);
+			f->off = stop;
+			return -EAGAIN;
+		}
 		x->cur = f;
 		x->cur_off = f->off + (uint64_t)(ln.p - x->buf);
 		if (shard_emit(x->sh, x->in->id, ln.p, ln.len) == -EAGAIN) {
@@ -491,6 +507,11 @@ void tail_files_run(struct tail_shard *x, uint64_t now_ns)
 	}
 	if (x->paused)
 		return;
+	if (cfg->nml) {
+		tail_ml_tick(x, now_ns);
+		if (x->paused)
+			return;
+	}
 	size_t budget = BURST_BYTES;
 	struct tail_file *f;
 	while (budget && (f = dequeue(x))) {

@@ -336,6 +336,59 @@ def test_parser_and_backpressure(t):
     check_eq(seqs, [i for i in range(n) if i != 7], 'in order through the pauses')
 
 
+TRACE = ['ERROR java.lang.IllegalStateException: boom',
+         '\tat com.example.App.run(App.java:10)',
+         '\tat com.example.App.main(App.java:5)']
+
+
+def test_multiline_parser(t):
+    """multiline.parser java on raw lines: a stack trace is one record
+    (Fluent Bit's ml_flush_callback in tail_file.c), with Offset_Key its
+    first line's offset; lines around it pass alone; a trace left open at
+    the end of the file is flushed after the parser's flush timeout. With
+    a DB, the offset stays before lines held in an open group."""
+    log, db = t.path('app.log'), t.path('tail.db')
+    lines = ['first line'] + TRACE + ['middle line'] + TRACE
+    append(log, lines)
+    sl = t.sluice(conf(service(t), tail_in(log, Read_from_Head='on', Offset_Key='o', DB=db,
+                                           **{'multiline.parser': 'java'}), file_out(t)))
+    sl.wait_stats(lambda st: st['totals']['out'] >= 4, 30, 'four records out')
+    check_eq(sl.stop(), 0, 'sluice exits 0')
+    recs = records(t)
+    trace = '\n'.join(TRACE)
+    check_eq([r['log'] for r in recs], ['first line', trace, 'middle line', trace],
+             'each stack trace one record, the plain lines alone')
+    check_eq(recs[1]['o'], len('first line') + 1, 'Offset_Key: the trace\'s first line')
+    check_eq(db_offset(db)[0][1], os.path.getsize(log), 'DB offset at the end once all delivered')
+
+
+def test_multiline_backpressure(t):
+    """Groups that complete while the input's memory is out are kept and
+    emitted first when it is back: every record once, in order. Traces
+    back to back (a group closed by the next one's first line) and after
+    plain lines (closed by a line that passes alone)."""
+    log = t.path('app.log')
+    n = 30000
+    want = []
+    with open(log, 'w') as f:
+        for i in range(n):
+            if i % 2:
+                f.write('plain %d\n' % i)
+                want.append('plain %d' % i)
+            f.write('ERROR java.lang.IllegalStateException: e%d\n'
+                    '\tat com.example.App.run(App.java:10)\n' % i)
+            want.append('ERROR java.lang.IllegalStateException: e%d\n'
+                        '\tat com.example.App.run(App.java:10)' % i)
+    sl = t.sluice(conf(service(t), tail_in(log, Read_from_Head='on', Mem_Buf_Limit='300k',
+                                           **{'multiline.parser': 'java'}), file_out(t)))
+    sl.wait_stats(lambda st: st['totals']['out'] >= len(want), 60, 'all records out')
+    check_eq(sl.stop(), 0, 'sluice exits 0')
+    got = [r['log'] for r in records(t)]
+    check(got == want, 'every record once, in order, through the pauses',
+          'got %d records, first difference at %s' % (
+              len(got), next((k for k, (a, b) in enumerate(zip(got, want)) if a != b), None)))
+
+
 def test_stat_watcher_and_delete(t, inotify='false'):
     log = t.path('app.log')
     append(log, ['one'])
@@ -364,4 +417,4 @@ if __name__ == '__main__':
           test_rotation_copytruncate_under_load, test_db_restart_kill9,
           test_fluent_bit_db_is_honoured, test_long_line, test_thousand_files_two_shards,
           test_files_created_after_start, test_parser_and_backpressure,
-          test_stat_watcher_and_delete, test_inotify_delete])
+          test_multiline_parser, test_multiline_backpressure, test_stat_watcher_and_delete, test_inotify_delete])
