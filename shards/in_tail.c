@@ -1,7 +1,8 @@
 /*
  * in_tail.c — Fluent Bit's `tail` input: its keys, the record of a line,
  * and when the DB offset moves. The files themselves: in_tail_files.c;
- * the database: in_tail_db.c.
+ * the database: in_tail_db.c; which shard follows which file:
+ * in_tail_claims.c; multiline.parser: in_tail_ml.c.
  *
  * The record of a line, as Fluent Bit's plugins/in_tail/tail_file.c
  * packs it: without Parser {Path_Key: path, Offset_Key: offset, Key: line}

@@ -113,6 +113,8 @@ static void watch_set(struct tail_shard *x, struct tail_file *f)
 	/* The open file, not whatever the name leads to by now. */
 	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", f->fd);
 	int wd = inotify_add_watch(x->ino_fd, proc, WATCH_MASK);
+	if (wd < 0)   /* no /proc: the name, just opened */
+		wd = inotify_add_watch(x->ino_fd, f->name, WATCH_MASK);
 	if (wd < 0)
 		return;   /* stat checks at each scan still see it */
 	if ((unsigned)wd >= x->nwd) {
