@@ -463,8 +463,9 @@ int tail_files_start(struct tail_shard *x)
 		for (unsigned i = 0; x->dir_wd && i < cfg->npats; i++) {
 			char *d = strdup(cfg->pats[i]);
 			char *slash = d ? strrchr(d, '/') : NULL;
-			if (slash && slash != d && !strpbrk(d, "*?[{~")) {
+			if (slash && slash != d)
 				*slash = '\0';
+			if (slash && slash != d && !strpbrk(d, "*?[{~")) {
 				int wd = inotify_add_watch(x->ino_fd, d, IN_CREATE | IN_MOVED_TO | IN_ONLYDIR);
 				if (wd >= 0)
 					x->dir_wd[x->ndir++] = wd;

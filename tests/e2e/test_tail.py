@@ -27,8 +27,8 @@ import time
 from harness import check, check_eq, conf, file_out, main, read_lines, service, wait_for
 
 
-def tail_in(path, **extra):
-    kv = [('Name', 'tail'), ('Path', path), ('Refresh_Interval', '1')]
+def tail_in(path, refresh=1, **extra):
+    kv = [('Name', 'tail'), ('Path', path), ('Refresh_Interval', str(refresh))]
     kv += [(k, str(v)) for k, v in extra.items()]
     return ('INPUT', kv)
 
@@ -289,7 +289,7 @@ def test_files_created_after_start(t):
     os.mkdir(d)
     os.mkdir(sub)
     sl = t.sluice(conf(service(t),
-                       tail_in(d + '/*.log', Tag='direct'),
+                       tail_in(d + '/*.log', refresh=600, Tag='direct'),
                        tail_in(t.path('glob*') + '/*.log', Tag='globbed'),
                        ('OUTPUT', [('Name', 'file'), ('Match', '*'), ('Path', t.dir),
                                    ('Format', 'plain')])))
@@ -303,7 +303,8 @@ def test_files_created_after_start(t):
     wait_for(lambda: len(records(t, 'direct')) >= 3, 15, 'appends to the new file')
     check_eq(sl.stop(), 0, 'sluice exits 0')
     check_eq([r['log'] for r in records(t, 'direct')], ['new 1', 'new 2', 'new 3'],
-             'a file created after start, in a directory named literally')
+             'a file created after start, in a directory named literally (found through '
+             'inotify: Refresh_Interval is 600 s)')
     check_eq([r['log'] for r in records(t, 'globbed')], ['late 1'],
              'a file created after start under a glob directory (Refresh_Interval scan)')
 
