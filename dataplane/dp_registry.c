@@ -18,6 +18,7 @@ extern const struct dp_filter_ops flt_nest_ops, flt_lua_ops;
 extern const struct dp_output_ops out_kafka_ops;
 extern const struct dp_input_ops in_kafka_ops;
 extern const struct dp_input_ops in_udp_ops;
+extern const struct dp_input_ops in_tail_ops;
 
 const struct dp_input_ops *const dp_registry_inputs[] = {
 	&in_syslog_ops,
@@ -25,6 +26,7 @@ const struct dp_input_ops *const dp_registry_inputs[] = {
 	&in_dummy_ops,
 	&in_kafka_ops,
 	&in_udp_ops,
+	&in_tail_ops,
 	NULL,
 };
 

@@ -138,13 +138,19 @@ void shard_chunk_push(struct shard *sh, struct shard_in *si)
 	si->open = NULL;
 	if (!c)
 		return;
+	/* A chunk with nothing to deliver is settled at once: its input may
+	 * be waiting for it (tail: the DB offset of the lines in it). */
 	if (c->nrecs == 0) {
+		if (si->in->ops->chunk_released)
+			si->in->ops->chunk_released(si->in, si->ctx, c);
 		dp_pool_put(&si->pool, c);
 		return;
 	}
 	uint64_t route = si->open_route;
 	if (route == 0) {
 		DP_CNT_ADD(si->cnt.dropped, c->nrecs);
+		if (si->in->ops->chunk_released)
+			si->in->ops->chunk_released(si->in, si->ctx, c);
 		dp_pool_put(&si->pool, c);
 		return;
 	}
@@ -163,6 +169,8 @@ static bool reclaim(struct shard *sh)
 	void *objs[DP_BURST];
 	for (unsigned w = 0; w < sh->pl->nworkers; w++) {
 		unsigned n;
+		if (!sh->from_worker[w])
+			continue;
 		while ((n = dp_ring_dequeue_burst(sh->from_worker[w], objs, DP_BURST)) > 0) {
 			for (unsigned i = 0; i < n; i++) {
 				struct dp_chunk *c = objs[i];
@@ -407,6 +415,10 @@ static void dispatch(struct shard *sh, struct epoll_event *evs, int n)
 			(void)r;
 		} else if (kind == SHARD_EV_TIMER) {
 			timer_event(sh, evs[i].data.ptr);
+		} else if (kind == SHARD_EV_INPUT) {
+			struct shard_ev_input *e = evs[i].data.ptr;
+			struct shard_in *si = &sh->ins[e->input];
+			si->in->ops->tick(si->in, sh, si->ctx, sh->now_real_ns);
 		} else {
 			shard_net_event(sh, evs[i].data.ptr, evs[i].events);
 		}
@@ -620,10 +632,22 @@ void shard_join(struct shard *sh)
 	pthread_join(sh->thread, NULL);
 }
 
+int shard_in_watch_fd(struct shard *sh, int fd, struct shard_ev_input *tag)
+{
+	tag->kind = SHARD_EV_INPUT;
+	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = tag };
+	return epoll_ctl(sh->epfd, EPOLL_CTL_ADD, fd, &ev) ? -errno : 0;
+}
+
 void shard_destroy(struct shard *sh)
 {
 	if (!sh)
 		return;
+	/* The workers have stopped: settle what they gave back since the
+	 * thread left, so inputs see every delivered chunk (tail: its DB
+	 * offsets) before their contexts go. */
+	if (sh->ins && sh->from_worker)
+		reclaim(sh);
 	shard_rx_close(sh);
 	for (unsigned i = 0; i < sh->nin; i++) {
 		struct shard_in *si = &sh->ins[i];

@@ -181,6 +181,16 @@ void shard_net_close_all(struct shard *sh);
 void shard_net_mark_all_ready(struct shard *sh);
 
 /* epoll tags: the first byte of what epoll_event.data.ptr points at */
-enum shard_ev_kind { SHARD_EV_LISTEN, SHARD_EV_CONN, SHARD_EV_UDP, SHARD_EV_TIMER, SHARD_EV_WAKE };
+enum shard_ev_kind { SHARD_EV_LISTEN, SHARD_EV_CONN, SHARD_EV_UDP, SHARD_EV_TIMER, SHARD_EV_WAKE,
+		     SHARD_EV_INPUT };
+
+/* An input's own descriptor in its shard's epoll (tail: its inotify fd):
+ * when it is readable the input's tick runs (the input drains it). The
+ * tag lives in the input's context; shard thread only. */
+struct shard_ev_input {
+	uint8_t kind;
+	unsigned input;
+};
+int shard_in_watch_fd(struct shard *sh, int fd, struct shard_ev_input *tag);
 
 #endif

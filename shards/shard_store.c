@@ -461,8 +461,15 @@ bool shard_store_write(struct shard *sh, struct shard_in *si, struct dp_chunk *c
 	struct shard_store *ss = sh->store;
 	uint32_t nrecs, len;
 	unsigned niov = gather(ss, c, &nrecs, &len);
-	if (!nrecs)
+	if (!nrecs) {
+		/* Filters kept nothing: settled now, whether it goes on or its
+		 * memory is reused at once (backlog). */
+		if (si->in->ops->chunk_released && !c->st_acked) {
+			si->in->ops->chunk_released(si->in, si->ctx, c);
+			c->st_acked = true;
+		}
 		return !ss->backlog;
+	}
 	struct dp_seg_meta *m = &ss->meta;
 	size_t tlen;
 	const char *tag = dp_chunk_tag(sh->pl, c, &tlen);

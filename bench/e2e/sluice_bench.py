@@ -54,6 +54,10 @@ SCENARIOS = {
     # the same store in front of the null output: the store's own cost
     'syslog-tcp-5424-fs':      ('syslog', 'tcp', 'syslog-rfc5424', 'rfc5424'),
     'syslog-tcp-5424-fs-full': ('syslog', 'tcp', 'syslog-rfc5424', 'rfc5424'),
+    # the tail input reading a pre-written file of --count lines (~130
+    # bytes, syslog-like text) to null: the file is renamed into the
+    # followed directory when the measurement starts (inotify finds it)
+    'tail-null':       ('tail',   'file', None,            'text'),
 }
 
 # scenario -> storage.sync of its filesystem store
@@ -208,9 +212,35 @@ def service_section(args, stats):
             '    Stats_Interval %s\n\n') % (args.flush, args.shards, stats, args.stats_interval)
 
 
+def tail_config(name, args, tmp):
+    """tail-null: the lines written now, outside the followed directory;
+    measure() renames the file into it."""
+    logs = os.path.join(tmp, 'logs')
+    os.mkdir(logs)
+    src = os.path.join(tmp, 'pre.log')
+    with open(src, 'w') as f:
+        chunk = []
+        for i in range(args.count):
+            chunk.append('2026-12-04T06:00:00.%03dZ host%02d app[%d]: request %d served in %d ms '
+                         'status=200 path=/api/v1/items/%d user=u%04d\n'
+                         % (i % 1000, i % 50, 1000 + i % 300, i, i % 97, i % 5000, i % 7919))
+            if len(chunk) == 10000:
+                f.write(''.join(chunk))
+                chunk = []
+        f.write(''.join(chunk))
+    conf = service_section(args, os.path.join(tmp, 'stats.json'))
+    conf += ('[INPUT]\n    Name tail\n    Path %s/*.log\n    Read_from_Head on\n'
+             '    Refresh_Interval 1\n\n[OUTPUT]\n    Name   null\n    Match  *\n' % logs)
+    load = {'proto': 'file', 'src': src, 'dst': os.path.join(logs, 'app.log'),
+            'count': args.count}
+    return conf, [load], subprocess.DEVNULL
+
+
 def scenario_config(name, args, tmp):
     """(config text, loads, stdout target) for a synthetic scenario."""
     plugin, transport, parser, fmt = SCENARIOS[name]
+    if transport == 'file':
+        return tail_config(name, args, tmp)
     port = free_port()
     conf = service_section(args, os.path.join(tmp, 'stats.json'))
     if name in STORE:
@@ -365,6 +395,10 @@ def measure(args, sluice, stats_path, loads, udp):
     in0, out0 = base[0], base[1]
     expect = sum(l['count'] for l in loads)
     t0 = time.monotonic()
+    files = [l for l in loads if l['proto'] == 'file']
+    loads = [l for l in loads if l['proto'] != 'file']
+    for l in files:
+        os.rename(l['src'], l['dst'])   # the whole file appears at once
     procs = [subprocess.Popen(loadgen_cmd(args, l, len(loads)), stdout=subprocess.PIPE,
                               stderr=subprocess.PIPE, text=True) for l in loads]
     deadline = t0 + args.timeout
@@ -420,7 +454,7 @@ def measure(args, sluice, stats_path, loads, udp):
     cpu_s = (cpu_last[0] - cpu0[0] + cpu_last[1] - cpu0[1]) / CLK_TCK
     received = st[0] - in0
     delivered = st[1] - out0
-    sent = sum(x.get('sent', 0) for x in lg)
+    sent = sum(x.get('sent', 0) for x in lg) + sum(l['count'] for l in files)
     malformed, dropped = st[2] - base[2], st[3] - base[3]
     res = {
         'events': received,
@@ -448,7 +482,7 @@ def measure(args, sluice, stats_path, loads, udp):
         'rss_idle_kb': rss_idle,
         'rss_peak_kb': proc_status_kb(pid, 'VmHWM'),
         'avg_bytes': round(sum(x.get('bytes', 0) for x in lg) / sent) if sent else 0,
-        'loadgen': lg[0] if len(lg) == 1 else lg,
+        'loadgen': lg[0] if len(lg) == 1 else lg or None,
     }
     if error:
         res['error'] = error
@@ -503,7 +537,7 @@ def run_scenario(name, args):
         sluice = subprocess.Popen([args.sluice, '-c', conf_path], stdout=stdout,
                                   stderr=errlog, cwd=tmp)
         deadline = time.monotonic() + args.start_timeout
-        for l in loads:
+        for l in [l for l in loads if l['proto'] != 'file']:
             wait_until(lambda: port_bound(l['port'], l['proto']), deadline,
                        '%s port %d' % (l['proto'], l['port']), sluice)
         wait_until(lambda: read_stats(stats_path) is not None, deadline,

@@ -1,0 +1,189 @@
+/*
+ * in_tail.h — what the three parts of the tail input share: the options
+ * and the plugin (in_tail.c), the files a shard follows (in_tail_files.c:
+ * discovery, reading, rotation) and the offsets database (in_tail_db.c).
+ *
+ * Threads: struct tail_cfg is written by the control thread in setup and
+ * read-only afterwards (its DB handle locks itself); a struct tail_shard
+ * and its files belong to one shard.
+ */
+#ifndef IN_TAIL_H
+#define IN_TAIL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include "dp_plugin.h"
+#include "psr_lines.h"
+#include "psr_ml.h"
+#include "shard.h"
+
+struct tail_db;
+struct psr_parser;
+struct psr_parser_state;
+
+struct tail_cfg {
+	char *path;
+	char *exclude_path;
+	char *path_key;
+	char *offset_key;
+	char *key;
+	char *parser;
+	char *db;
+	int db_sync;             /* index in "extra|full|normal|off" */
+	bool db_locking;
+	int db_journal;          /* index in TAIL_JOURNAL_MODES */
+	bool db_compare_filename;
+	bool read_from_head;
+	double refresh_interval;
+	double rotate_wait;
+	char *ignore_older;
+	bool skip_long_lines;
+	bool skip_empty_lines;
+	int64_t buffer_chunk_size;
+	int64_t buffer_max_size;
+	bool inotify_watcher;
+	bool exit_on_eof;
+	bool file_cache_advise;
+	char *fstat_interval;
+	char *multiline_parser;
+	/* filled by setup */
+	char **pats;             /* Path, split at commas */
+	unsigned npats;
+	char **excl;             /* Exclude_Path, split */
+	unsigned nexcl;
+	uint64_t ignore_older_s; /* 0: read all */
+	uint64_t stat_ns;        /* fstat_interval_nsec */
+	uint32_t read_size;      /* bytes per read(2) */
+	size_t path_key_len, offset_key_len, key_len;
+	struct tail_db *dbh;
+	unsigned nshards;
+	struct tail_claims *claims;  /* which files are followed, by any shard */
+	const struct psr_ml_parser *ml[PSR_ML_MAX_PARSERS]; /* multiline.parser */
+	unsigned nml;
+};
+
+#define TAIL_JOURNAL_MODES "wal|delete|truncate|persist|memory|off"
+
+struct tail_file {
+	char *name;              /* as found (Path_Key, the DB's name column) */
+	size_t name_len;
+	int fd;
+	dev_t dev;
+	ino_t ino;
+	uint64_t off;            /* next byte to read: after the last line handed on */
+	uint64_t acked;          /* after the last line every output took (the DB's) */
+	int64_t db_id;           /* its row in in_tail_files, 0: none */
+	int wd;                  /* inotify watch, -1: none */
+	struct psr_lines lr;
+	bool queued;             /* on the ready queue */
+	bool at_eof;             /* the last read reached the end */
+	bool rotated;            /* its name now points elsewhere */
+	bool deleted;            /* no name left */
+	bool stopped;            /* a line over Buffer_Max_Size: not read further */
+	bool db_dirty;           /* acked moved since the DB was written */
+	bool gone;               /* closed; freed once no mark refers to it */
+	uint64_t rotated_ns;     /* when its rotation was seen (Rotate_Wait) */
+	unsigned marks;          /* marks (in_tail.c) that still refer to it */
+	uint64_t nlong_seen;     /* lr.nlong already counted */
+	struct tail_ml *ml;      /* multiline.parser stream, or NULL */
+	struct tail_file *next;  /* every file of the shard */
+	struct tail_file *qnext; /* ready queue */
+	struct tail_file *dnext; /* DB write list */
+};
+
+/* Where a file's lines went: chunk `seq` holds its lines up to `off`. */
+struct tail_mark {
+	struct tail_file *f;
+	uint64_t seq;
+	uint64_t off;
+};
+
+struct tail_shard {
+	struct dp_input *in;
+	struct tail_cfg *cfg;
+	unsigned shard;
+	struct shard *sh;
+	const struct psr_parser *parser;
+	struct psr_parser_state *pst;
+	struct tail_file *files;
+	unsigned nfiles;
+	struct tail_file *qhead, *qtail;   /* files with bytes to read, round robin */
+	char *buf;                         /* read buffer: read_size + Buffer_Max_Size */
+	size_t buf_cap;
+	int ino_fd;                        /* inotify, -1: stat polling */
+	struct shard_ev_input ino_tag;
+	struct tail_file **by_wd;          /* [wd] */
+	unsigned nwd;
+	int *dir_wd;                       /* directories of the Path patterns */
+	unsigned ndir;
+	bool first_scan_done;
+	struct { char *name; uint64_t until_ns; } succ[8]; /* names of files rotated here:
+	                                      their successors are ours */
+	unsigned nsucc;
+	uint64_t next_scan_ns, next_stat_ns, last_scan_ns;
+	bool want_now;                     /* re-arm the timer at once (more to read) */
+	bool paused;                       /* out of memory: wait for a chunk back */
+	bool stopping;                     /* shutting down: leave the DB rows */
+	/* the line being emitted (parse reads it) */
+	struct tail_file *cur;
+	uint64_t cur_off;
+	bool ml_emit;                      /* a multiline record: raw text, no Parser */
+	bool ml_timed;                     /* ... with the time of its first line */
+	bool ml_pushing;                   /* inside psr_ml_stream_push */
+	uint32_t ml_sec, ml_nsec;
+	/* chunks of this input, oldest first: [head, tail) by seq; released[] */
+	bool *released;
+	uint64_t head, tail;
+	unsigned cap;
+	struct dp_chunk *open;             /* chunk of seq tail - 1 */
+	struct tail_mark *marks;           /* ring, [mhead, mtail) */
+	size_t mcap, mhead, mtail;
+	uint64_t long_logged;
+};
+
+/* in_tail_files.c */
+int tail_files_start(struct tail_shard *x);
+void tail_files_stop(struct tail_shard *x);
+/* Timers, inotify events, rotation and reading, within a budget. */
+void tail_files_run(struct tail_shard *x, uint64_t now_ns);
+/* Free a closed file once no mark refers to it. */
+void tail_file_release(struct tail_shard *x, struct tail_file *f);
+/* Note that f's lines up to off went into the open chunk (in_tail.c). */
+void tail_mark(struct tail_shard *x, struct tail_file *f, uint64_t off);
+
+/* in_tail_ml.c: multiline.parser (see there). */
+struct tail_ml;
+int tail_ml_setup(struct dp_input *in, struct tail_cfg *cfg, struct dp_err *err);
+int tail_ml_open(struct tail_shard *x, struct tail_file *f);
+/* emit_open: hand on the open group (a file closed while running). */
+void tail_ml_close(struct tail_shard *x, struct tail_file *f, bool emit_open);
+/* A line of f: 0 taken, 1 taken but out of memory now (stop reading),
+ * -EAGAIN not taken (read it again later). */
+int tail_ml_line(struct tail_shard *x, struct tail_file *f, const char *p, size_t len, uint64_t off,
+		 uint64_t end);
+/* Emit f's pending group, if any: 0 or -EAGAIN. */
+int tail_ml_pending(struct tail_shard *x, struct tail_file *f);
+/* Flush groups idle for their timeout; sets x->paused when out of memory. */
+void tail_ml_tick(struct tail_shard *x, uint64_t now_ns);
+
+/* in_tail_claims.c: the (device, inode) pairs some shard follows, so that
+ * a file is followed once although every shard scans (a rotated file's
+ * successor goes to its predecessor's shard, whatever its hash). */
+struct tail_claims *tail_claims_create(void);
+void tail_claims_destroy(struct tail_claims *c);
+bool tail_claim(struct tail_claims *c, dev_t dev, ino_t ino);   /* false: taken */
+void tail_unclaim(struct tail_claims *c, dev_t dev, ino_t ino);
+
+/* in_tail_db.c: one connection shared by the shards, locked per call. */
+struct tail_db *tail_db_open(const struct tail_cfg *cfg, struct dp_err *err);
+void tail_db_close(struct tail_db *db);
+/* The row of (ino[, name]): 1 and *id, *off; 0 none; -EIO. */
+int tail_db_get(struct tail_db *db, const char *name, uint64_t ino, int64_t *id, uint64_t *off);
+int64_t tail_db_insert(struct tail_db *db, const char *name, uint64_t ino, uint64_t off);
+/* Write the offsets (acked) of the files on the list, in one transaction. */
+int tail_db_offsets(struct tail_db *db, struct tail_file *list);
+int tail_db_rotate(struct tail_db *db, int64_t id, const char *new_name);
+int tail_db_delete(struct tail_db *db, int64_t id);
+
+#endif

@@ -1,0 +1,449 @@
+#!/usr/bin/env python3
+"""test_tail.py — the `tail` input end to end, against Fluent Bit's
+documented behaviour (https://docs.fluentbit.io/manual/data-pipeline/inputs/tail)
+and its source (plugins/in_tail/tail_file.c for the record and rotation,
+tail_sql.h / tail_db.c for the DB).
+
+- appended lines are delivered once, in order, as {"path", "off", "log"}
+  (Path_Key, Offset_Key: the line's first byte, as tail_file.c packs it);
+- rotation by rename and by copytruncate while a writer keeps appending:
+  every line exactly once;
+- DB: kill -9 between batches loses nothing and repeats at most what was
+  in flight; a clean stop repeats nothing;
+- a DB written with Fluent Bit's own schema (created here with sqlite3) is
+  read and its offset honoured;
+- a 10 MB line: skipped with Skip_Long_Lines (its neighbours kept); without
+  it the file stops at that line, as in Fluent Bit;
+- 1,000 files over 2 shards; files created after start (at once in a
+  directory named literally, by the Refresh_Interval scan under a glob).
+"""
+import json
+import os
+import signal
+import sqlite3
+import threading
+import time
+
+from harness import check, check_eq, conf, file_out, main, read_lines, service, wait_for
+
+
+def tail_in(path, refresh=1, **extra):
+    kv = [('Name', 'tail'), ('Path', path), ('Refresh_Interval', str(refresh))]
+    kv += [(k, str(v)) for k, v in extra.items()]
+    return ('INPUT', kv)
+
+
+def records(t, name='out.txt'):
+    p = t.path(name)
+    return [json.loads(x) for x in read_lines(p)] if os.path.exists(p) else []
+
+
+def append(path, lines):
+    with open(path, 'ab') as f:
+        f.write(b''.join(ln.encode() + b'\n' for ln in lines))
+
+
+def out_count(sl):
+    st = sl.stats()
+    return st['totals']['out'] if st else 0
+
+
+def test_append_once_in_order_with_keys(t):
+    log = t.path('app.log')
+    append(log, ['before start'])        # not read: Read_from_Head off
+    db = t.path('tail.db')
+    sl = t.sluice(conf(service(t), tail_in(log, Path_Key='path', Offset_Key='off', DB=db),
+                       file_out(t)))
+    n = 20000
+    offs, off = [], os.path.getsize(log)
+    # The file's DB row appears when sluice has opened it (at its end).
+    wait_for(lambda: os.path.exists(db) and db_offset(db) == [(log, off, os.stat(log).st_ino, 0)],
+             10, 'the file followed from its end')
+    # Lines appended in batches while sluice follows the file.
+    for b in range(0, n, 1000):
+        batch = ['line %06d %s' % (i, 'x' * (i % 37)) for i in range(b, b + 1000)]
+        for ln in batch:
+            offs.append(off)
+            off += len(ln) + 1
+        append(log, batch)
+    sl.wait_stats(lambda st: st['totals']['out'] >= n, 60, 'all lines out')
+    check_eq(sl.stop(), 0, 'sluice exits 0')
+    recs = records(t)
+    check_eq([r['log'] for r in recs], ['line %06d %s' % (i, 'x' * (i % 37)) for i in range(n)],
+             'every appended line once, in order, nothing from before the start')
+    check_eq([r['off'] for r in recs], offs, 'Offset_Key: each line\'s first byte in its file')
+    check(all(r['path'] == log for r in recs), 'Path_Key: the path as found')
+    check_eq(list(recs[0]), ['path', 'off', 'log'], 'keys in Fluent Bit\'s order (tail_file.c)')
+
+
+class Writer(threading.Thread):
+    """Appends numbered lines to `path` and rotates it every `every` lines
+    with `rotate(i)`; stops after `total` lines."""
+
+    def __init__(self, path, total, every, rotate, pause_every=200):
+        super().__init__(daemon=True)
+        self.path, self.total, self.every, self.rotate = path, total, every, rotate
+        self.pause_every = pause_every
+        self.error = None
+
+    def run(self):
+        try:
+            f = open(self.path, 'ab', buffering=0)
+            for i in range(self.total):
+                if i and i % self.every == 0:
+                    f.close()
+                    self.rotate(i)
+                    f = open(self.path, 'ab', buffering=0)
+                f.write(b'seq %07d\n' % i)
+                if i % self.pause_every == 0:
+                    time.sleep(0.001)   # pace the writer (not a synchronisation)
+            f.close()
+        except Exception as e:   # reported by the test
+            self.error = e
+
+
+def check_once(t, total, what):
+    got = [int(r['log'].split()[1]) for r in records(t)]
+    dup = len(got) - len(set(got))
+    missing = sorted(set(range(total)) - set(got))
+    check(not missing and not dup, what, 'missing %d (first %s), duplicates %d' %
+          (len(missing), missing[:5], dup))
+    return got
+
+
+def test_rotation_rename_under_load(t):
+    log = t.path('app.log')
+    open(log, 'wb').close()
+    sl = t.sluice(conf(service(t, Shards=2), tail_in(log, Rotate_Wait=2, Read_from_Head='on'),
+                       file_out(t)))
+    total, every = 60000, 10000
+
+    def rotate(i):
+        os.rename(log, t.path('app.log.%d' % (i // every)))
+    w = Writer(log, total, every, rotate)
+    w.start()
+    w.join(120)
+    check(w.error is None, 'writer ran', repr(w.error))
+    sl.wait_stats(lambda st: st['totals']['out'] >= total, 60, 'every line out')
+    wait_for(lambda: out_count(sl) >= total, 1, 'settled')
+    check_eq(sl.stop(), 0, 'sluice exits 0')
+    got = check_once(t, total, 'rename rotation: every line exactly once')
+    # Within one file order holds; each file is one shard's.
+    for k in range(total // every):
+        seg = [s for s in got if s // every == k]
+        check_eq(seg, sorted(seg), 'order kept within rotated file %d' % k)
+
+
+def test_rotation_copytruncate_under_load(t):
+    log = t.path('app.log')
+    open(log, 'wb').close()
+    sl = t.sluice(conf(service(t), tail_in(log, Read_from_Head='on'), file_out(t)))
+    total, every = 40000, 8000
+
+    def rotate(i):
+        # copytruncate as logrotate does it; the copy is not followed.
+        # Waiting for sluice to have read what is there is the test's
+        # part: copytruncate loses what the reader had not read yet,
+        # in Fluent Bit too.
+        wait_for(lambda: out_count(sl) >= i, 30, 'lines before rotation %d read' % (i // every))
+        with open(log, 'rb') as src, open(t.path('app.log.%d' % (i // every)), 'wb') as dst:
+            dst.write(src.read())
+        os.truncate(log, 0)
+    w = Writer(log, total, every, rotate)
+    w.start()
+    w.join(180)
+    check(w.error is None, 'writer ran', repr(w.error))
+    sl.wait_stats(lambda st: st['totals']['out'] >= total, 60, 'every line out')
+    check_eq(sl.stop(), 0, 'sluice exits 0')
+    got = check_once(t, total, 'copytruncate: every line exactly once')
+    check_eq(got, sorted(got), 'in order through the truncations')
+
+
+def db_offset(path):
+    c = sqlite3.connect(path)
+    try:
+        return c.execute('SELECT name, offset, inode, rotated FROM in_tail_files').fetchall()
+    finally:
+        c.close()
+
+
+def test_db_restart_kill9(t):
+    log, db = t.path('app.log'), t.path('tail.db')
+    open(log, 'wb').close()
+    cfg = conf(service(t), tail_in(log, DB=db), file_out(t))
+    sl = t.sluice(cfg)
+    batch, batches = 5000, 4
+    seq = 0
+    for b in range(batches):
+        append(log, ['seq %07d' % i for i in range(seq, seq + batch)])
+        seq += batch
+        if b % 2 == 0:
+            # kill -9 at once: the DB may lag what was delivered
+            wait_for(lambda: len(records(t)) >= seq - 100, 30, 'batch %d mostly out' % b)
+            sl.proc.send_signal(signal.SIGKILL)
+            sl.proc.wait()
+        else:
+            # a clean stop: the DB has everything delivered
+            wait_for(lambda: len(records(t)) >= seq, 30, 'batch %d out' % b)
+            check_eq(sl.stop(), 0, 'sluice exits 0')
+            size = os.path.getsize(log)
+            check_eq([r[1] for r in db_offset(db)], [size], 'clean stop: DB offset at the end')
+        sl = t.sluice(cfg, name='sluice%d' % b)
+    wait_for(lambda: len(set(r['log'] for r in records(t))) >= seq, 30, 'all out after restarts')
+    check_eq(sl.stop(), 0, 'sluice exits 0')
+    got = [int(r['log'].split()[1]) for r in records(t)]
+    missing = set(range(seq)) - set(got)
+    dup = len(got) - len(set(got))
+    check(not missing, 'kill -9 between batches: nothing lost', '%d missing' % len(missing))
+    # In flight at a kill: at most the input's memory (Mem_Buf_Limit 8M,
+    # ~64 chunks) -- far more than a batch; a batch is the bound here.
+    check(dup <= batch * 2, 'duplicates bounded (%d after 2 kills)' % dup)
+    check_eq(db_offset(db)[0][1], os.path.getsize(log), 'final DB offset: the end')
+
+
+def test_fluent_bit_db_is_honoured(t):
+    """A DB file Fluent Bit wrote: its table as tail_sql.h creates it
+    (SQL_CREATE_FILES), a row as tail_db.c inserts it; sluice starts at
+    the stored offset and writes its own progress into the same row."""
+    log, db = t.path('app.log'), t.path('fb.db')
+    lines = ['fb %03d' % i for i in range(100)]
+    append(log, lines)
+    start = sum(len(ln) + 1 for ln in lines[:60])
+    c = sqlite3.connect(db)
+    c.execute('CREATE TABLE IF NOT EXISTS in_tail_files ('
+              '  id      INTEGER PRIMARY KEY,'
+              '  name    TEXT NOT NULL,'
+              '  offset  INTEGER,'
+              '  inode   INTEGER,'
+              '  created INTEGER,'
+              '  rotated INTEGER DEFAULT 0'
+              ');')
+    c.execute('INSERT INTO in_tail_files (name, offset, inode, created) VALUES (?, ?, ?, ?)',
+              (log, start, os.stat(log).st_ino, int(time.time())))
+    c.commit()
+    c.close()
+    # Read_from_Head would read all of it: the DB offset wins.
+    sl = t.sluice(conf(service(t), tail_in(log, DB=db, Read_from_Head='on'), file_out(t)))
+    append(log, ['fb new'])
+    sl.wait_stats(lambda st: st['totals']['out'] >= 41, 30, 'lines after the offset out')
+    check_eq(sl.stop(), 0, 'sluice exits 0')
+    check_eq([r['log'] for r in records(t)], lines[60:] + ['fb new'],
+             'reading starts at the offset Fluent Bit stored')
+    rows = db_offset(db)
+    check_eq(len(rows), 1, 'the same row is used, none added')
+    check_eq(rows[0][1], os.path.getsize(log), 'the offset moved to the end')
+
+
+def test_long_line(t):
+    skip, stop = t.path('skip.log'), t.path('stop.log')
+    big = 'L' * (10 * 1000 * 1000)
+    for p in (skip, stop):
+        append(p, ['first', big, 'after'])
+    sl = t.sluice(conf(service(t),
+                       tail_in(skip, Read_from_Head='on', Skip_Long_Lines='on', Tag='skip'),
+                       tail_in(stop, Read_from_Head='on', Tag='stop'),
+                       ('OUTPUT', [('Name', 'file'), ('Match', '*'), ('Path', t.dir),
+                                   ('Format', 'plain')])))
+    wait_for(lambda: len(records(t, 'skip')) >= 2 and len(records(t, 'stop')) >= 1, 30,
+             'records out')
+    append(skip, ['later'])
+    wait_for(lambda: len(records(t, 'skip')) >= 3, 30, 'line after the skipped one')
+    check_eq(sl.stop(), 0, 'sluice exits 0')
+    check_eq([r['log'] for r in records(t, 'skip')], ['first', 'after', 'later'],
+             'Skip_Long_Lines: the 10 MB line skipped, its neighbours kept')
+    check_eq([r['log'] for r in records(t, 'stop')], ['first'],
+             'without Skip_Long_Lines the file stops at the long line (Fluent Bit\'s default)')
+    check('longer than Buffer_Max_Size' in sl.stderr(), 'the stop is logged')
+
+
+def test_thousand_files_two_shards(t):
+    d = t.path('logs')
+    os.mkdir(d)
+    nfiles, per = 1000, 5
+    for k in range(nfiles):
+        append(os.path.join(d, 'f%04d.log' % k), ['f%04d %d' % (k, i) for i in range(per)])
+    append(os.path.join(d, 'skip.gz'), ['excluded'])
+    sl = t.sluice(conf(service(t, Shards=2),
+                       tail_in(d + '/*.log, ' + d + '/*.gz', Read_from_Head='on',
+                               Exclude_Path='*.gz', Path_Key='path'),
+                       file_out(t)))
+    sl.wait_stats(lambda st: st['totals']['out'] >= nfiles * per, 60, 'all lines out')
+    for k in range(0, nfiles, 10):
+        append(os.path.join(d, 'f%04d.log' % k), ['f%04d %d' % (k, per)])
+    sl.wait_stats(lambda st: st['totals']['out'] >= nfiles * per + nfiles // 10, 60, 'appends out')
+    check_eq(sl.stop(), 0, 'sluice exits 0')
+    recs = records(t)
+    check_eq(len(recs), nfiles * per + nfiles // 10, 'every line once, the excluded file not read')
+    by = {}
+    for r in recs:
+        f, i = r['log'].split()
+        by.setdefault(f, []).append(int(i))
+    badpath = [r for r in recs if r['path'] != os.path.join(d, r['log'].split()[0] + '.log')]
+    check(not badpath, 'Path_Key: each record names its file', str(badpath[:3]))
+    bad = [f for f, s in by.items() if s != list(range(len(s)))]
+    check(len(by) == nfiles and not bad, 'each file complete and in order', str(bad[:5]))
+
+
+def test_files_created_after_start(t):
+    d, sub = t.path('d'), t.path('glob1')
+    os.mkdir(d)
+    os.mkdir(sub)
+    sl = t.sluice(conf(service(t),
+                       tail_in(d + '/*.log', refresh=600, Tag='direct'),
+                       tail_in(t.path('glob*') + '/*.log', Tag='globbed'),
+                       ('OUTPUT', [('Name', 'file'), ('Match', '*'), ('Path', t.dir),
+                                   ('Format', 'plain')])))
+    # Created after start: read from its start (Fluent Bit reads files
+    # discovered after the first scan from the head).
+    append(os.path.join(d, 'new.log'), ['new 1', 'new 2'])
+    append(os.path.join(sub, 'late.log'), ['late 1'])
+    wait_for(lambda: len(records(t, 'direct')) >= 2 and len(records(t, 'globbed')) >= 1, 15,
+             'new files read')
+    append(os.path.join(d, 'new.log'), ['new 3'])
+    wait_for(lambda: len(records(t, 'direct')) >= 3, 15, 'appends to the new file')
+    check_eq(sl.stop(), 0, 'sluice exits 0')
+    check_eq([r['log'] for r in records(t, 'direct')], ['new 1', 'new 2', 'new 3'],
+             'a file created after start, in a directory named literally (found through '
+             'inotify: Refresh_Interval is 600 s)')
+    check_eq([r['log'] for r in records(t, 'globbed')], ['late 1'],
+             'a file created after start under a glob directory (Refresh_Interval scan)')
+
+
+def test_parser_and_backpressure(t):
+    """A pre-written file far larger than Mem_Buf_Limit: reading pauses
+    when the input's chunks are all out and resumes as they come back;
+    every line once, in order. Parser json: the parsed fields after
+    Offset_Key and Path_Key (tail_file.c, flb_tail_pack_line_map); a line
+    the parser does not match is kept under Key."""
+    log = t.path('app.log')
+    n = 200000
+    with open(log, 'w') as f:
+        for i in range(n):
+            f.write('{"seq":%d,"msg":"%s"}\n' % (i, 'm' * (i % 50)) if i != 7 else 'not json\n')
+    with open(t.path('parsers.conf'), 'w') as f:
+        f.write('[PARSER]\n    Name   j\n    Format json\n')
+    sl = t.sluice(conf(service(t, Parsers_File=t.path('parsers.conf')),
+                       tail_in(log, Read_from_Head='on', Parser='j', Key='raw', Path_Key='p',
+                               Offset_Key='o', Mem_Buf_Limit='300k'),
+                       file_out(t)))
+    sl.wait_stats(lambda st: st['totals']['out'] >= n, 120, 'all lines out')
+    check_eq(sl.stop(), 0, 'sluice exits 0')
+    recs = records(t)
+    check_eq(len(recs), n, 'every line once')
+    check_eq(list(recs[0]), ['o', 'p', 'seq', 'msg'], 'Offset_Key, Path_Key, then the fields')
+    check_eq(recs[7], {'o': recs[6]['o'] + len('{"seq":6,"msg":"mmmmmm"}') + 1, 'p': log,
+                       'raw': 'not json'}, 'an unmatched line kept under Key')
+    seqs = [r['seq'] for r in recs if 'seq' in r]
+    check_eq(seqs, [i for i in range(n) if i != 7], 'in order through the pauses')
+
+
+TRACE = ['ERROR java.lang.IllegalStateException: boom',
+         '\tat com.example.App.run(App.java:10)',
+         '\tat com.example.App.main(App.java:5)']
+
+
+def test_multiline_parser(t):
+    """multiline.parser java on raw lines: a stack trace is one record
+    (Fluent Bit's ml_flush_callback in tail_file.c), with Offset_Key its
+    first line's offset; lines around it pass alone; a trace left open at
+    the end of the file is flushed after the parser's flush timeout. With
+    a DB, the offset stays before lines held in an open group."""
+    log, db = t.path('app.log'), t.path('tail.db')
+    lines = ['first line'] + TRACE + ['middle line'] + TRACE
+    append(log, lines)
+    sl = t.sluice(conf(service(t), tail_in(log, Read_from_Head='on', Offset_Key='o', DB=db,
+                                           **{'multiline.parser': 'java'}), file_out(t)))
+    sl.wait_stats(lambda st: st['totals']['out'] >= 4, 30, 'four records out')
+    check_eq(sl.stop(), 0, 'sluice exits 0')
+    recs = records(t)
+    trace = '\n'.join(TRACE)
+    check_eq([r['log'] for r in recs], ['first line', trace, 'middle line', trace],
+             'each stack trace one record, the plain lines alone')
+    check_eq(recs[1]['o'], len('first line') + 1, 'Offset_Key: the trace\'s first line')
+    check_eq(db_offset(db)[0][1], os.path.getsize(log), 'DB offset at the end once all delivered')
+
+
+def test_multiline_backpressure(t):
+    """Groups that complete while the input's memory is out are kept and
+    emitted first when it is back: every record once, in order. Traces
+    back to back (a group closed by the next one's first line) and after
+    plain lines (closed by a line that passes alone)."""
+    log = t.path('app.log')
+    n = 30000
+    want = []
+    with open(log, 'w') as f:
+        for i in range(n):
+            if i % 2:
+                f.write('plain %d\n' % i)
+                want.append('plain %d' % i)
+            f.write('ERROR java.lang.IllegalStateException: e%d\n'
+                    '\tat com.example.App.run(App.java:10)\n' % i)
+            want.append('ERROR java.lang.IllegalStateException: e%d\n'
+                        '\tat com.example.App.run(App.java:10)' % i)
+    sl = t.sluice(conf(service(t), tail_in(log, Read_from_Head='on', Mem_Buf_Limit='300k',
+                                           **{'multiline.parser': 'java'}), file_out(t)))
+    sl.wait_stats(lambda st: st['totals']['out'] >= len(want), 60, 'all records out')
+    check_eq(sl.stop(), 0, 'sluice exits 0')
+    got = [r['log'] for r in records(t)]
+    check(got == want, 'every record once, in order, through the pauses',
+          'got %d records, first difference at %s' % (
+              len(got), next((k for k, (a, b) in enumerate(zip(got, want)) if a != b), None)))
+
+
+def test_stat_watcher_and_delete(t, inotify='false'):
+    log = t.path('app.log')
+    append(log, ['one'])
+    sl = t.sluice(conf(service(t), tail_in(log, Inotify_Watcher=inotify, Read_from_Head='on'),
+                       file_out(t)))
+    wait_for(lambda: len(records(t)) >= 1, 15, 'first line')
+    append(log, ['two'])
+    wait_for(lambda: len(records(t)) >= 2, 15, 'append seen by stat polling')
+    append(log, ['three'])
+    os.unlink(log)
+    wait_for(lambda: len(records(t)) >= 3, 15, 'lines written just before the delete')
+    append(log, ['recreated'])
+    wait_for(lambda: len(records(t)) >= 4, 15, 'the recreated file')
+    check_eq(sl.stop(), 0, 'sluice exits 0')
+    check_eq([r['log'] for r in records(t)], ['one', 'two', 'three', 'recreated'],
+             'Inotify_Watcher %s: appends, a deleted file read to its end, its successor read'
+             % inotify)
+
+
+def test_inotify_delete(t):
+    test_stat_watcher_and_delete(t, inotify='true')
+
+
+def test_db_with_filesystem_store(t):
+    """tail with storage.type filesystem: the DB offset moves once lines are
+    in the store (issue 13: "accepted by the store or every output"), even
+    while the output cannot take them; after kill -9 the store replays them
+    and tail resumes after them: every line once."""
+    log, db = t.path('app.log'), t.path('tail.db')
+    open(log, 'wb').close()
+    fifo = t.path('blocked')
+    os.mkfifo(fifo)           # nobody reads it: the output blocks
+    svc = service(t, **{'storage.path': t.path('store')})
+    inp = tail_in(log, DB=db, **{'storage.type': 'filesystem'})
+    sl = t.sluice(conf(svc, inp, file_out(t, name='blocked')))
+    n = 20000
+    append(log, ['seq %07d' % i for i in range(n)])
+    sl.wait_stats(lambda st: st['inputs']['tail.0']['stored'] >= n, 30, 'every line stored')
+    size = os.path.getsize(log)
+    wait_for(lambda: db_offset(db) and db_offset(db)[0][1] == size, 30,
+             'the DB offset at the end while nothing was delivered')
+    check_eq(out_count(sl), 0, 'nothing delivered: the output is blocked')
+    sl.proc.send_signal(signal.SIGKILL)
+    sl.proc.wait()
+    sl = t.sluice(conf(svc, inp, file_out(t)), name='again')
+    wait_for(lambda: len(records(t)) >= n, 30, 'the stored lines replayed')
+    check_eq(sl.stop(), 0, 'sluice exits 0')
+    got = [int(r['log'].split()[1]) for r in records(t)]
+    check_eq(got, list(range(n)), 'every line once, in order (replayed, not read again)')
+
+
+if __name__ == '__main__':
+    main([test_append_once_in_order_with_keys, test_rotation_rename_under_load,
+          test_rotation_copytruncate_under_load, test_db_restart_kill9,
+          test_fluent_bit_db_is_honoured, test_long_line, test_thousand_files_two_shards,
+          test_files_created_after_start, test_parser_and_backpressure,
+          test_multiline_parser, test_multiline_backpressure, test_stat_watcher_and_delete, test_inotify_delete, test_db_with_filesystem_store])
