@@ -129,6 +129,14 @@ void dp_chunk_reset(struct dp_chunk *c);
  * elsewhere (the filesystem store): index them (dp_chunk_load.c). 0, or
  * -EINVAL (not events) / -ENOSPC (more than the index holds). */
 int dp_chunk_reindex(struct dp_chunk *c, uint32_t len);
+/* The reverse, for writing a chunk out whole (the store, the dead-letter
+ * queue): the events filters kept (not DP_REC_DROPPED), from record *rec
+ * on, as runs of adjacent bytes in iov[0..return); stops when max runs are
+ * full and leaves *rec where to go on (c->nrecs at the end). Adds the
+ * records and bytes taken to *nrecs and *len. */
+struct iovec;
+unsigned dp_chunk_kept_runs(const struct dp_chunk *c, uint32_t *rec, struct iovec *iov, unsigned max,
+			    uint32_t *nrecs, uint32_t *len);
 
 /* ---- record builder (owning shard only) ----
  *

@@ -1,7 +1,8 @@
 /*
  * dp_chunk_load.c — rebuild a chunk's index (dp_chunk.h) over msgpack
  * events that were not written through the chunk builder: chunks read back
- * from the filesystem store. The store keeps only the events, not the
+ * from the filesystem store; and the reverse, the events of a chunk that
+ * filters kept, as runs of bytes to write out. The store keeps only the events, not the
  * index, so a chunk costs its data alone on disk and the index is rebuilt
  * once per chunk on the shard that reads it back.
  *
@@ -14,6 +15,7 @@
  */
 #include <errno.h>
 #include <math.h>
+#include <sys/uio.h>
 #include "dp_chunk.h"
 
 static bool event_time(const uint8_t *p, size_t n, uint32_t *sec, uint32_t *nsec)
@@ -177,4 +179,29 @@ int dp_chunk_reindex(struct dp_chunk *c, uint32_t len)
 		p = next;
 	}
 	return 0;
+}
+
+unsigned dp_chunk_kept_runs(const struct dp_chunk *c, uint32_t *rec, struct iovec *iov, unsigned max,
+			    uint32_t *nrecs, uint32_t *len)
+{
+	unsigned n = 0;
+	uint32_t i;
+	for (i = *rec; i < c->nrecs; i++) {
+		const struct dp_rec *r = &c->recs[i];
+		if (r->flags & DP_REC_DROPPED)
+			continue;
+		if (n && (uint8_t *)iov[n - 1].iov_base + iov[n - 1].iov_len == c->data + r->off) {
+			iov[n - 1].iov_len += r->len;
+		} else {
+			if (n == max)
+				break;
+			iov[n].iov_base = c->data + r->off;
+			iov[n].iov_len = r->len;
+			n++;
+		}
+		(*nrecs)++;
+		*len += r->len;
+	}
+	*rec = i;
+	return n;
 }

@@ -48,27 +48,13 @@ static void sanitize(char *dst, size_t cap, const char *src, size_t len)
 static int write_chunk(int fd, const struct dp_chunk *c, uint64_t *recs)
 {
 	struct iovec iov[64];
-	unsigned n = 0;
-	for (uint32_t i = 0; i < c->nrecs; i++) {
-		const struct dp_rec *r = &c->recs[i];
-		if (r->flags & DP_REC_DROPPED)
-			continue;
-		(*recs)++;
-		if (n && (uint8_t *)iov[n - 1].iov_base + iov[n - 1].iov_len == c->data + r->off) {
-			iov[n - 1].iov_len += r->len;
-			continue;
-		}
-		if (n == 64) {
-			if (writev(fd, iov, (int)n) < 0)
-				return -errno;
-			n = 0;
-		}
-		iov[n].iov_base = c->data + r->off;
-		iov[n].iov_len = r->len;
-		n++;
+	uint32_t rec = 0, nrecs = 0, len = 0;
+	while (rec < c->nrecs) {
+		unsigned n = dp_chunk_kept_runs(c, &rec, iov, DP_ARRAY_SIZE(iov), &nrecs, &len);
+		if (n && writev(fd, iov, (int)n) < 0)
+			return -errno;
 	}
-	if (n && writev(fd, iov, (int)n) < 0)
-		return -errno;
+	*recs += nrecs;
 	return 0;
 }
 

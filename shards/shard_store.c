@@ -412,29 +412,6 @@ static const char *input_name(const struct dp_input *in)
 	return in->alias ? in->alias : in->name;
 }
 
-/* The records of c that filters kept, as runs of bytes. */
-static unsigned gather(struct shard_store *ss, const struct dp_chunk *c, uint32_t *nrecs, uint32_t *len)
-{
-	unsigned n = 0;
-	*nrecs = 0;
-	*len = 0;
-	for (uint32_t i = 0; i < c->nrecs; i++) {
-		const struct dp_rec *r = &c->recs[i];
-		if (r->flags & DP_REC_DROPPED)
-			continue;
-		(*nrecs)++;
-		*len += r->len;
-		if (n && (uint8_t *)ss->iov[n - 1].iov_base + ss->iov[n - 1].iov_len == c->data + r->off) {
-			ss->iov[n - 1].iov_len += r->len;
-			continue;
-		}
-		ss->iov[n].iov_base = c->data + r->off;
-		ss->iov[n].iov_len = r->len;
-		n++;
-	}
-	return n;
-}
-
 static void pend_add(struct shard_store *ss, uint64_t seq, uint32_t nrecs, uint16_t input,
 		     const struct dp_chunk *c)
 {
@@ -459,8 +436,8 @@ static void pend_add(struct shard_store *ss, uint64_t seq, uint32_t nrecs, uint1
 bool shard_store_write(struct shard *sh, struct shard_in *si, struct dp_chunk *c)
 {
 	struct shard_store *ss = sh->store;
-	uint32_t nrecs, len;
-	unsigned niov = gather(ss, c, &nrecs, &len);
+	uint32_t nrecs = 0, len = 0, rec = 0;
+	unsigned niov = dp_chunk_kept_runs(c, &rec, ss->iov, DP_ARRAY_SIZE(ss->iov), &nrecs, &len);
 	if (!nrecs) {
 		/* Filters kept nothing: settled now, whether it goes on or its
 		 * memory is reused at once (backlog). */

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
+#include <sys/uio.h>
 #include <cmocka.h>
 #include <msgpack.h>
 #include "dp_chunk.h"
@@ -422,6 +423,41 @@ static void test_reindex_matches_builder(void **state)
 	assert_int_equal(dp_chunk_reindex(&d, c->data_len), -EINVAL);
 }
 
+/* The kept events as runs of bytes (the store and the dead-letter queue
+ * write chunks with it): dropped records leave gaps, adjacent ones merge,
+ * a small iovec array continues where it stopped. */
+static void test_kept_runs(void **state)
+{
+	(void)state;
+	struct dp_chunk *c = fresh();
+	for (uint32_t i = 0; i < 10; i++) {
+		dp_chunk_rec_begin(c, 1, 0);
+		dp_chunk_put_int(c, "i", 1, i);
+		assert_int_equal(dp_chunk_rec_end(c), 0);
+	}
+	c->recs[2].flags |= DP_REC_DROPPED;
+	c->recs[3].flags |= DP_REC_DROPPED;
+	c->recs[7].flags |= DP_REC_DROPPED;
+	struct iovec iov[8];
+	uint32_t rec = 0, n = 0, len = 0;
+	assert_int_equal(dp_chunk_kept_runs(c, &rec, iov, 8, &n, &len), 3);
+	assert_int_equal(rec, 10);
+	assert_int_equal(n, 7);
+	assert_ptr_equal(iov[0].iov_base, c->data + c->recs[0].off);
+	assert_int_equal(iov[0].iov_len, c->recs[0].len + c->recs[1].len);
+	assert_ptr_equal(iov[1].iov_base, c->data + c->recs[4].off);
+	assert_int_equal(iov[1].iov_len, c->recs[4].len + c->recs[5].len + c->recs[6].len);
+	assert_int_equal(iov[2].iov_len, c->recs[8].len + c->recs[9].len);
+	assert_int_equal(len, iov[0].iov_len + iov[1].iov_len + iov[2].iov_len);
+	/* one run at a time */
+	rec = 0, n = 0, len = 0;
+	unsigned runs = 0;
+	while (rec < c->nrecs)
+		runs += dp_chunk_kept_runs(c, &rec, iov, 1, &n, &len);
+	assert_int_equal(runs, 3);
+	assert_int_equal(n, 7);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -434,6 +470,7 @@ int main(void)
 		cmocka_unit_test(test_puts_same_bytes),
 		cmocka_unit_test(test_puts_room_edge),
 		cmocka_unit_test(test_reindex_matches_builder),
+		cmocka_unit_test(test_kept_runs),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
