@@ -149,6 +149,8 @@ void shard_chunk_push(struct shard *sh, struct shard_in *si)
 	uint64_t route = si->open_route;
 	if (route == 0) {
 		DP_CNT_ADD(si->cnt.dropped, c->nrecs);
+		if (si->count_stored)
+			DP_CNT_ADD(si->cnt.records, c->nrecs);
 		if (si->in->ops->chunk_released)
 			si->in->ops->chunk_released(si->in, si->ctx, c);
 		dp_pool_put(&si->pool, c);
@@ -220,7 +222,8 @@ static int emit_one(struct shard *sh, struct shard_in *si, const char *p, size_t
 		if (dp_chunk_rec_end(c) == 0) {
 			uint64_t chain = si->in->filters;
 			if (!chain && !sh->sp) {
-				DP_CNT_ADD(si->cnt.records, 1);
+				if (!si->count_stored)
+					DP_CNT_ADD(si->cnt.records, 1);
 				return 0;
 			}
 			/* Filters may grow the record: give them room, so an
@@ -234,7 +237,8 @@ static int emit_one(struct shard *sh, struct shard_in *si, const char *p, size_t
 					return -EAGAIN;
 				continue;
 			}
-			DP_CNT_ADD(si->cnt.records, 1);
+			if (!si->count_stored)
+				DP_CNT_ADD(si->cnt.records, 1);
 			if (chain && !shard_filter_run(sh, si, c, si->in->tag, si->in->tag_len, chain, 0))
 				return 0;
 			if (sh->sp)
@@ -575,8 +579,11 @@ struct shard *shard_create(struct dp_pipeline *pl, unsigned id, int cpu, struct 
 	int rc = shard_store_open(sh, err);
 	if (rc)
 		return NULL;
-	if (sh->store)
+	if (sh->store) {
 		total += pl->store->backlog_chunks;
+		for (unsigned i = 0; i < pl->nin; i++)
+			sh->ins[i].count_stored = pl->in[i]->storage_type == DP_STORAGE_FILESYSTEM;
+	}
 	for (unsigned w = 0; w < pl->nworkers; w++) {
 		sh->to_worker[w] = dp_ring_create(total);
 		sh->from_worker[w] = dp_ring_create(total);

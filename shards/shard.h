@@ -25,7 +25,8 @@
 /* Counters of one input on one shard: written by the shard only, read by
  * anyone with relaxed loads (summed across shards by dp_stats). */
 struct shard_in_counters {
-	uint64_t records;     /* records handed on (routed or not) */
+	uint64_t records;     /* records handed on (routed or not); storage.type filesystem:
+	                         once in the store (synced with storage.sync full) */
 	uint64_t bytes;       /* bytes received */
 	uint64_t malformed;   /* frames the parser rejected */
 	uint64_t oversize;    /* frames over Buffer_Max_Size or a chunk */
@@ -66,6 +67,7 @@ struct shard_in {
 	uint64_t open_route;        /* where it goes (emitters: by its tag) */
 	uint64_t open_chain;        /* emitters: the filters its records go on to */
 	bool starved;               /* pool empty: reading is paused */
+	bool count_stored;          /* storage.type filesystem: records counted once stored */
 	int fd;                     /* listener or UDP socket, -1 if none */
 	uint32_t kernel_drops_seen; /* last SO_RXQ_OVFL count */
 	struct dp_ratelimit accept_rl;

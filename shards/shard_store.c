@@ -75,7 +75,8 @@ struct syncer {
  * (chunk_released with its in_meta), once the syncer passes seq. */
 struct pend {
 	uint64_t seq;
-	uint32_t nrecs;
+	uint32_t nrecs;              /* records written */
+	uint32_t nall;               /* records read, with those filters dropped */
 	uint16_t input;
 	bool ack;
 	uint64_t in_meta[4];
@@ -412,8 +413,8 @@ static const char *input_name(const struct dp_input *in)
 	return in->alias ? in->alias : in->name;
 }
 
-static void pend_add(struct shard_store *ss, uint64_t seq, uint32_t nrecs, uint16_t input,
-		     const struct dp_chunk *c)
+static void pend_add(struct shard_store *ss, uint64_t seq, uint32_t nrecs, uint32_t nall,
+		     uint16_t input, const struct dp_chunk *c)
 {
 	if (ss->npend == ss->pend_cap) {
 		unsigned cap = ss->pend_cap ? ss->pend_cap * 2 : 256;
@@ -428,7 +429,7 @@ static void pend_add(struct shard_store *ss, uint64_t seq, uint32_t nrecs, uint1
 		ss->pend_head = 0;
 	}
 	struct pend *p = &ss->pend[(ss->pend_head + ss->npend++) % ss->pend_cap];
-	*p = (struct pend){ .seq = seq, .nrecs = nrecs, .input = input, .ack = c != NULL };
+	*p = (struct pend){ .seq = seq, .nrecs = nrecs, .nall = nall, .input = input, .ack = c != NULL };
 	if (c)
 		memcpy(p->in_meta, c->in_meta, sizeof(p->in_meta));
 }
@@ -441,6 +442,7 @@ bool shard_store_write(struct shard *sh, struct shard_in *si, struct dp_chunk *c
 	if (!nrecs) {
 		/* Filters kept nothing: settled now, whether it goes on or its
 		 * memory is reused at once (backlog). */
+		DP_CNT_ADD(si->cnt.records, c->nrecs);
 		if (si->in->ops->chunk_released && !c->st_acked) {
 			si->in->ops->chunk_released(si->in, si->ctx, c);
 			c->st_acked = true;
@@ -478,6 +480,7 @@ bool shard_store_write(struct shard *sh, struct shard_in *si, struct dp_chunk *c
 		 * a chunk cannot do here, so it goes on and order yields. */
 		DP_CNT_ADD(ss->cnt.write_errors, 1);
 		DP_CNT_ADD(ss->cnt.unstored_records, nrecs);
+		DP_CNT_ADD(si->cnt.records, c->nrecs);
 		if (dp_ratelimit_ok(&ss->err_rl, sh->now_ns, 10000000000ull))
 			dp_error("store: cannot write to %s: %s; records go on unstored", ss->dirs[0].path,
 				 strerror(-rc));
@@ -511,9 +514,11 @@ bool shard_store_write(struct shard *sh, struct shard_in *si, struct dp_chunk *c
 		uint64_t one = 1;
 		ssize_t r = write(ss->sync->efd, &one, sizeof(one));
 		(void)r;
-		pend_add(ss, m->seq, nrecs, (uint16_t)si->in->id, si->in->ops->chunk_released ? c : NULL);
+		pend_add(ss, m->seq, nrecs, c->nrecs, (uint16_t)si->in->id,
+			 si->in->ops->chunk_released ? c : NULL);
 	} else {
 		DP_CNT_ADD(si->cnt.stored, nrecs);
+		DP_CNT_ADD(si->cnt.records, c->nrecs);
 		/* An input that acknowledges its source (a Kafka commit, a tail
 		 * offset) may do so now: the records are in the store. */
 		if (si->in->ops->chunk_released)
@@ -558,6 +563,7 @@ void shard_store_tick(struct shard *sh)
 		struct pend *p = &ss->pend[ss->pend_head];
 		struct shard_in *si = &sh->ins[p->input];
 		DP_CNT_ADD(si->cnt.stored, p->nrecs);
+		DP_CNT_ADD(si->cnt.records, p->nall);
 		if (p->ack) {
 			struct dp_chunk ack = { .input = p->input, .shard = (uint16_t)sh->id };
 			memcpy(ack.in_meta, p->in_meta, sizeof(ack.in_meta));
