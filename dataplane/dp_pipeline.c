@@ -121,9 +121,10 @@ const struct dp_opt dp_input_common_opts[] = {
 	  "Verbosity of this instance's own log lines; default: the [SERVICE] Log_Level. Checked and "
 	  "stored; the log itself still filters on the service level." },
 	{ "storage.type", DP_OPT_ENUM, "memory", IN(storage_type), "memory|filesystem|memrb", 0, 0, 0,
-	  "Where chunks are buffered: memory, the pools bounded by Mem_Buf_Limit; filesystem, also "
-	  "the store under [SERVICE] storage.path, which outlives a crash (docs/STORAGE.md). memrb "
-	  "is not supported yet." },
+	  "Where chunks are buffered: memory, the pools bounded by Mem_Buf_Limit (full: the input "
+	  "pauses); memrb, the same but full drops the oldest chunks no output has taken yet (counted "
+	  "as dropped) and the input keeps reading; filesystem, also the store under [SERVICE] "
+	  "storage.path, which outlives a crash (docs/STORAGE.md)." },
 	{ "storage.pause_on_chunks_overlimit", DP_OPT_BOOL, "off", IN(storage_pause), NULL, 0, 0, 0,
 	  "storage.type filesystem: on, the input pauses (TCP backpressure; UDP drops counted) when "
 	  "its chunks in memory (Mem_Buf_Limit, storage.max_chunks_up) are used up, as a memory input "
@@ -288,11 +289,6 @@ static int add_input(struct dp_pipeline *pl, const struct dp_conf_section *s, st
 		return rc;
 	in->sec = s;
 	in->log_level = dp_pipeline_log_level(s, in->log_level);
-	if (in->storage_type == DP_STORAGE_MEMRB) {
-		const struct dp_conf_kv *kv = dp_conf_kv_get(s, "storage.type");
-		return dp_err_set(err, -EINVAL, "%s:%d: %s: 'storage.type memrb' is not supported yet; "
-				  "use memory or filesystem", kv->file, kv->line, what);
-	}
 	unsigned nth = 0;
 	for (unsigned i = 0; i + 1 < pl->nin; i++)
 		if (pl->in[i]->ops == ops)

@@ -36,6 +36,7 @@ void dp_stats_collect(const struct dp_pipeline *pl, struct dp_stats_in *in, stru
 			in[i].filtered += DP_CNT_GET(c->filtered);
 			in[i].unparsed += DP_CNT_GET(c->unparsed);
 			in[i].stored += DP_CNT_GET(c->stored);
+			in[i].memrb_dropped += DP_CNT_GET(c->memrb_dropped);
 			in[i].rx_packets += DP_CNT_GET(c->rx_packets);
 			in[i].rx_bytes += DP_CNT_GET(c->rx_bytes);
 			in[i].rx_imissed += DP_CNT_GET(c->rx_imissed);
@@ -170,14 +171,14 @@ void dp_stats_print_json(const struct dp_pipeline *pl, FILE *f)
 	for (unsigned i = 0; i < pl->nin; i++) {
 		fprintf(f, "%s\"%s\":{\"records\":%llu,\"bytes\":%llu,\"malformed\":%llu,\"oversize\":%llu,"
 			"\"dropped\":%llu,\"kernel_dropped\":%llu,\"connections\":%llu,\"rejected\":%llu,\"filtered\":%llu,\"unparsed\":%llu,"
-			"\"stored\":%llu",
+			"\"stored\":%llu,\"memrb_dropped\":%llu",
 			i ? "," : "", in_name(pl->in[i]),
 			(unsigned long long)in[i].records, (unsigned long long)in[i].bytes,
 			(unsigned long long)in[i].malformed, (unsigned long long)in[i].oversize,
 			(unsigned long long)in[i].dropped, (unsigned long long)in[i].kernel_dropped,
 			(unsigned long long)in[i].connections, (unsigned long long)in[i].rejected,
 			(unsigned long long)in[i].filtered, (unsigned long long)in[i].unparsed,
-			(unsigned long long)in[i].stored);
+			(unsigned long long)in[i].stored, (unsigned long long)in[i].memrb_dropped);
 		print_rx_json(f, &in[i]);
 		tin += in[i].records;
 		tmal += in[i].malformed + in[i].oversize;

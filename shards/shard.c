@@ -43,6 +43,8 @@ static uint8_t wake_tag = SHARD_EV_WAKE;
 struct dp_chunk *shard_chunk_open(struct shard *sh, struct shard_in *si)
 {
 	struct dp_chunk *c = dp_pool_get(&si->pool);
+	if (!c && si->rb)
+		c = shard_memrb_steal(si);   /* storage.type memrb: the oldest queued goes */
 	if (c && sh->store && si->in->storage_type == DP_STORAGE_FILESYSTEM && shard_store_full(sh)) {
 		dp_pool_put(&si->pool, c);   /* storage.full_action pause */
 		c = NULL;
@@ -154,6 +156,10 @@ void shard_chunk_push(struct shard *sh, struct shard_in *si)
 		if (si->in->ops->chunk_released)
 			si->in->ops->chunk_released(si->in, si->ctx, c);
 		dp_pool_put(&si->pool, c);
+		return;
+	}
+	if (si->rb) {
+		shard_memrb_push(sh, si, c, route);
 		return;
 	}
 	/* A filesystem input's chunk is in the store before it goes on; it
@@ -434,8 +440,9 @@ static bool any_starved(struct shard *sh)
 	for (unsigned i = 0; i < sh->nin; i++)
 		if (sh->ins[i].starved)
 			return true;
-	/* Chunks wait on disk for memory the workers will return. */
-	return sh->store && shard_store_pending(sh);
+	/* Chunks wait on disk, or in a memrb queue, for memory or room the
+	 * workers will give back. */
+	return (sh->store && shard_store_pending(sh)) || shard_memrb_waiting(sh);
 }
 
 /* Wait for events. `busy`: connections still have work, do not block. */
@@ -491,6 +498,7 @@ static void drain(struct shard *sh)
 	}
 	shard_filters_tick(sh, true);
 	flush_due(sh, true);
+	shard_memrb_pump(sh, true);
 	shard_wake_flush(sh);
 	shard_net_close_all(sh);
 }
@@ -513,7 +521,8 @@ static void *shard_main(void *arg)
 	clocks(sh);
 	bool busy = shard_rx_poll(sh);  /* a polling backend: do not block at once */
 	while (!atomic_load_explicit(&sh->stop, memory_order_relaxed)) {
-		reclaim(sh);
+		if (reclaim(sh))
+			shard_memrb_pump(sh, false);
 		if (sh->store) {
 			shard_store_tick(sh);
 			busy |= shard_store_pump(sh);
@@ -563,7 +572,8 @@ struct shard *shard_create(struct dp_pipeline *pl, unsigned id, int cpu, struct 
 		struct shard_in *si = &sh->ins[i];
 		si->in = pl->in[i];
 		si->fd = -1;
-		if (dp_pool_init(&si->pool, pl->in[i]->pool_chunks, (uint16_t)id, (uint16_t)i)) {
+		if (dp_pool_init(&si->pool, pl->in[i]->pool_chunks, (uint16_t)id, (uint16_t)i) ||
+		    (pl->in[i]->storage_type == DP_STORAGE_MEMRB && shard_memrb_init(si))) {
 			dp_err_set(err, -ENOMEM, "%s: cannot allocate %u chunks", pl->in[i]->name,
 				   pl->in[i]->pool_chunks);
 			return NULL;
@@ -664,6 +674,7 @@ void shard_destroy(struct shard *sh)
 			close(si->fd);
 			free(si->ev);
 		}
+		shard_memrb_fini(si);
 		dp_pool_fini(&si->pool);
 	}
 	shard_filters_fini(sh);

@@ -37,6 +37,8 @@ struct shard_in_counters {
 	uint64_t rejected;    /* connections closed at once: no fd or memory left */
 	uint64_t filtered;    /* records a filter removed (grep, throttle, ...) */
 	uint64_t unparsed;    /* records kept raw: their [PARSER] did not match */
+	uint64_t memrb_dropped; /* storage.type memrb: records of the oldest chunks dropped for
+	                         room (also in dropped) */
 	uint64_t stored;      /* storage.type filesystem: records in the store (storage.sync
 	                         full: on disk), which a crash of sluice does not lose */
 	/* Polling backends (shard_rx.h), zero for epoll inputs: */
@@ -68,6 +70,7 @@ struct shard_in {
 	uint64_t open_chain;        /* emitters: the filters its records go on to */
 	bool starved;               /* pool empty: reading is paused */
 	bool count_stored;          /* storage.type filesystem: records counted once stored */
+	struct shard_memrb *rb;     /* storage.type memrb: full chunks not yet handed on */
 	int fd;                     /* listener or UDP socket, -1 if none */
 	uint32_t kernel_drops_seen; /* last SO_RXQ_OVFL count */
 	struct dp_ratelimit accept_rl;
@@ -149,6 +152,18 @@ int shard_emit_frame(struct shard *sh, struct shard_in *si, const char *p, size_
 void shard_emit_dgram(struct shard *sh, struct shard_in *si, const char *p, size_t len,
 		      const char *src, size_t srclen);
 struct dp_chunk *shard_chunk_open(struct shard *sh, struct shard_in *si);
+/* storage.type memrb (shard_memrb.c). */
+int shard_memrb_init(struct shard_in *si);
+void shard_memrb_fini(struct shard_in *si);
+void shard_memrb_push(struct shard *sh, struct shard_in *si, struct dp_chunk *c, uint64_t route);
+/* Hand queued chunks on while fewer than half of an input's chunks are
+ * with the workers (all: every one, at shutdown); true when it did. */
+bool shard_memrb_pump(struct shard *sh, bool all);
+/* The pool is empty: the oldest queued chunk, dropped (counted) and reset,
+ * or NULL. */
+struct dp_chunk *shard_memrb_steal(struct shard_in *si);
+/* Chunks wait in some input's queue for a worker to return one. */
+bool shard_memrb_waiting(const struct shard *sh);
 /* Wake the workers whose wake-up shard_chunk_push put off; before the
  * shard blocks or sleeps. */
 void shard_wake_flush(struct shard *sh);

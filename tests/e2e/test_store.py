@@ -271,7 +271,7 @@ def test_damaged_store_recovered(t):
 def test_config_errors(t):
     port = free_port()
     for kv, want in [({'storage.type': 'filesystem'}, "needs [SERVICE] storage.path"),
-                     ({'storage.type': 'memrb'}, "'storage.type memrb' is not supported yet")]:
+                     ({'storage.type': 'disk'}, "invalid value 'disk' for 'storage.type'")]:
         sl = t.sluice(conf(service(t), tcp_in(port, **kv), file_out(t)), name='bad', wait=False)
         rc = sl.wait_exit(20)
         check(rc not in (None, 0), 'refused: %r' % kv, 'exit %r' % rc)
@@ -512,8 +512,45 @@ def test_pause_on_chunks_overlimit(t):
     check_eq(len(recs), n, 'every record once')
 
 
+def test_memrb_drops_oldest(t):
+    """storage.type memrb (Fluent Bit's memory ring buffer): with the output
+    stalled the input keeps reading; when its memory is full the oldest
+    chunks no output has taken yet are dropped and counted (dropped,
+    memrb_dropped), the newest kept; once the output is back the rest comes
+    out in order, the last record sent among them."""
+    port = free_port()
+    fifo = t.path('fifo')
+    os.mkfifo(fifo)
+    sl = t.sluice(conf(service(t, Shards=1), tcp_in(port, **{'storage.type': 'memrb', 'Mem_Buf_Limit': '2M'}),
+                       file_out(t, name='fifo', fmt='json_lines')))
+    sl.wait_stats(lambda st: True, 10, 'the first stats')
+    idle = sl.rss_kb()
+    n = 300000
+    snd = Sender(port, 0, limit=n)
+    snd.start()
+    st = sl.wait_stats(lambda st: st['inputs']['tcp.0']['records'] >= n, 60,
+                       'every record read although the output is stalled')
+    snd.join(30)
+    check(snd.error is None and snd.sent == n, 'the sender was never held back', str(snd.error))
+    i = st['inputs']['tcp.0']
+    check(i['memrb_dropped'] > 0 and i['dropped'] == i['memrb_dropped'],
+          'the oldest chunks were dropped and counted', str(i))
+    if not sanitized():
+        hwm = proc_status_kb(sl.pid, 'VmHWM')
+        check(hwm - idle < 20 << 10, 'memory bounded', 'VmHWM %d KiB, idle %d KiB' % (hwm, idle))
+    th, got = drain_fifo(fifo)
+    sl.wait_stats(lambda st: st['outputs']['file.0']['records'] >= n - i['memrb_dropped'], 60,
+                  'the rest delivered')
+    check_eq(sl.stop(), 0, 'sluice exits 0')
+    th.join(30)
+    recs = fifo_records(got)
+    check_eq(len(recs), n - i['memrb_dropped'], 'delivered = read - dropped (counted)')
+    check(recs == sorted(recs) and len(set(recs)) == len(recs), 'in order, no duplicates')
+    check_eq(recs[-1], (0, n - 1), 'the newest record is kept')
+
+
 if __name__ == '__main__':
     main([test_kill_loop, test_replay_after_kill, test_stalled_output_spills_to_disk,
           test_damaged_store_recovered, test_config_errors, test_retries_back_off_then_deliver,
           test_limit_drops_oldest, test_limit_pauses, test_dead_letter_queue,
-          test_disk_full, test_pause_on_chunks_overlimit])
+          test_disk_full, test_pause_on_chunks_overlimit, test_memrb_drops_oldest])
