@@ -269,7 +269,6 @@ static void *ctx_create(struct dp_input *in, unsigned shard)
 	x->cfg = cfg;
 	x->shard = shard;
 	x->ino_fd = -1;
-	cfg->nshards = in->pl->nshards;   /* the same on every shard */
 	x->ino_tag.input = in->id;
 	x->cap = in->pool_chunks + 2;
 	x->released = calloc(x->cap, sizeof(*x->released));

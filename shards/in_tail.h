@@ -57,7 +57,6 @@ struct tail_cfg {
 	uint32_t read_size;      /* bytes per read(2) */
 	size_t path_key_len, offset_key_len, key_len;
 	struct tail_db *dbh;
-	unsigned nshards;
 	struct tail_claims *claims;  /* which files are followed, by any shard */
 	const struct psr_ml_parser *ml[PSR_ML_MAX_PARSERS]; /* multiline.parser */
 	unsigned nml;

@@ -80,13 +80,13 @@ static struct tail_file *dequeue(struct tail_shard *x)
 	return f;
 }
 
-static unsigned owner(const struct tail_cfg *cfg, dev_t dev, ino_t ino)
+static unsigned owner(unsigned nshards, dev_t dev, ino_t ino)
 {
 	uint64_t h = ((uint64_t)dev * 0x9e3779b97f4a7c15ull) ^ (uint64_t)ino;
 	h ^= h >> 33;
 	h *= 0xff51afd7ed558ccdull;
 	h ^= h >> 33;
-	return (unsigned)(h % cfg->nshards);
+	return (unsigned)(h % nshards);
 }
 
 static bool excluded(const struct tail_cfg *cfg, const char *path)
@@ -249,7 +249,7 @@ static void scan(struct tail_shard *x, uint64_t now_ns)
 			struct stat st;
 			if (stat(p, &st) || !S_ISREG(st.st_mode) || excluded(cfg, p))
 				continue;
-			if ((owner(cfg, st.st_dev, st.st_ino) != x->shard && !successor(x, p, now_ns)) ||
+			if ((owner(x->in->pl->nshards, st.st_dev, st.st_ino) != x->shard && !successor(x, p, now_ns)) ||
 			    find(x, st.st_dev, st.st_ino))
 				continue;
 			if (cfg->ignore_older_s && st.st_mtime + (time_t)cfg->ignore_older_s < now)
