@@ -166,9 +166,10 @@ struct http_worker {
 	size_t resp_len;
 	char errbuf[CURL_ERROR_SIZE];
 	/* A split burst stopped by a retriable error: where to start again
-	 * when the same burst comes back (deliver() retries it unchanged). */
-	struct dp_chunk *resume_c0;
-	unsigned resume_n;
+	 * when the same burst comes back (deliver() retries it unchanged).
+	 * resume_key tells it from a later burst of recycled chunks (after
+	 * Retry_Limit gave up on this one); 0: nothing to resume. */
+	uint64_t resume_key;
 	struct out_http_pos resume;
 	bool resume_rejected;
 	struct http_cause causes[16];
@@ -525,16 +526,31 @@ static int post(struct http_worker *w, const struct dp_chunk *c)
 	return status == 429 || status == 503 ? -EAGAIN : -EIO;
 }
 
+/* What identifies a burst across its retries: its chunks and what they
+ * hold (a pool recycles chunk addresses, not their opening times). */
+static uint64_t burst_key(struct dp_chunk *const *c, unsigned n)
+{
+	uint64_t h = 1469598103934665603ull ^ n;
+	for (unsigned i = 0; i < n; i++) {
+		uint64_t v[4] = { (uintptr_t)c[i], c[i]->opened_ns, c[i]->st_seq,
+				  ((uint64_t)c[i]->nrecs << 32) | c[i]->data_len };
+		for (unsigned j = 0; j < 4; j++)
+			h = (h ^ v[j]) * 1099511628211ull;
+	}
+	return h | 1;
+}
+
 static int flush(void *wctx, struct dp_chunk *const *c, unsigned n)
 {
 	struct http_worker *w = wctx;
 	struct out_http_pos pos = { 0, 0 };
 	bool rejected = false;
-	if (n && w->resume_c0 == c[0] && w->resume_n == n) {
+	uint64_t key = 0;
+	if (w->resume_key && w->resume_key == (key = burst_key(c, n))) {
 		pos = w->resume;
 		rejected = w->resume_rejected;
 	}
-	w->resume_c0 = NULL;
+	w->resume_key = 0;
 	uint64_t skipped = 0;
 	int rc = 0;
 	while (pos.chunk < n) {
@@ -549,8 +565,9 @@ static int flush(void *wctx, struct dp_chunk *const *c, unsigned n)
 			rejected = true;
 			rc = 0;
 		} else if (rc) {
-			w->resume_c0 = c[0];
-			w->resume_n = n;
+			/* Only worth keeping when part of the burst went. */
+			if (start.chunk || start.rec || rejected)
+				w->resume_key = key ? key : burst_key(c, n);
 			w->resume = start;
 			w->resume_rejected = rejected;
 			return rc;
