@@ -556,6 +556,8 @@ static int flush(void *wctx, struct dp_chunk *const *c, unsigned n)
 	while (pos.chunk < n) {
 		struct out_http_pos start = pos;
 		uint32_t recs = out_http_body_fill(&w->body, &w->fmt, c, n, &pos, w->cfg->header_tag != NULL, &skipped);
+		if (!recs && pos.chunk == start.chunk && pos.rec == start.rec)
+			break;   /* cannot happen with Body_Max_Size >= 1k; never spin */
 		if (!recs)
 			continue;
 		rc = post(w, c[start.chunk]);
