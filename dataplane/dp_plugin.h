@@ -141,6 +141,11 @@ struct dp_input {
 
 #define DP_FLUSH_PENDING 1
 #define DP_FLUSH_BUSY    2
+/* flush only: the destination refused the whole burst for good (an HTTP
+ * 4xx other than 408 and 429): its records are counted failed (and kept in
+ * the dead-letter queue when one is configured), never retried. The output
+ * logs the cause itself (rate-limited), so the worker does not. */
+#define DP_FLUSH_FAILED  3
 
 /* A chunk an asynchronous output has settled: its records delivered,
  * or given up on (failed). */
@@ -168,7 +173,8 @@ struct dp_output_ops {
 	/* Output worker thread: its private context. */
 	void *(*worker_create)(struct dp_output *o, unsigned worker, struct dp_err *err);
 	/* Deliver a burst of chunks; 0 when all of it is confirmed (written),
-	 * -errno to retry the whole burst later. Records flagged
+	 * -errno to retry the whole burst later (same chunks, same order),
+	 * DP_FLUSH_FAILED when retrying cannot help. Records flagged
 	 * DP_REC_DROPPED are skipped. */
 	int (*flush)(void *wctx, struct dp_chunk *const *c, unsigned n);
 	/* Optional, for outputs confirmed later (kafka: delivery reports).

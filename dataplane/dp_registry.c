@@ -16,6 +16,7 @@ extern const struct dp_filter_ops flt_modify_ops, flt_record_modifier_ops, flt_t
 extern const struct dp_filter_ops flt_parser_ops;
 extern const struct dp_filter_ops flt_nest_ops, flt_lua_ops;
 extern const struct dp_output_ops out_kafka_ops;
+extern const struct dp_output_ops out_http_ops;
 extern const struct dp_input_ops in_kafka_ops;
 extern const struct dp_input_ops in_udp_ops;
 extern const struct dp_input_ops in_tail_ops;
@@ -35,6 +36,7 @@ const struct dp_output_ops *const dp_registry_outputs[] = {
 	&out_file_ops,
 	&out_null_ops,
 	&out_kafka_ops,
+	&out_http_ops,
 	NULL,
 };
 

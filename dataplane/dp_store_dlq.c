@@ -7,7 +7,8 @@
  *     <tag>_<cause>_<output>_<seq>.msgpack
  *
  * tag with every byte outside [A-Za-z0-9._-] turned into '_' (Fluent
- * Bit's sanitized tag), cause "retries" or "error", output the instance's
+ * Bit's sanitized tag), cause "retries", "error" or "rejected" (the
+ * destination refused it for good, e.g. HTTP 400), output the instance's
  * Alias or name.N, seq a per-process counter with the time, so names never
  * repeat. The content is the records as Fluent Bit's events, [time, map]
  * msgpack back to back: what `Format msgpack` writes, readable by any

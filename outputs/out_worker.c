@@ -96,6 +96,8 @@ static void deliver(struct out_worker *w, struct dp_chunk **c, unsigned n)
 	int attempt = 0;
 	int rc;
 	while ((rc = o->ops->flush(w->ctx, c, n)) != 0) {
+		if (rc == DP_FLUSH_FAILED)
+			break;
 		if (rc > 0 && o->ops->poll) {
 			/* Kept by the output until poll settles it. */
 			for (unsigned i = 0; w->has_cur && i < n; i++)
@@ -117,11 +119,13 @@ static void deliver(struct out_worker *w, struct dp_chunk **c, unsigned n)
 		recs += c[i]->nrecs;
 		bytes += c[i]->data_len;
 	}
-	if (rc < 0) {
-		dp_error("[%s] giving up on %llu records after %d retries: %s", o->name,
-			 (unsigned long long)recs, attempt, strerror(-rc));
+	if (rc < 0 || rc == DP_FLUSH_FAILED) {
+		if (rc < 0)
+			dp_error("[%s] giving up on %llu records after %d retries: %s", o->name,
+				 (unsigned long long)recs, attempt, strerror(-rc));
 		DP_CNT_ADD(w->cnt.failed, recs);
-		int dl = dp_store_dlq_write(w->pl, o, c, n, attempt ? "retries" : "error");
+		int dl = dp_store_dlq_write(w->pl, o, c, n,
+					    rc == DP_FLUSH_FAILED ? "rejected" : attempt ? "retries" : "error");
 		if (dl)
 			dp_error("[%s] cannot keep them in the dead-letter queue: %s", o->name, strerror(-dl));
 	} else {

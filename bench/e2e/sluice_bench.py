@@ -54,6 +54,9 @@ SCENARIOS = {
     # the same store in front of the null output: the store's own cost
     'syslog-tcp-5424-fs':      ('syslog', 'tcp', 'syslog-rfc5424', 'rfc5424'),
     'syslog-tcp-5424-fs-full': ('syslog', 'tcp', 'syslog-rfc5424', 'rfc5424'),
+    # the http output (Format json, one request per burst) against
+    # bench/e2e/http_sink.py, a local server that answers 200 and discards
+    'syslog-tcp-http':         ('syslog', 'tcp', 'syslog-rfc5424', 'rfc5424'),
     # the tail input reading a pre-written file of --count lines (~130
     # bytes, syslog-like text) to null: the file is renamed into the
     # followed directory when the measurement starts (inotify finds it)
@@ -271,6 +274,9 @@ def scenario_config(name, args, tmp):
                  '    Message_Key_Field host\n    rdkafka.compression.codec lz4\n'
                  '    rdkafka.linger.ms 5\n') % args.bootstrap
         conf += ''.join('    %s %s\n' % kv for kv in KAFKA_OUT[name])
+    elif name == 'syslog-tcp-http':
+        conf += ('\n[OUTPUT]\n    Name   http\n    Match  *\n    Host   127.0.0.1\n    Port   %d\n'
+                 '    URI    /bench\n    Format json\n') % args.http_port
     elif name in FILE_OUT:
         conf += ('\n[OUTPUT]\n    Name   file\n    Match  *\n    Path   %s\n    File   out.txt\n'
                  '    Format json_lines\n') % tmp
@@ -527,6 +533,10 @@ def run_scenario(name, args):
             if name in KAFKA_OUT:
                 mock = start_mock_cluster(args, tmp)
                 args.bootstrap = mock.stdout.readline().strip()
+            if name == 'syslog-tcp-http':
+                mock = subprocess.Popen([sys.executable, os.path.join(HERE, 'http_sink.py')],
+                                        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+                args.http_port = int(mock.stdout.readline())
             conf, loads, stdout = scenario_config(name, args, tmp)
         udp = any(l['proto'] == 'udp' for l in loads)
         conf_path = os.path.join(tmp, 'sluice.conf')

@@ -78,6 +78,18 @@ FB_KEYS = {
                        'client_id', 'gelf_short_message_key', 'gelf_full_message_key',
                        'gelf_level_key', 'gelf_host_key', 'gelf_timestamp_key',
                        'rdkafka.<property>', 'aws_msk_iam', 'aws_msk_iam_cluster_arn'],
+    # https://docs.fluentbit.io/manual/5.0/data-pipeline/outputs/http and
+    # plugins/out_http/http.c's config_map; the net.* keys the issue asks for
+    # (administration/networking).
+    '[OUTPUT] http': ['host', 'port', 'uri', 'format', 'header', 'header_tag', 'http_user',
+                      'http_passwd', 'http_method', 'proxy', 'compress',
+                      'allow_duplicated_headers', 'log_response_payload', 'json_date_key',
+                      'json_date_format', 'gelf_timestamp_key', 'gelf_host_key',
+                      'gelf_short_message_key', 'gelf_full_message_key', 'gelf_level_key',
+                      'body_key', 'headers_key', 'aws_auth', 'aws_service', 'aws_region',
+                      'aws_sts_endpoint', 'aws_role_arn', 'aws_external_id', 'aws_profile',
+                      'workers', 'retry_limit', 'net.keepalive', 'net.keepalive_idle_timeout',
+                      'net.connect_timeout', 'tls.verify_hostname'] + TLS,
     '[FILTER] grep': ['regex', 'exclude', 'logical_op'],
     '[FILTER] modify': ['set', 'add', 'remove', 'remove_wildcard', 'remove_regex', 'rename',
                         'hard_rename', 'copy', 'hard_copy', 'move_to_start', 'move_to_end',

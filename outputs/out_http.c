@@ -1,0 +1,594 @@
+/*
+ * out_http.c — Fluent Bit's `http` output: each burst of chunks is POSTed
+ * (or PUT) to Host:Port/URI as one request, in Format json, json_lines,
+ * json_stream, msgpack or gelf, over one keep-alive connection per worker
+ * (libcurl's easy interface, TLS through its OpenSSL backend).
+ *
+ * When a burst is released (docs/OPERATIONS.md, "http output"):
+ *   - 2xx: delivered;
+ *   - 5xx, 408, 429, 1xx/3xx, and any connection, TLS or timeout error:
+ *     flush returns -errno and the worker retries the whole burst with
+ *     Fluent Bit's backoff up to Retry_Limit (out_worker.c);
+ *   - any other 4xx: retrying cannot help; flush returns DP_FLUSH_FAILED,
+ *     the records are counted failed (stats "errors") and never sent again.
+ * Every such cause (a status, a curl error) is logged once, then at most
+ * every OUT_HTTP_LOG_EVERY_S seconds, with the status and the first bytes
+ * of the response body (log_response_payload).
+ *
+ * A body larger than Body_Max_Size is split into several requests. When a
+ * later one must be retried, the retry starts at it (the worker keeps where
+ * the burst stopped), so the parts already accepted are not sent twice.
+ *
+ * Threads: setup on the control thread; everything else on the output
+ * worker that owns the context (one CURL easy handle each).
+ */
+#include <curl/curl.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include "dp_log.h"
+#include "dp_pipeline.h"
+#include "dp_time.h"
+#include "out_http.h"
+
+#define OUT_HTTP_LOG_EVERY_S 30
+#define OUT_HTTP_RESP_PREFIX 256   /* bytes of a response body kept for the log */
+#define OUT_HTTP_MAX_HEADERS 64
+
+struct out_http_cfg {
+	char *host;
+	int64_t port;
+	char *uri;
+	int format;
+	char *header;          /* the last one; all are read from the section */
+	char *header_tag;
+	char *http_user;
+	char *http_passwd;
+	int http_method;
+	char *proxy;
+	char *compress;
+	bool allow_dup;
+	bool log_payload;
+	char *date_key;
+	char *date_format;
+	char *gelf_ts, *gelf_host, *gelf_short, *gelf_full, *gelf_level;
+	bool keepalive;
+	double keepalive_idle;
+	double connect_timeout;
+	double io_timeout;
+	int64_t body_max;
+	bool tls;
+	bool tls_verify;
+	bool tls_verify_hostname;
+	char *tls_ca_file, *tls_ca_path, *tls_crt_file, *tls_key_file, *tls_key_passwd, *tls_vhost;
+	int tls_min_version;
+	char *tls_ciphers;
+	/* set by setup */
+	char **hdr_vals;
+	unsigned nhdr;
+	bool gzip;
+	int date_fmt;
+};
+
+#define C(f) offsetof(struct out_http_cfg, f)
+
+static const struct dp_opt http_opts[] = {
+	{ "Host", DP_OPT_STR, "127.0.0.1", C(host), NULL, 0, 0, 0, "Host name or IP address of the HTTP server." },
+	{ "Port", DP_OPT_INT, "80", C(port), NULL, 1, 65535, 0, "TCP port of the HTTP server." },
+	{ "URI", DP_OPT_STR, "/", C(uri), NULL, 0, 0, 0, "Path of the request; a '/' is put in front when missing." },
+	{ "Format", DP_OPT_ENUM, "msgpack", C(format), "msgpack|json|json_lines|json_stream|gelf", 0, 0, 0,
+	  "Body of a request: msgpack events back to back; json: one array; json_lines: one object per "
+	  "line; json_stream: objects back to back; gelf: one GELF object per line." },
+	{ "Header", DP_OPT_STR, NULL, C(header), NULL, 0, 0, 0,
+	  "`Header NAME VALUE`: add a request header (VALUE is the rest of the line). Repeats. A "
+	  "Content-Type given here replaces the format's." },
+	{ "Header_Tag", DP_OPT_STR, NULL, C(header_tag), NULL, 0, 0, 0,
+	  "Send the records' tag in this header; a request then holds the records of one tag." },
+	{ "HTTP_User", DP_OPT_STR, NULL, C(http_user), NULL, 0, 0, 0, "Basic authentication user." },
+	{ "HTTP_Passwd", DP_OPT_STR, "", C(http_passwd), NULL, 0, 0, 0, "Basic authentication password." },
+	{ "http_method", DP_OPT_ENUM, "POST", C(http_method), "POST|PUT", 0, 0, 0, "Request method." },
+	{ "Proxy", DP_OPT_STR, NULL, C(proxy), NULL, 0, 0, 0,
+	  "HTTP proxy, http://HOST:PORT. Without it no proxy is used (the http_proxy environment "
+	  "variables are ignored)." },
+	{ "compress", DP_OPT_STR, NULL, C(compress), NULL, 0, 0, 0,
+	  "gzip: compress request bodies (Content-Encoding: gzip)." },
+	{ "Allow_Duplicated_Headers", DP_OPT_BOOL, "true", C(allow_dup), NULL, 0, 0, 0,
+	  "false: of several Header lines with the same name, only the last is sent." },
+	{ "log_response_payload", DP_OPT_BOOL, "true", C(log_payload), NULL, 0, 0, 0,
+	  "Log the first bytes of the response body with a failed request's status." },
+	{ "json_date_key", DP_OPT_STR, "date", C(date_key), NULL, 0, 0, 0,
+	  "Key of the time in JSON formats; 'false' leaves it out." },
+	{ "json_date_format", DP_OPT_STR, "double", C(date_format), NULL, 0, 0, 0,
+	  "double, epoch, epoch_ms, iso8601 or java_sql_timestamp." },
+	{ "gelf_timestamp_key", DP_OPT_STR, NULL, C(gelf_ts), NULL, 0, 0, 0,
+	  "Format gelf: record key of the timestamp (default timestamp)." },
+	{ "gelf_host_key", DP_OPT_STR, NULL, C(gelf_host), NULL, 0, 0, 0,
+	  "Format gelf: record key of the host (default host)." },
+	{ "gelf_short_message_key", DP_OPT_STR, NULL, C(gelf_short), NULL, 0, 0, 0,
+	  "Format gelf: record key of short_message (default short_message)." },
+	{ "gelf_full_message_key", DP_OPT_STR, NULL, C(gelf_full), NULL, 0, 0, 0,
+	  "Format gelf: record key of full_message (default full_message)." },
+	{ "gelf_level_key", DP_OPT_STR, NULL, C(gelf_level), NULL, 0, 0, 0,
+	  "Format gelf: record key of the level (default level)." },
+	{ "net.keepalive", DP_OPT_BOOL, "true", C(keepalive), NULL, 0, 0, 0,
+	  "Keep the connection open between requests." },
+	{ "net.keepalive_idle_timeout", DP_OPT_SECONDS, "30", C(keepalive_idle), NULL, 1, 86400, 0,
+	  "A kept connection idle longer than this is not reused (a new one is opened)." },
+	{ "net.connect_timeout", DP_OPT_SECONDS, "10", C(connect_timeout), NULL, 0, 3600, 0,
+	  "Time allowed to connect (TCP and TLS); then the burst is retried." },
+	{ "net.io_timeout", DP_OPT_SECONDS, "0", C(io_timeout), NULL, 0, 86400, 0,
+	  "Time allowed for a whole request and its response; 0: no limit." },
+	{ "Body_Max_Size", DP_OPT_SIZE, "5M", C(body_max), NULL, 1024, 1000000000, 0,
+	  "Largest request body (before compression); a larger burst is split into several "
+	  "requests (sluice)." },
+	{ "tls", DP_OPT_BOOL, "off", C(tls), NULL, 0, 0, 0, "Use TLS (https)." },
+	{ "tls.verify", DP_OPT_BOOL, "on", C(tls_verify), NULL, 0, 0, 0,
+	  "Verify the server's certificate chain." },
+	{ "tls.verify_hostname", DP_OPT_BOOL, "off", C(tls_verify_hostname), NULL, 0, 0, 0,
+	  "Also check that the certificate names Host (or tls.vhost)." },
+	{ "tls.ca_file", DP_OPT_STR, NULL, C(tls_ca_file), NULL, 0, 0, 0,
+	  "PEM file of the CA certificates to trust (default: the system's)." },
+	{ "tls.ca_path", DP_OPT_STR, NULL, C(tls_ca_path), NULL, 0, 0, 0,
+	  "Directory of CA certificates (c_rehash layout)." },
+	{ "tls.crt_file", DP_OPT_STR, NULL, C(tls_crt_file), NULL, 0, 0, 0, "Client certificate (PEM)." },
+	{ "tls.key_file", DP_OPT_STR, NULL, C(tls_key_file), NULL, 0, 0, 0, "Client private key (PEM)." },
+	{ "tls.key_passwd", DP_OPT_STR, NULL, C(tls_key_passwd), NULL, 0, 0, 0,
+	  "Password of tls.key_file." },
+	{ "tls.vhost", DP_OPT_STR, NULL, C(tls_vhost), NULL, 0, 0, 0,
+	  "Server name sent in TLS SNI (and checked with tls.verify_hostname) instead of Host." },
+	{ "tls.min_version", DP_OPT_ENUM, "TLSv1.2", C(tls_min_version), "TLSv1.1|TLSv1.2|TLSv1.3", 0, 0, 0,
+	  "Lowest TLS version accepted." },
+	{ "tls.ciphers", DP_OPT_STR, NULL, C(tls_ciphers), NULL, 0, 0, 0,
+	  "OpenSSL cipher list (TLS 1.2 and below)." },
+	{ NULL },
+};
+
+/* One log line per cause per OUT_HTTP_LOG_EVERY_S. */
+struct http_cause {
+	long cause;   /* HTTP status, or -CURLcode */
+	struct dp_ratelimit rl;
+};
+
+struct http_worker {
+	struct dp_output *o;
+	struct out_http_cfg *cfg;
+	CURL *h;
+	struct curl_slist *hdrs;
+	struct curl_slist *connect_to;
+	char *url;
+	char *hostport;         /* "Host: h:p" when tls.vhost moves the URL's host */
+	struct out_http_fmt fmt;
+	struct out_buf body;
+	struct out_buf gz;
+	char resp[OUT_HTTP_RESP_PREFIX];
+	size_t resp_len;
+	char errbuf[CURL_ERROR_SIZE];
+	/* A split burst stopped by a retriable error: where to start again
+	 * when the same burst comes back (deliver() retries it unchanged).
+	 * resume_key tells it from a later burst of recycled chunks (after
+	 * Retry_Limit gave up on this one); 0: nothing to resume. */
+	uint64_t resume_key;
+	struct out_http_pos resume;
+	bool resume_rejected;
+	struct http_cause causes[16];
+	unsigned ncauses;
+	struct dp_ratelimit skip_rl;
+};
+
+static const long tls_versions[] = { CURL_SSLVERSION_TLSv1_1, CURL_SSLVERSION_TLSv1_2, CURL_SSLVERSION_TLSv1_3 };
+
+static void free_headers(struct out_http_cfg *cfg)
+{
+	for (unsigned i = 0; i < cfg->nhdr; i++)
+		free(cfg->hdr_vals[i]);
+	free(cfg->hdr_vals);
+	cfg->hdr_vals = NULL;
+	cfg->nhdr = 0;
+}
+
+static int setup(struct dp_output *o, struct dp_err *err)
+{
+	struct out_http_cfg *cfg = o->cfg;
+	static bool curl_ready;
+	/* Not thread-safe in every libcurl: here, on the control thread,
+	 * before any worker starts. */
+	if (!curl_ready) {
+		if (curl_global_init(CURL_GLOBAL_DEFAULT))
+			return dp_err_set(err, -ENOMEM, "cannot initialise libcurl");
+		curl_ready = true;
+	}
+	err->key = "json_date_format";
+	if ((cfg->date_fmt = out_json_date_format_parse(cfg->date_format)) < 0)
+		return dp_err_set(err, -EINVAL, "invalid value '%s' for 'json_date_format': expected double, "
+				  "epoch, epoch_ms, iso8601 or java_sql_timestamp", cfg->date_format);
+	err->key = "compress";
+	if (cfg->compress && strcasecmp(cfg->compress, "gzip"))
+		return dp_err_set(err, -EINVAL, "invalid value '%s' for 'compress': expected gzip",
+				  cfg->compress);
+	cfg->gzip = cfg->compress != NULL;
+	err->key = "Host";
+	if (!*cfg->host || strpbrk(cfg->host, "/ \t"))
+		return dp_err_set(err, -EINVAL, "invalid Host '%s'", cfg->host);
+	err->key = "URI";
+	if (strpbrk(cfg->uri, " \t\r\n"))
+		return dp_err_set(err, -EINVAL, "URI '%s' has blanks; escape them as %%20", cfg->uri);
+	err->key = "Header_Tag";
+	const char *hn, *hv;
+	size_t hnl, hvl;
+	if (cfg->header_tag && (out_http_header_parse(cfg->header_tag, &hn, &hnl, &hv, &hvl) || hvl))
+		return dp_err_set(err, -EINVAL, "invalid header name '%s'", cfg->header_tag);
+	/* Header repeats: every one, in order, from the section. */
+	free_headers(cfg);
+	const struct dp_conf_section *s = o->sec;
+	cfg->hdr_vals = calloc(s->nkv + 1, sizeof(*cfg->hdr_vals));
+	if (!cfg->hdr_vals)
+		return dp_err_set(err, -ENOMEM, "out of memory");
+	for (unsigned i = 0; i < s->nkv; i++) {
+		if (strcasecmp(s->kv[i].key, "Header"))
+			continue;
+		if (out_http_header_parse(s->kv[i].val, &hn, &hnl, &hv, &hvl)) {
+			err->key = NULL;
+			return dp_err_set(err, -EINVAL, "%s:%d: [OUTPUT] http: Header: expects NAME VALUE, got '%s'",
+					  s->kv[i].file, s->kv[i].line, s->kv[i].val);
+		}
+		if (!(cfg->hdr_vals[cfg->nhdr++] = strdup(s->kv[i].val)))
+			return dp_err_set(err, -ENOMEM, "out of memory");
+	}
+	err->key = "Header";
+	if (cfg->nhdr > OUT_HTTP_MAX_HEADERS)
+		return dp_err_set(err, -E2BIG, "at most %d Header lines", OUT_HTTP_MAX_HEADERS);
+	err->key = NULL;
+	return 0;
+}
+
+static void teardown(struct dp_output *o)
+{
+	free_headers(o->cfg);
+}
+
+static size_t on_body(char *p, size_t size, size_t nmemb, void *arg)
+{
+	struct http_worker *w = arg;
+	size_t n = size * nmemb;
+	size_t room = sizeof(w->resp) - 1 - w->resp_len;
+	size_t k = n < room ? n : room;
+	memcpy(w->resp + w->resp_len, p, k);
+	w->resp_len += k;
+	return n;
+}
+
+static struct curl_slist *header_list(struct http_worker *w)
+{
+	struct out_http_cfg *cfg = w->cfg;
+	char *lines[OUT_HTTP_MAX_HEADERS];
+	int n = out_http_header_lines((const char *const *)cfg->hdr_vals, cfg->nhdr, cfg->allow_dup, lines,
+				      OUT_HTTP_MAX_HEADERS);
+	if (n < 0)
+		return NULL;
+	struct curl_slist *l = NULL, *t;
+	bool ctype = false;
+	for (int i = 0; i < n; i++)
+		if (!strncasecmp(lines[i], "Content-Type", 12) && (lines[i][12] == ':' || lines[i][12] == ';'))
+			ctype = true;
+	char buf[64];
+	snprintf(buf, sizeof(buf), "Content-Type: %s", out_http_content_type(w->fmt.fmt));
+	bool ok = true;
+	/* "Expect:" stops curl's 100-continue round trip on large bodies. */
+	if (!ctype)
+		ok = (t = curl_slist_append(l, buf)) && (l = t);
+	if (ok)
+		ok = (t = curl_slist_append(l, "Expect:")) && (l = t);
+	if (ok && cfg->gzip)
+		ok = (t = curl_slist_append(l, "Content-Encoding: gzip")) && (l = t);
+	if (ok && w->hostport)
+		ok = (t = curl_slist_append(l, w->hostport)) && (l = t);
+	for (int i = 0; i < n; i++) {
+		if (ok)
+			ok = (t = curl_slist_append(l, lines[i])) && (l = t);
+		free(lines[i]);
+	}
+	if (!ok) {
+		curl_slist_free_all(l);
+		return NULL;
+	}
+	return l;
+}
+
+static void worker_destroy(void *wctx)
+{
+	struct http_worker *w = wctx;
+	if (w->h)
+		curl_easy_cleanup(w->h);
+	curl_slist_free_all(w->hdrs);
+	curl_slist_free_all(w->connect_to);
+	free(w->url);
+	free(w->hostport);
+	out_buf_fini(&w->body);
+	out_buf_fini(&w->gz);
+	free(w);
+}
+
+static int easy_setup(struct http_worker *w, struct dp_err *err)
+{
+	struct out_http_cfg *cfg = w->cfg;
+	CURL *h = w->h;
+	bool v6 = strchr(cfg->host, ':') != NULL;
+	const char *name = cfg->tls && cfg->tls_vhost ? cfg->tls_vhost : cfg->host;
+	bool vhost = name != cfg->host;
+	if (asprintf(&w->url, "%s://%s%s%s:%lld%s%s", cfg->tls ? "https" : "http", v6 && !vhost ? "[" : "", name,
+		     v6 && !vhost ? "]" : "", (long long)cfg->port, cfg->uri[0] == '/' ? "" : "/", cfg->uri) < 0)
+		return dp_err_set(err, -ENOMEM, "out of memory");
+	if (vhost && asprintf(&w->hostport, "Host: %s%s%s:%lld", v6 ? "[" : "", cfg->host, v6 ? "]" : "",
+			      (long long)cfg->port) < 0)
+		return dp_err_set(err, -ENOMEM, "out of memory");
+	if (!(w->hdrs = header_list(w)))
+		return dp_err_set(err, -ENOMEM, "cannot build the request headers");
+	CURLcode rc = CURLE_OK;
+#define SET(opt, v) do { if (rc == CURLE_OK) rc = curl_easy_setopt(h, opt, v); } while (0)
+	SET(CURLOPT_URL, w->url);
+	SET(CURLOPT_NOSIGNAL, 1L);
+	SET(CURLOPT_ERRORBUFFER, w->errbuf);
+	SET(CURLOPT_WRITEFUNCTION, on_body);
+	SET(CURLOPT_WRITEDATA, w);
+	SET(CURLOPT_HTTPHEADER, w->hdrs);
+	SET(CURLOPT_USERAGENT, "sluice");
+	SET(CURLOPT_POST, 1L);
+	if (cfg->http_method == 1)
+		SET(CURLOPT_CUSTOMREQUEST, "PUT");
+	SET(CURLOPT_PROXY, cfg->proxy ? cfg->proxy : "");
+	SET(CURLOPT_FORBID_REUSE, cfg->keepalive ? 0L : 1L);
+	SET(CURLOPT_MAXAGE_CONN, (long)cfg->keepalive_idle);
+	SET(CURLOPT_CONNECTTIMEOUT_MS, (long)(cfg->connect_timeout * 1000));
+	SET(CURLOPT_TIMEOUT_MS, (long)(cfg->io_timeout * 1000));
+	SET(CURLOPT_FOLLOWLOCATION, 0L);
+	if (cfg->http_user) {
+		SET(CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
+		SET(CURLOPT_USERNAME, cfg->http_user);
+		SET(CURLOPT_PASSWORD, cfg->http_passwd);
+	}
+	if (vhost) {
+		/* The URL names the vhost (SNI, certificate name); connect to
+		 * Host:Port whatever the vhost resolves to. */
+		char ct[600];
+		snprintf(ct, sizeof(ct), "%s:%lld:%s%s%s:%lld", name, (long long)cfg->port, v6 ? "[" : "", cfg->host,
+			 v6 ? "]" : "", (long long)cfg->port);
+		if (!(w->connect_to = curl_slist_append(NULL, ct)))
+			return dp_err_set(err, -ENOMEM, "out of memory");
+		SET(CURLOPT_CONNECT_TO, w->connect_to);
+	}
+	if (cfg->tls) {
+		SET(CURLOPT_SSL_VERIFYPEER, cfg->tls_verify ? 1L : 0L);
+		SET(CURLOPT_SSL_VERIFYHOST, cfg->tls_verify && cfg->tls_verify_hostname ? 2L : 0L);
+		SET(CURLOPT_SSLVERSION, tls_versions[cfg->tls_min_version]);
+		if (cfg->tls_ca_file)
+			SET(CURLOPT_CAINFO, cfg->tls_ca_file);
+		if (cfg->tls_ca_path)
+			SET(CURLOPT_CAPATH, cfg->tls_ca_path);
+		if (cfg->tls_crt_file)
+			SET(CURLOPT_SSLCERT, cfg->tls_crt_file);
+		if (cfg->tls_key_file)
+			SET(CURLOPT_SSLKEY, cfg->tls_key_file);
+		if (cfg->tls_key_passwd)
+			SET(CURLOPT_KEYPASSWD, cfg->tls_key_passwd);
+		if (cfg->tls_ciphers)
+			SET(CURLOPT_SSL_CIPHER_LIST, cfg->tls_ciphers);
+	}
+#undef SET
+	if (rc != CURLE_OK)
+		return dp_err_set(err, -EINVAL, "libcurl refused an option: %s", curl_easy_strerror(rc));
+	return 0;
+}
+
+static void *worker_create(struct dp_output *o, unsigned worker, struct dp_err *err)
+{
+	(void)worker;
+	struct out_http_cfg *cfg = o->cfg;
+	struct http_worker *w = calloc(1, sizeof(*w));
+	if (!w) {
+		dp_err_set(err, -ENOMEM, "out of memory");
+		return NULL;
+	}
+	w->o = o;
+	w->cfg = cfg;
+	w->fmt.fmt = (enum out_http_format)cfg->format;
+	w->fmt.json.date_key = strcasecmp(cfg->date_key, "false") ? cfg->date_key : NULL;
+	w->fmt.json.date_format = cfg->date_fmt;
+	w->fmt.gelf = (struct out_gelf_keys){ cfg->gelf_host, cfg->gelf_short, cfg->gelf_full, cfg->gelf_level,
+					      cfg->gelf_ts };
+	size_t cap = (size_t)cfg->body_max;
+	if (out_buf_init(&w->body, cap) || (cfg->gzip && out_buf_init(&w->gz, out_http_gzip_bound(cap))) ||
+	    !(w->h = curl_easy_init())) {
+		dp_err_set(err, -ENOMEM, "out of memory");
+		worker_destroy(w);
+		return NULL;
+	}
+	if (easy_setup(w, err)) {
+		worker_destroy(w);
+		return NULL;
+	}
+	return w;
+}
+
+/* Log a failure once per cause, then at most every OUT_HTTP_LOG_EVERY_S. */
+static void log_cause(struct http_worker *w, long cause, int level, const char *fmt_what, const char *what)
+{
+	struct http_cause *hc = NULL;
+	for (unsigned i = 0; i < w->ncauses && !hc; i++)
+		if (w->causes[i].cause == cause)
+			hc = &w->causes[i];
+	if (!hc) {
+		unsigned i = w->ncauses < 16 ? w->ncauses++ : 15;  /* the last slot is shared */
+		hc = &w->causes[i];
+		*hc = (struct http_cause){ .cause = cause };
+	}
+	if (!dp_ratelimit_ok(&hc->rl, dp_time_mono_ns(), OUT_HTTP_LOG_EVERY_S * 1000000000ull))
+		return;
+	unsigned long long more = hc->rl.suppressed;
+	hc->rl.suppressed = 0;
+	char extra[64] = "";
+	if (more)
+		snprintf(extra, sizeof(extra), " (%llu more since the last report)", more);
+	dp_log(level, "[%s] %s:%lld%s: %s %s%s", w->o->name, w->cfg->host, (long long)w->cfg->port, w->cfg->uri,
+	       fmt_what, what, extra);
+}
+
+static int curl_errno(CURLcode c)
+{
+	switch (c) {
+	case CURLE_COULDNT_CONNECT:
+		return -ECONNREFUSED;
+	case CURLE_OPERATION_TIMEDOUT:
+		return -ETIMEDOUT;
+	case CURLE_COULDNT_RESOLVE_HOST:
+	case CURLE_COULDNT_RESOLVE_PROXY:
+		return -EHOSTUNREACH;
+	case CURLE_SEND_ERROR:
+	case CURLE_RECV_ERROR:
+	case CURLE_GOT_NOTHING:
+		return -ECONNRESET;
+	case CURLE_SSL_CONNECT_ERROR:
+	case CURLE_PEER_FAILED_VERIFICATION:
+	case CURLE_SSL_CACERT_BADFILE:
+	case CURLE_SSL_CERTPROBLEM:
+		return -EPROTO;
+	default:
+		return -EIO;
+	}
+}
+
+/* One request with the body in w->body: 0, DP_FLUSH_FAILED or -errno. */
+static int post(struct http_worker *w, const struct dp_chunk *c)
+{
+	struct out_http_cfg *cfg = w->cfg;
+	struct out_buf *b = &w->body;
+	if (cfg->gzip) {
+		int rc = out_http_gzip(w->body.p, w->body.len, &w->gz);
+		if (rc)
+			return rc;
+		b = &w->gz;
+	}
+	struct curl_slist *tagged = NULL;
+	if (cfg->header_tag) {
+		size_t taglen;
+		const char *tag = dp_chunk_tag(w->o->pl, c, &taglen);
+		char line[DP_TAG_MAX + 160];
+		snprintf(line, sizeof(line), "%s: %.*s", cfg->header_tag, (int)taglen, tag);
+		for (struct curl_slist *l = w->hdrs; l; l = l->next) {
+			struct curl_slist *t = curl_slist_append(tagged, l->data);
+			if (!t) {
+				curl_slist_free_all(tagged);
+				return -ENOMEM;
+			}
+			tagged = t;
+		}
+		struct curl_slist *t = curl_slist_append(tagged, line);
+		if (!t) {
+			curl_slist_free_all(tagged);
+			return -ENOMEM;
+		}
+		tagged = t;
+		curl_easy_setopt(w->h, CURLOPT_HTTPHEADER, tagged);
+	}
+	curl_easy_setopt(w->h, CURLOPT_POSTFIELDS, b->p);
+	curl_easy_setopt(w->h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)b->len);
+	w->resp_len = 0;
+	w->errbuf[0] = 0;
+	CURLcode cc = curl_easy_perform(w->h);
+	if (tagged) {
+		curl_easy_setopt(w->h, CURLOPT_HTTPHEADER, w->hdrs);
+		curl_slist_free_all(tagged);
+	}
+	if (cc != CURLE_OK) {
+		log_cause(w, -(long)cc, DP_LOG_WARN, "request failed, will retry:",
+			  w->errbuf[0] ? w->errbuf : curl_easy_strerror(cc));
+		return curl_errno(cc);
+	}
+	long status = 0;
+	curl_easy_getinfo(w->h, CURLINFO_RESPONSE_CODE, &status);
+	enum out_http_verdict v = out_http_status_verdict(status);
+	if (v == OUT_HTTP_OK)
+		return 0;
+	/* The status, and the body's first bytes on one line. */
+	w->resp[w->resp_len] = 0;
+	for (size_t i = 0; i < w->resp_len; i++)
+		if (w->resp[i] == '\n' || w->resp[i] == '\r')
+			w->resp[i] = ' ';
+	char what[OUT_HTTP_RESP_PREFIX + 64];
+	snprintf(what, sizeof(what), "HTTP status=%ld%s%s%s", status, cfg->log_payload && w->resp_len ? ": \"" : "",
+		 cfg->log_payload ? w->resp : "", cfg->log_payload && w->resp_len ? "\"" : "");
+	if (v == OUT_HTTP_REJECTED) {
+		log_cause(w, status, DP_LOG_ERROR, "rejected, records dropped (not retried):", what);
+		return DP_FLUSH_FAILED;
+	}
+	log_cause(w, status, DP_LOG_WARN, "will retry:", what);
+	return status == 429 || status == 503 ? -EAGAIN : -EIO;
+}
+
+/* What identifies a burst across its retries: its chunks and what they
+ * hold (a pool recycles chunk addresses, not their opening times). */
+static uint64_t burst_key(struct dp_chunk *const *c, unsigned n)
+{
+	uint64_t h = 1469598103934665603ull ^ n;
+	for (unsigned i = 0; i < n; i++) {
+		uint64_t v[4] = { (uintptr_t)c[i], c[i]->opened_ns, c[i]->st_seq,
+				  ((uint64_t)c[i]->nrecs << 32) | c[i]->data_len };
+		for (unsigned j = 0; j < 4; j++)
+			h = (h ^ v[j]) * 1099511628211ull;
+	}
+	return h | 1;
+}
+
+static int flush(void *wctx, struct dp_chunk *const *c, unsigned n)
+{
+	struct http_worker *w = wctx;
+	struct out_http_pos pos = { 0, 0 };
+	bool rejected = false;
+	uint64_t key = 0;
+	if (w->resume_key && w->resume_key == (key = burst_key(c, n))) {
+		pos = w->resume;
+		rejected = w->resume_rejected;
+	}
+	w->resume_key = 0;
+	uint64_t skipped = 0;
+	int rc = 0;
+	while (pos.chunk < n) {
+		struct out_http_pos start = pos;
+		uint32_t recs = out_http_body_fill(&w->body, &w->fmt, c, n, &pos, w->cfg->header_tag != NULL, &skipped);
+		if (!recs && pos.chunk == start.chunk && pos.rec == start.rec)
+			break;   /* cannot happen with Body_Max_Size >= 1k; never spin */
+		if (!recs)
+			continue;
+		rc = post(w, c[start.chunk]);
+		if (rc == DP_FLUSH_FAILED) {
+			/* The other requests of the burst are still sent; the
+			 * whole burst is then counted failed (see OPERATIONS). */
+			rejected = true;
+			rc = 0;
+		} else if (rc) {
+			/* Only worth keeping when part of the burst went. */
+			if (start.chunk || start.rec || rejected)
+				w->resume_key = key ? key : burst_key(c, n);
+			w->resume = start;
+			w->resume_rejected = rejected;
+			return rc;
+		}
+	}
+	if (skipped && dp_ratelimit_ok(&w->skip_rl, dp_time_mono_ns(), OUT_HTTP_LOG_EVERY_S * 1000000000ull))
+		dp_warn("[%s] %llu records cannot be encoded in this Format or exceed Body_Max_Size: left out",
+			w->o->name, (unsigned long long)skipped);
+	return rejected ? DP_FLUSH_FAILED : 0;
+}
+
+const struct dp_output_ops out_http_ops = {
+	.name = "http",
+	.desc = "Sends records to an HTTP server, one request per burst",
+	.opts = http_opts,
+	.cfg_size = sizeof(struct out_http_cfg),
+	.setup = setup,
+	.worker_create = worker_create,
+	.flush = flush,
+	.worker_destroy = worker_destroy,
+	.teardown = teardown,
+};

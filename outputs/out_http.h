@@ -1,0 +1,81 @@
+/*
+ * out_http.h — the parts of the http output (out_http.c) that need no
+ * network and are tested on their own: building request bodies from a
+ * burst (out_http_body.c), the Header list (out_http_hdr.c) and what a
+ * response status means. Stateless functions over what the caller holds:
+ * any output worker may call them.
+ */
+#ifndef OUT_HTTP_H
+#define OUT_HTTP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "dp_chunk.h"
+#include "out_buf.h"
+#include "out_gelf.h"
+#include "out_json.h"
+
+/* Format, in the order of its choices in the option table. */
+enum out_http_format {
+	OUT_HTTP_MSGPACK,      /* the events as they are: [time, map] back to back */
+	OUT_HTTP_JSON,         /* one JSON array per request */
+	OUT_HTTP_JSON_LINES,   /* one object per line, each ended by '\n' */
+	OUT_HTTP_JSON_STREAM,  /* objects back to back, no separator (flb_pack.c) */
+	OUT_HTTP_GELF,         /* one GELF object per line, each ended by '\n' */
+};
+
+struct out_http_fmt {
+	enum out_http_format fmt;
+	struct out_json_opts json;
+	struct out_gelf_keys gelf;
+};
+
+/* Where the next body starts in a burst: chunk index and record index. */
+struct out_http_pos {
+	unsigned chunk;
+	uint32_t rec;
+};
+
+/* Fill b (emptied first) with the live records of burst c[0..n) from *pos
+ * on, as far as b->cap bytes allow; with by_tag, stop before the first
+ * chunk whose tag differs from the first chunk's (Header_Tag: one tag per
+ * request). Returns the records in the body and moves *pos past them (and
+ * past records that cannot be encoded even alone, counted in *skipped).
+ * A body of 0 records with pos at the end: nothing left to send. */
+uint32_t out_http_body_fill(struct out_buf *b, const struct out_http_fmt *f, struct dp_chunk *const *c,
+			    unsigned n, struct out_http_pos *pos, bool by_tag, uint64_t *skipped);
+
+/* The Content-Type Fluent Bit sends for a format (plugins/out_http/http.c). */
+const char *out_http_content_type(enum out_http_format fmt);
+
+/* A Header value as Fluent Bit reads it (a FLB_CONFIG_MAP_SLIST_1: the
+ * name, then the rest of the line as the value): name and value are
+ * pointed into s, their lengths set, surrounding blanks dropped. -EINVAL
+ * when there is no name, the name has a character HTTP forbids in a field
+ * name, or either holds CR or LF. The value may be empty. */
+int out_http_header_parse(const char *s, const char **name, size_t *nlen, const char **val,
+			  size_t *vlen);
+
+/* The header lines to send, "Name: value", in configuration order. With
+ * allow_dup false a later header replaces an earlier one of the same name
+ * (case-insensitive) in its place, as Fluent Bit's
+ * flb_http_allow_duplicated_headers(c, false) keeps the latest. Returns the
+ * count stored in lines[0..max) (each malloc'd), or -EINVAL / -ENOMEM. */
+int out_http_header_lines(const char *const *values, unsigned n, bool allow_dup, char **lines,
+			  unsigned max);
+
+/* What to do with a response status. */
+enum out_http_verdict {
+	OUT_HTTP_OK,         /* 2xx: the burst is delivered */
+	OUT_HTTP_RETRY,      /* 5xx, 408, 429, 1xx, 3xx: try again later */
+	OUT_HTTP_REJECTED,   /* any other 4xx: retrying cannot help */
+};
+enum out_http_verdict out_http_status_verdict(long status);
+
+/* gzip (RFC 1952) of src into dst (emptied first): 0, -ENOMEM, or
+ * -ENOBUFS when dst->cap is short of out_http_gzip_bound(len). */
+int out_http_gzip(const char *src, size_t len, struct out_buf *dst);
+size_t out_http_gzip_bound(size_t len);
+
+#endif
