@@ -147,9 +147,10 @@ const struct dp_opt dp_output_common_opts[] = {
 	  "[SERVICE] scheduler.base and scheduler.cap." },
 	{ "Workers", DP_OPT_INT, "1", OUT(workers), NULL, 1, 64, 0, "Output worker threads." },
 	{ "storage.total_limit_size", DP_OPT_SIZE, NULL, OUT(storage_total_limit), NULL, 0, 0, 0,
-	  "Most bytes of the filesystem store that may wait for this output (split evenly over the "
-	  "shards; the smallest of the outputs' limits applies to the store); then storage.full_action. "
-	  "Default: no limit." },
+	  "Most bytes of the filesystem store that may wait on disk for this output (split evenly "
+	  "over the shards); then storage.full_action: drop_oldest drops the oldest waiting for this "
+	  "output only (other outputs still get them), pause stops the filesystem inputs. Default: "
+	  "no limit." },
 	{ "Log_Level", DP_OPT_ENUM, NULL, OUT(log_level), DP_PLUGIN_LOG_LEVELS, 0, 0, 0,
 	  "Verbosity of this instance's own log lines; default: the [SERVICE] Log_Level. Checked and "
 	  "stored; the log itself still filters on the service level." },

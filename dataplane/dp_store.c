@@ -167,8 +167,10 @@ int dp_store_open(struct dp_pipeline *pl, struct dp_err *err)
 	st->full_pause = pl->svc.storage_full_action == 1;
 	for (unsigned o = 0; o < pl->nout; o++) {
 		uint64_t lim = (uint64_t)pl->out[o]->storage_total_limit / pl->nshards;
-		if (pl->out[o]->storage_total_limit > 0 && (!st->limit_bytes || lim < st->limit_bytes))
-			st->limit_bytes = lim ? lim : 1;
+		if (pl->out[o]->storage_total_limit > 0) {
+			st->out_limit[o] = lim ? lim : 1;
+			st->any_limit = true;
+		}
 	}
 	char buf[PATH_MAX];
 	int rc = mkdir_p(st->path);

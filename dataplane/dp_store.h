@@ -31,7 +31,8 @@ struct dp_store {
 	unsigned ndirs;           /* shard-<k> directories: nshards, or more found on disk */
 	unsigned backlog_chunks;  /* per shard: chunks for what is read back */
 	uint64_t *cursor;         /* [output * ndirs + dir], as read at start */
-	uint64_t limit_bytes;     /* per shard: storage.total_limit_size (the smallest), 0: none */
+	uint64_t out_limit[64];   /* [output] per shard: storage.total_limit_size, 0: none */
+	bool any_limit;
 	bool full_pause;          /* storage.full_action pause: else drop the oldest */
 };
 

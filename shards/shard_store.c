@@ -49,6 +49,9 @@ struct seg_acct {
 	uint64_t pushed;             /* frames that went to the outputs */
 	uint64_t records;
 	uint64_t bytes;
+	uint64_t last_seq;           /* of its last frame (this run's writes) */
+	uint64_t route;              /* outputs its frames were routed to (this run) */
+	uint64_t wbytes[DP_MAX_OUTPUTS]; /* bytes of its frames waiting on disk, per output */
 	bool sealed;
 };
 
@@ -96,6 +99,11 @@ struct shard_store {
 	struct dp_pool pool;         /* chunks read back */
 	struct dp_seg_meta meta;     /* scratch */
 	struct dp_ratelimit err_rl, limit_rl;
+	/* storage.total_limit_size, per output: bytes waiting on disk for it,
+	 * and the seq up to which the own directory's frames are dropped for
+	 * it (the oldest data it would have got). */
+	uint64_t wait[DP_MAX_OUTPUTS];
+	uint64_t drop_seq[DP_MAX_OUTPUTS];
 	bool disk_full;              /* an append failed for space; until a segment goes */
 	struct syncer *sync;
 	struct pend *pend;           /* written, not yet synced */
@@ -370,14 +378,15 @@ static struct seg_acct *oldest_waiting(struct shard_store *ss, struct store_dir 
 	return NULL;
 }
 
-/* Drop the oldest waiting segments until need more bytes fit under the
- * limit (or one segment, on a full disk). true when something was freed. */
-static bool make_room(struct shard *sh, struct shard_store *ss, uint64_t need)
+/* A full disk: drop the oldest segment that waits whole on disk, for every
+ * output. true when something was freed. */
+static bool make_room(struct shard *sh, struct shard_store *ss)
 {
 	bool freed = false;
 	for (;;) {
 		uint64_t used = DP_CNT_GET(ss->cnt.backlog_bytes);
-		if (freed && (need > UINT64_MAX / 4 || used + need <= ss->st->limit_bytes))
+		(void)used;
+		if (freed)
 			return true;
 		struct store_dir *d;
 		struct seg_acct *a = oldest_waiting(ss, &d);
@@ -386,6 +395,8 @@ static bool make_room(struct shard *sh, struct shard_store *ss, uint64_t need)
 		DP_CNT_ADD(ss->cnt.limit_dropped_records, a->records);
 		DP_CNT_ADD(ss->cnt.limit_dropped_segments, 1);
 		DP_CNT_ADD(ss->cnt.backlog_bytes, -a->bytes);
+		for (unsigned o = 0; o < DP_MAX_OUTPUTS; o++)
+			ss->wait[o] -= a->wbytes[o];
 		if (dp_ratelimit_ok(&ss->limit_rl, sh->now_ns, 10000000000ull))
 			dp_warn("store: %s: %s: dropped the oldest %llu records waiting for the outputs",
 				d->path, ss->disk_full ? "the disk is full" : "storage.total_limit_size reached",
@@ -397,13 +408,63 @@ static bool make_room(struct shard *sh, struct shard_store *ss, uint64_t need)
 	}
 }
 
+/*
+ * storage.total_limit_size of output o reached: the oldest data waiting for
+ * it goes, a sealed segment at a time, for o alone (Fluent Bit drops the
+ * oldest chunks of that output's queue): the reader then skips o for its
+ * frames, and a segment every output of which dropped it is deleted at once.
+ */
+static bool limit_drop(struct shard *sh, struct shard_store *ss, unsigned o)
+{
+	struct store_dir *d = &ss->dirs[0];
+	for (unsigned j = 0; j < d->nsegs; j++) {
+		struct seg_acct *a = &d->segs[j];
+		if (!a->sealed || !a->wbytes[o] || a->last_seq <= ss->drop_seq[o])
+			continue;
+		ss->drop_seq[o] = a->last_seq;
+		ss->wait[o] -= a->wbytes[o];
+		a->wbytes[o] = 0;
+		if (dp_ratelimit_ok(&ss->limit_rl, sh->now_ns, 10000000000ull))
+			dp_warn("store: %s: storage.total_limit_size of %s reached: dropping the oldest "
+				"records waiting for it", d->path, sh->pl->out[o]->name);
+		bool all = !a->pushed && !a->released;
+		for (uint64_t r = a->route; r && all; r &= r - 1)
+			all = ss->drop_seq[__builtin_ctzll(r)] >= a->last_seq;
+		if (all && dp_seg_remove(d->path, a->seg) == 0) {
+			DP_CNT_ADD(ss->cnt.limit_dropped_records, a->records);
+			DP_CNT_ADD(ss->cnt.limit_dropped_segments, 1);
+			DP_CNT_ADD(ss->cnt.backlog_bytes, -a->bytes);
+			for (unsigned k = 0; k < DP_MAX_OUTPUTS; k++)
+				ss->wait[k] -= a->wbytes[k];
+			memmove(a, a + 1, (d->nsegs - j - 1) * sizeof(*a));
+			d->nsegs--;
+		}
+		return true;
+	}
+	return false;
+}
+
+static void limit_room(struct shard *sh, struct shard_store *ss, uint64_t route, uint64_t len)
+{
+	for (uint64_t r = route; r; r &= r - 1) {
+		unsigned o = (unsigned)__builtin_ctzll(r);
+		uint64_t lim = ss->st->out_limit[o];
+		while (lim && ss->wait[o] + len > lim && limit_drop(sh, ss, o))
+			;
+	}
+}
+
 bool shard_store_full(const struct shard *sh)
 {
 	const struct shard_store *ss = sh->store;
 	if (!ss->st->full_pause)
 		return false;
-	return ss->disk_full ||
-	       (ss->st->limit_bytes && DP_CNT_GET(ss->cnt.backlog_bytes) >= ss->st->limit_bytes);
+	if (ss->disk_full)
+		return true;
+	for (unsigned o = 0; ss->st->any_limit && o < sh->pl->nout; o++)
+		if (ss->st->out_limit[o] && ss->wait[o] >= ss->st->out_limit[o])
+			return true;
+	return false;
 }
 
 /* ---- writing ---- */
@@ -462,15 +523,15 @@ bool shard_store_write(struct shard *sh, struct shard_in *si, struct dp_chunk *c
 	m->name_len = (uint16_t)strnlen(name, DP_SEG_NAME_MAX);
 	memcpy(m->name, name, m->name_len);
 	struct dp_seg_pos pos;
-	if (ss->st->limit_bytes && DP_CNT_GET(ss->cnt.backlog_bytes) + len > ss->st->limit_bytes &&
-	    !ss->st->full_pause)
-		make_room(sh, ss, len);
+	uint64_t route = c->route ? c->route : si->open_route;
+	if (ss->st->any_limit && !ss->st->full_pause)
+		limit_room(sh, ss, route, len);
 	int rc = dp_seg_append(ss->wr, m, ss->iov, niov, &pos);
 	if (rc == -ENOSPC || rc == -EDQUOT) {
 		/* Disk full: as storage.total_limit_size says (drop the
 		 * oldest waiting data, or pause the inputs). */
 		ss->disk_full = true;
-		if (!ss->st->full_pause && make_room(sh, ss, UINT64_MAX / 2))
+		if (!ss->st->full_pause && make_room(sh, ss))
 			rc = dp_seg_append(ss->wr, m, ss->iov, niov, &pos);
 	}
 	if (rc) {
@@ -501,6 +562,8 @@ bool shard_store_write(struct shard *sh, struct shard_in *si, struct dp_chunk *c
 	if (a) {
 		a->frames++;
 		a->records += nrecs;
+		a->last_seq = m->seq;
+		a->route |= route;
 		grow -= a->bytes;
 		a->bytes += grow;
 	}
@@ -537,6 +600,12 @@ bool shard_store_write(struct shard *sh, struct shard_in *si, struct dp_chunk *c
 		if (a)
 			a->pushed++;
 		return true;
+	}
+	/* It waits on disk: for storage.total_limit_size, per output. */
+	for (uint64_t r = ss->st->any_limit ? route : 0; r && a; r &= r - 1) {
+		unsigned o = (unsigned)__builtin_ctzll(r);
+		ss->wait[o] += len;
+		a->wbytes[o] += len;
 	}
 	if (!d->replaying && !ss->bpos_set) {
 		ss->bpos = pos;
@@ -656,6 +725,29 @@ static uint64_t replay_route(struct shard *sh, struct shard_store *ss, const str
 	return route;
 }
 
+/* A frame of this run read back from the own directory: it no longer
+ * waits on disk; outputs that dropped it for their limit do not get it. */
+static uint64_t limit_route(struct shard_store *ss, struct store_dir *d, const struct dp_seg_pos *pos,
+			    const struct dp_seg_meta *m, uint64_t route)
+{
+	struct seg_acct *a = acct_find(d, pos->seg);
+	bool dropped = false;
+	for (uint64_t r = route; r; r &= r - 1) {
+		unsigned o = (unsigned)__builtin_ctzll(r);
+		if (m->seq <= ss->drop_seq[o]) {
+			route &= ~(1ull << o);
+			dropped = true;
+			continue;
+		}
+		ss->wait[o] -= m->len;
+		if (a)
+			a->wbytes[o] -= m->len;
+	}
+	if (dropped)
+		DP_CNT_ADD(ss->cnt.limit_dropped_records, m->nrecs);
+	return route;
+}
+
 static void reader_done(struct shard_store *ss)
 {
 	struct store_dir *d = &ss->dirs[ss->rd_dir];
@@ -699,6 +791,8 @@ bool shard_store_pump(struct shard *sh)
 			continue;
 		}
 		uint64_t route = replay ? replay_route(sh, ss, d, m) : dp_pipeline_route(sh->pl, m->tag, m->tag_len);
+		if (!replay && ss->rd_dir == 0 && ss->st->any_limit)
+			route = limit_route(ss, d, &pos, m, route);
 		DP_CNT_ADD(ss->cnt.read_chunks, 1);
 		DP_CNT_ADD(ss->cnt.read_records, c->nrecs);
 		if (!route) {
