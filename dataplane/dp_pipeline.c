@@ -93,7 +93,7 @@ const struct dp_opt dp_service_opts[] = {
 	{ "storage.keep.rejected", DP_OPT_BOOL, "off", SVC(storage_keep_rejected), NULL, 0, 0, 0,
 	  "Dead-letter queue: records an output gives up on (Retry_Limit reached, no_retries, a "
 	  "permanent error) are written to storage.rejected.path as msgpack events instead of being "
-	  "lost. Needs storage.path. The kafka output's failed records are not kept yet." },
+	  "lost. Needs storage.path." },
 	{ "storage.rejected.path", DP_OPT_STR, "rejected", SVC(storage_rejected_path), NULL, 0, 0, 0,
 	  "Folder under storage.path for the dead-letter queue and for copies of damaged segments." },
 	{ "storage.full_action", DP_OPT_ENUM, "drop_oldest", SVC(storage_full_action), "drop_oldest|pause", 0,

@@ -52,6 +52,10 @@ void dp_store_dir(const struct dp_store *st, unsigned k, char *buf, size_t cap);
 struct dp_chunk;
 int dp_store_dlq_write(const struct dp_pipeline *pl, const struct dp_output *o,
 		       struct dp_chunk *const *c, unsigned n, const char *cause);
+/* The same for the records of one chunk whose bit is set in sel (an
+ * asynchronous output that gives up on records one by one: kafka). */
+int dp_store_dlq_write_sel(const struct dp_pipeline *pl, const struct dp_output *o,
+			   const struct dp_chunk *c, const uint64_t *sel, const char *cause);
 
 /* One output worker's cursors (see the layout above). */
 struct dp_store_cur {

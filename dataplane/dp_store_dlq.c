@@ -59,30 +59,28 @@ static int write_chunk(int fd, const struct dp_chunk *c, uint64_t *recs)
 	return 0;
 }
 
-int dp_store_dlq_write(const struct dp_pipeline *pl, const struct dp_output *o,
-		       struct dp_chunk *const *c, unsigned n, const char *cause)
+/* Open a new dead-letter file for records of c0's tag; fd or -errno. */
+static int dlq_open(const struct dp_pipeline *pl, const struct dp_output *o, const struct dp_chunk *c0,
+		    const char *cause, char *path, size_t cap)
 {
 	const struct dp_store *st = pl->store;
-	if (!st || !pl->svc.storage_keep_rejected || !n)
-		return 0;
-	char dir[PATH_MAX], tag[128], path[PATH_MAX + 256];
+	char dir[PATH_MAX], tag[128];
 	snprintf(dir, sizeof(dir), "%s/%s", st->path, pl->svc.storage_rejected_path);
 	if (mkdir(dir, 0750) && errno != EEXIST)
 		return -errno;
 	size_t tlen;
-	const char *t = dp_chunk_tag(pl, c[0], &tlen);
+	const char *t = dp_chunk_tag(pl, c0, &tlen);
 	sanitize(tag, sizeof(tag), t, tlen);
 	uint64_t seq = atomic_fetch_add(&dlq_seq, 1);
-	snprintf(path, sizeof(path), "%s/%s_%s_%s_%llx%04llx.msgpack", dir, tag, cause,
+	snprintf(path, cap, "%s/%s_%s_%s_%llx%04llx.msgpack", dir, tag, cause,
 		 o->alias ? o->alias : o->name, (unsigned long long)(dp_time_real_ns() / 1000000ull),
 		 (unsigned long long)(seq & 0xffff));
 	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
-	if (fd < 0)
-		return -errno;
-	uint64_t recs = 0;
-	int rc = 0;
-	for (unsigned i = 0; i < n && !rc; i++)
-		rc = write_chunk(fd, c[i], &recs);
+	return fd < 0 ? -errno : fd;
+}
+
+static int dlq_close(const struct dp_output *o, int fd, int rc, const char *path, uint64_t recs)
+{
 	close(fd);
 	if (rc) {
 		unlink(path);
@@ -91,4 +89,50 @@ int dp_store_dlq_write(const struct dp_pipeline *pl, const struct dp_output *o,
 	dp_warn("[%s] %llu records it gave up on are kept in %s", o->alias ? o->alias : o->name,
 		(unsigned long long)recs, path);
 	return 0;
+}
+
+int dp_store_dlq_write(const struct dp_pipeline *pl, const struct dp_output *o,
+		       struct dp_chunk *const *c, unsigned n, const char *cause)
+{
+	if (!pl->store || !pl->svc.storage_keep_rejected || !n)
+		return 0;
+	char path[PATH_MAX + 256];
+	int fd = dlq_open(pl, o, c[0], cause, path, sizeof(path));
+	if (fd < 0)
+		return fd;
+	uint64_t recs = 0;
+	int rc = 0;
+	for (unsigned i = 0; i < n && !rc; i++)
+		rc = write_chunk(fd, c[i], &recs);
+	return dlq_close(o, fd, rc, path, recs);
+}
+
+int dp_store_dlq_write_sel(const struct dp_pipeline *pl, const struct dp_output *o,
+			   const struct dp_chunk *c, const uint64_t *sel, const char *cause)
+{
+	if (!pl->store || !pl->svc.storage_keep_rejected)
+		return 0;
+	char path[PATH_MAX + 256];
+	int fd = dlq_open(pl, o, c, cause, path, sizeof(path));
+	if (fd < 0)
+		return fd;
+	uint64_t recs = 0;
+	int rc = 0;
+	struct iovec iov[64];
+	unsigned n = 0;
+	for (uint32_t i = 0; i < c->nrecs && !rc; i++) {
+		const struct dp_rec *r = &c->recs[i];
+		if (!(sel[i / 64] >> (i % 64) & 1) || (r->flags & DP_REC_DROPPED))
+			continue;
+		iov[n].iov_base = c->data + r->off;
+		iov[n].iov_len = r->len;
+		recs++;
+		if (++n == DP_ARRAY_SIZE(iov)) {
+			rc = writev(fd, iov, (int)n) < 0 ? -errno : 0;
+			n = 0;
+		}
+	}
+	if (!rc && n && writev(fd, iov, (int)n) < 0)
+		rc = -errno;
+	return dlq_close(o, fd, rc, path, recs);
 }

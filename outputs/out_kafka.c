@@ -66,6 +66,7 @@
 #include "dp_log.h"
 #include "dp_pipeline.h"
 #include "dp_sched.h"
+#include "dp_store.h"
 #include "dp_time.h"
 #include "out_gelf.h"
 #include "out_kafka_int.h"
@@ -598,6 +599,15 @@ static int kafka_poll(void *wctx, int timeout_ms, struct dp_out_done *done, unsi
 		if (h->outstanding || h->nretry)
 			break;
 		enc_release(w, h);
+		/* Records given up on: to the dead-letter queue when there is
+		 * one (storage.keep.rejected). */
+		if (h->failed) {
+			int dl = dp_store_dlq_write_sel(w->o->pl, w->o, h->c, h->gone_bits,
+							h->attempts ? "retries" : "error");
+			if (dl)
+				dp_error("[%s] cannot keep failed records in the dead-letter queue: %s",
+					 w->o->name, strerror(-dl));
+		}
 		done[n].c = h->c;
 		done[n].delivered = h->delivered;
 		done[n].failed = h->failed;

@@ -561,7 +561,8 @@ def test_retry_limit_then_failed(t):
     t.cleanups.append(mc.stop)
     mc.down()
     port = free_port()
-    sl = t.sluice(conf(service(t), tcp_in(port),
+    sl = t.sluice(conf(service(t, **{'storage.path': t.path('store'), 'storage.keep.rejected': 'on'}),
+                       tcp_in(port),
                        kafka_out(mc.bootstrap, Retry_Limit='1', rdkafka__message__timeout__ms='300')))
     send_lines(port, [json.dumps({'i': i}) for i in range(50)])
     st = sl.wait_stats(lambda st: st['outputs']['kafka.0']['errors'] >= 50, 30, 'all 50 failed')
@@ -572,6 +573,15 @@ def test_retry_limit_then_failed(t):
     check_eq(err.count('records not delivered'), 1, 'the cause logged once')
     check('topic logs: Local: Message timed out' in err, 'naming the topic and the error')
     check_eq(sl.stop(), 0, 'sluice exits 0 (nothing left held)')
+    # storage.keep.rejected: the 50 records are in the dead-letter queue
+    from test_outputs import mp_all
+    d = t.path('store/rejected')
+    got = []
+    for f in sorted(os.listdir(d)):
+        check(f.startswith('tcp.0_retries_kafka.0_') and f.endswith('.msgpack'), 'dead-letter file name', f)
+        with open(os.path.join(d, f), 'rb') as fh:
+            got += [ev[1]['i'] for ev in mp_all(fh.read())]
+    check_eq(sorted(got), list(range(50)), 'the failed records kept in the dead-letter queue')
 
 
 def test_permanent_broker_error(t):
