@@ -137,6 +137,7 @@ static void print_sp_json(const struct dp_pipeline *pl, FILE *f)
 	X(unstored_records) X(spilled_chunks) X(read_chunks) X(read_records) X(replayed_records) \
 	X(skipped_chunks) X(corrupt_chunks) X(read_errors) X(segments_deleted) X(torn_bytes) \
 	X(torn_records) X(corrupt_bytes) X(quarantined) X(limit_dropped_records) X(limit_dropped_segments) \
+	X(limit_pauses) \
 	X(backlog_bytes)
 
 static void print_store_json(const struct dp_pipeline *pl, FILE *f)

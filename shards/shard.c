@@ -48,6 +48,8 @@ struct dp_chunk *shard_chunk_open(struct shard *sh, struct shard_in *si)
 	if (c && sh->store && si->in->storage_type == DP_STORAGE_FILESYSTEM && shard_store_full(sh)) {
 		dp_pool_put(&si->pool, c);   /* storage.full_action pause */
 		c = NULL;
+		if (!si->starved)
+			shard_store_count_pause(sh);
 	}
 	if (!c) {
 		si->starved = true;

@@ -454,6 +454,11 @@ static void limit_room(struct shard *sh, struct shard_store *ss, uint64_t route,
 	}
 }
 
+void shard_store_count_pause(struct shard *sh)
+{
+	DP_CNT_ADD(sh->store->cnt.limit_pauses, 1);
+}
+
 bool shard_store_full(const struct shard *sh)
 {
 	const struct shard_store *ss = sh->store;

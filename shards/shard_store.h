@@ -37,6 +37,8 @@ struct shard_store_counters {
 	uint64_t limit_dropped_records;  /* waiting on disk, dropped for storage.total_limit_size
 	                                    or a full disk (storage.full_action drop_oldest) */
 	uint64_t limit_dropped_segments;
+	uint64_t limit_pauses;      /* storage.full_action pause: times a filesystem input was
+	                               stopped for a limit or a full disk */
 	uint64_t backlog_bytes;     /* gauge: segment bytes not yet deleted */
 	uint64_t synced_seq;        /* storage.sync full: on disk up to here */
 } dp_cache_aligned;
@@ -58,6 +60,7 @@ bool shard_store_released(struct shard *sh, struct dp_chunk *c);
 /* storage.full_action pause: the store is at its limit or the disk is
  * full; filesystem inputs wait (shard_chunk_open). */
 bool shard_store_full(const struct shard *sh);
+void shard_store_count_pause(struct shard *sh);
 /* storage.sync full: count what the syncer made durable. */
 void shard_store_tick(struct shard *sh);
 const struct shard_store_counters *shard_store_counters(const struct shard *sh);

@@ -396,6 +396,7 @@ def test_limit_pauses(t):
     check(st['storage']['backlog_bytes'] <= 40000000 + (8 << 20), 'the store stopped near the limit',
           str(st['storage']))
     check_eq(st['storage']['limit_dropped_records'], 0, 'nothing dropped')
+    check(st['storage']['limit_pauses'] > 0, 'the pause is counted', str(st['storage']))
     th, got = drain_fifo(fifo)
     sl.wait_stats(lambda st: st['outputs']['file.0']['records'] >= n, 120, 'everything delivered')
     check_eq(sl.stop(), 0, 'sluice exits 0')
