@@ -378,34 +378,38 @@ static struct seg_acct *oldest_waiting(struct shard_store *ss, struct store_dir 
 	return NULL;
 }
 
+/* Delete segment j of d, none of whose chunks went to the outputs yet:
+ * its records are dropped for every output, counted. */
+static bool seg_drop(struct shard_store *ss, struct store_dir *d, unsigned j)
+{
+	struct seg_acct *a = &d->segs[j];
+	if (dp_seg_remove(d->path, a->seg))
+		return false;
+	DP_CNT_ADD(ss->cnt.limit_dropped_records, a->records);
+	DP_CNT_ADD(ss->cnt.limit_dropped_segments, 1);
+	DP_CNT_ADD(ss->cnt.backlog_bytes, -a->bytes);
+	for (unsigned o = 0; o < DP_MAX_OUTPUTS; o++)
+		ss->wait[o] -= a->wbytes[o];
+	memmove(a, a + 1, (d->nsegs - j - 1) * sizeof(*a));
+	d->nsegs--;
+	return true;
+}
+
 /* A full disk: drop the oldest segment that waits whole on disk, for every
- * output. true when something was freed. */
+ * output. true when one was. */
 static bool make_room(struct shard *sh, struct shard_store *ss)
 {
-	bool freed = false;
-	for (;;) {
-		uint64_t used = DP_CNT_GET(ss->cnt.backlog_bytes);
-		(void)used;
-		if (freed)
-			return true;
-		struct store_dir *d;
-		struct seg_acct *a = oldest_waiting(ss, &d);
-		if (!a || dp_seg_remove(d->path, a->seg))
-			return freed;
-		DP_CNT_ADD(ss->cnt.limit_dropped_records, a->records);
-		DP_CNT_ADD(ss->cnt.limit_dropped_segments, 1);
-		DP_CNT_ADD(ss->cnt.backlog_bytes, -a->bytes);
-		for (unsigned o = 0; o < DP_MAX_OUTPUTS; o++)
-			ss->wait[o] -= a->wbytes[o];
-		if (dp_ratelimit_ok(&ss->limit_rl, sh->now_ns, 10000000000ull))
-			dp_warn("store: %s: %s: dropped the oldest %llu records waiting for the outputs",
-				d->path, ss->disk_full ? "the disk is full" : "storage.total_limit_size reached",
-				(unsigned long long)a->records);
-		unsigned j = (unsigned)(a - d->segs);
-		memmove(a, a + 1, (d->nsegs - j - 1) * sizeof(*a));
-		d->nsegs--;
-		freed = true;
-	}
+	struct store_dir *d;
+	struct seg_acct *a = oldest_waiting(ss, &d);
+	if (!a)
+		return false;
+	uint64_t recs = a->records;
+	if (!seg_drop(ss, d, (unsigned)(a - d->segs)))
+		return false;
+	if (dp_ratelimit_ok(&ss->limit_rl, sh->now_ns, 10000000000ull))
+		dp_warn("store: %s: the disk is full: dropped the oldest %llu records waiting for the "
+			"outputs", d->path, (unsigned long long)recs);
+	return true;
 }
 
 /*
@@ -430,15 +434,8 @@ static bool limit_drop(struct shard *sh, struct shard_store *ss, unsigned o)
 		bool all = !a->pushed && !a->released;
 		for (uint64_t r = a->route; r && all; r &= r - 1)
 			all = ss->drop_seq[__builtin_ctzll(r)] >= a->last_seq;
-		if (all && dp_seg_remove(d->path, a->seg) == 0) {
-			DP_CNT_ADD(ss->cnt.limit_dropped_records, a->records);
-			DP_CNT_ADD(ss->cnt.limit_dropped_segments, 1);
-			DP_CNT_ADD(ss->cnt.backlog_bytes, -a->bytes);
-			for (unsigned k = 0; k < DP_MAX_OUTPUTS; k++)
-				ss->wait[k] -= a->wbytes[k];
-			memmove(a, a + 1, (d->nsegs - j - 1) * sizeof(*a));
-			d->nsegs--;
-		}
+		if (all)
+			seg_drop(ss, d, j);
 		return true;
 	}
 	return false;
@@ -528,7 +525,7 @@ bool shard_store_write(struct shard *sh, struct shard_in *si, struct dp_chunk *c
 	m->name_len = (uint16_t)strnlen(name, DP_SEG_NAME_MAX);
 	memcpy(m->name, name, m->name_len);
 	struct dp_seg_pos pos;
-	uint64_t route = c->route ? c->route : si->open_route;
+	uint64_t route = si->open_route;   /* c->route is set when it is sent */
 	if (ss->st->any_limit && !ss->st->full_pause)
 		limit_room(sh, ss, route, len);
 	int rc = dp_seg_append(ss->wr, m, ss->iov, niov, &pos);
