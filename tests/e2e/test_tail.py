@@ -288,24 +288,39 @@ def test_files_created_after_start(t):
     d, sub = t.path('d'), t.path('glob1')
     os.mkdir(d)
     os.mkdir(sub)
+    # A file in each directory from before the start: once a line appended
+    # to it is out, the first scan is over, so the files below are created
+    # after it (else, on a slow machine, the first scan could find them and
+    # read them from their end, as files found at start are).
+    for m in (os.path.join(d, 'm.log'), os.path.join(sub, 'm.log')):
+        open(m, 'wb').close()
     sl = t.sluice(conf(service(t),
                        tail_in(d + '/*.log', refresh=600, Tag='direct'),
                        tail_in(t.path('glob*') + '/*.log', Tag='globbed'),
                        ('OUTPUT', [('Name', 'file'), ('Match', '*'), ('Path', t.dir),
                                    ('Format', 'plain')])))
+    append(os.path.join(d, 'm.log'), ['marker'])
+    append(os.path.join(sub, 'm.log'), ['marker'])
+    wait_for(lambda: len(records(t, 'direct')) >= 1 and len(records(t, 'globbed')) >= 1, 15,
+             'the first scan over')
+
+    def lines(tag):
+        got = [r['log'] for r in records(t, tag)]
+        check_eq(got.count('marker'), 1, '%s: the marker line once' % tag)
+        return [x for x in got if x != 'marker']
     # Created after start: read from its start (Fluent Bit reads files
     # discovered after the first scan from the head).
     append(os.path.join(d, 'new.log'), ['new 1', 'new 2'])
     append(os.path.join(sub, 'late.log'), ['late 1'])
-    wait_for(lambda: len(records(t, 'direct')) >= 2 and len(records(t, 'globbed')) >= 1, 15,
+    wait_for(lambda: len(records(t, 'direct')) >= 3 and len(records(t, 'globbed')) >= 2, 15,
              'new files read')
     append(os.path.join(d, 'new.log'), ['new 3'])
-    wait_for(lambda: len(records(t, 'direct')) >= 3, 15, 'appends to the new file')
+    wait_for(lambda: len(records(t, 'direct')) >= 4, 15, 'appends to the new file')
     check_eq(sl.stop(), 0, 'sluice exits 0')
-    check_eq([r['log'] for r in records(t, 'direct')], ['new 1', 'new 2', 'new 3'],
+    check_eq(lines('direct'), ['new 1', 'new 2', 'new 3'],
              'a file created after start, in a directory named literally (found through '
              'inotify: Refresh_Interval is 600 s)')
-    check_eq([r['log'] for r in records(t, 'globbed')], ['late 1'],
+    check_eq(lines('globbed'), ['late 1'],
              'a file created after start under a glob directory (Refresh_Interval scan)')
 
 
