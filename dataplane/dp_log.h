@@ -23,6 +23,20 @@ void dp_log_write(int level, const char *fmt, ...) __attribute__((format(printf,
 #define dp_info(...)  dp_log(DP_LOG_INFO, __VA_ARGS__)
 #define dp_debug(...) dp_log(DP_LOG_DEBUG, __VA_ARGS__)
 
+/* A plugin instance's message ("[name] ..."), filtered by the instance's
+ * own Log_Level as Fluent Bit's flb_plg_* are: `inst` is a struct
+ * dp_input, dp_output or dp_filter, whose log_level is -1 when its section
+ * does not set one (then the service's level decides). */
+#define dp_plog(inst, lvl, fmt, ...) do { \
+	int l_ = (inst)->log_level; \
+	if ((lvl) <= (l_ < 0 ? dp_log_level : l_)) \
+		dp_log_write((lvl), "[%s] " fmt, (inst)->name, ##__VA_ARGS__); \
+} while (0)
+#define dp_plg_error(inst, ...) dp_plog(inst, DP_LOG_ERROR, __VA_ARGS__)
+#define dp_plg_warn(inst, ...)  dp_plog(inst, DP_LOG_WARN, __VA_ARGS__)
+#define dp_plg_info(inst, ...)  dp_plog(inst, DP_LOG_INFO, __VA_ARGS__)
+#define dp_plg_debug(inst, ...) dp_plog(inst, DP_LOG_DEBUG, __VA_ARGS__)
+
 /* Log at most once per `every_s` seconds per call site's state. */
 struct dp_ratelimit {
 	uint64_t last_ns;

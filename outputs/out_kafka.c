@@ -84,8 +84,8 @@ static void log_cause(struct kafka_worker *w, const rd_kafka_topic_t *t, rd_kafk
 		w->logged[w->nlogged].t = t;
 		w->logged[w->nlogged++].e = e;
 	}
-	dp_error("[%s] topic %s: %s: records not delivered (logged once per topic and error)",
-		 w->o->name, t ? rd_kafka_topic_name(t) : "?", rd_kafka_err2str(e));
+	dp_plg_error(w->o, "topic %s: %s: records not delivered (logged once per topic and error)",
+		     t ? rd_kafka_topic_name(t) : "?", rd_kafka_err2str(e));
 }
 
 /* Worth producing again: the broker or the network, not the message. */
@@ -301,19 +301,19 @@ static void on_error(rd_kafka_t *rk, int err, const char *reason, void *opaque)
 	/* Connection errors repeat while a cluster is down and librdkafka
 	 * retries them itself; its log callback already said it. */
 	if (err == RD_KAFKA_RESP_ERR__TRANSPORT) {
-		dp_debug("[%s] librdkafka: %s", w->o->name, reason);
+		dp_plg_debug(w->o, "librdkafka: %s", reason);
 		return;
 	}
-	dp_warn("[%s] librdkafka: %s: %s", w->o->name, rd_kafka_err2name((rd_kafka_resp_err_t)err), reason);
+	dp_plg_warn(w->o, "librdkafka: %s: %s", rd_kafka_err2name((rd_kafka_resp_err_t)err), reason);
 }
 
 static void on_log(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
 {
 	struct kafka_worker *w = rd_kafka_opaque(rk);
 	if (level <= 4)
-		dp_warn("[%s] librdkafka %s: %s", w->o->name, fac, buf);
+		dp_plg_warn(w->o, "librdkafka %s: %s", fac, buf);
 	else
-		dp_debug("[%s] librdkafka %s: %s", w->o->name, fac, buf);
+		dp_plg_debug(w->o, "librdkafka %s: %s", fac, buf);
 }
 
 /* ---- encoding ---- */
@@ -605,8 +605,7 @@ static int kafka_poll(void *wctx, int timeout_ms, struct dp_out_done *done, unsi
 			int dl = dp_store_dlq_write_sel(w->o->pl, w->o, h->c, h->gone_bits,
 							h->attempts ? "retries" : "error");
 			if (dl)
-				dp_error("[%s] cannot keep failed records in the dead-letter queue: %s",
-					 w->o->name, strerror(-dl));
+				dp_plg_error(w->o, "cannot keep failed records in the dead-letter queue: %s", strerror(-dl));
 		}
 		done[n].c = h->c;
 		done[n].delivered = h->delivered;

@@ -219,7 +219,7 @@ void out_kafka_qfull_note(struct out_kafka_qfull *q, const struct dp_output *o, 
 	const struct out_kafka_cfg *cfg = o->cfg;
 	if (!blocked || progress) {
 		if (q->warned)
-			dp_info("[%s] librdkafka's queue has room again after %.0f s", o->name,
+			dp_plg_info(o, "librdkafka's queue has room again after %.0f s",
 				(double)(dp_time_mono_ns() - q->since_ns) / 1e9);
 		q->since_ns = 0;
 		q->warned = false;
@@ -237,9 +237,9 @@ void out_kafka_qfull_note(struct out_kafka_qfull *q, const struct dp_output *o, 
 	    now - q->since_ns < (uint64_t)cfg->queue_full_retries * 1000000000ull)
 		return;
 	q->warned = true;
-	dp_warn("[%s] librdkafka's queue has been full for %.0f s with nothing produced (%lld messages "
+	dp_plg_warn(o, "librdkafka's queue has been full for %.0f s with nothing produced (%lld messages "
 		"waiting for the brokers): the output holds its input back (backpressure), nothing is "
-		"dropped (Queue_Full_Retries %lld)", o->name, (double)(now - q->since_ns) / 1e9,
+		"dropped (Queue_Full_Retries %lld)", (double)(now - q->since_ns) / 1e9,
 		(long long)depth, (long long)cfg->queue_full_retries);
 }
 

@@ -60,16 +60,16 @@ rd_kafka_topic_t *out_kafka_topic_of(struct kafka_worker *w, const struct dp_chu
 		return w->topic[0];
 	if (!out_kafka_topic_is_valid(name, n)) {
 		if (!w->bad_topic_logged)
-			dp_warn("[%s] Topic_Key '%s' names '%.*s', not a valid Kafka topic name: records sent "
-				"to '%s' (logged once)", w->o->name, w->cfg->topic_key, (int)(n > 64 ? 64 : n),
+			dp_plg_warn(w->o, "Topic_Key '%s' names '%.*s', not a valid Kafka topic name: records sent "
+				"to '%s' (logged once)", w->cfg->topic_key, (int)(n > 64 ? 64 : n),
 				name, w->cfg->topic[0]);
 		w->bad_topic_logged = true;
 		return w->topic[0];
 	}
 	if (w->ntopics == OUT_KAFKA_MAX_TOPICS) {
 		if (!w->topics_full_logged)
-			dp_warn("[%s] more than %d topics: records for new ones sent to '%s' (logged once)",
-				w->o->name, OUT_KAFKA_MAX_TOPICS, w->cfg->topic[0]);
+			dp_plg_warn(w->o, "more than %d topics: records for new ones sent to '%s' (logged once)",
+				    OUT_KAFKA_MAX_TOPICS, w->cfg->topic[0]);
 		w->topics_full_logged = true;
 		return w->topic[0];
 	}

@@ -111,7 +111,7 @@ static void deliver(struct out_worker *w, struct dp_chunk **c, unsigned n)
 			break;
 		DP_CNT_ADD(w->cnt.retries, 1);
 		if (attempt == 0)
-			dp_warn("[%s] flush failed (%s), retrying", o->name, strerror(-rc));
+			dp_plg_warn(o, "flush failed (%s), retrying", strerror(-rc));
 		backoff(w, attempt++);
 	}
 	uint64_t recs = 0, bytes = 0;
@@ -121,13 +121,13 @@ static void deliver(struct out_worker *w, struct dp_chunk **c, unsigned n)
 	}
 	if (rc < 0 || rc == DP_FLUSH_FAILED) {
 		if (rc < 0)
-			dp_error("[%s] giving up on %llu records after %d retries: %s", o->name,
+			dp_plg_error(o, "giving up on %llu records after %d retries: %s",
 				 (unsigned long long)recs, attempt, strerror(-rc));
 		DP_CNT_ADD(w->cnt.failed, recs);
 		int dl = dp_store_dlq_write(w->pl, o, c, n,
 					    rc == DP_FLUSH_FAILED ? "rejected" : attempt ? "retries" : "error");
 		if (dl)
-			dp_error("[%s] cannot keep them in the dead-letter queue: %s", o->name, strerror(-dl));
+			dp_plg_error(o, "cannot keep them in the dead-letter queue: %s", strerror(-dl));
 	} else {
 		DP_CNT_ADD(w->cnt.records, recs);
 		DP_CNT_ADD(w->cnt.bytes, bytes);
@@ -175,7 +175,7 @@ static void *worker_main(void *arg)
 	if (w->o->ops->worker_create) {
 		w->ctx = w->o->ops->worker_create(w->o, w->nth, &w->err);
 		if (!w->ctx) {
-			dp_error("[%s] worker %u: %s", w->o->name, w->nth, w->err.msg);
+			dp_plg_error(w->o, "worker %u: %s", w->nth, w->err.msg);
 			atomic_store(&w->started, -1);
 			return NULL;
 		}

@@ -214,7 +214,7 @@ static void *ctx_create(struct dp_input *in, unsigned shard)
 	char errstr[512];
 	if (!x->fifo || !recs || !fields || !data || !kc ||
 	    !(x->rk = rd_kafka_new(RD_KAFKA_CONSUMER, kc, errstr, sizeof(errstr)))) {
-		dp_error("[%s] shard %u: cannot create the consumer: %s", in->name, shard,
+		dp_plg_error(in, "shard %u: cannot create the consumer: %s", shard,
 			 kc ? errstr : err.msg);
 		if (kc)
 			rd_kafka_conf_destroy(kc);
@@ -230,7 +230,7 @@ static void *ctx_create(struct dp_input *in, unsigned shard)
 	rd_kafka_resp_err_t e = rd_kafka_subscribe(x->rk, l);
 	rd_kafka_topic_partition_list_destroy(l);
 	if (e)
-		dp_error("[%s] shard %u: subscribe: %s", in->name, shard, rd_kafka_err2str(e));
+		dp_plg_error(in, "shard %u: subscribe: %s", shard, rd_kafka_err2str(e));
 	return x;
 }
 
@@ -374,7 +374,7 @@ static void tick(struct dp_input *in, struct shard *sh, void *ctx, uint64_t now_
 			/* End of partition and broker errors: librdkafka
 			 * recovers by itself; say so, not for every one. */
 			if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF && x->errors_logged++ % 1000 == 0)
-				dp_warn("[%s] shard %u: %s", in->name, x->shard, rd_kafka_message_errstr(m));
+				dp_plg_warn(in, "shard %u: %s", x->shard, rd_kafka_message_errstr(m));
 			rd_kafka_message_destroy(m);
 			continue;
 		}

@@ -279,7 +279,7 @@ static void *ctx_create(struct dp_input *in, unsigned shard)
 		x->pst = psr_parser_state_create(x->parser);
 	}
 	if (!x->released || !x->marks || (cfg->parser && !x->pst) || tail_files_start(x)) {
-		dp_error("[%s] shard %u: out of memory", in->name, shard);
+		dp_plg_error(in, "shard %u: out of memory", shard);
 		ctx_destroy(x);
 		return NULL;
 	}
@@ -337,7 +337,7 @@ static void tick(struct dp_input *in, struct shard *sh, void *ctx, uint64_t now_
 	if (!x->sh) {
 		x->sh = sh;
 		if (x->ino_fd >= 0 && shard_in_watch_fd(sh, x->ino_fd, &x->ino_tag))
-			dp_warn("[%s] shard %u: cannot watch inotify events", in->name, x->shard);
+			dp_plg_warn(in, "shard %u: cannot watch inotify events", x->shard);
 	}
 	tail_files_run(x, sh->now_ns);
 	if (x->want_now)

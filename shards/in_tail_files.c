@@ -183,13 +183,13 @@ static void file_open(struct tail_shard *x, const char *path, const struct stat 
 		       (cfg->skip_long_lines ? PSR_LINES_SKIP_LONG : 0) |
 		       (cfg->skip_empty_lines ? PSR_LINES_SKIP_EMPTY : 0));
 	if (cfg->nml && tail_ml_open(x, f))
-		dp_error("[%s] %s: no memory for its multiline stream: lines pass alone", x->in->name,
+		dp_plg_error(x->in, "%s: no memory for its multiline stream: lines pass alone",
 			 path);
 	f->next = x->files;
 	x->files = f;
 	x->nfiles++;
 	watch_set(x, f);
-	dp_debug("[%s] shard %u: following %s (inode %llu) from offset %llu", x->in->name, x->shard,
+	dp_plg_debug(x->in, "shard %u: following %s (inode %llu) from offset %llu", x->shard,
 		 path, (unsigned long long)f->ino, (unsigned long long)off);
 	enqueue(x, f);
 }
@@ -285,7 +285,7 @@ static void check_name(struct tail_shard *x, struct tail_file *f, uint64_t now_n
 		now_name[n] = '\0';
 		char *nn = strdup(now_name);
 		if (nn) {
-			dp_debug("[%s] %s rotated to %s", x->in->name, f->name, nn);
+			dp_plg_debug(x->in, "%s rotated to %s", f->name, nn);
 			free(f->name);
 			f->name = nn;
 			f->name_len = (size_t)n;
@@ -340,7 +340,7 @@ static int file_read(struct tail_shard *x, struct tail_file *f, size_t *budget)
 		return 0;
 	if ((uint64_t)st.st_size < f->off) {
 		/* copytruncate: start over; lines already read stay read. */
-		dp_debug("[%s] %s truncated (%lld < %llu): reading from its start", x->in->name,
+		dp_plg_debug(x->in, "%s truncated (%lld < %llu): reading from its start",
 			 f->name, (long long)st.st_size, (unsigned long long)f->off);
 		f->off = 0;
 		f->lr.skipping = false;
@@ -391,9 +391,9 @@ static int file_read(struct tail_shard *x, struct tail_file *f, size_t *budget)
 		f->nlong_seen = f->lr.nlong;
 	}
 	if (rc == -EMSGSIZE) {
-		dp_error("[%s] %s: a line at offset %llu is longer than Buffer_Max_Size (%lld bytes): "
+		dp_plg_error(x->in, "%s: a line at offset %llu is longer than Buffer_Max_Size (%lld bytes): "
 			 "the file is no longer followed (Skip_Long_Lines On skips such lines)",
-			 x->in->name, f->name, (unsigned long long)f->off,
+			     f->name, (unsigned long long)f->off,
 			 (long long)x->cfg->buffer_max_size);
 		f->stopped = true;
 		return 0;
@@ -454,7 +454,7 @@ int tail_files_start(struct tail_shard *x)
 	if (cfg->inotify_watcher) {
 		x->ino_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
 		if (x->ino_fd < 0)
-			dp_warn("[%s] inotify: %s: falling back to stat polling", x->in->name,
+			dp_plg_warn(x->in, "inotify: %s: falling back to stat polling",
 				strerror(errno));
 	}
 	if (x->ino_fd >= 0) {
@@ -542,7 +542,7 @@ void tail_files_run(struct tail_shard *x, uint64_t now_ns)
 		}
 		bool waited = f->rotated && now_ns - f->rotated_ns >= (uint64_t)(cfg->rotate_wait * 1e9);
 		if (f->deleted || waited) {
-			dp_debug("[%s] %s: %s, closed", x->in->name, f->name,
+			dp_plg_debug(x->in, "%s: %s, closed", f->name,
 				 f->deleted ? "deleted" : "rotated and Rotate_Wait over");
 			file_close(x, f);
 		}

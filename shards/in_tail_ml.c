@@ -108,7 +108,7 @@ static void on_flush(void *arg, const struct psr_ml_group *g)
 		return;
 	}
 	if (m->has_pend || (!m->pend && !(m->pend = malloc(PSR_ML_GROUP_MAX)))) {
-		dp_warn("[%s] %s: a multiline group was lost (no memory)", m->x->in->name, m->f->name);
+		dp_plg_warn(m->x->in, "%s: a multiline group was lost (no memory)", m->f->name);
 		return;   /* cannot happen: reading stops at the first pending group */
 	}
 	size_t n = g->len < PSR_ML_GROUP_MAX ? g->len : PSR_ML_GROUP_MAX;

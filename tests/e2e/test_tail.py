@@ -324,6 +324,33 @@ def test_files_created_after_start(t):
              'a file created after start under a glob directory (Refresh_Interval scan)')
 
 
+def test_instance_log_level(t):
+    """Log_Level on an input decides for its own messages, whatever the
+    service's level, as Fluent Bit's flb_plg_* do (src/flb_log.h:
+    flb_plg_debug checks ins->log_level). tail logs "following <path>" at
+    debug when it opens a file."""
+    a, b = t.path('a.log'), t.path('b.log')
+    append(a, ['x'])
+    append(b, ['x'])
+    sl = t.sluice(conf(service(t, Log_Level='info'),
+                       tail_in(a, Tag='a', Log_Level='debug'),
+                       tail_in(b, Tag='b', Read_from_Head='on'),
+                       file_out(t)))
+    wait_for(lambda: len(records(t)) >= 1, 15, 'b read')
+    check_eq(sl.stop(), 0, 'sluice exits 0')
+    err = sl.stderr()
+    check('[debug] [sluice] [tail.0] shard' in err and 'following %s' % a in err,
+          'an input at Log_Level debug logs its debug lines under a service at info', err[-2000:])
+    check('following %s' % b not in err, 'an input without Log_Level keeps the service\'s (info)')
+    sl = t.sluice(conf(service(t, Log_Level='debug'),
+                       tail_in(a, Tag='a', Log_Level='warn'),
+                       file_out(t)), name='quiet')
+    wait_for(lambda: '[debug]' in sl.stderr(), 15, 'the service logs at debug')
+    check_eq(sl.stop(), 0, 'sluice exits 0')
+    check('following %s' % a not in sl.stderr(),
+          'an input at Log_Level warn stays quiet under a service at debug')
+
+
 def test_parser_and_backpressure(t):
     """A pre-written file far larger than Mem_Buf_Limit: reading pauses
     when the input's chunks are all out and resumes as they come back;
@@ -460,5 +487,5 @@ if __name__ == '__main__':
     main([test_append_once_in_order_with_keys, test_rotation_rename_under_load,
           test_rotation_copytruncate_under_load, test_db_restart_kill9,
           test_fluent_bit_db_is_honoured, test_long_line, test_thousand_files_two_shards,
-          test_files_created_after_start, test_parser_and_backpressure,
+          test_files_created_after_start, test_instance_log_level, test_parser_and_backpressure,
           test_multiline_parser, test_multiline_backpressure, test_stat_watcher_and_delete, test_inotify_delete, test_db_with_filesystem_store])
