@@ -161,6 +161,27 @@ static void print_store_json(const struct dp_pipeline *pl, FILE *f)
 	fputc('}', f);
 }
 
+/* Per filter, Fluent Bit's names (its /api/v1/metrics "filter" section).
+ * Hidden filters (emitters' parsers and the like) have names too. */
+static void print_filters_json(const struct dp_pipeline *pl, FILE *f)
+{
+	fprintf(f, ",\"filters\":{");
+	for (unsigned i = 0; i < pl->nflt; i++) {
+		uint64_t drop = 0, add = 0;
+		for (unsigned s = 0; pl->shards && s < pl->nshards; s++) {
+			const struct shard *sh = pl->shards[s];
+			if (!sh)
+				continue;
+			drop += DP_CNT_GET(sh->flt_cnt[i].drop_records);
+			add += DP_CNT_GET(sh->flt_cnt[i].add_records);
+		}
+		const struct dp_filter *fl = pl->flt[i];
+		fprintf(f, "%s\"%s\":{\"drop_records\":%llu,\"add_records\":%llu}", i ? "," : "",
+			fl->alias ? fl->alias : fl->name, (unsigned long long)drop, (unsigned long long)add);
+	}
+	fputc('}', f);
+}
+
 void dp_stats_print_json(const struct dp_pipeline *pl, FILE *f)
 {
 	struct dp_stats_in in[DP_MAX_INPUTS];
@@ -199,6 +220,7 @@ void dp_stats_print_json(const struct dp_pipeline *pl, FILE *f)
 		tfail += out[o].failed;
 	}
 	fprintf(f, "}");
+	print_filters_json(pl, f);
 	print_sp_json(pl, f);
 	print_store_json(pl, f);
 	fprintf(f, ",\"totals\":{\"in\":%llu,\"out\":%llu,\"malformed\":%llu,\"dropped\":%llu,\"failed\":%llu}}\n",

@@ -585,6 +585,13 @@ struct shard *shard_create(struct dp_pipeline *pl, unsigned id, int cpu, struct 
 	sh->wake_is_pend = calloc(pl->nworkers ? pl->nworkers : 1, 1);
 	sh->to_worker = calloc(pl->nworkers ? pl->nworkers : 1, sizeof(*sh->to_worker));
 	sh->from_worker = calloc(pl->nworkers ? pl->nworkers : 1, sizeof(*sh->from_worker));
+	/* Here, before the thread starts, so that the control thread reading
+	 * the counters never races with their allocation. */
+	sh->flt_cnt = calloc(pl->nflt ? pl->nflt : 1, sizeof(*sh->flt_cnt));
+	if (!sh->wake_pend || !sh->wake_is_pend || !sh->to_worker || !sh->from_worker || !sh->flt_cnt) {
+		dp_err_set(err, -ENOMEM, "shard %u: out of memory", id);
+		return NULL;
+	}
 	unsigned total = 0;
 	for (unsigned i = 0; i < pl->nin; i++)
 		total += pl->in[i]->pool_chunks;
@@ -687,6 +694,7 @@ void shard_destroy(struct shard *sh)
 		if (sh->from_worker)
 			dp_ring_destroy(sh->from_worker[w]);
 	}
+	free(sh->flt_cnt);
 	free(sh->wake_pend);
 	free(sh->wake_is_pend);
 	free(sh->to_worker);

@@ -24,6 +24,13 @@
 
 /* Counters of one input on one shard: written by the shard only, read by
  * anyone with relaxed loads (summed across shards by dp_stats). */
+/* A filter's counters on one shard, Fluent Bit's per-filter metrics
+ * (drop_records, add_records in /api/v1/metrics). */
+struct shard_flt_counters {
+	uint64_t drop_records;  /* records the filter dropped */
+	uint64_t add_records;   /* records it emitted (through its emitter) */
+};
+
 struct shard_in_counters {
 	uint64_t records;     /* records handed on (routed or not); storage.type filesystem:
 	                         once in the store (synced with storage.sync full) */
@@ -91,6 +98,7 @@ struct shard {
 	                               the descriptor limit */
 	struct shard_in *ins;       /* indexed by input id */
 	void **flt_ctx;             /* [filter] per-shard filter contexts */
+	struct shard_flt_counters *flt_cnt; /* [filter] */
 	uint64_t flt_tick_ns;       /* last filter tick */
 	bool flt_ticks;             /* some filter or the SQL engine has a tick */
 	struct sp_shard *sp;        /* this shard's part of the SQL engine */

@@ -75,6 +75,7 @@ bool shard_filter_run(struct shard *sh, struct shard_in *si, struct dp_chunk *c,
 		if (rc == DP_FILTER_DROP) {
 			dp_tail_drop(c);
 			DP_CNT_ADD(si->cnt.filtered, 1);
+			DP_CNT_ADD(sh->flt_cnt[f].drop_records, 1);
 			return false;
 		}
 	}
@@ -165,6 +166,7 @@ static int fx_emit(struct dp_fx *fx, const char *tag, size_t tag_len, uint32_t s
 	struct dp_chunk *c = emit_into(sh, si, tag, tag_len, sec, nsec, build, arg, f, &rc);
 	if (!c)
 		return rc;
+	DP_CNT_ADD(sh->flt_cnt[fx->filter].add_records, 1);
 	bool kept = true;
 	if (fx->depth >= EMIT_DEPTH_MAX) {
 		if (si->open_chain || sh->sp)

@@ -78,6 +78,12 @@ def test_chain(t):
              'alerts.app: the ERROR record copied under its new tag')
     st = sl.stats()
     check_eq(st['inputs']['tcp.0']['filtered'] >= 1, True, 'the excluded record is counted as filtered')
+    # Per-filter counters with Fluent Bit's names (its /api/v1/metrics
+    # "filter" section: drop_records, add_records; src/http_server/api/v1/metrics.c).
+    check_eq(st['filters']['grep.0'], {'drop_records': 1, 'add_records': 0},
+             'grep.0: the DEBUG record dropped')
+    check_eq(st['filters']['rewrite_tag.0'], {'drop_records': 0, 'add_records': 1},
+             'rewrite_tag.0: one record emitted under the new tag (Keep true: none dropped)')
 
 
 def test_grep_volume(t):
@@ -96,6 +102,7 @@ def test_grep_volume(t):
     check_eq(len(errors), len(recs), 'only records whose message has ERROR are delivered')
     flt = sl.stats()['inputs']['syslog.0']['filtered']
     check_eq(len(recs) + flt, count, 'delivered + filtered = sent')
+    check_eq(sl.stats()['filters']['grep.0']['drop_records'], flt, 'grep.0 drop_records')
     check(0.15 < len(recs) / count < 0.25, 'about 20% of loadgen events are ERROR',
           '%d of %d' % (len(recs), count))
 
