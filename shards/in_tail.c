@@ -72,7 +72,7 @@ static const struct dp_opt tail_opts[] = {
 	  "named without wildcards are seen at once through inotify)." },
 	{ "Rotate_Wait", DP_OPT_SECONDS, "5", C(rotate_wait), NULL, 0, 86400, 0,
 	  "Seconds a rotated (renamed) file is still read, for lines written late, before it is closed." },
-	{ "Ignore_Older", DP_OPT_STR, NULL, C(ignore_older), NULL, 0, 0, 0,
+	{ "Ignore_Older", DP_OPT_SECONDS, NULL, C(ignore_older), NULL, 0, 0, 0,
 	  "Do not follow files last modified longer ago than this: seconds, or with a unit "
 	  "s, m, h, d (10m, 2h, 1d). Unset: follow all." },
 	{ "Skip_Long_Lines", DP_OPT_BOOL, "off", C(skip_long_lines), NULL, 0, 0, 0,
@@ -135,28 +135,6 @@ static int split(const char *s, char ***out, unsigned *n)
 	return 0;
 }
 
-/* Fluent Bit's Ignore_Older: seconds, or a number with s, m, h or d. */
-static int parse_age(const char *s, uint64_t *out)
-{
-	char *end;
-	unsigned long long v = strtoull(s, &end, 10);
-	if (end == s)
-		return -EINVAL;
-	uint64_t mul = 1;
-	switch (tolower((unsigned char)*end)) {
-	case '\0': break;
-	case 's': mul = 1; end++; break;
-	case 'm': mul = 60; end++; break;
-	case 'h': mul = 3600; end++; break;
-	case 'd': mul = 86400; end++; break;
-	default: return -EINVAL;
-	}
-	if (*end)
-		return -EINVAL;
-	*out = v * mul;
-	return 0;
-}
-
 /* fstat_interval_nsec: nanoseconds, or a number with ns, us, ms or s. */
 static int parse_ns(const char *s, uint64_t *out)
 {
@@ -204,10 +182,7 @@ static int setup(struct dp_input *in, struct dp_err *err)
 		return dp_err_set(err, -ENOMEM, "out of memory");
 	if (!cfg->npats)
 		return dp_err_set(err, -EINVAL, "'Path' names no file pattern");
-	err->key = "Ignore_Older";
-	if (cfg->ignore_older && parse_age(cfg->ignore_older, &cfg->ignore_older_s))
-		return dp_err_set(err, -EINVAL, "invalid value '%s' for 'Ignore_Older': expected seconds "
-				  "or a number with s, m, h or d (30m, 1d)", cfg->ignore_older);
+	cfg->ignore_older_s = (uint64_t)cfg->ignore_older;
 	err->key = "fstat_interval_nsec";
 	if (parse_ns(cfg->fstat_interval, &cfg->stat_ns))
 		return dp_err_set(err, -EINVAL, "invalid value '%s' for 'fstat_interval_nsec': expected "

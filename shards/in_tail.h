@@ -37,7 +37,7 @@ struct tail_cfg {
 	bool read_from_head;
 	double refresh_interval;
 	double rotate_wait;
-	char *ignore_older;
+	double ignore_older;    /* Ignore_Older, seconds; 0: unset */
 	bool skip_long_lines;
 	bool skip_empty_lines;
 	int64_t buffer_chunk_size;

@@ -324,6 +324,29 @@ def test_files_created_after_start(t):
              'a file created after start under a glob directory (Refresh_Interval scan)')
 
 
+def test_ignore_older(t):
+    """Ignore_Older 1d: a file last modified two days ago is not followed,
+    a fresh one is (Fluent Bit's docs: "Ignores files older than
+    ignore_older. Supports m, h, d (minutes, hours, days) syntax")."""
+    d = t.path('d')
+    os.mkdir(d)
+    old, new = os.path.join(d, 'old.log'), os.path.join(d, 'new.log')
+    append(old, ['old line'])
+    append(new, ['new line'])
+    two_days = time.time() - 2 * 86400
+    os.utime(old, (two_days, two_days))
+    sl = t.sluice(conf(service(t), tail_in(d + '/*.log', Read_from_Head='on', Ignore_Older='1d'),
+                       file_out(t)))
+    wait_for(lambda: len(records(t)) >= 1, 15, 'the fresh file read')
+    # A later line of the fresh file comes after anything the first scan
+    # opened, the old file included had it been followed.
+    append(new, ['new line 2'])
+    wait_for(lambda: len(records(t)) >= 2, 15, 'the appended line read')
+    check_eq(sl.stop(), 0, 'sluice exits 0')
+    check_eq([r['log'] for r in records(t)], ['new line', 'new line 2'],
+             'only the file modified within 1d')
+
+
 def test_instance_log_level(t):
     """Log_Level on an input decides for its own messages, whatever the
     service's level, as Fluent Bit's flb_plg_* do (src/flb_log.h:
@@ -487,5 +510,5 @@ if __name__ == '__main__':
     main([test_append_once_in_order_with_keys, test_rotation_rename_under_load,
           test_rotation_copytruncate_under_load, test_db_restart_kill9,
           test_fluent_bit_db_is_honoured, test_long_line, test_thousand_files_two_shards,
-          test_files_created_after_start, test_instance_log_level, test_parser_and_backpressure,
+          test_files_created_after_start, test_ignore_older, test_instance_log_level, test_parser_and_backpressure,
           test_multiline_parser, test_multiline_backpressure, test_stat_watcher_and_delete, test_inotify_delete, test_db_with_filesystem_store])
