@@ -28,6 +28,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include "dp_fs.h"
 #include "dp_log.h"
 #include "dp_pipeline.h"
 #include "dp_pool.h"
@@ -74,23 +75,6 @@ int dp_store_check(struct dp_pipeline *pl, struct dp_err *err)
 void dp_store_dir(const struct dp_store *st, unsigned k, char *buf, size_t cap)
 {
 	snprintf(buf, cap, "%s/shard-%u", st->path, k);
-}
-
-static int mkdir_p(const char *path)
-{
-	char buf[PATH_MAX];
-	snprintf(buf, sizeof(buf), "%s", path);
-	for (char *p = buf + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = 0;
-		if (mkdir(buf, 0750) && errno != EEXIST)
-			return -errno;
-		*p = '/';
-	}
-	if (mkdir(buf, 0750) && errno != EEXIST)
-		return -errno;
-	return 0;
 }
 
 static void cur_path(const struct dp_store *st, const struct dp_output *o, unsigned nth, char *buf,
@@ -173,10 +157,10 @@ int dp_store_open(struct dp_pipeline *pl, struct dp_err *err)
 		}
 	}
 	char buf[PATH_MAX];
-	int rc = mkdir_p(st->path);
+	int rc = dp_mkdir_p(st->path, 0750);
 	snprintf(buf, sizeof(buf), "%s/cursors", st->path);
 	if (!rc)
-		rc = mkdir_p(buf);
+		rc = dp_mkdir_p(buf, 0750);
 	if (rc)
 		return dp_err_set(err, rc, "storage.path %s: cannot create it: %s", st->path, strerror(-rc));
 	st->cursor = calloc((size_t)pl->nout * st->ndirs, sizeof(*st->cursor));

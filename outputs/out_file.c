@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include "out_buf.h"
+#include "dp_fs.h"
 #include "dp_pipeline.h"
 
 struct out_file_cfg {
@@ -92,20 +93,6 @@ static int setup(struct dp_output *o, struct dp_err *err)
 	return 0;
 }
 
-static int mkdir_p(const char *path)
-{
-	char tmp[4096];
-	snprintf(tmp, sizeof(tmp), "%s", path);
-	for (char *p = tmp + 1; *p; p++) {
-		if (*p == '/') {
-			*p = 0;
-			mkdir(tmp, 0755);
-			*p = '/';
-		}
-	}
-	return mkdir(tmp, 0755) && errno != EEXIST ? -errno : 0;
-}
-
 static void *worker_create(struct dp_output *o, unsigned worker, struct dp_err *err)
 {
 	(void)worker;
@@ -116,8 +103,9 @@ static void *worker_create(struct dp_output *o, unsigned worker, struct dp_err *
 		dp_err_set(err, -ENOMEM, "out of memory");
 		return NULL;
 	}
-	if (cfg->path && cfg->mkdir && mkdir_p(cfg->path)) {
-		dp_err_set(err, -errno, "cannot create Path '%s': %s", cfg->path, strerror(errno));
+	int rc = cfg->path && cfg->mkdir ? dp_mkdir_p(cfg->path, 0755) : 0;
+	if (rc) {
+		dp_err_set(err, rc, "cannot create Path '%s': %s", cfg->path, strerror(-rc));
 		out_buf_fini(&w->b);
 		free(w);
 		return NULL;
