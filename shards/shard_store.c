@@ -23,18 +23,18 @@
  * Directories of shards that no longer exist (fewer shards than before)
  * are replayed by shard k % nshards, before its own.
  *
+ * Limits (storage.total_limit_size, a full disk) are in
+ * shard_store_limits.c, the sync thread in shard_store_sync.c.
+ *
  * Threads: the owning shard; the syncer (storage.sync full) touches only
  * the fields marked for it.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <poll.h>
-#include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/eventfd.h>
 #include <unistd.h>
 #include "dp_log.h"
 #include "dp_store.h"
@@ -42,75 +42,7 @@
 #include "dp_time.h"
 #include "shard.h"
 #include "shard_store.h"
-
-struct seg_acct {
-	uint64_t seg;
-	uint64_t frames, released;
-	uint64_t pushed;             /* frames that went to the outputs */
-	uint64_t records;
-	uint64_t bytes;
-	uint64_t last_seq;           /* of its last frame (this run's writes) */
-	uint64_t route;              /* outputs its frames were routed to (this run) */
-	uint64_t wbytes[DP_MAX_OUTPUTS]; /* bytes of its frames waiting on disk, per output */
-	bool sealed;
-};
-
-struct store_dir {
-	unsigned k;                  /* shard-<k> */
-	char path[PATH_MAX];
-	struct seg_acct *segs;       /* not yet deleted, oldest first */
-	unsigned nsegs, cap;
-	bool replaying;              /* frames from before this run remain to be read */
-	uint64_t replay_end;         /* ... up to this seq */
-};
-
-/* storage.sync full: a thread that fdatasyncs what the shard wrote. */
-struct syncer {
-	pthread_t thread;
-	int efd;
-	char dir[PATH_MAX];
-	_Atomic uint64_t want_seg, want_seq;
-	_Atomic uint64_t synced;
-	_Atomic int stop;
-};
-
-/* Written, not yet synced: counted stored, and acknowledged to its input
- * (chunk_released with its in_meta), once the syncer passes seq. */
-struct pend {
-	uint64_t seq;
-	uint32_t nrecs;              /* records written */
-	uint32_t nall;               /* records read, with those filters dropped */
-	uint16_t input;
-	bool ack;
-	uint64_t in_meta[4];
-};
-
-struct shard_store {
-	struct dp_store *st;
-	struct store_dir *dirs;      /* [0] this shard's own, then adopted ones */
-	unsigned ndirs;
-	struct dp_seg_writer *wr;
-	uint64_t next_seq;
-	struct dp_seg_reader *rd;    /* reading dirs[rd_dir] back, or NULL */
-	unsigned rd_dir;
-	bool backlog;                /* new chunks wait on disk behind older ones */
-	bool bpos_set;               /* bpos: the first of them in the own dir */
-	struct dp_seg_pos bpos;
-	struct dp_pool pool;         /* chunks read back */
-	struct dp_seg_meta meta;     /* scratch */
-	struct dp_ratelimit err_rl, limit_rl;
-	/* storage.total_limit_size, per output: bytes waiting on disk for it,
-	 * and the seq up to which the own directory's frames are dropped for
-	 * it (the oldest data it would have got). */
-	uint64_t wait[DP_MAX_OUTPUTS];
-	uint64_t drop_seq[DP_MAX_OUTPUTS];
-	bool disk_full;              /* an append failed for space; until a segment goes */
-	struct syncer *sync;
-	struct pend *pend;           /* written, not yet synced */
-	unsigned npend, pend_cap, pend_head;
-	struct iovec iov[DP_CHUNK_RECS + 1];
-	struct shard_store_counters cnt;
-};
+#include "shard_store_int.h"
 
 /* ---- segment accounting ---- */
 
@@ -173,82 +105,6 @@ static int dir_index(const struct shard_store *ss, unsigned k)
 		if (ss->dirs[i].k == k)
 			return (int)i;
 	return -1;
-}
-
-/* ---- syncer ---- */
-
-static void *syncer_main(void *arg)
-{
-	struct syncer *y = arg;
-	int fd = -1;
-	uint64_t fd_seg = 0;
-	while (!atomic_load(&y->stop)) {
-		uint64_t seq = atomic_load_explicit(&y->want_seq, memory_order_acquire);
-		uint64_t seg = atomic_load_explicit(&y->want_seg, memory_order_acquire);
-		if (seq <= atomic_load(&y->synced)) {
-			struct pollfd p = { .fd = y->efd, .events = POLLIN };
-			poll(&p, 1, 200);
-			uint64_t v;
-			ssize_t r = read(y->efd, &v, sizeof(v));
-			(void)r;
-			continue;
-		}
-		if (fd < 0 || fd_seg != seg) {
-			/* A new segment: the old one's last writes, and any
-			 * segment in between, reach the disk with syncfs. */
-			if (fd >= 0) {
-				syncfs(fd);
-				close(fd);
-			}
-			char path[PATH_MAX + 32];
-			snprintf(path, sizeof(path), "%s/%016llx.seg", y->dir, (unsigned long long)seg);
-			fd = open(path, O_RDONLY | O_CLOEXEC);
-			fd_seg = seg;
-			if (fd < 0) {
-				/* Deleted already: all of it was delivered. */
-				atomic_store(&y->synced, seq);
-				continue;
-			}
-		}
-		if (fdatasync(fd) == 0)
-			atomic_store(&y->synced, seq);
-		else
-			dp_error("store: fdatasync in %s: %s", y->dir, strerror(errno));
-	}
-	if (fd >= 0)
-		close(fd);
-	return NULL;
-}
-
-static int syncer_start(struct shard_store *ss, struct dp_err *err)
-{
-	struct syncer *y = calloc(1, sizeof(*y));
-	if (!y)
-		return dp_err_set(err, -ENOMEM, "store: out of memory");
-	snprintf(y->dir, sizeof(y->dir), "%s", ss->dirs[0].path);
-	y->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-	atomic_store(&y->synced, ss->next_seq - 1);
-	atomic_store(&y->want_seq, ss->next_seq - 1);
-	int rc = y->efd < 0 ? errno : pthread_create(&y->thread, NULL, syncer_main, y);
-	if (rc) {
-		if (y->efd >= 0)
-			close(y->efd);
-		free(y);
-		return dp_err_set(err, -rc, "store: cannot start its sync thread: %s", strerror(rc));
-	}
-	ss->sync = y;
-	return 0;
-}
-
-static void syncer_stop(struct syncer *y)
-{
-	atomic_store(&y->stop, 1);
-	uint64_t one = 1;
-	ssize_t r = write(y->efd, &one, sizeof(one));
-	(void)r;
-	pthread_join(y->thread, NULL);
-	close(y->efd);
-	free(y);
 }
 
 /* ---- open / close ---- */
@@ -333,7 +189,7 @@ int shard_store_open(struct shard *sh, struct dp_err *err)
 		return err->code ? err->code : -EIO;
 	if (dp_pool_init(&ss->pool, st->backlog_chunks, (uint16_t)sh->id, 0))
 		return dp_err_set(err, -ENOMEM, "store: cannot allocate %u chunks", st->backlog_chunks);
-	if (st->sync_full && (rc = syncer_start(ss, err)))
+	if (st->sync_full && (rc = store_syncer_start(ss, err)))
 		return rc;
 	/* What an earlier run left goes before anything new. */
 	for (unsigned i = 0; i < ss->ndirs; i++)
@@ -347,7 +203,7 @@ void shard_store_close(struct shard *sh)
 	if (!ss)
 		return;
 	if (ss->sync)
-		syncer_stop(ss->sync);
+		store_syncer_stop(ss->sync);
 	dp_seg_reader_destroy(ss->rd);
 	dp_seg_writer_destroy(ss->wr);
 	dp_pool_fini(&ss->pool);
@@ -357,116 +213,6 @@ void shard_store_close(struct shard *sh)
 	free(ss->pend);
 	free(ss);
 	sh->store = NULL;
-}
-
-/* ---- limits: storage.total_limit_size, a full disk ---- */
-
-/* The oldest segment no chunk of which went to the outputs yet (all of it
- * waits on disk), other than the one being written. */
-static struct seg_acct *oldest_waiting(struct shard_store *ss, struct store_dir **dp)
-{
-	for (unsigned i = ss->ndirs; i-- > 0;) {
-		struct store_dir *d = &ss->dirs[i];   /* adopted first: older data */
-		for (unsigned j = 0; j < d->nsegs; j++) {
-			struct seg_acct *a = &d->segs[j];
-			if (a->sealed && !a->pushed && !a->released) {
-				*dp = d;
-				return a;
-			}
-		}
-	}
-	return NULL;
-}
-
-/* Delete segment j of d, none of whose chunks went to the outputs yet:
- * its records are dropped for every output, counted. */
-static bool seg_drop(struct shard_store *ss, struct store_dir *d, unsigned j)
-{
-	struct seg_acct *a = &d->segs[j];
-	if (dp_seg_remove(d->path, a->seg))
-		return false;
-	DP_CNT_ADD(ss->cnt.limit_dropped_records, a->records);
-	DP_CNT_ADD(ss->cnt.limit_dropped_segments, 1);
-	DP_CNT_ADD(ss->cnt.backlog_bytes, -a->bytes);
-	for (unsigned o = 0; o < DP_MAX_OUTPUTS; o++)
-		ss->wait[o] -= a->wbytes[o];
-	memmove(a, a + 1, (d->nsegs - j - 1) * sizeof(*a));
-	d->nsegs--;
-	return true;
-}
-
-/* A full disk: drop the oldest segment that waits whole on disk, for every
- * output. true when one was. */
-static bool make_room(struct shard *sh, struct shard_store *ss)
-{
-	struct store_dir *d;
-	struct seg_acct *a = oldest_waiting(ss, &d);
-	if (!a)
-		return false;
-	uint64_t recs = a->records;
-	if (!seg_drop(ss, d, (unsigned)(a - d->segs)))
-		return false;
-	if (dp_ratelimit_ok(&ss->limit_rl, sh->now_ns, 10000000000ull))
-		dp_warn("store: %s: the disk is full: dropped the oldest %llu records waiting for the "
-			"outputs", d->path, (unsigned long long)recs);
-	return true;
-}
-
-/*
- * storage.total_limit_size of output o reached: the oldest data waiting for
- * it goes, a sealed segment at a time, for o alone (Fluent Bit drops the
- * oldest chunks of that output's queue): the reader then skips o for its
- * frames, and a segment every output of which dropped it is deleted at once.
- */
-static bool limit_drop(struct shard *sh, struct shard_store *ss, unsigned o)
-{
-	struct store_dir *d = &ss->dirs[0];
-	for (unsigned j = 0; j < d->nsegs; j++) {
-		struct seg_acct *a = &d->segs[j];
-		if (!a->sealed || !a->wbytes[o] || a->last_seq <= ss->drop_seq[o])
-			continue;
-		ss->drop_seq[o] = a->last_seq;
-		ss->wait[o] -= a->wbytes[o];
-		a->wbytes[o] = 0;
-		if (dp_ratelimit_ok(&ss->limit_rl, sh->now_ns, 10000000000ull))
-			dp_warn("store: %s: storage.total_limit_size of %s reached: dropping the oldest "
-				"records waiting for it", d->path, sh->pl->out[o]->name);
-		bool all = !a->pushed && !a->released;
-		for (uint64_t r = a->route; r && all; r &= r - 1)
-			all = ss->drop_seq[__builtin_ctzll(r)] >= a->last_seq;
-		if (all)
-			seg_drop(ss, d, j);
-		return true;
-	}
-	return false;
-}
-
-static void limit_room(struct shard *sh, struct shard_store *ss, uint64_t route, uint64_t len)
-{
-	for (uint64_t r = route; r; r &= r - 1) {
-		unsigned o = (unsigned)__builtin_ctzll(r);
-		uint64_t lim = ss->st->out_limit[o];
-		while (lim && ss->wait[o] + len > lim && limit_drop(sh, ss, o))
-			;
-	}
-}
-
-void shard_store_count_pause(struct shard *sh)
-{
-	DP_CNT_ADD(sh->store->cnt.limit_pauses, 1);
-}
-
-bool shard_store_full(const struct shard *sh)
-{
-	const struct shard_store *ss = sh->store;
-	if (!ss->st->full_pause)
-		return false;
-	if (ss->disk_full)
-		return true;
-	for (unsigned o = 0; ss->st->any_limit && o < sh->pl->nout; o++)
-		if (ss->st->out_limit[o] && ss->wait[o] >= ss->st->out_limit[o])
-			return true;
-	return false;
 }
 
 /* ---- writing ---- */
@@ -527,13 +273,13 @@ bool shard_store_write(struct shard *sh, struct shard_in *si, struct dp_chunk *c
 	struct dp_seg_pos pos;
 	uint64_t route = si->open_route;   /* c->route is set when it is sent */
 	if (ss->st->any_limit && !ss->st->full_pause)
-		limit_room(sh, ss, route, len);
+		store_limit_room(sh, ss, route, len);
 	int rc = dp_seg_append(ss->wr, m, ss->iov, niov, &pos);
 	if (rc == -ENOSPC || rc == -EDQUOT) {
 		/* Disk full: as storage.total_limit_size says (drop the
 		 * oldest waiting data, or pause the inputs). */
 		ss->disk_full = true;
-		if (!ss->st->full_pause && make_room(sh, ss))
+		if (!ss->st->full_pause && store_make_room(sh, ss))
 			rc = dp_seg_append(ss->wr, m, ss->iov, niov, &pos);
 	}
 	if (rc) {
