@@ -23,6 +23,13 @@
 #define DP_MIN(a, b) ((a) < (b) ? (a) : (b))
 #define DP_MAX(a, b) ((a) > (b) ? (a) : (b))
 
+/* Counters: plain integers with one writer (the shard or worker that owns
+ * them), read by any thread with relaxed loads (the control thread sums
+ * them): a reading may be a few events behind, never torn. The add is a
+ * load and a store, not a locked instruction: there is one writer. */
+#define DP_CNT_ADD(x, n) __atomic_store_n(&(x), (x) + (n), __ATOMIC_RELAXED)
+#define DP_CNT_GET(x) __atomic_load_n(&(x), __ATOMIC_RELAXED)
+
 /* Items handled per burst call (frames per read, datagrams per recvmmsg,
  * chunks per ring dequeue). Batches are stack arrays of this size. */
 #define DP_BURST 32

@@ -70,7 +70,6 @@
 #include "dp_time.h"
 #include "out_gelf.h"
 #include "out_kafka_int.h"
-#include "shard.h"
 
 
 /* ---- errors ---- */

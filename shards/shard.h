@@ -60,9 +60,6 @@ struct shard_in_counters {
 	uint64_t rx_from_kernel, rx_from_kernel_dropped; /* ... and back out of Dpdk_Port */
 } dp_cache_aligned;
 
-#define DP_CNT_ADD(x, n) __atomic_store_n(&(x), (x) + (n), __ATOMIC_RELAXED)
-#define DP_CNT_GET(x) __atomic_load_n(&(x), __ATOMIC_RELAXED)
-
 struct shard_conn;
 struct sp_shard;
 struct shard_rx_q;
