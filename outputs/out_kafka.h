@@ -7,7 +7,7 @@
 #define OUT_KAFKA_H
 
 #include <librdkafka/rdkafka.h>
-#include "out_kafka_props.h"
+#include "dp_kafka_props.h"
 #include "dp_plugin.h"
 
 #define OUT_KAFKA_MAX_TOPICS 256  /* Topics plus those Dynamic_Topic adds, per worker */
@@ -37,7 +37,7 @@ struct out_kafka_cfg {
 	/* filled by setup */
 	char **topic;           /* Topics split; topic[0] the default */
 	unsigned ntopics;
-	struct out_kafka_props props; /* rdkafka.* */
+	struct dp_kafka_props props; /* rdkafka.* */
 	size_t message_key_len, message_key_field_len, topic_key_len, raw_log_key_len;
 };
 

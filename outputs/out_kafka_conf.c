@@ -162,7 +162,7 @@ int out_kafka_setup(struct dp_output *o, struct dp_err *err)
 	cfg->message_key_field_len = cfg->message_key_field ? strlen(cfg->message_key_field) : 0;
 	cfg->topic_key_len = cfg->topic_key ? strlen(cfg->topic_key) : 0;
 	/* The section is readable during setup only: keep the rdkafka.* pairs. */
-	if ((rc = out_kafka_props_collect(&cfg->props, o->sec, err)))
+	if ((rc = dp_kafka_props_collect(&cfg->props, o->sec, err)))
 		return rc;
 	/* Let librdkafka judge every property now, not when a worker starts. */
 	rd_kafka_conf_t *kc = out_kafka_conf_build(o, err);
@@ -206,7 +206,7 @@ rd_kafka_conf_t *out_kafka_conf_build(const struct dp_output *o, struct dp_err *
 		rd_kafka_conf_destroy(kc);
 		return NULL;
 	}
-	if (out_kafka_props_apply(&cfg->props, kc, err)) {
+	if (dp_kafka_props_apply(&cfg->props, kc, err)) {
 		rd_kafka_conf_destroy(kc);
 		return NULL;
 	}
@@ -249,7 +249,7 @@ void out_kafka_teardown(struct dp_output *o)
 	for (unsigned i = 0; cfg->topic && i < cfg->ntopics; i++)
 		free(cfg->topic[i]);
 	free(cfg->topic);
-	out_kafka_props_free(&cfg->props);
+	dp_kafka_props_free(&cfg->props);
 	cfg->topic = NULL;
 	cfg->ntopics = 0;
 }

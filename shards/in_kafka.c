@@ -32,7 +32,7 @@
 #include "dp_conf.h"
 #include "dp_log.h"
 #include "dp_pool.h"
-#include "out_kafka_props.h"
+#include "dp_kafka_props.h"
 #include "psr_json.h"
 #include "shard.h"
 
@@ -51,7 +51,7 @@ struct in_kafka_cfg {
 	bool enable_auto_commit;
 	char *rdkafka_doc;
 	/* filled by setup */
-	struct out_kafka_props props; /* rdkafka.* */
+	struct dp_kafka_props props; /* rdkafka.* */
 };
 
 #define C(f) offsetof(struct in_kafka_cfg, f)
@@ -134,7 +134,7 @@ static rd_kafka_conf_t *conf_build(const struct dp_input *in, struct dp_err *err
 			return NULL;
 		}
 	}
-	if (out_kafka_props_apply(&cfg->props, kc, err)) {
+	if (dp_kafka_props_apply(&cfg->props, kc, err)) {
 		rd_kafka_conf_destroy(kc);
 		return NULL;
 	}
@@ -146,7 +146,7 @@ static rd_kafka_conf_t *conf_build(const struct dp_input *in, struct dp_err *err
 static int setup(struct dp_input *in, struct dp_err *err)
 {
 	struct in_kafka_cfg *cfg = in->cfg;
-	int rc = out_kafka_props_collect(&cfg->props, in->sec, err);
+	int rc = dp_kafka_props_collect(&cfg->props, in->sec, err);
 	if (rc)
 		return rc;
 	rd_kafka_conf_t *kc = conf_build(in, err);
@@ -166,7 +166,7 @@ static int setup(struct dp_input *in, struct dp_err *err)
 static void teardown(struct dp_input *in)
 {
 	struct in_kafka_cfg *cfg = in->cfg;
-	out_kafka_props_free(&cfg->props);
+	dp_kafka_props_free(&cfg->props);
 }
 
 static void ctx_destroy(void *p)

@@ -1,27 +1,27 @@
 /*
- * out_kafka_props.h — the `rdkafka.<property>` keys of a Kafka output or
+ * dp_kafka_props.h — the `rdkafka.<property>` keys of a Kafka output or
  * input, kept from the configuration section (readable during setup only)
  * and handed to librdkafka unchanged. Control thread, and the threads that
  * build a producer or consumer from them (read only).
  */
-#ifndef OUT_KAFKA_PROPS_H
-#define OUT_KAFKA_PROPS_H
+#ifndef DP_KAFKA_PROPS_H
+#define DP_KAFKA_PROPS_H
 
 #include <librdkafka/rdkafka.h>
 #include "dp_conf.h"
 
-struct out_kafka_props {
+struct dp_kafka_props {
 	char **key;   /* with the "rdkafka." prefix removed */
 	char **val;
 	unsigned n;
 };
 
 /* Copy every rdkafka.* pair of s. 0 or -ENOMEM. */
-int out_kafka_props_collect(struct out_kafka_props *p, const struct dp_conf_section *s,
+int dp_kafka_props_collect(struct dp_kafka_props *p, const struct dp_conf_section *s,
 			    struct dp_err *err);
 /* Set them on kc; -EINVAL with err naming the key (err->key points at it,
  * for the caller's file:line) and librdkafka's message. */
-int out_kafka_props_apply(const struct out_kafka_props *p, rd_kafka_conf_t *kc, struct dp_err *err);
-void out_kafka_props_free(struct out_kafka_props *p);
+int dp_kafka_props_apply(const struct dp_kafka_props *p, rd_kafka_conf_t *kc, struct dp_err *err);
+void dp_kafka_props_free(struct dp_kafka_props *p);
 
 #endif

@@ -1,14 +1,14 @@
 /*
- * out_kafka_props.c — rdkafka.* pass-through (out_kafka_props.h).
+ * dp_kafka_props.c — rdkafka.* pass-through (dp_kafka_props.h).
  */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include "out_kafka_props.h"
+#include "dp_kafka_props.h"
 
-int out_kafka_props_collect(struct out_kafka_props *p, const struct dp_conf_section *s,
+int dp_kafka_props_collect(struct dp_kafka_props *p, const struct dp_conf_section *s,
 			    struct dp_err *err)
 {
 	p->key = calloc(s->nkv + 1, sizeof(char *));
@@ -29,7 +29,7 @@ int out_kafka_props_collect(struct out_kafka_props *p, const struct dp_conf_sect
 	return 0;
 }
 
-int out_kafka_props_apply(const struct out_kafka_props *p, rd_kafka_conf_t *kc, struct dp_err *err)
+int dp_kafka_props_apply(const struct dp_kafka_props *p, rd_kafka_conf_t *kc, struct dp_err *err)
 {
 	char errstr[512];
 	for (unsigned i = 0; i < p->n; i++) {
@@ -44,7 +44,7 @@ int out_kafka_props_apply(const struct out_kafka_props *p, rd_kafka_conf_t *kc, 
 	return 0;
 }
 
-void out_kafka_props_free(struct out_kafka_props *p)
+void dp_kafka_props_free(struct dp_kafka_props *p)
 {
 	for (unsigned i = 0; i < p->n; i++) {
 		free(p->key[i]);
