@@ -257,50 +257,17 @@ static int place_error(struct dp_err *err, int rc, const struct dp_conf_section 
 
 static int add_input(struct dp_pipeline *pl, const struct dp_conf_section *s, struct dp_err *err)
 {
-	const struct dp_conf_kv *name = dp_conf_kv_get(s, "Name");
-	if (!name)
-		return dp_err_set(err, -EINVAL, "%s:%d: [INPUT] missing required key 'Name'", s->file, s->line);
-	const struct dp_input_ops *ops = dp_registry_input(name->val);
-	char hint[96];
-	if (!ops)
-		return dp_err_set(err, -EINVAL, "%s:%d: [INPUT] unknown input plugin '%s'%s", name->file,
-				  name->line, name->val, dp_suggest_plugin_hint("input", name->val, hint, sizeof(hint)));
-	if (pl->nin == DP_MAX_INPUTS)
-		return dp_err_set(err, -E2BIG, "%s:%d: too many inputs (max %d)", s->file, s->line, DP_MAX_INPUTS);
-	struct dp_input *in = calloc(1, sizeof(*in));
-	in->cfg = calloc(1, ops->cfg_size ? ops->cfg_size : 1);
-	in->ops = ops;
-	in->id = pl->nin;
-	in->emitter_of = -1;
-	in->pl = pl;
-	in->file = s->file;
-	in->line = s->line;
-	pl->in[pl->nin++] = in;
 	char what[64];
-	snprintf(what, sizeof(what), "[INPUT] %s", ops->name);
-	/* Name was read above: it picks the tables. */
-	const struct dp_opt *tabs[2] = { dp_input_common_opts, ops->opts };
-	void *cfgs[2] = { in, in->cfg };
-	/* Name, and the plugin's pass-through keys ("rdkafka.*"). */
-	char prefix[64];
-	snprintf(prefix, sizeof(prefix), "%s*", ops->key_prefix ? ops->key_prefix : "");
-	const char *const ignore[] = { "Name", ops->key_prefix ? prefix : NULL, NULL };
-	int rc = dp_opt_apply(tabs, cfgs, ops->opts ? 2 : 1, s, what, ignore, err);
-	if (rc)
-		return rc;
-	in->sec = s;
-	in->log_level = dp_pipeline_log_level(s, in->log_level);
-	unsigned nth = 0;
-	for (unsigned i = 0; i + 1 < pl->nin; i++)
-		if (pl->in[i]->ops == ops)
-			nth++;
-	snprintf(in->name, sizeof(in->name), "%s.%u", ops->name, nth);
+	struct dp_input *in = dp_pipeline_inst_new(pl, DP_INST_INPUT, s, what, sizeof(what), err);
+	if (!in)
+		return err->code;
 	in->tag = strdup(in->tag_opt ? in->tag_opt : in->name);
+	if (!in->tag)
+		return dp_err_set(err, -ENOMEM, "%s:%d: out of memory", s->file, s->line);
 	in->tag_len = strlen(in->tag);
 	err->key = NULL;
-	if (ops->setup && (rc = ops->setup(in, err)))
-		return place_error(err, rc, s, what);
-	return 0;
+	int rc = in->ops->setup ? in->ops->setup(in, err) : 0;
+	return rc ? place_error(err, rc, s, what) : 0;
 }
 
 int dp_pipeline_match_init(struct dp_match *m, const char *match, const char *regex,
@@ -350,53 +317,21 @@ static int parse_retry_limit(const char *v, int *out)
 
 static int add_output(struct dp_pipeline *pl, const struct dp_conf_section *s, struct dp_err *err)
 {
-	const struct dp_conf_kv *name = dp_conf_kv_get(s, "Name");
-	if (!name)
-		return dp_err_set(err, -EINVAL, "%s:%d: [OUTPUT] missing required key 'Name'", s->file, s->line);
-	const struct dp_output_ops *ops = dp_registry_output(name->val);
-	char hint[96];
-	if (!ops)
-		return dp_err_set(err, -EINVAL, "%s:%d: [OUTPUT] unknown output plugin '%s'%s", name->file,
-				  name->line, name->val, dp_suggest_plugin_hint("output", name->val, hint, sizeof(hint)));
-	if (pl->nout == DP_MAX_OUTPUTS)
-		return dp_err_set(err, -E2BIG, "%s:%d: too many outputs (max %d)", s->file, s->line,
-				  DP_MAX_OUTPUTS);
-	struct dp_output *o = calloc(1, sizeof(*o));
-	o->cfg = calloc(1, ops->cfg_size ? ops->cfg_size : 1);
-	o->ops = ops;
-	o->id = pl->nout;
-	o->file = s->file;
-	o->line = s->line;
-	o->pl = pl;
-	pl->out[pl->nout++] = o;
 	char what[64];
-	snprintf(what, sizeof(what), "[OUTPUT] %s", ops->name);
-	const struct dp_opt *tabs[2] = { dp_output_common_opts, ops->opts };
-	void *cfgs[2] = { o, o->cfg };
-	/* Name, and the plugin's pass-through keys ("rdkafka.*"). */
-	char prefix[64];
-	snprintf(prefix, sizeof(prefix), "%s*", ops->key_prefix ? ops->key_prefix : "");
-	const char *const ignore[] = { "Name", ops->key_prefix ? prefix : NULL, NULL };
-	int rc = dp_opt_apply(tabs, cfgs, ops->opts ? 2 : 1, s, what, ignore, err);
-	if (rc)
-		return rc;
-	o->sec = s;
-	o->log_level = dp_pipeline_log_level(s, o->log_level);
-	unsigned nth = 0;
-	for (unsigned i = 0; i + 1 < pl->nout; i++)
-		if (pl->out[i]->ops == ops)
-			nth++;
-	snprintf(o->name, sizeof(o->name), "%s.%u", ops->name, nth);
+	struct dp_output *o = dp_pipeline_inst_new(pl, DP_INST_OUTPUT, s, what, sizeof(what), err);
+	if (!o)
+		return err->code;
 	const struct dp_conf_kv *kv = dp_conf_kv_get(s, "Retry_Limit");
 	if (parse_retry_limit(o->retry_limit_opt, &o->retry_limit))
 		return dp_err_set(err, -EINVAL, "%s:%d: %s: invalid value '%s' for 'Retry_Limit': expected "
 				  "a number of retries >= 1, no_limits (or False) or no_retries", kv ? kv->file : s->file,
 				  kv ? kv->line : s->line, what, o->retry_limit_opt);
-	if ((rc = dp_pipeline_match_init(&o->match, o->match_opt, o->match_regex_opt, s, what,
-					 "it will receive nothing", err)))
+	int rc = dp_pipeline_match_init(&o->match, o->match_opt, o->match_regex_opt, s, what,
+					"it will receive nothing", err);
+	if (rc)
 		return rc;
 	err->key = NULL;
-	if (ops->setup && (rc = ops->setup(o, err)))
+	if (o->ops->setup && (rc = o->ops->setup(o, err)))
 		return place_error(err, rc, s, what);
 	return 0;
 }

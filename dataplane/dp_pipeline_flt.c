@@ -13,51 +13,19 @@
 #include "dp_log.h"
 #include "dp_pipeline.h"
 #include "dp_pipeline_int.h"
-#include "dp_suggest.h"
-
-static const char *const filter_ignore[] = { "Name", NULL };
 
 int dp_pipeline_add_filter(struct dp_pipeline *pl, const struct dp_conf_section *s, struct dp_err *err)
 {
-	const struct dp_conf_kv *name = dp_conf_kv_get(s, "Name");
-	if (!name)
-		return dp_err_set(err, -EINVAL, "%s:%d: [FILTER] missing required key 'Name'", s->file, s->line);
-	const struct dp_filter_ops *ops = dp_registry_filter(name->val);
-	char hint[96];
-	if (!ops)
-		return dp_err_set(err, -EINVAL, "%s:%d: [FILTER] unknown filter plugin '%s'%s", name->file,
-				  name->line, name->val, dp_suggest_plugin_hint("filter", name->val, hint, sizeof(hint)));
-	if (pl->nflt == DP_MAX_FILTERS)
-		return dp_err_set(err, -E2BIG, "%s:%d: too many filters (max %d)", s->file, s->line,
-				  DP_MAX_FILTERS);
-	struct dp_filter *f = calloc(1, sizeof(*f));
-	f->cfg = calloc(1, ops->cfg_size ? ops->cfg_size : 1);
-	f->ops = ops;
-	f->id = pl->nflt;
-	f->file = s->file;
-	f->line = s->line;
-	f->pl = pl;
-	f->emitter = -1;
-	pl->flt[pl->nflt++] = f;
 	char what[64];
-	snprintf(what, sizeof(what), "[FILTER] %s", ops->name);
-	const struct dp_opt *tabs[2] = { dp_filter_common_opts, ops->opts };
-	void *cfgs[2] = { f, f->cfg };
-	int rc = dp_opt_apply(tabs, cfgs, ops->opts ? 2 : 1, s, what, filter_ignore, err);
+	struct dp_filter *f = dp_pipeline_inst_new(pl, DP_INST_FILTER, s, what, sizeof(what), err);
+	if (!f)
+		return err->code;
+	int rc = dp_pipeline_match_init(&f->match, f->match_opt, f->match_regex_opt, s, what,
+					"it will see no records", err);
 	if (rc)
 		return rc;
-	f->log_level = dp_pipeline_log_level(s, f->log_level);
-	unsigned nth = 0;
-	for (unsigned i = 0; i + 1 < pl->nflt; i++)
-		if (pl->flt[i]->ops == ops)
-			nth++;
-	snprintf(f->name, sizeof(f->name), "%s.%u", ops->name, nth);
-	if ((rc = dp_pipeline_match_init(&f->match, f->match_opt, f->match_regex_opt, s, what,
-					 "it will see no records", err)))
-		return rc;
-	f->sec = s;
 	err->key = NULL;
-	rc = ops->setup ? ops->setup(f, err) : 0;
+	rc = f->ops->setup ? f->ops->setup(f, err) : 0;
 	f->sec = NULL;
 	return rc;
 }

@@ -7,6 +7,17 @@
 
 #include "dp_pipeline.h"
 
+enum dp_inst_kind { DP_INST_INPUT, DP_INST_FILTER, DP_INST_OUTPUT };
+
+/* A new instance of kind k from section s (dp_pipeline_inst.c): a struct
+ * dp_input, dp_filter or dp_output appended to the pipeline, with its
+ * common and plugin keys applied, its Log_Level and its name; `what` gets
+ * "[INPUT] tail" for the caller's messages. NULL with err set (file:line)
+ * when Name is missing or unknown, on too many instances, a bad key or no
+ * memory. */
+void *dp_pipeline_inst_new(struct dp_pipeline *pl, enum dp_inst_kind k, const struct dp_conf_section *s,
+			   char *what, size_t what_cap, struct dp_err *err);
+
 /* Match / Match_Regex of an output or filter: not both; neither is a
  * warning (if_none says what follows); a bad pattern names its line. */
 int dp_pipeline_log_level(const struct dp_conf_section *s, int parsed);
