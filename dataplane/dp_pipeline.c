@@ -461,11 +461,23 @@ int dp_pipeline_start(struct dp_pipeline *pl, struct dp_err *err)
 			struct out_worker *wk = out_worker_create(pl, pl->out[o], w, k, err);
 			if (!wk)
 				return -ENOMEM;
-			for (unsigned s = 0; s < pl->nshards; s++) {
-				wk->from_shard[s] = pl->shards[s]->to_worker[w];
-				wk->to_shard[s] = pl->shards[s]->from_worker[w];
-			}
 			pl->workers[w] = wk;
+		}
+	}
+	/* A channel per shard and worker: the runtime is the one place that
+	 * knows both ends (dp_chan.h). */
+	pl->chans = calloc((size_t)pl->nshards * pl->nworkers + 1, sizeof(*pl->chans));
+	if (!pl->chans)
+		return dp_err_set(err, -ENOMEM, "out of memory");
+	for (unsigned s = 0; s < pl->nshards; s++) {
+		struct shard *sh = pl->shards[s];
+		for (unsigned w = 0; w < pl->nworkers; w++) {
+			struct dp_chan *ch = dp_chan_create(sh->ring_cap, &sh->bell, &pl->workers[w]->bell);
+			if (!ch)
+				return dp_err_set(err, -ENOMEM, "shard %u: cannot allocate rings", s);
+			pl->chans[pl->nchans++] = ch;
+			sh->chan[w] = ch;
+			pl->workers[w]->chan[s] = ch;
 		}
 	}
 	for (unsigned w = 0; w < pl->nworkers; w++) {
@@ -506,7 +518,7 @@ int dp_pipeline_stop(struct dp_pipeline *pl)
 		}
 	for (unsigned s = 0; s < pl->nshards; s++)
 		if (pl->shards[s])
-			atomic_store(&pl->shards[s]->done, 1);
+			shard_close_chans(pl->shards[s]);
 	uint64_t deadline = dp_time_mono_ns() + (uint64_t)(pl->svc.grace * 1e9);
 	for (unsigned w = 0; w < pl->nworkers; w++)
 		if (pl->workers[w] && pl->workers[w]->thread)
@@ -545,6 +557,9 @@ void dp_pipeline_destroy(struct dp_pipeline *pl)
 		out_worker_destroy(pl->workers[w]);
 	for (unsigned s = 0; pl->shards && s < pl->nshards; s++)
 		shard_destroy(pl->shards[s]);
+	for (unsigned i = 0; i < pl->nchans; i++)
+		dp_chan_destroy(pl->chans[i]);
+	free(pl->chans);
 	free(pl->shards);
 	free(pl->workers);
 	dp_store_close(pl);

@@ -72,6 +72,8 @@ struct dp_pipeline {
 	int cpu[DP_MAX_SHARDS];          /* CPU of each shard */
 	struct shard **shards;
 	struct out_worker **workers;
+	struct dp_chan **chans;       /* [shard * nworkers + worker] (dp_chan.h) */
+	unsigned nchans;
 	unsigned nworkers;
 	unsigned stuck_workers;          /* left running after Grace */
 	uint64_t start_ns;

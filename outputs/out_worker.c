@@ -12,35 +12,22 @@
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/eventfd.h>
 #include <unistd.h>
 #include "dp_log.h"
 #include "dp_sched.h"
 #include "dp_time.h"
 #include "out_worker.h"
-#include "shard.h"
-
-void out_worker_kick(struct out_worker *w)
-{
-	if (atomic_exchange_explicit(&w->sleeping, 0, memory_order_relaxed)) {
-		uint64_t one = 1;
-		ssize_t r = write(w->wake_fd, &one, sizeof(one));
-		(void)r;
-	}
-}
 
 static void release(struct out_worker *w, struct dp_chunk *c)
 {
 	if (atomic_fetch_sub_explicit(&c->refs, 1, memory_order_acq_rel) != 1)
 		return;
 	/* Once on the ring the chunk is the shard's again: read it before. */
-	unsigned shard = c->shard;
+	struct dp_chan *ch = w->chan[c->shard];
 	void *obj = c;
-	dp_ring_enqueue_burst(w->to_shard[shard], &obj, 1);
-	struct shard *sh = w->pl->shards[shard];
-	atomic_thread_fence(memory_order_seq_cst);
-	if (atomic_load_explicit(&sh->sleeping, memory_order_relaxed))
-		shard_wake(sh);
+	dp_ring_enqueue_burst(ch->back, &obj, 1);
+	if (dp_bell_asleep(ch->shard))
+		dp_bell_ring(ch->shard);
 }
 
 static void backoff(struct out_worker *w, int attempt)
@@ -54,7 +41,7 @@ static void backoff(struct out_worker *w, int attempt)
 	while (dp_time_mono_ns() < until) {
 		if (atomic_load(&w->stop) == 2)
 			return;
-		struct pollfd p = { .fd = w->wake_fd, .events = POLLIN };
+		struct pollfd p = { .fd = w->bell.fd, .events = POLLIN };
 		poll(&p, 1, 100);
 	}
 }
@@ -152,7 +139,7 @@ static unsigned drain_rings(struct out_worker *w)
 	/* A busy output (full queue) takes nothing more: the rings fill and
 	 * the shards feel the backpressure. */
 	for (unsigned s = 0; s < w->pl->nshards && !w->busy; s++) {
-		unsigned n = dp_ring_dequeue_burst(w->from_shard[s], (void **)c, DP_BURST);
+		unsigned n = dp_ring_dequeue_burst(w->chan[s]->out, (void **)c, DP_BURST);
 		if (n) {
 			deliver(w, c, n);
 			got += n;
@@ -164,7 +151,7 @@ static unsigned drain_rings(struct out_worker *w)
 static bool shards_done(struct out_worker *w)
 {
 	for (unsigned s = 0; s < w->pl->nshards; s++)
-		if (!atomic_load(&w->pl->shards[s]->done))
+		if (!dp_chan_closed(w->chan[s]))
 			return false;
 	return true;
 }
@@ -208,20 +195,17 @@ static void *worker_main(void *arg)
 			poll_async(w, 5);
 			continue;
 		}
-		atomic_store(&w->sleeping, 1);
-		atomic_thread_fence(memory_order_seq_cst);
+		dp_bell_sleep_begin(&w->bell);
 		bool empty = true;
 		for (unsigned s = 0; s < w->pl->nshards && empty; s++)
-			if (dp_ring_count(w->from_shard[s]))
+			if (dp_ring_count(w->chan[s]->out))
 				empty = false;
 		if (empty) {
-			struct pollfd p = { .fd = w->wake_fd, .events = POLLIN };
+			struct pollfd p = { .fd = w->bell.fd, .events = POLLIN };
 			poll(&p, 1, 100);
-			uint64_t v;
-			ssize_t r = read(w->wake_fd, &v, sizeof(v));
-			(void)r;
+			dp_bell_clear(&w->bell);
 		}
-		atomic_store(&w->sleeping, 0);
+		dp_bell_sleep_end(&w->bell);
 	}
 	if (w->ctx && w->o->ops->worker_destroy)
 		w->o->ops->worker_destroy(w->ctx);
@@ -240,11 +224,10 @@ struct out_worker *out_worker_create(struct dp_pipeline *pl, struct dp_output *o
 	w->nth = nth;
 	w->o = o;
 	w->pl = pl;
-	w->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-	w->from_shard = calloc(pl->nshards, sizeof(*w->from_shard));
-	w->to_shard = calloc(pl->nshards, sizeof(*w->to_shard));
+	int brc = dp_bell_init(&w->bell);
+	w->chan = calloc(pl->nshards, sizeof(*w->chan));
 	w->cur.fd = -1;
-	if (w->wake_fd < 0 || !w->from_shard || !w->to_shard) {
+	if (brc || !w->chan) {
 		dp_err_set(err, -ENOMEM, "[%s] cannot create worker", o->name);
 		out_worker_destroy(w);
 		return NULL;
@@ -270,9 +253,7 @@ int out_worker_start(struct out_worker *w, struct dp_err *err)
 void out_worker_request_stop(struct out_worker *w)
 {
 	atomic_store(&w->stop, 1);
-	uint64_t one = 1;
-	ssize_t r = write(w->wake_fd, &one, sizeof(one));
-	(void)r;
+	dp_bell_ring_always(&w->bell);
 }
 
 int out_worker_join(struct out_worker *w, uint64_t deadline_ns)
@@ -297,11 +278,9 @@ void out_worker_destroy(struct out_worker *w)
 {
 	if (!w)
 		return;
-	if (w->wake_fd >= 0)
-		close(w->wake_fd);
+	dp_bell_fini(&w->bell);
 	if (w->has_cur)
 		dp_store_cur_close(&w->cur);
-	free(w->from_shard);
-	free(w->to_shard);
+	free(w->chan);   /* the channels are the runtime's */
 	free(w);
 }

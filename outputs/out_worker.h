@@ -4,8 +4,8 @@
  * returns each chunk to its shard once every output it was routed to has
  * confirmed it. Retries with exponential backoff up to Retry_Limit.
  *
- * Threads: the worker's own; `sleeping` and `stop` are shared with shards
- * and the control thread; counters are read by the control thread.
+ * Threads: the worker's own; its bell is rung by shards and `stop` set by
+ * the control thread; counters are read by the control thread.
  */
 #ifndef OUT_WORKER_H
 #define OUT_WORKER_H
@@ -13,6 +13,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include "dp_pipeline.h"
+#include "dp_chan.h"
 #include "dp_ring.h"
 #include "dp_store.h"
 
@@ -31,9 +32,7 @@ struct out_worker {
 	struct dp_pipeline *pl;
 	void *ctx;
 	pthread_t thread;
-	struct dp_ring **from_shard;  /* [shard] */
-	struct dp_ring **to_shard;    /* [shard] */
-	int wake_fd;
+	struct dp_chan **chan;        /* [shard], set by the runtime (dp_chan.h) */
 	struct out_worker_counters cnt;
 	struct dp_out_counters acnt;  /* asynchronous outputs (dp_output_ops.poll) */
 	unsigned inflight;        /* chunks an asynchronous output holds */
@@ -41,7 +40,7 @@ struct out_worker {
 	struct dp_err err;
 	struct dp_store_cur cur;  /* filesystem store: what this worker confirmed */
 	bool has_cur;
-	dp_cache_aligned _Atomic int sleeping;
+	struct dp_bell bell;      /* chunks arrived, or stop */
 	_Atomic int stop;
 	_Atomic int started;      /* 1 running, -1 failed to start */
 };
@@ -54,10 +53,5 @@ void out_worker_request_stop(struct out_worker *w);
  * 0 when it did, -ETIMEDOUT otherwise. */
 int out_worker_join(struct out_worker *w, uint64_t deadline_ns);
 void out_worker_destroy(struct out_worker *w);
-
-/* Shard side, after it enqueued chunks and then a seq_cst fence found
- * `sleeping` set: wake the worker (an eventfd write, unless another shard
- * already did). shard.c decides when (see wake_worker there). */
-void out_worker_kick(struct out_worker *w);
 
 #endif

@@ -22,7 +22,6 @@
 #include <unistd.h>
 #include "dp_log.h"
 #include "dp_time.h"
-#include "out_worker.h"
 #include "dp_edit.h"
 #include "psr_frame.h"
 #include "shard.h"
@@ -79,19 +78,18 @@ void shard_wake_flush(struct shard *sh)
 	for (unsigned i = 0; i < sh->nwake_pend; i++) {
 		unsigned w = sh->wake_pend[i];
 		sh->wake_is_pend[w] = 0;
-		out_worker_kick(sh->pl->workers[w]);
+		dp_bell_ring(sh->chan[w]->worker);
 	}
 	sh->nwake_pend = 0;
 }
 
 static void wake_worker(struct shard *sh, const struct dp_pool *pool, unsigned w)
 {
-	struct out_worker *ow = sh->pl->workers[w];
-	atomic_thread_fence(memory_order_seq_cst);
-	if (!atomic_load_explicit(&ow->sleeping, memory_order_relaxed))
+	struct dp_chan *ch = sh->chan[w];
+	if (!dp_bell_asleep(ch->worker))
 		return;   /* awake: it finds the chunk on its own */
-	if (dp_ring_count(sh->to_worker[w]) >= WAKE_BATCH || pool->nfree < pool->total / 2) {
-		out_worker_kick(ow);
+	if (dp_ring_count(ch->out) >= WAKE_BATCH || pool->nfree < pool->total / 2) {
+		dp_bell_ring(ch->worker);
 		return;
 	}
 	if (sh->wake_is_pend[w])
@@ -129,7 +127,7 @@ void shard_chunk_send(struct shard *sh, struct dp_chunk *c, uint64_t route, cons
 			void *obj = c;
 			/* A ring holds as many chunks as the shard's pools,
 			 * and a chunk is on it at most once: cannot fail. */
-			unsigned n = dp_ring_enqueue_burst(sh->to_worker[w], &obj, 1);
+			unsigned n = dp_ring_enqueue_burst(sh->chan[w]->out, &obj, 1);
 			(void)n;
 			wake_worker(sh, pool, w);
 		}
@@ -179,9 +177,9 @@ static bool reclaim(struct shard *sh)
 	void *objs[DP_BURST];
 	for (unsigned w = 0; w < sh->pl->nworkers; w++) {
 		unsigned n;
-		if (!sh->from_worker[w])
+		if (!sh->chan[w])
 			continue;
-		while ((n = dp_ring_dequeue_burst(sh->from_worker[w], objs, DP_BURST)) > 0) {
+		while ((n = dp_ring_dequeue_burst(sh->chan[w]->back, objs, DP_BURST)) > 0) {
 			for (unsigned i = 0; i < n; i++) {
 				struct dp_chunk *c = objs[i];
 				if (c->st_seq && sh->store && shard_store_released(sh, c))
@@ -422,9 +420,7 @@ static void dispatch(struct shard *sh, struct epoll_event *evs, int n)
 	for (int i = 0; i < n; i++) {
 		uint8_t kind = *(uint8_t *)evs[i].data.ptr;
 		if (kind == SHARD_EV_WAKE) {
-			uint64_t v;
-			ssize_t r = read(sh->wake_fd, &v, sizeof(v));
-			(void)r;
+			dp_bell_clear(&sh->bell);
 		} else if (kind == SHARD_EV_TIMER) {
 			timer_event(sh, evs[i].data.ptr);
 		} else if (kind == SHARD_EV_INPUT) {
@@ -472,13 +468,12 @@ static void wait_events(struct shard *sh, bool busy, int flush_ms)
 		/* Sleep until a worker returns a chunk; re-check after
 		 * announcing it so no return slips between the two. (With a
 		 * store, a returned chunk may finish a segment, to delete.) */
-		atomic_store(&sh->sleeping, 1);
-		atomic_thread_fence(memory_order_seq_cst);
+		dp_bell_sleep_begin(&sh->bell);
 		if (reclaim(sh))
 			timeout = 0;
 	}
 	int n = epoll_wait(sh->epfd, evs, 64, timeout);
-	atomic_store_explicit(&sh->sleeping, 0, memory_order_relaxed);
+	dp_bell_sleep_end(&sh->bell);
 	clocks(sh);
 	if (n > 0)
 		dispatch(sh, evs, n);
@@ -540,7 +535,7 @@ static void *shard_main(void *arg)
 		busy = shard_net_service_ready(sh, false) + shard_rx_poll(sh) > 0;  /* both run */
 	}
 	drain(sh);
-	atomic_store(&sh->done, 1);
+	shard_close_chans(sh);
 	return NULL;
 }
 
@@ -560,16 +555,16 @@ struct shard *shard_create(struct dp_pipeline *pl, unsigned id, int cpu, struct 
 	sh->flush_ns = (uint64_t)(pl->svc.flush * 1e9);
 	sh->nin = pl->nin;
 	sh->epfd = epoll_create1(EPOLL_CLOEXEC);
-	sh->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	int brc = dp_bell_init(&sh->bell);
 	sh->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	if (posix_memalign((void **)&sh->ins, DP_CACHE_LINE, sizeof(*sh->ins) * (pl->nin ? pl->nin : 1)) ||
-	    sh->epfd < 0 || sh->wake_fd < 0) {
+	    sh->epfd < 0 || brc) {
 		dp_err_set(err, -ENOMEM, "shard %u: cannot create epoll/eventfd", id);
 		return NULL;
 	}
 	memset(sh->ins, 0, sizeof(*sh->ins) * pl->nin);
 	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = &wake_tag };
-	epoll_ctl(sh->epfd, EPOLL_CTL_ADD, sh->wake_fd, &ev);
+	epoll_ctl(sh->epfd, EPOLL_CTL_ADD, sh->bell.fd, &ev);
 	for (unsigned i = 0; i < pl->nin; i++) {
 		struct shard_in *si = &sh->ins[i];
 		si->in = pl->in[i];
@@ -583,12 +578,11 @@ struct shard *shard_create(struct dp_pipeline *pl, unsigned id, int cpu, struct 
 	}
 	sh->wake_pend = calloc(pl->nworkers ? pl->nworkers : 1, sizeof(*sh->wake_pend));
 	sh->wake_is_pend = calloc(pl->nworkers ? pl->nworkers : 1, 1);
-	sh->to_worker = calloc(pl->nworkers ? pl->nworkers : 1, sizeof(*sh->to_worker));
-	sh->from_worker = calloc(pl->nworkers ? pl->nworkers : 1, sizeof(*sh->from_worker));
+	sh->chan = calloc(pl->nworkers ? pl->nworkers : 1, sizeof(*sh->chan));
 	/* Here, before the thread starts, so that the control thread reading
 	 * the counters never races with their allocation. */
 	sh->flt_cnt = calloc(pl->nflt ? pl->nflt : 1, sizeof(*sh->flt_cnt));
-	if (!sh->wake_pend || !sh->wake_is_pend || !sh->to_worker || !sh->from_worker || !sh->flt_cnt) {
+	if (!sh->wake_pend || !sh->wake_is_pend || !sh->chan || !sh->flt_cnt) {
 		dp_err_set(err, -ENOMEM, "shard %u: out of memory", id);
 		return NULL;
 	}
@@ -603,14 +597,7 @@ struct shard *shard_create(struct dp_pipeline *pl, unsigned id, int cpu, struct 
 		for (unsigned i = 0; i < pl->nin; i++)
 			sh->ins[i].count_stored = pl->in[i]->storage_type == DP_STORAGE_FILESYSTEM;
 	}
-	for (unsigned w = 0; w < pl->nworkers; w++) {
-		sh->to_worker[w] = dp_ring_create(total);
-		sh->from_worker[w] = dp_ring_create(total);
-		if (!sh->to_worker[w] || !sh->from_worker[w]) {
-			dp_err_set(err, -ENOMEM, "shard %u: cannot allocate rings", id);
-			return NULL;
-		}
-	}
+	sh->ring_cap = total;
 	return sh;
 }
 
@@ -640,17 +627,17 @@ int shard_start(struct shard *sh, struct dp_err *err)
 	return 0;
 }
 
-void shard_wake(struct shard *sh)
-{
-	uint64_t one = 1;
-	ssize_t r = write(sh->wake_fd, &one, sizeof(one));
-	(void)r;
-}
-
 void shard_request_stop(struct shard *sh)
 {
 	atomic_store(&sh->stop, 1);
-	shard_wake(sh);
+	dp_bell_ring_always(&sh->bell);
+}
+
+void shard_close_chans(struct shard *sh)
+{
+	for (unsigned w = 0; sh->chan && w < sh->pl->nworkers; w++)
+		if (sh->chan[w])
+			dp_chan_close(sh->chan[w]);
 }
 
 void shard_join(struct shard *sh)
@@ -672,7 +659,7 @@ void shard_destroy(struct shard *sh)
 	/* The workers have stopped: settle what they gave back since the
 	 * thread left, so inputs see every delivered chunk (tail: its DB
 	 * offsets) before their contexts go. */
-	if (sh->ins && sh->from_worker)
+	if (sh->ins && sh->chan)
 		reclaim(sh);
 	shard_rx_close(sh);
 	for (unsigned i = 0; i < sh->nin; i++) {
@@ -688,24 +675,15 @@ void shard_destroy(struct shard *sh)
 	}
 	shard_filters_fini(sh);
 	shard_store_close(sh);
-	for (unsigned w = 0; w < sh->pl->nworkers; w++) {
-		if (sh->to_worker)
-			dp_ring_destroy(sh->to_worker[w]);
-		if (sh->from_worker)
-			dp_ring_destroy(sh->from_worker[w]);
-	}
-	free(sh->flt_cnt);
 	free(sh->wake_pend);
 	free(sh->wake_is_pend);
-	free(sh->to_worker);
-	free(sh->from_worker);
+	free(sh->chan);   /* the channels are the runtime's */
 	free(sh->udp);
 	free(sh->rbuf);
 	free(sh->ins);
 	if (sh->epfd >= 0)
 		close(sh->epfd);
-	if (sh->wake_fd >= 0)
-		close(sh->wake_fd);
+	dp_bell_fini(&sh->bell);
 	if (sh->spare_fd >= 0)
 		close(sh->spare_fd);
 	free(sh);

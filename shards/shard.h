@@ -19,6 +19,7 @@
 #include "dp_log.h"
 #include "dp_pipeline.h"
 #include "dp_pool.h"
+#include "dp_chan.h"
 #include "dp_ring.h"
 #include "shard_pkt.h"
 
@@ -89,7 +90,6 @@ struct shard {
 	struct dp_pipeline *pl;
 	pthread_t thread;
 	int epfd;
-	int wake_fd;                /* eventfd: returns arrived, or stop */
 	int spare_fd;               /* given up to shed a connection at EMFILE */
 	unsigned nconns, max_conns; /* open connections, and this shard's share of
 	                               the descriptor limit */
@@ -101,8 +101,8 @@ struct shard {
 	struct sp_shard *sp;        /* this shard's part of the SQL engine */
 	struct shard_store *store;  /* filesystem store (shard_store.h), or NULL */
 	unsigned nin;
-	struct dp_ring **to_worker;   /* [worker] chunks out */
-	struct dp_ring **from_worker; /* [worker] chunks back */
+	struct dp_chan **chan;        /* [worker], set by the runtime (dp_chan.h) */
+	unsigned ring_cap;            /* chunks a channel's rings must hold */
 	struct shard_conn *ready;     /* connections with work to do */
 	struct shard_conn *conns;     /* all connections */
 	uint64_t now_ns;              /* CLOCK_MONOTONIC, per loop */
@@ -123,9 +123,8 @@ struct shard {
 	uint64_t epoll_ns;            /* last epoll_wait while polling a receive queue */
 	bool rx_polling;              /* some input has a polling receive queue */
 	/* shared */
-	dp_cache_aligned _Atomic int sleeping; /* waiting for returns */
+	struct dp_bell bell;          /* returns arrived, or stop */
 	_Atomic int stop;
-	_Atomic int done;
 };
 
 struct shard *shard_create(struct dp_pipeline *pl, unsigned id, int cpu, struct dp_err *err);
@@ -134,8 +133,9 @@ void shard_request_stop(struct shard *sh);
 void shard_join(struct shard *sh);
 void shard_destroy(struct shard *sh);
 
-/* Wake a shard blocked waiting for returned chunks (worker side). */
-void shard_wake(struct shard *sh);
+/* Tell the workers that the shard will send nothing more: its thread at
+ * its end, or the runtime for a shard that never ran. */
+void shard_close_chans(struct shard *sh);
 
 /* Parse one frame of text for input `in` on this shard, as if it had been
  * received (used by generators such as dummy). 0, or -EAGAIN when the
