@@ -58,8 +58,8 @@ struct dp_tls {
 	{ "tls.verify_client_cert", DP_OPT_BOOL, "off", offsetof(T, F.verify_client_cert), NULL, 0, 0, 0, \
 	  "With tls.verify on: also refuse a client that sends no certificate (mutual TLS)." }, \
 	{ "tls.debug", DP_OPT_INT, "1", offsetof(T, F.debug), NULL, 0, 4, 0, \
-	  "0: failed handshakes are only counted; 1: also logged, at most one line per cause per " \
-	  "10 s; 2-4: every failed and every completed handshake logged with the client's address." }, \
+	  "0: failed handshakes are only counted; 1: also logged, at most one line per 10 s per input " \
+	  "and shard; 2-4: every failed and every completed handshake logged with the client's address." }, \
 	{ "tls.ca_file", DP_OPT_STR, NULL, offsetof(T, F.ca_file), NULL, 0, 0, 0, \
 	  "PEM file of the CA certificates client certificates must chain to." }, \
 	{ "tls.ca_path", DP_OPT_STR, NULL, offsetof(T, F.ca_path), NULL, 0, 0, 0, \
