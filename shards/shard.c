@@ -537,10 +537,12 @@ static void *shard_main(void *arg)
 			if (flush_ms < 0 || flush_ms > 50)
 				flush_ms = 50;
 		}
-		/* TLS handshakes past their deadline (shard_tls.c). */
-		int tls_ms = shard_tls_tick(sh);
-		if (tls_ms >= 0 && (flush_ms < 0 || flush_ms > tls_ms))
-			flush_ms = tls_ms;
+		if (sh->tls_hs) {
+			/* TLS handshakes past their deadline (shard_tls.c). */
+			int tls_ms = shard_tls_tick(sh);
+			if (tls_ms >= 0 && (flush_ms < 0 || flush_ms > tls_ms))
+				flush_ms = tls_ms;
+		}
 		wait_events(sh, busy, flush_ms);
 		busy = shard_net_service_ready(sh, false) + shard_rx_poll(sh) > 0;  /* both run */
 	}
