@@ -22,6 +22,7 @@ struct dp_output;
 struct dp_pipeline;
 struct shard;
 struct shard_rx_cfg;
+struct dp_tls;
 
 /* Turn one frame into the fields of the open record (see psr_*): 0, or
  * -EINVAL when malformed (the frame is skipped), or DP_PARSE_UNPARSED when
@@ -131,6 +132,7 @@ struct dp_input {
 	uint64_t tick_ns;         /* DP_NET_TIMER interval */
 	bool tick_all_shards;     /* DP_NET_TIMER: tick on every shard, not shard 0 only */
 	int rcvbuf;               /* SO_RCVBUF, 0 = kernel default */
+	struct dp_tls *tls;       /* tls on: the server context (dp_tls.h), else NULL */
 	/* per shard, set when the pipeline is built */
 	unsigned pool_chunks;
 	/* receive backend keys of UDP inputs (shards/shard_rx.h), or NULL */

@@ -33,6 +33,7 @@ void dp_stats_collect(const struct dp_pipeline *pl, struct dp_stats_in *in, stru
 			in[i].kernel_dropped += DP_CNT_GET(c->kernel_dropped);
 			in[i].connections += DP_CNT_GET(c->connections);
 			in[i].rejected += DP_CNT_GET(c->rejected);
+			in[i].tls_handshake_failures += DP_CNT_GET(c->tls_handshake_failures);
 			in[i].filtered += DP_CNT_GET(c->filtered);
 			in[i].unparsed += DP_CNT_GET(c->unparsed);
 			in[i].stored += DP_CNT_GET(c->stored);
@@ -193,14 +194,15 @@ void dp_stats_print_json(const struct dp_pipeline *pl, FILE *f)
 	for (unsigned i = 0; i < pl->nin; i++) {
 		fprintf(f, "%s\"%s\":{\"records\":%llu,\"bytes\":%llu,\"malformed\":%llu,\"oversize\":%llu,"
 			"\"dropped\":%llu,\"kernel_dropped\":%llu,\"connections\":%llu,\"rejected\":%llu,\"filtered\":%llu,\"unparsed\":%llu,"
-			"\"stored\":%llu,\"memrb_dropped\":%llu",
+			"\"stored\":%llu,\"memrb_dropped\":%llu,\"tls_handshake_failures\":%llu",
 			i ? "," : "", in_name(pl->in[i]),
 			(unsigned long long)in[i].records, (unsigned long long)in[i].bytes,
 			(unsigned long long)in[i].malformed, (unsigned long long)in[i].oversize,
 			(unsigned long long)in[i].dropped, (unsigned long long)in[i].kernel_dropped,
 			(unsigned long long)in[i].connections, (unsigned long long)in[i].rejected,
 			(unsigned long long)in[i].filtered, (unsigned long long)in[i].unparsed,
-			(unsigned long long)in[i].stored, (unsigned long long)in[i].memrb_dropped);
+			(unsigned long long)in[i].stored, (unsigned long long)in[i].memrb_dropped,
+			(unsigned long long)in[i].tls_handshake_failures);
 		print_rx_json(f, &in[i]);
 		tin += in[i].records;
 		tmal += in[i].malformed + in[i].oversize;
@@ -255,6 +257,10 @@ void dp_stats_log(const struct dp_pipeline *pl)
 			(unsigned long long)in[i].dropped, (unsigned long long)in[i].kernel_dropped,
 			(unsigned long long)in[i].connections, (unsigned long long)in[i].rejected,
 			(unsigned long long)in[i].filtered, (unsigned long long)in[i].unparsed);
+	for (unsigned i = 0; i < pl->nin; i++)
+		if (in[i].tls_handshake_failures)
+			dp_info("[%s] tls_handshake_failures=%llu", in_name(pl->in[i]),
+				(unsigned long long)in[i].tls_handshake_failures);
 	for (unsigned i = 0; i < pl->nin; i++)
 		if (in[i].rx_polls)
 			dp_info("[%s] rx packets=%llu bytes=%llu imissed=%llu nombuf=%llu not_for_us=%llu "

@@ -13,6 +13,7 @@
 struct dp_stats_in {
 	uint64_t records, bytes, malformed, oversize, dropped, kernel_dropped, connections, rejected;
 	uint64_t filtered, unparsed, stored, memrb_dropped;
+	uint64_t tls_handshake_failures;
 	/* polling receive backends (shards/shard_rx.h) */
 	uint64_t rx_packets, rx_bytes, rx_imissed, rx_nombuf, rx_not_for_us, rx_polls, rx_idle_sleeps;
 	uint64_t rx_drop[SHARD_PKT_NVERDICTS];

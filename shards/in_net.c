@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/un.h>
+#include "dp_tls.h"
 #include "in_net.h"
 #include "psr_frame.h"
 #include "psr_json.h"
@@ -72,6 +73,24 @@ int in_net_setup_unix(struct dp_input *in, enum dp_transport net, const char *pa
 	in->path = strdup(path);
 	in->unix_perm = (unsigned)mode;
 	return 0;
+}
+
+int in_net_setup_tls(struct dp_input *in, const struct dp_tls_cfg *cfg, struct dp_err *err)
+{
+	if (!cfg->on)
+		return 0;
+	err->key = "tls";
+	if (in->net != DP_NET_TCP)
+		return dp_err_set(err, -EINVAL, "tls on needs a TCP listener (syslog: Mode tcp, RFC 5425); "
+				  "%s has no TLS", dp_net_is_unix(in->net) ? "a Unix socket" : "UDP");
+	in->tls = dp_tls_create(cfg, DP_TLS_SERVER, err);
+	return in->tls ? 0 : err->code;
+}
+
+void in_net_teardown(struct dp_input *in)
+{
+	dp_tls_destroy(in->tls);
+	in->tls = NULL;
 }
 
 int in_net_setup_rx(struct dp_input *in, const struct shard_rx_cfg *rx, struct dp_err *err)

@@ -65,6 +65,14 @@ struct psr_parser_state;
 int in_net_parse_with(const struct psr_parser *p, struct psr_parser_state *st, struct dp_chunk *c,
 		      const char *line, size_t len, const char *raw_key, size_t raw_klen);
 
+/* tls on (dp_tls.h): make the input's server context, in->tls. Only a
+ * TCP listener speaks TLS; on any other transport tls on is an error
+ * naming the key. Call after the transport is set up. */
+struct dp_tls_cfg;
+int in_net_setup_tls(struct dp_input *in, const struct dp_tls_cfg *cfg, struct dp_err *err);
+/* What in_net_setup_tls made; the teardown of the inputs that call it. */
+void in_net_teardown(struct dp_input *in);
+
 /* Check the receive backend keys against the transport setup chose, and
  * point in->rx at them. */
 int in_net_setup_rx(struct dp_input *in, const struct shard_rx_cfg *rx, struct dp_err *err);

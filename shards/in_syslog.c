@@ -10,6 +10,7 @@
 #include <string.h>
 #include <strings.h>
 #include "dp_pipeline.h"
+#include "dp_tls.h"
 #include "in_net.h"
 #include "psr_frame.h"
 #include "psr_parser.h"
@@ -32,6 +33,7 @@ struct in_syslog_cfg {
 	char *raw_message_key;
 	int format;
 	struct shard_rx_cfg rx;
+	struct dp_tls_cfg tls;
 };
 
 #define C(f) offsetof(struct in_syslog_cfg, f)
@@ -64,6 +66,7 @@ static const struct dp_opt syslog_opts[] = {
 	{ "Format", DP_OPT_ENUM, "auto", C(format), "auto|newline|octet_counting", 0, 0, 0,
 	  "TCP framing. auto (sluice's default) detects RFC 6587 octet counting or LF/NUL per frame." },
 	IN_NET_RX_OPTS(struct in_syslog_cfg, rx),
+	DP_TLS_SERVER_OPTS(struct in_syslog_cfg, tls),
 	{ NULL },
 };
 
@@ -109,6 +112,8 @@ static int setup(struct dp_input *in, struct dp_err *err)
 	if (rc)
 		return rc;
 	if ((rc = in_net_setup_rx(in, &cfg->rx, err)) != 0)
+		return rc;
+	if ((rc = in_net_setup_tls(in, &cfg->tls, err)) != 0)
 		return rc;
 	in->rcvbuf = (int)cfg->rcvbuf;
 	in->src_key = cfg->source_address_key;
@@ -191,4 +196,5 @@ const struct dp_input_ops in_syslog_ops = {
 	.shard_ctx_destroy = ctx_destroy,
 	.burst_begin = burst_begin,
 	.parse = parse,
+	.teardown = in_net_teardown,
 };

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "dp_pipeline.h"
+#include "dp_tls.h"
 #include "in_net.h"
 #include "psr_parser.h"
 
@@ -24,6 +25,7 @@ struct in_tcp_cfg {
 	char *separator;
 	char *source_address_key;
 	char *parser;
+	struct dp_tls_cfg tls;
 };
 
 #define C(f) offsetof(struct in_tcp_cfg, f)
@@ -45,6 +47,7 @@ static const struct dp_opt tcp_opts[] = {
 	{ "Parser", DP_OPT_STR, NULL, C(parser), NULL, 0, 0, 0,
 	  "Format none: the Name of a [PARSER] applied to each line; a line it does not match is "
 	  "kept as {\"log\": line} and counted as unparsed." },
+	DP_TLS_SERVER_OPTS(struct in_tcp_cfg, tls),
 	{ NULL },
 };
 
@@ -53,6 +56,8 @@ static int setup(struct dp_input *in, struct dp_err *err)
 	struct in_tcp_cfg *cfg = in->cfg;
 	int rc = in_net_setup(in, DP_NET_TCP, cfg->listen, cfg->port, cfg->chunk_size, cfg->buffer_size, err);
 	if (rc)
+		return rc;
+	if ((rc = in_net_setup_tls(in, &cfg->tls, err)) != 0)
 		return rc;
 	in->src_key = cfg->source_address_key;
 	in->src_key_len = in->src_key ? strlen(in->src_key) : 0;
@@ -116,4 +121,5 @@ const struct dp_input_ops in_tcp_ops = {
 	.shard_ctx_create = ctx_create,
 	.shard_ctx_destroy = ctx_destroy,
 	.parse = parse,
+	.teardown = in_net_teardown,
 };

@@ -27,6 +27,7 @@
 #include "shard.h"
 #include "shard_rx.h"
 #include "shard_store.h"
+#include "shard_tls.h"
 #include "dp_store.h"
 
 struct timer_ev {
@@ -530,6 +531,12 @@ static void *shard_main(void *arg)
 				shard_filters_tick(sh, false);
 			if (flush_ms < 0 || flush_ms > 50)
 				flush_ms = 50;
+		}
+		if (sh->tls_hs) {
+			/* TLS handshakes past their deadline (shard_tls.c). */
+			int tls_ms = shard_tls_tick(sh);
+			if (tls_ms >= 0 && (flush_ms < 0 || flush_ms > tls_ms))
+				flush_ms = tls_ms;
 		}
 		wait_events(sh, busy, flush_ms);
 		busy = shard_net_service_ready(sh, false) + shard_rx_poll(sh) > 0;  /* both run */

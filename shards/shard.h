@@ -43,6 +43,8 @@ struct shard_in_counters {
 	uint64_t kernel_dropped; /* UDP datagrams the kernel dropped (socket buffer full) */
 	uint64_t connections; /* TCP connections accepted */
 	uint64_t rejected;    /* connections closed at once: no fd or memory left */
+	uint64_t tls_handshake_failures; /* tls on: connections closed before their handshake
+	                         finished (refused certificate, not TLS, closed, too slow) */
 	uint64_t filtered;    /* records a filter removed (grep, throttle, ...) */
 	uint64_t unparsed;    /* records kept raw: their [PARSER] did not match */
 	uint64_t memrb_dropped; /* storage.type memrb: records of the oldest chunks dropped for
@@ -79,6 +81,7 @@ struct shard_in {
 	int fd;                     /* listener or UDP socket, -1 if none */
 	uint32_t kernel_drops_seen; /* last SO_RXQ_OVFL count */
 	struct dp_ratelimit accept_rl;
+	struct dp_ratelimit tls_rl; /* failed handshakes' log lines (shard_tls.c) */
 	void *ev;                   /* epoll tag for fd */
 	struct shard_in_counters cnt;
 	struct shard_rx_q *rx;      /* polling receive queue (shard_rx.h), or NULL */
@@ -105,6 +108,8 @@ struct shard {
 	unsigned ring_cap;            /* chunks a channel's rings must hold */
 	struct shard_conn *ready;     /* connections with work to do */
 	struct shard_conn *conns;     /* all connections */
+	unsigned tls_hs;              /* TLS connections whose handshake is under way */
+	uint64_t tls_tick_ns;         /* last look for handshakes past their deadline */
 	uint64_t now_ns;              /* CLOCK_MONOTONIC, per loop */
 	uint64_t now_real_ns;         /* CLOCK_REALTIME, per loop */
 	uint32_t now_sec, now_nsec;   /* the same, as record times take it */

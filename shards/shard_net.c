@@ -15,6 +15,9 @@
  * fills and the sender blocks. Connection structs are allocated at accept
  * time and `keep` grows only when a tail outgrows it (not per event).
  *
+ * A connection of a tls input reads through shard_tls.c (handshake, then
+ * SSL_read into the same buffer); everything after the read is the same.
+ *
  * Threads: the owning shard's only.
  */
 #include <arpa/inet.h>
@@ -33,6 +36,8 @@
 #include "dp_log.h"
 #include "psr_frame.h"
 #include "shard.h"
+#include "shard_conn.h"
+#include "shard_tls.h"
 
 /* Reads per connection per loop before giving the others a turn. */
 #define CONN_READ_BUDGET 4
@@ -42,30 +47,6 @@
 struct listen_ev {
 	uint8_t kind;
 	unsigned input;
-};
-
-struct shard_conn {
-	uint8_t kind;
-	bool in_ready;
-	bool eof;
-	bool more;                  /* the last burst stopped at max frames */
-	bool eof_flushed;           /* the unterminated tail was taken */
-	int fd;
-	struct shard_in *si;
-	struct shard_conn *next_ready;
-	struct shard_conn *prev, *next;  /* all connections */
-	struct psr_framer fr;
-	/* Bytes being framed: the shard's read buffer during a service,
-	 * `keep` in between. data[start..fill) is not consumed yet. */
-	char *data;
-	uint32_t start, fill;
-	uint32_t cap;               /* how much of the shard buffer it may use */
-	char *keep;
-	uint32_t keep_cap;
-	uint8_t src_len;
-	char src[80];               /* "tcp://ip:port" when Source_Address_Key is set */
-	unsigned nframes, next_frame;
-	struct psr_frame frames[DP_BURST];
 };
 
 struct udp_bufs {
@@ -246,17 +227,10 @@ static size_t peer_name(char *out, size_t cap, const void *sa, socklen_t len, bo
 	return n > 0 && (size_t)n < cap ? (size_t)n : 0;
 }
 
-static void ready_add(struct shard *sh, struct shard_conn *c)
-{
-	if (c->in_ready)
-		return;
-	c->in_ready = true;
-	c->next_ready = sh->ready;
-	sh->ready = c;
-}
-
 static void conn_close(struct shard *sh, struct shard_conn *c)
 {
+	if (c->ssl)
+		shard_tls_conn_fini(sh, c);
 	epoll_ctl(sh->epfd, EPOLL_CTL_DEL, c->fd, NULL);
 	close(c->fd);
 	sh->nconns--;
@@ -329,6 +303,14 @@ static void accept_all(struct shard *sh, struct shard_in *si)
 		c->si = si;
 		if (si->in->src_key)
 			c->src_len = (uint8_t)peer_name(c->src, sizeof(c->src), &peer, peerlen, true);
+		else if (si->in->tls)
+			peer_name(c->src, sizeof(c->src), &peer, peerlen, true);   /* for its log lines */
+		if (si->in->tls && shard_tls_conn_init(sh, c)) {
+			free(c);
+			free(keep);
+			shed(sh, si, fd, "out of memory for a TLS session");
+			continue;
+		}
 		c->cap = si->in->max_frame + PSR_FRAME_HEADROOM + si->in->read_size;
 		psr_framer_init(&c->fr, si->in->framing, si->in->max_frame, si->in->sep, si->in->sep_len);
 		struct epoll_event ev = { .events = EPOLLIN | EPOLLRDHUP | EPOLLET, .data.ptr = c };
@@ -340,7 +322,7 @@ static void accept_all(struct shard *sh, struct shard_in *si)
 		DP_CNT_ADD(si->cnt.connections, 1);
 		sh->nconns++;
 		/* Data may have arrived before the fd joined epoll. */
-		ready_add(sh, c);
+		shard_conn_ready(sh, c);
 	}
 }
 
@@ -461,7 +443,9 @@ static int conn_service(struct shard *sh, struct shard_conn *c, int budget)
 		c->data = sh->rbuf;
 		c->start = 0;
 		c->fill = tail;
-		ssize_t n = read(c->fd, c->data + c->fill, c->cap - c->fill);
+		/* The one branch TLS costs a plain connection. */
+		ssize_t n = c->ssl ? shard_tls_read(sh, c, c->data + c->fill, c->cap - c->fill)
+				   : read(c->fd, c->data + c->fill, c->cap - c->fill);
 		if (n > 0) {
 			c->fill += (uint32_t)n;
 			DP_CNT_ADD(si->cnt.bytes, (uint64_t)n);
@@ -552,7 +536,7 @@ void shard_net_event(struct shard *sh, void *tag, uint32_t events)
 	} else if (kind == SHARD_EV_CONN) {
 		struct shard_conn *c = tag;
 		(void)events;
-		ready_add(sh, c);
+		shard_conn_ready(sh, c);
 	}
 }
 
@@ -629,7 +613,7 @@ void shard_net_stop_accepting(struct shard *sh)
 void shard_net_mark_all_ready(struct shard *sh)
 {
 	for (struct shard_conn *c = sh->conns; c; c = c->next)
-		ready_add(sh, c);
+		shard_conn_ready(sh, c);
 }
 
 void shard_net_close_all(struct shard *sh)

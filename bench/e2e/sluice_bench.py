@@ -31,6 +31,9 @@ CLK_TCK = os.sysconf('SC_CLK_TCK')
 # scenario -> (input plugin, transport, Parser, loadgen --format)
 SCENARIOS = {
     'syslog-tcp-5424': ('syslog', 'tcp', 'syslog-rfc5424', 'rfc5424'),
+    # syslog-tcp-5424 over TLS (tls on, tls.verify off): RFC 5425 with
+    # --octet-counting; loadgen --tls sends (C, OpenSSL, 256 KiB writes)
+    'syslog-tcp-tls':  ('syslog', 'tcp', 'syslog-rfc5424', 'rfc5424'),
     'syslog-tcp-3164': ('syslog', 'tcp', 'syslog-rfc3164', 'rfc3164'),
     'syslog-udp-5424': ('syslog', 'udp', 'syslog-rfc5424', 'rfc5424'),
     'json-tcp':        ('tcp',    'tcp', None,             'json'),
@@ -87,6 +90,23 @@ STREAMS = {
                      "(tag='sql.out') AS SELECT app, COUNT(*) AS n, AVG(pid) AS p FROM TAG:'*' "
                      "WINDOW TUMBLING (1 SECOND) GROUP BY app;\n"),
 }
+
+# scenarios whose input is tls on, with a certificate made in the temp dir
+TLS = ('syslog-tcp-tls',)
+
+
+def tls_rows(tmp):
+    """The tls.* rows of a server with a fresh self-signed EC certificate
+    (openssl req), and no client verification: the sender is ours."""
+    crt, key = os.path.join(tmp, 'server.crt'), os.path.join(tmp, 'server.key')
+    r = subprocess.run(['openssl', 'req', '-x509', '-newkey', 'ec', '-pkeyopt',
+                        'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', key, '-out', crt,
+                        '-days', '2', '-subj', '/CN=localhost'], capture_output=True, text=True)
+    if r.returncode:
+        raise BenchError('openssl req: ' + r.stderr.strip())
+    return ('    tls on\n    tls.verify off\n    tls.crt_file %s\n    tls.key_file %s\n'
+            % (crt, key))
+
 
 # scenario -> [FILTER] sections between input and output
 FILTERS = {
@@ -264,6 +284,8 @@ def scenario_config(name, args, tmp):
         conf += '    Format json\n'
     if name in STORE:
         conf += '    storage.type filesystem\n'
+    if name in TLS:
+        conf += tls_rows(tmp)
     if transport == 'udp':
         # what a UDP deployment sets; the kernel caps it at net.core.rmem_max
         conf += '    Receive_Buffer_Size 8M\n'
@@ -282,7 +304,8 @@ def scenario_config(name, args, tmp):
                  '    Format json_lines\n') % tmp
     else:
         conf += '\n[OUTPUT]\n    Name   null\n    Match  *\n'
-    load = {'proto': transport, 'format': fmt, 'port': port, 'count': args.count}
+    load = {'proto': transport, 'format': fmt, 'port': port, 'count': args.count,
+            'tls': name in TLS}
     return conf, [load], subprocess.DEVNULL
 
 
@@ -374,6 +397,8 @@ def loadgen_cmd(args, load, nloads):
         cmd.append('--sd')
     if args.octet_counting and load['proto'] == 'tcp' and load['format'] != 'json':
         cmd.append('--octet-counting')
+    if load.get('tls'):
+        cmd.append('--tls')
     return cmd
 
 

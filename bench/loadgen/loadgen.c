@@ -16,7 +16,7 @@
  * It must never be the bottleneck: messages are generated before timing,
  * TCP goes out in writes of up to 256 KiB of whole messages, UDP in
  * sendmmsg() batches, and --mark only rewrites ten digits per message.
- * Sockets are blocking, so a receiver that stops reading stalls the sender
+ * --tls makes each TCP connection a TLS client (lg_tls.c). Sockets are blocking, so a receiver that stops reading stalls the sender
  * (TCP backpressure is what some tests look for).
  */
 #include <errno.h>
@@ -43,6 +43,7 @@ struct lg_sender {
 	pthread_barrier_t *start;
 	struct lg_corpus corpus;
 	int fd;
+	void *tls;               /* --tls: its session (lg_tls.c) */
 	unsigned conn;
 	uint64_t count;          /* events this connection sends */
 	uint64_t sent;
@@ -136,7 +137,8 @@ static void lg_send_tcp(struct lg_sender *s, double rate)
 			lg_pace(s, rate, s->sent);
 		if (c->seq_at)
 			lg_corpus_mark(c, pos, k, s->sent);
-		int rc = lg_write_all(s->fd, c->buf + c->off[pos], len, &done);
+		int rc = s->tls ? lg_tls_write_all(s->tls, c->buf + c->off[pos], len, &done, &lg_stop)
+				: lg_write_all(s->fd, c->buf + c->off[pos], len, &done);
 		s->bytes += done;
 		if (rc < 0) {
 			uint32_t whole = 0;
@@ -155,6 +157,8 @@ static void lg_send_tcp(struct lg_sender *s, double rate)
 			pos = 0;
 	}
 	/* FIN after the last byte; close() then keeps queued data flowing. */
+	if (s->tls)
+		lg_tls_shutdown(s->tls);
 	shutdown(s->fd, SHUT_WR);
 }
 
@@ -277,6 +281,7 @@ static void lg_usage(FILE *f)
 "  --rate N              events/s in total, 0 = as fast as possible (default 0)\n"
 "  --conns N             TCP connections or UDP sockets, one thread each (default 1)\n"
 "  --octet-counting      RFC 6587 'LEN SP MSG' framing instead of 'MSG LF' (TCP)\n"
+"  --tls                 TCP over TLS (server certificate not checked)\n"
 "  --seed N              content seed (default 1)\n"
 "  --variety N           distinct messages per connection (default 4096)\n"
 "  --sd                  RFC 5424 structured data on ~40%% of messages\n"
@@ -315,6 +320,7 @@ static int lg_opts_parse(struct lg_opts *o, int argc, char **argv)
 		{ "sd", no_argument, 0, 'd' },
 		{ "malformed-every", required_argument, 0, 'm' },
 		{ "mark", no_argument, 0, 'k' },
+		{ "tls", no_argument, 0, 't' },
 		{ "help", no_argument, 0, 'H' },
 		{ 0, 0, 0, 0 },
 	};
@@ -349,6 +355,7 @@ static int lg_opts_parse(struct lg_opts *o, int argc, char **argv)
 		case 'o': o->octet_counting = 1; break;
 		case 'd': o->sd = 1; break;
 		case 'k': o->mark = 1; break;
+		case 't': o->tls = 1; break;
 		case 'H': lg_usage(stdout); exit(0);
 		case 'n': case 'r': case 'c': case 's': case 'v': case 'm':
 			if (lg_opts_parse_num(name, optarg, &v))
@@ -405,6 +412,8 @@ int main(int argc, char **argv)
 		s[i].fd = lg_connect(&o);
 		if (s[i].fd < 0)
 			return 1;
+		if (o.tls && o.proto == LG_TCP && !(s[i].tls = lg_tls_connect(s[i].fd, o.host)))
+			return 1;
 		if (lg_corpus_build(&s[i].corpus, &o, i)) {
 			fprintf(stderr, "loadgen: out of memory building messages\n");
 			return 1;
@@ -438,6 +447,8 @@ int main(int argc, char **argv)
 	}
 	for (unsigned i = 0; i < o.conns; i++) {
 		pthread_join(s[i].tid, NULL);
+		if (s[i].tls)
+			lg_tls_free(s[i].tls);
 		close(s[i].fd);
 		sent += s[i].sent;
 		bytes += s[i].bytes;

@@ -9,6 +9,7 @@
 #ifndef LOADGEN_H
 #define LOADGEN_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -29,6 +30,7 @@ struct lg_opts {
 	int sd;                  /* RFC 5424 structured data on some messages */
 	unsigned malformed_every; /* 0 = never; N = events N, 2N, ... are bad */
 	int mark;                /* "seq=%010llu" (and "conn=<c>") in every message */
+	int tls;                 /* TCP: each connection a TLS client (lg_tls.c) */
 };
 
 /*
@@ -67,5 +69,12 @@ static inline void lg_corpus_mark(struct lg_corpus *c, uint32_t pos, uint32_t k,
 		}
 	}
 }
+
+/* --tls (lg_tls.c): a TLS session on the connected socket fd, handshake
+ * done (NULL, said on stderr, when it fails); writes as lg_write_all. */
+void *lg_tls_connect(int fd, const char *host);
+int lg_tls_write_all(void *tls, const char *p, size_t len, size_t *done, atomic_int *stop);
+void lg_tls_shutdown(void *tls);
+void lg_tls_free(void *tls);
 
 #endif

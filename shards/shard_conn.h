@@ -1,0 +1,56 @@
+/*
+ * shard_conn.h — a TCP connection of a shard's epoll backend, shared by
+ * shard_net.c (accept, plain reads, framing) and shard_tls.c (its TLS
+ * session). Internal to shards/.
+ *
+ * Threads: the owning shard's only.
+ */
+#ifndef SHARD_CONN_H
+#define SHARD_CONN_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include "psr_frame.h"
+#include "shard.h"
+
+struct shard_conn {
+	uint8_t kind;
+	bool in_ready;
+	bool eof;
+	bool more;                  /* the last burst stopped at max frames */
+	bool eof_flushed;           /* the unterminated tail was taken */
+	int fd;
+	struct shard_in *si;
+	struct shard_conn *next_ready;
+	struct shard_conn *prev, *next;  /* all connections */
+	struct psr_framer fr;
+	/* Bytes being framed: the shard's read buffer during a service,
+	 * `keep` in between. data[start..fill) is not consumed yet. */
+	char *data;
+	uint32_t start, fill;
+	uint32_t cap;               /* how much of the shard buffer it may use */
+	char *keep;
+	uint32_t keep_cap;
+	uint8_t src_len;
+	char src[80];               /* "tcp://ip:port" when Source_Address_Key is set (src_len),
+	                               or for TLS (named in its log lines) */
+	/* TLS (shard_tls.c); ssl NULL for a plain connection */
+	struct ssl_st *ssl;
+	bool tls_hs;                /* handshake not finished */
+	bool tls_out;               /* EPOLLOUT asked for (the handshake wants to write) */
+	uint64_t tls_deadline_ns;   /* the handshake's end, CLOCK_MONOTONIC */
+	unsigned nframes, next_frame;
+	struct psr_frame frames[DP_BURST];
+};
+
+/* Put c on the shard's list of connections to serve. */
+static inline void shard_conn_ready(struct shard *sh, struct shard_conn *c)
+{
+	if (c->in_ready)
+		return;
+	c->in_ready = true;
+	c->next_ready = sh->ready;
+	sh->ready = c;
+}
+
+#endif
