@@ -119,7 +119,30 @@ static void deliver(struct out_worker *w, struct dp_chunk **c, unsigned n)
 		recs += c[i]->nrecs;
 		bytes += c[i]->data_len;
 	}
-	if (rc < 0 || rc == DP_FLUSH_FAILED) {
+	if (o->ops->burst_failed) {
+		/* The output says record by record what was not accepted
+		 * (a bulk API): a burst can be part delivered, part failed. */
+		uint64_t sel[DP_BURST][DP_CHUNK_RECS / 64];
+		memset(sel, 0, sizeof(sel[0]) * n);
+		uint64_t bad = o->ops->burst_failed(w->ctx, c, n, sel);
+		if (bad > recs)
+			bad = recs;
+		if (rc < 0)
+			dp_error("[%s] giving up on %llu records after %d retries: %s", o->name,
+				 (unsigned long long)bad, attempt, strerror(-rc));
+		DP_CNT_ADD(w->cnt.failed, bad);
+		DP_CNT_ADD(w->cnt.records, recs - bad);
+		DP_CNT_ADD(w->cnt.bytes, recs ? bytes * (recs - bad) / recs : 0);
+		const char *cause = rc == DP_FLUSH_FAILED || rc == 0 ? "rejected" : attempt ? "retries" : "error";
+		for (unsigned i = 0; bad && i < n; i++) {
+			bool any = false;
+			for (unsigned k = 0; k < DP_CHUNK_RECS / 64 && !any; k++)
+				any = sel[i][k] != 0;
+			int dl = any ? dp_store_dlq_write_sel(w->pl, o, c[i], sel[i], cause) : 0;
+			if (dl)
+				dp_error("[%s] cannot keep them in the dead-letter queue: %s", o->name, strerror(-dl));
+		}
+	} else if (rc < 0 || rc == DP_FLUSH_FAILED) {
 		if (rc < 0)
 			dp_error("[%s] giving up on %llu records after %d retries: %s", o->name,
 				 (unsigned long long)recs, attempt, strerror(-rc));
