@@ -7,6 +7,12 @@
  * A chunk is returned to its shard only after flush confirmed it and only
  * by the last output holding it (refs), through this worker's return ring
  * for that shard.
+ *
+ * A burst is counted when the worker is done with it: delivered (flush
+ * returned 0) or failed (DP_FLUSH_FAILED, or Retry_Limit gave up), all of
+ * it, unless the output has burst_failed (dp_plugin.h): then it names the
+ * records its destination did not accept (a bulk API answers per record),
+ * only those are counted failed and kept in the dead-letter queue.
  */
 #include <errno.h>
 #include <poll.h>
