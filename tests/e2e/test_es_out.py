@@ -36,13 +36,14 @@ import base64
 import gzip
 import http.server
 import json
+import socket
 import ssl
 import subprocess
 import threading
 import time
 from datetime import datetime, timezone
 
-from harness import SLUICE, check, check_eq, conf, free_port, main, service, skip, tcp_in, wait_for
+from harness import SLUICE, check, check_eq, conf, free_port, main, service, skip, tcp_in
 from test_http_out import send_json
 
 
@@ -231,7 +232,7 @@ def test_documents(t):
     sl = t.sluice(conf(service(t), tcp_in(port, Tag='app.x'), *outs))
     n = 600
     # records with a dotted key, a nested map and an id
-    import socket
+
     with socket.create_connection(('127.0.0.1', port)) as s:
         s.sendall(''.join(json.dumps({'seq': i, 'myid': 'id-%d' % i, 'a.b': 1, 'n': {'x.y': [i]},
                                       'msg': 'r"%d' % i}) + '\n' for i in range(n)).encode())
@@ -287,7 +288,7 @@ def test_logstash_index(t):
                    Logstash_Prefix_Separator='_', Logstash_DateFormat='%Y-%m', Logstash_Prefix_Key='pfx'),
             es_out(fake, 'es', 'n', Path='/n', Logstash_Format='on', Current_Time_Index='on')]
     sl = t.sluice(conf(service(t), PARSER, tcp_in(port, fmt='none', Parser='jt'), *outs))
-    import socket
+
     days = ['2021-03-04T05:06:07', '2022-12-31T23:59:59']
     with socket.create_connection(('127.0.0.1', port)) as s:
         lines = []
