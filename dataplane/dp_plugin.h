@@ -189,6 +189,17 @@ struct dp_output_ops {
 	 * Retry_Limit of the chunks it holds. */
 	int (*poll)(void *wctx, int timeout_ms, struct dp_out_done *done, unsigned max,
 		    unsigned *ndone, struct dp_out_counters *cnt);
+	/* Optional, for synchronous outputs whose destination answers per
+	 * record (es/opensearch _bulk): called on the worker once it is done
+	 * with a burst (flush returned 0 or DP_FLUSH_FAILED, or Retry_Limit
+	 * gave up on it), before its chunks are released. Sets in sel[i]
+	 * (zeroed by the caller; bit r of word r / 64) the records of c[i]
+	 * the destination did not accept, and returns how many. The worker
+	 * counts those failed (and keeps them in the dead-letter queue) and
+	 * the others delivered, instead of counting the whole burst one way.
+	 * Without it: all delivered on 0, all failed otherwise. */
+	uint32_t (*burst_failed)(void *wctx, struct dp_chunk *const *c, unsigned n,
+				 uint64_t (*sel)[DP_CHUNK_RECS / 64]);
 	void (*worker_destroy)(void *wctx);
 	void (*teardown)(struct dp_output *o);
 	/* As dp_input_ops.key_prefix. */

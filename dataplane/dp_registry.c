@@ -17,6 +17,7 @@ extern const struct dp_filter_ops flt_parser_ops;
 extern const struct dp_filter_ops flt_nest_ops, flt_lua_ops;
 extern const struct dp_output_ops out_kafka_ops;
 extern const struct dp_output_ops out_http_ops;
+extern const struct dp_output_ops out_es_ops, out_opensearch_ops;
 extern const struct dp_input_ops in_kafka_ops;
 extern const struct dp_input_ops in_udp_ops;
 extern const struct dp_input_ops in_tail_ops;
@@ -37,6 +38,8 @@ const struct dp_output_ops *const dp_registry_outputs[] = {
 	&out_null_ops,
 	&out_kafka_ops,
 	&out_http_ops,
+	&out_es_ops,
+	&out_opensearch_ops,
 	NULL,
 };
 

@@ -12,7 +12,7 @@
  *   - any other 4xx: retrying cannot help; flush returns DP_FLUSH_FAILED,
  *     the records are counted failed (stats "errors") and never sent again.
  * Every such cause (a status, a curl error) is logged once, then at most
- * every OUT_HTTP_LOG_EVERY_S seconds, with the status and the first bytes
+ * every OUT_HTTPC_LOG_EVERY_S seconds, with the status and the first bytes
  * of the response body (log_response_payload).
  *
  * A body larger than Body_Max_Size is split into several requests. When a
@@ -32,20 +32,17 @@
 #include "dp_pipeline.h"
 #include "dp_time.h"
 #include "out_http.h"
+#include "out_httpc.h"
 
-#define OUT_HTTP_LOG_EVERY_S 30
 #define OUT_HTTP_RESP_PREFIX 256   /* bytes of a response body kept for the log */
 #define OUT_HTTP_MAX_HEADERS 64
 
 struct out_http_cfg {
-	char *host;
-	int64_t port;
+	struct out_httpc_cfg hc;   /* Host, Port, HTTP_User, net.*, tls.* */
 	char *uri;
 	int format;
 	char *header;          /* the last one; all are read from the section */
 	char *header_tag;
-	char *http_user;
-	char *http_passwd;
 	int http_method;
 	char *proxy;
 	char *compress;
@@ -54,17 +51,7 @@ struct out_http_cfg {
 	char *date_key;
 	char *date_format;
 	char *gelf_ts, *gelf_host, *gelf_short, *gelf_full, *gelf_level;
-	bool keepalive;
-	double keepalive_idle;
-	double connect_timeout;
-	double io_timeout;
 	int64_t body_max;
-	bool tls;
-	bool tls_verify;
-	bool tls_verify_hostname;
-	char *tls_ca_file, *tls_ca_path, *tls_crt_file, *tls_key_file, *tls_key_passwd, *tls_vhost;
-	int tls_min_version;
-	char *tls_ciphers;
 	/* set by setup */
 	char **hdr_vals;
 	unsigned nhdr;
@@ -75,8 +62,8 @@ struct out_http_cfg {
 #define C(f) offsetof(struct out_http_cfg, f)
 
 static const struct dp_opt http_opts[] = {
-	{ "Host", DP_OPT_STR, "127.0.0.1", C(host), NULL, 0, 0, 0, "Host name or IP address of the HTTP server." },
-	{ "Port", DP_OPT_INT, "80", C(port), NULL, 1, 65535, 0, "TCP port of the HTTP server." },
+	{ "Host", DP_OPT_STR, "127.0.0.1", C(hc.host), NULL, 0, 0, 0, "Host name or IP address of the HTTP server." },
+	{ "Port", DP_OPT_INT, "80", C(hc.port), NULL, 1, 65535, 0, "TCP port of the HTTP server." },
 	{ "URI", DP_OPT_STR, "/", C(uri), NULL, 0, 0, 0, "Path of the request; a '/' is put in front when missing." },
 	{ "Format", DP_OPT_ENUM, "msgpack", C(format), "msgpack|json|json_lines|json_stream|gelf", 0, 0, 0,
 	  "Body of a request: msgpack events back to back; json: one array; json_lines: one object per "
@@ -86,8 +73,6 @@ static const struct dp_opt http_opts[] = {
 	  "Content-Type given here replaces the format's." },
 	{ "Header_Tag", DP_OPT_STR, NULL, C(header_tag), NULL, 0, 0, 0,
 	  "Send the records' tag in this header; a request then holds the records of one tag." },
-	{ "HTTP_User", DP_OPT_STR, NULL, C(http_user), NULL, 0, 0, 0, "Basic authentication user." },
-	{ "HTTP_Passwd", DP_OPT_STR, "", C(http_passwd), NULL, 0, 0, 0, "Basic authentication password." },
 	{ "http_method", DP_OPT_ENUM, "POST", C(http_method), "POST|PUT", 0, 0, 0, "Request method." },
 	{ "Proxy", DP_OPT_STR, NULL, C(proxy), NULL, 0, 0, 0,
 	  "HTTP proxy, http://HOST:PORT. Without it no proxy is used (the http_proxy environment "
@@ -112,59 +97,21 @@ static const struct dp_opt http_opts[] = {
 	  "Format gelf: record key of full_message (default full_message)." },
 	{ "gelf_level_key", DP_OPT_STR, NULL, C(gelf_level), NULL, 0, 0, 0,
 	  "Format gelf: record key of the level (default level)." },
-	{ "net.keepalive", DP_OPT_BOOL, "true", C(keepalive), NULL, 0, 0, 0,
-	  "Keep the connection open between requests." },
-	{ "net.keepalive_idle_timeout", DP_OPT_SECONDS, "30", C(keepalive_idle), NULL, 1, 86400, 0,
-	  "A kept connection idle longer than this is not reused (a new one is opened)." },
-	{ "net.connect_timeout", DP_OPT_SECONDS, "10", C(connect_timeout), NULL, 0, 3600, 0,
-	  "Time allowed to connect (TCP and TLS); then the burst is retried." },
-	{ "net.io_timeout", DP_OPT_SECONDS, "0", C(io_timeout), NULL, 0, 86400, 0,
-	  "Time allowed for a whole request and its response; 0: no limit." },
+	OUT_HTTPC_OPTS(struct out_http_cfg, hc),
 	{ "Body_Max_Size", DP_OPT_SIZE, "5M", C(body_max), NULL, 1024, 1000000000, 0,
 	  "Largest request body (before compression); a larger burst is split into several "
 	  "requests (sluice)." },
-	{ "tls", DP_OPT_BOOL, "off", C(tls), NULL, 0, 0, 0, "Use TLS (https)." },
-	{ "tls.verify", DP_OPT_BOOL, "on", C(tls_verify), NULL, 0, 0, 0,
-	  "Verify the server's certificate chain." },
-	{ "tls.verify_hostname", DP_OPT_BOOL, "off", C(tls_verify_hostname), NULL, 0, 0, 0,
-	  "Also check that the certificate names Host (or tls.vhost)." },
-	{ "tls.ca_file", DP_OPT_STR, NULL, C(tls_ca_file), NULL, 0, 0, 0,
-	  "PEM file of the CA certificates to trust (default: the system's)." },
-	{ "tls.ca_path", DP_OPT_STR, NULL, C(tls_ca_path), NULL, 0, 0, 0,
-	  "Directory of CA certificates (c_rehash layout)." },
-	{ "tls.crt_file", DP_OPT_STR, NULL, C(tls_crt_file), NULL, 0, 0, 0, "Client certificate (PEM)." },
-	{ "tls.key_file", DP_OPT_STR, NULL, C(tls_key_file), NULL, 0, 0, 0, "Client private key (PEM)." },
-	{ "tls.key_passwd", DP_OPT_STR, NULL, C(tls_key_passwd), NULL, 0, 0, 0,
-	  "Password of tls.key_file." },
-	{ "tls.vhost", DP_OPT_STR, NULL, C(tls_vhost), NULL, 0, 0, 0,
-	  "Server name sent in TLS SNI (and checked with tls.verify_hostname) instead of Host." },
-	{ "tls.min_version", DP_OPT_ENUM, "TLSv1.2", C(tls_min_version), "TLSv1.1|TLSv1.2|TLSv1.3", 0, 0, 0,
-	  "Lowest TLS version accepted." },
-	{ "tls.ciphers", DP_OPT_STR, NULL, C(tls_ciphers), NULL, 0, 0, 0,
-	  "OpenSSL cipher list (TLS 1.2 and below)." },
 	{ NULL },
-};
-
-/* One log line per cause per OUT_HTTP_LOG_EVERY_S. */
-struct http_cause {
-	long cause;   /* HTTP status, or -CURLcode */
-	struct dp_ratelimit rl;
 };
 
 struct http_worker {
 	struct dp_output *o;
 	struct out_http_cfg *cfg;
-	CURL *h;
+	struct out_httpc c;     /* the connection, the response, cause logging */
 	struct curl_slist *hdrs;
-	struct curl_slist *connect_to;
-	char *url;
-	char *hostport;         /* "Host: h:p" when tls.vhost moves the URL's host */
 	struct out_http_fmt fmt;
 	struct out_buf body;
 	struct out_buf gz;
-	char resp[OUT_HTTP_RESP_PREFIX];
-	size_t resp_len;
-	char errbuf[CURL_ERROR_SIZE];
 	/* A split burst stopped by a retriable error: where to start again
 	 * when the same burst comes back (deliver() retries it unchanged).
 	 * resume_key tells it from a later burst of recycled chunks (after
@@ -172,12 +119,8 @@ struct http_worker {
 	uint64_t resume_key;
 	struct out_http_pos resume;
 	bool resume_rejected;
-	struct http_cause causes[16];
-	unsigned ncauses;
 	struct dp_ratelimit skip_rl;
 };
-
-static const long tls_versions[] = { CURL_SSLVERSION_TLSv1_1, CURL_SSLVERSION_TLSv1_2, CURL_SSLVERSION_TLSv1_3 };
 
 static void free_headers(struct out_http_cfg *cfg)
 {
@@ -191,14 +134,9 @@ static void free_headers(struct out_http_cfg *cfg)
 static int setup(struct dp_output *o, struct dp_err *err)
 {
 	struct out_http_cfg *cfg = o->cfg;
-	static bool curl_ready;
-	/* Not thread-safe in every libcurl: here, on the control thread,
-	 * before any worker starts. */
-	if (!curl_ready) {
-		if (curl_global_init(CURL_GLOBAL_DEFAULT))
-			return dp_err_set(err, -ENOMEM, "cannot initialise libcurl");
-		curl_ready = true;
-	}
+	int rc = out_httpc_global_init(err);
+	if (rc)
+		return rc;
 	err->key = "json_date_format";
 	if ((cfg->date_fmt = out_json_date_format_parse(cfg->date_format)) < 0)
 		return dp_err_set(err, -EINVAL, "invalid value '%s' for 'json_date_format': expected double, "
@@ -209,8 +147,8 @@ static int setup(struct dp_output *o, struct dp_err *err)
 				  cfg->compress);
 	cfg->gzip = cfg->compress != NULL;
 	err->key = "Host";
-	if (!*cfg->host || strpbrk(cfg->host, "/ \t"))
-		return dp_err_set(err, -EINVAL, "invalid Host '%s'", cfg->host);
+	if (!*cfg->hc.host || strpbrk(cfg->hc.host, "/ \t"))
+		return dp_err_set(err, -EINVAL, "invalid Host '%s'", cfg->hc.host);
 	err->key = "URI";
 	if (strpbrk(cfg->uri, " \t\r\n"))
 		return dp_err_set(err, -EINVAL, "URI '%s' has blanks; escape them as %%20", cfg->uri);
@@ -248,17 +186,6 @@ static void teardown(struct dp_output *o)
 	free_headers(o->cfg);
 }
 
-static size_t on_body(char *p, size_t size, size_t nmemb, void *arg)
-{
-	struct http_worker *w = arg;
-	size_t n = size * nmemb;
-	size_t room = sizeof(w->resp) - 1 - w->resp_len;
-	size_t k = n < room ? n : room;
-	memcpy(w->resp + w->resp_len, p, k);
-	w->resp_len += k;
-	return n;
-}
-
 static struct curl_slist *header_list(struct http_worker *w)
 {
 	struct out_http_cfg *cfg = w->cfg;
@@ -282,8 +209,8 @@ static struct curl_slist *header_list(struct http_worker *w)
 		ok = (t = curl_slist_append(l, "Expect:")) && (l = t);
 	if (ok && cfg->gzip)
 		ok = (t = curl_slist_append(l, "Content-Encoding: gzip")) && (l = t);
-	if (ok && w->hostport)
-		ok = (t = curl_slist_append(l, w->hostport)) && (l = t);
+	if (ok && w->c.hostport)
+		ok = (t = curl_slist_append(l, w->c.hostport)) && (l = t);
 	for (int i = 0; i < n; i++) {
 		if (ok)
 			ok = (t = curl_slist_append(l, lines[i])) && (l = t);
@@ -299,86 +226,11 @@ static struct curl_slist *header_list(struct http_worker *w)
 static void worker_destroy(void *wctx)
 {
 	struct http_worker *w = wctx;
-	if (w->h)
-		curl_easy_cleanup(w->h);
+	out_httpc_fini(&w->c);
 	curl_slist_free_all(w->hdrs);
-	curl_slist_free_all(w->connect_to);
-	free(w->url);
-	free(w->hostport);
 	out_buf_fini(&w->body);
 	out_buf_fini(&w->gz);
 	free(w);
-}
-
-static int easy_setup(struct http_worker *w, struct dp_err *err)
-{
-	struct out_http_cfg *cfg = w->cfg;
-	CURL *h = w->h;
-	bool v6 = strchr(cfg->host, ':') != NULL;
-	const char *name = cfg->tls && cfg->tls_vhost ? cfg->tls_vhost : cfg->host;
-	bool vhost = name != cfg->host;
-	if (asprintf(&w->url, "%s://%s%s%s:%lld%s%s", cfg->tls ? "https" : "http", v6 && !vhost ? "[" : "", name,
-		     v6 && !vhost ? "]" : "", (long long)cfg->port, cfg->uri[0] == '/' ? "" : "/", cfg->uri) < 0)
-		return dp_err_set(err, -ENOMEM, "out of memory");
-	if (vhost && asprintf(&w->hostport, "Host: %s%s%s:%lld", v6 ? "[" : "", cfg->host, v6 ? "]" : "",
-			      (long long)cfg->port) < 0)
-		return dp_err_set(err, -ENOMEM, "out of memory");
-	if (!(w->hdrs = header_list(w)))
-		return dp_err_set(err, -ENOMEM, "cannot build the request headers");
-	CURLcode rc = CURLE_OK;
-#define SET(opt, v) do { if (rc == CURLE_OK) rc = curl_easy_setopt(h, opt, v); } while (0)
-	SET(CURLOPT_URL, w->url);
-	SET(CURLOPT_NOSIGNAL, 1L);
-	SET(CURLOPT_ERRORBUFFER, w->errbuf);
-	SET(CURLOPT_WRITEFUNCTION, on_body);
-	SET(CURLOPT_WRITEDATA, w);
-	SET(CURLOPT_HTTPHEADER, w->hdrs);
-	SET(CURLOPT_USERAGENT, "sluice");
-	SET(CURLOPT_POST, 1L);
-	if (cfg->http_method == 1)
-		SET(CURLOPT_CUSTOMREQUEST, "PUT");
-	SET(CURLOPT_PROXY, cfg->proxy ? cfg->proxy : "");
-	SET(CURLOPT_FORBID_REUSE, cfg->keepalive ? 0L : 1L);
-	SET(CURLOPT_MAXAGE_CONN, (long)cfg->keepalive_idle);
-	SET(CURLOPT_CONNECTTIMEOUT_MS, (long)(cfg->connect_timeout * 1000));
-	SET(CURLOPT_TIMEOUT_MS, (long)(cfg->io_timeout * 1000));
-	SET(CURLOPT_FOLLOWLOCATION, 0L);
-	if (cfg->http_user) {
-		SET(CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
-		SET(CURLOPT_USERNAME, cfg->http_user);
-		SET(CURLOPT_PASSWORD, cfg->http_passwd);
-	}
-	if (vhost) {
-		/* The URL names the vhost (SNI, certificate name); connect to
-		 * Host:Port whatever the vhost resolves to. */
-		char ct[600];
-		snprintf(ct, sizeof(ct), "%s:%lld:%s%s%s:%lld", name, (long long)cfg->port, v6 ? "[" : "", cfg->host,
-			 v6 ? "]" : "", (long long)cfg->port);
-		if (!(w->connect_to = curl_slist_append(NULL, ct)))
-			return dp_err_set(err, -ENOMEM, "out of memory");
-		SET(CURLOPT_CONNECT_TO, w->connect_to);
-	}
-	if (cfg->tls) {
-		SET(CURLOPT_SSL_VERIFYPEER, cfg->tls_verify ? 1L : 0L);
-		SET(CURLOPT_SSL_VERIFYHOST, cfg->tls_verify && cfg->tls_verify_hostname ? 2L : 0L);
-		SET(CURLOPT_SSLVERSION, tls_versions[cfg->tls_min_version]);
-		if (cfg->tls_ca_file)
-			SET(CURLOPT_CAINFO, cfg->tls_ca_file);
-		if (cfg->tls_ca_path)
-			SET(CURLOPT_CAPATH, cfg->tls_ca_path);
-		if (cfg->tls_crt_file)
-			SET(CURLOPT_SSLCERT, cfg->tls_crt_file);
-		if (cfg->tls_key_file)
-			SET(CURLOPT_SSLKEY, cfg->tls_key_file);
-		if (cfg->tls_key_passwd)
-			SET(CURLOPT_KEYPASSWD, cfg->tls_key_passwd);
-		if (cfg->tls_ciphers)
-			SET(CURLOPT_SSL_CIPHER_LIST, cfg->tls_ciphers);
-	}
-#undef SET
-	if (rc != CURLE_OK)
-		return dp_err_set(err, -EINVAL, "libcurl refused an option: %s", curl_easy_strerror(rc));
-	return 0;
 }
 
 static void *worker_create(struct dp_output *o, unsigned worker, struct dp_err *err)
@@ -398,64 +250,32 @@ static void *worker_create(struct dp_output *o, unsigned worker, struct dp_err *
 	w->fmt.gelf = (struct out_gelf_keys){ cfg->gelf_host, cfg->gelf_short, cfg->gelf_full, cfg->gelf_level,
 					      cfg->gelf_ts };
 	size_t cap = (size_t)cfg->body_max;
-	if (out_buf_init(&w->body, cap) || (cfg->gzip && out_buf_init(&w->gz, out_http_gzip_bound(cap))) ||
-	    !(w->h = curl_easy_init())) {
+	if (out_buf_init(&w->body, cap) || (cfg->gzip && out_buf_init(&w->gz, out_http_gzip_bound(cap)))) {
 		dp_err_set(err, -ENOMEM, "out of memory");
 		worker_destroy(w);
 		return NULL;
 	}
-	if (easy_setup(w, err)) {
+	if (out_httpc_init(&w->c, o->name, &cfg->hc, cfg->uri, OUT_HTTP_RESP_PREFIX, false, err)) {
+		worker_destroy(w);
+		return NULL;
+	}
+	CURLcode rc = CURLE_OK;
+	if (!(w->hdrs = header_list(w))) {
+		dp_err_set(err, -ENOMEM, "cannot build the request headers");
+		worker_destroy(w);
+		return NULL;
+	}
+	rc = curl_easy_setopt(w->c.h, CURLOPT_HTTPHEADER, w->hdrs);
+	if (rc == CURLE_OK && cfg->http_method == 1)
+		rc = curl_easy_setopt(w->c.h, CURLOPT_CUSTOMREQUEST, "PUT");
+	if (rc == CURLE_OK && cfg->proxy)
+		rc = curl_easy_setopt(w->c.h, CURLOPT_PROXY, cfg->proxy);
+	if (rc != CURLE_OK) {
+		dp_err_set(err, -EINVAL, "libcurl refused an option: %s", curl_easy_strerror(rc));
 		worker_destroy(w);
 		return NULL;
 	}
 	return w;
-}
-
-/* Log a failure once per cause, then at most every OUT_HTTP_LOG_EVERY_S. */
-static void log_cause(struct http_worker *w, long cause, int level, const char *fmt_what, const char *what)
-{
-	struct http_cause *hc = NULL;
-	for (unsigned i = 0; i < w->ncauses && !hc; i++)
-		if (w->causes[i].cause == cause)
-			hc = &w->causes[i];
-	if (!hc) {
-		unsigned i = w->ncauses < 16 ? w->ncauses++ : 15;  /* the last slot is shared */
-		hc = &w->causes[i];
-		*hc = (struct http_cause){ .cause = cause };
-	}
-	if (!dp_ratelimit_ok(&hc->rl, dp_time_mono_ns(), OUT_HTTP_LOG_EVERY_S * 1000000000ull))
-		return;
-	unsigned long long more = hc->rl.suppressed;
-	hc->rl.suppressed = 0;
-	char extra[64] = "";
-	if (more)
-		snprintf(extra, sizeof(extra), " (%llu more since the last report)", more);
-	dp_log(level, "[%s] %s:%lld%s: %s %s%s", w->o->name, w->cfg->host, (long long)w->cfg->port, w->cfg->uri,
-	       fmt_what, what, extra);
-}
-
-static int curl_errno(CURLcode c)
-{
-	switch (c) {
-	case CURLE_COULDNT_CONNECT:
-		return -ECONNREFUSED;
-	case CURLE_OPERATION_TIMEDOUT:
-		return -ETIMEDOUT;
-	case CURLE_COULDNT_RESOLVE_HOST:
-	case CURLE_COULDNT_RESOLVE_PROXY:
-		return -EHOSTUNREACH;
-	case CURLE_SEND_ERROR:
-	case CURLE_RECV_ERROR:
-	case CURLE_GOT_NOTHING:
-		return -ECONNRESET;
-	case CURLE_SSL_CONNECT_ERROR:
-	case CURLE_PEER_FAILED_VERIFICATION:
-	case CURLE_SSL_CACERT_BADFILE:
-	case CURLE_SSL_CERTPROBLEM:
-		return -EPROTO;
-	default:
-		return -EIO;
-	}
 }
 
 /* One request with the body in w->body: 0, DP_FLUSH_FAILED or -errno. */
@@ -489,40 +309,30 @@ static int post(struct http_worker *w, const struct dp_chunk *c)
 			return -ENOMEM;
 		}
 		tagged = t;
-		curl_easy_setopt(w->h, CURLOPT_HTTPHEADER, tagged);
-	}
-	curl_easy_setopt(w->h, CURLOPT_POSTFIELDS, b->p);
-	curl_easy_setopt(w->h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)b->len);
-	w->resp_len = 0;
-	w->errbuf[0] = 0;
-	CURLcode cc = curl_easy_perform(w->h);
-	if (tagged) {
-		curl_easy_setopt(w->h, CURLOPT_HTTPHEADER, w->hdrs);
-		curl_slist_free_all(tagged);
-	}
-	if (cc != CURLE_OK) {
-		log_cause(w, -(long)cc, DP_LOG_WARN, "request failed, will retry:",
-			  w->errbuf[0] ? w->errbuf : curl_easy_strerror(cc));
-		return curl_errno(cc);
+		curl_easy_setopt(w->c.h, CURLOPT_HTTPHEADER, tagged);
 	}
 	long status = 0;
-	curl_easy_getinfo(w->h, CURLINFO_RESPONSE_CODE, &status);
+	int prc = out_httpc_post(&w->c, b->p, b->len, &status);
+	if (tagged) {
+		curl_easy_setopt(w->c.h, CURLOPT_HTTPHEADER, w->hdrs);
+		curl_slist_free_all(tagged);
+	}
+	if (prc)
+		return prc;
 	enum out_http_verdict v = out_http_status_verdict(status);
 	if (v == OUT_HTTP_OK)
 		return 0;
 	/* The status, and the body's first bytes on one line. */
-	w->resp[w->resp_len] = 0;
-	for (size_t i = 0; i < w->resp_len; i++)
-		if (w->resp[i] == '\n' || w->resp[i] == '\r')
-			w->resp[i] = ' ';
+	const char *resp = out_httpc_resp_line(&w->c);
+	size_t resp_len = w->c.resp_len;
 	char what[OUT_HTTP_RESP_PREFIX + 64];
-	snprintf(what, sizeof(what), "HTTP status=%ld%s%s%s", status, cfg->log_payload && w->resp_len ? ": \"" : "",
-		 cfg->log_payload ? w->resp : "", cfg->log_payload && w->resp_len ? "\"" : "");
+	snprintf(what, sizeof(what), "HTTP status=%ld%s%s%s", status, cfg->log_payload && resp_len ? ": \"" : "",
+		 cfg->log_payload ? resp : "", cfg->log_payload && resp_len ? "\"" : "");
 	if (v == OUT_HTTP_REJECTED) {
-		log_cause(w, status, DP_LOG_ERROR, "rejected, records dropped (not retried):", what);
+		out_httpc_log_cause(&w->c, status, DP_LOG_ERROR, "rejected, records dropped (not retried):", what);
 		return DP_FLUSH_FAILED;
 	}
-	log_cause(w, status, DP_LOG_WARN, "will retry:", what);
+	out_httpc_log_cause(&w->c, status, DP_LOG_WARN, "will retry:", what);
 	return status == 429 || status == 503 ? -EAGAIN : -EIO;
 }
 
@@ -575,7 +385,7 @@ static int flush(void *wctx, struct dp_chunk *const *c, unsigned n)
 			return rc;
 		}
 	}
-	if (skipped && dp_ratelimit_ok(&w->skip_rl, dp_time_mono_ns(), OUT_HTTP_LOG_EVERY_S * 1000000000ull))
+	if (skipped && dp_ratelimit_ok(&w->skip_rl, dp_time_mono_ns(), OUT_HTTPC_LOG_EVERY_S * 1000000000ull))
 		dp_warn("[%s] %llu records cannot be encoded in this Format or exceed Body_Max_Size: left out",
 			w->o->name, (unsigned long long)skipped);
 	return rejected ? DP_FLUSH_FAILED : 0;

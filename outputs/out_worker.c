@@ -7,6 +7,12 @@
  * A chunk is returned to its shard only after flush confirmed it and only
  * by the last output holding it (refs), through this worker's return ring
  * for that shard.
+ *
+ * A burst is counted when the worker is done with it: delivered (flush
+ * returned 0) or failed (DP_FLUSH_FAILED, or Retry_Limit gave up), all of
+ * it, unless the output has burst_failed (dp_plugin.h): then it names the
+ * records its destination did not accept (a bulk API answers per record),
+ * only those are counted failed and kept in the dead-letter queue.
  */
 #include <errno.h>
 #include <poll.h>
@@ -106,7 +112,30 @@ static void deliver(struct out_worker *w, struct dp_chunk **c, unsigned n)
 		recs += c[i]->nrecs;
 		bytes += c[i]->data_len;
 	}
-	if (rc < 0 || rc == DP_FLUSH_FAILED) {
+	if (o->ops->burst_failed) {
+		/* The output says record by record what was not accepted
+		 * (a bulk API): a burst can be part delivered, part failed. */
+		uint64_t sel[DP_BURST][DP_CHUNK_RECS / 64];
+		memset(sel, 0, sizeof(sel[0]) * n);
+		uint64_t bad = o->ops->burst_failed(w->ctx, c, n, sel);
+		if (bad > recs)
+			bad = recs;
+		if (rc < 0)
+			dp_error("[%s] giving up on %llu records after %d retries: %s", o->name,
+				 (unsigned long long)bad, attempt, strerror(-rc));
+		DP_CNT_ADD(w->cnt.failed, bad);
+		DP_CNT_ADD(w->cnt.records, recs - bad);
+		DP_CNT_ADD(w->cnt.bytes, recs ? bytes * (recs - bad) / recs : 0);
+		const char *cause = rc == DP_FLUSH_FAILED || rc == 0 ? "rejected" : attempt ? "retries" : "error";
+		for (unsigned i = 0; bad && i < n; i++) {
+			bool any = false;
+			for (unsigned k = 0; k < DP_CHUNK_RECS / 64 && !any; k++)
+				any = sel[i][k] != 0;
+			int dl = any ? dp_store_dlq_write_sel(w->pl, o, c[i], sel[i], cause) : 0;
+			if (dl)
+				dp_error("[%s] cannot keep them in the dead-letter queue: %s", o->name, strerror(-dl));
+		}
+	} else if (rc < 0 || rc == DP_FLUSH_FAILED) {
 		if (rc < 0)
 			dp_plg_error(o, "giving up on %llu records after %d retries: %s",
 				 (unsigned long long)recs, attempt, strerror(-rc));

@@ -27,6 +27,15 @@ SLUICE = os.path.abspath(os.environ.get('SLUICE') or os.path.join(REPO, 'build',
 TLS = ['tls', 'tls.verify', 'tls.debug', 'tls.ca_file', 'tls.ca_path', 'tls.crt_file',
        'tls.key_file', 'tls.key_passwd', 'tls.vhost']
 
+ES_KEYS = ['host', 'port', 'path', 'index', 'type', 'suppress_type_name', 'http_user', 'http_passwd',
+           'compress', 'buffer_size', 'pipeline', 'logstash_format', 'logstash_prefix',
+           'logstash_prefix_key', 'logstash_prefix_separator', 'logstash_dateformat', 'time_key',
+           'time_key_format', 'time_key_nanos', 'include_tag_key', 'tag_key', 'generate_id', 'id_key',
+           'write_operation', 'replace_dots', 'current_time_index', 'trace_output', 'trace_error',
+           'aws_auth', 'aws_region', 'aws_sts_endpoint', 'aws_role_arn', 'aws_external_id',
+           'aws_service_name', 'aws_profile', 'workers', 'retry_limit', 'net.keepalive',
+           'net.keepalive_idle_timeout', 'net.connect_timeout', 'tls.verify_hostname'] + TLS
+
 # Section title in `sluice --doc-config` -> Fluent Bit's documented keys.
 FB_KEYS = {
     '[SERVICE]': ['flush', 'grace', 'daemon', 'dns.mode', 'dns.resolver', 'dns.prefer_ipv4',
@@ -90,6 +99,11 @@ FB_KEYS = {
                       'aws_sts_endpoint', 'aws_role_arn', 'aws_external_id', 'aws_profile',
                       'workers', 'retry_limit', 'net.keepalive', 'net.keepalive_idle_timeout',
                       'net.connect_timeout', 'tls.verify_hostname'] + TLS,
+    # https://docs.fluentbit.io/manual/5.0/data-pipeline/outputs/elasticsearch and
+    # .../outputs/opensearch; plugins/out_es/es.c and plugins/out_opensearch/
+    # opensearch.c config_map (the net.* keys as for http).
+    '[OUTPUT] es': ES_KEYS + ['http_api_key', 'cloud_id', 'cloud_auth'],
+    '[OUTPUT] opensearch': ES_KEYS,
     '[FILTER] grep': ['regex', 'exclude', 'logical_op'],
     '[FILTER] modify': ['set', 'add', 'remove', 'remove_wildcard', 'remove_regex', 'rename',
                         'hard_rename', 'copy', 'hard_copy', 'move_to_start', 'move_to_end',
