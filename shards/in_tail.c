@@ -13,7 +13,7 @@
  *
  * Delivery (DB set): a line's offset goes to the DB only once every
  * output took the chunk holding it and all chunks before it. The input
- * numbers its chunks (c->in_meta[0] = seq + 1) and notes, per file and
+ * numbers its chunks (shard_seq.h, shared with the systemd input) and notes, per file and
  * chunk, the offset after its last line in that chunk (a "mark": one per
  * run of lines of one file in one chunk, not per line). When chunks come
  * back (chunk_released), the marks of the oldest settled chunks give each

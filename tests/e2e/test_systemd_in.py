@@ -18,8 +18,11 @@ file exists; `Path` points at DIR.
 - entries appended while sluice runs are read;
 - Systemd_Filter with Systemd_Filter_Type And and Or;
 - Strip_Underscores and Lowercase; Tag with '*' expanded with
-  _SYSTEMD_UNIT, "unknown" without one (tag_compose in systemd.c);
+  _SYSTEMD_UNIT, "unknown" without one (tag_compose in systemd.c), and
+  filters matching the expanded tag;
 - Read_From_Tail: only entries written after the start;
+- a journal far over Mem_Buf_Limit and a blocked output: reading pauses
+  and resumes, every entry once, in order;
 - DB: a clean stop repeats nothing and leaves the last entry's cursor in
   Fluent Bit's in_systemd_cursor table; kill -9 loses nothing and repeats
   at most one batch; a DB written with Fluent Bit's schema (with its
@@ -33,8 +36,10 @@ import signal
 import sqlite3
 import struct
 import subprocess
+import threading
 
-from harness import check, check_eq, conf, main, read_lines, service, skip, wait_for
+from harness import (check, check_eq, conf, main, read_lines, service, skip, wait_for,
+                     wait_stable)
 
 JREMOTE = '/lib/systemd/systemd-journal-remote'
 BOOT = '0123456789abcdef0123456789abcdef'
@@ -215,14 +220,17 @@ def test_strip_lowercase_and_tag_star(t):
         service(t),
         systemd_in(j.dir, Tag='unit.*.log', Strip_Underscores='on'),
         systemd_in(j.dir, Tag='low', Lowercase='on', Strip_Underscores='on'),
+        # Filters see each record's own tag: this one drops b.service's.
+        ('FILTER', [('Name', 'grep'), ('Match', 'unit.b.service.log'), ('Exclude', 'MESSAGE .')]),
         out_file(t, 'star.txt', 'unit.*'), out_file(t, 'low.txt', 'low')))
-    wait_count(t, 4, 'tagged records', sl, 'star.txt')
+    wait_count(t, 3, 'tagged records', sl, 'star.txt')
     wait_count(t, 4, 'lowercased records', sl, 'low.txt')
     check_eq(sl.stop(), 0, 'sluice exits 0')
     star = records(t, 'star.txt')
     check_eq([tag for tag, _, _ in star],
-             ['unit.a.service.log', 'unit.b.service.log', 'unit.unknown.log', 'unit.a.service.log'],
-             "'*' in Tag: the entry's _SYSTEMD_UNIT, 'unknown' without one")
+             ['unit.a.service.log', 'unit.unknown.log', 'unit.a.service.log'],
+             "'*' in Tag: the entry's _SYSTEMD_UNIT, 'unknown' without one; a filter "
+             "matching one unit's tag removed its record")
     check_eq(star[0][2], {'MESSAGE': 'm0', 'SYSTEMD_UNIT': 'a.service', 'PID': '1',
                           'FOO_BAR': 'x', 'BOOT_ID': BOOT}, 'Strip_Underscores: one leading _ off')
     low = records(t, 'low.txt')
@@ -252,6 +260,37 @@ def test_read_from_tail(t):
     check(not any('OLD' in r for r in recs), 'no entry from before the start')
     check_eq([r['MESSAGE'] for r in recs if 'NEW' in r], ['m%d' % i for i in new],
              'every entry written after the start, once')
+
+
+def test_backpressure(t):
+    """A journal far larger than Mem_Buf_Limit and an output that takes
+    nothing (a FIFO nobody reads yet): reading pauses once the input's
+    memory is out, and goes on as chunks come back; every entry once, in
+    order."""
+    need_tools()
+    j = Journal(t)
+    n = 30000
+    j.add_n(n, PAD='p' * 300)
+    fifo = t.path('blocked')
+    os.mkfifo(fifo)
+    sl = t.sluice(conf(service(t), systemd_in(j.dir, Tag='sd', Mem_Buf_Limit='300k'),
+                       out_file(t, 'blocked')))
+    taken = wait_stable(lambda: (sl.stats() or {}).get('inputs', {}).get('systemd.0', {})
+                        .get('records', 0), 1.0, 30, 'the input paused')
+    check(0 < taken < n // 4, 'paused: the input took a bounded part (%d of %d)' % (taken, n))
+    lines = []
+
+    def reader():
+        while len(lines) < n:
+            with open(fifo, 'rb') as f:
+                for ln in f:
+                    lines.append(ln)
+    th = threading.Thread(target=reader, daemon=True)
+    th.start()
+    wait_for(lambda: len(lines) >= n, 120, 'every entry once the output reads', proc=sl)
+    check_eq(sl.stop(), 0, 'sluice exits 0')
+    got = [json.loads(LINE.match(ln.decode().rstrip('\n')).group(3))['MESSAGE'] for ln in lines]
+    check_eq(got, ['m%d' % i for i in range(n)], 'every entry once, in order, through the pause')
 
 
 def db_rows(path):
@@ -378,5 +417,5 @@ def test_bad_config(t):
 
 if __name__ == '__main__':
     main([test_fields_time_and_appends, test_filters_and_or, test_strip_lowercase_and_tag_star,
-          test_read_from_tail, test_db_resume_kill9_and_clean_stop, test_fluent_bit_db_is_honoured,
+          test_read_from_tail, test_backpressure, test_db_resume_kill9_and_clean_stop, test_fluent_bit_db_is_honoured,
           test_bad_config])
