@@ -13,12 +13,12 @@
  *
  * Delivery (DB set): a line's offset goes to the DB only once every
  * output took the chunk holding it and all chunks before it. The input
- * numbers its chunks (shard_seq.h, shared with the systemd input) and notes, per file and
- * chunk, the offset after its last line in that chunk (a "mark": one per
- * run of lines of one file in one chunk, not per line). When chunks come
- * back (chunk_released), the marks of the oldest settled chunks give each
- * file its delivered offset, written in one transaction. A crash repeats
- * at most the chunks that were in flight.
+ * numbers its chunks (shard_seq.h, shared with the systemd input) and
+ * notes, per file and chunk, the offset after its last line in that chunk
+ * (a "mark": one per run of lines of one file in one chunk, not per
+ * line). When chunks come back (chunk_released), the marks of the oldest
+ * settled chunks give each file its delivered offset, written in one
+ * transaction. A crash repeats at most the chunks that were in flight.
  *
  * Threads: setup and teardown on the control thread; the rest on the
  * shard that owns the context.
