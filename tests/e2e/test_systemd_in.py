@@ -21,6 +21,7 @@ file exists; `Path` points at DIR.
   _SYSTEMD_UNIT, "unknown" without one (tag_compose in systemd.c), and
   filters matching the expanded tag;
 - Read_From_Tail: only entries written after the start;
+  Read_Since_Minutes_Ago: only entries of the last so many minutes;
 - a journal far over Mem_Buf_Limit and a blocked output: reading pauses
   and resumes, every entry once, in order;
 - DB: a clean stop repeats nothing and leaves the last entry's cursor in
@@ -37,6 +38,7 @@ import sqlite3
 import struct
 import subprocess
 import threading
+import time
 
 from harness import (check, check_eq, conf, main, read_lines, service, skip, wait_for,
                      wait_stable)
@@ -79,16 +81,17 @@ class Journal:
     def usec(self, i):
         return T0 + i * 1000001
 
-    def add(self, entries):
+    def add(self, entries, usec=None):
         """entries: lists of (key, value); MESSAGE m<i> added when absent.
+        usec: the realtime of each entry (default T0 + i s + i us).
         Returns the indexes written."""
         data = []
         first = self.n
-        for fields in entries:
+        for e, fields in enumerate(entries):
             i = self.n
             if not any(k == 'MESSAGE' for k, _ in fields):
                 fields = [('MESSAGE', 'm%d' % i)] + list(fields)
-            data.append(export_entry(fields, self.usec(i), 1000 + i))
+            data.append(export_entry(fields, usec[e] if usec else self.usec(i), 1000 + i))
             self.n += 1
         p = subprocess.run([JREMOTE, '--output=' + self.file, '-'], input=b''.join(data),
                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=120)
@@ -262,6 +265,21 @@ def test_read_from_tail(t):
              'every entry written after the start, once')
 
 
+def test_read_since_minutes_ago(t):
+    """Read_Since_Minutes_Ago 30: entries of the last half hour only
+    (systemd_config.c seeks to now - 30 min)."""
+    need_tools()
+    j = Journal(t)
+    now = int(time.time() * 1000000)
+    ages_min = [120, 90, 45, 29, 10, 1]
+    j.add([[]] * len(ages_min), usec=[now - a * 60000000 for a in ages_min])
+    sl = t.sluice(conf(service(t), systemd_in(j.dir, Tag='sd', Read_Since_Minutes_Ago=30),
+                       out_file(t)))
+    wait_count(t, 3, 'recent entries', sl)
+    check_eq(sl.stop(), 0, 'sluice exits 0')
+    check_eq(msgs(t), ['m3', 'm4', 'm5'], 'only the entries of the last 30 minutes')
+
+
 def test_backpressure(t):
     """A journal far larger than Mem_Buf_Limit and an output that takes
     nothing (a FIFO nobody reads yet): reading pauses once the input's
@@ -417,5 +435,5 @@ def test_bad_config(t):
 
 if __name__ == '__main__':
     main([test_fields_time_and_appends, test_filters_and_or, test_strip_lowercase_and_tag_star,
-          test_read_from_tail, test_backpressure, test_db_resume_kill9_and_clean_stop, test_fluent_bit_db_is_honoured,
+          test_read_from_tail, test_read_since_minutes_ago, test_backpressure, test_db_resume_kill9_and_clean_stop, test_fluent_bit_db_is_honoured,
           test_bad_config])
