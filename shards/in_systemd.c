@@ -233,6 +233,7 @@ static int setup(struct dp_input *in, struct dp_err *err)
 	in->net = DP_NET_TIMER;
 	in->tick_all_shards = false;   /* one journal, one reader: shard 0 */
 	in->tick_ns = TICK_NS;
+	in->tag_per_record = strchr(in->tag, '*') != NULL;
 	return 0;
 }
 
