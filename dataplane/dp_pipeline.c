@@ -344,7 +344,7 @@ static void route(struct dp_pipeline *pl)
 			continue;   /* routed by the tag of each chunk */
 		in->route = dp_pipeline_route(pl, in->tag, in->tag_len);
 		in->filters = dp_pipeline_chain(pl, in->tag, in->tag_len, -1);
-		if (!in->route)
+		if (!in->route && !in->tag_per_record)
 			dp_warn("%s:%d: no output matches tag '%s' of %s: its records will be dropped",
 				in->file, in->line, in->tag, in->name);
 	}

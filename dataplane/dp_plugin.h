@@ -131,6 +131,9 @@ struct dp_input {
 	uint32_t read_size;       /* Buffer_Chunk_Size */
 	uint64_t tick_ns;         /* DP_NET_TIMER interval */
 	bool tick_all_shards;     /* DP_NET_TIMER: tick on every shard, not shard 0 only */
+	bool tag_per_record;      /* its records carry their own tag (systemd: Tag's '*'
+	                             expanded, shard_emit_tagged): no warning when
+	                             no output matches the tag as written */
 	int rcvbuf;               /* SO_RCVBUF, 0 = kernel default */
 	struct dp_tls *tls;       /* tls on: the server context (dp_tls.h), else NULL */
 	/* per shard, set when the pipeline is built */

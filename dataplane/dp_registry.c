@@ -21,6 +21,7 @@ extern const struct dp_output_ops out_es_ops, out_opensearch_ops;
 extern const struct dp_input_ops in_kafka_ops;
 extern const struct dp_input_ops in_udp_ops;
 extern const struct dp_input_ops in_tail_ops;
+extern const struct dp_input_ops in_systemd_ops;
 
 const struct dp_input_ops *const dp_registry_inputs[] = {
 	&in_syslog_ops,
@@ -29,6 +30,7 @@ const struct dp_input_ops *const dp_registry_inputs[] = {
 	&in_kafka_ops,
 	&in_udp_ops,
 	&in_tail_ops,
+	&in_systemd_ops,
 	NULL,
 };
 

@@ -6,7 +6,8 @@ PKGS="gcc g++ make meson ninja-build pkg-config python3 \
 libjemalloc-dev libmsgpack-dev libcmocka-dev libbenchmark-dev libpcre2-dev libyaml-dev \
 clang libclang-rt-14-dev \
 libhyperscan-dev librdkafka-dev kcat libdpdk-dev libxdp-dev libbpf-dev libnuma-dev libavro-dev \
-libpcap-dev iproute2 libluajit-5.1-dev libsqlite3-dev libcurl4-openssl-dev zlib1g-dev openssl libssl-dev"
+libpcap-dev iproute2 libluajit-5.1-dev libsqlite3-dev libcurl4-openssl-dev zlib1g-dev openssl libssl-dev \
+libsystemd-dev systemd-journal-remote"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

@@ -13,12 +13,12 @@
  *
  * Delivery (DB set): a line's offset goes to the DB only once every
  * output took the chunk holding it and all chunks before it. The input
- * numbers its chunks (c->in_meta[0] = seq + 1) and notes, per file and
- * chunk, the offset after its last line in that chunk (a "mark": one per
- * run of lines of one file in one chunk, not per line). When chunks come
- * back (chunk_released), the marks of the oldest settled chunks give each
- * file its delivered offset, written in one transaction. A crash repeats
- * at most the chunks that were in flight.
+ * numbers its chunks (shard_seq.h, shared with the systemd input) and
+ * notes, per file and chunk, the offset after its last line in that chunk
+ * (a "mark": one per run of lines of one file in one chunk, not per
+ * line). When chunks come back (chunk_released), the marks of the oldest
+ * settled chunks give each file its delivered offset, written in one
+ * transaction. A crash repeats at most the chunks that were in flight.
  *
  * Threads: setup and teardown on the control thread; the rest on the
  * shard that owns the context.
@@ -230,7 +230,7 @@ static void ctx_destroy(void *p)
 	if (x->pst)
 		psr_parser_state_destroy(x->pst);
 	free(x->marks);
-	free(x->released);
+	shard_seq_fini(&x->seq);
 	free(x);
 }
 
@@ -245,15 +245,14 @@ static void *ctx_create(struct dp_input *in, unsigned shard)
 	x->shard = shard;
 	x->ino_fd = -1;
 	x->ino_tag.input = in->id;
-	x->cap = in->pool_chunks + 2;
-	x->released = calloc(x->cap, sizeof(*x->released));
 	x->mcap = 1024;
 	x->marks = malloc(x->mcap * sizeof(*x->marks));
 	if (cfg->parser) {
 		x->parser = psr_parsers_find(in->pl->parsers, cfg->parser);
 		x->pst = psr_parser_state_create(x->parser);
 	}
-	if (!x->released || !x->marks || (cfg->parser && !x->pst) || tail_files_start(x)) {
+	if (shard_seq_init(&x->seq, in->pool_chunks + 2) || !x->marks || (cfg->parser && !x->pst) ||
+	    tail_files_start(x)) {
 		dp_plg_error(in, "shard %u: out of memory", shard);
 		ctx_destroy(x);
 		return NULL;
@@ -328,15 +327,9 @@ void tail_mark(struct tail_shard *x, struct tail_file *f, uint64_t off)
 	struct dp_chunk *c = x->sh->ins[x->in->id].open;
 	if (!c)
 		return;
-	if (c != x->open || x->head == x->tail || c->in_meta[0] != x->tail) {
-		if (x->tail - x->head == x->cap)
-			return;   /* cannot happen: cap > the input's pool */
-		x->released[x->tail % x->cap] = false;
-		c->in_meta[0] = x->tail + 1;
-		x->tail++;
-		x->open = c;
-	}
-	uint64_t seq = x->tail - 1;
+	uint64_t seq = shard_seq_of(&x->seq, c);
+	if (seq == UINT64_MAX)
+		return;   /* cannot happen: cap > the input's pool */
 	if (x->mtail > x->mhead) {
 		struct tail_mark *m = &x->marks[(x->mtail - 1) % x->mcap];
 		if (m->f == f && m->seq == seq) {
@@ -373,19 +366,10 @@ static void chunk_released(struct dp_input *in, void *ctx, struct dp_chunk *c)
 		x->paused = false;
 		timer_now(x);
 	}
-	if (!c->in_meta[0])
+	if (!shard_seq_release(&x->seq, c, NULL))
 		return;
-	uint64_t seq = c->in_meta[0] - 1;
-	c->in_meta[0] = 0;
-	if (c == x->open)
-		x->open = NULL;
-	if (seq < x->head || seq >= x->tail)
-		return;
-	x->released[seq % x->cap] = true;
-	while (x->head < x->tail && x->released[x->head % x->cap])
-		x->head++;
 	struct tail_file *dirty = NULL;
-	while (x->mhead < x->mtail && x->marks[x->mhead % x->mcap].seq < x->head) {
+	while (x->mhead < x->mtail && x->marks[x->mhead % x->mcap].seq < x->seq.head) {
 		struct tail_mark *m = &x->marks[x->mhead % x->mcap];
 		m->f->acked = m->off;
 		m->f->marks--;

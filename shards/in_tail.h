@@ -17,6 +17,7 @@
 #include "psr_lines.h"
 #include "psr_ml.h"
 #include "shard.h"
+#include "shard_seq.h"
 
 struct tail_db;
 struct psr_parser;
@@ -131,11 +132,7 @@ struct tail_shard {
 	bool ml_timed;                     /* ... with the time of its first line */
 	bool ml_pushing;                   /* inside psr_ml_stream_push */
 	uint32_t ml_sec, ml_nsec;
-	/* chunks of this input, oldest first: [head, tail) by seq; released[] */
-	bool *released;
-	uint64_t head, tail;
-	unsigned cap;
-	struct dp_chunk *open;             /* chunk of seq tail - 1 */
+	struct shard_seq seq;              /* this input's chunks, in the order they settle */
 	struct tail_mark *marks;           /* ring, [mhead, mtail) */
 	size_t mcap, mhead, mtail;
 	uint64_t long_logged;

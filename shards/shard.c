@@ -58,6 +58,13 @@ struct dp_chunk *shard_chunk_open(struct shard *sh, struct shard_in *si)
 	c->opened_ns = sh->now_ns;
 	si->open = c;
 	si->open_route = si->in->route;
+	if (si->want_tag) {
+		/* Once per chunk, not per record: see shard_emit_tagged. */
+		memcpy(c->tag, si->want_tag, si->want_tag_len);
+		c->tag_len = (uint16_t)si->want_tag_len;
+		si->open_route = dp_pipeline_route(sh->pl, c->tag, c->tag_len);
+		si->open_chain = dp_pipeline_chain(sh->pl, c->tag, c->tag_len, -1);
+	}
 	return c;
 }
 
@@ -227,7 +234,10 @@ static int emit_one(struct shard *sh, struct shard_in *si, const char *p, size_t
 			dp_chunk_put_str(c, si->in->src_key, si->in->src_key_len, src, srclen);
 		}
 		if (dp_chunk_rec_end(c) == 0) {
-			uint64_t chain = si->in->filters;
+			/* A chunk of shard_emit_tagged: its own tag and chain. */
+			uint64_t chain = c->tag_len ? si->open_chain : si->in->filters;
+			const char *tag = c->tag_len ? c->tag : si->in->tag;
+			size_t tag_len = c->tag_len ? c->tag_len : si->in->tag_len;
 			if (!chain && !sh->sp) {
 				if (!si->count_stored)
 					DP_CNT_ADD(si->cnt.records, 1);
@@ -246,10 +256,10 @@ static int emit_one(struct shard *sh, struct shard_in *si, const char *p, size_t
 			}
 			if (!si->count_stored)
 				DP_CNT_ADD(si->cnt.records, 1);
-			if (chain && !shard_filter_run(sh, si, c, si->in->tag, si->in->tag_len, chain, 0))
+			if (chain && !shard_filter_run(sh, si, c, tag, tag_len, chain, 0))
 				return 0;
 			if (sh->sp)
-				shard_sp_record(sh, si, c, si->in->tag, si->in->tag_len, -1, 0);
+				shard_sp_record(sh, si, c, tag, tag_len, -1, 0);
 			return 0;
 		}
 		if (c->nrecs == 0) {
@@ -346,6 +356,22 @@ void shard_emit_dgram(struct shard *sh, struct shard_in *si, const char *p, size
 int shard_emit(struct shard *sh, unsigned input, const char *p, size_t len)
 {
 	return shard_emit_frame(sh, &sh->ins[input], p, len, NULL, 0, NULL);
+}
+
+int shard_emit_tagged(struct shard *sh, unsigned input, const char *tag, size_t tag_len,
+		      const char *p, size_t len)
+{
+	struct shard_in *si = &sh->ins[input];
+	if (tag_len > DP_TAG_MAX)
+		tag_len = DP_TAG_MAX;
+	struct dp_chunk *c = si->open;
+	if (c && (c->tag_len != tag_len || memcmp(c->tag, tag, tag_len)))
+		shard_chunk_push(sh, si);
+	si->want_tag = tag;
+	si->want_tag_len = tag_len;
+	int rc = shard_emit_frame(sh, si, p, len, NULL, 0, NULL);
+	si->want_tag = NULL;
+	return rc;
 }
 
 /* Push chunks older than Flush; returns ms until the next one is due. */

@@ -85,6 +85,9 @@ struct shard_in {
 	void *ev;                   /* epoll tag for fd */
 	struct shard_in_counters cnt;
 	struct shard_rx_q *rx;      /* polling receive queue (shard_rx.h), or NULL */
+	/* shard_emit_tagged: the tag of the chunk it may open, NULL otherwise */
+	const char *want_tag;
+	size_t want_tag_len;
 };
 
 struct shard {
@@ -146,6 +149,11 @@ void shard_close_chans(struct shard *sh);
  * received (used by generators such as dummy). 0, or -EAGAIN when the
  * input's memory is exhausted. */
 int shard_emit(struct shard *sh, unsigned input, const char *p, size_t len);
+/* The same for a record with its own tag (an input whose Tag has '*', as
+ * systemd's, expanded per record): a chunk holds one tag, routed and
+ * filtered by it, so a record of another tag closes the open chunk. */
+int shard_emit_tagged(struct shard *sh, unsigned input, const char *tag, size_t tag_len,
+		      const char *p, size_t len);
 
 /* internal to shards/: shard.c <-> shard_net.c */
 /* src: the sender as Fluent Bit writes it ("tcp://10.0.0.1:5140"), added

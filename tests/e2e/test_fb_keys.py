@@ -74,6 +74,11 @@ FB_KEYS = {
                      'unicode.encoding', 'generic.encoding', 'multiline.parser', 'multiline',
                      'multiline_flush', 'parser_firstline', 'parser_n', 'docker_mode',
                      'docker_mode_flush', 'docker_mode_parser'],
+    # https://docs.fluentbit.io/manual/5.0/data-pipeline/inputs/systemd and
+    # plugins/in_systemd/systemd.c's config_map (read_since_minutes_ago).
+    '[INPUT] systemd': ['path', 'max_fields', 'max_entries', 'systemd_filter',
+                        'systemd_filter_type', 'tag', 'db', 'db.sync', 'read_from_tail',
+                        'read_since_minutes_ago', 'lowercase', 'strip_underscores', 'threaded'],
     '[INPUT] dummy': ['dummy', 'metadata', 'rate', 'interval_sec', 'interval_nsec', 'samples',
                       'copies', 'fixed_timestamp', 'flush_on_startup', 'start_time_sec',
                       'start_time_nsec'],
