@@ -120,22 +120,19 @@ static int step_regex(struct psr_ml_stream *st, int i, const struct ml_in *in, u
 	/* The state is the parser's, not the open group's: Fluent Bit keeps
 	 * rule_to_state after a flush, so a continuation line arriving after
 	 * its group was flushed begins a group (the caller has flushed any
-	 * other parser's group before trying this one). */
-	if (st->state[i] >= 0 &&
-	    (r = ml_list_match(p, &p->cont[st->state[i]], in->pat, in->plen, st->sc)) >= 0) {
-		v = PSR_ML_CONT;
-		if (st->cur != i) {
-			open_group(st, i, sec, nsec);
-			v = PSR_ML_START;
-		}
-		ok = put_line(st, line, len);
-	} else if ((r = ml_list_match(p, &p->starts, in->pat, in->plen, st->sc)) >= 0) {
-		open_group(st, i, sec, nsec);
-		ok = put_line(st, line, len);
-		v = PSR_ML_START;
-	} else {
+	 * other parser's group before trying this one). Continuation rules
+	 * come first in next[s], then the start rules: one scan. */
+	int s = st->state[i];
+	const struct ml_list *l = s >= 0 && p->cont[s].n ? &p->next[s] : &p->starts;
+	if ((r = ml_list_match(p, l, in->pat, in->plen, st->sc)) < 0)
 		return PSR_ML_PASS;
+	if (!p->rules[r].start && st->cur == i) {
+		v = PSR_ML_CONT;
+	} else {
+		open_group(st, i, sec, nsec);
+		v = PSR_ML_START;
 	}
+	ok = put_line(st, line, len);
 	st->state[i] = (int16_t)p->rules[r].to;
 	/* A full group goes out now, cut, and the rest of its message passes
 	 * through (Fluent Bit resets rule_to_state there too); a state that
