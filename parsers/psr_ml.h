@@ -29,7 +29,8 @@
  *   - when the TO of the rule that matched is a state some start rule also
  *     lists (e.g. python's "python" -> "start_state" on the exception line,
  *     java's "nested exception is:" -> java_start_exception), the group ends
- *     with that line;
+ *     with that line (the state stays: for a state that non-start rules
+ *     also list, lines continuing it begin a group as above);
  *   - lines are joined with "\n" unless the group already ends with one; an
  *     empty line adds "\n". No newline is added at the end (Fluent Bit adds
  *     one only for raw text read by tail, not for a record's key_content).
@@ -42,8 +43,9 @@
  * syntax, where ^ and $ always match at line boundaries); "/.../" slashes
  * are stripped. Ruby-only syntax (\h as a hex digit, (?<name>) is shared)
  * may differ. Matching goes through one internal function in psr_ml.c
- * (first rule of a list that matches a line), so the rules of a state can
- * later become one Hyperscan database.
+ * (first rule of a list that matches a line); a state's continuation
+ * rules and the start rules are one list (one Hyperscan database), so a
+ * line costs one scan whatever the state.
  *
  * Bounds: a group holds at most PSR_ML_GROUP_MAX bytes of text. A line
  * that would make it longer is cut at the bound, the group is flushed at
