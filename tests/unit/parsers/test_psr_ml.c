@@ -738,8 +738,8 @@ static void test_realistic(void **state)
 	};
 	const char *g_out[] = {
 		"panic: first\n\ngoroutine 1 [running]:\nmain.main()\n\t/app/main.go:5 +0x1d",
-		"panic: second\n\ngoroutine 7 [running]:\nmain.worker(0xc000010000)\n\t/app/worker.go:9 +0x2a\n"
-		"created by main.main\n\t/app/main.go:8 +0x3b",
+		("panic: second\n\ngoroutine 7 [running]:\nmain.worker(0xc000010000)\n\t/app/worker.go:9 +0x2a\n"
+		 "created by main.main\n\t/app/main.go:8 +0x3b"),
 		"exit status 2",
 	};
 	run("go", g_in, 13, &o);
