@@ -87,12 +87,15 @@ int ml_scratch_create(const struct psr_ml_parser *const *p, unsigned np, struct 
 	struct re_scratch *sc = NULL;
 	for (unsigned k = 0; k < np; k++) {
 		for (int s = -1; s < (int)p[k]->nstates; s++) {
-			const struct re_set *set = s < 0 ? p[k]->starts.set : p[k]->cont[s].set;
-			if (!set)
-				continue;
-			if (!sc ? !(sc = re_scratch_create(set)) : re_scratch_grow(sc, set) != 0) {
-				re_scratch_destroy(sc);
-				return -ENOMEM;
+			for (int which = 0; which < 2; which++) {
+				const struct re_set *set = s < 0 ? (which ? NULL : p[k]->starts.set)
+							 : which ? p[k]->next[s].set : p[k]->cont[s].set;
+				if (!set)
+					continue;
+				if (!sc ? !(sc = re_scratch_create(set)) : re_scratch_grow(sc, set) != 0) {
+					re_scratch_destroy(sc);
+					return -ENOMEM;
+				}
 			}
 		}
 	}
@@ -144,6 +147,8 @@ void ml_parser_free(struct psr_ml_parser *p)
 		free(p->states[i]);
 		free(p->cont[i].idx);
 		re_set_destroy(p->cont[i].set);
+		free(p->next[i].idx);
+		re_set_destroy(p->next[i].set);
 	}
 	free(p->starts.idx);
 	re_set_destroy(p->starts.set);
@@ -281,9 +286,25 @@ int ml_parser_finish(struct psr_ml_parser *p, char *msg, size_t msglen)
 	}
 	if (list_compile(p, &p->starts, "start_state", msg, msglen))
 		return -EINVAL;
-	for (unsigned s = 0; s < p->nstates; s++)
+	for (unsigned s = 0; s < p->nstates; s++) {
 		if (list_compile(p, &p->cont[s], p->states[s], msg, msglen))
 			return -EINVAL;
+		if (!p->cont[s].n)
+			continue;
+		int rc = 0;
+		for (unsigned i = 0; i < p->cont[s].n && !rc; i++)
+			rc = list_add(&p->next[s], p->cont[s].idx[i]);
+		for (unsigned i = 0; i < p->starts.n && !rc; i++)
+			rc = list_add(&p->next[s], p->starts.idx[i]);
+		if (rc) {
+			snprintf(msg, msglen, "out of memory");
+			return rc;
+		}
+		char what[96];
+		snprintf(what, sizeof(what), "%s+start_state", p->states[s]);
+		if (list_compile(p, &p->next[s], what, msg, msglen))
+			return -EINVAL;
+	}
 	return 0;
 }
 

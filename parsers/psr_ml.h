@@ -11,18 +11,26 @@
  *   - a line that matches a rule listing "start_state" (a start rule; rules
  *     are tried in the order they were written) begins a group; a group
  *     already open in the stream is flushed first;
- *   - while a group is open, the line is tried against the non-start rules
- *     that list the current state (the TO of the rule that matched the
- *     previous line), in order; the first match appends the line and moves
- *     to that rule's TO; when nothing matches, the line is tried as a start
- *     (which flushes the open group) and else it is not part of any group:
- *     the open group is flushed and the line passes through alone;
+ *   - each parser of a stream keeps the state its last rule led to (Fluent
+ *     Bit's rule_to_state, src/multiline/flb_ml_rule.c), across the flush
+ *     of a group too. A line is tried first against the non-start rules
+ *     that list that state, in order; the first match appends the line and
+ *     moves to that rule's TO. When none matches, the line is tried as a
+ *     start (which flushes the open group: two traces back to back are two
+ *     groups, Fluent Bit's test issue_3817_1 in tests/internal/multiline.c);
+ *     when that fails too the open group is flushed and the line passes
+ *     through alone, and the state is kept;
+ *   - so a line that continues the kept state after its group was flushed
+ *     (a trace cut by a line of another thread, then more frames) begins a
+ *     group of its own, as in Fluent Bit, whose later lines join it. Fluent
+ *     Bit's record for such a group has only the content key and the time
+ *     of the previous group; here it is the record of its first line, like
+ *     any group;
  *   - when the TO of the rule that matched is a state some start rule also
  *     lists (e.g. python's "python" -> "start_state" on the exception line,
  *     java's "nested exception is:" -> java_start_exception), the group ends
- *     with that line. (Fluent Bit keeps the state after such a flush, so a
- *     later non-start rule could append to an empty group that has lost its
- *     first record; here the stream goes back to no group instead.)
+ *     with that line (the state stays: for a state that non-start rules
+ *     also list, lines continuing it begin a group as above);
  *   - lines are joined with "\n" unless the group already ends with one; an
  *     empty line adds "\n". No newline is added at the end (Fluent Bit adds
  *     one only for raw text read by tail, not for a record's key_content).
@@ -35,8 +43,9 @@
  * syntax, where ^ and $ always match at line boundaries); "/.../" slashes
  * are stripped. Ruby-only syntax (\h as a hex digit, (?<name>) is shared)
  * may differ. Matching goes through one internal function in psr_ml.c
- * (first rule of a list that matches a line), so the rules of a state can
- * later become one Hyperscan database.
+ * (first rule of a list that matches a line); a state's continuation
+ * rules and the start rules are one list (one Hyperscan database), so a
+ * line costs one scan whatever the state.
  *
  * Bounds: a group holds at most PSR_ML_GROUP_MAX bytes of text. A line
  * that would make it longer is cut at the bound, the group is flushed at
@@ -115,7 +124,7 @@ struct psr_ml_stream {
 	unsigned np;
 	int cur;              /* parser of the open group, or -1 */
 	int lru;              /* parser that took the last line: tried first */
-	int state;            /* its current state */
+	int16_t state[PSR_ML_MAX_PARSERS]; /* parser i's state (see above), -1: none yet */
 	uint64_t timeout_ns;  /* 0: the open group's parser's flush_timeout */
 	uint64_t last_ns;     /* monotonic time of the last line appended */
 	uint32_t sec, nsec;   /* time of the group's first line */

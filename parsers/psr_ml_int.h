@@ -44,6 +44,10 @@ struct psr_ml_parser {
 	unsigned nstates;
 	struct ml_list starts;     /* start rules */
 	struct ml_list cont[PSR_ML_MAX_STATES]; /* non-start rules leaving state s */
+	/* cont[s] then the start rules, one list: a line in state s is tried
+	 * against both in one scan (continuation first, as Fluent Bit); only
+	 * for states with continuation rules, the others use starts. */
+	struct ml_list next[PSR_ML_MAX_STATES];
 	uint64_t ends;             /* states some start rule leaves: reaching one ends the group */
 	int bad_rule;              /* ml_parser_finish: the rule at fault, or -1 */
 };

@@ -22,6 +22,8 @@ int psr_ml_stream_init(struct psr_ml_stream *st, const struct psr_ml_parser *con
 	st->np = np;
 	st->cur = -1;
 	st->lru = 0;
+	for (unsigned i = 0; i < PSR_ML_MAX_PARSERS; i++)
+		st->state[i] = -1;
 	st->timeout_ns = timeout_ns;
 	st->begin = begin;
 	st->flush = flush;
@@ -115,22 +117,32 @@ static int step_regex(struct psr_ml_stream *st, int i, const struct ml_in *in, u
 	int r, v;
 	bool ok;
 
-	if (st->cur == i &&
-	    (r = ml_list_match(p, &p->cont[st->state], in->pat, in->plen, st->sc)) >= 0) {
-		ok = put_line(st, line, len);
-		v = PSR_ML_CONT;
-	} else if ((r = ml_list_match(p, &p->starts, in->pat, in->plen, st->sc)) >= 0) {
-		open_group(st, i, sec, nsec);
-		ok = put_line(st, line, len);
-		v = PSR_ML_START;
-	} else {
+	/* The state is the parser's, not the open group's: Fluent Bit keeps
+	 * rule_to_state after a flush, so a continuation line arriving after
+	 * its group was flushed begins a group (the caller has flushed any
+	 * other parser's group before trying this one). Continuation rules
+	 * come first in next[s], then the start rules: one scan. */
+	int s = st->state[i];
+	const struct ml_list *l = s >= 0 && p->cont[s].n ? &p->next[s] : &p->starts;
+	if ((r = ml_list_match(p, l, in->pat, in->plen, st->sc)) < 0)
 		return PSR_ML_PASS;
+	if (!p->rules[r].start && st->cur == i) {
+		v = PSR_ML_CONT;
+	} else {
+		open_group(st, i, sec, nsec);
+		v = PSR_ML_START;
 	}
-	st->state = p->rules[r].to;
-	/* A full group goes out now, cut; a state that starts rules leave
-	 * ends the message with this line. */
-	if (!ok || (p->ends & (1ull << st->state)))
+	ok = put_line(st, line, len);
+	st->state[i] = (int16_t)p->rules[r].to;
+	/* A full group goes out now, cut, and the rest of its message passes
+	 * through (Fluent Bit resets rule_to_state there too); a state that
+	 * start rules leave ends the message with this line. */
+	if (!ok) {
+		st->state[i] = -1;
 		psr_ml_stream_flush(st);
+	} else if (p->ends & (1ull << st->state[i])) {
+		psr_ml_stream_flush(st);
+	}
 	return v;
 }
 

@@ -6,6 +6,10 @@
   into fields by a regex [PARSER] from a Parsers_File, DEBUG is excluded,
   fields are added and renamed, and ERROR records are copied under a new
   tag to a second output. Every record is checked field by field.
+- multiline records as Fluent Bit makes them: java traces cut by another
+  thread's line, back to back, and one still open when the flush_ms
+  timer ends it, give exactly the records Fluent Bit's rules give (the
+  same vectors as tests/unit/parsers/test_psr_ml.c: test_realistic).
 - grep at volume (loadgen, ~20% ERROR): exactly the ERROR events arrive,
   every other one is counted as filtered, none is lost.
 - Bad filter configurations stop sluice with the file, line and cause.
@@ -86,6 +90,46 @@ def test_chain(t):
              'rewrite_tag.0: one record emitted under the new tag (Keep true: none dropped)')
 
 
+# Lines and the records Fluent Bit's java rules make of them
+# (src/multiline/flb_ml_parser_java.c, flb_ml_rule.c): a frame after a
+# line that cut its trace begins a group of its own; a header while a
+# trace is open begins the next; the last trace goes out on flush_ms.
+ML_IN = ['INFO starting',
+         'java.lang.IllegalStateException: boom',
+         '\tat com.example.A.run(A.java:10)',
+         'INFO other thread',
+         '\tat com.example.B.run(B.java:20)',
+         '\tat java.base/java.lang.Thread.run(Thread.java:829)',
+         'Exception in thread "main" java.lang.RuntimeException: first',
+         '\tat Main.main(Main.java:3)',
+         'Exception in thread "worker" java.lang.Error: second',
+         '\tat Worker.run(Worker.java:7)',
+         '\t... 3 more']
+ML_OUT = ['INFO starting',
+          'java.lang.IllegalStateException: boom\n\tat com.example.A.run(A.java:10)',
+          'INFO other thread',
+          '\tat com.example.B.run(B.java:20)\n\tat java.base/java.lang.Thread.run(Thread.java:829)',
+          'Exception in thread "main" java.lang.RuntimeException: first\n\tat Main.main(Main.java:3)',
+          'Exception in thread "worker" java.lang.Error: second\n\tat Worker.run(Worker.java:7)\n'
+          '\t... 3 more']
+
+
+def test_multiline_records(t):
+    port = free_port()
+    sl = t.sluice(conf(service(t), tcp_in(port, fmt='none', Tag='app'),
+                       ('FILTER', [('Name', 'multiline'), ('Match', 'app'),
+                                   ('multiline.key_content', 'log'), ('multiline.parser', 'java'),
+                                   ('flush_ms', '300')]),
+                       file_out(t, fmt='json_lines')))
+    s = socket.create_connection(('127.0.0.1', port))
+    s.sendall(('\n'.join(ML_IN) + '\n').encode())
+    s.close()
+    sl.wait_stats(lambda st: st['totals']['out'] >= len(ML_OUT), 20, 'every record out')
+    check_eq(sl.stop(), 0, 'sluice exits 0 on SIGTERM')
+    check_eq([r.get('log') for r in records(t.path('out.txt'))], ML_OUT,
+             "the records (count, order, text) Fluent Bit's java rules make")
+
+
 def test_grep_volume(t):
     count = 50000
     port = free_port()
@@ -156,4 +200,4 @@ def test_bad_configs(t):
 
 
 if __name__ == '__main__':
-    main([test_chain, test_grep_volume, test_input_parser, test_bad_configs])
+    main([test_chain, test_multiline_records, test_grep_volume, test_input_parser, test_bad_configs])

@@ -4,8 +4,10 @@
  * inputs of Fluent Bit's tests/internal/multiline.c and its docs), the
  * docs' custom "multiline-regex-test" parser read from a classic
  * [MULTILINE_PARSER] section, interleaved streams, several parsers on one
- * stream, flush_timeout through ticks, the 64 KiB bound, endswith, and
- * every configuration error with its file:line.
+ * stream, flush_timeout through ticks, the 64 KiB bound, endswith,
+ * whole inputs against the records Fluent Bit makes of them (its test
+ * vectors and realistic traces), and every configuration error with its
+ * file:line.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -499,6 +501,293 @@ static void test_endswith(void **state)
 	psr_ml_stream_fini(st);
 }
 
+/* ---- record vectors: what Fluent Bit makes of a whole input ----
+ *
+ * run() pushes every line and collects the records in the order a caller
+ * emits them: each completed group, and each line the stream passes
+ * through alone (after the group that line flushed). The stream is
+ * flushed at the end, as at a flush_timeout or shutdown. */
+
+static void run(const char *names, const char *const *in, unsigned n, struct out *o)
+{
+	open_stream(st, names, 0, o);
+	for (unsigned i = 0; i < n; i++)
+		if (push(st, in[i], 1, i) == PSR_ML_PASS) {
+			assert_true(o->n < 64);
+			o->text[o->n++] = strdup(in[i]);
+		}
+	psr_ml_stream_flush(st);
+	psr_ml_stream_fini(st);
+}
+
+static void expect_records(struct out *o, const char *const *want, unsigned n)
+{
+	for (unsigned i = 0; i < o->n && i < n; i++)
+		if (strcmp(o->text[i], want[i]))
+			fail_msg("record %u: got\n'%s'\nwant\n'%s'", i, o->text[i], want[i]);
+	assert_int_equal(o->n, n);
+	out_free(o);
+}
+
+/* Fluent Bit's tests/internal/multiline.c, inputs and expected records as
+ * they are there: lines ending with "\n" (so no separator is added) fed to
+ * the python (raw text) and java (key_content "log") built-ins. */
+static void test_fb_vectors_builtin(void **state)
+{
+	(void)state;
+	struct out o;
+	const char *py_in[] = {
+		"Traceback (most recent call last):\n",
+		"  File \"/base/data/home/runtimes/python27/python27_lib/versions/third_party/webapp2-2.5.2/webapp2.py\", line 1535, in __call__\n",
+		"    rv = self.handle_exception(request, response, e)\n",
+		"  File \"/base/data/home/apps/s~nearfieldspy/1.378705245900539993/nearfieldspy.py\", line 17, in start\n",
+		"    return get()\n",
+		"  File \"/base/data/home/apps/s~nearfieldspy/1.378705245900539993/nearfieldspy.py\", line 5, in get\n",
+		"    raise Exception('spam', 'eggs')\n",
+		"Exception: ('spam', 'eggs')\n",
+		"hello world, not multiline\n",
+	};
+	const char *py_out[] = {
+		"Traceback (most recent call last):\n"
+		"  File \"/base/data/home/runtimes/python27/python27_lib/versions/third_party/webapp2-2.5.2/webapp2.py\", line 1535, in __call__\n"
+		"    rv = self.handle_exception(request, response, e)\n"
+		"  File \"/base/data/home/apps/s~nearfieldspy/1.378705245900539993/nearfieldspy.py\", line 17, in start\n"
+		"    return get()\n"
+		"  File \"/base/data/home/apps/s~nearfieldspy/1.378705245900539993/nearfieldspy.py\", line 5, in get\n"
+		"    raise Exception('spam', 'eggs')\n"
+		"Exception: ('spam', 'eggs')\n",
+		"hello world, not multiline\n",
+	};
+	run("python", py_in, 9, &o);
+	expect_records(&o, py_out, 2);
+
+	const char *java_in[] = {
+		"Exception in thread \"main\" java.lang.IllegalStateException: ..null property\n",
+		"     at com.example.myproject.Author.getBookIds(xx.java:38)\n",
+		"     at com.example.myproject.Bootstrap.main(Bootstrap.java:14)\n",
+		"Caused by: java.lang.NullPointerException\n",
+		"     at com.example.myproject.Book.getId(Book.java:22)\n",
+		"     at com.example.myproject.Author.getBookIds(Author.java:35)\n",
+		"     ... 1 more\n",
+		"single line\n",
+	};
+	const char *java_out[] = {
+		"Exception in thread \"main\" java.lang.IllegalStateException: ..null property\n"
+		"     at com.example.myproject.Author.getBookIds(xx.java:38)\n"
+		"     at com.example.myproject.Bootstrap.main(Bootstrap.java:14)\n"
+		"Caused by: java.lang.NullPointerException\n"
+		"     at com.example.myproject.Book.getId(Book.java:22)\n"
+		"     at com.example.myproject.Author.getBookIds(Author.java:35)\n"
+		"     ... 1 more\n",
+		"single line\n",
+	};
+	run("java", java_in, 8, &o);
+	expect_records(&o, java_out, 2);
+}
+
+/* Fluent Bit's custom-rule tests in tests/internal/multiline.c:
+ * parser_elastic, and issue_3817_1 ("two consecutive multiline messages
+ * within the same stream"): a line that continues nothing but matches a
+ * start rule ends the open group and begins the next one. */
+static void test_fb_vectors_custom(void **state)
+{
+	(void)state;
+	struct dp_err err = { 0 };
+	struct out o;
+	assert_int_equal(add_text("[MULTILINE_PARSER]\n name elastic\n type regex\n flush_timeout 1000\n"
+				  " key_content log\n"
+				  " rule \"start_state\" \"/^\\[/\" \"elastic_cont\"\n"
+				  " rule \"elastic_cont\" \"/^\\s+/\" \"elastic_cont\"\n"
+				  "[MULTILINE_PARSER]\n name parser_3817\n type regex\n flush_timeout 1000\n"
+				  " key_content log\n"
+				  " rule \"start_state\" \"/- $/\" \"cont\"\n"
+				  " rule \"cont\" \"/^([1-9]).*$/\" \"cont\"\n", &err), 0);
+	const char *el_in[] = {
+		"[some weird test] IndexNotFoundException[no such index]\n",
+		"    at org.elasticsearch.cluster.metadata.IndexNameExpressionResolver....\n",
+		"    at org.elasticsearch.cluster.metadata.IndexNameExpressionResolver.java:133)\n",
+		"    at org.elasticsearch.action.admin.indices.delete.java:75)\n",
+		"another separate log line\n",
+	};
+	const char *el_out[] = {
+		"[some weird test] IndexNotFoundException[no such index]\n"
+		"    at org.elasticsearch.cluster.metadata.IndexNameExpressionResolver....\n"
+		"    at org.elasticsearch.cluster.metadata.IndexNameExpressionResolver.java:133)\n"
+		"    at org.elasticsearch.action.admin.indices.delete.java:75)\n",
+		"another separate log line\n",
+	};
+	run("elastic", el_in, 5, &o);
+	expect_records(&o, el_out, 2);
+
+	/* the "log" values after Fluent Bit's cri parser */
+	const char *is_in[] = {
+		"[DEBUG] 1 start multiline - ",
+		"1 cont A",
+		"[DEBUG] 2 start multiline - ",
+		"2 cont B",
+		"another isolated line",
+	};
+	const char *is_out[] = {
+		"[DEBUG] 1 start multiline - \n1 cont A",
+		"[DEBUG] 2 start multiline - \n2 cont B",
+		"another isolated line",
+	};
+	run("parser_3817", is_in, 5, &o);
+	expect_records(&o, is_out, 3);
+}
+
+/* Realistic inputs for java, python, go and ruby; the expected records
+ * follow from Fluent Bit's rules (src/multiline/flb_ml_parser_*.c) and
+ * flb_ml_rule_process (src/multiline/flb_ml_rule.c): continuation rules of
+ * the parser's state first, then start rules, else the line alone. */
+static void test_realistic(void **state)
+{
+	(void)state;
+	struct out o;
+
+	/* java: a trace cut by another thread's line. The parser stays in
+	 * state "java", so the frames after the cut make a group of their
+	 * own (Fluent Bit keeps rule_to_state after the flush). */
+	const char *j_in[] = {
+		"2024-05-01 10:00:00 INFO starting",
+		"java.lang.IllegalStateException: boom",
+		"\tat com.example.A.run(A.java:10)",
+		"2024-05-01 10:00:01 INFO other thread",
+		"\tat com.example.B.run(B.java:20)",
+		"\tat java.base/java.lang.Thread.run(Thread.java:829)",
+		"2024-05-01 10:00:02 INFO done",
+	};
+	const char *j_out[] = {
+		"2024-05-01 10:00:00 INFO starting",
+		"java.lang.IllegalStateException: boom\n\tat com.example.A.run(A.java:10)",
+		"2024-05-01 10:00:01 INFO other thread",
+		"\tat com.example.B.run(B.java:20)\n\tat java.base/java.lang.Thread.run(Thread.java:829)",
+		"2024-05-01 10:00:02 INFO done",
+	};
+	run("java", j_in, 7, &o);
+	expect_records(&o, j_out, 5);
+
+	/* java: two traces back to back, the second header ends the first;
+	 * "nested exception is:" ends a group by itself (java_start_exception
+	 * is a state of the start rule). */
+	const char *j2_in[] = {
+		"Exception in thread \"main\" java.lang.RuntimeException: first",
+		"\tat Main.main(Main.java:3)",
+		"Exception in thread \"worker\" java.lang.Error: second",
+		"\tat Worker.run(Worker.java:7)",
+		"\t... 3 more",
+		"org.springframework.BeanCreationException: creating bean",
+		"\tnested exception is: java.io.IOException: disk",
+		"\tat Spring.load(Spring.java:1)",
+	};
+	const char *j2_out[] = {
+		"Exception in thread \"main\" java.lang.RuntimeException: first\n\tat Main.main(Main.java:3)",
+		"Exception in thread \"worker\" java.lang.Error: second\n\tat Worker.run(Worker.java:7)\n\t... 3 more",
+		"org.springframework.BeanCreationException: creating bean\n\tnested exception is: java.io.IOException: disk",
+		"\tat Spring.load(Spring.java:1)",
+	};
+	run("java", j2_in, 8, &o);
+	expect_records(&o, j2_out, 4);
+
+	/* python: two tracebacks back to back (the exception line ends each),
+	 * a traceback cut before its exception line by a line that continues
+	 * nothing, and one still open at the end of the stream. */
+	const char *p_in[] = {
+		"Traceback (most recent call last):",
+		"  File \"a.py\", line 1, in <module>",
+		"    f()",
+		"ValueError: one",
+		"Traceback (most recent call last):",
+		"  File \"b.py\", line 2, in <module>",
+		"    g()",
+		"KeyError: 'two'",
+		"plain line",
+		"Traceback (most recent call last):",
+		"  File \"c.py\", line 3, in <module>",
+		"    h()",
+		"log line without a colon",
+		"Traceback (most recent call last):",
+		"  File \"d.py\", line 4, in <module>",
+	};
+	const char *p_out[] = {
+		"Traceback (most recent call last):\n  File \"a.py\", line 1, in <module>\n    f()\nValueError: one",
+		"Traceback (most recent call last):\n  File \"b.py\", line 2, in <module>\n    g()\nKeyError: 'two'",
+		"plain line",
+		"Traceback (most recent call last):\n  File \"c.py\", line 3, in <module>\n    h()",
+		"log line without a colon",
+		"Traceback (most recent call last):\n  File \"d.py\", line 4, in <module>",
+	};
+	run("python", p_in, 15, &o);
+	expect_records(&o, p_out, 6);
+
+	/* go: two panics back to back, then an ordinary line. */
+	const char *g_in[] = {
+		"panic: first",
+		"",
+		"goroutine 1 [running]:",
+		"main.main()",
+		"\t/app/main.go:5 +0x1d",
+		"panic: second",
+		"",
+		"goroutine 7 [running]:",
+		"main.worker(0xc000010000)",
+		"\t/app/worker.go:9 +0x2a",
+		"created by main.main",
+		"\t/app/main.go:8 +0x3b",
+		"exit status 2",
+	};
+	const char *g_out[] = {
+		"panic: first\n\ngoroutine 1 [running]:\nmain.main()\n\t/app/main.go:5 +0x1d",
+		("panic: second\n\ngoroutine 7 [running]:\nmain.worker(0xc000010000)\n\t/app/worker.go:9 +0x2a\n"
+		 "created by main.main\n\t/app/main.go:8 +0x3b"),
+		"exit status 2",
+	};
+	run("go", g_in, 13, &o);
+	expect_records(&o, g_out, 3);
+
+	/* ruby: two exceptions back to back between ordinary lines. */
+	const char *r_in[] = {
+		"I, [2024-05-01T10:00:00] INFO -- : request",
+		"app.rb:12:in `call': undefined method `x' for nil (NoMethodError)",
+		"\tfrom lib/rack.rb:5:in `run'",
+		"worker.rb:3:in `perform': boom (RuntimeError)",
+		"\tfrom worker.rb:1:in `<main>'",
+		"I, [2024-05-01T10:00:01] INFO -- : next",
+	};
+	const char *r_out[] = {
+		"I, [2024-05-01T10:00:00] INFO -- : request",
+		"app.rb:12:in `call': undefined method `x' for nil (NoMethodError)\n\tfrom lib/rack.rb:5:in `run'",
+		"worker.rb:3:in `perform': boom (RuntimeError)\n\tfrom worker.rb:1:in `<main>'",
+		"I, [2024-05-01T10:00:01] INFO -- : next",
+	};
+	run("ruby", r_in, 6, &o);
+	expect_records(&o, r_out, 4);
+}
+
+/* A trace flushed by flush_timeout keeps its parser's state: a frame that
+ * comes later begins a group of its own (Fluent Bit's timer flush does
+ * not reset rule_to_state either); its time is that line's. */
+static void test_after_timeout(void **state)
+{
+	(void)state;
+	struct out o;
+	open_stream(st, "java", 0, &o);
+	assert_int_equal(push(st, java_lines[0], 1, 0), PSR_ML_START);
+	assert_int_equal(push(st, java_lines[1], 1, 1 * MS), PSR_ML_CONT);
+	psr_ml_stream_tick(st, 4001 * MS);
+	assert_int_equal(o.n, 1);
+	assert_int_equal(push(st, java_lines[2], 9, 5000 * MS), PSR_ML_START);
+	assert_int_equal(push(st, "     ... 1 more", 9, 5001 * MS), PSR_ML_CONT);
+	assert_int_equal(o.begins, 2);
+	assert_int_equal(push(st, "single line", 10, 5002 * MS), PSR_ML_PASS);
+	assert_int_equal(o.n, 2);
+	assert_string_equal(o.text[1], "     at com.example.myproject.Bootstrap.main(Bootstrap.java:14)\n"
+			    "     ... 1 more");
+	assert_int_equal(o.sec[1], 9);
+	out_free(&o);
+	psr_ml_stream_fini(st);
+}
+
 /* ---- configuration errors ---- */
 
 static void expect_err(const char *text, const char *msg)
@@ -589,6 +878,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_flush_timeout, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bound, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_endswith, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_fb_vectors_builtin, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_fb_vectors_custom, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_realistic, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_after_timeout, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_errors, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rule_syntax, setup, teardown),
 	};
