@@ -5,9 +5,10 @@ and Fluent Bit's regex dialect, through the real binary.
 - Every parser of Fluent Bit's standard set (its conf/parsers.conf: apache,
   apache2, apache_error, nginx, k8s-nginx-ingress, json, logfmt, docker,
   docker-daemon, syslog-rfc5424, syslog-rfc3164-local, syslog-rfc3164,
-  mongodb, envoy, istio-envoy-proxy, cri, kube-custom) loaded from sluice's
-  conf/parsers.conf by Parsers_File, one sample line through each (a tcp
-  input with `Parser NAME`), every field and the record time checked.
+  mongodb, envoy, istio-envoy-proxy, cri, kube-custom, kmsg-netfilter-log)
+  loaded from sluice's conf/parsers.conf by Parsers_File, one sample line
+  through each (a tcp input with `Parser NAME`), every field and the
+  record time checked.
   The apache line and its fields are the example of
   https://docs.fluentbit.io/manual/data-pipeline/parsers/regular-expression
   ("192.168.2.20 - - [29/Jul/2015:10:27:10 -0300] ..."); the json line is
@@ -162,6 +163,20 @@ CASES = {
         {'tag': 'kube', 'pod_name': 'var.log.containers.apache-logs-annotated',
          'namespace_name': 'default', 'container_name': 'apache', 'docker_id': DOCKER_ID},
         None),
+    # a TCP SYN dropped by an iptables LOG rule, as rsyslog forwards the
+    # kernel's message (RFC 5424); OUT= and UDP's LEN= are empty or absent,
+    # so those fields are not in the record (Skip_Empty_Values)
+    'kmsg-netfilter-log': (
+        '<4>1 2024-06-15T12:00:04.250+02:00 fw01 kernel - - - [86400.123456] DROP-IN: IN=eth0 '
+        'OUT= MAC=52:54:00:12:34:56:52:54:00:ab:cd:ef:08:00 SRC=203.0.113.7 DST=192.0.2.10 '
+        'LEN=60 TOS=0x00 PREC=0x00 TTL=52 ID=54321 DF PROTO=TCP SPT=51234 DPT=22 '
+        'WINDOW=64240 RES=0x00 SYN URGP=0 ',
+        {'pri': '4', 'host': 'fw01', 'logprefix': 'DROP-IN:', 'in': 'eth0',
+         'macsrc': '52:54:00:12:34:56', 'macdst': '52:54:00:ab:cd:ef', 'ethtype': '08:00',
+         'saddr': '203.0.113.7', 'daddr': '192.0.2.10', 'len': '60', 'tos': '0x00',
+         'prec': '0x00', 'ttl': '52', 'id': '54321', 'proto': 'TCP', 'sport': '51234',
+         'dport': '22', 'window': '64240', 'res': '0x00', 'flag': 'SYN', 'urgp': '0'},
+        (utc(2024, 6, 15, 10, 0, 4), 250000000)),
 }
 
 # Written as for Fluent Bit (Onigmo): names PCRE2 refuses, \h, a name twice.
