@@ -253,6 +253,13 @@ static struct ctok ctok_read(const char *pat, size_t j, size_t len, bool first,
 		char d = pat[j + 1];
 		t.n = 2;
 		t.k = d == 'h' || d == 'H' ? CT_HEX : CT_ESC;
+		if ((d == 'p' || d == 'P' || d == 'x') && j + 2 < len && pat[j + 2] == '{') {
+			/* \p{^Alpha}, \x{7f}: one item, braces and all (a '^'
+			 * in them is no class's) */
+			const char *e = memchr(pat + j + 2, '}', len - j - 2);
+			if (e)
+				t.n = (size_t)(e - pat) + 1 - j;
+		}
 		if (d == 'u') {
 			if ((t.cp = uni_read(pat, j, len, o)) < 0)
 				t.k = CT_ERR;
@@ -589,8 +596,8 @@ static size_t cls_top(struct w *w, const char *pat, size_t len, size_t at, struc
 		if (t.k == CT_HEX || t.k == CT_UNI)
 			item_put(w, pat, j, &t, false, o);
 		else
-			put(w, pat + j, t.k == CT_CLOSE ? 1 : t.n);
-		j += t.k == CT_CLOSE ? 1 : t.n;
+			put(w, pat + j, t.n);
+		j += t.n;
 	}
 	return sc.end;
 }

@@ -287,6 +287,8 @@ static void test_negated_nested(void **state)
 	tr("[a[]b]]", "[a\\]b]");
 	class_set("[a[]b]]", set);
 	assert_string_equal(set, "]ab");
+	/* a '^' inside \p{...} belongs to the property, not to a class */
+	tr("[a[^b]\\p{^Lu}]", "(?:[a\\p{^Lu}]|[^b])");
 	/* groups after a rewritten class are still renamed */
 	tr("[a[^b]](?<n>x)", "(?:[a]|[^b])(?<_0>x)");
 }
