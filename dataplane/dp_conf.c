@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include "dp_conf_int.h"
+#include "dp_log.h"
 
 int dp_conf_err_at(struct dp_err *err, const char *file, int line, int code,
 		    const char *fmt, ...)
@@ -222,6 +223,23 @@ static int undef_add(struct dp_conf *c, const char *name, const char *file, int 
 	u->file = file;
 	u->line = line;
 	c->nundef++;
+	return 0;
+}
+
+/* ${VAR}s that nothing defined expanded to "" (Fluent Bit's behaviour:
+ * docs.fluentbit.io .../classic-mode/variables; flb_env.c warns "variable
+ * ${X} is used but not set", for parsers files too: flb_parser.c reads
+ * every key through flb_env_var_translate). */
+int dp_conf_undef_check(const struct dp_conf *c, bool strict, struct dp_err *err)
+{
+	for (unsigned i = 0; i < c->nundef; i++) {
+		const struct dp_conf_undef *u = &c->undef[i];
+		if (strict)
+			return dp_err_set(err, -EINVAL, "%s:%d: variable ${%s} is not set (--strict)",
+					  u->file, u->line, u->name);
+		dp_warn("%s:%d: variable ${%s} is not set: it expands to an empty string", u->file,
+			u->line, u->name);
+	}
 	return 0;
 }
 

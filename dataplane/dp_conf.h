@@ -8,6 +8,7 @@
 #ifndef DP_CONF_H
 #define DP_CONF_H
 
+#include <stdbool.h>
 #include "dp_common.h"
 
 struct dp_conf_kv {
@@ -45,6 +46,10 @@ struct dp_conf {
 	 * so the caller can warn with file:line (sluice --strict: refuse). */
 	struct dp_conf_undef *undef;
 	unsigned nundef;
+	/* --strict: an undefined ${VAR} is an error, in this file and in the
+	 * files it names that are read later (Parsers_File, Streams_File:
+	 * dp_conf_undef_check). Set by the caller; no reader sets it. */
+	bool strict_vars;
 };
 
 /* Read a classic-format file (with @INCLUDE, @SET, ${VAR}). NULL on error
@@ -92,6 +97,13 @@ int dp_conf_var_set(struct dp_conf *c, const char *name, const char *val);
  * left undefined become "" and are listed in c->undef. 0 or -errno with
  * err->msg naming the value's file:line. */
 int dp_conf_expand(struct dp_conf *c, struct dp_err *err);
+
+/* The ${VAR}s c->undef lists (a configuration file and its @INCLUDEs,
+ * or a Parsers_File / Streams_File it names): each a warning naming its
+ * file:line, as Fluent Bit's flb_env.c warns; with `strict`, the first is
+ * an error instead (-EINVAL, err->msg "FILE:LINE: variable ${X} is not
+ * set (--strict)"). The one check for every file sluice reads. */
+int dp_conf_undef_check(const struct dp_conf *c, bool strict, struct dp_err *err);
 
 /* Last value of key in s (case-insensitive), or NULL. */
 const struct dp_conf_kv *dp_conf_kv_get(const struct dp_conf_section *s, const char *key);

@@ -43,6 +43,13 @@ int dp_filter_err(const struct dp_filter *f, struct dp_err *err, int code, const
 	return rc;
 }
 
+void dp_filter_emitter_storage_set(struct dp_filter *f, int type, const struct dp_conf_kv *kv)
+{
+	f->emitter_storage = type;
+	f->emitter_storage_file = kv ? kv->file : f->file;
+	f->emitter_storage_line = kv ? kv->line : f->line;
+}
+
 int dp_filter_kv_err(const struct dp_filter *f, const struct dp_conf_kv *kv, struct dp_err *err,
 		     int code, const char *fmt, ...)
 {

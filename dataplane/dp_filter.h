@@ -129,12 +129,22 @@ struct dp_filter {
 	int log_level;            /* enum dp_log_level, -1: the service's */
 	struct dp_match match;
 	int emitter;              /* input id of its emitter, or -1 */
+	/* Its emitter's storage.type (enum dp_storage_type): a filter with an
+	 * emitter_storage.type key sets it in setup (rewrite_tag, multiline),
+	 * with where the key was written for the store's errors. */
+	int emitter_storage;
+	const char *emitter_storage_file;
+	int emitter_storage_line;
 	void *priv;               /* the plugin's compiled state (setup) */
 };
 
 const struct dp_filter_ops *dp_registry_filter(const char *name);
 extern const struct dp_filter_ops *const dp_registry_filters[];
 extern const struct dp_opt dp_filter_common_opts[];
+
+/* setup: the emitter is stored as an input with `storage.type` `type`
+ * (enum dp_storage_type) is; kv is the key that said so (NULL: default). */
+void dp_filter_emitter_storage_set(struct dp_filter *f, int type, const struct dp_conf_kv *kv);
 
 /* Build one error message naming the filter's section:
  * "FILE:LINE: [FILTER] grep: ...". For setup's own checks that are not

@@ -79,25 +79,6 @@ static struct dp_conf *merge(struct dp_conf *file, struct dp_conf *cli)
 	return file;
 }
 
-/* ${VAR}s that nothing defined expanded to "" (Fluent Bit's behaviour:
- * docs.fluentbit.io .../classic-mode/variables; flb_env.c warns "variable
- * ${X} is used but not set"). Each is a warning naming its file:line, or,
- * with --strict, an error. 0, or 1 with the first one reported. */
-static int check_undefined(const struct dp_conf *c, bool strict)
-{
-	for (unsigned i = 0; i < c->nundef; i++) {
-		const struct dp_conf_undef *u = &c->undef[i];
-		if (strict) {
-			fprintf(stderr, "sluice: %s:%d: variable ${%s} is not set (--strict)\n", u->file,
-				u->line, u->name);
-			return 1;
-		}
-		dp_warn("%s:%d: variable ${%s} is not set: it expands to an empty string", u->file,
-			u->line, u->name);
-	}
-	return 0;
-}
-
 /* The log level the command line asks for, or -1 to take Log_Level's.
  * -v is debug and -vv trace, as in Fluent Bit, but never quieter than
  * Log_Level; -q is errors only. */
@@ -221,12 +202,17 @@ int main(int argc, char **argv)
 	}
 	/* Start-up warnings follow -q / -v before Log_Level is known. */
 	dp_log_level = cli_log_level(&cli, DP_LOG_INFO);
-	if (file && check_undefined(file, cli.strict)) {
+	/* An undefined ${VAR}: a warning, or with --strict an error; the
+	 * same check for the Parsers_File and Streams_File the pipeline
+	 * reads (conf->strict_vars). */
+	if (file && dp_conf_undef_check(file, cli.strict, &err)) {
+		fprintf(stderr, "sluice: %s\n", err.msg);
 		dp_conf_destroy(file);
 		dp_conf_destroy(cli.conf);
 		return 1;
 	}
 	struct dp_conf *conf = merge(file, cli.conf);
+	conf->strict_vars = cli.strict;
 	struct dp_pipeline *pl = dp_pipeline_create(conf, &err);
 	if (!pl) {
 		fprintf(stderr, "sluice: %s\n", err.msg);

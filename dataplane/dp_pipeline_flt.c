@@ -57,6 +57,9 @@ int dp_pipeline_add_emitters(struct dp_pipeline *pl, struct dp_err *err)
 		in->tag = strdup(in->name);
 		in->tag_len = strlen(in->tag);
 		in->mem_buf_limit = f->emitter_mem_buf_limit;
+		/* emitter_storage.type filesystem: the store takes its chunks
+		 * as any filesystem input's (shard_store.c) */
+		in->storage_type = f->emitter_storage;
 		in->net = DP_NET_NONE;
 		in->emitter_of = (int)f->id;
 		f->emitter = (int)in->id;

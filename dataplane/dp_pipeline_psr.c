@@ -27,7 +27,8 @@ static int add_section(struct dp_pipeline *pl, const struct dp_conf_section *s, 
 }
 
 /* A parsers file holds [PARSER] and [MULTILINE_PARSER] sections only. */
-static int load_file(struct dp_pipeline *pl, const struct dp_conf_kv *kv, struct dp_err *err)
+static int load_file(struct dp_pipeline *pl, const struct dp_conf *main_conf,
+		     const struct dp_conf_kv *kv, struct dp_err *err)
 {
 	char path[4096];
 	snprintf(path, sizeof(path), "%s", kv->val);
@@ -51,7 +52,8 @@ static int load_file(struct dp_pipeline *pl, const struct dp_conf_kv *kv, struct
 	struct dp_conf *conf = dp_conf_load(path, err);
 	if (!conf)
 		return err->code ? err->code : -EINVAL;
-	int rc = 0;
+	/* its ${VAR}s are checked as the main file's are */
+	int rc = dp_conf_undef_check(conf, main_conf->strict_vars, err);
 	for (unsigned i = 0; !rc && i < conf->nsec; i++) {
 		const struct dp_conf_section *s = &conf->sec[i];
 		rc = add_section(pl, s, err);
@@ -120,7 +122,7 @@ int dp_pipeline_load_parsers(struct dp_pipeline *pl, const struct dp_conf *conf,
 		if (!strcasecmp(s->name, "SERVICE"))
 			for (unsigned k = 0; !rc && k < s->nkv; k++)
 				if (!strcasecmp(s->kv[k].key, "Parsers_File"))
-					rc = load_file(pl, &s->kv[k], err);
+					rc = load_file(pl, conf, &s->kv[k], err);
 	}
 	if (rc)
 		return rc;

@@ -65,6 +65,9 @@ int dp_pipeline_load_sp(struct dp_pipeline *pl, const struct dp_conf *conf, stru
 		pl->streams_conf = dp_conf_load(path, err);
 		if (!pl->streams_conf)
 			return err->code ? err->code : -EINVAL;
+		/* its ${VAR}s are checked as the main file's are */
+		if ((rc = dp_conf_undef_check(pl->streams_conf, conf->strict_vars, err)))
+			return rc;
 		for (unsigned i = 0; i < pl->streams_conf->nsec; i++) {
 			const struct dp_conf_section *s = &pl->streams_conf->sec[i];
 			if (strcasecmp(s->name, "STREAM_TASK"))

@@ -28,6 +28,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include "dp_filter.h"
 #include "dp_fs.h"
 #include "dp_log.h"
 #include "dp_pipeline.h"
@@ -50,7 +51,13 @@ int dp_store_check(struct dp_pipeline *pl, struct dp_err *err)
 		if (in->storage_type != DP_STORAGE_FILESYSTEM)
 			continue;
 		nfs++;
-		const struct dp_conf_kv *kv = dp_conf_kv_get(in->sec, "storage.type");
+		if (in->emitter_of >= 0 && (unsigned)in->emitter_of < pl->nflt && !pl->svc.storage_path) {
+			const struct dp_filter *f = pl->flt[in->emitter_of];
+			return dp_err_set(err, -EINVAL, "%s:%d: [FILTER] %s: 'emitter_storage.type "
+					  "filesystem' needs [SERVICE] storage.path (or -b PATH)",
+					  f->emitter_storage_file, f->emitter_storage_line, f->ops->name);
+		}
+		const struct dp_conf_kv *kv = in->sec ? dp_conf_kv_get(in->sec, "storage.type") : NULL;
 		if (!pl->svc.storage_path) {
 			return dp_err_set(err, -EINVAL, "%s:%d: [INPUT] %s: 'storage.type filesystem' needs "
 					  "[SERVICE] storage.path (or -b PATH)", kv ? kv->file : in->file,

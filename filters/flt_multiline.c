@@ -70,7 +70,8 @@ static const struct dp_opt flt_ml_opts[] = {
 	{ "emitter_name", DP_OPT_STR, NULL, C(emitter_name), NULL, 0, 0, 0,
 	  "name of the emitter in logs and metrics (default emitter_for_<filter name>)" },
 	{ "emitter_storage.type", DP_OPT_ENUM, "memory", C(emitter_storage), "memory|filesystem", 0, 0, 0,
-	  "storage of the emitter's records (memory only for now)" },
+	  "storage of the emitter's records: filesystem stores them as an input with storage.type "
+	  "filesystem (needs [SERVICE] storage.path)" },
 	{ NULL },
 };
 #undef C
@@ -161,9 +162,10 @@ static int flt_ml_setup(struct dp_filter *f, struct dp_err *err)
 		return dp_filter_kv_err(f, dp_conf_kv_get(sec, "buffer"), err, -EINVAL,
 					"'buffer' off is not supported: sluice filters one record at a "
 					"time, so it always buffers lines across chunks");
-	if (cfg->emitter_storage != 0)
-		return dp_filter_kv_err(f, dp_conf_kv_get(sec, "emitter_storage.type"), err, -EINVAL,
-					"'emitter_storage.type' filesystem is not supported yet; use memory");
+	/* filesystem: the emitter's chunks go through the store as a
+	 * filesystem input's do (after the filters behind this one) */
+	dp_filter_emitter_storage_set(f, cfg->emitter_storage,
+				      dp_conf_kv_get(sec, "emitter_storage.type"));
 
 	struct flt_ml *ml = calloc(1, sizeof(*ml));
 	if (!ml)

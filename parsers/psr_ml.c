@@ -39,8 +39,16 @@ static char *rx_check(const char *regex, char *msg, size_t msglen)
 	/* Checked as re_set will compile it: Onigmo syntax rewritten. */
 	struct re_onig on;
 	size_t bad;
-	if (re_onig_translate(regex, len, &on, &bad)) {
-		snprintf(msg, msglen, "invalid regex at offset %zu: unterminated group name", bad);
+	int trc = re_onig_translate(regex, len, &on, &bad);
+	if (trc) {
+		snprintf(msg, msglen, "invalid regex at offset %zu: %s", bad,
+			 trc == -EINVAL ? on.err : "out of memory");
+		return NULL;
+	}
+	if (on.utf) {
+		/* rules are matched as bytes (re_set.h) */
+		snprintf(msg, msglen, "%s", RE_ONIG_UTF_CLASS_MSG);
+		re_onig_fini(&on);
 		return NULL;
 	}
 	pcre2_code *re = pcre2_compile((PCRE2_SPTR)on.pat, on.len, PCRE2_MULTILINE, &errcode,

@@ -173,17 +173,15 @@ static int compile_regex(struct psr_parser *p, const struct dp_conf_section *s, 
 	PCRE2_SIZE eo;
 	ruby_delims(pat, &off, &len, &opts);
 	/* Byte mode unless the pattern needs characters (non-ASCII text,
-	 * Unicode properties): then a log line with invalid UTF-8 still
-	 * matches byte for byte, as it does in Fluent Bit's Onigmo. In UTF
-	 * mode invalid input is allowed (it matches no character) rather
-	 * than checked per line. */
+	 * Unicode properties, Onigmo's \uHHHH): then a log line with
+	 * invalid UTF-8 still matches byte for byte, as it does in Fluent
+	 * Bit's Onigmo. In UTF mode invalid input is allowed (it matches no
+	 * character) rather than checked per line. */
 	bool utf = false;
 	for (size_t i = off; i < off + len; i++)
 		if ((uint8_t)pat[i] >= 0x80 ||
-		    (pat[i] == '\\' && i + 1 < off + len && strchr("pPX", pat[i + 1])))
+		    (pat[i] == '\\' && i + 1 < off + len && strchr("pPXu", pat[i + 1])))
 			utf = true;
-	if (utf)
-		opts |= PCRE2_UTF | PCRE2_MATCH_INVALID_UTF;
 	/* Onigmo's syntax where it differs (names of any length, \h, Ruby's
 	 * m): re_onig.h. Offsets in errors are of the pattern as written.
 	 * Rewriting for PCRE2 rather than linking Oniguruma was decided on
@@ -195,10 +193,13 @@ static int compile_regex(struct psr_parser *p, const struct dp_conf_section *s, 
 	size_t bad;
 	int trc = re_onig_translate(pat + off, len, &on, &bad);
 	if (trc == -EINVAL)
-		return kv_err(s, "Regex", p->name, err,
-			      "invalid Regex at offset %zu: unterminated group name", bad);
+		return kv_err(s, "Regex", p->name, err, "invalid Regex at offset %zu: %s", bad,
+			      on.err);
 	if (trc)
 		return dp_err_set(err, -ENOMEM, "out of memory");
+	if (utf || on.utf)
+		opts |= PCRE2_UTF | PCRE2_MATCH_INVALID_UTF;
+	utf |= on.utf;
 	p->re = pcre2_compile((PCRE2_SPTR)on.pat, on.len, opts, &ec, &eo, NULL);
 	if (!p->re) {
 		char buf[96];

@@ -17,8 +17,16 @@
  *                          space. Rewritten as classes, inside [...] too.
  *   [a-c[x-z]]             a class in a class is their union in Onigmo;
  *                          PCRE2 has no nesting: flattened to [a-cx-z].
- *                          (A negated inner class and && intersection have
- *                          no PCRE2 form and stay as written.)
+ *   [a-z&&[^aeiou]] [a[^b]] intersection, and union with a negated class,
+ *                          become one-character expressions with
+ *                          lookaheads: (?:(?=[a-z])[^aeiou]), (?:[a]|[^b])
+ *                          (re_onig.c explains why this is exact).
+ *   \uHHHH                 a character (its UTF-8 bytes); in a class
+ *                          \x{HHHH}, which past U+007F needs PCRE2_UTF
+ *                          (`utf`).
+ *   (?~abc)                Onigmo's absent operator, for a literal string:
+ *                          (?:(?:(?!abc)[\s\S])*[\s\S]{0,2}), exact; for
+ *                          anything else it has no PCRE2 form: refused.
  *   (?m) (?m: ...)         Ruby's m is PCRE2's s (dot matches newline);
  *                          Ruby has no multiline flag (^ $ always match at
  *                          lines, which is why every pattern is compiled
@@ -30,6 +38,7 @@
 #ifndef RE_ONIG_H
 #define RE_ONIG_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 struct re_onig {
@@ -37,10 +46,20 @@ struct re_onig {
 	size_t len;
 	char **names;     /* original name of group _k, k < nnames */
 	unsigned nnames;
+	bool utf;         /* compile with PCRE2_UTF: a \uHHHH past U+007F in
+			     a class (in byte mode it would be a byte) */
+	const char *err;  /* after -EINVAL: what is wrong (a static string) */
 };
 
-/* 0, or -ENOMEM; -EINVAL for an unterminated group name (err_off then
- * says where it starts). */
+/* Why a pattern with `utf` set is refused where matching is by bytes
+ * (re_set, multiline rules). */
+#define RE_ONIG_UTF_CLASS_MSG "\\uHHHH past U+007F in a character class needs UTF-8 " \
+	"matching, and these regexes match bytes: write it outside the class, as an alternative"
+
+/* 0, or -ENOMEM; -EINVAL for a pattern Onigmo refuses or that PCRE2
+ * cannot express exactly (an unterminated group name or class, an empty
+ * side of &&, \u without four hex digits, (?~...) of other than a literal
+ * string): out->err then says which, and *err_off where it starts. */
 int re_onig_translate(const char *pat, size_t len, struct re_onig *out, size_t *err_off);
 void re_onig_fini(struct re_onig *o);
 

@@ -6,7 +6,8 @@
  *
  *   Rule  $KEY  REGEX  NEW_TAG  KEEP      (repeats; the first that matches wins)
  *   Emitter_Name           name of the emitter (default emitter_for_<filter>)
- *   Emitter_Storage.type   memory (filesystem: not supported yet)
+ *   Emitter_Storage.type   memory or filesystem (the emitter's chunks go
+ *                          through the store as a filesystem input's do)
  *   Emitter_Mem_Buf_Limit  common to all filters (dp_filter_common_opts)
  *
  * A rule's four parts are separated by spaces; a part may be written
@@ -57,7 +58,9 @@ static const struct dp_opt rt_opts[] = {
 	{ "Emitter_Name", DP_OPT_STR, NULL, offsetof(struct rt_cfg, emitter_name), NULL, 0, 0, 0,
 	  "name of the emitter that carries the new records (default emitter_for_<filter name>)" },
 	{ "Emitter_Storage.type", DP_OPT_ENUM, "memory", offsetof(struct rt_cfg, emitter_storage),
-	  "memory|filesystem", 0, 0, DP_OPT_NOT_YET, "where the emitter buffers new records" },
+	  "memory|filesystem", 0, 0, 0,
+	  "where the emitter buffers new records: filesystem stores them as an input with "
+	  "storage.type filesystem (needs [SERVICE] storage.path)" },
 	{ NULL },
 };
 
@@ -207,6 +210,8 @@ static int rt_setup(struct dp_filter *f, struct dp_err *err)
 		goto out;
 	}
 	const char *what = f->name[0] ? f->name : "rewrite_tag";
+	dp_filter_emitter_storage_set(f, cfg->emitter_storage,
+				      dp_conf_kv_get(sec, "Emitter_Storage.type"));
 	if (!cfg->emitter_name) {
 		char buf[80];
 		snprintf(buf, sizeof(buf), "emitter_for_%s", what);

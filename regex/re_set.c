@@ -181,7 +181,16 @@ struct re_set *re_set_create_ex(const char *const *patterns, const unsigned *fla
 			dp_err_set(err, -ENOMEM, "%s: out of memory", what ? what : "regex");
 			goto out;
 		}
-		pats[i] = rc ? patterns[i] : tr[i].pat;
+		/* refused rather than passed as written: PCRE2 would read
+		 * what Onigmo refuses or means otherwise ("&&", "(?~") as
+		 * something else, without an error */
+		if (rc || tr[i].utf) {
+			dp_err_set(err, -EINVAL, "%s: invalid regex '%s': %s at %zu",
+				   what ? what : "regex", patterns[i],
+				   rc ? tr[i].err : RE_ONIG_UTF_CLASS_MSG, rc ? bad : 0);
+			goto out;
+		}
+		pats[i] = tr[i].pat;
 	}
 	s = create(pats, flags, n, what, set_flags, err);
 out:

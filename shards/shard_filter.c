@@ -145,7 +145,8 @@ static struct dp_chunk *emit_into(struct shard *sh, struct shard_in *si, const c
 		shard_chunk_push(sh, si);
 		c = NULL;
 	}
-	DP_CNT_ADD(si->cnt.records, 1);
+	if (!si->count_stored)   /* emitter_storage.type filesystem: once stored */
+		DP_CNT_ADD(si->cnt.records, 1);
 	*rc = 0;
 	return c;
 }

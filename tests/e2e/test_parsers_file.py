@@ -5,9 +5,10 @@ and Fluent Bit's regex dialect, through the real binary.
 - Every parser of Fluent Bit's standard set (its conf/parsers.conf: apache,
   apache2, apache_error, nginx, k8s-nginx-ingress, json, logfmt, docker,
   docker-daemon, syslog-rfc5424, syslog-rfc3164-local, syslog-rfc3164,
-  mongodb, envoy, istio-envoy-proxy, cri, kube-custom) loaded from sluice's
-  conf/parsers.conf by Parsers_File, one sample line through each (a tcp
-  input with `Parser NAME`), every field and the record time checked.
+  mongodb, envoy, istio-envoy-proxy, cri, kube-custom, kmsg-netfilter-log)
+  loaded from sluice's conf/parsers.conf by Parsers_File, one sample line
+  through each (a tcp input with `Parser NAME`), every field and the
+  record time checked.
   The apache line and its fields are the example of
   https://docs.fluentbit.io/manual/data-pipeline/parsers/regular-expression
   ("192.168.2.20 - - [29/Jul/2015:10:27:10 -0300] ..."); the json line is
@@ -20,6 +21,11 @@ and Fluent Bit's regex dialect, through the real binary.
   digit, two groups of one name giving one field
   (https://docs.fluentbit.io/manual/data-pipeline/parsers/regular-expression:
   "Fluent Bit uses Onigmo ... Ruby syntax").
+- An undefined ${VAR} in a Parsers_File, a Streams_File or an @INCLUDEd
+  file is a warning naming that file and line, as in the main file, and
+  with --strict an error (Fluent Bit reads every parsers-file key through
+  flb_env_var_translate, src/flb_parser.c get_parser_key, which warns as
+  for the main file).
 - `Parser apache2` with no Parsers_File works (the standard file is loaded
   for the names a configuration uses); a [PARSER] of the same name in the
   configuration wins over it.
@@ -29,10 +35,11 @@ import json
 import os
 import re
 import socket
+import subprocess
 import time
 
-from harness import check, check_eq, conf, file_out, free_port, main, read_lines, service, tcp_in, \
-    wait_for
+from harness import SLUICE, check, check_eq, conf, file_out, free_port, main, read_lines, service, \
+    tcp_in, wait_for
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 STD = os.path.normpath(os.path.join(HERE, '..', '..', 'conf', 'parsers.conf'))
@@ -162,6 +169,20 @@ CASES = {
         {'tag': 'kube', 'pod_name': 'var.log.containers.apache-logs-annotated',
          'namespace_name': 'default', 'container_name': 'apache', 'docker_id': DOCKER_ID},
         None),
+    # a TCP SYN dropped by an iptables LOG rule, as rsyslog forwards the
+    # kernel's message (RFC 5424); OUT= and UDP's LEN= are empty or absent,
+    # so those fields are not in the record (Skip_Empty_Values)
+    'kmsg-netfilter-log': (
+        '<4>1 2024-06-15T12:00:04.250+02:00 fw01 kernel - - - [86400.123456] DROP-IN: IN=eth0 '
+        'OUT= MAC=52:54:00:12:34:56:52:54:00:ab:cd:ef:08:00 SRC=203.0.113.7 DST=192.0.2.10 '
+        'LEN=60 TOS=0x00 PREC=0x00 TTL=52 ID=54321 DF PROTO=TCP SPT=51234 DPT=22 '
+        'WINDOW=64240 RES=0x00 SYN URGP=0 ',
+        {'pri': '4', 'host': 'fw01', 'logprefix': 'DROP-IN:', 'in': 'eth0',
+         'macsrc': '52:54:00:12:34:56', 'macdst': '52:54:00:ab:cd:ef', 'ethtype': '08:00',
+         'saddr': '203.0.113.7', 'daddr': '192.0.2.10', 'len': '60', 'tos': '0x00',
+         'prec': '0x00', 'ttl': '52', 'id': '54321', 'proto': 'TCP', 'sport': '51234',
+         'dport': '22', 'window': '64240', 'res': '0x00', 'flag': 'SYN', 'urgp': '0'},
+        (utc(2024, 6, 15, 10, 0, 4), 250000000)),
 }
 
 # Written as for Fluent Bit (Onigmo): names PCRE2 refuses, \h, a name twice.
@@ -263,5 +284,57 @@ def test_out_of_the_box(t):
     check_eq(sl.stop(), 0, 'sluice exits 0')
 
 
+def test_variables_in_named_files(t):
+    """${VAR} left undefined in the files a configuration names: each file
+    is checked as the main file is (a warning with its file:line, --strict
+    an error naming it); a set variable expands with no warning."""
+    files = {
+        'vparsers.conf': '[PARSER]\n    Name   vp\n    Format regex\n'
+                         '    Regex  ^(?<${SLUICE_E2E_NOPE_P}a>.*)$\n',
+        'vstreams.conf': '[STREAM_TASK]\n    Name vt\n'
+                         "    Exec CREATE STREAM vs WITH (tag='v${SLUICE_E2E_NOPE_S}') AS "
+                         "SELECT * FROM TAG:'v';\n",
+        'vinc.conf': '[OUTPUT]\n    Name  null\n    Match v${SLUICE_E2E_NOPE_I}\n',
+    }
+    for name, text in files.items():
+        with open(t.path(name), 'w') as f:
+            f.write(text)
+    main_conf = t.path('vmain.conf')
+    with open(main_conf, 'w') as f:
+        f.write('[SERVICE]\n    Flush 0.05\n    Parsers_File vparsers.conf\n'
+                '    Streams_File vstreams.conf\n[INPUT]\n    Name   tcp\n    Port   %d\n'
+                '    Format none\n    Tag    v\n    Parser vp\n@INCLUDE vinc.conf\n' % free_port())
+
+    def dry(*args, env=None):
+        p = subprocess.run([SLUICE, '--dry-run', '-c', main_conf] + list(args),
+                           capture_output=True, text=True, timeout=30, cwd=t.dir, env=env)
+        return p.returncode, p.stdout + p.stderr
+
+    # file names as sluice found them (relative to the main file or to
+    # the working directory): the name and line are what matter
+    where = {'P': 'vparsers.conf:4:', 'S': 'vstreams.conf:3:', 'I': 'vinc.conf:3:'}
+    rc, out = dry()
+    check(rc == 0 and 'successful' in out, 'undefined variables: still a good configuration',
+          out.strip()[-200:])
+    for k, at in sorted(where.items()):
+        # main() reports the main file's (and its @INCLUDEs') before the
+        # pipeline reads the files it names: either way, file and line
+        check('%s variable ${SLUICE_E2E_NOPE_%s} is not set: it expands to an empty string'
+              % (at, k) in out and '[ warn]' in out,
+              'a warning naming %s' % at, out.strip()[-300:])
+    # --strict: the first one is an error, wherever it is; with the
+    # @INCLUDEd one defined, the Parsers_File's, then the Streams_File's
+    env = dict(os.environ)
+    for k in ('I', 'P', 'S'):
+        rc, out = dry('--strict', env=env)
+        check(rc == 1 and '%s variable ${SLUICE_E2E_NOPE_%s} is not set (--strict)' % (where[k], k)
+              in out and 'successful' not in out,
+              '--strict: an error naming %s' % where[k], out.strip()[-200:])
+        env['SLUICE_E2E_NOPE_' + k] = 'x'
+    rc, out = dry('--strict', env=env)
+    check(rc == 0 and 'is not set' not in out, 'all set: no warning, --strict passes',
+          out.strip()[-200:])
+
+
 if __name__ == '__main__':
-    main([test_standard_set, test_out_of_the_box])
+    main([test_standard_set, test_out_of_the_box, test_variables_in_named_files])

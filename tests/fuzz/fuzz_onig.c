@@ -1,7 +1,8 @@
 /*
  * fuzz_onig.c — libFuzzer target for re_onig_translate (Fluent Bit's
  * Onigmo patterns rewritten for PCRE2). The input is a pattern. Any
- * input: 0, -EINVAL with an error offset inside the pattern, or -ENOMEM;
+ * input: 0, -EINVAL with an error offset inside the pattern and a message
+ * saying why, or -ENOMEM;
  * on 0 a NUL-terminated result whose renamed groups ("_K") all map back
  * to an original name, checked through PCRE2's own name table when PCRE2
  * compiles the result (for patterns without comments). Single-threaded.
@@ -26,7 +27,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *in, size_t size)
 	int rc = re_onig_translate((const char *)in, size, &o, &eoff);
 	CHECK(rc == 0 || rc == -EINVAL || rc == -ENOMEM);
 	if (rc) {
-		CHECK(rc != -EINVAL || eoff <= size);
+		CHECK(rc != -EINVAL || (eoff <= size && o.err && o.err[0]));
 		return 0;
 	}
 	CHECK(o.pat && o.pat[o.len] == '\0');
@@ -34,8 +35,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *in, size_t size)
 		CHECK(o.names[k] != NULL);
 	int ec;
 	PCRE2_SIZE eo;
-	pcre2_code *re = pcre2_compile((PCRE2_SPTR)o.pat, o.len, PCRE2_MULTILINE | PCRE2_DUPNAMES, &ec,
-				       &eo, NULL);
+	uint32_t opts = PCRE2_MULTILINE | PCRE2_DUPNAMES | (o.utf ? PCRE2_UTF : 0);
+	pcre2_code *re = pcre2_compile((PCRE2_SPTR)o.pat, o.len, opts, &ec, &eo, NULL);
 	/* Comments ((?#...), and '#' under x) are PCRE2's to skip; the
 	 * rewriter does not read them, so a '[' in one may be taken for a
 	 * class and a group after it left unrenamed: the name check is for

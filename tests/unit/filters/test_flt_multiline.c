@@ -19,6 +19,7 @@
 #include <cmocka.h>
 #include <msgpack.h>
 #include "dp_filter.h"
+#include "dp_plugin.h"
 #include "dp_pipeline.h"
 #include "flt_multiline.h"
 #include "psr_ml.h"
@@ -462,8 +463,16 @@ static void test_errors(void **state)
 		   "f.conf:5: [FILTER] multiline: invalid value 'other' for 'mode'");
 	expect_err("[FILTER]\n name multiline\n match *\n multiline.parser java\n buffer off\n",
 		   "f.conf:5: [FILTER] multiline: 'buffer' off is not supported");
-	expect_err("[FILTER]\n name multiline\n match *\n multiline.parser java\n emitter_storage.type filesystem\n",
-		   "f.conf:5: [FILTER] multiline: 'emitter_storage.type' filesystem is not supported yet");
+	expect_err("[FILTER]\n name multiline\n match *\n multiline.parser java\n emitter_storage.type disk\n",
+		   "f.conf:5: [FILTER] multiline: invalid value 'disk' for 'emitter_storage.type'");
+	/* filesystem: the emitter is a filesystem input (the pipeline reads
+	 * it), the key's place kept for the store's errors */
+	struct dp_err err = { 0 };
+	assert_int_equal(filter_init("[FILTER]\n name multiline\n match *\n multiline.parser java\n"
+				     " emitter_storage.type filesystem\n", &err), 0);
+	assert_int_equal(flt.emitter_storage, DP_STORAGE_FILESYSTEM);
+	assert_int_equal(flt.emitter_storage_line, 5);
+	filter_fini();
 	expect_err("[FILTER]\n name multiline\n match *\n multiline.parser java, cobol\n",
 		   "f.conf:4: [FILTER] multiline: 'multiline.parser': unknown multiline parser 'cobol'");
 	expect_err("[FILTER]\n name multiline\n match *\n multiline.parser java,,go\n",

@@ -15,6 +15,7 @@
 #include <cmocka.h>
 #include <msgpack.h>
 #include "dp_filter.h"
+#include "dp_plugin.h"
 #include "dp_ra.h"
 #include "psr_json.h"
 
@@ -229,6 +230,26 @@ static void assert_setup_err(const char *const *kv, const char *want1, const cha
 	flt_free(&t);
 }
 
+/* Emitter_Storage.type filesystem: the emitter input is a filesystem
+ * one (the pipeline reads f->emitter_storage), and the store's errors
+ * name the key. */
+static void test_emitter_storage(void **state)
+{
+	(void)state;
+	struct flt t;
+	struct dp_err err = { 0 };
+	assert_int_equal(flt_make(&t, (const char *[]){ "Rule", "$a x y true",
+							"Emitter_Storage.type", "filesystem", NULL },
+				  &err), 0);
+	assert_int_equal(t.f.emitter_storage, DP_STORAGE_FILESYSTEM);
+	assert_string_equal(t.f.emitter_storage_file, "t.conf");
+	assert_int_equal(t.f.emitter_storage_line, 5);
+	flt_free(&t);
+	assert_int_equal(flt_make(&t, (const char *[]){ "Rule", "$a x y true", NULL }, &err), 0);
+	assert_int_equal(t.f.emitter_storage, DP_STORAGE_MEMORY);
+	flt_free(&t);
+}
+
 static void test_setup_errors(void **state)
 {
 	(void)state;
@@ -243,8 +264,8 @@ static void test_setup_errors(void **state)
 	assert_setup_err((const char *[]){ "Rule", "$a x $TAG[x] true", NULL }, "t.conf:4:",
 			 "$TAG[n]");
 	assert_setup_err((const char *[]){ "Rule", "$a x y true", "Emitter_Storage.type",
-					   "filesystem", NULL },
-			 "t.conf:5:", "not supported yet");
+					   "disk", NULL },
+			 "t.conf:5:", "Emitter_Storage.type");
 	assert_setup_err((const char *[]){ "Emitter_Name", "e", NULL }, "missing required key 'Rule'",
 			 NULL);
 }
@@ -257,6 +278,7 @@ int main(void)
 		cmocka_unit_test_setup(test_first_rule_wins, setup),
 		cmocka_unit_test_setup(test_emit_failures, setup),
 		cmocka_unit_test_setup(test_setup_errors, setup),
+		cmocka_unit_test_setup(test_emitter_storage, setup),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

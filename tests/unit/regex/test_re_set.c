@@ -127,6 +127,37 @@ static void test_invalid(void **state)
 	const char *q[] = { "[z-a]" };
 	assert_null(re_set_create(q, NULL, 1, "grep.0", &err));
 	assert_non_null(strstr(err.msg, "'[z-a]'"));
+	/* Onigmo constructs with no exact PCRE2 form are refused by name,
+	 * not passed on for PCRE2 to read otherwise (re_onig.h) */
+	const char *r[] = { "ok", "(?~a|b)" };
+	assert_null(re_set_create(r, NULL, 2, "grep.1", &err));
+	assert_int_equal(err.code, -EINVAL);
+	assert_non_null(strstr(err.msg, "'(?~a|b)'"));
+	assert_non_null(strstr(err.msg, "absent operator"));
+	const char *u[] = { "[\\u00e9]" };
+	assert_null(re_set_create(u, NULL, 1, "grep.1", &err));
+	assert_non_null(strstr(err.msg, "UTF-8"));
+}
+
+/* Onigmo's && and absent operator, rewritten with lookarounds: Hyperscan
+ * has none, PCRE2 answers (a fallback), the same way Onigmo would. */
+static void test_onigmo_rewritten(void **state)
+{
+	(void)state;
+	const char *p[] = { "^[a-z&&[^aeiou]]+$", "\\A/\\*(?~\\*/)\\*/\\z", "x\\u0041" };
+	struct dp_err err = { 0 };
+	struct re_set *s = re_set_create(p, NULL, 3, "grep.0", &err);
+	assert_non_null(s);
+	assert_int_equal(re_set_fallbacks(s), 2);
+	struct re_scratch *sc = re_scratch_create(s);
+	assert_non_null(sc);
+	assert_int_equal(re_set_first(s, sc, S("rhythm")), 0);
+	assert_int_equal(re_set_first(s, sc, S("bad")), -1);
+	assert_int_equal(re_set_first(s, sc, S("/* a */")), 1);
+	assert_int_equal(re_set_first(s, sc, S("/* a */ */")), -1);
+	assert_int_equal(re_set_first(s, sc, S("xA")), 2);
+	re_scratch_destroy(sc);
+	re_set_destroy(s);
 }
 
 /* More than 64 patterns: bits spill into the second word; PCRE2-only
@@ -255,6 +286,7 @@ int main(void)
 		cmocka_unit_test(test_empty_match),
 		cmocka_unit_test(test_fallback),
 		cmocka_unit_test(test_invalid),
+		cmocka_unit_test(test_onigmo_rewritten),
 		cmocka_unit_test(test_many_and_pcre_only),
 		cmocka_unit_test(test_capture),
 		cmocka_unit_test(test_fb_pattern),
