@@ -37,13 +37,13 @@ import gzip
 import http.server
 import json
 import socket
-import ssl
 import subprocess
 import threading
 import time
 from datetime import datetime, timezone
 
-from harness import SLUICE, check, check_eq, conf, free_port, main, service, skip, tcp_in
+from certs import certs, server_ctx
+from harness import SLUICE, check, check_eq, conf, free_port, main, service, tcp_in
 from test_http_out import send_json
 
 
@@ -436,64 +436,23 @@ def test_keepalive_closed(t):
     fake.close()
 
 
-def _openssl(t, *args):
-    try:
-        subprocess.run(['openssl'] + list(args), check=True, capture_output=True, cwd=t.dir)
-    except (OSError, subprocess.CalledProcessError) as e:
-        skip('openssl cannot make certificates: %s' % getattr(e, 'stderr', e))
-
-
-def _ca(t, name):
-    _openssl(t, 'req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '2', '-subj', '/CN=' + name,
-             '-keyout', name + '.key', '-out', name + '.crt')
-    return t.path(name + '.crt')
-
-
-def _server_cert(t, ca, name, san, expired=False):
-    """A certificate for name signed by CA ca, with subjectAltName san;
-    expired: valid in 2020 only (`openssl ca` sets both dates; OpenSSL 3.0's
-    `x509 -req` cannot set the start)."""
-    _openssl(t, 'req', '-newkey', 'rsa:2048', '-nodes', '-subj', '/CN=' + name, '-keyout', name + '.key',
-             '-out', name + '.csr')
-    with open(t.path(name + '.ext'), 'w') as f:
-        f.write('subjectAltName=%s\n' % san)
-    if not expired:
-        _openssl(t, 'x509', '-req', '-in', name + '.csr', '-CA', ca + '.crt', '-CAkey', ca + '.key',
-                 '-CAcreateserial', '-days', '2', '-out', name + '.crt', '-extfile', name + '.ext')
-    else:
-        with open(t.path('ca.cnf'), 'w') as f:
-            f.write('[ca]\ndefault_ca = d\n[d]\ndir = .\ndatabase = index.txt\nnew_certs_dir = .\n'
-                    'serial = serial\ndefault_md = sha256\npolicy = p\n[p]\ncommonName = supplied\n')
-        open(t.path('index.txt'), 'w').close()
-        with open(t.path('serial'), 'w') as f:
-            f.write('1000\n')
-        _openssl(t, 'ca', '-batch', '-config', 'ca.cnf', '-cert', ca + '.crt', '-keyfile', ca + '.key',
-                 '-in', name + '.csr', '-out', name + '.crt', '-startdate', '20200101000000Z',
-                 '-enddate', '20200102000000Z', '-extfile', name + '.ext')
-    return t.path(name + '.crt'), t.path(name + '.key')
-
-
-def _tls_fake(crt, key):
-    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    ctx.load_cert_chain(crt, key)
-    return FakeES(tls_ctx=ctx)
+def _tls_fake(name):
+    return FakeES(tls_ctx=server_ctx(name))
 
 
 def test_tls(t):
     """tls.verify with the test CA works; a wrong CA, an expired
     certificate, and a name mismatch with tls.verify_hostname are refused
     (nothing delivered); the mismatch passes with verify_hostname off."""
-    ca = _ca(t, 'ca')
-    _ca(t, 'other')
-    good = _server_cert(t, 'ca', 'good', 'IP:127.0.0.1,DNS:localhost')
-    wrong_name = _server_cert(t, 'ca', 'wrongname', 'DNS:elsewhere.example')
-    expired = _server_cert(t, 'ca', 'expired', 'IP:127.0.0.1', expired=True)
-    fakes = {'good': _tls_fake(*good), 'name': _tls_fake(*wrong_name), 'expired': _tls_fake(*expired)}
+    c = certs()
+    ca = c.p('ca.crt')
+    fakes = {'good': _tls_fake('server'), 'name': _tls_fake('wrongname'),
+             'expired': _tls_fake('expired_server')}
     port = free_port()
     tlskv = lambda **k: dict({'tls': 'on', 'tls.verify': 'on', 'tls.ca_file': ca}, **k)
     outs = [es_out(fakes['good'], 'es', 'good', **tlskv(**{'tls.verify_hostname': 'on'})),
             es_out(fakes['good'], 'es', 'wrongca', Retry_Limit='no_retries',
-                   **tlskv(**{'tls.ca_file': t.path('other.crt')})),
+                   **tlskv(**{'tls.ca_file': c.p('ca2.crt')})),
             es_out(fakes['name'], 'opensearch', 'name_on', Retry_Limit='no_retries',
                    **tlskv(**{'tls.verify_hostname': 'on'})),
             es_out(fakes['name'], 'opensearch', 'name_off', **tlskv(**{'tls.verify_hostname': 'off'}))]

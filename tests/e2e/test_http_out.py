@@ -30,12 +30,12 @@ import gzip
 import http.server
 import json
 import socket
-import ssl
 import subprocess
 import threading
 import time
 
-from harness import SLUICE, check, check_eq, conf, free_port, main, service, skip, tcp_in
+from certs import certs, server_ctx
+from harness import SLUICE, check, check_eq, conf, free_port, main, service, tcp_in
 from test_outputs import mp_decode
 
 
@@ -326,24 +326,10 @@ def test_keepalive_reused(t):
     sink.close()
 
 
-def _openssl_cert(t, name):
-    crt, key = t.path(name + '.crt'), t.path(name + '.key')
-    try:
-        subprocess.run(['openssl', 'req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '2',
-                        '-subj', '/CN=localhost', '-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost',
-                        '-keyout', key, '-out', crt], check=True, capture_output=True)
-    except (OSError, subprocess.CalledProcessError) as e:
-        skip('openssl req cannot make a certificate: %s' % e)
-    return crt, key
-
-
 def test_tls(t):
     """tls.verify on with tls.ca_file: works; another CA: refused, counted."""
-    crt, key = _openssl_cert(t, 'server')
-    other, _ = _openssl_cert(t, 'other')
-    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    ctx.load_cert_chain(crt, key)
-    sink = Sink(tls_ctx=ctx)
+    crt, other = certs().p('ca.crt'), certs().p('ca2.crt')
+    sink = Sink(tls_ctx=server_ctx('server'))
     port = free_port()
     sl = t.sluice(conf(service(t), tcp_in(port),
                        http_out(sink, '/good', 'json', tls='on', **{'tls.verify': 'on',

@@ -33,92 +33,19 @@ Cases:
   another client's records and is closed after the handshake deadline;
 - bad configurations refuse to start, naming the key.
 """
-import atexit
 import json
 import os
-import shutil
 import socket
 import ssl
 import subprocess
-import tempfile
 import threading
 import time
 
+from certs import certs
 from harness import (Fail, check, check_eq, conf, file_out, free_port, log, main, read_lines,
                      service, syslog_in, tcp_in, wait_for)
 
 HANDSHAKE_DEADLINE_S = 10   # SHARD_TLS_HANDSHAKE_NS in shards/shard_tls.h
-
-
-# ---- certificates ----------------------------------------------------------
-
-class Certs:
-    def __init__(self):
-        self.dir = tempfile.mkdtemp(prefix='sluice-e2e-tls-certs-')
-        atexit.register(shutil.rmtree, self.dir, True)
-        d = self.p
-        self._req('ca', '/CN=sluice test CA', ca=True)
-        self._req('ca2', '/CN=sluice other CA', ca=True)
-        self._signed('server', '/CN=localhost', 'ca',
-                     'subjectAltName=DNS:localhost,IP:127.0.0.1')
-        self._signed('client', '/CN=client one', 'ca')
-        self._signed('client2', '/CN=client of the other CA', 'ca2')
-        self._req('other', '/CN=other pair', ca=True)   # a key that matches nothing of ours
-        # Expired: a CA database for `openssl ca`, which takes explicit dates.
-        os.makedirs(d('newcerts'))
-        open(d('index.txt'), 'w').close()
-        with open(d('serial'), 'w') as f:
-            f.write('1000\n')
-        with open(d('ca.cnf'), 'w') as f:
-            f.write('[ca]\ndefault_ca = def\n[def]\ndir = %s\ndatabase = %s\n'
-                    'new_certs_dir = %s\nserial = %s\ndefault_md = sha256\n'
-                    'policy = any\n[any]\ncommonName = supplied\n'
-                    % (self.dir, d('index.txt'), d('newcerts'), d('serial')))
-        self._run('openssl', 'req', '-new', '-newkey', 'ec', '-pkeyopt',
-                  'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', d('expired.key'),
-                  '-out', d('expired.csr'), '-subj', '/CN=expired client')
-        self._run('openssl', 'ca', '-batch', '-config', d('ca.cnf'), '-cert', d('ca.crt'),
-                  '-keyfile', d('ca.key'), '-in', d('expired.csr'), '-out', d('expired.crt'),
-                  '-startdate', '20200101000000Z', '-enddate', '20200201000000Z', '-notext')
-        self._run('openssl', 'pkey', '-in', d('server.key'), '-aes256', '-passout',
-                  'pass:s3cret', '-out', d('server_enc.key'))
-
-    def p(self, name):
-        return os.path.join(self.dir, name)
-
-    def _run(self, *cmd):
-        r = subprocess.run(cmd, capture_output=True, text=True)
-        if r.returncode:
-            raise Fail('%s: %s' % (' '.join(cmd), r.stderr))
-
-    def _req(self, name, subj, ca=False):
-        self._run('openssl', 'req', '-x509', '-newkey', 'ec', '-pkeyopt',
-                  'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', self.p(name + '.key'),
-                  '-out', self.p(name + '.crt'), '-days', '30', '-subj', subj)
-
-    def _signed(self, name, subj, ca, ext=None):
-        d = self.p
-        self._run('openssl', 'req', '-new', '-newkey', 'ec', '-pkeyopt',
-                  'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', d(name + '.key'),
-                  '-out', d(name + '.csr'), '-subj', subj)
-        cmd = ['openssl', 'x509', '-req', '-in', d(name + '.csr'), '-CA', d(ca + '.crt'),
-               '-CAkey', d(ca + '.key'), '-CAcreateserial', '-out', d(name + '.crt'),
-               '-days', '30']
-        if ext:
-            with open(d(name + '.ext'), 'w') as f:
-                f.write(ext + '\n')
-            cmd += ['-extfile', d(name + '.ext')]
-        self._run(*cmd)
-
-
-_certs = None
-
-
-def certs():
-    global _certs
-    if _certs is None:
-        _certs = Certs()
-    return _certs
 
 
 def tls_keys(**extra):
