@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include "dp_log.h"
 #include "psr_ml_int.h"
 #include "re_onig.h"
 
@@ -358,6 +359,19 @@ void psr_ml_set_destroy(struct psr_ml_set *s)
 	free(s);
 }
 
+/* Take p out of the set and free it. */
+static void ml_set_remove(struct psr_ml_set *s, const struct psr_ml_parser *p)
+{
+	for (unsigned i = 0; i < s->n; i++) {
+		if (s->p[i] != p)
+			continue;
+		ml_parser_free(s->p[i]);
+		memmove(&s->p[i], &s->p[i + 1], (s->n - i - 1) * sizeof(*s->p));
+		s->n--;
+		return;
+	}
+}
+
 const struct psr_ml_parser *psr_ml_set_find(const struct psr_ml_set *s, const char *name)
 {
 	for (unsigned i = 0; s && i < s->n; i++)
@@ -404,8 +418,8 @@ struct ml_cfg {
 #define C(f) offsetof(struct ml_cfg, f)
 const struct dp_opt psr_ml_opts[] = {
 	{ "name", DP_OPT_STR, NULL, C(name), NULL, 0, 0, DP_OPT_REQUIRED,
-	  "name of the multiline parser, as multiline.parser refers to it; the built-ins java, python, go, "
-	  "ruby, nodejs, docker and cri are taken" },
+	  "name of the multiline parser, as multiline.parser refers to it; one named like a built-in "
+	  "(java, python, go, ruby, nodejs, docker, cri) replaces it" },
 	{ "type", DP_OPT_ENUM, NULL, C(type), "regex|endswith|equal|eq", 0, 0, DP_OPT_REQUIRED,
 	  "regex: rules (a state machine) decide; endswith / equal: a line ending with / equal to "
 	  "match_string ends the message" },
@@ -536,7 +550,14 @@ int psr_ml_set_add(struct psr_ml_set *s, const struct dp_conf_section *sec, stru
 		rc = dp_err_set(err, -EINVAL, "%s:%d: %s: empty 'name'", nkv->file, nkv->line, what);
 		goto out;
 	}
-	if (psr_ml_set_find(s, cfg.name)) {
+	/* A definition replaces a built-in of its name: Fluent Bit has no
+	 * `nodejs` built-in, so its users define their own under that name. */
+	const struct psr_ml_parser *old = psr_ml_set_find(s, cfg.name);
+	if (old && old->builtin) {
+		ml_set_remove(s, old);
+		dp_debug("%s:%d: %s replaces the built-in multiline parser of that name", nkv->file,
+			 nkv->line, what);
+	} else if (old) {
 		rc = dp_err_set(err, -EEXIST, "%s:%d: %s: 'name': a multiline parser '%s' is already defined",
 				nkv->file, nkv->line, what, cfg.name);
 		goto out;

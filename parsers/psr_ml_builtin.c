@@ -103,6 +103,8 @@ static int match_builtin_add(struct psr_ml_set *s, const struct ml_match_builtin
 			     struct dp_err *err)
 {
 	struct psr_ml_parser *p = ml_parser_new(d->name, d->type, PSR_ML_FLUSH_TIMEOUT_MS);
+	if (p)
+		p->builtin = true;
 	if (!p || !(p->match_str = strdup(d->match)) || !(p->key_content = strdup(d->key_content)) ||
 	    (d->key_pattern && !(p->key_pattern = strdup(d->key_pattern))) || ml_set_insert(s, p)) {
 		ml_parser_free(p);
@@ -126,6 +128,7 @@ int psr_ml_builtin_add(struct psr_ml_set *s, struct dp_err *err)
 		struct psr_ml_parser *p = ml_parser_new(d->name, ML_REGEX, PSR_ML_FLUSH_TIMEOUT_MS);
 		if (!p)
 			return dp_err_set(err, -ENOMEM, "multiline parser %s: out of memory", d->name);
+		p->builtin = true;
 		int rc = 0;
 		for (unsigned i = 0; i < d->n && !rc; i++)
 			rc = ml_parser_rule(p, d->rules[i].from, d->rules[i].regex, d->rules[i].to, msg,

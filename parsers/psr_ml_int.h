@@ -31,6 +31,7 @@ struct ml_list {
 
 struct psr_ml_parser {
 	char *name;
+	bool builtin;              /* a [MULTILINE_PARSER] of that name replaces it */
 	int type;
 	char *key_content;
 	char *key_pattern;
