@@ -2,17 +2,25 @@
 """http_sink.py — the HTTP server of sluice_bench.py's syslog-tcp-http
 scenario: HTTP/1.1 keep-alive on 127.0.0.1, a port of its own choosing
 printed on the first line of stdout, every request's body read and
-discarded, 200 with an empty body. One thread per connection (sluice opens
+discarded, 200 with an empty body; a request to .../_bulk (the
+syslog-tcp-opensearch scenario) gets the bulk API's all-accepted answer. One thread per connection (sluice opens
 one per output worker). Its CPU is its own, not sluice's. Stops on SIGTERM
 or when stdin closes.
 """
 import http.server
+import socket
 import sys
 import threading
 
 
 class H(http.server.BaseHTTPRequestHandler):
     protocol_version = 'HTTP/1.1'
+
+    def setup(self):
+        super().setup()
+        # Headers and body go out in two writes: without TCP_NODELAY the
+        # second waits for the client's delayed ACK (40 ms per request).
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
     def log_message(self, *a):
         pass
@@ -24,9 +32,12 @@ class H(http.server.BaseHTTPRequestHandler):
             if not got:
                 return
             left -= len(got)
+        body = b'{"took":1,"errors":false,"items":[]}' if self.path.split('?')[0].endswith('/_bulk') else b''
         self.send_response(200)
-        self.send_header('Content-Length', '0')
+        self.send_header('Content-Type', 'application/json')
+        self.send_header('Content-Length', str(len(body)))
         self.end_headers()
+        self.wfile.write(body)
 
     do_PUT = do_POST
 

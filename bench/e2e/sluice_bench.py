@@ -60,10 +60,15 @@ SCENARIOS = {
     # the http output (Format json, one request per burst) against
     # bench/e2e/http_sink.py, a local server that answers 200 and discards
     'syslog-tcp-http':         ('syslog', 'tcp', 'syslog-rfc5424', 'rfc5424'),
+    # the opensearch output (bulk API, NDJSON) against the same sink, which
+    # answers every _bulk request "errors": false
+    'syslog-tcp-opensearch':   ('syslog', 'tcp', 'syslog-rfc5424', 'rfc5424'),
     # the tail input reading a pre-written file of --count lines (~130
     # bytes, syslog-like text) to null: the file is renamed into the
     # followed directory when the measurement starts (inotify finds it)
     'tail-null':       ('tail',   'file', None,            'text'),
+    # the same file to the http output (Format json) and the local sink
+    'tail-http':       ('tail',   'file', None,            'text'),
 }
 
 # scenario -> storage.sync of its filesystem store
@@ -236,8 +241,8 @@ def service_section(args, stats):
 
 
 def tail_config(name, args, tmp):
-    """tail-null: the lines written now, outside the followed directory;
-    measure() renames the file into it."""
+    """tail-null, tail-http: the lines written now, outside the followed
+    directory; measure() renames the file into it."""
     logs = os.path.join(tmp, 'logs')
     os.mkdir(logs)
     src = os.path.join(tmp, 'pre.log')
@@ -253,7 +258,12 @@ def tail_config(name, args, tmp):
         f.write(''.join(chunk))
     conf = service_section(args, os.path.join(tmp, 'stats.json'))
     conf += ('[INPUT]\n    Name tail\n    Path %s/*.log\n    Read_from_Head on\n'
-             '    Refresh_Interval 1\n\n[OUTPUT]\n    Name   null\n    Match  *\n' % logs)
+             '    Refresh_Interval 1\n\n' % logs)
+    if name == 'tail-http':
+        conf += ('[OUTPUT]\n    Name   http\n    Match  *\n    Host   127.0.0.1\n    Port   %d\n'
+                 '    URI    /bench\n    Format json\n') % args.http_port
+    else:
+        conf += '[OUTPUT]\n    Name   null\n    Match  *\n'
     load = {'proto': 'file', 'src': src, 'dst': os.path.join(logs, 'app.log'),
             'count': args.count}
     return conf, [load], subprocess.DEVNULL
@@ -299,6 +309,9 @@ def scenario_config(name, args, tmp):
     elif name == 'syslog-tcp-http':
         conf += ('\n[OUTPUT]\n    Name   http\n    Match  *\n    Host   127.0.0.1\n    Port   %d\n'
                  '    URI    /bench\n    Format json\n') % args.http_port
+    elif name == 'syslog-tcp-opensearch':
+        conf += ('\n[OUTPUT]\n    Name   opensearch\n    Match  *\n    Host   127.0.0.1\n    Port   %d\n'
+                 '    Index  bench\n    Suppress_Type_Name On\n') % args.http_port
     elif name in FILE_OUT:
         conf += ('\n[OUTPUT]\n    Name   file\n    Match  *\n    Path   %s\n    File   out.txt\n'
                  '    Format json_lines\n') % tmp
@@ -558,7 +571,7 @@ def run_scenario(name, args):
             if name in KAFKA_OUT:
                 mock = start_mock_cluster(args, tmp)
                 args.bootstrap = mock.stdout.readline().strip()
-            if name == 'syslog-tcp-http':
+            if name in ('syslog-tcp-http', 'syslog-tcp-opensearch', 'tail-http'):
                 mock = subprocess.Popen([sys.executable, os.path.join(HERE, 'http_sink.py')],
                                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
                 args.http_port = int(mock.stdout.readline())
