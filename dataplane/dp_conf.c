@@ -424,7 +424,14 @@ struct dp_conf *dp_conf_load_with(struct dp_conf_rd *rd, const char *path, const
 		dp_err_set(rd->err, -ENOMEM, "out of memory");
 		return NULL;
 	}
-	int ret;
+	int ret = 0;
+	for (unsigned i = 0; rd->parent && i < rd->parent->nvars && !ret; i++)
+		ret = dp_conf_var_set(rd->c, rd->parent->var_names[i], rd->parent->var_vals[i]);
+	if (ret) {
+		dp_conf_destroy(rd->c);
+		dp_err_set(rd->err, ret, "out of memory");
+		return NULL;
+	}
 	if (path) {
 		ret = dp_conf_read_file(&rd->files, path, NULL, 0, what, parse, rd, rd->err);
 	} else {

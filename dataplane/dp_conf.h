@@ -59,6 +59,11 @@ struct dp_conf {
  * dp_conf_load_yaml instead. */
 struct dp_conf *dp_conf_load(const char *path, struct dp_err *err);
 
+/* A file another names (Parsers_File, Streams_File): read as dp_conf_load
+ * does, with parent's @SET variables defined first (Fluent Bit shares one
+ * environment among all its files; the file's own @SET wins). */
+struct dp_conf *dp_conf_load_sub(const char *path, const struct dp_conf *parent, struct dp_err *err);
+
 /* Read a Fluent Bit YAML file (env, includes, service, pipeline, parsers,
  * multiline_parsers, stream_processor) into the same sections the classic
  * reader makes: [SERVICE], [INPUT], [FILTER], [OUTPUT], [PARSER],

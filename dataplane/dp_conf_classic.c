@@ -286,9 +286,9 @@ static int conf_file(struct dp_conf_rd *rd, const char *path, const char *from, 
 
 /* Read a file (path) or a buffer (buf, len, name) into a new dp_conf. */
 static struct dp_conf *conf_load(const char *path, const char *buf, size_t len,
-				 const char *name, struct dp_err *err)
+				 const char *name, const struct dp_conf *parent, struct dp_err *err)
 {
-	struct dp_conf_rd rd = { 0 };
+	struct dp_conf_rd rd = { .parent = parent };
 	return dp_conf_load_with(&rd, path, buf, len, name, conf_parse_cb, "@INCLUDE", err);
 }
 
@@ -303,11 +303,18 @@ struct dp_conf *dp_conf_load(const char *path, struct dp_err *err)
 {
 	if (conf_is_yaml(path))
 		return dp_conf_load_yaml(path, err);
-	return conf_load(path, NULL, 0, NULL, err);
+	return conf_load(path, NULL, 0, NULL, NULL, err);
+}
+
+struct dp_conf *dp_conf_load_sub(const char *path, const struct dp_conf *parent, struct dp_err *err)
+{
+	if (conf_is_yaml(path))
+		return dp_conf_yaml_load_sub(path, parent, err);
+	return conf_load(path, NULL, 0, NULL, parent, err);
 }
 
 struct dp_conf *dp_conf_load_buffer(const char *buf, size_t len, const char *name,
 				    struct dp_err *err)
 {
-	return conf_load(NULL, buf, len, name, err);
+	return conf_load(NULL, buf, len, name, NULL, err);
 }

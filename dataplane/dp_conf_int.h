@@ -53,7 +53,14 @@ struct dp_conf_rd {
 	struct dp_conf *c;
 	struct dp_err *err;
 	struct dp_conf_files files;
+	/* The file that named this one (a Parsers_File's configuration): its
+	 * @SET variables are this file's too, as Fluent Bit shares one
+	 * environment among all the files it reads. NULL for a main file. */
+	const struct dp_conf *parent;
 };
+
+/* dp_conf_load_sub for a YAML file. */
+struct dp_conf *dp_conf_yaml_load_sub(const char *path, const struct dp_conf *parent, struct dp_err *err);
 
 /* The load both readers share: a new conf, the file (path) or the buffer
  * (buf, len, name) given to parse(rd, ...), then ${VAR} expanded. NULL

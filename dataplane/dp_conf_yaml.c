@@ -502,19 +502,24 @@ static int yaml_file(struct yaml_rd *rd, const char *path, const char *from, int
 
 /* Read a file (path) or a buffer (buf, len, name) into a new dp_conf. */
 static struct dp_conf *yaml_load(const char *path, const char *buf, size_t len, const char *name,
-				 struct dp_err *err)
+				 const struct dp_conf *parent, struct dp_err *err)
 {
-	struct yaml_rd rd = { 0 };
+	struct yaml_rd rd = { .r.parent = parent };
 	return dp_conf_load_with(&rd.r, path, buf, len, name, yaml_parse_cb, "includes", err);
 }
 
 struct dp_conf *dp_conf_load_yaml(const char *path, struct dp_err *err)
 {
-	return yaml_load(path, NULL, 0, NULL, err);
+	return yaml_load(path, NULL, 0, NULL, NULL, err);
+}
+
+struct dp_conf *dp_conf_yaml_load_sub(const char *path, const struct dp_conf *parent, struct dp_err *err)
+{
+	return yaml_load(path, NULL, 0, NULL, parent, err);
 }
 
 struct dp_conf *dp_conf_load_yaml_buffer(const char *buf, size_t len, const char *name,
 					 struct dp_err *err)
 {
-	return yaml_load(NULL, buf, len, name, err);
+	return yaml_load(NULL, buf, len, name, NULL, err);
 }

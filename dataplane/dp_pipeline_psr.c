@@ -49,7 +49,7 @@ static int load_file(struct dp_pipeline *pl, const struct dp_conf *main_conf,
 		return dp_err_set(err, -ENOENT, "%s:%d: [SERVICE] Parsers_File '%s' cannot be opened",
 				  kv->file, kv->line, kv->val);
 	fclose(f);
-	struct dp_conf *conf = dp_conf_load(path, err);
+	struct dp_conf *conf = dp_conf_load_sub(path, main_conf, err);
 	if (!conf)
 		return err->code ? err->code : -EINVAL;
 	/* its ${VAR}s are checked as the main file's are */

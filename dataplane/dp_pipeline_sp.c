@@ -62,7 +62,7 @@ int dp_pipeline_load_sp(struct dp_pipeline *pl, const struct dp_conf *conf, stru
 		fclose(f);
 		/* The tasks point into this configuration: it lives as long as
 		 * the pipeline. */
-		pl->streams_conf = dp_conf_load(path, err);
+		pl->streams_conf = dp_conf_load_sub(path, conf, err);
 		if (!pl->streams_conf)
 			return err->code ? err->code : -EINVAL;
 		/* its ${VAR}s are checked as the main file's are */

@@ -334,6 +334,16 @@ def test_variables_in_named_files(t):
     rc, out = dry('--strict', env=env)
     check(rc == 0 and 'is not set' not in out, 'all set: no warning, --strict passes',
           out.strip()[-200:])
+    # A @SET of the main file is defined in the files it names too: Fluent
+    # Bit keeps one environment (config->env) for every file it reads.
+    env.pop('SLUICE_E2E_NOPE_P')
+    with open(main_conf) as f:
+        text = f.read()
+    with open(main_conf, 'w') as f:
+        f.write('@SET SLUICE_E2E_NOPE_P=y\n' + text)
+    rc, out = dry('--strict', env=env)
+    check(rc == 0 and 'is not set' not in out, '@SET in the main file: defined in its Parsers_File',
+          out.strip()[-200:])
 
 
 if __name__ == '__main__':
