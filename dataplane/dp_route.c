@@ -8,6 +8,7 @@
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <errno.h>
 #include <pcre2.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include "dp_route.h"
@@ -109,18 +110,44 @@ static int match_regex_init(struct dp_match *m, const char *regex, struct dp_err
 		return dp_err_set(err, -EINVAL, "Match_Regex '%.40s': %s at offset %zu",
 				  regex, (const char *)buf, (size_t)erroff + off);
 	}
-	/* One pair is enough: only the end of the overall match is read. */
-	m->md = pcre2_match_data_create(1, NULL);
-	if (!m->md)
-		return dp_err_set(err, -ENOMEM, "Match_Regex: out of memory");
-	/*
-	 * PCRE2 (10.41 on) allocates its backtracking frames inside the match
-	 * data on the first match and keeps them; match once here so that
-	 * dp_match_tag does not allocate (unless a pathological pattern needs
-	 * more frames than the first 20 KiB).
-	 */
-	pcre2_match(m->re, (PCRE2_SPTR)"", 0, 0, PCRE2_ANCHORED, m->md, NULL);
 	return 0;
+}
+
+/*
+ * The match data of the calling thread. Shards look routes up at once (a
+ * chunk's route and filter chain, on the shard that opens it), and PCRE2
+ * keeps the ovector and, from 10.41, its backtracking frames in the match
+ * data: one shared block would be written by several shards at a time
+ * (pcre2api(3), "Multithreading": a match data block must be used by one
+ * thread at a time; a concurrent test did not catch it going wrong, which
+ * does not make it defined). So
+ * each thread has its own, made at its first regex match (one pair is
+ * enough: only the end of the overall match is read; the frames, 20 KiB,
+ * are allocated by that first match and kept) and freed when the thread
+ * ends.
+ */
+static pthread_key_t md_key;
+static pthread_once_t md_once = PTHREAD_ONCE_INIT;
+
+static void md_free(void *md)
+{
+	pcre2_match_data_free(md);
+}
+
+static void md_key_make(void)
+{
+	pthread_key_create(&md_key, md_free);
+}
+
+static pcre2_match_data *thread_md(void)
+{
+	pthread_once(&md_once, md_key_make);
+	pcre2_match_data *md = pthread_getspecific(md_key);
+	if (!md && (md = pcre2_match_data_create(1, NULL)) && pthread_setspecific(md_key, md)) {
+		pcre2_match_data_free(md);
+		md = NULL;
+	}
+	return md;
 }
 
 int dp_match_init(struct dp_match *m, const char *wildcard, const char *regex,
@@ -161,10 +188,13 @@ bool dp_match_tag(const struct dp_match *m, const char *tag, size_t len)
 	 * match is no match. PCRE2_ANCHORED without NOTEMPTY gives the same
 	 * first (leftmost, backtracking-order) match Onigmo returns.
 	 */
-	rc = pcre2_match(m->re, (PCRE2_SPTR)tag, len, 0, PCRE2_ANCHORED, m->md, NULL);
+	pcre2_match_data *md = thread_md();
+	if (!md)
+		return false; /* out of memory: routed nowhere, counted as dropped */
+	rc = pcre2_match(m->re, (PCRE2_SPTR)tag, len, 0, PCRE2_ANCHORED, md, NULL);
 	if (rc < 0)
 		return false; /* no match, or an error such as the match limit */
-	ov = pcre2_get_ovector_pointer(m->md);
+	ov = pcre2_get_ovector_pointer(md);
 	/* The end of the match, not its length: \K may move the start. */
 	return ov[1] > 0;
 }
@@ -172,7 +202,6 @@ bool dp_match_tag(const struct dp_match *m, const char *tag, size_t len)
 void dp_match_fini(struct dp_match *m)
 {
 	free(m->wildcard);
-	pcre2_match_data_free(m->md);
 	pcre2_code_free(m->re);
 	memset(m, 0, sizeof(*m));
 }

@@ -5,12 +5,12 @@
  *
  * Routing is decided once per tag at start-up (the result is a bitmap of
  * outputs per input), so nothing here is on the per-event path. Still,
- * dp_match_tag does not allocate: a regex carries a PCRE2 match-data block
- * made at init.
+ * dp_match_tag allocates only on a thread's first regex match (its match
+ * data, kept for the thread's life).
  *
- * Threads: dp_match_init/fini on the control thread. dp_match_tag writes
- * the match-data block, so one struct dp_match must not be used by two
- * threads at once; dp_tag_wildcard_match is pure and safe anywhere.
+ * Threads: dp_match_init/fini on the control thread. dp_match_tag from any
+ * thread, several at once (each thread matches with match data of its own);
+ * dp_tag_wildcard_match is pure and safe anywhere.
  *
  * Match (wildcard), as Fluent Bit's router_match (src/flb_router.c):
  *   - '*' matches any sequence of bytes, including the empty one and
@@ -50,7 +50,6 @@
 struct dp_match {
 	char *wildcard; /* Match, NUL-terminated copy; NULL for a regex */
 	void *re;       /* Match_Regex: pcre2_code (8-bit); NULL otherwise */
-	void *md;       /* pcre2_match_data for re, so matching never allocates */
 };
 
 /*
