@@ -28,6 +28,7 @@ stacktrace}, pipeline/outputs/{kafka,http,opensearch}.
 import base64
 import json
 import os
+import sqlite3
 
 from certs import certs, server_ctx
 from harness import check, check_eq, main, wait_for
@@ -127,6 +128,21 @@ PARSERS = r"""
 """
 
 
+def followed(db):
+    """Files the tail input has opened, from its DB (Fluent Bit's
+    in_tail_files table): a file there at start is followed from its end,
+    so lines must be appended only once it is open."""
+    if not os.path.exists(db):
+        return set()
+    c = sqlite3.connect(db)
+    try:
+        return {r[0] for r in c.execute('SELECT name FROM in_tail_files')}
+    except sqlite3.Error:
+        return set()
+    finally:
+        c.close()
+
+
 def append(path, objs):
     with open(path, 'a') as f:
         f.write(''.join(json.dumps(o) + '\n' for o in objs))
@@ -142,6 +158,8 @@ def test_tail_to_kafka(t):
         open(f, 'w').close()      # there at start: followed from their end (empty)
     text = TAIL_KAFKA.format(dir=d, brokers=mc.bootstrap)
     sl = t.sluice(text)
+    wait_for(lambda: followed(os.path.join(d, 'tail.db')) == set(files), 15, 'both files followed',
+             proc=sl)
     n = 2000
     for i in range(0, n, 500):
         for k, f in enumerate(files):
@@ -188,6 +206,7 @@ def test_tail_grep_http_opensearch(t):
     text = TAIL_HTTP_OPENSEARCH.format(dir=d, http_port=sink.port, os_port=fake.port,
                                        ca=certs().p('ca.crt'))
     sl = t.sluice(text)
+    wait_for(lambda: followed(os.path.join(d, 'tail.db')) == {log}, 15, 'the file followed', proc=sl)
     lines = ([('INFO', 'service started'), ('ERROR', 'payment failed for order 17')] +
              [('ERROR', x) for x in JAVA] + [('DEBUG', 'retrying')] +
              [('ERROR', x) for x in PYTHON] + [('FATAL', 'out of memory')] +
