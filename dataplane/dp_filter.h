@@ -138,8 +138,6 @@ struct dp_filter {
 	void *priv;               /* the plugin's compiled state (setup) */
 };
 
-const struct dp_filter_ops *dp_registry_filter(const char *name);
-extern const struct dp_filter_ops *const dp_registry_filters[];
 extern const struct dp_opt dp_filter_common_opts[];
 
 /* setup: the emitter is stored as an input with `storage.type` `type`

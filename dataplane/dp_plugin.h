@@ -236,10 +236,6 @@ struct dp_output {
 	const struct dp_conf_section *sec;
 };
 
-const struct dp_input_ops *dp_registry_input(const char *name);
-const struct dp_output_ops *dp_registry_output(const char *name);
-extern const struct dp_input_ops *const dp_registry_inputs[];
-extern const struct dp_output_ops *const dp_registry_outputs[];
 
 /* The tag of the input a chunk came from. */
 const char *dp_chunk_tag(const struct dp_pipeline *pl, const struct dp_chunk *c, size_t *len);

@@ -117,22 +117,6 @@ const char *dp_suggest_hint(const struct dp_suggest *s, char *buf, size_t n)
 	return buf;
 }
 
-const char *dp_suggest_plugin_hint(const char *kind, const char *name, char *buf, size_t n)
-{
-	struct dp_suggest s;
-	dp_suggest_init(&s, name);
-	if (!strcmp(kind, "input"))
-		for (unsigned i = 0; dp_registry_inputs[i]; i++)
-			dp_suggest_add(&s, dp_registry_inputs[i]->name);
-	else if (!strcmp(kind, "filter"))
-		for (unsigned i = 0; dp_registry_filters[i]; i++)
-			dp_suggest_add(&s, dp_registry_filters[i]->name);
-	else
-		for (unsigned i = 0; dp_registry_outputs[i]; i++)
-			dp_suggest_add(&s, dp_registry_outputs[i]->name);
-	return dp_suggest_hint(&s, buf, n);
-}
-
 const char *dp_suggest_section_hint(const char *name, char *buf, size_t n)
 {
 	static const char *const sections[] = {

@@ -38,11 +38,8 @@ const char *dp_suggest_hint(const struct dp_suggest *s, char *buf, size_t n);
 /* The edit distance as dp_suggest uses it (see the top); exposed for tests. */
 unsigned dp_suggest_distance(const char *a, const char *b);
 
-
-/* Hints over sluice's own names, for the common errors:
- * kind "input", "filter" or "output": the registry's plugin names;
- * sections: the classic format's section names. */
-const char *dp_suggest_plugin_hint(const char *kind, const char *name, char *buf, size_t n);
+/* Hints over the classic format's section names (the plugins' names:
+ * dp_suggest_plugin_hint, runtime/dp_registry.h). */
 const char *dp_suggest_section_hint(const char *name, char *buf, size_t n);
 
 #endif

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "dp_registry.h"
 #include "dp_filter.h"
 #include "mb_filters.h"
 

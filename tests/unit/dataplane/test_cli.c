@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include <string.h>
 #include <cmocka.h>
+#include "dp_registry.h"
 #include "dp_cli.h"
 #include "dp_filter.h"
 #include "dp_plugin.h"

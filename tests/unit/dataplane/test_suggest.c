@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <string.h>
 #include <cmocka.h>
+#include "dp_registry.h"
 #include "dp_suggest.h"
 
 static const char *hint_of(const char *name, const char *const *cands, char *buf, size_t n)

@@ -15,6 +15,7 @@
 #include <string.h>
 #include <cmocka.h>
 #include <msgpack.h>
+#include "dp_registry.h"
 #include "dp_filter.h"
 #include "dp_pipeline.h"
 #include "flt_parser.h"

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include "dp_registry.h"
 #include "dp_cli.h"
 #include "dp_filter.h"
 #include "psr_ml.h"

@@ -3,9 +3,12 @@
  * Names are matched case-insensitively, as Fluent Bit does.
  */
 #include <stddef.h>
+#include <string.h>
 #include <strings.h>
 #include "dp_filter.h"
 #include "dp_plugin.h"
+#include "dp_registry.h"
+#include "dp_suggest.h"
 
 extern const struct dp_input_ops in_syslog_ops, in_tcp_ops, in_dummy_ops;
 extern const struct dp_output_ops out_stdout_ops, out_file_ops, out_null_ops;
@@ -82,4 +85,20 @@ const struct dp_output_ops *dp_registry_output(const char *name)
 		if (!strcasecmp(dp_registry_outputs[i]->name, name))
 			return dp_registry_outputs[i];
 	return NULL;
+}
+
+const char *dp_suggest_plugin_hint(const char *kind, const char *name, char *buf, size_t n)
+{
+	struct dp_suggest s;
+	dp_suggest_init(&s, name);
+	if (!strcmp(kind, "input"))
+		for (unsigned i = 0; dp_registry_inputs[i]; i++)
+			dp_suggest_add(&s, dp_registry_inputs[i]->name);
+	else if (!strcmp(kind, "filter"))
+		for (unsigned i = 0; dp_registry_filters[i]; i++)
+			dp_suggest_add(&s, dp_registry_filters[i]->name);
+	else
+		for (unsigned i = 0; dp_registry_outputs[i]; i++)
+			dp_suggest_add(&s, dp_registry_outputs[i]->name);
+	return dp_suggest_hint(&s, buf, n);
 }

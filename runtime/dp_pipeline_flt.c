@@ -1,9 +1,8 @@
 /*
  * dp_pipeline_flt.c — the filter side of a pipeline: [FILTER] instances,
  * their emitters (hidden inputs that carry the records filters make), and
- * the per-tag chains and routes shards look up once per input or per
- * emitted tag. Control thread, except dp_pipeline_chain/route (any thread:
- * they only read the pipeline).
+ * the per-tag chains and routes (dataplane/dp_pipeline_lookup.c). Control
+ * thread.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -68,27 +67,6 @@ int dp_pipeline_add_emitters(struct dp_pipeline *pl, struct dp_err *err)
 	return 0;
 }
 
-uint64_t dp_pipeline_chain(const struct dp_pipeline *pl, const char *tag, size_t len, int after)
-{
-	uint64_t chain = 0;
-	for (unsigned i = (unsigned)(after + 1); i < pl->nflt; i++) {
-		const struct dp_filter *f = pl->flt[i];
-		if ((f->match_opt || f->match_regex_opt) && dp_match_tag(&f->match, tag, len))
-			chain |= 1ull << i;
-	}
-	return chain;
-}
-
-uint64_t dp_pipeline_route(const struct dp_pipeline *pl, const char *tag, size_t len)
-{
-	uint64_t route = 0;
-	for (unsigned o = 0; o < pl->nout; o++) {
-		const struct dp_output *out = pl->out[o];
-		if ((out->match_opt || out->match_regex_opt) && dp_match_tag(&out->match, tag, len))
-			route |= 1ull << o;
-	}
-	return route;
-}
 
 void dp_pipeline_filters_destroy(struct dp_pipeline *pl)
 {

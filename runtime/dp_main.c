@@ -18,6 +18,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <unistd.h>
+#include "dp_registry.h"
 #include "dp_cli.h"
 #include "dp_conf.h"
 #include "dp_log.h"

@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include "dp_registry.h"
 #include "dp_filter.h"
 #include "dp_pipeline.h"
 #include "dp_pipeline_int.h"
