@@ -79,7 +79,7 @@
  * does not trust.
  *
  * Recovery and readers judge frames with the same two functions
- * (seg_frame_check and seg_resync): at an offset, a frame is valid, or the
+ * (dp_seg_frame_check and dp_seg_resync): at an offset, a frame is valid, or the
  * file ends before the frame does (torn), or it is bad; from a bad offset,
  * the scan goes byte by byte for the next magic whose frame is valid.
  *
@@ -133,7 +133,7 @@ _Static_assert(SEG_RD_WIN >= SEG_META_MAX, "reader window holds a frame's meta")
 
 /* ---- names ---- */
 
-int seg_path(char *buf, size_t cap, const char *dir, uint64_t seg)
+int dp_seg_path(char *buf, size_t cap, const char *dir, uint64_t seg)
 {
 	int n = snprintf(buf, cap, "%s/%016" PRIx64 ".seg", dir, seg);
 	return n < 0 || (size_t)n >= cap ? -ENAMETOOLONG : 0;
@@ -163,7 +163,7 @@ static bool seg_name_parse(const char *name, uint64_t *seg)
 
 /* The smallest segment of dir above after (or equal to it, with incl);
  * 1 and *next, 0 when there is none, or -errno. */
-int seg_next(const char *dir, uint64_t after, bool incl, uint64_t *next)
+int dp_seg_next(const char *dir, uint64_t after, bool incl, uint64_t *next)
 {
 	DIR *d = opendir(dir);
 	struct dirent *e;
@@ -192,7 +192,7 @@ static int seg_cmp(const void *a, const void *b)
 }
 
 /* Every segment of dir, sorted. */
-int seg_list(const char *dir, uint64_t **out, unsigned *nout)
+int dp_seg_list(const char *dir, uint64_t **out, unsigned *nout)
 {
 	DIR *d = opendir(dir);
 	struct dirent *e;
@@ -226,7 +226,7 @@ int seg_list(const char *dir, uint64_t **out, unsigned *nout)
 
 /* ---- reading through a window ---- */
 
-void src_reset(struct seg_src *s, int fd)
+void dp_seg_src_reset(struct seg_src *s, int fd)
 {
 	s->fd = fd;
 	s->woff = 0;
@@ -235,7 +235,7 @@ void src_reset(struct seg_src *s, int fd)
 
 /* pread n bytes at off, or fewer only at the end of the file; stops as soon
  * as min bytes are in, so a read that reaches the end costs one call. */
-ssize_t pread_min(int fd, void *buf, size_t n, size_t min, uint64_t off)
+ssize_t dp_seg_pread_min(int fd, void *buf, size_t n, size_t min, uint64_t off)
 {
 	size_t got = 0;
 
@@ -255,14 +255,14 @@ ssize_t pread_min(int fd, void *buf, size_t n, size_t min, uint64_t off)
 
 /* Bytes of the file available in the window from off on: at least want
  * (want <= cap) unless the file ends first. Refills only when needed. */
-ssize_t src_at(struct seg_src *s, uint64_t off, size_t want)
+ssize_t dp_seg_src_at(struct seg_src *s, uint64_t off, size_t want)
 {
 	if (off >= s->woff && off - s->woff <= s->wlen) {
 		size_t have = s->wlen - (size_t)(off - s->woff);
 		if (have >= want)
 			return (ssize_t)have;
 	}
-	ssize_t n = pread_min(s->fd, s->win, s->cap, want, off);
+	ssize_t n = dp_seg_pread_min(s->fd, s->win, s->cap, want, off);
 	if (n < 0) {
 		s->wlen = 0;
 		return n;
@@ -281,13 +281,13 @@ ssize_t src_at(struct seg_src *s, uint64_t off, size_t want)
  * refills with the next header in the same preadv); otherwise the payload is
  * streamed through the window only to check it. FR_* or -errno.
  */
-int seg_frame_check(struct seg_src *s, uint64_t off, struct seg_frame *f, void *buf,
+int dp_seg_frame_check(struct seg_src *s, uint64_t off, struct seg_frame *f, void *buf,
 			   size_t cap)
 {
 	f->hdr_ok = false;
 	f->delivered = false;
 
-	ssize_t n = src_at(s, off, SEG_FRAME_HDR);
+	ssize_t n = dp_seg_src_at(s, off, SEG_FRAME_HDR);
 	if (n < 0)
 		return (int)n;
 	if (n == 0)
@@ -304,7 +304,7 @@ int seg_frame_check(struct seg_src *s, uint64_t off, struct seg_frame *f, void *
 	if (hdr_len < SEG_FRAME_HDR || hdr_len > SEG_FRAME_HDR_MAX)
 		return FR_BAD;
 	if ((size_t)n < hdr_len) {
-		n = src_at(s, off, hdr_len);
+		n = dp_seg_src_at(s, off, hdr_len);
 		if (n < 0)
 			return (int)n;
 		if ((size_t)n < hdr_len)
@@ -331,7 +331,7 @@ int seg_frame_check(struct seg_src *s, uint64_t off, struct seg_frame *f, void *
 	f->hdr_ok = true;
 
 	if ((size_t)n < meta) {
-		n = src_at(s, off, meta);
+		n = dp_seg_src_at(s, off, meta);
 		if (n < 0)
 			return (int)n;
 		if ((size_t)n < meta)
@@ -373,7 +373,7 @@ int seg_frame_check(struct seg_src *s, uint64_t off, struct seg_frame *f, void *
 				/* short: the end of the file, or a rare short
 				 * read; finish the payload alone */
 				s->wlen = 0;
-				ssize_t r2 = pread_min(s->fd, (char *)buf + k + r, len - k - r,
+				ssize_t r2 = dp_seg_pread_min(s->fd, (char *)buf + k + r, len - k - r,
 						       len - k - r, po + k + r);
 				if (r2 < 0)
 					return (int)r2;
@@ -386,7 +386,7 @@ int seg_frame_check(struct seg_src *s, uint64_t off, struct seg_frame *f, void *
 	} else {
 		uint64_t at = po;
 		while (len) {
-			n = src_at(s, at, DP_MIN(len, s->cap));
+			n = dp_seg_src_at(s, at, DP_MIN(len, s->cap));
 			if (n < 0)
 				return (int)n;
 			if (n == 0)
@@ -404,7 +404,7 @@ int seg_frame_check(struct seg_src *s, uint64_t off, struct seg_frame *f, void *
 	return FR_OK;
 }
 
-void seg_lost_add(struct seg_lost *l, uint64_t off, const struct seg_frame *f)
+void dp_seg_lost_add(struct seg_lost *l, uint64_t off, const struct seg_frame *f)
 {
 	if (l && f->hdr_ok && off >= l->end) {
 		l->frames++;
@@ -421,13 +421,13 @@ void seg_lost_add(struct seg_lost *l, uint64_t off, const struct seg_frame *f)
  * shows it is garbage, and stopping there would make a later recovery,
  * after the cut, lose that valid frame.
  */
-int seg_resync(struct seg_src *s, uint64_t from, uint64_t *at, struct seg_frame *f,
+int dp_seg_resync(struct seg_src *s, uint64_t from, uint64_t *at, struct seg_frame *f,
 		      struct seg_lost *lost)
 {
 	uint64_t pos = from;
 
 	for (;;) {
-		ssize_t n = src_at(s, pos, 1);
+		ssize_t n = dp_seg_src_at(s, pos, 1);
 		if (n < 0)
 			return (int)n;
 		if (n == 0) {
@@ -441,7 +441,7 @@ int seg_resync(struct seg_src *s, uint64_t from, uint64_t *at, struct seg_frame 
 			continue;
 		}
 		uint64_t c = pos + (uint64_t)(q - p);
-		int rc = seg_frame_check(s, c, f, NULL, 0);
+		int rc = dp_seg_frame_check(s, c, f, NULL, 0);
 		if (rc < 0)
 			return rc;
 		if (rc == FR_OK) {
@@ -454,7 +454,7 @@ int seg_resync(struct seg_src *s, uint64_t from, uint64_t *at, struct seg_frame 
 			*at = c;
 			return FR_END;
 		}
-		seg_lost_add(lost, c, f);
+		dp_seg_lost_add(lost, c, f);
 		pos = c + 1;
 	}
 }
@@ -463,9 +463,9 @@ int seg_resync(struct seg_src *s, uint64_t from, uint64_t *at, struct seg_frame 
  * SEG_FILE_HDR), FS_EMPTY (no bytes, or a header cut short that matches as
  * far as it goes: the writer died creating the file), FS_BAD, or -errno
  * (-ENOTSUP: a newer format). */
-int seg_file_check(struct seg_src *s, uint64_t seg)
+int dp_seg_file_check(struct seg_src *s, uint64_t seg)
 {
-	ssize_t n = src_at(s, 0, SEG_FILE_HDR);
+	ssize_t n = dp_seg_src_at(s, 0, SEG_FILE_HDR);
 	if (n < 0)
 		return (int)n;
 	const uint8_t *p = src_ptr(s, 0);
@@ -486,7 +486,7 @@ int seg_file_check(struct seg_src *s, uint64_t seg)
 	return FS_OK;
 }
 
-void seg_file_hdr(uint8_t *h, uint64_t seg)
+void dp_seg_file_hdr(uint8_t *h, uint64_t seg)
 {
 	memset(h, 0, SEG_FILE_HDR);
 	memcpy(h, SEG_FILE_MAGIC, 8);

@@ -116,25 +116,25 @@ struct seg_lost {
 };
 
 /* names (dp_store_seg.c) */
-int seg_path(char *buf, size_t cap, const char *dir, uint64_t seg);
-int seg_next(const char *dir, uint64_t after, bool incl, uint64_t *next);
-int seg_list(const char *dir, uint64_t **out, unsigned *nout);
+int dp_seg_path(char *buf, size_t cap, const char *dir, uint64_t seg);
+int dp_seg_next(const char *dir, uint64_t after, bool incl, uint64_t *next);
+int dp_seg_list(const char *dir, uint64_t **out, unsigned *nout);
 
 /* the window and the judge (dp_store_seg.c) */
-void src_reset(struct seg_src *s, int fd);
-ssize_t pread_min(int fd, void *buf, size_t n, size_t min, uint64_t off);
-ssize_t src_at(struct seg_src *s, uint64_t off, size_t want);
-int seg_frame_check(struct seg_src *s, uint64_t off, struct seg_frame *f, void *buf, size_t cap);
-void seg_lost_add(struct seg_lost *l, uint64_t off, const struct seg_frame *f);
-int seg_resync(struct seg_src *s, uint64_t from, uint64_t *at, struct seg_frame *f,
+void dp_seg_src_reset(struct seg_src *s, int fd);
+ssize_t dp_seg_pread_min(int fd, void *buf, size_t n, size_t min, uint64_t off);
+ssize_t dp_seg_src_at(struct seg_src *s, uint64_t off, size_t want);
+int dp_seg_frame_check(struct seg_src *s, uint64_t off, struct seg_frame *f, void *buf, size_t cap);
+void dp_seg_lost_add(struct seg_lost *l, uint64_t off, const struct seg_frame *f);
+int dp_seg_resync(struct seg_src *s, uint64_t from, uint64_t *at, struct seg_frame *f,
 	       struct seg_lost *lost);
-/* seg_file_check's verdicts on a file header */
+/* dp_seg_file_check's verdicts on a file header */
 enum { FS_OK, FS_EMPTY, FS_BAD };
-int seg_file_check(struct seg_src *s, uint64_t seg);
-void seg_file_hdr(uint8_t *h, uint64_t seg);
+int dp_seg_file_check(struct seg_src *s, uint64_t seg);
+void dp_seg_file_hdr(uint8_t *h, uint64_t seg);
 
 /* recycling (dp_store_seg_write.c) */
 #define SEG_FREE_MAX 4
-void seg_free_path(char *buf, size_t cap, const char *dir, unsigned k);
+void dp_seg_free_path(char *buf, size_t cap, const char *dir, unsigned k);
 
 #endif

@@ -85,14 +85,14 @@ static int seg_reader_open(struct dp_seg_reader *r)
 	int rc;
 
 	for (;;) {
-		rc = seg_next(r->dir, r->seg, true, &s);
+		rc = dp_seg_next(r->dir, r->seg, true, &s);
 		if (rc <= 0)
 			return rc;
 		if (s != r->seg) {
 			r->seg = s;
 			r->fresh = true;
 		}
-		if ((rc = seg_path(path, sizeof(path), r->dir, s)))
+		if ((rc = dp_seg_path(path, sizeof(path), r->dir, s)))
 			return rc;
 		int fd = open(path, O_RDONLY | O_CLOEXEC);
 		if (fd < 0) {
@@ -101,7 +101,7 @@ static int seg_reader_open(struct dp_seg_reader *r)
 			return -errno;
 		}
 		r->fd = fd;
-		src_reset(&r->src, fd);
+		dp_seg_src_reset(&r->src, fd);
 		r->src.min_seq = s;
 		return 1;
 	}
@@ -112,7 +112,7 @@ static int seg_reader_open(struct dp_seg_reader *r)
 static int seg_reader_advance(struct dp_seg_reader *r)
 {
 	uint64_t s;
-	int rc = seg_next(r->dir, r->seg, false, &s);
+	int rc = dp_seg_next(r->dir, r->seg, false, &s);
 
 	if (rc <= 0)
 		return rc;
@@ -144,7 +144,7 @@ int dp_seg_read(struct dp_seg_reader *r, struct dp_seg_meta *m, void *buf, size_
 	bool fresh_read = false;
 	for (;;) {
 		if (r->fresh) {
-			rc = seg_file_check(&r->src, r->seg);
+			rc = dp_seg_file_check(&r->src, r->seg);
 			if (rc < 0)
 				return rc;
 			if (rc == FS_OK) {
@@ -160,7 +160,7 @@ int dp_seg_read(struct dp_seg_reader *r, struct dp_seg_meta *m, void *buf, size_
 			} else {
 				/* a damaged file header: skipped like a bad
 				 * frame, from byte 0 */
-				rc = seg_resync(&r->src, 0, &at, &f, NULL);
+				rc = dp_seg_resync(&r->src, 0, &at, &f, NULL);
 				if (rc < 0)
 					return rc;
 				r->skipped += at;
@@ -168,7 +168,7 @@ int dp_seg_read(struct dp_seg_reader *r, struct dp_seg_meta *m, void *buf, size_
 				r->fresh = false;
 			}
 		}
-		rc = seg_frame_check(&r->src, r->off, &f, buf, cap);
+		rc = dp_seg_frame_check(&r->src, r->off, &f, buf, cap);
 		if (rc < 0)
 			return rc;
 		if (rc != FR_OK && !fresh_read) {
@@ -203,7 +203,7 @@ int dp_seg_read(struct dp_seg_reader *r, struct dp_seg_meta *m, void *buf, size_
 			 * recovery does. Only abnormal files get here (recovery
 			 * cut the torn tails, appends leave none), so the scan
 			 * costs nothing in normal running. */
-			rc = seg_resync(&r->src, r->off + 1, &at, &f, NULL);
+			rc = dp_seg_resync(&r->src, r->off + 1, &at, &f, NULL);
 			if (rc < 0)
 				return rc;
 			if (rc == FR_OK) {
@@ -221,7 +221,7 @@ int dp_seg_read(struct dp_seg_reader *r, struct dp_seg_meta *m, void *buf, size_
 			continue;
 		}
 		default: { /* FR_BAD: skip to the next valid frame */
-			rc = seg_resync(&r->src, r->off + 1, &at, &f, NULL);
+			rc = dp_seg_resync(&r->src, r->off + 1, &at, &f, NULL);
 			if (rc < 0)
 				return rc;
 			if (rc == FR_OK) {

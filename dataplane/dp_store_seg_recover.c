@@ -38,7 +38,7 @@ static int seg_quarantine(int fd, const char *rej, uint64_t seg, uint8_t *buf, s
 	if (rc)
 		return dp_err_set(err, rc, "cannot create rejected folder '%s': %s", rej,
 				  strerror(-rc));
-	if ((rc = seg_path(path, sizeof(path), rej, seg)))
+	if ((rc = dp_seg_path(path, sizeof(path), rej, seg)))
 		return dp_err_set(err, rc, "rejected folder path too long: '%s'", rej);
 	int out = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
 	if (out < 0) {
@@ -92,7 +92,7 @@ static int seg_recover_one(const char *dir, const char *rej, uint64_t seg, struc
 	*keep = false;
 	memset(info, 0, sizeof(*info));
 	info->seg = seg;
-	if ((rc = seg_path(path, sizeof(path), dir, seg)))
+	if ((rc = dp_seg_path(path, sizeof(path), dir, seg)))
 		return dp_err_set(err, rc, "store path too long: '%s'", dir);
 	int fd = open(path, O_RDWR | O_CLOEXEC);
 	if (fd < 0) {
@@ -108,10 +108,10 @@ static int seg_recover_one(const char *dir, const char *rej, uint64_t seg, struc
 	uint64_t tail_end = size;   /* where torn bytes end: the file's end, or old content */
 	struct seg_lost lost = { 0 };
 	bool all_bad = false;
-	src_reset(s, fd);
+	dp_seg_src_reset(s, fd);
 	s->min_seq = seg;
 
-	rc = seg_file_check(s, seg);
+	rc = dp_seg_file_check(s, seg);
 	if (rc < 0) {
 		if (rc == -ENOTSUP)
 			dp_err_set(err, rc, "'%s': segment format version %" PRIu32
@@ -132,9 +132,9 @@ static int seg_recover_one(const char *dir, const char *rej, uint64_t seg, struc
 			uint64_t at;
 			if (scan) {
 				scan = false;
-				rc = seg_resync(s, 0, &at, &f, &lost);
+				rc = dp_seg_resync(s, 0, &at, &f, &lost);
 			} else {
-				rc = seg_frame_check(s, off, &f, NULL, 0);
+				rc = dp_seg_frame_check(s, off, &f, NULL, 0);
 				if (rc < 0)
 					goto io;
 				if (rc == FR_END)
@@ -154,8 +154,8 @@ static int seg_recover_one(const char *dir, const char *rej, uint64_t seg, struc
 					continue;
 				}
 				lost = (struct seg_lost){ 0 };
-				seg_lost_add(&lost, off, &f);
-				rc = seg_resync(s, off + 1, &at, &f, &lost);
+				dp_seg_lost_add(&lost, off, &f);
+				rc = dp_seg_resync(s, off + 1, &at, &f, &lost);
 			}
 			if (rc < 0)
 				goto io;
@@ -240,7 +240,7 @@ int dp_seg_recover(const char *dir, const char *rejected_dir, struct dp_seg_reco
 	if ((rc = dp_mkdir_p(dir, 0750)))
 		return dp_err_set(err, rc, "cannot create store folder '%s': %s", dir,
 				  strerror(-rc));
-	if ((rc = seg_list(dir, &names, &n)))
+	if ((rc = dp_seg_list(dir, &names, &n)))
 		return dp_err_set(err, rc, "cannot list store folder '%s': %s", dir,
 				  strerror(-rc));
 	struct seg_src s = { .fd = -1, .cap = SEG_RECOVER_WIN };

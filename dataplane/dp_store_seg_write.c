@@ -70,7 +70,7 @@ static int pwrite_all(int fd, const void *p, size_t n, uint64_t off)
  * which are below the file's name (FR_STALE): the data ends there.
  */
 
-void seg_free_path(char *buf, size_t cap, const char *dir, unsigned k)
+void dp_seg_free_path(char *buf, size_t cap, const char *dir, unsigned k)
 {
 	snprintf(buf, cap, "%s/free.%u", dir, k);
 }
@@ -80,7 +80,7 @@ static int seg_free_take(const char *dir, const char *path)
 {
 	char fp[PATH_MAX + 16];
 	for (unsigned k = 0; k < SEG_FREE_MAX; k++) {
-		seg_free_path(fp, sizeof(fp), dir, k);
+		dp_seg_free_path(fp, sizeof(fp), dir, k);
 		if (renameat2(AT_FDCWD, fp, AT_FDCWD, path, RENAME_NOREPLACE) == 0) {
 			int fd = open(path, O_WRONLY | O_CLOEXEC);
 			if (fd >= 0)
@@ -96,7 +96,7 @@ static void seg_free_drop(const char *dir)
 {
 	char fp[PATH_MAX + 16];
 	for (unsigned k = 0; k < SEG_FREE_MAX; k++) {
-		seg_free_path(fp, sizeof(fp), dir, k);
+		dp_seg_free_path(fp, sizeof(fp), dir, k);
 		unlink(fp);
 	}
 }
@@ -108,7 +108,7 @@ static int seg_file_create(const char *dir, uint64_t seq, int *fdp, struct dp_er
 	uint8_t h[SEG_FILE_HDR];
 	int rc;
 
-	if ((rc = seg_path(path, sizeof(path), dir, seq)))
+	if ((rc = dp_seg_path(path, sizeof(path), dir, seq)))
 		return dp_err_set(err, rc, "store path too long: '%s'", dir);
 	int fd = seg_free_take(dir, path);
 	if (fd < 0)
@@ -117,7 +117,7 @@ static int seg_file_create(const char *dir, uint64_t seq, int *fdp, struct dp_er
 		rc = -errno;
 		return dp_err_set(err, rc, "cannot create segment '%s': %s", path, strerror(-rc));
 	}
-	seg_file_hdr(h, seq);
+	dp_seg_file_hdr(h, seq);
 	if ((rc = pwrite_all(fd, h, sizeof(h), 0))) {
 		close(fd);
 		unlink(path);
@@ -192,7 +192,7 @@ static int seg_writer_rotate(struct dp_seg_writer *w, uint64_t seq)
 	 * be the new one: that file is dropped and made again. */
 	if (seq == w->seg) {
 		char path[PATH_MAX];
-		if (seg_path(path, sizeof(path), w->dir, seq) == 0)
+		if (dp_seg_path(path, sizeof(path), w->dir, seq) == 0)
 			unlink(path);
 	}
 	if ((rc = seg_file_create(w->dir, seq, &fd, NULL)))
@@ -327,12 +327,12 @@ int dp_seg_append(struct dp_seg_writer *w, const struct dp_seg_meta *m, const st
 int dp_seg_remove(const char *dir, uint64_t seg)
 {
 	char path[PATH_MAX], fp[PATH_MAX + 16];
-	int rc = seg_path(path, sizeof(path), dir, seg);
+	int rc = dp_seg_path(path, sizeof(path), dir, seg);
 
 	if (rc)
 		return rc;
 	for (unsigned k = 0; k < SEG_FREE_MAX; k++) {
-		seg_free_path(fp, sizeof(fp), dir, k);
+		dp_seg_free_path(fp, sizeof(fp), dir, k);
 		if (renameat2(AT_FDCWD, path, AT_FDCWD, fp, RENAME_NOREPLACE) == 0)
 			return 0;
 		if (errno != EEXIST)

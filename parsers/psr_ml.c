@@ -3,7 +3,7 @@
  * [MULTILINE_PARSER] section, the compilation of its rules into the state
  * machine psr_ml_stream.c runs, and the one function that matches a line
  * against a list of rules (one re_set per list: Hyperscan, PCRE2 fallback).
- * Semantics in psr_ml.h. Control thread, except ml_list_match (shards).
+ * Semantics in psr_ml.h. Control thread, except psr_ml_list_match (shards).
  */
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <errno.h>
@@ -25,7 +25,7 @@ struct psr_ml_set {
 
 /* Check regex with PCRE2 now, so a bad rule is reported at its line with
  * PCRE2's message, and return the pattern to compile into the rule list's
- * re_set in ml_parser_finish. */
+ * re_set in psr_ml_parser_finish. */
 static char *rx_check(const char *regex, char *msg, size_t msglen)
 {
 	size_t len = strlen(regex);
@@ -91,7 +91,7 @@ static int list_compile(const struct psr_ml_parser *p, struct ml_list *l, const 
 	return 0;
 }
 
-int ml_scratch_create(const struct psr_ml_parser *const *p, unsigned np, struct re_scratch **out)
+int psr_ml_scratch_create(const struct psr_ml_parser *const *p, unsigned np, struct re_scratch **out)
 {
 	struct re_scratch *sc = NULL;
 	for (unsigned k = 0; k < np; k++) {
@@ -112,12 +112,12 @@ int ml_scratch_create(const struct psr_ml_parser *const *p, unsigned np, struct 
 	return 0;
 }
 
-void ml_scratch_free(struct re_scratch *sc)
+void psr_ml_scratch_free(struct re_scratch *sc)
 {
 	re_scratch_destroy(sc);
 }
 
-int ml_list_match(const struct psr_ml_parser *p, const struct ml_list *l, const char *s, size_t n,
+int psr_ml_list_match(const struct psr_ml_parser *p, const struct ml_list *l, const char *s, size_t n,
 		  struct re_scratch *sc)
 {
 	(void)p;
@@ -129,7 +129,7 @@ int ml_list_match(const struct psr_ml_parser *p, const struct ml_list *l, const 
 
 /* ---- building a parser ---- */
 
-struct psr_ml_parser *ml_parser_new(const char *name, int type, uint64_t flush_ms)
+struct psr_ml_parser *psr_ml_parser_new(const char *name, int type, uint64_t flush_ms)
 {
 	struct psr_ml_parser *p = calloc(1, sizeof(*p));
 	if (!p)
@@ -140,13 +140,13 @@ struct psr_ml_parser *ml_parser_new(const char *name, int type, uint64_t flush_m
 	p->type = type;
 	p->flush_ns = flush_ms * 1000000ull;
 	if (!p->name || !p->states[0]) {
-		ml_parser_free(p);
+		psr_ml_parser_free(p);
 		return NULL;
 	}
 	return p;
 }
 
-void ml_parser_free(struct psr_ml_parser *p)
+void psr_ml_parser_free(struct psr_ml_parser *p)
 {
 	if (!p)
 		return;
@@ -194,7 +194,7 @@ static const char *trim(const char *s, const char *end, size_t *n)
 	return s;
 }
 
-int ml_parser_rule(struct psr_ml_parser *p, const char *from, const char *regex, const char *to,
+int psr_ml_parser_rule(struct psr_ml_parser *p, const char *from, const char *regex, const char *to,
 		   char *msg, size_t msglen)
 {
 	if (p->nrules == p->cap) {
@@ -259,7 +259,7 @@ static int list_add(struct ml_list *l, unsigned r)
 	return 0;
 }
 
-int ml_parser_finish(struct psr_ml_parser *p, char *msg, size_t msglen)
+int psr_ml_parser_finish(struct psr_ml_parser *p, char *msg, size_t msglen)
 {
 	p->bad_rule = -1;
 	if (p->type != ML_REGEX)
@@ -319,7 +319,7 @@ int ml_parser_finish(struct psr_ml_parser *p, char *msg, size_t msglen)
 
 /* ---- the set ---- */
 
-int ml_set_insert(struct psr_ml_set *s, struct psr_ml_parser *p)
+int psr_ml_set_insert(struct psr_ml_set *s, struct psr_ml_parser *p)
 {
 	if (psr_ml_set_find(s, p->name))
 		return -EEXIST;
@@ -354,7 +354,7 @@ void psr_ml_set_destroy(struct psr_ml_set *s)
 	if (!s)
 		return;
 	for (unsigned i = 0; i < s->n; i++)
-		ml_parser_free(s->p[i]);
+		psr_ml_parser_free(s->p[i]);
 	free(s->p);
 	free(s);
 }
@@ -365,7 +365,7 @@ static void ml_set_remove(struct psr_ml_set *s, const struct psr_ml_parser *p)
 	for (unsigned i = 0; i < s->n; i++) {
 		if (s->p[i] != p)
 			continue;
-		ml_parser_free(s->p[i]);
+		psr_ml_parser_free(s->p[i]);
 		memmove(&s->p[i], &s->p[i + 1], (s->n - i - 1) * sizeof(*s->p));
 		s->n--;
 		return;
@@ -498,7 +498,7 @@ static int sec_rules(struct psr_ml_parser *p, const struct dp_conf_section *sec,
 		if (!buf)
 			return dp_err_set(err, -ENOMEM, "%s: out of memory", what);
 		int n = rule_tokens(kv->val, buf, tok, 3);
-		int rc = n == 3 ? ml_parser_rule(p, tok[0], tok[1], tok[2], msg, sizeof(msg)) : -EINVAL;
+		int rc = n == 3 ? psr_ml_parser_rule(p, tok[0], tok[1], tok[2], msg, sizeof(msg)) : -EINVAL;
 		free(buf);
 		if (n != 3)
 			return dp_err_set(err, -EINVAL,
@@ -512,7 +512,7 @@ static int sec_rules(struct psr_ml_parser *p, const struct dp_conf_section *sec,
 	if (p->type == ML_REGEX && !nrules)
 		return dp_err_set(err, -EINVAL, "%s:%d: %s: type regex needs at least one 'rule'",
 				  sec->file, sec->line, what);
-	if (ml_parser_finish(p, msg, sizeof(msg))) {
+	if (psr_ml_parser_finish(p, msg, sizeof(msg))) {
 		/* Point at the rule at fault when there is one. */
 		const char *file = sec->file;
 		int line = sec->line;
@@ -568,7 +568,7 @@ int psr_ml_set_add(struct psr_ml_set *s, const struct dp_conf_section *sec, stru
 				sec->line, what, type == ML_ENDSWITH ? "endswith" : "equal");
 		goto out;
 	}
-	struct psr_ml_parser *p = ml_parser_new(cfg.name, type, (uint64_t)cfg.flush_timeout);
+	struct psr_ml_parser *p = psr_ml_parser_new(cfg.name, type, (uint64_t)cfg.flush_timeout);
 	if (!p) {
 		rc = dp_err_set(err, -ENOMEM, "%s: out of memory", what);
 		goto out;
@@ -585,10 +585,10 @@ int psr_ml_set_add(struct psr_ml_set *s, const struct dp_conf_section *sec, stru
 		cfg.match_string = NULL;
 	}
 	rc = sec_rules(p, sec, what, err);
-	if (!rc && (rc = ml_set_insert(s, p)))
+	if (!rc && (rc = psr_ml_set_insert(s, p)))
 		dp_err_set(err, rc, "%s: out of memory", what);
 	if (rc)
-		ml_parser_free(p);
+		psr_ml_parser_free(p);
 out:
 	dp_opt_free(psr_ml_opts, &cfg);
 	return rc;

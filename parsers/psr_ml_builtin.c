@@ -102,12 +102,12 @@ static const struct ml_match_builtin match_builtins[] = {
 static int match_builtin_add(struct psr_ml_set *s, const struct ml_match_builtin *d,
 			     struct dp_err *err)
 {
-	struct psr_ml_parser *p = ml_parser_new(d->name, d->type, PSR_ML_FLUSH_TIMEOUT_MS);
+	struct psr_ml_parser *p = psr_ml_parser_new(d->name, d->type, PSR_ML_FLUSH_TIMEOUT_MS);
 	if (p)
 		p->builtin = true;
 	if (!p || !(p->match_str = strdup(d->match)) || !(p->key_content = strdup(d->key_content)) ||
-	    (d->key_pattern && !(p->key_pattern = strdup(d->key_pattern))) || ml_set_insert(s, p)) {
-		ml_parser_free(p);
+	    (d->key_pattern && !(p->key_pattern = strdup(d->key_pattern))) || psr_ml_set_insert(s, p)) {
+		psr_ml_parser_free(p);
 		return dp_err_set(err, -ENOMEM, "multiline parser %s: out of memory", d->name);
 	}
 	p->match_len = strlen(d->match);
@@ -125,20 +125,20 @@ int psr_ml_builtin_add(struct psr_ml_set *s, struct dp_err *err)
 	}
 	for (unsigned b = 0; b < DP_ARRAY_SIZE(builtins); b++) {
 		const struct ml_builtin *d = &builtins[b];
-		struct psr_ml_parser *p = ml_parser_new(d->name, ML_REGEX, PSR_ML_FLUSH_TIMEOUT_MS);
+		struct psr_ml_parser *p = psr_ml_parser_new(d->name, ML_REGEX, PSR_ML_FLUSH_TIMEOUT_MS);
 		if (!p)
 			return dp_err_set(err, -ENOMEM, "multiline parser %s: out of memory", d->name);
 		p->builtin = true;
 		int rc = 0;
 		for (unsigned i = 0; i < d->n && !rc; i++)
-			rc = ml_parser_rule(p, d->rules[i].from, d->rules[i].regex, d->rules[i].to, msg,
+			rc = psr_ml_parser_rule(p, d->rules[i].from, d->rules[i].regex, d->rules[i].to, msg,
 					    sizeof(msg));
 		if (!rc)
-			rc = ml_parser_finish(p, msg, sizeof(msg));
+			rc = psr_ml_parser_finish(p, msg, sizeof(msg));
 		if (!rc)
-			rc = ml_set_insert(s, p);
+			rc = psr_ml_set_insert(s, p);
 		if (rc) {
-			ml_parser_free(p);
+			psr_ml_parser_free(p);
 			return dp_err_set(err, rc, "built-in multiline parser %s: %s", d->name, msg);
 		}
 	}

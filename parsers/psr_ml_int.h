@@ -22,7 +22,7 @@ struct ml_rule {
 };
 
 /* Rules to try, in the order they were written. This is the unit a regex
- * engine matches at once (psr_ml.c: ml_list_match). */
+ * engine matches at once (psr_ml.c: psr_ml_list_match). */
 struct ml_list {
 	uint16_t *idx;
 	unsigned n;
@@ -50,27 +50,27 @@ struct psr_ml_parser {
 	 * for states with continuation rules, the others use starts. */
 	struct ml_list next[PSR_ML_MAX_STATES];
 	uint64_t ends;             /* states some start rule leaves: reaching one ends the group */
-	int bad_rule;              /* ml_parser_finish: the rule at fault, or -1 */
+	int bad_rule;              /* psr_ml_parser_finish: the rule at fault, or -1 */
 };
 
-struct psr_ml_parser *ml_parser_new(const char *name, int type, uint64_t flush_ms);
+struct psr_ml_parser *psr_ml_parser_new(const char *name, int type, uint64_t flush_ms);
 /* Add a rule; from is "a" or "a, b". 0, or -EINVAL / -ENOMEM with msg. */
-int ml_parser_rule(struct psr_ml_parser *p, const char *from, const char *regex, const char *to,
+int psr_ml_parser_rule(struct psr_ml_parser *p, const char *from, const char *regex, const char *to,
 		   char *msg, size_t msglen);
 /* Check and index the rules. 0, or -EINVAL with msg. */
-int ml_parser_finish(struct psr_ml_parser *p, char *msg, size_t msglen);
-void ml_parser_free(struct psr_ml_parser *p);
+int psr_ml_parser_finish(struct psr_ml_parser *p, char *msg, size_t msglen);
+void psr_ml_parser_free(struct psr_ml_parser *p);
 /* Take p into s; -EEXIST when the name is taken (p is then not taken). */
-int ml_set_insert(struct psr_ml_set *s, struct psr_ml_parser *p);
+int psr_ml_set_insert(struct psr_ml_set *s, struct psr_ml_parser *p);
 
 /* The regex engine, behind these three calls: the first rule of l (in
  * order) whose regex matches s[0..n), or -1. sc is per-thread scratch,
  * one for every rule list of the np parsers (*out NULL when none has a
- * regex rule). ml_scratch_create: 0 or -ENOMEM. */
-int ml_list_match(const struct psr_ml_parser *p, const struct ml_list *l, const char *s, size_t n,
+ * regex rule). psr_ml_scratch_create: 0 or -ENOMEM. */
+int psr_ml_list_match(const struct psr_ml_parser *p, const struct ml_list *l, const char *s, size_t n,
 		  struct re_scratch *sc);
-int ml_scratch_create(const struct psr_ml_parser *const *p, unsigned np, struct re_scratch **out);
-void ml_scratch_free(struct re_scratch *sc);
+int psr_ml_scratch_create(const struct psr_ml_parser *const *p, unsigned np, struct re_scratch **out);
+void psr_ml_scratch_free(struct re_scratch *sc);
 
 /* Built-ins, psr_ml_builtin.c. */
 int psr_ml_builtin_add(struct psr_ml_set *s, struct dp_err *err);

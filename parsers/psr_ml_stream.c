@@ -28,12 +28,12 @@ int psr_ml_stream_init(struct psr_ml_stream *st, const struct psr_ml_parser *con
 	st->begin = begin;
 	st->flush = flush;
 	st->arg = arg;
-	return ml_scratch_create(st->p, np, &st->sc);
+	return psr_ml_scratch_create(st->p, np, &st->sc);
 }
 
 void psr_ml_stream_fini(struct psr_ml_stream *st)
 {
-	ml_scratch_free(st->sc);
+	psr_ml_scratch_free(st->sc);
 	st->sc = NULL;
 }
 
@@ -124,7 +124,7 @@ static int step_regex(struct psr_ml_stream *st, int i, const struct ml_in *in, u
 	 * come first in next[s], then the start rules: one scan. */
 	int s = st->state[i];
 	const struct ml_list *l = s >= 0 && p->cont[s].n ? &p->next[s] : &p->starts;
-	if ((r = ml_list_match(p, l, in->pat, in->plen, st->sc)) < 0)
+	if ((r = psr_ml_list_match(p, l, in->pat, in->plen, st->sc)) < 0)
 		return PSR_ML_PASS;
 	if (!p->rules[r].start && st->cur == i) {
 		v = PSR_ML_CONT;

@@ -156,7 +156,7 @@ static void cfg_free_filters(struct sd_cfg *cfg)
 static void teardown(struct dp_input *in)
 {
 	struct sd_cfg *cfg = in->cfg;
-	systemd_db_close(cfg->dbh);
+	in_systemd_db_close(cfg->dbh);
 	cfg->dbh = NULL;
 	cfg_free_filters(cfg);
 }
@@ -224,9 +224,9 @@ static int setup(struct dp_input *in, struct dp_err *err)
 		return rc;
 	sd_journal_close(j);
 	if (cfg->db) {
-		if (!(cfg->dbh = systemd_db_open(cfg->db, cfg->db_sync, err)))
+		if (!(cfg->dbh = in_systemd_db_open(cfg->db, cfg->db_sync, err)))
 			return err->code;
-		if (systemd_db_get(cfg->dbh, cfg->cursor, sizeof(cfg->cursor)) <= 0)
+		if (in_systemd_db_get(cfg->dbh, cfg->cursor, sizeof(cfg->cursor)) <= 0)
 			cfg->cursor[0] = '\0';
 	}
 	err->key = NULL;
@@ -626,7 +626,7 @@ static void chunk_released(struct dp_input *in, void *ctx, struct dp_chunk *c)
 			cur = x->cur[i];
 	}
 	if (cur)
-		systemd_db_set(x->cfg->dbh, cur);
+		in_systemd_db_set(x->cfg->dbh, cur);
 	for (uint64_t s = from; s < x->seq.head; s++)
 		x->has[s % x->seq.cap] = false;
 }

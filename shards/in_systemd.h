@@ -20,12 +20,12 @@ struct systemd_db;
 
 /* sync: index in "extra|full|normal|off" (DB.Sync). NULL and err filled
  * (err->key "DB") when the file cannot be opened or is not a database. */
-struct systemd_db *systemd_db_open(const char *path, int sync, struct dp_err *err);
-void systemd_db_close(struct systemd_db *db);
+struct systemd_db *in_systemd_db_open(const char *path, int sync, struct dp_err *err);
+void in_systemd_db_close(struct systemd_db *db);
 /* The stored cursor into buf: 1, 0 when there is none, -EIO. */
-int systemd_db_get(struct systemd_db *db, char *buf, size_t cap);
+int in_systemd_db_get(struct systemd_db *db, char *buf, size_t cap);
 /* Store the cursor of the last entry delivered: 0 or -EIO (logged,
  * rate-limited; the next settled chunk tries again). */
-int systemd_db_set(struct systemd_db *db, const char *cursor);
+int in_systemd_db_set(struct systemd_db *db, const char *cursor);
 
 #endif

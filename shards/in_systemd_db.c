@@ -42,7 +42,7 @@ static int exec(struct systemd_db *db, const char *sql, struct dp_err *err)
 	return -EIO;
 }
 
-void systemd_db_close(struct systemd_db *db)
+void in_systemd_db_close(struct systemd_db *db)
 {
 	if (!db)
 		return;
@@ -53,7 +53,7 @@ void systemd_db_close(struct systemd_db *db)
 	free(db);
 }
 
-struct systemd_db *systemd_db_open(const char *path, int sync, struct dp_err *err)
+struct systemd_db *in_systemd_db_open(const char *path, int sync, struct dp_err *err)
 {
 	static const char *const pragma[] = {
 		"PRAGMA synchronous=3;", "PRAGMA synchronous=2;", "PRAGMA synchronous=1;",
@@ -70,7 +70,7 @@ struct systemd_db *systemd_db_open(const char *path, int sync, struct dp_err *er
 	    SQLITE_OK) {
 		dp_err_set(err, -EIO, "cannot open DB '%s': %s", path,
 			   db->db ? sqlite3_errmsg(db->db) : "out of memory");
-		systemd_db_close(db);
+		in_systemd_db_close(db);
 		return NULL;
 	}
 	/* Another process (Fluent Bit, sqlite3) may hold the file briefly. */
@@ -88,13 +88,13 @@ struct systemd_db *systemd_db_open(const char *path, int sync, struct dp_err *er
 				       "VALUES (?1, ?2);", -1, &db->insert, NULL) != SQLITE_OK))
 		rc = dp_err_set(err, -EIO, "DB %s: %s", path, sqlite3_errmsg(db->db));
 	if (rc) {
-		systemd_db_close(db);
+		in_systemd_db_close(db);
 		return NULL;
 	}
 	return db;
 }
 
-int systemd_db_get(struct systemd_db *db, char *buf, size_t cap)
+int in_systemd_db_get(struct systemd_db *db, char *buf, size_t cap)
 {
 	sqlite3_stmt *st;
 	if (sqlite3_prepare_v2(db->db, "SELECT cursor FROM in_systemd_cursor LIMIT 1;", -1, &st,
@@ -124,7 +124,7 @@ static int step(sqlite3_stmt *st, const char *cursor)
 	return rc == SQLITE_DONE ? 0 : -EIO;
 }
 
-int systemd_db_set(struct systemd_db *db, const char *cursor)
+int in_systemd_db_set(struct systemd_db *db, const char *cursor)
 {
 	int rc = step(db->update, cursor);
 	/* The first cursor of a new DB: no row to update yet. */

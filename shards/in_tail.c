@@ -160,9 +160,9 @@ static int parse_ns(const char *s, uint64_t *out)
 static void teardown(struct dp_input *in)
 {
 	struct tail_cfg *cfg = in->cfg;
-	tail_db_close(cfg->dbh);
+	in_tail_db_close(cfg->dbh);
 	cfg->dbh = NULL;
-	tail_claims_destroy(cfg->claims);
+	in_tail_claims_destroy(cfg->claims);
 	cfg->claims = NULL;
 	for (unsigned i = 0; i < cfg->npats; i++)
 		free(cfg->pats[i]);
@@ -199,13 +199,13 @@ static int setup(struct dp_input *in, struct dp_err *err)
 	cfg->offset_key_len = cfg->offset_key ? strlen(cfg->offset_key) : 0;
 	cfg->key_len = strlen(cfg->key);
 	if (cfg->multiline_parser) {
-		int rc = tail_ml_setup(in, cfg, err);
+		int rc = in_tail_ml_setup(in, cfg, err);
 		if (rc)
 			return rc;
 	}
-	if (!(cfg->claims = tail_claims_create()))
+	if (!(cfg->claims = in_tail_claims_create()))
 		return dp_err_set(err, -ENOMEM, "out of memory");
-	if (cfg->db && !(cfg->dbh = tail_db_open(cfg, err)))
+	if (cfg->db && !(cfg->dbh = in_tail_db_open(cfg, err)))
 		return err->code;
 	in->net = DP_NET_TIMER;
 	in->tick_all_shards = true;
@@ -220,12 +220,12 @@ static void ctx_destroy(void *p)
 		return;
 	/* Rows of rotated files stay: their lines may not all be delivered. */
 	x->stopping = true;
-	tail_files_stop(x);
+	in_tail_files_stop(x);
 	/* Files closed with marks still out: their chunks never came back. */
 	for (size_t i = x->mhead; i < x->mtail; i++) {
 		struct tail_file *f = x->marks[i % x->mcap].f;
 		if (--f->marks == 0)
-			tail_file_release(x, f);
+			in_tail_file_release(x, f);
 	}
 	if (x->pst)
 		psr_parser_state_destroy(x->pst);
@@ -252,7 +252,7 @@ static void *ctx_create(struct dp_input *in, unsigned shard)
 		x->pst = psr_parser_state_create(x->parser);
 	}
 	if (shard_seq_init(&x->seq, in->pool_chunks + 2) || !x->marks || (cfg->parser && !x->pst) ||
-	    tail_files_start(x)) {
+	    in_tail_files_start(x)) {
 		dp_plg_error(in, "shard %u: out of memory", shard);
 		ctx_destroy(x);
 		return NULL;
@@ -313,14 +313,14 @@ static void tick(struct dp_input *in, struct shard *sh, void *ctx, uint64_t now_
 		if (x->ino_fd >= 0 && shard_in_watch_fd(sh, x->ino_fd, &x->ino_tag))
 			dp_plg_warn(in, "shard %u: cannot watch inotify events", x->shard);
 	}
-	tail_files_run(x, sh->now_ns);
+	in_tail_files_run(x, sh->now_ns);
 	if (x->want_now)
 		timer_now(x);
 	else if (x->next_scan_ns < sh->now_ns + in->tick_ns)
 		timer_in(x, x->next_scan_ns > sh->now_ns ? x->next_scan_ns - sh->now_ns : 0);
 }
 
-void tail_mark(struct tail_shard *x, struct tail_file *f, uint64_t off)
+void in_tail_mark(struct tail_shard *x, struct tail_file *f, uint64_t off)
 {
 	if (!x->cfg->dbh)
 		return;
@@ -382,12 +382,12 @@ static void chunk_released(struct dp_input *in, void *ctx, struct dp_chunk *c)
 	}
 	if (!dirty)
 		return;
-	tail_db_offsets(x->cfg->dbh, dirty);
+	in_tail_db_offsets(x->cfg->dbh, dirty);
 	while (dirty) {
 		struct tail_file *f = dirty;
 		dirty = f->dnext;
 		f->db_dirty = false;
-		tail_file_release(x, f);
+		in_tail_file_release(x, f);
 	}
 }
 

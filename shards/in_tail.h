@@ -139,47 +139,47 @@ struct tail_shard {
 };
 
 /* in_tail_files.c */
-int tail_files_start(struct tail_shard *x);
-void tail_files_stop(struct tail_shard *x);
+int in_tail_files_start(struct tail_shard *x);
+void in_tail_files_stop(struct tail_shard *x);
 /* Timers, inotify events, rotation and reading, within a budget. */
-void tail_files_run(struct tail_shard *x, uint64_t now_ns);
+void in_tail_files_run(struct tail_shard *x, uint64_t now_ns);
 /* Free a closed file once no mark refers to it. */
-void tail_file_release(struct tail_shard *x, struct tail_file *f);
+void in_tail_file_release(struct tail_shard *x, struct tail_file *f);
 /* Note that f's lines up to off went into the open chunk (in_tail.c). */
-void tail_mark(struct tail_shard *x, struct tail_file *f, uint64_t off);
+void in_tail_mark(struct tail_shard *x, struct tail_file *f, uint64_t off);
 
 /* in_tail_ml.c: multiline.parser (see there). */
 struct tail_ml;
-int tail_ml_setup(struct dp_input *in, struct tail_cfg *cfg, struct dp_err *err);
-int tail_ml_open(struct tail_shard *x, struct tail_file *f);
+int in_tail_ml_setup(struct dp_input *in, struct tail_cfg *cfg, struct dp_err *err);
+int in_tail_ml_open(struct tail_shard *x, struct tail_file *f);
 /* emit_open: hand on the open group (a file closed while running). */
-void tail_ml_close(struct tail_shard *x, struct tail_file *f, bool emit_open);
+void in_tail_ml_close(struct tail_shard *x, struct tail_file *f, bool emit_open);
 /* A line of f: 0 taken, 1 taken but out of memory now (stop reading),
  * -EAGAIN not taken (read it again later). */
-int tail_ml_line(struct tail_shard *x, struct tail_file *f, const char *p, size_t len, uint64_t off,
+int in_tail_ml_line(struct tail_shard *x, struct tail_file *f, const char *p, size_t len, uint64_t off,
 		 uint64_t end);
 /* Emit f's pending group, if any: 0 or -EAGAIN. */
-int tail_ml_pending(struct tail_shard *x, struct tail_file *f);
+int in_tail_ml_pending(struct tail_shard *x, struct tail_file *f);
 /* Flush groups idle for their timeout; sets x->paused when out of memory. */
-void tail_ml_tick(struct tail_shard *x, uint64_t now_ns);
+void in_tail_ml_tick(struct tail_shard *x, uint64_t now_ns);
 
 /* in_tail_claims.c: the (device, inode) pairs some shard follows, so that
  * a file is followed once although every shard scans (a rotated file's
  * successor goes to its predecessor's shard, whatever its hash). */
-struct tail_claims *tail_claims_create(void);
-void tail_claims_destroy(struct tail_claims *c);
-bool tail_claim(struct tail_claims *c, dev_t dev, ino_t ino);   /* false: taken */
-void tail_unclaim(struct tail_claims *c, dev_t dev, ino_t ino);
+struct tail_claims *in_tail_claims_create(void);
+void in_tail_claims_destroy(struct tail_claims *c);
+bool in_tail_claim(struct tail_claims *c, dev_t dev, ino_t ino);   /* false: taken */
+void in_tail_unclaim(struct tail_claims *c, dev_t dev, ino_t ino);
 
 /* in_tail_db.c: one connection shared by the shards, locked per call. */
-struct tail_db *tail_db_open(const struct tail_cfg *cfg, struct dp_err *err);
-void tail_db_close(struct tail_db *db);
+struct tail_db *in_tail_db_open(const struct tail_cfg *cfg, struct dp_err *err);
+void in_tail_db_close(struct tail_db *db);
 /* The row of (ino[, name]): 1 and *id, *off; 0 none; -EIO. */
-int tail_db_get(struct tail_db *db, const char *name, uint64_t ino, int64_t *id, uint64_t *off);
-int64_t tail_db_insert(struct tail_db *db, const char *name, uint64_t ino, uint64_t off);
+int in_tail_db_get(struct tail_db *db, const char *name, uint64_t ino, int64_t *id, uint64_t *off);
+int64_t in_tail_db_insert(struct tail_db *db, const char *name, uint64_t ino, uint64_t off);
 /* Write the offsets (acked) of the files on the list, in one transaction. */
-int tail_db_offsets(struct tail_db *db, struct tail_file *list);
-int tail_db_rotate(struct tail_db *db, int64_t id, const char *new_name);
-int tail_db_delete(struct tail_db *db, int64_t id);
+int in_tail_db_offsets(struct tail_db *db, struct tail_file *list);
+int in_tail_db_rotate(struct tail_db *db, int64_t id, const char *new_name);
+int in_tail_db_delete(struct tail_db *db, int64_t id);
 
 #endif

@@ -24,7 +24,7 @@ struct tail_claims {
 	size_t cap, used;   /* used: live and deleted slots */
 };
 
-struct tail_claims *tail_claims_create(void)
+struct tail_claims *in_tail_claims_create(void)
 {
 	struct tail_claims *c = calloc(1, sizeof(*c));
 	if (!c)
@@ -38,7 +38,7 @@ struct tail_claims *tail_claims_create(void)
 	return c;
 }
 
-void tail_claims_destroy(struct tail_claims *c)
+void in_tail_claims_destroy(struct tail_claims *c)
 {
 	if (!c)
 		return;
@@ -93,7 +93,7 @@ static void grow(struct tail_claims *c)
 	free(old);
 }
 
-bool tail_claim(struct tail_claims *c, dev_t dev, ino_t ino)
+bool in_tail_claim(struct tail_claims *c, dev_t dev, ino_t ino)
 {
 	pthread_mutex_lock(&c->mu);
 	if (2 * (c->used + 1) > c->cap)
@@ -109,7 +109,7 @@ bool tail_claim(struct tail_claims *c, dev_t dev, ino_t ino)
 	return ok;
 }
 
-void tail_unclaim(struct tail_claims *c, dev_t dev, ino_t ino)
+void in_tail_unclaim(struct tail_claims *c, dev_t dev, ino_t ino)
 {
 	pthread_mutex_lock(&c->mu);
 	struct slot *f;

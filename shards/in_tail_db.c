@@ -58,7 +58,7 @@ static int exec(struct tail_db *db, const char *sql, struct dp_err *err)
 	return -EIO;
 }
 
-void tail_db_close(struct tail_db *db)
+void in_tail_db_close(struct tail_db *db)
 {
 	if (!db)
 		return;
@@ -71,7 +71,7 @@ void tail_db_close(struct tail_db *db)
 	free(db);
 }
 
-struct tail_db *tail_db_open(const struct tail_cfg *cfg, struct dp_err *err)
+struct tail_db *in_tail_db_open(const struct tail_cfg *cfg, struct dp_err *err)
 {
 	static const char *const sync[] = { "3", "2", "1", "0" };
 	static const char *const journal[] = { "WAL", "DELETE", "TRUNCATE", "PERSIST", "MEMORY", "OFF" };
@@ -88,7 +88,7 @@ struct tail_db *tail_db_open(const struct tail_cfg *cfg, struct dp_err *err)
 			    SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
 		dp_err_set(err, -EIO, "cannot open DB '%s': %s", cfg->db,
 			   db->db ? sqlite3_errmsg(db->db) : "out of memory");
-		tail_db_close(db);
+		in_tail_db_close(db);
 		return NULL;
 	}
 	/* Another process (Fluent Bit, sqlite3) may hold the file briefly. */
@@ -110,7 +110,7 @@ struct tail_db *tail_db_open(const struct tail_cfg *cfg, struct dp_err *err)
 		if (sqlite3_prepare_v2(db->db, SQL[i], -1, st[i], NULL) != SQLITE_OK)
 			rc = dp_err_set(err, -EIO, "DB %s: %s", cfg->db, sqlite3_errmsg(db->db));
 	if (rc) {
-		tail_db_close(db);
+		in_tail_db_close(db);
 		return NULL;
 	}
 	return db;
@@ -129,7 +129,7 @@ static int step_done(struct tail_db *db, sqlite3_stmt *st)
 	return -EIO;
 }
 
-int tail_db_get(struct tail_db *db, const char *name, uint64_t ino, int64_t *id, uint64_t *off)
+int in_tail_db_get(struct tail_db *db, const char *name, uint64_t ino, int64_t *id, uint64_t *off)
 {
 	pthread_mutex_lock(&db->mu);
 	sqlite3_stmt *st = name ? db->get_name : db->get;
@@ -152,7 +152,7 @@ int tail_db_get(struct tail_db *db, const char *name, uint64_t ino, int64_t *id,
 	return found;
 }
 
-int64_t tail_db_insert(struct tail_db *db, const char *name, uint64_t ino, uint64_t off)
+int64_t in_tail_db_insert(struct tail_db *db, const char *name, uint64_t ino, uint64_t off)
 {
 	pthread_mutex_lock(&db->mu);
 	sqlite3_bind_text(db->insert, 1, name, -1, SQLITE_STATIC);
@@ -164,7 +164,7 @@ int64_t tail_db_insert(struct tail_db *db, const char *name, uint64_t ino, uint6
 	return id;
 }
 
-int tail_db_offsets(struct tail_db *db, struct tail_file *list)
+int in_tail_db_offsets(struct tail_db *db, struct tail_file *list)
 {
 	int rc = 0;
 	pthread_mutex_lock(&db->mu);
@@ -186,7 +186,7 @@ int tail_db_offsets(struct tail_db *db, struct tail_file *list)
 	return rc ? -EIO : 0;
 }
 
-int tail_db_rotate(struct tail_db *db, int64_t id, const char *new_name)
+int in_tail_db_rotate(struct tail_db *db, int64_t id, const char *new_name)
 {
 	pthread_mutex_lock(&db->mu);
 	sqlite3_bind_text(db->rotate, 1, new_name, -1, SQLITE_STATIC);
@@ -196,7 +196,7 @@ int tail_db_rotate(struct tail_db *db, int64_t id, const char *new_name)
 	return rc;
 }
 
-int tail_db_delete(struct tail_db *db, int64_t id)
+int in_tail_db_delete(struct tail_db *db, int64_t id)
 {
 	pthread_mutex_lock(&db->mu);
 	sqlite3_bind_int64(db->del, 1, id);

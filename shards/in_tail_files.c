@@ -144,7 +144,7 @@ static void file_open(struct tail_shard *x, const char *path, const struct stat 
 			close(fd);
 		return;   /* gone or replaced since the glob: the next scan sees it */
 	}
-	if (!tail_claim(cfg->claims, fst.st_dev, fst.st_ino)) {
+	if (!in_tail_claim(cfg->claims, fst.st_dev, fst.st_ino)) {
 		close(fd);   /* another shard follows it */
 		return;
 	}
@@ -152,7 +152,7 @@ static void file_open(struct tail_shard *x, const char *path, const struct stat 
 	if (!f || !(f->name = strdup(path))) {
 		free(f);
 		close(fd);
-		tail_unclaim(cfg->claims, fst.st_dev, fst.st_ino);
+		in_tail_unclaim(cfg->claims, fst.st_dev, fst.st_ino);
 		return;
 	}
 	f->name_len = strlen(path);
@@ -167,7 +167,7 @@ static void file_open(struct tail_shard *x, const char *path, const struct stat 
 	if (cfg->dbh) {
 		int64_t id = 0;
 		uint64_t dboff = 0;
-		int rc = tail_db_get(cfg->dbh, cfg->db_compare_filename ? path : NULL,
+		int rc = in_tail_db_get(cfg->dbh, cfg->db_compare_filename ? path : NULL,
 				     (uint64_t)f->ino, &id, &dboff);
 		if (rc == 1) {
 			f->db_id = id;
@@ -175,14 +175,14 @@ static void file_open(struct tail_shard *x, const char *path, const struct stat 
 			 * away, or another file on a reused inode. */
 			off = dboff <= size ? dboff : 0;
 		} else {
-			f->db_id = tail_db_insert(cfg->dbh, path, (uint64_t)f->ino, off);
+			f->db_id = in_tail_db_insert(cfg->dbh, path, (uint64_t)f->ino, off);
 		}
 	}
 	f->off = f->acked = off;
 	psr_lines_init(&f->lr, (uint32_t)cfg->buffer_max_size,
 		       (cfg->skip_long_lines ? PSR_LINES_SKIP_LONG : 0) |
 		       (cfg->skip_empty_lines ? PSR_LINES_SKIP_EMPTY : 0));
-	if (cfg->nml && tail_ml_open(x, f))
+	if (cfg->nml && in_tail_ml_open(x, f))
 		dp_plg_error(x->in, "%s: no memory for its multiline stream: lines pass alone",
 			 path);
 	f->next = x->files;
@@ -290,7 +290,7 @@ static void check_name(struct tail_shard *x, struct tail_file *f, uint64_t now_n
 			f->name = nn;
 			f->name_len = (size_t)n;
 			if (x->cfg->dbh && f->db_id)
-				tail_db_rotate(x->cfg->dbh, f->db_id, nn);
+				in_tail_db_rotate(x->cfg->dbh, f->db_id, nn);
 		}
 	}
 	/* The new file at the old name: look now, not at the next refresh. */
@@ -312,22 +312,22 @@ static void file_close(struct tail_shard *x, struct tail_file *f)
 	}
 	/* Its last group goes now (not at shutdown: the workers are gone;
 	 * with a DB its lines are read again on the next start). */
-	tail_ml_close(x, f, !x->stopping);
+	in_tail_ml_close(x, f, !x->stopping);
 	close(f->fd);
 	f->fd = -1;
-	tail_unclaim(x->cfg->claims, f->dev, f->ino);
+	in_tail_unclaim(x->cfg->claims, f->dev, f->ino);
 	f->gone = true;
-	tail_file_release(x, f);
+	in_tail_file_release(x, f);
 }
 
-void tail_file_release(struct tail_shard *x, struct tail_file *f)
+void in_tail_file_release(struct tail_shard *x, struct tail_file *f)
 {
 	if (!f->gone || f->marks)
 		return;
 	/* Its lines are all delivered: a rotated or deleted file's row goes,
 	 * as Fluent Bit drops the rows of rotated files it let go. */
 	if (x->cfg->dbh && f->db_id && (f->rotated || f->deleted) && !x->stopping)
-		tail_db_delete(x->cfg->dbh, f->db_id);
+		in_tail_db_delete(x->cfg->dbh, f->db_id);
 	free(f->name);
 	free(f);
 }
@@ -360,7 +360,7 @@ static int file_read(struct tail_shard *x, struct tail_file *f, size_t *budget)
 	while ((rc = psr_lines_next(&f->lr, x->buf, (size_t)n, &pos, &ln)) == 1) {
 		if (f->ml) {
 			uint64_t loff = f->off + (uint64_t)(ln.p - x->buf);
-			int r = tail_ml_line(x, f, ln.p, ln.len, loff, f->off + pos);
+			int r = in_tail_ml_line(x, f, ln.p, ln.len, loff, f->off + pos);
 			if (r == 0)
 				continue;
 			uint64_t stop = r < 0 ? loff : f->off + pos;
@@ -376,7 +376,7 @@ static int file_read(struct tail_shard *x, struct tail_file *f, size_t *budget)
 			x->cur = NULL;
 			return -EAGAIN;
 		}
-		tail_mark(x, f, f->off + pos);
+		in_tail_mark(x, f, f->off + pos);
 	}
 	x->cur = NULL;
 	/* Consumed bytes are not read again (a partial line's are). */
@@ -443,7 +443,7 @@ static void drain_inotify(struct tail_shard *x, uint64_t now_ns)
 	}
 }
 
-int tail_files_start(struct tail_shard *x)
+int in_tail_files_start(struct tail_shard *x)
 {
 	const struct tail_cfg *cfg = x->cfg;
 	x->buf_cap = cfg->read_size + (size_t)cfg->buffer_max_size + 2;
@@ -476,7 +476,7 @@ int tail_files_start(struct tail_shard *x)
 	return 0;
 }
 
-void tail_files_stop(struct tail_shard *x)
+void in_tail_files_stop(struct tail_shard *x)
 {
 	while (x->files)
 		file_close(x, x->files);
@@ -491,7 +491,7 @@ void tail_files_stop(struct tail_shard *x)
 	x->nsucc = 0;
 }
 
-void tail_files_run(struct tail_shard *x, uint64_t now_ns)
+void in_tail_files_run(struct tail_shard *x, uint64_t now_ns)
 {
 	const struct tail_cfg *cfg = x->cfg;
 	x->want_now = false;   /* paused: chunk_released re-arms the timer */
@@ -511,7 +511,7 @@ void tail_files_run(struct tail_shard *x, uint64_t now_ns)
 	if (x->paused)
 		return;
 	if (cfg->nml) {
-		tail_ml_tick(x, now_ns);
+		in_tail_ml_tick(x, now_ns);
 		if (x->paused)
 			return;
 	}

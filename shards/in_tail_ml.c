@@ -45,7 +45,7 @@ struct tail_ml {
 	bool has_pend;
 };
 
-int tail_ml_setup(struct dp_input *in, struct tail_cfg *cfg, struct dp_err *err)
+int in_tail_ml_setup(struct dp_input *in, struct tail_cfg *cfg, struct dp_err *err)
 {
 	err->key = "multiline.parser";
 	const struct psr_ml_set *set = in->pl ? in->pl->ml_parsers : NULL;
@@ -104,7 +104,7 @@ static void on_flush(void *arg, const struct psr_ml_group *g)
 	uint64_t mark = m->x->ml_pushing ? m->line_off : m->end_off;
 	if (!m->eagain &&
 	    emit(m->x, m->f, g->text, g->len, m->gstart, true, g->sec, g->nsec) == 0) {
-		tail_mark(m->x, m->f, mark);
+		in_tail_mark(m->x, m->f, mark);
 		return;
 	}
 	if (m->has_pend || (!m->pend && !(m->pend = malloc(PSR_ML_GROUP_MAX)))) {
@@ -122,7 +122,7 @@ static void on_flush(void *arg, const struct psr_ml_group *g)
 	m->eagain = true;
 }
 
-int tail_ml_open(struct tail_shard *x, struct tail_file *f)
+int in_tail_ml_open(struct tail_shard *x, struct tail_file *f)
 {
 	struct tail_ml *m = calloc(1, sizeof(*m));
 	if (!m)
@@ -137,13 +137,13 @@ int tail_ml_open(struct tail_shard *x, struct tail_file *f)
 	return 0;
 }
 
-void tail_ml_close(struct tail_shard *x, struct tail_file *f, bool emit_open)
+void in_tail_ml_close(struct tail_shard *x, struct tail_file *f, bool emit_open)
 {
 	struct tail_ml *m = f->ml;
 	if (!m)
 		return;
 	if (emit_open) {
-		tail_ml_pending(x, f);
+		in_tail_ml_pending(x, f);
 		if (!m->has_pend)
 			psr_ml_stream_flush(&m->st);
 	}
@@ -153,24 +153,24 @@ void tail_ml_close(struct tail_shard *x, struct tail_file *f, bool emit_open)
 	f->ml = NULL;
 }
 
-int tail_ml_pending(struct tail_shard *x, struct tail_file *f)
+int in_tail_ml_pending(struct tail_shard *x, struct tail_file *f)
 {
 	struct tail_ml *m = f->ml;
 	if (!m->has_pend)
 		return 0;
 	if (emit(x, f, m->pend, m->pend_len, m->pend_off, true, m->pend_sec, m->pend_nsec))
 		return -EAGAIN;
-	tail_mark(x, f, m->pend_mark);
+	in_tail_mark(x, f, m->pend_mark);
 	m->has_pend = false;
 	m->eagain = false;
 	return 0;
 }
 
-int tail_ml_line(struct tail_shard *x, struct tail_file *f, const char *p, size_t len, uint64_t off,
+int in_tail_ml_line(struct tail_shard *x, struct tail_file *f, const char *p, size_t len, uint64_t off,
 		 uint64_t end)
 {
 	struct tail_ml *m = f->ml;
-	if (tail_ml_pending(x, f))
+	if (in_tail_ml_pending(x, f))
 		return -EAGAIN;
 	m->line_off = off;
 	x->ml_pushing = true;
@@ -184,16 +184,16 @@ int tail_ml_line(struct tail_shard *x, struct tail_file *f, const char *p, size_
 	if (m->eagain || emit(x, f, p, len, off, false, 0, 0))
 		return -EAGAIN;          /* pushed again next time: it passes again */
 	m->end_off = end;
-	tail_mark(x, f, end);
+	in_tail_mark(x, f, end);
 	return 0;
 }
 
-void tail_ml_tick(struct tail_shard *x, uint64_t now_ns)
+void in_tail_ml_tick(struct tail_shard *x, uint64_t now_ns)
 {
 	for (struct tail_file *f = x->files; f && !x->paused; f = f->next) {
 		if (!f->ml)
 			continue;
-		if (!tail_ml_pending(x, f))
+		if (!in_tail_ml_pending(x, f))
 			psr_ml_stream_tick(&f->ml->st, now_ns);
 		if (f->ml->eagain)
 			x->paused = true;

@@ -189,7 +189,7 @@ int shard_store_open(struct shard *sh, struct dp_err *err)
 		return err->code ? err->code : -EIO;
 	if (dp_pool_init(&ss->pool, st->backlog_chunks, (uint16_t)sh->id, 0))
 		return dp_err_set(err, -ENOMEM, "store: cannot allocate %u chunks", st->backlog_chunks);
-	if (st->sync_full && (rc = store_syncer_start(ss, err)))
+	if (st->sync_full && (rc = shard_store_syncer_start(ss, err)))
 		return rc;
 	/* What an earlier run left goes before anything new. */
 	for (unsigned i = 0; i < ss->ndirs; i++)
@@ -203,7 +203,7 @@ void shard_store_close(struct shard *sh)
 	if (!ss)
 		return;
 	if (ss->sync)
-		store_syncer_stop(ss->sync);
+		shard_store_syncer_stop(ss->sync);
 	dp_seg_reader_destroy(ss->rd);
 	dp_seg_writer_destroy(ss->wr);
 	dp_pool_fini(&ss->pool);
@@ -273,13 +273,13 @@ bool shard_store_write(struct shard *sh, struct shard_in *si, struct dp_chunk *c
 	struct dp_seg_pos pos;
 	uint64_t route = si->open_route;   /* c->route is set when it is sent */
 	if (ss->st->any_limit && !ss->st->full_pause)
-		store_limit_room(sh, ss, route, len);
+		shard_store_limit_room(sh, ss, route, len);
 	int rc = dp_seg_append(ss->wr, m, ss->iov, niov, &pos);
 	if (rc == -ENOSPC || rc == -EDQUOT) {
 		/* Disk full: as storage.total_limit_size says (drop the
 		 * oldest waiting data, or pause the inputs). */
 		ss->disk_full = true;
-		if (!ss->st->full_pause && store_make_room(sh, ss))
+		if (!ss->st->full_pause && shard_store_make_room(sh, ss))
 			rc = dp_seg_append(ss->wr, m, ss->iov, niov, &pos);
 	}
 	if (rc) {

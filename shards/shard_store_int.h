@@ -90,13 +90,13 @@ struct shard_store {
 
 /* shard_store_sync.c: start the thread for storage.sync full (ss->sync),
  * and stop it. */
-int store_syncer_start(struct shard_store *ss, struct dp_err *err);
-void store_syncer_stop(struct syncer *y);
+int shard_store_syncer_start(struct shard_store *ss, struct dp_err *err);
+void shard_store_syncer_stop(struct syncer *y);
 
 /* shard_store_limits.c: a full disk: drop the oldest segment that waits
  * whole on disk (true when one was); make room for len bytes routed to
  * `route` under each output's storage.total_limit_size. */
-bool store_make_room(struct shard *sh, struct shard_store *ss);
-void store_limit_room(struct shard *sh, struct shard_store *ss, uint64_t route, uint64_t len);
+bool shard_store_make_room(struct shard *sh, struct shard_store *ss);
+void shard_store_limit_room(struct shard *sh, struct shard_store *ss, uint64_t route, uint64_t len);
 
 #endif

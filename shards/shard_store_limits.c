@@ -45,7 +45,7 @@ static bool seg_drop(struct shard_store *ss, struct store_dir *d, unsigned j)
 
 /* A full disk: drop the oldest segment that waits whole on disk, for every
  * output. true when one was. */
-bool store_make_room(struct shard *sh, struct shard_store *ss)
+bool shard_store_make_room(struct shard *sh, struct shard_store *ss)
 {
 	struct store_dir *d;
 	struct seg_acct *a = oldest_waiting(ss, &d);
@@ -89,7 +89,7 @@ static bool limit_drop(struct shard *sh, struct shard_store *ss, unsigned o)
 	return false;
 }
 
-void store_limit_room(struct shard *sh, struct shard_store *ss, uint64_t route, uint64_t len)
+void shard_store_limit_room(struct shard *sh, struct shard_store *ss, uint64_t route, uint64_t len)
 {
 	for (uint64_t r = route; r; r &= r - 1) {
 		unsigned o = (unsigned)__builtin_ctzll(r);

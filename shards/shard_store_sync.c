@@ -63,7 +63,7 @@ static void *syncer_main(void *arg)
 	return NULL;
 }
 
-int store_syncer_start(struct shard_store *ss, struct dp_err *err)
+int shard_store_syncer_start(struct shard_store *ss, struct dp_err *err)
 {
 	struct syncer *y = calloc(1, sizeof(*y));
 	if (!y)
@@ -83,7 +83,7 @@ int store_syncer_start(struct shard_store *ss, struct dp_err *err)
 	return 0;
 }
 
-void store_syncer_stop(struct syncer *y)
+void shard_store_syncer_stop(struct syncer *y)
 {
 	atomic_store(&y->stop, 1);
 	uint64_t one = 1;
