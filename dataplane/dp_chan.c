@@ -1,5 +1,8 @@
 /*
  * dp_chan.c — channels and doorbells (dp_chan.h).
+ *
+ * Threads: as dp_chan.h says: each ring by its two ends, a bell rung by any
+ * thread; creation and destruction on the control thread.
  */
 #include <errno.h>
 #include <stdlib.h>

@@ -8,6 +8,8 @@
  * the object itself). Key headers are not assumed minimal (the JSON parser
  * sizes them for the longest possible key), so a pair's start is always
  * found from its predecessor, never from its key length.
+ *
+ * Threads: the shard that owns the chunk being edited (filters run there).
  */
 #include <errno.h>
 #include "dp_edit.h"

@@ -1,5 +1,7 @@
 /*
  * dp_fs.c — small filesystem helpers (dp_fs.h).
+ *
+ * Threads: any; nothing is shared.
  */
 #include <errno.h>
 #include <limits.h>

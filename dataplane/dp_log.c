@@ -1,5 +1,7 @@
 /*
  * dp_log.c — log lines in Fluent Bit's layout (see dp_log.h).
+ *
+ * Threads: any; one write(2) per line keeps lines whole.
  */
 #include <stdarg.h>
 #include <stdio.h>

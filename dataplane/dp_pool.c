@@ -2,6 +2,9 @@
  * dp_pool.c — allocation of a shard's chunk pool, once, at start-up.
  * Pages are touched only when a chunk is first used, so a large limit costs
  * address space, not resident memory, until traffic needs it.
+ *
+ * Threads: made and freed on the control thread; its chunks are taken and
+ * given back on the owning shard only (dp_pool.h).
  */
 #include <errno.h>
 #include <stdlib.h>

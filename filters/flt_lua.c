@@ -44,6 +44,9 @@
  *
  * Threads: setup/teardown on the control thread; shard contexts and
  * lua_record on their shard.
+ *
+ * Threads: setup and teardown on the control thread; records on each shard,
+ * with that shard's own Lua state.
  */
 #include <errno.h>
 #include <libgen.h>

@@ -2,6 +2,8 @@
  * out_buf.c — encoding records into a worker's buffer and writing it out
  * (see out_buf.h). JSON comes from out_json.c; CSV and LTSV are written
  * here, reading fields through the chunk's index.
+ *
+ * Threads: the output worker that owns the buffer.
  */
 #include <errno.h>
 #include <stdio.h>

@@ -6,6 +6,9 @@
  * Files are opened by the worker, lazily, one per input (a tag belongs to
  * one input), and kept open. Opening a FIFO blocks until a reader comes,
  * which stalls this output only: its rings fill, then the shards pause.
+ *
+ * Threads: setup on the control thread; everything else on the output
+ * worker that owns the context.
  */
 #include <errno.h>
 #include <fcntl.h>

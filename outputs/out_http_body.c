@@ -14,6 +14,8 @@
  * A body never holds more than b->cap bytes: the caller's limit on one
  * request. A record that does not fit in an empty body is skipped and
  * counted; one that does not fit behind others starts the next body.
+ *
+ * Threads: the http output's worker that owns the body.
  */
 #include <string.h>
 #include "out_http.h"

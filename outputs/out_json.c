@@ -6,6 +6,8 @@
  * cheaply: a string reserves its length plus quotes once, and each escape
  * only the bytes it adds. Integers and dates are formatted by hand; only
  * the rare double that is not a short decimal goes through snprintf.
+ *
+ * Threads: any; the writer's state is the caller's.
  */
 #include <errno.h>
 #include <float.h>

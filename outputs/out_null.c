@@ -1,6 +1,8 @@
 /*
  * out_null.c — Fluent Bit's `null` output: confirms everything at once.
  * Used to measure the pipeline without an output's cost.
+ *
+ * Threads: the output worker.
  */
 #include "dp_plugin.h"
 

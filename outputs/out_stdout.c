@@ -4,6 +4,8 @@
  * ([time, map] per event, concatenated), which Fluent Bit's tools and any
  * msgpack reader decode. Fluent Bit's own `msgpack` format prints a
  * human-readable dump instead; see docs/CONFIG.md.
+ *
+ * Threads: setup on the control thread; writes on the output worker.
  */
 #include <errno.h>
 #include <stdlib.h>

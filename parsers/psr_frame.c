@@ -7,6 +7,8 @@
  * Every decision (oversize, malformed, where a frame ends) depends on the
  * bytes of the frame alone, never on where a read happened to stop, so
  * any split of a stream gives the same frames as one piece.
+ *
+ * Threads: the shard that owns the framer; nothing else is shared.
  */
 #include <errno.h>
 #include <string.h>

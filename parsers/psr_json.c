@@ -10,6 +10,8 @@
  * floats take Clinger's fast path (mantissa <= 2^53, power of ten <= 22,
  * both exact doubles, so one IEEE multiply or divide is correctly rounded)
  * and fall back to strtod otherwise.
+ *
+ * Threads: any; the parse state is the caller's (a shard's).
  */
 #include <errno.h>
 #include <stdbool.h>

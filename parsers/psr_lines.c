@@ -1,6 +1,8 @@
 /*
  * psr_lines.c — the tail input's line reader (see psr_lines.h). One
  * memchr per line (glibc's is vectorised), nothing else per byte.
+ *
+ * Threads: the shard that reads the file.
  */
 #include <errno.h>
 #include <string.h>

@@ -6,6 +6,8 @@
  * Each parser first finds every field as a span of the line, validating as
  * it goes, and only then writes: a malformed line costs no writes, and the
  * write phase is straight-line code.
+ *
+ * Threads: any; no state outside the caller's.
  */
 #include <errno.h>
 #include <string.h>

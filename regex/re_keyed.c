@@ -1,5 +1,8 @@
 /*
  * re_keyed.c — regex rules grouped by the key they read (re_keyed.h).
+ *
+ * Threads: building on the control thread; a scan (and its scratch)
+ * belongs to one shard (re_keyed.h).
  */
 #include <errno.h>
 #include <stdlib.h>

@@ -1,6 +1,8 @@
 /*
  * dp_registry.c — every plugin sluice has, in one static array per kind.
  * Names are matched case-insensitively, as Fluent Bit does.
+ *
+ * Threads: any (constant tables).
  */
 #include <stddef.h>
 #include <string.h>

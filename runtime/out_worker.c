@@ -13,6 +13,9 @@
  * it, unless the output has burst_failed (dp_plugin.h): then it names the
  * records its destination did not accept (a bulk API answers per record),
  * only those are counted failed and kept in the dead-letter queue.
+ *
+ * Threads: the worker's own loop; the control thread creates, starts, stops
+ * and joins it (out_worker.h).
  */
 #include <errno.h>
 #include <poll.h>

@@ -3,6 +3,8 @@
  * Dummy (JSON), Rate times a second, Copies at a time, until Samples have
  * been emitted (0: forever). It runs on shard 0 off a timerfd and goes
  * through the same parse-into-chunk path as received data.
+ *
+ * Threads: setup on the control thread; the timer fires on shard 0.
  */
 #include <errno.h>
 #include <stdlib.h>

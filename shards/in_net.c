@@ -1,5 +1,8 @@
 /*
  * in_net.c — shared set-up of the network inputs (see in_net.h).
+ *
+ * Threads: setup on the control thread; the parse callbacks on the shard
+ * that received the frame.
  */
 #include <errno.h>
 #include <stdlib.h>

@@ -4,6 +4,9 @@
  * message per datagram) or a Unix socket (unix_tcp, unix_udp), parsed by
  * the native parsers in parsers/. Keys and defaults follow Fluent Bit's
  * in_syslog.
+ *
+ * Threads: setup on the control thread; parsing on the shard that received
+ * the frame.
  */
 #include <errno.h>
 #include <stdlib.h>

@@ -5,6 +5,9 @@
  * JSON objects may come one per line (the fast path), pretty-printed
  * over several lines or back to back ("{..}{..}", as Fluent Bit's JSON
  * stream tokenizer reads them): PSR_FRAME_JSON in parsers/psr_frame.h.
+ *
+ * Threads: setup on the control thread; parsing on the shard that received
+ * the frame.
  */
 #include <errno.h>
 #include <stdlib.h>

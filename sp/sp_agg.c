@@ -2,6 +2,8 @@
  * sp_agg.c — group tables, group keys and partial aggregates (sp_agg.h).
  * On the record path: sp_tab_get, sp_gkey_encode, sp_agg_update; they
  * allocate only when a table grows past anything it held before.
+ *
+ * Threads: a table belongs to one thread at a time (sp_agg.h).
  */
 #include <errno.h>
 #include <math.h>

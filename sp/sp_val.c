@@ -5,6 +5,8 @@
  * The nested-key walk reads msgpack maps directly, skipping values with
  * dp_mp_object_size. It is small on purpose: a shared record accessor
  * (dataplane/dp_ra.h) is being written elsewhere and may replace it.
+ *
+ * Threads: any; a program is read-only after the planner made it.
  */
 #include <string.h>
 #include "sp_val.h"
