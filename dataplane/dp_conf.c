@@ -33,7 +33,7 @@ int dp_conf_err_at(struct dp_err *err, const char *file, int line, int code,
 
 /* ---- struct dp_conf and its builders ---- */
 
-struct dp_conf *dp_conf_new(void)
+struct dp_conf *dp_conf_create(void)
 {
 	return calloc(1, sizeof(struct dp_conf));
 }
@@ -418,7 +418,7 @@ struct dp_conf *dp_conf_load_with(struct dp_conf_rd *rd, const char *path, const
 				  struct dp_err *err)
 {
 	struct dp_err tmp;
-	rd->c = dp_conf_new();
+	rd->c = dp_conf_create();
 	rd->err = err ? err : &tmp;
 	if (!rd->c) {
 		dp_err_set(rd->err, -ENOMEM, "out of memory");

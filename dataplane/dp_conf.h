@@ -81,7 +81,7 @@ struct dp_conf *dp_conf_load_yaml_buffer(const char *buf, size_t len, const char
 struct dp_conf *dp_conf_load_buffer(const char *buf, size_t len, const char *name,
 				    struct dp_err *err);
 
-struct dp_conf *dp_conf_new(void);
+struct dp_conf *dp_conf_create(void);
 void dp_conf_destroy(struct dp_conf *c);
 
 /* Builders for the command line and tests; file may be a literal such as

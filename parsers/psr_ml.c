@@ -112,7 +112,7 @@ int psr_ml_scratch_create(const struct psr_ml_parser *const *p, unsigned np, str
 	return 0;
 }
 
-void psr_ml_scratch_free(struct re_scratch *sc)
+void psr_ml_scratch_destroy(struct re_scratch *sc)
 {
 	re_scratch_destroy(sc);
 }

@@ -70,7 +70,7 @@ int psr_ml_set_insert(struct psr_ml_set *s, struct psr_ml_parser *p);
 int psr_ml_list_match(const struct psr_ml_parser *p, const struct ml_list *l, const char *s, size_t n,
 		  struct re_scratch *sc);
 int psr_ml_scratch_create(const struct psr_ml_parser *const *p, unsigned np, struct re_scratch **out);
-void psr_ml_scratch_free(struct re_scratch *sc);
+void psr_ml_scratch_destroy(struct re_scratch *sc);
 
 /* Built-ins, psr_ml_builtin.c. */
 int psr_ml_builtin_add(struct psr_ml_set *s, struct dp_err *err);

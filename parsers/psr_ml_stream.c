@@ -33,7 +33,7 @@ int psr_ml_stream_init(struct psr_ml_stream *st, const struct psr_ml_parser *con
 
 void psr_ml_stream_fini(struct psr_ml_stream *st)
 {
-	psr_ml_scratch_free(st->sc);
+	psr_ml_scratch_destroy(st->sc);
 	st->sc = NULL;
 }
 

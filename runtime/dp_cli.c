@@ -106,7 +106,7 @@ int dp_cli_parse(int argc, char **argv, struct dp_cli *cli, struct dp_err *err)
 		{ NULL, 0, NULL, 0 },
 	};
 	memset(cli, 0, sizeof(*cli));
-	cli->conf = dp_conf_new();
+	cli->conf = dp_conf_create();
 	/* The last -i/-o section, by index: adding a section (-f adds
 	 * [SERVICE]) may move the array, so no pointer is kept across. */
 	int last_i = -1;

@@ -43,7 +43,7 @@ struct mbf *mbf_create(const char *plugin, const char *const *kv)
 	if (!plugin)
 		return m;
 	m->ops = dp_registry_filter(plugin);
-	m->conf = dp_conf_new();
+	m->conf = dp_conf_create();
 	struct dp_conf_section *s = dp_conf_section_add(m->conf, "FILTER", "bench.conf", 1);
 	for (int i = 0; kv && kv[i]; i += 2)
 		dp_conf_kv_add(m->conf, s, kv[i], kv[i + 1], "bench.conf", i / 2 + 2);

@@ -102,7 +102,7 @@ static int build_records(struct mb_grep *g, unsigned nlines)
 static int make_filter(struct mb_grep *g, const char *const *pats, unsigned n)
 {
 	struct dp_err err = { 0 };
-	g->conf = dp_conf_new();
+	g->conf = dp_conf_create();
 	struct dp_conf_section *s = dp_conf_section_add(g->conf, "FILTER", "bench", 1);
 	dp_conf_kv_add(g->conf, s, "Logical_Op", "OR", "bench", 2);
 	for (unsigned i = 0; i < n; i++) {

@@ -78,7 +78,7 @@ struct mb_rx *mb_rx_create(int with_time)
 {
 	struct mb_rx *r = calloc(1, sizeof(*r));
 	struct dp_err err = { 0 };
-	r->conf = dp_conf_new();
+	r->conf = dp_conf_create();
 	r->set = psr_parsers_create();
 	struct dp_conf_section *s = dp_conf_section_add(r->conf, "PARSER", "bench", 1);
 	dp_conf_kv_add(r->conf, s, "Name", "apache2", "bench", 2);

@@ -123,7 +123,7 @@ struct mb_sql *mb_sql_create(uint32_t groups, int mode)
 	}
 	char maxg[16];
 	snprintf(maxg, sizeof(maxg), "%u", groups);
-	struct dp_conf *conf = dp_conf_new();
+	struct dp_conf *conf = dp_conf_create();
 	struct dp_conf_section *sec = dp_conf_section_add(conf, "STREAM_TASK", "bench.conf", 1);
 	dp_conf_kv_add(conf, sec, "Name", "bench", "bench.conf", 2);
 	dp_conf_kv_add(conf, sec, "Exec", sql[mode], "bench.conf", 3);

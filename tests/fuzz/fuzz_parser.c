@@ -42,7 +42,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *in, size_t size)
 	if (!set) {
 		struct dp_err err = { 0 };
 		dp_chunk_init(&c, recs, fields, data);
-		conf = dp_conf_new();
+		conf = dp_conf_create();
 		set = psr_parsers_create();
 		for (int i = 0; i < 4; i++) {
 			struct dp_conf_section *s = dp_conf_section_add(conf, "PARSER", "fuzz", 1);

@@ -24,7 +24,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	memcpy(text, data, size);
 	text[size] = 0;
-	struct dp_conf *conf = dp_conf_new();
+	struct dp_conf *conf = dp_conf_create();
 	struct dp_conf_section *s = dp_conf_section_add(conf, "STREAM_TASK", "fuzz", 1);
 	dp_conf_kv_add(conf, s, "Name", "t", "fuzz", 2);
 	dp_conf_kv_add(conf, s, "Exec", text, "fuzz", 3);

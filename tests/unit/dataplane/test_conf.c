@@ -415,7 +415,7 @@ static void test_expansion_limit(void **state)
 static void test_builders(void **state)
 {
 	(void)state;
-	struct dp_conf *c = dp_conf_new();
+	struct dp_conf *c = dp_conf_create();
 	assert_non_null(c);
 	struct dp_conf_section *s = dp_conf_section_add(c, "INPUT", "<command line>", 0);
 	assert_non_null(s);
@@ -533,7 +533,7 @@ static void test_long_messages(void **state)
 	char file[PATH_MAX - 10];
 	memset(file, 'f', sizeof(file) - 1);
 	file[sizeof(file) - 1] = '\0';
-	struct dp_conf *c = dp_conf_new();
+	struct dp_conf *c = dp_conf_create();
 	struct dp_conf_section *s = dp_conf_section_add(c, "OUTPUT", file, 3);
 	char bad[301];
 	memcpy(bad, key, sizeof(bad));

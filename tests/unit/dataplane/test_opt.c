@@ -288,7 +288,7 @@ static void test_not_yet(void **state)
 /* A section as the reader would build it, lines 10.. in sluice.conf */
 static struct dp_conf *mk(const char *const *kv)
 {
-	struct dp_conf *c = dp_conf_new();
+	struct dp_conf *c = dp_conf_create();
 	struct dp_conf_section *s = dp_conf_section_add(c, "INPUT", "sluice.conf", 9);
 	for (int i = 0; kv[i]; i += 2)
 		assert_int_equal(dp_conf_kv_add(c, s, kv[i], kv[i + 1], "sluice.conf", 10 + i / 2), 0);
@@ -376,7 +376,7 @@ static void test_apply_plain(void **state)
 	static const struct dp_opt t[] = { { "N", DP_OPT_INT, "3", 0 }, { NULL } };
 	const struct dp_opt *const tabs[] = { t };
 	void *const cfgs[] = { &v };
-	struct dp_conf *c = dp_conf_new();
+	struct dp_conf *c = dp_conf_create();
 	struct dp_conf_section *s = dp_conf_section_add(c, "SERVICE", "x.conf", 1);
 	assert_int_equal(dp_opt_apply(tabs, cfgs, 1, s, NULL, NULL, &err), 0);
 	assert_int_equal(v, 3);

@@ -45,7 +45,7 @@ static inline void flt_t_init(struct flt_t *t, const struct dp_filter_ops *ops)
 {
 	memset(t, 0, sizeof(*t));
 	t->ops = ops;
-	t->conf = dp_conf_new();
+	t->conf = dp_conf_create();
 	assert_non_null(t->conf);
 	assert_non_null(dp_conf_section_add(t->conf, "FILTER", "test.conf", 1));
 	t->line = 2;

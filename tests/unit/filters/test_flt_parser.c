@@ -90,7 +90,7 @@ static int make_filter(struct env *e, struct dp_err *err, ...)
 static int setup(void **state)
 {
 	struct env *e = calloc(1, sizeof(*e));
-	e->conf = dp_conf_new();
+	e->conf = dp_conf_create();
 	e->set = psr_parsers_create();
 	e->pl.parsers = e->set;
 	add_parsers(e);

@@ -42,7 +42,7 @@ static int setup(void **state)
 	(void)state;
 	dp_chunk_init(&chunk, recs, fields, data);
 	set = psr_parsers_create();
-	conf = dp_conf_new();
+	conf = dp_conf_create();
 	next_line = 1;
 	return set && conf ? 0 : -1;
 }

@@ -57,7 +57,7 @@ struct flt {
 static int flt_make(struct flt *t, const char *const *kv, struct dp_err *err)
 {
 	memset(t, 0, sizeof(*t));
-	t->conf = dp_conf_new();
+	t->conf = dp_conf_create();
 	struct dp_conf_section *s = dp_conf_section_add(t->conf, "FILTER", "t.conf", 1);
 	dp_conf_kv_add(t->conf, s, "Name", "rewrite_tag", "t.conf", 2);
 	dp_conf_kv_add(t->conf, s, "Match", "*", "t.conf", 3);

@@ -20,7 +20,7 @@
 static inline struct sp_engine *t_engine(const char *const *names, const char *const *execs,
 					 unsigned n, unsigned nshards, struct dp_err *err)
 {
-	struct dp_conf *conf = dp_conf_new();
+	struct dp_conf *conf = dp_conf_create();
 	for (unsigned i = 0; i < n; i++) {
 		struct dp_conf_section *s = dp_conf_section_add(conf, "STREAM_TASK", "streams.conf",
 								 (int)(1 + 4 * i));

@@ -355,7 +355,7 @@ static void test_limit_groups_forecast(void **state)
 		"SELECT ident, COUNT(*) FROM TAG:'*' WINDOW TUMBLING (1 SECOND) GROUP BY ident",
 		"SELECT TIMESERIES_FORECAST(latency, 10) AS f FROM TAG:'*' WINDOW TUMBLING (1 SECOND)",
 	};
-	struct dp_conf *conf = dp_conf_new();
+	struct dp_conf *conf = dp_conf_create();
 	for (unsigned i = 0; i < 3; i++) {
 		struct dp_conf_section *sec = dp_conf_section_add(conf, "STREAM_TASK", "s.conf", 1);
 		dp_conf_kv_add(conf, sec, "Name", names[i], "s.conf", 2);

@@ -296,7 +296,7 @@ static void test_startup_errors(void **state)
 	engine_err("CREATE STREAM s1 AS SELECT * FROM STREAM:s1", "a stream cannot read itself");
 
 	/* section errors */
-	struct dp_conf *conf = dp_conf_new();
+	struct dp_conf *conf = dp_conf_create();
 	struct dp_conf_section *s = dp_conf_section_add(conf, "STREAM_TASK", "x.conf", 4);
 	dp_conf_kv_add(conf, s, "Name", "a", "x.conf", 5);
 	const struct dp_conf_section *secs[1] = { &conf->sec[0] };
