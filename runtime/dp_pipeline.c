@@ -353,6 +353,10 @@ static void route(struct dp_pipeline *pl)
 struct dp_pipeline *dp_pipeline_create(const struct dp_conf *conf, struct dp_err *err)
 {
 	struct dp_pipeline *pl = calloc(1, sizeof(*pl));
+	if (!pl) {
+		dp_err_set(err, -ENOMEM, "out of memory");
+		return NULL;
+	}
 	const struct dp_conf_section *svc = NULL;
 	pl->sp_input = -1;
 	int rc = dp_opt_defaults(dp_service_opts, &pl->svc, err);
@@ -453,6 +457,8 @@ int dp_pipeline_start(struct dp_pipeline *pl, struct dp_err *err)
 		return src;
 	pl->shards = calloc(pl->nshards, sizeof(*pl->shards));
 	pl->workers = calloc(pl->nworkers, sizeof(*pl->workers));
+	if (!pl->shards || !pl->workers)
+		return dp_err_set(err, -ENOMEM, "out of memory");
 	for (unsigned s = 0; s < pl->nshards; s++)
 		if (!(pl->shards[s] = shard_create(pl, s, pl->cpu[s], err)))
 			return err->code ? err->code : -ENOMEM;

@@ -46,6 +46,8 @@ int dp_pipeline_add_emitters(struct dp_pipeline *pl, struct dp_err *err)
 			return dp_err_set(err, -E2BIG, "%s:%d: too many inputs with the emitters filters need "
 					  "(max %d)", f->file, f->line, DP_MAX_INPUTS);
 		struct dp_input *in = calloc(1, sizeof(*in));
+		if (!in)
+			return dp_err_set(err, -ENOMEM, "%s:%d: out of memory", f->file, f->line);
 		in->id = pl->nin;
 		in->ops = &emitter_ops;
 		in->cfg = NULL;
@@ -54,6 +56,10 @@ int dp_pipeline_add_emitters(struct dp_pipeline *pl, struct dp_err *err)
 		snprintf(in->name, sizeof(in->name), "emitter_for_%.35s",
 			 f->alias ? f->alias : f->name);
 		in->tag = strdup(in->name);
+		if (!in->tag) {
+			free(in);
+			return dp_err_set(err, -ENOMEM, "%s:%d: out of memory", f->file, f->line);
+		}
 		in->tag_len = strlen(in->tag);
 		in->mem_buf_limit = f->emitter_mem_buf_limit;
 		/* emitter_storage.type filesystem: the store takes its chunks

@@ -92,12 +92,18 @@ int dp_pipeline_load_sp(struct dp_pipeline *pl, const struct dp_conf *conf, stru
 		return dp_err_set(err, -E2BIG, "too many inputs with the stream processor's (max %d)",
 				  DP_MAX_INPUTS);
 	struct dp_input *in = calloc(1, sizeof(*in));
+	if (!in)
+		return dp_err_set(err, -ENOMEM, "out of memory");
 	in->id = pl->nin;
 	in->ops = &sp_input_ops;
 	in->file = tasks[0]->file;
 	in->line = tasks[0]->line;
 	snprintf(in->name, sizeof(in->name), "stream_processor");
 	in->tag = strdup(in->name);
+	if (!in->tag) {
+		free(in);
+		return dp_err_set(err, -ENOMEM, "out of memory");
+	}
 	in->tag_len = strlen(in->tag);
 	in->mem_buf_limit = pl->svc.sp_mem_buf_limit;
 	in->net = DP_NET_NONE;

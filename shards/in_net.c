@@ -49,6 +49,8 @@ int in_net_setup(struct dp_input *in, enum dp_transport net, const char *listen,
 	if (rc)
 		return rc;
 	in->listen = strdup(listen);
+	if (!in->listen)
+		return dp_err_set(err, -ENOMEM, "out of memory");
 	in->port = (int)port;
 	return 0;
 }
@@ -74,6 +76,8 @@ int in_net_setup_unix(struct dp_input *in, enum dp_transport net, const char *pa
 	if (rc)
 		return rc;
 	in->path = strdup(path);
+	if (!in->path)
+		return dp_err_set(err, -ENOMEM, "out of memory");
 	in->unix_perm = (unsigned)mode;
 	return 0;
 }

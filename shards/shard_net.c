@@ -176,6 +176,10 @@ int shard_net_open(struct shard *sh, struct shard_in *si, struct dp_err *err)
 		return rc;
 	}
 	struct listen_ev *t = calloc(1, sizeof(*t));
+	if (!t) {
+		close(fd);
+		return dp_err_set(err, -ENOMEM, "%s: out of memory", in->name);
+	}
 	t->kind = stream ? SHARD_EV_LISTEN : SHARD_EV_UDP;
 	t->input = in->id;
 	struct epoll_event ev = { .events = EPOLLIN | (stream ? 0 : EPOLLET), .data.ptr = t };
