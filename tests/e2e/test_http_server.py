@@ -29,6 +29,7 @@ text format 0.0.4), since prometheus_client is not installable.
 """
 import json
 import math
+import os
 import re
 import socket
 import subprocess
@@ -36,7 +37,7 @@ import time
 import urllib.error
 import urllib.request
 
-from harness import (SLUICE, Fail, check, check_eq, conf, free_port, main, service, tcp_in,
+from harness import (REPO, SLUICE, Fail, check, check_eq, conf, free_port, main, service, tcp_in,
                      wait_for, wait_stable)
 
 # ---- a strict reader of the Prometheus text format -------------------------
@@ -401,5 +402,17 @@ def test_server_off(t):
     check_eq(sl.stop(), 0, 'sluice exits 0')
 
 
+def test_doc_metrics(t):
+    """docs/OPERATIONS.md's metrics list is `sluice --doc-metrics`, as
+    generated from the counter tables."""
+    doc = subprocess.run([SLUICE, '--doc-metrics'], capture_output=True, text=True, check=True).stdout
+    with open(os.path.join(REPO, 'docs', 'OPERATIONS.md'), encoding='utf-8') as f:
+        ops = f.read()
+    check(doc in ops, 'docs/OPERATIONS.md holds the output of sluice --doc-metrics',
+          'regenerate: sluice --doc-metrics')
+    check(doc.count('| `sluice_') >= 50, 'every sluice_* family is listed', '%d' % doc.count('| `sluice_'))
+
+
 if __name__ == '__main__':
-    main([test_endpoints, test_counts_match, test_health, test_start_errors, test_server_off])
+    main([test_endpoints, test_counts_match, test_health, test_start_errors, test_server_off,
+          test_doc_metrics])
