@@ -25,6 +25,8 @@ struct dp_service {
 	bool http_server;
 	char *http_listen;
 	int64_t http_port;
+	bool health_check;     /* /api/v1/health (dp_http.h) */
+	int64_t hc_errors_count, hc_retry_failure_count, hc_period;
 	int64_t shards;        /* 0: one per CPU in CPUs */
 	char *cpus;            /* "0-3,6"; NULL: the process's affinity */
 	char *stats_file;

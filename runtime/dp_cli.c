@@ -41,7 +41,7 @@ void dp_cli_usage(FILE *f)
 		"  -f, --flush=SECONDS   [SERVICE] Flush\n"
 		"  -R, --parser=FILE     [SERVICE] Parsers_File\n"
 		"  -l, --log_file=FILE   [SERVICE] Log_File: write the log to FILE\n"
-		"  -H, --http            [SERVICE] HTTP_Server On (not supported yet: refused)\n"
+		"  -H, --http            [SERVICE] HTTP_Server On: the HTTP server (metrics, health)\n"
 		"  -P, --port=PORT       [SERVICE] HTTP_Port\n"
 		"  -L, --http_listen=ADDR [SERVICE] HTTP_Listen\n"
 		"  -w, --workdir=DIR     change to DIR before reading the configuration\n"
@@ -53,7 +53,8 @@ void dp_cli_usage(FILE *f)
 		"  -q, --quiet           log errors only\n"
 		"  -h, --help            this help; after -i/-F/-o NAME: that plugin's keys\n"
 		"  -V, --version         print the version\n"
-		"      --doc-config      print the configuration reference (Markdown)\n");
+		"      --doc-config      print the configuration reference (Markdown)\n"
+		"      --doc-metrics     print the HTTP server's metrics reference (Markdown)\n");
 	fprintf(f, "\nInputs\n");
 	for (unsigned i = 0; dp_registry_inputs[i]; i++)
 		usage_plugin(f, dp_registry_inputs[i]->name, dp_registry_inputs[i]->desc);
@@ -91,6 +92,7 @@ int dp_cli_parse(int argc, char **argv, struct dp_cli *cli, struct dp_err *err)
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ "doc-config", no_argument, NULL, 1 },
+		{ "doc-metrics", no_argument, NULL, 3 },
 		{ "strict", no_argument, NULL, 2 },
 		{ "sp-task", required_argument, NULL, 'T' },
 		{ "log_file", required_argument, NULL, 'l' },
@@ -183,7 +185,6 @@ int dp_cli_parse(int argc, char **argv, struct dp_cli *cli, struct dp_err *err)
 			dp_conf_kv_add(cli->conf, service(cli), "Log_File", optarg, CLI_FILE, argi);
 			break;
 		case 'H':
-			/* HTTP_Server is NOT_YET: "On" fails at start-up, clearly. */
 			dp_conf_kv_add(cli->conf, service(cli), "HTTP_Server", "On", CLI_FILE, argi);
 			break;
 		case 'P':
@@ -213,6 +214,7 @@ int dp_cli_parse(int argc, char **argv, struct dp_cli *cli, struct dp_err *err)
 		case 'h': cli->help = true; break;
 		case 'V': cli->version = true; break;
 		case 1: cli->doc = true; break;
+		case 3: cli->doc_metrics = true; break;
 		default:
 			return dp_err_set(err, -EINVAL, "unknown option (see sluice --help)");
 		}

@@ -20,6 +20,7 @@ struct dp_cli {
 	bool help;
 	bool version;
 	bool doc;              /* --doc-config: Markdown reference on stdout */
+	bool doc_metrics;      /* --doc-metrics: the metrics' reference (dp_prom.h) */
 	bool strict;           /* --strict: an undefined ${VAR} is an error */
 	const char *workdir;   /* -w: chdir before reading the configuration */
 	int verbose;

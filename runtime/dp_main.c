@@ -7,7 +7,8 @@
  * accepting, drain in-flight records to the outputs (within Grace), log
  * the counters and exit 0 (1 when something could not be delivered).
  * SIGUSR1: print the counters as JSON on stderr. SIGHUP: ignored until
- * reload exists.
+ * reload exists. With HTTP_Server On the HTTP server (dp_http.h) runs
+ * from just after the pipeline starts to just before it stops.
  */
 #include <errno.h>
 #include <stdbool.h>
@@ -21,15 +22,19 @@
 #include "dp_registry.h"
 #include "dp_cli.h"
 #include "dp_conf.h"
+#include "dp_http.h"
 #include "dp_log.h"
 #include "dp_pipeline.h"
+#include "dp_prom.h"
 #include "dp_stats.h"
 #include "dp_suggest.h"
 #ifdef SLUICE_JEMALLOC
 #include <jemalloc/jemalloc.h>
 #endif
 
+#ifndef SLUICE_VERSION
 #define SLUICE_VERSION "0.1.0"
+#endif
 
 /* jemalloc must be the allocator, not merely linked: check that a malloc
  * here moves jemalloc's own per-thread counter. */
@@ -109,8 +114,21 @@ static int run(struct dp_pipeline *pl)
 	sigset_t set;
 	control_signals(&set);
 	struct dp_err err = { 0 };
+	/* Bound before any data thread starts: a port in use stops here. */
+	struct dp_http *http = dp_http_create(pl, &err);
+	if (!http && err.code) {
+		dp_error("%s", err.msg);
+		return 1;
+	}
 	if (dp_pipeline_start(pl, &err)) {
 		dp_error("%s", err.msg);
+		dp_http_destroy(http);
+		dp_pipeline_stop(pl);
+		return 1;
+	}
+	if (http && dp_http_start(http, &err)) {
+		dp_error("%s", err.msg);
+		dp_http_destroy(http);
 		dp_pipeline_stop(pl);
 		return 1;
 	}
@@ -131,6 +149,7 @@ static int run(struct dp_pipeline *pl)
 		if (sig == SIGHUP)
 			dp_info("SIGHUP: reload is not supported yet; ignored");
 	}
+	dp_http_destroy(http);
 	dp_info("stopping: draining in-flight records (Grace %.1fs)", pl->svc.grace);
 	int rc = dp_pipeline_stop(pl);
 	if (pl->svc.stats_file)
@@ -148,6 +167,10 @@ static int informational(const struct dp_cli *cli)
 	}
 	if (cli->doc) {
 		dp_cli_doc(stdout);
+		return 0;
+	}
+	if (cli->doc_metrics) {
+		dp_prom_doc(stdout);
 		return 0;
 	}
 	if (cli->help) {

@@ -63,6 +63,8 @@ static void settle(struct out_worker *w, const struct dp_out_done *d, unsigned n
 			dp_store_cur_settle(&w->cur, d[i].c->st_dir, d[i].c->st_seq);
 		DP_CNT_ADD(w->cnt.records, d[i].delivered);
 		DP_CNT_ADD(w->cnt.failed, d[i].failed);
+		if (d[i].failed)
+			DP_CNT_ADD(w->cnt.retries_failed, 1);
 		DP_CNT_ADD(w->cnt.bytes, d[i].bytes);
 		DP_CNT_ADD(w->cnt.chunks, 1);
 		release(w, d[i].c);
@@ -106,6 +108,8 @@ static void deliver(struct out_worker *w, struct dp_chunk **c, unsigned n)
 		if (o->retry_limit >= 0 && attempt >= o->retry_limit)
 			break;
 		DP_CNT_ADD(w->cnt.retries, 1);
+		for (unsigned i = 0; i < n; i++)
+			DP_CNT_ADD(w->cnt.retried_records, c[i]->nrecs);
 		if (attempt == 0)
 			dp_plg_warn(o, "flush failed (%s), retrying", strerror(-rc));
 		backoff(w, attempt++);
@@ -127,6 +131,10 @@ static void deliver(struct out_worker *w, struct dp_chunk **c, unsigned n)
 			dp_error("[%s] giving up on %llu records after %d retries: %s", o->name,
 				 (unsigned long long)bad, attempt, strerror(-rc));
 		DP_CNT_ADD(w->cnt.failed, bad);
+		if (rc < 0)
+			DP_CNT_ADD(w->cnt.retries_failed, 1);
+		else if (bad)
+			DP_CNT_ADD(w->cnt.rejected_bursts, 1);
 		DP_CNT_ADD(w->cnt.records, recs - bad);
 		DP_CNT_ADD(w->cnt.bytes, recs ? bytes * (recs - bad) / recs : 0);
 		const char *cause = rc == DP_FLUSH_FAILED || rc == 0 ? "rejected" : attempt ? "retries" : "error";
@@ -143,6 +151,10 @@ static void deliver(struct out_worker *w, struct dp_chunk **c, unsigned n)
 			dp_plg_error(o, "giving up on %llu records after %d retries: %s",
 				 (unsigned long long)recs, attempt, strerror(-rc));
 		DP_CNT_ADD(w->cnt.failed, recs);
+		if (rc < 0)
+			DP_CNT_ADD(w->cnt.retries_failed, 1);
+		else
+			DP_CNT_ADD(w->cnt.rejected_bursts, 1);
 		int dl = dp_store_dlq_write(w->pl, o, c, n,
 					    rc == DP_FLUSH_FAILED ? "rejected" : attempt ? "retries" : "error");
 		if (dl)

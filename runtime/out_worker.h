@@ -23,6 +23,10 @@ struct out_worker_counters {
 	uint64_t chunks;
 	uint64_t retries;   /* bursts retried */
 	uint64_t failed;    /* records given up after Retry_Limit */
+	/* Fluent Bit's figures (dp_stats.c maps them to its names): */
+	uint64_t rejected_bursts;  /* bursts refused for good, in part or whole (its errors) */
+	uint64_t retries_failed;   /* bursts given up after their retries (its retries_failed) */
+	uint64_t retried_records;  /* records of the bursts retried (its retried_records) */
 } dp_cache_aligned;
 
 struct out_worker {

@@ -711,6 +711,7 @@ void shard_destroy(struct shard *sh)
 	free(sh->wake_pend);
 	free(sh->wake_is_pend);
 	free(sh->chan);   /* the channels are the runtime's */
+	free(sh->flt_cnt);
 	free(sh->udp);
 	free(sh->rbuf);
 	free(sh->ins);

@@ -10,6 +10,12 @@ until every event has come out (TCP) or the counters stop moving (UDP),
 sample its CPU time again at the moment the last event was counted, read
 its peak RSS, SIGTERM it (its own PID only) and report.
 
+With --scrape SECONDS the HTTP server is on (HTTP_Server, loopback, a
+free port) and a thread of this script GETs /api/v2/metrics/prometheus
+every SECONDS during the run, as Prometheus would: compare events per
+CPU-second with and without to see what scraping under full load costs.
+The result then has "scrape": {count, errors, bytes, avg_ms, max_ms}.
+
 Python 3 standard library only. See README.md for the scenarios.
 """
 import argparse
@@ -22,7 +28,9 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.abspath(os.path.join(HERE, '..', '..'))
@@ -556,11 +564,60 @@ def start_mock_cluster(args, tmp):
                             text=True)
 
 
+def with_http_server(conf, port):
+    """The configuration with the HTTP server on, on loopback."""
+    keys = ('    HTTP_Server    On\n    HTTP_Listen    127.0.0.1\n    HTTP_Port      %d\n' % port)
+    m = re.search(r'^\[SERVICE\][^\n]*\n', conf, re.M | re.I)
+    if not m:
+        return '[SERVICE]\n' + keys + '\n' + conf
+    return conf[:m.end()] + keys + conf[m.end():]
+
+
+class Scraper(threading.Thread):
+    """GET the Prometheus endpoint every `every` seconds until stopped;
+    counts scrapes, failures, bytes and latency."""
+
+    def __init__(self, port, every):
+        super().__init__(daemon=True)
+        self.url = 'http://127.0.0.1:%d/api/v2/metrics/prometheus' % port
+        self.every = every
+        self.halt = threading.Event()
+        self.count = self.errors = self.bytes = 0
+        self.lat = []
+
+    def run(self):
+        # the first at once (a short run still checks the server answers)
+        wait = 0
+        while not self.halt.wait(wait):
+            wait = self.every
+            t0 = time.monotonic()
+            try:
+                with urllib.request.urlopen(self.url, timeout=10) as r:
+                    self.bytes += len(r.read())
+                self.count += 1
+                self.lat.append(time.monotonic() - t0)
+            except OSError:
+                self.errors += 1
+
+    def stop(self):
+        self.halt.set()
+        self.join(timeout=15)
+        return {'count': self.count, 'errors': self.errors, 'bytes': self.bytes,
+                'avg_ms': round(1000 * sum(self.lat) / len(self.lat), 3) if self.lat else None,
+                'max_ms': round(1000 * max(self.lat), 3) if self.lat else None}
+
+
+def free_tcp_port():
+    with socket.socket() as s:
+        s.bind(('127.0.0.1', 0))
+        return s.getsockname()[1]
+
+
 def run_scenario(name, args):
     tmp = tempfile.mkdtemp(prefix='sluice-bench-')
     result = {'scenario': name, 'count': args.count, 'conns': args.conns,
               'shards': args.shards, 'ncpu': os.cpu_count()}
-    sluice = mock = None
+    sluice = mock = scraper = None
     try:
         if name == 'default-config':
             conf, loads, stdout = default_config(args, tmp)
@@ -577,6 +634,9 @@ def run_scenario(name, args):
                 args.http_port = int(mock.stdout.readline())
             conf, loads, stdout = scenario_config(name, args, tmp)
         udp = any(l['proto'] == 'udp' for l in loads)
+        if args.scrape:
+            http_port = free_tcp_port()
+            conf = with_http_server(conf, http_port)
         conf_path = os.path.join(tmp, 'sluice.conf')
         with open(conf_path, 'w') as f:
             f.write(conf)
@@ -590,7 +650,16 @@ def run_scenario(name, args):
                        '%s port %d' % (l['proto'], l['port']), sluice)
         wait_until(lambda: read_stats(stats_path) is not None, deadline,
                    'the first stats file', sluice)
-        result.update(measure(args, sluice, stats_path, loads, udp))
+        if args.scrape:
+            scraper = Scraper(http_port, args.scrape)
+            scraper.start()
+        try:
+            result.update(measure(args, sluice, stats_path, loads, udp))
+        finally:
+            if scraper:
+                result['scrape'] = scraper.stop()
+                if scraper.count == 0:
+                    result.setdefault('error', 'no scrape of %s succeeded' % scraper.url)
     except BenchError as e:
         result['error'] = str(e)
     finally:
@@ -642,6 +711,8 @@ def main():
                     help='TCP: give up when the counters have not moved for this long')
     ap.add_argument('--repeat', type=int, default=1, help='run each scenario this many times')
     ap.add_argument('--keep', action='store_true', help='keep the temp dirs')
+    ap.add_argument('--scrape', type=float, default=0, metavar='SECONDS',
+                    help='HTTP_Server on, and GET /api/v2/metrics/prometheus every SECONDS during the run')
     args = ap.parse_args()
 
     names = list(SCENARIOS) if args.scenarios == ['all'] else args.scenarios

@@ -9,8 +9,9 @@
 - Fluent Bit's flags (docs.fluentbit.io/manual/administration/
   configuring-fluent-bit, "Command line interface"): -T runs a stream task
   named flb-console:0; -l writes the log to a file; -v adds debug lines,
-  -vv trace lines, -q only errors; -H is refused (HTTP_Server is not
-  supported yet); --help lists every input, filter and output.
+  -vv trace lines, -q only errors; -H is HTTP_Server On (a dry run
+  accepts it; test_http_server.py serves); --help lists every input,
+  filter and output.
 - conf/sluice.conf as shipped: starts, and one syslog line over UDP, one
   over TCP (both 127.0.0.1:5140) and one JSON line on 5170 all reach
   stdout; SIGTERM exits 0. Skipped when those ports are taken here.
@@ -168,10 +169,8 @@ def test_fluent_bit_flags(t):
     q = run(['-c', path, '--dry-run', '-q'])
     check(p.returncode == 0 and '[ warn]' in p.stderr and q.returncode == 0 and
           '[ warn]' not in q.stderr, '-q: the warning shown without it is gone', q.stderr.strip())
-    p = dry_log(['-H', '--dry-run'])
-    check(p.returncode == 1 and "<command line>" in p.stderr and
-          "'HTTP_Server On' is not supported yet" in p.stderr,
-          '-H: refused clearly (no HTTP server yet)', p.stderr.strip())
+    p = dry_log(['-H', '-P', '2020', '-L', '127.0.0.1', '--dry-run'])
+    check(p.returncode == 0 and 'successful' in p.stdout, '-H -P -L: accepted', p.stderr.strip())
     # -w DIR: the configuration is read from DIR (Fluent Bit's --workdir)
     os.mkdir(t.path('wd'))
     with open(t.path('wd', 'w.conf'), 'w') as f:

@@ -99,8 +99,7 @@ static void test_errors(void **state)
 /* Fluent Bit's flags (docs.fluentbit.io/manual/administration/
  * configuring-fluent-bit, "Command line interface"): -T adds a stream
  * task named flb-console:N as Fluent Bit's flb_sp.c names them, -l is
- * [SERVICE] Log_File, -H/-P/-L the HTTP server keys (HTTP_Server is not
- * supported yet, so -H fails later, clearly), -v counts, --strict. */
+ * [SERVICE] Log_File, -H/-P/-L the HTTP server keys, -v counts, --strict. */
 static void test_fluent_bit_flags(void **state)
 {
 	(void)state;
