@@ -287,16 +287,8 @@ static void *worker_create(struct dp_output *o, unsigned worker, struct dp_err *
 		worker_destroy(w);
 		return NULL;
 	}
-	struct curl_slist *l = NULL, *t;
-	bool ok = (t = curl_slist_append(l, "Content-Type: application/x-ndjson")) && (l = t);
-	/* "Expect:" stops curl's 100-continue round trip on large bodies. */
-	if (ok)
-		ok = (t = curl_slist_append(l, "Expect:")) && (l = t);
-	if (ok && cfg->gzip)
-		ok = (t = curl_slist_append(l, "Content-Encoding: gzip")) && (l = t);
-	if (ok && w->c.hostport)
-		ok = (t = curl_slist_append(l, w->c.hostport)) && (l = t);
-	w->hdrs = l;
+	w->hdrs = out_httpc_headers(&w->c, "application/x-ndjson", cfg->gzip, NULL, 0);
+	bool ok = w->hdrs != NULL;
 	if (!ok || curl_easy_setopt(w->c.h, CURLOPT_HTTPHEADER, w->hdrs) != CURLE_OK) {
 		dp_err_set(err, -ENOMEM, "cannot build the request headers");
 		worker_destroy(w);

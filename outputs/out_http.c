@@ -194,32 +194,9 @@ static struct curl_slist *header_list(struct http_worker *w)
 				      OUT_HTTP_MAX_HEADERS);
 	if (n < 0)
 		return NULL;
-	struct curl_slist *l = NULL, *t;
-	bool ctype = false;
+	struct curl_slist *l = out_httpc_headers(&w->c, out_http_content_type(w->fmt.fmt), cfg->gzip, lines, n);
 	for (int i = 0; i < n; i++)
-		if (!strncasecmp(lines[i], "Content-Type", 12) && (lines[i][12] == ':' || lines[i][12] == ';'))
-			ctype = true;
-	char buf[64];
-	snprintf(buf, sizeof(buf), "Content-Type: %s", out_http_content_type(w->fmt.fmt));
-	bool ok = true;
-	/* "Expect:" stops curl's 100-continue round trip on large bodies. */
-	if (!ctype)
-		ok = (t = curl_slist_append(l, buf)) && (l = t);
-	if (ok)
-		ok = (t = curl_slist_append(l, "Expect:")) && (l = t);
-	if (ok && cfg->gzip)
-		ok = (t = curl_slist_append(l, "Content-Encoding: gzip")) && (l = t);
-	if (ok && w->c.hostport)
-		ok = (t = curl_slist_append(l, w->c.hostport)) && (l = t);
-	for (int i = 0; i < n; i++) {
-		if (ok)
-			ok = (t = curl_slist_append(l, lines[i])) && (l = t);
 		free(lines[i]);
-	}
-	if (!ok) {
-		curl_slist_free_all(l);
-		return NULL;
-	}
 	return l;
 }
 

@@ -8,6 +8,7 @@
  */
 #include <errno.h>
 #include <stdio.h>
+#include <strings.h>
 #include <stdlib.h>
 #include <string.h>
 #include "dp_log.h"
@@ -221,4 +222,33 @@ const char *out_httpc_resp_line(struct out_httpc *c)
 		if (c->resp[i] == '\n' || c->resp[i] == '\r')
 			c->resp[i] = ' ';
 	return c->resp;
+}
+
+struct curl_slist *out_httpc_headers(const struct out_httpc *c, const char *ctype, bool gzip,
+				     char *const *extra, int n)
+{
+	bool own_ctype = false;
+	for (int i = 0; i < n; i++)
+		if (!strncasecmp(extra[i], "Content-Type", 12) && (extra[i][12] == ':' || extra[i][12] == ';'))
+			own_ctype = true;
+	char buf[96];
+	snprintf(buf, sizeof(buf), "Content-Type: %s", ctype);
+	const char *fixed[4];
+	int nf = 0;
+	if (!own_ctype)
+		fixed[nf++] = buf;
+	fixed[nf++] = "Expect:";
+	if (gzip)
+		fixed[nf++] = "Content-Encoding: gzip";
+	if (c->hostport)
+		fixed[nf++] = c->hostport;
+	struct curl_slist *l = NULL, *t;
+	for (int i = 0; i < nf + n; i++) {
+		if (!(t = curl_slist_append(l, i < nf ? fixed[i] : extra[i - nf]))) {
+			curl_slist_free_all(l);
+			return NULL;
+		}
+		l = t;
+	}
+	return l;
 }

@@ -134,4 +134,12 @@ int out_httpc_curl_errno(CURLcode cc);
 /* c->resp on one line (CR, LF to blanks), for logs. */
 const char *out_httpc_resp_line(struct out_httpc *c);
 
+/* The request headers of both outputs: Content-Type: ctype (unless one of
+ * the extra lines is a Content-Type), "Expect:" (no 100-continue round trip
+ * on large bodies), Content-Encoding: gzip with gzip, the Host line of
+ * tls.vhost, then the n extra lines (copied; the caller keeps them). NULL
+ * when out of memory. */
+struct curl_slist *out_httpc_headers(const struct out_httpc *c, const char *ctype, bool gzip,
+				     char *const *extra, int n);
+
 #endif
