@@ -45,7 +45,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/timerfd.h>
 #include <systemd/sd-journal.h>
 #include <time.h>
 #include "dp_edit.h"
@@ -257,8 +256,8 @@ static void journal_seek(struct sd_ctx *x)
 	if (!cfg->cursor[0])
 		return;
 	if (sd_journal_seek_cursor(x->j, cfg->cursor) < 0) {
-		dp_warn("[%s] DB cursor '%.40s...' is not valid: reading as if there were none",
-			x->in->name, cfg->cursor);
+		dp_plg_warn(x->in, "DB cursor '%.40s...' is not valid: reading as if there were none",
+			    cfg->cursor);
 		return;
 	}
 	/* seek_cursor lands before the cursor's entry, or before the next
@@ -266,7 +265,7 @@ static void journal_seek(struct sd_ctx *x)
 	 * entry delivered last, so that no other entry is skipped. */
 	if (sd_journal_next(x->j) > 0 && sd_journal_test_cursor(x->j, cfg->cursor) <= 0)
 		sd_journal_previous(x->j);
-	dp_info("[%s] reading on after the DB cursor %.40s...", x->in->name, cfg->cursor);
+	dp_plg_info(x->in, "reading on after the DB cursor %.40s...", cfg->cursor);
 }
 
 static void ctx_destroy(void *p)
@@ -302,13 +301,13 @@ static void *ctx_create(struct dp_input *in, unsigned shard)
 	x->has = calloc(cap, sizeof(*x->has));
 	struct dp_err err = { 0 };
 	if (!x->cur || !x->has || shard_seq_init(&x->seq, cap) || journal_open(cfg, &x->j, &err)) {
-		dp_error("[%s] %s", in->name, err.msg[0] ? err.msg : "out of memory");
+		dp_plg_error(in, "%s", err.msg[0] ? err.msg : "out of memory");
 		ctx_destroy(x);
 		return NULL;
 	}
 	x->fd = sd_journal_get_fd(x->j);
 	if (x->fd < 0)
-		dp_warn("[%s] no journal change notification (%s): reading every second", in->name,
+		dp_plg_warn(in, "no journal change notification (%s): reading every second",
 			strerror(-x->fd));
 	journal_seek(x);
 	return x;
@@ -317,14 +316,8 @@ static void *ctx_create(struct dp_input *in, unsigned shard)
 /* Fire the tick timer now (more to read), then every tick_ns again. */
 static void timer_now(struct sd_ctx *x)
 {
-	if (!x->sh)
-		return;
-	struct itimerspec its = {
-		.it_interval = { (time_t)(x->in->tick_ns / 1000000000ull),
-				 (long)(x->in->tick_ns % 1000000000ull) },
-		.it_value = { 0, 1 },
-	};
-	timerfd_settime(x->sh->ins[x->in->id].fd, 0, &its, NULL);
+	if (x->sh)
+		shard_in_timer_in(x->sh, x->in->id, 0);
 }
 
 /* The field of the enumeration (KEY=VALUE) as the record names it; kbuf
@@ -551,7 +544,7 @@ static void read_turn(struct sd_ctx *x, struct shard *sh)
 				/* A file removed under us (vacuumed) or a read error:
 				 * try again next turn rather than start over. */
 				if (x->errors++ % 1000 == 0)
-					dp_error("[%s] reading the journal: %s", in->name, strerror(-r));
+					dp_plg_error(in, "reading the journal: %s", strerror(-r));
 				break;
 			}
 			x->pending = true;
@@ -596,8 +589,7 @@ static void tick(struct dp_input *in, struct shard *sh, void *ctx, uint64_t now_
 	if (!x->sh) {
 		x->sh = sh;
 		if (x->fd >= 0 && shard_in_watch_fd(sh, x->fd, &x->ev))
-			dp_warn("[%s] cannot watch the journal for changes: reading every second",
-				in->name);
+			dp_plg_warn(in, "cannot watch the journal for changes: reading every second");
 	}
 	/* Drains the inotify descriptor (it would stay readable) and notes
 	 * new and removed journal files; does not move the read position. */

@@ -28,7 +28,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/timerfd.h>
 #include <time.h>
 #include "dp_pipeline.h"
 #include "in_net.h"
@@ -285,16 +284,8 @@ static int parse(struct dp_chunk *c, const char *p, size_t len, void *ctx)
 /* Fire the tick timer in `ns` (at least 1), then every tick_ns again. */
 static void timer_in(struct tail_shard *x, uint64_t ns)
 {
-	if (!x->sh)
-		return;
-	struct itimerspec its = {
-		.it_interval = { (time_t)(x->in->tick_ns / 1000000000ull),
-				 (long)(x->in->tick_ns % 1000000000ull) },
-		.it_value = { (time_t)(ns / 1000000000ull), (long)(ns % 1000000000ull) },
-	};
-	if (!ns)
-		its.it_value.tv_nsec = 1;
-	timerfd_settime(x->sh->ins[x->in->id].fd, 0, &its, NULL);
+	if (x->sh)
+		shard_in_timer_in(x->sh, x->in->id, ns);
 }
 
 static void timer_now(struct tail_shard *x)

@@ -678,6 +678,19 @@ void shard_join(struct shard *sh)
 	pthread_join(sh->thread, NULL);
 }
 
+void shard_in_timer_in(struct shard *sh, unsigned input, uint64_t ns)
+{
+	const struct shard_in *si = &sh->ins[input];
+	uint64_t every = si->in->tick_ns;
+	struct itimerspec its = {
+		.it_interval = { (time_t)(every / 1000000000ull), (long)(every % 1000000000ull) },
+		.it_value = { (time_t)(ns / 1000000000ull), (long)(ns % 1000000000ull) },
+	};
+	if (!ns)
+		its.it_value.tv_nsec = 1;   /* 0 would disarm it */
+	timerfd_settime(si->fd, 0, &its, NULL);
+}
+
 int shard_in_watch_fd(struct shard *sh, int fd, struct shard_ev_input *tag)
 {
 	tag->kind = SHARD_EV_INPUT;

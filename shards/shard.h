@@ -226,6 +226,10 @@ struct shard_ev_input {
 	uint8_t kind;
 	unsigned input;
 };
+/* Fire input `input`'s tick timer (DP_NET_TIMER inputs) in ns nanoseconds
+ * (0: at once), then every tick_ns again: an input with more to read asks
+ * for its next turn after the shard's other work. The owning shard. */
+void shard_in_timer_in(struct shard *sh, unsigned input, uint64_t ns);
 int shard_in_watch_fd(struct shard *sh, int fd, struct shard_ev_input *tag);
 
 #endif
