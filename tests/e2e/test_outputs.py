@@ -12,87 +12,15 @@ outputs/stdout), including the csv quoting of strings and the Delimiter
 names (tab, space, comma) a fluent-bit.conf may use.
 """
 import json
-import struct
 
 from harness import check, check_eq, conf, main, service
 
 SEC, NSEC = 1700000000, 500000000
+from mpack import mp_decode, mp_map, mp_arr, mp_all  # noqa: F401 (others import them from here)
+
 RECORD = {'a': 'x y', 'n': -1, 'b': True, 'f': 1.5, 'z': None, 'arr': [1, 's'], 'o': {'k': 'v'},
           'u': 'caf\u00e9 \u2603', 'q': 'say "hi"\\\n'}
 RECORD_JSON = json.dumps(RECORD, separators=(',', ':'), ensure_ascii=False)
-
-
-# ---- a small msgpack reader (the subset sluice writes) -------------------
-
-def mp_decode(b, i=0):
-    """(value, next offset). EventTime ext 0 becomes ('time', sec, nsec)."""
-    t = b[i]
-    if t <= 0x7f:
-        return t, i + 1
-    if t >= 0xe0:
-        return t - 0x100, i + 1
-    if 0x80 <= t <= 0x8f:
-        return mp_map(b, i + 1, t & 0x0f)
-    if 0x90 <= t <= 0x9f:
-        return mp_arr(b, i + 1, t & 0x0f)
-    if 0xa0 <= t <= 0xbf:
-        n = t & 0x1f
-        return b[i + 1:i + 1 + n].decode(), i + 1 + n
-    if t == 0xc0:
-        return None, i + 1
-    if t in (0xc2, 0xc3):
-        return t == 0xc3, i + 1
-    sizes = {0xcc: 'B', 0xcd: '>H', 0xce: '>I', 0xcf: '>Q', 0xd0: 'b', 0xd1: '>h', 0xd2: '>i',
-             0xd3: '>q', 0xca: '>f', 0xcb: '>d'}
-    if t in sizes:
-        f = sizes[t]
-        n = struct.calcsize(f)
-        return struct.unpack(f, b[i + 1:i + 1 + n])[0], i + 1 + n
-    if t in (0xd9, 0xda, 0xdb, 0xc4, 0xc5, 0xc6):
-        f = {0xd9: 'B', 0xda: '>H', 0xdb: '>I', 0xc4: 'B', 0xc5: '>H', 0xc6: '>I'}[t]
-        h = struct.calcsize(f)
-        n = struct.unpack(f, b[i + 1:i + 1 + h])[0]
-        raw = b[i + 1 + h:i + 1 + h + n]
-        return (raw.decode() if t >= 0xd9 else raw), i + 1 + h + n
-    if t in (0xdc, 0xdd):
-        f = '>H' if t == 0xdc else '>I'
-        h = struct.calcsize(f)
-        return mp_arr(b, i + 1 + h, struct.unpack(f, b[i + 1:i + 1 + h])[0])
-    if t in (0xde, 0xdf):
-        f = '>H' if t == 0xde else '>I'
-        h = struct.calcsize(f)
-        return mp_map(b, i + 1 + h, struct.unpack(f, b[i + 1:i + 1 + h])[0])
-    if t == 0xd7 or (t == 0xc7 and b[i + 1] == 8):       # fixext8 / ext8 len 8
-        o = i + 1 if t == 0xd7 else i + 2
-        typ = b[o]
-        sec, nsec = struct.unpack('>II', b[o + 1:o + 9])
-        return ('time' if typ == 0 else 'ext%d' % typ, sec, nsec), o + 9
-    raise ValueError('msgpack type 0x%02x at %d not expected' % (t, i))
-
-
-def mp_map(b, i, n):
-    d = {}
-    for _ in range(n):
-        k, i = mp_decode(b, i)
-        v, i = mp_decode(b, i)
-        d[k] = v
-    return d, i
-
-
-def mp_arr(b, i, n):
-    a = []
-    for _ in range(n):
-        v, i = mp_decode(b, i)
-        a.append(v)
-    return a, i
-
-
-def mp_all(b):
-    out, i = [], 0
-    while i < len(b):
-        v, i = mp_decode(b, i)
-        out.append(v)
-    return out
 
 
 # ---- runs ----------------------------------------------------------------
