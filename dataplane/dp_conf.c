@@ -4,6 +4,7 @@
  * file and line, @SET / env variables and ${VAR} expansion. Control thread
  * only (getenv(3)).
  */
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -445,4 +446,25 @@ struct dp_conf *dp_conf_load_with(struct dp_conf_rd *rd, const char *path, const
 		return NULL;
 	}
 	return rd->c;
+}
+
+static uint64_t fnv(uint64_t h, const char *p, bool lower)
+{
+	for (; *p; p++) {
+		h ^= (uint8_t)(lower ? tolower((unsigned char)*p) : *p);
+		h *= 0x100000001b3ull;
+	}
+	h ^= 0xff;   /* a separator, so "ab"+"c" and "a"+"bc" differ */
+	return h * 0x100000001b3ull;
+}
+
+uint64_t dp_conf_section_sig(const struct dp_conf_section *s, uint64_t seed)
+{
+	uint64_t h = seed ? seed : 0xcbf29ce484222325ull;
+	h = fnv(h, s->name, true);
+	for (unsigned k = 0; k < s->nkv; k++) {
+		h = fnv(h, s->kv[k].key, true);
+		h = fnv(h, s->kv[k].val, false);
+	}
+	return h;
 }

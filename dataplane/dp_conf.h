@@ -113,4 +113,10 @@ int dp_conf_undef_check(const struct dp_conf *c, bool strict, struct dp_err *err
 /* Last value of key in s (case-insensitive), or NULL. */
 const struct dp_conf_kv *dp_conf_kv_get(const struct dp_conf_section *s, const char *key);
 
+/* A section's contents as one number (FNV-1a over its name, then each key,
+ * lower-cased, and value, in order): equal for sections written alike,
+ * which is how a reload tells an unchanged [INPUT] (runtime/dp_reload.c).
+ * seed chains several sections. */
+uint64_t dp_conf_section_sig(const struct dp_conf_section *s, uint64_t seed);
+
 #endif

@@ -26,6 +26,7 @@ struct dp_service {
 	char *http_listen;
 	int64_t http_port;
 	bool health_check;     /* /api/v1/health (dp_http.h) */
+	bool hot_reload;       /* /api/v2/reload may reload (runtime/dp_reload.h) */
 	int64_t hc_errors_count, hc_retry_failure_count, hc_period;
 	int64_t shards;        /* 0: one per CPU in CPUs */
 	char *cpus;            /* "0-3,6"; NULL: the process's affinity */
@@ -80,6 +81,10 @@ struct dp_pipeline {
 	unsigned stuck_workers;          /* left running after Grace */
 	uint64_t start_ns;
 	struct dp_store *store;          /* filesystem store (dp_store.h), or NULL */
+	/* reload (runtime/dp_reload.c) */
+	uint64_t parsers_sig;            /* dp_conf_section_sig of every parser section */
+	struct psr_parsers *kept_parsers;   /* the parsers of the inputs a reload kept */
+	struct psr_ml_set *kept_ml_parsers;
 };
 
 /* The filters whose Match covers tag, after filter `after` (-1: all), as

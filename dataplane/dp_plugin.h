@@ -142,6 +142,7 @@ struct dp_input {
 	const struct shard_rx_cfg *rx;
 	/* its configuration section; valid during setup only */
 	const struct dp_conf_section *sec;
+	uint64_t sig;             /* dp_conf_section_sig of it: a reload keeps the input when equal */
 };
 
 #define DP_FLUSH_PENDING 1
@@ -234,6 +235,7 @@ struct dp_output {
 	bool fanout;
 	/* its configuration section; valid during setup only */
 	const struct dp_conf_section *sec;
+	uint64_t sig;             /* dp_conf_section_sig of it (runtime/dp_reload.c) */
 };
 
 

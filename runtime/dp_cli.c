@@ -44,6 +44,7 @@ void dp_cli_usage(FILE *f)
 		"  -H, --http            [SERVICE] HTTP_Server On: the HTTP server (metrics, health)\n"
 		"  -P, --port=PORT       [SERVICE] HTTP_Port\n"
 		"  -L, --http_listen=ADDR [SERVICE] HTTP_Listen\n"
+		"  -Y, --enable-hot-reload [SERVICE] Hot_Reload On: POST /api/v2/reload reloads\n"
 		"  -w, --workdir=DIR     change to DIR before reading the configuration\n"
 		"  -d, --daemon, -b, --storage_path=PATH, -e, --plugin=FILE\n"
 		"                        accepted as Fluent Bit's, refused: not supported yet\n"
@@ -101,6 +102,7 @@ int dp_cli_parse(int argc, char **argv, struct dp_cli *cli, struct dp_err *err)
 		{ "port", required_argument, NULL, 'P' },
 		{ "http_port", required_argument, NULL, 'P' },
 		{ "http_listen", required_argument, NULL, 'L' },
+		{ "enable-hot-reload", no_argument, NULL, 'Y' },
 		{ "plugin", required_argument, NULL, 'e' },
 		{ "daemon", no_argument, NULL, 'd' },
 		{ "storage_path", required_argument, NULL, 'b' },
@@ -116,7 +118,7 @@ int dp_cli_parse(int argc, char **argv, struct dp_cli *cli, struct dp_err *err)
 	int ch, argi;
 	unsigned ntasks = 0;
 	optind = 1;
-	while ((ch = getopt_long(argc, argv, "c:i:o:F:p:m:t:f:R:T:l:HP:L:e:db:w:DvqhV", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "c:i:o:F:p:m:t:f:R:T:l:HP:L:Ye:db:w:DvqhV", longopts, NULL)) != -1) {
 		argi = optind - 1;
 		switch (ch) {
 		case 'c':
@@ -186,6 +188,9 @@ int dp_cli_parse(int argc, char **argv, struct dp_cli *cli, struct dp_err *err)
 			break;
 		case 'H':
 			dp_conf_kv_add(cli->conf, service(cli), "HTTP_Server", "On", CLI_FILE, argi);
+			break;
+		case 'Y':
+			dp_conf_kv_add(cli->conf, service(cli), "Hot_Reload", "On", CLI_FILE, argi);
 			break;
 		case 'P':
 			dp_conf_kv_add(cli->conf, service(cli), "HTTP_Port", optarg, CLI_FILE, argi);

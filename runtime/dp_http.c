@@ -73,13 +73,24 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		return MHD_YES;
 	}
 	struct dp_http_reply r = { 0 };
-	if (strcmp(method, MHD_HTTP_METHOD_GET) && strcmp(method, MHD_HTTP_METHOD_HEAD)) {
+	if (!strcmp(url, "/api/v2/reload")) {
+		dp_http_reload(h, method, &r);   /* waits for the reload: takes no lock */
+	} else if (strcmp(method, MHD_HTTP_METHOD_GET) && strcmp(method, MHD_HTTP_METHOD_HEAD)) {
 		r.status = MHD_HTTP_METHOD_NOT_ALLOWED;
 		r.type = "text/plain";
 		r.body = strdup("method not allowed\n");
 		r.len = r.body ? strlen(r.body) : 0;
 	} else {
-		dp_http_api_route(h, url, &r);
+		pthread_rwlock_rdlock(&h->pl_lock);
+		if (h->pl) {
+			dp_http_api_route(h, url, &r);
+		} else {
+			r.status = MHD_HTTP_SERVICE_UNAVAILABLE;
+			r.type = "text/plain";
+			r.body = strdup("reloading\n");
+			r.len = r.body ? strlen(r.body) : 0;
+		}
+		pthread_rwlock_unlock(&h->pl_lock);
 	}
 	struct MHD_Response *resp = r.body
 		? MHD_create_response_from_buffer(r.len, r.body, MHD_RESPMEM_MUST_FREE)
@@ -115,7 +126,12 @@ static void *sampler_main(void *arg)
 	while (!h->stop) {
 		uint64_t e, rf;
 		pthread_mutex_unlock(&h->mu);
-		dp_http_api_hc_totals(h->pl, &e, &rf);
+		pthread_rwlock_rdlock(&h->pl_lock);
+		if (h->pl)
+			dp_http_api_hc_totals(h->pl, &e, &rf);
+		else
+			e = rf = 0;
+		pthread_rwlock_unlock(&h->pl_lock);
 		pthread_mutex_lock(&h->mu);
 		struct dp_http_hc_sample s = { dp_time_mono_ns() / 1000000000ull, e, rf };
 		if (h->hc_n == h->hc_cap) {
@@ -151,6 +167,7 @@ struct dp_http *dp_http_create(struct dp_pipeline *pl, struct dp_err *err)
 	h->fd = fd;
 	h->start_unix = (uint64_t)time(NULL); /* Fluent Bit's init_time: start-up */
 	pthread_mutex_init(&h->mu, NULL);
+	pthread_rwlock_init(&h->pl_lock, NULL);
 	pthread_condattr_t ca;
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
@@ -207,7 +224,28 @@ void dp_http_destroy(struct dp_http *h)
 	if (h->fd >= 0)
 		close(h->fd);
 	pthread_mutex_destroy(&h->mu);
+	pthread_rwlock_destroy(&h->pl_lock);
 	pthread_cond_destroy(&h->cv);
 	free(h->hc);
 	free(h);
+}
+
+void dp_http_pipeline_lock(struct dp_http *h)
+{
+	if (h)
+		pthread_rwlock_wrlock(&h->pl_lock);
+}
+
+void dp_http_pipeline_set(struct dp_http *h, struct dp_pipeline *pl)
+{
+	if (!h)
+		return;
+	h->pl = pl;
+	pthread_rwlock_unlock(&h->pl_lock);
+}
+
+void dp_http_set_reload(struct dp_http *h, struct dp_reload *r)
+{
+	if (h)
+		h->reload = r;
 }

@@ -25,4 +25,13 @@ int dp_http_start(struct dp_http *h, struct dp_err *err);
 /* Stop serving and free; h may be NULL. */
 void dp_http_destroy(struct dp_http *h);
 
+/* Reload (dp_reload.h), control thread; h may be NULL. While locked no
+ * request reads the pipeline; set gives the server the pipeline to read
+ * from now on (NULL: none, requests get 503) and unlocks. */
+struct dp_reload;
+void dp_http_pipeline_lock(struct dp_http *h);
+void dp_http_pipeline_set(struct dp_http *h, struct dp_pipeline *pl);
+/* Where POST/PUT /api/v2/reload sends its requests. */
+void dp_http_set_reload(struct dp_http *h, struct dp_reload *r);
+
 #endif

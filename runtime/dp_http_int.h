@@ -19,7 +19,9 @@ struct dp_http_hc_sample {
 };
 
 struct dp_http {
-	struct dp_pipeline *pl;
+	struct dp_pipeline *pl;      /* read under pl_lock (a reload writes it) */
+	pthread_rwlock_t pl_lock;
+	struct dp_reload *reload;    /* /api/v2/reload (dp_reload.h), or NULL */
 	int fd;                      /* the bound listening socket until start */
 	struct MHD_Daemon *mhd;
 	uint64_t start_unix;         /* process start, for uptime */
@@ -47,5 +49,8 @@ struct dp_http_reply {
 void dp_http_api_route(struct dp_http *h, const char *path, struct dp_http_reply *r);
 /* Fluent Bit's totals over every output: its errors and retries_failed. */
 void dp_http_api_hc_totals(const struct dp_pipeline *pl, uint64_t *errors, uint64_t *retries_failed);
+
+/* /api/v2/reload: GET the count, POST/PUT reload (dp_http_reload.c). */
+void dp_http_reload(struct dp_http *h, const char *method, struct dp_http_reply *r);
 
 #endif

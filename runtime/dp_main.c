@@ -6,9 +6,11 @@
  * sigtimedwait, so no handler runs inside a shard. SIGTERM/SIGINT: stop
  * accepting, drain in-flight records to the outputs (within Grace), log
  * the counters and exit 0 (1 when something could not be delivered).
- * SIGUSR1: print the counters as JSON on stderr. SIGHUP: ignored until
- * reload exists. With HTTP_Server On the HTTP server (dp_http.h) runs
- * from just after the pipeline starts to just before it stops.
+ * SIGUSR1: print the counters as JSON on stderr. SIGHUP (or POST
+ * /api/v2/reload): read the configuration again and switch to it without
+ * losing a record (dp_reload.h); a bad one is refused and the running one
+ * stays. With HTTP_Server On the HTTP server (dp_http.h) runs from just
+ * after the pipeline starts to just before it stops; a reload keeps it.
  */
 #include <errno.h>
 #include <stdbool.h>
@@ -26,6 +28,7 @@
 #include "dp_log.h"
 #include "dp_pipeline.h"
 #include "dp_prom.h"
+#include "dp_reload.h"
 #include "dp_stats.h"
 #include "dp_suggest.h"
 #ifdef SLUICE_JEMALLOC
@@ -109,36 +112,107 @@ static void control_signals(sigset_t *set)
 	sigaddset(set, SIGUSR1);
 }
 
-static int run(struct dp_pipeline *pl)
+/* What the control thread runs: the pipeline, the configuration it was
+ * made from (it outlives the pipeline: names point into it), and what a
+ * reload needs to read the configuration again as at start. */
+struct run_state {
+	struct dp_pipeline *pl;
+	struct dp_conf *conf;
+	struct dp_http *http;
+	struct dp_reload *reload;
+	int argc;
+	char **argv;
+};
+
+/* The configuration, read again as main read it (file, then the command
+ * line's sections), checked whole, and put in place (dp_reload.h). */
+static int reload(struct run_state *st, struct dp_err *err)
+{
+	struct dp_cli cli;
+	if (dp_cli_parse(st->argc, st->argv, &cli, err)) {
+		dp_conf_destroy(cli.conf);
+		return -EINVAL;
+	}
+	struct dp_conf *file = NULL;
+	if (cli.config && !(file = dp_conf_load(cli.config, err))) {
+		dp_conf_destroy(cli.conf);
+		return -EINVAL;
+	}
+	if (file && dp_conf_undef_check(file, cli.strict, err)) {
+		dp_conf_destroy(file);
+		dp_conf_destroy(cli.conf);
+		return -EINVAL;
+	}
+	struct dp_conf *conf = merge(file, cli.conf);
+	conf->strict_vars = cli.strict;
+	struct dp_pipeline *next = dp_pipeline_create(conf, err);
+	if (!next) {
+		dp_conf_destroy(conf);
+		return -EINVAL;
+	}
+	int rc = dp_reload_apply(&st->pl, next, st->http, err);
+	if (rc == 0) {
+		dp_conf_destroy(st->conf);
+		st->conf = conf;
+		dp_log_level = cli_log_level(&cli, st->pl->svc.log_level);
+		return 0;
+	}
+	dp_conf_destroy(conf);
+	if (rc != -EAGAIN)
+		return rc;
+	/* The old pipeline stopped and the new one did not start: the old
+	 * configuration again, or nothing can run. */
+	struct dp_err e2 = { 0 };
+	struct dp_pipeline *again = dp_pipeline_create(st->conf, &e2);
+	if (!again || dp_pipeline_start(again, &e2)) {
+		dp_error("reload: the previous configuration does not start again either: %s", e2.msg);
+		if (again) {
+			dp_pipeline_stop(again);
+			dp_pipeline_destroy(again);
+		}
+		return -EAGAIN;
+	}
+	dp_http_pipeline_lock(st->http);
+	dp_http_pipeline_set(st->http, again);
+	st->pl = again;
+	return -EINVAL;
+}
+
+static int run(struct run_state *st)
 {
 	sigset_t set;
 	control_signals(&set);
 	struct dp_err err = { 0 };
 	/* Bound before any data thread starts: a port in use stops here. */
-	struct dp_http *http = dp_http_create(pl, &err);
-	if (!http && err.code) {
+	st->http = dp_http_create(st->pl, &err);
+	if (!st->http && err.code) {
 		dp_error("%s", err.msg);
 		return 1;
 	}
-	if (dp_pipeline_start(pl, &err)) {
+	if (dp_pipeline_start(st->pl, &err)) {
 		dp_error("%s", err.msg);
-		dp_http_destroy(http);
-		dp_pipeline_stop(pl);
+		dp_http_destroy(st->http);
+		dp_pipeline_stop(st->pl);
 		return 1;
 	}
-	if (http && dp_http_start(http, &err)) {
+	st->reload = dp_reload_new();
+	dp_http_set_reload(st->http, st->reload);
+	if (st->http && dp_http_start(st->http, &err)) {
 		dp_error("%s", err.msg);
-		dp_http_destroy(http);
-		dp_pipeline_stop(pl);
+		dp_http_destroy(st->http);
+		dp_pipeline_stop(st->pl);
 		return 1;
 	}
+	struct dp_pipeline *pl = st->pl;
 	dp_info("started: %u shards, %u inputs, %u outputs (%u workers)", pl->nshards, pl->nin, pl->nout,
 		pl->nworkers);
-	double iv = pl->svc.stats_file ? pl->svc.stats_interval : 3600;
-	if (iv < 0.01)
-		iv = 0.01;
-	struct timespec ts = { (time_t)iv, (long)((iv - (double)(time_t)iv) * 1e9) };
+	int rc = 0;
 	for (;;) {
+		pl = st->pl;
+		double iv = pl->svc.stats_file ? pl->svc.stats_interval : 3600;
+		if (iv < 0.01)
+			iv = 0.01;
+		struct timespec ts = { (time_t)iv, (long)((iv - (double)(time_t)iv) * 1e9) };
 		int sig = sigtimedwait(&set, NULL, &ts);
 		if (pl->svc.stats_file)
 			dp_stats_write_file(pl, pl->svc.stats_file);
@@ -146,16 +220,32 @@ static int run(struct dp_pipeline *pl)
 			break;
 		if (sig == SIGUSR1)
 			dp_stats_print_json(pl, stderr);
-		if (sig == SIGHUP)
-			dp_info("SIGHUP: reload is not supported yet; ignored");
+		if (sig == SIGHUP) {
+			uint64_t upto = dp_reload_begin(st->reload);
+			dp_info("SIGHUP: reloading the configuration");
+			err = (struct dp_err){ 0 };
+			int rrc = reload(st, &err);
+			if (rrc)
+				dp_error("reload: %s", err.msg);
+			dp_reload_end(st->reload, upto, rrc, err.msg);
+			if (rrc == -EAGAIN) {
+				rc = 1;
+				break;
+			}
+		}
 	}
-	dp_http_destroy(http);
+	dp_http_destroy(st->http);
+	st->http = NULL;
+	if (!st->pl)
+		return 1;
+	pl = st->pl;
 	dp_info("stopping: draining in-flight records (Grace %.1fs)", pl->svc.grace);
-	int rc = dp_pipeline_stop(pl);
+	if (dp_pipeline_stop(pl))
+		rc = 1;
 	if (pl->svc.stats_file)
 		dp_stats_write_file(pl, pl->svc.stats_file);
 	dp_stats_log(pl);
-	return rc ? 1 : 0;
+	return rc;
 }
 
 /* --version, --doc-config, --help and usage: the exit code, or -1 to go on. */
@@ -269,14 +359,16 @@ int main(int argc, char **argv)
 		       conf->sec[i].line, conf->sec[i].nkv);
 	check_allocator();
 	raise_fd_limit();
-	rc = run(pl);
-	if (rc == 1 && dp_pipeline_has_stuck_worker(pl)) {
+	struct run_state st = { .pl = pl, .conf = conf, .argc = argc, .argv = argv };
+	rc = run(&st);
+	if (!st.pl || (rc == 1 && dp_pipeline_has_stuck_worker(st.pl))) {
 		/* A worker still runs (blocked in its output): freeing under it
 		 * would be a use-after-free. Leave at once, memory and all. */
 		fflush(NULL);
-		_exit(rc);
+		_exit(1);
 	}
-	dp_pipeline_destroy(pl);
-	dp_conf_destroy(conf);
+	dp_reload_free(st.reload);
+	dp_pipeline_destroy(st.pl);
+	dp_conf_destroy(st.conf);
 	return rc;
 }

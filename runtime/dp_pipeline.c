@@ -50,6 +50,9 @@ const struct dp_opt dp_service_opts[] = {
 	  "IP address the HTTP server listens on. Also -L." },
 	{ "HTTP_Port", DP_OPT_INT, "2020", SVC(http_port), NULL, 1, 65535, 0,
 	  "TCP port of the HTTP server. Also -P." },
+	{ "Hot_Reload", DP_OPT_BOOL, "off", SVC(hot_reload), NULL, 0, 0, 0,
+	  "Let POST or PUT /api/v2/reload reload the configuration, as SIGHUP always does "
+	  "(docs/OPERATIONS.md, Reload). Also -Y." },
 	{ "Health_Check", DP_OPT_BOOL, "off", SVC(health_check), NULL, 0, 0, 0,
 	  "Serve /api/v1/health: 200 \"ok\", or 500 \"error\" once the outputs had more than "
 	  "HC_Errors_Count errors or HC_Retry_Failure_Count retry failures in the last HC_Period seconds." },
@@ -459,43 +462,39 @@ static unsigned conn_share(const struct dp_pipeline *pl)
 	return share ? (unsigned)share : 1;
 }
 
-int dp_pipeline_start(struct dp_pipeline *pl, struct dp_err *err)
+int dp_pipeline_workers_create(struct dp_pipeline *pl, struct shard *const *shards, struct dp_chan ***shard_chans,
+			       struct dp_err *err)
 {
-	pl->start_ns = dp_time_mono_ns();
-	int src = dp_store_open(pl, err);
-	if (src)
-		return src;
-	pl->shards = calloc(pl->nshards, sizeof(*pl->shards));
-	pl->workers = calloc(pl->nworkers, sizeof(*pl->workers));
-	if (!pl->shards || !pl->workers)
+	pl->workers = calloc(pl->nworkers ? pl->nworkers : 1, sizeof(*pl->workers));
+	pl->chans = calloc((size_t)pl->nshards * pl->nworkers + 1, sizeof(*pl->chans));
+	if (!pl->workers || !pl->chans)
 		return dp_err_set(err, -ENOMEM, "out of memory");
-	for (unsigned s = 0; s < pl->nshards; s++)
-		if (!(pl->shards[s] = shard_create(pl, s, pl->cpu[s], err)))
-			return err->code ? err->code : -ENOMEM;
 	for (unsigned o = 0, w = 0; o < pl->nout; o++) {
 		for (unsigned k = 0; k < (unsigned)pl->out[o]->workers; k++, w++) {
 			struct out_worker *wk = out_worker_create(pl, pl->out[o], w, k, err);
 			if (!wk)
-				return -ENOMEM;
+				return err->code ? err->code : -ENOMEM;
 			pl->workers[w] = wk;
 		}
 	}
 	/* A channel per shard and worker: the runtime is the one place that
 	 * knows both ends (dp_chan.h). */
-	pl->chans = calloc((size_t)pl->nshards * pl->nworkers + 1, sizeof(*pl->chans));
-	if (!pl->chans)
-		return dp_err_set(err, -ENOMEM, "out of memory");
+	unsigned cap = shard_ring_cap(pl);
 	for (unsigned s = 0; s < pl->nshards; s++) {
-		struct shard *sh = pl->shards[s];
 		for (unsigned w = 0; w < pl->nworkers; w++) {
-			struct dp_chan *ch = dp_chan_create(sh->ring_cap, &sh->bell, &pl->workers[w]->bell);
+			struct dp_chan *ch = dp_chan_create(cap, &shards[s]->bell, &pl->workers[w]->bell);
 			if (!ch)
 				return dp_err_set(err, -ENOMEM, "shard %u: cannot allocate rings", s);
 			pl->chans[pl->nchans++] = ch;
-			sh->chan[w] = ch;
+			shard_chans[s][w] = ch;
 			pl->workers[w]->chan[s] = ch;
 		}
 	}
+	return 0;
+}
+
+int dp_pipeline_workers_start(struct dp_pipeline *pl, struct dp_err *err)
+{
 	for (unsigned w = 0; w < pl->nworkers; w++) {
 		int rc = out_worker_start(pl->workers[w], err);
 		if (rc)
@@ -509,37 +508,19 @@ int dp_pipeline_start(struct dp_pipeline *pl, struct dp_err *err)
 			return dp_err_set(err, -EIO, "[%s] %s", pl->workers[w]->o->name, msg);
 		}
 	}
-	unsigned max_conns = conn_share(pl);
-	for (unsigned s = 0; s < pl->nshards; s++) {
-		pl->shards[s]->max_conns = max_conns;
-		int rc = shard_start(pl->shards[s], err);
-		if (rc)
-			return rc;
-	}
 	return 0;
 }
 
-int dp_pipeline_stop(struct dp_pipeline *pl)
+int dp_pipeline_workers_stop(struct dp_pipeline *pl)
 {
 	int rc = 0;
-	if (!pl->shards)
-		return 0;
-	for (unsigned s = 0; s < pl->nshards; s++)
-		if (pl->shards[s] && pl->shards[s]->thread)
-			shard_request_stop(pl->shards[s]);
-	for (unsigned s = 0; s < pl->nshards; s++)
-		if (pl->shards[s] && pl->shards[s]->thread) {
-			shard_join(pl->shards[s]);
-			pl->shards[s]->thread = 0;
-		}
-	for (unsigned s = 0; s < pl->nshards; s++)
-		if (pl->shards[s])
-			shard_close_chans(pl->shards[s]);
+	for (unsigned i = 0; i < pl->nchans; i++)
+		dp_chan_close(pl->chans[i]);
 	uint64_t deadline = dp_time_mono_ns() + (uint64_t)(pl->svc.grace * 1e9);
-	for (unsigned w = 0; w < pl->nworkers; w++)
+	for (unsigned w = 0; pl->workers && w < pl->nworkers; w++)
 		if (pl->workers[w] && pl->workers[w]->thread)
 			out_worker_request_stop(pl->workers[w]);
-	for (unsigned w = 0; w < pl->nworkers; w++) {
+	for (unsigned w = 0; pl->workers && w < pl->nworkers; w++) {
 		struct out_worker *wk = pl->workers[w];
 		if (!wk || !wk->thread)
 			continue;
@@ -556,6 +537,54 @@ int dp_pipeline_stop(struct dp_pipeline *pl)
 		}
 	}
 	return rc;
+}
+
+int dp_pipeline_start(struct dp_pipeline *pl, struct dp_err *err)
+{
+	pl->start_ns = dp_time_mono_ns();
+	int src = dp_store_open(pl, err);
+	if (src)
+		return src;
+	pl->shards = calloc(pl->nshards, sizeof(*pl->shards));
+	struct dp_chan ***chans = calloc(pl->nshards, sizeof(*chans));
+	if (!pl->shards || !chans) {
+		free(chans);
+		return dp_err_set(err, -ENOMEM, "out of memory");
+	}
+	for (unsigned s = 0; s < pl->nshards; s++) {
+		if (!(pl->shards[s] = shard_create(pl, s, pl->cpu[s], err))) {
+			free(chans);
+			return err->code ? err->code : -ENOMEM;
+		}
+		chans[s] = pl->shards[s]->chan;
+	}
+	int rc = dp_pipeline_workers_create(pl, pl->shards, chans, err);
+	free(chans);
+	if (rc || (rc = dp_pipeline_workers_start(pl, err)))
+		return rc;
+	unsigned max_conns = conn_share(pl);
+	for (unsigned s = 0; s < pl->nshards; s++) {
+		pl->shards[s]->max_conns = max_conns;
+		rc = shard_start(pl->shards[s], err);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+int dp_pipeline_stop(struct dp_pipeline *pl)
+{
+	if (!pl->shards)
+		return 0;
+	for (unsigned s = 0; s < pl->nshards; s++)
+		if (pl->shards[s] && pl->shards[s]->thread)
+			shard_request_stop(pl->shards[s]);
+	for (unsigned s = 0; s < pl->nshards; s++)
+		if (pl->shards[s] && pl->shards[s]->thread) {
+			shard_join(pl->shards[s]);
+			pl->shards[s]->thread = 0;
+		}
+	return dp_pipeline_workers_stop(pl);
 }
 
 bool dp_pipeline_has_stuck_worker(const struct dp_pipeline *pl)

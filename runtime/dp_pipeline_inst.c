@@ -174,5 +174,9 @@ void *dp_pipeline_inst_new(struct dp_pipeline *pl, enum dp_inst_kind k, const st
 	*v.sec = s;
 	*v.log_level = dp_pipeline_log_level(s, *v.log_level);
 	snprintf(v.name, v.name_cap, "%s.%u", v.plugin, inst_nth(pl, k));
+	if (k == DP_INST_INPUT)
+		((struct dp_input *)v.inst)->sig = dp_conf_section_sig(s, 0);
+	else if (k == DP_INST_OUTPUT)
+		((struct dp_output *)v.inst)->sig = dp_conf_section_sig(s, 0);
 	return v.inst;
 }

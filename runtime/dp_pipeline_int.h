@@ -32,4 +32,17 @@ void dp_pipeline_parsers_destroy(struct dp_pipeline *pl);
 int dp_pipeline_load_sp(struct dp_pipeline *pl, const struct dp_conf *conf, struct dp_err *err);
 void dp_pipeline_sp_destroy(struct dp_pipeline *pl);
 
+/* The output workers of pl and a channel from each of `shards` (pl's
+ * count of them) to each worker, put in shard_chans[shard][worker] and
+ * the workers' own arrays; nothing started. Used by start and by a reload
+ * (whose shards are the running ones). */
+struct shard;
+struct dp_chan;
+int dp_pipeline_workers_create(struct dp_pipeline *pl, struct shard *const *shards, struct dp_chan ***shard_chans,
+			       struct dp_err *err);
+int dp_pipeline_workers_start(struct dp_pipeline *pl, struct dp_err *err);
+/* Close the channels (nothing more will come), let the workers deliver
+ * what they hold within Grace, and join them: 0, or -ETIMEDOUT. */
+int dp_pipeline_workers_stop(struct dp_pipeline *pl);
+
 #endif

@@ -19,6 +19,8 @@
 
 static int add_section(struct dp_pipeline *pl, const struct dp_conf_section *s, struct dp_err *err)
 {
+	if (!strcasecmp(s->name, "PARSER") || !strcasecmp(s->name, "MULTILINE_PARSER"))
+		pl->parsers_sig = dp_conf_section_sig(s, pl->parsers_sig);
 	if (!strcasecmp(s->name, "PARSER"))
 		return psr_parsers_add(pl->parsers, s, err);
 	if (!strcasecmp(s->name, "MULTILINE_PARSER"))
@@ -139,6 +141,10 @@ void dp_pipeline_parsers_destroy(struct dp_pipeline *pl)
 {
 	psr_parsers_destroy(pl->parsers);
 	psr_ml_set_destroy(pl->ml_parsers);
+	psr_parsers_destroy(pl->kept_parsers);
+	psr_ml_set_destroy(pl->kept_ml_parsers);
 	pl->parsers = NULL;
 	pl->ml_parsers = NULL;
+	pl->kept_parsers = NULL;
+	pl->kept_ml_parsers = NULL;
 }

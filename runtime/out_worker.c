@@ -29,6 +29,7 @@
 
 static void release(struct out_worker *w, struct dp_chunk *c)
 {
+	DP_CNT_ADD(w->released, 1);
 	if (atomic_fetch_sub_explicit(&c->refs, 1, memory_order_acq_rel) != 1)
 		return;
 	/* Once on the ring the chunk is the shard's again: read it before. */
@@ -185,6 +186,7 @@ static unsigned drain_rings(struct out_worker *w)
 	for (unsigned s = 0; s < w->pl->nshards && !w->busy; s++) {
 		unsigned n = dp_ring_dequeue_burst(w->chan[s]->out, (void **)c, DP_BURST);
 		if (n) {
+			DP_CNT_ADD(w->taken, n);
 			deliver(w, c, n);
 			got += n;
 		}

@@ -40,6 +40,8 @@ struct out_worker {
 	struct out_worker_counters cnt;
 	struct dp_out_counters acnt;  /* asynchronous outputs (dp_output_ops.poll) */
 	unsigned inflight;        /* chunks an asynchronous output holds */
+	uint64_t taken, released; /* chunks taken off the rings, and let go: the
+	                             difference is what it holds (a reload's message) */
 	bool busy;                /* its queue is full: do not drain the rings */
 	struct dp_err err;
 	struct dp_store_cur cur;  /* filesystem store: what this worker confirmed */

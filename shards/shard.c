@@ -179,7 +179,7 @@ void shard_chunk_push(struct shard *sh, struct shard_in *si)
 	shard_chunk_send(sh, c, route, &si->pool);
 }
 
-static bool reclaim(struct shard *sh)
+bool shard_reclaim(struct shard *sh)
 {
 	bool got = false;
 	void *objs[DP_BURST];
@@ -375,7 +375,7 @@ int shard_emit_tagged(struct shard *sh, unsigned input, const char *tag, size_t 
 }
 
 /* Push chunks older than Flush; returns ms until the next one is due. */
-static int flush_due(struct shard *sh, bool all)
+int shard_flush_due(struct shard *sh, bool all)
 {
 	uint64_t next = UINT64_MAX;
 	for (unsigned i = 0; i < sh->nin; i++) {
@@ -431,7 +431,7 @@ static void timer_event(struct shard *sh, struct timer_ev *t)
 
 /* ---- the loop ---- */
 
-static void clocks(struct shard *sh)
+void shard_clocks(struct shard *sh)
 {
 	sh->now_ns = dp_time_mono_ns();
 	sh->now_real_ns = dp_time_real_ns();
@@ -486,7 +486,7 @@ static void wait_events(struct shard *sh, bool busy, int flush_ms)
 		 * frames; epoll (timers, returns, TCP next to it) can wait
 		 * 50 us rather than cost a system call per burst. */
 		if (sh->now_ns - sh->epoll_ns < 50000) {
-			clocks(sh);
+			shard_clocks(sh);
 			return;
 		}
 		sh->epoll_ns = sh->now_ns;
@@ -496,12 +496,12 @@ static void wait_events(struct shard *sh, bool busy, int flush_ms)
 		 * announcing it so no return slips between the two. (With a
 		 * store, a returned chunk may finish a segment, to delete.) */
 		dp_bell_sleep_begin(&sh->bell);
-		if (reclaim(sh))
+		if (shard_reclaim(sh))
 			timeout = 0;
 	}
 	int n = epoll_wait(sh->epfd, evs, 64, timeout);
 	dp_bell_sleep_end(&sh->bell);
-	clocks(sh);
+	shard_clocks(sh);
 	if (n > 0)
 		dispatch(sh, evs, n);
 }
@@ -512,16 +512,16 @@ static void drain(struct shard *sh)
 	shard_net_stop_accepting(sh);
 	shard_net_mark_all_ready(sh);
 	for (;;) {
-		reclaim(sh);
-		clocks(sh);
+		shard_reclaim(sh);
+		shard_clocks(sh);
 		bool busy = shard_net_service_ready(sh, true);
-		flush_due(sh, false);
+		shard_flush_due(sh, false);
 		if (!busy || sh->now_ns > deadline)
 			break;
 		wait_events(sh, false, 10);
 	}
 	shard_filters_tick(sh, true);
-	flush_due(sh, true);
+	shard_flush_due(sh, true);
 	shard_memrb_pump(sh, true);
 	shard_wake_flush(sh);
 	shard_net_close_all(sh);
@@ -542,16 +542,20 @@ static void *shard_main(void *arg)
 			si->ctx = si->in->ops->shard_ctx_create(si->in, sh->id);
 	}
 	shard_filters_init(sh);
-	clocks(sh);
+	shard_clocks(sh);
 	bool busy = shard_rx_poll(sh);  /* a polling backend: do not block at once */
 	while (!atomic_load_explicit(&sh->stop, memory_order_relaxed)) {
-		if (reclaim(sh))
+		if (unlikely(atomic_load_explicit(&sh->park, memory_order_acquire))) {
+			shard_park_run(sh);
+			continue;   /* it took the bell's rings: look at stop again */
+		}
+		if (shard_reclaim(sh))
 			shard_memrb_pump(sh, false);
 		if (sh->store) {
 			shard_store_tick(sh);
 			busy |= shard_store_pump(sh);
 		}
-		int flush_ms = flush_due(sh, false);
+		int flush_ms = shard_flush_due(sh, false);
 		if (sh->flt_ticks) {
 			if (sh->now_ns - sh->flt_tick_ns >= 50000000ull)
 				shard_filters_tick(sh, false);
@@ -590,25 +594,19 @@ struct shard *shard_create(struct dp_pipeline *pl, unsigned id, int cpu, struct 
 	sh->epfd = epoll_create1(EPOLL_CLOEXEC);
 	int brc = dp_bell_init(&sh->bell);
 	sh->spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
-	if (posix_memalign((void **)&sh->ins, DP_CACHE_LINE, sizeof(*sh->ins) * (pl->nin ? pl->nin : 1)) ||
+	/* Room for every input a pipeline may have, so that a reload adds
+	 * inputs without moving the ones connections point at. */
+	if (posix_memalign((void **)&sh->ins, DP_CACHE_LINE, sizeof(*sh->ins) * DP_MAX_INPUTS) ||
 	    sh->epfd < 0 || brc) {
 		dp_err_set(err, -ENOMEM, "shard %u: cannot create epoll/eventfd", id);
 		return NULL;
 	}
-	memset(sh->ins, 0, sizeof(*sh->ins) * pl->nin);
+	memset(sh->ins, 0, sizeof(*sh->ins) * DP_MAX_INPUTS);
 	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = &wake_tag };
 	epoll_ctl(sh->epfd, EPOLL_CTL_ADD, sh->bell.fd, &ev);
-	for (unsigned i = 0; i < pl->nin; i++) {
-		struct shard_in *si = &sh->ins[i];
-		si->in = pl->in[i];
-		si->fd = -1;
-		if (dp_pool_init(&si->pool, pl->in[i]->pool_chunks, (uint16_t)id, (uint16_t)i) ||
-		    (pl->in[i]->storage_type == DP_STORAGE_MEMRB && shard_memrb_init(si))) {
-			dp_err_set(err, -ENOMEM, "%s: cannot allocate %u chunks", pl->in[i]->name,
-				   pl->in[i]->pool_chunks);
+	for (unsigned i = 0; i < pl->nin; i++)
+		if (shard_in_init(sh, i, err))
 			return NULL;
-		}
-	}
 	sh->wake_pend = calloc(pl->nworkers ? pl->nworkers : 1, sizeof(*sh->wake_pend));
 	sh->wake_is_pend = calloc(pl->nworkers ? pl->nworkers : 1, 1);
 	sh->chan = calloc(pl->nworkers ? pl->nworkers : 1, sizeof(*sh->chan));
@@ -619,19 +617,53 @@ struct shard *shard_create(struct dp_pipeline *pl, unsigned id, int cpu, struct 
 		dp_err_set(err, -ENOMEM, "shard %u: out of memory", id);
 		return NULL;
 	}
-	unsigned total = 0;
-	for (unsigned i = 0; i < pl->nin; i++)
-		total += pl->in[i]->pool_chunks;
 	int rc = shard_store_open(sh, err);
 	if (rc)
 		return NULL;
-	if (sh->store) {
-		total += pl->store->backlog_chunks;
-		for (unsigned i = 0; i < pl->nin; i++)
-			sh->ins[i].count_stored = pl->in[i]->storage_type == DP_STORAGE_FILESYSTEM;
-	}
-	sh->ring_cap = total;
+	for (unsigned i = 0; sh->store && i < pl->nin; i++)
+		sh->ins[i].count_stored = pl->in[i]->storage_type == DP_STORAGE_FILESYSTEM;
+	sh->ring_cap = shard_ring_cap(pl);
 	return sh;
+}
+
+unsigned shard_ring_cap(const struct dp_pipeline *pl)
+{
+	unsigned total = 0;
+	for (unsigned i = 0; i < pl->nin; i++)
+		total += pl->in[i]->pool_chunks;
+	if (pl->store)
+		total += pl->store->backlog_chunks;
+	return total;
+}
+
+int shard_in_init(struct shard *sh, unsigned i, struct dp_err *err)
+{
+	const struct dp_pipeline *pl = sh->pl;
+	struct shard_in *si = &sh->ins[i];
+	memset(si, 0, sizeof(*si));
+	si->in = pl->in[i];
+	si->fd = -1;
+	if (dp_pool_init(&si->pool, pl->in[i]->pool_chunks, (uint16_t)sh->id, (uint16_t)i) ||
+	    (pl->in[i]->storage_type == DP_STORAGE_MEMRB && shard_memrb_init(si)))
+		return dp_err_set(err, -ENOMEM, "%s: cannot allocate %u chunks", pl->in[i]->name,
+				  pl->in[i]->pool_chunks);
+	return 0;
+}
+
+void shard_in_fini(struct shard *sh, struct shard_in *si)
+{
+	(void)sh;
+	if (si->ctx && si->in->ops->shard_ctx_destroy)
+		si->in->ops->shard_ctx_destroy(si->ctx);
+	si->ctx = NULL;
+	if (si->ev && *(uint8_t *)si->ev == SHARD_EV_TIMER) {
+		close(si->fd);
+		free(si->ev);
+		si->ev = NULL;
+		si->fd = -1;
+	}
+	shard_memrb_fini(si);
+	dp_pool_fini(&si->pool);
 }
 
 int shard_start(struct shard *sh, struct dp_err *err)
@@ -706,19 +738,10 @@ void shard_destroy(struct shard *sh)
 	 * thread left, so inputs see every delivered chunk (tail: its DB
 	 * offsets) before their contexts go. */
 	if (sh->ins && sh->chan)
-		reclaim(sh);
+		shard_reclaim(sh);
 	shard_rx_close(sh);
-	for (unsigned i = 0; i < sh->nin; i++) {
-		struct shard_in *si = &sh->ins[i];
-		if (si->ctx && si->in->ops->shard_ctx_destroy)
-			si->in->ops->shard_ctx_destroy(si->ctx);
-		if (si->ev && *(uint8_t *)si->ev == SHARD_EV_TIMER) {
-			close(si->fd);
-			free(si->ev);
-		}
-		shard_memrb_fini(si);
-		dp_pool_fini(&si->pool);
-	}
+	for (unsigned i = 0; i < sh->nin; i++)
+		shard_in_fini(sh, &sh->ins[i]);
 	shard_filters_fini(sh);
 	shard_store_close(sh);
 	free(sh->wake_pend);

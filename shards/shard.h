@@ -133,9 +133,32 @@ struct shard {
 	/* shared */
 	struct dp_bell bell;          /* returns arrived, or stop */
 	_Atomic int stop;
+	/* Reload (shard_park.c): park is set by the control thread, parked by
+	 * the shard; rebind is written by the control thread before it asks
+	 * for SHARD_PARK_REBIND, and read by the shard after. */
+	_Atomic int park;             /* enum shard_park */
+	_Atomic int parked;           /* 0 running, 1 parked with every chunk home, 2 parked */
+	struct shard_rebind *rebind;
+};
+
+enum shard_park { SHARD_PARK_NONE, SHARD_PARK_HOLD, SHARD_PARK_REBIND };
+
+/* What a parked shard takes on (shard_park.c): the new pipeline, whose
+ * inputs 0..keep-1 are the ones the shard runs already (same objects,
+ * same index: their sockets, connections and contexts stay), and the
+ * channels to the new pipeline's workers ([worker], made by the runtime). */
+struct shard_rebind {
+	struct dp_pipeline *pl;
+	unsigned keep;
+	struct dp_chan **chan;
+	unsigned ring_cap;
+	int rc;                       /* the shard's answer: 0, or -ENOMEM */
 };
 
 struct shard *shard_create(struct dp_pipeline *pl, unsigned id, int cpu, struct dp_err *err);
+/* Chunks a channel's rings must hold for a shard of pl: every chunk of
+ * its pools (and the store's read-back pool). */
+unsigned shard_ring_cap(const struct dp_pipeline *pl);
 int shard_start(struct shard *sh, struct dp_err *err);
 void shard_request_stop(struct shard *sh);
 void shard_join(struct shard *sh);
@@ -189,6 +212,11 @@ void shard_chunk_push(struct shard *sh, struct shard_in *si);
 /* Hand c to the workers of every output in route (refs set here); pool:
  * the one it came from, whose fill level hurries the wake-ups. */
 void shard_chunk_send(struct shard *sh, struct dp_chunk *c, uint64_t route, const struct dp_pool *pool);
+/* shard.c <-> shard_park.c: take back returned chunks (true when some
+ * came), push open chunks due (all: every one), read the clocks. */
+bool shard_reclaim(struct shard *sh);
+int shard_flush_due(struct shard *sh, bool all);
+void shard_clocks(struct shard *sh);
 /* shard.c <-> shard_filter.c */
 int shard_filters_init(struct shard *sh);
 void shard_filters_fini(struct shard *sh);
@@ -230,6 +258,20 @@ struct shard_ev_input {
  * (0: at once), then every tick_ns again: an input with more to read asks
  * for its next turn after the shard's other work. The owning shard. */
 void shard_in_timer_in(struct shard *sh, unsigned input, uint64_t ns);
+
+/* Reload, control thread (shard_park.c). Park: the shard stops reading,
+ * hands on every open chunk and what filters hold, and waits, still
+ * taking returns, until every chunk is home (parked == 1). Resume: it goes
+ * on as before. Rebind: with sh->rebind set, it lets go of the inputs past
+ * rebind->keep, its filter contexts and channels, and takes on the new
+ * pipeline's; parked drops to 0 when done. */
+void shard_park(struct shard *sh, enum shard_park how);
+/* Shard thread, at the top of its loop. */
+void shard_park_run(struct shard *sh);
+/* internal to shards/: an input's per-shard state, made and let go
+ * (shard.c), also by a rebind (shard_park.c). */
+int shard_in_init(struct shard *sh, unsigned i, struct dp_err *err);
+void shard_in_fini(struct shard *sh, struct shard_in *si);
 int shard_in_watch_fd(struct shard *sh, int fd, struct shard_ev_input *tag);
 
 #endif

@@ -585,3 +585,9 @@ const struct shard_store_counters *shard_store_counters(const struct shard *sh)
 {
 	return sh->store ? &sh->store->cnt : NULL;
 }
+
+bool shard_store_idle(const struct shard *sh)
+{
+	const struct shard_store *ss = sh->store;
+	return !ss || (!shard_store_pending(sh) && ss->pool.nfree == ss->pool.total);
+}

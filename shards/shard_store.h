@@ -54,6 +54,9 @@ bool shard_store_write(struct shard *sh, struct shard_in *si, struct dp_chunk *c
 bool shard_store_pump(struct shard *sh);
 /* Does something wait on disk that the pump could read now? */
 bool shard_store_pending(const struct shard *sh);
+/* Nothing pending and every chunk read back is home (a reload waits for
+ * it: shard_park.c). */
+bool shard_store_idle(const struct shard *sh);
 /* reclaim: every output is done with c (st_seq != 0). true when the chunk
  * was one read back (it then went back to the store's pool). */
 bool shard_store_released(struct shard *sh, struct dp_chunk *c);

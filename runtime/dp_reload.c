@@ -1,0 +1,377 @@
+/*
+ * dp_reload.c — hot reload (dp_reload.h): the control thread's side.
+ *
+ * The order is what makes it lossless:
+ *  1. park every shard (shards/shard_park.c): it stops reading, hands on
+ *     its open chunks and what its filters hold, and waits until every
+ *     chunk it sent is back, i.e. delivered by the outputs it was routed
+ *     to. Past Grace the shards resume and the reload is refused: the old
+ *     configuration runs on, nothing was lost or changed.
+ *  2. keep what can be kept: when the inputs are the same sections in the
+ *     same order (and the parsers, shards and store are as they were),
+ *     start the new pipeline's workers on channels to the parked shards,
+ *     stop the old workers (idle by now), and have each shard rebind to
+ *     the new pipeline on its own thread. The input objects move to the
+ *     new pipeline; the new pipeline's own copies of them, never started,
+ *     go with the old one.
+ *  3. otherwise stop the old pipeline (what the shards read after the
+ *     park is drained as at shutdown) and start the new one.
+ * The HTTP server reads the pipeline under its lock, which a reload holds
+ * while the shards change hands (dp_http_pipeline_lock).
+ *
+ * Control thread, except dp_reload_ask / dp_reload_count.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "dp_http.h"
+#include "dp_log.h"
+#include "dp_pipeline_int.h"
+#include "dp_reload.h"
+#include "dp_time.h"
+#include "out_worker.h"
+#include "shard.h"
+#include "shard_rx.h"
+
+/* ---- requests (HTTP server -> control thread) ---- */
+
+struct dp_reload {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	uint64_t asked, done;
+	unsigned count;
+	int rc;
+	char msg[sizeof(((struct dp_err *)0)->msg)];
+};
+
+struct dp_reload *dp_reload_new(void)
+{
+	struct dp_reload *r = calloc(1, sizeof(*r));
+	if (!r)
+		return NULL;
+	pthread_mutex_init(&r->mu, NULL);
+	pthread_cond_init(&r->cv, NULL);
+	return r;
+}
+
+void dp_reload_free(struct dp_reload *r)
+{
+	if (!r)
+		return;
+	pthread_mutex_destroy(&r->mu);
+	pthread_cond_destroy(&r->cv);
+	free(r);
+}
+
+int dp_reload_ask(struct dp_reload *r, char *msg, size_t cap)
+{
+	pthread_mutex_lock(&r->mu);
+	uint64_t mine = ++r->asked;
+	pthread_mutex_unlock(&r->mu);
+	if (kill(getpid(), SIGHUP)) {
+		snprintf(msg, cap, "cannot signal the control thread: %s", strerror(errno));
+		return -errno;
+	}
+	pthread_mutex_lock(&r->mu);
+	while (r->done < mine)
+		pthread_cond_wait(&r->cv, &r->mu);
+	int rc = r->rc;
+	snprintf(msg, cap, "%s", r->msg);
+	pthread_mutex_unlock(&r->mu);
+	return rc;
+}
+
+unsigned dp_reload_count(struct dp_reload *r)
+{
+	pthread_mutex_lock(&r->mu);
+	unsigned n = r->count;
+	pthread_mutex_unlock(&r->mu);
+	return n;
+}
+
+uint64_t dp_reload_begin(struct dp_reload *r)
+{
+	if (!r)
+		return 0;
+	pthread_mutex_lock(&r->mu);
+	uint64_t upto = r->asked;
+	pthread_mutex_unlock(&r->mu);
+	return upto;
+}
+
+void dp_reload_end(struct dp_reload *r, uint64_t upto, int rc, const char *msg)
+{
+	if (!r)
+		return;
+	pthread_mutex_lock(&r->mu);
+	if (upto > r->done)
+		r->done = upto;
+	r->rc = rc;
+	if (!rc)
+		r->count++;
+	snprintf(r->msg, sizeof(r->msg), "%s", msg ? msg : "");
+	pthread_cond_broadcast(&r->cv);
+	pthread_mutex_unlock(&r->mu);
+}
+
+/* ---- parking ---- */
+
+static void park_all(struct dp_pipeline *pl, enum shard_park how)
+{
+	for (unsigned s = 0; s < pl->nshards; s++)
+		shard_park(pl->shards[s], how);
+}
+
+/* Wait until every shard says `want` (parked: 1 all home, 0 running). */
+static bool wait_parked(struct dp_pipeline *pl, int want, uint64_t deadline_ns)
+{
+	for (;;) {
+		unsigned n = 0;
+		for (unsigned s = 0; s < pl->nshards; s++)
+			n += atomic_load_explicit(&pl->shards[s]->parked, memory_order_acquire) == want &&
+			     atomic_load_explicit(&pl->shards[s]->park, memory_order_relaxed) !=
+				     SHARD_PARK_REBIND;
+		if (n == pl->nshards)
+			return true;
+		if (deadline_ns && dp_time_mono_ns() > deadline_ns)
+			return false;
+		usleep(1000);
+	}
+}
+
+/* The outputs still holding chunks, for the message of a refused reload. */
+static void behind(const struct dp_pipeline *pl, char *out, size_t cap)
+{
+	size_t n = 0;
+	out[0] = 0;
+	for (unsigned w = 0; w < pl->nworkers && n < cap; w++) {
+		const struct out_worker *wk = pl->workers[w];
+		bool held = DP_CNT_GET(wk->taken) != DP_CNT_GET(wk->released);
+		for (unsigned s = 0; !held && s < pl->nshards; s++)
+			held = dp_ring_count(wk->chan[s]->out) > 0;
+		if (held && !strstr(out, wk->o->name))
+			n += (size_t)snprintf(out + n, cap - n, "%s%s", n ? ", " : "", wk->o->name);
+	}
+	if (!out[0])
+		snprintf(out, cap, "the outputs");
+}
+
+/* ---- what a reload may keep ---- */
+
+static unsigned regular_inputs(const struct dp_pipeline *pl)
+{
+	unsigned n = 0;
+	while (n < pl->nin && pl->in[n]->emitter_of < 0)
+		n++;
+	return n;
+}
+
+static bool streq(const char *a, const char *b)
+{
+	return (!a && !b) || (a && b && !strcmp(a, b));
+}
+
+static bool same_store(const struct dp_pipeline *a, const struct dp_pipeline *b)
+{
+	const struct dp_service *x = &a->svc, *y = &b->svc;
+	if (!x->storage_path && !y->storage_path)
+		return true;
+	if (!streq(x->storage_path, y->storage_path) || x->storage_sync != y->storage_sync ||
+	    x->storage_checksum != y->storage_checksum || x->storage_max_chunks_up != y->storage_max_chunks_up ||
+	    x->storage_backlog_mem_limit != y->storage_backlog_mem_limit ||
+	    x->storage_delete_irrecoverable != y->storage_delete_irrecoverable ||
+	    x->storage_full_action != y->storage_full_action ||
+	    x->storage_keep_rejected != y->storage_keep_rejected ||
+	    !streq(x->storage_rejected_path, y->storage_rejected_path))
+		return false;
+	/* The store keeps a position per output: the outputs must be too. */
+	if (a->nout != b->nout)
+		return false;
+	for (unsigned o = 0; o < a->nout; o++)
+		if (a->out[o]->sig != b->out[o]->sig)
+			return false;
+	return true;
+}
+
+/* Why the inputs cannot be kept, or NULL when they can. */
+static const char *why_not_kept(const struct dp_pipeline *a, const struct dp_pipeline *b)
+{
+	unsigned k = regular_inputs(a);
+	if (k != regular_inputs(b))
+		return "inputs were added or removed";
+	for (unsigned i = 0; i < k; i++)
+		if (a->in[i]->sig != b->in[i]->sig || a->in[i]->ops != b->in[i]->ops ||
+		    a->in[i]->pool_chunks != b->in[i]->pool_chunks)
+			return "an [INPUT] section changed";
+	if (a->parsers_sig != b->parsers_sig)
+		return "the parsers changed";
+	if (a->nshards != b->nshards || memcmp(a->cpu, b->cpu, sizeof(a->cpu[0]) * a->nshards))
+		return "Shards or CPUs changed";
+	if (!same_store(a, b))
+		return "the store or, with a store, the outputs changed";
+	return NULL;
+}
+
+static bool polls_rx(const struct dp_pipeline *pl)
+{
+	for (unsigned i = 0; i < pl->nin; i++)
+		if (pl->in[i]->rx && pl->in[i]->rx->backend != SHARD_RX_EPOLL)
+			return true;
+	return false;
+}
+
+/* ---- the two ways ---- */
+
+static int keep_inputs(struct dp_pipeline *old, struct dp_pipeline *pl, struct dp_http *http,
+		       struct dp_err *err)
+{
+	unsigned keep = regular_inputs(pl);
+	struct dp_chan ***chans = calloc(pl->nshards, sizeof(*chans));
+	struct shard_rebind *rb = calloc(pl->nshards, sizeof(*rb));
+	int rc = chans && rb ? 0 : dp_err_set(err, -ENOMEM, "reload: out of memory");
+	for (unsigned s = 0; !rc && s < pl->nshards; s++)
+		if (!(chans[s] = calloc(pl->nworkers ? pl->nworkers : 1, sizeof(**chans))))
+			rc = dp_err_set(err, -ENOMEM, "reload: out of memory");
+	/* The store and the parsers of the kept inputs go first: the new
+	 * workers' ring sizes count the store's chunks. */
+	if (!rc) {
+		pl->store = old->store;
+		rc = dp_pipeline_workers_create(pl, old->shards, chans, err);
+	}
+	if (!rc)
+		rc = dp_pipeline_workers_start(pl, err);
+	if (rc) {
+		pl->store = NULL;
+		dp_pipeline_workers_stop(pl);
+		for (unsigned s = 0; chans && s < pl->nshards; s++)
+			free(chans[s]);
+		free(chans);
+		free(rb);
+		park_all(old, SHARD_PARK_NONE);
+		return rc;
+	}
+	/* Nothing is in flight: the old workers finish at once. */
+	dp_pipeline_workers_stop(old);
+	dp_http_pipeline_lock(http);
+	old->store = NULL;
+	for (unsigned i = 0; i < keep; i++) {
+		struct dp_input *kept = old->in[i], *fresh = pl->in[i];
+		kept->route = fresh->route;
+		kept->filters = fresh->filters;
+		kept->file = fresh->file;
+		kept->line = fresh->line;
+		kept->sec = NULL;
+		kept->pl = pl;
+		fresh->pl = old;
+		pl->in[i] = kept;
+		old->in[i] = fresh;
+	}
+	if (old->kept_parsers || old->kept_ml_parsers) {
+		pl->kept_parsers = old->kept_parsers;
+		pl->kept_ml_parsers = old->kept_ml_parsers;
+		old->kept_parsers = NULL;
+		old->kept_ml_parsers = NULL;
+	} else {
+		pl->kept_parsers = old->parsers;
+		pl->kept_ml_parsers = old->ml_parsers;
+		old->parsers = NULL;
+		old->ml_parsers = NULL;
+	}
+	pl->shards = old->shards;
+	old->shards = NULL;
+	pl->start_ns = old->start_ns;
+	unsigned cap = shard_ring_cap(pl);
+	for (unsigned s = 0; s < pl->nshards; s++) {
+		rb[s] = (struct shard_rebind){ .pl = pl, .keep = keep, .chan = chans[s], .ring_cap = cap };
+		pl->shards[s]->rebind = &rb[s];
+	}
+	park_all(pl, SHARD_PARK_REBIND);
+	wait_parked(pl, 0, 0);
+	for (unsigned s = 0; s < pl->nshards; s++) {
+		pl->shards[s]->rebind = NULL;
+		if (rb[s].rc && !rc)
+			rc = dp_err_set(err, rb[s].rc, "reload: shard %u could not take on the new pipeline", s);
+	}
+	dp_http_pipeline_set(http, pl);
+	free(chans);
+	free(rb);
+	dp_pipeline_destroy(old);
+	/* A shard short of memory for an emitter runs without it, but the
+	 * new configuration is in place: say so, as a done reload. */
+	if (rc)
+		dp_error("%s", err->msg);
+	return 0;
+}
+
+static int restart(struct dp_pipeline **cur, struct dp_pipeline *pl, struct dp_http *http, struct dp_err *err)
+{
+	struct dp_pipeline *old = *cur;
+	dp_http_pipeline_lock(http);
+	/* Parked, every chunk home: stop, then let them leave the park. */
+	for (unsigned s = 0; s < old->nshards; s++)
+		atomic_store(&old->shards[s]->stop, 1);
+	park_all(old, SHARD_PARK_NONE);
+	int src = dp_pipeline_stop(old);
+	if (src == -ETIMEDOUT || dp_pipeline_has_stuck_worker(old))
+		dp_error("reload: an output of the old configuration did not finish within Grace");
+	else
+		dp_pipeline_destroy(old);
+	*cur = NULL;
+	int rc = dp_pipeline_start(pl, err);
+	if (rc) {
+		dp_pipeline_stop(pl);
+		dp_pipeline_destroy(pl);
+		dp_http_pipeline_set(http, NULL);
+		return -EAGAIN;
+	}
+	*cur = pl;
+	dp_http_pipeline_set(http, pl);
+	return 0;
+}
+
+int dp_reload_apply(struct dp_pipeline **cur, struct dp_pipeline *next, struct dp_http *http,
+		    struct dp_err *err)
+{
+	struct dp_pipeline *old = *cur;
+	const char *why = why_not_kept(old, next);
+	if (why && (polls_rx(old) || polls_rx(next))) {
+		dp_pipeline_destroy(next);
+		return dp_err_set(err, -EINVAL,
+				  "reload refused: %s, and a DPDK or AF_XDP input cannot be restarted in place: "
+				  "restart sluice", why);
+	}
+	uint64_t t0 = dp_time_mono_ns();
+	park_all(old, SHARD_PARK_HOLD);
+	if (!wait_parked(old, 1, t0 + (uint64_t)(old->svc.grace * 1e9))) {
+		char who[256];
+		behind(old, who, sizeof(who));
+		park_all(old, SHARD_PARK_NONE);
+		wait_parked(old, 0, 0);
+		dp_pipeline_destroy(next);
+		return dp_err_set(err, -ETIMEDOUT,
+				  "reload refused: %s did not deliver the records in flight within Grace (%.1fs); "
+				  "the running configuration is unchanged", who, old->svc.grace);
+	}
+	uint64_t t1 = dp_time_mono_ns();
+	int rc;
+	if (!why) {
+		rc = keep_inputs(old, next, http, err);
+		if (rc) {
+			dp_pipeline_destroy(next);
+			return rc;
+		}
+		*cur = next;
+		dp_info("reloaded: inputs, their connections and counters kept; drain %.1f ms, switch %.1f ms",
+			(double)(t1 - t0) / 1e6, (double)(dp_time_mono_ns() - t1) / 1e6);
+		return 0;
+	}
+	dp_info("reload: %s: restarting the inputs (their connections are closed once read)", why);
+	rc = restart(cur, next, http, err);
+	if (!rc)
+		dp_info("reloaded: drain %.1f ms, restart %.1f ms", (double)(t1 - t0) / 1e6,
+			(double)(dp_time_mono_ns() - t1) / 1e6);
+	return rc;
+}

@@ -1,0 +1,148 @@
+/*
+ * shard_park.c — a shard's side of a reload (runtime/dp_reload.c).
+ *
+ * Parking: the control thread sets sh->park and rings the shard's bell.
+ * At the top of its loop the shard stops reading (its sockets stay open
+ * and registered; the kernel holds what arrives, TCP's window pushes back
+ * on the senders), hands on every open chunk and whatever its filters and
+ * SQL windows hold (their final tick, as at shutdown), and waits on its
+ * bell, still taking the chunks the workers return and pumping the store,
+ * until every chunk is home: then parked = 1. Nothing is in flight from
+ * this shard any more, so the old pipeline's workers can stop without
+ * losing a record.
+ *
+ * The control thread then either resumes the shard (park = NONE: nothing
+ * changed) or asks for a rebind (park = REBIND with sh->rebind filled):
+ * the shard, on its own thread, lets go of its filter contexts, its SQL
+ * part and the inputs past rebind->keep (emitters: no sockets), takes the
+ * new pipeline, its channels and inputs, and goes on. Inputs below keep
+ * are the same objects at the same index: their listeners, connections
+ * (with their unread bytes and TLS sessions), contexts and counters stay.
+ *
+ * Threads: shard_park is called by the control thread; shard_park_run
+ * runs on the shard. The handshake is park (control -> shard) and parked
+ * (shard -> control), both with release/acquire order.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include "dp_log.h"
+#include "shard.h"
+#include "shard_store.h"
+
+void shard_park(struct shard *sh, enum shard_park how)
+{
+	atomic_store_explicit(&sh->park, how, memory_order_release);
+	dp_bell_ring_always(&sh->bell);
+}
+
+/* Every chunk of every input is in its pool (an open chunk with nothing
+ * in it counts as home), none waits in a memrb queue or the store. */
+static bool all_home(const struct shard *sh)
+{
+	for (unsigned i = 0; i < sh->nin; i++) {
+		const struct shard_in *si = &sh->ins[i];
+		unsigned open = si->open ? 1 : 0;
+		if (si->pool.nfree + open != si->pool.total)
+			return false;
+	}
+	return !shard_memrb_waiting(sh) && shard_store_idle(sh);
+}
+
+/* Hand on what is held: open chunks, filters' and SQL's state. */
+static void hand_on(struct shard *sh)
+{
+	shard_clocks(sh);
+	shard_filters_tick(sh, true);
+	shard_flush_due(sh, true);
+	shard_memrb_pump(sh, true);
+	shard_wake_flush(sh);
+}
+
+static int rebind(struct shard *sh, const struct shard_rebind *rb)
+{
+	struct dp_pipeline *pl = rb->pl;
+	/* The old pipeline's filters, SQL part, and inputs it alone had. */
+	shard_filters_fini(sh);
+	for (unsigned i = rb->keep; i < sh->nin; i++)
+		shard_in_fini(sh, &sh->ins[i]);
+	unsigned nw = pl->nworkers ? pl->nworkers : 1;
+	unsigned *wake_pend = calloc(nw, sizeof(*wake_pend));
+	uint8_t *wake_is_pend = calloc(nw, 1);
+	struct shard_flt_counters *flt_cnt = calloc(pl->nflt ? pl->nflt : 1, sizeof(*flt_cnt));
+	if (!wake_pend || !wake_is_pend || !flt_cnt) {
+		free(wake_pend);
+		free(wake_is_pend);
+		free(flt_cnt);
+		return -ENOMEM;
+	}
+	free(sh->wake_pend);
+	free(sh->wake_is_pend);
+	free(sh->flt_cnt);
+	free(sh->chan);
+	sh->wake_pend = wake_pend;
+	sh->wake_is_pend = wake_is_pend;
+	sh->nwake_pend = 0;
+	sh->flt_cnt = flt_cnt;
+	sh->chan = rb->chan;
+	sh->ring_cap = rb->ring_cap;
+	sh->pl = pl;
+	sh->flush_ns = (uint64_t)(pl->svc.flush * 1e9);
+	sh->flt_ticks = false;
+	for (unsigned i = 0; i < rb->keep; i++)
+		sh->ins[i].in = pl->in[i];
+	int rc = 0;
+	for (unsigned i = rb->keep; i < pl->nin; i++) {
+		struct dp_err err = { 0 };
+		if (shard_in_init(sh, i, &err)) {
+			dp_error("shard %u: reload: %s", sh->id, err.msg);
+			rc = -ENOMEM;
+		}
+		struct shard_in *si = &sh->ins[i];
+		if (si->in->ops->shard_ctx_create)
+			si->ctx = si->in->ops->shard_ctx_create(si->in, sh->id);
+		si->count_stored = sh->store && si->in->storage_type == DP_STORAGE_FILESYSTEM;
+	}
+	sh->nin = pl->nin;
+	if (shard_filters_init(sh))
+		rc = -ENOMEM;
+	return rc;
+}
+
+void shard_park_run(struct shard *sh)
+{
+	hand_on(sh);
+	struct pollfd pfd = { .fd = sh->bell.fd, .events = POLLIN };
+	for (;;) {
+		int how = atomic_load_explicit(&sh->park, memory_order_acquire);
+		if (how == SHARD_PARK_NONE)
+			break;
+		if (how == SHARD_PARK_REBIND) {
+			sh->rebind->rc = rebind(sh, sh->rebind);
+			atomic_store_explicit(&sh->park, SHARD_PARK_NONE, memory_order_relaxed);
+			break;
+		}
+		shard_clocks(sh);
+		if (shard_reclaim(sh))
+			shard_memrb_pump(sh, true);
+		if (sh->store) {
+			shard_store_tick(sh);
+			shard_store_pump(sh);
+		}
+		shard_wake_flush(sh);
+		bool home = all_home(sh);
+		atomic_store_explicit(&sh->parked, home ? 1 : 2, memory_order_release);
+		/* Sleep until a return or the control thread rings; the
+		 * handshake of dp_chan.h, so no return slips by. */
+		dp_bell_sleep_begin(&sh->bell);
+		if (!shard_reclaim(sh))
+			poll(&pfd, 1, home ? 50 : 5);
+		else
+			shard_memrb_pump(sh, true);
+		dp_bell_sleep_end(&sh->bell);
+		dp_bell_clear(&sh->bell);
+	}
+	shard_clocks(sh);
+	atomic_store_explicit(&sh->parked, 0, memory_order_release);
+}

@@ -1,0 +1,213 @@
+#!/usr/bin/env python3
+"""test_reload.py — hot reload (SIGHUP, POST/PUT /api/v2/reload) under load.
+
+Fluent Bit's behaviour (docs.fluentbit.io/manual/administration/hot-reload;
+src/http_server/api/v2/reload.c): SIGHUP or POST/PUT /api/v2/reload with
+Hot_Reload On reloads; GET /api/v2/reload answers {"hot_reload_count":N};
+POST answers {"reload":"done","status":0}. Fluent Bit's reload is known to
+hang or crash under load (fluent-bit #11183, #9354, #10670); sluice's
+contract (docs/OPERATIONS.md, Reload) is stricter, and is what these tests
+check: a sender that keeps one connection open and sends through several
+reloads sees no reset, and every record it sent reaches the outputs exactly
+once; a bad configuration is refused and the running one stays.
+"""
+import json
+import socket
+import threading
+import time
+import urllib.error
+import urllib.request
+
+from harness import Fail, check, check_eq, conf, file_out, free_port, main, read_lines, service, tcp_in, wait_for
+
+
+class Sender:
+    """One TCP connection sending JSON lines {"seq": i} as fast as the
+    socket takes them, in bursts, until stopped; any error is kept."""
+
+    def __init__(self, port, total):
+        self.sock = socket.create_connection(('127.0.0.1', port))
+        self.total = total
+        self.sent = 0
+        self.error = None
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self):
+        try:
+            while self.sent < self.total:
+                n = min(200, self.total - self.sent)
+                data = ''.join('{"seq":%d}\n' % (self.sent + i) for i in range(n))
+                self.sock.sendall(data.encode())
+                self.sent += n
+                time.sleep(0.002)
+        except OSError as e:
+            self.error = e
+
+    def finish(self, timeout=120):
+        self.thread.join(timeout)
+        if self.thread.is_alive():
+            raise Fail('sender did not finish')
+        self.sock.close()
+
+
+def seqs(path):
+    out = []
+    for line in read_lines(path):
+        if line.strip():
+            out.append(json.loads(line)['seq'])
+    return out
+
+
+def check_exactly_once(path, total, what):
+    got = seqs(path)
+    missing = sorted(set(range(total)) - set(got))
+    check(not missing, '%s: every record arrived' % what, 'missing %d, first %s' % (len(missing), missing[:5]))
+    check_eq(len(got), total, '%s: no record twice' % what)
+
+
+def http(method, port, path):
+    req = urllib.request.Request('http://127.0.0.1:%d%s' % (port, path), method=method,
+                                 data=b'{}' if method in ('POST', 'PUT') else None)
+    try:
+        with urllib.request.urlopen(req, timeout=60) as r:
+            return r.status, r.read().decode()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read().decode()
+
+
+def write_conf(s, text):
+    with open(s.conf_path, 'w') as f:
+        f.write(text)
+
+
+def wait_log(s, needle, count, timeout=60):
+    wait_for(lambda: s.stderr().count(needle) >= count, timeout, '%r %d times in the log' % (needle, count),
+             proc=s)
+
+
+def test_reload_under_load(t):
+    """Outputs and filters change twice (SIGHUP, then POST) while one
+    connection sends 60,000 records: the connection stays, each record is
+    in out_a exactly once; out_b exists only between the reloads."""
+    port, hport = free_port(), free_port()
+    svc = service(t, HTTP_Server='On', HTTP_Listen='127.0.0.1', HTTP_Port=hport, Hot_Reload='On')
+    base = conf(svc, tcp_in(port), file_out(t, 'out_a.txt', 'json_lines'))
+    wider = conf(svc, tcp_in(port), file_out(t, 'out_a.txt', 'json_lines'),
+                 file_out(t, 'out_b.txt', 'json_lines'),
+                 ('FILTER', [('Name', 'record_modifier'), ('Match', '*'), ('Record', 'gen 2')]))
+    s = t.sluice(base)
+    total = 60000
+    snd = Sender(port, total)
+    wait_for(lambda: snd.sent > 5000, 30, 'the sender under way')
+    write_conf(s, wider)
+    s.send(1)  # SIGHUP
+    wait_log(s, 'reloaded:', 1)
+    check('connections and counters kept' in s.stderr(), 'unchanged input kept in place',
+          s.stderr_tail())
+    wait_for(lambda: snd.sent > 30000, 60, 'the sender past the first reload')
+    write_conf(s, base)
+    st, body = http('POST', hport, '/api/v2/reload')
+    check_eq((st, json.loads(body)), (200, {'reload': 'done', 'status': 0}), 'POST /api/v2/reload')
+    st, body = http('GET', hport, '/api/v2/reload')
+    check_eq(json.loads(body), {'hot_reload_count': 2}, 'GET /api/v2/reload counts both reloads')
+    snd.finish()
+    check(snd.error is None, 'the connection was never reset', str(snd.error))
+    s.wait_stats(lambda st: st['inputs']['tcp.0']['records'] >= total, 60, 'every record read')
+    wait_for(lambda: len(seqs(t.path('out_a.txt'))) >= total, 60, 'out_a complete', proc=s)
+    check_eq(s.stop(), 0, 'exit status')
+    check_exactly_once(t.path('out_a.txt'), total, 'out_a (in every configuration)')
+    b = seqs(t.path('out_b.txt'))
+    check(0 < len(b) < total, 'out_b got the records read while it was configured', str(len(b)))
+    check_eq(len(b), len(set(b)), 'out_b: no record twice')
+    stats = json.loads(open(s.stats_path).read())
+    check_eq(stats['inputs']['tcp.0']['connections'], 1, 'one connection accepted over both reloads')
+    recs = [json.loads(x) for x in read_lines(t.path('out_a.txt')) if x.strip()]
+    gen = [r['seq'] for r in recs if r.get('gen') == '2']
+    check(gen, 'the filter of the second configuration ran on records read under it', str(len(gen)))
+
+
+def test_bad_config_refused(t):
+    """A configuration that does not check is refused whole: the error
+    names file:line and key, the running pipeline goes on unchanged."""
+    port, hport = free_port(), free_port()
+    svc = service(t, HTTP_Server='On', HTTP_Listen='127.0.0.1', HTTP_Port=hport, Hot_Reload='On')
+    good = conf(svc, tcp_in(port), file_out(t, 'out.txt', 'json_lines'))
+    s = t.sluice(good)
+    snd = Sender(port, 2000)
+    snd.finish()
+    wait_for(lambda: len(seqs(t.path('out.txt'))) >= 2000, 30, 'first records', proc=s)
+    write_conf(s, good.replace('Format', 'Formatt', 1))
+    s.send(1)
+    wait_log(s, 'reload: ', 1)
+    check("'Formatt'" in s.stderr(), 'the log names the bad key', s.stderr_tail())
+    st, body = http('POST', hport, '/api/v2/reload')
+    j = json.loads(body)
+    check_eq((st, j['reload'], j['status']), (400, 'failed', -1), 'POST answers the refusal')
+    check('Formatt' in j['error'] and 'sluice.conf:' in j['error'], 'the answer names file:line and key',
+          j['error'])
+    check_eq(json.loads(http('GET', hport, '/api/v2/reload')[1]), {'hot_reload_count': 0},
+             'no reload counted')
+    snd = Sender(port, 2000)
+    snd.finish()
+    wait_for(lambda: len(seqs(t.path('out.txt'))) >= 4000, 30, 'records after the refusal', proc=s)
+    check_eq(s.stop(), 0, 'exit status')
+
+
+def test_inputs_changed(t):
+    """An input added: the inputs restart (the new port listens, the old
+    one again); what was sent before is delivered exactly once."""
+    port, port2 = free_port(), free_port()
+    one = conf(service(t), tcp_in(port), file_out(t, 'out.txt', 'json_lines'))
+    two = conf(service(t), tcp_in(port), tcp_in(port2), file_out(t, 'out.txt', 'json_lines'))
+    s = t.sluice(one)
+    snd = Sender(port, 5000)
+    snd.finish()
+    write_conf(s, two)
+    s.send(1)
+    wait_log(s, 'reloaded:', 1)
+    check('restarting the inputs' in s.stderr(), 'the log says why the inputs restart', s.stderr_tail())
+    for p, base in ((port, 5000), (port2, 10000)):
+        c = socket.create_connection(('127.0.0.1', p))
+        c.sendall(''.join('{"seq":%d}\n' % (base + i) for i in range(5000)).encode())
+        c.close()
+    wait_for(lambda: len(seqs(t.path('out.txt'))) >= 15000, 60, 'all records', proc=s)
+    check_eq(s.stop(), 0, 'exit status')
+    check_exactly_once(t.path('out.txt'), 15000, 'out.txt')
+
+
+def test_hot_reload_off(t):
+    """Without Hot_Reload the endpoint refuses, as Fluent Bit's; SIGHUP
+    still reloads (a service manager's reload)."""
+    port, hport = free_port(), free_port()
+    s = t.sluice(conf(service(t, HTTP_Server='On', HTTP_Listen='127.0.0.1', HTTP_Port=hport), tcp_in(port),
+                      file_out(t, 'out.txt', 'json_lines')))
+    st, body = http('PUT', hport, '/api/v2/reload')
+    check_eq((st, json.loads(body)), (400, {'reload': 'not enabled', 'status': -1}), 'PUT without Hot_Reload')
+    s.send(1)
+    wait_log(s, 'reloaded:', 1)
+    check_eq(json.loads(http('GET', hport, '/api/v2/reload')[1]), {'hot_reload_count': 1}, 'SIGHUP counted')
+    check_eq(s.stop(), 0, 'exit status')
+
+
+def test_output_behind_refuses(t):
+    """Records an output cannot deliver within Grace: the reload is
+    refused (nothing lost, nothing changed) and names the output."""
+    port, dead = free_port(), free_port()
+    text = conf(service(t, Grace='1'), tcp_in(port),
+                ('OUTPUT', [('Name', 'http'), ('Match', '*'), ('Host', '127.0.0.1'), ('Port', str(dead)),
+                            ('Retry_Limit', 'no_limits')]))
+    s = t.sluice(text)
+    snd = Sender(port, 100)
+    snd.finish()
+    s.wait_stats(lambda st: st['inputs']['tcp.0']['records'] >= 100, 30, 'records read')
+    s.send(1)
+    wait_log(s, 'reload refused', 1)
+    check('http.0 did not deliver' in s.stderr(), 'the refusal names the output', s.stderr_tail())
+    check(s.poll() is None, 'sluice still runs')
+    s.stop()
+
+
+if __name__ == '__main__':
+    main([test_reload_under_load, test_bad_config_refused, test_inputs_changed, test_hot_reload_off,
+          test_output_behind_refuses])
