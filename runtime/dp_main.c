@@ -31,6 +31,7 @@
 #include "dp_reload.h"
 #include "dp_stats.h"
 #include "dp_suggest.h"
+#include "dp_time.h"
 #ifdef SLUICE_JEMALLOC
 #include <jemalloc/jemalloc.h>
 #endif
@@ -145,11 +146,14 @@ static int reload(struct run_state *st, struct dp_err *err)
 	}
 	struct dp_conf *conf = merge(file, cli.conf);
 	conf->strict_vars = cli.strict;
+	uint64_t t0 = dp_time_mono_ns();
 	struct dp_pipeline *next = dp_pipeline_create(conf, err);
 	if (!next) {
 		dp_conf_destroy(conf);
 		return -EINVAL;
 	}
+	dp_info("reload: configuration read and checked in %.1f ms (the running one goes on meanwhile)",
+		(double)(dp_time_mono_ns() - t0) / 1e6);
 	int rc = dp_reload_apply(&st->pl, next, st->http, err);
 	if (rc == 0) {
 		dp_conf_destroy(st->conf);

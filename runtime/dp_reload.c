@@ -225,6 +225,24 @@ static bool polls_rx(const struct dp_pipeline *pl)
 
 /* ---- the two ways ---- */
 
+/* An output written alike (same section, same name) carries on with its
+ * counters, so a dashboard's totals do not drop at each reload. The old
+ * workers are idle (every chunk is home): their counters are final. */
+static void carry_counters(const struct dp_pipeline *old, struct dp_pipeline *pl)
+{
+	for (unsigned o = 0; o < pl->nout; o++) {
+		const struct dp_output *n = pl->out[o];
+		for (unsigned p = 0; p < old->nout; p++) {
+			const struct dp_output *q = old->out[p];
+			if (q->sig != n->sig || strcmp(q->name, n->name) || q->workers != n->workers)
+				continue;
+			for (unsigned k = 0; k < (unsigned)n->workers; k++)
+				pl->workers[n->worker_base + k]->cnt = old->workers[q->worker_base + k]->cnt;
+			break;
+		}
+	}
+}
+
 static int keep_inputs(struct dp_pipeline *old, struct dp_pipeline *pl, struct dp_http *http,
 		       struct dp_err *err)
 {
@@ -241,8 +259,10 @@ static int keep_inputs(struct dp_pipeline *old, struct dp_pipeline *pl, struct d
 		pl->store = old->store;
 		rc = dp_pipeline_workers_create(pl, old->shards, chans, err);
 	}
-	if (!rc)
+	if (!rc) {
+		carry_counters(old, pl);
 		rc = dp_pipeline_workers_start(pl, err);
+	}
 	if (rc) {
 		pl->store = NULL;
 		dp_pipeline_workers_stop(pl);
