@@ -133,6 +133,39 @@ static unsigned count_dirs(const char *path)
 	return n;
 }
 
+/* What each output had confirmed, from its workers' cursor files (at
+ * open, and again when a reload hands the store to a new pipeline whose
+ * workers start from it). */
+static int read_cursors(struct dp_pipeline *pl)
+{
+	struct dp_store *st = pl->store;
+	char buf[PATH_MAX];
+	uint64_t *tmp = calloc(st->ndirs, sizeof(*tmp));
+	if (!tmp)
+		return -ENOMEM;
+	memset(st->cursor, 0, (size_t)pl->nout * st->ndirs * sizeof(*st->cursor));
+	/* An output that spreads every chunk over its workers (fanout)
+	 * confirmed a chunk when all of them did: the smallest cursor. Else
+	 * one worker had each directory: the largest (each file's claim is
+	 * true on its own, and a worker count may have changed). */
+	for (unsigned o = 0; o < pl->nout; o++) {
+		const struct dp_output *out = pl->out[o];
+		uint64_t *cur = st->cursor + (size_t)o * st->ndirs;
+		for (unsigned n = 0; n < (unsigned)out->workers; n++) {
+			cur_path(st, out, n, buf, sizeof(buf));
+			cur_read(buf, tmp, st->ndirs);
+			for (unsigned d = 0; d < st->ndirs; d++) {
+				if (out->fanout)
+					cur[d] = n == 0 || tmp[d] < cur[d] ? tmp[d] : cur[d];
+				else if (tmp[d] > cur[d])
+					cur[d] = tmp[d];
+			}
+		}
+	}
+	free(tmp);
+	return 0;
+}
+
 int dp_store_open(struct dp_pipeline *pl, struct dp_err *err)
 {
 	bool used = pl->svc.storage_keep_rejected;
@@ -171,31 +204,16 @@ int dp_store_open(struct dp_pipeline *pl, struct dp_err *err)
 	if (rc)
 		return dp_err_set(err, rc, "storage.path %s: cannot create it: %s", st->path, strerror(-rc));
 	st->cursor = calloc((size_t)pl->nout * st->ndirs, sizeof(*st->cursor));
-	uint64_t *tmp = calloc(st->ndirs, sizeof(*tmp));
-	if (!st->cursor || !tmp) {
-		free(tmp);
+	if (!st->cursor || read_cursors(pl))
 		return dp_err_set(err, -ENOMEM, "store: out of memory");
-	}
-	/* An output that spreads every chunk over its workers (fanout)
-	 * confirmed a chunk when all of them did: the smallest cursor. Else
-	 * one worker had each directory: the largest (each file's claim is
-	 * true on its own, and a worker count may have changed). */
-	for (unsigned o = 0; o < pl->nout; o++) {
-		const struct dp_output *out = pl->out[o];
-		uint64_t *cur = st->cursor + (size_t)o * st->ndirs;
-		for (unsigned n = 0; n < (unsigned)out->workers; n++) {
-			cur_path(st, out, n, buf, sizeof(buf));
-			cur_read(buf, tmp, st->ndirs);
-			for (unsigned d = 0; d < st->ndirs; d++) {
-				if (out->fanout)
-					cur[d] = n == 0 || tmp[d] < cur[d] ? tmp[d] : cur[d];
-				else if (tmp[d] > cur[d])
-					cur[d] = tmp[d];
-			}
-		}
-	}
-	free(tmp);
 	return 0;
+}
+
+int dp_store_adopt(struct dp_pipeline *pl, struct dp_store *st)
+{
+	pl->store = st;
+	st->path = pl->svc.storage_path;   /* the same path, in pl's own settings */
+	return read_cursors(pl);
 }
 
 void dp_store_close(struct dp_pipeline *pl)

@@ -39,6 +39,11 @@ struct dp_store {
 /* dp_pipeline_create: storage.type filesystem needs storage.path; pool
  * sizes of filesystem inputs (storage.max_chunks_up). */
 int dp_store_check(struct dp_pipeline *pl, struct dp_err *err);
+/* A reload that keeps the inputs (runtime/dp_reload.c) hands the running
+ * store to the new pipeline pl, whose outputs are the same: the cursors are
+ * read again from the old workers' files, which hold what they confirmed.
+ * 0, or -ENOMEM. */
+int dp_store_adopt(struct dp_pipeline *pl, struct dp_store *st);
 /* dp_pipeline_start, before the shards: create the folders, count the
  * shard directories, read the cursors. NULL store when no input uses it. */
 int dp_store_open(struct dp_pipeline *pl, struct dp_err *err);

@@ -31,6 +31,7 @@
 #include "dp_log.h"
 #include "dp_pipeline_int.h"
 #include "dp_reload.h"
+#include "dp_store.h"
 #include "dp_time.h"
 #include "out_worker.h"
 #include "shard.h"
@@ -255,10 +256,10 @@ static int keep_inputs(struct dp_pipeline *old, struct dp_pipeline *pl, struct d
 			rc = dp_err_set(err, -ENOMEM, "reload: out of memory");
 	/* The store and the parsers of the kept inputs go first: the new
 	 * workers' ring sizes count the store's chunks. */
-	if (!rc) {
-		pl->store = old->store;
+	if (!rc && old->store && dp_store_adopt(pl, old->store))
+		rc = dp_err_set(err, -ENOMEM, "reload: out of memory");
+	if (!rc)
 		rc = dp_pipeline_workers_create(pl, old->shards, chans, err);
-	}
 	if (!rc) {
 		carry_counters(old, pl);
 		rc = dp_pipeline_workers_start(pl, err);
