@@ -49,7 +49,7 @@ class Sender:
             self.error = e
 
     def finish(self, timeout=120):
-        self.stopping = True
+        self.stopping = self.total is None
         self.thread.join(timeout)
         if self.thread.is_alive():
             raise Fail('sender did not finish')
