@@ -184,33 +184,41 @@ int out_buf_end(struct out_buf *b, int fd, const struct out_fmt_opts *o)
 	return out_buf_flush(b, fd);
 }
 
-int out_buf_add_chunk(struct out_buf *b, int fd, const struct out_fmt_opts *o, const struct dp_chunk *c,
-		      const char *tag, size_t taglen, uint64_t *skipped)
+int out_buf_add_rec(struct out_buf *b, int fd, const struct out_fmt_opts *o, const struct dp_chunk *c,
+		    const struct dp_rec *r, const char *tag, size_t taglen, uint64_t *skipped)
 {
 	/* One byte kept for the separator after each record. */
 	char sepc = o->fmt == OUT_FMT_JSON ? ',' : '\n';
 	bool sep = o->fmt != OUT_FMT_MSGPACK && o->fmt != OUT_FMT_JSON_STREAM;
-	for (uint32_t i = 0; i < c->nrecs; i++) {
-		const struct dp_rec *r = &c->recs[i];
-		if (r->flags & DP_REC_DROPPED)
-			continue;
-		/* One byte stays free for the separator; a buffer filled to
-		 * its last byte has no room at all (not SIZE_MAX of it). */
-		size_t room = b->cap - b->len;
-		size_t n = room > 1 ? encode(o, c, r, tag, taglen, b->p + b->len, room - 1) : 0;
+	/* One byte stays free for the separator; a buffer filled to its last
+	 * byte has no room at all (not SIZE_MAX of it). */
+	size_t room = b->cap - b->len;
+	size_t n = room > 1 ? encode(o, c, r, tag, taglen, b->p + b->len, room - 1) : 0;
+	if (n == 0) {
+		int rc = out_buf_flush(b, fd);
+		if (rc)
+			return rc;
+		n = encode(o, c, r, tag, taglen, b->p, b->cap - 1);
 		if (n == 0) {
-			int rc = out_buf_flush(b, fd);
-			if (rc)
-				return rc;
-			n = encode(o, c, r, tag, taglen, b->p, b->cap - 1);
-			if (n == 0) {
-				(*skipped)++;
-				continue;
-			}
+			(*skipped)++;
+			return 0;
 		}
-		b->len += n;
-		if (sep)
-			b->p[b->len++] = sepc;
+	}
+	b->len += n;
+	if (sep)
+		b->p[b->len++] = sepc;
+	return 0;
+}
+
+int out_buf_add_chunk(struct out_buf *b, int fd, const struct out_fmt_opts *o, const struct dp_chunk *c,
+		      const char *tag, size_t taglen, uint64_t *skipped)
+{
+	for (uint32_t i = 0; i < c->nrecs; i++) {
+		if (c->recs[i].flags & DP_REC_DROPPED)
+			continue;
+		int rc = out_buf_add_rec(b, fd, o, c, &c->recs[i], tag, taglen, skipped);
+		if (rc)
+			return rc;
 	}
 	return 0;
 }

@@ -50,6 +50,10 @@ int out_buf_flush(struct out_buf *b, int fd);
 int out_buf_add_chunk(struct out_buf *b, int fd, const struct out_fmt_opts *o, const struct dp_chunk *c,
 		      const char *tag, size_t taglen, uint64_t *skipped);
 
+/* The same for one record r of c. */
+int out_buf_add_rec(struct out_buf *b, int fd, const struct out_fmt_opts *o, const struct dp_chunk *c,
+		    const struct dp_rec *r, const char *tag, size_t taglen, uint64_t *skipped);
+
 /* Start / end of a burst for formats with framing around it (json). */
 int out_buf_begin(struct out_buf *b, int fd, const struct out_fmt_opts *o);
 int out_buf_end(struct out_buf *b, int fd, const struct out_fmt_opts *o);

@@ -11,6 +11,7 @@
  * worker that owns the context.
  */
 #include <errno.h>
+#include <limits.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +19,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include "out_buf.h"
+#include "out_file_lru.h"
+#include "dp_tmpl.h"
 #include "dp_fs.h"
 #include "dp_pipeline.h"
 
@@ -30,13 +33,19 @@ struct out_file_cfg {
 	bool mkdir;
 	char *template;
 	bool csv_column_names;
+	int64_t max_open_files;
+	struct dp_tmpl *name_tmpl;   /* Path/File with a $: the file per record */
 };
 
 #define C(f) offsetof(struct out_file_cfg, f)
 
 static const struct dp_opt file_opts[] = {
-	{ "Path", DP_OPT_STR, NULL, C(path), NULL, 0, 0, 0, "Directory of the file; default: the working directory." },
-	{ "File", DP_OPT_STR, NULL, C(file), NULL, 0, 0, 0, "File name; default: the record's tag." },
+	{ "Path", DP_OPT_STR, NULL, C(path), NULL, 0, 0, 0,
+	  "Directory of the file; default: the working directory. May hold $TAG, $TAG[n] and record "
+	  "accessors ($tenant, $k['a']): one directory per value (sluice)." },
+	{ "File", DP_OPT_STR, NULL, C(file), NULL, 0, 0, 0,
+	  "File name; default: the record's tag. May hold $TAG, $TAG[n] and record accessors "
+	  "(File $tenant.log: one file per tenant; sluice). '/' in a value becomes '_'." },
 	{ "Format", DP_OPT_ENUM, "out_file", C(format), "out_file|plain|csv|ltsv|msgpack|json_lines", 0, 0, 0,
 	  "out_file: TAG: [time, {record}]; plain: the record as JSON; csv; ltsv; msgpack: raw events "
 	  "(sluice); json_lines: JSON with a date key (sluice)." },
@@ -49,6 +58,9 @@ static const struct dp_opt file_opts[] = {
 	{ "csv_column_names", DP_OPT_BOOL, "false", C(csv_column_names), NULL, 0, 0, 0,
 	  "Format csv: a file that is empty when opened starts with a line of column names, "
 	  "timestamp then the keys of its first record (quoted as values are)." },
+	{ "Max_Open_Files", DP_OPT_INT, "256", C(max_open_files), NULL, 1, 65536, 0,
+	  "Path or File with a record accessor ($tenant): files kept open at most, the least recently "
+	  "written closed first (sluice)." },
 	{ "Template", DP_OPT_STR, NULL, C(template), NULL, 0, 0, DP_OPT_NOT_YET,
 	  "Format template. Not supported yet." },
 	{ NULL },
@@ -64,6 +76,12 @@ struct file_worker {
 	struct out_buf b;
 	int fd[DP_MAX_INPUTS];
 	bool header_due[DP_MAX_INPUTS];   /* csv_column_names: file was empty */
+	/* Path/File with a template: the files by name, and a chunk's records
+	 * grouped by file (out_file_keyed below) */
+	struct out_file_lru *lru;
+	uint64_t epoch;
+	int32_t slot[DP_CHUNK_RECS], next[DP_CHUNK_RECS], distinct[DP_CHUNK_RECS];
+	int32_t *head, *tail;             /* [Max_Open_Files] */
 };
 
 /* Fluent Bit's names for delimiters; anything else is taken as written. */
@@ -86,6 +104,18 @@ static int setup(struct dp_output *o, struct dp_err *err)
 	err->key = cfg->delimiter && strlen(cfg->delimiter) >= 8 ? "Delimiter" : "Label_Delimiter";
 	if ((cfg->delimiter && strlen(cfg->delimiter) >= 8) || strlen(cfg->label_delimiter) >= 8)
 		return dp_err_set(err, -EINVAL, "Delimiter and Label_Delimiter take at most 7 bytes");
+	bool keyed = (cfg->path && strchr(cfg->path, '$')) || (cfg->file && strchr(cfg->file, '$'));
+	err->key = cfg->file && strchr(cfg->file, '$') ? "File" : "Path";
+	if (keyed) {
+		char text[PATH_MAX];
+		snprintf(text, sizeof(text), "%s%s%s", cfg->path ? cfg->path : "", cfg->path ? "/" : "",
+			 cfg->file ? cfg->file : "$TAG");
+		if (!(cfg->name_tmpl = calloc(1, sizeof(*cfg->name_tmpl))))
+			return dp_err_set(err, -ENOMEM, "out of memory");
+		int rc = dp_tmpl_parse(cfg->name_tmpl, text, 0, err->key, err);
+		cfg->name_tmpl->path_safe = true;
+		return rc;
+	}
 	err->key = "Path";
 	if (cfg->path && !cfg->mkdir) {
 		struct stat st;
@@ -95,6 +125,18 @@ static int setup(struct dp_output *o, struct dp_err *err)
 	}
 	return 0;
 }
+
+static void teardown(struct dp_output *o)
+{
+	struct out_file_cfg *cfg = o->cfg;
+	if (cfg->name_tmpl) {
+		dp_tmpl_free(cfg->name_tmpl);
+		free(cfg->name_tmpl);
+		cfg->name_tmpl = NULL;
+	}
+}
+
+static int keyed_open(void *arg, const char *path, bool *empty);
 
 static void *worker_create(struct dp_output *o, unsigned worker, struct dp_err *err)
 {
@@ -121,7 +163,49 @@ static void *worker_create(struct dp_output *o, unsigned worker, struct dp_err *
 	snprintf(w->fo.label_delim, sizeof(w->fo.label_delim), "%s", delimiter(cfg->label_delimiter, ":"));
 	for (unsigned i = 0; i < DP_MAX_INPUTS; i++)
 		w->fd[i] = -1;
+	if (cfg->name_tmpl) {
+		unsigned cap = (unsigned)cfg->max_open_files;
+		w->lru = out_file_lru_create(cap, keyed_open, w);
+		w->head = malloc(sizeof(*w->head) * cap);
+		w->tail = malloc(sizeof(*w->tail) * cap);
+		if (!w->lru || !w->head || !w->tail) {
+			out_file_lru_destroy(w->lru);
+			free(w->head);
+			free(w->tail);
+			out_buf_fini(&w->b);
+			free(w);
+			dp_err_set(err, -ENOMEM, "out of memory");
+			return NULL;
+		}
+		for (unsigned i = 0; i < cap; i++)
+			w->head[i] = -1;
+	}
 	return w;
+}
+
+/* A line cut short by a crash (kill -9 during a write) is ended first, so
+ * the next record starts a line of its own: the cut one is sent again
+ * whole (it was never confirmed), and the new line is not glued to the
+ * fragment. Only with one worker: with several, another worker's write
+ * may be under way in the same file. *empty: the file was empty. */
+static int end_cut_line(struct file_worker *w, int fd, const char *path, bool *empty)
+{
+	struct stat st;
+	bool stat_ok = !fstat(fd, &st);
+	*empty = stat_ok && st.st_size == 0;
+	if (stat_ok && S_ISREG(st.st_mode) && st.st_size > 0 && w->fo.fmt != OUT_FMT_MSGPACK &&
+	    w->o->workers == 1) {
+		char last = '\n';
+		int rfd = open(path, O_RDONLY | O_CLOEXEC);
+		if (rfd >= 0) {
+			if (pread(rfd, &last, 1, st.st_size - 1) != 1)
+				last = '\n';
+			close(rfd);
+		}
+		if (last != '\n' && write(fd, "\n", 1) != 1)
+			return -errno;
+	}
+	return 0;
 }
 
 static int file_fd(struct file_worker *w, const struct dp_chunk *c)
@@ -138,26 +222,32 @@ static int file_fd(struct file_worker *w, const struct dp_chunk *c)
 	if (fd < 0)
 		return -errno;
 	w->fd[c->input] = fd;
-	struct stat st;
-	bool stat_ok = !fstat(fd, &st);
-	w->header_due[c->input] = cfg->csv_column_names && w->fo.fmt == OUT_FMT_CSV && stat_ok &&
-				  st.st_size == 0;
-	/* A line cut short by a crash (kill -9 during a write) is ended
-	 * first, so the next record starts a line of its own: the cut one is
-	 * sent again whole (it was never confirmed), and the new line is not
-	 * glued to the fragment. Only with one worker: with several, another
-	 * worker's write may be under way in the same file. */
-	if (stat_ok && S_ISREG(st.st_mode) && st.st_size > 0 && w->fo.fmt != OUT_FMT_MSGPACK &&
-	    w->o->workers == 1) {
-		char last = '\n';
-		int rfd = open(path, O_RDONLY | O_CLOEXEC);
-		if (rfd >= 0) {
-			if (pread(rfd, &last, 1, st.st_size - 1) != 1)
-				last = '\n';
-			close(rfd);
-		}
-		if (last != '\n' && write(fd, "\n", 1) != 1)
-			return -errno;
+	bool empty;
+	int rc = end_cut_line(w, fd, path, &empty);
+	w->header_due[c->input] = cfg->csv_column_names && w->fo.fmt == OUT_FMT_CSV && empty;
+	return rc ? rc : fd;
+}
+
+static int keyed_open(void *arg, const char *path, bool *empty)
+{
+	struct file_worker *w = arg;
+	struct out_file_cfg *cfg = w->o->cfg;
+	const char *slash = strrchr(path, '/');
+	if (slash && slash != path && cfg->mkdir) {
+		char dir[PATH_MAX];
+		snprintf(dir, sizeof(dir), "%.*s", (int)(slash - path), path);
+		int rc = dp_mkdir_p(dir, 0755);
+		if (rc)
+			return rc;
+	}
+	int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return -errno;
+	int rc = end_cut_line(w, fd, path, empty);
+	*empty = *empty && cfg->csv_column_names && w->fo.fmt == OUT_FMT_CSV;
+	if (rc) {
+		close(fd);
+		return rc;
 	}
 	return fd;
 }
@@ -165,7 +255,7 @@ static int file_fd(struct file_worker *w, const struct dp_chunk *c)
 /* Fluent Bit's csv header: timestamp, then the keys of the first record
  * written to the file, quoted like string values, on a line of their own.
  * A header longer than the buffer is left out. */
-static int csv_header(struct file_worker *w, int fd, const struct dp_chunk *c)
+static int csv_header(struct file_worker *w, int fd, const struct dp_chunk *c, bool *due)
 {
 	const struct dp_rec *r = NULL;
 	for (uint32_t i = 0; i < c->nrecs && !r; i++)
@@ -173,7 +263,7 @@ static int csv_header(struct file_worker *w, int fd, const struct dp_chunk *c)
 			r = &c->recs[i];
 	if (!r)
 		return 0;
-	w->header_due[c->input] = false;
+	*due = false;
 	size_t dl = strlen(w->fo.delim), need = 10;
 	const struct dp_field *f = dp_rec_fields(c, r);
 	for (unsigned i = 0; i < r->nfields; i++)
@@ -203,9 +293,109 @@ static int csv_header(struct file_worker *w, int fd, const struct dp_chunk *c)
 	return 0;
 }
 
+/* The file of record r of c, from the template: its LRU entry, or -errno
+ * (-EBUSY: every open file holds a record of this chunk). A name that
+ * comes out empty or too long is "_". */
+static int keyed_entry(struct file_worker *w, const struct dp_chunk *c, const struct dp_rec *r,
+		       const char *tag, size_t taglen, uint64_t pin)
+{
+	const struct out_file_cfg *cfg = w->o->cfg;
+	char name[PATH_MAX];
+	ssize_t len = dp_tmpl_expand(cfg->name_tmpl, name, sizeof(name), tag, taglen, c, dp_rec_fields(c, r),
+				     r->nfields, NULL);
+	if (len < 0 || (size_t)len + 1 >= sizeof(name))
+		len = 0;
+	if (len == 0 || name[len - 1] == '/')
+		name[len++] = '_';   /* an empty file name */
+	return out_file_lru_get(w->lru, name, (size_t)len, pin);
+}
+
+static int keyed_add(struct file_worker *w, int *cur, int idx, const struct dp_chunk *c,
+		     const struct dp_rec *r, const char *tag, size_t taglen, uint64_t *skipped)
+{
+	int fd = out_file_lru_fd(w->lru, idx), rc;
+	if (*cur >= 0 && fd != *cur && (rc = out_buf_flush(&w->b, *cur)))
+		return rc;
+	*cur = fd;
+	bool *due = out_file_lru_header(w->lru, idx);
+	if (*due && (rc = csv_header(w, fd, c, due)))
+		return rc;
+	return out_buf_add_rec(&w->b, fd, &w->fo, c, r, tag, taglen, skipped);
+}
+
+/* Path/File with a template: each record to its own file. A chunk's
+ * records are grouped by file first (in their order within each file), so
+ * records of a few tenants interleaved cost one write per file and burst,
+ * not one per record. */
+static int flush_keyed(struct file_worker *w, struct dp_chunk *const *c, unsigned n)
+{
+	uint64_t skipped = 0;
+	int cur = -1, rc = 0;
+	w->b.len = 0;
+	for (unsigned i = 0; !rc && i < n; i++) {
+		const struct dp_chunk *ch = c[i];
+		size_t taglen;
+		const char *tag = dp_chunk_tag(w->o->pl, ch, &taglen);
+		/* Finding this chunk's files may close one: what is buffered
+		 * for the previous file goes first. */
+		if (cur >= 0 && (rc = out_buf_flush(&w->b, cur)))
+			break;
+		cur = -1;
+		uint64_t pin = ++w->epoch;
+		unsigned nd = 0;
+		bool sequential = false;
+		for (uint32_t k = 0; k < ch->nrecs && !sequential; k++) {
+			w->slot[k] = -1;
+			if (ch->recs[k].flags & DP_REC_DROPPED)
+				continue;
+			int idx = keyed_entry(w, ch, &ch->recs[k], tag, taglen, pin);
+			if (idx == -EBUSY) {
+				sequential = true;
+				break;
+			}
+			if (idx < 0)
+				return idx;
+			w->slot[k] = idx;
+			w->next[k] = -1;
+			if (w->head[idx] < 0) {
+				w->head[idx] = (int32_t)k;
+				w->distinct[nd++] = idx;
+			} else {
+				w->next[w->tail[idx]] = (int32_t)k;
+			}
+			w->tail[idx] = (int32_t)k;
+		}
+		for (unsigned d = 0; d < nd; d++) {
+			int idx = w->distinct[d];
+			for (int32_t k = w->head[idx]; k >= 0 && !rc && !sequential; k = w->next[k])
+				rc = keyed_add(w, &cur, idx, ch, &ch->recs[k], tag, taglen, &skipped);
+			w->head[idx] = -1;
+		}
+		/* More files in one chunk than Max_Open_Files: record by record,
+		 * closing files as it goes. */
+		for (uint32_t k = 0; sequential && !rc && k < ch->nrecs; k++) {
+			if (ch->recs[k].flags & DP_REC_DROPPED)
+				continue;
+			if (cur >= 0 && (rc = out_buf_flush(&w->b, cur)))
+				break;
+			cur = -1;
+			/* a pin of its own: any other file may be closed */
+			int idx = keyed_entry(w, ch, &ch->recs[k], tag, taglen, ++w->epoch);
+			if (idx < 0)
+				return idx;
+			rc = keyed_add(w, &cur, idx, ch, &ch->recs[k], tag, taglen, &skipped);
+		}
+	}
+	if (!rc && cur >= 0)
+		rc = out_buf_flush(&w->b, cur);
+	return rc;
+}
+
 static int flush(void *wctx, struct dp_chunk *const *c, unsigned n)
 {
 	struct file_worker *w = wctx;
+	if (w->lru)
+		return flush_keyed(w, c, n);
 	uint64_t skipped = 0;
 	int cur = -1, rc = 0;
 	/* Consecutive chunks for the same file share the buffer: one write
@@ -219,7 +409,7 @@ static int flush(void *wctx, struct dp_chunk *const *c, unsigned n)
 		if (cur >= 0 && fd != cur && (rc = out_buf_flush(&w->b, cur)))
 			break;
 		cur = fd;
-		if (w->header_due[c[i]->input] && (rc = csv_header(w, fd, c[i])))
+		if (w->header_due[c[i]->input] && (rc = csv_header(w, fd, c[i], &w->header_due[c[i]->input])))
 			break;
 		size_t taglen;
 		const char *tag = dp_chunk_tag(w->o->pl, c[i], &taglen);
@@ -236,6 +426,9 @@ static void worker_destroy(void *wctx)
 	for (unsigned i = 0; i < DP_MAX_INPUTS; i++)
 		if (w->fd[i] >= 0)
 			close(w->fd[i]);
+	out_file_lru_destroy(w->lru);
+	free(w->head);
+	free(w->tail);
 	out_buf_fini(&w->b);
 	free(w);
 }
@@ -249,4 +442,5 @@ const struct dp_output_ops out_file_ops = {
 	.worker_create = worker_create,
 	.flush = flush,
 	.worker_destroy = worker_destroy,
+	.teardown = teardown,
 };

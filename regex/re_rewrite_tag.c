@@ -34,14 +34,13 @@
  * Threads: setup/teardown on the control thread, the rest on the shard
  * that owns the context.
  */
-#include <ctype.h>
 #include <errno.h>
-#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include "dp_filter.h"
 #include "dp_ra.h"
+#include "dp_tmpl.h"
 #include "re_keyed.h"
 
 struct rt_cfg {
@@ -64,25 +63,10 @@ static const struct dp_opt rt_opts[] = {
 	{ NULL },
 };
 
-enum { TP_LIT, TP_TAG, TP_TAG_PART, TP_CAP, TP_RA };
-
-struct rt_piece {
-	uint8_t kind;
-	uint16_t n;            /* TAG_PART / CAP index; RA: index in rule's ra[] */
-	uint32_t off, len;     /* TP_LIT: bytes of rule->tmpl */
-};
-
-#define RT_MAX_PIECES 32
-#define RT_MAX_RA     8
-
 struct rt_rule {
 	struct re_keyed_rule at;
 	bool keep;
-	bool uses_caps;
-	unsigned npieces, nra;
-	struct rt_piece piece[RT_MAX_PIECES];
-	struct dp_ra ra[RT_MAX_RA];
-	char *tmpl;
+	struct dp_tmpl tag;    /* NEW_TAG (dp_tmpl.h) */
 };
 
 struct rt {
@@ -104,7 +88,7 @@ static void rt_free(struct rt *rt)
 		return;
 	re_keyed_destroy(rt->keyed);
 	for (unsigned i = 0; i < rt->nrules; i++)
-		free(rt->rules[i].tmpl);
+		dp_tmpl_free(&rt->rules[i].tag);
 	free(rt->rules);
 	free(rt);
 }
@@ -134,68 +118,6 @@ static unsigned split_rule(char *s, char *part[5])
 			*s++ = 0;
 	}
 	return n;
-}
-
-static int add_piece(struct rt_rule *r, uint8_t kind, uint16_t n, uint32_t off, uint32_t len)
-{
-	if (kind == TP_LIT && r->npieces && r->piece[r->npieces - 1].kind == TP_LIT &&
-	    r->piece[r->npieces - 1].off + r->piece[r->npieces - 1].len == off) {
-		r->piece[r->npieces - 1].len += len;
-		return 0;
-	}
-	if (r->npieces >= RT_MAX_PIECES)
-		return -E2BIG;
-	r->piece[r->npieces++] = (struct rt_piece){ kind, n, off, len };
-	return 0;
-}
-
-/* Compile NEW_TAG (r->tmpl) into pieces. */
-static int parse_tmpl(struct rt_rule *r, struct dp_err *e)
-{
-	const char *t = r->tmpl;
-	size_t len = strlen(t), i = 0;
-	while (i < len) {
-		int rc = 0;
-		if (t[i] != '$') {
-			rc = add_piece(r, TP_LIT, 0, (uint32_t)i, 1);
-			i++;
-		} else if (i + 1 < len && t[i + 1] >= '0' && t[i + 1] <= '9') {
-			rc = add_piece(r, TP_CAP, (uint16_t)(t[i + 1] - '0'), 0, 0);
-			r->uses_caps = true;
-			i += 2;
-		} else if (!strncmp(t + i, "$TAG", 4) && t[i + 4] == '[') {
-			size_t j = i + 5;
-			unsigned v = 0;
-			while (j < len && t[j] >= '0' && t[j] <= '9' && v < 1000)
-				v = v * 10 + (unsigned)(t[j++] - '0');
-			if (j == i + 5 || j >= len || t[j] != ']')
-				return dp_err_set(e, -EINVAL, "NEW_TAG '%s': bad $TAG[n]", t);
-			rc = add_piece(r, TP_TAG_PART, (uint16_t)v, 0, 0);
-			i = j + 1;
-		} else if (!strncmp(t + i, "$TAG", 4) &&
-			   !(t[i + 4] && (isalnum((unsigned char)t[i + 4]) || t[i + 4] == '_' ||
-					  t[i + 4] == '-'))) {
-			rc = add_piece(r, TP_TAG, 0, 0, 0);
-			i += 4;
-		} else {
-			size_t used;
-			struct dp_err ignore;
-			if (r->nra < RT_MAX_RA &&
-			    !dp_ra_parse_prefix(t + i, len - i, &used, &r->ra[r->nra], &ignore)) {
-				rc = add_piece(r, TP_RA, (uint16_t)r->nra++, 0, 0);
-				i += used;
-			} else if (r->nra >= RT_MAX_RA) {
-				return dp_err_set(e, -E2BIG, "NEW_TAG '%s': more than %d record keys", t,
-						  RT_MAX_RA);
-			} else {
-				rc = add_piece(r, TP_LIT, 0, (uint32_t)i, 1);
-				i++;
-			}
-		}
-		if (rc)
-			return dp_err_set(e, rc, "NEW_TAG '%s': more than %d parts", t, RT_MAX_PIECES);
-	}
-	return 0;
 }
 
 static int rt_setup(struct dp_filter *f, struct dp_err *err)
@@ -243,10 +165,9 @@ static int rt_setup(struct dp_filter *f, struct dp_err *err)
 		if (dp_ra_parse(part[0], &ra, &e) ||
 		    (dp_opt_parse_bool(part[3], &keep) &&
 		     dp_err_set(&e, -EINVAL, "KEEP must be true or false, not '%s'", part[3])) ||
-		    !(r->tmpl = strdup(part[2])) || parse_tmpl(r, &e)) {
+		    dp_tmpl_parse(&r->tag, part[2], DP_TMPL_CAPS, "NEW_TAG", &e)) {
 			free(copy);
-			free(r->tmpl);
-			r->tmpl = NULL;
+			dp_tmpl_free(&r->tag);
 			rc = dp_filter_kv_err(f, kv, err, -EINVAL, "Rule: %s",
 					      e.msg[0] ? e.msg : "out of memory");
 			goto out;
@@ -304,94 +225,19 @@ static void *rt_ctx_create(struct dp_filter *f, unsigned shard)
 
 /* ---- shard side ---- */
 
-struct tagbuf {
-	char b[DP_TAG_MAX];
-	size_t n;
-	bool over;
-};
-
-static void tb_put(struct tagbuf *t, const char *p, size_t n)
-{
-	if (t->n + n > sizeof(t->b)) {
-		t->over = true;
-		return;
-	}
-	memcpy(t->b + t->n, p, n);
-	t->n += n;
-}
-
-/* Part n of tag split on '.'. */
-static void tag_part(struct tagbuf *t, const char *tag, size_t len, unsigned n)
-{
-	size_t a = 0;
-	for (unsigned k = 0; k < n; k++) {
-		const char *dot = memchr(tag + a, '.', len - a);
-		if (!dot)
-			return;
-		a = (size_t)(dot - tag) + 1;
-	}
-	const char *dot = memchr(tag + a, '.', len - a);
-	tb_put(t, tag + a, dot ? (size_t)(dot - tag) - a : len - a);
-}
-
-static void put_ra(struct tagbuf *t, const struct dp_ra *ra, const struct dp_chunk *c)
-{
-	struct dp_ra_val v;
-	char num[32];
-	if (!dp_ra_get_tail(ra, c, &v))
-		return;
-	switch (v.type) {
-	case DP_T_STR:
-		tb_put(t, v.str, v.len);
-		break;
-	case DP_T_INT:
-		tb_put(t, num, (size_t)snprintf(num, sizeof(num), "%" PRId64, dp_field_int(c, &v.f)));
-		break;
-	case DP_T_UINT:
-		tb_put(t, num, (size_t)snprintf(num, sizeof(num), "%" PRIu64,
-						(uint64_t)dp_field_int(c, &v.f)));
-		break;
-	case DP_T_BOOL:
-		if (dp_field_bool(c, &v.f))
-			tb_put(t, "true", 4);
-		else
-			tb_put(t, "false", 5);
-		break;
-	default:
-		break;
-	}
-}
-
-static void make_tag(struct rt_shard *s, const struct rt_rule *r, struct dp_fx *fx,
-		     const struct dp_ra_val *subj, struct tagbuf *t)
+/* NEW_TAG for the record at the tail of fx->c, whose KEY value subj
+ * matched rule r: its length, or -1 when longer than buf. */
+static ssize_t make_tag(struct rt_shard *s, const struct rt_rule *r, struct dp_fx *fx,
+			const struct dp_ra_val *subj, char *buf, size_t cap)
 {
 	size_t ov[20];
-	int ncap = 0;
-	if (r->uses_caps)
-		ncap = re_set_capture(re_keyed_set(s->rt->keyed, r->at.group),
-				      re_keyed_scratch(s->scan, r->at.group), r->at.idx, subj->str, subj->len,
-				      ov, 10);
-	for (unsigned i = 0; i < r->npieces; i++) {
-		const struct rt_piece *p = &r->piece[i];
-		switch (p->kind) {
-		case TP_LIT:
-			tb_put(t, r->tmpl + p->off, p->len);
-			break;
-		case TP_TAG:
-			tb_put(t, fx->tag, fx->tag_len);
-			break;
-		case TP_TAG_PART:
-			tag_part(t, fx->tag, fx->tag_len, p->n);
-			break;
-		case TP_CAP:
-			if ((int)p->n < ncap && ov[2 * p->n] != SIZE_MAX)
-				tb_put(t, subj->str + ov[2 * p->n], ov[2 * p->n + 1] - ov[2 * p->n]);
-			break;
-		case TP_RA:
-			put_ra(t, &r->ra[p->n], fx->c);
-			break;
-		}
-	}
+	struct dp_tmpl_caps caps = { subj->str, ov, 0 };
+	if (r->tag.uses_caps)
+		caps.n = re_set_capture(re_keyed_set(s->rt->keyed, r->at.group),
+					re_keyed_scratch(s->scan, r->at.group), r->at.idx, subj->str, subj->len,
+					ov, 10);
+	return dp_tmpl_expand(&r->tag, buf, cap, fx->tag, fx->tag_len, fx->c, dp_tail_field(fx->c, 0),
+			      dp_tail_nfields(fx->c), &caps);
 }
 
 struct copy_arg {
@@ -421,17 +267,15 @@ static int rt_record(void *ctx, struct dp_fx *fx)
 		struct dp_ra_val v;
 		if (!re_keyed_matches(s->scan, fx->c, r->at, &v))
 			continue;
-		struct tagbuf t;
-		t.n = 0;
-		t.over = false;
-		make_tag(s, r, fx, &v, &t);
-		if (t.over || t.n == 0) {
+		char tag[DP_TAG_MAX];
+		ssize_t n = make_tag(s, r, fx, &v, tag, sizeof(tag));
+		if (n <= 0) {
 			s->tag_failed++;
 			return DP_FILTER_KEEP;
 		}
 		const struct dp_rec *rec = dp_tail(fx->c);
 		struct copy_arg a = { fx->c, dp_tail_field(fx->c, 0), dp_tail_nfields(fx->c) };
-		if (dp_fx_emit(fx, t.b, t.n, rec->ts_sec, rec->ts_nsec, copy_fields, &a)) {
+		if (dp_fx_emit(fx, tag, (size_t)n, rec->ts_sec, rec->ts_nsec, copy_fields, &a)) {
 			s->emit_failed++;
 			return DP_FILTER_KEEP;
 		}
