@@ -24,6 +24,7 @@
 #include "dp_conf.h"
 #include "dp_http.h"
 #include "dp_log.h"
+#include "dp_notify.h"
 #include "dp_pipeline.h"
 #include "dp_prom.h"
 #include "dp_stats.h"
@@ -137,13 +138,18 @@ static int run(struct dp_pipeline *pl)
 	double iv = pl->svc.stats_file ? pl->svc.stats_interval : 3600;
 	if (iv < 0.01)
 		iv = 0.01;
+	iv = dp_notify_wait_cap(iv);   /* WatchdogSec: wake at least twice per period */
+	dp_notify_ready();
 	struct timespec ts = { (time_t)iv, (long)((iv - (double)(time_t)iv) * 1e9) };
 	for (;;) {
 		int sig = sigtimedwait(&set, NULL, &ts);
+		dp_notify_watchdog();
 		if (pl->svc.stats_file)
 			dp_stats_write_file(pl, pl->svc.stats_file);
-		if (sig == SIGTERM || sig == SIGINT)
+		if (sig == SIGTERM || sig == SIGINT) {
+			dp_notify_stopping();
 			break;
+		}
 		if (sig == SIGUSR1)
 			dp_stats_print_json(pl, stderr);
 		if (sig == SIGHUP)
