@@ -175,6 +175,10 @@ static int informational(const struct dp_cli *cli)
 		dp_cli_doc(stdout);
 		return 0;
 	}
+	if (cli->doc_man) {
+		dp_cli_man(stdout);
+		return 0;
+	}
 	if (cli->doc_metrics) {
 		dp_prom_doc(stdout);
 		return 0;
