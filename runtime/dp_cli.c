@@ -1,6 +1,6 @@
 /*
- * dp_cli.c — the command line (see dp_cli.h) and the generated help and
- * configuration reference.
+ * dp_cli.c — the command line (see dp_cli.h) and the generated help,
+ * configuration reference (Markdown) and man page (roff). Control thread.
  */
 #include <errno.h>
 #include <getopt.h>
