@@ -511,3 +511,45 @@ void dp_opt_print_markdown(FILE *f, const struct dp_opt *tab)
 		fputs(" |\n", f);
 	}
 }
+
+void dp_opt_roff(FILE *f, const char *s, bool code)
+{
+	if (s && (*s == '.' || *s == '\''))
+		fputs("\\&", f);
+	for (; s && *s; s++) {
+		if (*s == '\\')
+			fputs("\\e", f);
+		else if (*s == '-' && code)
+			fputs("\\-", f);
+		else
+			fputc(*s == '\n' ? ' ' : *s, f);
+	}
+}
+
+void dp_opt_print_roff(FILE *f, const struct dp_opt *tab)
+{
+	char type[128];
+
+	for (const struct dp_opt *o = tab; o && o->name; o++) {
+		if (o->flags & DP_OPT_HIDDEN)
+			continue;
+		opt_type_str(o, type, sizeof(type));
+		fputs(".TP\n\\fB", f);
+		dp_opt_roff(f, o->name, true);
+		fputs("\\fR\n\\fI", f);
+		dp_opt_roff(f, type, true);
+		fputs("\\fR", f);
+		if (o->def) {
+			fputs(", default \\fB", f);
+			dp_opt_roff(f, o->def, true);
+			fputs("\\fR", f);
+		} else if (o->flags & DP_OPT_REQUIRED) {
+			fputs(", required", f);
+		}
+		fputs("\n.br\n", f);
+		if (o->flags & DP_OPT_NOT_YET)
+			fputs("Not supported yet: only the default is accepted. ", f);
+		dp_opt_roff(f, o->desc ? o->desc : "", false);
+		fputc('\n', f);
+	}
+}

@@ -78,5 +78,11 @@ void dp_opt_free(const struct dp_opt *tab, void *cfg);
 /* Help text (sluice -i NAME -h) and a Markdown table (docs/CONFIG.md). */
 void dp_opt_print_help(FILE *f, const struct dp_opt *tab);
 void dp_opt_print_markdown(FILE *f, const struct dp_opt *tab);
+/* The same as roff for the man page (sluice --doc-man): one .TP per key.
+ * dp_opt_roff writes text that roff prints as is: backslashes and a '.'
+ * or '\'' that would start a request escaped, and with code '-' as \-
+ * (a minus that can be copied into a shell, for keys and values). */
+void dp_opt_print_roff(FILE *f, const struct dp_opt *tab);
+void dp_opt_roff(FILE *f, const char *s, bool code);
 
 #endif

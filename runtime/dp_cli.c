@@ -1,9 +1,11 @@
 /*
- * dp_cli.c — the command line (see dp_cli.h) and the generated help and
- * configuration reference.
+ * dp_cli.c — the command line (see dp_cli.h) and the generated help,
+ * configuration reference (Markdown) and man page (roff). Control thread.
  */
 #include <errno.h>
 #include <getopt.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -24,38 +26,57 @@ static void usage_plugin(FILE *f, const char *name, const char *desc)
 	fprintf(f, "  %-22s%s\n", name, desc ? desc : "");
 }
 
+/* The command line's options: --help prints them, and so does the man
+ * page (dp_cli_man). A '\n' in a description is where --help breaks the
+ * line; the man page lets roff fill it. */
+static const struct { const char *flags, *desc; } cli_opts[] = {
+	{ "-c, --config=FILE", "read a configuration file (Fluent Bit classic, or YAML\n"
+	  "when it ends in .yaml or .yml)" },
+	{ "-i, --input=NAME", "add an input (see Inputs below)" },
+	{ "-F, --filter=NAME", "add a filter (see Filters below)" },
+	{ "-o, --output=NAME", "add an output (see Outputs below)" },
+	{ "-p, --prop=KEY=VALUE", "set a key of the last -i, -F or -o" },
+	{ "-m, --match=PATTERN", "Match of the last -F or -o (default *)" },
+	{ "-t, --tag=TAG", "Tag of the last -i" },
+	{ "-T, --sp-task=SQL", "add a stream processor task ([STREAM_TASK] flb-console:N)" },
+	{ "-f, --flush=SECONDS", "[SERVICE] Flush" },
+	{ "-R, --parser=FILE", "[SERVICE] Parsers_File" },
+	{ "-l, --log_file=FILE", "[SERVICE] Log_File: write the log to FILE" },
+	{ "-H, --http", "[SERVICE] HTTP_Server On: the HTTP server (metrics, health)" },
+	{ "-P, --port=PORT", "[SERVICE] HTTP_Port" },
+	{ "-L, --http_listen=ADDR", "[SERVICE] HTTP_Listen" },
+	{ "-Y, --enable-hot-reload", "[SERVICE] Hot_Reload On: POST /api/v2/reload reloads" },
+	{ "-w, --workdir=DIR", "change to DIR before reading the configuration" },
+	{ "-d, --daemon, -b, --storage_path=PATH, -e, --plugin=FILE",
+	  "accepted as Fluent Bit's, refused: not supported yet" },
+	{ "-D, --dry-run", "check the configuration and exit" },
+	{ "    --strict", "an undefined ${VAR} is an error, not a warning" },
+	{ "-v, --verbose", "log level debug (-vv: trace)" },
+	{ "-q, --quiet", "log errors only" },
+	{ "-h, --help", "this help; after -i/-F/-o NAME: that plugin's keys" },
+	{ "-V, --version", "print the version" },
+	{ "    --doc-config", "print the configuration reference (Markdown)" },
+	{ "    --doc-metrics", "print the HTTP server's metrics reference (Markdown)" },
+	{ "    --doc-man", "print the man page sluice(1) (roff)" },
+};
+
 void dp_cli_usage(FILE *f)
 {
-	fprintf(f,
-		"Usage: sluice [OPTION]...\n"
-		"\n"
-		"  -c, --config=FILE     read a configuration file (Fluent Bit classic, or YAML\n"
-		"                        when it ends in .yaml or .yml)\n"
-		"  -i, --input=NAME      add an input (see Inputs below)\n"
-		"  -F, --filter=NAME     add a filter (see Filters below)\n"
-		"  -o, --output=NAME     add an output (see Outputs below)\n"
-		"  -p, --prop=KEY=VALUE  set a key of the last -i, -F or -o\n"
-		"  -m, --match=PATTERN   Match of the last -F or -o (default *)\n"
-		"  -t, --tag=TAG         Tag of the last -i\n"
-		"  -T, --sp-task=SQL     add a stream processor task ([STREAM_TASK] flb-console:N)\n"
-		"  -f, --flush=SECONDS   [SERVICE] Flush\n"
-		"  -R, --parser=FILE     [SERVICE] Parsers_File\n"
-		"  -l, --log_file=FILE   [SERVICE] Log_File: write the log to FILE\n"
-		"  -H, --http            [SERVICE] HTTP_Server On: the HTTP server (metrics, health)\n"
-		"  -P, --port=PORT       [SERVICE] HTTP_Port\n"
-		"  -L, --http_listen=ADDR [SERVICE] HTTP_Listen\n"
-		"  -Y, --enable-hot-reload [SERVICE] Hot_Reload On: POST /api/v2/reload reloads\n"
-		"  -w, --workdir=DIR     change to DIR before reading the configuration\n"
-		"  -d, --daemon, -b, --storage_path=PATH, -e, --plugin=FILE\n"
-		"                        accepted as Fluent Bit's, refused: not supported yet\n"
-		"  -D, --dry-run         check the configuration and exit\n"
-		"      --strict          an undefined ${VAR} is an error, not a warning\n"
-		"  -v, --verbose         log level debug (-vv: trace)\n"
-		"  -q, --quiet           log errors only\n"
-		"  -h, --help            this help; after -i/-F/-o NAME: that plugin's keys\n"
-		"  -V, --version         print the version\n"
-		"      --doc-config      print the configuration reference (Markdown)\n"
-		"      --doc-metrics     print the HTTP server's metrics reference (Markdown)\n");
+	fprintf(f, "Usage: sluice [OPTION]...\n\n");
+	for (unsigned i = 0; i < DP_ARRAY_SIZE(cli_opts); i++) {
+		/* descriptions from column 25; a longer flag gets a line of its own */
+		if (strlen(cli_opts[i].flags) <= 22)
+			fprintf(f, "  %-21s ", cli_opts[i].flags);
+		else
+			fprintf(f, "  %s\n%24s", cli_opts[i].flags, "");
+		for (const char *d = cli_opts[i].desc; *d; d++) {
+			if (*d == '\n')
+				fprintf(f, "\n%24s", "");
+			else
+				fputc(*d, f);
+		}
+		fputc('\n', f);
+	}
 	fprintf(f, "\nInputs\n");
 	for (unsigned i = 0; dp_registry_inputs[i]; i++)
 		usage_plugin(f, dp_registry_inputs[i]->name, dp_registry_inputs[i]->desc);
@@ -94,6 +115,7 @@ int dp_cli_parse(int argc, char **argv, struct dp_cli *cli, struct dp_err *err)
 		{ "version", no_argument, NULL, 'V' },
 		{ "doc-config", no_argument, NULL, 1 },
 		{ "doc-metrics", no_argument, NULL, 3 },
+		{ "doc-man", no_argument, NULL, 4 },
 		{ "strict", no_argument, NULL, 2 },
 		{ "sp-task", required_argument, NULL, 'T' },
 		{ "log_file", required_argument, NULL, 'l' },
@@ -220,6 +242,7 @@ int dp_cli_parse(int argc, char **argv, struct dp_cli *cli, struct dp_err *err)
 		case 'V': cli->version = true; break;
 		case 1: cli->doc = true; break;
 		case 3: cli->doc_metrics = true; break;
+		case 4: cli->doc_man = true; break;
 		default:
 			return dp_err_set(err, -EINVAL, "unknown option (see sluice --help)");
 		}
@@ -265,63 +288,210 @@ int dp_cli_plugin_help(FILE *f, const char *kind, const char *name)
 	return 0;
 }
 
-void dp_cli_doc(FILE *f)
+/*
+ * The configuration reference: one walk over the option tables, written
+ * as Markdown (--doc-config, docs/CONFIG.md) or as roff (--doc-man, the
+ * man page's sections from SERVICE KEYS on). Prose is written once, in
+ * Markdown with `code`; doc_text turns that into roff.
+ */
+struct doc {
+	FILE *f;
+	bool man;
+};
+
+/* "## title" in Markdown. In roff a new ".SH group" (when group is not
+ * NULL) and ".SS title" under it. */
+static void doc_head(const struct doc *d, const char *group, const char *fmt, ...)
 {
-	fprintf(f, "# Configuration reference\n\n"
-		"<!-- Generated by `sluice --doc-config` from the option tables; do not edit by hand. -->\n\n"
-		"sluice reads Fluent Bit's classic configuration format (`[SERVICE]`, `[INPUT]`, `[OUTPUT]` "
-		"sections, `@INCLUDE`, `@SET`, `${VAR}`) and, for files ending in `.yaml` or `.yml`, its YAML "
-		"format (`env`, `includes`, `service`, `pipeline: inputs / filters / outputs`, `parsers`, "
-		"`multiline_parsers`, `stream_processor`; see conf/sluice.yaml). "
-		"The keys below are the same in both. Values may use `${VAR}` (a `@SET` or `env:` variable, else "
-		"the environment; `${HOSTNAME}` is predefined) and `${VAR:-default}`. Keys are case-insensitive. Sizes take Fluent Bit's "
-		"suffixes (k, M, G = x1000); times are seconds, optionally with s, ms, m or h. A key that "
-		"is unknown, or a value that does not parse, stops sluice at start-up with the file and "
-		"line. Keys marked *not supported yet* accept only their default value.\n\n");
-	fprintf(f, "## [SERVICE]\n\n");
-	dp_opt_print_markdown(f, dp_service_opts);
-	fprintf(f, "\n## Keys of every [INPUT]\n\n`Name` selects the plugin.\n\n");
-	dp_opt_print_markdown(f, dp_input_common_opts);
+	char title[128];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(title, sizeof(title), fmt, ap);
+	va_end(ap);
+	if (!d->man) {
+		fprintf(d->f, "\n## %s\n\n", title);
+		return;
+	}
+	if (group)
+		fprintf(d->f, ".SH %s\n", group);
+	fputs(".SS ", d->f);
+	dp_opt_roff(d->f, title, true);
+	fputc('\n', d->f);
+}
+
+/* One paragraph. In roff `code` is bold and *emphasis* italic. */
+static void doc_text(const struct doc *d, const char *text)
+{
+	if (!d->man) {
+		fprintf(d->f, "%s\n\n", text);
+		return;
+	}
+	fputs(".PP\n", d->f);
+	if (*text == '.' || *text == '\'')
+		fputs("\\&", d->f);
+	bool code = false, em = false;
+	for (const char *p = text; *p; p++) {
+		if (*p == '`') {
+			fputs((code = !code) ? "\\fB" : "\\fR", d->f);
+		} else if (*p == '*' && !code) {
+			fputs((em = !em) ? "\\fI" : "\\fR", d->f);
+		} else {
+			char c[2] = { *p, 0 };
+			dp_opt_roff(d->f, c, code);
+		}
+	}
+	fputc('\n', d->f);
+}
+
+static void doc_opts(const struct doc *d, const struct dp_opt *tab)
+{
+	if (d->man)
+		dp_opt_print_roff(d->f, tab);
+	else
+		dp_opt_print_markdown(d->f, tab);
+}
+
+static void doc_plugin(const struct doc *d, const char *kind, const char *name, const char *desc,
+		       const struct dp_opt *opts)
+{
+	char text[512];
+	doc_head(d, NULL, "[%s] %s", kind, name);
+	snprintf(text, sizeof(text), "%s.", desc);
+	doc_text(d, text);
+	if (opts)
+		doc_opts(d, opts);
+	else if (strcmp(kind, "INPUT"))
+		fprintf(d->f, d->man ? ".PP\nNo keys of its own.\n" : "No keys of its own.\n");
+}
+
+static const char doc_intro[] =
+	"sluice reads Fluent Bit's classic configuration format (`[SERVICE]`, `[INPUT]`, `[OUTPUT]` "
+	"sections, `@INCLUDE`, `@SET`, `${VAR}`) and, for files ending in `.yaml` or `.yml`, its YAML "
+	"format (`env`, `includes`, `service`, `pipeline: inputs / filters / outputs`, `parsers`, "
+	"`multiline_parsers`, `stream_processor`; see conf/sluice.yaml). "
+	"The keys below are the same in both. Values may use `${VAR}` (a `@SET` or `env:` variable, else "
+	"the environment; `${HOSTNAME}` is predefined) and `${VAR:-default}`. Keys are case-insensitive. Sizes take Fluent Bit's "
+	"suffixes (k, M, G = x1000); times are seconds, optionally with s, ms, m or h. A key that "
+	"is unknown, or a value that does not parse, stops sluice at start-up with the file and "
+	"line. Keys marked *not supported yet* accept only their default value.";
+
+static void doc_walk(const struct doc *d)
+{
+	doc_head(d, "SERVICE KEYS", "[SERVICE]");
+	doc_opts(d, dp_service_opts);
+	doc_head(d, "INPUTS", "Keys of every [INPUT]");
+	doc_text(d, "`Name` selects the plugin.");
+	doc_opts(d, dp_input_common_opts);
 	for (unsigned i = 0; dp_registry_inputs[i]; i++) {
 		const struct dp_input_ops *ops = dp_registry_inputs[i];
-		fprintf(f, "\n## [INPUT] %s\n\n%s.\n\n", ops->name, ops->desc);
-		if (ops->opts)
-			dp_opt_print_markdown(f, ops->opts);
+		doc_plugin(d, "INPUT", ops->name, ops->desc, ops->opts);
 	}
-	fprintf(f, "\n## Keys of every [FILTER]\n\n`Name` selects the plugin. Filters run on every "
-		"shard, in the order they are written, on the records whose tag their `Match` covers.\n\n");
-	dp_opt_print_markdown(f, dp_filter_common_opts);
+	doc_head(d, "FILTERS", "Keys of every [FILTER]");
+	doc_text(d, "`Name` selects the plugin. Filters run on every "
+		 "shard, in the order they are written, on the records whose tag their `Match` covers.");
+	doc_opts(d, dp_filter_common_opts);
 	for (unsigned i = 0; dp_registry_filters[i]; i++) {
 		const struct dp_filter_ops *ops = dp_registry_filters[i];
-		fprintf(f, "\n## [FILTER] %s\n\n%s.\n\n", ops->name, ops->desc);
-		if (ops->opts)
-			dp_opt_print_markdown(f, ops->opts);
-		else
-			fprintf(f, "No keys of its own.\n");
+		doc_plugin(d, "FILTER", ops->name, ops->desc, ops->opts);
 	}
-	fprintf(f, "\n## [PARSER]\n\nIn a `Parsers_File` (as Fluent Bit has them) or the main "
-		"configuration. Used by the `parser` filter and by inputs' `Parser` key.\n\n");
-	dp_opt_print_markdown(f, psr_parser_opts);
-	fprintf(f, "\n## [MULTILINE_PARSER]\n\nIn a `Parsers_File` or the main configuration. "
-		"Built in: java, python, go, ruby, nodejs, docker, cri. Rules are `rule \"STATE\" \"/REGEX/\" "
-		"\"NEXT_STATE\"`, one per line, in order; one state must be `start_state`.\n\n");
-	dp_opt_print_markdown(f, psr_ml_opts);
-	fprintf(f, "\n## [STREAM_TASK]\n\nIn the `Streams_File` (or the main configuration). "
-		"The language is in docs/SQL.md.\n\n"
-		"| Key | Type | Default | Description |\n| --- | --- | --- | --- |\n"
-		"| `Name` | string | (required) | Name of the task, used in messages and as the tag of a "
-		"plain SELECT's results. |\n"
-		"| `Exec` | string | (required) | One SQL statement. |\n"
-		"| `Max_Groups` | integer | 100000 | sluice: most groups an aggregating query keeps per window "
-		"and shard; records of further groups are counted as dropped. |\n");
-	fprintf(f, "\n## Keys of every [OUTPUT]\n\n`Name` selects the plugin.\n\n");
-	dp_opt_print_markdown(f, dp_output_common_opts);
+	doc_head(d, "PARSERS", "[PARSER]");
+	doc_text(d, "In a `Parsers_File` (as Fluent Bit has them) or the main "
+		 "configuration. Used by the `parser` filter and by inputs' `Parser` key.");
+	doc_opts(d, psr_parser_opts);
+	doc_head(d, NULL, "[MULTILINE_PARSER]");
+	doc_text(d, "In a `Parsers_File` or the main configuration. "
+		 "Built in: java, python, go, ruby, nodejs, docker, cri. Rules are `rule \"STATE\" \"/REGEX/\" "
+		 "\"NEXT_STATE\"`, one per line, in order; one state must be `start_state`.");
+	doc_opts(d, psr_ml_opts);
+	doc_head(d, "STREAM TASKS", "[STREAM_TASK]");
+	doc_text(d, "In the `Streams_File` (or the main configuration). The language is in docs/SQL.md.");
+	if (d->man)
+		fputs(".TP\n\\fBName\\fR\n\\fIstring\\fR, required\n.br\nName of the task, used in messages "
+		      "and as the tag of a plain SELECT's results.\n"
+		      ".TP\n\\fBExec\\fR\n\\fIstring\\fR, required\n.br\nOne SQL statement.\n"
+		      ".TP\n\\fBMax_Groups\\fR\n\\fIinteger\\fR, default \\fB100000\\fR\n.br\nsluice: most "
+		      "groups an aggregating query keeps per window and shard; records of further groups "
+		      "are counted as dropped.\n", d->f);
+	else
+		fputs("| Key | Type | Default | Description |\n| --- | --- | --- | --- |\n"
+		      "| `Name` | string | (required) | Name of the task, used in messages and as the tag of a "
+		      "plain SELECT's results. |\n"
+		      "| `Exec` | string | (required) | One SQL statement. |\n"
+		      "| `Max_Groups` | integer | 100000 | sluice: most groups an aggregating query keeps per window "
+		      "and shard; records of further groups are counted as dropped. |\n", d->f);
+	doc_head(d, "OUTPUTS", "Keys of every [OUTPUT]");
+	doc_text(d, "`Name` selects the plugin.");
+	doc_opts(d, dp_output_common_opts);
 	for (unsigned i = 0; dp_registry_outputs[i]; i++) {
 		const struct dp_output_ops *ops = dp_registry_outputs[i];
-		fprintf(f, "\n## [OUTPUT] %s\n\n%s.\n\n", ops->name, ops->desc);
-		if (ops->opts)
-			dp_opt_print_markdown(f, ops->opts);
-		else
-			fprintf(f, "No keys of its own.\n");
+		doc_plugin(d, "OUTPUT", ops->name, ops->desc, ops->opts);
 	}
+}
+
+void dp_cli_doc(FILE *f)
+{
+	const struct doc d = { f, false };
+	fprintf(f, "# Configuration reference\n\n"
+		"<!-- Generated by `sluice --doc-config` from the option tables; do not edit by hand. -->\n\n"
+		"%s\n", doc_intro);
+	doc_walk(&d);
+}
+
+#ifndef SLUICE_PARSERS_FILE
+#define SLUICE_PARSERS_FILE "/etc/sluice/parsers.conf"
+#endif
+
+/* The man page sluice(1): the command line, the reference above, and what
+ * a service manager needs to know (signals, files). */
+void dp_cli_man(FILE *f)
+{
+	const struct doc d = { f, true };
+	/* The configuration directory: where parsers.conf is installed. */
+	const char *etc = SLUICE_PARSERS_FILE;
+	int etc_len = (int)(strrchr(etc, '/') - etc);
+	fprintf(f, ".\\\" Generated by sluice --doc-man from its option tables; do not edit.\n"
+		".TH SLUICE 1 \"\" \"sluice %s\" \"User Commands\"\n"
+		".SH NAME\nsluice \\- log and event dataplane that reads Fluent Bit's configuration\n"
+		".SH SYNOPSIS\n"
+		".B sluice\n\\fB\\-c\\fR \\fIFILE\\fR [\\fIOPTION\\fR]...\n.br\n"
+		".B sluice\n\\fB\\-i\\fR \\fIINPUT\\fR [\\fB\\-p\\fR \\fIKEY\\fR=\\fIVALUE\\fR]... "
+		"\\fB\\-o\\fR \\fIOUTPUT\\fR [\\fB\\-p\\fR \\fIKEY\\fR=\\fIVALUE\\fR]... [\\fIOPTION\\fR]...\n"
+		".SH DESCRIPTION\n"
+		"sluice takes syslog, TCP, UDP, HTTP, files, the journal and other streams, parses and "
+		"filters them, runs SQL over windows of them, and delivers them in batches to Kafka, "
+		"HTTP, Elasticsearch, files and other outputs, at least once. It reads its configuration "
+		"from a file (\\fB\\-c\\fR) or from the command line (\\fB\\-i\\fR, \\fB\\-o\\fR, "
+		"\\fB\\-p\\fR, as Fluent Bit's), and runs in the foreground until SIGTERM or SIGINT.\n",
+		SLUICE_VERSION);
+	doc_text(&d, doc_intro);
+	fputs(".SH OPTIONS\n", f);
+	for (unsigned i = 0; i < DP_ARRAY_SIZE(cli_opts); i++) {
+		const char *fl = cli_opts[i].flags;
+		fputs(".TP\n\\fB", f);
+		dp_opt_roff(f, fl + strspn(fl, " "), true);
+		fputs("\\fR\n", f);
+		dp_opt_roff(f, cli_opts[i].desc, false);
+		fputc('\n', f);
+	}
+	doc_walk(&d);
+	fprintf(f, ".SH SIGNALS\n"
+		".TP\n\\fBSIGTERM\\fR, \\fBSIGINT\\fR\nStop accepting, drain the records in flight to the "
+		"outputs within [SERVICE] \\fBGrace\\fR, log the counters and exit: 0 when everything "
+		"was delivered, 1 when something could not be.\n"
+		".TP\n.B SIGHUP\nReload the configuration (what \\fBsystemctl reload sluice\\fR sends).\n"
+		".TP\n.B SIGUSR1\nPrint the counters as JSON on standard error.\n"
+		".PP\nRun by systemd as a Type=notify service, sluice reports READY=1 once its inputs "
+		"listen, STOPPING=1 when a drain starts, and pings the watchdog (WatchdogSec=) from its "
+		"control thread.\n"
+		".SH EXIT STATUS\n0 after a clean stop or a successful \\fB\\-\\-dry\\-run\\fR; 1 when "
+		"the configuration is wrong or records could not be delivered; 2 on a command-line error.\n"
+		".SH FILES\n"
+		".TP\n.I %.*s/sluice.conf\nThe configuration the systemd unit starts sluice with.\n"
+		".TP\n.I %s\nThe standard parsers (Fluent Bit's names): read by themselves for a "
+		"\\fBParser\\fR a configuration names but does not define.\n"
+		".TP\n.I sluice.service\nThe systemd unit, in the system unit directory.\n"
+		".SH SEE ALSO\n"
+		"\\fBsystemctl\\fR(1), \\fBsystemd.service\\fR(5), \\fBlogger\\fR(1), "
+		"\\fBfluent\\-bit\\fR(1); docs/CONFIG.md, docs/SQL.md, docs/OPERATIONS.md and "
+		"docs/DEPLOYMENT.md in sluice's sources.\n", etc_len, etc, SLUICE_PARSERS_FILE);
 }

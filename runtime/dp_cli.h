@@ -21,6 +21,7 @@ struct dp_cli {
 	bool version;
 	bool doc;              /* --doc-config: Markdown reference on stdout */
 	bool doc_metrics;      /* --doc-metrics: the metrics' reference (dp_prom.h) */
+	bool doc_man;          /* --doc-man: the man page sluice(1), roff */
 	bool strict;           /* --strict: an undefined ${VAR} is an error */
 	const char *workdir;   /* -w: chdir before reading the configuration */
 	int verbose;
@@ -37,5 +38,6 @@ void dp_cli_usage(FILE *f);
 /* Help of one plugin, or the whole Markdown reference. */
 int dp_cli_plugin_help(FILE *f, const char *kind, const char *name);
 void dp_cli_doc(FILE *f);
+void dp_cli_man(FILE *f);
 
 #endif

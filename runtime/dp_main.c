@@ -26,6 +26,7 @@
 #include "dp_conf.h"
 #include "dp_http.h"
 #include "dp_log.h"
+#include "dp_notify.h"
 #include "dp_pipeline.h"
 #include "dp_prom.h"
 #include "dp_reload.h"
@@ -211,24 +212,31 @@ static int run(struct run_state *st)
 	dp_info("started: %u shards, %u inputs, %u outputs (%u workers)", pl->nshards, pl->nin, pl->nout,
 		pl->nworkers);
 	int rc = 0;
+	dp_notify_ready();
 	for (;;) {
 		pl = st->pl;
 		double iv = pl->svc.stats_file ? pl->svc.stats_interval : 3600;
 		if (iv < 0.01)
 			iv = 0.01;
+		iv = dp_notify_wait_cap(iv);   /* WatchdogSec: wake at least twice per period */
 		struct timespec ts = { (time_t)iv, (long)((iv - (double)(time_t)iv) * 1e9) };
 		int sig = sigtimedwait(&set, NULL, &ts);
+		dp_notify_watchdog();
 		if (pl->svc.stats_file)
 			dp_stats_write_file(pl, pl->svc.stats_file);
-		if (sig == SIGTERM || sig == SIGINT)
+		if (sig == SIGTERM || sig == SIGINT) {
+			dp_notify_stopping();
 			break;
+		}
 		if (sig == SIGUSR1)
 			dp_stats_print_json(pl, stderr);
 		if (sig == SIGHUP) {
 			uint64_t upto = dp_reload_begin(st->reload);
 			dp_info("SIGHUP: reloading the configuration");
+			dp_notify_reloading();
 			err = (struct dp_err){ 0 };
 			int rrc = reload(st, &err);
+			dp_notify_ready();
 			if (rrc)
 				dp_error("reload: %s", err.msg);
 			dp_reload_end(st->reload, upto, rrc, err.msg);
@@ -261,6 +269,10 @@ static int informational(const struct dp_cli *cli)
 	}
 	if (cli->doc) {
 		dp_cli_doc(stdout);
+		return 0;
+	}
+	if (cli->doc_man) {
+		dp_cli_man(stdout);
 		return 0;
 	}
 	if (cli->doc_metrics) {
