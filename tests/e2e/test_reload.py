@@ -294,6 +294,50 @@ def test_reload_with_store(t):
     check_exactly_once(t.path('a.txt'), total, 'a.txt')
 
 
+def test_reload_keeps_tail(t):
+    """A tail input (no DB) is kept through a reload: it goes on from where
+    it was, so lines appended during the reload are read once, not
+    skipped (a restarted tail without DB would start at the file's end)."""
+    log = t.path('app.log')
+    open(log, 'w').close()
+    tin = ('INPUT', [('Name', 'tail'), ('Path', log), ('Refresh_Interval', '1'), ('Read_from_Head', 'on')])
+    one = conf(service(t), tin, file_out(t, 'out.txt', 'json_lines'))
+    two = conf(service(t), tin, ('FILTER', [('Name', 'record_modifier'), ('Match', '*'), ('Record', 'gen 2')]),
+               file_out(t, 'out.txt', 'json_lines'))
+    s = t.sluice(one)
+    stop = threading.Event()
+    written = [0]
+
+    def writer():
+        with open(log, 'a') as f:
+            while not stop.is_set():
+                f.write(''.join('%d\n' % (written[0] + i) for i in range(100)))
+                f.flush()
+                written[0] += 100
+                time.sleep(0.005)
+    w = threading.Thread(target=writer, daemon=True)
+    w.start()
+    wait_for(lambda: written[0] > 3000, 30, 'lines written')
+    write_conf(s, two)
+    s.send(1)
+    wait_log(s, 'reloaded:', 1)
+    check('connections and counters kept' in s.stderr(), 'the tail input kept in place', s.stderr_tail())
+    mark = written[0]
+    wait_for(lambda: written[0] > mark + 3000, 30, 'lines written after the reload')
+    stop.set()
+    w.join(10)
+    total = written[0]
+
+    def got():
+        return [int(json.loads(x)['log']) for x in read_lines(t.path('out.txt')) if x.strip()] \
+            if os.path.exists(t.path('out.txt')) else []
+    wait_for(lambda: len(got()) >= total, 60, 'every line out', proc=s)
+    check_eq(s.stop(), 0, 'exit status')
+    g = got()
+    check_eq(sorted(g), list(range(total)), 'every line once, none skipped across the reload')
+
+
 if __name__ == '__main__':
     main([test_reload_under_load, test_bad_config_refused, test_inputs_changed, test_hot_reload_off,
-          test_output_behind_refuses, test_reload_adds_emitter, test_reload_with_store])
+          test_output_behind_refuses, test_reload_adds_emitter, test_reload_with_store,
+          test_reload_keeps_tail])
