@@ -319,9 +319,17 @@ int psr_ml_parser_finish(struct psr_ml_parser *p, char *msg, size_t msglen)
 
 /* ---- the set ---- */
 
+static struct psr_ml_parser *find_raw(const struct psr_ml_set *s, const char *name)
+{
+	for (unsigned i = 0; s && i < s->n; i++)
+		if (!strcmp(s->p[i]->name, name))
+			return s->p[i];
+	return NULL;
+}
+
 int psr_ml_set_insert(struct psr_ml_set *s, struct psr_ml_parser *p)
 {
-	if (psr_ml_set_find(s, p->name))
+	if (find_raw(s, p->name))
 		return -EEXIST;
 	if (s->n == s->cap) {
 		unsigned cap = s->cap ? 2 * s->cap : 8;
@@ -372,12 +380,21 @@ static void ml_set_remove(struct psr_ml_set *s, const struct psr_ml_parser *p)
 	}
 }
 
+/* The set is const to its users, who look parsers up while setting up
+ * (control thread); compiling a pending built-in on the way is a cache
+ * fill, not a change they can see. */
 const struct psr_ml_parser *psr_ml_set_find(const struct psr_ml_set *s, const char *name)
 {
-	for (unsigned i = 0; s && i < s->n; i++)
-		if (!strcmp(s->p[i]->name, name))
-			return s->p[i];
-	return NULL;
+	struct psr_ml_parser *p = find_raw(s, name);
+	if (p && p->pending) {
+		char msg[160];
+		p->pending = false;
+		if (psr_ml_parser_finish(p, msg, sizeof(msg))) {
+			dp_error("built-in multiline parser %s: %s", name, msg);
+			return NULL;
+		}
+	}
+	return p;
 }
 
 const char *psr_ml_parser_name(const struct psr_ml_parser *p)
@@ -552,7 +569,7 @@ int psr_ml_set_add(struct psr_ml_set *s, const struct dp_conf_section *sec, stru
 	}
 	/* A definition replaces a built-in of its name: Fluent Bit has no
 	 * `nodejs` built-in, so its users define their own under that name. */
-	const struct psr_ml_parser *old = psr_ml_set_find(s, cfg.name);
+	const struct psr_ml_parser *old = find_raw(s, cfg.name);
 	if (old && old->builtin) {
 		ml_set_remove(s, old);
 		dp_debug("%s:%d: %s replaces the built-in multiline parser of that name", nkv->file,

@@ -133,8 +133,7 @@ int psr_ml_builtin_add(struct psr_ml_set *s, struct dp_err *err)
 		for (unsigned i = 0; i < d->n && !rc; i++)
 			rc = psr_ml_parser_rule(p, d->rules[i].from, d->rules[i].regex, d->rules[i].to, msg,
 					    sizeof(msg));
-		if (!rc)
-			rc = psr_ml_parser_finish(p, msg, sizeof(msg));
+		p->pending = true;   /* compiled when first named (psr_ml_set_find) */
 		if (!rc)
 			rc = psr_ml_set_insert(s, p);
 		if (rc) {

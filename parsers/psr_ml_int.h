@@ -32,6 +32,9 @@ struct ml_list {
 struct psr_ml_parser {
 	char *name;
 	bool builtin;              /* a [MULTILINE_PARSER] of that name replaces it */
+	bool pending;              /* a built-in not compiled yet: psr_ml_set_find compiles it
+	                              when a plugin first names it (a pipeline that uses none
+	                              pays nothing: reloads and start-up are faster) */
 	int type;
 	char *key_content;
 	char *key_pattern;
