@@ -39,6 +39,8 @@ struct shard_conn {
 	bool tls_hs;                /* handshake not finished */
 	bool tls_out;               /* EPOLLOUT asked for (the handshake wants to write) */
 	uint64_t tls_deadline_ns;   /* the handshake's end, CLOCK_MONOTONIC */
+	uint32_t frame_done;        /* dp_input_ops.frame: records of the first pending frame
+	                               already emitted */
 	unsigned nframes, next_frame;
 	struct psr_frame frames[DP_BURST];
 };

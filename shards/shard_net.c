@@ -352,6 +352,13 @@ static void conn_frame(struct shard_conn *c)
 	c->more = c->nframes == DP_BURST;
 	if (noversize)
 		DP_CNT_ADD(c->si->cnt.oversize, noversize);
+	/* PSR_FRAME_MSGPACK past an object it cannot skip: the frames before
+	 * it are delivered, then the connection closes (as at EOF). */
+	if (unlikely(psr_framer_is_broken(&c->fr)) && !c->eof) {
+		if (c->fr.malformed)
+			DP_CNT_ADD(c->si->cnt.malformed, 1);
+		c->eof = true;
+	}
 }
 
 /* Before leaving a service: move what the connection has not handed on,
@@ -390,6 +397,15 @@ static int conn_keep(struct shard_conn *c, const char *from)
 /* One frame of this connection, with its sender for Source_Address_Key. */
 static inline int conn_emit(struct shard *sh, struct shard_conn *c, struct psr_frame *f)
 {
+	const struct dp_input_ops *ops = c->si->in->ops;
+	if (ops->frame) {
+		/* a frame of several records (forward): how many are done is
+		 * kept until the frame is finished */
+		int rc = ops->frame(c->si->in, sh, c->si->ctx, c, f->p, f->len, &c->frame_done);
+		if (rc != -EAGAIN)
+			c->frame_done = 0;
+		return rc;
+	}
 	size_t used = 0;
 	int rc = shard_emit_frame(sh, c->si, f->p, f->len, c->src_len ? c->src : NULL, c->src_len,
 				  &used);

@@ -1,0 +1,246 @@
+#!/usr/bin/env python3
+"""test_forward_in.py — the `forward` input end to end, with a client of
+our own speaking Fluentd's Forward Protocol Specification v1
+(https://github.com/fluent/fluentd/wiki/Forward-Protocol-Specification-v1)
+and the keys of Fluent Bit's in_forward
+(https://docs.fluentbit.io/manual/pipeline/inputs/forward, plugins/in_forward/).
+
+- Every event mode of the spec ("Event Modes": Message, Forward,
+  PackedForward, CompressedPackedForward), time as an integer and as
+  EventTime ("EventTime Ext Format": nanoseconds kept), Fluent Bit's
+  [[time, metadata], record] entries, PackedForward as bin and as str,
+  gzip payloads of several members (Fluentd appends members): records,
+  tags and times read back from a file output in Format msgpack (one file
+  per tag, the file output's default).
+- The same bytes sent a few at a time: the msgpack framing does not
+  depend on where reads stop.
+- Tag_Prefix is put before each message's tag; Tag overrides it.
+- A message that is valid msgpack but not a forward message, and a bad
+  entry among good ones, are counted malformed and skipped; the
+  connection goes on. An object over Buffer_Max_Size is counted oversize
+  and the connection is closed (Fluent Bit does the same); a byte no
+  msgpack object starts with (0xc1) closes it too.
+- Unix_Path: the same protocol on a Unix socket.
+"""
+import gzip
+import os
+import socket
+import time
+
+from harness import check, check_eq, conf, free_port, main, service, wait_for
+from mpack import EventTime, mp_all, mp_encode
+
+T0 = 1700000000
+
+
+def fwd_in(port=None, **extra):
+    kv = [('Name', 'forward')]
+    if port is not None:
+        kv += [('Listen', '127.0.0.1'), ('Port', str(port))]
+    kv += [(k.replace('__', '.'), str(v)) for k, v in extra.items()]
+    return ('INPUT', kv)
+
+
+def msgpack_outs(t, tags):
+    """A file output per tag, File named after it: the file output keeps
+    one file per input, whatever a chunk's own tag says."""
+    return [('OUTPUT', [('Name', 'file'), ('Match', tag), ('Path', t.dir), ('File', tag),
+                        ('Format', 'msgpack')]) for tag in tags]
+
+
+def events(t, tag):
+    path = t.path(tag)
+    if not os.path.exists(path):
+        return []
+    with open(path, 'rb') as f:
+        return mp_all(f.read())
+
+
+def connect(port):
+    s = socket.create_connection(('127.0.0.1', port))
+    s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    return s
+
+
+def packed(entries):
+    return b''.join(mp_encode(e) for e in entries)
+
+
+def raw_str(b):
+    """msgpack str (str32 header) around raw bytes: PackedForward as str."""
+    return b'\xdb' + len(b).to_bytes(4, 'big') + b
+
+
+def mode_messages():
+    """(bytes of the messages, {tag: [[time, record], ...]} expected).
+    Spec section of each in the comments."""
+    gz = gzip.compress(packed([[T0 + 20, {'z': 1}], [EventTime(T0 + 21, 7), {'z': 2}]])) + \
+        gzip.compress(packed([[T0 + 22, {'z': 3}]]))
+    msgs = [
+        # Message Mode: [tag, time, record]
+        mp_encode(['m.int', T0, {'msg': 'int time', 'n': 1}]),
+        # Message Mode with EventTime and an option
+        mp_encode(['m.evt', EventTime(T0 + 1, 123456789),
+                   {'msg': 'event time', 'nested': {'a': [1, 2, None], 'b': True}, 'f': 1.5},
+                   {'size': 1}]),
+        # Forward Mode: [tag, [[time, record], ...]]
+        mp_encode(['fwd', [[T0 + 2, {'k': 'a'}], [EventTime(T0 + 3, 5), {'k': 'b'}]]]),
+        # PackedForward Mode, bin
+        mp_encode(['packed.bin', packed([[T0 + 4, {'p': 1}], [T0 + 5, {'p': 2}]]), {'size': 2}]),
+        # PackedForward Mode, str (the spec allows both)
+        b'\x92' + mp_encode('packed.str') + raw_str(packed([[EventTime(T0 + 6, 999999999), {'s': 'x'}]])),
+        # Fluent Bit 2.1+ entries: [[time, metadata], record]
+        mp_encode(['fb.v2', packed([[[EventTime(T0 + 7, 1), {'meta': 1}], {'v': 2}]])]),
+        # CompressedPackedForward Mode: gzip, two members
+        mp_encode(['gz', gz, {'compressed': 'gzip', 'size': 3}]),
+    ]
+    want = {
+        'm.int': [[('time', T0, 0), {'msg': 'int time', 'n': 1}]],
+        'm.evt': [[('time', T0 + 1, 123456789),
+                   {'msg': 'event time', 'nested': {'a': [1, 2, None], 'b': True}, 'f': 1.5}]],
+        'fwd': [[('time', T0 + 2, 0), {'k': 'a'}], [('time', T0 + 3, 5), {'k': 'b'}]],
+        'packed.bin': [[('time', T0 + 4, 0), {'p': 1}], [('time', T0 + 5, 0), {'p': 2}]],
+        'packed.str': [[('time', T0 + 6, 999999999), {'s': 'x'}]],
+        'fb.v2': [[('time', T0 + 7, 1), {'v': 2}]],
+        'gz': [[('time', T0 + 20, 0), {'z': 1}], [('time', T0 + 21, 7), {'z': 2}],
+               [('time', T0 + 22, 0), {'z': 3}]],
+    }
+    return b''.join(msgs), want
+
+
+def total(want):
+    return sum(len(v) for v in want.values())
+
+
+def check_events(t, want, what):
+    for tag, evs in want.items():
+        check_eq(events(t, tag), evs, '%s: tag %s' % (what, tag))
+
+
+def test_every_mode(t):
+    port = free_port()
+    data, want = mode_messages()
+    sl = t.sluice(conf(service(t), fwd_in(port), *msgpack_outs(t, want)))
+    s = connect(port)
+    s.sendall(data)
+    sl.wait_stats(lambda st: st['totals']['out'] >= total(want), 15, 'all records out')
+    s.close()
+    check_eq(sl.stop(), 0, 'sluice exits 0 on SIGTERM')
+    check_events(t, want, 'each mode, its records, tag and time (ns kept)')
+
+
+def test_split_reads(t):
+    port = free_port()
+    data, want = mode_messages()
+    sl = t.sluice(conf(service(t), fwd_in(port, Buffer_Chunk_Size=512, Buffer_Max_Size=4096),
+                       *msgpack_outs(t, want)))
+    s = connect(port)
+    for i in range(0, len(data), 3):
+        s.sendall(data[i:i + 3])
+        if i % 60 == 0:
+            time.sleep(0.001)   # pacing the sender so reads stop mid-object, not a wait
+    sl.wait_stats(lambda st: st['totals']['out'] >= total(want), 15, 'all records out')
+    s.close()
+    check_eq(sl.stop(), 0, 'sluice exits 0 on SIGTERM')
+    check_events(t, want, 'sent 3 bytes at a time')
+    st = sl.stats()['inputs']['forward.0']
+    check_eq((st['malformed'], st['oversize']), (0, 0), 'nothing counted bad')
+
+
+def test_tag_prefix_and_tag(t):
+    p1, p2 = free_port(), free_port()
+    sl = t.sluice(conf(service(t), fwd_in(p1, Tag_Prefix='pre.'), fwd_in(p2, Tag='fixed'),
+                       *msgpack_outs(t, ['pre.app.a', 'pre.app.b', 'fixed'])))
+    for p in (p1, p2):
+        s = connect(p)
+        s.sendall(mp_encode(['app.a', T0, {'x': 1}]) + mp_encode(['app.b', [[T0, {'x': 2}]]]))
+        s.close()
+    sl.wait_stats(lambda st: st['totals']['out'] >= 4, 15, 'all records out')
+    check_eq(sl.stop(), 0, 'sluice exits 0 on SIGTERM')
+    check_eq(events(t, 'pre.app.a'), [[('time', T0, 0), {'x': 1}]], 'Tag_Prefix before the tag')
+    check_eq(events(t, 'pre.app.b'), [[('time', T0, 0), {'x': 2}]], 'Tag_Prefix, Forward mode')
+    check_eq(events(t, 'fixed'), [[('time', T0, 0), {'x': 1}], [('time', T0, 0), {'x': 2}]],
+             'Tag overrides the tag of every message')
+
+
+def test_malformed_and_oversize(t):
+    port = free_port()
+    sl = t.sluice(conf(service(t), fwd_in(port, Buffer_Chunk_Size=512, Buffer_Max_Size=2000),
+                       *msgpack_outs(t, ['ok'])))
+    good = lambda n: mp_encode(['ok', T0 + n, {'n': n}])
+    s = connect(port)
+    s.sendall(good(1) +
+              mp_encode({'not': 'an array'}) +                       # not a message
+              mp_encode([1, T0, {'tag': 'not a string'}]) +           # tag not a string
+              mp_encode(['ok', T0]) +                                 # too short
+              mp_encode(['ok', [[T0 + 2, {'n': 2}], [T0, 'not a map'], [T0 + 3, {'n': 3}]]]) +
+              mp_encode(['ok', b'x', {'compressed': 'gzip'}]) +       # not gzip
+              good(4))
+    st = sl.wait_stats(lambda st: st['totals']['out'] >= 4 and
+                       st['inputs']['forward.0']['malformed'] >= 5, 15, 'good out, bad counted')
+    check_eq(st['inputs']['forward.0']['malformed'], 5,
+             'four bad messages and one bad entry counted malformed')
+    # an object over Buffer_Max_Size: counted, connection closed
+    s.sendall(good(5) + mp_encode(['ok', T0, {'big': 'x' * 3000}]) + good(6))
+    s.settimeout(10)
+    try:
+        closed = s.recv(1) == b''
+    except ConnectionResetError:
+        closed = True
+    check(closed, 'an object over Buffer_Max_Size closes the connection')
+    s.close()
+    s = connect(port)
+    s.sendall(good(7) + b'\xc1' + good(8))
+    s.settimeout(10)
+    try:
+        closed = s.recv(1) == b''
+    except ConnectionResetError:
+        closed = True
+    check(closed, 'a byte no msgpack object starts with closes the connection')
+    s.close()
+    s = connect(port)
+    s.sendall(good(9))
+    s.close()
+    st = sl.wait_stats(lambda st: st['totals']['out'] >= 7, 15, 'records around the bad ones out')
+    i = st['inputs']['forward.0']
+    check_eq((i['malformed'], i['oversize']), (6, 1), 'malformed: 5 + the 0xc1; oversize: the big one')
+    check_eq(sl.stop(), 0, 'sluice exits 0 on SIGTERM')
+    got = [ev[1]['n'] for ev in events(t, 'ok')]
+    check_eq(got, [1, 2, 3, 4, 5, 7, 9], 'every good record before a close, in order')
+
+
+def test_unix_path(t):
+    path = t.path('fwd.sock')
+    sl = t.sluice(conf(service(t), fwd_in(Unix_Path=path, Unix_Perm='0600'),
+                       *msgpack_outs(t, ['unix'])))
+    check_eq(oct(os.stat(path).st_mode & 0o777), '0o600', 'Unix_Perm')
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.connect(path)
+    s.sendall(mp_encode(['unix', EventTime(T0, 42), {'via': 'unix'}]))
+    s.close()
+    sl.wait_stats(lambda st: st['totals']['out'] >= 1, 15, 'record out')
+    check_eq(sl.stop(), 0, 'sluice exits 0 on SIGTERM')
+    check_eq(events(t, 'unix'), [[('time', T0, 42), {'via': 'unix'}]], 'a message over Unix_Path')
+
+
+def test_many_connections(t):
+    """Connections spread over the shards as for tcp; each keeps its order."""
+    port = free_port()
+    conns, per = 8, 200
+    sl = t.sluice(conf(service(t, Shards=2), fwd_in(port),
+                       *msgpack_outs(t, ['c%d' % c for c in range(conns)])))
+    socks = [connect(port) for _ in range(conns)]
+    for c, s in enumerate(socks):
+        s.sendall(b''.join(mp_encode(['c%d' % c, [[T0 + i, {'c': c, 'i': i}]]]) for i in range(per)))
+    for s in socks:
+        s.close()
+    sl.wait_stats(lambda st: st['totals']['out'] >= conns * per, 30, 'all records out')
+    check_eq(sl.stop(), 0, 'sluice exits 0 on SIGTERM')
+    for c in range(conns):
+        check_eq([ev[1]['i'] for ev in events(t, 'c%d' % c)], list(range(per)),
+                 'connection %d: every record once, in order' % c)
+
+
+if __name__ == '__main__':
+    main([test_every_mode, test_split_reads, test_tag_prefix_and_tag, test_malformed_and_oversize,
+          test_unix_path, test_many_connections])
