@@ -24,11 +24,15 @@
 #include "psr_frame.h"
 #include "shard.h"
 #include "shard_conn.h"
+#include "shard_seq.h"
 
 /* The most a CompressedPackedForward message may inflate to: past it the
  * message is counted oversize. 64 MiB, or 16 x Buffer_Max_Size when more:
  * gzip of log lines reaches 10:1. */
 #define FWD_GUNZIP_MIN (64u << 20)
+/* Longest chunk id acknowledged (Fluent Bit and Fluentd send 24 bytes of
+ * base64); a longer one is counted malformed and not answered. */
+#define FWD_CHUNK_ID_MAX 255
 
 struct in_forward_cfg {
 	char *listen;
@@ -93,6 +97,9 @@ static int setup(struct dp_input *in, struct dp_err *err)
 
 struct fwd_shard {
 	struct dp_input *in;
+	struct shard *sh;           /* set at the first frame (for chunk_released) */
+	/* chunks holding records of messages that asked for an ack */
+	struct shard_seq seq;
 	size_t prefix_len;
 	/* the entry being emitted, for parse */
 	uint32_t sec, nsec;
@@ -111,6 +118,7 @@ static void ctx_destroy(void *ctx)
 		return;
 	psr_fwd_gz_destroy(x->gz);
 	free(x->gz_buf);
+	shard_seq_fini(&x->seq);
 	free(x);
 }
 
@@ -122,6 +130,10 @@ static void *ctx_create(struct dp_input *in, unsigned shard)
 	if (!x)
 		return NULL;
 	x->in = in;
+	if (shard_seq_init(&x->seq, in->pool_chunks + 2)) {
+		free(x);
+		return NULL;
+	}
 	if (cfg->tag_prefix) {
 		x->prefix_len = strlen(cfg->tag_prefix);
 		memcpy(x->tag, cfg->tag_prefix, x->prefix_len);
@@ -194,11 +206,43 @@ static const uint8_t *gunzip(struct fwd_shard *x, struct shard_in *si, const str
 	}
 }
 
+/* The option "chunk" asks for {"ack": chunk} ("Forward Protocol
+ * Specification v1", Option, ResponseOption). It is sent once the
+ * message's records are accepted: every chunk numbered so far (those
+ * holding its records among them) released by all the outputs it was
+ * routed to, or stored (storage.type filesystem). Fluent Bit answers as
+ * soon as the records are in its buffer. A message with no record left
+ * to wait for is answered at once; a malformed one never. */
+static void ack(struct fwd_shard *x, struct shard *sh, struct shard_conn *c,
+		const struct psr_fwd_msg *m)
+{
+	uint8_t msg[8 + FWD_CHUNK_ID_MAX];
+	if (m->chunk_len > FWD_CHUNK_ID_MAX) {
+		DP_CNT_ADD(sh->ins[x->in->id].cnt.malformed, 1);
+		return;
+	}
+	msg[0] = 0x81;
+	msg[1] = 0xa3;
+	memcpy(msg + 2, "ack", 3);
+	size_t n = 5 + dp_mp_str_hdr(msg + 5, m->chunk_len);
+	memcpy(msg + n, m->chunk, m->chunk_len);
+	n += m->chunk_len;
+	if (x->seq.tail == x->seq.head) {
+		shard_conn_reply(sh, c, msg, n);
+		return;
+	}
+	if (shard_conn_ack_add(sh, c, x->seq.tail - 1, msg, n)) {
+		/* out of memory: the sender would wait for ever; close it */
+		c->reply_failed = true;
+		shard_conn_ready(sh, c);
+	}
+}
+
 static int frame(struct dp_input *in, struct shard *sh, void *ctx, void *conn, const char *p,
 		 size_t len, uint32_t *done)
 {
-	(void)conn;
 	struct fwd_shard *x = ctx;
+	x->sh = sh;
 	struct shard_in *si = &sh->ins[in->id];
 	struct psr_fwd_msg m;
 	if (psr_fwd_msg_parse(p, len, &m)) {
@@ -238,9 +282,20 @@ static int frame(struct dp_input *in, struct shard *sh, void *ctx, void *conn, c
 			*done = i - 1;
 			return -EAGAIN;
 		}
+		if (m.chunk && si->open && si->open->nrecs)
+			shard_seq_of(&x->seq, si->open);   /* the chunk its ack waits for */
 	}
 	*done = i;
+	if (m.chunk && conn)
+		ack(x, sh, conn, &m);
 	return 0;
+}
+
+static void chunk_released(struct dp_input *in, void *ctx, struct dp_chunk *c)
+{
+	struct fwd_shard *x = ctx;
+	if (x && x->sh && shard_seq_release(&x->seq, c, NULL))
+		shard_conn_acks_due(x->sh, &x->sh->ins[in->id], x->seq.head);
 }
 
 const struct dp_input_ops in_forward_ops = {
@@ -253,5 +308,6 @@ const struct dp_input_ops in_forward_ops = {
 	.shard_ctx_destroy = ctx_destroy,
 	.parse = parse,
 	.frame = frame,
+	.chunk_released = chunk_released,
 	.teardown = in_net_teardown,
 };

@@ -245,7 +245,80 @@ static void conn_close(struct shard *sh, struct shard_conn *c)
 	if (c->next)
 		c->next->prev = c->prev;
 	free(c->keep);
+	sh->acks_owed -= c->acks.n;
+	free(c->acks.buf);   /* replies still owed die with the connection */
 	free(c);
+}
+
+/* ---- replies (forward acks) ---- */
+
+int shard_conn_reply(struct shard *sh, struct shard_conn *c, const void *msg, size_t len)
+{
+	if (c->reply_failed)
+		return -EIO;
+	/* A reply is a few dozen bytes: it fits in the socket's send buffer
+	 * unless the sender stopped reading, and then it is not waited for. */
+	ssize_t n = c->ssl ? shard_tls_write(c, msg, len) : send(c->fd, msg, len, MSG_NOSIGNAL);
+	if (n == (ssize_t)len)
+		return 0;
+	c->reply_failed = true;
+	shard_conn_ready(sh, c);
+	return -EIO;
+}
+
+/* An owed reply in c->acks.buf: the chunk number it waits for, its
+ * length, its bytes. */
+struct ack_hdr {
+	uint64_t after;
+	uint32_t len;
+};
+
+int shard_conn_ack_add(struct shard *sh, struct shard_conn *c, uint64_t after, const void *msg,
+		       size_t len)
+{
+	struct shard_conn_acks *a = &c->acks;
+	size_t need = a->len + sizeof(struct ack_hdr) + len;
+	if (need > a->cap) {
+		/* grows by doubling: per connection, not per message */
+		size_t cap = DP_MAX(need, DP_MAX((size_t)a->cap * 2, (size_t)256));
+		uint8_t *b = cap <= UINT32_MAX ? realloc(a->buf, cap) : NULL;
+		if (!b)
+			return -ENOMEM;
+		a->buf = b;
+		a->cap = (uint32_t)cap;
+	}
+	struct ack_hdr h = { after, (uint32_t)len };
+	memcpy(a->buf + a->len, &h, sizeof(h));
+	memcpy(a->buf + a->len + sizeof(h), msg, len);
+	a->len += (uint32_t)(sizeof(h) + len);
+	a->n++;
+	sh->acks_owed++;
+	return 0;
+}
+
+void shard_conn_acks_due(struct shard *sh, struct shard_in *si, uint64_t head)
+{
+	for (struct shard_conn *c = sh->conns; c; c = c->next) {
+		struct shard_conn_acks *a = &c->acks;
+		if (c->si != si || a->n == 0)
+			continue;
+		uint32_t off = 0;
+		while (off < a->len) {
+			struct ack_hdr h;
+			memcpy(&h, a->buf + off, sizeof(h));
+			if (h.after >= head)
+				break;
+			shard_conn_reply(sh, c, a->buf + off + sizeof(h), h.len);
+			off += (uint32_t)sizeof(h) + h.len;
+			a->n--;
+			sh->acks_owed--;
+		}
+		memmove(a->buf, a->buf + off, a->len - off);
+		a->len -= off;
+		/* a sender that closed its side waited for these: now it may go */
+		if (a->n == 0 && c->eof_flushed)
+			shard_conn_ready(sh, c);
+	}
 }
 
 /* Out of file descriptors (or memory), a pending connection would keep
@@ -422,6 +495,10 @@ static inline int conn_emit(struct shard *sh, struct shard_conn *c, struct psr_f
 static int conn_service(struct shard *sh, struct shard_conn *c, int budget)
 {
 	struct shard_in *si = c->si;
+	if (unlikely(c->reply_failed)) {
+		conn_close(sh, c);
+		return CONN_CLOSED;
+	}
 	for (;;) {
 		while (c->next_frame < c->nframes) {
 			struct psr_frame *f = &c->frames[c->next_frame];
@@ -435,6 +512,8 @@ static int conn_service(struct shard *sh, struct shard_conn *c, int budget)
 			continue;
 		}
 		if (c->eof && c->eof_flushed) {
+			if (c->acks.n)
+				return CONN_IDLE;   /* its acks first (shard_conn_acks_due) */
 			conn_close(sh, c);
 			return CONN_CLOSED;
 		}
@@ -451,6 +530,8 @@ static int conn_service(struct shard *sh, struct shard_conn *c, int budget)
 				c->next_frame = 0;
 				continue;
 			}
+			if (c->acks.n)
+				return CONN_IDLE;
 			conn_close(sh, c);
 			return CONN_CLOSED;
 		}
@@ -568,23 +649,27 @@ bool shard_net_service_ready(struct shard *sh, bool drain)
 	sh->ready = NULL;
 	for (c = list; c; c = next) {
 		next = c->next_ready;
-		c->in_ready = false;
 		if (c->si->starved) {
 			c->next_ready = keep;
 			keep = c;
-			c->in_ready = true;
 			continue;
 		}
+		/* in_ready stays set while it is served: a reply written during
+		 * its own service (shard_conn_reply) must not queue it twice */
 		int st = conn_service(sh, c, drain ? 1 << 20 : CONN_READ_BUDGET);
-		if (st == CONN_BUSY || st == CONN_PAUSED) {
-			c->next_ready = keep;
-			keep = c;
-			c->in_ready = true;
-			if (st == CONN_BUSY)
-				busy = true;
+		if (st == CONN_CLOSED)
+			continue;
+		if (st == CONN_IDLE && !c->reply_failed && !(c->eof_flushed && c->acks.n == 0)) {
+			c->in_ready = false;
+			continue;
 		}
+		c->next_ready = keep;
+		keep = c;
+		if (st == CONN_BUSY)
+			busy = true;
 	}
-	/* Connections made ready while serving (none today) go first. */
+	/* Connections made ready while serving (by a reply to another, see
+	 * shard_conn_acks_due) go first. */
 	if (keep) {
 		struct shard_conn *tail = keep;
 		while (tail->next_ready)
