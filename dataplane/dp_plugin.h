@@ -80,6 +80,10 @@ struct dp_input_ops {
 	 * it came on (shards/shard_conn.h), for replies. */
 	int (*frame)(struct dp_input *in, struct shard *sh, void *ctx, void *conn, const char *p,
 		     size_t len, uint32_t *done);
+	/* Optional, shard thread: a connection of a stream input can carry
+	 * data (accepted; for tls, its handshake done): e.g. send a greeting
+	 * (forward's HELO). */
+	void (*conn_open)(struct dp_input *in, struct shard *sh, void *ctx, void *conn);
 	/* DP_NET_TIMER: called on each timer expiry on shard 0; emits its
 	 * records with shard_emit (which says when memory is exhausted). */
 	void (*tick)(struct dp_input *in, struct shard *sh, void *ctx, uint64_t now_real_ns);

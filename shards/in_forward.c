@@ -16,9 +16,12 @@
  */
 #include <errno.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
+#include <strings.h>
 #include "dp_pipeline.h"
 #include "dp_tls.h"
+#include "in_forward.h"
 #include "in_net.h"
 #include "psr_forward.h"
 #include "psr_frame.h"
@@ -42,7 +45,14 @@ struct in_forward_cfg {
 	int64_t buffer_max_size;
 	int64_t buffer_chunk_size;
 	char *tag_prefix;
+	char *shared_key;
+	bool empty_shared_key;
+	char *self_hostname;
+	char *users;                /* the last Security.Users; all are read from the section */
 	struct dp_tls_cfg tls;
+	/* set up from the keys */
+	bool auth_on;
+	struct in_fwd_auth auth;
 };
 
 #define C(f) offsetof(struct in_forward_cfg, f)
@@ -62,9 +72,49 @@ static const struct dp_opt forward_opts[] = {
 	  "Read size in bytes; sluice reads at least 64 KiB at a time." },
 	{ "Tag_Prefix", DP_OPT_STR, NULL, C(tag_prefix), NULL, 0, 0, 0,
 	  "Put this before the tag of every message. With Tag set, Tag wins." },
+	{ "Shared_Key", DP_OPT_STR, NULL, C(shared_key), NULL, 0, 0, 0,
+	  "Secure forward: senders must prove they know this key (HELO, PING, PONG handshake); "
+	  "a wrong key gets PONG false and the connection is closed." },
+	{ "Empty_Shared_Key", DP_OPT_BOOL, "off", C(empty_shared_key), NULL, 0, 0, 0,
+	  "Secure forward with an empty shared key (Fluentd's zero-length key), e.g. for "
+	  "Security.Users alone." },
+	{ "Self_Hostname", DP_OPT_STR, "localhost", C(self_hostname), NULL, 0, 0, 0,
+	  "Secure forward: the hostname sent in PONG (and in its digest)." },
+	{ "Security.Users", DP_OPT_STR, NULL, C(users), NULL, 0, 0, 0,
+	  "Secure forward: 'USER PASSWORD' a sender may log in with; repeat the key for more "
+	  "users. Needs Shared_Key or Empty_Shared_Key." },
 	DP_TLS_SERVER_OPTS(struct in_forward_cfg, tls),
 	{ NULL },
 };
+
+/* Security.Users, every line of it ('USER PASSWORD'). */
+static int users_setup(struct dp_input *in, struct in_forward_cfg *cfg, struct dp_err *err)
+{
+	const struct dp_conf_section *sec = in->sec;
+	err->key = "Security.Users";
+	for (unsigned i = 0; sec && i < sec->nkv; i++) {
+		const struct dp_conf_kv *kv = &sec->kv[i];
+		if (strcasecmp(kv->key, "Security.Users") != 0)
+			continue;
+		char user[256], pass[256];
+		if (sscanf(kv->val, "%255s %255s", user, pass) != 2)
+			return dp_err_set(err, -EINVAL, "invalid value '%s' for 'Security.Users': "
+					  "expected 'USER PASSWORD'", kv->val);
+		struct in_fwd_user *u = realloc(cfg->auth.users, (cfg->auth.nusers + 1) * sizeof(*u));
+		if (!u)
+			return dp_err_set(err, -ENOMEM, "out of memory");
+		cfg->auth.users = u;
+		u += cfg->auth.nusers;
+		u->name = strdup(user);
+		u->password = strdup(pass);
+		cfg->auth.nusers++;
+		if (!u->name || !u->password)
+			return dp_err_set(err, -ENOMEM, "out of memory");
+	}
+	if (cfg->auth.nusers && !cfg->auth_on)
+		return dp_err_set(err, -EINVAL, "Security.Users needs Shared_Key or Empty_Shared_Key");
+	return 0;
+}
 
 static int setup(struct dp_input *in, struct dp_err *err)
 {
@@ -89,6 +139,14 @@ static int setup(struct dp_input *in, struct dp_err *err)
 	err->key = "Tag_Prefix";
 	if (cfg->tag_prefix && strlen(cfg->tag_prefix) >= DP_TAG_MAX)
 		return dp_err_set(err, -EINVAL, "Tag_Prefix is longer than %d bytes", DP_TAG_MAX - 1);
+	cfg->auth_on = cfg->shared_key || cfg->empty_shared_key;
+	cfg->auth.shared_key = cfg->shared_key ? cfg->shared_key : "";
+	cfg->auth.hostname = cfg->self_hostname;
+	err->key = "Self_Hostname";
+	if (strlen(cfg->self_hostname) > DP_TAG_MAX)
+		return dp_err_set(err, -EINVAL, "Self_Hostname is longer than %d bytes", DP_TAG_MAX);
+	if ((rc = users_setup(in, cfg, err)) != 0)
+		return rc;
 	in->framing = PSR_FRAME_MSGPACK;
 	/* Without Tag, every message brings its own. */
 	in->tag_per_record = in->tag_opt == NULL;
@@ -233,7 +291,7 @@ static void ack(struct fwd_shard *x, struct shard *sh, struct shard_conn *c,
 	}
 	if (shard_conn_ack_add(sh, c, x->seq.tail - 1, msg, n)) {
 		/* out of memory: the sender would wait for ever; close it */
-		c->reply_failed = true;
+		c->closing = true;
 		shard_conn_ready(sh, c);
 	}
 }
@@ -244,6 +302,12 @@ static int frame(struct dp_input *in, struct shard *sh, void *ctx, void *conn, c
 	struct fwd_shard *x = ctx;
 	x->sh = sh;
 	struct shard_in *si = &sh->ins[in->id];
+	const struct in_forward_cfg *cfg = in->cfg;
+	if (cfg->auth_on && conn && !in_fwd_auth_done(conn)) {
+		if (!in_fwd_auth_ping(&cfg->auth, sh, conn, p, len))
+			DP_CNT_ADD(si->cnt.rejected, 1);
+		return 0;
+	}
 	struct psr_fwd_msg m;
 	if (psr_fwd_msg_parse(p, len, &m)) {
 		DP_CNT_ADD(si->cnt.malformed, 1);
@@ -298,6 +362,30 @@ static void chunk_released(struct dp_input *in, void *ctx, struct dp_chunk *c)
 		shard_conn_acks_due(x->sh, &x->sh->ins[in->id], x->seq.head);
 }
 
+static void teardown(struct dp_input *in)
+{
+	struct in_forward_cfg *cfg = in->cfg;
+	for (unsigned i = 0; cfg && i < cfg->auth.nusers; i++) {
+		free(cfg->auth.users[i].name);
+		free(cfg->auth.users[i].password);
+	}
+	if (cfg) {
+		free(cfg->auth.users);
+		cfg->auth.users = NULL;
+		cfg->auth.nusers = 0;
+	}
+	in_net_teardown(in);
+}
+
+/* Secure forward: HELO first. */
+static void conn_open(struct dp_input *in, struct shard *sh, void *ctx, void *conn)
+{
+	(void)ctx;
+	struct in_forward_cfg *cfg = in->cfg;
+	if (cfg->auth_on)
+		in_fwd_auth_helo(&cfg->auth, sh, conn);
+}
+
 const struct dp_input_ops in_forward_ops = {
 	.name = "forward",
 	.desc = "Fluentd's Forward protocol v1 (Fluent Bit and Fluentd forward outputs)",
@@ -309,5 +397,6 @@ const struct dp_input_ops in_forward_ops = {
 	.parse = parse,
 	.frame = frame,
 	.chunk_released = chunk_released,
-	.teardown = in_net_teardown,
+	.conn_open = conn_open,
+	.teardown = teardown,
 };

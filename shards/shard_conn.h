@@ -47,7 +47,11 @@ struct shard_conn {
 		uint32_t len, cap;
 		uint32_t n;
 	} acks;
-	bool reply_failed;          /* a reply could not be written: closing */
+	bool closing;               /* close at the next chance: a reply could not be
+	                               written, or the input refused the sender */
+	bool opened;                /* dp_input_ops.conn_open ran */
+	/* the input's own state of this connection (forward: its handshake) */
+	uint8_t in_state[40];
 	uint32_t frame_done;        /* dp_input_ops.frame: records of the first pending frame
 	                               already emitted */
 	unsigned nframes, next_frame;

@@ -254,14 +254,14 @@ static void conn_close(struct shard *sh, struct shard_conn *c)
 
 int shard_conn_reply(struct shard *sh, struct shard_conn *c, const void *msg, size_t len)
 {
-	if (c->reply_failed)
+	if (c->closing)
 		return -EIO;
 	/* A reply is a few dozen bytes: it fits in the socket's send buffer
 	 * unless the sender stopped reading, and then it is not waited for. */
 	ssize_t n = c->ssl ? shard_tls_write(c, msg, len) : send(c->fd, msg, len, MSG_NOSIGNAL);
 	if (n == (ssize_t)len)
 		return 0;
-	c->reply_failed = true;
+	c->closing = true;
 	shard_conn_ready(sh, c);
 	return -EIO;
 }
@@ -490,12 +490,22 @@ static inline int conn_emit(struct shard *sh, struct shard_conn *c, struct psr_f
 	return rc;
 }
 
+/* The input's greeting, once the connection can carry data. */
+static inline void conn_opened(struct shard *sh, struct shard_conn *c)
+{
+	if (c->opened || c->tls_hs)
+		return;
+	c->opened = true;
+	if (c->si->in->ops->conn_open)
+		c->si->in->ops->conn_open(c->si->in, sh, c->si->ctx, c);
+}
+
 /* Serve one connection: pending frames first, then frames still in the
  * buffer, then up to `budget` reads. */
 static int conn_service(struct shard *sh, struct shard_conn *c, int budget)
 {
 	struct shard_in *si = c->si;
-	if (unlikely(c->reply_failed)) {
+	if (unlikely(c->closing)) {
 		conn_close(sh, c);
 		return CONN_CLOSED;
 	}
@@ -505,6 +515,10 @@ static int conn_service(struct shard *sh, struct shard_conn *c, int budget)
 			if (conn_emit(sh, c, f) == -EAGAIN)
 				return conn_keep(c, f->p) ? conn_lost(sh, c) : CONN_PAUSED;
 			c->next_frame++;
+			if (unlikely(c->closing)) {
+				conn_close(sh, c);   /* refused by its input */
+				return CONN_CLOSED;
+			}
 		}
 		c->nframes = c->next_frame = 0;
 		if (c->more) {
@@ -537,6 +551,11 @@ static int conn_service(struct shard *sh, struct shard_conn *c, int budget)
 		}
 		if (budget-- <= 0)
 			return conn_keep(c, c->data + c->start) ? conn_lost(sh, c) : CONN_BUSY;
+		conn_opened(sh, c);
+		if (unlikely(c->closing)) {
+			conn_close(sh, c);
+			return CONN_CLOSED;
+		}
 		/* The unfinished frame first, then the read after it. */
 		uint32_t tail = c->fill - c->start;
 		if (tail)
@@ -554,6 +573,10 @@ static int conn_service(struct shard *sh, struct shard_conn *c, int budget)
 		} else if (n == 0) {
 			c->eof = true;
 		} else if (errno == EAGAIN || errno == EWOULDBLOCK) {
+			if (!c->opened && !c->tls_hs) {
+				conn_opened(sh, c);   /* its TLS handshake just ended */
+				continue;
+			}
 			return conn_keep(c, c->data + c->start) ? conn_lost(sh, c) : CONN_IDLE;
 		} else if (errno != EINTR) {
 			c->eof = true;   /* reset: deliver what we have, then close */
@@ -659,7 +682,7 @@ bool shard_net_service_ready(struct shard *sh, bool drain)
 		int st = conn_service(sh, c, drain ? 1 << 20 : CONN_READ_BUDGET);
 		if (st == CONN_CLOSED)
 			continue;
-		if (st == CONN_IDLE && !c->reply_failed && !(c->eof_flushed && c->acks.n == 0)) {
+		if (st == CONN_IDLE && !c->closing && !(c->eof_flushed && c->acks.n == 0)) {
 			c->in_ready = false;
 			continue;
 		}

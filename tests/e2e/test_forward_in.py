@@ -26,8 +26,14 @@ and the keys of Fluent Bit's in_forward
   are written by the output (here: in the output file when the ack
   arrives; not while the output is blocked on a FIFO nobody reads); a
   malformed message gets none.
+- Shared_Key (spec: "Handshake Messages"): HELO with a nonce on connect;
+  a PING with the right shared_key_hexdigest gets PONG true with
+  Self_Hostname and the server's digest, and the records follow; a wrong
+  key (or a wrong Security.Users password) gets PONG false and the
+  connection is closed, nothing it sends is taken.
 """
 import gzip
+import hashlib
 import os
 import socket
 import threading
@@ -327,6 +333,99 @@ def test_ack_waits_for_output(t):
              'the record came out of the FIFO')
 
 
+def sha512_hex(*parts):
+    return hashlib.sha512(b''.join(p if isinstance(p, bytes) else p.encode() for p in parts)).hexdigest()
+
+
+def raw(s):
+    return s.encode(errors='surrogateescape')
+
+
+def read_one(s, timeout=10):
+    """One msgpack object from s; None when the connection closes first."""
+    s.settimeout(timeout)
+    buf = b''
+    while True:
+        if buf and complete(buf):
+            return mp_all(buf)[0]
+        try:
+            d = s.recv(4096)
+        except ConnectionResetError:
+            d = b''
+        if not d:
+            return None
+        buf += d
+
+
+def ping(s, helo, key, user='', password='', host='client.example'):
+    salt = 'abcdefghijklmnop'
+    nonce = raw(helo[1]['nonce'])
+    pw = sha512_hex(raw(helo[1]['auth']), user, password) if user else ''
+    s.sendall(b'\x96' + mp_encode('PING') + mp_encode(host) + mp_encode(salt) +
+              mp_encode(sha512_hex(salt, host, nonce, key)) + mp_encode(user) + mp_encode(pw))
+    return salt, nonce
+
+
+def test_shared_key(t):
+    port = free_port()
+    sl = t.sluice(conf(service(t), fwd_in(port, Shared_Key='s3cret', Self_Hostname='srv.example'),
+                       *msgpack_outs(t, ['auth'])))
+    s = connect(port)
+    helo = read_one(s)
+    check(isinstance(helo, list) and helo[0] == 'HELO' and len(raw(helo[1]['nonce'])) == 16,
+          'HELO with a 16-byte nonce on connect', repr(helo))
+    salt, nonce = ping(s, helo, 's3cret')
+    pong = read_one(s)
+    check_eq(pong, ['PONG', True, '', 'srv.example', sha512_hex(salt, 'srv.example', nonce, 's3cret')],
+             'PONG true, Self_Hostname, the server\'s digest')
+    s.sendall(mp_encode(['auth', T0, {'ok': 1}, {'chunk': 'c1'}]))
+    check_eq(read_one(s), {'ack': 'c1'}, 'records after the handshake (and their ack)')
+    s.close()
+
+    s = connect(port)
+    helo = read_one(s)
+    ping(s, helo, 'wrong')
+    pong = read_one(s)
+    check_eq(pong[:2] if pong else pong, ['PONG', False], 'a wrong key: PONG false')
+    s.sendall(mp_encode(['auth', T0, {'ok': 0}]))   # may fail once closed
+    check_eq(read_one(s), None, 'then the connection is closed')
+    s.close()
+
+    s = connect(port)
+    read_one(s)
+    s.sendall(mp_encode(['auth', T0, {'ok': 0}]))   # no PING
+    check_eq(read_one(s), None, 'a message before PING: closed, no PONG')
+    s.close()
+    st = sl.wait_stats(lambda st: st['inputs']['forward.0']['rejected'] >= 2, 15, 'refusals counted')
+    check_eq(st['totals']['out'], 1, 'only the authenticated record out')
+    check_eq(sl.stop(), 0, 'sluice exits 0 on SIGTERM')
+    check_eq([ev[1] for ev in events(t, 'auth')], [{'ok': 1}], 'nothing from a refused sender')
+
+
+def test_users(t):
+    port = free_port()
+    sec = conf(service(t), fwd_in(port, Shared_Key='k', Security__Users='alice pw1'),
+               *msgpack_outs(t, ['u']))
+    # a second user: the key repeats, as in Fluent Bit
+    sec = sec.replace('Security.Users       alice pw1', 'Security.Users alice pw1\n    Security.Users bob pw2')
+    sl = t.sluice(sec)
+    s = connect(port)
+    helo = read_one(s)
+    check_eq(len(raw(helo[1]['auth'])), 16, 'HELO carries an auth salt with Security.Users')
+    ping(s, helo, 'k', 'bob', 'pw2')
+    check_eq(read_one(s)[:2], ['PONG', True], 'second user, right password')
+    s.close()
+    s = connect(port)
+    helo = read_one(s)
+    ping(s, helo, 'k', 'alice', 'pw2')
+    pong = read_one(s)
+    check_eq(pong[:3], ['PONG', False, 'username/password mismatch'], 'wrong password: refused')
+    check_eq(read_one(s), None, 'and closed')
+    s.close()
+    check_eq(sl.stop(), 0, 'sluice exits 0 on SIGTERM')
+
+
 if __name__ == '__main__':
     main([test_every_mode, test_split_reads, test_tag_prefix_and_tag, test_malformed_and_oversize,
-          test_unix_path, test_many_connections, test_ack, test_ack_waits_for_output])
+          test_unix_path, test_many_connections, test_ack, test_ack_waits_for_output,
+          test_shared_key, test_users])
