@@ -31,6 +31,8 @@ and the keys of Fluent Bit's in_forward
   Self_Hostname and the server's digest, and the records follow; a wrong
   key (or a wrong Security.Users password) gets PONG false and the
   connection is closed, nothing it sends is taken.
+- tls on: the handshake and the records over TLS (HELO once the TLS
+  handshake is done).
 """
 import gzip
 import hashlib
@@ -425,7 +427,54 @@ def test_users(t):
     check_eq(sl.stop(), 0, 'sluice exits 0 on SIGTERM')
 
 
+def test_ack_filesystem_storage(t):
+    """storage.type filesystem: the ack comes once the records are in the
+    store, while the output is still blocked on its FIFO."""
+    port = free_port()
+    fifo = t.path('held')
+    os.mkfifo(fifo)
+    sl = t.sluice(conf(service(t, **{'storage.path': t.path('store')}),
+                       fwd_in(port, **{'storage__type': 'filesystem'}),
+                       ('OUTPUT', [('Name', 'file'), ('Match', '*'), ('Path', t.dir),
+                                   ('File', 'held'), ('Format', 'msgpack')])))
+    s = connect(port)
+    s.sendall(mp_encode(['a', T0, {'n': 1}, {'chunk': 'f1'}]))
+    check_eq(read_acks(s, 1), [{'ack': 'f1'}], 'acked once stored, the output still blocked')
+    got = []
+    reader = threading.Thread(target=lambda: got.append(open(fifo, 'rb').read()), daemon=True)
+    reader.start()
+    s.close()
+    sl.wait_stats(lambda st: st['totals']['out'] >= 1, 15, 'record out')
+    check_eq(sl.stop(), 0, 'sluice exits 0 on SIGTERM')
+    reader.join(10)
+    check_eq(mp_all(got[0]) if got else None, [[('time', T0, 0), {'n': 1}]], 'then delivered')
+
+
+def test_tls_shared_key(t):
+    import ssl
+    from certs import certs
+    c = certs()
+    port = free_port()
+    sl = t.sluice(conf(service(t), fwd_in(port, Shared_Key='k', tls='on',
+                                          tls__crt_file=c.p('server.crt'),
+                                          tls__key_file=c.p('server.key')),
+                       *msgpack_outs(t, ['tls'])))
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.load_verify_locations(c.p('ca.crt'))
+    s = ctx.wrap_socket(socket.create_connection(('127.0.0.1', port), timeout=20),
+                        server_hostname='localhost')
+    helo = read_one(s)
+    check_eq(helo[0] if helo else helo, 'HELO', 'HELO over TLS, after the TLS handshake')
+    ping(s, helo, 'k')
+    check_eq(read_one(s)[:2], ['PONG', True], 'PONG true over TLS')
+    s.sendall(mp_encode(['tls', [[EventTime(T0, 9), {'over': 'tls'}]], {'chunk': 't1'}]))
+    check_eq(read_one(s), {'ack': 't1'}, 'ack over TLS')
+    s.close()
+    check_eq(sl.stop(), 0, 'sluice exits 0 on SIGTERM')
+    check_eq(events(t, 'tls'), [[('time', T0, 9), {'over': 'tls'}]], 'the record over TLS')
+
+
 if __name__ == '__main__':
     main([test_every_mode, test_split_reads, test_tag_prefix_and_tag, test_malformed_and_oversize,
           test_unix_path, test_many_connections, test_ack, test_ack_waits_for_output,
-          test_shared_key, test_users])
+          test_shared_key, test_users, test_tls_shared_key, test_ack_filesystem_storage])
