@@ -434,9 +434,10 @@ size_t dp_mp_object_size(const uint8_t *p, size_t n)
 			case 0xc4: case 0xd9: body = p[i + 1]; break;
 			case 0xc5: case 0xda: body = dp_mp_rd16(p + i + 1); break;
 			case 0xc6: case 0xdb: body = dp_mp_rd32(p + i + 1); break;
-			case 0xc7: body = 1 + (uint64_t)p[i + 1]; break;
-			case 0xc8: body = 1 + (uint64_t)dp_mp_rd16(p + i + 1); break;
-			case 0xc9: body = 1 + (uint64_t)dp_mp_rd32(p + i + 1); break;
+			/* ext: hdr counts the type byte already */
+			case 0xc7: body = p[i + 1]; break;
+			case 0xc8: body = dp_mp_rd16(p + i + 1); break;
+			case 0xc9: body = dp_mp_rd32(p + i + 1); break;
 			case 0xdc: children = dp_mp_rd16(p + i + 1); break;
 			case 0xdd: children = dp_mp_rd32(p + i + 1); break;
 			case 0xde: children = 2u * dp_mp_rd16(p + i + 1); break;

@@ -70,6 +70,20 @@ struct dp_input_ops {
 	 * contexts can refresh clocks and caches outside the per-event loop. */
 	void (*burst_begin)(void *ctx, uint64_t now_real_ns);
 	dp_parse_fn parse;
+	/* Optional, shard thread: a stream frame that holds several records,
+	 * each with its own tag and time (forward): the input emits them
+	 * itself (shard_emit_tagged, whose parse writes one record) instead
+	 * of parse taking the frame as one record. *done: in, how many of the
+	 * frame's records an earlier call that ran out of memory emitted
+	 * (skip them); out, how many are emitted now. 0, or -EAGAIN (memory
+	 * exhausted: the frame comes again with *done). conn: the connection
+	 * it came on (shards/shard_conn.h), for replies. */
+	int (*frame)(struct dp_input *in, struct shard *sh, void *ctx, void *conn, const char *p,
+		     size_t len, uint32_t *done);
+	/* Optional, shard thread: a connection of a stream input can carry
+	 * data (accepted; for tls, its handshake done): e.g. send a greeting
+	 * (forward's HELO). */
+	void (*conn_open)(struct dp_input *in, struct shard *sh, void *ctx, void *conn);
 	/* DP_NET_TIMER: called on each timer expiry on shard 0; emits its
 	 * records with shard_emit (which says when memory is exhausted). */
 	void (*tick)(struct dp_input *in, struct shard *sh, void *ctx, uint64_t now_real_ns);

@@ -24,13 +24,14 @@ enum {
 	S_SKIP_TERM,    /* dropping through the next LF or NUL */
 	S_SKIP_SEP,     /* dropping through the next separator */
 	S_SKIP_COUNT,   /* dropping skip_left more bytes */
+	S_BROKEN,       /* MSGPACK: dropping everything (psr_framer_is_broken) */
 };
 
 int psr_framer_init(struct psr_framer *f, int mode, uint32_t max_frame,
 		    const char *sep, size_t seplen)
 {
 	memset(f, 0, sizeof(*f));
-	if (mode < PSR_FRAME_AUTO || mode > PSR_FRAME_JSON || max_frame == 0)
+	if (mode < PSR_FRAME_AUTO || mode > PSR_FRAME_MSGPACK || max_frame == 0)
 		return -EINVAL;
 	if (mode == PSR_FRAME_SEP) {
 		if (sep == NULL || seplen == 0 || seplen > PSR_FRAME_SEP_MAX)
@@ -48,6 +49,13 @@ void psr_framer_reset(struct psr_framer *f)
 {
 	f->state = S_FRAME;
 	f->skip_left = 0;
+	f->mp_left = 0;
+	f->mp_off = 0;
+}
+
+bool psr_framer_is_broken(const struct psr_framer *f)
+{
+	return f->state == S_BROKEN;
 }
 
 /*
@@ -310,6 +318,112 @@ static inline uint32_t trimmed(const char *p, const char *end)
 	return (uint32_t)(end - p);
 }
 
+/*
+ * PSR_FRAME_MSGPACK: the header of the msgpack object at p (n >= 1 bytes
+ * there): its size in bytes (*hdr), the payload after it (*body) and how
+ * many objects it contains (*kids: array n, map 2n). -EAGAIN when the
+ * header is not all in n bytes, -EBADMSG for 0xc1 (never used).
+ */
+static int mp_head(const uint8_t *p, size_t n, uint32_t *hdr, uint64_t *body, uint64_t *kids)
+{
+	uint8_t b = p[0];
+	*body = 0;
+	*kids = 0;
+	*hdr = 1;
+	if (b <= 0x7f || b >= 0xe0 || b == 0xc0 || b == 0xc2 || b == 0xc3)
+		return 0;
+	if (b <= 0x8f) {
+		*kids = 2u * (b & 0x0f);
+		return 0;
+	}
+	if (b <= 0x9f) {
+		*kids = b & 0x0f;
+		return 0;
+	}
+	if (b <= 0xbf) {
+		*body = b & 0x1f;
+		return 0;
+	}
+	/* 0xc4..0xdf: the size of the length field, then what it counts */
+	static const struct { uint8_t len, fixed; uint8_t what; } t[] = {
+		/* what: 0 payload = len field, 1 fixed payload, 2 ext (one type byte
+		 * more), 3 array, 4 map */
+		[0xc4 - 0xc4] = { 1, 0, 0 }, [0xc5 - 0xc4] = { 2, 0, 0 }, [0xc6 - 0xc4] = { 4, 0, 0 },
+		[0xc7 - 0xc4] = { 1, 0, 2 }, [0xc8 - 0xc4] = { 2, 0, 2 }, [0xc9 - 0xc4] = { 4, 0, 2 },
+		[0xca - 0xc4] = { 0, 4, 1 }, [0xcb - 0xc4] = { 0, 8, 1 },
+		[0xcc - 0xc4] = { 0, 1, 1 }, [0xcd - 0xc4] = { 0, 2, 1 }, [0xce - 0xc4] = { 0, 4, 1 },
+		[0xcf - 0xc4] = { 0, 8, 1 },
+		[0xd0 - 0xc4] = { 0, 1, 1 }, [0xd1 - 0xc4] = { 0, 2, 1 }, [0xd2 - 0xc4] = { 0, 4, 1 },
+		[0xd3 - 0xc4] = { 0, 8, 1 },
+		[0xd4 - 0xc4] = { 0, 2, 1 }, [0xd5 - 0xc4] = { 0, 3, 1 }, [0xd6 - 0xc4] = { 0, 5, 1 },
+		[0xd7 - 0xc4] = { 0, 9, 1 }, [0xd8 - 0xc4] = { 0, 17, 1 },
+		[0xd9 - 0xc4] = { 1, 0, 0 }, [0xda - 0xc4] = { 2, 0, 0 }, [0xdb - 0xc4] = { 4, 0, 0 },
+		[0xdc - 0xc4] = { 2, 0, 3 }, [0xdd - 0xc4] = { 4, 0, 3 },
+		[0xde - 0xc4] = { 2, 0, 4 }, [0xdf - 0xc4] = { 4, 0, 4 },
+	};
+	if (b == 0xc1)
+		return -EBADMSG;
+	unsigned i = b - 0xc4u;
+	if (t[i].what == 1) {
+		*body = t[i].fixed;
+		return 0;
+	}
+	unsigned l = t[i].len;
+	unsigned extra = t[i].what == 2 ? 1u : 0u;
+	if (n < 1u + l + extra)
+		return -EAGAIN;
+	uint64_t v = l == 1 ? p[1] : l == 2 ? (uint64_t)(p[1] << 8 | p[2]) :
+		     (uint64_t)p[1] << 24 | (uint64_t)p[2] << 16 | (uint64_t)p[3] << 8 | p[4];
+	*hdr = 1 + l + extra;
+	if (t[i].what == 3)
+		*kids = v;
+	else if (t[i].what == 4)
+		*kids = 2 * v;
+	else
+		*body = v;
+	return 0;
+}
+
+/* PSR_FRAME_MSGPACK at p: 1 with *end set when a whole object lies in
+ * [p, e), 0 when more bytes are needed (the walk so far is kept in the
+ * framer), -EMSGSIZE when it is longer than max, -EBADMSG for a byte no
+ * object starts with. */
+static int mp_frame(struct psr_framer *f, const char *p, const char *e, const char **end)
+{
+	const uint8_t *s = (const uint8_t *)p, *q = s + f->mp_off, *qe = (const uint8_t *)e;
+	uint64_t left = f->mp_left ? f->mp_left : 1;
+	const uint64_t max = f->max_frame;
+	while (left > 0) {
+		if (q == qe)
+			goto more;
+		uint32_t hdr;
+		uint64_t body, kids;
+		int rc = mp_head(q, (size_t)(qe - q), &hdr, &body, &kids);
+		if (rc == -EAGAIN)
+			goto more;
+		if (rc)
+			return rc;
+		uint64_t at = (uint64_t)(q - s), sz = hdr + body;
+		if (at + sz > max)
+			return -EMSGSIZE;
+		if (sz > (uint64_t)(qe - q))
+			goto more;
+		q += sz;
+		left += kids - 1;
+		/* every object still to come takes a byte at least */
+		if (left > max - (at + sz))
+			return -EMSGSIZE;
+	}
+	f->mp_off = 0;
+	f->mp_left = 0;
+	*end = (const char *)q;
+	return 1;
+more:
+	f->mp_off = (uint32_t)(q - s);
+	f->mp_left = left;
+	return 0;
+}
+
 size_t psr_frame_burst(struct psr_framer *f, const char *buf, size_t len,
 		       struct psr_frame *out, unsigned max_out,
 		       unsigned *nout, unsigned *noversize)
@@ -320,6 +434,10 @@ size_t psr_frame_burst(struct psr_framer *f, const char *buf, size_t len,
 
 	while (n < max_out) {
 		if (unlikely(f->state != S_FRAME)) {
+			if (f->state == S_BROKEN) {
+				p = e;
+				break;
+			}
 			if (skip(f, &p, e) != 0)
 				break;
 			continue;
@@ -331,6 +449,23 @@ size_t psr_frame_burst(struct psr_framer *f, const char *buf, size_t len,
 		if (mode == PSR_FRAME_AUTO)
 			mode = dig(*p) <= 9 ? PSR_FRAME_OCTET : PSR_FRAME_LF;
 
+		if (mode == PSR_FRAME_MSGPACK) {
+			const char *end;
+			int rc = mp_frame(f, p, e, &end);
+			if (rc == 0)
+				break; /* incomplete */
+			if (rc < 0) {
+				if (rc == -EBADMSG)
+					f->malformed++;   /* not oversize: see psr_frame.h */
+				else
+					nover++;
+				f->state = S_BROKEN;
+				continue;
+			}
+			out[n++] = (struct psr_frame){ p, (uint32_t)(end - p) };
+			p = end;
+			continue;
+		}
 		if (mode == PSR_FRAME_JSON && is_ws(*p)) {
 			p++;
 			continue;
@@ -443,6 +578,8 @@ int psr_frame_flush(struct psr_framer *f, const char *buf, size_t len, struct ps
 	if (state != S_FRAME || len == 0)
 		return 0;
 	int mode = f->mode;
+	if (mode == PSR_FRAME_MSGPACK)
+		return -EBADMSG;   /* an object cut short */
 	if (mode == PSR_FRAME_AUTO)
 		mode = dig(buf[0]) <= 9 ? PSR_FRAME_OCTET : PSR_FRAME_LF;
 	if (mode == PSR_FRAME_OCTET) {

@@ -32,6 +32,18 @@
  *                    with psr_frame_json_first (only such a line pays for
  *                    the search), as Fluent Bit's JSON stream tokenizer
  *                    yields each object.
+ *   PSR_FRAME_MSGPACK one msgpack object per frame (the forward input).
+ *                    Its end is found by walking headers only (a count of
+ *                    objects still to come, no stack, payloads skipped by
+ *                    their lengths), resumed where the last call stopped
+ *                    (mp_off, mp_left), so a frame that arrives in many
+ *                    reads is walked once. An object over max_frame, or a
+ *                    byte no msgpack object starts with (0xc1), cannot be
+ *                    skipped safely: it is counted (oversize, or for
+ *                    the bad byte in `malformed` only) and the framer is broken
+ *                    from there on, dropping every byte
+ *                    (psr_framer_is_broken): the caller closes the
+ *                    connection, as Fluent Bit does.
  * Empty frames (an empty line, "0 ") are skipped silently.
  *
  * Size limit: a frame whose content is longer than max_frame (LEN >
@@ -72,6 +84,7 @@ enum psr_frame_mode {
 	PSR_FRAME_OCTET,
 	PSR_FRAME_SEP,
 	PSR_FRAME_JSON,
+	PSR_FRAME_MSGPACK,
 };
 
 #define PSR_FRAME_SEP_MAX  16
@@ -92,7 +105,13 @@ struct psr_framer {
 	char sep[PSR_FRAME_SEP_MAX];
 	uint64_t skip_left;     /* private: octet-counted bytes still to drop */
 	uint64_t malformed;     /* bad octet counts so far (also in noversize) */
+	uint64_t mp_left;       /* private, MSGPACK: objects still to walk, 0: none begun */
+	uint32_t mp_off;        /* private, MSGPACK: bytes of the frame walked so far */
 };
+
+/* PSR_FRAME_MSGPACK: past an object it could not skip; the rest of the
+ * stream is dropped. */
+bool psr_framer_is_broken(const struct psr_framer *f);
 
 /* -EINVAL for an unknown mode, max_frame 0, or (PSR_FRAME_SEP) a separator
  * of 0 or more than PSR_FRAME_SEP_MAX bytes. sep is copied. */

@@ -27,6 +27,7 @@ extern const struct dp_input_ops in_kafka_ops;
 extern const struct dp_input_ops in_udp_ops;
 extern const struct dp_input_ops in_tail_ops;
 extern const struct dp_input_ops in_systemd_ops;
+extern const struct dp_input_ops in_forward_ops;
 
 const struct dp_input_ops *const dp_registry_inputs[] = {
 	&in_syslog_ops,
@@ -36,6 +37,7 @@ const struct dp_input_ops *const dp_registry_inputs[] = {
 	&in_udp_ops,
 	&in_tail_ops,
 	&in_systemd_ops,
+	&in_forward_ops,
 	NULL,
 };
 

@@ -491,10 +491,11 @@ static void wait_events(struct shard *sh, bool busy, int flush_ms)
 		}
 		sh->epoll_ns = sh->now_ns;
 	}
-	if (!busy && (any_starved(sh) || sh->store)) {
+	if (!busy && (any_starved(sh) || sh->store || sh->acks_owed)) {
 		/* Sleep until a worker returns a chunk; re-check after
 		 * announcing it so no return slips between the two. (With a
-		 * store, a returned chunk may finish a segment, to delete.) */
+		 * store, a returned chunk may finish a segment, to delete;
+		 * with acks owed, it may be the one they wait for.) */
 		dp_bell_sleep_begin(&sh->bell);
 		if (shard_reclaim(sh))
 			timeout = 0;

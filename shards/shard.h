@@ -111,6 +111,8 @@ struct shard {
 	unsigned ring_cap;            /* chunks a channel's rings must hold */
 	struct shard_conn *ready;     /* connections with work to do */
 	struct shard_conn *conns;     /* all connections */
+	unsigned acks_owed;           /* replies waiting for chunks to come back
+	                                 (shard_conn_ack_add): returns wake the shard */
 	unsigned tls_hs;              /* TLS connections whose handshake is under way */
 	uint64_t tls_tick_ns;         /* last look for handshakes past their deadline */
 	uint64_t now_ns;              /* CLOCK_MONOTONIC, per loop */

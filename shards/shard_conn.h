@@ -39,6 +39,21 @@ struct shard_conn {
 	bool tls_hs;                /* handshake not finished */
 	bool tls_out;               /* EPOLLOUT asked for (the handshake wants to write) */
 	uint64_t tls_deadline_ns;   /* the handshake's end, CLOCK_MONOTONIC */
+	/* Replies owed to the sender (forward acks), each written once every
+	 * chunk of the input numbered below its `after` has been released
+	 * (shard_conn_acks_due). Bytes: len, then the reply, back to back. */
+	struct shard_conn_acks {
+		uint8_t *buf;
+		uint32_t len, cap;
+		uint32_t n;
+	} acks;
+	bool closing;               /* close at the next chance: a reply could not be
+	                               written, or the input refused the sender */
+	bool opened;                /* dp_input_ops.conn_open ran */
+	/* the input's own state of this connection (forward: its handshake) */
+	uint8_t in_state[40];
+	uint32_t frame_done;        /* dp_input_ops.frame: records of the first pending frame
+	                               already emitted */
 	unsigned nframes, next_frame;
 	struct psr_frame frames[DP_BURST];
 };
@@ -52,5 +67,18 @@ static inline void shard_conn_ready(struct shard *sh, struct shard_conn *c)
 	c->next_ready = sh->ready;
 	sh->ready = c;
 }
+
+/* Write msg[0..len) to c's sender now, whole. A sender that does not
+ * read its replies (send buffer full) or a broken connection: -EIO, and
+ * the connection is closed at its next service (never under the caller,
+ * which may be serving it). */
+int shard_conn_reply(struct shard *sh, struct shard_conn *c, const void *msg, size_t len);
+/* Queue msg for c, to be written by shard_conn_acks_due once chunk
+ * number `after` and all before it are released. 0 or -ENOMEM. */
+int shard_conn_ack_add(struct shard *sh, struct shard_conn *c, uint64_t after, const void *msg,
+		       size_t len);
+/* Input si's chunks below `head` are released: write every queued reply
+ * of its connections that waited for them, in order. */
+void shard_conn_acks_due(struct shard *sh, struct shard_in *si, uint64_t head);
 
 #endif

@@ -17,6 +17,7 @@
  *
  * A connection of a tls input reads through shard_tls.c (handshake, then
  * SSL_read into the same buffer); everything after the read is the same.
+ * Replies to the sender (forward acks) are written by shard_conn_reply.c.
  *
  * Threads: the owning shard's only.
  */
@@ -245,6 +246,8 @@ static void conn_close(struct shard *sh, struct shard_conn *c)
 	if (c->next)
 		c->next->prev = c->prev;
 	free(c->keep);
+	sh->acks_owed -= c->acks.n;
+	free(c->acks.buf);   /* replies still owed die with the connection */
 	free(c);
 }
 
@@ -352,6 +355,13 @@ static void conn_frame(struct shard_conn *c)
 	c->more = c->nframes == DP_BURST;
 	if (noversize)
 		DP_CNT_ADD(c->si->cnt.oversize, noversize);
+	/* PSR_FRAME_MSGPACK past an object it cannot skip: the frames before
+	 * it are delivered, then the connection closes (as at EOF). */
+	if (unlikely(psr_framer_is_broken(&c->fr)) && !c->eof) {
+		if (c->fr.malformed)
+			DP_CNT_ADD(c->si->cnt.malformed, 1);
+		c->eof = true;
+	}
 }
 
 /* Before leaving a service: move what the connection has not handed on,
@@ -390,6 +400,15 @@ static int conn_keep(struct shard_conn *c, const char *from)
 /* One frame of this connection, with its sender for Source_Address_Key. */
 static inline int conn_emit(struct shard *sh, struct shard_conn *c, struct psr_frame *f)
 {
+	const struct dp_input_ops *ops = c->si->in->ops;
+	if (ops->frame) {
+		/* a frame of several records (forward): how many are done is
+		 * kept until the frame is finished */
+		int rc = ops->frame(c->si->in, sh, c->si->ctx, c, f->p, f->len, &c->frame_done);
+		if (rc != -EAGAIN)
+			c->frame_done = 0;
+		return rc;
+	}
 	size_t used = 0;
 	int rc = shard_emit_frame(sh, c->si, f->p, f->len, c->src_len ? c->src : NULL, c->src_len,
 				  &used);
@@ -401,17 +420,35 @@ static inline int conn_emit(struct shard *sh, struct shard_conn *c, struct psr_f
 	return rc;
 }
 
+/* The input's greeting, once the connection can carry data. */
+static inline void conn_opened(struct shard *sh, struct shard_conn *c)
+{
+	if (c->opened || c->tls_hs)
+		return;
+	c->opened = true;
+	if (c->si->in->ops->conn_open)
+		c->si->in->ops->conn_open(c->si->in, sh, c->si->ctx, c);
+}
+
 /* Serve one connection: pending frames first, then frames still in the
  * buffer, then up to `budget` reads. */
 static int conn_service(struct shard *sh, struct shard_conn *c, int budget)
 {
 	struct shard_in *si = c->si;
+	if (unlikely(c->closing)) {
+		conn_close(sh, c);
+		return CONN_CLOSED;
+	}
 	for (;;) {
 		while (c->next_frame < c->nframes) {
 			struct psr_frame *f = &c->frames[c->next_frame];
 			if (conn_emit(sh, c, f) == -EAGAIN)
 				return conn_keep(c, f->p) ? conn_lost(sh, c) : CONN_PAUSED;
 			c->next_frame++;
+			if (unlikely(c->closing)) {
+				conn_close(sh, c);   /* refused by its input */
+				return CONN_CLOSED;
+			}
 		}
 		c->nframes = c->next_frame = 0;
 		if (c->more) {
@@ -419,6 +456,8 @@ static int conn_service(struct shard *sh, struct shard_conn *c, int budget)
 			continue;
 		}
 		if (c->eof && c->eof_flushed) {
+			if (c->acks.n)
+				return CONN_IDLE;   /* its acks first (shard_conn_acks_due) */
 			conn_close(sh, c);
 			return CONN_CLOSED;
 		}
@@ -435,11 +474,18 @@ static int conn_service(struct shard *sh, struct shard_conn *c, int budget)
 				c->next_frame = 0;
 				continue;
 			}
+			if (c->acks.n)
+				return CONN_IDLE;
 			conn_close(sh, c);
 			return CONN_CLOSED;
 		}
 		if (budget-- <= 0)
 			return conn_keep(c, c->data + c->start) ? conn_lost(sh, c) : CONN_BUSY;
+		conn_opened(sh, c);
+		if (unlikely(c->closing)) {
+			conn_close(sh, c);
+			return CONN_CLOSED;
+		}
 		/* The unfinished frame first, then the read after it. */
 		uint32_t tail = c->fill - c->start;
 		if (tail)
@@ -457,6 +503,10 @@ static int conn_service(struct shard *sh, struct shard_conn *c, int budget)
 		} else if (n == 0) {
 			c->eof = true;
 		} else if (errno == EAGAIN || errno == EWOULDBLOCK) {
+			if (!c->opened && !c->tls_hs) {
+				conn_opened(sh, c);   /* its TLS handshake just ended */
+				continue;
+			}
 			return conn_keep(c, c->data + c->start) ? conn_lost(sh, c) : CONN_IDLE;
 		} else if (errno != EINTR) {
 			c->eof = true;   /* reset: deliver what we have, then close */
@@ -552,23 +602,27 @@ bool shard_net_service_ready(struct shard *sh, bool drain)
 	sh->ready = NULL;
 	for (c = list; c; c = next) {
 		next = c->next_ready;
-		c->in_ready = false;
 		if (c->si->starved) {
 			c->next_ready = keep;
 			keep = c;
-			c->in_ready = true;
 			continue;
 		}
+		/* in_ready stays set while it is served: a reply written during
+		 * its own service (shard_conn_reply) must not queue it twice */
 		int st = conn_service(sh, c, drain ? 1 << 20 : CONN_READ_BUDGET);
-		if (st == CONN_BUSY || st == CONN_PAUSED) {
-			c->next_ready = keep;
-			keep = c;
-			c->in_ready = true;
-			if (st == CONN_BUSY)
-				busy = true;
+		if (st == CONN_CLOSED)
+			continue;
+		if (st == CONN_IDLE && !c->closing && !(c->eof_flushed && c->acks.n == 0)) {
+			c->in_ready = false;
+			continue;
 		}
+		c->next_ready = keep;
+		keep = c;
+		if (st == CONN_BUSY)
+			busy = true;
 	}
-	/* Connections made ready while serving (none today) go first. */
+	/* Connections made ready while serving (by a reply to another, see
+	 * shard_conn_acks_due) go first. */
 	if (keep) {
 		struct shard_conn *tail = keep;
 		while (tail->next_ready)

@@ -211,6 +211,22 @@ ssize_t shard_tls_read(struct shard *sh, struct shard_conn *c, char *buf, size_t
 	return (ssize_t)got;
 }
 
+ssize_t shard_tls_write(struct shard_conn *c, const void *buf, size_t len)
+{
+	if (c->tls_hs) {
+		errno = EAGAIN;
+		return -1;
+	}
+	ERR_clear_error();
+	int n = SSL_write(c->ssl, buf, (int)DP_MIN(len, (size_t)INT_MAX));
+	if (n > 0)
+		return n;
+	int e = SSL_get_error(c->ssl, n);
+	ERR_clear_error();
+	errno = e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE ? EAGAIN : EPROTO;
+	return -1;
+}
+
 int shard_tls_tick(struct shard *sh)
 {
 	if (!sh->tls_hs)

@@ -34,6 +34,10 @@ void shard_tls_conn_fini(struct shard *sh, struct shard_conn *c);
  * handshake, counted and logged here, or a broken stream). */
 ssize_t shard_tls_read(struct shard *sh, struct shard_conn *c, char *buf, size_t cap);
 
+/* write(2) for a TLS connection whose handshake is done: all of buf or
+ * -1 (errno EAGAIN: the send buffer is full; or the error). */
+ssize_t shard_tls_write(struct shard_conn *c, const void *buf, size_t len);
+
 /* About once a second while handshakes are under way (shard loop): put
  * those past their deadline on the ready list, where their next read
  * fails them. Returns the most ms the loop may wait before calling again,

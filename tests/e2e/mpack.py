@@ -2,7 +2,9 @@
 mpack.py — a small msgpack reader and writer for the e2e tests (PyPI's
 msgpack is not installable here). The reader takes the subset sluice and
 Fluent Bit write; EventTime (ext 0, 8 bytes: sec, nsec big-endian) reads
-as ('time', sec, nsec). The writer takes None, bool, int, float, str,
+as ('time', sec, nsec); a str that is not UTF-8 (the forward handshake's
+nonce) reads with surrogate escapes: s.encode(errors='surrogateescape')
+gives its bytes back. The writer takes None, bool, int, float, str,
 bytes, list/tuple, dict, and EventTime(sec, nsec).
 """
 import struct
@@ -99,7 +101,7 @@ def mp_decode(b, i=0):
         return mp_arr(b, i + 1, t & 0x0f)
     if 0xa0 <= t <= 0xbf:
         n = t & 0x1f
-        return b[i + 1:i + 1 + n].decode(), i + 1 + n
+        return b[i + 1:i + 1 + n].decode(errors='surrogateescape'), i + 1 + n
     if t == 0xc0:
         return None, i + 1
     if t in (0xc2, 0xc3):
@@ -115,7 +117,7 @@ def mp_decode(b, i=0):
         h = struct.calcsize(f)
         n = struct.unpack(f, b[i + 1:i + 1 + h])[0]
         raw = b[i + 1 + h:i + 1 + h + n]
-        return (raw.decode() if t >= 0xd9 else raw), i + 1 + h + n
+        return (raw.decode(errors='surrogateescape') if t >= 0xd9 else raw), i + 1 + h + n
     if t in (0xdc, 0xdd):
         f = '>H' if t == 0xdc else '>I'
         h = struct.calcsize(f)

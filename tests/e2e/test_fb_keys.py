@@ -79,6 +79,12 @@ FB_KEYS = {
     '[INPUT] systemd': ['path', 'max_fields', 'max_entries', 'systemd_filter',
                         'systemd_filter_type', 'tag', 'db', 'db.sync', 'read_from_tail',
                         'read_since_minutes_ago', 'lowercase', 'strip_underscores', 'threaded'],
+    # https://docs.fluentbit.io/manual/5.0/data-pipeline/inputs/forward and
+    # plugins/in_forward/fw.c's config_map.
+    '[INPUT] forward': ['listen', 'port', 'unix_path', 'unix_perm', 'buffer_max_size',
+                        'buffer_chunk_size', 'tag_prefix', 'tag', 'shared_key',
+                        'empty_shared_key', 'self_hostname', 'security.users',
+                        'threaded'] + TLS,
     '[INPUT] dummy': ['dummy', 'metadata', 'rate', 'interval_sec', 'interval_nsec', 'samples',
                       'copies', 'fixed_timestamp', 'flush_on_startup', 'start_time_sec',
                       'start_time_nsec'],

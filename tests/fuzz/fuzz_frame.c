@@ -99,8 +99,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (size < 4)
 		return 0;
 	static const uint32_t maxes[] = { 1, 2, 3, 5, 8, 16, 40, 100 };
-	/* modes 0..3 from byte 0; byte 1's high bit selects PSR_FRAME_JSON */
-	int mode = data[1] & 0x80 ? PSR_FRAME_JSON : data[0] & 3;
+	/* modes 0..3 from byte 0; byte 1's high bit selects PSR_FRAME_JSON,
+	 * the next one PSR_FRAME_MSGPACK */
+	int mode = data[1] & 0x80 ? PSR_FRAME_JSON : data[1] & 0x40 ? PSR_FRAME_MSGPACK : data[0] & 3;
 	uint32_t max_frame = maxes[(data[0] >> 2) & 7];
 	unsigned max_out = 1 + ((data[0] >> 5) & 7);
 	size_t seplen = 0;

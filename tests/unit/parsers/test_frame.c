@@ -297,6 +297,58 @@ static void test_json(void **state)
  * object that does not end. As Fluent Bit's tcp input tokenizes a JSON
  * stream (docs.fluentbit.io/manual/data-pipeline/inputs/tcp, Format json;
  * plugins/in_tcp/tcp_conn.c packs one complete object at a time). */
+/* PSR_FRAME_MSGPACK: one msgpack object per frame, found by its headers
+ * whatever the split; past max_frame or at 0xc1 the framer is broken and
+ * drops the rest. */
+static void test_msgpack(void **state)
+{
+	(void)state;
+	struct cfg cfg = { PSR_FRAME_MSGPACK, 40, NULL, 32 };
+	/* ["a", 1, {"k": "v"}], 5, nil, [bin8 "xyz", fixext8, map16 {}],
+	 * str8 "hello", array16 [float64, uint32] */
+	static const char s[] =
+		"\x93\xa1" "a\x01\x81\xa1k\xa1v"
+		"\x05"
+		"\xc0"
+		"\x93\xc4\x03xyz\xd7\x00\x00\x00\x00\x01\x00\x00\x00\x02\xde\x00\x00"
+		"\xd9\x05hello"
+		"\xdc\x00\x02\xcb\x3f\xf0\x00\x00\x00\x00\x00\x00\xce\x00\x00\x00\x07";
+	static const char *const want[] = {
+		"\x93\xa1" "a\x01\x81\xa1k\xa1v", "\x05", "\xc0",
+		"\x93\xc4\x03xyz\xd7\x00\x00\x00\x00\x01\x00\x00\x00\x02\xde\x00\x00",
+		"\xd9\x05hello",
+		"\xdc\x00\x02\xcb\x3f\xf0\x00\x00\x00\x00\x00\x00\xce\x00\x00\x00\x07",
+	};
+	static const uint32_t lens[] = { 9, 1, 1, 19, 7, 17 };
+	check_stream(&cfg, s, sizeof(s) - 1, want, lens, 6, 0, 0);
+
+	/* cut short at close */
+	static const char s2[] = "\x01\x92\x01";
+	static const char *const want2[] = { "\x01" };
+	check_stream(&cfg, s2, sizeof(s2) - 1, want2, NULL, 1, 0, -EBADMSG);
+
+	/* over max_frame (a str8 of 200 bytes; an array of 2^32-1 elements):
+	 * counted once, everything after dropped */
+	static const char s3[] = "\x01\xd9\xc8" "abc\x02\x03";
+	check_stream(&cfg, s3, sizeof(s3) - 1, want2, NULL, 1, 1, 0);
+	static const char s4[] = "\x01\xdd\xff\xff\xff\xff\x01\x02";
+	check_stream(&cfg, s4, sizeof(s4) - 1, want2, NULL, 1, 1, 0);
+
+	/* 0xc1: malformed (not oversize), the rest dropped */
+	static const char s5[] = "\x01\xc1\x02\x03";
+	struct psr_framer f;
+	struct psr_frame out[8];
+	unsigned nf, nover;
+	assert_int_equal(psr_framer_init(&f, PSR_FRAME_MSGPACK, 40, NULL, 0), 0);
+	assert_int_equal(psr_frame_burst(&f, s5, 4, out, 8, &nf, &nover), 4);
+	assert_int_equal(nf, 1);
+	assert_int_equal(nover, 0);
+	assert_int_equal(f.malformed, 1);
+	assert_true(psr_framer_is_broken(&f));
+	assert_int_equal(psr_frame_burst(&f, s5, 4, out, 8, &nf, &nover), 4);
+	assert_int_equal(nf, 0);
+}
+
 static void test_json_first(void **state)
 {
 	(void)state;
@@ -514,6 +566,7 @@ int main(void)
 		cmocka_unit_test(test_sep),
 		cmocka_unit_test(test_json),
 		cmocka_unit_test(test_json_first),
+		cmocka_unit_test(test_msgpack),
 		cmocka_unit_test(test_oversize),
 		cmocka_unit_test(test_malformed),
 		cmocka_unit_test(test_full_buffer),
