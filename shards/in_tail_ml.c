@@ -3,7 +3,9 @@
  * through a multiline stream (parsers/psr_ml.h: the built-ins java, python,
  * go, ruby, nodejs and [MULTILINE_PARSER] sections), so a stack trace
  * becomes one record {Path_Key, Offset_Key, Key: joined text}, as Fluent
- * Bit's tail_file.c does with ml_flush_callback. As there, `Parser` is not
+ * Bit's tail_file.c does with ml_flush_callback; its text ends with "\n"
+ * as Fluent Bit's does for raw lines (psr_ml.h, "Raw text"), and so does
+ * a line that passes alone. As there, `Parser` is not
  * applied to raw lines when multiline.parser is set. docker and cri are
  * refused: they join a field of container log lines that must be parsed
  * first (Fluent Bit's [MULTILINE_PARSER] `parser`, not here yet).
@@ -133,6 +135,7 @@ int in_tail_ml_open(struct tail_shard *x, struct tail_file *f)
 		free(m);
 		return -ENOMEM;
 	}
+	psr_ml_stream_set_text(&m->st, true);
 	f->ml = m;
 	return 0;
 }
@@ -180,7 +183,16 @@ int in_tail_ml_line(struct tail_shard *x, struct tail_file *f, const char *p, si
 		m->end_off = end;
 		return m->eagain ? 1 : 0;   /* the line is in the stream either way */
 	}
-	/* Alone; after the group its push flushed, which must go first. */
+	/* Alone; after the group its push flushed, which must go first.
+	 * Fluent Bit flushes it through a group too, so with its "\n" when
+	 * groups get one (psr_ml.h, "Raw text"). The line is in x->buf and
+	 * ended by LF or CR LF (psr_lines.h): the LF follows it, or the CR is
+	 * overwritten with one: no copy. x->buf is refilled from the file for
+	 * every read, and a line not emitted here is read again. */
+	if (psr_ml_stream_pass_nl(&m->st)) {
+		char *w = x->buf + (p - x->buf);
+		w[len++] = '\n';
+	}
 	if (m->eagain || emit(x, f, p, len, off, false, 0, 0))
 		return -EAGAIN;          /* pushed again next time: it passes again */
 	m->end_off = end;
