@@ -53,7 +53,8 @@
  * rules and the start rules are one list (one Hyperscan database), so a
  * line costs one scan whatever the state.
  *
- * Bounds: a group holds at most PSR_ML_GROUP_MAX bytes of text. A line
+ * Bounds: a group holds at most PSR_ML_GROUP_MAX bytes of text (and raw
+ * text's final "\n": PSR_ML_GROUP_MAX + 1 bytes handed out). A line
  * that would make it longer is cut at the bound, the group is flushed at
  * once marked truncated (counted in the stream), and the following lines of
  * the same message then pass through alone (Fluent Bit does the same with

@@ -40,7 +40,7 @@ struct tail_ml {
 	uint64_t line_off;       /* the line being pushed: its start */
 	uint64_t end_off;        /* after the last line pushed */
 	bool eagain;             /* a flush found no memory: it is pending */
-	char *pend;              /* [PSR_ML_GROUP_MAX] a completed group not emitted yet */
+	char *pend;              /* [PSR_ML_GROUP_MAX + 1] a completed group not emitted yet */
 	size_t pend_len;
 	uint32_t pend_sec, pend_nsec;
 	uint64_t pend_off, pend_mark;
@@ -109,11 +109,12 @@ static void on_flush(void *arg, const struct psr_ml_group *g)
 		in_tail_mark(m->x, m->f, mark);
 		return;
 	}
-	if (m->has_pend || (!m->pend && !(m->pend = malloc(PSR_ML_GROUP_MAX)))) {
+	if (m->has_pend || (!m->pend && !(m->pend = malloc(PSR_ML_GROUP_MAX + 1)))) {
 		dp_plg_warn(m->x->in, "%s: a multiline group was lost (no memory)", m->f->name);
 		return;   /* cannot happen: reading stops at the first pending group */
 	}
-	size_t n = g->len < PSR_ML_GROUP_MAX ? g->len : PSR_ML_GROUP_MAX;
+	/* + 1: raw text's final "\n" (psr_ml.h) */
+	size_t n = g->len < PSR_ML_GROUP_MAX + 1 ? g->len : PSR_ML_GROUP_MAX + 1;
 	memcpy(m->pend, g->text, n);
 	m->pend_len = n;
 	m->pend_sec = g->sec;
