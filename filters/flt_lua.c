@@ -103,6 +103,7 @@ struct lua_priv {
 
 struct lua_shard {
 	const struct lua_priv *p;
+	const struct dp_filter *f;        /* its name and Log_Level, for log_error */
 	lua_State *L;
 	int fn_ref;
 	int call_ref;                     /* lua_call_cb as a Lua function */
@@ -288,6 +289,7 @@ static void *lua_shard_create(struct dp_filter *f, unsigned shard)
 		return NULL;
 	memset(s, 0, offsetof(struct lua_shard, keep));
 	s->p = f->priv;
+	s->f = f;
 	s->cv = s->p->cv;
 	s->buf.cap = DP_CHUNK_DATA;
 	s->buf.p = malloc(DP_CHUNK_DATA);
@@ -391,11 +393,14 @@ static bool replace(struct lua_shard *s, struct dp_chunk *c, bool set_time, uint
 	return true;
 }
 
+/* At error level, as Fluent Bit's filter_lua/lua.c logs a script error
+ * or an unexpected return code (flb_plg_error), under the filter's own
+ * Log_Level; at most once per 10 s per shard, with the count so far. */
 static void log_error(struct lua_shard *s, struct dp_fx *fx, const char *what)
 {
 	if (dp_ratelimit_ok(&s->rl, fx->now_ns, 10ull * 1000000000ull))
-		dp_warn("[filter:lua] shard %u: %s (%llu errors so far; records kept unchanged)",
-			fx->shard, what, (unsigned long long)(s->errors + s->bad_code));
+		dp_plg_error(s->f, "shard %u: %s (%llu errors so far; records kept unchanged)",
+			     fx->shard, what, (unsigned long long)(s->errors + s->bad_code));
 }
 
 struct lua_call_arg {

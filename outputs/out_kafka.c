@@ -681,7 +681,7 @@ static void *worker_create(struct dp_output *o, unsigned nth, struct dp_err *err
 	w->jo.date_format = cfg->timestamp_format == OUT_KAFKA_TS_ISO8601 ? OUT_JSON_DATE_ISO8601
 									   : OUT_JSON_DATE_DOUBLE;
 	if (cfg->format == OUT_KAFKA_AVRO &&
-	    !(w->avro = out_kafka_avro_create(cfg->schema_str, (uint32_t)cfg->schema_id, o->name, err))) {
+	    !(w->avro = out_kafka_avro_create(cfg->schema_str, (uint32_t)cfg->schema_id, o, err))) {
 		worker_destroy(w);
 		return NULL;
 	}

@@ -24,6 +24,7 @@
 #include <string.h>
 #include <avro.h>
 #include "dp_log.h"
+#include "dp_plugin.h"
 #include "out_kafka_avro.h"
 
 #define MAX_RECORDS 64          /* record schemas (with their name tables) per schema */
@@ -66,7 +67,7 @@ struct out_kafka_avro {
 	bool have_val;
 	avro_writer_t wr;
 	uint8_t hdr[OUT_KAFKA_AVRO_HDR];
-	char name[48];
+	const struct dp_output *o;  /* its log lines: o's name and Log_Level */
 	struct rtab rec[MAX_RECORDS];
 	unsigned nrec;
 	/* the failure of the record being encoded */
@@ -494,8 +495,11 @@ static size_t fail(struct out_kafka_avro *a, int cause)
 		a->logged[a->nlogged].field = f;
 		a->logged[a->nlogged++].cause = (uint8_t)cause;
 	}
-	dp_error("[%s] avro: %s: records not encoded, counted failed (logged once per field and cause)",
-		 a->name, a->why);
+	if (a->o)
+		dp_plg_error(a->o, "avro: %s: records not encoded, counted failed (logged once per "
+			     "field and cause)", a->why);
+	else
+		dp_error("[kafka] avro: %s: records not encoded, counted failed", a->why);
 	return 0;
 }
 
@@ -586,15 +590,15 @@ void out_kafka_avro_destroy(struct out_kafka_avro *a)
 	free(a);
 }
 
-struct out_kafka_avro *out_kafka_avro_create(const char *json, uint32_t schema_id, const char *name,
-					     struct dp_err *err)
+struct out_kafka_avro *out_kafka_avro_create(const char *json, uint32_t schema_id,
+					     const struct dp_output *o, struct dp_err *err)
 {
 	struct out_kafka_avro *a = calloc(1, sizeof(*a));
 	if (!a) {
 		dp_err_set(err, -ENOMEM, "out of memory");
 		return NULL;
 	}
-	snprintf(a->name, sizeof(a->name), "%s", name ? name : "kafka");
+	a->o = o;
 	a->hdr[0] = 0;   /* Confluent's magic byte */
 	a->hdr[1] = (uint8_t)(schema_id >> 24);
 	a->hdr[2] = (uint8_t)(schema_id >> 16);

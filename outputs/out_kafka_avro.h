@@ -59,10 +59,13 @@ struct out_kafka_avro;
  * supported. Control path. */
 int out_kafka_avro_check(const char *json, struct dp_err *err);
 
-/* An encoder for one worker; name is the output's, for its log lines.
+struct dp_output;
+
+/* An encoder for one worker of output o, whose name and Log_Level its
+ * log lines follow (dp_plg_*; o NULL: "kafka" at the service's level).
  * NULL with err filled on a bad schema or no memory. */
-struct out_kafka_avro *out_kafka_avro_create(const char *json, uint32_t schema_id, const char *name,
-					     struct dp_err *err);
+struct out_kafka_avro *out_kafka_avro_create(const char *json, uint32_t schema_id,
+					     const struct dp_output *o, struct dp_err *err);
 void out_kafka_avro_destroy(struct out_kafka_avro *a);
 
 /* Encode record r of c (header and body) into dst; bytes written, or 0

@@ -32,12 +32,18 @@
  *     with that line (the state stays: for a state that non-start rules
  *     also list, lines continuing it begin a group as above);
  *   - lines are joined with "\n" unless the group already ends with one; an
- *     empty line adds "\n". No newline is added at the end (Fluent Bit adds
- *     one only for raw text read by tail, not for a record's key_content).
+ *     empty line adds "\n" (flb_ml_rule.c, flb_ml_rule_process).
  * Types endswith and equal: every line is appended (without a separator)
  * and the group is flushed when the line ends with / equals match_string
  * (negate inverts the test); an endswith line shorter than match_string is
  * not processed (passes through), as in Fluent Bit.
+ * Raw text (psr_ml_stream_set_text: the tail input's lines, which have no
+ * record yet): for a parser without key_content, Fluent Bit's
+ * breakline_prepare (src/multiline/flb_ml.c) ends every group with "\n"
+ * (unless it already ends with one) and joins endswith / equal lines with
+ * "\n" too; a parser with key_content joins as above, no final "\n". A
+ * record's key_content (the multiline filter) never gets the final "\n":
+ * there Fluent Bit's instance always has a key_content.
  *
  * Regex dialect: PCRE2 with PCRE2_MULTILINE (Fluent Bit uses Onigmo's Ruby
  * syntax, where ^ and $ always match at line boundaries); "/.../" slashes
@@ -47,7 +53,8 @@
  * rules and the start rules are one list (one Hyperscan database), so a
  * line costs one scan whatever the state.
  *
- * Bounds: a group holds at most PSR_ML_GROUP_MAX bytes of text. A line
+ * Bounds: a group holds at most PSR_ML_GROUP_MAX bytes of text (and raw
+ * text's final "\n": PSR_ML_GROUP_MAX + 1 bytes handed out). A line
  * that would make it longer is cut at the bound, the group is flushed at
  * once marked truncated (counted in the stream), and the following lines of
  * the same message then pass through alone (Fluent Bit does the same with
@@ -134,9 +141,10 @@ struct psr_ml_stream {
 	psr_ml_flush_fn flush;
 	void *arg;
 	struct re_scratch *sc; /* regex scratch: per stream, so per thread */
+	bool text;            /* lines are raw text (see "Raw text" above) */
 	/* counters, read by the owner */
 	uint64_t groups, truncations;
-	char buf[PSR_ML_GROUP_MAX];
+	char buf[PSR_ML_GROUP_MAX + 1]; /* + the final "\n" of raw text */
 };
 
 /* p: np (1..PSR_ML_MAX_PARSERS) parsers tried in order, as Fluent Bit's
@@ -153,6 +161,13 @@ int psr_ml_stream_push(struct psr_ml_stream *st, const char *line, size_t len, u
  * joined); pat NULL: the line itself. */
 int psr_ml_stream_push_kp(struct psr_ml_stream *st, const char *line, size_t len, const char *pat,
 			  size_t plen, uint32_t sec, uint32_t nsec, uint64_t now_ns);
+/* Lines pushed are raw text, not a record's key_content: Fluent Bit's
+ * newlines for such text (see "Raw text" above). Call after init. */
+void psr_ml_stream_set_text(struct psr_ml_stream *st, bool text);
+/* Raw text only: whether a line that passes through (PSR_ML_PASS) ends
+ * with "\n" in its record, as Fluent Bit flushes such a line through the
+ * first parser's group (flb_ml.c, flb_ml_append_text). */
+bool psr_ml_stream_pass_nl(const struct psr_ml_stream *st);
 /* Flush the open group when no line continued it for the timeout. */
 void psr_ml_stream_tick(struct psr_ml_stream *st, uint64_t now_ns);
 /* Flush the open group now (shutdown, eviction). */

@@ -37,10 +37,30 @@ void psr_ml_stream_fini(struct psr_ml_stream *st)
 	st->sc = NULL;
 }
 
+/* Fluent Bit's breakline_prepare (flb_ml.c): raw text for a parser
+ * without key_content. */
+static bool breakline(const struct psr_ml_stream *st, int i)
+{
+	return st->text && !st->p[i]->key_content;
+}
+
+void psr_ml_stream_set_text(struct psr_ml_stream *st, bool text)
+{
+	st->text = text;
+}
+
+bool psr_ml_stream_pass_nl(const struct psr_ml_stream *st)
+{
+	return breakline(st, 0);
+}
+
 void psr_ml_stream_flush(struct psr_ml_stream *st)
 {
 	if (st->cur < 0)
 		return;
+	/* buf has one byte beyond PSR_ML_GROUP_MAX for this "\n". */
+	if (breakline(st, st->cur) && st->len && st->buf[st->len - 1] != '\n')
+		st->buf[st->len++] = '\n';
 	struct psr_ml_group g = {
 		.text = st->buf, .len = st->len, .sec = st->sec, .nsec = st->nsec,
 		.lines = st->lines, .truncated = st->truncated,
@@ -167,8 +187,14 @@ static int step_match(struct psr_ml_stream *st, int i, const struct ml_in *in, u
 		open_group(st, i, sec, nsec);
 		v = PSR_ML_START;
 	}
-	/* Pieces of one line (Docker's 16 KiB split): no separator. */
-	bool ok = put(st, line, len);
+	/* Pieces of one line (Docker's 16 KiB split): no separator; raw
+	 * text lines: "\n" between them (breakline_prepare in flb_ml.c's
+	 * package_content). */
+	bool ok = true;
+	if (breakline(st, i) && st->len && st->buf[st->len - 1] != '\n')
+		ok = put(st, "\n", 1);
+	if (ok)
+		ok = put(st, line, len);
 	st->lines++;
 	if (!ok || m)
 		psr_ml_stream_flush(st);

@@ -3,7 +3,9 @@
  * through a multiline stream (parsers/psr_ml.h: the built-ins java, python,
  * go, ruby, nodejs and [MULTILINE_PARSER] sections), so a stack trace
  * becomes one record {Path_Key, Offset_Key, Key: joined text}, as Fluent
- * Bit's tail_file.c does with ml_flush_callback. As there, `Parser` is not
+ * Bit's tail_file.c does with ml_flush_callback; its text ends with "\n"
+ * as Fluent Bit's does for raw lines (psr_ml.h, "Raw text"), and so does
+ * a line that passes alone. As there, `Parser` is not
  * applied to raw lines when multiline.parser is set. docker and cri are
  * refused: they join a field of container log lines that must be parsed
  * first (Fluent Bit's [MULTILINE_PARSER] `parser`, not here yet).
@@ -38,7 +40,7 @@ struct tail_ml {
 	uint64_t line_off;       /* the line being pushed: its start */
 	uint64_t end_off;        /* after the last line pushed */
 	bool eagain;             /* a flush found no memory: it is pending */
-	char *pend;              /* [PSR_ML_GROUP_MAX] a completed group not emitted yet */
+	char *pend;              /* [PSR_ML_GROUP_MAX + 1] a completed group not emitted yet */
 	size_t pend_len;
 	uint32_t pend_sec, pend_nsec;
 	uint64_t pend_off, pend_mark;
@@ -107,11 +109,12 @@ static void on_flush(void *arg, const struct psr_ml_group *g)
 		in_tail_mark(m->x, m->f, mark);
 		return;
 	}
-	if (m->has_pend || (!m->pend && !(m->pend = malloc(PSR_ML_GROUP_MAX)))) {
+	if (m->has_pend || (!m->pend && !(m->pend = malloc(PSR_ML_GROUP_MAX + 1)))) {
 		dp_plg_warn(m->x->in, "%s: a multiline group was lost (no memory)", m->f->name);
 		return;   /* cannot happen: reading stops at the first pending group */
 	}
-	size_t n = g->len < PSR_ML_GROUP_MAX ? g->len : PSR_ML_GROUP_MAX;
+	/* + 1: raw text's final "\n" (psr_ml.h) */
+	size_t n = g->len < PSR_ML_GROUP_MAX + 1 ? g->len : PSR_ML_GROUP_MAX + 1;
 	memcpy(m->pend, g->text, n);
 	m->pend_len = n;
 	m->pend_sec = g->sec;
@@ -133,6 +136,7 @@ int in_tail_ml_open(struct tail_shard *x, struct tail_file *f)
 		free(m);
 		return -ENOMEM;
 	}
+	psr_ml_stream_set_text(&m->st, true);
 	f->ml = m;
 	return 0;
 }
@@ -180,7 +184,16 @@ int in_tail_ml_line(struct tail_shard *x, struct tail_file *f, const char *p, si
 		m->end_off = end;
 		return m->eagain ? 1 : 0;   /* the line is in the stream either way */
 	}
-	/* Alone; after the group its push flushed, which must go first. */
+	/* Alone; after the group its push flushed, which must go first.
+	 * Fluent Bit flushes it through a group too, so with its "\n" when
+	 * groups get one (psr_ml.h, "Raw text"). The line is in x->buf and
+	 * ended by LF or CR LF (psr_lines.h): the LF follows it, or the CR is
+	 * overwritten with one: no copy. x->buf is refilled from the file for
+	 * every read, and a line not emitted here is read again. */
+	if (psr_ml_stream_pass_nl(&m->st)) {
+		char *w = x->buf + (p - x->buf);
+		w[len++] = '\n';
+	}
 	if (m->eagain || emit(x, f, p, len, off, false, 0, 0))
 		return -EAGAIN;          /* pushed again next time: it passes again */
 	m->end_off = end;

@@ -34,7 +34,7 @@ struct mb_avro *mb_avro_create(unsigned n)
 {
 	struct mb_avro *m = calloc(1, sizeof(*m));
 	struct dp_err err = { 0 };
-	if (!m || !(m->a = out_kafka_avro_create(SCHEMA, 1, "bench", &err))) {
+	if (!m || !(m->a = out_kafka_avro_create(SCHEMA, 1, NULL, &err))) {
 		fprintf(stderr, "mb_avro: %s\n", err.msg);
 		free(m);
 		return NULL;

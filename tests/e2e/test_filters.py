@@ -130,6 +130,53 @@ def test_multiline_records(t):
              "the records (count, order, text) Fluent Bit's java rules make")
 
 
+def test_multiline_filter_bytes(t):
+    """The filter joins a record's key_content, which its Fluent Bit
+    instance always has (plugins/filter_multiline/ml.c sets key_content on
+    every parser instance): src/multiline/flb_ml.c's breakline_prepare then
+    adds nothing, so no final "\\n" and no separator between endswith
+    pieces; regex lines get "\\n" only when the text so far does not end
+    with one (flb_ml_rule.c, flb_ml_rule_process). Vectors: java_input /
+    java_output of tests/internal/multiline.c (test_parser_java: "log"
+    values ending with "\\n"), and the endswith pieces of its
+    endswith_input as record values."""
+    with open(t.path('parsers.conf'), 'w') as f:
+        f.write('[MULTILINE_PARSER]\n    name bs\n    type endswith\n    match_string \\\n'
+                '    negate on\n    flush_timeout 500\n')
+    pa, pb = free_port(), free_port()
+    flt = lambda tag, parser: ('FILTER', [('Name', 'multiline'), ('Match', tag),
+                                          ('multiline.key_content', 'log'),
+                                          ('multiline.parser', parser), ('flush_ms', '300')])
+    sl = t.sluice(conf(service(t, Parsers_File=t.path('parsers.conf')),
+                       tcp_in(pa, Tag='a'), tcp_in(pb, Tag='b'), flt('a', 'java'), flt('b', 'bs'),
+                       file_out(t, name='a.txt', match='a', fmt='json_lines'),
+                       file_out(t, name='b.txt', match='b', fmt='json_lines')))
+    java_in = ['Exception in thread "main" java.lang.IllegalStateException: ..null property\n',
+               '     at com.example.myproject.Author.getBookIds(xx.java:38)\n',
+               '     at com.example.myproject.Bootstrap.main(Bootstrap.java:14)\n',
+               'Caused by: java.lang.NullPointerException\n',
+               '     at com.example.myproject.Book.getId(Book.java:22)\n',
+               '     at com.example.myproject.Author.getBookIds(Author.java:35)\n',
+               '     ... 1 more\n',
+               'single line\n']
+    bs_in = ['1a. some multiline log \\', '1b. some multiline log',
+             '2a. another multiline log\\', '2b. another multiline log',
+             '3a. non multiline 1']
+    for port, lines in ((pa, java_in), (pb, bs_in)):
+        s = socket.create_connection(('127.0.0.1', port))
+        s.sendall(''.join(json.dumps({'log': ln}) + '\n' for ln in lines).encode())
+        s.close()
+    sl.wait_stats(lambda st: st['totals']['out'] >= 5, 20, 'every record out')
+    check_eq(sl.stop(), 0, 'sluice exits 0 on SIGTERM')
+    check_eq([r.get('log') for r in records(t.path('a.txt'))],
+             [''.join(java_in[:7]), 'single line\n'],
+             'java over "log" values ending with "\\n": no "\\n" added (test_parser_java)')
+    check_eq([r.get('log') for r in records(t.path('b.txt'))],
+             ['1a. some multiline log \\1b. some multiline log',
+              '2a. another multiline log\\2b. another multiline log', '3a. non multiline 1'],
+             'endswith over key_content: pieces joined without a separator, no final "\\n"')
+
+
 def test_grep_volume(t):
     count = 50000
     port = free_port()
@@ -200,4 +247,4 @@ def test_bad_configs(t):
 
 
 if __name__ == '__main__':
-    main([test_chain, test_multiline_records, test_grep_volume, test_input_parser, test_bad_configs])
+    main([test_chain, test_multiline_records, test_multiline_filter_bytes, test_grep_volume, test_input_parser, test_bad_configs])

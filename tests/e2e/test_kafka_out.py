@@ -664,15 +664,19 @@ def test_avro_format(t):
     the id big-endian, then the record under the schema (libavro reads it
     to its last byte); records that do not fit the schema are counted
     failed, logged once per field and cause, and their neighbours
-    delivered in order; a second output without Schema_Id writes id 0."""
+    delivered in order; a second output without Schema_Id writes id 0.
+    Those log lines follow each output's Log_Level (as Fluent Bit's
+    flb_plg_* check ins->log_level): kafka.0 at error logs them, kafka.1
+    at off does not, while the service is at info."""
     mc = MockCluster(t, ['logs:1', 'plain:1'])
     t.cleanups.append(mc.stop)
     port = free_port()
     sl = t.sluice(conf(service(t), tcp_in(port),
                        kafka_out(mc.bootstrap, Format='avro', Schema_Str=AVRO_SCHEMA, Schema_Id=4242,
-                                 Message_Key_Field='key'),
+                                 Message_Key_Field='key', Log_Level='error'),
                        ('OUTPUT', [('Name', 'kafka'), ('Match', '*'), ('Brokers', mc.bootstrap),
-                                   ('Topics', 'plain'), ('Format', 'avro'), ('Schema_Str', AVRO_SCHEMA)])))
+                                   ('Topics', 'plain'), ('Format', 'avro'), ('Schema_Str', AVRO_SCHEMA),
+                                   ('Log_Level', 'off')])))
     good = []
     lines = []
     for i in range(40):
@@ -717,6 +721,8 @@ def test_avro_format(t):
     check_eq(err.count("[kafka.0] avro: field 'lvl': not a symbol of the enum"), 1,
              'the enum cause logged once for two records')
     check_eq(err.count("[kafka.0] avro: field 'seq': expected long, got str"), 1, 'the type cause logged once')
+    check_eq([ln for ln in err.splitlines() if '[kafka.1]' in ln], [],
+             'kafka.1 at Log_Level off: its avro failures not logged (still counted)')
     check_eq(sl.stop(), 0, 'sluice exits 0')
 
 

@@ -7,6 +7,8 @@ binary.
   one into two (an array of records: the second goes through the emitter),
   then through nest, which moves the k* keys under a map. Every record is
   checked field by field, and the emitted one went through nest too.
+- A script that fails at run time: logged at error, once per 10 s per
+  shard, under the filter's own Log_Level.
 - Bad configurations stop sluice with the file, line and cause.
 """
 import json
@@ -64,6 +66,41 @@ def test_lua_then_nest(t):
             check_eq(list(r)[-1], 'n', 'the nested map is the last key')
 
 
+def test_log_level(t):
+    """A script error at run time is logged at error, as Fluent Bit's
+    filter_lua/lua.c does (flb_plg_error), under that filter's own
+    Log_Level (flb_plg_* check ins->log_level): logged at Log_Level error,
+    silent at off, the service's level (info) without the key. One line
+    per 10 s per shard, not one per record; the records pass unchanged."""
+    code = "function cb(tag, ts, r) error('boom in ' .. tag) end"
+    ports = [free_port() for _ in range(3)]
+    lua = lambda tag, **kv: ('FILTER', [('Name', 'lua'), ('Match', tag), ('code', code),
+                                        ('call', 'cb')] + list(kv.items()))
+    sl = t.sluice(conf(service(t, Shards='1'),
+                       *[tcp_in(p, fmt='json', Tag=tag) for p, tag in zip(ports, 'abc')],
+                       lua('a', Log_Level='error'), lua('b', Log_Level='off'), lua('c'),
+                       file_out(t)))
+    n = 1000
+    for p in ports:
+        s = socket.create_connection(('127.0.0.1', p))
+        s.sendall(''.join(json.dumps({'i': i}) + '\n' for i in range(n)).encode())
+        s.close()
+    sl.wait_stats(lambda st: st['totals']['out'] >= 3 * n, 30, 'every record out')
+    check_eq(sl.stop(), 0, 'sluice exits 0 on SIGTERM')
+    check_eq(sorted(r['i'] for r in records(t.path('out.txt'))),
+             sorted(list(range(n)) * 3), 'every record kept unchanged')
+    err = sl.stderr().splitlines()
+    a = [ln for ln in err if '[lua.0]' in ln]
+    b = [ln for ln in err if '[lua.1]' in ln or 'boom in b' in ln]
+    c = [ln for ln in err if '[lua.2]' in ln]
+    check(len(a) == 1 and '[error]' in a[0] and 'boom in a' in a[0],
+          'Log_Level error: the error logged once (1,000 records, one shard, one line per 10 s)',
+          '\n'.join(a) or '\n'.join(err[-20:]))
+    check_eq(b, [], 'Log_Level off: nothing logged')
+    check(len(c) == 1 and 'boom in c' in c[0], 'no Log_Level: the service\'s (info) logs it',
+          '\n'.join(c))
+
+
 def bad(t, sections, want):
     port = free_port()
     sl = t.sluice(conf(service(t), tcp_in(port), *sections, file_out(t)), wait=False)
@@ -83,4 +120,4 @@ def test_bad_configs(t):
 
 
 if __name__ == '__main__':
-    main([test_lua_then_nest, test_bad_configs])
+    main([test_lua_then_nest, test_log_level, test_bad_configs])

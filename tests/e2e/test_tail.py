@@ -412,7 +412,11 @@ def test_multiline_parser(t):
     (Fluent Bit's ml_flush_callback in tail_file.c), with Offset_Key its
     first line's offset; lines around it pass alone; a trace left open at
     the end of the file is flushed after the parser's flush timeout. With
-    a DB, the offset stays before lines held in an open group."""
+    a DB, the offset stays before lines held in an open group. Every
+    record ends with "\n", the plain lines too: the built-ins have no
+    key_content, so src/multiline/flb_ml.c's breakline_prepare adds it at
+    each flush (flb_ml_flush_stream_group), and a line that matches no
+    rule is flushed through a group as well (flb_ml_append_text)."""
     log, db = t.path('app.log'), t.path('tail.db')
     lines = ['first line'] + TRACE + ['middle line'] + TRACE
     append(log, lines)
@@ -421,11 +425,71 @@ def test_multiline_parser(t):
     sl.wait_stats(lambda st: st['totals']['out'] >= 4, 30, 'four records out')
     check_eq(sl.stop(), 0, 'sluice exits 0')
     recs = records(t)
-    trace = '\n'.join(TRACE)
-    check_eq([r['log'] for r in recs], ['first line', trace, 'middle line', trace],
-             'each stack trace one record, the plain lines alone')
+    trace = '\n'.join(TRACE) + '\n'
+    check_eq([r['log'] for r in recs], ['first line\n', trace, 'middle line\n', trace],
+             'each stack trace one record, the plain lines alone, all ending with "\\n"')
     check_eq(recs[1]['o'], len('first line') + 1, 'Offset_Key: the trace\'s first line')
     check_eq(db_offset(db)[0][1], os.path.getsize(log), 'DB offset at the end once all delivered')
+
+
+DOCS_LOG = ['single line...',
+            'Dec 14 06:41:08 Exception in thread "main" java.lang.RuntimeException: '
+            'Something has gone wrong, aborting!',
+            '    at com.myproject.module.MyProject.badMethod(MyProject.java:22)',
+            '    at com.myproject.module.MyProject.oneMoreMethod(MyProject.java:18)',
+            '    at com.myproject.module.MyProject.anotherMethod(MyProject.java:14)',
+            '    at com.myproject.module.MyProject.someMethod(MyProject.java:10)',
+            '    at com.myproject.module.MyProject.main(MyProject.java:6)',
+            'another line...']
+
+
+def test_multiline_docs_example(t):
+    """Fluent Bit's docs page "Multiline parsing"
+    (administration/configuring-fluent-bit/multiline-parsing.md): tail with
+    the multiline-regex-test parser over its test.log (written with CR LF
+    here: tail drops the CR as tail_file.c does) gives "single line...\n",
+    the trace joined with "\n" and ending with "\n", "another line...\n".
+    A [MULTILINE_PARSER] with key_content keeps no final "\n"
+    (breakline_prepare returns when the instance has a key_content), and
+    endswith joins raw lines with "\n" (tests/internal/multiline.c,
+    endswith_input / endswith_output)."""
+    with open(t.path('parsers.conf'), 'w') as f:
+        f.write('[MULTILINE_PARSER]\n    name multiline-regex-test\n    type regex\n'
+                '    flush_timeout 1000\n'
+                '    rule "start_state" "/([a-zA-Z]+ \\d+ \\d+\\:\\d+\\:\\d+)(.*)/" "cont"\n'
+                '    rule "cont" "/^\\s+at.*/" "cont"\n'
+                '[MULTILINE_PARSER]\n    name kc\n    type regex\n    flush_timeout 1000\n'
+                '    key_content log\n'
+                '    rule "start_state" "/([a-zA-Z]+ \\d+ \\d+\\:\\d+\\:\\d+)(.*)/" "cont"\n'
+                '    rule "cont" "/^\\s+at.*/" "cont"\n'
+                '[MULTILINE_PARSER]\n    name bs\n    type endswith\n    match_string \\\n'
+                '    negate on\n    flush_timeout 1000\n')
+    logs = [t.path(n) for n in ('docs.log', 'kc.log', 'bs.log')]
+    with open(logs[0], 'wb') as f:
+        f.write(b''.join(ln.encode() + b'\r\n' for ln in DOCS_LOG))
+    append(logs[1], DOCS_LOG)
+    append(logs[2], ['1a. some multiline log \\', '1b. some multiline log',
+                     '2a. another multiline log\\', '2b. another multiline log',
+                     '3a. non multiline 1', '4a. non multiline 2'])
+    ins = [tail_in(lg, Read_from_Head='on', Tag='t%d' % i,
+                   **{'multiline.parser': mp})
+           for i, (lg, mp) in enumerate(zip(logs, ('multiline-regex-test', 'kc', 'bs')))]
+    outs = [file_out(t, name='o%d.txt' % i, match='t%d' % i) for i in range(3)]
+    sl = t.sluice(conf(service(t, Parsers_File=t.path('parsers.conf')), *ins, *outs))
+    sl.wait_stats(lambda st: st['totals']['out'] >= 10, 30, 'ten records out')
+    check_eq(sl.stop(), 0, 'sluice exits 0')
+    trace = '\n'.join(DOCS_LOG[1:7])
+    check_eq([r['log'] for r in records(t, 'o0.txt')],
+             ['single line...\n', trace + '\n', 'another line...\n'],
+             'the docs\' output: every record ends with "\\n"')
+    check_eq([r['log'] for r in records(t, 'o1.txt')],
+             ['single line...', trace, 'another line...'],
+             'key_content set: lines joined with "\\n", no final "\\n"')
+    check_eq([r['log'] for r in records(t, 'o2.txt')],
+             ['1a. some multiline log \\\n1b. some multiline log\n',
+              '2a. another multiline log\\\n2b. another multiline log\n',
+              '3a. non multiline 1\n', '4a. non multiline 2\n'],
+             'endswith on raw lines: joined with "\\n", each ending with "\\n"')
 
 
 def test_multiline_backpressure(t):
@@ -440,11 +504,11 @@ def test_multiline_backpressure(t):
         for i in range(n):
             if i % 2:
                 f.write('plain %d\n' % i)
-                want.append('plain %d' % i)
+                want.append('plain %d\n' % i)
             f.write('ERROR java.lang.IllegalStateException: e%d\n'
                     '\tat com.example.App.run(App.java:10)\n' % i)
             want.append('ERROR java.lang.IllegalStateException: e%d\n'
-                        '\tat com.example.App.run(App.java:10)' % i)
+                        '\tat com.example.App.run(App.java:10)\n' % i)
     sl = t.sluice(conf(service(t), tail_in(log, Read_from_Head='on', Mem_Buf_Limit='300k',
                                            **{'multiline.parser': 'java'}), file_out(t)))
     sl.wait_stats(lambda st: st['totals']['out'] >= len(want), 60, 'all records out')
@@ -511,4 +575,4 @@ if __name__ == '__main__':
           test_rotation_copytruncate_under_load, test_db_restart_kill9,
           test_fluent_bit_db_is_honoured, test_long_line, test_thousand_files_two_shards,
           test_files_created_after_start, test_ignore_older, test_instance_log_level, test_parser_and_backpressure,
-          test_multiline_parser, test_multiline_backpressure, test_stat_watcher_and_delete, test_inotify_delete, test_db_with_filesystem_store])
+          test_multiline_parser, test_multiline_docs_example, test_multiline_backpressure, test_stat_watcher_and_delete, test_inotify_delete, test_db_with_filesystem_store])

@@ -32,7 +32,7 @@ static void on_begin(void *arg)
 static void on_flush(void *arg, const struct psr_ml_group *g)
 {
 	(void)arg;
-	CHECK(g->len <= PSR_ML_GROUP_MAX);
+	CHECK(g->len <= PSR_ML_GROUP_MAX + 1);   /* + raw text's final "\n" */
 	CHECK(g->lines >= 1);
 	groups++;
 }
@@ -40,6 +40,7 @@ static void on_flush(void *arg, const struct psr_ml_group *g)
 static void run_lines(const struct psr_ml_parser *const *p, unsigned np, const uint8_t *d, size_t n)
 {
 	CHECK(psr_ml_stream_init(&st, p, np, 0, on_begin, on_flush, NULL) == 0);
+	psr_ml_stream_set_text(&st, n & 1);   /* tail's raw lines, or a record's key */
 	uint64_t now = 0;
 	groups = begins = 0;
 	while (n) {

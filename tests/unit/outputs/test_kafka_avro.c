@@ -14,11 +14,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <cmocka.h>
 #include <avro.h>
 #include "dp_chunk.h"
 #include "dp_conf.h"
+#include "dp_log.h"
 #include "dp_pipeline.h"
+#include "dp_plugin.h"
 #include "out_kafka_avro.h"
 #include "psr_json.h"
 
@@ -56,10 +59,12 @@ static const struct dp_rec *add(const char *json)
 	return &ch.recs[ch.nrecs - 1];
 }
 
+static struct dp_output out0 = { .name = "kafka.0", .log_level = -1 };
+
 static struct out_kafka_avro *enc(const char *schema, uint32_t id)
 {
 	struct dp_err err = { 0 };
-	struct out_kafka_avro *a = out_kafka_avro_create(schema, id, "kafka.0", &err);
+	struct out_kafka_avro *a = out_kafka_avro_create(schema, id, &out0, &err);
 	if (!a)
 		fail_msg("create: %s", err.msg);
 	return a;
@@ -216,6 +221,44 @@ static void test_not_matching(void **state)
 	out_kafka_avro_destroy(a);
 }
 
+/* The log lines of records that do not fit follow the output's own
+ * Log_Level, as Fluent Bit's flb_plg_* check ins->log_level: logged at
+ * error (once per field and cause), not at off, the service's level when
+ * unset. */
+static void test_log_level(void **state)
+{
+	(void)state;
+	FILE *f = tmpfile();
+	assert_non_null(f);
+	dp_log_set_fd(fileno(f));
+	const char *bad = "{\"msg\":\"x\",\"n\":\"1\",\"big\":2,\"f\":3,\"d\":4,\"ok\":false}";
+	const int levels[] = { DP_LOG_ERROR, DP_LOG_OFF, -1 };
+	const int service[] = { DP_LOG_OFF, DP_LOG_INFO, DP_LOG_OFF };
+	const long want_lines[] = { 1, 0, 0 };
+	int saved = dp_log_level;
+	for (unsigned i = 0; i < 3; i++) {
+		out0.log_level = levels[i];
+		dp_log_level = service[i];
+		struct out_kafka_avro *a = enc(SCHEMA, 1);
+		for (int k = 0; k < 3; k++)
+			assert_int_equal(out_kafka_avro_encode(a, &ch, add(bad), out, sizeof(out)), 0);
+		out_kafka_avro_destroy(a);
+		fflush(f);
+		long lines = 0;
+		char line[512];
+		rewind(f);
+		while (fgets(line, sizeof(line), f))
+			lines += strstr(line, "[error] [sluice] [kafka.0] avro: field 'n': expected int") != NULL;
+		assert_int_equal(lines, want_lines[i]);
+		assert_int_equal(ftruncate(fileno(f), 0), 0);
+		rewind(f);
+	}
+	dp_log_level = saved;
+	out0.log_level = -1;
+	dp_log_set_fd(2);
+	fclose(f);
+}
+
 static void test_no_room(void **state)
 {
 	(void)state;
@@ -288,6 +331,7 @@ int main(void)
 		cmocka_unit_test_setup(test_nested, setup),
 		cmocka_unit_test_setup(test_not_matching, setup),
 		cmocka_unit_test_setup(test_no_room, setup),
+		cmocka_unit_test_setup(test_log_level, setup),
 		cmocka_unit_test(test_bad_schema),
 		cmocka_unit_test(test_config),
 	};
