@@ -266,7 +266,12 @@ static int parse(struct dp_chunk *c, const char *p, size_t len, void *ctx)
 	const struct tail_file *f = x->cur;
 	if (x->ml_emit && x->ml_timed)
 		dp_chunk_rec_set_time(c, x->ml_sec, x->ml_nsec);
-	if (!x->parser || x->ml_emit) {
+	/* Fluent Bit's orders (plugins/in_tail/tail_file.c): a raw line is
+	 * {Path_Key, Offset_Key, Key} (flb_tail_file_pack_line); a parsed one
+	 * and a multiline record are their fields, then Path_Key, Offset_Key
+	 * (flb_tail_pack_line_map, record_append_custom_keys), the multiline
+	 * text under "log" or its parser's key_content, not Key. */
+	if (!x->parser && !x->ml_emit) {
 		if (cfg->path_key)
 			dp_chunk_put_str(c, cfg->path_key, cfg->path_key_len, f->name, f->name_len);
 		if (cfg->offset_key)
@@ -274,11 +279,18 @@ static int parse(struct dp_chunk *c, const char *p, size_t len, void *ctx)
 		dp_chunk_put_str(c, cfg->key, cfg->key_len, p, len);
 		return 0;
 	}
-	if (cfg->offset_key)
-		dp_chunk_put_int(c, cfg->offset_key, cfg->offset_key_len, (int64_t)x->cur_off);
+	int rc = 0;
+	if (x->ml_emit)
+		dp_chunk_put_str(c, cfg->ml_key, cfg->ml_key_len, p, len);
+	else
+		rc = in_net_parse_with(x->parser, x->pst, c, p, len, cfg->key, cfg->key_len);
+	if (rc < 0)
+		return rc;
 	if (cfg->path_key)
 		dp_chunk_put_str(c, cfg->path_key, cfg->path_key_len, f->name, f->name_len);
-	return in_net_parse_with(x->parser, x->pst, c, p, len, cfg->key, cfg->key_len);
+	if (cfg->offset_key)
+		dp_chunk_put_int(c, cfg->offset_key, cfg->offset_key_len, (int64_t)x->cur_off);
+	return rc;
 }
 
 /* Fire the tick timer in `ns` (at least 1), then every tick_ns again. */

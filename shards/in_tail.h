@@ -60,6 +60,8 @@ struct tail_cfg {
 	struct tail_db *dbh;
 	struct tail_claims *claims;  /* which files are followed, by any shard */
 	const struct psr_ml_parser *ml[PSR_ML_MAX_PARSERS]; /* multiline.parser */
+	const char *ml_key;                /* their records' text key: key_content or "log" */
+	size_t ml_key_len;
 	unsigned nml;
 };
 

@@ -73,6 +73,11 @@ int in_tail_ml_setup(struct dp_input *in, struct tail_cfg *cfg, struct dp_err *e
 	free(dup);
 	if (!rc && !cfg->nml)
 		rc = dp_err_set(err, -EINVAL, "'multiline.parser' names no parser");
+	/* The text's key: the first parser's key_content, else "log" (Fluent
+	 * Bit's multiline records, whatever tail's Key says). */
+	const char *kc = rc ? NULL : psr_ml_parser_key_content(cfg->ml[0]);
+	cfg->ml_key = kc && *kc ? kc : "log";
+	cfg->ml_key_len = strlen(cfg->ml_key);
 	return rc;
 }
 

@@ -395,7 +395,9 @@ def test_parser_and_backpressure(t):
     check_eq(sl.stop(), 0, 'sluice exits 0')
     recs = records(t)
     check_eq(len(recs), n, 'every line once')
-    check_eq(list(recs[0]), ['o', 'p', 'seq', 'msg'], 'Offset_Key, Path_Key, then the fields')
+    # plugins/in_tail/tail_file.c flb_tail_pack_line_map: the parsed map,
+    # then path_key, then offset_key
+    check_eq(list(recs[0]), ['seq', 'msg', 'p', 'o'], 'the fields, then Path_Key, Offset_Key')
     check_eq(recs[7], {'o': recs[6]['o'] + len('{"seq":6,"msg":"mmmmmm"}') + 1, 'p': log,
                        'raw': 'not json'}, 'an unmatched line kept under Key')
     seqs = [r['seq'] for r in recs if 'seq' in r]
