@@ -27,6 +27,7 @@ extern const struct dp_input_ops in_kafka_ops;
 extern const struct dp_input_ops in_udp_ops;
 extern const struct dp_input_ops in_tail_ops;
 extern const struct dp_input_ops in_systemd_ops;
+extern const struct dp_output_ops out_forward_ops;
 
 const struct dp_input_ops *const dp_registry_inputs[] = {
 	&in_syslog_ops,
@@ -47,6 +48,7 @@ const struct dp_output_ops *const dp_registry_outputs[] = {
 	&out_http_ops,
 	&out_es_ops,
 	&out_opensearch_ops,
+	&out_forward_ops,
 	NULL,
 };
 
