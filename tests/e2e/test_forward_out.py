@@ -341,6 +341,119 @@ def test_config_errors(t):
         check(rc != 0 and want in sl.stderr(), 'refused: %s' % kv, sl.stderr().strip()[-200:])
 
 
+def test_shared_key(t):
+    """Shared_Key handshake: the right key (and user) delivers; a wrong key
+    is refused by the server, logged and retried; a server that does not
+    know our key (wrong PONG digest) is refused by sluice."""
+    good = FwdServer(shared_key='s3cret', users={'alice': 'pw1'})
+    bad = FwdServer(shared_key='other')
+    port = free_port()
+    sl = t.sluice(conf(fast(t), tcp_in(port),
+                       fwd_out(Port=good.port, Shared_Key='s3cret', Self_Hostname='edge-1',
+                               Username='alice', Password='pw1', Require_ack_response='on'),
+                       fwd_out(Port=bad.port, Shared_Key='s3cret', Retry_Limit='2')))
+    n = 300
+    send_json(port, 0, n)
+    check_eq(wait_seqs(good, n, 'all through the handshake', sl), list(range(n)), 'right key: delivered')
+    with good.lock:
+        hs = list(good.handshakes)
+    check(hs and all(ok for ok, _, _ in hs), 'the server checked both digests', repr(hs))
+    check_eq(hs[0][2], 'edge-1', 'Self_Hostname in the PING')
+    sl.wait_stats(lambda st: out_st(st, 'forward.1')['errors'] >= n, 30, 'wrong key: retried, then given up')
+    wait_for(lambda: 'shared key mismatch' in sl.stderr(), 10, 'the refusal is logged', proc=sl)
+    check_eq(bad.seqs(), [], 'wrong key: nothing delivered')
+    check_eq(sl.stop(), 0, 'sluice exits 0')
+    good.close()
+    bad.close()
+
+    # A server that does not have the key answers PONG ok with a digest
+    # it cannot make right: sluice refuses it.
+    class Impostor(FwdServer):
+        def _handshake(self, s):
+            s.sendall(mp_encode(['HELO', {'nonce': os.urandom(16), 'auth': b'', 'keepalive': True}]))
+            _, buf = self._read_obj(s, b'')
+            s.sendall(mp_encode(['PONG', True, '', 'impostor', '0' * 128]))
+            return True, buf
+    imp = Impostor(shared_key='x')
+    port = free_port()
+    sl = t.sluice(conf(fast(t), tcp_in(port), fwd_out(Port=imp.port, Shared_Key='s3cret')), name='sluice2')
+    send_json(port, 0, 50)
+    wait_for(lambda: "the server does not have our Shared_Key" in sl.stderr(), 20,
+             'a wrong PONG digest is refused', proc=sl)
+    check_eq(imp.seqs(), [], 'nothing sent to an impostor')
+    check_eq(sl.stop(), 0, 'sluice exits 0')
+    imp.close()
+
+
+def test_upstream_failover(t):
+    """Upstream file: round robin over two nodes; one killed mid-run, the
+    other takes everything; nothing lost (acks on)."""
+    a, b = FwdServer(shared_key='ka'), FwdServer()
+    up = t.path('upstream.conf')
+    with open(up, 'w') as f:
+        f.write('[UPSTREAM]\n    name  balancing\n\n'
+                '[NODE]\n    name  node-a\n    host  127.0.0.1\n    port  %d\n    shared_key ka\n\n'
+                '[NODE]\n    name  node-b\n    host  127.0.0.1\n    port  %d\n' % (a.port, b.port))
+    port = free_port()
+    sl = t.sluice(conf(fast(t), tcp_in(port),
+                       fwd_out(Upstream=up, Require_ack_response='on', Retry_Limit='no_limits',
+                               **{'net.connect_timeout': '2'})))
+    total, sent = 0, 0
+    # bursts paced until both nodes got some (round robin per flush)
+    deadline = time.monotonic() + 30
+    while not (a.seqs() and b.seqs()):
+        send_json(port, sent, 100)
+        sent += 100
+        wait_for(lambda: len(a.seqs()) + len(b.seqs()) >= sent, 20, 'first records', proc=sl)
+        check(time.monotonic() < deadline, 'both nodes get bursts')
+    check(True, 'round robin: both nodes got bursts', '%d / %d' % (len(a.seqs()), len(b.seqs())))
+    a.close()
+    n = sent + 2000
+    for i in range(sent, n, 200):
+        send_json(port, i, 200)
+    wait_for(lambda: len(set(a.seqs()) | set(b.seqs())) >= n, 30, 'all after node-a died', proc=sl)
+    got = set(a.seqs()) | set(b.seqs())
+    check_eq(sorted(got), list(range(n)), 'nothing lost')
+    check(len(b.seqs()) >= 2000, 'node-b took the rest', str(len(b.seqs())))
+    check('node-a' in sl.stderr(), 'the dead node is logged by name')
+    check_eq(sl.stop(), 0, 'sluice exits 0')
+    b.close()
+
+
+def test_upstream_errors(t):
+    """A bad Upstream file is refused with its file and line."""
+    up = t.path('up.conf')
+    with open(up, 'w') as f:
+        f.write('[UPSTREAM]\n    name x\n[NODE]\n    name n1\n    host 127.0.0.1\n    prot 1\n')
+    sl = t.sluice(conf(service(t), tcp_in(free_port()), fwd_out(Upstream=up)), wait=False)
+    check(sl.wait_exit(20) != 0, 'refused')
+    check('up.conf:6' in sl.stderr() and 'prot' in sl.stderr(), 'file:line and the key named',
+          sl.stderr().strip()[-200:])
+
+
+def test_tls(t):
+    """tls on, tls.verify with tls.ca_file: delivered over TLS; the wrong
+    CA fails the handshake, logged and retried."""
+    from certs import certs, server_ctx
+    srv = FwdServer(tls_ctx=server_ctx())
+    port = free_port()
+    sl = t.sluice(conf(fast(t), tcp_in(port),
+                       fwd_out(Port=srv.port, tls='on', **{'tls.verify': 'on',
+                               'tls.ca_file': certs().p('ca.crt'), 'tls.verify_hostname': 'on',
+                               'tls.vhost': 'localhost'}, Require_ack_response='on', Compress='gzip'),
+                       fwd_out(Port=srv.port, tls='on', **{'tls.ca_file': certs().p('ca2.crt')},
+                               Tag='wrong.ca', Retry_Limit='2')))
+    n = 1000
+    send_json(port, 0, n)
+    check_eq(wait_seqs(srv, n, 'all over TLS', sl), list(range(n)), 'TLS: every record once')
+    sl.wait_stats(lambda st: out_st(st, 'forward.1')['errors'] >= n, 30, 'wrong CA: retried, then given up')
+    wait_for(lambda: 'certificate verify failed' in sl.stderr(), 10, 'the verify failure is logged', proc=sl)
+    check(all(tag != 'wrong.ca' for tag, _, _ in srv.got()), 'nothing sent past a failed verification')
+    check_eq(sl.stop(), 0, 'sluice exits 0')
+    srv.close()
+
+
 if __name__ == '__main__':
     main([test_forward_mode, test_options_tag_integer_time, test_gzip, test_ack_withheld,
-          test_server_down_at_start, test_unix_path, test_config_errors])
+          test_server_down_at_start, test_unix_path, test_config_errors, test_shared_key,
+          test_upstream_failover, test_upstream_errors, test_tls])
