@@ -547,8 +547,11 @@ static int flush(void *wctx, struct dp_chunk *const *c, unsigned n)
 			char extra[64] = "";
 			if (more)
 				snprintf(extra, sizeof(extra), " (%llu more failures since the last report)", more);
-			dp_plg_warn(w->o, "node %s: %s%s%s", s->conn.node->name, why[0] ? why : strerror(-rc),
-				    nn > 1 && k + 1 < nn ? ", trying the next node" : ", will retry", extra);
+			/* a refused handshake needs a person (the key); the rest
+			 * usually heals by itself */
+			dp_plog(w->o, rc == -EACCES ? DP_LOG_ERROR : DP_LOG_WARN, "node %s: %s%s%s", s->conn.node->name,
+				why[0] ? why : strerror(-rc),
+				nn > 1 && k + 1 < nn ? ", trying the next node" : ", will retry", extra);
 		}
 	}
 	return rc;

@@ -97,7 +97,7 @@ static int one_node(const struct dp_conf_section *s, const struct out_fwd_node *
 	n->password = dup_or(nc.password, def->password, &oom);
 	n->tls_verify_hostname = dp_conf_kv_get(s, "tls.verify_hostname") ? nc.tls_verify_hostname
 									   : def->tls_verify_hostname;
-	n->tls_vhost = dup_or(nc.tls.vhost, NULL, &oom);
+	n->tls_vhost = dup_or(nc.tls.vhost, def->tls_vhost, &oom);
 	if (oom)
 		rc = dp_err_set(err, -ENOMEM, "out of memory");
 	else if (nc.tls.on && !(n->tls = dp_tls_create(&nc.tls, DP_TLS_CLIENT, err)))

@@ -360,7 +360,8 @@ def test_shared_key(t):
     check(hs and all(ok for ok, _, _ in hs), 'the server checked both digests', repr(hs))
     check_eq(hs[0][2], 'edge-1', 'Self_Hostname in the PING')
     sl.wait_stats(lambda st: out_st(st, 'forward.1')['errors'] >= n, 30, 'wrong key: retried, then given up')
-    wait_for(lambda: 'shared key mismatch' in sl.stderr(), 10, 'the refusal is logged', proc=sl)
+    wait_for(lambda: [ln for ln in sl.stderr().splitlines() if 'shared key mismatch' in ln and '[error]' in ln],
+             10, 'the refusal is logged as an error', proc=sl)
     check_eq(bad.seqs(), [], 'wrong key: nothing delivered')
     check_eq(sl.stop(), 0, 'sluice exits 0')
     good.close()
