@@ -3,7 +3,7 @@
  * the `tls.*` keys as rows every plugin's option table includes (so help
  * and docs/CONFIG.md say the same everywhere), and an OpenSSL context made
  * from them, for a server (the syslog and tcp inputs; forward later) or a
- * client (forward output later).
+ * client (the forward output, outputs/out_forward_conn.c).
  *
  * What each key means follows Fluent Bit (src/tls/flb_tls.c's config map,
  * src/tls/openssl.c's tls_context_create), with one difference written in
@@ -78,6 +78,34 @@ struct dp_tls {
 	  "(TLSv1.2 on Debian 12)." }, \
 	{ "tls.max_version", DP_OPT_STR, NULL, offsetof(T, F.max_version), NULL, 0, 0, 0, \
 	  "Highest protocol accepted, as tls.min_version. Unset: TLSv1.3." }, \
+	{ "tls.ciphers", DP_OPT_STR, NULL, offsetof(T, F.ciphers), NULL, 0, 0, 0, \
+	  "OpenSSL cipher list for TLS 1.2 and below (TLS 1.3 suites are OpenSSL's)." }
+
+/* The rows of the tls.* keys for a client (the forward output), as
+ * DP_TLS_SERVER_OPTS. tls.verify_hostname is the plugin's own row: it is
+ * checked per connection, against the name it connects to. */
+#define DP_TLS_CLIENT_OPTS(T, F) \
+	{ "tls", DP_OPT_BOOL, "off", offsetof(T, F.on), NULL, 0, 0, 0, "Connect with TLS." }, \
+	{ "tls.verify", DP_OPT_BOOL, "on", offsetof(T, F.verify), NULL, 0, 0, 0, \
+	  "Verify the server's certificate chain (to tls.ca_file / tls.ca_path, else the system's CAs)." }, \
+	{ "tls.debug", DP_OPT_INT, "1", offsetof(T, F.debug), NULL, 0, 4, 0, \
+	  "0: failed handshakes are not logged; 1 and up: logged (rate-limited)." }, \
+	{ "tls.ca_file", DP_OPT_STR, NULL, offsetof(T, F.ca_file), NULL, 0, 0, 0, \
+	  "PEM file of the CA certificates the server's certificate must chain to." }, \
+	{ "tls.ca_path", DP_OPT_STR, NULL, offsetof(T, F.ca_path), NULL, 0, 0, 0, \
+	  "Directory of CA certificates (c_rehash layout); used instead of tls.ca_file when both are set." }, \
+	{ "tls.crt_file", DP_OPT_STR, NULL, offsetof(T, F.crt_file), NULL, 0, 0, 0, \
+	  "Client certificate (PEM), for servers that ask for one." }, \
+	{ "tls.key_file", DP_OPT_STR, NULL, offsetof(T, F.key_file), NULL, 0, 0, 0, \
+	  "Client private key (PEM); it must match tls.crt_file." }, \
+	{ "tls.key_passwd", DP_OPT_STR, NULL, offsetof(T, F.key_passwd), NULL, 0, 0, 0, \
+	  "Password of an encrypted tls.key_file." }, \
+	{ "tls.vhost", DP_OPT_STR, NULL, offsetof(T, F.vhost), NULL, 0, 0, 0, \
+	  "Server name sent in TLS SNI (and checked with tls.verify_hostname) instead of Host." }, \
+	{ "tls.min_version", DP_OPT_STR, NULL, offsetof(T, F.min_version), NULL, 0, 0, 0, \
+	  "Lowest protocol offered: TLSv1, TLSv1.1, TLSv1.2 or TLSv1.3. Unset: OpenSSL's default." }, \
+	{ "tls.max_version", DP_OPT_STR, NULL, offsetof(T, F.max_version), NULL, 0, 0, 0, \
+	  "Highest protocol offered, as tls.min_version. Unset: TLSv1.3." }, \
 	{ "tls.ciphers", DP_OPT_STR, NULL, offsetof(T, F.ciphers), NULL, 0, 0, 0, \
 	  "OpenSSL cipher list for TLS 1.2 and below (TLS 1.3 suites are OpenSSL's)." }
 

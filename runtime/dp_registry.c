@@ -28,6 +28,7 @@ extern const struct dp_input_ops in_udp_ops;
 extern const struct dp_input_ops in_tail_ops;
 extern const struct dp_input_ops in_systemd_ops;
 extern const struct dp_input_ops in_forward_ops;
+extern const struct dp_output_ops out_forward_ops;
 
 const struct dp_input_ops *const dp_registry_inputs[] = {
 	&in_syslog_ops,
@@ -49,6 +50,7 @@ const struct dp_output_ops *const dp_registry_outputs[] = {
 	&out_http_ops,
 	&out_es_ops,
 	&out_opensearch_ops,
+	&out_forward_ops,
 	NULL,
 };
 

@@ -98,6 +98,13 @@ FB_KEYS = {
                        'client_id', 'gelf_short_message_key', 'gelf_full_message_key',
                        'gelf_level_key', 'gelf_host_key', 'gelf_timestamp_key',
                        'rdkafka.<property>', 'aws_msk_iam', 'aws_msk_iam_cluster_arn'],
+    # https://docs.fluentbit.io/manual/5.0/data-pipeline/outputs/forward and
+    # plugins/out_forward/forward.c's config_map.
+    '[OUTPUT] forward': ['host', 'port', 'time_as_integer', 'upstream', 'unix_path', 'tag',
+                         'send_options', 'require_ack_response', 'compress',
+                         'retain_metadata_in_forward_mode', 'shared_key', 'empty_shared_key',
+                         'self_hostname', 'username', 'password', 'add_option', 'fluentd_compat',
+                         'workers'] + TLS,
     # https://docs.fluentbit.io/manual/5.0/data-pipeline/outputs/http and
     # plugins/out_http/http.c's config_map; the net.* keys the issue asks for
     # (administration/networking).
