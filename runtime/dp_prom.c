@@ -2,10 +2,12 @@
  * dp_prom.c — Prometheus and cmetrics text from the counter tables (see
  * dp_prom.h). Every family is written whole (HELP, TYPE, then one sample
  * per instance), so a family appears once however many instances there
- * are. Runs on the HTTP server's thread per scrape: the sums come from
+ * are; histograms as _bucket (cumulative, to le="+Inf"), _sum and _count.
+ * Runs on the HTTP server's thread per scrape: the sums come from
  * relaxed loads of per-thread counters (dp_stats.c), never a lock.
  */
 #include <stdbool.h>
+#include <stddef.h>
 #include <string.h>
 #include <sys/utsname.h>
 #include <time.h>
@@ -89,16 +91,22 @@ static void help_escape(FILE *f, const char *s)
 	}
 }
 
-static void fam_head(struct prom_w *w, const char *name, const char *help, bool gauge)
+static void fam_head_type(struct prom_w *w, const char *name, const char *help, const char *type)
 {
 	if (w->fmt != DP_PROM_TEXT)
 		return;
 	fprintf(w->f, "# HELP %s ", name);
 	help_escape(w->f, help);
-	fprintf(w->f, "\n# TYPE %s %s\n", name, gauge ? "gauge" : "counter");
+	fprintf(w->f, "\n# TYPE %s %s\n", name, type);
 }
 
-static void sample(struct prom_w *w, const char *name, const struct lbl *l, unsigned nl, uint64_t v)
+static void fam_head(struct prom_w *w, const char *name, const char *help, bool gauge)
+{
+	fam_head_type(w, name, help, gauge ? "gauge" : "counter");
+}
+
+/* One sample whose value is already text. */
+static void sample_s(struct prom_w *w, const char *name, const struct lbl *l, unsigned nl, const char *v)
 {
 	if (w->fmt == DP_PROM_CMT)
 		fprintf(w->f, "%s ", w->ts);
@@ -110,7 +118,14 @@ static void sample(struct prom_w *w, const char *name, const struct lbl *l, unsi
 	}
 	if (nl)
 		fputc('}', w->f);
-	fprintf(w->f, w->fmt == DP_PROM_CMT ? " = %llu\n" : " %llu\n", (unsigned long long)v);
+	fprintf(w->f, w->fmt == DP_PROM_CMT ? " = %s\n" : " %s\n", v);
+}
+
+static void sample(struct prom_w *w, const char *name, const struct lbl *l, unsigned nl, uint64_t v)
+{
+	char buf[24];
+	snprintf(buf, sizeof(buf), "%llu", (unsigned long long)v);
+	sample_s(w, name, l, nl, buf);
 }
 
 /* sluice_<kind>_<row>[_total] */
@@ -193,6 +208,74 @@ static void write_global(struct prom_w *w, const struct dp_pipeline *pl, uint64_
 	sample(w, "sluice_shards", NULL, 0, pl->nshards);
 	fam_head(w, "sluice_workers", "Output worker threads running.", true);
 	sample(w, "sluice_workers", NULL, 0, pl->nworkers);
+}
+
+/* The outputs' distributions (dp_hist.h): sluice_output_<name>. */
+static const struct {
+	const char *name, *help;
+	const struct dp_hist_spec *spec;
+	size_t off;
+} out_hists[] = {
+	{ "latency_seconds", "Seconds from a burst's first flush call (retries included) to its "
+	  "confirmation; asynchronous outputs (kafka): from the hand-over of each chunk to the poll "
+	  "that settled it.", &dp_hist_seconds, offsetof(struct dp_stats_out_hist, latency) },
+	{ "batch_records", "Records per burst handed to the output's flush.", &dp_hist_records,
+	  offsetof(struct dp_stats_out_hist, batch) },
+	{ "input_lag_seconds", "Seconds from the first record of a chunk received to the chunk's "
+	  "confirmation, once per chunk confirmed.", &dp_hist_seconds,
+	  offsetof(struct dp_stats_out_hist, lag) },
+};
+
+/* A value in the exposed unit: integers as such, the rest to 9 digits. */
+static void fmt_scaled(char *buf, size_t size, uint64_t v, double scale)
+{
+	if (scale == 1)
+		snprintf(buf, size, "%llu", (unsigned long long)v);
+	else
+		snprintf(buf, size, "%.9f", (double)v / scale);
+}
+
+/* name_bucket{name,le} (cumulative, ending at +Inf), name_sum, name_count. */
+static void hist_family(struct prom_w *w, const char *name, const char *help, const struct dp_hist_spec *spec,
+			const struct dp_stats_out_hist *h, size_t off, const char *const *names, unsigned n)
+{
+	char bname[128], sname[128], cname[128], le[32], v[40];
+	snprintf(bname, sizeof(bname), "%s_bucket", name);
+	snprintf(sname, sizeof(sname), "%s_sum", name);
+	snprintf(cname, sizeof(cname), "%s_count", name);
+	fam_head_type(w, name, help, "histogram");
+	for (unsigned i = 0; i < n; i++) {
+		const struct dp_hist *hi = (const struct dp_hist *)((const char *)&h[i] + off);
+		uint64_t cum = 0;
+		for (unsigned b = 0; b <= spec->nb; b++) {
+			cum += hi->b[b];
+			if (b < spec->nb)
+				snprintf(le, sizeof(le), "%g", (double)spec->le[b] / spec->scale);
+			else
+				strcpy(le, "+Inf");
+			struct lbl l[2] = { { "name", names[i] }, { "le", le } };
+			sample(w, bname, l, 2, cum);
+		}
+		struct lbl l = { "name", names[i] };
+		fmt_scaled(v, sizeof(v), hi->sum, spec->scale);
+		sample_s(w, sname, &l, 1, v);
+		sample(w, cname, &l, 1, cum);   /* = +Inf by construction (dp_hist.h) */
+	}
+}
+
+/* Prometheus text only: cmetrics' text writes a histogram in a shape of
+ * its own, which its readers do not need from us; the counters are there. */
+static void write_out_hists(struct prom_w *w, const struct dp_pipeline *pl, const char *const *out_names)
+{
+	if (w->fmt != DP_PROM_TEXT)
+		return;
+	struct dp_stats_out_hist h[DP_MAX_OUTPUTS];
+	dp_stats_collect_hist(pl, h);
+	char name[96];
+	for (unsigned k = 0; k < sizeof(out_hists) / sizeof(out_hists[0]); k++) {
+		snprintf(name, sizeof(name), "sluice_output_%s", out_hists[k].name);
+		hist_family(w, name, out_hists[k].help, out_hists[k].spec, h, out_hists[k].off, out_names, pl->nout);
+	}
 }
 
 /* Per shard and per worker: where the load goes. */
@@ -328,6 +411,7 @@ void dp_prom_write(const struct dp_pipeline *pl, FILE *f, enum dp_prom_fmt fmt, 
 	if (pl->nflt)
 		sluice_families(&w, "filter", dp_stats_flt_fields, dp_stats_flt_nfields, flt, sizeof(flt[0]),
 				flt_names, pl->nflt, NULL);
+	write_out_hists(&w, pl, out_names);
 	write_threads(&w, pl, in_names, out_names);
 	write_store_sp(&w, pl);
 }
@@ -389,6 +473,14 @@ void dp_prom_doc(FILE *f)
 	fprintf(f, "| `sluice_input_rx_drops_total` | counter | name, reason | | Polling backends: frames "
 		"dropped, by reason. |\n");
 	doc_rows(f, "output", dp_stats_out_fields, dp_stats_out_nfields, "name");
+	for (unsigned k = 0; k < sizeof(out_hists) / sizeof(out_hists[0]); k++) {
+		const struct dp_hist_spec *sp = out_hists[k].spec;
+		fprintf(f, "| `sluice_output_%s` | histogram | name, le | | %s Buckets (le): ", out_hists[k].name,
+			out_hists[k].help);
+		for (unsigned b = 0; b < sp->nb; b++)
+			fprintf(f, "%s%g", b ? ", " : "", (double)sp->le[b] / sp->scale);
+		fprintf(f, ", +Inf. |\n");
+	}
 	doc_rows(f, "filter", dp_stats_flt_fields, dp_stats_flt_nfields, "name");
 	fprintf(f, "| `sluice_input_shard_records_total` | counter | name, shard | | Input records, per shard. |\n");
 	fprintf(f, "| `sluice_input_shard_bytes_total` | counter | name, shard | | Input bytes, per shard. |\n");

@@ -51,6 +51,16 @@
 	X(rx_from_kernel, DP_SF_RX, NULL, "Dpdk_Exception_Port: frames sent back out.") \
 	X(rx_from_kernel_dropped, DP_SF_RX, NULL, "Dpdk_Exception_Port: frames back out dropped.")
 
+/* Per input, levels read from the shards' chunk pools (not counters of
+ * struct shard_in_counters): the same X. */
+#define IN_LEVELS(X) \
+	X(pool_chunks_in_use, DP_SF_GAUGE | DP_SF_NOLOG, NULL, "Chunks out of the input's pools (open, " \
+	  "queued for outputs or being sent), summed over shards.") \
+	X(pool_chunks, DP_SF_GAUGE | DP_SF_NOLOG, NULL, "Chunks in the input's pools (Mem_Buf_Limit), " \
+	  "summed over shards.") \
+	X(pool_in_use_bytes, DP_SF_GAUGE | DP_SF_NOLOG, NULL, "Memory of the chunks in use: " \
+	  "pool_chunks_in_use times the bytes of a chunk.")
+
 /*
  * Per output: X(member, Stats_File name, flags, Fluent Bit name, help).
  * The sources are below (OUT_FROM_*): two per-worker structs feed them.
@@ -70,7 +80,9 @@
 	  "(in part or whole).") \
 	X(retries_failed, "retries_failed", 0, "retries_failed", "Bursts given up after their " \
 	  "retries (Retry_Limit, no_retries) or the client library's timeout.") \
-	X(retried_records, "retried_records", 0, "retried_records", "Records of the bursts retried.")
+	X(retried_records, "retried_records", 0, "retried_records", "Records of the bursts retried.") \
+	X(ring_depth, "ring_depth", DP_SF_GAUGE | DP_SF_NOLOG, NULL, "Chunks waiting in the shard-to-" \
+	  "worker rings of its workers, summed over shards and workers.")
 
 /* Where each output counter comes from: (sum member, worker member). */
 #define OUT_FROM_CNT(Y) Y(records, records) Y(bytes, bytes) Y(chunks, chunks) Y(retries, retries) \
@@ -121,7 +133,7 @@
 #define STORE_ROW(m, fl, help) { #m, offsetof(struct dp_stats_store, m), fl, NULL, help },
 #define SP_ROW(m, src, help) { #m, offsetof(struct dp_stats_sp, m), 0, NULL, help },
 
-const struct dp_stats_field dp_stats_in_fields[] = { IN_FIELDS(IN_ROW) };
+const struct dp_stats_field dp_stats_in_fields[] = { IN_FIELDS(IN_ROW) IN_LEVELS(IN_ROW) };
 const struct dp_stats_field dp_stats_out_fields[] = { OUT_FIELDS(OUT_ROW) };
 const struct dp_stats_field dp_stats_flt_fields[] = { FLT_FIELDS(FLT_ROW) };
 const struct dp_stats_field dp_stats_store_fields[] = { STORE_FIELDS(STORE_ROW) };
@@ -170,17 +182,26 @@ const char *dp_stats_flt_name(const struct dp_filter *fl)
 	return fl->alias ? fl->alias : fl->name;
 }
 
-static void add_shard_in(const struct shard_in_counters *c, struct dp_stats_in *in)
+static void add_shard_in(const struct shard_in *si, struct dp_stats_in *in)
 {
+	const struct shard_in_counters *c = &si->cnt;
 	add_mapped(in, c, in_src, NROWS(in_src));
 	for (int r = 0; r < SHARD_PKT_NVERDICTS; r++)
 		in->rx_drop[r] += DP_CNT_GET(c->rx_drop[r]);
+	unsigned used = dp_pool_in_use(&si->pool);
+	in->pool_chunks_in_use += used;
+	in->pool_chunks += si->pool.total;
+	in->pool_in_use_bytes += (uint64_t)used * dp_pool_chunk_footprint();
 }
 
-static void add_worker(const struct out_worker *wk, struct dp_stats_out *o)
+static void add_worker(const struct dp_pipeline *pl, const struct out_worker *wk, struct dp_stats_out *o)
 {
 	add_mapped(o, &wk->cnt, cnt_src, NROWS(cnt_src));
 	add_mapped(o, &wk->acnt, acnt_src, NROWS(acnt_src));
+	/* The rings' indices, read by a third thread (dp_ring_count). */
+	for (unsigned s = 0; wk->chan && s < pl->nshards; s++)
+		if (wk->chan[s] && wk->chan[s]->out)
+			o->ring_depth += dp_ring_count(wk->chan[s]->out);
 }
 
 void dp_stats_collect(const struct dp_pipeline *pl, struct dp_stats_in *in, struct dp_stats_out *out)
@@ -190,12 +211,12 @@ void dp_stats_collect(const struct dp_pipeline *pl, struct dp_stats_in *in, stru
 	for (unsigned s = 0; pl->shards && s < pl->nshards; s++) {
 		struct shard *sh = pl->shards[s];
 		for (unsigned i = 0; sh && i < pl->nin; i++)
-			add_shard_in(&sh->ins[i].cnt, &in[i]);
+			add_shard_in(&sh->ins[i], &in[i]);
 	}
 	for (unsigned w = 0; pl->workers && w < pl->nworkers; w++) {
 		struct out_worker *wk = pl->workers[w];
 		if (wk)
-			add_worker(wk, &out[wk->o->id]);
+			add_worker(pl, wk, &out[wk->o->id]);
 	}
 }
 
@@ -203,14 +224,28 @@ void dp_stats_collect_shard_in(const struct dp_pipeline *pl, unsigned shard, uns
 {
 	memset(in, 0, sizeof(*in));
 	if (pl->shards && shard < pl->nshards && pl->shards[shard] && i < pl->nin)
-		add_shard_in(&pl->shards[shard]->ins[i].cnt, in);
+		add_shard_in(&pl->shards[shard]->ins[i], in);
 }
 
 void dp_stats_collect_worker(const struct dp_pipeline *pl, unsigned w, struct dp_stats_out *out)
 {
 	memset(out, 0, sizeof(*out));
 	if (pl->workers && w < pl->nworkers && pl->workers[w])
-		add_worker(pl->workers[w], out);
+		add_worker(pl, pl->workers[w], out);
+}
+
+void dp_stats_collect_hist(const struct dp_pipeline *pl, struct dp_stats_out_hist *hist)
+{
+	memset(hist, 0, sizeof(*hist) * pl->nout);
+	for (unsigned w = 0; pl->workers && w < pl->nworkers; w++) {
+		const struct out_worker *wk = pl->workers[w];
+		if (!wk)
+			continue;
+		struct dp_stats_out_hist *h = &hist[wk->o->id];
+		dp_hist_add_to(&h->latency, &wk->hist.latency);
+		dp_hist_add_to(&h->batch, &wk->hist.batch);
+		dp_hist_add_to(&h->lag, &wk->hist.lag);
+	}
 }
 
 void dp_stats_collect_flt(const struct dp_pipeline *pl, struct dp_stats_flt *flt)
@@ -389,7 +424,8 @@ static void log_rows(char *buf, size_t size, const void *sum, const struct dp_st
 	buf[0] = 0;
 	for (unsigned k = 0; k < n && len < size; k++) {
 		uint64_t v = dp_stats_get(sum, &t[k]);
-		if (!!(t[k].flags & DP_SF_RX) != rx || (!rx && !(t[k].flags & DP_SF_LOG) && !v))
+		if (!!(t[k].flags & DP_SF_RX) != rx || (t[k].flags & DP_SF_NOLOG) ||
+		    (!rx && !(t[k].flags & DP_SF_LOG) && !v))
 			continue;
 		int w = snprintf(buf + len, size - len, " %s=%llu", t[k].name + (rx ? 3 : 0), (unsigned long long)v);
 		if (w > 0)

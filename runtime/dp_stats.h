@@ -14,6 +14,7 @@
 
 #include <stddef.h>
 #include <stdio.h>
+#include "dp_hist.h"
 #include "dp_pipeline.h"
 #include "shard_pkt.h"
 
@@ -25,6 +26,8 @@ struct dp_stats_in {
 	uint64_t rx_packets, rx_bytes, rx_imissed, rx_nombuf, rx_not_for_us, rx_polls, rx_idle_sleeps;
 	uint64_t rx_to_kernel, rx_to_kernel_dropped, rx_from_kernel, rx_from_kernel_dropped;
 	uint64_t rx_drop[SHARD_PKT_NVERDICTS];
+	/* levels, read from the shards' pools when collected */
+	uint64_t pool_chunks_in_use, pool_chunks, pool_in_use_bytes;
 };
 
 struct dp_stats_out {
@@ -33,6 +36,13 @@ struct dp_stats_out {
 	uint64_t produced, produced_bytes, queued;
 	/* Fluent Bit's figures (its errors, retries_failed, retried_records) */
 	uint64_t rejected_bursts, retries_failed, retried_records;
+	/* level: chunks in the shard -> worker rings of its workers */
+	uint64_t ring_depth;
+};
+
+/* An output's distributions (out_worker.h), summed over its workers. */
+struct dp_stats_out_hist {
+	struct dp_hist latency, batch, lag;
 };
 
 struct dp_stats_flt {
@@ -57,6 +67,7 @@ struct dp_stats_sp {
 #define DP_SF_GAUGE 1u  /* a level, not a running total (no _total suffix) */
 #define DP_SF_LOG   2u  /* always on the exit log line (others: when not zero) */
 #define DP_SF_RX    4u  /* polling receive backends only: Stats_File's "rx" object */
+#define DP_SF_NOLOG 8u  /* never on the exit log line (a level that means nothing then) */
 
 /*
  * One counter. name is the Stats_File key and the suffix of the
@@ -100,6 +111,8 @@ bool dp_stats_collect_sp(const struct dp_pipeline *pl, unsigned task, struct dp_
 /* One shard's part of input i / one worker's counters (per-thread series). */
 void dp_stats_collect_shard_in(const struct dp_pipeline *pl, unsigned shard, unsigned i, struct dp_stats_in *in);
 void dp_stats_collect_worker(const struct dp_pipeline *pl, unsigned w, struct dp_stats_out *out);
+/* Distributions: hist[pl->nout], each the sum of the output's workers. */
+void dp_stats_collect_hist(const struct dp_pipeline *pl, struct dp_stats_out_hist *hist);
 
 void dp_stats_print_json(const struct dp_pipeline *pl, FILE *f);
 /* Write Stats_File atomically (temp file + rename). */

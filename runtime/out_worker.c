@@ -14,6 +14,12 @@
  * records its destination did not accept (a bulk API answers per record),
  * only those are counted failed and kept in the dead-letter queue.
  *
+ * Distributions (out_worker.h, struct out_worker_hist): per burst, its
+ * records and its latency (first flush call to confirmation; asynchronous
+ * outputs: to the poll that settled it, through the hand-over times in
+ * w->sent), and per chunk confirmed, its input lag. A clock read per burst
+ * and a bucket walk per burst or chunk, nothing per record.
+ *
  * Threads: the worker's own loop; the control thread creates, starts, stops
  * and joins it (out_worker.h).
  */
@@ -56,10 +62,49 @@ static void backoff(struct out_worker *w, int attempt)
 	}
 }
 
+/* The input lag of a chunk confirmed at now: since its first record was
+ * received (opened_ns, the shard's monotonic clock). */
+static void observe_lag(struct out_worker *w, const struct dp_chunk *c, uint64_t now)
+{
+	if (c->opened_ns && c->opened_ns <= now)
+		dp_hist_observe(&w->hist.lag, &dp_hist_seconds, now - c->opened_ns);
+}
+
+/* An asynchronous output took n chunks at t_ns. */
+static void sent_push(struct out_worker *w, uint64_t t_ns, unsigned n)
+{
+	if (w->sent_tail - w->sent_head < OUT_SENT_CAP) {
+		struct out_worker_sent *e = &w->sent[w->sent_tail++ & (OUT_SENT_CAP - 1)];
+		e->t_ns = t_ns;
+		e->nchunks = n;
+	} else {
+		w->sent[(w->sent_tail - 1) & (OUT_SENT_CAP - 1)].nchunks += n;
+	}
+}
+
+/* The oldest chunk held is settled: when was it handed over (0: unknown). */
+static uint64_t sent_pop(struct out_worker *w)
+{
+	if (w->sent_head == w->sent_tail)
+		return 0;
+	struct out_worker_sent *e = &w->sent[w->sent_head & (OUT_SENT_CAP - 1)];
+	uint64_t t = e->t_ns;
+	if (--e->nchunks == 0)
+		w->sent_head++;
+	return t;
+}
+
 /* Chunks an asynchronous output settled: count and return them. */
 static void settle(struct out_worker *w, const struct dp_out_done *d, unsigned n)
 {
+	uint64_t now = n ? dp_time_mono_ns() : 0;
 	for (unsigned i = 0; i < n; i++) {
+		uint64_t t = sent_pop(w);
+		if (d[i].delivered || !d[i].failed) {
+			if (t && t <= now)
+				dp_hist_observe(&w->hist.latency, &dp_hist_seconds, now - t);
+			observe_lag(w, d[i].c, now);
+		}
 		if (w->has_cur && d[i].c->st_seq)
 			dp_store_cur_settle(&w->cur, d[i].c->st_dir, d[i].c->st_seq);
 		DP_CNT_ADD(w->cnt.records, d[i].delivered);
@@ -94,6 +139,15 @@ static void deliver(struct out_worker *w, struct dp_chunk **c, unsigned n)
 	struct dp_output *o = w->o;
 	int attempt = 0;
 	int rc;
+	uint64_t recs = 0, bytes = 0;
+	for (unsigned i = 0; i < n; i++) {
+		recs += c[i]->nrecs;
+		bytes += c[i]->data_len;
+	}
+	dp_hist_observe(&w->hist.batch, &dp_hist_records, recs);
+	/* Latency from the first flush call: retries and backoff are part of
+	 * what a burst waits. Two vDSO clock reads per burst. */
+	uint64_t t0 = dp_time_mono_ns();
 	while ((rc = o->ops->flush(w->ctx, c, n)) != 0) {
 		if (rc == DP_FLUSH_FAILED)
 			break;
@@ -102,6 +156,7 @@ static void deliver(struct out_worker *w, struct dp_chunk **c, unsigned n)
 			for (unsigned i = 0; w->has_cur && i < n; i++)
 				if (c[i]->st_seq)
 					dp_store_cur_hold(&w->cur, c[i]->st_dir, c[i]->st_seq);
+			sent_push(w, t0, n);
 			w->inflight += n;
 			w->busy = rc == DP_FLUSH_BUSY;
 			return;
@@ -115,10 +170,11 @@ static void deliver(struct out_worker *w, struct dp_chunk **c, unsigned n)
 			dp_plg_warn(o, "flush failed (%s), retrying", strerror(-rc));
 		backoff(w, attempt++);
 	}
-	uint64_t recs = 0, bytes = 0;
-	for (unsigned i = 0; i < n; i++) {
-		recs += c[i]->nrecs;
-		bytes += c[i]->data_len;
+	if (rc == 0) {
+		uint64_t now = dp_time_mono_ns();
+		dp_hist_observe(&w->hist.latency, &dp_hist_seconds, now - t0);
+		for (unsigned i = 0; i < n; i++)
+			observe_lag(w, c[i], now);
 	}
 	if (o->ops->burst_failed) {
 		/* The output says record by record what was not accepted
@@ -273,7 +329,9 @@ struct out_worker *out_worker_create(struct dp_pipeline *pl, struct dp_output *o
 	int brc = dp_bell_init(&w->bell);
 	w->chan = calloc(pl->nshards, sizeof(*w->chan));
 	w->cur.fd = -1;
-	if (brc || !w->chan) {
+	if (o->ops->poll)
+		w->sent = calloc(OUT_SENT_CAP, sizeof(*w->sent));
+	if (brc || !w->chan || (o->ops->poll && !w->sent)) {
 		dp_err_set(err, -ENOMEM, "[%s] cannot create worker", o->name);
 		out_worker_destroy(w);
 		return NULL;
@@ -328,5 +386,6 @@ void out_worker_destroy(struct out_worker *w)
 	if (w->has_cur)
 		dp_store_cur_close(&w->cur);
 	free(w->chan);   /* the channels are the runtime's */
+	free(w->sent);
 	free(w);
 }

@@ -14,6 +14,7 @@
 #include <stdatomic.h>
 #include "dp_pipeline.h"
 #include "dp_chan.h"
+#include "dp_hist.h"
 #include "dp_ring.h"
 #include "dp_store.h"
 
@@ -29,6 +30,26 @@ struct out_worker_counters {
 	uint64_t retried_records;  /* records of the bursts retried (its retried_records) */
 } dp_cache_aligned;
 
+/* Distributions (dp_hist.h), written by the worker, summed per output at
+ * scrape time (dp_stats_collect_hist). Observed once per burst or chunk,
+ * never per record. */
+struct out_worker_hist {
+	struct dp_hist latency;   /* ns, per burst: flush called -> confirmed (async: settled) */
+	struct dp_hist batch;     /* records per burst given to flush */
+	struct dp_hist lag;       /* ns, per chunk: its first record received -> confirmed */
+} dp_cache_aligned;
+
+/* Asynchronous outputs: when each burst was handed over, oldest first, so
+ * that poll's settled chunks (in the order flush took them) find their
+ * hand-over time. The worker's alone; OUT_SENT_CAP bursts, then the newest
+ * entry takes the chunks of later bursts too (their latency is then
+ * counted from that earlier hand-over: over, never under, the truth). */
+#define OUT_SENT_CAP 1024
+struct out_worker_sent {
+	uint64_t t_ns;
+	uint32_t nchunks;         /* chunks of it not yet settled */
+};
+
 struct out_worker {
 	unsigned id;              /* index in the pipeline */
 	unsigned nth;             /* index within its output */
@@ -39,6 +60,9 @@ struct out_worker {
 	struct dp_chan **chan;        /* [shard], set by the runtime (dp_chan.h) */
 	struct out_worker_counters cnt;
 	struct dp_out_counters acnt;  /* asynchronous outputs (dp_output_ops.poll) */
+	struct out_worker_hist hist;
+	struct out_worker_sent *sent; /* [OUT_SENT_CAP], asynchronous outputs only */
+	unsigned sent_head, sent_tail;
 	unsigned inflight;        /* chunks an asynchronous output holds */
 	uint64_t taken, released; /* chunks taken off the rings, and let go: the
 	                             difference is what it holds (a reload's message) */

@@ -152,21 +152,26 @@ def parse_prometheus(text):
         value = _parse_value(rest[0], line)
         if len(rest) == 2 and not re.fullmatch(r'-?\d+', rest[1]):
             raise Fail('bad timestamp: %r' % line)
-        if name not in fams:
+        fam = _family_of(fams, name)
+        if fam is None:
             raise Fail('sample of %s before its TYPE line' % name)
-        f = fams[name]
+        f = fams[fam]
         if f['type'] is None or f['help'] is None:
             raise Fail('sample of %s without HELP and TYPE before it' % name)
-        if current != name:
-            if name in done:
-                raise Fail('samples of %s are not one group' % name)
+        if current != fam:
+            if fam in done:
+                raise Fail('samples of %s are not one group' % fam)
             if current:
                 done.add(current)
-            current = name
+            current = fam
         key = (name, tuple(sorted(labels.items())))
         if key in series:
             raise Fail('duplicate series %r' % (key,))
         series.add(key)
+        if f['type'] == 'histogram':
+            _hist_sample(f, name[len(fam):], labels, value, line)
+            f['samples'][key] = value
+            continue
         if f['type'] == 'counter':
             if not name.endswith('_total') and name not in COUNTERS_WITHOUT_TOTAL:
                 raise Fail('counter %s does not end in _total' % name)
@@ -176,7 +181,67 @@ def parse_prometheus(text):
     for name, f in fams.items():
         if f['type'] is None or f['help'] is None:
             raise Fail('family %s lacks HELP or TYPE' % name)
+        if f['type'] == 'histogram':
+            _hist_check(name, f)
     return fams
+
+
+def _family_of(fams, name):
+    """The family a sample belongs to: its own name, or a histogram's for
+    <name>_bucket, _sum and _count."""
+    if name in fams and fams[name]['type'] != 'histogram':
+        return name
+    for suffix in ('_bucket', '_sum', '_count'):
+        base = name[:-len(suffix)]
+        if name.endswith(suffix) and fams.get(base, {}).get('type') == 'histogram':
+            return base
+    return None
+
+
+def _hist_sample(f, suffix, labels, value, line):
+    """Collect a histogram's samples by series (labels other than le):
+    f['hist'][labels] = {'buckets': [(le, v) in order], 'sum', 'count'}."""
+    le = labels.pop('le', None)
+    if (le is None) != (suffix != '_bucket'):
+        raise Fail('le on %s samples only, and on every one: %r' % ('_bucket', line))
+    if math.isnan(value) or (suffix != '_sum' and (value < 0 or value != int(value))):
+        raise Fail('bad histogram value: %r' % line)
+    h = f.setdefault('hist', {}).setdefault(tuple(sorted(labels.items())),
+                                            {'buckets': [], 'sum': None, 'count': None})
+    if suffix == '_bucket':
+        h['buckets'].append((_parse_value(le, line), value))
+    else:
+        h[suffix[1:]] = value
+
+
+def _hist_check(name, f):
+    """Every series: buckets by ascending le, cumulative (non-decreasing),
+    ending with le="+Inf", which equals _count; _sum present."""
+    for lbl, h in f.get('hist', {}).items():
+        les = [le for le, _ in h['buckets']]
+        counts = [v for _, v in h['buckets']]
+        if not les or les[-1] != math.inf:
+            raise Fail('%s%r: no le="+Inf" bucket last' % (name, lbl))
+        if les != sorted(set(les)):
+            raise Fail('%s%r: le not ascending: %r' % (name, lbl, les))
+        if counts != sorted(counts):
+            raise Fail('%s%r: buckets not cumulative: %r' % (name, lbl, counts))
+        if h['count'] is None or h['sum'] is None:
+            raise Fail('%s%r: _sum or _count missing' % (name, lbl))
+        if h['count'] != counts[-1]:
+            raise Fail('%s%r: _count %r != +Inf bucket %r' % (name, lbl, h['count'], counts[-1]))
+
+
+def prom_hist(fams, family, **labels):
+    """A histogram series: {'buckets': [(le, cumulative count)], 'sum', 'count'}."""
+    f = fams.get(family)
+    if f is None or f['type'] != 'histogram':
+        raise Fail('no histogram family %s in the scrape' % family)
+    for lbl, h in f.get('hist', {}).items():
+        d = dict(lbl)
+        if all(d.get(k) == v for k, v in labels.items()):
+            return h
+    raise Fail('no series %s%r in the scrape' % (family, labels))
 
 
 def prom_value(fams, family, **labels):
