@@ -221,7 +221,7 @@ static const struct {
 	  "that settled it.", &dp_hist_seconds, offsetof(struct dp_stats_out_hist, latency) },
 	{ "batch_records", "Records per burst handed to the output's flush.", &dp_hist_records,
 	  offsetof(struct dp_stats_out_hist, batch) },
-	{ "input_lag_seconds", "Seconds from the first record of a chunk received to the chunk's "
+	{ "input_lag_seconds", "Seconds from the event time of a chunk's first record to the chunk's "
 	  "confirmation, once per chunk confirmed.", &dp_hist_seconds,
 	  offsetof(struct dp_stats_out_hist, lag) },
 };

@@ -62,12 +62,17 @@ static void backoff(struct out_worker *w, int attempt)
 	}
 }
 
-/* The input lag of a chunk confirmed at now: since its first record was
- * received (opened_ns, the shard's monotonic clock). */
+/* The input lag of a chunk confirmed at real time now: since the event
+ * time of its first record (the issue's "now - record time at output";
+ * records of a chunk arrived together, so the first stands for them). A
+ * record time in the future (a sender's clock ahead) is not counted. */
 static void observe_lag(struct out_worker *w, const struct dp_chunk *c, uint64_t now)
 {
-	if (c->opened_ns && c->opened_ns <= now)
-		dp_hist_observe(&w->hist.lag, &dp_hist_seconds, now - c->opened_ns);
+	if (!c->nrecs)
+		return;
+	uint64_t t = (uint64_t)c->recs[0].ts_sec * 1000000000ull + c->recs[0].ts_nsec;
+	if (t && t <= now)
+		dp_hist_observe(&w->hist.lag, &dp_hist_seconds, now - t);
 }
 
 /* An asynchronous output took n chunks at t_ns. */
@@ -97,13 +102,13 @@ static uint64_t sent_pop(struct out_worker *w)
 /* Chunks an asynchronous output settled: count and return them. */
 static void settle(struct out_worker *w, const struct dp_out_done *d, unsigned n)
 {
-	uint64_t now = n ? dp_time_mono_ns() : 0;
+	uint64_t now = n ? dp_time_mono_ns() : 0, real = n ? dp_time_real_ns() : 0;
 	for (unsigned i = 0; i < n; i++) {
 		uint64_t t = sent_pop(w);
 		if (d[i].delivered || !d[i].failed) {
 			if (t && t <= now)
 				dp_hist_observe(&w->hist.latency, &dp_hist_seconds, now - t);
-			observe_lag(w, d[i].c, now);
+			observe_lag(w, d[i].c, real);
 		}
 		if (w->has_cur && d[i].c->st_seq)
 			dp_store_cur_settle(&w->cur, d[i].c->st_dir, d[i].c->st_seq);
@@ -173,8 +178,9 @@ static void deliver(struct out_worker *w, struct dp_chunk **c, unsigned n)
 	if (rc == 0) {
 		uint64_t now = dp_time_mono_ns();
 		dp_hist_observe(&w->hist.latency, &dp_hist_seconds, now - t0);
+		uint64_t real = dp_time_real_ns();
 		for (unsigned i = 0; i < n; i++)
-			observe_lag(w, c[i], now);
+			observe_lag(w, c[i], real);
 	}
 	if (o->ops->burst_failed) {
 		/* The output says record by record what was not accepted
