@@ -63,6 +63,12 @@ static void hand_on(struct shard *sh)
 static int rebind(struct shard *sh, const struct shard_rebind *rb)
 {
 	struct dp_pipeline *pl = rb->pl;
+	/* An open chunk still here is empty (hand_on pushed the others), but
+	 * it carries the old routes: let it go, the next record opens one
+	 * with the new. */
+	for (unsigned i = 0; i < rb->keep; i++)
+		if (sh->ins[i].open)
+			shard_chunk_push(sh, &sh->ins[i]);
 	/* The old pipeline's filters, SQL part, and inputs it alone had. */
 	shard_filters_fini(sh);
 	for (unsigned i = rb->keep; i < sh->nin; i++)

@@ -134,6 +134,9 @@ def test_reload_under_load(t):
     b = seqs(t.path('out_b.txt'))
     check(0 < len(b) < total, 'out_b got the records read while it was configured', str(len(b)))
     check_eq(len(b), len(set(b)), 'out_b: no record twice')
+    check_eq(max(b) - min(b) + 1, len(b),
+             'out_b got every record read while it was configured (one range, no gap): the new '
+             'routes apply from the switch on')
     stats = json.loads(open(s.stats_path).read())
     check_eq(stats['inputs']['tcp.0']['connections'], 1, 'one connection accepted over both reloads')
     check_eq(stats['outputs']['file.0']['records'], total,
