@@ -79,7 +79,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		r.body = strdup("method not allowed\n");
 		r.len = r.body ? strlen(r.body) : 0;
 	} else {
-		dp_http_api_route(h, url, &r);
+		dp_http_api_route(h, url, MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_ACCEPT),
+				  &r);
 	}
 	struct MHD_Response *resp = r.body
 		? MHD_create_response_from_buffer(r.len, r.body, MHD_RESPMEM_MUST_FREE)
@@ -90,6 +91,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	}
 	if (r.type)
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, r.type);
+	if (r.cache_control)
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, r.cache_control);
+	if (r.vary)
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_VARY, r.vary);
 	enum MHD_Result ret = MHD_queue_response(conn, (unsigned)r.status, resp);
 	MHD_destroy_response(resp);
 	return ret;
