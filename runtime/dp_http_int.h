@@ -55,8 +55,9 @@ void dp_http_api_route(struct dp_http *h, const char *path, const char *accept, 
 bool dp_http_accept_html(const char *accept);
 
 /* The status page, dp_http_page.html, generated into dp_http_page.c by
- * dp_http_page_gen.py at build time; NUL-terminated, len without it. */
-extern const char dp_http_page[];
+ * dp_http_page_gen.py at build time: UTF-8 bytes (hence unsigned), a NUL
+ * after them, len without it. */
+extern const unsigned char dp_http_page[];
 extern const size_t dp_http_page_len;
 /* Fluent Bit's totals over every output: its errors and retries_failed. */
 void dp_http_api_hc_totals(const struct dp_pipeline *pl, uint64_t *errors, uint64_t *retries_failed);

@@ -23,7 +23,7 @@ def main(src, dst):
            '#include <stddef.h>',
            '#include "dp_http_int.h"',
            '',
-           'const char dp_http_page[] = {']
+           'const unsigned char dp_http_page[] = {']
     for i in range(0, len(data), 16):
         out.append('\t' + ' '.join('0x%02x,' % b for b in data[i:i + 16]))
     out.append('\t0x00,')
