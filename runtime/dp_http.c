@@ -83,7 +83,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	} else {
 		pthread_rwlock_rdlock(&h->pl_lock);
 		if (h->pl) {
-			dp_http_api_route(h, url, &r);
+			dp_http_api_route(h, url,
+					  MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_ACCEPT), &r);
 		} else {
 			r.status = MHD_HTTP_SERVICE_UNAVAILABLE;
 			r.type = "text/plain";
@@ -101,6 +102,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	}
 	if (r.type)
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, r.type);
+	if (r.cache_control)
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, r.cache_control);
+	if (r.vary)
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_VARY, r.vary);
 	enum MHD_Result ret = MHD_queue_response(conn, (unsigned)r.status, resp);
 	MHD_destroy_response(resp);
 	return ret;

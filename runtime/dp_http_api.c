@@ -2,7 +2,9 @@
  * dp_http_api.c — the HTTP server's endpoints, with Fluent Bit's paths
  * and answers (src/http_server/api/v1/ and api/v2/ in its tree):
  *
- *   /                           {"fluent-bit":{"version","edition","flags"}}
+ *   /                           {"fluent-bit":{"version","edition","flags"}}, or
+ *                               the status page to a browser (Accept asks
+ *                               for text/html; dp_http_page.html)
  *   /api/v1/uptime              {"uptime_sec":N,"uptime_hr":"..."}
  *   /api/v1/metrics             {"input":{..},"filter":{..},"output":{..}}
  *   /api/v1/metrics/prometheus  Prometheus text (dp_prom.h)
@@ -14,9 +16,11 @@
  * Runs on the server's thread; bodies are written to a memory stream
  * (malloc per request: the control plane, not the data path).
  */
+#include <ctype.h>
 #include <microhttpd.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include "dp_http_int.h"
 #include "dp_prom.h"
@@ -31,6 +35,7 @@
 #define TEXT "text/plain; charset=utf-8"
 /* Fluent Bit's FLB_HS_CONTENT_TYPE_PROMETHEUS */
 #define PROM "text/plain; version=0.0.4"
+#define HTML "text/html; charset=utf-8"
 
 static void json_str(FILE *f, const char *s)
 {
@@ -161,6 +166,73 @@ static void api_storage(struct dp_http *h, FILE *f)
 	fputs("}}", f);
 }
 
+/* Whether the media range s[0..n) is the type t, case aside. */
+static bool media_is(const char *s, size_t n, const char *t)
+{
+	return strlen(t) == n && !strncasecmp(s, t, n);
+}
+
+/* The q parameter among a media range's parameters p..end ("; q=0.5"),
+ * clamped to [0, 1]; 1 when absent (RFC 9110 12.5.1). */
+static double accept_q(const char *p, const char *end)
+{
+	while (p < end && (p = memchr(p, ';', (size_t)(end - p)))) {
+		for (p++; p < end && (*p == ' ' || *p == '\t'); p++)
+			;
+		if (end - p >= 2 && tolower((unsigned char)p[0]) == 'q' && p[1] == '=') {
+			double q = strtod(p + 2, NULL);
+			return q < 0 ? 0 : q > 1 ? 1 : q;
+		}
+	}
+	return 1;
+}
+
+/* A browser sends "text/html,...,ANY;q=0.8" (ANY: the range star slash
+ * star); curl ANY; Fluent Bit's clients nothing or application/json. Only
+ * a named text/html counts (a wildcard is not a browser), against the q
+ * of the most specific range that covers application/json (exact, then
+ * application/ANY, then ANY); a tie goes to HTML. */
+bool dp_http_accept_html(const char *accept)
+{
+	double html = 0, json = 0;
+	int json_spec = -1; /* how specific json's range is: 2 exact .. 0 ANY */
+	for (const char *p = accept; p && *p;) {
+		const char *end = strchr(p, ',');
+		if (!end)
+			end = p + strlen(p);
+		while (p < end && (*p == ' ' || *p == '\t'))
+			p++;
+		size_t n = strcspn(p, ";, \t");
+		double q = accept_q(p + n, end);
+		int spec = media_is(p, n, "application/json") ? 2 : media_is(p, n, "application/*") ? 1
+			   : media_is(p, n, "*/*")               ? 0 : -1;
+		if (media_is(p, n, "text/html") || media_is(p, n, "application/xhtml+xml"))
+			html = q > html ? q : html;
+		else if (spec > json_spec) {
+			json_spec = spec;
+			json = q;
+		}
+		p = *end ? end + 1 : end;
+	}
+	return html > 0 && html >= json;
+}
+
+/* The status page: a copy, since a reply's body is freed once sent. */
+static void set_page(struct dp_http_reply *r)
+{
+	r->status = MHD_HTTP_OK;
+	r->type = HTML;
+	r->cache_control = "no-store";
+	r->body = malloc(dp_http_page_len);
+	if (!r->body) {
+		r->status = MHD_HTTP_INTERNAL_SERVER_ERROR;
+		r->type = TEXT;
+		return;
+	}
+	memcpy(r->body, dp_http_page, dp_http_page_len);
+	r->len = dp_http_page_len;
+}
+
 static void set_text(struct dp_http_reply *r, int status, const char *text)
 {
 	r->status = status;
@@ -169,9 +241,16 @@ static void set_text(struct dp_http_reply *r, int status, const char *text)
 	r->len = r->body ? strlen(r->body) : 0;
 }
 
-void dp_http_api_route(struct dp_http *h, const char *path, struct dp_http_reply *r)
+void dp_http_api_route(struct dp_http *h, const char *path, const char *accept, struct dp_http_reply *r)
 {
 	const struct dp_service *svc = &h->pl->svc;
+	if (!strcmp(path, "/")) {
+		r->vary = "Accept"; /* one path, two answers: caches must keep both */
+		if (dp_http_accept_html(accept)) {
+			set_page(r);
+			return;
+		}
+	}
 	if (!strcmp(path, "/api/v1/health") && svc->health_check) {
 		bool ok = healthy(h);
 		set_text(r, ok ? MHD_HTTP_OK : MHD_HTTP_INTERNAL_SERVER_ERROR, ok ? "ok\n" : "error\n");

@@ -37,16 +37,30 @@ struct dp_http {
 	unsigned hc_cap, hc_head, hc_n;
 };
 
-/* An endpoint's answer: status, content type, body (malloc'd). */
+/* An endpoint's answer: status, content type, body (malloc'd), and the
+ * Cache-Control and Vary headers when set. */
 struct dp_http_reply {
 	int status;
 	const char *type;
 	char *body;
 	size_t len;
+	const char *cache_control;
+	const char *vary;
 };
 
-/* Route a GET to its endpoint; 404 for an unknown path. */
-void dp_http_api_route(struct dp_http *h, const char *path, struct dp_http_reply *r);
+/* Route a GET to its endpoint; 404 for an unknown path. accept: the
+ * request's Accept header or NULL (`/` serves the status page to a
+ * browser, Fluent Bit's JSON to anyone else). */
+void dp_http_api_route(struct dp_http *h, const char *path, const char *accept, struct dp_http_reply *r);
+/* Whether an Accept header prefers HTML to JSON: it names text/html (or
+ * application/xhtml+xml) with a q above 0 and at least that of JSON. */
+bool dp_http_accept_html(const char *accept);
+
+/* The status page, dp_http_page.html, generated into dp_http_page.c by
+ * dp_http_page_gen.py at build time: UTF-8 bytes (hence unsigned), a NUL
+ * after them, len without it. */
+extern const unsigned char dp_http_page[];
+extern const size_t dp_http_page_len;
 /* Fluent Bit's totals over every output: its errors and retries_failed. */
 void dp_http_api_hc_totals(const struct dp_pipeline *pl, uint64_t *errors, uint64_t *retries_failed);
 
