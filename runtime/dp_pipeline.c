@@ -18,6 +18,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/resource.h>
+#include <unistd.h>
 #include "dp_log.h"
 #include "dp_pipeline.h"
 #include "dp_store.h"
@@ -569,6 +570,10 @@ int dp_pipeline_start(struct dp_pipeline *pl, struct dp_err *err)
 		if (rc)
 			return rc;
 	}
+	/* Started means every shard has set up its inputs (shard.c, started). */
+	for (unsigned s = 0; s < pl->nshards; s++)
+		while (!atomic_load_explicit(&pl->shards[s]->started, memory_order_acquire))
+			usleep(200);
 	return 0;
 }
 

@@ -544,6 +544,12 @@ static void *shard_main(void *arg)
 	}
 	shard_filters_init(sh);
 	shard_clocks(sh);
+	/* What is due at once (a tail's first scan of its files, a dummy's
+	 * first tick) runs before the shard says it is ready, so "started:"
+	 * (and systemd's READY=1) means the inputs have looked around: a line
+	 * appended to a followed file after that is read. */
+	wait_events(sh, true, 0);
+	atomic_store_explicit(&sh->started, 1, memory_order_release);
 	bool busy = shard_rx_poll(sh);  /* a polling backend: do not block at once */
 	while (!atomic_load_explicit(&sh->stop, memory_order_relaxed)) {
 		if (unlikely(atomic_load_explicit(&sh->park, memory_order_acquire))) {

@@ -135,6 +135,7 @@ struct shard {
 	/* shared */
 	struct dp_bell bell;          /* returns arrived, or stop */
 	_Atomic int stop;
+	_Atomic int started;          /* the thread has set up and served what was due at once */
 	/* Reload (shard_park.c): park is set by the control thread, parked by
 	 * the shard; rebind is written by the control thread before it asks
 	 * for SHARD_PARK_REBIND, and read by the shard after. */
