@@ -16,8 +16,12 @@ sees no rebalance while records flow.
 - clean run: 4 tenants, every record in its tenant's file exactly once
   (the two routers' directories merged), a tenant's records all in one
   partition and one router, per (agent, tenant) in the order sent;
-  end-to-end records/s logged (INGEST_TIER_RECORDS=200000 for the figure
-  in docs/BENCHMARKS.md);
+  end-to-end records/s and CPU seconds per process logged
+  (INGEST_TIER_RECORDS=200000 for the figure in docs/BENCHMARKS.md). The
+  sender keeps at most WINDOW records in flight: the mock cluster keeps
+  only 5 MiB per partition, deleting older messages consumed or not, so a
+  router further behind than that would lose records in the mock (and
+  only there);
 - a router SIGKILLed mid-run while the agents still send: once its
   session times out (rdkafka.session.timeout.ms 10 s in router.conf) the
   other router takes its partitions from the last committed offsets:
