@@ -400,6 +400,11 @@ struct dp_pipeline *dp_pipeline_create(const struct dp_conf *conf, struct dp_err
 					dp_suggest_section_hint(s->name, hint, sizeof(hint)));
 		}
 	}
+	if (!rc && pl->svc.stats_file && !*pl->svc.stats_file) {
+		/* Stats_File ${UNSET:-} names no file: as not set */
+		free(pl->svc.stats_file);
+		pl->svc.stats_file = NULL;
+	}
 	if (!rc)
 		rc = place_shards(pl, svc, err);
 	if (!rc)

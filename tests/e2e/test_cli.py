@@ -71,7 +71,7 @@ def test_cli_syslog_tcp(t):
 
 def test_signals_and_log_file(t):
     """SIGUSR1 prints the counters as one JSON line on the log; SIGHUP is
-    logged and ignored (sluice keeps running); Log_File takes the log."""
+    logged and reloads (sluice keeps running); Log_File takes the log."""
     port = free_port()
     logf = t.path('sluice.log')
     sl = t.sluice(conf(service(t, Log_File=logf), syslog_in(port), file_out(t)), wait=False)
@@ -94,6 +94,20 @@ def test_signals_and_log_file(t):
     log_text = open(logf).read()
     check('records=2' in log_text and 'stopping' in log_text, 'the log went to Log_File')
     check('[ info]' not in sl.stderr(), 'and not to stderr')
+
+
+def test_empty_stats_file(t):
+    """Stats_File ${UNSET:-} (empty) is no Stats_File: no '.tmp' file is
+    written beside it each interval."""
+    text = conf(('SERVICE', [('Flush', '0.05'), ('Stats_File', '${NOPE_NOT_SET:-}'), ('Stats_Interval', '0.05')]),
+                ('INPUT', [('Name', 'dummy')]), ('OUTPUT', [('Name', 'null'), ('Match', '*')]))
+    sl = t.sluice(text)
+    # SIGUSR1 is answered after the Stats_File write of the same wake-up.
+    sl.send(signal.SIGUSR1)
+    wait_for(lambda: any(ln.startswith('{') for ln in sl.stderr().splitlines()), 10,
+             'the counters on stderr after SIGUSR1', proc=sl)
+    check_eq(sl.stop(), 0, 'exit 0')
+    check_eq(sorted(f for f in os.listdir(t.dir) if f.startswith('.')), [], 'no hidden file written')
 
 
 def run(args):
@@ -231,4 +245,4 @@ def test_default_config(t):
 
 if __name__ == '__main__':
     main([test_dummy_samples, test_cli_syslog_tcp, test_help_and_usage_errors, test_signals_and_log_file,
-          test_fluent_bit_flags, test_default_config])
+          test_fluent_bit_flags, test_default_config, test_empty_stats_file])
