@@ -79,6 +79,7 @@ struct file_worker {
 	/* Path/File with a template: the files by name, and a chunk's records
 	 * grouped by file (out_file_keyed below) */
 	struct out_file_lru *lru;
+	bool name_by_record;              /* the template reads the record */
 	uint64_t epoch;
 	int32_t slot[DP_CHUNK_RECS], next[DP_CHUNK_RECS], distinct[DP_CHUNK_RECS];
 	int32_t *head, *tail;             /* [Max_Open_Files] */
@@ -104,7 +105,10 @@ static int setup(struct dp_output *o, struct dp_err *err)
 	err->key = cfg->delimiter && strlen(cfg->delimiter) >= 8 ? "Delimiter" : "Label_Delimiter";
 	if ((cfg->delimiter && strlen(cfg->delimiter) >= 8) || strlen(cfg->label_delimiter) >= 8)
 		return dp_err_set(err, -EINVAL, "Delimiter and Label_Delimiter take at most 7 bytes");
-	bool keyed = (cfg->path && strchr(cfg->path, '$')) || (cfg->file && strchr(cfg->file, '$'));
+	/* File unset is File $TAG: a file per tag, which is not a file per
+	 * input when an input's records carry their own tags (forward,
+	 * systemd, emitters). */
+	bool keyed = !cfg->file || strchr(cfg->file, '$') || (cfg->path && strchr(cfg->path, '$'));
 	err->key = cfg->file && strchr(cfg->file, '$') ? "File" : "Path";
 	if (keyed) {
 		char text[PATH_MAX];
@@ -166,6 +170,7 @@ static void *worker_create(struct dp_output *o, unsigned worker, struct dp_err *
 	if (cfg->name_tmpl) {
 		unsigned cap = (unsigned)cfg->max_open_files;
 		w->lru = out_file_lru_create(cap, keyed_open, w);
+		w->name_by_record = cfg->name_tmpl->uses_record;
 		w->head = malloc(sizeof(*w->head) * cap);
 		w->tail = malloc(sizeof(*w->tail) * cap);
 		if (!w->lru || !w->head || !w->tail) {
@@ -293,7 +298,8 @@ static int csv_header(struct file_worker *w, int fd, const struct dp_chunk *c, b
 	return 0;
 }
 
-/* The file of record r of c, from the template: its LRU entry, or -errno
+/* The file of record r of c (NULL: of the chunk, for a template that
+ * reads no record), from the template: its LRU entry, or -errno
  * (-EBUSY: every open file holds a record of this chunk). A name that
  * comes out empty or too long is "_". */
 static int keyed_entry(struct file_worker *w, const struct dp_chunk *c, const struct dp_rec *r,
@@ -301,8 +307,8 @@ static int keyed_entry(struct file_worker *w, const struct dp_chunk *c, const st
 {
 	const struct out_file_cfg *cfg = w->o->cfg;
 	char name[PATH_MAX];
-	ssize_t len = dp_tmpl_expand(cfg->name_tmpl, name, sizeof(name), tag, taglen, c, dp_rec_fields(c, r),
-				     r->nfields, NULL);
+	ssize_t len = dp_tmpl_expand(cfg->name_tmpl, name, sizeof(name), tag, taglen, r ? c : NULL,
+				     r ? dp_rec_fields(c, r) : NULL, r ? r->nfields : 0, NULL);
 	if (len < 0 || (size_t)len + 1 >= sizeof(name))
 		len = 0;
 	if (len == 0 || name[len - 1] == '/')
@@ -342,6 +348,20 @@ static int flush_keyed(struct file_worker *w, struct dp_chunk *const *c, unsigne
 			break;
 		cur = -1;
 		uint64_t pin = ++w->epoch;
+		if (!w->name_by_record) {
+			/* The name does not read the record ($TAG, literals): one
+			 * file for the whole chunk. */
+			int idx = keyed_entry(w, ch, NULL, tag, taglen, pin);
+			if (idx < 0)
+				return idx;
+			int fd = out_file_lru_fd(w->lru, idx);
+			bool *due = out_file_lru_header(w->lru, idx);
+			cur = fd;
+			if (*due && (rc = csv_header(w, fd, ch, due)))
+				break;
+			rc = out_buf_add_chunk(&w->b, fd, &w->fo, ch, tag, taglen, &skipped);
+			continue;
+		}
 		unsigned nd = 0;
 		bool sequential = false;
 		for (uint32_t k = 0; k < ch->nrecs && !sequential; k++) {

@@ -544,13 +544,13 @@ static void *shard_main(void *arg)
 	}
 	shard_filters_init(sh);
 	shard_clocks(sh);
-	/* What is due at once (a tail's first scan of its files, a dummy's
-	 * first tick) runs before the shard says it is ready, so "started:"
-	 * (and systemd's READY=1) means the inputs have looked around: a line
-	 * appended to a followed file after that is read. */
-	wait_events(sh, true, 0);
-	atomic_store_explicit(&sh->started, 1, memory_order_release);
 	bool busy = shard_rx_poll(sh);  /* a polling backend: do not block at once */
+	/* What is due at once (a tail's first scan of its files, a dummy's
+	 * first tick) is served by a first turn of the loop that does not
+	 * block, before the shard says it has started: so "started:" (and
+	 * systemd's READY=1) means the inputs have looked around, and a line
+	 * appended to a followed file after that is read. */
+	bool first = true;
 	while (!atomic_load_explicit(&sh->stop, memory_order_relaxed)) {
 		if (unlikely(atomic_load_explicit(&sh->park, memory_order_acquire))) {
 			shard_park_run(sh);
@@ -575,8 +575,12 @@ static void *shard_main(void *arg)
 			if (tls_ms >= 0 && (flush_ms < 0 || flush_ms > tls_ms))
 				flush_ms = tls_ms;
 		}
-		wait_events(sh, busy, flush_ms);
+		wait_events(sh, busy || first, flush_ms);
 		busy = shard_net_service_ready(sh, false) + shard_rx_poll(sh) > 0;  /* both run */
+		if (unlikely(first)) {
+			first = false;
+			atomic_store_explicit(&sh->started, 1, memory_order_release);
+		}
 	}
 	drain(sh);
 	shard_close_chans(sh);

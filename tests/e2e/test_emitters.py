@@ -91,7 +91,10 @@ def test_emitter_storage_filesystem(t):
     blocked = t.path('blocked')
     os.mkfifo(blocked)          # a FIFO nobody reads: the worker blocks in open
     sl = t.sluice(conf(*sections(file_out(t, name='blocked', match='alert.*'))))
-    st = sl.wait_stats(lambda st: st['storage']['written_records'] >= n, 20,
+    # written at the write, counted on the emitter once synced (storage.sync
+    # full): a Stats_File may fall between the two, so wait for both
+    st = sl.wait_stats(lambda st: st['storage']['written_records'] >= n and
+                       st['inputs'].get('emitter_for_multiline.0', {}).get('records', 0) >= n, 20,
                        'the emitted records stored')
     em = {k: v for k, v in st['inputs'].items() if k.startswith('emitter_for_')}
     check_eq(sorted(em), ['emitter_for_multiline.0', 'emitter_for_rewrite_tag.0'],

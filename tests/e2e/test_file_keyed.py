@@ -77,5 +77,26 @@ def test_dir_per_tag(t):
     check_eq(recs(p), [{'a': 1}, {'a': 2}], '$TAG[1] in Path, created with Mkdir')
 
 
+def test_file_per_tag_default(t):
+    """File unset: a file per tag (Fluent Bit: File defaults to the tag),
+    also when one input carries several tags (forward: a tag per message)."""
+    from mpack import mp_encode, EventTime
+    port = free_port()
+    out = t.path('out')
+    os.mkdir(out)
+    s = t.sluice(conf(service(t), ('INPUT', [('Name', 'forward'), ('Listen', '127.0.0.1'), ('Port', str(port))]),
+                      ('OUTPUT', [('Name', 'file'), ('Match', '*'), ('Path', out), ('Format', 'plain')])))
+    c = socket.create_connection(('127.0.0.1', port))
+    for i in range(10):
+        tag = 'app.one' if i % 2 == 0 else 'app.two'
+        c.sendall(mp_encode([tag, EventTime(1700000000, i), {'i': i}]))
+    c.close()
+    wait_for(lambda: len(recs(os.path.join(out, 'app.one'))) + len(recs(os.path.join(out, 'app.two'))) >= 10,
+             30, 'both tag files written', proc=s)
+    check_eq(s.stop(), 0, 'exit status')
+    check_eq([r['i'] for r in recs(os.path.join(out, 'app.one'))], [0, 2, 4, 6, 8], 'app.one: its records')
+    check_eq([r['i'] for r in recs(os.path.join(out, 'app.two'))], [1, 3, 5, 7, 9], 'app.two: its records')
+
+
 if __name__ == '__main__':
-    main([test_file_per_tenant, test_file_per_tenant_grouped, test_dir_per_tag])
+    main([test_file_per_tenant, test_file_per_tenant_grouped, test_dir_per_tag, test_file_per_tag_default])
