@@ -119,7 +119,9 @@ static int header(struct psr_http_req *r, const char *p, const char *e)
 		r->has_length = true;
 		r->content_length = n;
 	} else if (psr_http_str_is(h->name, "Transfer-Encoding")) {
-		r->chunked = true;
+		/* only chunked alone is read; two of them count as another coding */
+		r->chunked = !r->has_te && psr_http_str_is(h->value, "chunked");
+		r->has_te = true;
 	} else if (psr_http_str_is(h->name, "Connection")) {
 		if (list_has(h->value, "close"))
 			r->keep_alive = false;
@@ -171,6 +173,9 @@ const struct psr_http_str *psr_http_header(const struct psr_http_req *r, const c
 	return NULL;
 }
 
+#define HTTP_CHUNKED UINT64_MAX
+#define CHUNK_LINE_MAX 4096
+
 /* The end of the head at p: just past its empty line, or NULL. The scan
  * resumes at p + *from (a blank line cannot start before it). */
 static const char *head_end(const char *p, const char *e, uint32_t *from)
@@ -195,6 +200,117 @@ static const char *head_end(const char *p, const char *e, uint32_t *from)
 	return NULL;
 }
 
+/* A chunk-size line at p (RFC 9112 7.1: hex digits, then extensions
+ * after ';', then CRLF or LF): 1 with *size and *next (past its LF), 0
+ * when its LF is not before e, -EBADMSG. */
+static int chunk_line(const char *p, const char *e, uint64_t *size, const char **next)
+{
+	const char *lf = line_end(p, e);
+	const char *q = p;
+	uint64_t n = 0;
+	while (q < e && q != lf) {
+		unsigned c = (unsigned char)*q, d;
+		if (c >= '0' && c <= '9')
+			d = c - '0';
+		else if ((c | 0x20) >= 'a' && (c | 0x20) <= 'f')
+			d = (c | 0x20) - 'a' + 10;
+		else
+			break;
+		if (n >> 56)
+			return -EBADMSG;   /* no request is that large */
+		n = n * 16 + d;
+		q++;
+	}
+	if (q == p)
+		return q == e ? 0 : -EBADMSG;
+	/* extensions of a sane length; the bound keeps the verdict the same
+	 * wherever a read stopped */
+	if ((lf ? lf : e) - p > CHUNK_LINE_MAX)
+		return -EBADMSG;
+	if (!lf)
+		return 0;
+	if (q != trim_cr(p, lf) && *q != ';' && *q != ' ' && *q != '\t')
+		return -EBADMSG;
+	*size = n;
+	*next = lf + 1;
+	return 1;
+}
+
+/* The end of a chunked body at b, resuming at b + *from (a chunk-size
+ * line): 1 with *end (past the last chunk and the trailer section), 0
+ * when more bytes are needed (*from moved past the whole chunks), or
+ * -EBADMSG with *end just past the first byte of the bad chunk. */
+static int chunked_end(const char *b, const char *e, uint32_t *from, const char **end)
+{
+	const char *q = b + *from;
+	for (;;) {
+		uint64_t size;
+		const char *data;
+		int rc = chunk_line(q, e, &size, &data);
+		if (rc < 0)
+			*end = q + 1;
+		if (rc <= 0)
+			return rc;
+		if (size == 0) {
+			/* trailer lines up to an empty one */
+			for (const char *t = data;;) {
+				const char *lf = line_end(t, e);
+				if (!lf)
+					return 0;
+				if (trim_cr(t, lf) == t) {
+					*end = lf + 1;
+					return 1;
+				}
+				t = lf + 1;
+			}
+		}
+		if ((uint64_t)(e - data) < size + 1)
+			return 0;
+		const char *t = data + size;
+		if (*t == '\r') {
+			if (e - t < 2)
+				return 0;
+			t++;
+		}
+		if (*t != '\n') {
+			*end = q + 1;
+			return -EBADMSG;
+		}
+		q = t + 1;
+		*from = (uint32_t)(q - b);
+	}
+}
+
+long psr_http_dechunk(const char *p, size_t len, char *out, size_t cap)
+{
+	const char *q = p, *e = p + len;
+	size_t n = 0;
+	for (;;) {
+		uint64_t size;
+		const char *data;
+		if (chunk_line(q, e, &size, &data) != 1)
+			return -EBADMSG;
+		if (size == 0)
+			return (long)n;
+		if ((uint64_t)(e - data) < size || size > cap - n)
+			return -EBADMSG;
+		memcpy(out + n, data, (size_t)size);
+		n += (size_t)size;
+		q = data + size;
+		q += q < e && *q == '\r';
+		if (q >= e || *q != '\n')
+			return -EBADMSG;
+		q++;
+	}
+}
+
+/* The length of the head at p, known to end before e. */
+static uint32_t head_len_of(const char *p, const char *e)
+{
+	uint32_t from = 0;
+	return (uint32_t)(head_end(p, e, &from) - p);
+}
+
 /* f->mp_left: the whole request's length once its head is read (so a
  * body arriving in many reads does not parse the head again); f->mp_off:
  * how far the search for the head's end got. */
@@ -204,8 +320,11 @@ int psr_http_frame(struct psr_framer *f, const char *p, const char *e, const cha
 	const uint64_t max = f->max_frame;
 	size_t avail = (size_t)(e - p);
 	*lost = *oversize = false;
+	const char *w = p + (avail < max ? avail : max);   /* the window: max bytes at most */
+	if (f->mp_left == HTTP_CHUNKED)
+		goto chunked;
 	if (f->mp_left == 0) {
-		const char *he = head_end(p, p + (avail < max ? avail : max), &f->mp_off);
+		const char *he = head_end(p, w, &f->mp_off);
 		if (!he) {
 			if (avail < max)
 				return 0;
@@ -214,10 +333,17 @@ int psr_http_frame(struct psr_framer *f, const char *p, const char *e, const cha
 			goto out;
 		}
 		struct psr_http_req r;
-		if (psr_http_req_parse(p, (size_t)(he - p), &r) || r.chunked) {
+		if (psr_http_req_parse(p, (size_t)(he - p), &r) ||
+		    (r.has_te && (!r.chunked || r.has_length))) {
 			*end = he;
 			*lost = true;
 			goto out;
+		}
+		if (r.chunked) {
+			/* mp_off now walks the chunks, from the body's start */
+			f->mp_left = HTTP_CHUNKED;
+			f->mp_off = r.head_len;
+			goto chunked;
 		}
 		if (r.head_len + r.content_length > max) {
 			*end = he;
@@ -229,6 +355,21 @@ int psr_http_frame(struct psr_framer *f, const char *p, const char *e, const cha
 	if (avail < f->mp_left)
 		return 0;
 	*end = p + f->mp_left;
+	goto out;
+chunked:
+	switch (chunked_end(p, w, &f->mp_off, end)) {
+	case 1:
+		break;
+	case 0:
+		if (avail < max)
+			return 0;
+		/* the whole window is not the whole request: past max */
+		*lost = *oversize = true;
+		*end = p + head_len_of(p, w);   /* the head alone: 413 */
+		break;
+	default:
+		*lost = true;   /* *end past the head: the input finds the chunks bad */
+	}
 out:
 	f->mp_left = 0;
 	f->mp_off = 0;

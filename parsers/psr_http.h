@@ -6,19 +6,26 @@
  *
  * A request is its head (request line, header lines, an empty line; lines
  * end with CRLF or a bare LF) and a body of Content-Length bytes (none
- * when the header is absent). Transfer-Encoding (chunked bodies) is
- * recognised but not decoded: the input answers 411 Length Required.
+ * when the header is absent), or with Transfer-Encoding: chunked a body of
+ * chunks (RFC 9112 7.1: hex size, extensions ignored, data; a last chunk
+ * of size 0 and trailer lines, ignored, up to an empty line), decoded by
+ * psr_http_dechunk. Any other Transfer-Encoding, or one with a
+ * Content-Length too (RFC 9112 6.1: a sign of request smuggling), loses
+ * the framing.
  *
  * Framing (psr_http_frame) decides, per request, from its bytes alone:
  *   - the whole request (head and body) is one frame when it is at most
  *     max bytes;
  *   - a head that does not end within max bytes, a head whose request line
- *     or headers cannot be read (or with a Transfer-Encoding, or a bad or
- *     twice-different Content-Length), or a body that would take the
+ *     or headers cannot be read (or with a Transfer-Encoding other than
+ *     chunked, or with a Content-Length, or a bad or twice-different
+ *     Content-Length), malformed chunks, or a body that would take the
  *     request past max: the framing of the stream is lost. The frame is
- *     then what the caller can answer from (the head, or the first max
- *     bytes) and the framer is broken (psr_framer_is_broken): the caller
- *     answers and closes the connection.
+ *     then what the caller can answer from (the head alone for a request
+ *     past max, the first max bytes for a head that does not end, the
+ *     head up to the first byte of a bad chunk) and the framer is broken
+ *     (psr_framer_is_broken): the caller answers and closes the
+ *     connection.
  *
  * Threads: stateless; the caller's shard.
  */
@@ -49,7 +56,8 @@ struct psr_http_req {
 	uint8_t minor;                     /* HTTP/1.<minor> */
 	bool keep_alive;                   /* 1.1 unless Connection: close; 1.0 only with keep-alive */
 	bool has_length;                   /* Content-Length given */
-	bool chunked;                      /* Transfer-Encoding given (any coding) */
+	bool has_te;                       /* Transfer-Encoding given */
+	bool chunked;                      /* ... and it is "chunked" alone */
 	uint32_t head_len;                 /* bytes of the head, its empty line included */
 	uint64_t content_length;
 	/* the headers the input reads on every request, found while parsing;
@@ -68,6 +76,10 @@ int psr_http_req_parse(const char *p, size_t len, struct psr_http_req *r);
 /* The value of header `name` (ASCII case-insensitive), the first one; NULL
  * when absent. */
 const struct psr_http_str *psr_http_header(const struct psr_http_req *r, const char *name);
+
+/* Decode the chunked body p[0..len) (a frame's bytes after the head) into
+ * out[0..cap): its length, or -EBADMSG (malformed, or over cap). */
+long psr_http_dechunk(const char *p, size_t len, char *out, size_t cap);
 
 /* Case-insensitive equality of s with the NUL-terminated lit. */
 bool psr_http_str_is(struct psr_http_str s, const char *lit);

@@ -21,8 +21,10 @@
  * once would overtake a 2xx still owed. A request refused (400, as Fluent
  * Bit answers for a bad method, Content-Type or body) costs nothing else:
  * the next request on the connection is served. One whose framing is lost
- * (unreadable head, Transfer-Encoding: 411, past Buffer_Max_Size: 413)
- * is answered and its connection closed.
+ * (unreadable head or chunks: 400, a Transfer-Encoding other than
+ * chunked: 411, past Buffer_Max_Size: 413) is answered and its
+ * connection closed. Chunked bodies are decoded into a per-shard buffer
+ * of Buffer_Max_Size.
  *
  * Threads: setup on the control thread; the rest on the shard that owns
  * the connection.
@@ -149,6 +151,7 @@ struct http_shard {
 	size_t gz_cap, gz_max;
 	struct psr_json_rec *recs;  /* the records of the request being emitted */
 	size_t nrec_cap;
+	char *dbuf;                 /* chunked bodies, decoded (Buffer_Max_Size) */
 	struct psr_http_req req;
 	char tag[DP_TAG_MAX];       /* from the path */
 	char rtag[DP_TAG_MAX];      /* from Tag_Key */
@@ -162,6 +165,7 @@ static void ctx_destroy(void *ctx)
 	psr_fwd_gz_destroy(x->gz);
 	free(x->gz_buf);
 	free(x->recs);
+	free(x->dbuf);
 	shard_seq_fini(&x->seq);
 	free(x);
 }
@@ -271,14 +275,31 @@ static bool type_is(struct psr_http_str ct, const char *t)
 	       (ct.len == n || ct.p[n] == ';' || ct.p[n] == ' ');
 }
 
-/* The body, inflated when gzipped; NULL (answered) when it cannot be. */
+/* The body, de-chunked and inflated as the request says; NULL (answered)
+ * when it cannot be. */
 static const char *body_of(struct http_shard *x, struct shard *sh, struct shard_conn *c,
-			   const struct psr_http_req *r, const char *p, size_t *len)
+			   const struct psr_http_req *r, const char *p, size_t len, size_t *blen)
 {
 	struct psr_http_str ce = r->content_encoding;
-	*len = r->content_length;
+	const char *b = p + r->head_len;
+	*blen = r->content_length;
+	if (r->chunked) {
+		long n = -EBADMSG;
+		if (x->dbuf || (x->dbuf = malloc(x->in->max_frame)))
+			n = psr_http_dechunk(b, len - r->head_len, x->dbuf, x->in->max_frame);
+		if (n < 0) {
+			answer_error(x, sh, c, 400, "error: invalid chunked data\n", true);
+			return NULL;
+		}
+		b = x->dbuf;
+		*blen = (size_t)n;
+	}
+	if (*blen == 0) {
+		answer_error(x, sh, c, 400, "error: no payload found\n", !r->keep_alive);
+		return NULL;
+	}
 	if (!ce.len || psr_http_str_is(ce, "identity"))
-		return p + r->head_len;
+		return b;
 	if (!psr_http_str_is(ce, "gzip")) {
 		answer_error(x, sh, c, 400, "error: unsupported 'Content-Encoding'\n", !r->keep_alive);
 		return NULL;
@@ -286,10 +307,9 @@ static const char *body_of(struct http_shard *x, struct shard *sh, struct shard_
 	if (!x->gz && !(x->gz = psr_fwd_gz_create()))
 		return NULL;
 	for (;;) {
-		long n = x->gz_cap ? psr_fwd_gunzip(x->gz, p + r->head_len, r->content_length, x->gz_buf,
-						     x->gz_cap) : -EMSGSIZE;
+		long n = x->gz_cap ? psr_fwd_gunzip(x->gz, b, *blen, x->gz_buf, x->gz_cap) : -EMSGSIZE;
 		if (n >= 0) {
-			*len = (size_t)n;
+			*blen = (size_t)n;
 			return (const char *)x->gz_buf;
 		}
 		if (n != -EMSGSIZE || x->gz_cap >= x->gz_max) {
@@ -349,8 +369,6 @@ static int check(struct http_shard *x, struct shard *sh, struct shard_conn *c,
 	else if (!type_is(r->content_type, "application/json") &&
 		 !type_is(r->content_type, "application/x-ndjson"))
 		err = "error: invalid 'Content-Type'\n";
-	else if (r->content_length == 0)
-		err = "error: no payload found\n";
 	if (!err)
 		return 0;
 	answer_error(x, sh, c, err[0] == '{' ? 200 : 400, err, close);
@@ -369,22 +387,26 @@ static int frame(struct dp_input *in, struct shard *sh, void *ctx, void *conn, c
 		return 0;
 	/* A frame whose framing was lost (psr_http.h), counted by the framer. */
 	int rc = psr_http_req_parse(p, len, r);
-	if (rc == -EAGAIN || (!rc && !r->chunked && r->head_len + r->content_length > len)) {
+	if (rc == -EAGAIN || (!rc && (r->chunked ? len == r->head_len :
+				      r->head_len + r->content_length > len))) {
 		answer_error(x, sh, c, 413, "error: request larger than Buffer_Max_Size\n", true);
 		return 0;
 	}
-	if (rc || r->chunked) {
-		answer_error(x, sh, c, rc ? 400 : 411, rc ? "error: invalid request\n" :
-			     "error: Transfer-Encoding is not supported, send Content-Length\n", true);
+	if (rc || (r->has_te && r->has_length)) {
+		answer_error(x, sh, c, 400, "error: invalid request\n", true);
+		return 0;
+	}
+	if (r->has_te && !r->chunked) {
+		answer_error(x, sh, c, 411, "error: only Transfer-Encoding: chunked is read\n", true);
 		return 0;
 	}
 	if (check(x, sh, c, r)) {
-		if (*r->method.p == 'P' || r->content_length)
+		if (*r->method.p == 'P' || r->content_length || r->chunked)
 			DP_CNT_ADD(si->cnt.malformed, 1);
 		return 0;
 	}
 	size_t blen;
-	const char *body = body_of(x, sh, c, r, p, &blen);
+	const char *body = body_of(x, sh, c, r, p, len, &blen);
 	long n = body ? records_of(x, sh, c, r, body, blen) : -1;
 	if (n < 0) {
 		DP_CNT_ADD(si->cnt.malformed, 1);

@@ -17,7 +17,8 @@ the path, the order of the checks).
 - A malformed body, a wrong Content-Type, a method other than POST: 400
   with Fluent Bit's text, nothing of it kept, and the next request on the
   same connection still served. Past Buffer_Max_Size: 413 and the
-  connection closed; Transfer-Encoding: 411 and closed.
+  connection closed; a Transfer-Encoding other than chunked: 411 and
+  closed. Chunked bodies (with extensions and trailers) are read.
 - The 2xx comes only once the records are accepted: not while the output
   is blocked on a FIFO nobody reads, at once with storage.type filesystem.
 - tls on.
@@ -213,8 +214,16 @@ def test_too_large_and_chunked(t):
     s.close()
     s = socket.create_connection(('127.0.0.1', port))
     s.sendall(b'POST /big HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n'
-              b'Transfer-Encoding: chunked\r\n\r\n')
-    check_eq([r[0] for r in read_responses(s, 1)], [411], 'chunked: 411 Length Required')
+              b'Transfer-Encoding: gzip\r\n\r\n')
+    check_eq([r[0] for r in read_responses(s, 1)], [411],
+             'a Transfer-Encoding other than chunked: 411 Length Required')
+    check(is_closed(s), 'and closed')
+    s.close()
+    s = socket.create_connection(('127.0.0.1', port))
+    s.sendall(b'POST /big HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n'
+              b'Transfer-Encoding: chunked\r\n\r\n' +
+              (b'8000\r\n' + b' ' * 0x8000 + b'\r\n') * 2 + b'8000\r\n')
+    check_eq([r[0] for r in read_responses(s, 1)], [413], 'chunks past Buffer_Max_Size: 413')
     check(is_closed(s), 'and closed')
     s.close()
     s = socket.create_connection(('127.0.0.1', port))
@@ -226,8 +235,40 @@ def test_too_large_and_chunked(t):
     check_eq(post(c, '/big', '{"after":1}')[0], 201, 'other connections unaffected')
     c.close()
     st = sl.wait_stats(lambda st: st['totals']['out'] >= 31, 15, 'records out')
-    check_eq(st['inputs']['http.0']['oversize'], 1, 'the 413 counted oversize')
+    check_eq(st['inputs']['http.0']['oversize'], 2, 'the 413s counted oversize')
     check_eq(sl.stop(), 0, 'sluice exits 0 on SIGTERM')
+
+
+def test_chunked(t):
+    """Transfer-Encoding: chunked bodies (RFC 9112 7.1), as curl sends a
+    body of unknown length; Fluent Bit's in_http decodes them too
+    (mk_http_parser_chunked_decode in http_prot.c)."""
+    port = free_port()
+    sl = t.sluice(conf(service(t), http_in(port), *outs(t, ['ch'])))
+    c = http.client.HTTPConnection('127.0.0.1', port, timeout=10)
+    pieces = [b'[{"n":1},', b'{"n":2,"s":"', b'x' * 5000, b'"},{"n":3}]']
+    c.request('POST', '/ch', body=iter(pieces), headers=JSON, encode_chunked=True)
+    r = c.getresponse()
+    check_eq((r.status, r.read()), (201, b''), 'a chunked body of four chunks')
+    gz = gzip.compress(b'{"n":4}\n{"n":5}\n')
+    c.request('POST', '/ch', body=iter([gz[:10], gz[10:]]), encode_chunked=True,
+              headers={'Content-Type': 'application/json', 'Content-Encoding': 'gzip'})
+    r = c.getresponse()
+    check_eq((r.status, r.read()), (201, b''), 'chunked and gzipped, on the same connection')
+    c.close()
+    s = socket.create_connection(('127.0.0.1', port))
+    s.sendall(b'POST /ch HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n'
+              b'Transfer-Encoding: chunked\r\n\r\n7;ext=1\r\n{"n":6}\r\n0\r\nTrailer: x\r\n\r\n'
+              b'POST /ch HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n'
+              b'Transfer-Encoding: chunked\r\n\r\n7\r\n{"n":7}XX0\r\n\r\n')
+    check_eq([r[0] for r in read_responses(s, 2)], [201, 400],
+             'an extension and a trailer are fine; a chunk without its CRLF: 400')
+    check(is_closed(s), 'then closed (the framing is lost)')
+    s.close()
+    sl.wait_stats(lambda st: st['totals']['out'] >= 6, 15, 'records out')
+    check_eq(sl.stop(), 0, 'sluice exits 0 on SIGTERM')
+    check_eq([r['n'] for r in records(t, 'ch')], [1, 2, 3, 4, 5, 6], 'every record, in order')
+    check_eq(len(records(t, 'ch')[1]['s']), 5000, 'the chunks joined')
 
 
 def blocked_output(t):
@@ -306,5 +347,5 @@ def test_tls(t):
 
 if __name__ == '__main__':
     main([test_tags_and_bodies, test_keepalive_and_success_headers,
-          test_errors_keep_the_connection, test_too_large_and_chunked,
+          test_errors_keep_the_connection, test_too_large_and_chunked, test_chunked,
           test_answer_waits_for_output, test_answer_filesystem_storage, test_tls])

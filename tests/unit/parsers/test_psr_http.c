@@ -70,9 +70,14 @@ static void test_request(void **state)
 	assert_int_equal(parse("POST / HTTP/1.1\r\nConnection: foo, close\r\n\r\n"), 0);
 	assert_false(req.keep_alive);
 
-	/* Transfer-Encoding is seen (the input answers 411) */
-	assert_int_equal(parse("POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"), 0);
-	assert_true(req.chunked);
+	/* Transfer-Encoding: chunked alone is read; any other is only seen */
+	assert_int_equal(parse("POST / HTTP/1.1\r\nTransfer-Encoding: Chunked\r\n\r\n"), 0);
+	assert_true(req.has_te && req.chunked);
+	assert_int_equal(parse("POST / HTTP/1.1\r\nTransfer-Encoding: gzip, chunked\r\n\r\n"), 0);
+	assert_true(req.has_te && !req.chunked);
+	assert_int_equal(parse("POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n"
+			       "Transfer-Encoding: chunked\r\n\r\n"), 0);
+	assert_true(req.has_te && !req.chunked);
 
 	/* the same Content-Length twice is fine */
 	assert_int_equal(parse("POST / HTTP/1.1\r\nContent-Length: 3\r\nContent-Length: 3\r\n\r\n"), 0);
@@ -110,6 +115,21 @@ static void test_incomplete_and_malformed(void **state)
 		n += (size_t)snprintf(buf + n, sizeof(buf) - n, "X-%d: v\r\n", i);
 	snprintf(buf + n, sizeof(buf) - n, "\r\n");
 	assert_int_equal(parse(buf), -EBADMSG);
+}
+
+static void test_dechunk(void **state)
+{
+	(void)state;
+	char out[64];
+	const char *b = "4\r\nWiki\r\n5;name=v\r\npedia\r\nE\r\n in\r\n\r\nchunks.\r\n0\r\nT: x\r\n\r\n";
+	long n = psr_http_dechunk(b, strlen(b), out, sizeof(out));
+	assert_int_equal(n, 23);
+	assert_memory_equal(out, "Wikipedia in\r\n\r\nchunks.", 23);
+	static const char *const bad[] = { "", "x\r\n", "4\r\nWik", "4\r\nWikiX\r\n0\r\n\r\n",
+					   "4\r\nWiki\r\n" };
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		assert_int_equal(psr_http_dechunk(bad[i], strlen(bad[i]), out, sizeof(out)), -EBADMSG);
+	assert_int_equal(psr_http_dechunk(b, strlen(b), out, 22), -EBADMSG);   /* over cap */
 }
 
 static long scan(const char *body, const char *key, struct psr_json_rec *out, size_t cap)
@@ -201,6 +221,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_request),
 		cmocka_unit_test(test_incomplete_and_malformed),
+		cmocka_unit_test(test_dechunk),
 		cmocka_unit_test(test_batch),
 		cmocka_unit_test(test_batch_malformed),
 	};
