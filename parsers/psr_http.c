@@ -375,3 +375,62 @@ out:
 	f->mp_off = 0;
 	return 1;
 }
+
+static struct psr_http_str trim(const char *p, const char *e)
+{
+	while (p < e && (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n'))
+		p++;
+	while (e > p && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r' || e[-1] == '\n'))
+		e--;
+	return (struct psr_http_str){ p, (uint32_t)(e - p) };
+}
+
+int psr_http_form_next(const char *p, size_t len, size_t *off, struct psr_http_str *key,
+		       struct psr_http_str *val)
+{
+	const char *e = p + len;
+	while (*off < len) {
+		const char *s = p + *off;
+		const char *amp = memchr(s, '&', (size_t)(e - s));
+		const char *pe = amp ? amp : e;
+		*off = (size_t)(pe - p) + (amp != NULL);
+		if (s < pe && *s == '\n')
+			s++;
+		const char *eq = memchr(s, '=', (size_t)(pe - s));
+		if (s == pe || !eq || eq == s)
+			continue;
+		*key = trim(s, eq);
+		*val = trim(eq + 1, pe);
+		if (key->len)
+			return 1;
+	}
+	return 0;
+}
+
+static int unhex(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	c = (char)(c | 0x20);
+	return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
+long psr_http_url_decode(struct psr_http_str s, char *out)
+{
+	size_t n = 0;
+	for (uint32_t i = 0; i < s.len; i++) {
+		char c = s.p[i];
+		if (c == '+') {
+			c = ' ';
+		} else if (c == '%') {
+			int hi = i + 2 < s.len ? unhex(s.p[i + 1]) : -1;
+			int lo = hi >= 0 ? unhex(s.p[i + 2]) : -1;
+			if (lo < 0)
+				return -EBADMSG;
+			c = (char)(hi << 4 | lo);
+			i += 2;
+		}
+		out[n++] = c;
+	}
+	return (long)n;
+}

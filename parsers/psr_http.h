@@ -81,6 +81,18 @@ const struct psr_http_str *psr_http_header(const struct psr_http_req *r, const c
  * out[0..cap): its length, or -EBADMSG (malformed, or over cap). */
 long psr_http_dechunk(const char *p, size_t len, char *out, size_t cap);
 
+/* application/x-www-form-urlencoded, as Fluent Bit's in_http reads it
+ * (http_prot.c parse_payload_urlencoded): pairs split at '&', one LF
+ * before a pair dropped, a pair without '=' or with an empty key skipped,
+ * key and value trimmed of blanks; the value (not the key) is URL decoded
+ * (psr_http_url_decode). Iterate from *off = 0: 1 with the next pair, 0
+ * at the end. */
+int psr_http_form_next(const char *p, size_t len, size_t *off, struct psr_http_str *key,
+		       struct psr_http_str *val);
+/* Decode %XX and '+' (a space) of s into out (s.len bytes at most): the
+ * length, or -EBADMSG for a '%' without two hex digits after it. */
+long psr_http_url_decode(struct psr_http_str s, char *out);
+
 /* Case-insensitive equality of s with the NUL-terminated lit. */
 bool psr_http_str_is(struct psr_http_str s, const char *lit);
 

@@ -7,7 +7,8 @@
  * head. The body (gunzipped for Content-Encoding: gzip) is checked whole
  * and cut into records by psr_json_batch.c: an object, objects one after
  * another (NDJSON), or arrays of objects; each record is then written by
- * psr_json_parse. The tag is the request's path without its '/' (URL
+ * psr_json_parse. A form (application/x-www-form-urlencoded) is one
+ * record of its pairs. The tag is the request's path without its '/' (URL
  * decoded, characters other than letters, digits, '_' and '.' made '_', as
  * Fluent Bit does), the input's Tag for "/", or a record's Tag_Key value.
  *
@@ -34,6 +35,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include "dp_edit.h"
 #include "dp_pipeline.h"
 #include "dp_tls.h"
 #include "in_net.h"
@@ -56,6 +58,7 @@ struct in_http_cfg {
 	int64_t buffer_max_size;
 	int64_t buffer_chunk_size;
 	char *tag_key;
+	bool add_remote_addr;
 	int64_t code;
 	char *success_header;       /* the last; all are read from the section */
 	struct dp_tls_cfg tls;
@@ -77,6 +80,9 @@ static const struct dp_opt http_opts[] = {
 	{ "Tag_Key", DP_OPT_STR, NULL, C(tag_key), NULL, 0, 0, 0,
 	  "A record whose top-level key of this name holds a string gets that string as its tag "
 	  "(the key stays in the record)." },
+	{ "Add_Remote_Addr", DP_OPT_BOOL, "off", C(add_remote_addr), NULL, 0, 0, 0,
+	  "Add REMOTE_ADDR to every record: the first address of the request's X-Forwarded-For "
+	  "header (none when the request has no such header)." },
 	{ "Successful_Response_Code", DP_OPT_INT, "201", C(code), NULL, 200, 204, 0,
 	  "Status of the answer to an accepted request: 200, 201 or 204." },
 	{ "Success_Header", DP_OPT_STR, NULL, C(success_header), NULL, 0, 0, 0,
@@ -152,6 +158,10 @@ struct http_shard {
 	struct psr_json_rec *recs;  /* the records of the request being emitted */
 	size_t nrec_cap;
 	char *dbuf;                 /* chunked bodies, decoded (Buffer_Max_Size) */
+	char *fbuf;                 /* a form's value being decoded, grown to the largest body */
+	size_t fbuf_cap;
+	bool form;                  /* the request's body is x-www-form-urlencoded */
+	struct psr_http_str raddr;  /* Add_Remote_Addr: this request's, or len 0 */
 	struct psr_http_req req;
 	char tag[DP_TAG_MAX];       /* from the path */
 	char rtag[DP_TAG_MAX];      /* from Tag_Key */
@@ -166,6 +176,7 @@ static void ctx_destroy(void *ctx)
 	free(x->gz_buf);
 	free(x->recs);
 	free(x->dbuf);
+	free(x->fbuf);
 	shard_seq_fini(&x->seq);
 	free(x);
 }
@@ -185,10 +196,33 @@ static void *ctx_create(struct dp_input *in, unsigned shard)
 	return x;
 }
 
+/* A form's pairs as fields, in order (checked by records_of). */
+static int parse_form(struct http_shard *x, struct dp_chunk *c, const char *p, size_t len)
+{
+	struct psr_http_str k, v;
+	size_t off = 0;
+	while (psr_http_form_next(p, len, &off, &k, &v)) {
+		long n = psr_http_url_decode(v, x->fbuf);
+		if (n < 0)
+			return -EINVAL;
+		dp_chunk_put_str(c, k.p, k.len, x->fbuf, (size_t)n);
+	}
+	return 0;
+}
+
+/* One record: a JSON object, or a whole form; REMOTE_ADDR after it (in
+ * place of one the record has: never a key twice). */
 static int parse(struct dp_chunk *c, const char *p, size_t len, void *ctx)
 {
-	(void)ctx;
-	return psr_json_parse(c, p, len);
+	struct http_shard *x = ctx;
+	int rc = x->form ? parse_form(x, c, p, len) : psr_json_parse(c, p, len);
+	if (rc || !x->raddr.len)
+		return rc;
+	int dup = c->overflow ? -1 : dp_tail_find(c, "REMOTE_ADDR", 11);
+	if (dup >= 0)
+		dp_tail_remove(c, (unsigned)dup);
+	dp_chunk_put_str(c, "REMOTE_ADDR", 11, x->raddr.p, x->raddr.len);
+	return 0;
 }
 
 /* Send msg to c in its turn: at once when no chunk is out, else after the
@@ -328,12 +362,57 @@ static const char *body_of(struct http_shard *x, struct shard *sh, struct shard_
 	}
 }
 
+/* A form is one record (x->recs[0]), its Tag_Key pair's value decoded
+ * into x->rtag: 1, or -1 when its values cannot be decoded or it has no
+ * pair. */
+static long form_of(struct http_shard *x, const char *body, size_t len)
+{
+	const struct in_http_cfg *cfg = x->in->cfg;
+	if (len > x->fbuf_cap) {
+		char *b = realloc(x->fbuf, len);   /* grows to the largest body, then kept */
+		if (!b)
+			return -1;
+		x->fbuf = b;
+		x->fbuf_cap = len;
+	}
+	struct psr_json_rec *rec = &x->recs[0];
+	struct psr_http_str k, v;
+	size_t off = 0;
+	long npairs = 0;
+	memset(rec, 0, sizeof(*rec));
+	rec->len = (uint32_t)len;
+	while (psr_http_form_next(body, len, &off, &k, &v)) {
+		long n = psr_http_url_decode(v, x->fbuf);
+		if (n < 0)
+			return -1;
+		npairs++;
+		if (cfg->tag_key && !rec->has_tag && strlen(cfg->tag_key) == k.len &&
+		    memcmp(k.p, cfg->tag_key, k.len) == 0 && n) {
+			rec->has_tag = true;
+			rec->tag_len = (uint32_t)DP_MIN((size_t)n, (size_t)DP_TAG_MAX - 1);
+			memcpy(x->rtag, x->fbuf, rec->tag_len);
+		}
+	}
+	return npairs ? 1 : -1;
+}
+
 /* The records of the body, in x->recs: how many, or -1 (answered). */
 static long records_of(struct http_shard *x, struct shard *sh, struct shard_conn *c,
 		       const struct psr_http_req *r, const char *body, size_t len)
 {
 	const struct in_http_cfg *cfg = x->in->cfg;
 	size_t klen = cfg->tag_key ? strlen(cfg->tag_key) : 0;
+	if (!x->nrec_cap) {
+		if (!(x->recs = malloc(64 * sizeof(*x->recs))))
+			return -1;
+		x->nrec_cap = 64;
+	}
+	if (x->form) {
+		long n = len < UINT32_MAX ? form_of(x, body, len) : -1;
+		if (n < 0)
+			answer_error(x, sh, c, 400, "error: invalid payload\n", !r->keep_alive);
+		return n;
+	}
 	long n = len < UINT32_MAX ? psr_json_batch_scan(body, len, cfg->tag_key, klen, x->recs,
 							x->nrec_cap) : -EINVAL;
 	if (n > (long)x->nrec_cap) {
@@ -367,8 +446,12 @@ static int check(struct http_shard *x, struct shard *sh, struct shard_conn *c,
 	else if (!r->content_type.len)
 		err = "error: header 'Content-Type' is not set\n";
 	else if (!type_is(r->content_type, "application/json") &&
-		 !type_is(r->content_type, "application/x-ndjson"))
+		 !type_is(r->content_type, "application/x-ndjson") &&
+		 !(x->form = psr_http_str_is(r->content_type, "application/x-www-form-urlencoded")))
 		err = "error: invalid 'Content-Type'\n";
+	else if (type_is(r->content_type, "application/json") ||
+		 type_is(r->content_type, "application/x-ndjson"))
+		x->form = false;
 	if (!err)
 		return 0;
 	answer_error(x, sh, c, err[0] == '{' ? 200 : 400, err, close);
@@ -412,6 +495,18 @@ static int frame(struct dp_input *in, struct shard *sh, void *ctx, void *conn, c
 		DP_CNT_ADD(si->cnt.malformed, 1);
 		return 0;
 	}
+	x->raddr.len = 0;
+	const struct psr_http_str *xff = ((const struct in_http_cfg *)in->cfg)->add_remote_addr ?
+					 psr_http_header(r, "X-Forwarded-For") : NULL;
+	if (xff) {
+		/* the first address: the client, the proxies after it */
+		const char *comma = memchr(xff->p, ',', xff->len);
+		x->raddr = (struct psr_http_str){ xff->p, (uint32_t)((comma ? comma : xff->p + xff->len) -
+								      xff->p) };
+		while (x->raddr.len && (x->raddr.p[x->raddr.len - 1] == ' ' ||
+					x->raddr.p[x->raddr.len - 1] == '\t'))
+			x->raddr.len--;
+	}
 	size_t tag_len = path_tag(r->path, x->tag);
 	const char *tag = tag_len ? x->tag : in->tag;
 	if (!tag_len)
@@ -421,7 +516,8 @@ static int frame(struct dp_input *in, struct shard *sh, void *ctx, void *conn, c
 		const char *t = tag;
 		size_t tl = tag_len;
 		if (rec->has_tag && rec->tag_len) {
-			tl = rec_tag(body + rec->tag_off, rec->tag_len, rec->tag_escaped, x->rtag);
+			tl = x->form ? rec->tag_len :
+			     rec_tag(body + rec->tag_off, rec->tag_len, rec->tag_escaped, x->rtag);
 			t = x->rtag;
 		}
 		if (shard_emit_tagged(sh, in->id, t, tl, body + rec->off, rec->len) == -EAGAIN) {

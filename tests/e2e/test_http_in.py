@@ -11,6 +11,7 @@ the path, the order of the checks).
 - Bodies: one JSON object, an array of objects, objects one per line
   (application/json as Fluent Bit, application/x-ndjson too), gzip
   (Content-Encoding: gzip, Fluent Bit 2.2.1+).
+- application/x-www-form-urlencoded bodies; Add_Remote_Addr.
 - HTTP/1.1 keep-alive: many requests on one connection, pipelined ones
   answered in order.
 - Successful_Response_Code and Success_Header (repeated).
@@ -134,6 +135,33 @@ def test_tags_and_bodies(t):
              'Tag_Key: the value is the tag, the key stays in the record')
     check_eq(records(t, 'other'), [{'n': 14}, {'tk': 5, 'n': 15}],
              'without the key (or not a string): the path\'s tag')
+
+
+def test_form_and_remote_addr(t):
+    """application/x-www-form-urlencoded: one record of the pairs, values
+    URL decoded (http_prot.c parse_payload_urlencoded); Add_Remote_Addr:
+    REMOTE_ADDR from X-Forwarded-For (docs: add_remote_addr)."""
+    port = free_port()
+    sl = t.sluice(conf(service(t), http_in(port, Add_Remote_Addr='on', Tag_Key='tk'),
+                       *outs(t, ['form', 'ff', 'json'])))
+    c = http.client.HTTPConnection('127.0.0.1', port, timeout=10)
+    form = {'Content-Type': 'application/x-www-form-urlencoded'}
+    check_eq(post(c, '/form', 'a=1&msg=hello+world%21&empty=&noeq&=x& k = v%20', form)[0],
+             201, 'a form')
+    check_eq(post(c, '/form', 'tk=ff&n=2', form)[0], 201, 'a form with the Tag_Key pair')
+    check_eq(post(c, '/form', 'bad=%zz', form)[0], 400, 'a bad %-escape: 400')
+    check_eq(post(c, '/form', 'nothing', form)[0], 400, 'no pair at all: 400')
+    check_eq(post(c, '/json', '{"n":3,"REMOTE_ADDR":"spoofed"}',
+                  {'Content-Type': 'application/json',
+                   'X-Forwarded-For': '203.0.113.7, 10.0.0.1'})[0], 201, 'JSON with X-Forwarded-For')
+    c.close()
+    sl.wait_stats(lambda st: st['totals']['out'] >= 3, 15, 'records out')
+    check_eq(sl.stop(), 0, 'sluice exits 0 on SIGTERM')
+    check_eq(records(t, 'form'), [{'a': '1', 'msg': 'hello world!', 'empty': '', 'k': 'v '}],
+             'the pairs, trimmed then values decoded, pairs without a key or = skipped')
+    check_eq(records(t, 'ff'), [{'tk': 'ff', 'n': '2'}], 'Tag_Key in a form')
+    check_eq(records(t, 'json'), [{'n': 3, 'REMOTE_ADDR': '203.0.113.7'}],
+             'REMOTE_ADDR: the first X-Forwarded-For address, in place of the record\'s own')
 
 
 def test_keepalive_and_success_headers(t):
@@ -346,6 +374,6 @@ def test_tls(t):
 
 
 if __name__ == '__main__':
-    main([test_tags_and_bodies, test_keepalive_and_success_headers,
+    main([test_tags_and_bodies, test_form_and_remote_addr, test_keepalive_and_success_headers,
           test_errors_keep_the_connection, test_too_large_and_chunked, test_chunked,
           test_answer_waits_for_output, test_answer_filesystem_storage, test_tls])

@@ -2,7 +2,8 @@
  * fuzz_http.c — libFuzzer target for the http input's reading of a
  * stream: requests cut by PSR_FRAME_HTTP (fed in two pieces, split where
  * the input's first byte says), each head parsed (psr_http.h), chunked
- * bodies decoded, and each body cut into records (psr_json_batch.h), each
+ * bodies decoded, each body read as a form and cut into JSON records
+ * (psr_json_batch.h), each
  * record then written by
  * psr_json_parse. Frames lie inside the stream; a frame that is a whole
  * request has a head that parses, with its body inside the frame; every
@@ -29,6 +30,7 @@ static uint8_t data[DP_CHUNK_DATA];
 static struct dp_chunk chunk;
 static struct psr_json_rec jrec[64];
 static char dechunked[MAX];
+static char dechunked2[MAX];
 
 static void request(const char *p, size_t len, bool lost)
 {
@@ -49,6 +51,14 @@ static void request(const char *p, size_t len, bool lost)
 		blen = (size_t)n;
 	} else {
 		CHECK(r.head_len + r.content_length == len);
+	}
+	/* the body as a form too: pairs inside it, values decode to no more */
+	struct psr_http_str k, v;
+	size_t off = 0, steps = 0;
+	while (psr_http_form_next(body, blen, &off, &k, &v)) {
+		CHECK(++steps <= blen && off <= blen);
+		CHECK(k.p >= body && k.p + k.len <= body + blen && v.p >= body && v.p + v.len <= body + blen);
+		CHECK(psr_http_url_decode(v, dechunked2) <= (long)v.len);
 	}
 	long n = psr_json_batch_scan(body, blen, "t", 1, jrec, 64);
 	CHECK(n >= -EINVAL);

@@ -132,6 +132,35 @@ static void test_dechunk(void **state)
 	assert_int_equal(psr_http_dechunk(b, strlen(b), out, 22), -EBADMSG);   /* over cap */
 }
 
+static void test_form(void **state)
+{
+	(void)state;
+	const char *b = "a=1&\nb=x+y%21&empty=&noeq&=v&& k = v%20&c=%41%4a";
+	static const char *const want[][2] = {
+		{ "a", "1" }, { "b", "x y!" }, { "empty", "" }, { "k", "v " }, { "c", "AJ" },
+	};
+	struct psr_http_str k, v;
+	size_t off = 0, i = 0;
+	char out[64];
+	while (psr_http_form_next(b, strlen(b), &off, &k, &v)) {
+		assert_true(i < 5);
+		eq(k, want[i][0]);
+		long n = psr_http_url_decode(v, out);
+		assert_true(n >= 0);
+		out[n] = 0;
+		assert_string_equal(out, want[i][1]);
+		i++;
+	}
+	assert_int_equal(i, 5);
+	static const char *const bad[] = { "%", "%4", "%zz", "a%g1" };
+	for (size_t j = 0; j < sizeof(bad) / sizeof(bad[0]); j++) {
+		struct psr_http_str s = { bad[j], (uint32_t)strlen(bad[j]) };
+		assert_int_equal(psr_http_url_decode(s, out), -EBADMSG);
+	}
+	off = 0;
+	assert_int_equal(psr_http_form_next("noeq&=x&", 8, &off, &k, &v), 0);
+}
+
 static long scan(const char *body, const char *key, struct psr_json_rec *out, size_t cap)
 {
 	return psr_json_batch_scan(body, strlen(body), key, key ? strlen(key) : 0, out, cap);
@@ -222,6 +251,7 @@ int main(void)
 		cmocka_unit_test(test_request),
 		cmocka_unit_test(test_incomplete_and_malformed),
 		cmocka_unit_test(test_dechunk),
+		cmocka_unit_test(test_form),
 		cmocka_unit_test(test_batch),
 		cmocka_unit_test(test_batch_malformed),
 	};
