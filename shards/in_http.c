@@ -458,16 +458,12 @@ static int check(struct http_shard *x, struct shard *sh, struct shard_conn *c,
 	return -1;
 }
 
-static int frame(struct dp_input *in, struct shard *sh, void *ctx, void *conn, const char *p,
-		 size_t len, uint32_t *done)
+/* One request: its records emitted and its answer sent or owed. */
+static int request(struct dp_input *in, struct shard *sh, struct http_shard *x, struct shard_conn *c,
+		   const char *p, size_t len, uint32_t *done)
 {
-	struct http_shard *x = ctx;
-	struct shard_conn *c = conn;
 	struct shard_in *si = &sh->ins[in->id];
 	struct psr_http_req *r = &x->req;
-	x->sh = sh;
-	if (!c)
-		return 0;
 	/* A frame whose framing was lost (psr_http.h), counted by the framer. */
 	int rc = psr_http_req_parse(p, len, r);
 	if (rc == -EAGAIN || (!rc && (r->chunked ? len == r->head_len :
@@ -528,15 +524,28 @@ static int frame(struct dp_input *in, struct shard *sh, void *ctx, void *conn, c
 			shard_seq_of(&x->seq, si->open);   /* the chunk the answer waits for */
 	}
 	*done = (uint32_t)n;
-	/* The client waits for the answer: the last request of the burst
-	 * sends its chunk on now rather than at Flush. */
-	if (c->next_frame + 1 >= c->nframes && !c->more)
-		shard_chunk_push(sh, si);
 	const struct in_http_cfg *cfg = in->cfg;
 	answer(x, sh, c, cfg->ok, cfg->ok_len);
 	if (!r->keep_alive)
 		c->eof = true;
 	return 0;
+}
+
+static int frame(struct dp_input *in, struct shard *sh, void *ctx, void *conn, const char *p,
+		 size_t len, uint32_t *done)
+{
+	struct http_shard *x = ctx;
+	struct shard_conn *c = conn;
+	x->sh = sh;
+	if (!c)
+		return 0;
+	int rc = request(in, sh, x, c, p, len, done);
+	/* The client waits for its answers: after the last request of the
+	 * connection's burst (answered or refused) the chunk goes on now,
+	 * not at Flush. An answer owed is written when it comes back. */
+	if (rc == 0 && c->next_frame + 1 >= c->nframes && !c->more)
+		shard_chunk_push(sh, &sh->ins[in->id]);
+	return rc;
 }
 
 static void chunk_released(struct dp_input *in, void *ctx, struct dp_chunk *c)

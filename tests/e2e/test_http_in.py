@@ -30,6 +30,7 @@ import json
 import os
 import socket
 import threading
+import time
 
 from harness import check, check_eq, conf, free_port, main, service
 from mpack import mp_all
@@ -299,6 +300,25 @@ def test_chunked(t):
     check_eq(len(records(t, 'ch')[1]['s']), 5000, 'the chunks joined')
 
 
+def test_answers_do_not_wait_for_flush(t):
+    """A client waits for each answer: the chunk goes on at the end of the
+    connection's burst, not at Flush (10 s here)."""
+    port = free_port()
+    sl = t.sluice(conf(service(t, Flush=10), http_in(port), *outs(t, ['q'])))
+    s = socket.create_connection(('127.0.0.1', port))
+    t0 = time.monotonic()
+    for i in range(5):
+        s.sendall(raw_request('/q', b'{"i":%d}' % i))
+        check_eq([r[0] for r in read_responses(s, 1, timeout=3)], [201], 'request %d answered' % i)
+    s.sendall(raw_request('/q', b'{"i":5}') + raw_request('/q', b'{bad'))
+    check_eq([r[0] for r in read_responses(s, 2, timeout=3)], [201, 400],
+             'a burst ending in a refused request')
+    check(time.monotonic() - t0 < 5, 'all well before one Flush')
+    s.close()
+    check_eq(sl.stop(), 0, 'sluice exits 0 on SIGTERM')
+    check_eq([r['i'] for r in records(t, 'q')], list(range(6)), 'every record')
+
+
 def blocked_output(t):
     fifo = t.path('held')
     os.mkfifo(fifo)
@@ -376,4 +396,5 @@ def test_tls(t):
 if __name__ == '__main__':
     main([test_tags_and_bodies, test_form_and_remote_addr, test_keepalive_and_success_headers,
           test_errors_keep_the_connection, test_too_large_and_chunked, test_chunked,
-          test_answer_waits_for_output, test_answer_filesystem_storage, test_tls])
+          test_answers_do_not_wait_for_flush, test_answer_waits_for_output,
+          test_answer_filesystem_storage, test_tls])
