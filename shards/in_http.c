@@ -272,11 +272,10 @@ static size_t path_tag(struct psr_http_str path, char *out)
 	for (uint32_t i = 1; i < path.len && n < DP_TAG_MAX - 1; i++) {
 		unsigned char ch = (unsigned char)path.p[i];
 		if (ch == '%' && i + 2 < path.len) {
-			char hx[3] = { path.p[i + 1], path.p[i + 2], 0 };
-			char *end;
-			long v = strtol(hx, &end, 16);
-			if (end == hx + 2) {
-				ch = (unsigned char)v;
+			struct psr_http_str hx = { path.p + i, 3 };
+			char dec;
+			if (psr_http_url_decode(hx, &dec) == 1) {
+				ch = (unsigned char)dec;
 				i += 2;
 			}
 		}
@@ -445,13 +444,11 @@ static int check(struct http_shard *x, struct shard *sh, struct shard_conn *c,
 		err = "error: invalid HTTP method\n";
 	else if (!r->content_type.len)
 		err = "error: header 'Content-Type' is not set\n";
+	else if ((x->form = psr_http_str_is(r->content_type, "application/x-www-form-urlencoded")))
+		err = NULL;
 	else if (!type_is(r->content_type, "application/json") &&
-		 !type_is(r->content_type, "application/x-ndjson") &&
-		 !(x->form = psr_http_str_is(r->content_type, "application/x-www-form-urlencoded")))
+		 !type_is(r->content_type, "application/x-ndjson"))
 		err = "error: invalid 'Content-Type'\n";
-	else if (type_is(r->content_type, "application/json") ||
-		 type_is(r->content_type, "application/x-ndjson"))
-		x->form = false;
 	if (!err)
 		return 0;
 	answer_error(x, sh, c, err[0] == '{' ? 200 : 400, err, close);
