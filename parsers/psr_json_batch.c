@@ -11,6 +11,10 @@
 #include "psr_json.h"
 #include "psr_json_batch.h"
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 struct scan {
 	const char *p, *e;
 	unsigned depth;
@@ -27,12 +31,36 @@ static inline bool hex(char c)
 	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
 }
 
+/* The first '"', '\\' or control character in [p, e), or e. Strings are
+ * most of a log record's bytes and this scan measured a third of the http
+ * input's CPU time a byte at a time: 16 bytes a step (SSE2, which every
+ * x86-64 has). */
+static inline const char *string_special(const char *p, const char *e)
+{
+#if defined(__SSE2__)
+	const __m128i quote = _mm_set1_epi8('"'), bslash = _mm_set1_epi8('\\');
+	const __m128i ctl = _mm_set1_epi8(0x1f);
+	while (e - p >= 16) {
+		__m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
+		__m128i m = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, bslash)),
+					 _mm_cmpeq_epi8(_mm_min_epu8(v, ctl), v));   /* v <= 0x1f */
+		unsigned bits = (unsigned)_mm_movemask_epi8(m);
+		if (bits)
+			return p + __builtin_ctz(bits);
+		p += 16;
+	}
+#endif
+	while (p < e && *p != '"' && *p != '\\' && (unsigned char)*p >= 0x20)
+		p++;
+	return p;
+}
+
 /* A string at s->p (its opening quote); *esc set when it holds an escape. */
 static int string(struct scan *s, bool *esc)
 {
 	const char *p = s->p + 1, *e = s->e;
 	*esc = false;
-	while (p < e) {
+	while ((p = string_special(p, e)) < e) {
 		unsigned char c = (unsigned char)*p;
 		if (c == '"') {
 			s->p = p + 1;
@@ -40,11 +68,7 @@ static int string(struct scan *s, bool *esc)
 		}
 		if (c < 0x20)
 			return -EINVAL;
-		if (c != '\\') {
-			p++;
-			continue;
-		}
-		*esc = true;
+		*esc = true;   /* c is the backslash */
 		if (++p == e)
 			return -EINVAL;
 		switch (*p) {
