@@ -209,6 +209,18 @@ static void test_batch(void **state)
 	assert_true(r[3].tag_escaped);
 	assert_memory_equal(b + r[3].tag_off, "a\\\"b", 4);
 
+	/* long strings (the 16-byte scan): UTF-8 bytes, escapes and the
+	 * closing quote at every offset */
+	for (int k = 0; k < 40; k++) {
+		char buf[160];
+		int n = snprintf(buf, sizeof(buf), "{\"%.*s\\n\u00e9\u00e9\u00e9\u00e9xxxxxxxxxxxxxxxxxxxx\":1}",
+				 k, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789");
+		assert_int_equal(psr_json_batch_scan(buf, (size_t)n, NULL, 0, r, 8), 1);
+		/* a raw control character there is refused */
+		buf[2 + k] = '\x01';
+		assert_int_equal(psr_json_batch_scan(buf, (size_t)n, NULL, 0, r, 8), -EINVAL);
+	}
+
 	/* valid JSON of every kind inside a record */
 	b = "{\"s\":\"\\u00e9\\n\\/\",\"n\":[-0,1.5e3,2E-2,0.1,-12],\"t\":true,\"f\":false,\"z\":null}";
 	assert_int_equal(scan(b, NULL, r, 8), 1);
