@@ -185,10 +185,19 @@ def test_keepalive_and_success_headers(t):
     check_eq([r[0] for r in read_responses(s, 3)], [200, 400, 200],
              'pipelined requests answered in order, the bad one in its place')
     s.close()
-    st = sl.wait_stats(lambda st: st['totals']['out'] >= 22, 15, 'all records out')
-    check_eq(st['inputs']['http.0']['connections'], 2, '20 requests on one connection')
+    # HTTP/1.0, and 1.1 with Connection: close: closed after the answer
+    for req in [raw_request('/k', b'{"i":23}').replace(b'HTTP/1.1', b'HTTP/1.0'),
+                raw_request('/k', b'{"i":24}', extra='Connection: close\r\n')]:
+        s = socket.create_connection(('127.0.0.1', port))
+        s.sendall(req)
+        check_eq([r[0] for r in read_responses(s, 1)], [200], 'answered')
+        check(is_closed(s), 'then closed: %r' % req[:40])
+        s.close()
+    st = sl.wait_stats(lambda st: st['totals']['out'] >= 24, 15, 'all records out')
+    check_eq(st['inputs']['http.0']['connections'], 4, '20 requests on one connection')
     check_eq(sl.stop(), 0, 'sluice exits 0 on SIGTERM')
-    check_eq([r['i'] for r in records(t, 'k')], list(range(21)) + [22], 'every record, in order')
+    check_eq([r['i'] for r in records(t, 'k')], list(range(21)) + [22, 23, 24],
+             'every record, in order')
 
 
 def test_errors_keep_the_connection(t):
