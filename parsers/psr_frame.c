@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <string.h>
 #include "psr_frame.h"
+#include "psr_http.h"
 #include "dp_common.h"
 
 #if defined(__SSE2__)
@@ -24,14 +25,14 @@ enum {
 	S_SKIP_TERM,    /* dropping through the next LF or NUL */
 	S_SKIP_SEP,     /* dropping through the next separator */
 	S_SKIP_COUNT,   /* dropping skip_left more bytes */
-	S_BROKEN,       /* MSGPACK: dropping everything (psr_framer_is_broken) */
+	S_BROKEN,       /* MSGPACK, HTTP: dropping everything (psr_framer_is_broken) */
 };
 
 int psr_framer_init(struct psr_framer *f, int mode, uint32_t max_frame,
 		    const char *sep, size_t seplen)
 {
 	memset(f, 0, sizeof(*f));
-	if (mode < PSR_FRAME_AUTO || mode > PSR_FRAME_MSGPACK || max_frame == 0)
+	if (mode < PSR_FRAME_AUTO || mode > PSR_FRAME_HTTP || max_frame == 0)
 		return -EINVAL;
 	if (mode == PSR_FRAME_SEP) {
 		if (sep == NULL || seplen == 0 || seplen > PSR_FRAME_SEP_MAX)
@@ -449,6 +450,27 @@ size_t psr_frame_burst(struct psr_framer *f, const char *buf, size_t len,
 		if (mode == PSR_FRAME_AUTO)
 			mode = dig(*p) <= 9 ? PSR_FRAME_OCTET : PSR_FRAME_LF;
 
+		if (mode == PSR_FRAME_HTTP) {
+			const char *end;
+			bool lost, over;
+			if (*p == '\r' || *p == '\n') {
+				p++;   /* empty lines between requests */
+				continue;
+			}
+			if (!psr_http_frame(f, p, e, &end, &lost, &over))
+				break; /* incomplete */
+			out[n++] = (struct psr_frame){ p, (uint32_t)(end - p) };
+			p = end;
+			if (lost) {
+				/* the frame is what the input answers from */
+				if (over)
+					nover++;
+				else
+					f->malformed++;
+				f->state = S_BROKEN;
+			}
+			continue;
+		}
 		if (mode == PSR_FRAME_MSGPACK) {
 			const char *end;
 			int rc = mp_frame(f, p, e, &end);
@@ -580,6 +602,12 @@ int psr_frame_flush(struct psr_framer *f, const char *buf, size_t len, struct ps
 	int mode = f->mode;
 	if (mode == PSR_FRAME_MSGPACK)
 		return -EBADMSG;   /* an object cut short */
+	if (mode == PSR_FRAME_HTTP) {
+		for (size_t i = 0; i < len; i++)
+			if (buf[i] != '\r' && buf[i] != '\n')
+				return -EBADMSG;   /* a request cut short */
+		return 0;
+	}
 	if (mode == PSR_FRAME_AUTO)
 		mode = dig(buf[0]) <= 9 ? PSR_FRAME_OCTET : PSR_FRAME_LF;
 	if (mode == PSR_FRAME_OCTET) {

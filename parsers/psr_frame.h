@@ -44,6 +44,12 @@
  *                    from there on, dropping every byte
  *                    (psr_framer_is_broken): the caller closes the
  *                    connection, as Fluent Bit does.
+ *   PSR_FRAME_HTTP   one HTTP/1.x request per frame, head and
+ *                    Content-Length body (the http input; psr_http.h says
+ *                    how, and when the framing is lost: the frame is then
+ *                    the part to answer from, counted oversize or
+ *                    malformed, and the framer broken as for MSGPACK).
+ *                    Empty lines between requests are skipped.
  * Empty frames (an empty line, "0 ") are skipped silently.
  *
  * Size limit: a frame whose content is longer than max_frame (LEN >
@@ -85,6 +91,7 @@ enum psr_frame_mode {
 	PSR_FRAME_SEP,
 	PSR_FRAME_JSON,
 	PSR_FRAME_MSGPACK,
+	PSR_FRAME_HTTP,
 };
 
 #define PSR_FRAME_SEP_MAX  16
@@ -105,8 +112,10 @@ struct psr_framer {
 	char sep[PSR_FRAME_SEP_MAX];
 	uint64_t skip_left;     /* private: octet-counted bytes still to drop */
 	uint64_t malformed;     /* bad octet counts so far (also in noversize) */
-	uint64_t mp_left;       /* private, MSGPACK: objects still to walk, 0: none begun */
-	uint32_t mp_off;        /* private, MSGPACK: bytes of the frame walked so far */
+	uint64_t mp_left;       /* private, MSGPACK: objects still to walk, 0: none begun;
+	                           HTTP: the request's length once its head is read */
+	uint32_t mp_off;        /* private, MSGPACK: bytes of the frame walked so far;
+	                           HTTP: how far the search for the head's end got */
 };
 
 /* PSR_FRAME_MSGPACK: past an object it could not skip; the rest of the

@@ -28,6 +28,7 @@ extern const struct dp_input_ops in_udp_ops;
 extern const struct dp_input_ops in_tail_ops;
 extern const struct dp_input_ops in_systemd_ops;
 extern const struct dp_input_ops in_forward_ops;
+extern const struct dp_input_ops in_http_ops;
 extern const struct dp_output_ops out_forward_ops;
 
 const struct dp_input_ops *const dp_registry_inputs[] = {
@@ -39,6 +40,7 @@ const struct dp_input_ops *const dp_registry_inputs[] = {
 	&in_tail_ops,
 	&in_systemd_ops,
 	&in_forward_ops,
+	&in_http_ops,
 	NULL,
 };
 

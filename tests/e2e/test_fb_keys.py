@@ -85,6 +85,13 @@ FB_KEYS = {
                         'buffer_chunk_size', 'tag_prefix', 'tag', 'shared_key',
                         'empty_shared_key', 'self_hostname', 'security.users',
                         'threaded'] + TLS,
+    # https://docs.fluentbit.io/manual/4.2/data-pipeline/inputs/http (and 5.0) and
+    # plugins/in_http/http.c's config_map.
+    '[INPUT] http': ['listen', 'port', 'tag_key', 'buffer_max_size', 'buffer_chunk_size',
+                     'successful_response_code', 'success_header', 'add_remote_addr', 'http2',
+                     'http_server.workers', 'oauth2.validate', 'oauth2.issuer',
+                     'oauth2.jwks_url', 'oauth2.allowed_audience', 'oauth2.allowed_clients',
+                     'oauth2.jwks_refresh_interval', 'threaded'] + TLS,
     '[INPUT] dummy': ['dummy', 'metadata', 'rate', 'interval_sec', 'interval_nsec', 'samples',
                       'copies', 'fixed_timestamp', 'flush_on_startup', 'start_time_sec',
                       'start_time_nsec'],

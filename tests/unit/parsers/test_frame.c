@@ -15,6 +15,7 @@
 #include <string.h>
 #include <cmocka.h>
 #include "psr_frame.h"
+#include "psr_http.h"
 
 #define MAX_FRAMES 64
 
@@ -407,6 +408,109 @@ static void test_oversize(void **state)
 	CHECK(&sp, p, wantp, 2, 1);
 }
 
+/* PSR_FRAME_HTTP: whole requests (head and Content-Length body), empty
+ * lines between them skipped; a lost framing gives the part to answer
+ * from and breaks the framer (psr_http.h). */
+static void test_http(void **state)
+{
+	(void)state;
+	struct cfg cfg = { PSR_FRAME_HTTP, 120, NULL, 32 };
+	static const char s[] =
+		"POST /a HTTP/1.1\r\nHost: h\r\nContent-Length: 7\r\n\r\n{\"a\":1}"
+		"\r\n"
+		"GET / HTTP/1.0\n\n"
+		"POST /b HTTP/1.1\r\ncontent-length: 2\r\n\r\n{}";
+	static const char *const want[] = {
+		"POST /a HTTP/1.1\r\nHost: h\r\nContent-Length: 7\r\n\r\n{\"a\":1}",
+		"GET / HTTP/1.0\n\n",
+		"POST /b HTTP/1.1\r\ncontent-length: 2\r\n\r\n{}",
+	};
+	check_stream(&cfg, s, sizeof(s) - 1, want, NULL, 3, 0, 0);
+
+	/* cut short at close: a request without its body */
+	static const char s2[] = "GET / HTTP/1.1\r\n\r\nPOST / HTTP/1.1\r\nContent-Length: 9\r\n\r\nab";
+	static const char *const want2[] = { "GET / HTTP/1.1\r\n\r\n" };
+	check_stream(&cfg, s2, sizeof(s2) - 1, want2, NULL, 1, 0, -EBADMSG);
+
+	/* a body past max_frame: the head is the frame, counted oversize,
+	 * the rest dropped */
+	static const char s3[] = "POST / HTTP/1.1\r\nContent-Length: 500\r\n\r\nxxxxGET / HTTP/1.1\r\n\r\n";
+	static const char *const want3[] = { "POST / HTTP/1.1\r\nContent-Length: 500\r\n\r\n" };
+	check_stream(&cfg, s3, sizeof(s3) - 1, want3, NULL, 1, 1, 0);
+
+	/* Transfer-Encoding, a bad Content-Length, a bad request line:
+	 * malformed (not oversize), the head is the frame */
+	static const char *const bad[] = {
+		"POST / HTTP/1.1\r\nTransfer-Encoding: gzip\r\n\r\n",
+		"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n",
+		"POST / HTTP/1.1\r\nContent-Length: 1x\r\n\r\n",
+		"POST / HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n",
+		"garbage\r\n\r\n",
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		char buf[200];
+		snprintf(buf, sizeof(buf), "%sGET / HTTP/1.1\r\n\r\n", bad[i]);
+		struct result r;
+		size_t one[1] = { strlen(buf) };
+		run(&cfg, buf, strlen(buf), one, 1, &r);
+		assert_int_equal(r.n, 1);
+		assert_string_equal(r.frames[0], bad[i]);
+		assert_int_equal(r.nover, 0);
+		assert_int_equal(r.malformed, 1);
+		result_free(&r);
+	}
+
+	/* chunked bodies: chunks with extensions, a trailer, bare LFs */
+	static const char s4[] =
+		"POST /c HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"
+		"3;ext=1\r\n{\"a\r\nB\r\n\":12345678}\r\n0\r\nX-Trailer: t\r\n\r\n"
+		"POST /d HTTP/1.1\nTransfer-Encoding: chunked\n\n2\n{}\n0\n\n"
+		"GET / HTTP/1.1\r\n\r\n";
+	static const char *const want4[] = {
+		"POST /c HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"
+		"3;ext=1\r\n{\"a\r\nB\r\n\":12345678}\r\n0\r\nX-Trailer: t\r\n\r\n",
+		"POST /d HTTP/1.1\nTransfer-Encoding: chunked\n\n2\n{}\n0\n\n",
+		"GET / HTTP/1.1\r\n\r\n",
+	};
+	check_stream(&cfg, s4, sizeof(s4) - 1, want4, NULL, 3, 0, 0);
+	char dec[64];
+	const char *b = want4[0] + strlen("POST /c HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n");
+	long dn = psr_http_dechunk(b, strlen(b), dec, sizeof(dec));
+	assert_int_equal(dn, 14);
+	assert_memory_equal(dec, "{\"a\":12345678}", 14);
+	assert_int_equal(psr_http_dechunk(b, strlen(b), dec, 13), -EBADMSG);
+
+	/* chunks past max_frame: the head alone, oversize */
+	static const char s5[] = "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nff\r\nxx";
+	static const char *const want5[] = { "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n" };
+	char s5b[300];
+	memset(s5b, 'x', sizeof(s5b));
+	memcpy(s5b, s5, sizeof(s5) - 1);
+	check_stream(&cfg, s5b, sizeof(s5b), want5, NULL, 1, 1, 0);
+
+	/* a bad chunk-size line: head and what follows, malformed */
+	static const char s6[] = "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n";
+	static const char *const want6[] = {
+		"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nz" };
+	check_stream(&cfg, s6, sizeof(s6) - 1, want6, NULL, 1, 0, 0);
+	static const char s7[] = "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n{}X\r\n0\r\n\r\n";
+	static const char *const want7[] = {
+		"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n2" };
+	check_stream(&cfg, s7, sizeof(s7) - 1, want7, NULL, 1, 0, 0);
+
+	/* no end of the head within max_frame: its first max_frame bytes */
+	char big[400];
+	memset(big, 'a', sizeof(big));
+	memcpy(big, "GET /", 5);
+	struct result r;
+	size_t one[1] = { sizeof(big) };
+	run(&cfg, big, sizeof(big), one, 1, &r);
+	assert_int_equal(r.n, 1);
+	assert_int_equal(r.lens[0], 120);
+	assert_int_equal(r.nover, 1);
+	result_free(&r);
+}
+
 static void test_malformed(void **state)
 {
 	(void)state;
@@ -567,6 +671,7 @@ int main(void)
 		cmocka_unit_test(test_json),
 		cmocka_unit_test(test_json_first),
 		cmocka_unit_test(test_msgpack),
+		cmocka_unit_test(test_http),
 		cmocka_unit_test(test_oversize),
 		cmocka_unit_test(test_malformed),
 		cmocka_unit_test(test_full_buffer),
