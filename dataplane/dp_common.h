@@ -68,4 +68,16 @@ static inline int dp_err_set(struct dp_err *e, int code, const char *fmt, ...)
 	return code;
 }
 
+/* FNV-1a over n bytes, continuing from h (DP_FNV1A_INIT to start): the
+ * one hash for names and keys (file names, config signatures, sampling). */
+#define DP_FNV1A_INIT  0xcbf29ce484222325ull
+#define DP_FNV1A_PRIME 0x100000001b3ull
+static inline uint64_t dp_fnv1a(uint64_t h, const void *p, size_t n)
+{
+	const uint8_t *b = p;
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ b[i]) * DP_FNV1A_PRIME;
+	return h;
+}
+
 #endif

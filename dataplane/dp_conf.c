@@ -448,19 +448,20 @@ struct dp_conf *dp_conf_load_with(struct dp_conf_rd *rd, const char *path, const
 	return rd->c;
 }
 
+/* A key lower-cased (keys compare without case), or a value, into h,
+ * then a separator so that "ab"+"c" and "a"+"bc" differ. */
 static uint64_t fnv(uint64_t h, const char *p, bool lower)
 {
 	for (; *p; p++) {
-		h ^= (uint8_t)(lower ? tolower((unsigned char)*p) : *p);
-		h *= 0x100000001b3ull;
+		uint8_t c = (uint8_t)(lower ? tolower((unsigned char)*p) : *p);
+		h = dp_fnv1a(h, &c, 1);
 	}
-	h ^= 0xff;   /* a separator, so "ab"+"c" and "a"+"bc" differ */
-	return h * 0x100000001b3ull;
+	return dp_fnv1a(h, "\xff", 1);
 }
 
 uint64_t dp_conf_section_sig(const struct dp_conf_section *s, uint64_t seed)
 {
-	uint64_t h = seed ? seed : 0xcbf29ce484222325ull;
+	uint64_t h = seed ? seed : DP_FNV1A_INIT;
 	h = fnv(h, s->name, true);
 	for (unsigned k = 0; k < s->nkv; k++) {
 		h = fnv(h, s->kv[k].key, true);

@@ -125,11 +125,7 @@ static void smp_shard_destroy(void *ctx)
 
 static uint64_t smp_hash(const uint8_t *p, size_t n)
 {
-	uint64_t h = 0xcbf29ce484222325ull;
-	for (size_t i = 0; i < n; i++) {
-		h ^= p[i];
-		h *= 0x100000001b3ull;
-	}
+	uint64_t h = dp_fnv1a(DP_FNV1A_INIT, p, n);
 	/* FNV's low bits mix poorly; Rate N looks at h % N. */
 	h ^= h >> 33;
 	h *= 0xff51afd7ed558ccdull;

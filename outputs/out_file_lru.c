@@ -3,7 +3,7 @@
  * first (out_file_lru.h).
  *
  * A table of `cap` entries and an open-addressed index of twice as many
- * slots (FNV-1a of the name, linear probing). Closing an entry rebuilds
+ * slots (dp_fnv1a of the name, linear probing). Closing an entry rebuilds
  * the index: that happens only when more distinct files are written than
  * the bound, where the open(2) it makes room for costs more anyway.
  *
@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include "dp_common.h"
 #include "out_file_lru.h"
 
 struct entry {
@@ -33,16 +34,6 @@ struct out_file_lru {
 	out_file_open_fn open_fn;
 	void *arg;
 };
-
-static uint64_t fnv(const char *p, size_t n)
-{
-	uint64_t h = 0xcbf29ce484222325ull;
-	for (size_t i = 0; i < n; i++) {
-		h ^= (uint8_t)p[i];
-		h *= 0x100000001b3ull;
-	}
-	return h;
-}
 
 struct out_file_lru *out_file_lru_create(unsigned cap, out_file_open_fn open_fn, void *arg)
 {
@@ -115,7 +106,7 @@ static int evict(struct out_file_lru *l, uint64_t pin)
 
 int out_file_lru_get(struct out_file_lru *l, const char *name, size_t len, uint64_t pin)
 {
-	uint64_t h = fnv(name, len);
+	uint64_t h = dp_fnv1a(DP_FNV1A_INIT, name, len);
 	unsigned mask = l->nslots - 1;
 	for (unsigned s = (unsigned)h & mask; l->slot[s] >= 0; s = (s + 1) & mask) {
 		struct entry *e = &l->e[l->slot[s]];
