@@ -44,7 +44,7 @@ class Sender:
                 data = ''.join('{"seq":%d}\n' % (self.sent + i) for i in range(n))
                 self.sock.sendall(data.encode())
                 self.sent += n
-                time.sleep(self.pause)
+                time.sleep(self.pause)   # pacing the sender, not waiting on a result
         except OSError as e:
             self.error = e
 
@@ -324,7 +324,7 @@ def test_reload_keeps_tail(t):
                 f.write(''.join('%d\n' % (written[0] + i) for i in range(100)))
                 f.flush()
                 written[0] += 100
-                time.sleep(0.005)
+                time.sleep(0.005)   # pacing the writer, not waiting on a result
     w = threading.Thread(target=writer, daemon=True)
     w.start()
     wait_for(lambda: written[0] > 3000, 30, 'lines written')
