@@ -10,7 +10,7 @@
 #include "dp_common.h"
 #include "dp_log.h"
 
-int dp_log_level = DP_LOG_INFO;
+_Atomic int dp_log_level = DP_LOG_INFO;
 static int log_fd = 2;
 
 static const char *const names[] = { "", "error", " warn", " info", "debug", "trace" };

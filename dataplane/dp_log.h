@@ -12,7 +12,8 @@
 
 enum dp_log_level { DP_LOG_OFF, DP_LOG_ERROR, DP_LOG_WARN, DP_LOG_INFO, DP_LOG_DEBUG, DP_LOG_TRACE };
 
-extern int dp_log_level;
+/* Read by every thread, set by the control thread (start-up, reload). */
+extern _Atomic int dp_log_level;
 
 void dp_log_set_fd(int fd);
 void dp_log_write(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

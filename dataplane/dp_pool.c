@@ -47,6 +47,15 @@ int dp_pool_init(struct dp_pool *p, unsigned nchunks, uint16_t shard, uint16_t i
 	return 0;
 }
 
+void dp_pool_moved(struct dp_pool *p, uint16_t input)
+{
+	struct slot *s = p->mem;
+	for (unsigned i = 0; s && i < p->total; i++) {
+		s[i].c.input = input;
+		s[i].c.pool = p;
+	}
+}
+
 void dp_pool_fini(struct dp_pool *p)
 {
 	if (p->mem)

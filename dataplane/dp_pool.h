@@ -26,6 +26,9 @@ size_t dp_pool_chunk_footprint(void);
 
 int dp_pool_init(struct dp_pool *p, unsigned nchunks, uint16_t shard, uint16_t input);
 void dp_pool_fini(struct dp_pool *p);
+/* The pool struct was moved to p (a reload gave its input another index):
+ * its chunks, all of them in it, point at p and say `input` again. */
+void dp_pool_moved(struct dp_pool *p, uint16_t input);
 
 static inline struct dp_chunk *dp_pool_get(struct dp_pool *p)
 {

@@ -7,13 +7,18 @@
  *     chunk it sent is back, i.e. delivered by the outputs it was routed
  *     to. Past Grace the shards resume and the reload is refused: the old
  *     configuration runs on, nothing was lost or changed.
- *  2. keep what can be kept: when the inputs are the same sections in the
- *     same order (and the parsers, shards and store are as they were),
- *     start the new pipeline's workers on channels to the parked shards,
- *     stop the old workers (idle by now), and have each shard rebind to
- *     the new pipeline on its own thread. The input objects move to the
- *     new pipeline; the new pipeline's own copies of them, never started,
- *     go with the old one.
+ *  2. keep what can be kept: when the parsers, shards and store are as
+ *     they were, each [INPUT] section written as before is the input that
+ *     runs (match_inputs; wherever it stands now). Those that go are
+ *     retired first: the shards read their connections to the end of
+ *     what arrived and park again once that is delivered. Then start the
+ *     new pipeline's workers on channels to the parked shards, stop the
+ *     old workers (idle by now), and have each shard rebind to the new
+ *     pipeline on its own thread: kept inputs move to their new index,
+ *     new ones open (their addresses were checked before step 1, so a
+ *     port in use refuses the reload while nothing has changed). The
+ *     kept input objects move to the new pipeline; the new pipeline's own
+ *     copies of them, never started, go with the old one.
  *  3. otherwise stop the old pipeline (what the shards read after the
  *     park is drained as at shutdown) and start the new one.
  * The HTTP server reads the pipeline under its lock, which a reload holds
@@ -131,10 +136,13 @@ static bool wait_parked(struct dp_pipeline *pl, int want, uint64_t deadline_ns)
 {
 	for (;;) {
 		unsigned n = 0;
-		for (unsigned s = 0; s < pl->nshards; s++)
-			n += atomic_load_explicit(&pl->shards[s]->parked, memory_order_acquire) == want &&
-			     atomic_load_explicit(&pl->shards[s]->park, memory_order_relaxed) !=
-				     SHARD_PARK_REBIND;
+		for (unsigned s = 0; s < pl->nshards; s++) {
+			/* park first: a shard done with a retire stored parked
+			 * = 2 before it set park back to HOLD */
+			int how = atomic_load_explicit(&pl->shards[s]->park, memory_order_acquire);
+			n += how != SHARD_PARK_REBIND && how != SHARD_PARK_RETIRE &&
+			     atomic_load_explicit(&pl->shards[s]->parked, memory_order_acquire) == want;
+		}
 		if (n == pl->nshards)
 			return true;
 		if (deadline_ns && dp_time_mono_ns() > deadline_ns)
@@ -200,13 +208,6 @@ static bool same_store(const struct dp_pipeline *a, const struct dp_pipeline *b)
 /* Why the inputs cannot be kept, or NULL when they can. */
 static const char *why_not_kept(const struct dp_pipeline *a, const struct dp_pipeline *b)
 {
-	unsigned k = regular_inputs(a);
-	if (k != regular_inputs(b))
-		return "inputs were added or removed";
-	for (unsigned i = 0; i < k; i++)
-		if (a->in[i]->sig != b->in[i]->sig || a->in[i]->ops != b->in[i]->ops ||
-		    a->in[i]->pool_chunks != b->in[i]->pool_chunks)
-			return "an [INPUT] section changed";
 	if (a->parsers_sig != b->parsers_sig)
 		return "the parsers changed";
 	if (a->nshards != b->nshards || memcmp(a->cpu, b->cpu, sizeof(a->cpu[0]) * a->nshards))
@@ -214,6 +215,63 @@ static const char *why_not_kept(const struct dp_pipeline *a, const struct dp_pip
 	if (!same_store(a, b))
 		return "the store or, with a store, the outputs changed";
 	return NULL;
+}
+
+static bool same_input(const struct dp_input *a, const struct dp_input *b)
+{
+	return a->sig == b->sig && a->ops == b->ops && a->pool_chunks == b->pool_chunks;
+}
+
+/* Which running input each of next's is (from[i], or -1: a new one), by
+ * its section, the same name first (two alike sections stay in order);
+ * the old inputs nothing takes go (bits of *going). Emitters are made
+ * anew: they hold no sockets. */
+static void match_inputs(const struct dp_pipeline *old, const struct dp_pipeline *next, int *from,
+			 uint64_t *going)
+{
+	unsigned ko = regular_inputs(old), kn = regular_inputs(next);
+	bool used[DP_MAX_INPUTS] = { false };
+	for (unsigned i = 0; i < next->nin; i++)
+		from[i] = -1;
+	for (int pass = 0; pass < 2; pass++)
+		for (unsigned i = 0; i < kn; i++)
+			for (unsigned j = 0; from[i] < 0 && j < ko; j++)
+				if (!used[j] && same_input(old->in[j], next->in[i]) &&
+				    (pass || !strcmp(old->in[j]->name, next->in[i]->name))) {
+					from[i] = (int)j;
+					used[j] = true;
+				}
+	*going = 0;
+	for (unsigned j = 0; j < ko; j++)
+		if (!used[j])
+			*going |= 1ull << j;
+}
+
+/* An input that comes or goes with a polling receive queue, or a new
+ * input's address taken: the reload is refused before anything changed. */
+static int can_open(const struct dp_pipeline *old, const struct dp_pipeline *next, const int *from,
+		    uint64_t going, struct dp_err *err)
+{
+	for (unsigned j = 0; j < regular_inputs(old); j++)
+		if ((going >> j & 1) && old->in[j]->rx && old->in[j]->rx->backend != SHARD_RX_EPOLL)
+			return dp_err_set(err, -EINVAL, "reload refused: %s reads a DPDK or AF_XDP queue, "
+					  "which cannot be closed in place: restart sluice", old->in[j]->name);
+	for (unsigned i = 0; i < regular_inputs(next); i++) {
+		const struct dp_input *in = next->in[i];
+		if (from[i] >= 0)
+			continue;
+		if (in->rx && in->rx->backend != SHARD_RX_EPOLL)
+			return dp_err_set(err, -EINVAL, "reload refused: %s would read a DPDK or AF_XDP queue, "
+					  "which cannot be opened in place: restart sluice", in->name);
+		bool freed = false;   /* by an input that goes (a changed section) */
+		for (unsigned j = 0; !freed && j < regular_inputs(old); j++)
+			freed = (going >> j & 1) && old->in[j]->net == in->net && old->in[j]->port == in->port &&
+				streq(old->in[j]->listen, in->listen);
+		struct dp_err why = { 0 };
+		if (!freed && shard_net_check_bind(in, &why))
+			return dp_err_set(err, why.code, "reload refused: %s", why.msg);
+	}
+	return 0;
 }
 
 static bool polls_rx(const struct dp_pipeline *pl)
@@ -244,10 +302,9 @@ static void carry_counters(const struct dp_pipeline *old, struct dp_pipeline *pl
 	}
 }
 
-static int keep_inputs(struct dp_pipeline *old, struct dp_pipeline *pl, struct dp_http *http,
-		       struct dp_err *err)
+static int keep_inputs(struct dp_pipeline *old, struct dp_pipeline *pl, const int *from,
+		       struct dp_http *http, struct dp_err *err)
 {
-	unsigned keep = regular_inputs(pl);
 	struct dp_chan ***chans = calloc(pl->nshards, sizeof(*chans));
 	struct shard_rebind *rb = calloc(pl->nshards, sizeof(*rb));
 	int rc = chans && rb ? 0 : dp_err_set(err, -ENOMEM, "reload: out of memory");
@@ -278,17 +335,26 @@ static int keep_inputs(struct dp_pipeline *old, struct dp_pipeline *pl, struct d
 	dp_pipeline_workers_stop(old);
 	dp_http_pipeline_lock(http);
 	old->store = NULL;
-	for (unsigned i = 0; i < keep; i++) {
-		struct dp_input *kept = old->in[i], *fresh = pl->in[i];
+	for (unsigned i = 0; i < pl->nin; i++) {
+		if (from[i] < 0)
+			continue;
+		unsigned j = (unsigned)from[i];
+		struct dp_input *kept = old->in[j], *fresh = pl->in[i];
+		char name[sizeof(kept->name)];
+		memcpy(name, kept->name, sizeof(name));
+		memcpy(kept->name, fresh->name, sizeof(name));   /* "tcp.1" may be "tcp.0" now */
+		memcpy(fresh->name, name, sizeof(name));
 		kept->route = fresh->route;
 		kept->filters = fresh->filters;
 		kept->file = fresh->file;
 		kept->line = fresh->line;
 		kept->sec = NULL;
 		kept->pl = pl;
+		kept->id = i;
 		fresh->pl = old;
+		fresh->id = j;
 		pl->in[i] = kept;
-		old->in[i] = fresh;
+		old->in[j] = fresh;
 	}
 	if (old->kept_parsers || old->kept_ml_parsers) {
 		pl->kept_parsers = old->kept_parsers;
@@ -306,7 +372,7 @@ static int keep_inputs(struct dp_pipeline *old, struct dp_pipeline *pl, struct d
 	pl->start_ns = old->start_ns;
 	unsigned cap = shard_ring_cap(pl);
 	for (unsigned s = 0; s < pl->nshards; s++) {
-		rb[s] = (struct shard_rebind){ .pl = pl, .keep = keep, .chan = chans[s], .ring_cap = cap };
+		rb[s] = (struct shard_rebind){ .pl = pl, .from = from, .chan = chans[s], .ring_cap = cap };
 		pl->shards[s]->rebind = &rb[s];
 	}
 	park_all(pl, SHARD_PARK_REBIND);
@@ -353,16 +419,37 @@ static int restart(struct dp_pipeline **cur, struct dp_pipeline *pl, struct dp_h
 	return 0;
 }
 
+/* The inputs that go: each shard reads their connections to the end of
+ * what arrived and closes their listeners; what that read is delivered
+ * before the shards park again. */
+static bool retire_inputs(struct dp_pipeline *old, uint64_t going)
+{
+	uint64_t deadline = dp_time_mono_ns() + (uint64_t)(old->svc.grace * 1e9);
+	for (unsigned s = 0; s < old->nshards; s++)
+		old->shards[s]->retire = going;
+	park_all(old, SHARD_PARK_RETIRE);
+	return wait_parked(old, 1, deadline);
+}
+
 int dp_reload_apply(struct dp_pipeline **cur, struct dp_pipeline *next, struct dp_http *http,
 		    struct dp_err *err)
 {
 	struct dp_pipeline *old = *cur;
 	const char *why = why_not_kept(old, next);
+	int from[DP_MAX_INPUTS];
+	uint64_t going = 0;
 	if (why && (polls_rx(old) || polls_rx(next))) {
 		dp_pipeline_destroy(next);
 		return dp_err_set(err, -EINVAL,
 				  "reload refused: %s, and a DPDK or AF_XDP input cannot be restarted in place: "
 				  "restart sluice", why);
+	}
+	if (!why) {
+		match_inputs(old, next, from, &going);
+		if (can_open(old, next, from, going, err)) {
+			dp_pipeline_destroy(next);
+			return err->code;
+		}
 	}
 	uint64_t t0 = dp_time_mono_ns();
 	park_all(old, SHARD_PARK_HOLD);
@@ -376,17 +463,26 @@ int dp_reload_apply(struct dp_pipeline **cur, struct dp_pipeline *next, struct d
 				  "reload refused: %s did not deliver the records in flight within Grace (%.1fs); "
 				  "the running configuration is unchanged", who, old->svc.grace);
 	}
+	/* Past this point the reload happens: an input that goes may have
+	 * lost its listener. */
+	if (!why && going && !retire_inputs(old, going))
+		why = "the records read from the inputs that go were not delivered within Grace";
 	uint64_t t1 = dp_time_mono_ns();
 	int rc;
 	if (!why) {
-		rc = keep_inputs(old, next, http, err);
+		rc = keep_inputs(old, next, from, http, err);
 		if (rc) {
 			dp_pipeline_destroy(next);
 			return rc;
 		}
 		*cur = next;
-		dp_info("reloaded: inputs, their connections and counters kept; drain %.1f ms, switch %.1f ms",
-			(double)(t1 - t0) / 1e6, (double)(dp_time_mono_ns() - t1) / 1e6);
+		unsigned kept = 0;
+		for (unsigned i = 0; i < next->nin; i++)
+			kept += from[i] >= 0;
+		dp_info("reloaded: %u inputs kept with their connections and counters, %u opened, %u closed; "
+			"drain %.1f ms, switch %.1f ms", kept, next->nin - kept,
+			(unsigned)__builtin_popcountll(going), (double)(t1 - t0) / 1e6,
+			(double)(dp_time_mono_ns() - t1) / 1e6);
 		return 0;
 	}
 	dp_info("reload: %s: restarting the inputs (their connections are closed once read)", why);

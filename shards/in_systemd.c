@@ -294,7 +294,7 @@ static void *ctx_create(struct dp_input *in, unsigned shard)
 	x->in = in;
 	x->cfg = cfg;
 	x->fd = -1;
-	x->ev.input = in->id;
+	x->ev.in = in;
 	x->star = strchr(in->tag, '*');
 	unsigned cap = in->pool_chunks + 2;
 	x->cur = malloc(cap * sizeof(*x->cur));

@@ -243,7 +243,7 @@ static void *ctx_create(struct dp_input *in, unsigned shard)
 	x->cfg = cfg;
 	x->shard = shard;
 	x->ino_fd = -1;
-	x->ino_tag.input = in->id;
+	x->ino_tag.in = in;
 	x->mcap = 1024;
 	x->marks = malloc(x->mcap * sizeof(*x->marks));
 	if (cfg->parser) {

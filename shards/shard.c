@@ -33,7 +33,7 @@
 struct timer_ev {
 	uint8_t kind;
 	int fd;
-	unsigned input;
+	const struct dp_input *in;
 };
 
 static uint8_t wake_tag = SHARD_EV_WAKE;
@@ -411,7 +411,7 @@ static int timer_open(struct shard *sh, struct shard_in *si, struct dp_err *err)
 	timerfd_settime(fd, 0, &its, NULL);
 	t->kind = SHARD_EV_TIMER;
 	t->fd = fd;
-	t->input = si->in->id;
+	t->in = si->in;
 	struct epoll_event ev = { .events = EPOLLIN, .data.ptr = t };
 	epoll_ctl(sh->epfd, EPOLL_CTL_ADD, fd, &ev);
 	si->fd = fd;
@@ -424,7 +424,7 @@ static void timer_event(struct shard *sh, struct timer_ev *t)
 	uint64_t ticks;
 	if (read(t->fd, &ticks, sizeof(ticks)) != sizeof(ticks))
 		return;
-	struct shard_in *si = &sh->ins[t->input];
+	struct shard_in *si = &sh->ins[t->in->id];
 	if (si->in->ops->tick)
 		si->in->ops->tick(si->in, sh, si->ctx, sh->now_real_ns);
 }
@@ -452,7 +452,7 @@ static void dispatch(struct shard *sh, struct epoll_event *evs, int n)
 			timer_event(sh, evs[i].data.ptr);
 		} else if (kind == SHARD_EV_INPUT) {
 			struct shard_ev_input *e = evs[i].data.ptr;
-			struct shard_in *si = &sh->ins[e->input];
+			struct shard_in *si = &sh->ins[e->in->id];
 			si->in->ops->tick(si->in, sh, si->ctx, sh->now_real_ns);
 		} else {
 			shard_net_event(sh, evs[i].data.ptr, evs[i].events);
@@ -677,23 +677,27 @@ void shard_in_fini(struct shard *sh, struct shard_in *si)
 	dp_pool_fini(&si->pool);
 }
 
+int shard_in_open(struct shard *sh, struct shard_in *si, struct dp_err *err)
+{
+	if (shard_rx_wants(si)) {
+		sh->rx_polling = true;
+		return shard_rx_open(sh, si, err);
+	}
+	if (si->in->net == DP_NET_TCP || si->in->net == DP_NET_UDP)
+		return shard_net_open(sh, si, err);
+	if (dp_net_is_unix(si->in->net) && sh->id == 0)
+		return shard_net_open(sh, si, err);   /* a path has one owner */
+	if (si->in->net == DP_NET_TIMER && (sh->id == 0 || si->in->tick_all_shards))
+		return timer_open(sh, si, err);
+	return 0;
+}
+
 int shard_start(struct shard *sh, struct dp_err *err)
 {
 	/* Sockets are opened here, on the control thread, so that a port in
 	 * use fails start-up with a clear message before any thread runs. */
 	for (unsigned i = 0; i < sh->nin; i++) {
-		struct shard_in *si = &sh->ins[i];
-		int rc = 0;
-		if (shard_rx_wants(si)) {
-			rc = shard_rx_open(sh, si, err);
-			sh->rx_polling = true;
-		}
-		else if (si->in->net == DP_NET_TCP || si->in->net == DP_NET_UDP)
-			rc = shard_net_open(sh, si, err);
-		else if (dp_net_is_unix(si->in->net) && sh->id == 0)
-			rc = shard_net_open(sh, si, err);   /* a path has one owner */
-		else if (si->in->net == DP_NET_TIMER && (sh->id == 0 || si->in->tick_all_shards))
-			rc = timer_open(sh, si, err);
+		int rc = shard_in_open(sh, &sh->ins[i], err);
 		if (rc)
 			return rc;
 	}

@@ -141,18 +141,21 @@ struct shard {
 	 * for SHARD_PARK_REBIND, and read by the shard after. */
 	_Atomic int park;             /* enum shard_park */
 	_Atomic int parked;           /* 0 running, 1 parked with every chunk home, 2 parked */
+	uint64_t retire;              /* SHARD_PARK_RETIRE: bit i, input i goes */
 	struct shard_rebind *rebind;
 };
 
-enum shard_park { SHARD_PARK_NONE, SHARD_PARK_HOLD, SHARD_PARK_REBIND };
+enum shard_park { SHARD_PARK_NONE, SHARD_PARK_HOLD, SHARD_PARK_RETIRE, SHARD_PARK_REBIND };
 
-/* What a parked shard takes on (shard_park.c): the new pipeline, whose
- * inputs 0..keep-1 are the ones the shard runs already (same objects,
- * same index: their sockets, connections and contexts stay), and the
- * channels to the new pipeline's workers ([worker], made by the runtime). */
+/* What a parked shard takes on (shard_park.c): the new pipeline and, for
+ * each of its inputs, the index the shard runs it at now (from[i] >= 0:
+ * the same object, kept with its sockets, connections, context and
+ * counters, moved to index i) or -1 (a new input, opened by the shard);
+ * and the channels to the new pipeline's workers ([worker], made by the
+ * runtime). Inputs of the old pipeline no from[] names are let go. */
 struct shard_rebind {
 	struct dp_pipeline *pl;
-	unsigned keep;
+	const int *from;              /* [pl->nin] */
 	struct dp_chan **chan;
 	unsigned ring_cap;
 	int rc;                       /* the shard's answer: 0, or -ENOMEM */
@@ -239,6 +242,14 @@ static inline bool shard_filter_headroom_low(const struct dp_chunk *c)
 	return DP_CHUNK_DATA - c->data_len < 8192 || DP_CHUNK_FIELDS - c->nfields < 64;
 }
 int shard_net_open(struct shard *sh, struct shard_in *si, struct dp_err *err);
+/* Can in's address be bound (the check shard 0 makes at start-up)? Any
+ * thread. A reload asks it before it changes anything. */
+int shard_net_check_bind(const struct dp_input *in, struct dp_err *err);
+/* Reload: read the connections of the inputs in mask to the end of what
+ * arrived (until ns deadline), then close them and the inputs' sockets. */
+void shard_net_retire(struct shard *sh, uint64_t mask, uint64_t deadline_ns);
+/* Reload: close si's connections and sockets (a rebind lets it go). */
+void shard_net_close_input(struct shard *sh, struct shard_in *si);
 void shard_net_event(struct shard *sh, void *tag, uint32_t events);
 bool shard_net_service_ready(struct shard *sh, bool drain);
 bool shard_net_has_work(struct shard *sh);
@@ -255,7 +266,7 @@ enum shard_ev_kind { SHARD_EV_LISTEN, SHARD_EV_CONN, SHARD_EV_UDP, SHARD_EV_TIME
  * tag lives in the input's context; shard thread only. */
 struct shard_ev_input {
 	uint8_t kind;
-	unsigned input;
+	const struct dp_input *in;    /* by object: a reload may move its index */
 };
 /* Fire input `input`'s tick timer (DP_NET_TIMER inputs) in ns nanoseconds
  * (0: at once), then every tick_ns again: an input with more to read asks
@@ -264,16 +275,22 @@ void shard_in_timer_in(struct shard *sh, unsigned input, uint64_t ns);
 
 /* Reload, control thread (shard_park.c). Park: the shard stops reading,
  * hands on every open chunk and what filters hold, and waits, still
- * taking returns, until every chunk is home (parked == 1). Resume: it goes
- * on as before. Rebind: with sh->rebind set, it lets go of the inputs past
- * rebind->keep, its filter contexts and channels, and takes on the new
- * pipeline's; parked drops to 0 when done. */
+ * taking returns, until every chunk is home (parked == 1). Retire (from a
+ * park, with sh->retire set): the inputs it names stop accepting, their
+ * connections are read to the end of what arrived and closed, what was
+ * read goes on; the shard parks again. Resume: it goes on as before.
+ * Rebind: with sh->rebind set, it lets go of the inputs the new pipeline
+ * does not keep, its filter contexts and channels, moves the kept inputs
+ * to their new index, opens the new ones, and takes on the new pipeline;
+ * parked drops to 0 when done. */
 void shard_park(struct shard *sh, enum shard_park how);
 /* Shard thread, at the top of its loop. */
 void shard_park_run(struct shard *sh);
 /* internal to shards/: an input's per-shard state, made and let go
  * (shard.c), also by a rebind (shard_park.c). */
 int shard_in_init(struct shard *sh, unsigned i, struct dp_err *err);
+/* Open input i's receive side (sockets, timer) as shard_start does. */
+int shard_in_open(struct shard *sh, struct shard_in *si, struct dp_err *err);
 void shard_in_fini(struct shard *sh, struct shard_in *si);
 int shard_in_watch_fd(struct shard *sh, int fd, struct shard_ev_input *tag);
 

@@ -35,6 +35,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 #include "dp_log.h"
+#include "dp_time.h"
 #include "psr_frame.h"
 #include "shard.h"
 #include "shard_conn.h"
@@ -47,7 +48,7 @@
 
 struct listen_ev {
 	uint8_t kind;
-	unsigned input;
+	const struct dp_input *in;   /* by object: a reload may move its index */
 };
 
 struct udp_bufs {
@@ -105,7 +106,9 @@ static int open_inet(struct shard *sh, struct dp_input *in, bool stream, struct 
 	int rc = resolve(in->listen, in->port, type, &ss, &sl, err, in->name);
 	if (rc)
 		return rc;
-	if (sh->id == 0 && (rc = port_is_free(&ss, sl, type)))
+	/* At start-up; a reload checked before it changed anything (and the
+	 * shards, opening at once, would see each other's sockets). */
+	if (sh->id == 0 && !sh->rebind && (rc = port_is_free(&ss, sl, type)))
 		return dp_err_set(err, rc, "%s: cannot bind %s:%d (%s): %s", in->name, in->listen, in->port,
 				  proto, strerror(-rc));
 	int fd = socket(ss.ss_family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -123,6 +126,20 @@ static int open_inet(struct shard *sh, struct dp_input *in, bool stream, struct 
 		return rc;
 	}
 	return fd;
+}
+
+int shard_net_check_bind(const struct dp_input *in, struct dp_err *err)
+{
+	if (in->net != DP_NET_TCP && in->net != DP_NET_UDP)
+		return 0;
+	int type = in->net == DP_NET_TCP ? SOCK_STREAM : SOCK_DGRAM;
+	struct sockaddr_storage ss;
+	socklen_t sl = 0;
+	int rc = resolve(in->listen, in->port, type, &ss, &sl, err, in->name);
+	if (!rc && (rc = port_is_free(&ss, sl, type)))
+		dp_err_set(err, rc, "%s: cannot bind %s:%d (%s): %s", in->name, in->listen, in->port,
+			   type == SOCK_STREAM ? "tcp" : "udp", strerror(-rc));
+	return rc;
 }
 
 /* A bound Unix socket at in->path. A socket file nobody serves (left by a
@@ -182,7 +199,7 @@ int shard_net_open(struct shard *sh, struct shard_in *si, struct dp_err *err)
 		return dp_err_set(err, -ENOMEM, "%s: out of memory", in->name);
 	}
 	t->kind = stream ? SHARD_EV_LISTEN : SHARD_EV_UDP;
-	t->input = in->id;
+	t->in = in;
 	struct epoll_event ev = { .events = EPOLLIN | (stream ? 0 : EPOLLET), .data.ptr = t };
 	epoll_ctl(sh->epfd, EPOLL_CTL_ADD, fd, &ev);
 	si->fd = fd;
@@ -578,10 +595,10 @@ void shard_net_event(struct shard *sh, void *tag, uint32_t events)
 	uint8_t kind = *(uint8_t *)tag;
 	if (kind == SHARD_EV_LISTEN) {
 		struct listen_ev *l = tag;
-		accept_all(sh, &sh->ins[l->input]);
+		accept_all(sh, &sh->ins[l->in->id]);
 	} else if (kind == SHARD_EV_UDP) {
 		struct listen_ev *l = tag;
-		struct shard_in *si = &sh->ins[l->input];
+		struct shard_in *si = &sh->ins[l->in->id];
 		if (udp_service(sh, si, 64) == CONN_BUSY) {
 			/* Edge-triggered: come back without waiting. */
 			struct epoll_event ev = { .events = EPOLLIN | EPOLLET, .data.ptr = tag };
@@ -691,5 +708,95 @@ void shard_net_close_all(struct shard *sh)
 			free(si->ev);
 			si->ev = NULL;
 		}
+	}
+}
+
+/* ---- reload: inputs that go (shard_park.c) ---- */
+
+static bool conn_of(const struct shard *sh, const struct shard_conn *c, uint64_t mask)
+{
+	return mask >> (unsigned)(c->si - sh->ins) & 1;
+}
+
+/* Off the ready list: what retires is served here, then closed. */
+static void ready_drop(struct shard *sh, uint64_t mask)
+{
+	struct shard_conn **pp = &sh->ready;
+	while (*pp) {
+		struct shard_conn *c = *pp;
+		if (conn_of(sh, c, mask)) {
+			c->in_ready = false;
+			*pp = c->next_ready;
+		} else {
+			pp = &c->next_ready;
+		}
+	}
+}
+
+static void socket_close(struct shard *sh, struct shard_in *si)
+{
+	if (si->fd < 0 || si->in->net == DP_NET_TIMER || si->rx)
+		return;
+	epoll_ctl(sh->epfd, EPOLL_CTL_DEL, si->fd, NULL);
+	close(si->fd);
+	si->fd = -1;
+	if (dp_net_is_unix(si->in->net))
+		unlink(si->in->path);
+}
+
+void shard_net_retire(struct shard *sh, uint64_t mask, uint64_t deadline_ns)
+{
+	for (unsigned i = 0; i < sh->nin; i++) {
+		struct shard_in *si = &sh->ins[i];
+		if ((mask >> i & 1) && dp_net_is_stream(si->in->net) && si->fd >= 0) {
+			accept_all(sh, si);   /* the backlog's data is read too */
+			socket_close(sh, si);
+		}
+	}
+	ready_drop(sh, mask);
+	for (;;) {
+		bool busy = false;
+		for (struct shard_conn *c = sh->conns, *next; c; c = next) {
+			next = c->next;
+			if (!conn_of(sh, c, mask))
+				continue;
+			if (c->si->starved) {
+				busy = true;
+				continue;
+			}
+			/* in_ready keeps a reply written meanwhile from queuing it */
+			c->in_ready = true;
+			int st = conn_service(sh, c, 1 << 20);
+			if (st != CONN_CLOSED)
+				c->in_ready = false;
+			busy |= st == CONN_BUSY || st == CONN_PAUSED;
+		}
+		for (unsigned i = 0; i < sh->nin; i++)
+			if ((mask >> i & 1) && dp_net_is_dgram(sh->ins[i].in->net) && sh->ins[i].fd >= 0)
+				busy |= udp_service(sh, &sh->ins[i], 1 << 20) == CONN_BUSY;
+		if (!busy || dp_time_mono_ns() > deadline_ns)
+			break;
+		/* a pool ran dry: its chunks come back from the workers */
+		shard_clocks(sh);
+		shard_flush_due(sh, false);
+		if (!shard_reclaim(sh))
+			usleep(500);
+		shard_memrb_pump(sh, true);
+	}
+}
+
+void shard_net_close_input(struct shard *sh, struct shard_in *si)
+{
+	uint64_t bit = 1ull << (unsigned)(si - sh->ins);
+	ready_drop(sh, bit);
+	for (struct shard_conn *c = sh->conns, *next; c; c = next) {
+		next = c->next;
+		if (c->si == si)
+			conn_close(sh, c);
+	}
+	socket_close(sh, si);
+	if (si->in->net != DP_NET_TIMER && !si->rx) {
+		free(si->ev);
+		si->ev = NULL;
 	}
 }

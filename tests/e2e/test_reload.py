@@ -112,7 +112,7 @@ def test_reload_under_load(t):
     write_conf(s, wider)
     s.send(1)  # SIGHUP
     wait_log(s, 'reloaded:', 1)
-    check('connections and counters kept' in s.stderr(), 'unchanged input kept in place',
+    check('kept with their connections and counters' in s.stderr(), 'unchanged input kept in place',
           s.stderr_tail())
     # records read under the second configuration: out_b has some (the
     # sender may be far ahead of a sanitizer build's reading)
@@ -173,26 +173,147 @@ def test_bad_config_refused(t):
     check_eq(s.stop(), 0, 'exit status')
 
 
+def lines(base, n):
+    return ''.join('{"seq":%d}\n' % (base + i) for i in range(n)).encode()
+
+
 def test_inputs_changed(t):
-    """An input added: the inputs restart (the new port listens, the old
-    one again); what was sent before is delivered exactly once."""
-    port, port2 = free_port(), free_port()
-    one = conf(service(t), tcp_in(port), file_out(t, 'out.txt', 'json_lines'))
-    two = conf(service(t), tcp_in(port), tcp_in(port2), file_out(t, 'out.txt', 'json_lines'))
+    """Inputs added, removed and changed while a kept input's connection
+    streams: the kept input moves from index 1 to 0 (and from name tcp.1
+    to tcp.0) with its connection and counters; the removed input's
+    connection is read to the end, then closed; the added one listens; a
+    changed section on the same port reopens it. Every record once."""
+    pa, pb, pc = free_port(), free_port(), free_port()
+    a = tcp_in(pa)
+    one = conf(service(t), tcp_in(pb, Tag='b'), a, file_out(t, 'out.txt', 'json_lines'))
+    two = conf(service(t), a, tcp_in(pc, Tag='c'), file_out(t, 'out.txt', 'json_lines'))
+    three = conf(service(t), tcp_in(pa, Tag='a2'), tcp_in(pc, Tag='c'), file_out(t, 'out.txt', 'json_lines'))
     s = t.sluice(one)
-    snd = Sender(port, 5000)
-    snd.finish()
+    snd = Sender(pa, None, pause=0.01)
+    cb = socket.create_connection(('127.0.0.1', pb))
+    cb.sendall(lines(1000000, 3000))   # then stays open: its input goes
+    wait_for(lambda: snd.sent > 3000 and len(seqs(t.path('out.txt'))) > 5000, 30, 'both under way', proc=s)
     write_conf(s, two)
     s.send(1)
     wait_log(s, 'reloaded:', 1)
-    check('restarting the inputs' in s.stderr(), 'the log says why the inputs restart', s.stderr_tail())
-    for p, base in ((port, 5000), (port2, 10000)):
-        c = socket.create_connection(('127.0.0.1', p))
-        c.sendall(''.join('{"seq":%d}\n' % (base + i) for i in range(5000)).encode())
-        c.close()
-    wait_for(lambda: len(seqs(t.path('out.txt'))) >= 15000, 60, 'all records', proc=s)
+    check('1 inputs kept with their connections and counters, 1 opened, 1 closed' in s.stderr(),
+          'the kept input is kept, one opened, one closed', s.stderr_tail())
+    cb.settimeout(30)
+    try:
+        eof = cb.recv(1) == b''
+    except ConnectionResetError:
+        eof = True
+    check(eof, "the removed input's connection was closed")
+    cb.close()
+    try:
+        socket.create_connection(('127.0.0.1', pb), timeout=5).close()
+        check(False, "the removed input's port is closed")
+    except ConnectionRefusedError:
+        pass
+    cc = socket.create_connection(('127.0.0.1', pc))
+    cc.sendall(lines(2000000, 4000))
+    cc.close()
+    mark = snd.sent
+    wait_for(lambda: snd.sent > mark + 3000, 30, 'the sender past the reload')
+    snd.finish()
+    check(snd.error is None, "the kept input's connection was never reset", str(snd.error))
+    total = snd.sent
+    want = set(range(total)) | set(range(1000000, 1003000)) | set(range(2000000, 2004000))
+    wait_for(lambda: set(seqs(t.path('out.txt'))) >= want, 60, 'every record', proc=s)
+    st = s.wait_stats(lambda st: st['inputs'].get('tcp.0', {}).get('records', 0) >= total, 30,
+                      'the kept input renamed tcp.0')
+    check_eq(st['inputs']['tcp.0']['connections'], 1, 'the kept input kept its counters (1 connection)')
+    check_eq(st['inputs']['tcp.0']['records'], total, 'the kept input counted every record once')
+    write_conf(s, three)
+    s.send(1)
+    wait_log(s, 'reloaded:', 2)
+    check('0 inputs kept' not in s.stderr() and '1 inputs kept with their connections and counters, 1 opened, 1 '
+          'closed' in s.stderr().split('reloaded:')[-1], 'the changed section reopened on its port',
+          s.stderr_tail())
+    ca = socket.create_connection(('127.0.0.1', pa))
+    ca.sendall(lines(3000000, 2000))
+    ca.close()
+    want |= set(range(3000000, 3002000))
+    wait_for(lambda: set(seqs(t.path('out.txt'))) >= want, 60, 'records on the reopened port', proc=s)
     check_eq(s.stop(), 0, 'exit status')
-    check_exactly_once(t.path('out.txt'), 15000, 'out.txt')
+    got = seqs(t.path('out.txt'))
+    check_eq(len(got), len(want), 'no record twice')
+    check_eq(set(got), want, 'every record, nothing else')
+
+
+def test_reload_new_port_taken(t):
+    """A new input whose port another process holds: the reload is
+    refused before anything changed; the running inputs go on."""
+    pa, pb = free_port(), free_port()
+    taken = socket.socket()
+    taken.bind(('127.0.0.1', pb))
+    taken.listen(1)
+    one = conf(service(t), tcp_in(pa), file_out(t, 'out.txt', 'json_lines'))
+    two = conf(service(t), tcp_in(pa), tcp_in(pb), file_out(t, 'out.txt', 'json_lines'))
+    s = t.sluice(one)
+    snd = Sender(pa, None, pause=0.01)
+    wait_for(lambda: snd.sent > 2000, 30, 'the sender under way')
+    write_conf(s, two)
+    s.send(1)
+    wait_log(s, 'reload refused', 1)
+    check('cannot bind 127.0.0.1:%d' % pb in s.stderr(), 'the refusal names the address', s.stderr_tail())
+    mark = snd.sent
+    wait_for(lambda: snd.sent > mark + 2000, 30, 'the sender past the refusal')
+    snd.finish()
+    taken.close()
+    check(snd.error is None, 'the connection was never reset', str(snd.error))
+    wait_for(lambda: len(seqs(t.path('out.txt'))) >= snd.sent, 60, 'every record', proc=s)
+    check_eq(s.stop(), 0, 'exit status')
+    check_exactly_once(t.path('out.txt'), snd.sent, 'out.txt')
+
+
+def test_reload_adds_and_removes_tail_udp(t):
+    """A tail and a udp input added next to a streaming tcp one, then
+    removed again: the tcp connection stays through both reloads; the
+    tail reads its file from the head, the udp socket its datagrams; after
+    the second reload the udp port is closed and the tail reads no more."""
+    pa, pu = free_port(), free_port()
+    log = t.path('app.log')
+    with open(log, 'w') as f:
+        f.write(''.join('{"seq":%d}\n' % (5000000 + i) for i in range(1000)))
+    tin = ('INPUT', [('Name', 'tail'), ('Path', log), ('Refresh_Interval', '1'), ('Read_from_Head', 'on'),
+                     ('Parser', 'json')])
+    uin = ('INPUT', [('Name', 'udp'), ('Listen', '127.0.0.1'), ('Port', str(pu)), ('Format', 'json')])
+    one = conf(service(t), tcp_in(pa), file_out(t, 'out.txt', 'json_lines'))
+    two = conf(service(t), tin, tcp_in(pa), uin, file_out(t, 'out.txt', 'json_lines'))
+    s = t.sluice(one)
+    snd = Sender(pa, None, pause=0.01)
+    wait_for(lambda: snd.sent > 2000, 30, 'the sender under way')
+    write_conf(s, two)
+    s.send(1)
+    wait_log(s, 'reloaded:', 1)
+    check('1 inputs kept with their connections and counters, 2 opened, 0 closed' in s.stderr(),
+          'tail and udp opened, tcp kept', s.stderr_tail())
+    u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    for i in range(100):
+        u.sendto(b'{"seq":%d}' % (6000000 + i), ('127.0.0.1', pu))
+    want_tail = set(range(5000000, 5001000))
+    wait_for(lambda: set(seqs(t.path('out.txt'))) >= want_tail, 60, 'the tail read its file', proc=s)
+    wait_for(lambda: any(x >= 6000000 for x in seqs(t.path('out.txt'))), 30, 'udp datagrams read', proc=s)
+    write_conf(s, one)
+    s.send(1)
+    wait_log(s, 'reloaded:', 2)
+    check('1 inputs kept with their connections and counters, 0 opened, 2 closed' in s.stderr(),
+          'tail and udp closed, tcp kept', s.stderr_tail())
+    with open(log, 'a') as f:
+        f.write('{"seq":7000000}\n')
+    mark = snd.sent
+    wait_for(lambda: snd.sent > mark + 2000, 30, 'the sender past both reloads')
+    snd.finish()
+    check(snd.error is None, 'the tcp connection was never reset', str(snd.error))
+    wait_for(lambda: set(range(snd.sent)) <= set(seqs(t.path('out.txt'))), 60, 'every tcp record', proc=s)
+    check_eq(s.stop(), 0, 'exit status')
+    got = seqs(t.path('out.txt'))
+    check_eq(sorted(x for x in got if x < 5000000), list(range(snd.sent)), 'tcp: every record once')
+    check_eq(sorted(x for x in got if 5000000 <= x < 6000000), sorted(want_tail), 'tail: every line once')
+    check(7000000 not in got, 'the removed tail read no more')
+    udp = [x for x in got if 6000000 <= x < 7000000]
+    check_eq(len(udp), len(set(udp)), 'udp: no datagram twice')
 
 
 def test_hot_reload_off(t):
@@ -249,7 +370,7 @@ def test_reload_adds_emitter(t):
     write_conf(s, rewrite)
     s.send(1)
     wait_log(s, 'reloaded:', 1)
-    check('connections and counters kept' in s.stderr(), 'the tcp input kept in place', s.stderr_tail())
+    check('kept with their connections and counters' in s.stderr(), 'the tcp input kept in place', s.stderr_tail())
     c.sendall(lines(1000, 2000))
     c.close()
     wait_for(lambda: len(seqs(t.path('five.txt'))) >= 100, 30, 're-tagged records', proc=s)
@@ -277,7 +398,7 @@ def test_reload_with_store(t):
     write_conf(s, flt)
     s.send(1)
     wait_log(s, 'reloaded:', 1)
-    check('connections and counters kept' in s.stderr(), 'a filter change keeps the store and inputs',
+    check('kept with their connections and counters' in s.stderr(), 'a filter change keeps the store and inputs',
           s.stderr_tail())
     snd.finish(close=False)
     check(snd.error is None, 'the first reload kept the connection', str(snd.error))
@@ -331,7 +452,7 @@ def test_reload_keeps_tail(t):
     write_conf(s, two)
     s.send(1)
     wait_log(s, 'reloaded:', 1)
-    check('connections and counters kept' in s.stderr(), 'the tail input kept in place', s.stderr_tail())
+    check('kept with their connections and counters' in s.stderr(), 'the tail input kept in place', s.stderr_tail())
     mark = written[0]
     wait_for(lambda: written[0] > mark + 3000, 30, 'lines written after the reload')
     stop.set()
@@ -348,6 +469,7 @@ def test_reload_keeps_tail(t):
 
 
 if __name__ == '__main__':
-    main([test_reload_under_load, test_bad_config_refused, test_inputs_changed, test_hot_reload_off,
+    main([test_reload_under_load, test_bad_config_refused, test_inputs_changed, test_reload_new_port_taken,
+          test_reload_adds_and_removes_tail_udp, test_hot_reload_off,
           test_output_behind_refuses, test_reload_adds_emitter, test_reload_with_store,
           test_reload_keeps_tail])
