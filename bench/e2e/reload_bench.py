@@ -8,8 +8,10 @@ default) and, from one thread, sends a line on every connection every
 --interval seconds (1,000 connections every 0.1 s: 10,000 events/s, so
 that each connection has something in flight at any time). Meanwhile it
 reloads --reloads times through POST /api/v2/reload, alternating between
-two configurations that differ in a filter (so the inputs and their
-connections are kept), and reports per reload:
+two configurations that differ in a filter (--vary filter, the default),
+or in an input: a udp input added before the tcp one and removed again
+(--vary input: the tcp input is kept, moved to index 1 and back), and
+reports per reload:
   post_ms    the POST's round trip (the reload is done when it answers)
   check_ms   reading and checking the new configuration (Hyperscan and
              PCRE2 compiles among it), while the old one runs on
@@ -49,12 +51,15 @@ def free_port():
         return s.getsockname()[1]
 
 
-def config(d, port, hport, with_filter):
+def config(d, port, hport, with_filter, with_udp=0):
     text = ('[SERVICE]\n    Flush 0.2\n    Grace 10\n    Log_Level info\n    HTTP_Server On\n'
             '    HTTP_Listen 127.0.0.1\n    HTTP_Port %d\n    Hot_Reload On\n'
             '    Stats_File %s\n    Stats_Interval 0.2\n'
-            '[INPUT]\n    Name tcp\n    Listen 127.0.0.1\n    Port %d\n    Format json\n'
-            % (hport, os.path.join(d, 'stats.json'), port))
+            % (hport, os.path.join(d, 'stats.json')))
+    if with_udp:
+        text += '[INPUT]\n    Name udp\n    Listen 127.0.0.1\n    Port %d\n    Format json\n' % with_udp
+    text += ('[INPUT]\n    Name tcp\n    Listen 127.0.0.1\n    Port %d\n    Format json\n'
+             % port)
     if with_filter:
         text += '[FILTER]\n    Name record_modifier\n    Match *\n    Record reloaded yes\n'
     text += '[OUTPUT]\n    Name null\n    Match *\n'
@@ -109,12 +114,13 @@ def main():
     ap.add_argument('--conns', type=int, default=1000)
     ap.add_argument('--interval', type=float, default=0.1)
     ap.add_argument('--reloads', type=int, default=10)
+    ap.add_argument('--vary', choices=('filter', 'input'), default='filter')
     args = ap.parse_args()
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     if soft < args.conns + 100:
         resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, args.conns + 1000), hard))
     d = tempfile.mkdtemp(prefix='sluice-reload-bench-')
-    port, hport = free_port(), free_port()
+    port, hport, uport = free_port(), free_port(), free_port()
     config(d, port, hport, False)
     err = open(os.path.join(d, 'stderr'), 'w')
     p = subprocess.Popen([args.sluice, '-c', os.path.join(d, 'sluice.conf')], stderr=err, cwd=d)
@@ -129,7 +135,8 @@ def main():
         time.sleep(1)
         post = []
         for i in range(args.reloads):
-            config(d, port, hport, i % 2 == 0)
+            odd = i % 2 == 0
+            config(d, port, hport, odd and args.vary == 'filter', odd and args.vary == 'input' and uport)
             req = urllib.request.Request('http://127.0.0.1:%d/api/v2/reload' % hport, data=b'{}',
                                          method='POST')
             t0 = time.monotonic()
@@ -156,7 +163,7 @@ def main():
         st = stats(d)
         conns = st['inputs']['tcp.0']['connections'] if st else None
         print(json.dumps({
-            'connections': args.conns, 'events_per_s': round(args.conns / args.interval),
+            'vary': args.vary, 'connections': args.conns, 'events_per_s': round(args.conns / args.interval),
             'reloads': len(post), 'post_ms_p50': round(statistics.median(post), 1),
             'post_ms_max': round(max(post), 1),
             'check_ms_p50': pct(check, 0.5),
