@@ -350,8 +350,16 @@ static int frame(struct dp_input *in, struct shard *sh, void *ctx, void *conn, c
 			shard_seq_of(&x->seq, si->open);   /* the chunk its ack waits for */
 	}
 	*done = i;
-	if (m.chunk && conn)
+	if (m.chunk && conn) {
 		ack(x, sh, conn, &m);
+		/* The sender waits for its ack: after the last message of the
+		 * connection's burst the chunk goes on now, not at Flush (an
+		 * agent sending one chunk at a time would get 1/Flush acks a
+		 * second). */
+		struct shard_conn *c = conn;
+		if (c->next_frame + 1 >= c->nframes && !c->more && si->open && si->open->nrecs)
+			shard_chunk_push(sh, si);
+	}
 	return 0;
 }
 

@@ -307,6 +307,26 @@ def test_ack(t):
     check_eq(sl.stop(), 0, 'sluice exits 0 on SIGTERM')
 
 
+def test_ack_before_flush(t):
+    """An agent that sends one chunk and waits for its ack (Fluent Bit's
+    out_forward with Require_ack_response) is answered once the chunk is
+    delivered, not at the next Flush: with Flush 30, ten chunks one after
+    the other are acked within the deadline."""
+    port = free_port()
+    sl = t.sluice(conf(service(t, Flush=30), fwd_in(port), *msgpack_outs(t, ['a'])))
+    s = connect(port)
+    t0 = time.monotonic()
+    for i in range(10):
+        s.sendall(mp_encode(['a', packed([[T0, {'n': i}]]), {'chunk': 'c%d' % i, 'size': 1}]))
+        got = read_acks(s, 1, timeout=10)
+        if got != [{'ack': 'c%d' % i}]:
+            raise Fail('ack %d: got %r' % (i, got))
+    took = time.monotonic() - t0
+    check(took < 10, 'ten acks without waiting for Flush (30 s)', '%.2f s' % took)
+    s.close()
+    check_eq(sl.stop(), 0, 'exit status')
+
+
 def test_ack_waits_for_output(t):
     """The ack waits until the output has written the records: a file
     output on a FIFO with no reader holds them."""
@@ -476,5 +496,5 @@ def test_tls_shared_key(t):
 
 if __name__ == '__main__':
     main([test_every_mode, test_split_reads, test_tag_prefix_and_tag, test_malformed_and_oversize,
-          test_unix_path, test_many_connections, test_ack, test_ack_waits_for_output,
+          test_unix_path, test_many_connections, test_ack, test_ack_before_flush, test_ack_waits_for_output,
           test_shared_key, test_users, test_tls_shared_key, test_ack_filesystem_storage])
