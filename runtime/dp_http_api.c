@@ -37,21 +37,6 @@
 #define PROM "text/plain; version=0.0.4"
 #define HTML "text/html; charset=utf-8"
 
-static void json_str(FILE *f, const char *s)
-{
-	fputc('"', f);
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
-		if (c == '"' || c == '\\')
-			fprintf(f, "\\%c", c);
-		else if (c < 0x20)
-			fprintf(f, "\\u%04x", c);
-		else
-			fputc(c, f);
-	}
-	fputc('"', f);
-}
-
 static void api_root(struct dp_http *h, FILE *f)
 {
 	(void)h;
@@ -80,7 +65,7 @@ static void fb_section(FILE *f, const char *key, const struct dp_stats_field *t,
 	fprintf(f, "\"%s\":{", key);
 	for (unsigned i = 0; i < n; i++) {
 		fputs(i ? "," : "", f);
-		json_str(f, names[i]);
+		dp_stats_json_str(f, names[i]);
 		fputs(":{", f);
 		const char *sep = "";
 		for (unsigned k = 0; k < nt; k++) {
@@ -159,7 +144,7 @@ static void api_storage(struct dp_http *h, FILE *f)
 	struct dp_stats_store st;
 	dp_stats_collect_store(h->pl, &st);
 	fputs("{\"storage_layer\":{\"path\":", f);
-	json_str(f, h->pl->svc.storage_path);
+	dp_stats_json_str(f, h->pl->svc.storage_path);
 	for (unsigned k = 0; k < dp_stats_store_nfields; k++)
 		fprintf(f, ",\"%s\":%llu", dp_stats_store_fields[k].name,
 			(unsigned long long)dp_stats_get(&st, &dp_stats_store_fields[k]));

@@ -167,6 +167,21 @@ static void add_mapped(void *sum, const void *src, const struct src_map *map, un
 	}
 }
 
+void dp_stats_json_str(FILE *f, const char *s)
+{
+	fputc('"', f);
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+		if (c == '"' || c == '\\')
+			fprintf(f, "\\%c", c);
+		else if (c < 0x20)
+			fprintf(f, "\\u%04x", c);
+		else
+			fputc(c, f);
+	}
+	fputc('"', f);
+}
+
 const char *dp_stats_in_name(const struct dp_input *in)
 {
 	return in->alias ? in->alias : in->name;
@@ -336,7 +351,9 @@ static void print_sp_json(const struct dp_pipeline *pl, FILE *f)
 	struct dp_stats_sp st;
 	const char *name;
 	for (unsigned i = 0; dp_stats_collect_sp(pl, i, &st, &name); i++) {
-		fprintf(f, "%s\"%s\":{", i ? "," : "", name);
+		fputs(i ? "," : "", f);
+		dp_stats_json_str(f, name);
+		fputs(":{", f);
 		print_rows(f, &st, dp_stats_sp_fields, dp_stats_sp_nfields, 0, 0, "", 0);
 		fputc('}', f);
 	}
@@ -362,7 +379,9 @@ static void print_filters_json(const struct dp_pipeline *pl, FILE *f)
 	dp_stats_collect_flt(pl, flt);
 	fprintf(f, ",\"filters\":{");
 	for (unsigned i = 0; i < pl->nflt; i++) {
-		fprintf(f, "%s\"%s\":{", i ? "," : "", dp_stats_flt_name(pl->flt[i]));
+		fputs(i ? "," : "", f);
+		dp_stats_json_str(f, dp_stats_flt_name(pl->flt[i]));
+		fputs(":{", f);
 		print_rows(f, &flt[i], dp_stats_flt_fields, dp_stats_flt_nfields, 0, 0, "", 0);
 		fputc('}', f);
 	}
@@ -378,7 +397,9 @@ void dp_stats_print_json(const struct dp_pipeline *pl, FILE *f)
 	fprintf(f, "{\"uptime_s\":%.3f,\"shards\":%u,\"chunk_bytes\":%zu,\"inputs\":{",
 		(double)(dp_time_mono_ns() - pl->start_ns) / 1e9, pl->nshards, dp_pool_chunk_footprint());
 	for (unsigned i = 0; i < pl->nin; i++) {
-		fprintf(f, "%s\"%s\":{", i ? "," : "", dp_stats_in_name(pl->in[i]));
+		fputs(i ? "," : "", f);
+		dp_stats_json_str(f, dp_stats_in_name(pl->in[i]));
+		fputs(":{", f);
 		print_rows(f, &in[i], dp_stats_in_fields, dp_stats_in_nfields, DP_SF_RX, 0, "", 0);
 		print_rx_json(f, &in[i]);
 		tin += in[i].records;
@@ -387,7 +408,9 @@ void dp_stats_print_json(const struct dp_pipeline *pl, FILE *f)
 	}
 	fprintf(f, "},\"outputs\":{");
 	for (unsigned o = 0; o < pl->nout; o++) {
-		fprintf(f, "%s\"%s\":{", o ? "," : "", dp_stats_out_name(pl->out[o]));
+		fputs(o ? "," : "", f);
+		dp_stats_json_str(f, dp_stats_out_name(pl->out[o]));
+		fputs(":{", f);
 		print_rows(f, &out[o], dp_stats_out_fields, dp_stats_out_nfields, 0, 0, "", 0);
 		print_worker_records(f, pl, pl->out[o]);
 		tout += out[o].records;

@@ -98,6 +98,8 @@ static inline uint64_t dp_stats_get(const void *sum, const struct dp_stats_field
 
 /* The Stats_File / metrics name of an input, output or filter instance. */
 const char *dp_stats_in_name(const struct dp_input *in);
+/* s as a JSON string, quotes and escapes included (names and aliases). */
+void dp_stats_json_str(FILE *f, const char *s);
 const char *dp_stats_out_name(const struct dp_output *o);
 const char *dp_stats_flt_name(const struct dp_filter *fl);
 

@@ -398,6 +398,24 @@ def test_counts_match(t):
     check_eq(sl.stop(), 0, 'sluice exits 0')
 
 
+def test_quoted_alias(t):
+    """An Alias with a quote and a backslash: Stats_File, /api/v1/metrics
+    and the Prometheus label all stay well formed (JSON string escapes;
+    the exposition format's label escapes) and name it."""
+    alias = 'in "edge" \\ 1'
+    hp, ip = free_port(), free_port()
+    sl = t.sluice(conf(http_conf(t, hp), tcp_in(ip, fmt='none', Alias=alias), null_out()))
+    send_lines(ip, 10)
+    st = sl.wait_stats(lambda s: s['totals']['out'] >= 10, 30, 'records out (Stats_File parses)')
+    check_eq(st['inputs'][alias]['records'], 10, 'Stats_File names the alias')
+    m = json.loads(get(hp, '/api/v1/metrics')[2])
+    check_eq(m['input'][alias]['records'], 10, '/api/v1/metrics names the alias')
+    fams = parse_prometheus(get(hp, '/api/v2/metrics/prometheus')[2])
+    check_eq(prom_value(fams, 'fluentbit_input_records_total', name=alias), 10,
+             'the Prometheus label carries the alias')
+    check_eq(sl.stop(), 0, 'sluice exits 0')
+
+
 def test_health(t):
     """An http output at a closed port, no retries: each failed burst is
     one of Fluent Bit's retries_failed; past HC_Retry_Failure_Count in
@@ -479,5 +497,5 @@ def test_doc_metrics(t):
 
 
 if __name__ == '__main__':
-    main([test_endpoints, test_counts_match, test_health, test_start_errors, test_server_off,
+    main([test_endpoints, test_counts_match, test_quoted_alias, test_health, test_start_errors, test_server_off,
           test_doc_metrics])
