@@ -52,6 +52,7 @@ void psr_framer_reset(struct psr_framer *f)
 	f->skip_left = 0;
 	f->mp_left = 0;
 	f->mp_off = 0;
+	f->continue_owed = false;
 }
 
 bool psr_framer_is_broken(const struct psr_framer *f)

@@ -116,6 +116,9 @@ struct psr_framer {
 	                           HTTP: the request's length once its head is read */
 	uint32_t mp_off;        /* private, MSGPACK: bytes of the frame walked so far;
 	                           HTTP: how far the search for the head's end got */
+	bool continue_owed;     /* HTTP: a head just read says Expect: 100-continue and its
+	                           body is still to come: the caller answers
+	                           "100 Continue" and clears this */
 };
 
 /* PSR_FRAME_MSGPACK: past an object it could not skip; the rest of the

@@ -339,16 +339,22 @@ int psr_http_frame(struct psr_framer *f, const char *p, const char *e, const cha
 			*lost = true;
 			goto out;
 		}
+		if (r.head_len + r.content_length > max) {
+			*end = he;
+			*lost = *oversize = true;
+			goto out;
+		}
+		/* A client that waits for leave to send its body (curl does
+		 * past a size): the caller answers 100 Continue (RFC 9110,
+		 * 10.1.1) unless the body came with the head. */
+		const struct psr_http_str *expect = psr_http_header(&r, "Expect");
+		f->continue_owed = expect && psr_http_str_is(*expect, "100-continue") &&
+				   (r.chunked || avail < r.head_len + r.content_length);
 		if (r.chunked) {
 			/* mp_off now walks the chunks, from the body's start */
 			f->mp_left = HTTP_CHUNKED;
 			f->mp_off = r.head_len;
 			goto chunked;
-		}
-		if (r.head_len + r.content_length > max) {
-			*end = he;
-			*lost = *oversize = true;
-			goto out;
 		}
 		f->mp_left = r.head_len + r.content_length;
 	}

@@ -362,11 +362,16 @@ static int conn_lost(struct shard *sh, struct shard_conn *c)
 	return CONN_CLOSED;
 }
 
-static void conn_frame(struct shard_conn *c)
+static void conn_frame(struct shard *sh, struct shard_conn *c)
 {
 	unsigned noversize = 0;
 	size_t used = psr_frame_burst(&c->fr, c->data + c->start, c->fill - c->start, c->frames,
 				      DP_BURST, &c->nframes, &noversize);
+	if (unlikely(c->fr.continue_owed)) {
+		static const char go_on[] = "HTTP/1.1 100 Continue\r\n\r\n";
+		c->fr.continue_owed = false;
+		shard_conn_reply(sh, c, go_on, sizeof(go_on) - 1);
+	}
 	c->start += (uint32_t)used;
 	c->next_frame = 0;
 	c->more = c->nframes == DP_BURST;
@@ -469,7 +474,7 @@ static int conn_service(struct shard *sh, struct shard_conn *c, int budget)
 		}
 		c->nframes = c->next_frame = 0;
 		if (c->more) {
-			conn_frame(c);
+			conn_frame(sh, c);
 			continue;
 		}
 		if (c->eof && c->eof_flushed) {
@@ -516,7 +521,7 @@ static int conn_service(struct shard *sh, struct shard_conn *c, int budget)
 		if (n > 0) {
 			c->fill += (uint32_t)n;
 			DP_CNT_ADD(si->cnt.bytes, (uint64_t)n);
-			conn_frame(c);
+			conn_frame(sh, c);
 		} else if (n == 0) {
 			c->eof = true;
 		} else if (errno == EAGAIN || errno == EWOULDBLOCK) {

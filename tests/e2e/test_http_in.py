@@ -328,6 +328,30 @@ def test_answers_do_not_wait_for_flush(t):
     check_eq([r['i'] for r in records(t, 'q')], list(range(6)), 'every record')
 
 
+def test_expect_continue(t):
+    """Expect: 100-continue (RFC 9110, 10.1.1; curl sends it before a
+    large body and waits up to a second for leave): the head alone is
+    answered "100 Continue", the body then 201; a head that came with its
+    body gets no 100; a body too large gets 413 without a 100."""
+    port = free_port()
+    sl = t.sluice(conf(service(t), http_in(port, Buffer_Max_Size='1K', Buffer_Chunk_Size='1K'), *outs(t, ['e'])))
+    s = socket.create_connection(('127.0.0.1', port))
+    body = b'{"i":1}'
+    req = raw_request('/e', body, extra='Expect: 100-continue\r\n')
+    s.sendall(req[:-len(body)])
+    check_eq(read_responses(s, 1, timeout=3), [(100, b'')], 'the head alone: 100 Continue')
+    s.sendall(body)
+    check_eq([r[0] for r in read_responses(s, 1, timeout=3)], [201], 'then the body: 201')
+    s.sendall(raw_request('/e', b'{"i":2}', extra='Expect: 100-continue\r\n'))
+    check_eq([r[0] for r in read_responses(s, 1, timeout=3)], [201], 'head and body at once: no 100')
+    big = raw_request('/e', b'x' * 4096, extra='Expect: 100-continue\r\n')
+    s.sendall(big[:-4096])
+    check_eq([r[0] for r in read_responses(s, 1, timeout=3)], [413], 'too large: 413, no 100')
+    s.close()
+    check_eq(sl.stop(), 0, 'sluice exits 0 on SIGTERM')
+    check_eq([r['i'] for r in records(t, 'e')], [1, 2], 'both records')
+
+
 def blocked_output(t):
     fifo = t.path('held')
     os.mkfifo(fifo)
@@ -405,5 +429,5 @@ def test_tls(t):
 if __name__ == '__main__':
     main([test_tags_and_bodies, test_form_and_remote_addr, test_keepalive_and_success_headers,
           test_errors_keep_the_connection, test_too_large_and_chunked, test_chunked,
-          test_answers_do_not_wait_for_flush, test_answer_waits_for_output,
+          test_answers_do_not_wait_for_flush, test_expect_continue, test_answer_waits_for_output,
           test_answer_filesystem_storage, test_tls])
