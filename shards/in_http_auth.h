@@ -32,6 +32,7 @@
 #define IN_HTTP_TENANT_MAX 255
 
 struct in_http_token;
+struct evp_pkey_st;
 
 struct in_http_auth_cfg {
 	char *tokens_file;          /* Auth_Tokens_File */
@@ -45,7 +46,8 @@ struct in_http_auth_cfg {
 	bool on;                    /* a token file or a JWT key: requests need a token */
 	struct in_http_token *tokens;   /* sorted by nothing: all are compared */
 	size_t ntokens;
-	unsigned char *key;         /* HS256 secret or RS256 PEM, as libjwt takes it */
+	unsigned char *key;         /* HS256 secret (as libjwt takes it), or RS256 PEM */
+	struct evp_pkey_st *pkey;   /* RS256: the key, parsed once (in_http_auth.c says why) */
 	size_t key_len;
 	int alg;                    /* the one algorithm accepted: 1 HS256, 2 RS256 */
 };
