@@ -25,11 +25,13 @@ import http.client
 import json
 import os
 import shutil
+import socket
 import subprocess
 import time
 
 from harness import SLUICE, check, check_eq, conf, free_port, main, service, skip
 from mpack import mp_all
+from test_http_in import is_closed, raw_request, read_responses
 
 JSON = {'Content-Type': 'application/json'}
 SECRET = b'0123456789abcdef0123456789abcdef-hs256'
@@ -240,8 +242,6 @@ def test_close_and_pipelined(t):
     port = free_port()
     f = write(t, 'tokens', 'good\n')
     sl = t.sluice(conf(service(t), http_in(port, Auth_Tokens_File=f), out(t)))
-    import socket
-    from test_http_in import read_responses, raw_request, is_closed
     s = socket.create_connection(('127.0.0.1', port), timeout=10)
     good, bad = 'Authorization: Bearer good\r\n', 'Authorization: Bearer nope\r\n'
     s.sendall(raw_request('/a', b'{"n":1}', extra=good) + raw_request('/a', b'{"x":1}', extra=bad) +
