@@ -222,29 +222,29 @@ static int parse_form(struct http_shard *x, struct dp_chunk *c, const char *p, s
 	return 0;
 }
 
-/* One record: a JSON object, or a whole form; REMOTE_ADDR after it (in
- * place of one the record has: never a key twice). */
+/* Field k = v at the end of the record, in place of one the record has
+ * (never a key twice); v empty: only that one removed. */
+static void put_last(struct dp_chunk *c, const char *k, size_t klen, struct psr_http_str v)
+{
+	int dup = c->overflow ? -1 : dp_tail_find(c, k, klen);
+	if (dup >= 0)
+		dp_tail_remove(c, (unsigned)dup);
+	if (v.len)
+		dp_chunk_put_str(c, k, klen, v.p, v.len);
+}
+
+/* One record: a JSON object, or a whole form; REMOTE_ADDR, then the
+ * tenant under Tenant_Key (the client's own value never kept), after it. */
 static int parse(struct dp_chunk *c, const char *p, size_t len, void *ctx)
 {
 	struct http_shard *x = ctx;
 	int rc = x->form ? parse_form(x, c, p, len) : psr_json_parse(c, p, len);
-	if (rc)
-		return rc;
-	if (x->raddr.len) {
-		int dup = c->overflow ? -1 : dp_tail_find(c, "REMOTE_ADDR", 11);
-		if (dup >= 0)
-			dp_tail_remove(c, (unsigned)dup);
-		dp_chunk_put_str(c, "REMOTE_ADDR", 11, x->raddr.p, x->raddr.len);
-	}
 	const char *tk = ((const struct in_http_cfg *)x->in->cfg)->auth.tenant_key;
-	if (tk && x->tenant.len) {
-		size_t tkl = strlen(tk);
-		int dup = c->overflow ? -1 : dp_tail_find(c, tk, tkl);
-		if (dup >= 0)
-			dp_tail_remove(c, (unsigned)dup);
-		dp_chunk_put_str(c, tk, tkl, x->tenant.p, x->tenant.len);
-	}
-	return 0;
+	if (!rc && x->raddr.len)
+		put_last(c, "REMOTE_ADDR", 11, x->raddr);
+	if (!rc && tk)
+		put_last(c, tk, strlen(tk), x->tenant);
+	return rc;
 }
 
 /* Send msg to c in its turn: at once when no chunk is out, else after the
@@ -509,10 +509,8 @@ static int request(struct dp_input *in, struct shard *sh, struct http_shard *x, 
 	if (in_http_auth_check(&((const struct in_http_cfg *)in->cfg)->auth, r, time(NULL),
 			       x->tenant_buf, &x->tenant, &why)) {
 		char buf[512];
-		size_t n = in_http_auth_answer(why, !r->keep_alive, buf, sizeof(buf));
-		answer(x, sh, c, buf, n);
-		if (!r->keep_alive)
-			c->eof = true;
+		answer(x, sh, c, buf, in_http_auth_answer(why, !r->keep_alive, buf, sizeof(buf)));
+		c->eof = c->eof || !r->keep_alive;
 		DP_CNT_ADD(si->cnt.auth_failed, 1);
 		return 0;
 	}

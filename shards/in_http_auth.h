@@ -78,7 +78,7 @@ struct in_http_auth_cfg {
 	{ "Tenant_Key", DP_OPT_STR, NULL, offsetof(T, F.tenant_key), NULL, 0, 0, 0, \
 	  "sluice: add the request's tenant to each of its records under this key (replacing " \
 	  "one the record has); needs Auth_Tokens_File or JWT_Key. A token without a tenant " \
-	  "adds nothing." }
+	  "only removes the record's own key." }
 
 /* Read the token file and the JWT key (cfg's keys set by dp_opt): 0, or
  * -errno with err naming the key, and file:line for a bad token line. */

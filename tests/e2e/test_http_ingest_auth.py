@@ -6,7 +6,8 @@ lists only oauth2.* keys that fetch a JWKS, which sluice does not have).
 
 - No auth key: every request is let in (Fluent Bit's behaviour).
 - Auth_Tokens_File: a token of the file is let in, its tenant added under
-  Tenant_Key (replacing a key of that name in the record); a missing
+  Tenant_Key (replacing a key of that name in the record, which a token
+  without tenant only removes); a missing
   header or another token: 401 with WWW-Authenticate: Bearer and a JSON
   body, nothing of the body kept, counted auth_failed, and the next
   request on the same keep-alive connection still served.
@@ -145,7 +146,7 @@ def test_static_tokens(t):
     check_401(post(c, {'n': 'x4'}, auth='Basic dG9rLUFscGhhXzE='), 'missing bearer token',
               'Basic scheme')
     check_401(post(c, {'n': 'x5'}, token='acme'), 'invalid token', 'a tenant is not a token')
-    check_eq(post(c, {'n': 3}, auth='bearer  tok~notenant')[0], 201,
+    check_eq(post(c, {'n': 3, 'tenant': 'mine'}, auth='bearer  tok~notenant')[0], 201,
              'scheme any case, a token without tenant')
     c.request('GET', '/health')
     r = c.getresponse()
@@ -157,7 +158,8 @@ def test_static_tokens(t):
     check_eq(sl.stats()['inputs']['http.0']['connections'], 1, 'all on one connection')
     check_eq(sl.stop(), 0, 'exit 0')
     check_eq(records(t), [{'n': 1, 'tenant': 'acme'}, {'n': 2, 'tenant': 'globex'}, {'n': 3}],
-             'the tenant under Tenant_Key (replacing the record\'s own), nothing of a 401 kept')
+             'the tenant under Tenant_Key (replacing the record\'s own, removing it for a token '
+             'without tenant), nothing of a 401 kept')
 
 
 def test_jwt_hs256(t):
