@@ -39,6 +39,7 @@
 	X(stored, 0, NULL, "storage.type filesystem: records in the store.") \
 	X(memrb_dropped, 0, NULL, "storage.type memrb: records of the oldest chunks dropped for room.") \
 	X(tls_handshake_failures, 0, NULL, "Connections closed before their TLS handshake finished.") \
+	X(auth_failed, 0, NULL, "http: requests refused 401 for their bearer token.") \
 	X(rx_packets, DP_SF_RX, NULL, "Polling backends: frames received on the queue.") \
 	X(rx_bytes, DP_SF_RX, NULL, "Polling backends: bytes of those frames.") \
 	X(rx_imissed, DP_SF_RX, NULL, "Polling backends: frames the NIC dropped, rings full.") \

@@ -27,6 +27,11 @@
  * connection closed. Chunked bodies are decoded into a per-shard buffer
  * of Buffer_Max_Size.
  *
+ * With Auth_Tokens_File or JWT_Key (in_http_auth.c) a request passing
+ * those checks must also carry a bearer token: one refused gets 401 (its
+ * body never read, counted auth_failed; the connection goes on). The
+ * token's tenant is x->tenant, added to each record under Tenant_Key.
+ *
  * Threads: setup on the control thread; the rest on the shard that owns
  * the connection.
  */
@@ -38,6 +43,7 @@
 #include "dp_edit.h"
 #include "dp_pipeline.h"
 #include "dp_tls.h"
+#include "in_http_auth.h"
 #include "in_net.h"
 #include "psr_forward.h"
 #include "psr_frame.h"
@@ -62,6 +68,7 @@ struct in_http_cfg {
 	int64_t code;
 	char *success_header;       /* the last; all are read from the section */
 	struct dp_tls_cfg tls;
+	struct in_http_auth_cfg auth;   /* bearer tokens, tenant (in_http_auth.h) */
 	/* made by setup: the success answer */
 	char *ok;
 	size_t ok_len;
@@ -88,6 +95,7 @@ static const struct dp_opt http_opts[] = {
 	{ "Success_Header", DP_OPT_STR, NULL, C(success_header), NULL, 0, 0, 0,
 	  "'NAME VALUE': a header added to every successful answer; repeat the key for more." },
 	DP_TLS_SERVER_OPTS(struct in_http_cfg, tls),
+	IN_HTTP_AUTH_OPTS(struct in_http_cfg, auth),
 	{ NULL },
 };
 
@@ -143,6 +151,8 @@ static int setup(struct dp_input *in, struct dp_err *err)
 		return dp_err_set(err, -EINVAL, "Tag_Key is empty");
 	if ((rc = ok_setup(in, cfg, err)) != 0)
 		return rc;
+	if ((rc = in_http_auth_setup(&cfg->auth, err)) != 0)
+		return rc;
 	in->framing = PSR_FRAME_HTTP;
 	in->tag_per_record = true;   /* tags come from the path */
 	return 0;
@@ -162,6 +172,8 @@ struct http_shard {
 	size_t fbuf_cap;
 	bool form;                  /* the request's body is x-www-form-urlencoded */
 	struct psr_http_str raddr;  /* Add_Remote_Addr: this request's, or len 0 */
+	struct psr_http_str tenant; /* this request's tenant (in_http_auth_check), or len 0 */
+	char tenant_buf[IN_HTTP_TENANT_MAX];
 	struct psr_http_req req;
 	char tag[DP_TAG_MAX];       /* from the path */
 	char rtag[DP_TAG_MAX];      /* from Tag_Key */
@@ -210,19 +222,29 @@ static int parse_form(struct http_shard *x, struct dp_chunk *c, const char *p, s
 	return 0;
 }
 
-/* One record: a JSON object, or a whole form; REMOTE_ADDR after it (in
- * place of one the record has: never a key twice). */
+/* Field k = v at the end of the record, in place of one the record has
+ * (never a key twice); v empty: only that one removed. */
+static void put_last(struct dp_chunk *c, const char *k, size_t klen, struct psr_http_str v)
+{
+	int dup = c->overflow ? -1 : dp_tail_find(c, k, klen);
+	if (dup >= 0)
+		dp_tail_remove(c, (unsigned)dup);
+	if (v.len)
+		dp_chunk_put_str(c, k, klen, v.p, v.len);
+}
+
+/* One record: a JSON object, or a whole form; REMOTE_ADDR, then the
+ * tenant under Tenant_Key (the client's own value never kept), after it. */
 static int parse(struct dp_chunk *c, const char *p, size_t len, void *ctx)
 {
 	struct http_shard *x = ctx;
 	int rc = x->form ? parse_form(x, c, p, len) : psr_json_parse(c, p, len);
-	if (rc || !x->raddr.len)
-		return rc;
-	int dup = c->overflow ? -1 : dp_tail_find(c, "REMOTE_ADDR", 11);
-	if (dup >= 0)
-		dp_tail_remove(c, (unsigned)dup);
-	dp_chunk_put_str(c, "REMOTE_ADDR", 11, x->raddr.p, x->raddr.len);
-	return 0;
+	const char *tk = ((const struct in_http_cfg *)x->in->cfg)->auth.tenant_key;
+	if (!rc && x->raddr.len)
+		put_last(c, "REMOTE_ADDR", 11, x->raddr);
+	if (!rc && tk)
+		put_last(c, tk, strlen(tk), x->tenant);
+	return rc;
 }
 
 /* Send msg to c in its turn: at once when no chunk is out, else after the
@@ -481,6 +503,17 @@ static int request(struct dp_input *in, struct shard *sh, struct http_shard *x, 
 			DP_CNT_ADD(si->cnt.malformed, 1);
 		return 0;
 	}
+	/* Per request, before the body is read; again when a request paused
+	 * by backpressure resumes (x is shared by the shard's connections). */
+	const char *why;
+	if (in_http_auth_check(&((const struct in_http_cfg *)in->cfg)->auth, r, time(NULL),
+			       x->tenant_buf, &x->tenant, &why)) {
+		char buf[512];
+		answer(x, sh, c, buf, in_http_auth_answer(why, !r->keep_alive, buf, sizeof(buf)));
+		c->eof = c->eof || !r->keep_alive;
+		DP_CNT_ADD(si->cnt.auth_failed, 1);
+		return 0;
+	}
 	size_t blen;
 	const char *body = body_of(x, sh, c, r, p, len, &blen);
 	long n = body ? records_of(x, sh, c, r, body, blen) : -1;
@@ -558,6 +591,7 @@ static void teardown(struct dp_input *in)
 	if (cfg) {
 		free(cfg->ok);
 		cfg->ok = NULL;
+		in_http_auth_teardown(&cfg->auth);
 	}
 	in_net_teardown(in);
 }

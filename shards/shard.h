@@ -45,6 +45,7 @@ struct shard_in_counters {
 	uint64_t rejected;    /* connections closed at once: no fd or memory left */
 	uint64_t tls_handshake_failures; /* tls on: connections closed before their handshake
 	                         finished (refused certificate, not TLS, closed, too slow) */
+	uint64_t auth_failed; /* http: requests refused 401 (no, bad or expired bearer token) */
 	uint64_t filtered;    /* records a filter removed (grep, throttle, ...) */
 	uint64_t unparsed;    /* records kept raw: their [PARSER] did not match */
 	uint64_t memrb_dropped; /* storage.type memrb: records of the oldest chunks dropped for
