@@ -6,9 +6,10 @@
  * Bit's tail_file.c does with ml_flush_callback; its text ends with "\n"
  * as Fluent Bit's does for raw lines (psr_ml.h, "Raw text"), and so does
  * a line that passes alone. As there, `Parser` is not
- * applied to raw lines when multiline.parser is set. docker and cri are
- * refused: they join a field of container log lines that must be parsed
- * first (Fluent Bit's [MULTILINE_PARSER] `parser`, not here yet).
+ * applied to raw lines when multiline.parser is set. docker and cri
+ * (alone or together) parse each line first and join per stream: that is
+ * in_tail_mlc.c, behind the same calls (struct tail_ml's `c`); they are
+ * not combined with the parsers here (setup refuses it).
  *
  * Delivery: lines held in an open group are not delivered, so the DB mark
  * of a file moves only to the end of what was emitted: the end of a group

@@ -237,6 +237,31 @@ def test_flush_timeout(t):
     check_eq(got, ['dangling ', 'partial'], 'the open groups as they stood')
 
 
+def test_backpressure(t):
+    """Groups that complete while the input's memory is out wait in the
+    file's pending slot and go first when it is back; whole lines and
+    pieces are read again: every record once, in the order each completes."""
+    log = t.path('c.log')
+    want, lines = [], []
+    for i in range(20000):
+        if i % 3 == 0:
+            lines += [docker('split %d a ' % i), docker('%d b ' % i, 'stderr'),
+                      docker('%d c\n' % i), docker('%d d\n' % i, 'stderr')]
+            want += [('stdout', 'split %d a %d c\n' % (i, i)), ('stderr', '%d b %d d\n' % (i, i))]
+        else:
+            lines.append(docker('whole %d\n' % i))
+            want.append(('stdout', 'whole %d\n' % i))
+    write(log, lines)
+    sl = t.sluice(conf(service(t), tail_in(log, 'docker', Mem_Buf_Limit='300k'), out_mp(t)))
+    sl.wait_stats(lambda st: st['totals']['out'] >= len(want), 60, 'all records out')
+    check_eq(sl.stop(), 0, 'sluice exits 0')
+    got = [(r['stream'], r['log']) for _, _, r in events(t)]
+    check(got == want, 'every record once, in order, through the pauses',
+          'got %d records, first difference at %s' % (
+              len(got), next((k for k, (a, b) in enumerate(zip(got, want)) if a != b), None)))
+
+
 if __name__ == '__main__':
     main([test_docker_split_joined, test_cri_partial_joined, test_interleaved_streams,
-          test_docker_cri_both, test_malformed_line, test_db_restart_mid_group, test_flush_timeout])
+          test_docker_cri_both, test_malformed_line, test_db_restart_mid_group, test_flush_timeout,
+          test_backpressure])
