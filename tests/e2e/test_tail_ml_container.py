@@ -27,9 +27,10 @@ import calendar
 import json
 import os
 import sqlite3
+import subprocess
 import time
 
-from harness import check, check_eq, conf, file_out, main, service, wait_for
+from harness import SLUICE, check, check_eq, conf, file_out, main, service, wait_for
 from mpack import mp_all
 
 
@@ -261,7 +262,27 @@ def test_backpressure(t):
               len(got), next((k for k, (a, b) in enumerate(zip(got, want)) if a != b), None)))
 
 
+def test_mixed_with_text_parsers_refused(t):
+    """docker / cri next to a text parser (java) on one tail: refused at
+    start with FILE:LINE and the key (join traces with a multiline filter
+    after the input, as Fluent Bit's docs advise); docker, cri itself is
+    accepted."""
+    for mp, ok in (('docker, java', False), ('docker, cri', True), ('cri', True)):
+        path = t.path('t.conf')
+        with open(path, 'w') as f:
+            f.write('[INPUT]\n    Name tail\n    Path %s\n    multiline.parser %s\n'
+                    '[OUTPUT]\n    Name null\n    Match *\n' % (t.path('*.log'), mp))
+        p = subprocess.run([SLUICE, '--dry-run', '-c', path], capture_output=True, text=True,
+                           timeout=30)
+        out = p.stdout + p.stderr
+        if ok:
+            check_eq(p.returncode, 0, '%s: accepted' % mp)
+        else:
+            check(p.returncode == 1 and '%s:4:' % path in out and 'multiline.parser' in out
+                  and 'cannot be combined' in out, '%s: refused with file:line' % mp, out.strip())
+
+
 if __name__ == '__main__':
     main([test_docker_split_joined, test_cri_partial_joined, test_interleaved_streams,
           test_docker_cri_both, test_malformed_line, test_db_restart_mid_group, test_flush_timeout,
-          test_backpressure])
+          test_backpressure, test_mixed_with_text_parsers_refused])
