@@ -14,6 +14,7 @@
 #include <strings.h>
 #include "dp_log.h"
 #include "psr_ml_int.h"
+#include "psr_parser.h"
 #include "re_onig.h"
 
 struct psr_ml_set {
@@ -166,6 +167,7 @@ void psr_ml_parser_free(struct psr_ml_parser *p)
 	free(p->key_content);
 	free(p->key_pattern);
 	free(p->match_str);
+	psr_parsers_destroy(p->lines);
 	free(p);
 }
 
@@ -394,7 +396,24 @@ const struct psr_ml_parser *psr_ml_set_find(const struct psr_ml_set *s, const ch
 			return NULL;
 		}
 	}
+	if (p && p->line_def && !p->lines) {
+		struct dp_err err = { 0 };
+		if (psr_ml_builtin_line(p, &err)) {
+			dp_error("built-in multiline parser %s: %s", name, err.msg);
+			return NULL;
+		}
+	}
 	return p;
+}
+
+const struct psr_parser *psr_ml_parser_line(const struct psr_ml_parser *p)
+{
+	return p->line;
+}
+
+const char *psr_ml_parser_key_group(const struct psr_ml_parser *p)
+{
+	return p->key_group;
 }
 
 const char *psr_ml_parser_name(const struct psr_ml_parser *p)

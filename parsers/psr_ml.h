@@ -100,6 +100,20 @@ const char *psr_ml_parser_key_content(const struct psr_ml_parser *p);
  * NULL: key_content's. */
 const char *psr_ml_parser_key_pattern(const struct psr_ml_parser *p);
 uint64_t psr_ml_parser_flush_timeout_ns(const struct psr_ml_parser *p);
+/* docker and cri, the built-ins that read container runtimes' log files
+ * (Fluent Bit's flb_ml_parser_{docker,cri}.c): the parser every raw line
+ * goes through before its key_content is joined (docker: JSON; cri: the
+ * regex "^(?<time>.+?) (?<stream>stdout|stderr) (?<_p>F|P) (?<log>.*)$";
+ * both keep "time", read with Fluent Bit's Time_Format), and key_group,
+ * the key whose values are joined apart ("stream": stdout and stderr).
+ * NULL for every other parser (and a [MULTILINE_PARSER] named docker). */
+struct psr_parser;
+const struct psr_parser *psr_ml_parser_line(const struct psr_ml_parser *p);
+const char *psr_ml_parser_key_group(const struct psr_ml_parser *p);
+/* Types endswith and equal: whether text t (key_pattern's value, else
+ * key_content's) ends a message (1) or is continued (0); -1 when the
+ * parser does not take it (endswith: shorter than match_string). */
+int psr_ml_parser_match(const struct psr_ml_parser *p, const char *t, size_t tl);
 
 /* ---- streams ---- */
 

@@ -9,15 +9,21 @@
  * docker and cri join the pieces container runtimes cut long lines into
  * (src/multiline/flb_ml_parser_{docker,cri}.c): docker's json-file driver
  * ends every piece but the last without "\n" in "log"; CRI marks a piece
- * "_p": "P" (partial) or "F" (full, the last). Both read structured
- * records (key_content "log"); Fluent Bit also parses raw lines with its
- * own parser first, which matters for the tail input (not in sluice yet).
- * Control thread only (psr_ml_set_create).
+ * "_p": "P" (partial) or "F" (full, the last). Both join key_content
+ * "log" of structured records (the multiline filter) and, on the tail
+ * input, of raw lines parsed first by their own line parser, as Fluent
+ * Bit's flb_ml_parser->parser: docker a JSON parser (time key "time",
+ * Time_Format %Y-%m-%dT%H:%M:%S.%L, kept), cri a regex parser (the same
+ * with %z, empty values kept); pieces are kept apart by key_group
+ * "stream" (psr_ml.h: psr_ml_parser_line, psr_ml_parser_key_group). The
+ * line parsers are built when a plugin first names docker or cri.
+ * Control thread only (psr_ml_set_create, psr_ml_set_find).
  */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include "psr_ml_int.h"
+#include "psr_parser.h"
 
 struct ml_rule_def {
 	const char *from, *regex, *to;
@@ -88,16 +94,60 @@ static const struct ml_builtin builtins[] = {
 	B("nodejs", nodejs_rules),
 };
 
+/* A line parser, as Fluent Bit's docker_parser_create / cri_parser_create
+ * call flb_parser_create: its [PARSER] keys. */
+struct ml_line_def {
+	const char *name, *format, *regex, *time_format, *skip_empty;
+};
+
+static const struct ml_line_def docker_line = {
+	"_ml_json_docker", "json", NULL, "%Y-%m-%dT%H:%M:%S.%L", "on",
+};
+static const struct ml_line_def cri_line = {
+	"_ml_cri", "regex", "^(?<time>.+?) (?<stream>stdout|stderr) (?<_p>F|P) (?<log>.*)$",
+	"%Y-%m-%dT%H:%M:%S.%L%z", "off",
+};
+
 struct ml_match_builtin {
 	const char *name;
 	int type;
 	const char *match, *key_content, *key_pattern;
+	const struct ml_line_def *line;
 };
 
 static const struct ml_match_builtin match_builtins[] = {
-	{ "docker", ML_ENDSWITH, "\n", "log", NULL },
-	{ "cri", ML_EQUAL, "F", "log", "_p" },
+	{ "docker", ML_ENDSWITH, "\n", "log", NULL, &docker_line },
+	{ "cri", ML_EQUAL, "F", "log", "_p", &cri_line },
 };
+
+int psr_ml_builtin_line(struct psr_ml_parser *p, struct dp_err *err)
+{
+	const struct ml_line_def *d = p->line_def;
+	static const char file[] = "(built-in)";
+	struct dp_conf_kv kv[] = {
+		{ (char *)"Name", (char *)d->name, file, 0 },
+		{ (char *)"Format", (char *)d->format, file, 0 },
+		{ (char *)"Time_Key", (char *)"time", file, 0 },
+		{ (char *)"Time_Format", (char *)d->time_format, file, 0 },
+		{ (char *)"Time_Keep", (char *)"on", file, 0 },
+		{ (char *)"Skip_Empty_Values", (char *)d->skip_empty, file, 0 },
+		{ (char *)"Regex", (char *)d->regex, file, 0 },
+	};
+	struct dp_conf_section sec = {
+		.name = (char *)"PARSER", .file = file, .kv = kv, .nkv = d->regex ? 7 : 6,
+	};
+	struct psr_parsers *set = psr_parsers_create();
+	if (!set)
+		return dp_err_set(err, -ENOMEM, "out of memory");
+	int rc = psr_parsers_add(set, &sec, err);
+	if (rc) {
+		psr_parsers_destroy(set);
+		return rc;
+	}
+	p->lines = set;
+	p->line = psr_parsers_find(set, d->name);
+	return 0;
+}
 
 static int match_builtin_add(struct psr_ml_set *s, const struct ml_match_builtin *d,
 			     struct dp_err *err)
@@ -111,6 +161,8 @@ static int match_builtin_add(struct psr_ml_set *s, const struct ml_match_builtin
 		return dp_err_set(err, -ENOMEM, "multiline parser %s: out of memory", d->name);
 	}
 	p->match_len = strlen(d->match);
+	p->line_def = d->line;
+	p->key_group = "stream";
 	return 0;
 }
 

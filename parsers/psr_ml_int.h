@@ -12,6 +12,10 @@
 #include "psr_ml.h"
 #include "re_set.h"
 
+struct ml_line_def;
+struct psr_parsers;
+struct psr_parser;
+
 enum { ML_REGEX = 0, ML_ENDSWITH = 1, ML_EQUAL = 2 };
 
 struct ml_rule {
@@ -54,6 +58,14 @@ struct psr_ml_parser {
 	struct ml_list next[PSR_ML_MAX_STATES];
 	uint64_t ends;             /* states some start rule leaves: reaching one ends the group */
 	int bad_rule;              /* psr_ml_parser_finish: the rule at fault, or -1 */
+	/* docker, cri: the parser each raw line goes through first (Fluent
+	 * Bit's flb_ml_parser->parser), built when first named
+	 * (psr_ml_set_find), in a set of its own; key_group: the key whose
+	 * value keeps pieces apart ("stream"). */
+	const struct ml_line_def *line_def;
+	struct psr_parsers *lines;
+	const struct psr_parser *line;
+	const char *key_group;
 };
 
 struct psr_ml_parser *psr_ml_parser_new(const char *name, int type, uint64_t flush_ms);
@@ -77,5 +89,7 @@ void psr_ml_scratch_destroy(struct re_scratch *sc);
 
 /* Built-ins, psr_ml_builtin.c. */
 int psr_ml_builtin_add(struct psr_ml_set *s, struct dp_err *err);
+/* Build p's line parser (p->line_def set, p->lines not yet): 0 or -errno. */
+int psr_ml_builtin_line(struct psr_ml_parser *p, struct dp_err *err);
 
 #endif

@@ -166,22 +166,27 @@ static int step_regex(struct psr_ml_stream *st, int i, const struct ml_in *in, u
 	return v;
 }
 
-static int step_match(struct psr_ml_stream *st, int i, const struct ml_in *in, uint32_t sec,
-		      uint32_t nsec)
+int psr_ml_parser_match(const struct psr_ml_parser *p, const char *t, size_t tl)
 {
-	const struct psr_ml_parser *p = st->p[i];
-	const char *line = in->line, *t = in->pat;
-	size_t len = in->len, tl = in->plen;
 	bool m;
-
 	if (p->type == ML_ENDSWITH) {
 		if (tl < p->match_len)
-			return PSR_ML_PASS;
+			return -1;
 		m = !memcmp(t + tl - p->match_len, p->match_str, p->match_len);
 	} else {
 		m = tl == p->match_len && !memcmp(t, p->match_str, tl);
 	}
-	m ^= p->negate;
+	return m ^ p->negate;
+}
+
+static int step_match(struct psr_ml_stream *st, int i, const struct ml_in *in, uint32_t sec,
+		      uint32_t nsec)
+{
+	const char *line = in->line;
+	size_t len = in->len;
+	int m = psr_ml_parser_match(st->p[i], in->pat, in->plen);
+	if (m < 0)
+		return PSR_ML_PASS;
 	int v = PSR_ML_CONT;
 	if (st->cur != i) {
 		open_group(st, i, sec, nsec);

@@ -2,7 +2,8 @@
  * in_tail.c — Fluent Bit's `tail` input: its keys, the record of a line,
  * and when the DB offset moves. The files themselves: in_tail_files.c;
  * the database: in_tail_db.c; which shard follows which file:
- * in_tail_claims.c; multiline.parser: in_tail_ml.c.
+ * in_tail_claims.c; multiline.parser: in_tail_ml.c (docker and cri:
+ * in_tail_mlc.c).
  *
  * The record of a line, as Fluent Bit's plugins/in_tail/tail_file.c
  * packs it: without Parser {Path_Key: path, Offset_Key: offset, Key: line}
@@ -97,7 +98,9 @@ static const struct dp_opt tail_opts[] = {
 	{ "multiline.parser", DP_OPT_STR, NULL, C(multiline_parser), NULL, 0, 0, 0,
 	  "Multiline parsers (comma list: java, python, go, ruby, nodejs or [MULTILINE_PARSER] "
 	  "names) joining each file's lines into one record per message (e.g. a stack trace); "
-	  "Parser is then not applied. docker and cri are not supported yet here." },
+	  "Parser is then not applied. docker, cri (or both: docker, cri) read container runtimes' "
+	  "log files: each line is parsed, and the pieces of a long line are joined per stream; "
+	  "they cannot be combined with the others here." },
 	{ NULL },
 };
 
@@ -228,6 +231,7 @@ static void ctx_destroy(void *p)
 	}
 	if (x->pst)
 		psr_parser_state_destroy(x->pst);
+	in_tail_mlc_shard_free(x);
 	free(x->marks);
 	shard_seq_fini(&x->seq);
 	free(x);
@@ -280,7 +284,9 @@ static int parse(struct dp_chunk *c, const char *p, size_t len, void *ctx)
 		return 0;
 	}
 	int rc = 0;
-	if (x->ml_emit)
+	if (x->mlc_out)
+		rc = in_tail_mlc_write(x, c);
+	else if (x->ml_emit)
 		dp_chunk_put_str(c, cfg->ml_key, cfg->ml_key_len, p, len);
 	else
 		rc = in_net_parse_with(x->parser, x->pst, c, p, len, cfg->key, cfg->key_len);

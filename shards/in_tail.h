@@ -63,6 +63,7 @@ struct tail_cfg {
 	const char *ml_key;                /* their records' text key: key_content or "log" */
 	size_t ml_key_len;
 	unsigned nml;
+	bool ml_container;                 /* they are docker / cri: in_tail_mlc.c */
 };
 
 #define TAIL_JOURNAL_MODES "wal|delete|truncate|persist|memory|off"
@@ -134,6 +135,8 @@ struct tail_shard {
 	bool ml_timed;                     /* ... with the time of its first line */
 	bool ml_pushing;                   /* inside psr_ml_stream_push */
 	uint32_t ml_sec, ml_nsec;
+	const struct tail_mlc_out *mlc_out; /* a docker / cri record (in_tail_mlc_write) */
+	struct tail_mlc_shard *mlcs;       /* their per-shard parse scratch, or NULL */
 	struct shard_seq seq;              /* this input's chunks, in the order they settle */
 	struct tail_mark *marks;           /* ring, [mhead, mtail) */
 	size_t mcap, mhead, mtail;
@@ -164,6 +167,22 @@ int in_tail_ml_line(struct tail_shard *x, struct tail_file *f, const char *p, si
 int in_tail_ml_pending(struct tail_shard *x, struct tail_file *f);
 /* Flush groups idle for their timeout; sets x->paused when out of memory. */
 void in_tail_ml_tick(struct tail_shard *x, uint64_t now_ns);
+
+/* in_tail_mlc.c: multiline.parser docker / cri (see there), through the
+ * in_tail_ml_* calls above, which take the same return values. */
+struct tail_mlc;
+struct tail_mlc_out;
+struct tail_mlc *in_tail_mlc_open(struct tail_shard *x, struct tail_file *f);
+void in_tail_mlc_close(struct tail_shard *x, struct tail_mlc *m, bool emit_open);
+int in_tail_mlc_line(struct tail_shard *x, struct tail_mlc *m, const char *p, size_t len, uint64_t off,
+		     uint64_t end);
+int in_tail_mlc_pending(struct tail_shard *x, struct tail_mlc *m);
+/* Flush idle groups: -EAGAIN when out of memory. */
+int in_tail_mlc_tick(struct tail_shard *x, struct tail_mlc *m, uint64_t now_ns);
+/* parse(): the fields of x->mlc_out into c's open record: 0, or
+ * DP_PARSE_UNPARSED for a line no parser took. */
+int in_tail_mlc_write(struct tail_shard *x, struct dp_chunk *c);
+void in_tail_mlc_shard_free(struct tail_shard *x);
 
 /* in_tail_claims.c: the (device, inode) pairs some shard follows, so that
  * a file is followed once although every shard scans (a rotated file's

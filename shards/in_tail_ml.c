@@ -6,9 +6,10 @@
  * Bit's tail_file.c does with ml_flush_callback; its text ends with "\n"
  * as Fluent Bit's does for raw lines (psr_ml.h, "Raw text"), and so does
  * a line that passes alone. As there, `Parser` is not
- * applied to raw lines when multiline.parser is set. docker and cri are
- * refused: they join a field of container log lines that must be parsed
- * first (Fluent Bit's [MULTILINE_PARSER] `parser`, not here yet).
+ * applied to raw lines when multiline.parser is set. docker and cri
+ * (alone or together) parse each line first and join per stream: that is
+ * in_tail_mlc.c, behind the same calls (struct tail_ml's `c`); they are
+ * not combined with the parsers here (setup refuses it).
  *
  * Delivery: lines held in an open group are not delivered, so the DB mark
  * of a file moves only to the end of what was emitted: the end of a group
@@ -33,7 +34,8 @@
 #include "psr_ml.h"
 
 struct tail_ml {
-	struct psr_ml_stream st;
+	struct tail_mlc *c;      /* docker / cri (in_tail_mlc.c); NULL: the rest is used */
+	struct psr_ml_stream *st;
 	struct tail_shard *x;
 	struct tail_file *f;
 	uint64_t gstart;         /* offset of the open group's first line */
@@ -60,10 +62,6 @@ int in_tail_ml_setup(struct dp_input *in, struct tail_cfg *cfg, struct dp_err *e
 		const struct psr_ml_parser *p = set ? psr_ml_set_find(set, t) : NULL;
 		if (!p)
 			rc = dp_err_set(err, -EINVAL, "'multiline.parser': unknown multiline parser '%s'", t);
-		else if (!strcasecmp(t, "docker") || !strcasecmp(t, "cri"))
-			rc = dp_err_set(err, -ENOTSUP, "'multiline.parser': %s on tail needs each line "
-					"parsed first (not supported yet); use the multiline filter "
-					"after a parser filter meanwhile", t);
 		else if (cfg->nml == PSR_ML_MAX_PARSERS)
 			rc = dp_err_set(err, -EINVAL, "'multiline.parser': at most %d parsers",
 					PSR_ML_MAX_PARSERS);
@@ -73,6 +71,16 @@ int in_tail_ml_setup(struct dp_input *in, struct tail_cfg *cfg, struct dp_err *e
 	free(dup);
 	if (!rc && !cfg->nml)
 		rc = dp_err_set(err, -EINVAL, "'multiline.parser' names no parser");
+	/* docker and cri parse each line first (in_tail_mlc.c); the text
+	 * parsers join raw lines: one file is read one way or the other. */
+	unsigned nc = 0;
+	for (unsigned i = 0; !rc && i < cfg->nml; i++)
+		nc += psr_ml_parser_line(cfg->ml[i]) != NULL;
+	if (nc && nc != cfg->nml)
+		rc = dp_err_set(err, -ENOTSUP, "'multiline.parser': docker and cri cannot be combined "
+				"with other multiline parsers on tail; join the container lines here "
+				"and the rest with a multiline filter after it");
+	cfg->ml_container = !rc && nc;
 	/* The text's key: the first parser's key_content, else "log" (Fluent
 	 * Bit's multiline records, whatever tail's Key says). */
 	const char *kc = rc ? NULL : psr_ml_parser_key_content(cfg->ml[0]);
@@ -137,11 +145,21 @@ int in_tail_ml_open(struct tail_shard *x, struct tail_file *f)
 		return -ENOMEM;
 	m->x = x;
 	m->f = f;
-	if (psr_ml_stream_init(&m->st, x->cfg->ml, x->cfg->nml, 0, on_begin, on_flush, m)) {
+	if (x->cfg->ml_container) {
+		if (!(m->c = in_tail_mlc_open(x, f))) {
+			free(m);
+			return -ENOMEM;
+		}
+		f->ml = m;
+		return 0;
+	}
+	if (!(m->st = malloc(sizeof(*m->st))) ||
+	    psr_ml_stream_init(m->st, x->cfg->ml, x->cfg->nml, 0, on_begin, on_flush, m)) {
+		free(m->st);
 		free(m);
 		return -ENOMEM;
 	}
-	psr_ml_stream_set_text(&m->st, true);
+	psr_ml_stream_set_text(m->st, true);
 	f->ml = m;
 	return 0;
 }
@@ -151,12 +169,19 @@ void in_tail_ml_close(struct tail_shard *x, struct tail_file *f, bool emit_open)
 	struct tail_ml *m = f->ml;
 	if (!m)
 		return;
+	if (m->c) {
+		in_tail_mlc_close(x, m->c, emit_open);
+		free(m);
+		f->ml = NULL;
+		return;
+	}
 	if (emit_open) {
 		in_tail_ml_pending(x, f);
 		if (!m->has_pend)
-			psr_ml_stream_flush(&m->st);
+			psr_ml_stream_flush(m->st);
 	}
-	psr_ml_stream_fini(&m->st);
+	psr_ml_stream_fini(m->st);
+	free(m->st);
 	free(m->pend);
 	free(m);
 	f->ml = NULL;
@@ -165,6 +190,8 @@ void in_tail_ml_close(struct tail_shard *x, struct tail_file *f, bool emit_open)
 int in_tail_ml_pending(struct tail_shard *x, struct tail_file *f)
 {
 	struct tail_ml *m = f->ml;
+	if (m->c)
+		return in_tail_mlc_pending(x, m->c);
 	if (!m->has_pend)
 		return 0;
 	if (emit(x, f, m->pend, m->pend_len, m->pend_off, true, m->pend_sec, m->pend_nsec))
@@ -179,11 +206,13 @@ int in_tail_ml_line(struct tail_shard *x, struct tail_file *f, const char *p, si
 		 uint64_t end)
 {
 	struct tail_ml *m = f->ml;
+	if (m->c)
+		return in_tail_mlc_line(x, m->c, p, len, off, end);
 	if (in_tail_ml_pending(x, f))
 		return -EAGAIN;
 	m->line_off = off;
 	x->ml_pushing = true;
-	int rc = psr_ml_stream_push(&m->st, p, len, x->sh->now_sec, x->sh->now_nsec, x->sh->now_ns);
+	int rc = psr_ml_stream_push(m->st, p, len, x->sh->now_sec, x->sh->now_nsec, x->sh->now_ns);
 	x->ml_pushing = false;
 	if (rc != PSR_ML_PASS) {
 		m->end_off = end;
@@ -195,7 +224,7 @@ int in_tail_ml_line(struct tail_shard *x, struct tail_file *f, const char *p, si
 	 * ended by LF or CR LF (psr_lines.h): the LF follows it, or the CR is
 	 * overwritten with one: no copy. x->buf is refilled from the file for
 	 * every read, and a line not emitted here is read again. */
-	if (psr_ml_stream_pass_nl(&m->st)) {
+	if (psr_ml_stream_pass_nl(m->st)) {
 		char *w = x->buf + (p - x->buf);
 		w[len++] = '\n';
 	}
@@ -211,8 +240,13 @@ void in_tail_ml_tick(struct tail_shard *x, uint64_t now_ns)
 	for (struct tail_file *f = x->files; f && !x->paused; f = f->next) {
 		if (!f->ml)
 			continue;
+		if (f->ml->c) {
+			if (in_tail_mlc_tick(x, f->ml->c, now_ns))
+				x->paused = true;
+			continue;
+		}
 		if (!in_tail_ml_pending(x, f))
-			psr_ml_stream_tick(&f->ml->st, now_ns);
+			psr_ml_stream_tick(f->ml->st, now_ns);
 		if (f->ml->eagain)
 			x->paused = true;
 	}

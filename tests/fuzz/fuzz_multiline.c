@@ -1,9 +1,13 @@
 /*
  * fuzz_multiline.c — libFuzzer target for the multiline parsers (psr_ml.h).
  *
- * Byte 0 picks the mode. Even: the rest is lines (split at '\n') pushed
+ * Byte 0 picks the mode. 0 mod 4: the rest is lines (split at '\n') pushed
  * through one stream running all the built-ins (java, python, go, ruby,
  * nodejs) as a comma list, with a tick whenever a line starts with '~'.
+ * 2 mod 4: container log lines, as the tail input's docker / cri mode
+ * (shards/in_tail_mlc.c) takes them: each parsed by docker's line parser,
+ * else cri's (psr_ml_parser_line), and its "log" (and cri's "_p") pushed
+ * through that parser's stream.
  * Odd: the rest is a classic configuration whose [MULTILINE_PARSER]
  * sections are added to a set (errors are fine, crashes and leaks are
  * not); when one named "f" was added, the configuration's own lines are
@@ -16,7 +20,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include "dp_conf.h"
+#include "dp_edit.h"
 #include "psr_ml.h"
+#include "psr_parser.h"
 
 #define CHECK(x) do { if (!(x)) __builtin_trap(); } while (0)
 
@@ -64,6 +70,66 @@ static void run_lines(const struct psr_ml_parser *const *p, unsigned np, const u
 	psr_ml_stream_fini(&st);
 }
 
+static const char *str_field(struct dp_chunk *c, const char *k, size_t *len)
+{
+	int i = dp_tail_find(c, k, strlen(k));
+	if (i < 0 || dp_tail_field(c, (unsigned)i)->type != DP_T_STR)
+		return NULL;
+	const struct dp_field *f = dp_tail_field(c, (unsigned)i);
+	*len = f->val_len;
+	return dp_field_val(c, f);
+}
+
+static void run_container(const struct psr_ml_set *set, const uint8_t *d, size_t n)
+{
+	static struct dp_chunk c;
+	static struct dp_rec recs[DP_CHUNK_RECS];
+	static struct dp_field fields[DP_CHUNK_FIELDS];
+	static uint8_t data[DP_CHUNK_DATA];
+	static struct psr_ml_stream cs[2];
+	static struct psr_parser_state *pst[2];
+	const struct psr_ml_parser *p[2] = { psr_ml_set_find(set, "docker"), psr_ml_set_find(set, "cri") };
+	CHECK(p[0] && p[1] && psr_ml_parser_line(p[0]) && psr_ml_parser_line(p[1]));
+	if (!pst[0]) {
+		dp_chunk_init(&c, recs, fields, data);
+		for (unsigned i = 0; i < 2; i++)
+			CHECK((pst[i] = psr_parser_state_create(psr_ml_parser_line(p[i]))));
+	}
+	groups = begins = 0;
+	for (unsigned i = 0; i < 2; i++)
+		CHECK(psr_ml_stream_init(&cs[i], &p[i], 1, 0, on_begin, on_flush, NULL) == 0);
+	uint64_t now = 0;
+	while (n) {
+		const uint8_t *nl = memchr(d, '\n', n);
+		size_t len = nl ? (size_t)(nl - d) : n;
+		now += 1000000;
+		for (unsigned i = 0; i < 2; i++) {
+			dp_chunk_reset(&c);
+			dp_chunk_rec_begin(&c, 0, 0);
+			if (psr_parser_exec(psr_ml_parser_line(p[i]), pst[i], &c, (const char *)d, len) ||
+			    dp_chunk_rec_end(&c))
+				continue;
+			size_t ll = 0, pl = 0;
+			const char *log = str_field(&c, "log", &ll), *pat = i ? str_field(&c, "_p", &pl) : NULL;
+			if (!log || psr_ml_parser_match(p[i], pat ? pat : log, pat ? pl : ll) < 0)
+				continue;
+			int v = psr_ml_stream_push_kp(&cs[i], log, ll, pat, pl, 1, 2, now);
+			CHECK(v == PSR_ML_START || v == PSR_ML_CONT);
+			break;
+		}
+		if (!nl)
+			break;
+		n -= len + 1;
+		d = nl + 1;
+	}
+	for (unsigned i = 0; i < 2; i++) {
+		psr_ml_stream_flush(&cs[i]);
+		CHECK(!psr_ml_stream_is_open(&cs[i]));
+		psr_ml_stream_fini(&cs[i]);
+	}
+	CHECK(groups == begins);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static struct psr_ml_set *builtins;
@@ -74,6 +140,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (!builtins) {
 		builtins = psr_ml_set_create(&err);
 		CHECK(builtins);
+	}
+	if ((data[0] & 3) == 2) {
+		run_container(builtins, data + 1, size - 1);
+		return 0;
 	}
 	if (!(data[0] & 1)) {
 		static const char *const names[] = { "java", "python", "go", "ruby", "nodejs" };
