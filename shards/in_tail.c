@@ -329,6 +329,33 @@ static void tick(struct dp_input *in, struct shard *sh, void *ctx, uint64_t now_
 		timer_in(x, x->next_scan_ns > sh->now_ns ? x->next_scan_ns - sh->now_ns : 0);
 }
 
+size_t in_tail_tag(const char *tag, const char *path, char *out)
+{
+	size_t n = 0;
+	const char *star = strchr(tag, '*');
+	for (const char *parts[3] = { tag, path, star ? star + 1 : "" }, **pp = parts; pp < parts + 3; pp++) {
+		const char *s = *pp;
+		const char *end = pp == parts && star ? star : s + strlen(s);
+		for (; s < end && n < DP_TAG_MAX; s++) {
+			char c = *s == '/' || *s == '\\' || *s == ':' ? '.' : *s;
+			if (c == '*' || (c == '.' && (n == 0 ? *s != '.' : out[n - 1] == '.')))
+				continue;   /* a leading separator, "..", a second '*' */
+			out[n++] = c;
+		}
+	}
+	if (n && out[n - 1] == '.')
+		n--;
+	return n;
+}
+
+int in_tail_emit(struct tail_shard *x, const char *p, size_t len)
+{
+	const struct tail_file *f = x->cur;
+	if (f && f->tag)
+		return shard_emit_tagged(x->sh, x->in->id, f->tag, f->tag_len, p, len);
+	return shard_emit(x->sh, x->in->id, p, len);
+}
+
 void in_tail_mark(struct tail_shard *x, struct tail_file *f, uint64_t off)
 {
 	if (!x->cfg->dbh)

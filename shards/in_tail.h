@@ -90,6 +90,8 @@ struct tail_file {
 	unsigned marks;          /* marks (in_tail.c) that still refer to it */
 	uint64_t nlong_seen;     /* lr.nlong already counted */
 	struct tail_ml *ml;      /* multiline.parser stream, or NULL */
+	char *tag;               /* Tag with '*': its own (in_tail_tag), else NULL */
+	size_t tag_len;
 	struct tail_file *next;  /* every file of the shard */
 	struct tail_file *qnext; /* ready queue */
 	struct tail_file *dnext; /* DB write list */
@@ -152,6 +154,14 @@ void in_tail_files_run(struct tail_shard *x, uint64_t now_ns);
 void in_tail_file_release(struct tail_shard *x, struct tail_file *f);
 /* Note that f's lines up to off went into the open chunk (in_tail.c). */
 void in_tail_mark(struct tail_shard *x, struct tail_file *f, uint64_t off);
+/* One record of x->cur (set by the caller) into the open chunk: the
+ * file's own tag when it has one. shard_emit's answers. */
+int in_tail_emit(struct tail_shard *x, const char *p, size_t len);
+/* Fluent Bit's tag of a file for a Tag with '*' (tail_file.c, tag_compose):
+ * the '*' replaced by the path, '/', '\\' and ':' turned into '.' (one
+ * leading dropped), ".." folded, other '*' and a trailing '.' dropped.
+ * out holds DP_TAG_MAX bytes; the length (cut at DP_TAG_MAX). */
+size_t in_tail_tag(const char *tag, const char *path, char *out);
 
 /* in_tail_ml.c: multiline.parser (see there). */
 struct tail_ml;

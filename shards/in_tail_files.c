@@ -156,6 +156,17 @@ static void file_open(struct tail_shard *x, const char *path, const struct stat 
 		return;
 	}
 	f->name_len = strlen(path);
+	if (strchr(x->in->tag, '*')) {
+		char tag[DP_TAG_MAX];
+		f->tag_len = in_tail_tag(x->in->tag, path, tag);
+		if ((f->tag = malloc(f->tag_len + 1))) {
+			memcpy(f->tag, tag, f->tag_len);
+			f->tag[f->tag_len] = 0;
+		} else {
+			dp_plg_error(x->in, "%s: no memory for its tag: its records take '%s'", path,
+				     x->in->tag);
+		}
+	}
 	f->fd = fd;
 	f->dev = fst.st_dev;
 	f->ino = fst.st_ino;
@@ -287,6 +298,7 @@ static void check_name(struct tail_shard *x, struct tail_file *f, uint64_t now_n
 		if (nn) {
 			dp_plg_debug(x->in, "%s rotated to %s", f->name, nn);
 			free(f->name);
+	free(f->tag);
 			f->name = nn;
 			f->name_len = (size_t)n;
 			if (x->cfg->dbh && f->db_id)
@@ -329,6 +341,7 @@ void in_tail_file_release(struct tail_shard *x, struct tail_file *f)
 	if (x->cfg->dbh && f->db_id && (f->rotated || f->deleted) && !x->stopping)
 		in_tail_db_delete(x->cfg->dbh, f->db_id);
 	free(f->name);
+	free(f->tag);
 	free(f);
 }
 
@@ -370,7 +383,7 @@ static int file_read(struct tail_shard *x, struct tail_file *f, size_t *budget)
 		}
 		x->cur = f;
 		x->cur_off = f->off + (uint64_t)(ln.p - x->buf);
-		if (shard_emit(x->sh, x->in->id, ln.p, ln.len) == -EAGAIN) {
+		if (in_tail_emit(x, ln.p, ln.len) == -EAGAIN) {
 			DP_CNT_ADD(x->sh->ins[x->in->id].cnt.bytes, x->cur_off - f->off);
 			f->off = x->cur_off;
 			x->cur = NULL;

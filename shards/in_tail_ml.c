@@ -99,7 +99,7 @@ static int emit(struct tail_shard *x, struct tail_file *f, const char *p, size_t
 	x->ml_timed = timed;
 	x->ml_sec = sec;
 	x->ml_nsec = nsec;
-	int rc = shard_emit(x->sh, x->in->id, p, len);
+	int rc = in_tail_emit(x, p, len);
 	x->ml_emit = false;
 	x->cur = NULL;
 	return rc;

@@ -325,7 +325,7 @@ static int emit(struct tail_mlc *m, const struct tail_mlc_out *o, uint64_t off, 
 	x->ml_sec = sec;
 	x->ml_nsec = nsec;
 	x->mlc_out = o;
-	int rc = shard_emit(x->sh, x->in->id, o->text ? o->text : "", o->len);
+	int rc = in_tail_emit(x, o->text ? o->text : "", o->len);
 	x->mlc_out = NULL;
 	x->ml_emit = false;
 	x->cur = NULL;

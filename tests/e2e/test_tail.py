@@ -324,6 +324,60 @@ def test_files_created_after_start(t):
              'a file created after start under a glob directory (Refresh_Interval scan)')
 
 
+def fb_tag(tag, path):
+    """Fluent Bit's tag of a file for a Tag with '*' (plugins/in_tail/
+    tail_file.c, tag_compose): prefix + path + suffix, '/', '\\' and ':'
+    as '.', a leading one dropped, '..' folded, other '*' and a trailing
+    '.' dropped. docs.fluentbit.io/manual/pipeline/inputs/tail (Tag:
+    "the full path with the slashes replaced by dots")."""
+    out = ''
+    for ch in tag.replace('*', path, 1):
+        c = '.' if ch in '/\\:' else ch
+        if c == '*' or (c == '.' and (ch != '.' if not out else out[-1] == '.')):
+            continue
+        out += c
+    return out.rstrip('.') if out.endswith('.') else out
+
+
+def test_tag_star_per_file(t):
+    """Tag kube.* (Kubernetes' configs): each file's records carry
+    kube.<its path, dots for slashes>, so outputs route per file; the
+    multiline path takes the same tags."""
+    d = t.path('containers')
+    os.mkdir(d)
+    a, b = os.path.join(d, 'app_ns_a.log'), os.path.join(d, 'app_ns_b.log')
+    append(a, ['a1', 'a2'])
+    append(b, ['b1'])
+    ta, tb = fb_tag('kube.*', a), fb_tag('kube.*', b)
+    check_eq(ta, 'kube.' + a.lstrip('/').replace('/', '.'), 'the expected tag (sanity)')
+    sl = t.sluice(conf(service(t), tail_in(d + '/*.log', Tag='kube.*', Read_from_Head='on'),
+                       ('OUTPUT', [('Name', 'file'), ('Match', 'kube.*'), ('Path', t.dir),
+                                   ('Format', 'plain')]),
+                       ('OUTPUT', [('Name', 'file'), ('Match', '*_b.log'), ('Path', t.dir),
+                                   ('File', 'only_b'), ('Format', 'plain')])))
+    wait_for(lambda: len(records(t, ta)) >= 2 and len(records(t, tb)) >= 1, 15, 'a file per tag')
+    append(a, ['a3'])
+    wait_for(lambda: len(records(t, ta)) >= 3, 15, 'an append keeps its tag')
+    check_eq(sl.stop(), 0, 'sluice exits 0')
+    check_eq([r['log'] for r in records(t, ta)], ['a1', 'a2', 'a3'], "a's records under a's tag")
+    check_eq([r['log'] for r in records(t, tb)], ['b1'], "b's records under b's tag")
+    check_eq([r['log'] for r in records(t, 'only_b')], ['b1'], 'Match on the file name part of the tag')
+
+
+def test_tag_compose_rules(t):
+    """in_tail_tag against Fluent Bit's rules on odd paths, through the
+    real binary: leading separators, '..', ':' and a suffix after '*'."""
+    d = t.path('odd:dir')
+    os.mkdir(d)
+    f = os.path.join(d, 'x..y.log')
+    append(f, ['z'])
+    tag = fb_tag('pre.*.suf', f)
+    sl = t.sluice(conf(service(t), tail_in(f, Tag='pre.*.suf', Read_from_Head='on'),
+                       ('OUTPUT', [('Name', 'file'), ('Match', '*'), ('Path', t.dir), ('Format', 'plain')])))
+    wait_for(lambda: len(records(t, tag)) >= 1, 15, 'the record in the file named by its tag %s' % tag)
+    check_eq(sl.stop(), 0, 'sluice exits 0')
+
+
 def test_ignore_older(t):
     """Ignore_Older 1d: a file last modified two days ago is not followed,
     a fresh one is (Fluent Bit's docs: "Ignores files older than
@@ -576,5 +630,6 @@ if __name__ == '__main__':
     main([test_append_once_in_order_with_keys, test_rotation_rename_under_load,
           test_rotation_copytruncate_under_load, test_db_restart_kill9,
           test_fluent_bit_db_is_honoured, test_long_line, test_thousand_files_two_shards,
-          test_files_created_after_start, test_ignore_older, test_instance_log_level, test_parser_and_backpressure,
+          test_files_created_after_start, test_tag_star_per_file, test_tag_compose_rules,
+          test_ignore_older, test_instance_log_level, test_parser_and_backpressure,
           test_multiline_parser, test_multiline_docs_example, test_multiline_backpressure, test_stat_watcher_and_delete, test_inotify_delete, test_db_with_filesystem_store])
