@@ -95,6 +95,9 @@ static const struct dp_opt tail_opts[] = {
 	  "unit ns, us, ms, s (500ms)." },
 	{ "Exit_On_Eof", DP_OPT_BOOL, "false", C(exit_on_eof), NULL, 0, 0, DP_OPT_NOT_YET,
 	  "Not supported yet." },
+	{ "Tag_Regex", DP_OPT_STR, NULL, C(tag_regex), NULL, 0, 0, 0,
+	  "A regex over each file's path: Tag's <name> parts take its named groups (\"_\" when "
+	  "absent). Without it a '*' in Tag is replaced by the path, dots for slashes." },
 	{ "multiline.parser", DP_OPT_STR, NULL, C(multiline_parser), NULL, 0, 0, 0,
 	  "Multiline parsers (comma list: java, python, go, ruby, nodejs or [MULTILINE_PARSER] "
 	  "names) joining each file's lines into one record per message (e.g. a stack trace); "
@@ -166,6 +169,7 @@ static void teardown(struct dp_input *in)
 	cfg->dbh = NULL;
 	in_tail_claims_destroy(cfg->claims);
 	cfg->claims = NULL;
+	in_tail_tag_teardown(cfg);
 	for (unsigned i = 0; i < cfg->npats; i++)
 		free(cfg->pats[i]);
 	for (unsigned i = 0; i < cfg->nexcl; i++)
@@ -200,6 +204,8 @@ static int setup(struct dp_input *in, struct dp_err *err)
 	cfg->path_key_len = cfg->path_key ? strlen(cfg->path_key) : 0;
 	cfg->offset_key_len = cfg->offset_key ? strlen(cfg->offset_key) : 0;
 	cfg->key_len = strlen(cfg->key);
+	if (in_tail_tag_setup(in, cfg, err))
+		return err->code;
 	if (cfg->multiline_parser) {
 		int rc = in_tail_ml_setup(in, cfg, err);
 		if (rc)
@@ -327,25 +333,6 @@ static void tick(struct dp_input *in, struct shard *sh, void *ctx, uint64_t now_
 		timer_now(x);
 	else if (x->next_scan_ns < sh->now_ns + in->tick_ns)
 		timer_in(x, x->next_scan_ns > sh->now_ns ? x->next_scan_ns - sh->now_ns : 0);
-}
-
-size_t in_tail_tag(const char *tag, const char *path, char *out)
-{
-	size_t n = 0;
-	const char *star = strchr(tag, '*');
-	for (const char *parts[3] = { tag, path, star ? star + 1 : "" }, **pp = parts; pp < parts + 3; pp++) {
-		const char *s = *pp;
-		const char *end = pp == parts && star ? star : s + strlen(s);
-		for (; s < end && n < DP_TAG_MAX; s++) {
-			char c = *s == '/' || *s == '\\' || *s == ':' ? '.' : *s;
-			if (c == '*' || (c == '.' && (n == 0 ? *s != '.' : out[n - 1] == '.')))
-				continue;   /* a leading separator, "..", a second '*' */
-			out[n++] = c;
-		}
-	}
-	if (n && out[n - 1] == '.')
-		n--;
-	return n;
 }
 
 int in_tail_emit(struct tail_shard *x, const char *p, size_t len)

@@ -48,6 +48,7 @@ struct tail_cfg {
 	bool file_cache_advise;
 	char *fstat_interval;
 	char *multiline_parser;
+	char *tag_regex;
 	/* filled by setup */
 	char **pats;             /* Path, split at commas */
 	unsigned npats;
@@ -59,6 +60,7 @@ struct tail_cfg {
 	size_t path_key_len, offset_key_len, key_len;
 	struct tail_db *dbh;
 	struct tail_claims *claims;  /* which files are followed, by any shard */
+	void *tag_re;                /* Tag_Regex compiled (pcre2_code), or NULL */
 	const struct psr_ml_parser *ml[PSR_ML_MAX_PARSERS]; /* multiline.parser */
 	const char *ml_key;                /* their records' text key: key_content or "log" */
 	size_t ml_key_len;
@@ -157,11 +159,11 @@ void in_tail_mark(struct tail_shard *x, struct tail_file *f, uint64_t off);
 /* One record of x->cur (set by the caller) into the open chunk: the
  * file's own tag when it has one. shard_emit's answers. */
 int in_tail_emit(struct tail_shard *x, const char *p, size_t len);
-/* Fluent Bit's tag of a file for a Tag with '*' (tail_file.c, tag_compose):
- * the '*' replaced by the path, '/', '\\' and ':' turned into '.' (one
- * leading dropped), ".." folded, other '*' and a trailing '.' dropped.
- * out holds DP_TAG_MAX bytes; the length (cut at DP_TAG_MAX). */
-size_t in_tail_tag(const char *tag, const char *path, char *out);
+/* A file's own tag (in_tail_tag.c), for a Tag with '*' or with Tag_Regex:
+ * out holds DP_TAG_MAX bytes; the length. Setup/teardown: Tag_Regex. */
+size_t in_tail_tag(const struct dp_input *in, const struct tail_cfg *cfg, const char *path, char *out);
+int in_tail_tag_setup(struct dp_input *in, struct tail_cfg *cfg, struct dp_err *err);
+void in_tail_tag_teardown(struct tail_cfg *cfg);
 
 /* in_tail_ml.c: multiline.parser (see there). */
 struct tail_ml;

@@ -156,9 +156,9 @@ static void file_open(struct tail_shard *x, const char *path, const struct stat 
 		return;
 	}
 	f->name_len = strlen(path);
-	if (strchr(x->in->tag, '*')) {
+	if (cfg->tag_re || strchr(x->in->tag, '*')) {
 		char tag[DP_TAG_MAX];
-		f->tag_len = in_tail_tag(x->in->tag, path, tag);
+		f->tag_len = in_tail_tag(x->in, cfg, path, tag);
 		if ((f->tag = malloc(f->tag_len + 1))) {
 			memcpy(f->tag, tag, f->tag_len);
 			f->tag[f->tag_len] = 0;

@@ -21,10 +21,11 @@ import json
 import os
 import signal
 import sqlite3
+import subprocess
 import threading
 import time
 
-from harness import check, check_eq, conf, file_out, main, read_lines, service, wait_for
+from harness import SLUICE, check, check_eq, conf, file_out, main, read_lines, service, wait_for
 
 
 def tail_in(path, refresh=1, **extra):
@@ -378,6 +379,43 @@ def test_tag_compose_rules(t):
     check_eq(sl.stop(), 0, 'sluice exits 0')
 
 
+def test_tag_regex(t):
+    """Tag_Regex: Tag's <name> parts from the path's named groups (Fluent
+    Bit's tail_file.c tag_compose; the example of
+    docs.fluentbit.io/manual/pipeline/filters/kubernetes, "Custom tags for
+    enhanced filtering"); a group not in the regex is "_"; a path the
+    regex does not match is still followed (Fluent Bit skips the file),
+    every <name> "_"; a bad regex stops start-up naming the key."""
+    d = t.path('containers')
+    os.mkdir(d)
+    pod = os.path.join(d, 'myapp-6d7f9c8b5-x2x7k_prod_web-0123456789abcdef.log')
+    odd = os.path.join(d, 'nounderscores.log')
+    append(pod, ['p1'])
+    append(odd, ['o1'])
+    # the docs' regex held to the file name ('^.*/', no '/' in the parts):
+    # it is not anchored, and this test's directory has underscores of its
+    # own (/var/log/containers has none)
+    regex = (r'^.*/(?<pod_name>[a-z0-9](?:[-a-z0-9]*[a-z0-9])?(?:\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*)_'
+             r'(?<namespace_name>[^_/]+)_(?<container_name>[^/]+)-[^/]*$')
+    tin = tail_in(d + '/*.log', Tag='kube.<namespace_name>.<pod_name>.<container_name>.<nope>',
+                  Tag_Regex=regex, Read_from_Head='on')
+    sl = t.sluice(conf(service(t), tin, ('OUTPUT', [('Name', 'file'), ('Match', 'kube.*'),
+                                                    ('Path', t.dir), ('Format', 'plain')])))
+    want = 'kube.prod.myapp-6d7f9c8b5-x2x7k.web._'
+    wait_for(lambda: records(t, want) and records(t, 'kube._._._._'), 15,
+             'files named by the composed tags')
+    check_eq(sl.stop(), 0, 'sluice exits 0')
+    check_eq([r['log'] for r in records(t, want)], ['p1'], 'kube.<namespace>.<pod>.<container>')
+    check_eq([r['log'] for r in records(t, 'kube._._._._')], ['o1'], 'no match: followed, "_" parts')
+    check('Tag_Regex does not match' in sl.stderr(), 'the unmatched path is logged')
+    cfg = t.path('bad.conf')
+    with open(cfg, 'w') as f:
+        f.write(conf(service(t), tail_in(pod, Tag='x.<a>', Tag_Regex='(?<a>[')))
+    p = subprocess.run([SLUICE, '--dry-run', '-c', cfg], capture_output=True, text=True, timeout=30)
+    check(p.returncode != 0 and 'Tag_Regex' in p.stderr and 'bad.conf:' in p.stderr,
+          'a bad Tag_Regex stops start-up naming file:line and the key', p.stderr.strip())
+
+
 def test_ignore_older(t):
     """Ignore_Older 1d: a file last modified two days ago is not followed,
     a fresh one is (Fluent Bit's docs: "Ignores files older than
@@ -630,6 +668,6 @@ if __name__ == '__main__':
     main([test_append_once_in_order_with_keys, test_rotation_rename_under_load,
           test_rotation_copytruncate_under_load, test_db_restart_kill9,
           test_fluent_bit_db_is_honoured, test_long_line, test_thousand_files_two_shards,
-          test_files_created_after_start, test_tag_star_per_file, test_tag_compose_rules,
+          test_files_created_after_start, test_tag_star_per_file, test_tag_compose_rules, test_tag_regex,
           test_ignore_older, test_instance_log_level, test_parser_and_backpressure,
           test_multiline_parser, test_multiline_docs_example, test_multiline_backpressure, test_stat_watcher_and_delete, test_inotify_delete, test_db_with_filesystem_store])
