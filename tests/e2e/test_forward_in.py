@@ -37,6 +37,7 @@ and the keys of Fluent Bit's in_forward
 import gzip
 import hashlib
 import os
+import select
 import socket
 import threading
 import time
@@ -470,6 +471,70 @@ def test_ack_filesystem_storage(t):
     check_eq(mp_all(got[0]) if got else None, [[('time', T0, 0), {'n': 1}]], 'then delivered')
 
 
+def test_no_ack_when_store_full(t):
+    """storage.full_action pause with the output's storage.total_limit_size
+    reached (the output blocked on a FIFO): messages past the limit are
+    not acknowledged, so the client must hold and resend them; once the
+    output drains, the acks come and every record is delivered once."""
+    port = free_port()
+    fifo = t.path('held')
+    os.mkfifo(fifo)
+    sl = t.sluice(conf(service(t, **{'storage.path': t.path('store'), 'storage.full_action': 'pause',
+                                     'storage.backlog.mem_limit': '1M'}),
+                       fwd_in(port, Mem_Buf_Limit='1M', **{'storage__type': 'filesystem'}),
+                       ('OUTPUT', [('Name', 'file'), ('Match', '*'), ('Path', t.dir), ('File', 'held'),
+                                   ('Format', 'msgpack'), ('storage.total_limit_size', '2M')])))
+    s = connect(port)
+    n, per = 120, 500
+    pad = 'x' * 100
+    s.sendall(mp_encode(['a', packed([[T0, {'m': 0, 'i': i, 'pad': pad}] for i in range(per)]),
+                         {'chunk': 'c0', 'size': per}]))
+    acks = read_acks(s, 1)
+    s.settimeout(None)
+    check_eq(acks, [{'ack': 'c0'}], 'the first message is stored and acked')
+    sender = threading.Thread(target=lambda: [s.sendall(mp_encode(
+        ['a', packed([[T0, {'m': m, 'i': i, 'pad': pad}] for i in range(per)]),
+         {'chunk': 'c%d' % m, 'size': per}])) for m in range(1, n)], daemon=True)
+    sender.start()
+    got_acks = []
+    buf = [b'']
+
+    def more_acks():
+        # select, not a socket timeout: the sender thread shares the
+        # socket and must block while sluice holds it back
+        if select.select([s], [], [], 0.2)[0]:
+            buf[0] += s.recv(65536)
+        if complete(buf[0]):
+            got_acks[:] = mp_all(buf[0])
+        return len(got_acks)
+    from harness import wait_stable
+    held = wait_stable(more_acks, 1.5, 60, 'the acks to stop at the limit', proc=sl)
+    check(held < n - 1, 'messages past the store\'s limit are not acknowledged',
+          '%d of %d acked' % (held + 1, n))
+    got = []
+    reader = threading.Thread(target=lambda: got.append(open(fifo, 'rb').read()), daemon=True)
+    reader.start()
+    while len(got_acks) < n - 1:
+        if not select.select([s], [], [], 60)[0]:
+            raise Fail('no ack for 60 s with %d of %d' % (len(got_acks), n - 1))
+        d = s.recv(65536)
+        if not d:
+            raise Fail('connection closed with %d acks' % len(got_acks))
+        buf[0] += d
+        if complete(buf[0]):
+            got_acks[:] = mp_all(buf[0])
+    check_eq([a['ack'] for a in got_acks], ['c%d' % m for m in range(1, n)],
+             'once the output drains, every message acked, in order')
+    sender.join(30)
+    s.close()
+    sl.wait_stats(lambda st: st['totals']['out'] >= n * per, 60, 'every record out')
+    check_eq(sl.stop(), 0, 'sluice exits 0 on SIGTERM')
+    reader.join(30)
+    recs = mp_all(got[0]) if got else []
+    check_eq(sorted((r[1]['m'], r[1]['i']) for r in recs), [(m, i) for m in range(n) for i in range(per)],
+             'every record delivered once')
+
+
 def test_tls_shared_key(t):
     import ssl
     from certs import certs
@@ -497,4 +562,5 @@ def test_tls_shared_key(t):
 if __name__ == '__main__':
     main([test_every_mode, test_split_reads, test_tag_prefix_and_tag, test_malformed_and_oversize,
           test_unix_path, test_many_connections, test_ack, test_ack_before_flush, test_ack_waits_for_output,
-          test_shared_key, test_users, test_tls_shared_key, test_ack_filesystem_storage])
+          test_shared_key, test_users, test_tls_shared_key, test_ack_filesystem_storage,
+          test_no_ack_when_store_full])
