@@ -315,7 +315,7 @@ static void test_msgpack(void **state)
 		"\xd9\x05hello"
 		"\xdc\x00\x02\xcb\x3f\xf0\x00\x00\x00\x00\x00\x00\xce\x00\x00\x00\x07";
 	static const char *const want[] = {
-		"\x93\xa1" "a\x01\x81\xa1k\xa1v", "\x05", "\xc0",
+		("\x93\xa1" "a\x01\x81\xa1k\xa1v"), "\x05", "\xc0",
 		"\x93\xc4\x03xyz\xd7\x00\x00\x00\x00\x01\x00\x00\x00\x02\xde\x00\x00",
 		"\xd9\x05hello",
 		"\xdc\x00\x02\xcb\x3f\xf0\x00\x00\x00\x00\x00\x00\xce\x00\x00\x00\x07",
@@ -467,8 +467,8 @@ static void test_http(void **state)
 		"POST /d HTTP/1.1\nTransfer-Encoding: chunked\n\n2\n{}\n0\n\n"
 		"GET / HTTP/1.1\r\n\r\n";
 	static const char *const want4[] = {
-		"POST /c HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"
-		"3;ext=1\r\n{\"a\r\nB\r\n\":12345678}\r\n0\r\nX-Trailer: t\r\n\r\n",
+		("POST /c HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"
+		 "3;ext=1\r\n{\"a\r\nB\r\n\":12345678}\r\n0\r\nX-Trailer: t\r\n\r\n"),
 		"POST /d HTTP/1.1\nTransfer-Encoding: chunked\n\n2\n{}\n0\n\n",
 		"GET / HTTP/1.1\r\n\r\n",
 	};
