@@ -264,9 +264,12 @@ static int can_open(const struct dp_pipeline *old, const struct dp_pipeline *nex
 			return dp_err_set(err, -EINVAL, "reload refused: %s would read a DPDK or AF_XDP queue, "
 					  "which cannot be opened in place: restart sluice", in->name);
 		bool freed = false;   /* by an input that goes (a changed section) */
-		for (unsigned j = 0; !freed && j < regular_inputs(old); j++)
-			freed = (going >> j & 1) && old->in[j]->net == in->net && old->in[j]->port == in->port &&
-				streq(old->in[j]->listen, in->listen);
+		for (unsigned j = 0; !freed && j < regular_inputs(old); j++) {
+			const struct dp_input *o = old->in[j];
+			freed = (going >> j & 1) && o->net == in->net &&
+				(dp_net_is_unix(in->net) ? streq(o->path, in->path) :
+				 o->port == in->port && streq(o->listen, in->listen));
+		}
 		struct dp_err why = { 0 };
 		if (!freed && shard_net_check_bind(in, &why))
 			return dp_err_set(err, why.code, "reload refused: %s", why.msg);

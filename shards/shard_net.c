@@ -130,6 +130,18 @@ static int open_inet(struct shard *sh, struct dp_input *in, bool stream, struct 
 
 int shard_net_check_bind(const struct dp_input *in, struct dp_err *err)
 {
+	if (dp_net_is_unix(in->net)) {
+		/* in use by a live process (a socket file nobody serves is
+		 * replaced when the input opens, as at start-up) */
+		struct sockaddr_un sa = { .sun_family = AF_UNIX };
+		snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", in->path);
+		int probe = socket(AF_UNIX, (dp_net_is_stream(in->net) ? SOCK_STREAM : SOCK_DGRAM) | SOCK_CLOEXEC, 0);
+		bool live = probe >= 0 && connect(probe, (struct sockaddr *)&sa, sizeof(sa)) == 0;
+		if (probe >= 0)
+			close(probe);
+		return live ? dp_err_set(err, -EADDRINUSE, "%s: Path '%s' is in use by another process",
+					 in->name, in->path) : 0;
+	}
 	if (in->net != DP_NET_TCP && in->net != DP_NET_UDP)
 		return 0;
 	int type = in->net == DP_NET_TCP ? SOCK_STREAM : SOCK_DGRAM;

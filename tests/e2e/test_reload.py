@@ -316,6 +316,47 @@ def test_reload_adds_and_removes_tail_udp(t):
     check_eq(len(udp), len(set(udp)), 'udp: no datagram twice')
 
 
+def test_reload_unix_socket_changed(t):
+    """A forward input on a Unix socket whose section changed: the old
+    socket closes (its connection read to the end first), the new one
+    opens on the same path; a live socket of another process at a new
+    input's path refuses the reload."""
+    import mpack
+    path = t.path('fwd.sock')
+    out = file_out(t, 'out.txt', 'json_lines')
+    one = conf(service(t), ('INPUT', [('Name', 'forward'), ('Unix_Path', path), ('Tag', 'a')]), out)
+    two = conf(service(t), ('INPUT', [('Name', 'forward'), ('Unix_Path', path), ('Tag', 'b')]), out)
+    s = t.sluice(one)
+
+    def send(seq):
+        c = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        c.connect(path)
+        c.sendall(mpack.mp_encode(['x', 1700000000, {'seq': seq}]))
+        return c
+    c1 = send(1)
+    wait_for(lambda: seqs(t.path('out.txt')) == [1], 30, 'the first record', proc=s)
+    write_conf(s, two)
+    s.send(1)
+    wait_log(s, 'reloaded:', 1)
+    check('0 inputs kept' in s.stderr(), 'the changed input is not kept', s.stderr_tail())
+    c1.close()
+    send(2).close()
+    wait_for(lambda: sorted(seqs(t.path('out.txt'))) == [1, 2], 30, 'a record on the reopened path', proc=s)
+    taken = t.path('taken.sock')
+    other = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    other.bind(taken)
+    other.listen(1)
+    write_conf(s, conf(service(t), ('INPUT', [('Name', 'forward'), ('Unix_Path', path), ('Tag', 'b')]),
+                       ('INPUT', [('Name', 'forward'), ('Unix_Path', taken)]), out))
+    s.send(1)
+    wait_log(s, 'reload refused', 1)
+    check('in use by another process' in s.stderr(), 'a live socket at the new path refuses', s.stderr_tail())
+    send(3).close()
+    wait_for(lambda: sorted(seqs(t.path('out.txt'))) == [1, 2, 3], 30, 'still running', proc=s)
+    other.close()
+    check_eq(s.stop(), 0, 'exit status')
+
+
 def test_hot_reload_off(t):
     """Without Hot_Reload the endpoint refuses, as Fluent Bit's; SIGHUP
     still reloads (a service manager's reload)."""
@@ -470,6 +511,7 @@ def test_reload_keeps_tail(t):
 
 if __name__ == '__main__':
     main([test_reload_under_load, test_bad_config_refused, test_inputs_changed, test_reload_new_port_taken,
-          test_reload_adds_and_removes_tail_udp, test_hot_reload_off,
+          test_reload_adds_and_removes_tail_udp, test_reload_unix_socket_changed,
+          test_hot_reload_off,
           test_output_behind_refuses, test_reload_adds_emitter, test_reload_with_store,
           test_reload_keeps_tail])
