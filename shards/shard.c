@@ -497,7 +497,7 @@ static void wait_events(struct shard *sh, bool busy, int flush_ms)
 		 * store, a returned chunk may finish a segment, to delete;
 		 * with acks owed, it may be the one they wait for.) */
 		dp_bell_sleep_begin(&sh->bell);
-		if (shard_reclaim(sh))
+		if (shard_reclaim(sh) || shard_store_sync_due(sh))
 			timeout = 0;
 	}
 	int n = epoll_wait(sh->epfd, evs, 64, timeout);

@@ -189,7 +189,7 @@ int shard_store_open(struct shard *sh, struct dp_err *err)
 		return err->code ? err->code : -EIO;
 	if (dp_pool_init(&ss->pool, st->backlog_chunks, (uint16_t)sh->id, 0))
 		return dp_err_set(err, -ENOMEM, "store: cannot allocate %u chunks", st->backlog_chunks);
-	if (st->sync_full && (rc = shard_store_syncer_start(ss, err)))
+	if (st->sync_full && (rc = shard_store_syncer_start(ss, &sh->bell, err)))
 		return rc;
 	/* What an earlier run left goes before anything new. */
 	for (unsigned i = 0; i < ss->ndirs; i++)
@@ -431,6 +431,13 @@ static bool reader_next(struct shard_store *ss)
 	ss->bpos_set = false;
 	ss->backlog = false;
 	return false;
+}
+
+bool shard_store_sync_due(const struct shard *sh)
+{
+	const struct shard_store *ss = sh->store;
+	return ss && ss->sync && ss->npend &&
+	       ss->pend[ss->pend_head].seq <= atomic_load_explicit(&ss->sync->synced, memory_order_acquire);
 }
 
 bool shard_store_pending(const struct shard *sh)

@@ -52,6 +52,10 @@ bool shard_store_write(struct shard *sh, struct shard_in *si, struct dp_chunk *c
 /* The loop: read back what waits on disk while there is memory for it.
  * true when it pushed something. */
 bool shard_store_pump(struct shard *sh);
+/* storage.sync full: has the disk caught up with writes the shard has
+ * not settled yet (shard_store_tick settles them)? The sleep's re-check:
+ * the syncer rings the shard's bell after it moves. */
+bool shard_store_sync_due(const struct shard *sh);
 /* Does something wait on disk that the pump could read now? */
 bool shard_store_pending(const struct shard *sh);
 /* Nothing pending and every chunk read back is home (a reload waits for

@@ -13,6 +13,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/uio.h>
+#include "dp_chan.h"
 #include "dp_log.h"
 #include "dp_store.h"
 #include "dp_store_seg.h"
@@ -44,6 +45,7 @@ struct store_dir {
 struct syncer {
 	pthread_t thread;
 	int efd;
+	struct dp_bell *bell;         /* the shard's: rung when synced moved */
 	char dir[PATH_MAX];
 	_Atomic uint64_t want_seg, want_seq;
 	_Atomic uint64_t synced;
@@ -90,7 +92,7 @@ struct shard_store {
 
 /* shard_store_sync.c: start the thread for storage.sync full (ss->sync),
  * and stop it. */
-int shard_store_syncer_start(struct shard_store *ss, struct dp_err *err);
+int shard_store_syncer_start(struct shard_store *ss, struct dp_bell *bell, struct dp_err *err);
 void shard_store_syncer_stop(struct syncer *y);
 
 /* shard_store_limits.c: a full disk: drop the oldest segment that waits

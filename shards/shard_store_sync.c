@@ -50,12 +50,18 @@ static void *syncer_main(void *arg)
 			if (fd < 0) {
 				/* Deleted already: all of it was delivered. */
 				atomic_store(&y->synced, seq);
+				if (dp_bell_asleep(y->bell))
+					dp_bell_ring(y->bell);
 				continue;
 			}
 		}
-		if (fdatasync(fd) == 0)
+		if (fdatasync(fd) == 0) {
 			atomic_store(&y->synced, seq);
-		else
+			/* a shard asleep with nothing else to do would never see
+			 * it (an ack owed for what was just synced) */
+			if (dp_bell_asleep(y->bell))
+				dp_bell_ring(y->bell);
+		} else
 			dp_error("store: fdatasync in %s: %s", y->dir, strerror(errno));
 	}
 	if (fd >= 0)
@@ -63,11 +69,12 @@ static void *syncer_main(void *arg)
 	return NULL;
 }
 
-int shard_store_syncer_start(struct shard_store *ss, struct dp_err *err)
+int shard_store_syncer_start(struct shard_store *ss, struct dp_bell *bell, struct dp_err *err)
 {
 	struct syncer *y = calloc(1, sizeof(*y));
 	if (!y)
 		return dp_err_set(err, -ENOMEM, "store: out of memory");
+	y->bell = bell;
 	snprintf(y->dir, sizeof(y->dir), "%s", ss->dirs[0].path);
 	y->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	atomic_store(&y->synced, ss->next_seq - 1);
