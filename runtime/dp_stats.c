@@ -40,6 +40,8 @@
 	X(memrb_dropped, 0, NULL, "storage.type memrb: records of the oldest chunks dropped for room.") \
 	X(tls_handshake_failures, 0, NULL, "Connections closed before their TLS handshake finished.") \
 	X(auth_failed, 0, NULL, "http: requests refused 401 for their bearer token.") \
+	X(limited, 0, NULL, "http: requests refused 413 past Max_Batch_Records or 429 past Rate_Limit.") \
+	X(deduplicated, 0, NULL, "http: requests answered as copies of accepted ones (Dedupe_Window), not kept again.") \
 	X(rx_packets, DP_SF_RX, NULL, "Polling backends: frames received on the queue.") \
 	X(rx_bytes, DP_SF_RX, NULL, "Polling backends: bytes of those frames.") \
 	X(rx_imissed, DP_SF_RX, NULL, "Polling backends: frames the NIC dropped, rings full.") \

@@ -23,6 +23,8 @@ struct dp_stats_in {
 	uint64_t filtered, unparsed, stored, memrb_dropped;
 	uint64_t tls_handshake_failures;
 	uint64_t auth_failed;
+	uint64_t limited;
+	uint64_t deduplicated;
 	/* polling receive backends (shards/shard_rx.h) */
 	uint64_t rx_packets, rx_bytes, rx_imissed, rx_nombuf, rx_not_for_us, rx_polls, rx_idle_sleeps;
 	uint64_t rx_to_kernel, rx_to_kernel_dropped, rx_from_kernel, rx_from_kernel_dropped;

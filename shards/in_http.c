@@ -31,6 +31,9 @@
  * those checks must also carry a bearer token: one refused gets 401 (its
  * body never read, counted auth_failed; the connection goes on). The
  * token's tenant is x->tenant, added to each record under Tenant_Key.
+ * Then the ingest limits (in_http_limit.c: Max_Batch_Records, Rate_Limit
+ * per tenant, Dedupe_Window) on the scanned batch, before any record of
+ * it is kept; Accepted_Response json makes the 2xx say how many.
  *
  * Threads: setup on the control thread; the rest on the shard that owns
  * the connection.
@@ -44,6 +47,7 @@
 #include "dp_pipeline.h"
 #include "dp_tls.h"
 #include "in_http_auth.h"
+#include "in_http_limit.h"
 #include "in_net.h"
 #include "psr_forward.h"
 #include "psr_frame.h"
@@ -69,9 +73,12 @@ struct in_http_cfg {
 	char *success_header;       /* the last; all are read from the section */
 	struct dp_tls_cfg tls;
 	struct in_http_auth_cfg auth;   /* bearer tokens, tenant (in_http_auth.h) */
-	/* made by setup: the success answer */
+	struct in_http_limit_cfg lim;   /* batch size, rate, dedupe (in_http_limit.h) */
+	/* made by setup: the success answer; with Accepted_Response json, its
+	 * head up to the Content-Length */
 	char *ok;
 	size_t ok_len;
+	size_t ok_head_len;
 };
 
 #define C(f) offsetof(struct in_http_cfg, f)
@@ -96,6 +103,7 @@ static const struct dp_opt http_opts[] = {
 	  "'NAME VALUE': a header added to every successful answer; repeat the key for more." },
 	DP_TLS_SERVER_OPTS(struct in_http_cfg, tls),
 	IN_HTTP_AUTH_OPTS(struct in_http_cfg, auth),
+	IN_HTTP_LIMIT_OPTS(struct in_http_cfg, lim),
 	{ NULL },
 };
 
@@ -128,8 +136,17 @@ static int ok_setup(struct dp_input *in, struct in_http_cfg *cfg, struct dp_err 
 					  HTTP_RESP_MAX - 64);
 		n += (size_t)w;
 	}
-	n += (size_t)snprintf(buf + n, sizeof(buf) - n, "%s\r\n",
-			      cfg->code == 204 ? "" : "Content-Length: 0\r\n");
+	if (cfg->lim.accepted) {
+		err->key = "Accepted_Response";
+		if (cfg->code == 204)
+			return dp_err_set(err, -EINVAL, "Accepted_Response json needs a body: "
+					  "Successful_Response_Code 204 has none");
+		n += (size_t)snprintf(buf + n, sizeof(buf) - n, "Content-Type: application/json\r\n");
+		cfg->ok_head_len = n;
+	} else {
+		n += (size_t)snprintf(buf + n, sizeof(buf) - n, "%s\r\n",
+				      cfg->code == 204 ? "" : "Content-Length: 0\r\n");
+	}
 	if (!(cfg->ok = malloc(n)))
 		return dp_err_set(err, -ENOMEM, "out of memory");
 	memcpy(cfg->ok, buf, n);
@@ -153,6 +170,8 @@ static int setup(struct dp_input *in, struct dp_err *err)
 		return rc;
 	if ((rc = in_http_auth_setup(&cfg->auth, err)) != 0)
 		return rc;
+	if ((rc = in_http_limit_setup(&cfg->lim, err)) != 0)
+		return rc;
 	in->framing = PSR_FRAME_HTTP;
 	in->tag_per_record = true;   /* tags come from the path */
 	return 0;
@@ -162,6 +181,7 @@ struct http_shard {
 	struct dp_input *in;
 	struct shard *sh;           /* set at the first frame (for chunk_released) */
 	struct shard_seq seq;       /* chunks holding records of requests owed an answer */
+	_Atomic uint64_t released;  /* seq.head, for other shards (Dedupe_Window) */
 	struct psr_fwd_gz *gz;      /* gzip bodies: inflated into gz_buf, grown up to gz_max */
 	uint8_t *gz_buf;
 	size_t gz_cap, gz_max;
@@ -284,6 +304,85 @@ static void answer_error(struct http_shard *x, struct shard *sh, struct shard_co
 	answer(x, sh, c, buf, (size_t)n);
 	if (close)
 		c->eof = true;   /* no more reads; closed once its answers are out */
+}
+
+/* A JSON answer: status, an extra header line ("" for none), body. */
+static void answer_json(struct http_shard *x, struct shard *sh, struct shard_conn *c, int status,
+			const char *reason, const char *hdr, const char *body, bool close)
+{
+	char buf[512];
+	int n = snprintf(buf, sizeof(buf), "HTTP/1.1 %d %s\r\nServer: sluice\r\n%s%sContent-Type: "
+			 "application/json\r\nContent-Length: %zu\r\n\r\n%s", status, reason, hdr,
+			 close ? "Connection: close\r\n" : "", strlen(body), body);
+	answer(x, sh, c, buf, (size_t)DP_MIN(n, (int)sizeof(buf) - 1));
+	if (close)
+		c->eof = true;
+}
+
+/* The success answer of a request of n records (Accepted_Response). */
+static void answer_ok(struct http_shard *x, struct shard *sh, struct shard_conn *c, long n, bool dup)
+{
+	const struct in_http_cfg *cfg = x->in->cfg;
+	if (!cfg->lim.accepted) {
+		answer(x, sh, c, cfg->ok, cfg->ok_len);
+		return;
+	}
+	char body[96], buf[HTTP_RESP_MAX + 160];
+	int bl = snprintf(body, sizeof(body), "{\"status\":\"accepted\",\"received_count\":%ld%s}", n,
+			  dup ? ",\"duplicate\":true" : "");
+	memcpy(buf, cfg->ok, cfg->ok_head_len);
+	int hl = snprintf(buf + cfg->ok_head_len, sizeof(buf) - cfg->ok_head_len,
+			  "Content-Length: %d\r\n\r\n%s", bl, body);
+	answer(x, sh, c, buf, cfg->ok_head_len + (size_t)hl);
+}
+
+/* The ingest limits (in_http_limit.h), on a request of n records not
+ * begun yet: 0 to take it, 1 when it is answered (refused, or a copy of
+ * one accepted). */
+static int limits(struct http_shard *x, struct shard *sh, struct shard_conn *c,
+		  const struct psr_http_req *r, const char *body, size_t blen, long n)
+{
+	struct in_http_limit_cfg *lim = &((struct in_http_cfg *)x->in->cfg)->lim;
+	struct shard_in *si = &sh->ins[x->in->id];
+	bool close = !r->keep_alive;
+	char msg[160], hdr[48];
+	uint64_t now_ms = sh->now_real_ns / 1000000;
+	if (lim->max_batch_records && n > lim->max_batch_records) {
+		snprintf(msg, sizeof(msg), "{\"status\":\"error\",\"error\":\"batch of %ld records exceeds "
+			 "Max_Batch_Records %lld\"}", n, (long long)lim->max_batch_records);
+		answer_json(x, sh, c, 413, "Content Too Large", "", msg, close);
+		DP_CNT_ADD(si->cnt.limited, 1);
+		return 1;
+	}
+	if (lim->dd) {
+		enum in_http_dd d = in_http_dd_look(lim, in_http_dd_key(r->path.p, r->path.len, x->tenant.p,
+									x->tenant.len, body, blen), now_ms, &x->released);
+		/* the first's own shard: answered after the first's answer */
+		if (d == IN_HTTP_DD_DONE || d == IN_HTTP_DD_INFLIGHT_HERE) {
+			answer_ok(x, sh, c, n, true);
+			DP_CNT_ADD(si->cnt.deduplicated, 1);
+			return 1;
+		}
+		if (d == IN_HTTP_DD_INFLIGHT) {
+			answer_json(x, sh, c, 503, "Service Unavailable", "Retry-After: 1\r\n",
+				    "{\"status\":\"error\",\"error\":\"an identical batch is being stored\"}",
+				    close);
+			return 1;
+		}
+	}
+	long wait = lim->rate ? in_http_rate_take(lim, x->tenant.p, x->tenant.len, (uint64_t)n, now_ms) : 0;
+	if (wait < 0) {
+		snprintf(msg, sizeof(msg), "{\"status\":\"error\",\"error\":\"batch of %ld records exceeds "
+			 "Rate_Limit %lld per minute\"}", n, (long long)lim->rate_limit);
+		answer_json(x, sh, c, 413, "Content Too Large", "", msg, close);
+	} else if (wait > 0) {
+		snprintf(hdr, sizeof(hdr), "Retry-After: %ld\r\n", wait);
+		answer_json(x, sh, c, 429, "Too Many Requests", hdr,
+			    "{\"status\":\"error\",\"error\":\"Rate_Limit reached\"}", close);
+	}
+	if (wait)
+		DP_CNT_ADD(si->cnt.limited, 1);
+	return wait != 0;
 }
 
 /* The tag of the path: URL decoded, '/' dropped, anything but letters,
@@ -521,6 +620,9 @@ static int request(struct dp_input *in, struct shard *sh, struct http_shard *x, 
 		DP_CNT_ADD(si->cnt.malformed, 1);
 		return 0;
 	}
+	const struct in_http_cfg *cfg = in->cfg;
+	if (*done == 0 && limits(x, sh, c, r, body, blen, n))
+		return 0;
 	x->raddr.len = 0;
 	const struct psr_http_str *xff = ((const struct in_http_cfg *)in->cfg)->add_remote_addr ?
 					 psr_http_header(r, "X-Forwarded-For") : NULL;
@@ -554,8 +656,12 @@ static int request(struct dp_input *in, struct shard *sh, struct http_shard *x, 
 			shard_seq_of(&x->seq, si->open);   /* the chunk the answer waits for */
 	}
 	*done = (uint32_t)n;
-	const struct in_http_cfg *cfg = in->cfg;
-	answer(x, sh, c, cfg->ok, cfg->ok_len);
+	if (cfg->lim.dd)
+		in_http_dd_note(&((struct in_http_cfg *)in->cfg)->lim,
+				in_http_dd_key(r->path.p, r->path.len, x->tenant.p, x->tenant.len, body, blen),
+				sh->now_real_ns / 1000000, &x->released, x->seq.tail - 1,
+				x->seq.tail == x->seq.head);
+	answer_ok(x, sh, c, n, false);
 	if (!r->keep_alive)
 		c->eof = true;
 	return 0;
@@ -581,8 +687,10 @@ static int frame(struct dp_input *in, struct shard *sh, void *ctx, void *conn, c
 static void chunk_released(struct dp_input *in, void *ctx, struct dp_chunk *c)
 {
 	struct http_shard *x = ctx;
-	if (x && x->sh && shard_seq_release(&x->seq, c, NULL))
+	if (x && x->sh && shard_seq_release(&x->seq, c, NULL)) {
+		atomic_store_explicit(&x->released, x->seq.head, memory_order_release);
 		shard_conn_acks_due(x->sh, &x->sh->ins[in->id], x->seq.head);
+	}
 }
 
 static void teardown(struct dp_input *in)
@@ -592,6 +700,7 @@ static void teardown(struct dp_input *in)
 		free(cfg->ok);
 		cfg->ok = NULL;
 		in_http_auth_teardown(&cfg->auth);
+		in_http_limit_teardown(&cfg->lim);
 	}
 	in_net_teardown(in);
 }

@@ -46,6 +46,8 @@ struct shard_in_counters {
 	uint64_t tls_handshake_failures; /* tls on: connections closed before their handshake
 	                         finished (refused certificate, not TLS, closed, too slow) */
 	uint64_t auth_failed; /* http: requests refused 401 (no, bad or expired bearer token) */
+	uint64_t limited;     /* http: requests refused 413 (Max_Batch_Records) or 429 (Rate_Limit) */
+	uint64_t deduplicated; /* http: requests answered as copies of accepted ones (Dedupe_Window) */
 	uint64_t filtered;    /* records a filter removed (grep, throttle, ...) */
 	uint64_t unparsed;    /* records kept raw: their [PARSER] did not match */
 	uint64_t memrb_dropped; /* storage.type memrb: records of the oldest chunks dropped for
