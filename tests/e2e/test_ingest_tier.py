@@ -4,6 +4,7 @@ from those very files (agent.conf, aggregator.conf, router.conf; the
 environment fills ports, brokers, certificates and directories):
 
     test -> 2 agents (tcp) -forward, TLS, Shared_Key, acks-> 2 aggregators
+    test -> HTTPS POST, bearer token per tenant ----------> aggregator 1
          -> kafka output (key = tenant) -> librdkafka's mock cluster, topic
          of 4 partitions -> 2 routers (kafka input, one consumer group)
          -> one file per tenant, one directory per router
@@ -14,6 +15,8 @@ reach both routers' files) before any record is sent, so the clean run
 sees no rebalance while records flow.
 
 - clean run: 4 tenants, every record in its tenant's file exactly once
+  (the agents' and the records a service posted to aggregator 1's http
+  input, whose tenant comes from the token, not from the record)
   (the two routers' directories merged), a tenant's records all in one
   partition and one router, per (agent, tenant) in the order sent;
   end-to-end records/s and CPU seconds per process logged
@@ -29,9 +32,11 @@ sees no rebalance while records flow.
   copies (records written by the dead router but not committed) counted
   and logged.
 """
+import http.client
 import json
 import os
 import signal
+import ssl
 import socket
 import subprocess
 import threading
@@ -62,7 +67,12 @@ class Tier:
         self.mc = MockCluster(t, ['logs:%d' % PARTITIONS])
         t.cleanups.append(self.mc.stop)
         c = certs()
-        self.base = {'KAFKA_BROKERS': self.mc.bootstrap, 'KAFKA_TOPIC': 'logs',
+        self.ca = c.p('ca.crt')
+        self.tokens = {tn: 'token-of-%s' % tn for tn in TENANTS}
+        tokens_file = t.path('tokens')
+        with open(tokens_file, 'w') as f:
+            f.write('# token tenant\n' + ''.join('%s %s\n' % (v, k) for k, v in self.tokens.items()))
+        self.base = {'HTTP_TOKENS_FILE': tokens_file,'KAFKA_BROKERS': self.mc.bootstrap, 'KAFKA_TOPIC': 'logs',
                      'FORWARD_SHARED_KEY': 'ingest-secret', 'TLS_CA_FILE': c.p('ca.crt'),
                      'TLS_CRT_FILE': c.p('server.crt'), 'TLS_KEY_FILE': c.p('server.key'),
                      'FLUSH': os.environ.get('INGEST_TIER_FLUSH', '0.2'), 'HTTP_SERVER': 'on',
@@ -71,8 +81,9 @@ class Tier:
                         for i in range(routers)]
         self.wait_assigned()
         self.agg_ports = [free_port() for _ in range(aggregators)]
+        self.http_ports = [free_port() for _ in range(aggregators)]
         self.aggs = [self.start('aggregator', i, AGGREGATOR_LISTEN='127.0.0.1',
-                                AGGREGATOR_PORT=self.agg_ports[i],
+                                AGGREGATOR_PORT=self.agg_ports[i], HTTP_INGEST_PORT=self.http_ports[i],
                                 AGGREGATOR_NAME='aggregator%d' % i)
                      for i in range(aggregators)]
         self.agent_ports = [free_port() for _ in range(agents)]
@@ -269,6 +280,39 @@ def send_windowed(tier, agent, lines, sent, base, window, batch=1000):
         s.close()
 
 
+def https(tier, agg):
+    ctx = ssl.create_default_context(cafile=tier.ca)
+    return http.client.HTTPSConnection('127.0.0.1', tier.http_ports[agg], context=ctx, timeout=60)
+
+
+def post(conn, token, records):
+    conn.request('POST', '/svc.events', body=json.dumps(records),
+                 headers={'Content-Type': 'application/json', 'Authorization': 'Bearer ' + token})
+    r = conn.getresponse()
+    return r.status, r.read()
+
+
+def post_windowed(tier, agg, n, sent, idx, base, window, batch=500):
+    """A service posting n records (agent 2, seq 0..n-1) to aggregator
+    agg's http input over one keep-alive HTTPS connection: batch k with
+    the token of tenant k % 4; the records say "tenant": "spoofed" (the
+    token's tenant replaces it). Each batch waits for its 201 (sent once
+    Kafka has it); the same window as the agents."""
+    conn = https(tier, agg)
+    try:
+        for k, i in enumerate(range(0, n, batch)):
+            wait_for(lambda: sum(sent) - (router_written(tier) - base) < window, 120,
+                     'the routers to catch up (window of %d records)' % window, interval=0.05)
+            recs = [{'tenant': 'spoofed', 'agent': 2, 'seq': s, 'msg': 'posted %d' % s}
+                    for s in range(i, min(n, i + batch))]
+            st, body = post(conn, tier.tokens[TENANTS[k % len(TENANTS)]], recs)
+            if st != 201:
+                raise Fail('POST: %d %r' % (st, body[:200]))
+            sent[idx] += len(recs)
+    finally:
+        conn.close()
+
+
 def cpu_s(pid):
     """User + system CPU seconds of a process so far (/proc/PID/stat)."""
     with open('/proc/%d/stat' % pid) as f:
@@ -286,15 +330,21 @@ def test_clean(t):
     time from the first send to the last write of a tenant file gives the
     end-to-end rate."""
     n_per_agent = int(os.environ.get('INGEST_TIER_RECORDS', '8000')) // 2
+    n_http = n_per_agent // 2
     tier = Tier(t)
-    total = 2 * n_per_agent
+    total = 2 * n_per_agent + n_http
     data = [lines_for(a, n_per_agent) for a in range(2)]
     # the probes are in the routers' counts: settled, they are the base
     base = wait_stable(lambda: router_written(tier), 0.5, 30, 'probe records counted')
-    sent = [0, 0]
+    conn = https(tier, 1)
+    st, body = post(conn, 'not-a-token', [{'agent': 2, 'seq': -1}])
+    check_eq(st, 401, 'a POST without a known token is refused (and nothing of it kept)')
+    conn.close()
+    sent = [0, 0, 0]
     t0 = time.time()
     threads = [threading.Thread(target=send_windowed, args=(tier, a, data[a], sent, base, WINDOW))
                for a in range(2)]
+    threads.append(threading.Thread(target=post_windowed, args=(tier, 1, n_http, sent, 2, base, WINDOW)))
     for th in threads:
         th.start()
     wait_for(lambda: router_written(tier) - base >= total, 60 + total / 1000,
@@ -303,19 +353,19 @@ def test_clean(t):
         th.join()
     wait_for(lambda: tier.count_lines() >= total, 10, 'all records in the files')
     dt = tenant_files_mtime(tier) - t0
-    log('  end to end: %d records in %.2fs = %.0f records/s (2 agents, 2 aggregators, '
-        '2 routers, mock cluster and sender on one 2-core box)' % (total, dt, total / dt))
+    log('  end to end: %d records in %.2fs = %.0f records/s (2 agents and an HTTPS service, '
+        '2 aggregators, 2 routers, mock cluster and senders on one 2-core box)' % (total, dt, total / dt))
     cpu = ['%s %.2f' % (p.name, cpu_s(p.pid)) for p in tier.agents + tier.aggs + tier.routers]
     log('  CPU seconds: %s, mock cluster %.2f' % (', '.join(cpu), cpu_s(tier.mc.proc.pid)))
     for a in range(2):
-        check_eq(out_counter(tier.aggs[a], 'kafka.0', 'proc_records'), n_per_agent,
-                 'aggregator%d produced its agent\'s records to Kafka' % a)
+        check_eq(out_counter(tier.aggs[a], 'kafka.0', 'proc_records'), n_per_agent + (n_http if a else 0),
+                 'aggregator%d produced its agent\'s (and the service\'s) records to Kafka' % a)
     check_kafka_errors(tier)
     tier.stop_all()   # flushes and commits; then nothing more may appear
     recs = collect(tier)
     check_eq(len(recs), total, 'every record written once (no copy)')
     got = {(r['payload']['agent'], r['payload']['seq']) for _, _, r in recs}
-    want = {(a, s) for a in range(2) for s in range(n_per_agent)}
+    want = {(a, s) for a in range(2) for s in range(n_per_agent)} | {(2, s) for s in range(n_http)}
     check(got == want, 'the records sent, none lost, none twice',
           '%d missing, %d unexpected' % (len(want - got), len(got - want)))
     part = check_layout(recs)
