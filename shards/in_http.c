@@ -46,8 +46,7 @@
 #include "dp_edit.h"
 #include "dp_pipeline.h"
 #include "dp_tls.h"
-#include "in_http_auth.h"
-#include "in_http_limit.h"
+#include "in_http_int.h"
 #include "in_net.h"
 #include "psr_forward.h"
 #include "psr_frame.h"
@@ -60,26 +59,6 @@
 
 /* The most a gzip body may inflate to, as for forward's gzip messages. */
 #define HTTP_GUNZIP_MIN (64u << 20)
-#define HTTP_RESP_MAX 4096
-
-struct in_http_cfg {
-	char *listen;
-	int64_t port;
-	int64_t buffer_max_size;
-	int64_t buffer_chunk_size;
-	char *tag_key;
-	bool add_remote_addr;
-	int64_t code;
-	char *success_header;       /* the last; all are read from the section */
-	struct dp_tls_cfg tls;
-	struct in_http_auth_cfg auth;   /* bearer tokens, tenant (in_http_auth.h) */
-	struct in_http_limit_cfg lim;   /* batch size, rate, dedupe (in_http_limit.h) */
-	/* made by setup: the success answer; with Accepted_Response json, its
-	 * head up to the Content-Length */
-	char *ok;
-	size_t ok_len;
-	size_t ok_head_len;
-};
 
 #define C(f) offsetof(struct in_http_cfg, f)
 
@@ -107,53 +86,6 @@ static const struct dp_opt http_opts[] = {
 	{ NULL },
 };
 
-/* The success answer, once: status line, Server, Success_Headers. */
-static int ok_setup(struct dp_input *in, struct in_http_cfg *cfg, struct dp_err *err)
-{
-	char buf[HTTP_RESP_MAX];
-	size_t n = 0;
-	const char *reason = cfg->code == 200 ? "OK" : cfg->code == 201 ? "Created" : "No Content";
-	err->key = "Successful_Response_Code";
-	if (cfg->code != 200 && cfg->code != 201 && cfg->code != 204)
-		return dp_err_set(err, -EINVAL, "invalid value '%lld' for 'Successful_Response_Code': "
-				  "expected 200, 201 or 204", (long long)cfg->code);
-	n += (size_t)snprintf(buf, sizeof(buf), "HTTP/1.1 %d %s\r\nServer: sluice\r\n", (int)cfg->code,
-			      reason);
-	err->key = "Success_Header";
-	const struct dp_conf_section *sec = in->sec;
-	for (unsigned i = 0; sec && i < sec->nkv; i++) {
-		const struct dp_conf_kv *kv = &sec->kv[i];
-		if (strcasecmp(kv->key, "Success_Header") != 0)
-			continue;
-		const char *v = kv->val, *sp = v + strcspn(v, " \t");
-		const char *val = sp + strspn(sp, " \t");
-		if (sp == v || !*val || strpbrk(v, "\r\n") || memchr(v, ':', (size_t)(sp - v)))
-			return dp_err_set(err, -EINVAL, "invalid value '%s' for 'Success_Header': expected "
-					  "'NAME VALUE'", v);
-		int w = snprintf(buf + n, sizeof(buf) - n, "%.*s: %s\r\n", (int)(sp - v), v, val);
-		if (w < 0 || (size_t)w >= sizeof(buf) - n - 32)
-			return dp_err_set(err, -EINVAL, "Success_Header: the headers take more than %d bytes",
-					  HTTP_RESP_MAX - 64);
-		n += (size_t)w;
-	}
-	if (cfg->lim.accepted) {
-		err->key = "Accepted_Response";
-		if (cfg->code == 204)
-			return dp_err_set(err, -EINVAL, "Accepted_Response json needs a body: "
-					  "Successful_Response_Code 204 has none");
-		n += (size_t)snprintf(buf + n, sizeof(buf) - n, "Content-Type: application/json\r\n");
-		cfg->ok_head_len = n;
-	} else {
-		n += (size_t)snprintf(buf + n, sizeof(buf) - n, "%s\r\n",
-				      cfg->code == 204 ? "" : "Content-Length: 0\r\n");
-	}
-	if (!(cfg->ok = malloc(n)))
-		return dp_err_set(err, -ENOMEM, "out of memory");
-	memcpy(cfg->ok, buf, n);
-	cfg->ok_len = n;
-	return 0;
-}
-
 static int setup(struct dp_input *in, struct dp_err *err)
 {
 	struct in_http_cfg *cfg = in->cfg;
@@ -166,7 +98,7 @@ static int setup(struct dp_input *in, struct dp_err *err)
 	err->key = "Tag_Key";
 	if (cfg->tag_key && !*cfg->tag_key)
 		return dp_err_set(err, -EINVAL, "Tag_Key is empty");
-	if ((rc = ok_setup(in, cfg, err)) != 0)
+	if ((rc = in_http_ok_setup(in, cfg, err)) != 0)
 		return rc;
 	if ((rc = in_http_auth_setup(&cfg->auth, err)) != 0)
 		return rc;
@@ -176,28 +108,6 @@ static int setup(struct dp_input *in, struct dp_err *err)
 	in->tag_per_record = true;   /* tags come from the path */
 	return 0;
 }
-
-struct http_shard {
-	struct dp_input *in;
-	struct shard *sh;           /* set at the first frame (for chunk_released) */
-	struct shard_seq seq;       /* chunks holding records of requests owed an answer */
-	_Atomic uint64_t released;  /* seq.head, for other shards (Dedupe_Window) */
-	struct psr_fwd_gz *gz;      /* gzip bodies: inflated into gz_buf, grown up to gz_max */
-	uint8_t *gz_buf;
-	size_t gz_cap, gz_max;
-	struct psr_json_rec *recs;  /* the records of the request being emitted */
-	size_t nrec_cap;
-	char *dbuf;                 /* chunked bodies, decoded (Buffer_Max_Size) */
-	char *fbuf;                 /* a form's value being decoded, grown to the largest body */
-	size_t fbuf_cap;
-	bool form;                  /* the request's body is x-www-form-urlencoded */
-	struct psr_http_str raddr;  /* Add_Remote_Addr: this request's, or len 0 */
-	struct psr_http_str tenant; /* this request's tenant (in_http_auth_check), or len 0 */
-	char tenant_buf[IN_HTTP_TENANT_MAX];
-	struct psr_http_req req;
-	char tag[DP_TAG_MAX];       /* from the path */
-	char rtag[DP_TAG_MAX];      /* from Tag_Key */
-};
 
 static void ctx_destroy(void *ctx)
 {
@@ -267,124 +177,6 @@ static int parse(struct dp_chunk *c, const char *p, size_t len, void *ctx)
 	return rc;
 }
 
-/* Send msg to c in its turn: at once when no chunk is out, else after the
- * chunks numbered so far (those holding this request's records, and the
- * earlier requests' answers owed) come back. */
-static void answer(struct http_shard *x, struct shard *sh, struct shard_conn *c, const char *msg,
-		   size_t n)
-{
-	if (x->seq.tail == x->seq.head) {
-		shard_conn_reply(sh, c, msg, n);
-		return;
-	}
-	if (shard_conn_ack_add(sh, c, x->seq.tail - 1, msg, n)) {
-		/* out of memory: the client would wait for ever; close it */
-		c->closing = true;
-		shard_conn_ready(sh, c);
-	}
-}
-
-/* An error answer, Fluent Bit's text as its body; `close`: the connection
- * ends once it is sent (the framing is lost, or the client asked). */
-static void answer_error(struct http_shard *x, struct shard *sh, struct shard_conn *c, int status,
-			 const char *text, bool close)
-{
-	static const struct { int code; const char *reason; } reasons[] = {
-		{ 200, "OK" }, { 400, "Bad Request" }, { 411, "Length Required" },
-		{ 413, "Content Too Large" },
-	};
-	const char *reason = "Error";
-	for (size_t i = 0; i < sizeof(reasons) / sizeof(reasons[0]); i++)
-		if (reasons[i].code == status)
-			reason = reasons[i].reason;
-	char buf[512];
-	int n = snprintf(buf, sizeof(buf), "HTTP/1.1 %d %s\r\nServer: sluice\r\n%sContent-Length: %zu"
-			 "\r\n\r\n%s", status, reason, close ? "Connection: close\r\n" : "", strlen(text),
-			 text);
-	answer(x, sh, c, buf, (size_t)n);
-	if (close)
-		c->eof = true;   /* no more reads; closed once its answers are out */
-}
-
-/* A JSON answer: status, an extra header line ("" for none), body. */
-static void answer_json(struct http_shard *x, struct shard *sh, struct shard_conn *c, int status,
-			const char *reason, const char *hdr, const char *body, bool close)
-{
-	char buf[512];
-	int n = snprintf(buf, sizeof(buf), "HTTP/1.1 %d %s\r\nServer: sluice\r\n%s%sContent-Type: "
-			 "application/json\r\nContent-Length: %zu\r\n\r\n%s", status, reason, hdr,
-			 close ? "Connection: close\r\n" : "", strlen(body), body);
-	answer(x, sh, c, buf, (size_t)DP_MIN(n, (int)sizeof(buf) - 1));
-	if (close)
-		c->eof = true;
-}
-
-/* The success answer of a request of n records (Accepted_Response). */
-static void answer_ok(struct http_shard *x, struct shard *sh, struct shard_conn *c, long n, bool dup)
-{
-	const struct in_http_cfg *cfg = x->in->cfg;
-	if (!cfg->lim.accepted) {
-		answer(x, sh, c, cfg->ok, cfg->ok_len);
-		return;
-	}
-	char body[96], buf[HTTP_RESP_MAX + 160];
-	int bl = snprintf(body, sizeof(body), "{\"status\":\"accepted\",\"received_count\":%ld%s}", n,
-			  dup ? ",\"duplicate\":true" : "");
-	memcpy(buf, cfg->ok, cfg->ok_head_len);
-	int hl = snprintf(buf + cfg->ok_head_len, sizeof(buf) - cfg->ok_head_len,
-			  "Content-Length: %d\r\n\r\n%s", bl, body);
-	answer(x, sh, c, buf, cfg->ok_head_len + (size_t)hl);
-}
-
-/* The ingest limits (in_http_limit.h), on a request of n records not
- * begun yet: 0 to take it, 1 when it is answered (refused, or a copy of
- * one accepted). */
-static int limits(struct http_shard *x, struct shard *sh, struct shard_conn *c,
-		  const struct psr_http_req *r, const char *body, size_t blen, long n)
-{
-	struct in_http_limit_cfg *lim = &((struct in_http_cfg *)x->in->cfg)->lim;
-	struct shard_in *si = &sh->ins[x->in->id];
-	bool close = !r->keep_alive;
-	char msg[160], hdr[48];
-	uint64_t now_ms = sh->now_real_ns / 1000000;
-	if (lim->max_batch_records && n > lim->max_batch_records) {
-		snprintf(msg, sizeof(msg), "{\"status\":\"error\",\"error\":\"batch of %ld records exceeds "
-			 "Max_Batch_Records %lld\"}", n, (long long)lim->max_batch_records);
-		answer_json(x, sh, c, 413, "Content Too Large", "", msg, close);
-		DP_CNT_ADD(si->cnt.limited, 1);
-		return 1;
-	}
-	if (lim->dd) {
-		enum in_http_dd d = in_http_dd_look(lim, in_http_dd_key(r->path.p, r->path.len, x->tenant.p,
-									x->tenant.len, body, blen), now_ms, &x->released);
-		/* the first's own shard: answered after the first's answer */
-		if (d == IN_HTTP_DD_DONE || d == IN_HTTP_DD_INFLIGHT_HERE) {
-			answer_ok(x, sh, c, n, true);
-			DP_CNT_ADD(si->cnt.deduplicated, 1);
-			return 1;
-		}
-		if (d == IN_HTTP_DD_INFLIGHT) {
-			answer_json(x, sh, c, 503, "Service Unavailable", "Retry-After: 1\r\n",
-				    "{\"status\":\"error\",\"error\":\"an identical batch is being stored\"}",
-				    close);
-			return 1;
-		}
-	}
-	long wait = lim->rate ? in_http_rate_take(lim, x->tenant.p, x->tenant.len, (uint64_t)n, now_ms) : 0;
-	if (wait < 0) {
-		snprintf(msg, sizeof(msg), "{\"status\":\"error\",\"error\":\"batch of %ld records exceeds "
-			 "Rate_Limit %lld per minute\"}", n, (long long)lim->rate_limit);
-		answer_json(x, sh, c, 413, "Content Too Large", "", msg, close);
-	} else if (wait > 0) {
-		snprintf(hdr, sizeof(hdr), "Retry-After: %ld\r\n", wait);
-		answer_json(x, sh, c, 429, "Too Many Requests", hdr,
-			    "{\"status\":\"error\",\"error\":\"Rate_Limit reached\"}", close);
-	}
-	if (wait)
-		DP_CNT_ADD(si->cnt.limited, 1);
-	return wait != 0;
-}
-
 /* The tag of the path: URL decoded, '/' dropped, anything but letters,
  * digits, '_' and '.' made '_' (http_prot.c). 0 for "/": the input's Tag. */
 static size_t path_tag(struct psr_http_str path, char *out)
@@ -442,20 +234,20 @@ static const char *body_of(struct http_shard *x, struct shard *sh, struct shard_
 		if (x->dbuf || (x->dbuf = malloc(x->in->max_frame)))
 			n = psr_http_dechunk(b, len - r->head_len, x->dbuf, x->in->max_frame);
 		if (n < 0) {
-			answer_error(x, sh, c, 400, "error: invalid chunked data\n", true);
+			in_http_answer_error(x, sh, c, 400, "error: invalid chunked data\n", true);
 			return NULL;
 		}
 		b = x->dbuf;
 		*blen = (size_t)n;
 	}
 	if (*blen == 0) {
-		answer_error(x, sh, c, 400, "error: no payload found\n", !r->keep_alive);
+		in_http_answer_error(x, sh, c, 400, "error: no payload found\n", !r->keep_alive);
 		return NULL;
 	}
 	if (!ce.len || psr_http_str_is(ce, "identity"))
 		return b;
 	if (!psr_http_str_is(ce, "gzip")) {
-		answer_error(x, sh, c, 400, "error: unsupported 'Content-Encoding'\n", !r->keep_alive);
+		in_http_answer_error(x, sh, c, 400, "error: unsupported 'Content-Encoding'\n", !r->keep_alive);
 		return NULL;
 	}
 	if (!x->gz && !(x->gz = psr_fwd_gz_create()))
@@ -467,7 +259,7 @@ static const char *body_of(struct http_shard *x, struct shard *sh, struct shard_
 			return (const char *)x->gz_buf;
 		}
 		if (n != -EMSGSIZE || x->gz_cap >= x->gz_max) {
-			answer_error(x, sh, c, n == -EMSGSIZE ? 413 : 400,
+			in_http_answer_error(x, sh, c, n == -EMSGSIZE ? 413 : 400,
 				     n == -EMSGSIZE ? "error: payload too large once inflated\n" :
 				     "error: invalid gzip payload\n", !r->keep_alive);
 			return NULL;
@@ -530,7 +322,7 @@ static long records_of(struct http_shard *x, struct shard *sh, struct shard_conn
 	if (x->form) {
 		long n = len < UINT32_MAX ? form_of(x, body, len) : -1;
 		if (n < 0)
-			answer_error(x, sh, c, 400, "error: invalid payload\n", !r->keep_alive);
+			in_http_answer_error(x, sh, c, 400, "error: invalid payload\n", !r->keep_alive);
 		return n;
 	}
 	long n = len < UINT32_MAX ? psr_json_batch_scan(body, len, cfg->tag_key, klen, x->recs,
@@ -545,7 +337,7 @@ static long records_of(struct http_shard *x, struct shard *sh, struct shard_conn
 		n = psr_json_batch_scan(body, len, cfg->tag_key, klen, x->recs, x->nrec_cap);
 	}
 	if (n < 0)
-		answer_error(x, sh, c, 400, "error: invalid payload\n", !r->keep_alive);
+		in_http_answer_error(x, sh, c, 400, "error: invalid payload\n", !r->keep_alive);
 	return n;
 }
 
@@ -572,7 +364,7 @@ static int check(struct http_shard *x, struct shard *sh, struct shard_conn *c,
 		err = "error: invalid 'Content-Type'\n";
 	if (!err)
 		return 0;
-	answer_error(x, sh, c, err[0] == '{' ? 200 : 400, err, close);
+	in_http_answer_error(x, sh, c, err[0] == '{' ? 200 : 400, err, close);
 	return -1;
 }
 
@@ -586,15 +378,15 @@ static int request(struct dp_input *in, struct shard *sh, struct http_shard *x, 
 	int rc = psr_http_req_parse(p, len, r);
 	if (rc == -EAGAIN || (!rc && (r->chunked ? len == r->head_len :
 				      r->head_len + r->content_length > len))) {
-		answer_error(x, sh, c, 413, "error: request larger than Buffer_Max_Size\n", true);
+		in_http_answer_error(x, sh, c, 413, "error: request larger than Buffer_Max_Size\n", true);
 		return 0;
 	}
 	if (rc || (r->has_te && r->has_length)) {
-		answer_error(x, sh, c, 400, "error: invalid request\n", true);
+		in_http_answer_error(x, sh, c, 400, "error: invalid request\n", true);
 		return 0;
 	}
 	if (r->has_te && !r->chunked) {
-		answer_error(x, sh, c, 411, "error: only Transfer-Encoding: chunked is read\n", true);
+		in_http_answer_error(x, sh, c, 411, "error: only Transfer-Encoding: chunked is read\n", true);
 		return 0;
 	}
 	if (check(x, sh, c, r)) {
@@ -608,7 +400,7 @@ static int request(struct dp_input *in, struct shard *sh, struct http_shard *x, 
 	if (in_http_auth_check(&((const struct in_http_cfg *)in->cfg)->auth, r, time(NULL),
 			       x->tenant_buf, &x->tenant, &why)) {
 		char buf[512];
-		answer(x, sh, c, buf, in_http_auth_answer(why, !r->keep_alive, buf, sizeof(buf)));
+		in_http_answer(x, sh, c, buf, in_http_auth_answer(why, !r->keep_alive, buf, sizeof(buf)));
 		c->eof = c->eof || !r->keep_alive;
 		DP_CNT_ADD(si->cnt.auth_failed, 1);
 		return 0;
@@ -621,7 +413,7 @@ static int request(struct dp_input *in, struct shard *sh, struct http_shard *x, 
 		return 0;
 	}
 	const struct in_http_cfg *cfg = in->cfg;
-	if (*done == 0 && limits(x, sh, c, r, body, blen, n))
+	if (*done == 0 && in_http_limits(x, sh, c, r, body, blen, n))
 		return 0;
 	x->raddr.len = 0;
 	const struct psr_http_str *xff = ((const struct in_http_cfg *)in->cfg)->add_remote_addr ?
@@ -661,7 +453,7 @@ static int request(struct dp_input *in, struct shard *sh, struct http_shard *x, 
 				in_http_dd_key(r->path.p, r->path.len, x->tenant.p, x->tenant.len, body, blen),
 				sh->now_real_ns / 1000000, &x->released, x->seq.tail - 1,
 				x->seq.tail == x->seq.head);
-	answer_ok(x, sh, c, n, false);
+	in_http_answer_ok(x, sh, c, n, false);
 	if (!r->keep_alive)
 		c->eof = true;
 	return 0;
