@@ -11,6 +11,11 @@ for every answer, as an agent does) into sluice with the null output.
                    option, the sender does not wait); --gzip:
                    CompressedPackedForward
 
+--in-key 'Key Value' (repeatable) adds keys to the input's section (the
+http input's Rate_Limit, Dedupe_Window, Accepted_Response ...); --distinct
+makes every request's body differ (its first record numbered), as a
+dedupe table sees real traffic.
+
 Prints one JSON line: records/s, records per CPU-second of sluice, and the
 senders' CPU-seconds (a sender near 1 CPU-second per second of wall time is
 the bottleneck).
@@ -48,8 +53,11 @@ def records(batch):
              'user': {'id': i, 'name': 'u%d' % i}, 'n': i} for i in range(batch)]
 
 
-def http_request(batch, extra_headers=''):
-    payload = json.dumps(records(batch)).encode()
+def http_request(batch, extra_headers='', seq=None):
+    recs = records(batch)
+    if seq is not None:
+        recs[0]['seq'] = '%012d' % seq   # fixed width: every body the same length
+    payload = json.dumps(recs).encode()
     head = ('POST /bench HTTP/1.1\r\nHost: b\r\nContent-Type: application/json\r\n%s'
             'Content-Length: %d\r\n\r\n' % (extra_headers, len(payload))).encode()
     return head + payload
@@ -109,13 +117,18 @@ def sender(a, port, seconds, q):
     ack = a.proto == 'forward' and not a.no_ack
     # the same batch each time; a forward chunk id is per message, so a
     # few are prepared and used in turn
-    msgs = [http_request(a.batch)] if a.proto == 'http' else \
+    msgs = [http_request(a.batch, seq=0 if a.distinct else None)] if a.proto == 'http' else \
         [forward_message(a.batch, ack, a.gzip, i) for i in range(8)]
+    if a.distinct and a.proto == 'http':
+        base = os.getpid() * 10 ** 7
+        at = msgs[0].index(b'"seq": "') + 8   # the number, rewritten in place
     n, buf = 0, b''
     t0 = time.monotonic()
     c0 = time.process_time()
     while time.monotonic() - t0 < seconds:
         m = msgs[n % len(msgs)]
+        if a.distinct and a.proto == 'http':
+            m = m[:at] + b'%012d' % (base + n) + m[at + 12:]
         s.sendall(m)
         if a.proto == 'http':
             buf = http_answer(s, buf)
@@ -149,6 +162,8 @@ def main():
     ap.add_argument('--seconds', type=float, default=10)
     ap.add_argument('--no-ack', action='store_true', help='forward: no chunk option, no waiting')
     ap.add_argument('--gzip', action='store_true', help='forward: CompressedPackedForward')
+    ap.add_argument('--in-key', action='append', default=[], help="'Key Value' for the input")
+    ap.add_argument('--distinct', action='store_true', help='http: every body differs')
     a = ap.parse_args()
     port = free_port()
     d = tempfile.mkdtemp(prefix='ingest-bench-')
@@ -156,8 +171,9 @@ def main():
     stats = os.path.join(d, 'stats.json')
     with open(conf, 'w') as f:
         f.write('[SERVICE]\n    Flush 0.2\n    Stats_File %s\n    Stats_Interval 0.2\n'
-                '[INPUT]\n    Name %s\n    Listen 127.0.0.1\n    Port %d\n'
-                '[OUTPUT]\n    Name null\n    Match *\n' % (stats, a.proto, port))
+                '[INPUT]\n    Name %s\n    Listen 127.0.0.1\n    Port %d\n%s'
+                '[OUTPUT]\n    Name null\n    Match *\n'
+                % (stats, a.proto, port, ''.join('    %s\n' % kv for kv in a.in_key)))
     err = open(os.path.join(d, 'stderr'), 'w')
     sl = subprocess.Popen([a.sluice, '-c', conf], stderr=err, stdout=subprocess.DEVNULL)
     try:
@@ -184,7 +200,8 @@ def main():
     finally:
         sl.terminate()
         sl.wait(30)
-    print(json.dumps({'scenario': '%s-in-null' % a.proto, 'conns': a.conns, 'batch': a.batch,
+    print(json.dumps({'scenario': '%s-in-null' % a.proto, 'in_keys': a.in_key, 'conns': a.conns,
+                      'batch': a.batch, 'distinct': a.distinct,
                       'ack': a.proto == 'http' or not a.no_ack, 'gzip': a.gzip,
                       'records_sent': sent, 'records_in': got,
                       'wall_s': round(wall, 2), 'records_per_s': round(got / wall),
