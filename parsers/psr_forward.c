@@ -245,6 +245,58 @@ int psr_fwd_next(struct psr_fwd_iter *it, struct psr_fwd_entry *e)
 	return time_record(p + hdr, end, e) ? -EINVAL : 1;
 }
 
+int psr_fwd_next_loose(const uint8_t **pp, const uint8_t *end, struct psr_fwd_entry *e, bool *timed)
+{
+	const uint8_t *p = *pp;
+	if (p >= end)
+		return 0;
+	size_t sz = dp_mp_object_size(p, (size_t)(end - p));
+	if (!sz) {
+		*pp = end;
+		return -EBADMSG;
+	}
+	*pp = p + sz;
+	*timed = false;
+	if (dp_mp_type_hdr(p[0]) == DP_T_MAP) {
+		e->rec = p;
+		e->rec_len = sz;
+		return 1;
+	}
+	uint32_t n;
+	size_t hdr;
+	if (!dp_mp_container(p, sz, false, &n, &hdr) || n != 2 || time_record(p + hdr, p + sz, e))
+		return -EINVAL;
+	*timed = true;
+	return 1;
+}
+
+int psr_fwd_record(struct dp_chunk *c, const void *p, size_t len)
+{
+	const uint8_t *q = p, *e = q + len;
+	uint32_t n;
+	size_t hdr;
+	if (!dp_mp_container(q, len, true, &n, &hdr))
+		return -EINVAL;
+	q += hdr;
+	for (uint32_t i = 0; i < n; i++) {
+		bool bin;
+		size_t kh, kl;
+		if (q >= e || !dp_mp_strbin(q, (size_t)(e - q), &bin, &kh, &kl) || bin ||
+		    kl > UINT16_MAX)
+			return -EINVAL;
+		const char *k = (const char *)q + kh;
+		q += kh + kl;
+		size_t vs = q < e ? dp_mp_object_size(q, (size_t)(e - q)) : 0;
+		if (!vs)
+			return -EINVAL;
+		dp_chunk_field_begin(c, k, kl);
+		dp_chunk_write(c, q, vs);
+		dp_chunk_field_end(c, dp_mp_type(q, vs));
+		q += vs;
+	}
+	return 0;
+}
+
 struct psr_fwd_gz {
 	z_stream z;
 };

@@ -68,6 +68,19 @@ void psr_fwd_iter_init(struct psr_fwd_iter *it, const struct psr_fwd_msg *m, con
  * iteration is over). */
 int psr_fwd_next(struct psr_fwd_iter *it, struct psr_fwd_entry *e);
 
+/* A stream of msgpack records (the http input's msgpack bodies): each
+ * object a map (a record without time: *timed false) or an event [time,
+ * map] (time as here: an integer, a float, an EventTime, or [time,
+ * metadata]). *p moves past the object. 1 with *e set, 0 at the end,
+ * -EINVAL for a bad object (skipped), -EBADMSG when the rest cannot be
+ * walked (*p at end). */
+int psr_fwd_next_loose(const uint8_t **p, const uint8_t *end, struct psr_fwd_entry *e, bool *timed);
+
+struct dp_chunk;
+/* The map at p written into c's open record, field by field as it came
+ * (keys must be strings: the chunk's index is by name). 0 or -EINVAL. */
+int psr_fwd_record(struct dp_chunk *c, const void *p, size_t len);
+
 /* A zlib stream kept per shard, so that a compressed message costs no
  * allocation: NULL when out of memory. */
 struct psr_fwd_gz;

@@ -200,35 +200,12 @@ static void *ctx_create(struct dp_input *in, unsigned shard)
 	return x;
 }
 
-/* One record: the map at p, written field by field as it came (keys must
- * be strings: the chunk's index is by name). */
+/* One record: the map at p (psr_fwd_record), with the entry's time. */
 static int parse(struct dp_chunk *c, const char *p, size_t len, void *ctx)
 {
 	struct fwd_shard *x = ctx;
-	const uint8_t *q = (const uint8_t *)p, *e = q + len;
-	uint32_t n;
-	size_t hdr;
 	dp_chunk_rec_set_time(c, x->sec, x->nsec);
-	if (!dp_mp_container(q, len, true, &n, &hdr))
-		return -EINVAL;
-	q += hdr;
-	for (uint32_t i = 0; i < n; i++) {
-		bool bin;
-		size_t kh, kl;
-		if (q >= e || !dp_mp_strbin(q, (size_t)(e - q), &bin, &kh, &kl) || bin ||
-		    kl > UINT16_MAX)
-			return -EINVAL;
-		const char *k = (const char *)q + kh;
-		q += kh + kl;
-		size_t vs = q < e ? dp_mp_object_size(q, (size_t)(e - q)) : 0;
-		if (!vs)
-			return -EINVAL;
-		dp_chunk_field_begin(c, k, kl);
-		dp_chunk_write(c, q, vs);
-		dp_chunk_field_end(c, dp_mp_type(q, vs));
-		q += vs;
-	}
-	return 0;
+	return psr_fwd_record(c, p, len);
 }
 
 /* The entries of a CompressedPackedForward message, inflated into the

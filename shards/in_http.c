@@ -7,7 +7,9 @@
  * head. The body (gunzipped for Content-Encoding: gzip) is checked whole
  * and cut into records by psr_json_batch.c: an object, objects one after
  * another (NDJSON), or arrays of objects; each record is then written by
- * psr_json_parse. A form (application/x-www-form-urlencoded) is one
+ * psr_json_parse. A msgpack body (application/msgpack, sluice's own:
+ * Fluent Bit takes JSON and forms only) is maps or [time, map] events one
+ * after another, written by psr_fwd_record. A form (application/x-www-form-urlencoded) is one
  * record of its pairs. The tag is the request's path without its '/' (URL
  * decoded, characters other than letters, digits, '_' and '.' made '_', as
  * Fluent Bit does), the input's Tag for "/", or a record's Tag_Key value.
@@ -117,6 +119,7 @@ static void ctx_destroy(void *ctx)
 	psr_fwd_gz_destroy(x->gz);
 	free(x->gz_buf);
 	free(x->recs);
+	free(x->mtimes);
 	free(x->dbuf);
 	free(x->fbuf);
 	shard_seq_fini(&x->seq);
@@ -168,7 +171,10 @@ static void put_last(struct dp_chunk *c, const char *k, size_t klen, struct psr_
 static int parse(struct dp_chunk *c, const char *p, size_t len, void *ctx)
 {
 	struct http_shard *x = ctx;
-	int rc = x->form ? parse_form(x, c, p, len) : psr_json_parse(c, p, len);
+	if (x->mp && x->cur_mt.timed)
+		dp_chunk_rec_set_time(c, x->cur_mt.sec, x->cur_mt.nsec);
+	int rc = x->form ? parse_form(x, c, p, len) : x->mp ? psr_fwd_record(c, p, len) :
+		 psr_json_parse(c, p, len);
 	const char *tk = ((const struct in_http_cfg *)x->in->cfg)->auth.tenant_key;
 	if (!rc && x->raddr.len)
 		put_last(c, "REMOTE_ADDR", 11, x->raddr);
@@ -309,6 +315,36 @@ static long form_of(struct http_shard *x, const char *body, size_t len)
 }
 
 /* The records of the body, in x->recs: how many, or -1 (answered). */
+/* A msgpack body: maps and [time, map] events one after another, each a
+ * record (psr_fwd_next_loose); any bad object refuses the whole body. */
+static long mp_of(struct http_shard *x, const char *body, size_t len)
+{
+	const uint8_t *p = (const uint8_t *)body, *end = p + len;
+	struct psr_fwd_entry e;
+	bool timed;
+	long n = 0;
+	int rc;
+	if (!x->mtimes && !(x->mtimes = malloc(x->nrec_cap * sizeof(*x->mtimes))))
+		return -1;
+	while ((rc = psr_fwd_next_loose(&p, end, &e, &timed)) == 1) {
+		if ((size_t)n == x->nrec_cap) {   /* grown to the largest batch, kept */
+			size_t cap = 2 * x->nrec_cap;
+			struct psr_json_rec *a = realloc(x->recs, cap * sizeof(*a));
+			if (a)
+				x->recs = a;
+			struct http_mtime *t = a ? realloc(x->mtimes, cap * sizeof(*t)) : NULL;
+			if (!t)
+				return -1;
+			x->mtimes = t;
+			x->nrec_cap = cap;
+		}
+		x->recs[n] = (struct psr_json_rec){ .off = (uint32_t)((const char *)e.rec - body),
+						    .len = (uint32_t)e.rec_len };
+		x->mtimes[n++] = (struct http_mtime){ e.sec, e.nsec, timed };
+	}
+	return rc == 0 && n ? n : -1;
+}
+
 static long records_of(struct http_shard *x, struct shard *sh, struct shard_conn *c,
 		       const struct psr_http_req *r, const char *body, size_t len)
 {
@@ -319,8 +355,8 @@ static long records_of(struct http_shard *x, struct shard *sh, struct shard_conn
 			return -1;
 		x->nrec_cap = 64;
 	}
-	if (x->form) {
-		long n = len < UINT32_MAX ? form_of(x, body, len) : -1;
+	if (x->form || x->mp) {
+		long n = len >= UINT32_MAX ? -1 : x->form ? form_of(x, body, len) : mp_of(x, body, len);
 		if (n < 0)
 			in_http_answer_error(x, sh, c, 400, "error: invalid payload\n", !r->keep_alive);
 		return n;
@@ -348,6 +384,7 @@ static int check(struct http_shard *x, struct shard *sh, struct shard_conn *c,
 {
 	bool close = !r->keep_alive;
 	const char *err = NULL;
+	x->form = x->mp = false;
 	if (!r->path.len || r->path.p[0] != '/' || (r->minor == 1 && !r->host.len))
 		err = "error: invalid request\n";
 	else if (psr_http_str_is(r->method, "GET") && r->path.len == 7 &&
@@ -359,6 +396,9 @@ static int check(struct http_shard *x, struct shard *sh, struct shard_conn *c,
 		err = "error: header 'Content-Type' is not set\n";
 	else if ((x->form = psr_http_str_is(r->content_type, "application/x-www-form-urlencoded")))
 		err = NULL;
+	else if ((x->mp = type_is(r->content_type, "application/msgpack") ||
+			  type_is(r->content_type, "application/x-msgpack")))
+		err = NULL;   /* sluice: Fluent Bit's in_http takes JSON and forms only */
 	else if (!type_is(r->content_type, "application/json") &&
 		 !type_is(r->content_type, "application/x-ndjson"))
 		err = "error: invalid 'Content-Type'\n";
@@ -435,6 +475,8 @@ static int request(struct dp_input *in, struct shard *sh, struct http_shard *x, 
 		const struct psr_json_rec *rec = &x->recs[i];
 		const char *t = tag;
 		size_t tl = tag_len;
+		if (x->mp)
+			x->cur_mt = x->mtimes[i];
 		if (rec->has_tag && rec->tag_len) {
 			tl = x->form ? rec->tag_len :
 			     rec_tag(body + rec->tag_off, rec->tag_len, rec->tag_escaped, x->rtag);

@@ -54,6 +54,11 @@ struct http_shard {
 	char *fbuf;                 /* a form's value being decoded, grown to the largest body */
 	size_t fbuf_cap;
 	bool form;                  /* the request's body is x-www-form-urlencoded */
+	bool mp;                    /* the request's body is msgpack (records, events) */
+	struct http_mtime {         /* [nrec_cap] with mp: each record's time, if it had one */
+		uint32_t sec, nsec;
+		bool timed;
+	} *mtimes, cur_mt;          /* cur_mt: the record being written */
 	struct psr_http_str raddr;  /* Add_Remote_Addr: this request's, or len 0 */
 	struct psr_http_str tenant; /* this request's tenant (in_http_auth_check), or len 0 */
 	char tenant_buf[IN_HTTP_TENANT_MAX];

@@ -33,7 +33,7 @@ import threading
 import time
 
 from harness import check, check_eq, conf, free_port, main, service
-from mpack import mp_all
+from mpack import EventTime, mp_all, mp_encode
 
 JSON = {'Content-Type': 'application/json'}
 
@@ -136,6 +136,39 @@ def test_tags_and_bodies(t):
              'Tag_Key: the value is the tag, the key stays in the record')
     check_eq(records(t, 'other'), [{'n': 14}, {'tk': 5, 'n': 15}],
              'without the key (or not a string): the path\'s tag')
+
+
+def test_msgpack_bodies(t):
+    """Content-Type application/msgpack (sluice's own, the ingest issue
+    asks for it; Fluent Bit's in_http takes JSON and forms only): maps and
+    [time, map] events one after another, each a record; an event's time
+    (integer, EventTime) is the record's; a bad object refuses the whole
+    body with 400, nothing of it kept; a JSON request after it on the
+    connection is served."""
+    port = free_port()
+    sl = t.sluice(conf(service(t), http_in(port), *outs(t, ['mp', 'js'])))
+    c = http.client.HTTPConnection('127.0.0.1', port, timeout=10)
+    MP = {'Content-Type': 'application/msgpack'}
+    body = (mp_encode({'n': 1, 'nested': {'a': [1, None, True]}}) +
+            mp_encode([1700000000, {'n': 2}]) +
+            mp_encode([EventTime(1700000001, 500), {'n': 3}]))
+    check_eq(post(c, '/mp', body, MP)[0], 201, 'a map and two events')
+    check_eq(post(c, '/mp', mp_encode({'n': 4}) + mp_encode('not a record'), MP)[0], 400,
+             'a bad object: 400')
+    check_eq(post(c, '/mp', mp_encode({'n': 5})[:-1], MP)[0], 400, 'a cut object: 400')
+    check_eq(post(c, '/js', '{"n":6}')[0], 201, 'a JSON request after them on the connection')
+    check_eq(post(c, '/mp', mp_encode({'n': 7}), {'Content-Type': 'application/x-msgpack'})[0], 201,
+             'application/x-msgpack too')
+    c.close()
+    sl.wait_stats(lambda st: st['totals']['out'] >= 5, 15, 'all records out')
+    check_eq(sl.stop(), 0, 'sluice exits 0 on SIGTERM')
+    with open(t.path('mp'), 'rb') as f:
+        evs = mp_all(f.read())
+    check_eq([ev[1] for ev in evs], [{'n': 1, 'nested': {'a': [1, None, True]}}, {'n': 2}, {'n': 3}, {'n': 7}],
+             'the records, in order, nothing of the refused bodies')
+    check_eq([(ev[0][1], ev[0][2]) for ev in evs[1:3]], [(1700000000, 0), (1700000001, 500)],
+             "the events' times kept, nanoseconds included")
+    check_eq(records(t, 'js'), [{'n': 6}], 'the JSON record')
 
 
 def test_form_and_remote_addr(t):
@@ -427,7 +460,8 @@ def test_tls(t):
 
 
 if __name__ == '__main__':
-    main([test_tags_and_bodies, test_form_and_remote_addr, test_keepalive_and_success_headers,
+    main([test_tags_and_bodies, test_msgpack_bodies, test_form_and_remote_addr,
+          test_keepalive_and_success_headers,
           test_errors_keep_the_connection, test_too_large_and_chunked, test_chunked,
           test_answers_do_not_wait_for_flush, test_expect_continue, test_answer_waits_for_output,
           test_answer_filesystem_storage, test_tls])

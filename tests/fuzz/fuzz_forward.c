@@ -4,7 +4,9 @@
  * one piece), and each frame is decoded as a Forward protocol message
  * (psr_forward.h) and its entries walked, gunzipped when compressed.
  * Entries and records must lie inside the frame (or the gunzip buffer);
- * an iteration must end.
+ * an iteration must end. The whole input is also walked as an http
+ * msgpack body (psr_fwd_next_loose) and each record written into a chunk
+ * (psr_fwd_record), as the http input does.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -49,15 +51,47 @@ static void walk(const uint8_t *p, size_t len)
 	}
 }
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+static struct dp_chunk chunk;
+static struct dp_rec recs[DP_CHUNK_RECS];
+static struct dp_field fields[DP_CHUNK_FIELDS];
+static uint8_t cdata[DP_CHUNK_DATA];
+
+/* The http input's msgpack bodies: maps and [time, map] events. */
+static void loose(const uint8_t *in, size_t size)
 {
+	const uint8_t *p = in, *end = in + size;
+	struct psr_fwd_entry e;
+	bool timed;
+	int rc;
+	size_t steps = 0;
+	while ((rc = psr_fwd_next_loose(&p, end, &e, &timed)) != 0) {
+		if (++steps > size + 1 || p > end)
+			abort();
+		if (rc != 1)
+			continue;
+		if (e.rec < in || e.rec + e.rec_len > end || (timed && e.nsec >= 1000000000u))
+			abort();
+		dp_chunk_reset(&chunk);
+		dp_chunk_rec_begin(&chunk, e.sec, e.nsec);
+		if (psr_fwd_record(&chunk, e.rec, e.rec_len) == 0)
+			dp_chunk_rec_end(&chunk);
+		else
+			dp_chunk_rec_abort(&chunk);
+	}
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *in, size_t size)
+{
+	if (!chunk.recs)
+		dp_chunk_init(&chunk, recs, fields, cdata);
+	loose(in, size);
 	if (!gz && !(gz = psr_fwd_gz_create()))
 		abort();
 	struct psr_framer f;
 	struct psr_frame out[8];
 	unsigned nf, nover;
 	psr_framer_init(&f, PSR_FRAME_MSGPACK, 4096, NULL, 0);
-	const char *p = (const char *)data;
+	const char *p = (const char *)in;
 	size_t len = size;
 	do {
 		size_t used = psr_frame_burst(&f, p, len, out, 8, &nf, &nover);
