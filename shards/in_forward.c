@@ -262,15 +262,7 @@ static void ack(struct fwd_shard *x, struct shard *sh, struct shard_conn *c,
 	size_t n = 5 + dp_mp_str_hdr(msg + 5, m->chunk_len);
 	memcpy(msg + n, m->chunk, m->chunk_len);
 	n += m->chunk_len;
-	if (x->seq.tail == x->seq.head) {
-		shard_conn_reply(sh, c, msg, n);
-		return;
-	}
-	if (shard_conn_ack_add(sh, c, x->seq.tail - 1, msg, n)) {
-		/* out of memory: the sender would wait for ever; close it */
-		c->closing = true;
-		shard_conn_ready(sh, c);
-	}
+	shard_conn_answer(sh, c, x->seq.head, x->seq.tail, msg, n);
 }
 
 static int frame(struct dp_input *in, struct shard *sh, void *ctx, void *conn, const char *p,

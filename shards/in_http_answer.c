@@ -70,15 +70,7 @@ int in_http_ok_setup(struct dp_input *in, struct in_http_cfg *cfg, struct dp_err
 void in_http_answer(struct http_shard *x, struct shard *sh, struct shard_conn *c, const char *msg,
 		   size_t n)
 {
-	if (x->seq.tail == x->seq.head) {
-		shard_conn_reply(sh, c, msg, n);
-		return;
-	}
-	if (shard_conn_ack_add(sh, c, x->seq.tail - 1, msg, n)) {
-		/* out of memory: the client would wait for ever; close it */
-		c->closing = true;
-		shard_conn_ready(sh, c);
-	}
+	shard_conn_answer(sh, c, x->seq.head, x->seq.tail, msg, n);
 }
 
 /* An error answer, Fluent Bit's text as its body; `close`: the connection

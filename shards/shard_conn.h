@@ -77,6 +77,13 @@ int shard_conn_reply(struct shard *sh, struct shard_conn *c, const void *msg, si
  * number `after` and all before it are released. 0 or -ENOMEM. */
 int shard_conn_ack_add(struct shard *sh, struct shard_conn *c, uint64_t after, const void *msg,
 		       size_t len);
+/* msg for c in its turn, after the chunks an input numbered so far
+ * ([head, tail) of its shard_seq are out): at once when none is out, else
+ * queued (shard_conn_ack_add) for when chunk tail - 1 is released. Out of
+ * memory to queue it: the connection is closed (its sender would wait for
+ * ever). */
+void shard_conn_answer(struct shard *sh, struct shard_conn *c, uint64_t head, uint64_t tail,
+		       const void *msg, size_t len);
 /* Input si's chunks below `head` are released: write every queued reply
  * of its connections that waited for them, in order. */
 void shard_conn_acks_due(struct shard *sh, struct shard_in *si, uint64_t head);

@@ -81,3 +81,16 @@ void shard_conn_acks_due(struct shard *sh, struct shard_in *si, uint64_t head)
 			shard_conn_ready(sh, c);
 	}
 }
+
+void shard_conn_answer(struct shard *sh, struct shard_conn *c, uint64_t head, uint64_t tail,
+		       const void *msg, size_t len)
+{
+	if (tail == head) {
+		shard_conn_reply(sh, c, msg, len);
+		return;
+	}
+	if (shard_conn_ack_add(sh, c, tail - 1, msg, len)) {
+		c->closing = true;
+		shard_conn_ready(sh, c);
+	}
+}
