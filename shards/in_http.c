@@ -408,6 +408,11 @@ static int check(struct http_shard *x, struct shard *sh, struct shard_conn *c,
 	return -1;
 }
 
+/* frame_done's high bit: the request passed its ingest limits. Counts
+ * stay below it: a body is under 4 GiB (records_of) and a record takes
+ * two bytes at least. */
+#define HTTP_ADMITTED (1u << 31)
+
 /* One request: its records emitted and its answer sent or owed. */
 static int request(struct dp_input *in, struct shard *sh, struct http_shard *x, struct shard_conn *c,
 		   const char *p, size_t len, uint32_t *done)
@@ -453,7 +458,9 @@ static int request(struct dp_input *in, struct shard *sh, struct http_shard *x, 
 		return 0;
 	}
 	const struct in_http_cfg *cfg = in->cfg;
-	if (*done == 0 && in_http_limits(x, sh, c, r, body, blen, n))
+	/* once per request: a frame that ran out of memory at its first
+	 * record comes again with HTTP_ADMITTED, its tokens already taken */
+	if (!(*done & HTTP_ADMITTED) && in_http_limits(x, sh, c, r, body, blen, n))
 		return 0;
 	x->raddr.len = 0;
 	const struct psr_http_str *xff = ((const struct in_http_cfg *)in->cfg)->add_remote_addr ?
@@ -471,7 +478,7 @@ static int request(struct dp_input *in, struct shard *sh, struct http_shard *x, 
 	const char *tag = tag_len ? x->tag : in->tag;
 	if (!tag_len)
 		tag_len = in->tag_len;
-	for (uint32_t i = *done; i < (uint32_t)n; i++) {
+	for (uint32_t i = *done & ~HTTP_ADMITTED; i < (uint32_t)n; i++) {
 		const struct psr_json_rec *rec = &x->recs[i];
 		const char *t = tag;
 		size_t tl = tag_len;
@@ -483,7 +490,7 @@ static int request(struct dp_input *in, struct shard *sh, struct http_shard *x, 
 			t = x->rtag;
 		}
 		if (shard_emit_tagged(sh, in->id, t, tl, body + rec->off, rec->len) == -EAGAIN) {
-			*done = i;
+			*done = i | HTTP_ADMITTED;
 			return -EAGAIN;
 		}
 		if (si->open && si->open->nrecs)

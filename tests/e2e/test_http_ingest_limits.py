@@ -216,6 +216,42 @@ def test_two_xx_means_stored(t):
     check_eq(sorted(r['i'] for r in records(t, 'out')), list(range(500)), 'the whole batch, once')
 
 
+def test_rate_limit_under_backpressure(t):
+    """A batch held back by backpressure takes its tokens once. The
+    output is blocked on a FIFO; the input's pool is 3 chunks of 1,024
+    records (Mem_Buf_Limit 100k, 1 shard). A first request of 3,072
+    records fills it exactly, so the second, pipelined behind it, runs out
+    of memory at its first record and comes again once chunks are back:
+    the limits must not be checked again (a batch already admitted would
+    be charged twice, and answered 429)."""
+    port = free_port()
+    fifo = t.path('held')
+    os.mkfifo(fifo)
+    # a bucket of 4,272: both batches (3,072 + 1,000) and 200 more, not
+    # the second twice (the refill, 71 a second, needs 11 s for that)
+    sl = t.sluice(conf(service(t, Shards=1), http_in(port, Rate_Limit=4272, Mem_Buf_Limit='100k'),
+                       out(t, 'held', 'held')))
+    one, two = batch(3072), batch(1000, 10000)
+    s = socket.create_connection(('127.0.0.1', port))
+    s.sendall(b''.join(('POST /held HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n'
+                        'Content-Length: %d\r\n\r\n%s' % (len(b), b)).encode() for b in (one, two)))
+    st = sl.wait_stats(lambda st: st['inputs']['http.0']['records'] >= 3072 and
+                       st['inputs']['http.0']['pool_chunks_in_use'] >= 3, 15, 'the pool full')
+    check_eq(st['inputs']['http.0']['records'], 3072, 'the second batch waits for memory')
+    got = []
+    reader = threading.Thread(target=lambda: got.append(open(fifo, 'rb').read()), daemon=True)
+    reader.start()
+    check_eq([r[0] for r in read_responses(s, 2, timeout=30)], [201, 201],
+             'both accepted: the second\'s tokens taken once, however often it came again')
+    s.close()
+    sl.wait_stats(lambda s: s['totals']['out'] >= 4072, 30, 'records out')
+    check_eq(sl.stats()['inputs']['http.0']['limited'], 0, 'nothing refused')
+    check_eq(sl.stop(), 0, 'exit status')
+    reader.join(10)
+    held = [ev[1]['i'] for ev in mp_all(got[0])] if got else []
+    check_eq(sorted(held), list(range(3072)) + list(range(10000, 11000)), 'both batches, once')
+
+
 def test_config_errors(t):
     import subprocess
     from harness import SLUICE
@@ -231,4 +267,4 @@ def test_config_errors(t):
 
 
 if __name__ == '__main__':
-    main([test_max_batch_records, test_rate_limit, test_dedupe, test_dedupe_in_flight, test_two_xx_means_stored, test_config_errors])
+    main([test_max_batch_records, test_rate_limit, test_dedupe, test_dedupe_in_flight, test_two_xx_means_stored, test_rate_limit_under_backpressure, test_config_errors])
