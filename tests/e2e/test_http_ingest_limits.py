@@ -16,6 +16,10 @@ https://docs.fluentbit.io/manual/5.0/data-pipeline/inputs/http):
 - Accepted_Response json: {"status":"accepted","received_count":N}.
 - The 2xx means stored: with storage.type filesystem, kill -9 right after
   the answer, restart, and the batch is delivered.
+- A batch held back by backpressure is charged its tokens once.
+- Without Accepted_Response the 2xx is Fluent Bit's byte for byte; bad
+  bodies among good ones on a keep-alive connection: a 400 each, the
+  good ones kept.
 """
 import http.client
 import json
@@ -252,6 +256,57 @@ def test_rate_limit_under_backpressure(t):
     check_eq(sorted(held), list(range(3072)) + list(range(10000, 11000)), 'both batches, once')
 
 
+def test_fluent_bit_answer_unchanged(t):
+    """Without Accepted_Response the 2xx is Fluent Bit's byte for byte
+    (plugins/in_http/http_prot.c send_response: 201, empty body), the
+    limits on or off."""
+    want = b'HTTP/1.1 201 Created\r\nServer: sluice\r\nContent-Length: 0\r\n\r\n'
+    for kv in ({}, dict(Max_Batch_Records=100, Rate_Limit=6000, Dedupe_Window=60)):
+        port = free_port()
+        sl = t.sluice(conf(service(t), http_in(port, **kv), out(t)), name='fb%d' % len(kv))
+        s = raw_post(port, batch(2), path='/a')
+        s.settimeout(10)
+        got = b''
+        while len(got) < len(want) and not got.endswith(b'\r\n\r\n'):
+            d = s.recv(4096)
+            if not d:
+                break
+            got += d
+        check_eq(got, want, 'the answer, byte for byte, with %r' % kv)
+        s.close()
+        check_eq(sl.stop(), 0, 'exit status')
+
+
+def test_malformed_neighbours(t):
+    """With every limit on: bad bodies pipelined among good ones on one
+    keep-alive connection each get a 400 saying why; every good batch is
+    answered in its place and kept, in order."""
+    port = free_port()
+    sl = t.sluice(conf(service(t), http_in(port, Max_Batch_Records=100, Rate_Limit=6000,
+                                           Dedupe_Window=60, Accepted_Response='json'), out(t)))
+    reqs = [('{"i":0}', 'application/json'), ('{"i":', 'application/json'),
+            ('[{"i":1},{"i":2}]', 'application/json'), ('[1,2]', 'application/json'),
+            ('{"i":3}', 'application/json'), ('{"i":4}', 'text/plain'),
+            ('{"i":5}\n{"i":6}', 'application/x-ndjson'), ('{"a":1}}', 'application/json'),
+            ('{"i":7}', 'application/json')]
+    s = socket.create_connection(('127.0.0.1', port))
+    s.sendall(b''.join(('POST /a HTTP/1.1\r\nHost: t\r\nContent-Type: %s\r\nContent-Length: %d'
+                        '\r\n\r\n%s' % (ct, len(b), b)).encode() for b, ct in reqs))
+    got = read_responses(s, len(reqs))
+    check_eq([g[0] for g in got], [201, 400, 201, 400, 201, 400, 201, 400, 201],
+             'answered in order, a 400 for each bad body')
+    for g in got:
+        if g[0] == 400:
+            check(g[1].startswith(b'error: '), 'the 400 says why', repr(g[1]))
+    check_eq([json.loads(g[1])['received_count'] for g in got if g[0] == 201], [1, 2, 1, 2, 1],
+             'each accepted request\'s count')
+    s.close()
+    sl.wait_stats(lambda st: st['totals']['out'] >= 7, 15, 'records out')
+    check_eq(sl.stats()['inputs']['http.0']['malformed'], 4, 'the bad ones counted malformed')
+    check_eq(sl.stop(), 0, 'exit status')
+    check_eq([r['i'] for r in records(t)], [0, 1, 2, 3, 5, 6, 7], 'every good record, in order')
+
+
 def test_config_errors(t):
     import subprocess
     from harness import SLUICE
@@ -267,4 +322,5 @@ def test_config_errors(t):
 
 
 if __name__ == '__main__':
-    main([test_max_batch_records, test_rate_limit, test_dedupe, test_dedupe_in_flight, test_two_xx_means_stored, test_rate_limit_under_backpressure, test_config_errors])
+    main([test_max_batch_records, test_rate_limit, test_dedupe, test_dedupe_in_flight, test_two_xx_means_stored, test_rate_limit_under_backpressure, test_fluent_bit_answer_unchanged, test_malformed_neighbours,
+          test_config_errors])
