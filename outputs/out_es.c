@@ -34,6 +34,7 @@
 #include "dp_log.h"
 #include "dp_pipeline.h"
 #include "dp_time.h"
+#include "dp_base64.h"
 #include "out_es.h"
 #include "out_http.h"
 #include "out_httpc.h"
@@ -69,6 +70,8 @@ struct out_es_cfg {
 	bool trace_error;
 	char *compress;
 	char *pipeline;
+	char *http_api_key;         /* es only */
+	char *cloud_id, *cloud_auth;
 	/* set by setup */
 	char *uri;
 	size_t resp_cap;
@@ -83,56 +86,74 @@ struct out_es_cfg {
  * (plugins/out_es/es_conf.c and plugins/out_opensearch/opensearch.c
  * config_map; docs.fluentbit.io .../outputs/elasticsearch and
  * .../outputs/opensearch). The two share them. */
+#define ES_OPTS \
+	{ "Host", DP_OPT_STR, "127.0.0.1", C(hc.host), NULL, 0, 0, 0, "Host name or IP address of the server." }, \
+	{ "Port", DP_OPT_INT, "9200", C(hc.port), NULL, 1, 65535, 0, "TCP port of the server." }, \
+	{ "Path", DP_OPT_STR, "", C(path), NULL, 0, 0, 0, \
+	  "Path prefix of the bulk API behind a reverse proxy: requests go to Path/_bulk." }, \
+	{ "Index", DP_OPT_STR, "fluent-bit", C(index), NULL, 0, 0, 0, "Index of the documents (without Logstash_Format)." }, \
+	{ "Type", DP_OPT_STR, "_doc", C(type), NULL, 0, 0, 0, "Mapping type (_type) of the documents." }, \
+	{ "Suppress_Type_Name", DP_OPT_BOOL, "off", C(suppress_type), NULL, 0, 0, 0, \
+	  "Leave _type out of the action lines (Elasticsearch 7 and later, OpenSearch)." }, \
+	{ "Logstash_Format", DP_OPT_BOOL, "off", C(logstash), NULL, 0, 0, 0, \
+	  "Index named Logstash_Prefix, Logstash_Prefix_Separator and the record's date in " \
+	  "Logstash_DateFormat (logstash-2024.01.31)." }, \
+	{ "Logstash_Prefix", DP_OPT_STR, "logstash", C(prefix), NULL, 0, 0, 0, \
+	  "Logstash_Format: first part of the index name." }, \
+	{ "Logstash_Prefix_Key", DP_OPT_STR, NULL, C(prefix_key), NULL, 0, 0, 0, \
+	  "Logstash_Format: a top-level record key (or $key) whose string value replaces Logstash_Prefix; " \
+	  "records without it use Logstash_Prefix." }, \
+	{ "Logstash_Prefix_Separator", DP_OPT_STR, "-", C(separator), NULL, 0, 0, 0, \
+	  "Logstash_Format: between the prefix and the date." }, \
+	{ "Logstash_DateFormat", DP_OPT_STR, "%Y.%m.%d", C(dateformat), NULL, 0, 0, 0, \
+	  "Logstash_Format: strftime format of the date in the index name (the record's time, UTC)." }, \
+	{ "Time_Key", DP_OPT_STR, "@timestamp", C(time_key), NULL, 0, 0, 0, \
+	  "Member added to each document with the record's time." }, \
+	{ "Time_Key_Format", DP_OPT_STR, "%Y-%m-%dT%H:%M:%S", C(time_key_format), NULL, 0, 0, 0, \
+	  "strftime format of Time_Key (UTC), followed by milliseconds and Z." }, \
+	{ "Time_Key_Nanos", DP_OPT_BOOL, "off", C(time_key_nanos), NULL, 0, 0, 0, \
+	  "Time_Key with nanoseconds instead of milliseconds." }, \
+	{ "Include_Tag_Key", DP_OPT_BOOL, "off", C(include_tag), NULL, 0, 0, 0, "Add the tag to each document." }, \
+	{ "Tag_Key", DP_OPT_STR, "flb-key", C(tag_key), NULL, 0, 0, 0, "Include_Tag_Key: the member's name." }, \
+	{ "Generate_ID", DP_OPT_BOOL, "off", C(generate_id), NULL, 0, 0, 0, \
+	  "Give each document an _id hashed from the record, so a retried record is not indexed twice." }, \
+	{ "Id_Key", DP_OPT_STR, NULL, C(id_key), NULL, 0, 0, 0, \
+	  "A top-level record key (or $key) whose string value is the document's _id." }, \
+	{ "Write_Operation", DP_OPT_ENUM, "create", C(write_op), "create|index|update|upsert", 0, 0, 0, \
+	  "Bulk action; update and upsert need Generate_ID or Id_Key." }, \
+	{ "Replace_Dots", DP_OPT_BOOL, "off", C(replace_dots), NULL, 0, 0, 0, \
+	  "Replace '.' by '_' in member names, at every depth." }, \
+	{ "Current_Time_Index", DP_OPT_BOOL, "off", C(current_time_index), NULL, 0, 0, 0, \
+	  "Logstash_Format: the index date from the current time, not the record's." }, \
+	{ "Buffer_Size", DP_OPT_STR, "512k", C(buffer_size), NULL, 0, 0, 0, \
+	  "Bytes of a response read; 'false': all of it. A response cut here cannot say which " \
+	  "records failed: the unread ones are retried." }, \
+	{ "Trace_Output", DP_OPT_BOOL, "off", C(trace_output), NULL, 0, 0, 0, \
+	  "Print each request body to standard output (diagnostics)." }, \
+	{ "Trace_Error", DP_OPT_BOOL, "off", C(trace_error), NULL, 0, 0, 0, \
+	  "Log the whole response of a request with failed items (diagnostics)." }, \
+	{ "compress", DP_OPT_STR, NULL, C(compress), NULL, 0, 0, 0, \
+	  "gzip: compress request bodies (Content-Encoding: gzip)." }, \
+	{ "Pipeline", DP_OPT_STR, NULL, C(pipeline), NULL, 0, 0, 0, "Ingest pipeline of the documents." }, \
+	OUT_HTTPC_OPTS(struct out_es_cfg, hc)
+
+static const struct dp_opt opensearch_opts[] = {
+	ES_OPTS,
+	{ NULL },
+};
+
+/* Elasticsearch's own: API keys and Elastic Cloud (es_conf.c,
+ * flb_es_conf_set_cloud_auth / set_cloud_credentials). */
 static const struct dp_opt es_opts[] = {
-	{ "Host", DP_OPT_STR, "127.0.0.1", C(hc.host), NULL, 0, 0, 0, "Host name or IP address of the server." },
-	{ "Port", DP_OPT_INT, "9200", C(hc.port), NULL, 1, 65535, 0, "TCP port of the server." },
-	{ "Path", DP_OPT_STR, "", C(path), NULL, 0, 0, 0,
-	  "Path prefix of the bulk API behind a reverse proxy: requests go to Path/_bulk." },
-	{ "Index", DP_OPT_STR, "fluent-bit", C(index), NULL, 0, 0, 0, "Index of the documents (without Logstash_Format)." },
-	{ "Type", DP_OPT_STR, "_doc", C(type), NULL, 0, 0, 0, "Mapping type (_type) of the documents." },
-	{ "Suppress_Type_Name", DP_OPT_BOOL, "off", C(suppress_type), NULL, 0, 0, 0,
-	  "Leave _type out of the action lines (Elasticsearch 7 and later, OpenSearch)." },
-	{ "Logstash_Format", DP_OPT_BOOL, "off", C(logstash), NULL, 0, 0, 0,
-	  "Index named Logstash_Prefix, Logstash_Prefix_Separator and the record's date in "
-	  "Logstash_DateFormat (logstash-2024.01.31)." },
-	{ "Logstash_Prefix", DP_OPT_STR, "logstash", C(prefix), NULL, 0, 0, 0,
-	  "Logstash_Format: first part of the index name." },
-	{ "Logstash_Prefix_Key", DP_OPT_STR, NULL, C(prefix_key), NULL, 0, 0, 0,
-	  "Logstash_Format: a top-level record key (or $key) whose string value replaces Logstash_Prefix; "
-	  "records without it use Logstash_Prefix." },
-	{ "Logstash_Prefix_Separator", DP_OPT_STR, "-", C(separator), NULL, 0, 0, 0,
-	  "Logstash_Format: between the prefix and the date." },
-	{ "Logstash_DateFormat", DP_OPT_STR, "%Y.%m.%d", C(dateformat), NULL, 0, 0, 0,
-	  "Logstash_Format: strftime format of the date in the index name (the record's time, UTC)." },
-	{ "Time_Key", DP_OPT_STR, "@timestamp", C(time_key), NULL, 0, 0, 0,
-	  "Member added to each document with the record's time." },
-	{ "Time_Key_Format", DP_OPT_STR, "%Y-%m-%dT%H:%M:%S", C(time_key_format), NULL, 0, 0, 0,
-	  "strftime format of Time_Key (UTC), followed by milliseconds and Z." },
-	{ "Time_Key_Nanos", DP_OPT_BOOL, "off", C(time_key_nanos), NULL, 0, 0, 0,
-	  "Time_Key with nanoseconds instead of milliseconds." },
-	{ "Include_Tag_Key", DP_OPT_BOOL, "off", C(include_tag), NULL, 0, 0, 0, "Add the tag to each document." },
-	{ "Tag_Key", DP_OPT_STR, "flb-key", C(tag_key), NULL, 0, 0, 0, "Include_Tag_Key: the member's name." },
-	{ "Generate_ID", DP_OPT_BOOL, "off", C(generate_id), NULL, 0, 0, 0,
-	  "Give each document an _id hashed from the record, so a retried record is not indexed twice." },
-	{ "Id_Key", DP_OPT_STR, NULL, C(id_key), NULL, 0, 0, 0,
-	  "A top-level record key (or $key) whose string value is the document's _id." },
-	{ "Write_Operation", DP_OPT_ENUM, "create", C(write_op), "create|index|update|upsert", 0, 0, 0,
-	  "Bulk action; update and upsert need Generate_ID or Id_Key." },
-	{ "Replace_Dots", DP_OPT_BOOL, "off", C(replace_dots), NULL, 0, 0, 0,
-	  "Replace '.' by '_' in member names, at every depth." },
-	{ "Current_Time_Index", DP_OPT_BOOL, "off", C(current_time_index), NULL, 0, 0, 0,
-	  "Logstash_Format: the index date from the current time, not the record's." },
-	{ "Buffer_Size", DP_OPT_STR, "512k", C(buffer_size), NULL, 0, 0, 0,
-	  "Bytes of a response read; 'false': all of it. A response cut here cannot say which "
-	  "records failed: the unread ones are retried." },
-	{ "Trace_Output", DP_OPT_BOOL, "off", C(trace_output), NULL, 0, 0, 0,
-	  "Print each request body to standard output (diagnostics)." },
-	{ "Trace_Error", DP_OPT_BOOL, "off", C(trace_error), NULL, 0, 0, 0,
-	  "Log the whole response of a request with failed items (diagnostics)." },
-	{ "compress", DP_OPT_STR, NULL, C(compress), NULL, 0, 0, 0,
-	  "gzip: compress request bodies (Content-Encoding: gzip)." },
-	{ "Pipeline", DP_OPT_STR, NULL, C(pipeline), NULL, 0, 0, 0, "Ingest pipeline of the documents." },
-	OUT_HTTPC_OPTS(struct out_es_cfg, hc),
+	ES_OPTS,
+	{ "HTTP_API_Key", DP_OPT_STR, NULL, C(http_api_key), NULL, 0, 0, 0,
+	  "An API key, base64 encoded as Elasticsearch gives it: sent as Authorization: ApiKey; "
+	  "HTTP_User is then not used." },
+	{ "Cloud_ID", DP_OPT_STR, NULL, C(cloud_id), NULL, 0, 0, 0,
+	  "Elastic Cloud's deployment id (name:base64): Host and Port (443 unless it names one) "
+	  "are taken from it. Set tls on." },
+	{ "Cloud_Auth", DP_OPT_STR, NULL, C(cloud_auth), NULL, 0, 0, 0,
+	  "Elastic Cloud's user:password, for HTTP_User and HTTP_Passwd." },
 	{ NULL },
 };
 
@@ -169,6 +190,61 @@ static const char *top_key(char *k)
 	return s;
 }
 
+/* Cloud_ID "name:base64(region$es_host[:port]$kibana_host)": Host
+ * es_host.region, Port its own or 443; Cloud_Auth "user:password". */
+static int cloud_setup(struct out_es_cfg *cfg, struct dp_err *err)
+{
+	if (cfg->cloud_id) {
+		err->key = "Cloud_ID";
+		const char *colon = strchr(cfg->cloud_id, ':');
+		char buf[256], host[320];
+		long n = colon ? dp_base64_decode(colon + 1, strlen(colon + 1), (uint8_t *)buf,
+						  sizeof(buf) - 1, false) : -1;
+		char *d1 = n > 0 ? (buf[n] = 0, strchr(buf, '$')) : NULL;
+		char *d2 = d1 ? strchr(d1 + 1, '$') : NULL;
+		if (!d2 || d1 == buf || d2 == d1 + 1)
+			return dp_err_set(err, -EINVAL, "Cloud_ID '%s' is not name:base64(region$host$kibana)",
+					  cfg->cloud_id);
+		*d1 = *d2 = 0;
+		char *port = strchr(d1 + 1, ':');
+		if (port)
+			*port++ = 0;
+		snprintf(host, sizeof(host), "%s.%s", d1 + 1, buf);
+		char *h = strdup(host);
+		if (!h)
+			return dp_err_set(err, -ENOMEM, "out of memory");
+		free(cfg->hc.host);
+		cfg->hc.host = h;
+		cfg->hc.port = port ? strtol(port, NULL, 10) : 443;
+		if (cfg->hc.port < 1 || cfg->hc.port > 65535)
+			return dp_err_set(err, -EINVAL, "Cloud_ID '%s': bad port", cfg->cloud_id);
+	}
+	if (cfg->cloud_auth) {
+		err->key = "Cloud_Auth";
+		const char *colon = strchr(cfg->cloud_auth, ':');
+		if (!colon || colon == cfg->cloud_auth)
+			return dp_err_set(err, -EINVAL, "Cloud_Auth must be user:password");
+		char *u = strndup(cfg->cloud_auth, (size_t)(colon - cfg->cloud_auth)), *p = strdup(colon + 1);
+		if (!u || !p) {
+			free(u);
+			free(p);
+			return dp_err_set(err, -ENOMEM, "out of memory");
+		}
+		free(cfg->hc.http_user);
+		free(cfg->hc.http_passwd);
+		cfg->hc.http_user = u;
+		cfg->hc.http_passwd = p;
+	}
+	if (cfg->http_api_key) {
+		err->key = "HTTP_API_Key";
+		if (!*cfg->http_api_key || strpbrk(cfg->http_api_key, " \t\r\n"))
+			return dp_err_set(err, -EINVAL, "HTTP_API_Key is empty or has blanks");
+		free(cfg->hc.http_user);
+		cfg->hc.http_user = NULL;   /* the key is the authentication */
+	}
+	return 0;
+}
+
 static int setup(struct dp_output *o, struct dp_err *err)
 {
 	struct out_es_cfg *cfg = o->cfg;
@@ -179,6 +255,8 @@ static int setup(struct dp_output *o, struct dp_err *err)
 	if (cfg->compress && strcasecmp(cfg->compress, "gzip"))
 		return dp_err_set(err, -EINVAL, "invalid value '%s' for 'compress': expected gzip", cfg->compress);
 	cfg->gzip = cfg->compress != NULL;
+	if ((rc = cloud_setup(cfg, err)) != 0)
+		return rc;
 	err->key = "Host";
 	if (!*cfg->hc.host || strpbrk(cfg->hc.host, "/ \t"))
 		return dp_err_set(err, -EINVAL, "invalid Host '%s'", cfg->hc.host);
@@ -287,7 +365,11 @@ static void *worker_create(struct dp_output *o, unsigned worker, struct dp_err *
 		worker_destroy(w);
 		return NULL;
 	}
-	w->hdrs = out_httpc_headers(&w->c, "application/x-ndjson", cfg->gzip, NULL, 0);
+	char auth[512];
+	char *extra[1] = { auth };
+	if (cfg->http_api_key)
+		snprintf(auth, sizeof(auth), "Authorization: ApiKey %s", cfg->http_api_key);
+	w->hdrs = out_httpc_headers(&w->c, "application/x-ndjson", cfg->gzip, extra, cfg->http_api_key ? 1 : 0);
 	bool ok = w->hdrs != NULL;
 	if (!ok || curl_easy_setopt(w->c.h, CURLOPT_HTTPHEADER, w->hdrs) != CURLE_OK) {
 		dp_err_set(err, -ENOMEM, "cannot build the request headers");
@@ -494,7 +576,7 @@ const struct dp_output_ops out_es_ops = {
 const struct dp_output_ops out_opensearch_ops = {
 	.name = "opensearch",
 	.desc = "Sends records to OpenSearch through its bulk API",
-	.opts = es_opts,
+	.opts = opensearch_opts,
 	.cfg_size = sizeof(struct out_es_cfg),
 	.setup = setup,
 	.worker_create = worker_create,

@@ -43,6 +43,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include "dp_base64.h"
 #include "in_http_auth.h"
 
 /* Longest Authorization value looked at; a longer token is refused. */
@@ -299,29 +300,6 @@ static bool aud_in(const char *js, const char *want)
 	return false;
 }
 
-/* base64url (no padding) p[0..n) into out[0..cap): the length, or -1. */
-static long b64url_decode(const char *p, size_t n, uint8_t *out, size_t cap)
-{
-	uint32_t acc = 0;
-	unsigned bits = 0;
-	size_t o = 0;
-	for (size_t i = 0; i < n; i++) {
-		char c = p[i];
-		int v = c >= 'A' && c <= 'Z' ? c - 'A' : c >= 'a' && c <= 'z' ? c - 'a' + 26 :
-			c >= '0' && c <= '9' ? c - '0' + 52 : c == '-' ? 62 : c == '_' ? 63 : -1;
-		if (v < 0)
-			return -1;
-		acc = acc << 6 | (uint32_t)v;
-		if ((bits += 6) >= 8) {
-			bits -= 8;
-			if (o == cap)
-				return -1;
-			out[o++] = (uint8_t)(acc >> bits);
-		}
-	}
-	return bits >= 6 ? -1 : (long)o;   /* one char left over: not base64 */
-}
-
 /* RS256: t = "HEADER.CLAIMS.SIG", SIG an RSASSA-PKCS1-v1_5 SHA-256
  * signature of "HEADER.CLAIMS" by a->pkey. */
 static bool rs256_ok(const struct in_http_auth_cfg *a, const char *t, size_t len)
@@ -329,7 +307,7 @@ static bool rs256_ok(const struct in_http_auth_cfg *a, const char *t, size_t len
 	const char *d1 = memchr(t, '.', len);
 	const char *d2 = d1 ? memchr(d1 + 1, '.', len - (size_t)(d1 + 1 - t)) : NULL;
 	uint8_t sig[1024];
-	long sl = d2 ? b64url_decode(d2 + 1, len - (size_t)(d2 + 1 - t), sig, sizeof(sig)) : -1;
+	long sl = d2 ? dp_base64_decode(d2 + 1, len - (size_t)(d2 + 1 - t), sig, sizeof(sig), true) : -1;
 	if (sl <= 0)
 		return false;
 	EVP_MD_CTX *c = EVP_MD_CTX_new();

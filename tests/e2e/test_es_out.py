@@ -485,6 +485,32 @@ def test_tls(t):
         f.close()
 
 
+def test_cloud_and_api_key(t):
+    """es's HTTP_API_Key (Authorization: ApiKey, HTTP_User then unused),
+    Cloud_ID (host.region and its port from the decoded id; Fluent Bit's
+    es_conf_parse.c, extract_cloud_host) and Cloud_Auth (user:password for
+    basic auth). docs.fluentbit.io/manual/pipeline/outputs/elasticsearch.
+    The id's parts are chosen so that "host.region" is 127.0.0.1."""
+    fake = FakeES()
+    port = free_port()
+    cid = 'my-deploy:' + base64.b64encode(('0.1$127.0:%d$kibana-host' % fake.port).encode()).decode()
+    outs = [es_out(fake, 'es', 'k', Path='/k', HTTP_API_Key='a2V5OnNlY3JldA==', HTTP_User='ignored'),
+            ('OUTPUT', [('Name', 'es'), ('Match', '*'), ('Alias', 'cl'), ('Path', '/cl'), ('Cloud_ID', cid),
+                        ('Cloud_Auth', 'elastic:s3:cret')])]
+    sl = t.sluice(conf(service(t), tcp_in(port, Tag='app.x'), *outs))
+    with socket.create_connection(('127.0.0.1', port)) as s:
+        s.sendall(''.join(json.dumps({'seq': i}) + '\n' for i in range(20)).encode())
+    sl.wait_stats(lambda st: all(out_stats(st, x)['records'] >= 20 for x in ('k', 'cl')), 30, 'all delivered')
+    check(all(r['headers']['Authorization'] == 'ApiKey a2V5OnNlY3JldA==' for r in fake.reqs('/k/_bulk')),
+          'HTTP_API_Key: Authorization: ApiKey, not basic auth')
+    want = 'Basic ' + base64.b64encode(b'elastic:s3:cret').decode()
+    rc = fake.reqs('/cl/_bulk')
+    check(rc and all(r['headers']['Authorization'] == want for r in rc),
+          'Cloud_ID: host and port from the id; Cloud_Auth: basic auth')
+    check_eq(sl.stop(), 0, 'sluice exits 0')
+    fake.close()
+
+
 def test_bad_config(t):
     """Wrong values stop sluice at start-up with the key named."""
     for name, kv, want in [('es', {'Write_Operation': 'delete'}, 'Write_Operation'),
@@ -492,7 +518,9 @@ def test_bad_config(t):
                            ('es', {'compress': 'zstd'}, "'compress'"),
                            ('es', {'Buffer_Size': 'lots'}, 'Buffer_Size'),
                            ('opensearch', {'Id_Key': '$a[0]'}, 'Id_Key'),
-                           ('es', {'Cloud_ID': 'x'}, 'Cloud_ID')]:
+                           ('es', {'Cloud_ID': 'x'}, 'Cloud_ID'),
+                           ('es', {'Cloud_Auth': 'nopassword'}, 'Cloud_Auth'),
+                           ('opensearch', {'HTTP_API_Key': 'k'}, 'HTTP_API_Key')]:
         text = conf(service(t), tcp_in(free_port()),
                     ('OUTPUT', [('Name', name), ('Match', '*'), ('Port', str(free_port()))] + list(kv.items())))
         path = t.path('bad.conf')
@@ -504,4 +532,5 @@ def test_bad_config(t):
 
 if __name__ == '__main__':
     main([test_documents, test_logstash_index, test_500_then_ok, test_429_then_ok, test_400_whole_request,
-          test_item_errors, test_retry_limit_partial, test_keepalive_closed, test_tls, test_bad_config])
+          test_item_errors, test_retry_limit_partial, test_keepalive_closed, test_tls, test_cloud_and_api_key,
+          test_bad_config])
