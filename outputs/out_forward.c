@@ -72,12 +72,16 @@ struct out_fwd_cfg {
 	bool empty_shared_key;
 	char *username, *password;
 	bool retain_metadata;
+	char *add_option;           /* the last; all are read from the section */
 	double connect_timeout;
 	double io_timeout;
 	bool tls_verify_hostname;
 	struct dp_tls_cfg tls;
 	/* set by setup */
 	bool gzip;
+	uint8_t *extra_opts;        /* Add_Option pairs, msgpack (str key, str value) */
+	size_t extra_len;
+	unsigned nextra;
 	struct out_fwd_node *nodes;
 	unsigned nnodes;
 };
@@ -98,6 +102,9 @@ static const struct dp_opt fwd_opts[] = {
 	  "patterns are not supported)." },
 	{ "Time_as_Integer", DP_OPT_BOOL, "false", C(time_as_integer), NULL, 0, 0, 0,
 	  "Send times as integer seconds (Fluentd 0.12) instead of EventTime with nanoseconds." },
+	{ "Add_Option", DP_OPT_STR, NULL, C(add_option), NULL, 0, 0, 0,
+	  "'KEY VALUE': a string option added to every message's options (repeat the key for more); "
+	  "the options are then sent." },
 	{ "Send_options", DP_OPT_BOOL, "false", C(send_options), NULL, 0, 0, 0,
 	  "Send each message's option map with its record count (size)." },
 	{ "Require_ack_response", DP_OPT_BOOL, "false", C(require_ack), NULL, 0, 0, 0,
@@ -200,7 +207,10 @@ static void free_nodes(struct out_fwd_cfg *cfg)
 
 static void teardown(struct dp_output *o)
 {
-	free_nodes(o->cfg);
+	struct out_fwd_cfg *cfg = o->cfg;
+	free_nodes(cfg);
+	free(cfg->extra_opts);
+	cfg->extra_opts = NULL;
 }
 
 static int make_salt(struct out_fwd_node *n)
@@ -219,6 +229,43 @@ static int make_salt(struct out_fwd_node *n)
 	return 0;
 }
 
+/* Add_Option KEY VALUE, every one of the section, as msgpack pairs
+ * written after the options of each message (forward.c, add_option). */
+static int extra_setup(struct dp_output *o, struct out_fwd_cfg *cfg, struct dp_err *err)
+{
+	err->key = "Add_Option";
+	free(cfg->extra_opts);
+	cfg->extra_opts = NULL;
+	cfg->extra_len = cfg->nextra = 0;
+	const struct dp_conf_section *sec = o->sec;
+	for (unsigned i = 0; sec && i < sec->nkv; i++) {
+		const struct dp_conf_kv *kv = &sec->kv[i];
+		if (strcasecmp(kv->key, "Add_Option"))
+			continue;
+		const char *v = kv->val, *sp = v + strcspn(v, " \t");
+		const char *val = sp + strspn(sp, " \t");
+		size_t kl = (size_t)(sp - v), vl = strlen(val);
+		if (!kl || !vl || cfg->nextra == 14 || kl > 255 || vl > 255)
+			return dp_err_set(err, -EINVAL, "invalid value '%s' for 'Add_Option': expected 'KEY VALUE' "
+					  "(at most 14 of them, 255 bytes each)", v);
+		uint8_t *b = realloc(cfg->extra_opts, cfg->extra_len + kl + vl + 4);
+		if (!b)
+			return dp_err_set(err, -ENOMEM, "out of memory");
+		cfg->extra_opts = b;
+		b += cfg->extra_len;
+		*b++ = 0xd9;
+		*b++ = (uint8_t)kl;
+		memcpy(b, v, kl);
+		b += kl;
+		*b++ = 0xd9;
+		*b++ = (uint8_t)vl;
+		memcpy(b, val, vl);
+		cfg->extra_len += kl + vl + 4;
+		cfg->nextra++;
+	}
+	return 0;
+}
+
 static int setup(struct dp_output *o, struct dp_err *err)
 {
 	struct out_fwd_cfg *cfg = o->cfg;
@@ -228,6 +275,9 @@ static int setup(struct dp_output *o, struct dp_err *err)
 		return dp_err_set(err, -EINVAL, "invalid value '%s' for 'Compress': expected gzip or text",
 				  cfg->compress);
 	cfg->gzip = cfg->compress && !strcasecmp(cfg->compress, "gzip");
+	int rc = extra_setup(o, cfg, err);
+	if (rc)
+		return rc;
 	if (cfg->gzip && cfg->time_as_integer)
 		return dp_err_set(err, -EINVAL, "Compress gzip cannot go with Time_as_Integer (as in Fluent Bit: "
 				  "Fluentd 0.12 has no compressed mode)");
@@ -240,7 +290,6 @@ static int setup(struct dp_output *o, struct dp_err *err)
 		return dp_err_set(err, -EINVAL, "invalid Host '%s'", cfg->host);
 	struct out_fwd_node def;
 	node_init_from_cfg(&def, cfg);
-	int rc;
 	if (cfg->upstream) {
 		err->key = "Upstream";
 		if ((rc = out_fwd_upstream_load(cfg->upstream, &def, &cfg->nodes, &cfg->nnodes, err)))
@@ -407,7 +456,7 @@ static int build(struct fwd_worker *w, const struct dp_chunk *c, const char *id,
 	const struct out_fwd_cfg *cfg = w->cfg;
 	struct out_buf *b = &w->msg;
 	b->len = 0;
-	bool opts = cfg->send_options || cfg->require_ack || cfg->gzip;
+	bool opts = cfg->send_options || cfg->require_ack || cfg->gzip || cfg->nextra;
 	size_t taglen;
 	const char *tag = cfg->tag ? cfg->tag : dp_chunk_tag(w->o->pl, c, &taglen);
 	if (cfg->tag)
@@ -437,7 +486,7 @@ static int build(struct fwd_worker *w, const struct dp_chunk *c, const char *id,
 		b->len = end;
 	}
 	if (opts) {
-		put_u8(b, (uint8_t)(0x80 + (id ? 1 : 0) + 1 + (cfg->gzip ? 1 : 0)));
+		put_u8(b, (uint8_t)(0x80 + (id ? 1 : 0) + 1 + (cfg->gzip ? 1 : 0) + cfg->nextra));
 		if (id) {
 			put_str(b, "chunk", 5);
 			put_str(b, id, FWD_ID_LEN);
@@ -448,6 +497,7 @@ static int build(struct fwd_worker *w, const struct dp_chunk *c, const char *id,
 			put_str(b, "compressed", 10);
 			put_str(b, "gzip", 4);
 		}
+		put(b, cfg->extra_opts, cfg->extra_len);
 	}
 	*nrecs = n;
 	return 0;

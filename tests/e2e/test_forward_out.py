@@ -261,6 +261,25 @@ def test_options_tag_integer_time(t):
     b.close()
 
 
+def test_add_option(t):
+    """Add_Option KEY VALUE (repeatable; Fluent Bit's out_forward
+    add_option, docs.fluentbit.io/manual/pipeline/outputs/forward): each
+    pair in every message's options, which are then sent, next to size."""
+    a = FwdServer()
+    port = free_port()
+    out = fwd_out(Port=a.port)
+    out[1].extend([('Add_Option', 'env prod'), ('Add_Option', 'dc eu west')])
+    sl = t.sluice(conf(fast(t), tcp_in(port, Tag='in.x'), out))
+    send_json(port, 0, 50)
+    check_eq(wait_seqs(a, 50, 'all', sl), list(range(50)), 'every record once')
+    with a.lock:
+        msgs = list(a.messages)
+    check(all(m[2] == {'size': m[3], 'env': 'prod', 'dc': 'eu west'} for m in msgs),
+          'the options: size and the added pairs', repr(msgs[0][2]))
+    check_eq(sl.stop(), 0, 'sluice exits 0')
+    a.close()
+
+
 def test_gzip(t):
     """Compress gzip: CompressedPackedForward, option compressed/size."""
     srv = FwdServer()
@@ -455,6 +474,7 @@ def test_tls(t):
 
 
 if __name__ == '__main__':
-    main([test_forward_mode, test_options_tag_integer_time, test_gzip, test_ack_withheld,
+    main([test_forward_mode, test_options_tag_integer_time, test_add_option, test_gzip,
+          test_ack_withheld,
           test_server_down_at_start, test_unix_path, test_config_errors, test_shared_key,
           test_upstream_failover, test_upstream_errors, test_tls])
