@@ -93,8 +93,9 @@ static const struct dp_opt tail_opts[] = {
 	{ "fstat_interval_nsec", DP_OPT_STR, "250ms", C(fstat_interval), NULL, 0, 0, 0,
 	  "Inotify_Watcher false: how often every file is checked (fstat); nanoseconds, or with a "
 	  "unit ns, us, ms, s (500ms)." },
-	{ "Exit_On_Eof", DP_OPT_BOOL, "false", C(exit_on_eof), NULL, 0, 0, DP_OPT_NOT_YET,
-	  "Not supported yet." },
+	{ "Exit_On_Eof", DP_OPT_BOOL, "false", C(exit_on_eof), NULL, 0, 0, 0,
+	  "Stop sluice (as on SIGTERM: what was read is delivered) once every file found was read to "
+	  "its end." },
 	{ "Tag_Regex", DP_OPT_STR, NULL, C(tag_regex), NULL, 0, 0, 0,
 	  "A regex over each file's path: Tag's <name> parts take its named groups (\"_\" when "
 	  "absent). Without it a '*' in Tag is replaced by the path, dots for slashes." },

@@ -10,6 +10,7 @@
 #ifndef IN_TAIL_H
 #define IN_TAIL_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -60,6 +61,7 @@ struct tail_cfg {
 	size_t path_key_len, offset_key_len, key_len;
 	struct tail_db *dbh;
 	struct tail_claims *claims;  /* which files are followed, by any shard */
+	_Atomic unsigned eof_shards; /* Exit_On_Eof: shards whose files are all read */
 	void *tag_re;                /* Tag_Regex compiled (pcre2_code), or NULL */
 	const struct psr_ml_parser *ml[PSR_ML_MAX_PARSERS]; /* multiline.parser */
 	const char *ml_key;                /* their records' text key: key_content or "log" */
@@ -125,6 +127,7 @@ struct tail_shard {
 	int *dir_wd;                       /* directories of the Path patterns */
 	unsigned ndir;
 	bool first_scan_done;
+	bool eof_said;               /* Exit_On_Eof: counted in cfg->eof_shards */
 	struct { char *name; uint64_t until_ns; } succ[8]; /* names of files rotated here:
 	                                      their successors are ours */
 	unsigned nsucc;

@@ -40,6 +40,7 @@
 #include <fnmatch.h>
 #include <glob.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -504,6 +505,23 @@ void in_tail_files_stop(struct tail_shard *x)
 	x->nsucc = 0;
 }
 
+/* Exit_On_Eof (Fluent Bit stops once its file is read to the end): once
+ * every shard found all its files at their end after the first scan,
+ * sluice stops as on SIGTERM (what was read is delivered within Grace).
+ * Lines appended meanwhile are read if they come before the stop. */
+static void eof_check(struct tail_shard *x)
+{
+	for (struct tail_file *f = x->files; f; f = f->next)
+		if (!f->at_eof && !f->stopped)
+			return;
+	x->eof_said = true;
+	struct tail_cfg *cfg = (struct tail_cfg *)x->cfg;   /* only eof_shards changes */
+	if (atomic_fetch_add(&cfg->eof_shards, 1) + 1 == x->sh->pl->nshards) {
+		dp_plg_info(x->in, "Exit_On_Eof: every file read to its end, stopping");
+		kill(getpid(), SIGTERM);
+	}
+}
+
 void in_tail_files_run(struct tail_shard *x, uint64_t now_ns)
 {
 	const struct tail_cfg *cfg = x->cfg;
@@ -561,4 +579,6 @@ void in_tail_files_run(struct tail_shard *x, uint64_t now_ns)
 		}
 	}
 	x->want_now = x->qhead != NULL;
+	if (cfg->exit_on_eof && !x->eof_said && x->first_scan_done && !x->qhead)
+		eof_check(x);
 }

@@ -416,6 +416,23 @@ def test_tag_regex(t):
           'a bad Tag_Regex stops start-up naming file:line and the key', p.stderr.strip())
 
 
+def test_exit_on_eof(t):
+    """Exit_On_Eof (Fluent Bit's tail: stop once the file is read to its
+    end; docs.fluentbit.io/manual/pipeline/inputs/tail): sluice stops by
+    itself, exit status 0, every line of both files delivered."""
+    a, b = t.path('a.log'), t.path('b.log')
+    append(a, ['a%d' % i for i in range(3000)])
+    append(b, ['b%d' % i for i in range(2000)])
+    sl = t.sluice(conf(service(t, Shards=2), tail_in(t.path('*.log'), Read_from_Head='on', Exit_On_Eof='on'),
+                       file_out(t, 'out.txt', 'json_lines', match='*')))
+    rc = sl.wait_exit(60)
+    check_eq(rc, 0, 'sluice stopped by itself, status 0')
+    check('Exit_On_Eof: every file read to its end' in sl.stderr(), 'the log says why', sl.stderr_tail())
+    got = [r['log'] for r in records(t)]
+    check_eq(sorted(got), sorted(['a%d' % i for i in range(3000)] + ['b%d' % i for i in range(2000)]),
+             'every line delivered once')
+
+
 def test_ignore_older(t):
     """Ignore_Older 1d: a file last modified two days ago is not followed,
     a fresh one is (Fluent Bit's docs: "Ignores files older than
@@ -669,5 +686,6 @@ if __name__ == '__main__':
           test_rotation_copytruncate_under_load, test_db_restart_kill9,
           test_fluent_bit_db_is_honoured, test_long_line, test_thousand_files_two_shards,
           test_files_created_after_start, test_tag_star_per_file, test_tag_compose_rules, test_tag_regex,
+          test_exit_on_eof,
           test_ignore_older, test_instance_log_level, test_parser_and_backpressure,
           test_multiline_parser, test_multiline_docs_example, test_multiline_backpressure, test_stat_watcher_and_delete, test_inotify_delete, test_db_with_filesystem_store])
