@@ -120,6 +120,9 @@ struct dp_input {
 	int log_level;            /* enum dp_log_level, -1: the service's */
 	int storage_type;         /* enum dp_storage_type */
 	bool storage_pause;
+	bool routable;            /* Routable: off, its records reach the filters and the
+	                             stream processor but no output (route stays 0);
+	                             emitters are always routed */
 	/* routing: bit i set when output i matches this tag */
 	uint64_t route;
 	/* bit f set when filter f's Match covers this tag (the chain) */

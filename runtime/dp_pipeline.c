@@ -144,6 +144,10 @@ const struct dp_opt dp_input_common_opts[] = {
 	  "its chunks in memory (Mem_Buf_Limit, storage.max_chunks_up) are used up, as a memory input "
 	  "does, instead of letting new chunks wait on disk; they are still stored. Memory inputs "
 	  "always pause." },
+	{ "Routable", DP_OPT_BOOL, "true", IN(routable), NULL, 0, 0, 0,
+	  "off: the records go through the filters and the stream processor ([STREAM_TASK], -T) "
+	  "but to no output, whatever their Match; the results of the SQL tasks are routed as "
+	  "usual (Fluent Bit's routable)." },
 	{ NULL },
 };
 
@@ -356,9 +360,9 @@ static void route(struct dp_pipeline *pl)
 		struct dp_input *in = pl->in[i];
 		if (in->emitter_of >= 0)
 			continue;   /* routed by the tag of each chunk */
-		in->route = dp_pipeline_route(pl, in->tag, in->tag_len);
+		in->route = in->routable ? dp_pipeline_route(pl, in->tag, in->tag_len) : 0;
 		in->filters = dp_pipeline_chain(pl, in->tag, in->tag_len, -1);
-		if (!in->route && !in->tag_per_record)
+		if (!in->route && !in->tag_per_record && in->routable)
 			dp_warn("%s:%d: no output matches tag '%s' of %s: its records will be dropped",
 				in->file, in->line, in->tag, in->name);
 	}

@@ -108,6 +108,7 @@ int dp_pipeline_load_sp(struct dp_pipeline *pl, const struct dp_conf *conf, stru
 	in->mem_buf_limit = pl->svc.sp_mem_buf_limit;
 	in->net = DP_NET_NONE;
 	in->emitter_of = DP_EMITTER_SP;
+	in->routable = true;
 	pl->sp_input = (int)in->id;
 	pl->in[pl->nin++] = in;
 	return 0;

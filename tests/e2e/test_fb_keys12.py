@@ -4,6 +4,8 @@ Fluent Bit's meaning (the page or source file is cited per test):
 
 - [INPUT] dummy flush_on_startup: the first event at start-up, else one
   interval after it.
+- every [INPUT] routable: off, the records reach the filters and the
+  stream processor but no output; the SQL results are routed.
 """
 import json
 import os
@@ -43,5 +45,34 @@ def test_dummy_flush_on_startup(t):
           '%.3f %.3f' % (a[0]['date'], c[0]['date']))
 
 
+def test_routable_off(t):
+    """src/flb_input.c (input_global_properties): "routable ... If set to
+    'false', the data will be discarded" after the stream processor has
+    seen it (src/flb_input_chunk.c, flb_input_chunk_append_raw: flb_sp_do
+    runs, then a chunk of a non-routable input is destroyed). So with
+    Routable off on d, an output matching 'd' gets nothing while a stream
+    task reading TAG:'d' still emits its results (tag res), and a
+    routable input beside it (tag e) is delivered as usual."""
+    with open(t.path('streams.conf'), 'w') as f:
+        f.write("[STREAM_TASK]\n    Name s\n    Exec CREATE STREAM s WITH (tag='res') AS "
+                "SELECT n FROM TAG:'d';\n")
+    sl = t.sluice(conf(service(t, Streams_File='streams.conf'),
+                       ('INPUT', [('Name', 'dummy'), ('Tag', 'd'), ('Routable', 'off'),
+                                  ('Dummy', '{"n":1}'), ('Samples', 3), ('Rate', 100),
+                                  ('Flush_On_Startup', 'on')]),
+                       ('INPUT', [('Name', 'dummy'), ('Tag', 'e'), ('Dummy', '{"n":2}'),
+                                  ('Samples', 3), ('Rate', 100), ('Flush_On_Startup', 'on')]),
+                       file_out(t, 'd', 'json_lines', 'd'), file_out(t, 'e', 'json_lines', 'e'),
+                       file_out(t, 'res', 'json_lines', 'res')))
+    wait_for(lambda: len(lines(t, 'res')) >= 3, 15, 'the 3 SQL results', proc=sl)
+    wait_for(lambda: len(lines(t, 'e')) >= 3, 15, "e's 3 records", proc=sl)
+    st = sl.wait_stats(lambda st: st['inputs']['dummy.0']['records'] >= 3, 15, 'd: 3 records in')
+    check_eq(sl.stop(), 0, 'exit 0')
+    check_eq([r['n'] for r in lines(t, 'res')], [1, 1, 1], "the SQL task saw d's records")
+    check_eq([r['n'] for r in lines(t, 'e')], [2, 2, 2], 'e (routable) delivered')
+    check_eq(lines(t, 'd'), [], "d (Routable off): nothing in the output matching 'd'")
+    check_eq(st['inputs']['dummy.0'].get('dropped', 0), 0, 'not counted as dropped')
+
+
 if __name__ == '__main__':
-    main([test_dummy_flush_on_startup])
+    main([test_dummy_flush_on_startup, test_routable_off])
