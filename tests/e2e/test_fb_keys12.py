@@ -6,6 +6,8 @@ Fluent Bit's meaning (the page or source file is cited per test):
   interval after it.
 - every [INPUT] routable: off, the records reach the filters and the
   stream processor but no output; the SQL results are routed.
+- [OUTPUT] file Format template, Template (edge cases in
+  tests/unit/outputs/test_file_tmpl.c).
 """
 import json
 import os
@@ -74,5 +76,33 @@ def test_routable_off(t):
     check_eq(st['inputs']['dummy.0'].get('dropped', 0), 0, 'not counted as dropped')
 
 
+def test_file_format_template(t):
+    """docs.fluentbit.io/manual/data-pipeline/outputs/file, "template
+    format": Template's default is '{time} {message}'; the example
+    Template {time} used={Mem.used} free={Mem.free} total={Mem.total}
+    gives 1564462620.000254 used=1045448 free=31760160 total=32805608
+    (plugins/out_file/file.c, template_output)."""
+    rec = '{"Mem.total":32805608,"Mem.used":1045448,"Mem.free":31760160,"message":"hello"}'
+    sl = t.sluice(conf(service(t),
+                       ('INPUT', [('Name', 'dummy'), ('Dummy', rec), ('Samples', 2), ('Rate', 100),
+                                  ('Start_time_sec', 1564462620), ('Start_time_nsec', 254000)]),
+                       file_out(t, 'doc.txt', 'template', Template='{time} used={Mem.used} '
+                                'free={Mem.free} total={Mem.total}'),
+                       file_out(t, 'default.txt', 'template')))
+
+    def text(name):
+        try:
+            with open(t.path(name)) as f:
+                return f.read()
+        except FileNotFoundError:
+            return ''
+    wait_for(lambda: text('doc.txt').count('\n') >= 2 and text('default.txt').count('\n') >= 2, 15,
+             'two lines in each file', proc=sl)
+    check_eq(sl.stop(), 0, 'exit 0')
+    check_eq(text('doc.txt'), '1564462620.000254 used=1045448 free=31760160 total=32805608\n' * 2,
+             "the documented example's line")
+    check_eq(text('default.txt'), '1564462620.000254 hello\n' * 2, "Template's default {time} {message}")
+
+
 if __name__ == '__main__':
-    main([test_dummy_flush_on_startup, test_routable_off])
+    main([test_dummy_flush_on_startup, test_routable_off, test_file_format_template])
