@@ -25,6 +25,7 @@
 #include "dp_pipeline_int.h"
 #include "dp_suggest.h"
 #include "dp_time.h"
+#include "out_json.h"
 #include "out_worker.h"
 #include "shard.h"
 
@@ -76,6 +77,9 @@ const struct dp_opt dp_service_opts[] = {
 	{ "SP_Mem_Buf_Limit", DP_OPT_SIZE, "10M", SVC(sp_mem_buf_limit), NULL, 0, 0, 0,
 	  "sluice: memory for the stream processor's results, across all shards; past it results are "
 	  "counted as dropped." },
+	{ "json.convert_nan_to_null", DP_OPT_BOOL, "on", SVC(json_nan_null), NULL, 0, 0, 0,
+	  "on: NaN and infinite floats are written as null in JSON output, so it stays JSON; off: as "
+	  "nan, inf and -inf, as Fluent Bit writes them by default (its default is off)." },
 	{ "scheduler.base", DP_OPT_SECONDS, "5", SVC(sched_base), NULL, 0, 86400, 0,
 	  "Retry backoff: the shortest wait before a failed flush is retried, and the unit of the "
 	  "exponential growth. Retry n waits a random time in [base, min(cap, base * 2^n)] (Fluent "
@@ -552,6 +556,7 @@ int dp_pipeline_workers_stop(struct dp_pipeline *pl)
 int dp_pipeline_start(struct dp_pipeline *pl, struct dp_err *err)
 {
 	pl->start_ns = dp_time_mono_ns();
+	out_json_nan_null_set(pl->svc.json_nan_null);
 	int src = dp_store_open(pl, err);
 	if (src)
 		return src;

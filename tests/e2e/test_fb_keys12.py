@@ -8,11 +8,16 @@ Fluent Bit's meaning (the page or source file is cited per test):
   stream processor but no output; the SQL results are routed.
 - [OUTPUT] file Format template, Template (edge cases in
   tests/unit/outputs/test_file_tmpl.c).
+- [SERVICE] json.convert_nan_to_null: on (sluice's default) NaN and
+  infinities are null in JSON output; off, nan / inf / -inf as Fluent Bit
+  writes them.
 """
 import json
 import os
+import socket
 
-from harness import check, check_eq, conf, file_out, main, service, wait_for
+from harness import check, check_eq, conf, file_out, free_port, main, service, wait_for
+from mpack import mp_encode
 
 
 def lines(t, name):
@@ -104,5 +109,40 @@ def test_file_format_template(t):
     check_eq(text('default.txt'), '1564462620.000254 hello\n' * 2, "Template's default {time} {message}")
 
 
+def text_of(t, name):
+    try:
+        with open(t.path(name)) as f:
+            return f.read()
+    except FileNotFoundError:
+        return ''
+
+
+def test_json_convert_nan_to_null(t):
+    """docs.fluentbit.io/manual/administration/configuring-fluent-bit/
+    classic-mode/configuration-file: json.convert_nan_to_null "If enabled,
+    NaN is converted to null when Fluent Bit converts msgpack to json"
+    (default false). src/flb_pack.c (msgpack2json, FLOAT64): with it NaN
+    is "null", without it "%.16g" prints nan, inf and -inf. sluice's
+    default is on, and on turns infinities into null too, so the output
+    stays JSON. A forward client sends float64 NaN, +inf and -inf."""
+    rec = {'x': float('nan'), 'y': float('inf'), 'z': float('-inf'), 'n': 1.5}
+    for name, svc, want in (('default', {}, '{"x":null,"y":null,"z":null,"n":1.5}\n'),
+                            ('on', {'json.convert_nan_to_null': 'on'},
+                             '{"x":null,"y":null,"z":null,"n":1.5}\n'),
+                            ('off', {'json.convert_nan_to_null': 'off'},
+                             '{"x":nan,"y":inf,"z":-inf,"n":1.5}\n')):
+        port = free_port()
+        sl = t.sluice(conf(service(t, **svc),
+                           ('INPUT', [('Name', 'forward'), ('Listen', '127.0.0.1'), ('Port', port)]),
+                           file_out(t, name, 'plain')), name=name)
+        s = socket.create_connection(('127.0.0.1', port))
+        s.sendall(mp_encode(['f', 1700000000, rec]))
+        wait_for(lambda: text_of(t, name).endswith('\n'), 15, name + ': the record written', proc=sl)
+        s.close()
+        check_eq(sl.stop(), 0, name + ': exit 0')
+        check_eq(text_of(t, name), want, name + ': the JSON line')
+
+
 if __name__ == '__main__':
-    main([test_dummy_flush_on_startup, test_routable_off, test_file_format_template])
+    main([test_dummy_flush_on_startup, test_routable_off, test_file_format_template,
+          test_json_convert_nan_to_null])
