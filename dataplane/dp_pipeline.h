@@ -47,6 +47,7 @@ struct dp_service {
 	double sched_base;     /* scheduler.base: retry backoff, seconds (dp_sched.h) */
 	double sched_cap;      /* scheduler.cap */
 	bool json_nan_null;    /* json.convert_nan_to_null (outputs/out_json.h) */
+	bool sp_str_num;       /* sp.convert_from_str_to_num (sp/sp.h) */
 };
 
 struct shard;

@@ -80,6 +80,10 @@ const struct dp_opt dp_service_opts[] = {
 	{ "json.convert_nan_to_null", DP_OPT_BOOL, "on", SVC(json_nan_null), NULL, 0, 0, 0,
 	  "on: NaN and infinite floats are written as null in JSON output, so it stays JSON; off: as "
 	  "nan, inf and -inf, as Fluent Bit writes them by default (its default is off)." },
+	{ "sp.convert_from_str_to_num", DP_OPT_BOOL, "true", SVC(sp_str_num), NULL, 0, 0, 0,
+	  "Stream processor: SUM, AVG, MIN, MAX, PERCENTILE and TIMESERIES_FORECAST read a string "
+	  "that holds a number (\"12\", \"-3.5\", \"1e3\") as that number; false: such strings are "
+	  "left out of the aggregate, as other non-numbers are." },
 	{ "scheduler.base", DP_OPT_SECONDS, "5", SVC(sched_base), NULL, 0, 86400, 0,
 	  "Retry backoff: the shortest wait before a failed flush is retried, and the unit of the "
 	  "exponential growth. Retry n waits a random time in [base, min(cap, base * 2^n)] (Fluent "

@@ -11,12 +11,14 @@ Fluent Bit's meaning (the page or source file is cited per test):
 - [SERVICE] json.convert_nan_to_null: on (sluice's default) NaN and
   infinities are null in JSON output; off, nan / inf / -inf as Fluent Bit
   writes them.
+- [SERVICE] sp.convert_from_str_to_num: true (default), aggregates read
+  number strings as numbers; false, they are left out.
 """
 import json
 import os
 import socket
 
-from harness import check, check_eq, conf, file_out, free_port, main, service, wait_for
+from harness import check, check_eq, conf, file_out, free_port, main, service, tcp_in, wait_for
 from mpack import mp_encode
 
 
@@ -143,6 +145,38 @@ def test_json_convert_nan_to_null(t):
         check_eq(text_of(t, name), want, name + ': the JSON line')
 
 
+def test_sp_convert_from_str_to_num(t):
+    """docs.fluentbit.io/manual/administration/configuring-fluent-bit/
+    classic-mode/configuration-file: sp.convert_from_str_to_num "If
+    enabled, Stream processor converts from number string to number type"
+    (default true). src/stream_processor/flb_sp.c: sp_process_data_aggr
+    reads aggregated values through object_to_number, which takes a
+    string only when the conversion is on. Records v="10", 5, "2.5",
+    "abc": SUM(v) is 17.5 with it, 5 without; COUNT(*) is 4 either way."""
+    with open(t.path('streams.conf'), 'w') as f:
+        f.write("[STREAM_TASK]\n    Name s\n    Exec CREATE STREAM s WITH (tag='res') AS SELECT "
+                "SUM(v) AS s, COUNT(*) AS n FROM TAG:'t' WINDOW TUMBLING (1 SECOND);\n")
+    lines = b'{"v":"10"}\n{"v":5}\n{"v":"2.5"}\n{"v":"abc"}\n'
+    for name, svc, want in (('default', {}, (17.5, 4)),
+                            ('true', {'sp.convert_from_str_to_num': 'true'}, (17.5, 4)),
+                            ('false', {'sp.convert_from_str_to_num': 'false'}, (5, 4))):
+        port = free_port()
+        sl = t.sluice(conf(service(t, Streams_File='streams.conf', **svc), tcp_in(port, Tag='t'),
+                           file_out(t, name, 'plain', 'res')), name=name)
+        s = socket.create_connection(('127.0.0.1', port))
+        s.sendall(lines)
+        s.close()
+        # the 4 lines may straddle a window boundary: add up the results
+        got = wait_for(lambda: sum(r['n'] for r in lines_of(t, name)) >= 4 and lines_of(t, name), 15,
+                       name + ': the window results', proc=sl)
+        check_eq(sl.stop(), 0, name + ': exit 0')
+        check_eq((sum(r['s'] for r in got), sum(r['n'] for r in got)), want, name + ': SUM(v), COUNT(*)')
+
+
+def lines_of(t, name):
+    return [json.loads(x) for x in text_of(t, name).splitlines() if x.strip()]
+
+
 if __name__ == '__main__':
     main([test_dummy_flush_on_startup, test_routable_off, test_file_format_template,
-          test_json_convert_nan_to_null])
+          test_json_convert_nan_to_null, test_sp_convert_from_str_to_num])
