@@ -152,6 +152,9 @@ const struct dp_opt dp_input_common_opts[] = {
 	  "its chunks in memory (Mem_Buf_Limit, storage.max_chunks_up) are used up, as a memory input "
 	  "does, instead of letting new chunks wait on disk; they are still stored. Memory inputs "
 	  "always pause." },
+	{ "Log_Suppress_Interval", DP_OPT_SECONDS, "0", IN(log_supp.interval), NULL, 0, 0, 0,
+	  "Identical log lines of this instance within this many seconds are written once (Fluent "
+	  "Bit's log_suppress_interval); 0: all are written." },
 	{ "Routable", DP_OPT_BOOL, "true", IN(routable), NULL, 0, 0, 0,
 	  "off: the records go through the filters and the stream processor ([STREAM_TASK], -T) "
 	  "but to no output, whatever their Match; the results of the SQL tasks are routed as "
@@ -180,6 +183,9 @@ const struct dp_opt dp_output_common_opts[] = {
 	{ "Log_Level", DP_OPT_ENUM, NULL, OUT(log_level), DP_PLUGIN_LOG_LEVELS, 0, 0, 0,
 	  "Verbosity of this instance's own log lines; default: the [SERVICE] Log_Level. Checked and "
 	  "stored; the log itself still filters on the service level." },
+	{ "Log_Suppress_Interval", DP_OPT_SECONDS, "0", OUT(log_supp.interval), NULL, 0, 0, 0,
+	  "Identical log lines of this instance within this many seconds are written once (Fluent "
+	  "Bit's log_suppress_interval); 0: all are written." },
 	{ NULL },
 };
 

@@ -13,6 +13,9 @@ Fluent Bit's meaning (the page or source file is cited per test):
   writes them.
 - [SERVICE] sp.convert_from_str_to_num: true (default), aggregates read
   number strings as numbers; false, they are left out.
+- Log_Suppress_Interval on every [INPUT], [FILTER] and [OUTPUT]: an
+  instance's identical log lines within the interval are written once
+  (the decision itself: tests/unit/dataplane/test_log_supp.c).
 """
 import json
 import os
@@ -173,10 +176,49 @@ def test_sp_convert_from_str_to_num(t):
         check_eq((sum(r['s'] for r in got), sum(r['n'] for r in got)), want, name + ': SUM(v), COUNT(*)')
 
 
+def test_log_suppress_interval(t):
+    """src/flb_input.c (input_global_properties; flb_filter.c and
+    flb_output.c alike): log_suppress_interval "Allows suppression of
+    repetitive log messages plugins that appear similar within a specified
+    time interval. It defaults to 0, which means no suppression."
+    include/fluent-bit/flb_input_plugin.h (flb_plg_warn goes through
+    flb_log_suppress_check), src/flb_log.c (flb_log_cache_check_suppress).
+    An http output to a closed port fails every burst with the same line
+    ("flush failed (Connection refused), retrying"), then "giving up on N
+    records ...": with Log_Suppress_Interval 60 the first is written once
+    while 10 bursts fail, and no "giving up" text twice; without, a line
+    per burst."""
+    for name, extra in (('off', []), ('on', [('Log_Suppress_Interval', '60')])):
+        sl = t.sluice(conf(service(t, **{'scheduler.base': '0.01', 'scheduler.cap': '0.02'}),
+                           ('INPUT', [('Name', 'dummy'), ('Rate', 20), ('Flush_On_Startup', 'on'),
+                                      ('Log_Suppress_Interval', '60')]),
+                           ('FILTER', [('Name', 'grep'), ('Match', '*'), ('Exclude', 'nope ^x$'),
+                                       ('Log_Suppress_Interval', '5m')]),
+                           ('OUTPUT', [('Name', 'http'), ('Match', '*'), ('Host', '127.0.0.1'),
+                                       ('Port', free_closed_port())] + extra)), name=name)
+        sl.wait_stats(lambda st: st['outputs']['http.0']['retries_failed'] >= 10, 20,
+                      name + ': 10 bursts given up')
+        check_eq(sl.stop(), 0, name + ': exit 0')
+        err = sl.stderr()
+        n_fail = err.count('[http.0] flush failed (Connection refused), retrying')
+        gave = [ln.split('] ', 3)[-1] for ln in err.splitlines() if '[http.0] giving up on' in ln]
+        if name == 'on':
+            check_eq(n_fail, 1, 'Log_Suppress_Interval 60: the repeated line once')
+            check_eq(len(gave), len(set(gave)), 'Log_Suppress_Interval 60: no giving-up text twice')
+        else:
+            check(n_fail >= 10 and len(gave) >= 10, 'no Log_Suppress_Interval: a line per burst',
+                  '%d %d' % (n_fail, len(gave)))
+
+
+def free_closed_port():
+    """A port nothing listens on (connections are refused)."""
+    return free_port()
+
+
 def lines_of(t, name):
     return [json.loads(x) for x in text_of(t, name).splitlines() if x.strip()]
 
 
 if __name__ == '__main__':
     main([test_dummy_flush_on_startup, test_routable_off, test_file_format_template,
-          test_json_convert_nan_to_null, test_sp_convert_from_str_to_num])
+          test_json_convert_nan_to_null, test_sp_convert_from_str_to_num, test_log_suppress_interval])
