@@ -22,6 +22,10 @@ const struct dp_opt dp_filter_common_opts[] = {
 	  "off|error|warn|info|debug|trace", 0, 0,
 	  0, "verbosity of this instance's own log lines; default: the [SERVICE] Log_Level. Checked and "
 	  "stored; the log itself still filters on the service level" },
+	{ "Log_Suppress_Interval", DP_OPT_SECONDS, "0", offsetof(struct dp_filter, log_supp.interval), NULL,
+	  0, 0, 0,
+	  "identical log lines of this instance within this many seconds are written once (Fluent "
+	  "Bit's log_suppress_interval); 0: all are written" },
 	{ NULL },
 };
 

@@ -36,6 +36,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include "dp_chunk.h"
+#include "dp_log.h"
 #include "dp_conf.h"
 #include "dp_edit.h"
 #include "dp_opt.h"
@@ -127,6 +128,7 @@ struct dp_filter {
 	char *alias;
 	int64_t emitter_mem_buf_limit;
 	int log_level;            /* enum dp_log_level, -1: the service's */
+	struct dp_log_supp log_supp;   /* Log_Suppress_Interval (dp_log.h) */
 	struct dp_match match;
 	int emitter;              /* input id of its emitter, or -1 */
 	/* Its emitter's storage.type (enum dp_storage_type): a filter with an

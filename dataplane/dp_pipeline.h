@@ -46,6 +46,8 @@ struct dp_service {
 	int64_t sp_mem_buf_limit; /* memory for the stream processor's results */
 	double sched_base;     /* scheduler.base: retry backoff, seconds (dp_sched.h) */
 	double sched_cap;      /* scheduler.cap */
+	bool json_nan_null;    /* json.convert_nan_to_null (outputs/out_json.h) */
+	bool sp_str_num;       /* sp.convert_from_str_to_num (sp/sp.h) */
 };
 
 struct shard;

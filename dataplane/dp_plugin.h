@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include "dp_chunk.h"
+#include "dp_log.h"
 #include "dp_opt.h"
 #include "dp_route.h"
 
@@ -118,8 +119,12 @@ struct dp_input {
 	int64_t mem_buf_limit;
 	bool threaded;
 	int log_level;            /* enum dp_log_level, -1: the service's */
+	struct dp_log_supp log_supp;   /* Log_Suppress_Interval (dp_log.h) */
 	int storage_type;         /* enum dp_storage_type */
 	bool storage_pause;
+	bool routable;            /* Routable: off, its records reach the filters and the
+	                             stream processor but no output (route stays 0);
+	                             emitters are always routed */
 	/* routing: bit i set when output i matches this tag */
 	uint64_t route;
 	/* bit f set when filter f's Match covers this tag (the chain) */
@@ -239,6 +244,7 @@ struct dp_output {
 	char *retry_limit_opt;
 	int64_t workers;
 	int log_level;            /* enum dp_log_level, -1: the service's */
+	struct dp_log_supp log_supp;   /* Log_Suppress_Interval (dp_log.h) */
 	int64_t storage_total_limit; /* storage.total_limit_size, 0: none */
 	struct dp_match match;
 	int retry_limit;          /* -1: no limit */

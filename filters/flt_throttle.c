@@ -70,8 +70,7 @@ struct thr_shard {
 	uint64_t total;         /* kept records in the window */
 	uint64_t dropped;
 	unsigned shard;
-	char name[48];
-	int log_level;           /* its filter's, for dp_plog */
+	const struct dp_filter *f;   /* for dp_plog: its name, Log_Level, Log_Suppress_Interval */
 	uint32_t *panes;
 } dp_cache_aligned;
 
@@ -115,8 +114,7 @@ static void *thr_shard_create(struct dp_filter *f, unsigned shard)
 	memset(s, 0, sizeof(*s));
 	s->p = *p;
 	s->shard = shard;
-	snprintf(s->name, sizeof(s->name), "%s", f->name);
-	s->log_level = f->log_level;
+	s->f = f;
 	if (!(s->panes = calloc(p->window, sizeof(*s->panes)))) {
 		free(s);
 		return NULL;
@@ -174,7 +172,7 @@ static void thr_tick(void *ctx, struct dp_fx *fx, bool final)
 	if (final)
 		return;
 	if (advance(s, fx->now_ns) && s->p.print_status)
-		dp_plg_info(s, "shard %u: limit is %0.2f per %gs with window size of %u, current rate "
+		dp_plg_info(s->f, "shard %u: limit is %0.2f per %gs with window size of %u, current rate "
 			    "is: %0.2f per interval, %llu dropped so far",
 			    s->shard, s->p.rate, (double)s->p.interval_ns / 1e9, s->p.window,
 			(double)s->total / s->p.window, (unsigned long long)s->dropped);

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "out_buf.h"
+#include "out_file_tmpl.h"
 
 int out_buf_init(struct out_buf *b, size_t cap)
 {
@@ -150,6 +151,8 @@ static size_t encode(const struct out_fmt_opts *o, const struct dp_chunk *c, con
 	case OUT_FMT_CSV:
 	case OUT_FMT_LTSV:
 		return put_csv_ltsv(o, c, r, d, cap);
+	case OUT_FMT_TEMPLATE:
+		return out_file_tmpl_rec(o->tmpl, c, r, d, cap);
 	default:
 		return out_json_rec(c, r, &o->json, d, cap);
 	}

@@ -28,13 +28,17 @@ enum out_fmt {
 	OUT_FMT_PLAIN,        /* the record alone as JSON */
 	OUT_FMT_CSV,
 	OUT_FMT_LTSV,
+	OUT_FMT_TEMPLATE,     /* file: Format template (out_file_tmpl.h) */
 };
+
+struct out_file_tmpl;
 
 struct out_fmt_opts {
 	enum out_fmt fmt;
 	struct out_json_opts json;
 	char delim[8];        /* csv */
 	char label_delim[8];  /* ltsv */
+	const struct out_file_tmpl *tmpl;   /* template */
 };
 
 int out_buf_init(struct out_buf *b, size_t cap);

@@ -20,6 +20,7 @@
 #include <unistd.h>
 #include "out_buf.h"
 #include "out_file_lru.h"
+#include "out_file_tmpl.h"
 #include "dp_tmpl.h"
 #include "dp_fs.h"
 #include "dp_pipeline.h"
@@ -35,6 +36,7 @@ struct out_file_cfg {
 	bool csv_column_names;
 	int64_t max_open_files;
 	struct dp_tmpl *name_tmpl;   /* Path/File with a $: the file per record */
+	struct out_file_tmpl line_tmpl;   /* Format template: Template, cut up */
 };
 
 #define C(f) offsetof(struct out_file_cfg, f)
@@ -46,9 +48,11 @@ static const struct dp_opt file_opts[] = {
 	{ "File", DP_OPT_STR, NULL, C(file), NULL, 0, 0, 0,
 	  "File name; default: the record's tag. May hold $TAG, $TAG[n] and record accessors "
 	  "(File $tenant.log: one file per tenant; sluice). '/' in a value becomes '_'." },
-	{ "Format", DP_OPT_ENUM, "out_file", C(format), "out_file|plain|csv|ltsv|msgpack|json_lines", 0, 0, 0,
+	{ "Format", DP_OPT_ENUM, "out_file", C(format), "out_file|plain|csv|ltsv|msgpack|json_lines|template", 0,
+	  0, 0,
 	  "out_file: TAG: [time, {record}]; plain: the record as JSON; csv; ltsv; msgpack: raw events "
-	  "(sluice); json_lines: JSON with a date key (sluice)." },
+	  "(sluice); json_lines: JSON with a date key (sluice); template: a line per record from "
+	  "Template." },
 	{ "Delimiter", DP_OPT_STR, NULL, C(delimiter), NULL, 0, 0, 0,
 	  "Separator of the fields (csv, default comma) or of the pairs (ltsv, default tab): a string, "
 	  "or tab, space, comma." },
@@ -61,13 +65,16 @@ static const struct dp_opt file_opts[] = {
 	{ "Max_Open_Files", DP_OPT_INT, "256", C(max_open_files), NULL, 1, 65536, 0,
 	  "Path or File with a record accessor ($tenant): files kept open at most, the least recently "
 	  "written closed first (sluice)." },
-	{ "Template", DP_OPT_STR, NULL, C(template), NULL, 0, 0, DP_OPT_NOT_YET,
-	  "Format template. Not supported yet." },
+	{ "Template", DP_OPT_STR, "{time} {message}", C(template), NULL, 0, 0, 0,
+	  "Format template: the line written per record. {key} is the record's top-level key (a "
+	  "string as is, numbers, true/false, nil as text; kept as {key} when absent), {time} the "
+	  "event time in seconds with 6 decimals (Fluent Bit's out_file)." },
 	{ NULL },
 };
 
 static const enum out_fmt fmt_map[] = {
 	OUT_FMT_OUT_FILE, OUT_FMT_PLAIN, OUT_FMT_CSV, OUT_FMT_LTSV, OUT_FMT_MSGPACK, OUT_FMT_JSON_LINES,
+	OUT_FMT_TEMPLATE,
 };
 
 struct file_worker {
@@ -105,6 +112,9 @@ static int setup(struct dp_output *o, struct dp_err *err)
 	err->key = cfg->delimiter && strlen(cfg->delimiter) >= 8 ? "Delimiter" : "Label_Delimiter";
 	if ((cfg->delimiter && strlen(cfg->delimiter) >= 8) || strlen(cfg->label_delimiter) >= 8)
 		return dp_err_set(err, -EINVAL, "Delimiter and Label_Delimiter take at most 7 bytes");
+	err->key = "Template";
+	if (fmt_map[cfg->format] == OUT_FMT_TEMPLATE && out_file_tmpl_init(&cfg->line_tmpl, cfg->template))
+		return dp_err_set(err, -ENOMEM, "out of memory");
 	/* File unset is File $TAG: a file per tag, which is not a file per
 	 * input when an input's records carry their own tags (forward,
 	 * systemd, emitters). */
@@ -133,6 +143,7 @@ static int setup(struct dp_output *o, struct dp_err *err)
 static void teardown(struct dp_output *o)
 {
 	struct out_file_cfg *cfg = o->cfg;
+	out_file_tmpl_fini(&cfg->line_tmpl);
 	if (cfg->name_tmpl) {
 		dp_tmpl_free(cfg->name_tmpl);
 		free(cfg->name_tmpl);
@@ -162,6 +173,7 @@ static void *worker_create(struct dp_output *o, unsigned worker, struct dp_err *
 	w->o = o;
 	w->fo.fmt = fmt_map[cfg->format];
 	w->fo.json.date_key = "date";
+	w->fo.tmpl = &cfg->line_tmpl;
 	snprintf(w->fo.delim, sizeof(w->fo.delim), "%s",
 		 delimiter(cfg->delimiter, w->fo.fmt == OUT_FMT_LTSV ? "\t" : ","));
 	snprintf(w->fo.label_delim, sizeof(w->fo.label_delim), "%s", delimiter(cfg->label_delimiter, ":"));

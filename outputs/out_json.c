@@ -12,7 +12,9 @@
 #include <errno.h>
 #include <float.h>
 #include <math.h>
+#include <stdatomic.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -191,10 +193,19 @@ static const double pow10_tab[18] = {
  * an integer m < 2^53; since 10^k is exact, that division is what a correct
  * parser computes for "m·10^-k", so the text round-trips. Others go through
  * %.15g / %.16g / %.17g, the first that reads back. */
+static atomic_bool nan_null = true;
+
+void out_json_nan_null_set(bool on)
+{
+	atomic_store_explicit(&nan_null, on, memory_order_relaxed);
+}
+
 static size_t fmt_double(char *b, double d)
 {
 	char *p = b;
 	if (!isfinite(d)) {
+		if (!atomic_load_explicit(&nan_null, memory_order_relaxed))
+			return (size_t)snprintf(b, 8, "%.16g", d);   /* nan, -nan, inf, -inf */
 		memcpy(b, "null", 4);
 		return 4;
 	}

@@ -19,7 +19,9 @@
  *   - integers in full (uint64 and int64);
  *   - doubles in the shortest form that reads back to the same double,
  *     always with a '.' or an exponent so they stay floats ("3.0", "0.1",
- *     "1e+300"); NaN and infinities as null;
+ *     "1e+300"); NaN and infinities as null, or, after
+ *     out_json_nan_null_set(false) (json.convert_nan_to_null off), as
+ *     Fluent Bit writes them without it: nan, inf, -inf (not JSON);
  *   - map keys that are not strings: numbers, booleans and nil are quoted
  *     ("1": ...); a map or array used as a key makes the record fail;
  *   - nesting is limited to OUT_JSON_MAX_DEPTH levels below a field.
@@ -31,6 +33,7 @@
 #ifndef OUT_JSON_H
 #define OUT_JSON_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include "dp_chunk.h"
 
@@ -49,6 +52,13 @@ struct out_json_opts {
 	const char *date_key;  /* NULL: no date member */
 	int date_format;       /* enum out_json_date */
 };
+
+/* [SERVICE] json.convert_nan_to_null: on (sluice's default), NaN and
+ * infinities are written as null; off, as "%.16g" prints them (Fluent
+ * Bit's src/flb_pack.c). Process-wide; set by the control thread when a
+ * pipeline starts, read by any worker (atomic, read only for a value that
+ * is not finite). */
+void out_json_nan_null_set(bool on);
 
 /* Parse a json_date_format value ("double", "epoch", "epoch_ms",
  * "iso8601", "java_sql_timestamp"; case-insensitive): the enum value, or

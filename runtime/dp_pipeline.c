@@ -25,6 +25,7 @@
 #include "dp_pipeline_int.h"
 #include "dp_suggest.h"
 #include "dp_time.h"
+#include "out_json.h"
 #include "out_worker.h"
 #include "shard.h"
 
@@ -76,6 +77,13 @@ const struct dp_opt dp_service_opts[] = {
 	{ "SP_Mem_Buf_Limit", DP_OPT_SIZE, "10M", SVC(sp_mem_buf_limit), NULL, 0, 0, 0,
 	  "sluice: memory for the stream processor's results, across all shards; past it results are "
 	  "counted as dropped." },
+	{ "json.convert_nan_to_null", DP_OPT_BOOL, "on", SVC(json_nan_null), NULL, 0, 0, 0,
+	  "on: NaN and infinite floats are written as null in JSON output, so it stays JSON; off: as "
+	  "nan, inf and -inf, as Fluent Bit writes them by default (its default is off)." },
+	{ "sp.convert_from_str_to_num", DP_OPT_BOOL, "true", SVC(sp_str_num), NULL, 0, 0, 0,
+	  "Stream processor: SUM, AVG, MIN, MAX, PERCENTILE and TIMESERIES_FORECAST read a string "
+	  "that holds a number (\"12\", \"-3.5\", \"1e3\") as that number; false: such strings are "
+	  "left out of the aggregate, as other non-numbers are." },
 	{ "scheduler.base", DP_OPT_SECONDS, "5", SVC(sched_base), NULL, 0, 86400, 0,
 	  "Retry backoff: the shortest wait before a failed flush is retried, and the unit of the "
 	  "exponential growth. Retry n waits a random time in [base, min(cap, base * 2^n)] (Fluent "
@@ -144,6 +152,13 @@ const struct dp_opt dp_input_common_opts[] = {
 	  "its chunks in memory (Mem_Buf_Limit, storage.max_chunks_up) are used up, as a memory input "
 	  "does, instead of letting new chunks wait on disk; they are still stored. Memory inputs "
 	  "always pause." },
+	{ "Log_Suppress_Interval", DP_OPT_SECONDS, "0", IN(log_supp.interval), NULL, 0, 0, 0,
+	  "Identical log lines of this instance within this many seconds are written once (Fluent "
+	  "Bit's log_suppress_interval); 0: all are written." },
+	{ "Routable", DP_OPT_BOOL, "true", IN(routable), NULL, 0, 0, 0,
+	  "off: the records go through the filters and the stream processor ([STREAM_TASK], -T) "
+	  "but to no output, whatever their Match; the results of the SQL tasks are routed as "
+	  "usual (Fluent Bit's routable)." },
 	{ NULL },
 };
 
@@ -168,6 +183,9 @@ const struct dp_opt dp_output_common_opts[] = {
 	{ "Log_Level", DP_OPT_ENUM, NULL, OUT(log_level), DP_PLUGIN_LOG_LEVELS, 0, 0, 0,
 	  "Verbosity of this instance's own log lines; default: the [SERVICE] Log_Level. Checked and "
 	  "stored; the log itself still filters on the service level." },
+	{ "Log_Suppress_Interval", DP_OPT_SECONDS, "0", OUT(log_supp.interval), NULL, 0, 0, 0,
+	  "Identical log lines of this instance within this many seconds are written once (Fluent "
+	  "Bit's log_suppress_interval); 0: all are written." },
 	{ NULL },
 };
 
@@ -356,9 +374,9 @@ static void route(struct dp_pipeline *pl)
 		struct dp_input *in = pl->in[i];
 		if (in->emitter_of >= 0)
 			continue;   /* routed by the tag of each chunk */
-		in->route = dp_pipeline_route(pl, in->tag, in->tag_len);
+		in->route = in->routable ? dp_pipeline_route(pl, in->tag, in->tag_len) : 0;
 		in->filters = dp_pipeline_chain(pl, in->tag, in->tag_len, -1);
-		if (!in->route && !in->tag_per_record)
+		if (!in->route && !in->tag_per_record && in->routable)
 			dp_warn("%s:%d: no output matches tag '%s' of %s: its records will be dropped",
 				in->file, in->line, in->tag, in->name);
 	}
@@ -548,6 +566,7 @@ int dp_pipeline_workers_stop(struct dp_pipeline *pl)
 int dp_pipeline_start(struct dp_pipeline *pl, struct dp_err *err)
 {
 	pl->start_ns = dp_time_mono_ns();
+	out_json_nan_null_set(pl->svc.json_nan_null);
 	int src = dp_store_open(pl, err);
 	if (src)
 		return src;

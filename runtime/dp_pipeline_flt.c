@@ -67,6 +67,7 @@ int dp_pipeline_add_emitters(struct dp_pipeline *pl, struct dp_err *err)
 		in->storage_type = f->emitter_storage;
 		in->net = DP_NET_NONE;
 		in->emitter_of = (int)f->id;
+		in->routable = true;
 		f->emitter = (int)in->id;
 		pl->in[pl->nin++] = in;
 	}

@@ -88,6 +88,7 @@ int dp_pipeline_load_sp(struct dp_pipeline *pl, const struct dp_conf *conf, stru
 	pl->sp = sp_engine_create_in(tasks, n, pl->nshards, &ins, err);
 	if (!pl->sp)
 		return err->code ? err->code : -EINVAL;
+	sp_engine_set_str_num(pl->sp, pl->svc.sp_str_num);
 	if (pl->nin == DP_MAX_INPUTS)
 		return dp_err_set(err, -E2BIG, "too many inputs with the stream processor's (max %d)",
 				  DP_MAX_INPUTS);
@@ -108,6 +109,7 @@ int dp_pipeline_load_sp(struct dp_pipeline *pl, const struct dp_conf *conf, stru
 	in->mem_buf_limit = pl->svc.sp_mem_buf_limit;
 	in->net = DP_NET_NONE;
 	in->emitter_of = DP_EMITTER_SP;
+	in->routable = true;
 	pl->sp_input = (int)in->id;
 	pl->in[pl->nin++] = in;
 	return 0;

@@ -2,7 +2,9 @@
  * in_dummy.c — Fluent Bit's `dummy` input: emits the record given in
  * Dummy (JSON), Rate times a second, Copies at a time, until Samples have
  * been emitted (0: forever). It runs on shard 0 off a timerfd and goes
- * through the same parse-into-chunk path as received data.
+ * through the same parse-into-chunk path as received data. As in Fluent
+ * Bit (plugins/in_dummy/in_dummy.c), the first events come one interval
+ * after start-up, or at start-up with Flush_On_Startup.
  *
  * Threads: setup on the control thread; the timer fires on shard 0.
  */
@@ -23,6 +25,7 @@ struct in_dummy_cfg {
 	bool fixed_timestamp;
 	int64_t interval_sec;
 	int64_t interval_nsec;
+	bool flush_on_startup;
 };
 
 #define C(f) offsetof(struct in_dummy_cfg, f)
@@ -43,6 +46,8 @@ static const struct dp_opt dummy_opts[] = {
 	  "Tick interval, seconds part; with Interval_nsec overrides Rate." },
 	{ "Interval_nsec", DP_OPT_INT, "0", C(interval_nsec), NULL, 0, 999999999, 0,
 	  "Tick interval, nanoseconds part." },
+	{ "Flush_On_Startup", DP_OPT_BOOL, "false", C(flush_on_startup), NULL, 0, 0, 0,
+	  "Generate the first events at start-up; off: one interval after it." },
 	{ NULL },
 };
 
@@ -52,6 +57,7 @@ struct dummy_ctx {
 	uint32_t per_tick;
 	size_t len;
 	bool fixed;
+	bool started;    /* the first timer tick (at start-up) has fired */
 	uint32_t sec, nsec;
 };
 
@@ -108,6 +114,14 @@ static void tick(struct dp_input *in, struct shard *sh, void *ctx, uint64_t now_
 {
 	struct dummy_ctx *x = ctx;
 	struct in_dummy_cfg *cfg = x->cfg;
+	/* The shard's timer fires once at start-up and then every interval;
+	 * without Flush_On_Startup that first firing only starts the clock,
+	 * as Fluent Bit's collector timer does. */
+	if (!x->started) {
+		x->started = true;
+		if (!cfg->flush_on_startup)
+			return;
+	}
 	if (x->fixed && x->emitted == 0) {
 		x->sec = (uint32_t)(cfg->start_sec >= 0 ? (uint64_t)cfg->start_sec : now_real_ns / 1000000000ull);
 		x->nsec = (uint32_t)(cfg->start_nsec >= 0 ? (uint64_t)cfg->start_nsec : now_real_ns % 1000000000ull);

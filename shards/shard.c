@@ -62,7 +62,7 @@ struct dp_chunk *shard_chunk_open(struct shard *sh, struct shard_in *si)
 		/* Once per chunk, not per record: see shard_emit_tagged. */
 		memcpy(c->tag, si->want_tag, si->want_tag_len);
 		c->tag_len = (uint16_t)si->want_tag_len;
-		si->open_route = dp_pipeline_route(sh->pl, c->tag, c->tag_len);
+		si->open_route = si->in->routable ? dp_pipeline_route(sh->pl, c->tag, c->tag_len) : 0;
 		si->open_chain = dp_pipeline_chain(sh->pl, c->tag, c->tag_len, -1);
 	}
 	return c;
@@ -158,7 +158,10 @@ void shard_chunk_push(struct shard *sh, struct shard_in *si)
 	}
 	uint64_t route = si->open_route;
 	if (route == 0) {
-		DP_CNT_ADD(si->cnt.dropped, c->nrecs);
+		/* Routable off: delivered where it was meant to go (filters,
+		 * SQL), not dropped. */
+		if (si->in->routable)
+			DP_CNT_ADD(si->cnt.dropped, c->nrecs);
 		if (si->count_stored)
 			DP_CNT_ADD(si->cnt.records, c->nrecs);
 		if (si->in->ops->chunk_released)

@@ -55,6 +55,13 @@ struct sp_engine *sp_engine_create_in(const struct dp_conf_section *const *tasks
 				      struct dp_err *err);
 void sp_engine_destroy(struct sp_engine *e);
 
+/* [SERVICE] sp.convert_from_str_to_num (on when never called): whether
+ * SUM, AVG, MIN, MAX, PERCENTILE and TIMESERIES_FORECAST read strings
+ * that hold a number as that number (Fluent Bit: src/stream_processor/
+ * flb_sp.c, object_to_number); off, such strings are left out as other
+ * non-numbers are. Control thread, before the shards start. */
+void sp_engine_set_str_num(struct sp_engine *e, bool on);
+
 struct sp_shard *sp_shard_create(struct sp_engine *e, unsigned shard);
 void sp_shard_destroy(struct sp_shard *s);
 

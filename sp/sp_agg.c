@@ -285,13 +285,13 @@ static bool str_num(const char *s, uint32_t n, struct sp_val *out)
 	return true;
 }
 
-const struct sp_val *sp_agg_num(const struct sp_val *v, struct sp_val *out)
+const struct sp_val *sp_agg_num(const struct sp_val *v, struct sp_val *out, bool from_str)
 {
 	if (!v)
 		return NULL;
 	if (v->t == SP_V_INT || v->t == SP_V_FLOAT)
 		return v;
-	if (v->t == SP_V_STR && str_num(v->s, v->len, out))
+	if (v->t == SP_V_STR && from_str && str_num(v->s, v->len, out))
 		return out;
 	return NULL;
 }
@@ -330,6 +330,7 @@ static bool distinct_hash(const struct sp_val *v, uint64_t *h)
 void sp_agg_update(const struct sp_query *q, struct sp_tab *t, union sp_w *w0,
 		   const struct sp_val *slots, double x)
 {
+	bool from_str = !q->no_str_num;   /* sp.convert_from_str_to_num */
 	for (unsigned k = 0; k < q->nagg; k++) {
 		const struct sp_agg *a = &q->aggs[k];
 		union sp_w *w = w0 + a->word;
@@ -349,18 +350,18 @@ void sp_agg_update(const struct sp_query *q, struct sp_tab *t, union sp_w *w0,
 			break;
 		}
 		case SP_FN_PERCENTILE:
-			if ((v = sp_agg_num(raw, &conv)) && isfinite(v->d) &&
+			if ((v = sp_agg_num(raw, &conv, from_str)) && isfinite(v->d) &&
 			    !sp_qs_add(&t->sk, (struct sp_qs *)w, v->d))
 				t->sk_failed++;
 			break;
 		case SP_FN_AVG:
-			if ((v = sp_agg_num(raw, &conv))) {
+			if ((v = sp_agg_num(raw, &conv, from_str))) {
 				w[0].u++;
 				w[1].d += v->d;
 			}
 			break;
 		case SP_FN_SUM:
-			if ((v = sp_agg_num(raw, &conv))) {
+			if ((v = sp_agg_num(raw, &conv, from_str))) {
 				w[0].u++;
 				w[1].d += v->d;
 				if (v->t == SP_V_INT)
@@ -371,7 +372,7 @@ void sp_agg_update(const struct sp_query *q, struct sp_tab *t, union sp_w *w0,
 			break;
 		case SP_FN_MIN:
 		case SP_FN_MAX:
-			if ((v = sp_agg_num(raw, &conv))) {
+			if ((v = sp_agg_num(raw, &conv, from_str))) {
 				bool better = a->fn == SP_FN_MIN ? v->d < w[1].d : v->d > w[1].d;
 				if (w[0].u == 0 || better)
 					w[1].d = v->d;
@@ -381,7 +382,7 @@ void sp_agg_update(const struct sp_query *q, struct sp_tab *t, union sp_w *w0,
 			}
 			break;
 		case SP_FN_FORECAST:
-			if ((v = sp_agg_num(raw, &conv))) {
+			if ((v = sp_agg_num(raw, &conv, from_str))) {
 				if (w[0].u == 0 || x > w[5].d)
 					w[5].d = x;
 				w[0].u++;

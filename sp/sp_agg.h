@@ -13,7 +13,8 @@
  * Numbers: SUM, AVG, MIN, MAX, TIMESERIES_FORECAST and PERCENTILE take
  * integers, floats and strings that hold a whole number ("12", "-3.5",
  * "1e3", spaces around allowed; at most 63 bytes), as Fluent Bit's
- * sp.convert_from_str_to_num (on by default) does; any other value
+ * sp.convert_from_str_to_num (on by default) does (off: q->no_str_num,
+ * strings are not numbers); any other value
  * (non-numeric string, bool, map, null, missing) is left out of the
  * aggregate as a missing value would be.
  *
@@ -81,7 +82,7 @@ void sp_agg_merge(const struct sp_query *q, struct sp_tab *dt, union sp_w *dst,
 		  const union sp_w *src);
 /* The number in v, if any (see above): v itself, or out filled from a
  * numeric string; NULL when v is no number. */
-const struct sp_val *sp_agg_num(const struct sp_val *v, struct sp_val *out);
+const struct sp_val *sp_agg_num(const struct sp_val *v, struct sp_val *out, bool from_str);
 /* The final value of aggregate a of a group (w: the group's words). */
 void sp_agg_value(const struct sp_agg *a, const union sp_w *w, struct sp_val *v);
 

@@ -207,6 +207,12 @@ fail:
 	return NULL;
 }
 
+void sp_engine_set_str_num(struct sp_engine *e, bool on)
+{
+	for (unsigned i = 0; i < e->nq; i++)
+		e->q[i].no_str_num = !on;
+}
+
 void sp_engine_destroy(struct sp_engine *e)
 {
 	if (!e)

@@ -55,6 +55,7 @@ struct sp_query {
 	const char *tag;           /* what results are emitted with */
 	size_t tag_len;
 	bool from_stream;
+	bool no_str_num;           /* sp.convert_from_str_to_num off: aggregates skip strings */
 	int from_task;             /* STREAM:name: the task creating `name` */
 	int from_input;            /* or the input named or aliased `name`; else -1 */
 	const char *pattern;       /* TAG:'pattern' */

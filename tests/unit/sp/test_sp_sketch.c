@@ -281,7 +281,10 @@ static void test_numeric_strings(void **state)
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		struct sp_val v = { .t = SP_V_STR, .s = cases[i].s, .len = (uint32_t)strlen(cases[i].s) };
 		struct sp_val out;
-		const struct sp_val *n = sp_agg_num(&v, &out);
+		const struct sp_val *n = sp_agg_num(&v, &out, true);
+		/* sp.convert_from_str_to_num false: no string is a number */
+		if (sp_agg_num(&v, &out, false))
+			fail_msg("'%s' read as a number with the conversion off", cases[i].s);
 		if (!cases[i].t) {
 			if (n)
 				fail_msg("'%s' should be no number", cases[i].s);
@@ -295,9 +298,10 @@ static void test_numeric_strings(void **state)
 			assert_true(n->i == (int64_t)cases[i].d);
 	}
 	struct sp_val b = { .t = SP_V_BOOL, .b = true }, i = { .t = SP_V_INT, .i = 4, .d = 4 }, o;
-	assert_null(sp_agg_num(&b, &o));
-	assert_ptr_equal(sp_agg_num(&i, &o), &i);
-	assert_null(sp_agg_num(NULL, &o));
+	assert_null(sp_agg_num(&b, &o, true));
+	assert_ptr_equal(sp_agg_num(&i, &o, true), &i);
+	assert_ptr_equal(sp_agg_num(&i, &o, false), &i);   /* numbers stay numbers */
+	assert_null(sp_agg_num(NULL, &o, true));
 }
 
 int main(void)
