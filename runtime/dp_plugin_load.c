@@ -92,9 +92,11 @@ static int check_c(const struct sluice_plugin *p, struct dp_err *err)
 		return dp_err_set(err, -E2BIG, "too many plugins (at most %u of each kind)", PLUGINS_MAX);
 	err->msg[0] = 0;
 	int rc = p->load ? p->load(err) : 0;
-	if (rc)
-		return dp_err_set(err, rc < 0 ? rc : -EINVAL, "its load failed: %s",
-				  err->msg[0] ? err->msg : "(no reason given)");
+	if (rc) {
+		char why[sizeof(err->msg)];
+		snprintf(why, sizeof(why), "%s", err->msg[0] ? err->msg : "(no reason given)");
+		return dp_err_set(err, rc < 0 ? rc : -EINVAL, "its load failed: %s", why);
+	}
 	for (unsigned i = 0; i < ni; i++)
 		ins[nins++] = p->inputs[i];
 	for (unsigned i = 0; i < no; i++)
