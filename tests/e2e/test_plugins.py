@@ -9,7 +9,8 @@
   time: the same (time, message) pairs, in order, as a file output
   (Format msgpack) beside it. Its FLB_RETRY on the first flush is retried
   by the scheduler (retries=1 in the exit log) and every record is written
-  once. Fluent Bit's side: src/proxy/go/go.c (which callbacks, FLB_OK /
+  once. go_error: FLB_ERROR drops that chunk's records (counted as
+  errors, not retried) and the next chunk is delivered. Fluent Bit's side: src/proxy/go/go.c (which callbacks, FLB_OK /
   FLB_RETRY / FLB_ERROR), include/fluent-bit/flb_plugin_proxy.h and
   flb_api.h (the structs the plugin reads).
 - go_yaml: YAML `plugins:` (Fluent Bit's manual, yaml/plugins-section)
@@ -151,6 +152,27 @@ def test_go_output(t):
           '%d records, %d flushes' % (rec, flushes))
 
 
+def test_go_error(t):
+    so = go_plugin()
+    port = free_port()
+    go_out = t.path('go.txt')
+    text = conf(service(t), tcp_in(port, Tag='t.go'),
+                ('OUTPUT', [('Name', 'gotest'), ('Match', '*'), ('Out_File', go_out),
+                            ('Error_First', '1')]))
+    sl = t.sluice(text, args=['-e', so])
+    send_lines(port, ['{"message":"first"}'])
+    sl.wait_stats(lambda st: st['outputs']['gotest.0']['errors'] >= 1, 30,
+                  'the chunk answered FLB_ERROR is counted as errors')
+    send_lines(port, ['{"message":"second"}'])
+    wait_for(lambda: 'second' in read_text(go_out), 30, 'the next chunk is delivered', proc=sl)
+    check_eq(sl.stop(), 0, 'sluice exits 0')
+    check_eq([l.split('\t')[2] for l in read_text(go_out).splitlines()], ['second'],
+             'FLB_ERROR: that chunk is dropped, not retried')
+    c = exit_log_counters(sl.stderr(), 'gotest.0')
+    check_eq((c.get('records'), c.get('errors'), c.get('retries')), (1, 1, 0),
+             'one record delivered, one failed, no retry')
+
+
 def test_go_yaml(t):
     so = go_plugin()
     path = t.path('p.yaml')
@@ -243,4 +265,4 @@ def test_errors(t):
 
 
 if __name__ == '__main__':
-    main([test_go_output, test_go_yaml, test_c_plugin, test_errors])
+    main([test_go_output, test_go_error, test_go_yaml, test_c_plugin, test_errors])

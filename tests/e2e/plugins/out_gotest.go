@@ -11,6 +11,7 @@
 //   Out_File     append "tag<TAB>sec.nsec<TAB>message" per record; without
 //                it the plugin only decodes and counts (the benchmark)
 //   Retry_First  answer FLB_RETRY to the first N flushes (nothing written)
+//   Error_First  then answer FLB_ERROR to the next N (nothing written)
 //   Fail_Init    "yes": FLBPluginInit fails
 //   Count_File   at exit, write "records flushes" there
 package main
@@ -74,6 +75,7 @@ type instance struct {
 	outFile    string
 	countFile  string
 	retryFirst int
+	errorFirst int
 	flushes    int
 	records    int
 }
@@ -106,12 +108,14 @@ func FLBPluginInit(plugin unsafe.Pointer) int {
 		return flbError
 	}
 	in := &instance{outFile: configKey(plugin, "Out_File"), countFile: configKey(plugin, "Count_File")}
-	if v := configKey(plugin, "Retry_First"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil {
-			return flbError
+	for key, p := range map[string]*int{"Retry_First": &in.retryFirst, "Error_First": &in.errorFirst} {
+		if v := configKey(plugin, key); v != "" {
+			n, err := strconv.Atoi(v)
+			if err != nil {
+				return flbError
+			}
+			*p = n
 		}
-		in.retryFirst = n
 	}
 	mu.Lock()
 	instances = append(instances, in)
@@ -232,6 +236,9 @@ func FLBPluginFlushCtx(ctx, data unsafe.Pointer, length C.int, tag *C.char) int 
 	in.flushes++
 	if in.flushes <= in.retryFirst {
 		return flbRetry
+	}
+	if in.flushes <= in.retryFirst+in.errorFirst {
+		return flbError
 	}
 	r := &reader{b: C.GoBytes(data, length)}
 	t := C.GoString(tag)
