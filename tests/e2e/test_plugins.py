@@ -75,8 +75,10 @@ def installed_headers():
     if not shutil.which('meson') or not os.path.isdir(os.path.join(BUILD, 'meson-info')):
         skip('%s is not a meson build directory (or meson is missing)' % BUILD)
     dest = os.path.join(_scratch(), 'dest')
-    # --no-rebuild: meson test built it; a test must not rebuild the tree
-    p = subprocess.run(['meson', 'install', '-C', BUILD, '--no-rebuild', '--destdir', dest],
+    # --no-rebuild: meson test built it; a test must not rebuild the tree.
+    # --tags devel: the headers only (what a plugin author installs).
+    p = subprocess.run(['meson', 'install', '-C', BUILD, '--no-rebuild', '--tags', 'devel',
+                        '--destdir', dest],
                        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=300)
     check(p.returncode == 0, 'meson install --destdir',
           p.stdout.decode(errors='replace')[-1500:] if p.returncode else '')
