@@ -17,8 +17,8 @@
  *       rules: [ {state, regex, next_state}, ... ] become one classic
  *       `rule "STATE" "REGEX" "NEXT"` key each, in order
  *   stream_processor: [ {name, exec}, ... ] -> [STREAM_TASK]
- *   plugins: [ path, ... ]                external plugins: an error, not
- *                                         supported yet
+ *   plugins: [ path, ... ]                -> one [PLUGINS] Path each
+ *                                         (plugin shared objects)
  *
  * Choices where Fluent Bit's documentation leaves a corner open:
  * - A key keeps its spelling (lookups ignore case later) and the line of
@@ -312,6 +312,28 @@ static int yaml_env(struct yaml_file_st *st, yaml_node_t *env)
 	return 0;
 }
 
+/* plugins: [ path, ... ] -> one [PLUGINS] Path per item, loaded by the
+ * runtime (runtime/dp_plugin_load.c) relative to this file. */
+static int yaml_plugins(struct yaml_file_st *st, yaml_node_t *v)
+{
+	struct dp_conf *c = st->rd->r.c;
+
+	if (node_is_null(v))
+		return 0;
+	if (v->type != YAML_SEQUENCE_NODE)
+		return NODE_ERR(v, -EINVAL, "'plugins' must be a list of shared object paths");
+	for (yaml_node_item_t *it = v->data.sequence.items.start;
+	     it < v->data.sequence.items.top; it++) {
+		yaml_node_t *f = yaml_document_get_node(st->doc, *it);
+		if (f->type != YAML_SCALAR_NODE || !*node_str(f))
+			return NODE_ERR(f, -EINVAL, "each item of 'plugins' must be a file name");
+		if (!dp_conf_section_add(c, "PLUGINS", st->name, node_line(f)) ||
+		    dp_conf_kv_add(c, &c->sec[c->nsec - 1], "Path", node_str(f), st->name, node_line(f)))
+			return NODE_ERR(f, -ENOMEM, "out of memory");
+	}
+	return 0;
+}
+
 static int yaml_file(struct yaml_rd *rd, const char *path, const char *from, int from_line);
 
 static int yaml_includes(struct yaml_file_st *st, yaml_node_t *inc)
@@ -401,12 +423,7 @@ static int yaml_walk(struct yaml_file_st *st)
 		} else if (!strcmp(name, "includes")) {
 			ret = yaml_includes(st, v);
 		} else if (!strcmp(name, "plugins")) {
-			/* Fluent Bit loads .so files listed here; sluice has no
-			 * external plugin loader yet. Refuse rather than start
-			 * without the plugins the pipeline names. */
-			if (!node_is_null(v))
-				return NODE_ERR(k, -ENOTSUP, "external plugins are not supported yet "
-						"('plugins' lists shared objects to load)");
+			ret = yaml_plugins(st, v);
 		} else {
 			size_t i;
 			for (i = 0; i < DP_ARRAY_SIZE(yaml_top_lists); i++)

@@ -22,6 +22,7 @@ struct dp_service {
 	int log_level;
 	char *log_file;
 	char *parsers_file;
+	char *plugins_file;      /* read by dp_plugin_load_conf */
 	bool http_server;
 	char *http_listen;
 	int64_t http_port;

@@ -47,7 +47,8 @@ static const struct { const char *flags, *desc; } cli_opts[] = {
 	{ "-L, --http_listen=ADDR", "[SERVICE] HTTP_Listen" },
 	{ "-Y, --enable-hot-reload", "[SERVICE] Hot_Reload On: POST /api/v2/reload reloads" },
 	{ "-w, --workdir=DIR", "change to DIR before reading the configuration" },
-	{ "-d, --daemon, -b, --storage_path=PATH, -e, --plugin=FILE",
+	{ "-e, --plugin=FILE", "load a plugin shared object ([PLUGINS] Path)" },
+	{ "-d, --daemon, -b, --storage_path=PATH",
 	  "accepted as Fluent Bit's, refused: not supported yet" },
 	{ "-D, --dry-run", "check the configuration and exit" },
 	{ "    --strict", "an undefined ${VAR} is an error, not a warning" },
@@ -220,10 +221,15 @@ int dp_cli_parse(int argc, char **argv, struct dp_cli *cli, struct dp_err *err)
 		case 'L':
 			dp_conf_kv_add(cli->conf, service(cli), "HTTP_Listen", optarg, CLI_FILE, argi);
 			break;
-		case 'e':
-			/* The same answer as a YAML plugins: section. */
-			return dp_err_set(err, -ENOTSUP, "-e %s: external plugins are not supported yet",
-					  optarg);
+		case 'e': {
+			/* A [PLUGINS] Path, loaded before any instance is made
+			 * (dp_plugin_load.c). */
+			struct dp_conf_section *p = dp_conf_section_add(cli->conf, "PLUGINS", CLI_FILE, argi);
+			if (!p || dp_conf_kv_add(cli->conf, &cli->conf->sec[cli->conf->nsec - 1], "Path", optarg,
+						 CLI_FILE, argi))
+				return dp_err_set(err, -ENOMEM, "out of memory");
+			break;
+		}
 		case 'd':
 			/* Daemon and storage.path are NOT_YET: refused at start-up. */
 			dp_conf_kv_add(cli->conf, service(cli), "Daemon", "On", CLI_FILE, argi);

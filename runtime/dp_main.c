@@ -28,6 +28,7 @@
 #include "dp_log.h"
 #include "dp_notify.h"
 #include "dp_pipeline.h"
+#include "dp_plugin_load.h"
 #include "dp_prom.h"
 #include "dp_reload.h"
 #include "dp_stats.h"
@@ -283,6 +284,12 @@ static int informational(const struct dp_cli *cli)
 		if (!cli->help_name) {
 			dp_cli_usage(stdout);
 			return 0;
+		}
+		/* -e objects first: `-e x.so -o x -h` shows their keys */
+		struct dp_err err = { 0 };
+		if (dp_plugin_load_conf(cli->conf, &err)) {
+			fprintf(stderr, "sluice: %s\n", err.msg);
+			return 2;
 		}
 		if (dp_cli_plugin_help(stdout, cli->help_kind, cli->help_name)) {
 			char hint[96];

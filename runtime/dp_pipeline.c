@@ -23,6 +23,7 @@
 #include "dp_pipeline.h"
 #include "dp_store.h"
 #include "dp_pipeline_int.h"
+#include "dp_plugin_load.h"
 #include "dp_suggest.h"
 #include "dp_time.h"
 #include "out_json.h"
@@ -45,6 +46,10 @@ const struct dp_opt dp_service_opts[] = {
 	{ "Parsers_File", DP_OPT_STR, NULL, SVC(parsers_file), NULL, 0, 0, 0,
 	  "Fluent Bit parsers file: [PARSER] and [MULTILINE_PARSER] sections, relative to the file that "
 	  "names it. May be given several times." },
+	{ "Plugins_File", DP_OPT_STR, NULL, SVC(plugins_file), NULL, 0, 0, 0,
+	  "Fluent Bit plugins file: [PLUGINS] sections whose Path keys name plugin shared objects "
+	  "(docs/PLUGINS.md), relative to the file that names it. May be given several times. "
+	  "Also -e PATH." },
 	{ "HTTP_Server", DP_OPT_BOOL, "off", SVC(http_server), NULL, 0, 0, 0,
 	  "Built-in HTTP server: Fluent Bit's monitoring endpoints and Prometheus metrics "
 	  "(docs/OPERATIONS.md, Monitoring). Also -H." },
@@ -392,7 +397,10 @@ struct dp_pipeline *dp_pipeline_create(const struct dp_conf *conf, struct dp_err
 	const struct dp_conf_section *svc = NULL;
 	pl->sp_input = -1;
 	int rc = dp_opt_defaults(dp_service_opts, &pl->svc, err);
-	/* Parsers first: inputs and filters look them up by name. */
+	/* Plugin objects first: instances look their plugins up by name;
+	 * then parsers: inputs and filters look them up by name. */
+	if (!rc)
+		rc = dp_plugin_load_conf(conf, err);
 	if (!rc)
 		rc = dp_pipeline_load_parsers(pl, conf, err);
 	for (unsigned i = 0; !rc && i < conf->nsec; i++) {
@@ -410,8 +418,8 @@ struct dp_pipeline *dp_pipeline_create(const struct dp_conf *conf, struct dp_err
 		} else if (!strcasecmp(s->name, "FILTER")) {
 			rc = dp_pipeline_add_filter(pl, s, err);
 		} else if (!strcasecmp(s->name, "PARSER") || !strcasecmp(s->name, "MULTILINE_PARSER") ||
-			   !strcasecmp(s->name, "STREAM_TASK")) {
-			/* read by dp_pipeline_load_parsers / _load_sp */
+			   !strcasecmp(s->name, "STREAM_TASK") || !strcasecmp(s->name, "PLUGINS")) {
+			/* read by dp_pipeline_load_parsers / _load_sp / dp_plugin_load_conf */
 		} else {
 			char hint[96];
 			rc = dp_err_set(err, -EINVAL, "%s:%d: unknown section [%s]%s", s->file, s->line, s->name,

@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <strings.h>
 #include "dp_registry.h"
 #include "dp_filter.h"
 #include "dp_pipeline.h"
@@ -141,6 +142,24 @@ static unsigned inst_nth(const struct dp_pipeline *pl, enum dp_inst_kind k)
 	return nth;
 }
 
+/* key_prefix "" (Go plugins, out_goproxy.c): every key of s that neither
+ * table has passes through to the plugin, which reads it itself. */
+#define DP_CONF_PASS_MAX 256
+static void pass_all(const struct dp_conf_section *s, const struct dp_opt *const tabs[2],
+		     const char **ignore)
+{
+	unsigned n = 1;
+	for (unsigned k = 0; k < s->nkv && n + 1 < DP_CONF_PASS_MAX; k++) {
+		bool known = false;
+		for (unsigned t = 0; t < 2 && !known; t++)
+			for (const struct dp_opt *o = tabs[t]; o && o->name && !known; o++)
+				known = !strcasecmp(o->name, s->kv[k].key);
+		if (!known)
+			ignore[n++] = s->kv[k].key;
+	}
+	ignore[n] = NULL;
+}
+
 void *dp_pipeline_inst_new(struct dp_pipeline *pl, enum dp_inst_kind k, const struct dp_conf_section *s,
 			   char *what, size_t what_cap, struct dp_err *err)
 {
@@ -168,7 +187,9 @@ void *dp_pipeline_inst_new(struct dp_pipeline *pl, enum dp_inst_kind k, const st
 	void *cfgs[2] = { v.inst, v.cfg };
 	char prefix[64];
 	snprintf(prefix, sizeof(prefix), "%s*", v.key_prefix ? v.key_prefix : "");
-	const char *const ignore[] = { "Name", v.key_prefix ? prefix : NULL, NULL };
+	const char *ignore[DP_CONF_PASS_MAX] = { "Name", v.key_prefix ? prefix : NULL, NULL };
+	if (v.key_prefix && !*v.key_prefix)
+		pass_all(s, tabs, ignore);
 	if (dp_opt_apply(tabs, cfgs, v.opts ? 2 : 1, s, what, ignore, err))
 		return NULL;
 	*v.sec = s;

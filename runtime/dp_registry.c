@@ -9,6 +9,7 @@
 #include <strings.h>
 #include "dp_filter.h"
 #include "dp_plugin.h"
+#include "dp_plugin_load.h"
 #include "dp_registry.h"
 #include "dp_suggest.h"
 
@@ -76,7 +77,7 @@ const struct dp_filter_ops *dp_registry_filter(const char *name)
 	for (unsigned i = 0; dp_registry_filters[i]; i++)
 		if (!strcasecmp(dp_registry_filters[i]->name, name))
 			return dp_registry_filters[i];
-	return NULL;
+	return dp_plugin_filter(name);   /* loaded from a shared object */
 }
 
 const struct dp_input_ops *dp_registry_input(const char *name)
@@ -84,7 +85,7 @@ const struct dp_input_ops *dp_registry_input(const char *name)
 	for (unsigned i = 0; dp_registry_inputs[i]; i++)
 		if (!strcasecmp(dp_registry_inputs[i]->name, name))
 			return dp_registry_inputs[i];
-	return NULL;
+	return dp_plugin_input(name);   /* loaded from a shared object */
 }
 
 const struct dp_output_ops *dp_registry_output(const char *name)
@@ -92,7 +93,7 @@ const struct dp_output_ops *dp_registry_output(const char *name)
 	for (unsigned i = 0; dp_registry_outputs[i]; i++)
 		if (!strcasecmp(dp_registry_outputs[i]->name, name))
 			return dp_registry_outputs[i];
-	return NULL;
+	return dp_plugin_output(name);   /* loaded from a shared object */
 }
 
 const char *dp_suggest_plugin_hint(const char *kind, const char *name, char *buf, size_t n)

@@ -8,7 +8,8 @@ clang libclang-rt-14-dev \
 libhyperscan-dev librdkafka-dev kcat libdpdk-dev libxdp-dev libbpf-dev libnuma-dev libavro-dev \
 libpcap-dev iproute2 libluajit-5.1-dev libsqlite3-dev libcurl4-openssl-dev zlib1g-dev openssl libssl-dev \
 libsystemd-dev systemd-journal-remote libmicrohttpd-dev libjwt-dev libxxhash-dev \
-systemd man-db chromium"
+systemd man-db chromium \
+golang-go"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

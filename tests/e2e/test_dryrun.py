@@ -241,8 +241,8 @@ pipeline:
     check(rc == 1 and '%s:8:' % path in out and 'nowhere' in out,
           'a bad multiline rule names its YAML line', out.strip())
     rc, out, path = dry(t, 'plugins:\n  - /path/to/out_gstdout.so\n' + text, 'p.yaml')
-    check(rc == 1 and '%s:1: external plugins are not supported yet' % path in out,
-          'a plugins section is refused clearly', out.strip())
+    check(rc == 1 and '%s:2: plugin /path/to/out_gstdout.so: No such file' % path in out,
+          'a plugins section naming a missing object is refused clearly', out.strip())
 
 
 def test_long_error_message(t):

@@ -317,10 +317,17 @@ static void test_parsers_sp_sections(void **state)
 		   "{D}/e.yaml:4: each item of 'rules' must be a map of state, regex and next_state");
 	expect_err("e.yaml", "stream_processor:\n  name: t\n", -EINVAL,
 		   "{D}/e.yaml:1: 'stream_processor' must be a list of maps");
-	/* external plugins (docs .../yaml/plugins-section) cannot be loaded */
-	expect_err("e.yaml", "plugins:\n  - /path/to/out_gstdout.so\n", -ENOTSUP,
-		   "{D}/e.yaml:1: external plugins are not supported yet ('plugins' lists shared "
-		   "objects to load)");
+	/* external plugins (docs .../yaml/plugins-section): one [PLUGINS] Path
+	 * each, loaded by the runtime */
+	c = load_ok("p.yaml", "plugins:\n  - /path/to/out_gstdout.so\n  - b.so\n");
+	assert_int_equal(c->nsec, 2);
+	assert_string_equal(c->sec[1].name, "PLUGINS");
+	assert_string_equal(c->sec[1].kv[0].key, "Path");
+	assert_string_equal(c->sec[1].kv[0].val, "b.so");
+	assert_int_equal(c->sec[1].kv[0].line, 3);
+	dp_conf_destroy(c);
+	expect_err("e.yaml", "plugins:\n  x: y\n", -EINVAL,
+		   "{D}/e.yaml:2: 'plugins' must be a list of shared object paths");
 	c = load_ok("empty.yaml", "plugins:\nparsers:\n");
 	assert_int_equal(c->nsec, 0);
 	dp_conf_destroy(c);
