@@ -167,6 +167,9 @@ void psr_ml_parser_free(struct psr_ml_parser *p)
 	free(p->key_content);
 	free(p->key_pattern);
 	free(p->match_str);
+	free(p->key_group);
+	free(p->line_name);
+	free(p->line_file);
 	psr_parsers_destroy(p->lines);
 	free(p);
 }
@@ -468,10 +471,13 @@ const struct dp_opt psr_ml_opts[] = {
 	{ "key_pattern", DP_OPT_STR, NULL, C(key_pattern), NULL, 0, 0, 0,
 	  "key of a structured record whose value the rules (or match_string) test, when it is not "
 	  "key_content's: key_content is still what is joined" },
-	{ "key_group", DP_OPT_STR, NULL, C(key_group), NULL, 0, 0, DP_OPT_NOT_YET,
-	  "key whose value separates interleaved messages (not supported yet)" },
-	{ "parser", DP_OPT_STR, NULL, C(parser), NULL, 0, 0, DP_OPT_NOT_YET,
-	  "[PARSER] applied to each line before the rules (not supported yet)" },
+	{ "key_group", DP_OPT_STR, NULL, C(key_group), NULL, 0, 0, 0,
+	  "key of a structured record whose value tells interleaved messages apart (e.g. stream: "
+	  "stdout and stderr are joined apart); records without it are one group" },
+	{ "parser", DP_OPT_STR, NULL, C(parser), NULL, 0, 0, 0,
+	  "[PARSER] applied to each raw line of the tail input first: the rules then test its "
+	  "key_content (needed) and the message is the first line's record with key_content joined; "
+	  "a line it does not parse ends the open messages and goes out alone as {key_content: line}" },
 	{ "match_string", DP_OPT_STR, NULL, C(match_string), NULL, 0, 0, 0,
 	  "endswith / equal: the string that ends a message" },
 	{ "negate", DP_OPT_BOOL, "false", C(negate), NULL, 0, 0, 0,
@@ -566,6 +572,52 @@ static int sec_rules(struct psr_ml_parser *p, const struct dp_conf_section *sec,
 	return 0;
 }
 
+/* `parser`: kept by name (with where it was written) until
+ * psr_ml_set_resolve, as [PARSER] sections may come later or from another
+ * file (Fluent Bit's flb_ml_parsers_init, src/multiline/flb_ml.c). */
+static int sec_line(struct psr_ml_parser *p, const struct dp_conf_section *sec,
+		    const struct ml_cfg *cfg, const char *what, struct dp_err *err)
+{
+	if (!cfg->parser)
+		return 0;
+	const struct dp_conf_kv *kv = dp_conf_kv_get(sec, "parser");
+	err->key = "parser";
+	if (!cfg->parser[0])
+		return dp_err_set(err, -EINVAL, "%s:%d: %s: 'parser': empty name", kv->file, kv->line,
+				  what);
+	/* the parsed record's key_content is what the rules test and join:
+	 * without one no line could be taken (flb_ml.c, process_append) */
+	if (!p->key_content || !p->key_content[0])
+		return dp_err_set(err, -EINVAL,
+				  "%s:%d: %s: 'parser' needs 'key_content', the key of the parsed "
+				  "record whose value the rules test and join",
+				  kv->file, kv->line, what);
+	p->line_name = strdup(cfg->parser);
+	p->line_file = strdup(kv->file);
+	p->line_line = kv->line;
+	if (!p->line_name || !p->line_file)
+		return dp_err_set(err, -ENOMEM, "%s: out of memory", what);
+	err->key = NULL;
+	return 0;
+}
+
+int psr_ml_set_resolve(struct psr_ml_set *s, const struct psr_parsers *parsers, struct dp_err *err)
+{
+	for (unsigned i = 0; s && i < s->n; i++) {
+		struct psr_ml_parser *p = s->p[i];
+		if (!p->line_name)
+			continue;
+		p->line = parsers ? psr_parsers_find(parsers, p->line_name) : NULL;
+		if (!p->line) {
+			err->key = "parser";
+			return dp_err_set(err, -EINVAL,
+					  "%s:%d: [MULTILINE_PARSER] %s: 'parser': no [PARSER] named '%s'",
+					  p->line_file, p->line_line, p->name, p->line_name);
+		}
+	}
+	return 0;
+}
+
 int psr_ml_set_add(struct psr_ml_set *s, const struct dp_conf_section *sec, struct dp_err *err)
 {
 	static const char *const ignore[] = { "rule", NULL };
@@ -620,7 +672,13 @@ int psr_ml_set_add(struct psr_ml_set *s, const struct dp_conf_section *sec, stru
 		p->match_len = strlen(cfg.match_string);
 		cfg.match_string = NULL;
 	}
-	rc = sec_rules(p, sec, what, err);
+	if (cfg.key_group && cfg.key_group[0]) {
+		p->key_group = cfg.key_group;
+		cfg.key_group = NULL;
+	}
+	rc = sec_line(p, sec, &cfg, what, err);
+	if (!rc)
+		rc = sec_rules(p, sec, what, err);
 	if (!rc && (rc = psr_ml_set_insert(s, p)))
 		dp_err_set(err, rc, "%s: out of memory", what);
 	if (rc)

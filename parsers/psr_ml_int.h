@@ -58,14 +58,20 @@ struct psr_ml_parser {
 	struct ml_list next[PSR_ML_MAX_STATES];
 	uint64_t ends;             /* states some start rule leaves: reaching one ends the group */
 	int bad_rule;              /* psr_ml_parser_finish: the rule at fault, or -1 */
-	/* docker, cri: the parser each raw line goes through first (Fluent
-	 * Bit's flb_ml_parser->parser), built when first named
-	 * (psr_ml_set_find), in a set of its own; key_group: the key whose
-	 * value keeps pieces apart ("stream"). */
+	/* The parser each raw line goes through first (Fluent Bit's
+	 * flb_ml_parser->parser). docker, cri: their own, built when first
+	 * named (psr_ml_set_find), in a set of its own (lines); a section's
+	 * `parser`: the [PARSER] of that name (line_name, at line_file:
+	 * line_line, a copy), found by psr_ml_set_resolve once every
+	 * [PARSER] is read. key_group: the key whose value keeps messages apart (docker,
+	 * cri: "stream"). */
 	const struct ml_line_def *line_def;
 	struct psr_parsers *lines;
 	const struct psr_parser *line;
-	const char *key_group;
+	char *line_name;
+	char *line_file;
+	int line_line;
+	char *key_group;
 };
 
 struct psr_ml_parser *psr_ml_parser_new(const char *name, int type, uint64_t flush_ms);
