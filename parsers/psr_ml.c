@@ -419,6 +419,11 @@ const char *psr_ml_parser_key_group(const struct psr_ml_parser *p)
 	return p->key_group;
 }
 
+const char *psr_ml_parser_line_name(const struct psr_ml_parser *p)
+{
+	return p->line_name;
+}
+
 const char *psr_ml_parser_name(const struct psr_ml_parser *p)
 {
 	return p->name;

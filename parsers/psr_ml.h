@@ -117,6 +117,8 @@ uint64_t psr_ml_parser_flush_timeout_ns(const struct psr_ml_parser *p);
 struct psr_parser;
 const struct psr_parser *psr_ml_parser_line(const struct psr_ml_parser *p);
 const char *psr_ml_parser_key_group(const struct psr_ml_parser *p);
+/* The [PARSER] name a section's `parser` gave, or NULL (built-ins too). */
+const char *psr_ml_parser_line_name(const struct psr_ml_parser *p);
 /* Types endswith and equal: whether text t (key_pattern's value, else
  * key_content's) ends a message (1) or is continued (0); -1 when the
  * parser does not take it (endswith: shorter than match_string). */
