@@ -25,10 +25,11 @@
   here one [MULTILINE_PARSER] with `parser` set to a CRI regex does both).
 """
 import json
+import os
 import subprocess
 
-from harness import SLUICE, check, check_eq, conf, main, service
-from test_tail_ml_container import events, out_mp, write
+from harness import SLUICE, check, check_eq, conf, main, service, wait_for
+from test_tail_ml_container import db_offset, events, out_mp, write
 
 CRI_REGEX = r'^(?<time>.+?) (?<stream>stdout|stderr) (?<_p>F|P) (?<log>.*)$'
 
@@ -162,6 +163,32 @@ def test_without_key_group_one_group(t):
              'one group at a time')
 
 
+def test_db_restart_mid_group(t):
+    """With a DB the offset stays at the first line of an open group (the
+    start line that flushed the previous group is not past it): a stop
+    mid-trace and a restart read that trace again whole, nothing lost or
+    repeated."""
+    log, db = t.path('c.log'), t.path('tail.db')
+    write(log, [js('[a] first'), js('  a1'), js('[b] second')])
+    opened = os.path.getsize(log) - len(js('[b] second')) - 1
+    write(log, [js('  b1')])
+    cfg = conf(service(t), json_parser(), ml_parser('m', 'js', ELASTIC),
+               tail_in(log, 'm', DB=db), out_mp(t))
+    sl = t.sluice(cfg)
+    sl.wait_stats(lambda st: st['totals']['out'] >= 1, 30, 'the first trace out')
+    wait_for(lambda: os.path.exists(db) and db_offset(db) == [opened], 30,
+             'DB offset at the open trace\'s first line')
+    check_eq(sl.stop(), 0, 'sluice exits 0 with a trace open')
+    check_eq(len(events(t)), 1, 'the open trace was not emitted at shutdown')
+    write(log, [js('  b2'), 'end'])
+    sl = t.sluice(cfg, name='sluice2')
+    sl.wait_stats(lambda st: st['totals']['out'] >= 2, 30, 'the rest out')
+    wait_for(lambda: db_offset(db) == [os.path.getsize(log)], 30, 'DB offset at the end')
+    check_eq(sl.stop(), 0, 'sluice exits 0')
+    check_eq([r['log'] for _, _, r in events(t)], ['[a] first\n  a1', '[b] second\n  b1\n  b2', 'end'],
+             'every trace once, the open one whole after the restart')
+
+
 def dry_run(t, text, name='t.conf'):
     path = t.path(name)
     with open(path, 'w') as f:
@@ -206,4 +233,4 @@ def test_bad_config(t):
 
 if __name__ == '__main__':
     main([test_issue_3817_cri_regex, test_json_parser_elastic, test_key_group_interleaved,
-          test_without_key_group_one_group, test_bad_config])
+          test_without_key_group_one_group, test_db_restart_mid_group, test_bad_config])
