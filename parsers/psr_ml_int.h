@@ -1,6 +1,7 @@
 /*
- * psr_ml_int.h — what psr_ml.c (sets, sections, streams) and
- * psr_ml_builtin.c (the built-in parsers) share: the compiled form of a
+ * psr_ml_int.h — what psr_ml.c (sets, compilation), psr_ml_conf.c
+ * (sections), psr_ml_stream.c (streams) and psr_ml_builtin.c (the
+ * built-in parsers) share: the compiled form of a
  * multiline parser and the calls that build one. Control thread only,
  * except that shards read the finished structs.
  */
@@ -81,8 +82,17 @@ int psr_ml_parser_rule(struct psr_ml_parser *p, const char *from, const char *re
 /* Check and index the rules. 0, or -EINVAL with msg. */
 int psr_ml_parser_finish(struct psr_ml_parser *p, char *msg, size_t msglen);
 void psr_ml_parser_free(struct psr_ml_parser *p);
+struct psr_ml_set {
+	struct psr_ml_parser **p;
+	unsigned n, cap;
+};
+
 /* Take p into s; -EEXIST when the name is taken (p is then not taken). */
 int psr_ml_set_insert(struct psr_ml_set *s, struct psr_ml_parser *p);
+/* The parser of that name as it is (a pending built-in not compiled), or
+ * NULL; take p out of s and free it. */
+struct psr_ml_parser *psr_ml_set_find_raw(const struct psr_ml_set *s, const char *name);
+void psr_ml_set_remove(struct psr_ml_set *s, const struct psr_ml_parser *p);
 
 /* The regex engine, behind these three calls: the first rule of l (in
  * order) whose regex matches s[0..n), or -1. sc is per-thread scratch,
