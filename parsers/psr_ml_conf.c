@@ -52,7 +52,8 @@ const struct dp_opt psr_ml_opts[] = {
 	{ "parser", DP_OPT_STR, NULL, C(parser), NULL, 0, 0, 0,
 	  "[PARSER] applied to each raw line of the tail input first: the rules then test its "
 	  "key_content (needed) and the message is the first line's record with key_content joined; "
-	  "a line it does not parse ends the open messages and goes out alone as {key_content: line}" },
+	  "a line it does not parse ends the open messages and goes out alone as {key_content: line}; "
+	  "the multiline filter refuses such a parser (not applied to records there yet)" },
 	{ "match_string", DP_OPT_STR, NULL, C(match_string), NULL, 0, 0, 0,
 	  "endswith / equal: the string that ends a message" },
 	{ "negate", DP_OPT_BOOL, "false", C(negate), NULL, 0, 0, 0,
