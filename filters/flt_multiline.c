@@ -22,8 +22,12 @@
  * shutdown (tick with final). Fluent Bit flushes all pending messages
  * every flush_ms instead, which may cut a trace that is still arriving.
  *
+ * A parser's key_group (the first one's that has one; docker and cri:
+ * "stream") keeps the messages of each of its values apart: a stream is
+ * per (input, tag, key_group value), as Fluent Bit's stream groups.
+ *
  * Bounds, per shard: FLT_ML_STREAMS streams (the least recently used one
- * is flushed and reused for a new (input, tag)), each holding at most
+ * is flushed and reused for a new (input, tag, group)), each holding at most
  * PSR_ML_GROUP_MAX bytes of text and, of the first record's other fields,
  * FLT_ML_CTX_FIELDS fields in FLT_ML_CTX_BYTES bytes (fields beyond are
  * left out of the joined record and counted). All of it is allocated when
@@ -84,6 +88,8 @@ struct flt_ml {
 	size_t klen;
 	const char *pkey;      /* the first parser's key_pattern, or NULL */
 	size_t pklen;
+	const char *gkey;      /* the first parser's key_group, or NULL */
+	size_t gklen;
 	uint64_t flush_ns;
 };
 
@@ -99,6 +105,9 @@ struct ml_slot {
 	uint16_t input;
 	uint16_t tag_len;
 	char tag[DP_TAG_MAX];
+	bool has_grp;              /* key_group's value (its first FLT_ML_GROUP_MAX bytes) */
+	uint8_t grp_len;
+	char grp[FLT_ML_GROUP_MAX];
 	uint64_t last_used;
 	struct flt_ml_ctx *ctx;
 	uint16_t nf, content_pos, ctx_len;
@@ -176,6 +185,14 @@ static int flt_ml_setup(struct dp_filter *f, struct dp_err *err)
 			rc = parsers_add(f, ml, &sec->kv[k], err);
 	if (!rc && !ml->np)
 		rc = dp_filter_err(f, err, -EINVAL, "missing required key 'multiline.parser'");
+	/* Fluent Bit parses key_content's value with a section's `parser`
+	 * here too (flb_ml.c, ml_append_try_parser_type_map): not done yet */
+	for (unsigned i = 0; !rc && i < ml->np; i++)
+		if (psr_ml_parser_line_name(ml->p[i]))
+			rc = dp_filter_kv_err(f, dp_conf_kv_get(sec, "multiline.parser"), err, -ENOTSUP,
+					      "'multiline.parser': '%s' has a 'parser', which sluice "
+					      "applies on the tail input only (not in this filter yet)",
+					      psr_ml_parser_name(ml->p[i]));
 	if (rc) {
 		free(ml);
 		return rc;
@@ -190,6 +207,9 @@ static int flt_ml_setup(struct dp_filter *f, struct dp_err *err)
 	for (unsigned i = 0; i < ml->np && !ml->pkey; i++)
 		ml->pkey = psr_ml_parser_key_pattern(ml->p[i]);
 	ml->pklen = ml->pkey ? strlen(ml->pkey) : 0;
+	for (unsigned i = 0; i < ml->np && !ml->gkey; i++)
+		ml->gkey = psr_ml_parser_key_group(ml->p[i]);
+	ml->gklen = ml->gkey ? strlen(ml->gkey) : 0;
 	ml->flush_ns = (uint64_t)cfg->flush_ms * 1000000ull;
 	if (!ml->key) {
 		free(ml);
@@ -339,12 +359,16 @@ static void flt_ml_ctx_destroy(void *ctx)
 	free(x);
 }
 
-/* The stream of (input, tag): found, free, or the least recently used one
- * (flushed first). */
-static struct ml_slot *slot_get(struct flt_ml_ctx *x, const struct dp_fx *fx)
+/* The stream of (input, tag, key_group value): found, free, or the least
+ * recently used one (flushed first). grp NULL: the record has no string
+ * key_group (Fluent Bit's default stream group). */
+static struct ml_slot *slot_get(struct flt_ml_ctx *x, const struct dp_fx *fx, const char *grp,
+				size_t glen)
 {
 	struct ml_slot *free_slot = NULL, *lru = &x->slot[0];
 	size_t tl = fx->tag_len < DP_TAG_MAX ? fx->tag_len : DP_TAG_MAX;
+	if (glen > FLT_ML_GROUP_MAX)
+		glen = FLT_ML_GROUP_MAX;
 
 	for (unsigned i = 0; i < FLT_ML_STREAMS; i++) {
 		struct ml_slot *s = &x->slot[i];
@@ -353,7 +377,9 @@ static struct ml_slot *slot_get(struct flt_ml_ctx *x, const struct dp_fx *fx)
 				free_slot = s;
 			continue;
 		}
-		if (s->input == fx->input && s->tag_len == tl && !memcmp(s->tag, fx->tag, tl))
+		if (s->input == fx->input && s->tag_len == tl && !memcmp(s->tag, fx->tag, tl) &&
+		    s->has_grp == (grp != NULL) &&
+		    (!grp || (s->grp_len == glen && !memcmp(s->grp, grp, glen))))
 			return s;
 		if (s->last_used < lru->last_used || !lru->used)
 			lru = s;
@@ -368,6 +394,10 @@ static struct ml_slot *slot_get(struct flt_ml_ctx *x, const struct dp_fx *fx)
 	s->input = (uint16_t)fx->input;
 	s->tag_len = (uint16_t)tl;
 	memcpy(s->tag, fx->tag, tl);
+	s->has_grp = grp != NULL;
+	s->grp_len = grp ? (uint8_t)glen : 0;
+	if (grp)
+		memcpy(s->grp, grp, glen);
 	s->st.lru = 0;
 	return s;
 }
@@ -384,8 +414,18 @@ static int flt_ml_record(void *ctx, struct dp_fx *fx)
 		return DP_FILTER_KEEP;
 
 	const struct dp_rec *r = dp_tail(c);
+	/* key_group: messages of each of its values are joined apart
+	 * (flb_ml.c, process_append: val_group picks the stream group) */
+	const char *grp = NULL;
+	size_t glen = 0;
+	int gi = x->ml->gkey ? dp_tail_find(c, x->ml->gkey, x->ml->gklen) : -1;
+	if (gi >= 0 && dp_tail_field(c, (unsigned)gi)->type == DP_T_STR) {
+		const struct dp_field *gf = dp_tail_field(c, (unsigned)gi);
+		grp = dp_field_val(c, gf);
+		glen = gf->val_len;
+	}
 	x->fx = fx;   /* before slot_get: an eviction emits */
-	struct ml_slot *s = slot_get(x, fx);
+	struct ml_slot *s = slot_get(x, fx, grp, glen);
 	s->last_used = fx->now_ns;
 	/* key_pattern: its value decides (cri's "_p"), key_content's is joined;
 	 * a record without it is decided by its content. */

@@ -1,7 +1,7 @@
 /*
- * psr_ml.c — multiline parsers: the set of them by name, the reading of a
- * [MULTILINE_PARSER] section, the compilation of its rules into the state
- * machine psr_ml_stream.c runs, and the one function that matches a line
+ * psr_ml.c — multiline parsers: the set of them by name, the compilation
+ * of a parser's rules into the state machine psr_ml_stream.c runs (the
+ * [MULTILINE_PARSER] section is read in psr_ml_conf.c), and the one function that matches a line
  * against a list of rules (one re_set per list: Hyperscan, PCRE2 fallback).
  * Semantics in psr_ml.h. Control thread, except psr_ml_list_match (shards).
  */
@@ -16,11 +16,6 @@
 #include "psr_ml_int.h"
 #include "psr_parser.h"
 #include "re_onig.h"
-
-struct psr_ml_set {
-	struct psr_ml_parser **p;
-	unsigned n, cap;
-};
 
 /* ---- the regex engine ---- */
 
@@ -167,6 +162,9 @@ void psr_ml_parser_free(struct psr_ml_parser *p)
 	free(p->key_content);
 	free(p->key_pattern);
 	free(p->match_str);
+	free(p->key_group);
+	free(p->line_name);
+	free(p->line_file);
 	psr_parsers_destroy(p->lines);
 	free(p);
 }
@@ -321,7 +319,7 @@ int psr_ml_parser_finish(struct psr_ml_parser *p, char *msg, size_t msglen)
 
 /* ---- the set ---- */
 
-static struct psr_ml_parser *find_raw(const struct psr_ml_set *s, const char *name)
+struct psr_ml_parser *psr_ml_set_find_raw(const struct psr_ml_set *s, const char *name)
 {
 	for (unsigned i = 0; s && i < s->n; i++)
 		if (!strcmp(s->p[i]->name, name))
@@ -331,7 +329,7 @@ static struct psr_ml_parser *find_raw(const struct psr_ml_set *s, const char *na
 
 int psr_ml_set_insert(struct psr_ml_set *s, struct psr_ml_parser *p)
 {
-	if (find_raw(s, p->name))
+	if (psr_ml_set_find_raw(s, p->name))
 		return -EEXIST;
 	if (s->n == s->cap) {
 		unsigned cap = s->cap ? 2 * s->cap : 8;
@@ -369,8 +367,7 @@ void psr_ml_set_destroy(struct psr_ml_set *s)
 	free(s);
 }
 
-/* Take p out of the set and free it. */
-static void ml_set_remove(struct psr_ml_set *s, const struct psr_ml_parser *p)
+void psr_ml_set_remove(struct psr_ml_set *s, const struct psr_ml_parser *p)
 {
 	for (unsigned i = 0; i < s->n; i++) {
 		if (s->p[i] != p)
@@ -387,7 +384,7 @@ static void ml_set_remove(struct psr_ml_set *s, const struct psr_ml_parser *p)
  * fill, not a change they can see. */
 const struct psr_ml_parser *psr_ml_set_find(const struct psr_ml_set *s, const char *name)
 {
-	struct psr_ml_parser *p = find_raw(s, name);
+	struct psr_ml_parser *p = psr_ml_set_find_raw(s, name);
 	if (p && p->pending) {
 		char msg[160];
 		p->pending = false;
@@ -416,6 +413,11 @@ const char *psr_ml_parser_key_group(const struct psr_ml_parser *p)
 	return p->key_group;
 }
 
+const char *psr_ml_parser_line_name(const struct psr_ml_parser *p)
+{
+	return p->line_name;
+}
+
 const char *psr_ml_parser_name(const struct psr_ml_parser *p)
 {
 	return p->name;
@@ -434,198 +436,4 @@ const char *psr_ml_parser_key_pattern(const struct psr_ml_parser *p)
 uint64_t psr_ml_parser_flush_timeout_ns(const struct psr_ml_parser *p)
 {
 	return p->flush_ns;
-}
-
-/* ---- [MULTILINE_PARSER] sections ---- */
-
-struct ml_cfg {
-	char *name;
-	int type;
-	int64_t flush_timeout;
-	char *key_content;
-	char *key_pattern;
-	char *key_group;
-	char *parser;
-	char *match_string;
-	bool negate;
-	char *rule;
-};
-
-#define C(f) offsetof(struct ml_cfg, f)
-const struct dp_opt psr_ml_opts[] = {
-	{ "name", DP_OPT_STR, NULL, C(name), NULL, 0, 0, DP_OPT_REQUIRED,
-	  "name of the multiline parser, as multiline.parser refers to it; one named like a built-in "
-	  "(java, python, go, ruby, nodejs, docker, cri) replaces it" },
-	{ "type", DP_OPT_ENUM, NULL, C(type), "regex|endswith|equal|eq", 0, 0, DP_OPT_REQUIRED,
-	  "regex: rules (a state machine) decide; endswith / equal: a line ending with / equal to "
-	  "match_string ends the message" },
-	{ "flush_timeout", DP_OPT_INT, "4000", C(flush_timeout), NULL, 1, 3600000, 0,
-	  "milliseconds without a continuation line after which a pending message is flushed (a filter's "
-	  "flush_ms takes precedence)" },
-	{ "key_content", DP_OPT_STR, NULL, C(key_content), NULL, 0, 0, 0,
-	  "key of a structured record holding the text to match and join (multiline.key_content of the "
-	  "filter overrides it)" },
-	{ "key_pattern", DP_OPT_STR, NULL, C(key_pattern), NULL, 0, 0, 0,
-	  "key of a structured record whose value the rules (or match_string) test, when it is not "
-	  "key_content's: key_content is still what is joined" },
-	{ "key_group", DP_OPT_STR, NULL, C(key_group), NULL, 0, 0, DP_OPT_NOT_YET,
-	  "key whose value separates interleaved messages (not supported yet)" },
-	{ "parser", DP_OPT_STR, NULL, C(parser), NULL, 0, 0, DP_OPT_NOT_YET,
-	  "[PARSER] applied to each line before the rules (not supported yet)" },
-	{ "match_string", DP_OPT_STR, NULL, C(match_string), NULL, 0, 0, 0,
-	  "endswith / equal: the string that ends a message" },
-	{ "negate", DP_OPT_BOOL, "false", C(negate), NULL, 0, 0, 0,
-	  "endswith / equal: a line NOT ending with / equal to match_string ends the message" },
-	{ "rule", DP_OPT_STR, NULL, C(rule), NULL, 0, 0, 0,
-	  "regex: one rule, repeated in order: \"STATE[, STATE]\" \"/REGEX/\" \"NEXT_STATE\"; lines matching a "
-	  "rule of \"start_state\" begin a message, the rules of the current state continue it" },
-	{ NULL },
-};
-#undef C
-
-/* Split `"a, b" "/x \"y\"/" "c"` into three tokens in buf (a quoted token
- * ends at the next unescaped quote; \" inside it is a quote, every other
- * backslash is kept for the regex). Returns the number of tokens. */
-static int rule_tokens(const char *v, char *buf, const char *tok[], int max)
-{
-	int n = 0;
-	char *w = buf;
-	while (*v) {
-		while (*v == ' ' || *v == '\t')
-			v++;
-		if (!*v)
-			break;
-		if (n == max)
-			return max + 1;
-		tok[n++] = w;
-		if (*v == '"') {
-			for (v++; *v && *v != '"'; v++) {
-				if (*v == '\\' && v[1] == '"')
-					v++;
-				*w++ = *v;
-			}
-			if (*v != '"')
-				return -1;
-			v++;
-		} else {
-			while (*v && *v != ' ' && *v != '\t')
-				*w++ = *v++;
-		}
-		*w++ = '\0';
-	}
-	return n;
-}
-
-static int sec_rules(struct psr_ml_parser *p, const struct dp_conf_section *sec, const char *what,
-		     struct dp_err *err)
-{
-	char msg[120];
-	unsigned nrules = 0;
-
-	for (unsigned k = 0; k < sec->nkv; k++) {
-		const struct dp_conf_kv *kv = &sec->kv[k];
-		if (strcasecmp(kv->key, "rule"))
-			continue;
-		if (p->type != ML_REGEX)
-			return dp_err_set(err, -EINVAL, "%s:%d: %s: 'rule' needs type regex", kv->file,
-					  kv->line, what);
-		char *buf = malloc(strlen(kv->val) + 1);
-		const char *tok[3];
-		if (!buf)
-			return dp_err_set(err, -ENOMEM, "%s: out of memory", what);
-		int n = rule_tokens(kv->val, buf, tok, 3);
-		int rc = n == 3 ? psr_ml_parser_rule(p, tok[0], tok[1], tok[2], msg, sizeof(msg)) : -EINVAL;
-		free(buf);
-		if (n != 3)
-			return dp_err_set(err, -EINVAL,
-					  "%s:%d: %s: invalid 'rule': expected \"STATE\" \"/REGEX/\" "
-					  "\"NEXT_STATE\"",
-					  kv->file, kv->line, what);
-		if (rc)
-			return dp_err_set(err, rc, "%s:%d: %s: 'rule': %s", kv->file, kv->line, what, msg);
-		nrules++;
-	}
-	if (p->type == ML_REGEX && !nrules)
-		return dp_err_set(err, -EINVAL, "%s:%d: %s: type regex needs at least one 'rule'",
-				  sec->file, sec->line, what);
-	if (psr_ml_parser_finish(p, msg, sizeof(msg))) {
-		/* Point at the rule at fault when there is one. */
-		const char *file = sec->file;
-		int line = sec->line;
-		for (unsigned k = 0, r = 0; k < sec->nkv && p->bad_rule >= 0; k++) {
-			if (strcasecmp(sec->kv[k].key, "rule"))
-				continue;
-			if (r++ == (unsigned)p->bad_rule) {
-				file = sec->kv[k].file;
-				line = sec->kv[k].line;
-				break;
-			}
-		}
-		return dp_err_set(err, -EINVAL, "%s:%d: %s: 'rule': %s", file, line, what, msg);
-	}
-	return 0;
-}
-
-int psr_ml_set_add(struct psr_ml_set *s, const struct dp_conf_section *sec, struct dp_err *err)
-{
-	static const char *const ignore[] = { "rule", NULL };
-	const struct dp_opt *const tabs[] = { psr_ml_opts };
-	struct ml_cfg cfg;
-	void *const cfgs[] = { &cfg };
-	char what[96];
-	const struct dp_conf_kv *nkv = dp_conf_kv_get(sec, "name");
-
-	if (nkv)
-		snprintf(what, sizeof(what), "[MULTILINE_PARSER] %s", nkv->val);
-	else
-		snprintf(what, sizeof(what), "[MULTILINE_PARSER]");
-	int rc = dp_opt_apply(tabs, cfgs, 1, sec, what, ignore, err);
-	if (rc)
-		return rc;
-	if (!cfg.name[0]) {
-		rc = dp_err_set(err, -EINVAL, "%s:%d: %s: empty 'name'", nkv->file, nkv->line, what);
-		goto out;
-	}
-	/* A definition replaces a built-in of its name: Fluent Bit has no
-	 * `nodejs` built-in, so its users define their own under that name. */
-	const struct psr_ml_parser *old = find_raw(s, cfg.name);
-	if (old && old->builtin) {
-		ml_set_remove(s, old);
-		dp_debug("%s:%d: %s replaces the built-in multiline parser of that name", nkv->file,
-			 nkv->line, what);
-	} else if (old) {
-		rc = dp_err_set(err, -EEXIST, "%s:%d: %s: 'name': a multiline parser '%s' is already defined",
-				nkv->file, nkv->line, what, cfg.name);
-		goto out;
-	}
-	int type = cfg.type == 3 ? ML_EQUAL : cfg.type;
-	if (type != ML_REGEX && (!cfg.match_string || !cfg.match_string[0])) {
-		rc = dp_err_set(err, -EINVAL, "%s:%d: %s: type %s needs 'match_string'", sec->file,
-				sec->line, what, type == ML_ENDSWITH ? "endswith" : "equal");
-		goto out;
-	}
-	struct psr_ml_parser *p = psr_ml_parser_new(cfg.name, type, (uint64_t)cfg.flush_timeout);
-	if (!p) {
-		rc = dp_err_set(err, -ENOMEM, "%s: out of memory", what);
-		goto out;
-	}
-	p->negate = cfg.negate;
-	/* Take the strings over from cfg. */
-	p->key_content = cfg.key_content;
-	cfg.key_content = NULL;
-	p->key_pattern = cfg.key_pattern;
-	cfg.key_pattern = NULL;
-	if (cfg.match_string) {
-		p->match_str = cfg.match_string;
-		p->match_len = strlen(cfg.match_string);
-		cfg.match_string = NULL;
-	}
-	rc = sec_rules(p, sec, what, err);
-	if (!rc && (rc = psr_ml_set_insert(s, p)))
-		dp_err_set(err, rc, "%s: out of memory", what);
-	if (rc)
-		psr_ml_parser_free(p);
-out:
-	dp_opt_free(psr_ml_opts, &cfg);
-	return rc;
 }

@@ -91,6 +91,11 @@ void psr_ml_set_destroy(struct psr_ml_set *s);
  * naming the key at fault. */
 int psr_ml_set_add(struct psr_ml_set *s, const struct dp_conf_section *sec, struct dp_err *err);
 const struct psr_ml_parser *psr_ml_set_find(const struct psr_ml_set *s, const char *name);
+/* Find the [PARSER] each section's `parser` names, once all are read
+ * (parsers lives as long as s). 0, or -EINVAL with
+ * "FILE:LINE: [MULTILINE_PARSER] NAME: 'parser': no [PARSER] named 'x'". */
+struct psr_parsers;
+int psr_ml_set_resolve(struct psr_ml_set *s, const struct psr_parsers *parsers, struct dp_err *err);
 extern const struct dp_opt psr_ml_opts[];
 
 const char *psr_ml_parser_name(const struct psr_ml_parser *p);
@@ -100,20 +105,26 @@ const char *psr_ml_parser_key_content(const struct psr_ml_parser *p);
  * NULL: key_content's. */
 const char *psr_ml_parser_key_pattern(const struct psr_ml_parser *p);
 uint64_t psr_ml_parser_flush_timeout_ns(const struct psr_ml_parser *p);
-/* docker and cri, the built-ins that read container runtimes' log files
- * (Fluent Bit's flb_ml_parser_{docker,cri}.c): the parser every raw line
- * goes through before its key_content is joined (docker: JSON; cri: the
+/* The parser every raw line goes through before its key_content is
+ * tested and joined (Fluent Bit's flb_ml_parser->parser, applied in
+ * flb_ml.c's ml_append_try_parser_type_text): a section's `parser`, or
+ * for docker and cri, the built-ins that read container runtimes' log
+ * files (flb_ml_parser_{docker,cri}.c), their own (docker: JSON; cri: the
  * regex "^(?<time>.+?) (?<stream>stdout|stderr) (?<_p>F|P) (?<log>.*)$";
- * both keep "time", read with Fluent Bit's Time_Format), and key_group,
- * the key whose values are joined apart ("stream": stdout and stderr).
- * NULL for every other parser (and a [MULTILINE_PARSER] named docker). */
+ * both keep "time", read with Fluent Bit's Time_Format); NULL otherwise.
+ * key_group: the key whose values are joined apart (a section's
+ * `key_group`; docker, cri: "stream", stdout and stderr), or NULL. */
 struct psr_parser;
 const struct psr_parser *psr_ml_parser_line(const struct psr_ml_parser *p);
 const char *psr_ml_parser_key_group(const struct psr_ml_parser *p);
+/* The [PARSER] name a section's `parser` gave, or NULL (built-ins too). */
+const char *psr_ml_parser_line_name(const struct psr_ml_parser *p);
 /* Types endswith and equal: whether text t (key_pattern's value, else
  * key_content's) ends a message (1) or is continued (0); -1 when the
  * parser does not take it (endswith: shorter than match_string). */
 int psr_ml_parser_match(const struct psr_ml_parser *p, const char *t, size_t tl);
+/* Type regex (rules), not endswith / equal. */
+bool psr_ml_parser_is_regex(const struct psr_ml_parser *p);
 
 /* ---- streams ---- */
 
@@ -124,6 +135,7 @@ struct psr_ml_group {
 	uint32_t sec, nsec;
 	unsigned lines;
 	bool truncated;    /* cut at PSR_ML_GROUP_MAX */
+	bool has_line;     /* flushed from a push, and the line pushed is in it */
 };
 
 /* Called from inside psr_ml_stream_push when the line being pushed begins
@@ -156,6 +168,7 @@ struct psr_ml_stream {
 	void *arg;
 	struct re_scratch *sc; /* regex scratch: per stream, so per thread */
 	bool text;            /* lines are raw text (see "Raw text" above) */
+	bool line_in;         /* the line being pushed was appended to the open group */
 	/* counters, read by the owner */
 	uint64_t groups, truncations;
 	char buf[PSR_ML_GROUP_MAX + 1]; /* + the final "\n" of raw text */

@@ -162,7 +162,8 @@ static int match_builtin_add(struct psr_ml_set *s, const struct ml_match_builtin
 	}
 	p->match_len = strlen(d->match);
 	p->line_def = d->line;
-	p->key_group = "stream";
+	if (!(p->key_group = strdup("stream")))
+		return dp_err_set(err, -ENOMEM, "multiline parser %s: out of memory", d->name);
 	return 0;
 }
 

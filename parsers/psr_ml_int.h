@@ -1,6 +1,7 @@
 /*
- * psr_ml_int.h — what psr_ml.c (sets, sections, streams) and
- * psr_ml_builtin.c (the built-in parsers) share: the compiled form of a
+ * psr_ml_int.h — what psr_ml.c (sets, compilation), psr_ml_conf.c
+ * (sections), psr_ml_stream.c (streams) and psr_ml_builtin.c (the
+ * built-in parsers) share: the compiled form of a
  * multiline parser and the calls that build one. Control thread only,
  * except that shards read the finished structs.
  */
@@ -58,14 +59,20 @@ struct psr_ml_parser {
 	struct ml_list next[PSR_ML_MAX_STATES];
 	uint64_t ends;             /* states some start rule leaves: reaching one ends the group */
 	int bad_rule;              /* psr_ml_parser_finish: the rule at fault, or -1 */
-	/* docker, cri: the parser each raw line goes through first (Fluent
-	 * Bit's flb_ml_parser->parser), built when first named
-	 * (psr_ml_set_find), in a set of its own; key_group: the key whose
-	 * value keeps pieces apart ("stream"). */
+	/* The parser each raw line goes through first (Fluent Bit's
+	 * flb_ml_parser->parser). docker, cri: their own, built when first
+	 * named (psr_ml_set_find), in a set of its own (lines); a section's
+	 * `parser`: the [PARSER] of that name (line_name, at line_file:
+	 * line_line, a copy), found by psr_ml_set_resolve once every
+	 * [PARSER] is read. key_group: the key whose value keeps messages apart (docker,
+	 * cri: "stream"). */
 	const struct ml_line_def *line_def;
 	struct psr_parsers *lines;
 	const struct psr_parser *line;
-	const char *key_group;
+	char *line_name;
+	char *line_file;
+	int line_line;
+	char *key_group;
 };
 
 struct psr_ml_parser *psr_ml_parser_new(const char *name, int type, uint64_t flush_ms);
@@ -75,8 +82,17 @@ int psr_ml_parser_rule(struct psr_ml_parser *p, const char *from, const char *re
 /* Check and index the rules. 0, or -EINVAL with msg. */
 int psr_ml_parser_finish(struct psr_ml_parser *p, char *msg, size_t msglen);
 void psr_ml_parser_free(struct psr_ml_parser *p);
+struct psr_ml_set {
+	struct psr_ml_parser **p;
+	unsigned n, cap;
+};
+
 /* Take p into s; -EEXIST when the name is taken (p is then not taken). */
 int psr_ml_set_insert(struct psr_ml_set *s, struct psr_ml_parser *p);
+/* The parser of that name as it is (a pending built-in not compiled), or
+ * NULL; take p out of s and free it. */
+struct psr_ml_parser *psr_ml_set_find_raw(const struct psr_ml_set *s, const char *name);
+void psr_ml_set_remove(struct psr_ml_set *s, const struct psr_ml_parser *p);
 
 /* The regex engine, behind these three calls: the first rule of l (in
  * order) whose regex matches s[0..n), or -1. sc is per-thread scratch,

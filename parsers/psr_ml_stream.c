@@ -63,8 +63,9 @@ void psr_ml_stream_flush(struct psr_ml_stream *st)
 		st->buf[st->len++] = '\n';
 	struct psr_ml_group g = {
 		.text = st->buf, .len = st->len, .sec = st->sec, .nsec = st->nsec,
-		.lines = st->lines, .truncated = st->truncated,
+		.lines = st->lines, .truncated = st->truncated, .has_line = st->line_in,
 	};
+	st->line_in = false;
 	st->cur = -1;
 	st->len = 0;
 	st->lines = 0;
@@ -108,6 +109,7 @@ static bool put_line(struct psr_ml_stream *st, const char *s, size_t n)
 	if (ok)
 		ok = n ? put(st, s, n) : put(st, "\n", 1);
 	st->lines++;
+	st->line_in = true;
 	return ok;
 }
 
@@ -166,6 +168,11 @@ static int step_regex(struct psr_ml_stream *st, int i, const struct ml_in *in, u
 	return v;
 }
 
+bool psr_ml_parser_is_regex(const struct psr_ml_parser *p)
+{
+	return p->type == ML_REGEX;
+}
+
 int psr_ml_parser_match(const struct psr_ml_parser *p, const char *t, size_t tl)
 {
 	bool m;
@@ -201,6 +208,7 @@ static int step_match(struct psr_ml_stream *st, int i, const struct ml_in *in, u
 	if (ok)
 		ok = put(st, line, len);
 	st->lines++;
+	st->line_in = true;
 	if (!ok || m)
 		psr_ml_stream_flush(st);
 	return v;
@@ -224,6 +232,7 @@ int psr_ml_stream_push_kp(struct psr_ml_stream *st, const char *line, size_t len
 			  size_t plen, uint32_t sec, uint32_t nsec, uint64_t now_ns)
 {
 	struct ml_in in = { line, pat ? pat : line, len, pat ? plen : len };
+	st->line_in = false;
 	/* The parser used last goes first (Fluent Bit's lru_parser); when it
 	 * does not take the line, its open group ends. */
 	int first = st->cur >= 0 ? st->cur : st->lru;
@@ -236,5 +245,6 @@ int psr_ml_stream_push_kp(struct psr_ml_stream *st, const char *line, size_t len
 	}
 	if (v != PSR_ML_PASS)
 		st->last_ns = now_ns;
+	st->line_in = false;   /* a later flush (tick, close) is not a push's */
 	return v;
 }

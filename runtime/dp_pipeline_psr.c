@@ -134,7 +134,10 @@ int dp_pipeline_load_parsers(struct dp_pipeline *pl, const struct dp_conf *conf,
 			if ((rc = add_section(pl, s, err)))
 				return rc;
 	}
-	return load_standard(pl, conf, err);
+	if ((rc = load_standard(pl, conf, err)))
+		return rc;
+	/* [MULTILINE_PARSER] `parser`: every [PARSER] is known now */
+	return psr_ml_set_resolve(pl->ml_parsers, pl->parsers, err);
 }
 
 void dp_pipeline_parsers_destroy(struct dp_pipeline *pl)

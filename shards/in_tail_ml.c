@@ -6,10 +6,11 @@
  * Bit's tail_file.c does with ml_flush_callback; its text ends with "\n"
  * as Fluent Bit's does for raw lines (psr_ml.h, "Raw text"), and so does
  * a line that passes alone. As there, `Parser` is not
- * applied to raw lines when multiline.parser is set. docker and cri
- * (alone or together) parse each line first and join per stream: that is
- * in_tail_mlc.c, behind the same calls (struct tail_ml's `c`); they are
- * not combined with the parsers here (setup refuses it).
+ * applied to raw lines when multiline.parser is set. docker, cri and
+ * [MULTILINE_PARSER]s with a `parser` (alone or together) parse each line
+ * first and join per key_group: that is in_tail_mlc.c, behind the same
+ * calls (struct tail_ml's `c`); they are not combined with the parsers
+ * here (setup refuses it).
  *
  * Delivery: lines held in an open group are not delivered, so the DB mark
  * of a file moves only to the end of what was emitted: the end of a group
@@ -77,9 +78,9 @@ int in_tail_ml_setup(struct dp_input *in, struct tail_cfg *cfg, struct dp_err *e
 	for (unsigned i = 0; !rc && i < cfg->nml; i++)
 		nc += psr_ml_parser_line(cfg->ml[i]) != NULL;
 	if (nc && nc != cfg->nml)
-		rc = dp_err_set(err, -ENOTSUP, "'multiline.parser': docker and cri cannot be combined "
-				"with other multiline parsers on tail; join the container lines here "
-				"and the rest with a multiline filter after it");
+		rc = dp_err_set(err, -ENOTSUP, "'multiline.parser': docker, cri and parsers with a "
+				"'parser' cannot be combined with multiline parsers of raw text on tail; "
+				"join the parsed lines here and the rest with a multiline filter after it");
 	cfg->ml_container = !rc && nc;
 	/* The text's key: the first parser's key_content, else "log" (Fluent
 	 * Bit's multiline records, whatever tail's Key says). */

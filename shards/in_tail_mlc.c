@@ -1,34 +1,41 @@
 /*
- * in_tail_mlc.c — the tail input's `multiline.parser docker`, `cri` or
- * `docker, cri`: the log files container runtimes write
- * (/var/log/containers/NAME.log), where a line longer than the runtime's
- * limit (16 KiB) is cut into pieces. As Fluent Bit does it
- * (src/multiline/flb_ml.c, flb_ml_append_text; flb_ml_parser_docker.c,
+ * in_tail_mlc.c — the tail input's multiline parsers that parse each raw
+ * line first: `docker`, `cri` (the log files container runtimes write,
+ * /var/log/containers/NAME.log, where a line longer than the runtime's
+ * limit, 16 KiB, is cut into pieces) and any [MULTILINE_PARSER] with a
+ * `parser`, e.g. JSON lines whose "log" holds a stack trace line by line.
+ * As Fluent Bit does it (src/multiline/flb_ml.c, flb_ml_append_text,
+ * ml_append_try_parser, package_content; flb_ml_parser_docker.c,
  * flb_ml_parser_cri.c; plugins/in_tail/tail_file.c, ml_flush_callback):
  *
- *   - each raw line is parsed by the built-in's own parser (psr_ml.h,
- *     psr_ml_parser_line: docker JSON, cri a regex; "time" is read and
- *     kept). The parser that took the file's last line is tried first,
- *     then the others in the order listed. A parser takes a line when it
- *     parses and has a string "log" (docker: not empty, as Fluent Bit's
- *     endswith test needs a byte);
- *   - pieces are joined per (parser, value of "stream"): stdout and stderr
- *     interleave and join apart. docker: a piece whose "log" does not end
- *     with "\n" is continued; cri: "_p" "P" is continued, "F" ends it
- *     (psr_ml_stream.c does the joining, one stream per group);
- *   - the record is the FIRST piece's record (its fields in their order,
- *     its time, "_p" included) with "log" replaced by the joined text,
- *     then Path_Key and Offset_Key (the first piece's offset), as for
- *     every tail record. A whole line that opens no group goes out as
- *     parsed, without being copied into a group;
+ *   - each raw line is parsed by the multiline parser's line parser
+ *     (psr_ml.h, psr_ml_parser_line: docker JSON, cri a regex, "time"
+ *     read and kept; or the [PARSER] its `parser` names). The parser that
+ *     took the file's last line is tried first, then the others in the
+ *     order listed. A parser takes a line when it parses, has a string
+ *     key_content ("log" for docker, cri; docker: not empty, as Fluent
+ *     Bit's endswith test needs a byte) and, for a regex parser, a rule
+ *     matches its key_content (or key_pattern);
+ *   - lines are joined per (parser, value of key_group): docker and cri's
+ *     "stream", so stdout and stderr interleave and join apart; without
+ *     key_group, one group per parser. docker: a piece whose "log" does
+ *     not end with "\n" is continued; cri: "_p" "P" is continued, "F"
+ *     ends it; a regex parser: its rules (psr_ml_stream.c does the
+ *     joining, one stream, so one rule state, per group);
+ *   - the record is the FIRST line's record (its fields in their order,
+ *     its time, "_p" included) with key_content replaced by the joined
+ *     text, then Path_Key and Offset_Key (the first line's offset), as for
+ *     every tail record. A whole docker / cri line that opens no group
+ *     goes out as parsed, without being copied into a group;
  *   - a line no parser takes ends every open group of its file (they go
- *     out first) and goes out alone as {"log": line} with the time it was
- *     read, counted as unparsed;
+ *     out first) and goes out alone as {key_content: line} (the raw line,
+ *     under the first parser's key_content) with the time it was read,
+ *     counted as unparsed;
  *   - an open group goes out when no piece continued it for the parser's
  *     flush timeout (4 s, Fluent Bit's FLB_ML_FLUSH_TIMEOUT).
- * Fluent Bit's JSON line parser turns a line that is too long for the
- * per-shard scratch chunk (128 KiB) into an error: here such a line is
- * unparsed (runtimes never write one that long).
+ * A line too long for the per-shard scratch chunk (128 KiB) does not
+ * parse: it is unparsed (Fluent Bit's JSON line parser fails there too;
+ * runtimes never write one that long).
  *
  * Delivery (DB): a file's mark moves to the end of what was emitted but
  * never past the first line of a group still open, so a restart reads an
@@ -56,8 +63,8 @@
 #include "psr_ml.h"
 #include "psr_parser.h"
 
-#define MLC_GROUPS     8      /* per file: (parser, "stream" value) pairs */
-#define MLC_KEY_MAX    32     /* bytes of a "stream" value told apart */
+#define MLC_GROUPS     8      /* per file: (parser, key_group value) pairs */
+#define MLC_KEY_MAX    32     /* bytes of a key_group value told apart */
 #define MLC_CTX_FIELDS 16     /* the first piece's other fields kept ... */
 #define MLC_CTX_BYTES  4096   /* ... in this many bytes; the rest is left out */
 
@@ -195,7 +202,7 @@ static bool try_parser(struct tail_shard *x, int i, const char *p, size_t len, s
 	if (ci < 0)
 		return false;
 	int pi = kp ? field_find(c, n, kp, strlen(kp)) : -1;
-	int gi = field_find(c, n, kg, strlen(kg));
+	int gi = kg ? field_find(c, n, kg, strlen(kg)) : -1;
 	const struct dp_field *cf = dp_tail_field(c, (unsigned)ci);
 	const struct dp_field *pf = pi >= 0 ? dp_tail_field(c, (unsigned)pi) : cf;
 	pc->parser = i;
@@ -204,7 +211,9 @@ static bool try_parser(struct tail_shard *x, int i, const char *p, size_t len, s
 	pc->tlen = cf->val_len;
 	pc->pat = dp_field_val(c, pf);
 	pc->plen = pf->val_len;
-	if (psr_ml_parser_match(mp, pc->pat, pc->plen) < 0)
+	/* endswith / equal; a regex parser takes the line when a rule
+	 * matches it, which its group's stream tells (in_tail_mlc_line) */
+	if (!psr_ml_parser_is_regex(mp) && psr_ml_parser_match(mp, pc->pat, pc->plen) < 0)
 		return false;
 	pc->has_grp = gi >= 0;
 	if (pc->has_grp) {
@@ -355,10 +364,11 @@ static void on_flush(void *arg, const struct psr_ml_group *pg)
 {
 	struct mlc_group *g = arg;
 	struct tail_mlc *m = g->m;
-	/* From a push the group ends with the piece pushed (docker and cri
-	 * end a group with a piece, never before one); else after the last
-	 * line taken. The group is no longer open here. */
-	uint64_t at = mark_at(m, m->pushing ? m->line_end : m->end_off);
+	/* From a push: after the line pushed when the group holds it, else
+	 * (a regex start line flushed the group before it) before it; from a
+	 * tick or a close, after the last line taken. The group is no longer
+	 * open here. */
+	uint64_t at = mark_at(m, !m->pushing ? m->end_off : pg->has_line ? m->line_end : m->line_off);
 	struct tail_mlc_out o = { OUT_GROUP, &g->ctx, pg->text, pg->len };
 	if (!m->eagain && emit(m, &o, g->gstart, true, pg->sec, pg->nsec) == 0) {
 		in_tail_mark(m->x, m->f, at);
@@ -473,29 +483,36 @@ int in_tail_mlc_pending(struct tail_shard *x, struct tail_mlc *m)
 	return 0;
 }
 
+/* A line no parser takes (it does not parse, has no string key_content,
+ * or no rule matches it): as Fluent Bit's flb_ml_append_text, it ends
+ * every open group of the file, which go out first, then goes out alone,
+ * unparsed, as {key_content: line}, timed now. */
+static int raw_line(struct tail_mlc *m, const char *p, size_t len, uint64_t off, uint64_t end)
+{
+	if (!flush_all(m))
+		return -EAGAIN;   /* the rest go out when it is read again */
+	struct tail_mlc_out o = { OUT_RAW, NULL, p, len };
+	if (emit(m, &o, off, false, 0, 0))
+		return -EAGAIN;
+	m->end_off = end;
+	in_tail_mark(m->x, m->f, end);
+	return 0;
+}
+
 int in_tail_mlc_line(struct tail_shard *x, struct tail_mlc *m, const char *p, size_t len, uint64_t off,
 		     uint64_t end)
 {
 	if (in_tail_mlc_pending(x, m))
 		return -EAGAIN;
 	struct mlc_piece pc;
-	if (!parse_line(x, m, p, len, &pc)) {
-		/* Fluent Bit: it ends every open group of the file, which go
-		 * out first, then goes out alone, unparsed, timed now. */
-		if (!flush_all(m))
-			return -EAGAIN;   /* the rest go out when it is read again */
-		struct tail_mlc_out o = { OUT_RAW, NULL, p, len };
-		if (emit(m, &o, off, false, 0, 0))
-			return -EAGAIN;
-		m->end_off = end;
-		in_tail_mark(m->x, m->f, end);
-		return 0;
-	}
+	if (!parse_line(x, m, p, len, &pc))
+		return raw_line(m, p, len, off, end);
 	struct mlc_group *g = group_get(m, &pc);
 	if (m->eagain)
 		return -EAGAIN;   /* group_get's flush is pending: this line is read again */
-	if (!g || (!psr_ml_stream_is_open(&g->st) &&
-		   psr_ml_parser_match(x->cfg->ml[pc.parser], pc.pat, pc.plen) == 1)) {
+	const struct psr_ml_parser *mp = x->cfg->ml[pc.parser];
+	if (!g || (!psr_ml_parser_is_regex(mp) && !psr_ml_stream_is_open(&g->st) &&
+		   psr_ml_parser_match(mp, pc.pat, pc.plen) == 1)) {
 		/* A whole line (or no memory for a group: each piece alone). */
 		struct tail_mlc_out o = { OUT_LINE, NULL, NULL, 0 };
 		if (emit(m, &o, off, true, pc.sec, pc.nsec))
@@ -508,10 +525,12 @@ int in_tail_mlc_line(struct tail_shard *x, struct tail_mlc *m, const char *p, si
 	m->line_off = off;
 	m->line_end = end;
 	m->pushing = true;
-	psr_ml_stream_push_kp(&g->st, pc.text, pc.tlen, pc.pat, pc.plen, pc.sec, pc.nsec,
-			      x->sh->now_ns);
+	int v = psr_ml_stream_push_kp(&g->st, pc.text, pc.tlen, pc.pat, pc.plen, pc.sec, pc.nsec,
+				      x->sh->now_ns);
 	m->pushing = false;
 	m->pc = NULL;
+	if (v == PSR_ML_PASS)   /* a regex parser: no rule matched (its group was flushed) */
+		return raw_line(m, p, len, off, end);
 	m->end_off = end;
 	return m->eagain ? 1 : 0;   /* the piece is in its group either way */
 }

@@ -4,17 +4,21 @@
  * Byte 0 picks the mode. 0 mod 4: the rest is lines (split at '\n') pushed
  * through one stream running all the built-ins (java, python, go, ruby,
  * nodejs) as a comma list, with a tick whenever a line starts with '~'.
- * 2 mod 4: container log lines, as the tail input's docker / cri mode
+ * 2 mod 4: container log lines, as the tail input's parsed-lines mode
  * (shards/in_tail_mlc.c) takes them: each parsed by docker's line parser,
  * else cri's (psr_ml_parser_line), and its "log" (and cri's "_p") pushed
- * through that parser's stream.
- * Odd: the rest is a classic configuration whose [MULTILINE_PARSER]
- * sections are added to a set (errors are fine, crashes and leaks are
- * not); when one named "f" was added, the configuration's own lines are
- * then pushed through it. Invariants: a group is never longer than
+ * through the stream of (that parser, its "stream" value).
+ * Odd: the rest is a classic configuration whose [MULTILINE_PARSER] and
+ * [PARSER] sections are added to sets (errors are fine, crashes and leaks
+ * are not), then resolved (psr_ml_set_resolve); when one named "f" was
+ * added, lines are pushed through it: the lines after a line "---", else
+ * the configuration's own; parsed first by its `parser` when it has one
+ * (the same path as mode 2, with its key_content / key_pattern /
+ * key_group). Invariants: a group is never longer than
  * PSR_ML_GROUP_MAX, push returns one of its three values, and after a
  * flush no group is open. Single-threaded.
  */
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -80,41 +84,69 @@ static const char *str_field(struct dp_chunk *c, const char *k, size_t *len)
 	return dp_field_val(c, f);
 }
 
-static void run_container(const struct psr_ml_set *set, const uint8_t *d, size_t n)
+#define FZ_GROUPS 4   /* key_group values kept apart per parser, as in_tail_mlc.c's MLC_GROUPS */
+
+/* Lines parsed first, as the tail input's in_tail_mlc.c takes them: each
+ * by the first parser whose line parser parses it (psr_ml_parser_line)
+ * and whose key_content is a string, then its key_content (and
+ * key_pattern) pushed through the stream of (parser, key_group value). A
+ * regex parser may pass a line (no rule matched); endswith / equal ones
+ * take every line they accept. */
+static void run_parsed(const struct psr_ml_parser *const *p, unsigned np, const uint8_t *d, size_t n)
 {
 	static struct dp_chunk c;
 	static struct dp_rec recs[DP_CHUNK_RECS];
 	static struct dp_field fields[DP_CHUNK_FIELDS];
 	static uint8_t data[DP_CHUNK_DATA];
-	static struct psr_ml_stream cs[2];
-	static struct psr_parser_state *pst[2];
-	const struct psr_ml_parser *p[2] = { psr_ml_set_find(set, "docker"), psr_ml_set_find(set, "cri") };
-	CHECK(p[0] && p[1] && psr_ml_parser_line(p[0]) && psr_ml_parser_line(p[1]));
-	if (!pst[0]) {
-		dp_chunk_init(&c, recs, fields, data);
-		for (unsigned i = 0; i < 2; i++)
-			CHECK((pst[i] = psr_parser_state_create(psr_ml_parser_line(p[i]))));
+	static struct psr_ml_stream cs[2][FZ_GROUPS];
+	struct psr_parser_state *pst[2] = { NULL, NULL };
+	char key[2][FZ_GROUPS][16];
+	size_t klen[2][FZ_GROUPS];
+	unsigned ng[2] = { 0, 0 };
+	CHECK(np >= 1 && np <= 2);
+	dp_chunk_init(&c, recs, fields, data);
+	for (unsigned i = 0; i < np; i++) {
+		CHECK(psr_ml_parser_line(p[i]) && psr_ml_parser_key_content(p[i]));
+		CHECK((pst[i] = psr_parser_state_create(psr_ml_parser_line(p[i]))));
 	}
 	groups = begins = 0;
-	for (unsigned i = 0; i < 2; i++)
-		CHECK(psr_ml_stream_init(&cs[i], &p[i], 1, 0, on_begin, on_flush, NULL) == 0);
 	uint64_t now = 0;
 	while (n) {
 		const uint8_t *nl = memchr(d, '\n', n);
 		size_t len = nl ? (size_t)(nl - d) : n;
 		now += 1000000;
-		for (unsigned i = 0; i < 2; i++) {
+		for (unsigned i = 0; i < np; i++) {
 			dp_chunk_reset(&c);
 			dp_chunk_rec_begin(&c, 0, 0);
 			if (psr_parser_exec(psr_ml_parser_line(p[i]), pst[i], &c, (const char *)d, len) ||
 			    dp_chunk_rec_end(&c))
 				continue;
-			size_t ll = 0, pl = 0;
-			const char *log = str_field(&c, "log", &ll), *pat = i ? str_field(&c, "_p", &pl) : NULL;
-			if (!log || psr_ml_parser_match(p[i], pat ? pat : log, pat ? pl : ll) < 0)
+			const char *kp = psr_ml_parser_key_pattern(p[i]), *kg = psr_ml_parser_key_group(p[i]);
+			size_t ll = 0, pl = 0, gl = 0;
+			const char *log = str_field(&c, psr_ml_parser_key_content(p[i]), &ll);
+			const char *pat = kp ? str_field(&c, kp, &pl) : NULL;
+			const char *grp = kg ? str_field(&c, kg, &gl) : NULL;
+			if (!log)
 				continue;
-			int v = psr_ml_stream_push_kp(&cs[i], log, ll, pat, pl, 1, 2, now);
-			CHECK(v == PSR_ML_START || v == PSR_ML_CONT);
+			bool rx = psr_ml_parser_is_regex(p[i]);
+			if (!rx && psr_ml_parser_match(p[i], pat ? pat : log, pat ? pl : ll) < 0)
+				continue;
+			if (gl > sizeof(key[0][0]))
+				gl = sizeof(key[0][0]);
+			unsigned g = 0;
+			while (g < ng[i] && !(klen[i][g] == gl && (!gl || !memcmp(key[i][g], grp, gl))))
+				g++;
+			if (g == FZ_GROUPS) {   /* all taken: the last one is flushed and reused */
+				g = FZ_GROUPS - 1;
+				psr_ml_stream_flush(&cs[i][g]);
+			} else if (g == ng[i]) {
+				CHECK(psr_ml_stream_init(&cs[i][g], &p[i], 1, 0, on_begin, on_flush, NULL) == 0);
+				ng[i]++;
+			}
+			memcpy(key[i][g], grp ? grp : "", gl);
+			klen[i][g] = gl;
+			int v = psr_ml_stream_push_kp(&cs[i][g], log, ll, pat, pl, 1, 2, now);
+			CHECK(v == PSR_ML_START || v == PSR_ML_CONT || (rx && v == PSR_ML_PASS));
 			break;
 		}
 		if (!nl)
@@ -122,10 +154,13 @@ static void run_container(const struct psr_ml_set *set, const uint8_t *d, size_t
 		n -= len + 1;
 		d = nl + 1;
 	}
-	for (unsigned i = 0; i < 2; i++) {
-		psr_ml_stream_flush(&cs[i]);
-		CHECK(!psr_ml_stream_is_open(&cs[i]));
-		psr_ml_stream_fini(&cs[i]);
+	for (unsigned i = 0; i < np; i++) {
+		for (unsigned g = 0; g < ng[i]; g++) {
+			psr_ml_stream_flush(&cs[i][g]);
+			CHECK(!psr_ml_stream_is_open(&cs[i][g]));
+			psr_ml_stream_fini(&cs[i][g]);
+		}
+		psr_parser_state_destroy(pst[i]);
 	}
 	CHECK(groups == begins);
 }
@@ -142,7 +177,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		CHECK(builtins);
 	}
 	if ((data[0] & 3) == 2) {
-		run_container(builtins, data + 1, size - 1);
+		const struct psr_ml_parser *p[2] = { psr_ml_set_find(builtins, "docker"),
+						     psr_ml_set_find(builtins, "cri") };
+		run_parsed(p, 2, data + 1, size - 1);
 		return 0;
 	}
 	if (!(data[0] & 1)) {
@@ -153,18 +190,41 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		run_lines(p, 5, data + 1, size - 1);
 		return 0;
 	}
-	struct dp_conf *c = dp_conf_load_buffer((const char *)data + 1, size - 1, "fuzz.conf", &err);
+	/* a line "---" ends the configuration: the lines after it are pushed */
+	const uint8_t *body = data + 1, *lines = body;
+	size_t blen = size - 1, llen = blen;
+	for (size_t i = 0; i + 4 <= blen; i++) {
+		if ((i == 0 || body[i - 1] == '\n') && !memcmp(body + i, "---\n", 4)) {
+			lines = body + i + 4;
+			llen = blen - i - 4;
+			blen = i;
+			break;
+		}
+	}
+	struct dp_conf *c = dp_conf_load_buffer((const char *)body, blen, "fuzz.conf", &err);
 	if (!c)
 		return 0;
 	struct psr_ml_set *s = psr_ml_set_create(&err);
-	CHECK(s);
-	for (unsigned i = 0; i < c->nsec; i++)
+	struct psr_parsers *ps = psr_parsers_create();
+	CHECK(s && ps);
+	for (unsigned i = 0; i < c->nsec; i++) {
 		if (!strcmp(c->sec[i].name, "MULTILINE_PARSER"))
 			psr_ml_set_add(s, &c->sec[i], &err);
+		else if (!strcmp(c->sec[i].name, "PARSER"))
+			psr_parsers_add(ps, &c->sec[i], &err);
+	}
+	dp_conf_destroy(c);   /* the sets keep what they need */
+	/* `parser`: a line parser first (in_tail_mlc.c), when every one
+	 * named is there */
+	bool resolved = psr_ml_set_resolve(s, ps, &err) == 0;
 	const struct psr_ml_parser *f = psr_ml_set_find(s, "f");
-	if (f)
-		run_lines(&f, 1, data + 1, size - 1);
+	if (f && psr_ml_parser_line_name(f)) {
+		if (resolved)
+			run_parsed(&f, 1, lines, llen);
+	} else if (f) {
+		run_lines(&f, 1, lines, llen);
+	}
 	psr_ml_set_destroy(s);
-	dp_conf_destroy(c);
+	psr_parsers_destroy(ps);
 	return 0;
 }

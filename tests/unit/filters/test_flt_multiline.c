@@ -326,6 +326,99 @@ static void test_flush_ms(void **state)
 	assert_string_equal(out_rec(1, &n, &sec), "Dec 14 06:41:09 again");
 }
 
+/* One record {log, stream} of the given stream. */
+static void feed_stream(const char *stream, const char *line, uint64_t now)
+{
+	dp_chunk_rec_begin(&in, 1, 0);
+	dp_chunk_put_str(&in, "log", 3, line, strlen(line));
+	if (stream)
+		dp_chunk_put_str(&in, "stream", 6, stream, strlen(stream));
+	assert_int_equal(dp_chunk_rec_end(&in), 0);
+	fx.now_ns = now;
+	if (flt.ops->record(ctx, &fx) == DP_FILTER_DROP)
+		dp_tail_drop(&in);
+}
+
+static const char *out_log(unsigned i, const char **stream)
+{
+	static char text[256], st[32];
+	const struct dp_rec *r = &out.recs[i];
+	const struct dp_field *f = dp_rec_field_get(&out, r, "log", 3);
+	assert_non_null(f);
+	snprintf(text, sizeof(text), "%.*s", (int)f->val_len, dp_field_val(&out, f));
+	const struct dp_field *s = dp_rec_field_get(&out, r, "stream", 6);
+	snprintf(st, sizeof(st), "%.*s", s ? (int)s->val_len : 0, s ? dp_field_val(&out, s) : "");
+	*stream = st;
+	return text;
+}
+
+/* key_group (Fluent Bit's flb_ml.c, process_append: val_group picks the
+ * stream group): interleaved traces of stdout and stderr join apart, a
+ * record without the key is a group of its own; without key_group one
+ * trace at a time. */
+static void test_key_group(void **state)
+{
+	(void)state;
+	struct dp_err err = { 0 };
+	static const char ml[] =
+		"[MULTILINE_PARSER]\n name g\n type regex\n key_content log\n key_group stream\n"
+		" rule \"start_state\" \"/^E/\" \"c\"\n rule \"c\" \"/^ /\" \"c\"\n"
+		"[MULTILINE_PARSER]\n name one\n type regex\n key_content log\n"
+		" rule \"start_state\" \"/^E/\" \"c\"\n rule \"c\" \"/^ /\" \"c\"\n";
+	struct dp_conf *c = dp_conf_load_buffer(ml, strlen(ml), "p.conf", &err);
+	assert_non_null(c);
+	assert_int_equal(psr_ml_set_add(set, &c->sec[0], &err), 0);
+	assert_int_equal(psr_ml_set_add(set, &c->sec[1], &err), 0);
+	dp_conf_destroy(c);
+	assert_int_equal(filter_init("[FILTER]\n name multiline\n match *\n multiline.parser g\n",
+				     &err), 0);
+	feed_stream("stdout", "E out", 1);
+	feed_stream("stderr", "E err", 2);
+	feed_stream("stdout", " o1", 3);
+	feed_stream(NULL, "E none", 4);
+	feed_stream("stderr", " e1", 5);
+	feed_stream(NULL, " n1", 6);
+	assert_int_equal(out.nrecs, 0);
+	tick(7, true);
+	assert_int_equal(out.nrecs, 3);
+	const char *want[][2] = { { "E out\n o1", "stdout" }, { "E err\n e1", "stderr" },
+				  { "E none\n n1", "" } };
+	for (unsigned i = 0; i < 3; i++) {
+		const char *st;
+		assert_string_equal(out_log(i, &st), want[i][0]);
+		assert_string_equal(st, want[i][1]);
+	}
+	filter_fini();
+	dp_chunk_reset(&out);
+	assert_int_equal(filter_init("[FILTER]\n name multiline\n match *\n multiline.parser one\n",
+				     &err), 0);
+	feed_stream("stdout", "E out", 1);
+	feed_stream("stderr", "E err", 2);   /* ends the stdout trace */
+	feed_stream("stdout", " o1", 3);
+	tick(4, true);
+	assert_int_equal(out.nrecs, 2);
+	const char *st;
+	assert_string_equal(out_log(0, &st), "E out");
+	assert_string_equal(out_log(1, &st), "E err\n o1");
+}
+
+/* A parser with `parser` is refused here (applied on tail only). */
+static void test_line_parser_refused(void **state)
+{
+	(void)state;
+	struct dp_err err = { 0 };
+	static const char ml[] = "[MULTILINE_PARSER]\n name p\n type regex\n key_content log\n"
+				 " parser js\n rule \"start_state\" \"/^E/\" \"start_state\"\n";
+	struct dp_conf *c = dp_conf_load_buffer(ml, strlen(ml), "p.conf", &err);
+	assert_non_null(c);
+	assert_int_equal(psr_ml_set_add(set, &c->sec[0], &err), 0);
+	dp_conf_destroy(c);
+	assert_int_equal(filter_init("[FILTER]\n name multiline\n match *\n multiline.parser p\n",
+				     &err), -ENOTSUP);
+	assert_non_null(strstr(err.msg, "f.conf:4:"));
+	assert_non_null(strstr(err.msg, "'parser'"));
+}
+
 /* When the emitter refuses a single line, it stays in place (not lost). */
 static void test_emitter_full(void **state)
 {
@@ -505,6 +598,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_errors, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_builtin_docker, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_builtin_cri, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_key_group, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_line_parser_refused, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
