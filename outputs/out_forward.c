@@ -497,7 +497,8 @@ static int build(struct fwd_worker *w, const struct dp_chunk *c, const char *id,
 			put_str(b, "compressed", 10);
 			put_str(b, "gzip", 4);
 		}
-		put(b, cfg->extra_opts, cfg->extra_len);
+		if (cfg->nextra)
+			put(b, cfg->extra_opts, cfg->extra_len);
 	}
 	*nrecs = n;
 	return 0;

@@ -286,6 +286,7 @@ func FLBPluginExitCtx(ctx unsafe.Pointer) int {
 	if in.countFile != "" {
 		os.WriteFile(in.countFile, []byte(fmt.Sprintf("%d %d\n", in.records, in.flushes)), 0o644)
 	}
+	C.free(ctx) // the index FLBPluginInit allocated; the host never uses it after exit
 	return flbOK
 }
 
