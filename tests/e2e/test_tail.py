@@ -35,8 +35,14 @@ def tail_in(path, refresh=1, **extra):
 
 
 def records(t, name='out.txt'):
+    """The complete lines of an output file: one being written as we
+    read is left for the next look (it would not parse)."""
     p = t.path(name)
-    return [json.loads(x) for x in read_lines(p)] if os.path.exists(p) else []
+    if not os.path.exists(p):
+        return []
+    with open(p, 'rb') as f:
+        data = f.read()
+    return [json.loads(x) for x in data[:data.rfind(b'\n') + 1].splitlines()]
 
 
 def append(path, lines):
