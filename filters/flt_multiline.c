@@ -94,12 +94,6 @@ struct flt_ml {
 };
 
 /* A field of the first record, kept for the joined record. */
-struct ml_fcopy {
-	uint16_t koff, klen;
-	uint16_t voff, vlen;
-	uint8_t type;
-};
-
 struct ml_slot {
 	bool used;
 	uint16_t input;
@@ -110,9 +104,7 @@ struct ml_slot {
 	char grp[FLT_ML_GROUP_MAX];
 	uint64_t last_used;
 	struct flt_ml_ctx *ctx;
-	uint16_t nf, content_pos, ctx_len;
-	struct ml_fcopy f[FLT_ML_CTX_FIELDS];
-	uint8_t ctxbuf[FLT_ML_CTX_BYTES];
+	struct psr_ml_kept kept;   /* the group's first record but its content */
 	struct psr_ml_stream st;   /* last: its buffer is most of the slot */
 };
 
@@ -236,40 +228,8 @@ static void slot_begin(void *arg)
 	struct ml_slot *s = arg;
 	struct flt_ml_ctx *x = s->ctx;
 	struct dp_chunk *c = x->fx->c;
-	unsigned n = dp_tail_nfields(c);
-
-	s->nf = 0;
-	s->ctx_len = 0;
-	s->content_pos = 0;
-	for (unsigned i = 0; i < n; i++) {
-		const struct dp_field *f = dp_tail_field(c, i);
-		if (f->key_len == x->ml->klen && !memcmp(dp_field_key(c, f), x->ml->key, f->key_len)) {
-			s->content_pos = s->nf;
-			continue;
-		}
-		uint32_t voff = f->val_off, vlen = f->val_len;
-		if (f->type == DP_T_BIN) {
-			/* bin keeps its header (as dp_chunk_put_copy does) */
-			uint32_t h = vlen < 256 ? 2 : vlen < 65536 ? 3 : 5;
-			voff -= h;
-			vlen += h;
-		}
-		if (s->nf == FLT_ML_CTX_FIELDS ||
-		    s->ctx_len + f->key_len + vlen > FLT_ML_CTX_BYTES) {
-			x->stats.ctx_fields_dropped++;
-			continue;
-		}
-		struct ml_fcopy *fc = &s->f[s->nf++];
-		fc->koff = s->ctx_len;
-		fc->klen = f->key_len;
-		memcpy(s->ctxbuf + s->ctx_len, dp_field_key(c, f), f->key_len);
-		s->ctx_len += f->key_len;
-		fc->voff = s->ctx_len;
-		fc->vlen = (uint16_t)vlen;
-		fc->type = f->type;
-		memcpy(s->ctxbuf + s->ctx_len, c->data + voff, vlen);
-		s->ctx_len += (uint16_t)vlen;
-	}
+	int content = dp_tail_find(c, x->ml->key, x->ml->klen);
+	x->stats.ctx_fields_dropped += psr_ml_keep(&s->kept, c, content);
 }
 
 struct group_build {
@@ -280,25 +240,8 @@ struct group_build {
 static int build_group(struct dp_chunk *c, void *arg)
 {
 	const struct group_build *b = arg;
-	const struct ml_slot *s = b->s;
-	const struct flt_ml *ml = s->ctx->ml;
-
-	for (unsigned i = 0; i <= s->nf; i++) {
-		if (i == s->content_pos)
-			dp_chunk_put_str(c, ml->key, ml->klen, b->g->text, b->g->len);
-		if (i == s->nf)
-			break;
-		const struct ml_fcopy *f = &s->f[i];
-		const char *k = (const char *)s->ctxbuf + f->koff;
-		const uint8_t *v = s->ctxbuf + f->voff;
-		if (f->type == DP_T_STR) {
-			dp_chunk_put_str(c, k, f->klen, (const char *)v, f->vlen);
-		} else {
-			dp_chunk_field_begin(c, k, f->klen);
-			dp_chunk_write(c, v, f->vlen);
-			dp_chunk_field_end(c, (enum dp_type)f->type);
-		}
-	}
+	const struct flt_ml *ml = b->s->ctx->ml;
+	psr_ml_put_kept(&b->s->kept, c, ml->key, ml->klen, b->g->text, b->g->len);
 	return 0;
 }
 

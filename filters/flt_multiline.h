@@ -9,10 +9,11 @@
 
 #include <stdint.h>
 #include "dp_filter.h"
+#include "psr_ml.h"
 
 #define FLT_ML_STREAMS     32    /* (input, tag) streams per shard */
-#define FLT_ML_CTX_FIELDS  32    /* fields kept of a group's first record */
-#define FLT_ML_CTX_BYTES   4096  /* bytes of keys and values kept of it */
+#define FLT_ML_CTX_FIELDS  PSR_ML_KEPT_FIELDS  /* fields kept of a group's first record */
+#define FLT_ML_CTX_BYTES   PSR_ML_KEPT_BYTES   /* bytes of keys and values kept of it */
 #define FLT_ML_GROUP_MAX   32    /* bytes of a key_group value told apart */
 
 struct flt_ml_stats {

@@ -205,4 +205,25 @@ static inline bool psr_ml_stream_is_open(const struct psr_ml_stream *st)
 	return st->cur >= 0;
 }
 
+/* A multiline group's first record kept aside (psr_ml_kept.c): its fields
+ * but the content, to be written again around the joined text. */
+#define PSR_ML_KEPT_FIELDS 32    /* fields kept of a group's first record */
+#define PSR_ML_KEPT_BYTES  4096  /* bytes of keys and values kept of it */
+struct psr_ml_fcopy {
+	uint16_t koff, klen, voff, vlen;
+	uint8_t type;
+};
+struct psr_ml_kept {
+	uint16_t nf, content_pos, len;
+	struct psr_ml_fcopy f[PSR_ML_KEPT_FIELDS];
+	uint8_t buf[PSR_ML_KEPT_BYTES];
+};
+struct dp_chunk;
+/* Keep the open record of c but its field number `content` (-1: none):
+ * how many fields did not fit and were left out. */
+unsigned psr_ml_keep(struct psr_ml_kept *k, struct dp_chunk *c, int content);
+/* Write k into c's open record, key = text at the content's place. */
+void psr_ml_put_kept(const struct psr_ml_kept *k, struct dp_chunk *c, const char *key, size_t klen,
+		     const char *text, size_t len);
+
 #endif

@@ -65,8 +65,6 @@
 
 #define MLC_GROUPS     8      /* per file: (parser, key_group value) pairs */
 #define MLC_KEY_MAX    32     /* bytes of a key_group value told apart */
-#define MLC_CTX_FIELDS 16     /* the first piece's other fields kept ... */
-#define MLC_CTX_BYTES  4096   /* ... in this many bytes; the rest is left out */
 
 struct tail_mlc_shard {
 	struct dp_chunk sc;       /* the line being parsed, one record */
@@ -86,23 +84,12 @@ struct mlc_piece {
 	uint32_t sec, nsec;
 };
 
-struct mlc_fcopy {
-	uint16_t koff, klen, voff, vlen;
-	uint8_t type;
-};
-
-/* The first piece's fields but its "log", which goes at content_pos. */
-struct mlc_ctx {
-	uint16_t nf, content_pos, len;
-	struct mlc_fcopy f[MLC_CTX_FIELDS];
-	uint8_t buf[MLC_CTX_BYTES];
-};
 
 enum { OUT_LINE, OUT_GROUP, OUT_RAW };
 
 struct tail_mlc_out {
 	int kind;
-	const struct mlc_ctx *ctx;  /* OUT_GROUP */
+	const struct psr_ml_kept *ctx;  /* OUT_GROUP */
 	const char *text;           /* OUT_GROUP, OUT_RAW */
 	size_t len;
 };
@@ -114,12 +101,12 @@ struct mlc_group {
 	uint8_t klen;
 	char key[MLC_KEY_MAX];
 	uint64_t gstart;          /* offset of its open group's first piece */
-	struct mlc_ctx ctx;
+	struct psr_ml_kept ctx;
 	struct psr_ml_stream st;  /* last: its buffer is most of the group */
 };
 
 struct mlc_pend {
-	struct mlc_ctx ctx;
+	struct psr_ml_kept ctx;
 	uint32_t sec, nsec;
 	uint64_t off, mark;
 	size_t len;
@@ -246,42 +233,13 @@ static bool parse_line(struct tail_shard *x, struct tail_mlc *m, const char *p, 
 
 /* ---- records ---- */
 
-/* Keep the scratch record's fields but the content (slot_begin in the
- * multiline filter does the same with a filtered record). */
-static void ctx_save(struct tail_mlc *m, struct mlc_ctx *s, struct dp_chunk *c, int content)
+/* Keep the scratch record's fields but the content (psr_ml_keep). */
+static void ctx_save(struct tail_mlc *m, struct psr_ml_kept *s, struct dp_chunk *c, int content)
 {
-	unsigned n = dp_tail_nfields(c);
-	s->nf = s->len = s->content_pos = 0;
-	for (unsigned i = 0; i < n; i++) {
-		const struct dp_field *f = dp_tail_field(c, i);
-		if ((int)i == content) {
-			s->content_pos = s->nf;
-			continue;
-		}
-		uint32_t voff = f->val_off, vlen = f->val_len;
-		if (f->type == DP_T_BIN) {   /* bin keeps its header (dp_chunk_put_copy) */
-			uint32_t h = vlen < 256 ? 2 : vlen < 65536 ? 3 : 5;
-			voff -= h;
-			vlen += h;
-		}
-		if (s->nf == MLC_CTX_FIELDS || s->len + f->key_len + vlen > MLC_CTX_BYTES) {
-			if (!m->warned)
-				dp_plg_warn(m->x->in, "%s: a joined record leaves out fields of its first "
-					    "piece beyond %d fields / %d bytes", m->f->name, MLC_CTX_FIELDS,
-					    MLC_CTX_BYTES);
-			m->warned = true;
-			continue;
-		}
-		struct mlc_fcopy *fc = &s->f[s->nf++];
-		fc->koff = s->len;
-		fc->klen = f->key_len;
-		memcpy(s->buf + s->len, dp_field_key(c, f), f->key_len);
-		s->len += f->key_len;
-		fc->voff = s->len;
-		fc->vlen = (uint16_t)vlen;
-		fc->type = f->type;
-		memcpy(s->buf + s->len, c->data + voff, vlen);
-		s->len += (uint16_t)vlen;
+	if (psr_ml_keep(s, c, content) && !m->warned) {
+		dp_plg_warn(m->x->in, "%s: a joined record leaves out fields of its first piece beyond %d "
+			    "fields / %d bytes", m->f->name, PSR_ML_KEPT_FIELDS, PSR_ML_KEPT_BYTES);
+		m->warned = true;
 	}
 }
 
@@ -302,23 +260,7 @@ int in_tail_mlc_write(struct tail_shard *x, struct dp_chunk *c)
 		}
 		return 0;
 	}
-	const struct mlc_ctx *s = o->ctx;
-	for (unsigned i = 0; i <= s->nf; i++) {
-		if (i == s->content_pos)
-			dp_chunk_put_str(c, cfg->ml_key, cfg->ml_key_len, o->text, o->len);
-		if (i == s->nf)
-			break;
-		const struct mlc_fcopy *f = &s->f[i];
-		const char *k = (const char *)s->buf + f->koff;
-		const uint8_t *v = s->buf + f->voff;
-		if (f->type == DP_T_STR) {
-			dp_chunk_put_str(c, k, f->klen, (const char *)v, f->vlen);
-		} else {
-			dp_chunk_field_begin(c, k, f->klen);
-			dp_chunk_write(c, v, f->vlen);
-			dp_chunk_field_end(c, (enum dp_type)f->type);
-		}
-	}
+	psr_ml_put_kept(o->ctx, c, cfg->ml_key, cfg->ml_key_len, o->text, o->len);
 	return 0;
 }
 
