@@ -25,7 +25,7 @@ import subprocess
 import threading
 import time
 
-from harness import SLUICE, check, check_eq, conf, file_out, main, read_lines, service, wait_for
+from harness import SLUICE, check, check_eq, conf, file_out, main, service, wait_for
 
 
 def tail_in(path, refresh=1, **extra):
