@@ -26,6 +26,18 @@
  * "stream") keeps the messages of each of its values apart: a stream is
  * per (input, tag, key_group value), as Fluent Bit's stream groups.
  *
+ * A [MULTILINE_PARSER] with `parser` parses the content first, as Fluent
+ * Bit's ml_append_try_parser_type_map (src/multiline/flb_ml.c): the string
+ * value of key_content is parsed by that [PARSER]; when it parses and the
+ * result has key_content as a string, the parsed map is the line (its
+ * key_content joined, key_pattern and key_group read from it, its time
+ * the parsed one or else the record's), so a joined record is the FIRST
+ * line's parsed map with key_content joined. Such filters keep one stream
+ * per parser (Fluent Bit's parser instances): parsers are tried in order,
+ * the one that took the last record first; one whose content does not
+ * parse, or that no rule takes, leaves the record to the next; a record
+ * none takes passes on unchanged (the original record, not parsed).
+ *
  * Bounds, per shard: FLT_ML_STREAMS streams (the least recently used one
  * is flushed and reused for a new (input, tag, group)), each holding at most
  * PSR_ML_GROUP_MAX bytes of text and, of the first record's other fields,
@@ -45,6 +57,7 @@
 #include "dp_pipeline.h"
 #include "flt_multiline.h"
 #include "psr_ml.h"
+#include "psr_parser.h"
 
 struct flt_ml_cfg {
 	char *parser;
@@ -91,11 +104,37 @@ struct flt_ml {
 	const char *gkey;      /* the first parser's key_group, or NULL */
 	size_t gklen;
 	uint64_t flush_ns;
+	/* some parser has `parser`: one stream per parser, each parser's own
+	 * line parser (or NULL: the record as it is), key_pattern, key_group */
+	bool line;
+	const struct psr_parser *lp[PSR_ML_MAX_PARSERS];
+	const char *pk[PSR_ML_MAX_PARSERS], *gk[PSR_ML_MAX_PARSERS];
+	size_t pkl[PSR_ML_MAX_PARSERS], gkl[PSR_ML_MAX_PARSERS];
+};
+
+/* What a parser takes of a record: its content, pattern and group, in
+ * the record itself or in the record its line parser made. */
+struct ml_piece {
+	struct dp_chunk *c;    /* the record the joined one is made from */
+	int content;           /* its key_content field */
+	const char *text, *pat, *grp;
+	size_t tlen, plen, glen;
+	uint32_t sec, nsec;
+};
+
+/* Line mode's scratch, per shard: the record a line parser makes. */
+struct ml_line {
+	struct dp_chunk sc;
+	struct psr_parser_state *pst[PSR_ML_MAX_PARSERS];
+	struct dp_rec recs[DP_CHUNK_RECS];
+	struct dp_field fields[DP_CHUNK_FIELDS];
+	uint8_t data[DP_CHUNK_DATA];
 };
 
 /* A field of the first record, kept for the joined record. */
 struct ml_slot {
 	bool used;
+	int8_t pi;                 /* line mode: its parser; else -1 */
 	uint16_t input;
 	uint16_t tag_len;
 	char tag[DP_TAG_MAX];
@@ -111,6 +150,9 @@ struct ml_slot {
 struct flt_ml_ctx {
 	const struct flt_ml *ml;
 	struct dp_fx *fx;          /* of the running record() or tick() */
+	const struct ml_piece *pc; /* the line being pushed */
+	int lru;                   /* line mode: the parser of the last record */
+	struct ml_line *ln;        /* line mode */
 	struct flt_ml_stats stats;
 	struct ml_slot slot[FLT_ML_STREAMS];
 };
@@ -177,14 +219,17 @@ static int flt_ml_setup(struct dp_filter *f, struct dp_err *err)
 			rc = parsers_add(f, ml, &sec->kv[k], err);
 	if (!rc && !ml->np)
 		rc = dp_filter_err(f, err, -EINVAL, "missing required key 'multiline.parser'");
-	/* Fluent Bit parses key_content's value with a section's `parser`
-	 * here too (flb_ml.c, ml_append_try_parser_type_map): not done yet */
-	for (unsigned i = 0; !rc && i < ml->np; i++)
-		if (psr_ml_parser_line_name(ml->p[i]))
-			rc = dp_filter_kv_err(f, dp_conf_kv_get(sec, "multiline.parser"), err, -ENOTSUP,
-					      "'multiline.parser': '%s' has a 'parser', which sluice "
-					      "applies on the tail input only (not in this filter yet)",
-					      psr_ml_parser_name(ml->p[i]));
+	for (unsigned i = 0; !rc && i < ml->np; i++) {
+		/* docker and cri read records here, not their files' lines */
+		if (psr_ml_parser_line_name(ml->p[i])) {
+			ml->lp[i] = psr_ml_parser_line(ml->p[i]);
+			ml->line = true;
+		}
+		ml->pk[i] = psr_ml_parser_key_pattern(ml->p[i]);
+		ml->pkl[i] = ml->pk[i] ? strlen(ml->pk[i]) : 0;
+		ml->gk[i] = psr_ml_parser_key_group(ml->p[i]);
+		ml->gkl[i] = ml->gk[i] ? strlen(ml->gk[i]) : 0;
+	}
 	if (rc) {
 		free(ml);
 		return rc;
@@ -222,14 +267,12 @@ static void flt_ml_teardown(struct dp_filter *f)
 
 /* ---- building records (shard) ---- */
 
-/* Keep the fields of the running record other than the content key. */
+/* Keep the fields of the line's record other than the content key. */
 static void slot_begin(void *arg)
 {
 	struct ml_slot *s = arg;
 	struct flt_ml_ctx *x = s->ctx;
-	struct dp_chunk *c = x->fx->c;
-	int content = dp_tail_find(c, x->ml->key, x->ml->klen);
-	x->stats.ctx_fields_dropped += psr_ml_keep(&s->kept, c, content);
+	x->stats.ctx_fields_dropped += psr_ml_keep(&s->kept, x->pc->c, x->pc->content);
 }
 
 struct group_build {
@@ -271,6 +314,30 @@ static int build_copy(struct dp_chunk *c, void *arg)
 
 /* ---- streams (shard) ---- */
 
+static void line_free(struct ml_line *ln)
+{
+	if (!ln)
+		return;
+	for (unsigned i = 0; i < PSR_ML_MAX_PARSERS; i++)
+		if (ln->pst[i])
+			psr_parser_state_destroy(ln->pst[i]);
+	free(ln);
+}
+
+static struct ml_line *line_create(const struct flt_ml *ml)
+{
+	struct ml_line *ln = calloc(1, sizeof(*ln));
+	if (!ln)
+		return NULL;
+	dp_chunk_init(&ln->sc, ln->recs, ln->fields, ln->data);
+	for (unsigned i = 0; i < ml->np; i++)
+		if (ml->lp[i] && !(ln->pst[i] = psr_parser_state_create(ml->lp[i]))) {
+			line_free(ln);
+			return NULL;
+		}
+	return ln;
+}
+
 static void *flt_ml_ctx_create(struct dp_filter *f, unsigned shard)
 {
 	(void)shard;
@@ -279,12 +346,17 @@ static void *flt_ml_ctx_create(struct dp_filter *f, unsigned shard)
 	if (!x)
 		return NULL;
 	x->ml = ml;
+	if (ml->line && !(x->ln = line_create(ml))) {
+		free(x);
+		return NULL;
+	}
 	for (unsigned i = 0; i < FLT_ML_STREAMS; i++) {
 		struct ml_slot *s = &x->slot[i];
 		s->ctx = x;
 		if (psr_ml_stream_init(&s->st, ml->p, ml->np, ml->flush_ns, slot_begin, slot_flush, s)) {
 			for (unsigned j = 0; j < i; j++)
 				psr_ml_stream_fini(&x->slot[j].st);
+			line_free(x->ln);
 			free(x);
 			return NULL;
 		}
@@ -299,14 +371,15 @@ static void flt_ml_ctx_destroy(void *ctx)
 		return;
 	for (unsigned i = 0; i < FLT_ML_STREAMS; i++)
 		psr_ml_stream_fini(&x->slot[i].st);
+	line_free(x->ln);
 	free(x);
 }
 
-/* The stream of (input, tag, key_group value): found, free, or the least
- * recently used one (flushed first). grp NULL: the record has no string
- * key_group (Fluent Bit's default stream group). */
-static struct ml_slot *slot_get(struct flt_ml_ctx *x, const struct dp_fx *fx, const char *grp,
-				size_t glen)
+/* The stream of (input, tag, parser pi (-1: all), key_group value): found,
+ * free, or the least recently used one (flushed first). grp NULL: the
+ * record has no string key_group (Fluent Bit's default stream group). */
+static struct ml_slot *slot_get(struct flt_ml_ctx *x, const struct dp_fx *fx, int pi,
+				const char *grp, size_t glen)
 {
 	struct ml_slot *free_slot = NULL, *lru = &x->slot[0];
 	size_t tl = fx->tag_len < DP_TAG_MAX ? fx->tag_len : DP_TAG_MAX;
@@ -320,8 +393,8 @@ static struct ml_slot *slot_get(struct flt_ml_ctx *x, const struct dp_fx *fx, co
 				free_slot = s;
 			continue;
 		}
-		if (s->input == fx->input && s->tag_len == tl && !memcmp(s->tag, fx->tag, tl) &&
-		    s->has_grp == (grp != NULL) &&
+		if (s->input == fx->input && s->pi == pi && s->tag_len == tl &&
+		    !memcmp(s->tag, fx->tag, tl) && s->has_grp == (grp != NULL) &&
 		    (!grp || (s->grp_len == glen && !memcmp(s->grp, grp, glen))))
 			return s;
 		if (s->last_used < lru->last_used || !lru->used)
@@ -334,6 +407,7 @@ static struct ml_slot *slot_get(struct flt_ml_ctx *x, const struct dp_fx *fx, co
 		x->stats.evictions++;
 	}
 	s->used = true;
+	s->pi = (int8_t)pi;
 	s->input = (uint16_t)fx->input;
 	s->tag_len = (uint16_t)tl;
 	memcpy(s->tag, fx->tag, tl);
@@ -341,8 +415,114 @@ static struct ml_slot *slot_get(struct flt_ml_ctx *x, const struct dp_fx *fx, co
 	s->grp_len = grp ? (uint8_t)glen : 0;
 	if (grp)
 		memcpy(s->grp, grp, glen);
+	if (pi >= 0)
+		psr_ml_stream_only(&s->st, x->ml->p[pi]);
 	s->st.lru = 0;
 	return s;
+}
+
+/* The string value of key k in c's open record, or NULL (Fluent Bit's
+ * get_key_id: the first key of that name whose value is a string). */
+static const struct dp_field *str_field(struct dp_chunk *c, const char *k, size_t kl, int *at)
+{
+	unsigned n = dp_tail_nfields(c);
+	for (unsigned i = 0; k && i < n; i++) {
+		const struct dp_field *f = dp_tail_field(c, i);
+		if (f->type == DP_T_STR && f->key_len == kl && !memcmp(dp_field_key(c, f), k, kl)) {
+			if (at)
+				*at = (int)i;
+			return f;
+		}
+	}
+	return NULL;
+}
+
+/* Parser i's take on the record (content: its key_content, a string):
+ * line mode, as flb_ml.c's ml_append_try_parser and process_append. */
+static bool take(struct flt_ml_ctx *x, int i, struct dp_chunk *c, int content, struct ml_piece *pc)
+{
+	const struct flt_ml *ml = x->ml;
+	const struct dp_rec *r = dp_tail(c);
+	const struct dp_field *cf = dp_tail_field(c, (unsigned)content);
+	pc->c = c;
+	pc->content = content;
+	pc->sec = r->ts_sec;
+	pc->nsec = r->ts_nsec;
+	if (ml->lp[i]) {
+		struct dp_chunk *sc = &x->ln->sc;
+		dp_chunk_reset(sc);
+		dp_chunk_rec_begin(sc, r->ts_sec, r->ts_nsec);  /* no time parsed: the record's */
+		if (psr_parser_exec(ml->lp[i], x->ln->pst[i], sc, dp_field_val(c, cf), cf->val_len) ||
+		    dp_chunk_rec_end(sc) || !(cf = str_field(sc, ml->key, ml->klen, &pc->content)))
+			return false;
+		pc->c = c = sc;
+		pc->sec = dp_tail(sc)->ts_sec;
+		pc->nsec = dp_tail(sc)->ts_nsec;
+	}
+	pc->text = dp_field_val(c, cf);
+	pc->tlen = cf->val_len;
+	const struct dp_field *pf = str_field(c, ml->pk[i], ml->pkl[i], NULL);
+	pc->pat = pf ? dp_field_val(c, pf) : NULL;
+	pc->plen = pf ? pf->val_len : 0;
+	const struct dp_field *gf = str_field(c, ml->gk[i], ml->gkl[i], NULL);
+	pc->grp = gf ? dp_field_val(c, gf) : NULL;
+	pc->glen = gf ? gf->val_len : 0;
+	return psr_ml_parser_is_regex(ml->p[i]) ||
+	       psr_ml_parser_match(ml->p[i], pf ? pc->pat : pc->text, pf ? pc->plen : pc->tlen) >= 0;
+}
+
+/* The record, part of no group: it goes on unchanged, through the emitter
+ * to keep the stream's order. */
+static int pass_on(struct flt_ml_ctx *x, struct dp_fx *fx)
+{
+	const struct dp_rec *r = dp_tail(fx->c);
+	x->stats.passed++;
+	if (dp_fx_emit(fx, NULL, 0, r->ts_sec, r->ts_nsec, build_copy, fx->c)) {
+		x->stats.pass_kept++;
+		return DP_FILTER_KEEP;
+	}
+	return DP_FILTER_DROP;
+}
+
+/* Flush parser pi's open messages of the record's (input, tag), every
+ * key_group value (flb_ml_flush_parser_instance). */
+static void flush_parser(struct flt_ml_ctx *x, const struct dp_fx *fx, int pi)
+{
+	size_t tl = fx->tag_len < DP_TAG_MAX ? fx->tag_len : DP_TAG_MAX;
+	for (unsigned i = 0; i < FLT_ML_STREAMS; i++) {
+		struct ml_slot *s = &x->slot[i];
+		if (s->used && s->pi == pi && s->input == fx->input && s->tag_len == tl &&
+		    !memcmp(s->tag, fx->tag, tl))
+			psr_ml_stream_flush(&s->st);
+	}
+}
+
+/* Line mode: the parsers in order, the last one that took a record
+ * first, each in its own streams; a record the last one does not take
+ * ends its open messages first (flb_ml_append_object). */
+static int record_line(struct flt_ml_ctx *x, struct dp_fx *fx, int content)
+{
+	const struct flt_ml *ml = x->ml;
+	for (unsigned k = 0; k < ml->np; k++) {
+		int i = k == 0 ? x->lru : (int)k - ((int)k <= x->lru);
+		struct ml_piece pc;
+		int v = PSR_ML_PASS;
+		if (take(x, i, fx->c, content, &pc)) {
+			struct ml_slot *s = slot_get(x, fx, i, pc.grp, pc.glen);
+			s->last_used = fx->now_ns;
+			x->pc = &pc;
+			v = psr_ml_stream_push_kp(&s->st, pc.text, pc.tlen, pc.pat, pc.plen, pc.sec,
+						  pc.nsec, fx->now_ns);
+			x->pc = NULL;
+		}
+		if (v != PSR_ML_PASS) {
+			x->lru = i;
+			return DP_FILTER_DROP;
+		}
+		if (k == 0)
+			flush_parser(x, fx, i);
+	}
+	return pass_on(x, fx);
 }
 
 static int flt_ml_record(void *ctx, struct dp_fx *fx)
@@ -355,6 +535,9 @@ static int flt_ml_record(void *ctx, struct dp_fx *fx)
 	const struct dp_field *f = dp_tail_field(c, (unsigned)i);
 	if (f->type != DP_T_STR)
 		return DP_FILTER_KEEP;
+	x->fx = fx;   /* before slot_get: an eviction emits */
+	if (x->ml->line)
+		return record_line(x, fx, i);
 
 	const struct dp_rec *r = dp_tail(c);
 	/* key_group: messages of each of its values are joined apart
@@ -367,8 +550,7 @@ static int flt_ml_record(void *ctx, struct dp_fx *fx)
 		grp = dp_field_val(c, gf);
 		glen = gf->val_len;
 	}
-	x->fx = fx;   /* before slot_get: an eviction emits */
-	struct ml_slot *s = slot_get(x, fx, grp, glen);
+	struct ml_slot *s = slot_get(x, fx, -1, grp, glen);
 	s->last_used = fx->now_ns;
 	/* key_pattern: its value decides (cri's "_p"), key_content's is joined;
 	 * a record without it is decided by its content. */
@@ -380,16 +562,14 @@ static int flt_ml_record(void *ctx, struct dp_fx *fx)
 		pat = dp_field_val(c, pf);
 		plen = pf->val_len;
 	}
+	struct ml_piece pc = { .c = c, .content = i };
+	x->pc = &pc;
 	int v = psr_ml_stream_push_kp(&s->st, dp_field_val(c, f), f->val_len, pat, plen, r->ts_sec,
 				      r->ts_nsec, fx->now_ns);
+	x->pc = NULL;
 	if (v != PSR_ML_PASS)
 		return DP_FILTER_DROP;
-	x->stats.passed++;
-	if (dp_fx_emit(fx, NULL, 0, r->ts_sec, r->ts_nsec, build_copy, c)) {
-		x->stats.pass_kept++;
-		return DP_FILTER_KEEP;
-	}
-	return DP_FILTER_DROP;
+	return pass_on(x, fx);
 }
 
 static void flt_ml_tick(void *ctx, struct dp_fx *fx, bool final)

@@ -179,6 +179,11 @@ struct psr_ml_stream {
 int psr_ml_stream_init(struct psr_ml_stream *st, const struct psr_ml_parser *const *p, unsigned np,
 		       uint64_t timeout_ns, psr_ml_begin_fn begin, psr_ml_flush_fn flush, void *arg);
 void psr_ml_stream_fini(struct psr_ml_stream *st);
+/* Make a stream that is not open try parser p only, from its initial
+ * state; p must be one of those it was made with (its regex scratch fits
+ * them all). The multiline filter's streams of parsers that parse the
+ * content first: one parser per stream, as Fluent Bit's parser instances. */
+void psr_ml_stream_only(struct psr_ml_stream *st, const struct psr_ml_parser *p);
 /* One line (without its newline), its record time and the monotonic time
  * now: PSR_ML_PASS, PSR_ML_START or PSR_ML_CONT. */
 int psr_ml_stream_push(struct psr_ml_stream *st, const char *line, size_t len, uint32_t sec,

@@ -31,6 +31,16 @@ int psr_ml_stream_init(struct psr_ml_stream *st, const struct psr_ml_parser *con
 	return psr_ml_scratch_create(st->p, np, &st->sc);
 }
 
+void psr_ml_stream_only(struct psr_ml_stream *st, const struct psr_ml_parser *p)
+{
+	st->p[0] = p;
+	st->np = 1;
+	st->cur = -1;
+	st->lru = 0;
+	for (unsigned i = 0; i < PSR_ML_MAX_PARSERS; i++)
+		st->state[i] = -1;
+}
+
 void psr_ml_stream_fini(struct psr_ml_stream *st)
 {
 	psr_ml_scratch_destroy(st->sc);

@@ -149,6 +149,44 @@ def test_key_group_interleaved(t):
              'interleaved traces joined apart per stream')
 
 
+def test_filter_json_parser_elastic(t):
+    """The same JSON lines read by a plain tail input ({"log": line}) and
+    joined by the `multiline` filter with the same [MULTILINE_PARSER]
+    (Fluent Bit's filter_multiline feeds each record to flb_ml_append_object,
+    whose ml_append_try_parser_type_map parses key_content's value with
+    the section's `parser`): the trace is one record, the first line's
+    PARSED map with "log" joined and its "time"; the record whose "log"
+    is not JSON ends the trace and goes on unchanged, Path_Key and all."""
+    log = t.path('c.log')
+    write(log, [js('[some weird test] IndexNotFoundException[no such index]', n=1,
+                   time='2021-02-01T01:40:03.5Z'),
+                js('    at org.elasticsearch.cluster.metadata.IndexNameExpressionResolver....', n=2),
+                'plain text',
+                js('[second] trace', n=4),
+                js('    at frame', n=5)])
+    sl = t.sluice(conf(service(t),
+                       ('PARSER', [('Name', 'js'), ('Format', 'json'), ('Time_Key', 'time'),
+                                   ('Time_Format', '%Y-%m-%dT%H:%M:%S.%L'), ('Time_Keep', 'on')]),
+                       ml_parser('elastic', 'js', ELASTIC),
+                       ('INPUT', [('Name', 'tail'), ('Path', log), ('Read_from_Head', 'on'),
+                                  ('Path_Key', 'path')]),
+                       ('FILTER', [('Name', 'multiline'), ('Match', '*'),
+                                   ('multiline.key_content', 'log'),
+                                   ('multiline.parser', 'elastic'), ('flush_ms', '500')]),
+                       out_mp(t)))
+    sl.wait_stats(lambda st: st['totals']['out'] >= 3, 30, 'three records out (the last by flush_ms)')
+    check_eq(sl.stop(), 0, 'sluice exits 0')
+    ev = events(t)
+    check_eq([list(r.items()) for _, _, r in ev],
+             [[('log', '[some weird test] IndexNotFoundException[no such index]\n'
+                '    at org.elasticsearch.cluster.metadata.IndexNameExpressionResolver....'),
+               ('n', 1), ('time', '2021-02-01T01:40:03.5Z')],
+              [('path', log), ('log', 'plain text')],
+              [('log', '[second] trace\n    at frame'), ('n', 4)]],
+             'each trace the first line\'s parsed map; the plain line unchanged')
+    check_eq((ev[0][0], ev[0][1]), (1612143603, 500000000), 'timed by the first line\'s "time"')
+
+
 def test_without_key_group_one_group(t):
     """Without key_group the same lines are one stream: the stderr start
     line ends the stdout trace (Fluent Bit: one stream group)."""
@@ -233,4 +271,5 @@ def test_bad_config(t):
 
 if __name__ == '__main__':
     main([test_issue_3817_cri_regex, test_json_parser_elastic, test_key_group_interleaved,
+          test_filter_json_parser_elastic,
           test_without_key_group_one_group, test_db_restart_mid_group, test_bad_config])

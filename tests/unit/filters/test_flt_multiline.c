@@ -23,6 +23,7 @@
 #include "dp_pipeline.h"
 #include "flt_multiline.h"
 #include "psr_ml.h"
+#include "psr_parser.h"
 
 #define MS 1000000ull
 
@@ -402,21 +403,67 @@ static void test_key_group(void **state)
 	assert_string_equal(out_log(1, &st), "E err\n o1");
 }
 
-/* A parser with `parser` is refused here (applied on tail only). */
-static void test_line_parser_refused(void **state)
+/* A [MULTILINE_PARSER] with `parser` parses each record's key_content
+ * first (Fluent Bit's src/multiline/flb_ml.c, ml_append_try_parser_type_map
+ * then process_append; docs: administration/configuring-fluent-bit/
+ * multiline-parsing, "parser: Name of a pre-defined parser that must be
+ * applied to the incoming content before applying the regex rule"): the
+ * joined record is the first line's PARSED map with key_content joined,
+ * timed by its Time_Key (else the record's time); a record whose content
+ * does not parse, or whose parsed map has no string key_content, ends the
+ * open message (flb_ml_append_object flushes the last parser's streams)
+ * and passes on unchanged. */
+static void test_line_parser(void **state)
 {
 	(void)state;
 	struct dp_err err = { 0 };
-	static const char ml[] = "[MULTILINE_PARSER]\n name p\n type regex\n key_content log\n"
-				 " parser js\n rule \"start_state\" \"/^E/\" \"start_state\"\n";
+	static const char ml[] = "[PARSER]\n Name js\n Format json\n Time_Key ts\n Time_Format %s\n"
+				 "[MULTILINE_PARSER]\n name p\n type regex\n key_content log\n"
+				 " parser js\n rule \"start_state\" \"/^E/\" \"c\"\n"
+				 " rule \"c\" \"/^ /\" \"c\"\n";
 	struct dp_conf *c = dp_conf_load_buffer(ml, strlen(ml), "p.conf", &err);
 	assert_non_null(c);
-	assert_int_equal(psr_ml_set_add(set, &c->sec[0], &err), 0);
+	struct psr_parsers *ps = psr_parsers_create();
+	assert_non_null(ps);
+	assert_int_equal(psr_parsers_add(ps, &c->sec[0], &err), 0);
+	assert_int_equal(psr_ml_set_add(set, &c->sec[1], &err), 0);
 	dp_conf_destroy(c);
+	assert_int_equal(psr_ml_set_resolve(set, ps, &err), 0);
 	assert_int_equal(filter_init("[FILTER]\n name multiline\n match *\n multiline.parser p\n",
-				     &err), -ENOTSUP);
-	assert_non_null(strstr(err.msg, "f.conf:4:"));
-	assert_non_null(strstr(err.msg, "'parser'"));
+				     &err), 0);
+	feed_stream("stdout", "{\"log\":\"E boom\",\"lvl\":\"error\",\"ts\":\"1700000000\"}", 1);
+	feed_stream("stdout", "{\"log\":\" at a\",\"lvl\":\"x\"}", 2);
+	assert_int_equal(out.nrecs, 0);
+	feed_stream("stdout", "plain text", 3);         /* does not parse */
+	feed_stream("stdout", "{\"log\":\"E two\"}", 4);
+	feed_stream("stdout", "{\"log\":5}", 5);       /* no string log once parsed */
+	feed_stream("stdout", "{\"log\":\"E three\"}", 6);
+	tick(7, true);
+	assert_int_equal(out.nrecs, 5);
+	const char *st;
+	/* the parsed map: log joined, lvl of the first line; ts read */
+	assert_string_equal(out_log(0, &st), "E boom\n at a");
+	assert_string_equal(st, "");
+	assert_int_equal(out.recs[0].nfields, 2);
+	const struct dp_field *lvl = dp_rec_field_get(&out, &out.recs[0], "lvl", 3);
+	assert_non_null(lvl);
+	assert_memory_equal(dp_field_val(&out, lvl), "error", 5);
+	assert_int_equal(out.recs[0].ts_sec, 1700000000);
+	/* the unparsed record, unchanged (log, stream) */
+	assert_string_equal(out_log(1, &st), "plain text");
+	assert_string_equal(st, "stdout");
+	assert_int_equal(out.recs[1].nfields, 2);
+	/* no Time_Key: the record's time */
+	assert_string_equal(out_log(2, &st), "E two");
+	assert_int_equal(out.recs[2].nfields, 1);
+	assert_int_equal(out.recs[2].ts_sec, 1);
+	assert_string_equal(out_log(3, &st), "{\"log\":5}");
+	assert_string_equal(st, "stdout");
+	assert_string_equal(out_log(4, &st), "E three");
+	filter_fini();
+	psr_ml_set_destroy(set);   /* before the [PARSER]s its parsers point to */
+	set = NULL;
+	psr_parsers_destroy(ps);
 }
 
 /* When the emitter refuses a single line, it stays in place (not lost). */
@@ -599,7 +646,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_builtin_docker, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_builtin_cri, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_key_group, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_line_parser_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_line_parser, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
