@@ -58,6 +58,20 @@ struct shard_conn {
 	struct psr_frame frames[DP_BURST];
 };
 
+/* The epoll backend's calls shared by its files: shard_net.c (accept,
+ * reads, framing), shard_net_bind.c (sockets), shard_net_retire.c (a
+ * reload's inputs that go). */
+enum { CONN_IDLE, CONN_BUSY, CONN_PAUSED, CONN_CLOSED };
+/* A bound socket for in (not listening yet): its fd, or -errno with err. */
+int shard_net_bind(struct shard *sh, const struct dp_input *in, bool stream, struct dp_err *err);
+/* Accept every connection waiting on si's listener. */
+void shard_net_accept_all(struct shard *sh, struct shard_in *si);
+/* Read, frame and parse what c has, up to budget reads: CONN_*. */
+int shard_net_conn_service(struct shard *sh, struct shard_conn *c, int budget);
+/* Read si's UDP socket, up to budget bursts: CONN_IDLE or CONN_BUSY. */
+int shard_net_udp_service(struct shard *sh, struct shard_in *si, int budget);
+void shard_net_conn_close(struct shard *sh, struct shard_conn *c);
+
 /* Put c on the shard's list of connections to serve. */
 static inline void shard_conn_ready(struct shard *sh, struct shard_conn *c)
 {

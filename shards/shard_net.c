@@ -17,7 +17,9 @@
  *
  * A connection of a tls input reads through shard_tls.c (handshake, then
  * SSL_read into the same buffer); everything after the read is the same.
- * Replies to the sender (forward acks) are written by shard_conn_reply.c.
+ * Replies to the sender (forward acks) are written by shard_conn_reply.c,
+ * sockets bound by shard_net_bind.c, and a reload's inputs that go are
+ * read out and closed by shard_net_retire.c.
  *
  * Threads: the owning shard's only.
  */
@@ -63,136 +65,11 @@ struct udp_bufs {
 
 /* ---- sockets ---- */
 
-static int resolve(const char *host, int port, int socktype, struct sockaddr_storage *ss,
-		   socklen_t *len, struct dp_err *err, const char *name)
-{
-	struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = socktype,
-				  .ai_flags = AI_PASSIVE | AI_NUMERICSERV };
-	struct addrinfo *res;
-	char pbuf[16];
-	snprintf(pbuf, sizeof(pbuf), "%d", port);
-	int rc = getaddrinfo(host, pbuf, &hints, &res);
-	if (rc)
-		return dp_err_set(err, -EINVAL, "%s: cannot resolve Listen '%s': %s", name, host,
-				  gai_strerror(rc));
-	memcpy(ss, res->ai_addr, res->ai_addrlen);
-	*len = res->ai_addrlen;
-	freeaddrinfo(res);
-	return 0;
-}
-
-/* SO_REUSEPORT would let a second sluice (or anything of the same user)
- * share the port silently and take half the traffic. Shard 0 first binds
- * without it, which fails when anyone holds the port, then lets go. */
-static int port_is_free(const struct sockaddr_storage *ss, socklen_t sl, int type)
-{
-	int fd = socket(ss->ss_family, type | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -errno;
-	int one = 1;
-	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	int rc = bind(fd, (const struct sockaddr *)ss, sl) ? -errno : 0;
-	close(fd);
-	return rc;
-}
-
-/* A bound (and, for streams, listening) TCP or UDP socket. */
-static int open_inet(struct shard *sh, struct dp_input *in, bool stream, struct dp_err *err)
-{
-	int type = stream ? SOCK_STREAM : SOCK_DGRAM;
-	const char *proto = stream ? "tcp" : "udp";
-	struct sockaddr_storage ss;
-	socklen_t sl = 0;
-	int rc = resolve(in->listen, in->port, type, &ss, &sl, err, in->name);
-	if (rc)
-		return rc;
-	/* At start-up; a reload checked before it changed anything (and the
-	 * shards, opening at once, would see each other's sockets). */
-	if (sh->id == 0 && !sh->rebind && (rc = port_is_free(&ss, sl, type)))
-		return dp_err_set(err, rc, "%s: cannot bind %s:%d (%s): %s", in->name, in->listen, in->port,
-				  proto, strerror(-rc));
-	int fd = socket(ss.ss_family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return dp_err_set(err, -errno, "%s: socket: %s", in->name, strerror(errno));
-	int one = 1;
-	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	/* Every shard binds the same port; the kernel spreads connections
-	 * (TCP) and flows (UDP) across them. */
-	setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
-	if (bind(fd, (struct sockaddr *)&ss, sl) < 0) {
-		rc = dp_err_set(err, -errno, "%s: cannot bind %s:%d (%s): %s", in->name, in->listen,
-				in->port, proto, strerror(errno));
-		close(fd);
-		return rc;
-	}
-	return fd;
-}
-
-int shard_net_check_bind(const struct dp_input *in, struct dp_err *err)
-{
-	if (dp_net_is_unix(in->net)) {
-		/* in use by a live process (a socket file nobody serves is
-		 * replaced when the input opens, as at start-up) */
-		struct sockaddr_un sa = { .sun_family = AF_UNIX };
-		snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", in->path);
-		int probe = socket(AF_UNIX, (dp_net_is_stream(in->net) ? SOCK_STREAM : SOCK_DGRAM) | SOCK_CLOEXEC, 0);
-		bool live = probe >= 0 && connect(probe, (struct sockaddr *)&sa, sizeof(sa)) == 0;
-		if (probe >= 0)
-			close(probe);
-		return live ? dp_err_set(err, -EADDRINUSE, "%s: Path '%s' is in use by another process",
-					 in->name, in->path) : 0;
-	}
-	if (in->net != DP_NET_TCP && in->net != DP_NET_UDP)
-		return 0;
-	int type = in->net == DP_NET_TCP ? SOCK_STREAM : SOCK_DGRAM;
-	struct sockaddr_storage ss;
-	socklen_t sl = 0;
-	int rc = resolve(in->listen, in->port, type, &ss, &sl, err, in->name);
-	if (!rc && (rc = port_is_free(&ss, sl, type)))
-		dp_err_set(err, rc, "%s: cannot bind %s:%d (%s): %s", in->name, in->listen, in->port,
-			   type == SOCK_STREAM ? "tcp" : "udp", strerror(-rc));
-	return rc;
-}
-
-/* A bound Unix socket at in->path. A socket file nobody serves (left by a
- * crash) is replaced; one a live process serves, or a file that is not a
- * socket, is an error: sluice never takes over another's socket. */
-static int open_unix(struct dp_input *in, bool stream, struct dp_err *err)
-{
-	int type = stream ? SOCK_STREAM : SOCK_DGRAM;
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", in->path);
-	struct stat st;
-	if (lstat(in->path, &st) == 0) {
-		if (!S_ISSOCK(st.st_mode))
-			return dp_err_set(err, -EEXIST, "%s: Path '%s' exists and is not a socket", in->name,
-					  in->path);
-		int probe = socket(AF_UNIX, type | SOCK_CLOEXEC, 0);
-		int live = probe >= 0 && connect(probe, (struct sockaddr *)&sa, sizeof(sa)) == 0;
-		if (probe >= 0)
-			close(probe);
-		if (live)
-			return dp_err_set(err, -EADDRINUSE, "%s: Path '%s' is in use by another process",
-					  in->name, in->path);
-		unlink(in->path);
-	}
-	int fd = socket(AF_UNIX, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return dp_err_set(err, -errno, "%s: socket: %s", in->name, strerror(errno));
-	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || chmod(in->path, in->unix_perm) < 0) {
-		int rc = dp_err_set(err, -errno, "%s: cannot bind Path '%s': %s", in->name, in->path,
-				    strerror(errno));
-		close(fd);
-		return rc;
-	}
-	return fd;
-}
-
 int shard_net_open(struct shard *sh, struct shard_in *si, struct dp_err *err)
 {
 	struct dp_input *in = si->in;
 	bool stream = dp_net_is_stream(in->net);
-	int fd = dp_net_is_unix(in->net) ? open_unix(in, stream, err) : open_inet(sh, in, stream, err);
+	int fd = shard_net_bind(sh, in, stream, err);
 	if (fd < 0)
 		return fd;
 	int one = 1;
@@ -261,7 +138,7 @@ static size_t peer_name(char *out, size_t cap, const void *sa, socklen_t len, bo
 	return n > 0 && (size_t)n < cap ? (size_t)n : 0;
 }
 
-static void conn_close(struct shard *sh, struct shard_conn *c)
+void shard_net_conn_close(struct shard *sh, struct shard_conn *c)
 {
 	if (c->ssl)
 		shard_tls_conn_fini(sh, c);
@@ -300,7 +177,7 @@ static void shed(struct shard *sh, struct shard_in *si, int fd, const char *why)
 			(unsigned long long)si->cnt.rejected);
 }
 
-static void accept_all(struct shard *sh, struct shard_in *si)
+void shard_net_accept_all(struct shard *sh, struct shard_in *si)
 {
 	for (;;) {
 		struct sockaddr_storage peer;
@@ -362,7 +239,6 @@ static void accept_all(struct shard *sh, struct shard_in *si)
 	}
 }
 
-enum { CONN_IDLE, CONN_BUSY, CONN_PAUSED, CONN_CLOSED };
 
 /* Out of memory to keep a connection's unfinished bytes: close it rather
  * than lose its data silently; the sender sees the reset. */
@@ -370,7 +246,7 @@ static int conn_lost(struct shard *sh, struct shard_conn *c)
 {
 	DP_CNT_ADD(c->si->cnt.rejected, 1);
 	dp_error("%s: out of memory for a connection's pending data: connection closed", c->si->in->name);
-	conn_close(sh, c);
+	shard_net_conn_close(sh, c);
 	return CONN_CLOSED;
 }
 
@@ -466,11 +342,11 @@ static inline void conn_opened(struct shard *sh, struct shard_conn *c)
 
 /* Serve one connection: pending frames first, then frames still in the
  * buffer, then up to `budget` reads. */
-static int conn_service(struct shard *sh, struct shard_conn *c, int budget)
+int shard_net_conn_service(struct shard *sh, struct shard_conn *c, int budget)
 {
 	struct shard_in *si = c->si;
 	if (unlikely(c->closing)) {
-		conn_close(sh, c);
+		shard_net_conn_close(sh, c);
 		return CONN_CLOSED;
 	}
 	for (;;) {
@@ -480,7 +356,7 @@ static int conn_service(struct shard *sh, struct shard_conn *c, int budget)
 				return conn_keep(c, f->p) ? conn_lost(sh, c) : CONN_PAUSED;
 			c->next_frame++;
 			if (unlikely(c->closing)) {
-				conn_close(sh, c);   /* refused by its input */
+				shard_net_conn_close(sh, c);   /* refused by its input */
 				return CONN_CLOSED;
 			}
 		}
@@ -492,7 +368,7 @@ static int conn_service(struct shard *sh, struct shard_conn *c, int budget)
 		if (c->eof && c->eof_flushed) {
 			if (c->acks.n)
 				return CONN_IDLE;   /* its acks first (shard_conn_acks_due) */
-			conn_close(sh, c);
+			shard_net_conn_close(sh, c);
 			return CONN_CLOSED;
 		}
 		if (c->eof) {
@@ -510,14 +386,14 @@ static int conn_service(struct shard *sh, struct shard_conn *c, int budget)
 			}
 			if (c->acks.n)
 				return CONN_IDLE;
-			conn_close(sh, c);
+			shard_net_conn_close(sh, c);
 			return CONN_CLOSED;
 		}
 		if (budget-- <= 0)
 			return conn_keep(c, c->data + c->start) ? conn_lost(sh, c) : CONN_BUSY;
 		conn_opened(sh, c);
 		if (unlikely(c->closing)) {
-			conn_close(sh, c);
+			shard_net_conn_close(sh, c);
 			return CONN_CLOSED;
 		}
 		/* The unfinished frame first, then the read after it. */
@@ -565,7 +441,7 @@ static void udp_kernel_drops(struct shard_in *si, struct msghdr *mh)
 	}
 }
 
-static int udp_service(struct shard *sh, struct shard_in *si, int budget)
+int shard_net_udp_service(struct shard *sh, struct shard_in *si, int budget)
 {
 	struct udp_bufs *u = sh->udp;
 	while (budget-- > 0) {
@@ -612,11 +488,11 @@ void shard_net_event(struct shard *sh, void *tag, uint32_t events)
 	uint8_t kind = *(uint8_t *)tag;
 	if (kind == SHARD_EV_LISTEN) {
 		struct listen_ev *l = tag;
-		accept_all(sh, &sh->ins[l->in->id]);
+		shard_net_accept_all(sh, &sh->ins[l->in->id]);
 	} else if (kind == SHARD_EV_UDP) {
 		struct listen_ev *l = tag;
 		struct shard_in *si = &sh->ins[l->in->id];
-		if (udp_service(sh, si, 64) == CONN_BUSY) {
+		if (shard_net_udp_service(sh, si, 64) == CONN_BUSY) {
 			/* Edge-triggered: come back without waiting. */
 			struct epoll_event ev = { .events = EPOLLIN | EPOLLET, .data.ptr = tag };
 			epoll_ctl(sh->epfd, EPOLL_CTL_MOD, si->fd, &ev);
@@ -643,7 +519,7 @@ bool shard_net_service_ready(struct shard *sh, bool drain)
 		}
 		/* in_ready stays set while it is served: a reply written during
 		 * its own service (shard_conn_reply) must not queue it twice */
-		int st = conn_service(sh, c, drain ? 1 << 20 : CONN_READ_BUDGET);
+		int st = shard_net_conn_service(sh, c, drain ? 1 << 20 : CONN_READ_BUDGET);
 		if (st == CONN_CLOSED)
 			continue;
 		if (st == CONN_IDLE && !c->closing && !(c->eof_flushed && c->acks.n == 0)) {
@@ -668,7 +544,7 @@ bool shard_net_service_ready(struct shard *sh, bool drain)
 		/* Drain also reads UDP sockets dry once. */
 		for (unsigned i = 0; i < sh->nin; i++)
 			if (dp_net_is_dgram(sh->ins[i].in->net) && sh->ins[i].fd >= 0)
-				udp_service(sh, &sh->ins[i], 1 << 20);
+				shard_net_udp_service(sh, &sh->ins[i], 1 << 20);
 		return sh->ready != NULL;
 	}
 	return busy;
@@ -690,7 +566,7 @@ void shard_net_stop_accepting(struct shard *sh)
 		if (dp_net_is_stream(si->in->net) && si->fd >= 0) {
 			/* Connections still queued in the backlog were never
 			 * accepted; take them now so their data is not lost. */
-			accept_all(sh, si);
+			shard_net_accept_all(sh, si);
 			epoll_ctl(sh->epfd, EPOLL_CTL_DEL, si->fd, NULL);
 			close(si->fd);
 			si->fd = -1;
@@ -711,7 +587,7 @@ void shard_net_mark_all_ready(struct shard *sh)
 void shard_net_close_all(struct shard *sh)
 {
 	while (sh->conns)
-		conn_close(sh, sh->conns);
+		shard_net_conn_close(sh, sh->conns);
 	sh->ready = NULL;
 	for (unsigned i = 0; i < sh->nin; i++) {
 		struct shard_in *si = &sh->ins[i];
@@ -725,95 +601,5 @@ void shard_net_close_all(struct shard *sh)
 			free(si->ev);
 			si->ev = NULL;
 		}
-	}
-}
-
-/* ---- reload: inputs that go (shard_park.c) ---- */
-
-static bool conn_of(const struct shard *sh, const struct shard_conn *c, uint64_t mask)
-{
-	return mask >> (unsigned)(c->si - sh->ins) & 1;
-}
-
-/* Off the ready list: what retires is served here, then closed. */
-static void ready_drop(struct shard *sh, uint64_t mask)
-{
-	struct shard_conn **pp = &sh->ready;
-	while (*pp) {
-		struct shard_conn *c = *pp;
-		if (conn_of(sh, c, mask)) {
-			c->in_ready = false;
-			*pp = c->next_ready;
-		} else {
-			pp = &c->next_ready;
-		}
-	}
-}
-
-static void socket_close(struct shard *sh, struct shard_in *si)
-{
-	if (si->fd < 0 || si->in->net == DP_NET_TIMER || si->rx)
-		return;
-	epoll_ctl(sh->epfd, EPOLL_CTL_DEL, si->fd, NULL);
-	close(si->fd);
-	si->fd = -1;
-	if (dp_net_is_unix(si->in->net))
-		unlink(si->in->path);
-}
-
-void shard_net_retire(struct shard *sh, uint64_t mask, uint64_t deadline_ns)
-{
-	for (unsigned i = 0; i < sh->nin; i++) {
-		struct shard_in *si = &sh->ins[i];
-		if ((mask >> i & 1) && dp_net_is_stream(si->in->net) && si->fd >= 0) {
-			accept_all(sh, si);   /* the backlog's data is read too */
-			socket_close(sh, si);
-		}
-	}
-	ready_drop(sh, mask);
-	for (;;) {
-		bool busy = false;
-		for (struct shard_conn *c = sh->conns, *next; c; c = next) {
-			next = c->next;
-			if (!conn_of(sh, c, mask))
-				continue;
-			if (c->si->starved) {
-				busy = true;
-				continue;
-			}
-			/* in_ready keeps a reply written meanwhile from queuing it */
-			c->in_ready = true;
-			int st = conn_service(sh, c, 1 << 20);
-			if (st != CONN_CLOSED)
-				c->in_ready = false;
-			busy |= st == CONN_BUSY || st == CONN_PAUSED;
-		}
-		for (unsigned i = 0; i < sh->nin; i++)
-			if ((mask >> i & 1) && dp_net_is_dgram(sh->ins[i].in->net) && sh->ins[i].fd >= 0)
-				busy |= udp_service(sh, &sh->ins[i], 1 << 20) == CONN_BUSY;
-		if (!busy || dp_time_mono_ns() > deadline_ns)
-			break;
-		/* a pool ran dry: its chunks come back from the workers */
-		shard_clocks(sh);
-		shard_flush_due(sh, false);
-		if (!shard_reclaim(sh))
-			usleep(500);
-		shard_memrb_pump(sh, true);
-	}
-}
-
-void shard_net_close_input(struct shard *sh, struct shard_in *si)
-{
-	uint64_t bit = 1ull << (unsigned)(si - sh->ins);
-	ready_drop(sh, bit);
-	for (struct shard_conn *c = sh->conns, *next; c; c = next) {
-		next = c->next;
-		if (c->si == si)
-			conn_close(sh, c);
-	}
-	socket_close(sh, si);
-	if (si->in->net != DP_NET_TIMER && !si->rx) {
-		free(si->ev);
-		si->ev = NULL;
 	}
 }
