@@ -37,6 +37,12 @@
  * the one that took the last record first; one whose content does not
  * parse, or that no rule takes, leaves the record to the next; a record
  * none takes passes on unchanged (the original record, not parsed).
+ * docker and cri do the same with their own parsers (the raw lines of
+ * container log files, e.g. from a tail input without a parser); a record
+ * that no parser parses is then offered to them as it is, so one that a
+ * tail `Parser docker` or a cri regex already parsed ({"log": "...\n",
+ * "stream": ...}, cri's "_p") is joined by its fields, where Fluent Bit
+ * passes it on unchanged.
  *
  * Bounds, per shard: FLT_ML_STREAMS streams (the least recently used one
  * is flushed and reused for a new (input, tag, group)), each holding at most
@@ -108,6 +114,8 @@ struct flt_ml {
 	 * line parser (or NULL: the record as it is), key_pattern, key_group */
 	bool line;
 	const struct psr_parser *lp[PSR_ML_MAX_PARSERS];
+	bool as_is[PSR_ML_MAX_PARSERS]; /* docker, cri: a record their parser does not
+	                                   take is taken as already parsed */
 	const char *pk[PSR_ML_MAX_PARSERS], *gk[PSR_ML_MAX_PARSERS];
 	size_t pkl[PSR_ML_MAX_PARSERS], gkl[PSR_ML_MAX_PARSERS];
 };
@@ -220,10 +228,9 @@ static int flt_ml_setup(struct dp_filter *f, struct dp_err *err)
 	if (!rc && !ml->np)
 		rc = dp_filter_err(f, err, -EINVAL, "missing required key 'multiline.parser'");
 	for (unsigned i = 0; !rc && i < ml->np; i++) {
-		/* docker and cri read records here, not their files' lines */
-		if (psr_ml_parser_line_name(ml->p[i])) {
-			ml->lp[i] = psr_ml_parser_line(ml->p[i]);
+		if ((ml->lp[i] = psr_ml_parser_line(ml->p[i]))) {
 			ml->line = true;
+			ml->as_is[i] = !psr_ml_parser_line_name(ml->p[i]);
 		}
 		ml->pk[i] = psr_ml_parser_key_pattern(ml->p[i]);
 		ml->pkl[i] = ml->pk[i] ? strlen(ml->pk[i]) : 0;
@@ -438,8 +445,10 @@ static const struct dp_field *str_field(struct dp_chunk *c, const char *k, size_
 }
 
 /* Parser i's take on the record (content: its key_content, a string):
- * line mode, as flb_ml.c's ml_append_try_parser and process_append. */
-static bool take(struct flt_ml_ctx *x, int i, struct dp_chunk *c, int content, struct ml_piece *pc)
+ * line mode, as flb_ml.c's ml_append_try_parser and process_append;
+ * as_is: the record as it is, not parsed (docker, cri). */
+static bool take(struct flt_ml_ctx *x, int i, struct dp_chunk *c, int content, bool as_is,
+		 struct ml_piece *pc)
 {
 	const struct flt_ml *ml = x->ml;
 	const struct dp_rec *r = dp_tail(c);
@@ -448,14 +457,20 @@ static bool take(struct flt_ml_ctx *x, int i, struct dp_chunk *c, int content, s
 	pc->content = content;
 	pc->sec = r->ts_sec;
 	pc->nsec = r->ts_nsec;
-	if (ml->lp[i]) {
+	if (ml->lp[i] && !as_is) {
 		struct dp_chunk *sc = &x->ln->sc;
+		const struct dp_field *sf = NULL;
+		int at = -1;
 		dp_chunk_reset(sc);
 		dp_chunk_rec_begin(sc, r->ts_sec, r->ts_nsec);  /* no time parsed: the record's */
-		if (psr_parser_exec(ml->lp[i], x->ln->pst[i], sc, dp_field_val(c, cf), cf->val_len) ||
-		    dp_chunk_rec_end(sc) || !(cf = str_field(sc, ml->key, ml->klen, &pc->content)))
+		if (!psr_parser_exec(ml->lp[i], x->ln->pst[i], sc, dp_field_val(c, cf), cf->val_len) &&
+		    !dp_chunk_rec_end(sc))
+			sf = str_field(sc, ml->key, ml->klen, &at);
+		if (!sf)
 			return false;
 		pc->c = c = sc;
+		pc->content = at;
+		cf = sf;
 		pc->sec = dp_tail(sc)->ts_sec;
 		pc->nsec = dp_tail(sc)->ts_nsec;
 	}
@@ -498,30 +513,38 @@ static void flush_parser(struct flt_ml_ctx *x, const struct dp_fx *fx, int pi)
 }
 
 /* Line mode: the parsers in order, the last one that took a record
- * first, each in its own streams; a record the last one does not take
- * ends its open messages first (flb_ml_append_object). */
+ * first, each in its own streams; the last one's open messages end when
+ * another one takes the record or none does (flb_ml_append_object). A
+ * record no parser parses is then offered as it is to docker and cri. */
 static int record_line(struct flt_ml_ctx *x, struct dp_fx *fx, int content)
 {
 	const struct flt_ml *ml = x->ml;
-	for (unsigned k = 0; k < ml->np; k++) {
-		int i = k == 0 ? x->lru : (int)k - ((int)k <= x->lru);
-		struct ml_piece pc;
-		int v = PSR_ML_PASS;
-		if (take(x, i, fx->c, content, &pc)) {
+	int lru = x->lru;
+	bool flushed = false;
+	for (int as_is = 0; as_is < 2; as_is++) {
+		for (unsigned k = 0; k < ml->np; k++) {
+			int i = k == 0 ? lru : (int)k - ((int)k <= lru);
+			struct ml_piece pc;
+			if ((as_is && !ml->as_is[i]) || !take(x, i, fx->c, content, as_is, &pc))
+				continue;
+			if (i != lru && !flushed) {
+				flush_parser(x, fx, lru);
+				flushed = true;
+			}
 			struct ml_slot *s = slot_get(x, fx, i, pc.grp, pc.glen);
 			s->last_used = fx->now_ns;
 			x->pc = &pc;
-			v = psr_ml_stream_push_kp(&s->st, pc.text, pc.tlen, pc.pat, pc.plen, pc.sec,
-						  pc.nsec, fx->now_ns);
+			int v = psr_ml_stream_push_kp(&s->st, pc.text, pc.tlen, pc.pat, pc.plen, pc.sec,
+						      pc.nsec, fx->now_ns);
 			x->pc = NULL;
+			if (v != PSR_ML_PASS) {
+				x->lru = i;
+				return DP_FILTER_DROP;
+			}
 		}
-		if (v != PSR_ML_PASS) {
-			x->lru = i;
-			return DP_FILTER_DROP;
-		}
-		if (k == 0)
-			flush_parser(x, fx, i);
 	}
+	if (!flushed)
+		flush_parser(x, fx, lru);
 	return pass_on(x, fx);
 }
 

@@ -552,6 +552,39 @@ static void test_builtin_docker(void **state)
 	assert_int_equal(n, 4);
 }
 
+/* docker and cri on raw container log lines in "log" (a tail input
+ * without a parser): each is parsed by the built-in's own parser first, as
+ * Fluent Bit's filter does (flb_ml_parser_docker.c / flb_ml_parser_cri.c
+ * give the ml parser a line parser; flb_ml.c, ml_append_try_parser_type_map
+ * parses key_content with it): the pieces of a line join per "stream",
+ * the record is the first piece's parsed map timed by its "time". */
+static void test_builtin_raw_lines(void **state)
+{
+	(void)state;
+	struct dp_err err = { 0 };
+	assert_int_equal(filter_init("[FILTER]\n name multiline\n match *\n multiline.parser docker, cri\n",
+				     &err), 0);
+	feed_stream(NULL, "{\"log\":\"part one, \",\"stream\":\"stdout\",\"time\":\"2021-02-01T01:40:03.53413Z\"}", 1);
+	feed_stream(NULL, "{\"log\":\"err line\\n\",\"stream\":\"stderr\",\"time\":\"2021-02-01T01:40:04.5Z\"}", 2);
+	feed_stream(NULL, "{\"log\":\"the end\\n\",\"stream\":\"stdout\",\"time\":\"2021-02-01T01:40:05.5Z\"}", 3);
+	feed_stream(NULL, "2019-05-07T18:57:50.904275087+00:00 stdout P cri one, ", 4);
+	feed_stream(NULL, "2019-05-07T18:57:51.904275087+00:00 stdout F cri two", 5);
+	tick(6, true);
+	assert_int_equal(out.nrecs, 3);
+	const char *st;
+	assert_string_equal(out_log(0, &st), "err line\n");
+	assert_string_equal(st, "stderr");
+	assert_int_equal(out.recs[0].ts_sec, 1612143604);
+	assert_string_equal(out_log(1, &st), "part one, the end\n");
+	assert_string_equal(st, "stdout");
+	assert_int_equal(out.recs[1].ts_sec, 1612143603);
+	assert_int_equal(out.recs[1].ts_nsec, 534130000);
+	assert_non_null(dp_rec_field_get(&out, &out.recs[1], "time", 4));
+	assert_string_equal(out_log(2, &st), "cri one, cri two");
+	assert_int_equal(out.recs[2].ts_sec, 1557255470);
+	assert_non_null(dp_rec_field_get(&out, &out.recs[2], "_p", 2));
+}
+
 /* Built-in cri: "_p" says P (partial) or F (full, the last piece); "log"
  * is joined (flb_ml_parser_cri.c: type equal "F", key_content log,
  * key_pattern _p). */
@@ -645,6 +678,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_errors, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_builtin_docker, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_builtin_cri, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_builtin_raw_lines, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_key_group, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_line_parser, setup, teardown),
 	};
