@@ -166,35 +166,6 @@ static void free_headers(struct out_http_cfg *cfg)
 	cfg->nhdr = 0;
 }
 
-/* body_key and headers_key: both or neither, as Fluent Bit's http_conf.c
- * ("when setting body_key, headers_key is also required" and the
- * reverse), each a record accessor starting with '$'. */
-static int setup_rec(struct out_http_cfg *cfg, struct dp_err *err)
-{
-	cfg->by_rec = false;
-	if (!cfg->body_key && !cfg->headers_key)
-		return 0;
-	err->key = cfg->body_key ? "body_key" : "headers_key";
-	if (!cfg->body_key || !cfg->headers_key)
-		return dp_err_set(err, -EINVAL, "when setting %s, %s is also required", err->key,
-				  cfg->body_key ? "headers_key" : "body_key");
-	const char *keys[2] = { "body_key", "headers_key" };
-	const char *vals[2] = { cfg->body_key, cfg->headers_key };
-	struct dp_ra *ras[2] = { &cfg->body_ra, &cfg->hdrs_ra };
-	for (int i = 0; i < 2; i++) {
-		err->key = keys[i];
-		if (vals[i][0] != '$')
-			return dp_err_set(err, -EINVAL, "%s '%s' must be a record accessor starting with '$' "
-					  "(e.g. $%s)", keys[i], vals[i], vals[i]);
-		struct dp_err e = { 0 };
-		int rc = dp_ra_parse(vals[i], ras[i], &e);
-		if (rc)
-			return dp_err_set(err, rc, "%s: %s", keys[i], e.msg);
-	}
-	cfg->by_rec = true;
-	return 0;
-}
-
 static int setup(struct dp_output *o, struct dp_err *err)
 {
 	struct out_http_cfg *cfg = o->cfg;
@@ -241,8 +212,10 @@ static int setup(struct dp_output *o, struct dp_err *err)
 	err->key = "Header";
 	if (cfg->nhdr > OUT_HTTP_MAX_HEADERS)
 		return dp_err_set(err, -E2BIG, "at most %d Header lines", OUT_HTTP_MAX_HEADERS);
-	if ((rc = setup_rec(cfg, err)))
+	cfg->by_rec = false;
+	if ((rc = out_http_rec_setup(cfg->body_key, cfg->headers_key, &cfg->body_ra, &cfg->hdrs_ra, err)) < 0)
 		return rc;
+	cfg->by_rec = rc == 1;
 	err->key = NULL;
 	return 0;
 }
@@ -423,6 +396,16 @@ static int flush_bodies(struct http_worker *w, struct dp_chunk *const *c, unsign
 	return rc;
 }
 
+/* Put s in node k of a header list; the next free node. */
+static unsigned node(struct curl_slist *nd, unsigned k, const char *s)
+{
+	nd[k].data = (char *)s;   /* libcurl only reads it */
+	nd[k].next = NULL;
+	if (k)
+		nd[k - 1].next = &nd[k];
+	return k + 1;
+}
+
 /* body_key: the request of one record, its headers first (Fluent Bit adds
  * the record's, then Header_Tag, Content-Encoding, the Header lines). */
 static int post_rec(struct http_worker *w, const struct dp_chunk *ch, const char *body, size_t blen)
@@ -430,27 +413,25 @@ static int post_rec(struct http_worker *w, const struct dp_chunk *ch, const char
 	struct out_http_cfg *cfg = w->cfg;
 	struct curl_slist *nd = w->nodes;
 	unsigned k = 0;
-#define NODE(s) (nd[k].data = (char *)(s), nd[k].next = NULL, k ? (void)(nd[k - 1].next = &nd[k]) : (void)0, k++)
 	for (unsigned i = 0; i < w->rh.n; i++)
-		NODE(w->rh.line[i]);
+		k = node(nd, k, w->rh.line[i]);
 	/* No Content-Type when the record gives none, as Fluent Bit (libcurl
 	 * would send a form's). */
 	if (!w->rh.has_ctype && !w->cfg_ctype)
-		NODE("Content-Type:");
-	NODE("Expect:");
+		k = node(nd, k, "Content-Type:");
+	k = node(nd, k, "Expect:");
 	if (cfg->gzip)
-		NODE("Content-Encoding: gzip");
+		k = node(nd, k, "Content-Encoding: gzip");
 	if (w->c.hostport)
-		NODE(w->c.hostport);
+		k = node(nd, k, w->c.hostport);
 	if (cfg->header_tag) {
 		size_t taglen;
 		const char *tag = dp_chunk_tag(w->o->pl, ch, &taglen);
 		snprintf(w->tagline, sizeof(w->tagline), "%s: %.*s", cfg->header_tag, (int)taglen, tag);
-		NODE(w->tagline);
+		k = node(nd, k, w->tagline);
 	}
 	for (int i = 0; i < w->ncfg; i++)
-		NODE(w->cfg_lines[i]);
-#undef NODE
+		k = node(nd, k, w->cfg_lines[i]);
 	curl_easy_setopt(w->c.h, CURLOPT_HTTPHEADER, nd);
 	int rc = request(w, body, blen);
 	curl_easy_setopt(w->c.h, CURLOPT_HTTPHEADER, w->hdrs);

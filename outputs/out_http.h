@@ -92,6 +92,14 @@ size_t out_http_gzip_bound(size_t len);
 #define OUT_HTTP_REC_MAX_HDRS  64
 #define OUT_HTTP_REC_HDR_BYTES 16384
 
+/* body_key and headers_key: both or neither, as Fluent Bit's http_conf.c
+ * ("when setting body_key, headers_key is also required" and the
+ * reverse), each a record accessor starting with '$', parsed into body_ra
+ * and hdrs_ra. 1: both set; 0: neither; -EINVAL with err (err->key the
+ * key at fault). */
+int out_http_rec_setup(const char *body_key, const char *headers_key, struct dp_ra *body_ra,
+		       struct dp_ra *hdrs_ra, struct dp_err *err);
+
 /* What a record gives; the records that give no request are counted by
  * cause. */
 enum out_http_rec_result {

@@ -17,8 +17,10 @@
  * value holding CR, LF or NUL (header injection), and Content-Length and
  * Transfer-Encoding, which libcurl sets from the body.
  *
- * Threads: the http output's worker that owns h; pure otherwise.
+ * Threads: out_http_rec_setup on the control thread; out_http_rec_get on
+ * the http output's worker that owns h.
  */
+#include <errno.h>
 #include <string.h>
 #include <strings.h>
 #include "out_http.h"
@@ -110,4 +112,30 @@ enum out_http_rec_result out_http_rec_get(const struct dp_ra *body_ra, const str
 	if (!dp_ra_get(hdrs_ra, c, f, r->nfields, &v) || v.type != DP_T_MAP)
 		return OUT_HTTP_REC_NO_HEADERS;
 	return headers(c->data + v.f.val_off, v.f.val_len, over, nover, h);
+}
+
+int out_http_rec_setup(const char *body_key, const char *headers_key, struct dp_ra *body_ra,
+		       struct dp_ra *hdrs_ra, struct dp_err *err)
+{
+	if (!body_key && !headers_key)
+		return 0;
+	err->key = body_key ? "body_key" : "headers_key";
+	if (!body_key || !headers_key)
+		return dp_err_set(err, -EINVAL, "when setting %s, %s is also required", err->key,
+				  body_key ? "headers_key" : "body_key");
+	const char *keys[2] = { "body_key", "headers_key" };
+	const char *vals[2] = { body_key, headers_key };
+	struct dp_ra *ras[2] = { body_ra, hdrs_ra };
+	for (int i = 0; i < 2; i++) {
+		err->key = keys[i];
+		if (vals[i][0] != '$')
+			return dp_err_set(err, -EINVAL, "%s '%s' must be a record accessor starting with '$' "
+					  "(e.g. $%s)", keys[i], vals[i], vals[i]);
+		struct dp_err e = { 0 };
+		int rc = dp_ra_parse(vals[i], ras[i], &e);
+		if (rc)
+			return dp_err_set(err, rc, "%s: %s", keys[i], e.msg);
+	}
+	err->key = NULL;
+	return 1;
 }
