@@ -19,6 +19,13 @@
  * later one must be retried, the retry starts at it (the worker keeps where
  * the burst stopped), so the parts already accepted are not sent twice.
  *
+ * With body_key and headers_key (Fluent Bit's, out_http_rec.c) each record
+ * is a request of its own: its body_key string as the body, its
+ * headers_key map as headers. A retry starts at the record whose request
+ * failed, as above. burst_failed then names the records given up on (no
+ * body or headers, a 4xx, or the ones not yet accepted when Retry_Limit
+ * ran out); the others count as delivered.
+ *
  * Threads: setup on the control thread; everything else on the output
  * worker that owns the context (one CURL easy handle each).
  */
@@ -52,7 +59,11 @@ struct out_http_cfg {
 	char *date_format;
 	char *gelf_ts, *gelf_host, *gelf_short, *gelf_full, *gelf_level;
 	int64_t body_max;
+	char *body_key;
+	char *headers_key;
 	/* set by setup */
+	bool by_rec;           /* body_key: one request per record (out_http_rec.c) */
+	struct dp_ra body_ra, hdrs_ra;
 	char **hdr_vals;
 	unsigned nhdr;
 	bool gzip;
@@ -97,6 +108,12 @@ static const struct dp_opt http_opts[] = {
 	  "Format gelf: record key of full_message (default full_message)." },
 	{ "gelf_level_key", DP_OPT_STR, NULL, C(gelf_level), NULL, 0, 0, 0,
 	  "Format gelf: record key of the level (default level)." },
+	{ "body_key", DP_OPT_STR, NULL, C(body_key), NULL, 0, 0, 0,
+	  "Record accessor ($key, $a['b']) of a string or binary sent as the body of a request of its "
+	  "own, one per record (Format is then unused). Needs headers_key." },
+	{ "headers_key", DP_OPT_STR, NULL, C(headers_key), NULL, 0, 0, 0,
+	  "Record accessor of a map whose string values are the request's headers (with body_key, "
+	  "which it needs); Content-Type comes from it." },
 	OUT_HTTPC_OPTS(struct out_http_cfg, hc),
 	{ "Body_Max_Size", DP_OPT_SIZE, "5M", C(body_max), NULL, 1024, 1000000000, 0,
 	  "Largest request body (before compression); a larger burst is split into several "
@@ -120,6 +137,24 @@ struct http_worker {
 	struct out_http_pos resume;
 	bool resume_rejected;
 	struct dp_ratelimit skip_rl;
+	/* What burst_failed reports: the burst flushed last (burst_key), how
+	 * its last flush ended, and (body_key) its records given up on, bit r
+	 * of failed[chunk][r / 64]: refused for good, or giving no request. */
+	uint64_t last_key;
+	int last_rc;
+	uint64_t failed[DP_BURST][DP_CHUNK_RECS / 64];
+	/* body_key: the Header lines ("Name: value"), a record's headers, and
+	 * the nodes of a request's header list (libcurl only reads a list, so
+	 * it may live here: no allocation per request). */
+	char *cfg_lines[OUT_HTTP_MAX_HEADERS];
+	int ncfg;
+	bool cfg_ctype;
+	struct out_http_rec_hdrs rh;
+	struct curl_slist nodes[OUT_HTTP_REC_MAX_HDRS + OUT_HTTP_MAX_HEADERS + 8];
+	char tagline[DP_TAG_MAX + 160];
+	uint64_t rec_bad[4];   /* per enum out_http_rec_result, and [0]: too big */
+	uint64_t hdr_left_out;
+	struct dp_ratelimit rec_rl;
 };
 
 static void free_headers(struct out_http_cfg *cfg)
@@ -177,6 +212,10 @@ static int setup(struct dp_output *o, struct dp_err *err)
 	err->key = "Header";
 	if (cfg->nhdr > OUT_HTTP_MAX_HEADERS)
 		return dp_err_set(err, -E2BIG, "at most %d Header lines", OUT_HTTP_MAX_HEADERS);
+	cfg->by_rec = false;
+	if ((rc = out_http_rec_setup(cfg->body_key, cfg->headers_key, &cfg->body_ra, &cfg->hdrs_ra, err)) < 0)
+		return rc;
+	cfg->by_rec = rc == 1;
 	err->key = NULL;
 	return 0;
 }
@@ -189,15 +228,16 @@ static void teardown(struct dp_output *o)
 static struct curl_slist *header_list(struct http_worker *w)
 {
 	struct out_http_cfg *cfg = w->cfg;
-	char *lines[OUT_HTTP_MAX_HEADERS];
+	char **lines = w->cfg_lines;
 	int n = out_http_header_lines((const char *const *)cfg->hdr_vals, cfg->nhdr, cfg->allow_dup, lines,
 				      OUT_HTTP_MAX_HEADERS);
 	if (n < 0)
 		return NULL;
-	struct curl_slist *l = out_httpc_headers(&w->c, out_http_content_type(w->fmt.fmt), cfg->gzip, lines, n);
+	w->ncfg = n;
 	for (int i = 0; i < n; i++)
-		free(lines[i]);
-	return l;
+		if (!strncasecmp(lines[i], "Content-Type", 12) && (lines[i][12] == ':' || lines[i][12] == ';'))
+			w->cfg_ctype = true;
+	return out_httpc_headers(&w->c, out_http_content_type(w->fmt.fmt), cfg->gzip, lines, n);
 }
 
 static void worker_destroy(void *wctx)
@@ -205,6 +245,8 @@ static void worker_destroy(void *wctx)
 	struct http_worker *w = wctx;
 	out_httpc_fini(&w->c);
 	curl_slist_free_all(w->hdrs);
+	for (int i = 0; i < w->ncfg; i++)
+		free(w->cfg_lines[i]);
 	out_buf_fini(&w->body);
 	out_buf_fini(&w->gz);
 	free(w);
@@ -227,7 +269,8 @@ static void *worker_create(struct dp_output *o, unsigned worker, struct dp_err *
 	w->fmt.gelf = (struct out_gelf_keys){ cfg->gelf_host, cfg->gelf_short, cfg->gelf_full, cfg->gelf_level,
 					      cfg->gelf_ts };
 	size_t cap = (size_t)cfg->body_max;
-	if (out_buf_init(&w->body, cap) || (cfg->gzip && out_buf_init(&w->gz, out_http_gzip_bound(cap)))) {
+	/* body_key sends bodies from the chunks: no body buffer to fill. */
+	if (out_buf_init(&w->body, cfg->by_rec ? 1024 : cap) || (cfg->gzip && out_buf_init(&w->gz, out_http_gzip_bound(cap)))) {
 		dp_err_set(err, -ENOMEM, "out of memory");
 		worker_destroy(w);
 		return NULL;
@@ -255,17 +298,43 @@ static void *worker_create(struct dp_output *o, unsigned worker, struct dp_err *
 	return w;
 }
 
+/* One request of body[0..len) (gzip'd with compress) with the header list
+ * set on the handle: 0, DP_FLUSH_FAILED or -errno. */
+static int request(struct http_worker *w, const void *body, size_t len)
+{
+	struct out_http_cfg *cfg = w->cfg;
+	if (cfg->gzip) {
+		int rc = out_http_gzip(body, len, &w->gz);
+		if (rc)
+			return rc;
+		body = w->gz.p;
+		len = w->gz.len;
+	}
+	long status = 0;
+	int prc = out_httpc_post(&w->c, body, len, &status);
+	if (prc)
+		return prc;
+	enum out_http_verdict v = out_http_status_verdict(status);
+	if (v == OUT_HTTP_OK)
+		return 0;
+	/* The status, and the body's first bytes on one line. */
+	const char *resp = out_httpc_resp_line(&w->c);
+	size_t resp_len = w->c.resp_len;
+	char what[OUT_HTTP_RESP_PREFIX + 64];
+	snprintf(what, sizeof(what), "HTTP status=%ld%s%s%s", status, cfg->log_payload && resp_len ? ": \"" : "",
+		 cfg->log_payload ? resp : "", cfg->log_payload && resp_len ? "\"" : "");
+	if (v == OUT_HTTP_REJECTED) {
+		out_httpc_log_cause(&w->c, status, DP_LOG_ERROR, "rejected, records dropped (not retried):", what);
+		return DP_FLUSH_FAILED;
+	}
+	out_httpc_log_cause(&w->c, status, DP_LOG_WARN, "will retry:", what);
+	return status == 429 || status == 503 ? -EAGAIN : -EIO;
+}
+
 /* One request with the body in w->body: 0, DP_FLUSH_FAILED or -errno. */
 static int post(struct http_worker *w, const struct dp_chunk *c)
 {
 	struct out_http_cfg *cfg = w->cfg;
-	struct out_buf *b = &w->body;
-	if (cfg->gzip) {
-		int rc = out_http_gzip(w->body.p, w->body.len, &w->gz);
-		if (rc)
-			return rc;
-		b = &w->gz;
-	}
 	struct curl_slist *tagged = NULL;
 	if (cfg->header_tag) {
 		size_t taglen;
@@ -288,29 +357,143 @@ static int post(struct http_worker *w, const struct dp_chunk *c)
 		tagged = t;
 		curl_easy_setopt(w->c.h, CURLOPT_HTTPHEADER, tagged);
 	}
-	long status = 0;
-	int prc = out_httpc_post(&w->c, b->p, b->len, &status);
+	int rc = request(w, w->body.p, w->body.len);
 	if (tagged) {
 		curl_easy_setopt(w->c.h, CURLOPT_HTTPHEADER, w->hdrs);
 		curl_slist_free_all(tagged);
 	}
-	if (prc)
-		return prc;
-	enum out_http_verdict v = out_http_status_verdict(status);
-	if (v == OUT_HTTP_OK)
-		return 0;
-	/* The status, and the body's first bytes on one line. */
-	const char *resp = out_httpc_resp_line(&w->c);
-	size_t resp_len = w->c.resp_len;
-	char what[OUT_HTTP_RESP_PREFIX + 64];
-	snprintf(what, sizeof(what), "HTTP status=%ld%s%s%s", status, cfg->log_payload && resp_len ? ": \"" : "",
-		 cfg->log_payload ? resp : "", cfg->log_payload && resp_len ? "\"" : "");
-	if (v == OUT_HTTP_REJECTED) {
-		out_httpc_log_cause(&w->c, status, DP_LOG_ERROR, "rejected, records dropped (not retried):", what);
-		return DP_FLUSH_FAILED;
+	return rc;
+}
+
+/* Format: bodies of as many records as Body_Max_Size allows, from *pos
+ * on. 0, or the first request's -errno with *pos at its first record. */
+static int flush_bodies(struct http_worker *w, struct dp_chunk *const *c, unsigned n, struct out_http_pos *pos,
+			bool *rejected)
+{
+	uint64_t skipped = 0;
+	int rc = 0;
+	while (pos->chunk < n) {
+		struct out_http_pos start = *pos;
+		uint32_t recs = out_http_body_fill(&w->body, &w->fmt, c, n, pos, w->cfg->header_tag != NULL, &skipped);
+		if (!recs && pos->chunk == start.chunk && pos->rec == start.rec)
+			break;   /* cannot happen with Body_Max_Size >= 1k; never spin */
+		if (!recs)
+			continue;
+		rc = post(w, c[start.chunk]);
+		if (rc == DP_FLUSH_FAILED) {
+			/* The other requests of the burst are still sent; the
+			 * whole burst is then counted failed (see OPERATIONS). */
+			*rejected = true;
+			rc = 0;
+		} else if (rc) {
+			*pos = start;
+			break;
+		}
 	}
-	out_httpc_log_cause(&w->c, status, DP_LOG_WARN, "will retry:", what);
-	return status == 429 || status == 503 ? -EAGAIN : -EIO;
+	if (skipped && dp_ratelimit_ok(&w->skip_rl, dp_time_mono_ns(), OUT_HTTPC_LOG_EVERY_S * 1000000000ull))
+		dp_warn("[%s] %llu records cannot be encoded in this Format or exceed Body_Max_Size: left out",
+			w->o->name, (unsigned long long)skipped);
+	return rc;
+}
+
+/* Put s in node k of a header list; the next free node. */
+static unsigned node(struct curl_slist *nd, unsigned k, const char *s)
+{
+	nd[k].data = (char *)s;   /* libcurl only reads it */
+	nd[k].next = NULL;
+	if (k)
+		nd[k - 1].next = &nd[k];
+	return k + 1;
+}
+
+/* body_key: the request of one record, its headers first (Fluent Bit adds
+ * the record's, then Header_Tag, Content-Encoding, the Header lines). */
+static int post_rec(struct http_worker *w, const struct dp_chunk *ch, const char *body, size_t blen)
+{
+	struct out_http_cfg *cfg = w->cfg;
+	struct curl_slist *nd = w->nodes;
+	unsigned k = 0;
+	for (unsigned i = 0; i < w->rh.n; i++)
+		k = node(nd, k, w->rh.line[i]);
+	/* No Content-Type when the record gives none, as Fluent Bit (libcurl
+	 * would send a form's). */
+	if (!w->rh.has_ctype && !w->cfg_ctype)
+		k = node(nd, k, "Content-Type:");
+	k = node(nd, k, "Expect:");
+	if (cfg->gzip)
+		k = node(nd, k, "Content-Encoding: gzip");
+	if (w->c.hostport)
+		k = node(nd, k, w->c.hostport);
+	if (cfg->header_tag) {
+		size_t taglen;
+		const char *tag = dp_chunk_tag(w->o->pl, ch, &taglen);
+		snprintf(w->tagline, sizeof(w->tagline), "%s: %.*s", cfg->header_tag, (int)taglen, tag);
+		k = node(nd, k, w->tagline);
+	}
+	for (int i = 0; i < w->ncfg; i++)
+		k = node(nd, k, w->cfg_lines[i]);
+	curl_easy_setopt(w->c.h, CURLOPT_HTTPHEADER, nd);
+	int rc = request(w, body, blen);
+	curl_easy_setopt(w->c.h, CURLOPT_HTTPHEADER, w->hdrs);
+	return rc;
+}
+
+static void mark_failed(struct http_worker *w, const struct out_http_pos *pos)
+{
+	w->failed[pos->chunk][pos->rec / 64] |= 1ull << (pos->rec % 64);
+}
+
+/* body_key: one request per record from *pos on. A record that gives no
+ * request, or whose request is refused for good, is marked failed; the
+ * first retriable error returns its -errno with *pos at its record. */
+static int flush_recs(struct http_worker *w, struct dp_chunk *const *c, unsigned n, struct out_http_pos *pos,
+		      bool *rejected)
+{
+	struct out_http_cfg *cfg = w->cfg;
+	const char *const *over = cfg->allow_dup ? NULL : (const char *const *)w->cfg_lines;
+	unsigned nover = cfg->allow_dup ? 0 : (unsigned)w->ncfg;
+	int rc = 0;
+	for (; pos->chunk < n; pos->chunk++, pos->rec = 0) {
+		const struct dp_chunk *ch = c[pos->chunk];
+		for (; pos->rec < ch->nrecs; pos->rec++) {
+			const struct dp_rec *r = &ch->recs[pos->rec];
+			if (r->flags & DP_REC_DROPPED)
+				continue;
+			const char *body = NULL;
+			size_t blen = 0;
+			enum out_http_rec_result res = out_http_rec_get(&cfg->body_ra, &cfg->hdrs_ra, ch, r, over, nover,
+									&body, &blen, &w->rh);
+			w->hdr_left_out += w->rh.left_out;
+			if (res != OUT_HTTP_REC_OK || blen > (size_t)cfg->body_max) {
+				w->rec_bad[res]++;   /* [0]: a body over Body_Max_Size */
+				mark_failed(w, pos);
+				continue;
+			}
+			rc = post_rec(w, ch, body, blen);
+			if (rc == DP_FLUSH_FAILED) {
+				*rejected = true;
+				mark_failed(w, pos);
+				rc = 0;
+			} else if (rc) {
+				goto out;
+			}
+		}
+	}
+out:
+	if ((w->rec_bad[0] | w->rec_bad[1] | w->rec_bad[2] | w->rec_bad[3] | w->hdr_left_out) &&
+	    dp_ratelimit_ok(&w->rec_rl, dp_time_mono_ns(), OUT_HTTPC_LOG_EVERY_S * 1000000000ull)) {
+		dp_warn("[%s] records counted failed: %llu without a string or binary %s, %llu without a map %s, "
+			"%llu with more than %d headers or %d bytes of them, %llu with a body over Body_Max_Size; "
+			"%llu header pairs left out (not string:string, not valid HTTP, or Content-Length / "
+			"Transfer-Encoding)", w->o->name, (unsigned long long)w->rec_bad[OUT_HTTP_REC_NO_BODY],
+			cfg->body_key, (unsigned long long)w->rec_bad[OUT_HTTP_REC_NO_HEADERS], cfg->headers_key,
+			(unsigned long long)w->rec_bad[OUT_HTTP_REC_HDR_BIG], OUT_HTTP_REC_MAX_HDRS,
+			OUT_HTTP_REC_HDR_BYTES, (unsigned long long)w->rec_bad[0],
+			(unsigned long long)w->hdr_left_out);
+		memset(w->rec_bad, 0, sizeof(w->rec_bad));
+		w->hdr_left_out = 0;
+	}
+	return rc;
 }
 
 /* What identifies a burst across its retries: its chunks and what they
@@ -327,45 +510,62 @@ static uint64_t burst_key(struct dp_chunk *const *c, unsigned n)
 	return h | 1;
 }
 
+/* A retry of a burst (deliver() calls again with the same chunks) starts
+ * where the last attempt stopped: the requests already accepted are not
+ * sent again. */
 static int flush(void *wctx, struct dp_chunk *const *c, unsigned n)
 {
 	struct http_worker *w = wctx;
+	uint64_t key = burst_key(c, n);
 	struct out_http_pos pos = { 0, 0 };
 	bool rejected = false;
-	uint64_t key = 0;
-	if (w->resume_key && w->resume_key == (key = burst_key(c, n))) {
+	if (w->resume_key == key) {
 		pos = w->resume;
 		rejected = w->resume_rejected;
+	} else if (w->cfg->by_rec) {
+		memset(w->failed, 0, sizeof(w->failed[0]) * n);
 	}
 	w->resume_key = 0;
-	uint64_t skipped = 0;
-	int rc = 0;
-	while (pos.chunk < n) {
-		struct out_http_pos start = pos;
-		uint32_t recs = out_http_body_fill(&w->body, &w->fmt, c, n, &pos, w->cfg->header_tag != NULL, &skipped);
-		if (!recs && pos.chunk == start.chunk && pos.rec == start.rec)
-			break;   /* cannot happen with Body_Max_Size >= 1k; never spin */
-		if (!recs)
-			continue;
-		rc = post(w, c[start.chunk]);
-		if (rc == DP_FLUSH_FAILED) {
-			/* The other requests of the burst are still sent; the
-			 * whole burst is then counted failed (see OPERATIONS). */
-			rejected = true;
-			rc = 0;
-		} else if (rc) {
-			/* Only worth keeping when part of the burst went. */
-			if (start.chunk || start.rec || rejected)
-				w->resume_key = key ? key : burst_key(c, n);
-			w->resume = start;
-			w->resume_rejected = rejected;
-			return rc;
-		}
+	int rc = w->cfg->by_rec ? flush_recs(w, c, n, &pos, &rejected) : flush_bodies(w, c, n, &pos, &rejected);
+	if (rc < 0) {
+		w->resume_key = key;
+		w->resume = pos;
+		w->resume_rejected = rejected;
+	} else if (rejected) {
+		rc = DP_FLUSH_FAILED;
 	}
-	if (skipped && dp_ratelimit_ok(&w->skip_rl, dp_time_mono_ns(), OUT_HTTPC_LOG_EVERY_S * 1000000000ull))
-		dp_warn("[%s] %llu records cannot be encoded in this Format or exceed Body_Max_Size: left out",
-			w->o->name, (unsigned long long)skipped);
-	return rejected ? DP_FLUSH_FAILED : 0;
+	w->last_key = key;
+	w->last_rc = rc;
+	return rc;
+}
+
+/* The records of a settled burst that were not accepted: with Format, all
+ * of a burst that had a request refused or ran out of retries (the
+ * requests hold records of several chunks); with body_key, those marked
+ * failed and, after the last retry, those not yet accepted. */
+static uint32_t burst_failed(void *wctx, struct dp_chunk *const *c, unsigned n, uint64_t (*sel)[DP_CHUNK_RECS / 64])
+{
+	struct http_worker *w = wctx;
+	bool ours = w->last_key == burst_key(c, n);
+	bool rec = ours && w->cfg->by_rec;
+	bool all = !ours || (!w->cfg->by_rec && w->last_rc != 0);
+	struct out_http_pos from = rec && w->last_rc < 0 ? w->resume : (struct out_http_pos){ n, 0 };
+	uint32_t bad = 0;
+	for (unsigned i = 0; i < n; i++)
+		for (uint32_t k = 0; k < c[i]->nrecs; k++) {
+			if (c[i]->recs[k].flags & DP_REC_DROPPED)
+				continue;
+			bool f = all || i > from.chunk || (i == from.chunk && k >= from.rec) ||
+				 (rec && (w->failed[i][k / 64] >> (k % 64) & 1));
+			if (f) {
+				sel[i][k / 64] |= 1ull << (k % 64);
+				bad++;
+			}
+		}
+	/* Settled: a later burst of the same chunks starts afresh. */
+	w->last_key = 0;
+	w->resume_key = 0;
+	return bad;
 }
 
 const struct dp_output_ops out_http_ops = {
@@ -376,6 +576,7 @@ const struct dp_output_ops out_http_ops = {
 	.setup = setup,
 	.worker_create = worker_create,
 	.flush = flush,
+	.burst_failed = burst_failed,
 	.worker_destroy = worker_destroy,
 	.teardown = teardown,
 };

@@ -12,6 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "dp_chunk.h"
+#include "dp_ra.h"
 #include "out_buf.h"
 #include "out_gelf.h"
 #include "out_json.h"
@@ -57,6 +58,9 @@ const char *out_http_content_type(enum out_http_format fmt);
 int out_http_header_parse(const char *s, const char **name, size_t *nlen, const char **val,
 			  size_t *vlen);
 
+/* n[0..len) is a valid field name (RFC 9110 5.6.2: a token). */
+bool out_http_field_name_ok(const char *n, size_t len);
+
 /* The header lines to send, "Name: value", in configuration order. With
  * allow_dup false a later header replaces an earlier one of the same name
  * (case-insensitive) in its place, as Fluent Bit's
@@ -77,5 +81,52 @@ enum out_http_verdict out_http_status_verdict(long status);
  * -ENOBUFS when dst->cap is short of out_http_gzip_bound(len). */
 int out_http_gzip(const char *src, size_t len, struct out_buf *dst);
 size_t out_http_gzip_bound(size_t len);
+
+/* ---- body_key / headers_key (out_http_rec.c): one request per record ----
+ *
+ * Fluent Bit's post_all_requests (plugins/out_http/http.c): a record gives
+ * a request when body_key names a string or binary (the body, sent as it
+ * is) and headers_key a map (its string:string pairs are the request's
+ * headers, in the map's order). */
+
+#define OUT_HTTP_REC_MAX_HDRS  64
+#define OUT_HTTP_REC_HDR_BYTES 16384
+
+/* body_key and headers_key: both or neither, as Fluent Bit's http_conf.c
+ * ("when setting body_key, headers_key is also required" and the
+ * reverse), each a record accessor starting with '$', parsed into body_ra
+ * and hdrs_ra. 1: both set; 0: neither; -EINVAL with err (err->key the
+ * key at fault). */
+int out_http_rec_setup(const char *body_key, const char *headers_key, struct dp_ra *body_ra,
+		       struct dp_ra *hdrs_ra, struct dp_err *err);
+
+/* What a record gives; the records that give no request are counted by
+ * cause. */
+enum out_http_rec_result {
+	OUT_HTTP_REC_OK,
+	OUT_HTTP_REC_NO_BODY,      /* body_key absent, or not a string or binary */
+	OUT_HTTP_REC_NO_HEADERS,   /* headers_key absent, or not a map */
+	OUT_HTTP_REC_HDR_BIG,      /* more than OUT_HTTP_REC_MAX_HDRS or _HDR_BYTES */
+};
+
+/* A record's headers as "Name: value" lines (curl's "Name;" for an empty
+ * value) in buf. */
+struct out_http_rec_hdrs {
+	const char *line[OUT_HTTP_REC_MAX_HDRS];
+	unsigned n;
+	bool has_ctype;       /* one of them is a Content-Type */
+	unsigned left_out;    /* pairs not string:string, or not valid in HTTP */
+	size_t len;
+	char buf[OUT_HTTP_REC_HDR_BYTES];
+};
+
+/* The body and headers of record r of chunk c. With over[0..nover) (the
+ * configured Header lines, "Name: value" or "Name;"), a record header of
+ * one of those names is left out: the configured one replaces it
+ * (Allow_Duplicated_Headers false). */
+enum out_http_rec_result out_http_rec_get(const struct dp_ra *body_ra, const struct dp_ra *hdrs_ra,
+					  const struct dp_chunk *c, const struct dp_rec *r,
+					  const char *const *over, unsigned nover, const char **body,
+					  size_t *blen, struct out_http_rec_hdrs *h);
 
 #endif

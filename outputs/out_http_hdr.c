@@ -18,6 +18,16 @@ static bool is_tchar(unsigned char ch)
 	return ch && strchr("!#$%&'*+-.^_`|~", ch) != NULL;
 }
 
+bool out_http_field_name_ok(const char *n, size_t len)
+{
+	if (!len)
+		return false;
+	for (size_t i = 0; i < len; i++)
+		if (!is_tchar((unsigned char)n[i]))
+			return false;
+	return true;
+}
+
 static bool is_blank(char ch)
 {
 	return ch == ' ' || ch == '\t';
@@ -38,11 +48,8 @@ int out_http_header_parse(const char *s, const char **name, size_t *nlen, const 
 	 * name ending in ':' and the server would refuse it. */
 	if (nl && n[nl - 1] == ':')
 		nl--;
-	if (!nl)
+	if (!out_http_field_name_ok(n, nl))
 		return -EINVAL;
-	for (size_t i = 0; i < nl; i++)
-		if (!is_tchar((unsigned char)n[i]))
-			return -EINVAL;
 	while (is_blank(*s))
 		s++;
 	const char *v = s;

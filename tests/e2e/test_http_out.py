@@ -24,6 +24,13 @@ What is pinned, and where Fluent Bit says so:
     not be retried", http.c http_post).
   - tls, tls.verify, tls.ca_file: a self-signed CA made here with
     `openssl req`; the wrong CA fails and is counted.
+  - body_key / headers_key: one request per record, the body_key string as
+    the body, the headers_key map's string:string pairs as headers (no
+    Content-Type of the Format), non-string pairs left out; a record
+    without a string body or a map of headers gives no request; both keys
+    or neither (plugins/out_http/http.c post_all_requests and
+    extract_headers; http_conf.c "when setting body_key, headers_key is
+    also required"; docs.fluentbit.io/manual/data-pipeline/outputs/http).
 """
 import base64
 import gzip
@@ -375,11 +382,94 @@ def test_split_large_burst(t):
     sink.close()
 
 
+def send_lines(port, objs):
+    with socket.create_connection(('127.0.0.1', port)) as s:
+        s.sendall(''.join(json.dumps(o) + '\n' for o in objs).encode())
+
+
+def test_body_key(t):
+    """body_key / headers_key: a request per record with its body and
+    headers; records without them give none and are counted failed."""
+    sink = Sink()
+    port = free_port()
+    sl = t.sluice(conf(service(t), tcp_in(port, Tag='app.x'),
+                       http_out(sink, '/a', 'json', body_key='$payload', headers_key='$hdrs',
+                                Header='X-Conf fixed', Header_Tag='X-Tag'),
+                       http_out(sink, '/b', 'json', body_key="$req['body']", headers_key="$req['h']",
+                                compress='gzip', Allow_Duplicated_Headers='false', Header='X-Over conf')))
+    n, objs, good = 50, [], []
+    for i in range(n):
+        o = {'seq': i, 'hdrs': {'Content-Type': 'text/plain; seq=%d' % i, 'X-Seq': str(i), 'X-Num': 5},
+             'req': {'body': 'nested %d' % i, 'h': {'Content-Type': 'application/x-test', 'X-Over': 'rec'}}}
+        if i % 10 == 3:
+            pass                        # no body key: no request (http.c post_all_requests)
+        elif i % 10 == 7:
+            o['payload'] = i            # not a string: no request
+        elif i % 10 == 9:
+            o['payload'] = 'body %d' % i
+            o['hdrs'] = 'not a map'     # headers not a map: no request
+        else:
+            o['payload'] = 'body %d' % i
+            good.append(i)
+        objs.append(o)
+    send_lines(port, objs)
+    st = sl.wait_stats(lambda st: out_stats(st, 'http.0')['records'] + out_stats(st, 'http.0')['errors'] >= n
+                       and out_stats(st, 'http.1')['records'] >= n, 30, 'both outputs settled')
+    a = sink.accepted('/a')
+    check_eq([r['body'].decode() for r in a], ['body %d' % i for i in good],
+             'one request per record with a string body and a map of headers, in order')
+    check_eq([r['headers']['Content-Type'] for r in a], ['text/plain; seq=%d' % i for i in good],
+             'Content-Type from the record, not the Format')
+    check(all(r['headers']['X-Seq'] == str(i) for r, i in zip(a, good)), 'record headers on their request')
+    check(all('X-Num' not in r['headers'] for r in a), 'a non-string header value is left out')
+    check(all(r['headers']['X-Conf'] == 'fixed' and r['headers']['X-Tag'] == 'app.x' for r in a),
+          'Header and Header_Tag are added')
+    check_eq(out_stats(st, 'http.0')['records'], len(good), 'the requests accepted count delivered')
+    check_eq(out_stats(st, 'http.0')['errors'], n - len(good), 'records giving no request count failed')
+    check('without a string or binary $payload' in sl.stderr(), 'the skipped records are logged')
+    b = sink.accepted('/b')
+    check_eq([r['body'].decode() for r in b], ['nested %d' % i for i in range(n)],
+             "nested accessors $req['body'], compress gzip")
+    check(all(r['headers']['Content-Type'] == 'application/x-test' and
+              r['headers']['Content-Encoding'] == 'gzip' for r in b), 'Content-Type and gzip')
+    check_eq(b[0]['headers'].get_all('X-Over'), ['conf'],
+             'Allow_Duplicated_Headers false: the Header line replaces the record\'s')
+    check_eq(sl.stop(), 0, 'sluice exits 0')
+    sink.close()
+
+
+def test_body_key_retry(t):
+    """A 500 on one record's request retries from that request (the ones
+    accepted are not sent again); a 400 fails that record alone."""
+    sink = Sink()
+    sink.plan = [200, 500, 503, 200, 400]
+    port = free_port()
+    sl = t.sluice(conf(service(t, **{'scheduler.base': '0.1', 'scheduler.cap': '0.2'}), tcp_in(port),
+                       http_out(sink, '/r', 'json', body_key='$m', headers_key='$h', Retry_Limit='no_limits')))
+    n = 20
+    send_lines(port, [{'m': 'b%d' % i, 'h': {'Content-Type': 'text/plain'}} for i in range(n)])
+    st = sl.wait_stats(lambda st: out_stats(st)['records'] + out_stats(st)['errors'] >= n, 30, 'all settled')
+    sent = [r['body'].decode() for r in sink.all()]
+    check_eq(sent, ['b0', 'b1', 'b1', 'b1'] + ['b%d' % i for i in range(2, n)],
+             'retried from the refused request on, nothing accepted sent twice')
+    check_eq([r['body'].decode() for r in sink.accepted()], ['b%d' % i for i in range(n) if i != 2],
+             'accepted once each, in order; the 400 one not retried')
+    check_eq(out_stats(st)['errors'], 1, 'the 400 record counted failed')
+    check_eq(out_stats(st)['records'], n - 1, 'the others delivered')
+    check(out_stats(st)['retries'] >= 2, 'retries counted', str(out_stats(st)['retries']))
+    check_eq(sl.stop(), 0, 'sluice exits 0')
+    sink.close()
+
+
 def test_bad_config(t):
     """Wrong values stop sluice at start-up with the key named."""
     for kv, want in [({'compress': 'zstd'}, "'compress'"),
                      ({'Header': 'Bad:Name: x'}, 'Header'),
-                     ({'json_date_format': 'nope'}, 'json_date_format')]:
+                     ({'json_date_format': 'nope'}, 'json_date_format'),
+                     ({'body_key': '$log'}, 'headers_key is also required'),
+                     ({'headers_key': '$h'}, 'body_key is also required'),
+                     ({'body_key': 'log', 'headers_key': '$h'}, "body_key 'log' must be a record accessor"),
+                     ({'body_key': '$log', 'headers_key': "$h['x'"}, 'headers_key')]:
         sink_port = free_port()
         text = conf(service(t), tcp_in(free_port()),
                     ('OUTPUT', [('Name', 'http'), ('Match', '*'), ('Port', str(sink_port))] +
@@ -389,10 +479,11 @@ def test_bad_config(t):
             f.write(text)
         p = subprocess.run([SLUICE, '--dry-run', '-c', path],
                            capture_output=True, text=True, timeout=30)
-        check(p.returncode != 0 and want in p.stderr, 'refused: %s' % kv, p.stderr.strip()[-200:])
+        check(p.returncode != 0 and want in p.stderr and 'bad.conf:' in p.stderr, 'refused: %s' % kv,
+              p.stderr.strip()[-200:])
 
 
 if __name__ == '__main__':
     main([test_formats, test_headers_auth_gzip, test_500_then_recovery, test_429_retried,
           test_400_permanent, test_keepalive_closed_by_server, test_keepalive_reused, test_tls,
-          test_split_large_burst, test_bad_config])
+          test_split_large_burst, test_body_key, test_body_key_retry, test_bad_config])

@@ -5,7 +5,9 @@
  * read as Fluent Bit reads it (a FLB_CONFIG_MAP_SLIST_1, plugins/out_http/
  * http.c config_map "header"), Allow_Duplicated_Headers, which statuses
  * retry (http.c http_post: 4xx other than 408 and 429 "will not be
- * retried") and gzip round trips.
+ * retried"), gzip round trips, and body_key / headers_key: what a record
+ * gives its request (http.c post_all_requests and extract_headers: a
+ * string body, a map's string:string pairs as headers, else no request).
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -279,6 +281,90 @@ static void test_gzip_roundtrip(void **state)
 	out_buf_fini(&gz);
 }
 
+/* One record parsed from JSON line into a fresh chunk. */
+static struct tchunk *one(const char *line)
+{
+	struct tchunk *t = calloc(1, sizeof(*t));
+	dp_chunk_init(&t->c, t->recs, t->fields, t->data);
+	dp_chunk_rec_begin(&t->c, 1700000000, 0);
+	assert_int_equal(psr_json_parse(&t->c, line, strlen(line)), 0);
+	assert_int_equal(dp_chunk_rec_end(&t->c), 0);
+	return t;
+}
+
+static enum out_http_rec_result rec_get(const char *bspec, const char *hspec, const char *line,
+					const char *const *over, unsigned nover, char *body,
+					struct out_http_rec_hdrs *h)
+{
+	struct dp_ra b, hd;
+	struct dp_err err = { 0 };
+	assert_int_equal(dp_ra_parse(bspec, &b, &err), 0);
+	assert_int_equal(dp_ra_parse(hspec, &hd, &err), 0);
+	struct tchunk *t = one(line);
+	const char *bp = NULL;
+	size_t bl = 0;
+	enum out_http_rec_result r = out_http_rec_get(&b, &hd, &t->c, &t->c.recs[0], over, nover, &bp, &bl, h);
+	body[0] = 0;
+	if (bp)
+		snprintf(body, 256, "%.*s", (int)bl, bp);
+	free(t);
+	return r;
+}
+
+static void test_rec_body_headers(void **state)
+{
+	(void)state;
+	struct out_http_rec_hdrs *h = malloc(sizeof(*h));
+	char body[256];
+	/* string:string pairs in the map's order; the rest left out (a
+	 * number, a name that is not a token, CR LF in a value, the length
+	 * headers libcurl owns); an empty value as curl's "Name;". */
+	assert_int_equal(rec_get("$b", "$h",
+				 "{\"b\":\"hello\",\"h\":{\"Content-Type\":\"text/plain\",\"X-A\":\"1\","
+				 "\"X-N\":5,\"Bad Name\":\"x\",\"X-Inj\":\"a\\r\\nEvil: 1\","
+				 "\"content-length\":\"3\",\"X-E\":\"\"}}",
+				 NULL, 0, body, h), OUT_HTTP_REC_OK);
+	assert_string_equal(body, "hello");
+	assert_int_equal(h->n, 3);
+	assert_string_equal(h->line[0], "Content-Type: text/plain");
+	assert_string_equal(h->line[1], "X-A: 1");
+	assert_string_equal(h->line[2], "X-E;");
+	assert_true(h->has_ctype);
+	assert_int_equal(h->left_out, 4);
+	/* nested accessors; an empty map: no header, still a request */
+	assert_int_equal(rec_get("$r['body']", "$r['h']", "{\"r\":{\"body\":\"\",\"h\":{}}}", NULL, 0, body, h),
+			 OUT_HTTP_REC_OK);
+	assert_string_equal(body, "");
+	assert_int_equal(h->n, 0);
+	assert_false(h->has_ctype);
+	/* a Header line of the same name replaces the record's
+	 * (Allow_Duplicated_Headers false) */
+	const char *over[] = { "x-a: conf", "X-Empty;" };
+	assert_int_equal(rec_get("$b", "$h", "{\"b\":\"x\",\"h\":{\"X-A\":\"rec\",\"X-Empty\":\"r\",\"X-B\":\"b\"}}",
+				 over, 2, body, h), OUT_HTTP_REC_OK);
+	assert_int_equal(h->n, 1);
+	assert_string_equal(h->line[0], "X-B: b");
+	assert_int_equal(h->left_out, 0);
+	/* no request: no body key, a body that is not a string, no headers
+	 * key, headers that are not a map */
+	assert_int_equal(rec_get("$b", "$h", "{\"h\":{}}", NULL, 0, body, h), OUT_HTTP_REC_NO_BODY);
+	assert_int_equal(rec_get("$b", "$h", "{\"b\":1,\"h\":{}}", NULL, 0, body, h), OUT_HTTP_REC_NO_BODY);
+	assert_int_equal(rec_get("$b", "$h", "{\"b\":{\"x\":\"y\"},\"h\":{}}", NULL, 0, body, h),
+			 OUT_HTTP_REC_NO_BODY);
+	assert_int_equal(rec_get("$b", "$h", "{\"b\":\"x\"}", NULL, 0, body, h), OUT_HTTP_REC_NO_HEADERS);
+	assert_int_equal(rec_get("$b", "$h", "{\"b\":\"x\",\"h\":\"a: b\"}", NULL, 0, body, h),
+			 OUT_HTTP_REC_NO_HEADERS);
+	assert_int_equal(rec_get("$b", "$h", "{\"b\":\"x\",\"h\":[\"a\",\"b\"]}", NULL, 0, body, h),
+			 OUT_HTTP_REC_NO_HEADERS);
+	/* more headers than a request takes: no request */
+	char big[4096] = "{\"b\":\"x\",\"h\":{";
+	for (int i = 0; i <= OUT_HTTP_REC_MAX_HDRS; i++)
+		snprintf(big + strlen(big), sizeof(big) - strlen(big), "%s\"X-%d\":\"v\"", i ? "," : "", i);
+	strcat(big, "}}");
+	assert_int_equal(rec_get("$b", "$h", big, NULL, 0, body, h), OUT_HTTP_REC_HDR_BIG);
+	free(h);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -291,6 +377,7 @@ int main(void)
 		cmocka_unit_test(test_header_lines),
 		cmocka_unit_test(test_status_verdict),
 		cmocka_unit_test(test_gzip_roundtrip),
+		cmocka_unit_test(test_rec_body_headers),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
