@@ -8,12 +8,13 @@
  * objects one after another (NDJSON), or arrays of objects
  * (psr_json_batch.h), written record by record as it is walked and so
  * checked in the same pass, held until the whole body proved good
- * (in_http_json.c); where that cannot be (filters, Tag_Key, a body of
- * more than HTTP_HOLD_MAX chunks) it is checked whole first by
+ * (in_http_json.c); where that cannot be (filters, Tag_Key; the part of
+ * a body past HTTP_HOLD_MAX chunks) it is checked whole first by
  * psr_json_batch_scan, then each record written by psr_json_parse.
- * Either way a bad body is refused entire. A msgpack body (application/msgpack, sluice's own:
- * Fluent Bit takes JSON and forms only) is maps or [time, map] events one
- * after another, written by psr_fwd_record. A form (application/x-www-form-urlencoded) is one
+ * Either way a bad body is refused entire. A msgpack body
+ * (application/msgpack, sluice's own: Fluent Bit takes JSON and forms
+ * only) is maps or [time, map] events one after another, written by
+ * psr_fwd_record. A form (application/x-www-form-urlencoded) is one
  * record of its pairs. The tag is the request's path without its '/' (URL
  * decoded, characters other than letters, digits, '_' and '.' made '_', as
  * Fluent Bit does), the input's Tag for "/", or a record's Tag_Key value.
