@@ -89,6 +89,15 @@ void dp_chunk_rec_abort(struct dp_chunk *c)
 	c->overflow = false;
 }
 
+void dp_chunk_truncate(struct dp_chunk *c, struct dp_chunk_pos m)
+{
+	c->data_len = m.data_len;
+	c->nrecs = m.nrecs;
+	c->nfields = m.nfields;
+	c->cur_off = NO_REC;
+	c->overflow = false;
+}
+
 int dp_chunk_rec_end(struct dp_chunk *c)
 {
 	if (c->overflow || c->nrecs >= DP_CHUNK_RECS || c->cur_nfields > UINT16_MAX) {

@@ -154,6 +154,22 @@ void dp_chunk_rec_set_time(struct dp_chunk *c, uint32_t sec, uint32_t nsec);
 int dp_chunk_rec_end(struct dp_chunk *c);
 void dp_chunk_rec_abort(struct dp_chunk *c);
 
+/* Several records as one: the position between two records, and a roll
+ * back to it that forgets every record written since (an http request's
+ * batch, refused whole once a record of it turns out malformed; dp_mark
+ * in dp_edit.h is the same inside one record). Only before the chunk is
+ * pushed: nothing but the writer has seen those records. */
+struct dp_chunk_pos {
+	uint32_t data_len, nrecs, nfields;
+};
+
+static inline struct dp_chunk_pos dp_chunk_pos_get(const struct dp_chunk *c)
+{
+	return (struct dp_chunk_pos){ c->data_len, c->nrecs, c->nfields };
+}
+
+void dp_chunk_truncate(struct dp_chunk *c, struct dp_chunk_pos m);
+
 static inline bool dp_chunk_is_empty(const struct dp_chunk *c)
 {
 	return c->nrecs == 0;

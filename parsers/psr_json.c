@@ -318,6 +318,10 @@ static const char *put_num_slow(struct dp_chunk *c, const char *s, const char *d
 		exp10 += eneg ? -ev : ev;
 	}
 
+	/* the bound of psr_json.h, whatever the number's value: the batch
+	 * check (psr_json_batch.c) refuses the same ones */
+	if ((size_t)(p - s) > PSR_JSON_MAX_NUMBER)
+		return NULL;
 	double d;
 	if (exact && m <= (1ull << 53) && exp10 >= -22 && exp10 <= 22) {
 		d = (double)m;
@@ -327,10 +331,8 @@ static const char *put_num_slow(struct dp_chunk *c, const char *s, const char *d
 	} else if (exact && m == 0) {
 		d = neg ? -0.0 : 0.0;
 	} else {
-		char buf[PSR_JSON_MAX_NUMBER];
+		char buf[PSR_JSON_MAX_NUMBER + 1];
 		size_t len = (size_t)(p - s);
-		if (len >= sizeof(buf))
-			return NULL;
 		memcpy(buf, s, len);
 		buf[len] = '\0';
 		d = strtod(buf, NULL);
@@ -484,31 +486,27 @@ close:
 	}
 }
 
-int psr_json_parse(struct dp_chunk *c, const char *line, size_t len)
+const char *psr_json_put_object(struct dp_chunk *c, const char *p, const char *end)
 {
-	const char *end = line + len;
-	const char *p = skip_ws(line, end);
 	enum dp_type t;
 
 	if (p >= end || *p != '{')
-		return -EINVAL;
+		return NULL;
 	p = skip_ws(p + 1, end);
-	if (p < end && *p == '}') {
-		p++;
-		goto done;
-	}
+	if (p < end && *p == '}')
+		return p + 1;
 	for (;;) {
 		if (p >= end || *p != '"')
-			return -EINVAL;
+			return NULL;
 		p = put_key(c, p + 1, end);
 		if (!p)
-			return -EINVAL;
+			return NULL;
 		p = skip_ws(p, end);
 		if (p >= end || *p != ':')
-			return -EINVAL;
+			return NULL;
 		p = skip_ws(p + 1, end);
 		if (p >= end)
-			return -EINVAL;
+			return NULL;
 		if (*p == '{' || *p == '[') {
 			t = *p == '{' ? DP_T_MAP : DP_T_ARRAY;
 			p = put_container(c, p, end);
@@ -516,18 +514,22 @@ int psr_json_parse(struct dp_chunk *c, const char *line, size_t len)
 			p = put_scalar(c, p, end, &t);
 		}
 		if (!p)
-			return -EINVAL;
+			return NULL;
 		dp_chunk_field_end(c, t);
 		p = skip_ws(p, end);
 		if (p >= end)
-			return -EINVAL;
+			return NULL;
 		if (*p == '}')
-			break;
+			return p + 1;
 		if (*p != ',')
-			return -EINVAL;
+			return NULL;
 		p = skip_ws(p + 1, end);
 	}
-	p++;
-done:
-	return skip_ws(p, end) == end ? 0 : -EINVAL;
+}
+
+int psr_json_parse(struct dp_chunk *c, const char *line, size_t len)
+{
+	const char *end = line + len;
+	const char *p = psr_json_put_object(c, skip_ws(line, end), end);
+	return p && skip_ws(p, end) == end ? 0 : -EINVAL;
 }

@@ -50,5 +50,11 @@
 /* Parse one line (without its newline; a trailing CR is allowed) into the
  * record the caller opened with dp_chunk_rec_begin. Returns 0 or -EINVAL. */
 int psr_json_parse(struct dp_chunk *c, const char *line, size_t len);
+/* The object at p ('{') and nothing after it, written as psr_json_parse
+ * writes a line into the open record: the byte after its '}', or NULL
+ * when it is malformed (and, as there, maybe when the chunk overflowed:
+ * look at c->overflow). A body of several records (psr_json_batch.h) is
+ * written in one pass with it. */
+const char *psr_json_put_object(struct dp_chunk *c, const char *p, const char *end);
 
 #endif

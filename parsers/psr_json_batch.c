@@ -241,8 +241,6 @@ static int record(struct scan *s, const char *base, const char *key, size_t klen
 	struct psr_json_rec tmp, *rec = (size_t)*n < cap ? &out[*n] : &tmp;
 	const char *start = s->p;
 	memset(rec, 0, sizeof(*rec));
-	if (s->p == s->e || *s->p != '{')
-		return -EINVAL;
 	s->depth = 0;
 	if (object(s, key, klen, rec, base))
 		return -EINVAL;
@@ -252,40 +250,73 @@ static int record(struct scan *s, const char *base, const char *key, size_t klen
 	return 0;
 }
 
+static inline const char *skip_ws(const char *p, const char *e)
+{
+	while (p < e && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'))
+		p++;
+	return p;
+}
+
+void psr_json_batch_begin(struct psr_json_batch_it *it, const char *p, size_t len)
+{
+	*it = (struct psr_json_batch_it){ .p = p, .e = p + len };
+}
+
+int psr_json_batch_next(struct psr_json_batch_it *it)
+{
+	const char *p = skip_ws(it->p, it->e), *e = it->e;
+	for (;;) {
+		if (it->in_array) {
+			if (it->in_array == 2) {   /* after an element */
+				if (p == e)
+					return -EINVAL;
+				if (*p == ']') {
+					it->in_array = 0;
+					p = skip_ws(p + 1, e);
+					continue;
+				}
+				if (*p != ',')
+					return -EINVAL;
+				p = skip_ws(p + 1, e);
+			} else if (p < e && *p == ']') {   /* "[]" */
+				it->in_array = 0;
+				p = skip_ws(p + 1, e);
+				continue;
+			}
+			if (p == e || *p != '{')
+				return -EINVAL;
+			it->in_array = 2;
+			it->p = p;
+			return 1;
+		}
+		if (p == e)
+			return it->any ? 0 : -EINVAL;   /* no record at all */
+		it->any = true;
+		if (*p == '[') {
+			it->in_array = 1;
+			p = skip_ws(p + 1, e);
+			continue;
+		}
+		if (*p != '{')
+			return -EINVAL;
+		it->p = p;
+		return 1;
+	}
+}
+
 long psr_json_batch_scan(const char *p, size_t len, const char *tag_key, size_t tag_key_len,
 			 struct psr_json_rec *out, size_t cap)
 {
+	struct psr_json_batch_it it;
 	struct scan s = { p, p + len, 0 };
 	long n = 0;
-	ws(&s);
-	if (s.p == s.e)
-		return -EINVAL;   /* no record at all */
-	while (s.p < s.e) {
-		if (*s.p == '[') {
-			s.p++;
-			ws(&s);
-			if (s.p < s.e && *s.p == ']') {
-				s.p++;
-			} else {
-				for (;;) {
-					if (record(&s, p, tag_key, tag_key_len, out, cap, &n))
-						return -EINVAL;
-					ws(&s);
-					if (s.p == s.e)
-						return -EINVAL;
-					if (*s.p == ']') {
-						s.p++;
-						break;
-					}
-					if (*s.p++ != ',')
-						return -EINVAL;
-					ws(&s);
-				}
-			}
-		} else if (record(&s, p, tag_key, tag_key_len, out, cap, &n)) {
+	int rc;
+	psr_json_batch_begin(&it, p, len);
+	while ((rc = psr_json_batch_next(&it)) == 1) {
+		s.p = it.p;
+		if (record(&s, p, tag_key, tag_key_len, out, cap, &n))
 			return -EINVAL;
-		}
-		ws(&s);
+		it.p = s.p;
 	}
-	return n;
+	return rc < 0 ? -EINVAL : n;
 }

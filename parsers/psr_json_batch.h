@@ -37,4 +37,19 @@ struct psr_json_rec {
 long psr_json_batch_scan(const char *p, size_t len, const char *tag_key, size_t tag_key_len,
 			 struct psr_json_rec *out, size_t cap);
 
+/* The same body walked one record at a time, for a caller that writes
+ * each record as it goes (psr_json_put_object) and so checks the body in
+ * that one pass: next finds the next record's '{' (1: at it->p; the
+ * caller then sets it->p past the record's '}'), or says the body ended
+ * well (0) or is malformed (-EINVAL). The scan above is this walk with
+ * its own check of each object: both accept the same bodies. */
+struct psr_json_batch_it {
+	const char *p, *e;
+	uint8_t in_array;           /* 0 no; 1 just after '['; 2 after an element */
+	bool any;                   /* a value was seen ("[]" is a body of none) */
+};
+
+void psr_json_batch_begin(struct psr_json_batch_it *it, const char *p, size_t len);
+int psr_json_batch_next(struct psr_json_batch_it *it);
+
 #endif

@@ -4,12 +4,17 @@
  *
  * PSR_FRAME_HTTP cuts each request (head and Content-Length body, bounded
  * by Buffer_Max_Size) out of the connection's stream; psr_http.c reads its
- * head. The body (gunzipped for Content-Encoding: gzip) is checked whole
- * and cut into records by psr_json_batch.c: an object, objects one after
- * another (NDJSON), or arrays of objects; each record is then written by
- * psr_json_parse. A msgpack body (application/msgpack, sluice's own:
- * Fluent Bit takes JSON and forms only) is maps or [time, map] events one
- * after another, written by psr_fwd_record. A form (application/x-www-form-urlencoded) is one
+ * head. The body (gunzipped for Content-Encoding: gzip) is an object,
+ * objects one after another (NDJSON), or arrays of objects
+ * (psr_json_batch.h), written record by record as it is walked and so
+ * checked in the same pass, held until the whole body proved good
+ * (in_http_json.c); where that cannot be (filters, Tag_Key; the part of
+ * a body past HTTP_HOLD_MAX chunks) it is checked whole first by
+ * psr_json_batch_scan, then each record written by psr_json_parse.
+ * Either way a bad body is refused entire. A msgpack body
+ * (application/msgpack, sluice's own: Fluent Bit takes JSON and forms
+ * only) is maps or [time, map] events one after another, written by
+ * psr_fwd_record. A form (application/x-www-form-urlencoded) is one
  * record of its pairs. The tag is the request's path without its '/' (URL
  * decoded, characters other than letters, digits, '_' and '.' made '_', as
  * Fluent Bit does), the input's Tag for "/", or a record's Tag_Key value.
@@ -155,17 +160,6 @@ static int parse_form(struct http_shard *x, struct dp_chunk *c, const char *p, s
 	return 0;
 }
 
-/* Field k = v at the end of the record, in place of one the record has
- * (never a key twice); v empty: only that one removed. */
-static void put_last(struct dp_chunk *c, const char *k, size_t klen, struct psr_http_str v)
-{
-	int dup = c->overflow ? -1 : dp_tail_find(c, k, klen);
-	if (dup >= 0)
-		dp_tail_remove(c, (unsigned)dup);
-	if (v.len)
-		dp_chunk_put_str(c, k, klen, v.p, v.len);
-}
-
 /* One record: a JSON object, or a whole form; REMOTE_ADDR, then the
  * tenant under Tenant_Key (the client's own value never kept), after it. */
 static int parse(struct dp_chunk *c, const char *p, size_t len, void *ctx)
@@ -175,11 +169,8 @@ static int parse(struct dp_chunk *c, const char *p, size_t len, void *ctx)
 		dp_chunk_rec_set_time(c, x->cur_mt.sec, x->cur_mt.nsec);
 	int rc = x->form ? parse_form(x, c, p, len) : x->mp ? psr_fwd_record(c, p, len) :
 		 psr_json_parse(c, p, len);
-	const char *tk = ((const struct in_http_cfg *)x->in->cfg)->auth.tenant_key;
-	if (!rc && x->raddr.len)
-		put_last(c, "REMOTE_ADDR", 11, x->raddr);
-	if (!rc && tk)
-		put_last(c, tk, strlen(tk), x->tenant);
+	if (!rc)
+		in_http_put_extra(x, c);
 	return rc;
 }
 
@@ -452,16 +443,10 @@ static int request(struct dp_input *in, struct shard *sh, struct http_shard *x, 
 	}
 	size_t blen;
 	const char *body = body_of(x, sh, c, r, p, len, &blen);
-	long n = body ? records_of(x, sh, c, r, body, blen) : -1;
-	if (n < 0) {
+	if (!body) {
 		DP_CNT_ADD(si->cnt.malformed, 1);
 		return 0;
 	}
-	const struct in_http_cfg *cfg = in->cfg;
-	/* once per request: a frame that ran out of memory at its first
-	 * record comes again with HTTP_ADMITTED, its tokens already taken */
-	if (!(*done & HTTP_ADMITTED) && in_http_limits(x, sh, c, r, body, blen, n))
-		return 0;
 	x->raddr.len = 0;
 	const struct psr_http_str *xff = ((const struct in_http_cfg *)in->cfg)->add_remote_addr ?
 					 psr_http_header(r, "X-Forwarded-For") : NULL;
@@ -478,7 +463,38 @@ static int request(struct dp_input *in, struct shard *sh, struct http_shard *x, 
 	const char *tag = tag_len ? x->tag : in->tag;
 	if (!tag_len)
 		tag_len = in->tag_len;
-	for (uint32_t i = *done & ~HTTP_ADMITTED; i < (uint32_t)n; i++) {
+	/* A JSON body is written as it is checked (in_http_json.c), held
+	 * until the limits below take it; the rest the old way: checked whole
+	 * (records_of), then written. */
+	uint32_t first = 0;
+	int one = *done || x->form || x->mp || blen >= UINT32_MAX ? HTTP_ONE_NO :
+		  in_http_json_one(x, sh, tag, tag_len, body, blen, &first);
+	long n = first;
+	if (one == HTTP_ONE_BAD)
+		in_http_answer_error(x, sh, c, 400, "error: invalid payload\n", !r->keep_alive);
+	else if (one != HTTP_ONE_OK && (n = records_of(x, sh, c, r, body, blen)) < 0)
+		in_http_json_undo(x, sh);
+	if (one == HTTP_ONE_BAD || n < 0) {
+		DP_CNT_ADD(si->cnt.malformed, 1);
+		return 0;
+	}
+	const struct in_http_cfg *cfg = in->cfg;
+	/* the Dedupe_Window key: hashed once, looked up and noted */
+	struct in_http_dd_key key = { 0, 0 };
+	if (cfg->lim.dd)
+		key = in_http_dd_key(r->path.p, r->path.len, x->tenant.p, x->tenant.len, body, blen);
+	/* once per request: a frame that ran out of memory at its first
+	 * record comes again with HTTP_ADMITTED, its tokens already taken */
+	if (!(*done & HTTP_ADMITTED) && in_http_limits(x, sh, c, r, key, n)) {
+		in_http_json_undo(x, sh);
+		return 0;
+	}
+	uint32_t from = *done & ~HTTP_ADMITTED;
+	if (one == HTTP_ONE_OK || one == HTTP_ONE_MORE) {
+		in_http_json_keep(x, sh, first);
+		from = first;
+	}
+	for (uint32_t i = from; i < (uint32_t)n; i++) {
 		const struct psr_json_rec *rec = &x->recs[i];
 		const char *t = tag;
 		size_t tl = tag_len;
@@ -498,10 +514,8 @@ static int request(struct dp_input *in, struct shard *sh, struct http_shard *x, 
 	}
 	*done = (uint32_t)n;
 	if (cfg->lim.dd)
-		in_http_dd_note(&((struct in_http_cfg *)in->cfg)->lim,
-				in_http_dd_key(r->path.p, r->path.len, x->tenant.p, x->tenant.len, body, blen),
-				sh->now_real_ns / 1000000, &x->released, x->seq.tail - 1,
-				x->seq.tail == x->seq.head);
+		in_http_dd_note(&((struct in_http_cfg *)in->cfg)->lim, key, sh->now_real_ns / 1000000,
+				&x->released, x->seq.tail - 1, x->seq.tail == x->seq.head);
 	in_http_answer_ok(x, sh, c, n, false);
 	if (!r->keep_alive)
 		c->eof = true;

@@ -129,7 +129,7 @@ void in_http_answer_ok(struct http_shard *x, struct shard *sh, struct shard_conn
  * begun yet: 0 to take it, 1 when it is answered (refused, or a copy of
  * one accepted). */
 int in_http_limits(struct http_shard *x, struct shard *sh, struct shard_conn *c,
-		  const struct psr_http_req *r, const char *body, size_t blen, long n)
+		  const struct psr_http_req *r, struct in_http_dd_key key, long n)
 {
 	struct in_http_limit_cfg *lim = &((struct in_http_cfg *)x->in->cfg)->lim;
 	struct shard_in *si = &sh->ins[x->in->id];
@@ -144,8 +144,7 @@ int in_http_limits(struct http_shard *x, struct shard *sh, struct shard_conn *c,
 		return 1;
 	}
 	if (lim->dd) {
-		enum in_http_dd d = in_http_dd_look(lim, in_http_dd_key(r->path.p, r->path.len, x->tenant.p,
-									x->tenant.len, body, blen), now_ms, &x->released);
+		enum in_http_dd d = in_http_dd_look(lim, key, now_ms, &x->released);
 		/* the first's own shard: answered after the first's answer */
 		if (d == IN_HTTP_DD_DONE || d == IN_HTTP_DD_INFLIGHT_HERE) {
 			in_http_answer_ok(x, sh, c, n, true);

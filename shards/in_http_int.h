@@ -16,6 +16,9 @@
 #include "shard_seq.h"
 
 #define HTTP_RESP_MAX 4096
+/* Chunks one request's records may fill before any is pushed
+ * (in_http_json.c); a larger request is checked first. */
+#define HTTP_HOLD_MAX 8
 
 struct shard;
 struct shard_conn;
@@ -65,6 +68,11 @@ struct http_shard {
 	struct psr_http_req req;
 	char tag[DP_TAG_MAX];       /* from the path */
 	char rtag[DP_TAG_MAX];      /* from Tag_Key */
+	/* in_http_json.c: the chunks the request being written has filled,
+	 * not pushed yet, and where it began in the first */
+	struct dp_chunk *held[HTTP_HOLD_MAX];
+	unsigned nheld;
+	struct dp_chunk_pos mark;
 };
 
 /* in_http_answer.c */
@@ -83,6 +91,21 @@ void in_http_answer_ok(struct http_shard *x, struct shard *sh, struct shard_conn
 /* The ingest limits on a batch of n records not begun: 0 to take it, 1
  * when it is answered (refused, or a copy of one accepted). */
 int in_http_limits(struct http_shard *x, struct shard *sh, struct shard_conn *c,
-		   const struct psr_http_req *r, const char *body, size_t blen, long n);
+		   const struct psr_http_req *r, struct in_http_dd_key key, long n);
+
+/* in_http_json.c: a JSON body written in one pass. */
+enum { HTTP_ONE_OK, HTTP_ONE_BAD, HTTP_ONE_MORE, HTTP_ONE_NO };
+/* Write the body's records under tag, held: OK (all *nrec of them), BAD
+ * (malformed: nothing kept), MORE (the first *nrec written; the rest is
+ * to be checked, and written the old way once the request is taken),
+ * NO (not this way; nothing written). */
+int in_http_json_one(struct http_shard *x, struct shard *sh, const char *tag, size_t tl,
+		     const char *body, size_t blen, uint32_t *nrec);
+/* The request is taken: its held chunks go on, n records counted. */
+void in_http_json_keep(struct http_shard *x, struct shard *sh, uint32_t n);
+/* It is refused: its records rolled back. */
+void in_http_json_undo(struct http_shard *x, struct shard *sh);
+/* REMOTE_ADDR and the tenant, at the end of the record being written. */
+void in_http_put_extra(struct http_shard *x, struct dp_chunk *c);
 
 #endif

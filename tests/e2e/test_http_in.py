@@ -17,7 +17,8 @@ the path, the order of the checks).
 - Successful_Response_Code and Success_Header (repeated).
 - A malformed body, a wrong Content-Type, a method other than POST: 400
   with Fluent Bit's text, nothing of it kept, and the next request on the
-  same connection still served. Past Buffer_Max_Size: 413 and the
+  same connection still served, also for a body bad far inside a batch of
+  thousands of records. Past Buffer_Max_Size: 413 and the
   connection closed; a Transfer-Encoding other than chunked: 411 and
   closed. Chunked bodies (with extensions and trailers) are read.
 - The 2xx comes only once the records are accepted: not while the output
@@ -459,9 +460,62 @@ def test_tls(t):
     check_eq(records(t, 'sec'), [{'i': 0}, {'i': 1}, {'i': 2}], 'the records over TLS')
 
 
+def test_malformed_in_a_big_batch(t):
+    """A body bad far inside a batch of thousands (its first records long
+    written into chunks, in_http_json.c): 400 "invalid payload" as Fluent
+    Bit answers a body it cannot pack (http_prot.c), none of its records
+    delivered, not even those of its chunks already full; the records of
+    the request before it, sharing its chunk, kept; the next request on
+    the same keep-alive connection delivered whole. Sizes: one that fits
+    the chunks a request may hold, one far past them (checked first)."""
+    port = free_port()
+    sl = t.sluice(conf(service(t), http_in(port), *outs(t, ['big'])))
+    c = http.client.HTTPConnection('127.0.0.1', port, timeout=30)
+
+    def recs(tag, n):
+        return [{'b': tag, 'i': i, 'msg': 'record %d of a big batch, padded to a log line' % i,
+                 'user': {'id': i, 'tags': ['x', 'y']}} for i in range(n)]
+
+    def body(rs):
+        return '[' + ','.join(json.dumps(r, separators=(',', ':')) for r in rs) + ']'
+
+    want = recs('small', 3)
+    check_eq(post(c, '/big', body(want))[0], 201, 'a small batch first (its chunk is shared)')
+    bad = 0
+    for n, at, flaw in [(3000, 2000, '{"i":01}'), (3000, 2999, '{"s":"a\x01b"}'),
+                        (30000, 29999, '{"i":1'), (3000, 1500, '{"i":1}{"j":2}'),
+                        (2500, 2499, None)]:
+        rs = recs('bad', n)
+        b = body(rs)
+        if flaw is None:
+            b = b[:-1]   # the closing ']' missing
+        else:
+            parts = [json.dumps(r, separators=(',', ':')) for r in rs]
+            parts[at] = flaw
+            b = '[' + ','.join(parts) + ']'
+        st, _, got = post(c, '/big', b)
+        bad += 1
+        check_eq((st, got), (400, b'error: invalid payload\n'),
+                 '400 for %d records, bad at %d (%r)' % (n, at, flaw))
+        good = recs('good%d' % bad, n)
+        check_eq(post(c, '/big', body(good))[0], 201, 'the next request on the same connection')
+        want += good
+    c.close()
+    st = sl.wait_stats(lambda st: st['totals']['out'] >= len(want), 60, 'records out')
+    check_eq(st['inputs']['http.0']['malformed'], bad, 'each refused body counted once')
+    check_eq(st['inputs']['http.0']['records'], len(want), 'the records kept counted, no more')
+    check_eq(st['inputs']['http.0']['connections'], 1, 'all on one connection')
+    check_eq(sl.stop(), 0, 'sluice exits 0 on SIGTERM')
+    got = records(t, 'big')
+    check_eq(len(got), len(want), 'as many records delivered as the good requests held')
+    check(got == want, 'exactly the good requests\' records, in order, none of a refused one',
+          '' if got == want else 'first difference at %d' %
+          next(i for i, (a, b) in enumerate(zip(got, want)) if a != b))
+
+
 if __name__ == '__main__':
     main([test_tags_and_bodies, test_msgpack_bodies, test_form_and_remote_addr,
           test_keepalive_and_success_headers,
           test_errors_keep_the_connection, test_too_large_and_chunked, test_chunked,
           test_answers_do_not_wait_for_flush, test_expect_continue, test_answer_waits_for_output,
-          test_answer_filesystem_storage, test_tls])
+          test_answer_filesystem_storage, test_tls, test_malformed_in_a_big_batch])

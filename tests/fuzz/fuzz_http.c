@@ -5,7 +5,9 @@
  * bodies decoded, each body read as a form and cut into JSON records
  * (psr_json_batch.h), each
  * record then written by
- * psr_json_parse. Frames lie inside the stream; a frame that is a whole
+ * psr_json_parse; the body written in one pass as well
+ * (psr_json_batch_next, psr_json_put_object), which must agree with the
+ * scan on every body and on where each record ends. Frames lie inside the stream; a frame that is a whole
  * request has a head that parses, with its body inside the frame; every
  * record lies inside its body, and psr_json_parse accepts every record
  * the batch scan accepted. Single-threaded.
@@ -31,6 +33,43 @@ static struct dp_chunk chunk;
 static struct psr_json_rec jrec[64];
 static char dechunked[MAX];
 static char dechunked2[MAX];
+
+/* The body written in one pass (as in_http_json.c does): the same
+ * verdict and the same records as the scan (n: its answer); a malformed
+ * body rolled back to where it began, records before it kept. */
+static void one_pass(const char *body, size_t blen, long n)
+{
+	struct psr_json_batch_it it;
+	int rc;
+	long got = 0;
+	dp_chunk_reset(&chunk);
+	dp_chunk_rec_begin(&chunk, 1700000000, 0);
+	dp_chunk_put_int(&chunk, "before", 6, 1);
+	CHECK(dp_chunk_rec_end(&chunk) == 0);
+	struct dp_chunk_pos at = dp_chunk_pos_get(&chunk);
+	psr_json_batch_begin(&it, body, blen);
+	while ((rc = psr_json_batch_next(&it)) == 1) {
+		CHECK(it.p >= body && it.p < body + blen && *it.p == '{');
+		dp_chunk_rec_begin(&chunk, 1700000000, 0);
+		const char *q = psr_json_put_object(&chunk, it.p, it.e);
+		if (!q && !chunk.overflow) {
+			dp_chunk_rec_abort(&chunk);
+			break;
+		}
+		if (!q || dp_chunk_rec_end(&chunk))
+			return;   /* no verdict without room (psr_json.h) */
+		CHECK(q > it.p && q <= body + blen);
+		if (got < n && got < 64)
+			CHECK(q - body == (long)(jrec[got].off + jrec[got].len));
+		it.p = q;
+		got++;
+	}
+	if (rc == 1)
+		rc = -EINVAL;   /* a record refused */
+	CHECK(rc == 0 ? n == got : n == -EINVAL);
+	dp_chunk_truncate(&chunk, at);
+	CHECK(chunk.nrecs == 1 && chunk.data_len == at.data_len && chunk.nfields == 1);
+}
 
 static void request(const char *p, size_t len, bool lost)
 {
@@ -72,6 +111,7 @@ static void request(const char *p, size_t len, bool lost)
 		CHECK(psr_json_parse(&chunk, body + j->off, j->len) == 0);
 		dp_chunk_rec_abort(&chunk);
 	}
+	one_pass(body, blen, n);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *in, size_t size)

@@ -13,7 +13,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
+#include "dp_chunk.h"
 #include "psr_http.h"
+#include "psr_json.h"
 #include "psr_json_batch.h"
 
 static struct psr_http_req req;
@@ -161,9 +163,53 @@ static void test_form(void **state)
 	assert_int_equal(psr_http_form_next("noeq&=x&", 8, &off, &k, &v), 0);
 }
 
+static struct dp_rec crecs[DP_CHUNK_RECS];
+static struct dp_field cfields[DP_CHUNK_FIELDS];
+static uint8_t cdata[DP_CHUNK_DATA];
+
+/* The body written in one pass (psr_json_batch_next, psr_json_put_object,
+ * as the http input does): how many records, or -EINVAL; a refused body
+ * rolled back to the record before it. */
+static long one_pass(const char *body, size_t len)
+{
+	struct dp_chunk c;
+	struct psr_json_batch_it it;
+	long n = 0;
+	int rc;
+	dp_chunk_init(&c, crecs, cfields, cdata);
+	dp_chunk_rec_begin(&c, 1, 0);
+	dp_chunk_put_int(&c, "before", 6, 1);
+	assert_int_equal(dp_chunk_rec_end(&c), 0);
+	struct dp_chunk_pos at = dp_chunk_pos_get(&c);
+	psr_json_batch_begin(&it, body, len);
+	while ((rc = psr_json_batch_next(&it)) == 1) {
+		dp_chunk_rec_begin(&c, 1, 0);
+		const char *q = psr_json_put_object(&c, it.p, it.e);
+		assert_false(c.overflow);
+		if (!q) {
+			dp_chunk_rec_abort(&c);
+			rc = -EINVAL;
+			break;
+		}
+		assert_int_equal(dp_chunk_rec_end(&c), 0);
+		it.p = q;
+		n++;
+	}
+	assert_int_equal(c.nrecs, 1 + n);
+	dp_chunk_truncate(&c, at);
+	assert_int_equal(c.nrecs, 1);
+	assert_int_equal(c.data_len, at.data_len);
+	assert_int_equal(c.nfields, 1);
+	return rc < 0 ? -EINVAL : n;
+}
+
+/* The scan, and the one-pass walk agreeing with it on every body. */
 static long scan(const char *body, const char *key, struct psr_json_rec *out, size_t cap)
 {
-	return psr_json_batch_scan(body, strlen(body), key, key ? strlen(key) : 0, out, cap);
+	long n = psr_json_batch_scan(body, strlen(body), key, key ? strlen(key) : 0, out, cap);
+	if (one_pass(body, strlen(body)) != n)
+		fail_msg("the one-pass walk disagrees with the scan (%ld) on: %s", n, body);
+	return n;
 }
 
 static void rec_is(const char *body, const struct psr_json_rec *r, const char *want)
@@ -255,6 +301,25 @@ static void test_batch_malformed(void **state)
 	deep[n++] = '}';
 	deep[n] = 0;
 	assert_int_equal(scan(deep, NULL, r, 8), -EINVAL);
+
+	/* numbers: PSR_JSON_MAX_NUMBER bytes at most, whatever their value */
+	char num[400];
+	for (size_t len = PSR_JSON_MAX_NUMBER - 1; len <= PSR_JSON_MAX_NUMBER + 1; len++) {
+		for (int kind = 0; kind < 3; kind++) {
+			/* "0e000..", "1e000..1", "0.000..1": values short ways
+			 * of writing would fit */
+			size_t m = (size_t)snprintf(num, sizeof(num), "{\"n\":");
+			const char *head = kind == 0 ? "0e" : kind == 1 ? "1e" : "0.";
+			memcpy(num + m, head, 2);
+			memset(num + m + 2, '0', len - 2);
+			if (kind)
+				num[m + len - 1] = '1';
+			num[m + len] = '}';
+			num[m + len + 1] = 0;
+			long want = len <= PSR_JSON_MAX_NUMBER ? 1 : -EINVAL;
+			assert_int_equal(scan(num, NULL, r, 8), want);
+		}
+	}
 }
 
 int main(void)
