@@ -52,6 +52,10 @@ const struct dp_input_ops *dp_plugin_input(const char *name) { FIND(ins, nins, n
 const struct dp_output_ops *dp_plugin_output(const char *name) { FIND(outs, nouts, name); }
 const struct dp_filter_ops *dp_plugin_filter(const char *name) { FIND(flts, nflts, name); }
 
+const struct dp_input_ops *dp_plugin_input_nth(unsigned i) { return i < nins ? ins[i] : NULL; }
+const struct dp_output_ops *dp_plugin_output_nth(unsigned i) { return i < nouts ? outs[i] : NULL; }
+const struct dp_filter_ops *dp_plugin_filter_nth(unsigned i) { return i < nflts ? flts[i] : NULL; }
+
 /* A name already taken (a built-in or an earlier object) would make one of
  * the two unreachable: refused. */
 static int name_free(const char *kind, const char *name, bool taken, struct dp_err *err)

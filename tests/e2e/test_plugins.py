@@ -220,6 +220,14 @@ def test_go_input(t):
     check_eq(cleanups, n // batch + 1,
              'FLBPluginExit ran, after FLBPluginInputCleanupCallback had each buffer taken once')
     check(calls > cleanups, 'empty answers (size 0) are not taken', '%d calls' % calls)
+    p = subprocess.run([SLUICE, '-h', '-e', so], stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=30)
+    out = p.stdout.decode()
+    check(p.returncode == 0 and "gotest_in             sluice's test Go input" in out,
+          'sluice -h -e x.so lists the object\'s input with the built-ins', out[-300:])
+    p = subprocess.run([SLUICE, '-e', so, '-i', 'gotest_in', '-h'], stdout=subprocess.PIPE,
+                       stderr=subprocess.PIPE, timeout=30)
+    out = p.stdout.decode()
+    check(p.returncode == 0 and 'Collect_Interval' in out, '-e x.so -i gotest_in -h: its keys', out[:300])
 
 
 def test_go_input_backpressure(t):
