@@ -22,7 +22,8 @@
  * Fluent Bit calls the callback from a collector timer of 1 s
  * (PROXY_CALLBACK_TIME) in the input's own thread; here each instance has
  * a collector thread of its own that calls it every Collect_Interval
- * (default 1 s, as Fluent Bit; 0: again as soon as it returned), so a
+ * (default 1 s, as Fluent Bit; 0: again as soon as it returned a buffer,
+ * 10 ms after an empty answer), so a
  * blocking plugin never holds a shard. Buffers go to shard 0 through a
  * lock-free SPSC ring (full) and come back through another (done) to be
  * released on the collector thread, where they were made: at most
@@ -59,6 +60,7 @@
 #define GOIN_BUFS 4
 #define TICK_NS 100000000ull      /* a look at the ring should a wake-up be missed */
 #define WAIT_MS 100
+#define EMPTY_MS 10               /* Collect_Interval 0: after an empty answer */
 
 typedef int (*go_collect_fn)(void **, size_t *);
 typedef int (*go_cleanup_fn)(void *);
@@ -178,8 +180,11 @@ static void *collector(void *arg)
 		void *data = NULL;
 		size_t len = 0;
 		int rc = g->collect(&data, &len);
-		if (!len || rc == -1)
-			continue;         /* as Fluent Bit: nothing taken */
+		if (!len || rc == -1) {   /* as Fluent Bit: nothing taken */
+			if (!every)       /* a plugin with nothing to say must not spin */
+				bell_wait(x, EMPTY_MS);
+			continue;
+		}
 		struct goin_buf *b = spare[--nspare];
 		b->data = data;
 		b->len = len;

@@ -187,7 +187,7 @@ def check_go_input_events(ev, n, label, what):
     and its nanosecond EventTime."""
     check_eq(len(ev), n, what + ': every record once')
     check_eq([e[1]['n'] for e in ev], list(range(n)), what + ': in order, none lost, none twice')
-    bad = [e for e in ev if e[0] != ('time', 1700000000 + e[1]['n'], e[1]['n'] * 1000 + 7)
+    bad = [e for e in ev if e[0] != ('time', 1700000000 + e[1]['n'], e[1]['n'] % 1000000 * 1000 + 7)
            or e[1]['msg'] != 'm%06d' % e[1]['n'] or e[1]['label'] != label or e[1]['late'] != label]
     check(not bad, what + ': each with its EventTime to the nanosecond, its fields, and the key '
           'FLBPluginConfigKey reads in the callback (after FLBPluginInit)', str(bad[:2]))

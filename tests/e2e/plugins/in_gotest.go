@@ -19,7 +19,7 @@
 //   Exit_File   at FLBPluginExit, write "calls cleanups" there
 //
 // Record i: {"n": i, "msg": "m%06d", "label": ..., "late": ...} at
-// EventTime 1700000000+i seconds, i*1000+7 nanoseconds.
+// EventTime 1700000000+i seconds, (i mod 1000000)*1000+7 nanoseconds.
 package main
 
 /*
@@ -135,7 +135,7 @@ func str(b []byte, s string) []byte {
 func event(b []byte, i int, late string) []byte {
 	b = append(b, 0x92, 0xd7, 0x00) // [EventTime (fixext 8, type 0), map]
 	b = binary.BigEndian.AppendUint32(b, uint32(1700000000+i))
-	b = binary.BigEndian.AppendUint32(b, uint32(i*1000+7))
+	b = binary.BigEndian.AppendUint32(b, uint32(i%1000000*1000+7))
 	b = append(b, 0x84)
 	b = str(b, "n")
 	b = append(b, 0xce)
