@@ -20,12 +20,13 @@
  * the Go side) when the section does not set it. */
 static const char *get_property(const char *key, void *ins)
 {
-	const struct dp_goproxy_inst *gi = ins;
+	struct dp_goproxy_inst *gi = ins;
 	if (!gi || !key)
 		return NULL;
-	for (unsigned i = 0; i < gi->nkv; i++)
-		if (!strcasecmp(gi->kv[2 * i], key))
-			return gi->kv[2 * i + 1];
+	const struct dp_goproxy_keys *k = atomic_load_explicit(&gi->keys, memory_order_acquire);
+	for (unsigned i = 0; k && i < k->n; i++)
+		if (!strcasecmp(k->kv[2 * i], key))
+			return k->kv[2 * i + 1];
 	return NULL;
 }
 
@@ -55,8 +56,10 @@ static void log_print(int level, const char *file, int line, const char *fmt, ..
 
 static int log_check(void *ins, int level)
 {
-	const struct dp_goproxy_inst *gi = ins;
-	int l = gi && gi->log_level >= 0 ? gi->log_level : dp_log_level;
+	struct dp_goproxy_inst *gi = ins;
+	int l = gi ? atomic_load_explicit(&gi->log_level, memory_order_relaxed) : -1;
+	if (l < 0)
+		l = dp_log_level;
 	return level <= l;
 }
 
@@ -92,45 +95,48 @@ int dp_goproxy_register(void *dl, struct flb_plugin_proxy_def *def, struct dp_er
 	return why ? dp_err_set(err, -EINVAL, "%s", why) : 0;
 }
 
-static void keys_free(struct dp_goproxy_inst *gi)
+static void keys_free(struct dp_goproxy_keys *k)
 {
-	for (unsigned i = 0; i < 2 * gi->nkv; i++)
-		free(gi->kv[i]);
-	free(gi->kv);
-	gi->kv = NULL;
-	gi->nkv = 0;
+	while (k) {
+		struct dp_goproxy_keys *older = k->older;
+		for (unsigned i = 0; i < 2 * k->n; i++)
+			free(k->kv[i]);
+		free(k);
+		k = older;
+	}
 }
 
-static int keys_keep(struct dp_goproxy_inst *gi, const struct dp_conf_section *sec)
+static int keys_publish(struct dp_goproxy_inst *gi, const struct dp_conf_section *sec)
 {
 	unsigned n = sec ? sec->nkv : 0;
-	gi->kv = calloc(2 * n + 1, sizeof(*gi->kv));
-	if (!gi->kv)
+	struct dp_goproxy_keys *k = calloc(1, sizeof(*k) + (2 * n + 1) * sizeof(k->kv[0]));
+	if (!k)
 		return -ENOMEM;
 	for (unsigned i = 0; i < n; i++) {
-		gi->kv[2 * i] = strdup(sec->kv[i].key);
-		gi->kv[2 * i + 1] = strdup(sec->kv[i].val);
-		gi->nkv++;
-		if (!gi->kv[2 * i] || !gi->kv[2 * i + 1])
+		k->kv[2 * i] = strdup(sec->kv[i].key);
+		k->kv[2 * i + 1] = strdup(sec->kv[i].val);
+		k->n++;
+		if (!k->kv[2 * i] || !k->kv[2 * i + 1]) {
+			keys_free(k);
 			return -ENOMEM;
+		}
 	}
+	k->older = atomic_load_explicit(&gi->keys, memory_order_relaxed);
+	atomic_store_explicit(&gi->keys, k, memory_order_release);
 	return 0;
 }
 
 int dp_goproxy_init(struct dp_goproxy_inst *gi, dp_goproxy_init_fn init, const char *name,
 		    const struct dp_conf_section *sec, int log_level, struct dp_err *err)
 {
-	if (keys_keep(gi, sec)) {
-		keys_free(gi);
+	if (keys_publish(gi, sec))
 		return dp_err_set(err, -ENOMEM, "out of memory");
-	}
-	gi->log_level = log_level;
+	atomic_store_explicit(&gi->log_level, log_level, memory_order_relaxed);
 	gi->plugin = (struct flbgo_plugin){ (char *)name, &api, gi, &gi->pctx };
 	int rc = init(&gi->plugin);
 	if (rc <= 0) {
 		Dl_info di;
 		const char *path = dladdr((void *)init, &di) && di.dli_fname ? di.dli_fname : "?";
-		keys_free(gi);
 		return dp_err_set(err, -EINVAL, "plugin %s: FLBPluginInit failed (returned %d)", path, rc);
 	}
 	gi->inited = true;
@@ -147,5 +153,5 @@ void dp_goproxy_fini(struct dp_goproxy_inst *gi, dp_goproxy_exit_fn exit_fn,
 			exit_fn();
 		gi->inited = false;
 	}
-	keys_free(gi);
+	keys_free(atomic_exchange(&gi->keys, NULL));
 }

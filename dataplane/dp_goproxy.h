@@ -14,6 +14,7 @@
 #ifndef DP_GOPROXY_H
 #define DP_GOPROXY_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include "dp_conf.h"
 #include "dp_log.h"
@@ -59,15 +60,24 @@ struct flbgo_plugin {
 	struct flb_plugin_proxy_context *context;
 };
 
-/* One [INPUT] or [OUTPUT] of a Go plugin: what FLBPluginInit is given
- * (plugin), and what its `ins` points at (this struct) so the api's
- * getters find the keys and the log level. */
+/* The keys of a section, immutable once published; an init publishes a
+ * new set and keeps the ones before it (older) until fini, so a plugin
+ * thread reading keys never sees one freed. */
+struct dp_goproxy_keys {
+	struct dp_goproxy_keys *older;
+	unsigned n;
+	char *kv[];               /* key, value, key, value... */
+};
+
+/* What FLBPluginInit is given (plugin), and what its `ins` points at (this
+ * struct) so the api's getters find the keys and the log level: one per
+ * [OUTPUT] instance; for inputs one per loaded object (in_goproxy.c says
+ * why), given to FLBPluginInit again by each instance. */
 struct dp_goproxy_inst {
 	struct flbgo_plugin plugin;
 	struct flb_plugin_proxy_context pctx;
-	char **kv;                /* key, value, key, value... of its section */
-	unsigned nkv;
-	int log_level;            /* enum dp_log_level, -1: the service's */
+	struct dp_goproxy_keys *_Atomic keys;   /* the last init's section */
+	_Atomic int log_level;    /* enum dp_log_level, -1: the service's */
 	bool inited;              /* FLBPluginInit answered FLB_OK */
 };
 
@@ -82,14 +92,15 @@ void *dp_goproxy_sym(void *dl, const char *name);
  * proxy with a name): 0, or -EINVAL with err's reason (without the path). */
 int dp_goproxy_register(void *dl, struct flb_plugin_proxy_def *def, struct dp_err *err);
 
-/* Keep sec's keys in gi, fill gi->plugin (name, the api, gi, its context)
- * and call init (FLBPluginInit) with it: 0, or -EINVAL with err naming the
- * object and what init returned. */
+/* Publish sec's keys in gi, fill gi->plugin (name, the api, gi, its
+ * context) and call init (FLBPluginInit) with it: 0, or -EINVAL with err
+ * naming the object and what init returned. */
 int dp_goproxy_init(struct dp_goproxy_inst *gi, dp_goproxy_init_fn init, const char *name,
 		    const struct dp_conf_section *sec, int log_level, struct dp_err *err);
 
 /* FLBPluginExitCtx(ctx) when exit_ctx is given, else FLBPluginExit(), if
- * FLBPluginInit had succeeded; and let go of the keys. */
+ * FLBPluginInit had succeeded; and let go of every key set (no plugin
+ * thread may read them any more). */
 void dp_goproxy_fini(struct dp_goproxy_inst *gi, dp_goproxy_exit_fn exit_fn,
 		     dp_goproxy_exit_ctx_fn exit_ctx);
 

@@ -17,7 +17,9 @@
  *       whatever else it answers (FLB_OK, FLB_ERROR, FLB_RETRY); then
  *   FLBPluginInputCleanupCallback(data) when exported (the plugin frees),
  *       else free(data), as Fluent Bit does;
- *   FLBPluginExit() (else FLBPluginExitCtx(ctx)) at teardown.
+ *   FLBPluginExit() (else FLBPluginExitCtx(ctx)) at the teardown of the
+ *       object's last instance (a reload may make a new instance before
+ *       the old one goes: the plugin's globals are the new one's).
  *
  * Fluent Bit calls the callback from a collector timer of 1 s
  * (PROXY_CALLBACK_TIME) in the input's own thread; here each instance has
@@ -74,6 +76,13 @@ struct goin {
 	dp_goproxy_exit_fn exit;
 	dp_goproxy_exit_ctx_fn exit_ctx;
 	struct flb_plugin_proxy_def def;
+	/* What FLBPluginInit is given, one per object: the callback has no
+	 * instance context, so a plugin keeps Init's pointer in its globals
+	 * and reads keys through it later; a reload sets an instance up again
+	 * (FLBPluginInit anew) and may then drop the new copy, keeping the
+	 * running one, so that pointer must outlive any instance. */
+	struct dp_goproxy_inst gi;
+	unsigned users;           /* instances inited; FLBPluginExit at the last one's end */
 };
 
 struct goin_buf {
@@ -84,8 +93,8 @@ struct goin_buf {
 /* An instance: its in->cfg (cfg_size), so the core allocates it. */
 struct goin_cfg {
 	double interval;          /* Collect_Interval, seconds */
-	struct dp_goproxy_inst gi;  /* what the plugin sees: its i_ins */
 	struct goin *g;
+	bool inited;              /* counted in g->users */
 	struct dp_ring *full;     /* collector -> shard 0 */
 	struct dp_ring *done;     /* shard 0 -> collector */
 	struct goin_buf bufs[GOIN_BUFS];
@@ -115,7 +124,7 @@ struct goin_shard {
 static const struct dp_opt goin_opts[] = {
 	{ "Collect_Interval", DP_OPT_SECONDS, "1", C(interval), NULL, 0, 3600, 0,
 	  "How often the plugin's FLBPluginInputCallback is called (Fluent Bit: every second); "
-	  "0: again as soon as it returned. sluice's own key." },
+	  "0: again as soon as it returned a buffer (10 ms after an empty answer). sluice's own key." },
 	{ NULL },
 };
 
@@ -216,7 +225,12 @@ static int setup(struct dp_input *in, struct dp_err *err)
 		return dp_err_set(err, -errno, "eventfd: %s", strerror(errno));
 	in->net = DP_NET_TIMER;
 	in->tick_ns = TICK_NS;
-	return dp_goproxy_init(&x->gi, g->init, g->def.name, in->sec, in->log_level, err);
+	int rc = dp_goproxy_init(&g->gi, g->init, g->def.name, in->sec, in->log_level, err);
+	if (!rc) {
+		x->inited = true;
+		g->users++;
+	}
+	return rc;
 }
 
 static void teardown(struct dp_input *in)
@@ -237,7 +251,9 @@ static void teardown(struct dp_input *in)
 		release(x->g, b);
 	while (x->done && dp_ring_dequeue_burst(x->done, &b, 1))
 		release(x->g, b);
-	dp_goproxy_fini(&x->gi, x->g->exit, x->g->exit ? NULL : x->g->exit_ctx);
+	if (x->inited && !--x->g->users)
+		dp_goproxy_fini(&x->g->gi, x->g->exit, x->g->exit ? NULL : x->g->exit_ctx);
+	x->inited = false;
 	dp_ring_destroy(x->full);
 	dp_ring_destroy(x->done);
 	x->full = x->done = NULL;

@@ -251,6 +251,50 @@ def test_go_input_backpressure(t):
     check_eq((c.get('records'), c.get('dropped'), c.get('malformed')), (n, 0, 0), 'none dropped')
 
 
+def test_go_input_reload(t):
+    """SIGHUP twice: with the section unchanged the input is kept (its
+    collector goes on, its keys still read through the pointer its
+    FLBPluginInit kept, though the reload gave a new copy FLBPluginInit
+    and dropped it); with Label changed the old instance goes (collector
+    joined) and the new one runs with the new keys. No record twice;
+    FLBPluginExit once, at the end."""
+    so = go_plugin('in_gotest')
+    exit_file = t.path('exit.txt')
+
+    def text(label):
+        return conf(service(t),
+                    ('INPUT', [('Name', 'gotest_in'), ('Tag', 'rl'), ('Records', '0'), ('Batch', '10'),
+                               ('Label', label), ('Collect_Interval', '0.05'), ('Exit_File', exit_file)]),
+                    ('OUTPUT', [('Name', 'file'), ('Match', '*'), ('Path', t.dir), ('Format', 'msgpack')]))
+    sl = t.sluice(text('one'), args=['-e', so])
+    out = t.path('rl')
+
+    def grows(by):
+        mark = len(go_input_events(out))
+        wait_for(lambda: len(go_input_events(out)) >= mark + by, 30, '%d more records' % by, proc=sl)
+    grows(50)
+    sl.send(1)  # SIGHUP, the same configuration
+    wait_for(lambda: 'reloaded: 1 inputs kept' in sl.stderr(), 60, 'the Go input kept', proc=sl)
+    grows(50)
+    with open(sl.conf_path, 'w') as f:
+        f.write(text('two'))
+    sl.send(1)
+    wait_for(lambda: sl.stderr().count('reloaded:') >= 2, 60, 'the second reload', proc=sl)
+    wait_for(lambda: any(e[1]['label'] == 'two' for e in go_input_events(out)), 30,
+             'records of the new instance', proc=sl)
+    check(not os.path.exists(exit_file), 'no FLBPluginExit while an instance of the object runs')
+    check_eq(sl.stop(), 0, 'sluice exits 0')
+    ev = go_input_events(out)
+    ns = [e[1]['n'] for e in ev]
+    check(ns == sorted(set(ns)), 'no record twice, in order', str(ns[:20]))
+    one = [e for e in ev if e[1]['label'] == 'one']
+    check(len(one) >= 100 and all(e[1]['late'] == 'one' for e in one),
+          'the kept instance read its keys after the reload', str(len(one)))
+    two = [e for e in ev if e[1]['label'] == 'two']
+    check(two and all(e[1]['late'] == 'two' for e in two), 'the new instance reads its new keys')
+    check(os.path.exists(exit_file), 'FLBPluginExit at the end')
+
+
 def test_go_input_sleeps(t):
     """A callback that blocks (fluent-bit-go's in_gdummy sleeps 1 s in it; here 3 s)
     holds its collector thread only: the tcp input on the same shards
@@ -362,5 +406,6 @@ def test_errors(t):
 
 
 if __name__ == '__main__':
-    main([test_go_output, test_go_error, test_go_input, test_go_input_backpressure, test_go_input_sleeps,
+    main([test_go_output, test_go_error, test_go_input, test_go_input_backpressure, test_go_input_reload,
+          test_go_input_sleeps,
           test_go_yaml, test_c_plugin, test_errors])
