@@ -30,15 +30,14 @@
  * records, counted failed (and kept in the dead-letter queue if any).
  *
  * Keys: every key of the section that is not a common output key passes
- * through to the plugin (key_prefix "", dp_pipeline_inst.c); they are
- * readable during FLBPluginInit only (NULL afterwards).
+ * through to the plugin (key_prefix "", dp_pipeline_inst.c); the section's
+ * keys stay readable for the instance's life (dp_goproxy.c). The structs
+ * and the registration are shared with the Go input (dp_goproxy.h).
  *
  * Threads: create, setup and teardown on the control thread; flush and
  * burst_failed on the instance's output workers (never a shard).
  */
-#include <dlfcn.h>
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,71 +45,25 @@
 #include "dp_log.h"
 #include "out_goproxy.h"
 
-#define FLB_ERROR 0
-#define FLB_OK    1
-#define FLB_RETRY 2
-#define FLB_PROXY_OUTPUT_PLUGIN 2
-#define FLB_PROXY_GOLANG 11
-
-/* Fluent Bit's layouts, field for field (the Go side reads them). */
-struct flb_plugin_proxy_def {
-	int type;
-	int proxy;
-	int flags;
-	char *name;
-	char *description;
-	int event_type;           /* newer Fluent Bit; zero here */
-	void *reserved[4];        /* room should a plugin write past it */
-};
-
-struct flb_api {
-	const char *(*output_get_property)(const char *, void *);
-	const char *(*input_get_property)(const char *, void *);
-	void *(*output_get_cmt_instance)(void *);
-	void *(*input_get_cmt_instance)(void *);
-	void (*log_print)(int, const char *, int, const char *, ...);
-	int (*input_log_check)(void *, int);
-	int (*output_log_check)(void *, int);
-};
-
-struct flb_plugin_proxy_context {
-	void *remote_context;
-	void *proxy;
-};
-
-/* The prefix fluent-bit-go reads: name, api, o_ins, context. */
-struct flbgo_output_plugin {
-	char *name;
-	struct flb_api *api;
-	void *o_ins;
-	struct flb_plugin_proxy_context *context;
-};
-
-typedef int (*go_init_fn)(void *);
 typedef int (*go_flush_fn)(const void *, size_t, const char *);
 typedef int (*go_flush_ctx_fn)(void *, const void *, size_t, const char *);
-typedef int (*go_exit_fn)(void);
-typedef int (*go_exit_ctx_fn)(void *);
 
 /* One loaded Go object; ops first, so an instance finds it from o->ops. */
 struct goproxy {
 	struct dp_output_ops ops;
-	go_init_fn init;
+	dp_goproxy_init_fn init;
 	go_flush_fn flush;
 	go_flush_ctx_fn flush_ctx;
-	go_exit_fn exit;
-	go_exit_ctx_fn exit_ctx;
+	dp_goproxy_exit_fn exit;
+	dp_goproxy_exit_ctx_fn exit_ctx;
 	struct flb_plugin_proxy_def def;
 };
 
 /* An instance: its o->cfg (cfg_size), so the core allocates it. */
 struct goproxy_inst {
-	struct flbgo_output_plugin plugin;
-	struct flb_plugin_proxy_context pctx;
+	struct dp_goproxy_inst gi;  /* what the plugin sees: its o_ins */
 	struct dp_output *o;
 	struct goproxy *gp;
-	bool in_init;             /* its section is readable */
-	bool inited;
 };
 
 enum { ST_TODO, ST_OK, ST_RETRY, ST_ERROR };
@@ -123,96 +76,20 @@ struct goproxy_worker {
 	uint8_t *buf;             /* the kept events of a chunk with dropped records */
 };
 
-static const char *get_property(const char *key, void *o_ins)
-{
-	const struct dp_output *o = o_ins;
-	const struct goproxy_inst *gi = o ? o->cfg : NULL;
-	if (!gi || !gi->in_init || !o->sec || !key)
-		return NULL;
-	const struct dp_conf_kv *kv = dp_conf_kv_get(o->sec, key);
-	return kv ? kv->val : NULL;
-}
-
-static const char *no_property(const char *key, void *ins)
-{
-	(void)key;
-	(void)ins;
-	return NULL;
-}
-
-static void *no_cmt(void *ins)
-{
-	(void)ins;
-	return NULL;
-}
-
-/* Fluent Bit's levels are sluice's (error 1 .. trace 5). */
-static void log_print(int level, const char *file, int line, const char *fmt, ...)
-{
-	(void)file;
-	(void)line;
-	if (level > dp_log_level)
-		return;
-	char msg[1024];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	dp_log_write(level < DP_LOG_ERROR ? DP_LOG_ERROR : level, "%s", msg);
-}
-
-static int log_check(void *ins, int level)
-{
-	const struct dp_output *o = ins;
-	int l = o && o->log_level >= 0 ? o->log_level : dp_log_level;
-	return level <= l;
-}
-
-static int no_log_check(void *ins, int level)
-{
-	(void)ins;
-	return level <= dp_log_level;
-}
-
-static struct flb_api api = {
-	.output_get_property = get_property,
-	.input_get_property = no_property,
-	.output_get_cmt_instance = no_cmt,
-	.input_get_cmt_instance = no_cmt,
-	.log_print = log_print,
-	.input_log_check = no_log_check,
-	.output_log_check = log_check,
-};
-
 static int setup(struct dp_output *o, struct dp_err *err)
 {
 	struct goproxy_inst *gi = o->cfg;
 	struct goproxy *gp = (struct goproxy *)o->ops;
 	gi->o = o;
 	gi->gp = gp;
-	gi->plugin = (struct flbgo_output_plugin){ gp->def.name, &api, o, &gi->pctx };
-	gi->in_init = true;
-	int rc = gp->init(&gi->plugin);
-	gi->in_init = false;
-	if (rc <= 0) {
-		Dl_info di;
-		const char *path = dladdr((void *)gp->init, &di) && di.dli_fname ? di.dli_fname : "?";
-		return dp_err_set(err, -EINVAL, "plugin %s: FLBPluginInit failed (returned %d)", path, rc);
-	}
-	gi->inited = true;
-	return 0;
+	return dp_goproxy_init(&gi->gi, gp->init, gp->def.name, o->sec, o->log_level, err);
 }
 
 static void teardown(struct dp_output *o)
 {
 	struct goproxy_inst *gi = o->cfg;
-	if (!gi || !gi->inited)
-		return;
-	if (gi->gp->exit_ctx)
-		gi->gp->exit_ctx(gi->pctx.remote_context);
-	else if (gi->gp->exit)
-		gi->gp->exit();
-	gi->inited = false;
+	if (gi)
+		dp_goproxy_fini(&gi->gi, gi->gp ? gi->gp->exit : NULL, gi->gp ? gi->gp->exit_ctx : NULL);
 }
 
 static void *worker_create(struct dp_output *o, unsigned worker, struct dp_err *err)
@@ -282,7 +159,7 @@ static int flush(void *wctx, struct dp_chunk *const *c, unsigned n)
 		tlen = tlen > DP_TAG_MAX ? DP_TAG_MAX : tlen;
 		memcpy(w->tag, tag, tlen);
 		w->tag[tlen] = 0;
-		int rc = gp->flush_ctx ? gp->flush_ctx(w->gi->pctx.remote_context, data, len, w->tag)
+		int rc = gp->flush_ctx ? gp->flush_ctx(w->gi->gi.pctx.remote_context, data, len, w->tag)
 				       : gp->flush(data, len, w->tag);
 		w->st[i] = rc == FLB_OK ? ST_OK : rc == FLB_RETRY ? ST_RETRY : ST_ERROR;
 		retry |= rc == FLB_RETRY;
@@ -311,37 +188,22 @@ static uint32_t burst_failed(void *wctx, struct dp_chunk *const *c, unsigned n,
 	return bad;
 }
 
-const struct dp_output_ops *out_goproxy_create(void *dl, struct dp_err *err)
+const struct dp_output_ops *out_goproxy_create(void *dl, const struct flb_plugin_proxy_def *def,
+					       struct dp_err *err)
 {
-	int (*reg)(void *) = (int (*)(void *))dlsym(dl, "FLBPluginRegister");
 	struct goproxy *gp = calloc(1, sizeof(*gp));
 	if (!gp) {
 		dp_err_set(err, -ENOMEM, "out of memory");
 		return NULL;
 	}
-	gp->init = (go_init_fn)dlsym(dl, "FLBPluginInit");
-	gp->flush = (go_flush_fn)dlsym(dl, "FLBPluginFlush");
-	gp->flush_ctx = (go_flush_ctx_fn)dlsym(dl, "FLBPluginFlushCtx");
-	gp->exit = (go_exit_fn)dlsym(dl, "FLBPluginExit");
-	gp->exit_ctx = (go_exit_ctx_fn)dlsym(dl, "FLBPluginExitCtx");
-	const char *why = NULL;
-	if (!reg)
-		why = "it does not export FLBPluginRegister";
-	else if (!gp->init)
-		why = "it does not export FLBPluginInit";
-	else if (reg(&gp->def) == -1)
-		why = "FLBPluginRegister failed";
-	else if (gp->def.type != FLB_PROXY_OUTPUT_PLUGIN)
-		why = gp->def.type == 1 ? "it is a Go input plugin: sluice runs Go output plugins only"
-					: "FLBPluginRegister did not register an output (type 2)";
-	else if (gp->def.proxy != FLB_PROXY_GOLANG)
-		why = "FLBPluginRegister did not register a Go proxy (11)";
-	else if (!gp->def.name || !*gp->def.name)
-		why = "FLBPluginRegister gave no name";
-	else if (!gp->flush && !gp->flush_ctx)
-		why = "it exports neither FLBPluginFlush nor FLBPluginFlushCtx";
-	if (why) {
-		dp_err_set(err, -EINVAL, "%s", why);
+	gp->def = *def;
+	gp->init = (dp_goproxy_init_fn)dp_goproxy_sym(dl, "FLBPluginInit");
+	gp->flush = (go_flush_fn)dp_goproxy_sym(dl, "FLBPluginFlush");
+	gp->flush_ctx = (go_flush_ctx_fn)dp_goproxy_sym(dl, "FLBPluginFlushCtx");
+	gp->exit = (dp_goproxy_exit_fn)dp_goproxy_sym(dl, "FLBPluginExit");
+	gp->exit_ctx = (dp_goproxy_exit_ctx_fn)dp_goproxy_sym(dl, "FLBPluginExitCtx");
+	if (!gp->flush && !gp->flush_ctx) {
+		dp_err_set(err, -EINVAL, "it exports neither FLBPluginFlush nor FLBPluginFlushCtx");
 		free(gp);
 		return NULL;
 	}

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include "dp_plugin_load.h"
 #include "dp_registry.h"
 #include "dp_cli.h"
 #include "dp_filter.h"
@@ -47,7 +48,7 @@ static const struct { const char *flags, *desc; } cli_opts[] = {
 	{ "-L, --http_listen=ADDR", "[SERVICE] HTTP_Listen" },
 	{ "-Y, --enable-hot-reload", "[SERVICE] Hot_Reload On: POST /api/v2/reload reloads" },
 	{ "-w, --workdir=DIR", "change to DIR before reading the configuration" },
-	{ "-e, --plugin=FILE", "load a plugin shared object ([PLUGINS] Path)" },
+	{ "-e, --plugin=FILE", "load a plugin shared object ([PLUGINS] Path); with -h,\nits plugins are listed too" },
 	{ "-d, --daemon, -b, --storage_path=PATH",
 	  "accepted as Fluent Bit's, refused: not supported yet" },
 	{ "-D, --dry-run", "check the configuration and exit" },
@@ -78,15 +79,23 @@ void dp_cli_usage(FILE *f)
 		}
 		fputc('\n', f);
 	}
+	/* The built-ins, then what -e loaded (informational() in dp_main.c
+	 * loads the command line's -e objects before --help). */
 	fprintf(f, "\nInputs\n");
 	for (unsigned i = 0; dp_registry_inputs[i]; i++)
 		usage_plugin(f, dp_registry_inputs[i]->name, dp_registry_inputs[i]->desc);
+	for (unsigned i = 0; dp_plugin_input_nth(i); i++)
+		usage_plugin(f, dp_plugin_input_nth(i)->name, dp_plugin_input_nth(i)->desc);
 	fprintf(f, "\nFilters\n");
 	for (unsigned i = 0; dp_registry_filters[i]; i++)
 		usage_plugin(f, dp_registry_filters[i]->name, dp_registry_filters[i]->desc);
+	for (unsigned i = 0; dp_plugin_filter_nth(i); i++)
+		usage_plugin(f, dp_plugin_filter_nth(i)->name, dp_plugin_filter_nth(i)->desc);
 	fprintf(f, "\nOutputs\n");
 	for (unsigned i = 0; dp_registry_outputs[i]; i++)
 		usage_plugin(f, dp_registry_outputs[i]->name, dp_registry_outputs[i]->desc);
+	for (unsigned i = 0; dp_plugin_output_nth(i); i++)
+		usage_plugin(f, dp_plugin_output_nth(i)->name, dp_plugin_output_nth(i)->desc);
 }
 
 static struct dp_conf_section *service(struct dp_cli *cli)

@@ -281,15 +281,16 @@ static int informational(const struct dp_cli *cli)
 		return 0;
 	}
 	if (cli->help) {
-		if (!cli->help_name) {
-			dp_cli_usage(stdout);
-			return 0;
-		}
-		/* -e objects first: `-e x.so -o x -h` shows their keys */
+		/* -e objects first (wherever they stand on the command line):
+		 * `-e x.so -o x -h` shows their keys, `-e x.so -h` lists them. */
 		struct dp_err err = { 0 };
 		if (dp_plugin_load_conf(cli->conf, &err)) {
 			fprintf(stderr, "sluice: %s\n", err.msg);
 			return 2;
+		}
+		if (!cli->help_name) {
+			dp_cli_usage(stdout);
+			return 0;
 		}
 		if (dp_cli_plugin_help(stdout, cli->help_kind, cli->help_name)) {
 			char hint[96];

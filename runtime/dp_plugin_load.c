@@ -5,7 +5,8 @@
  *   sluice_plugin        sluice's own C API (sluice_plugin.h): its ABI
  *                        number and struct sizes must match this binary's;
  *   FLBPluginRegister    Fluent Bit's Go interface (fluent-bit-go): an
- *                        output through the Go proxy (out_goproxy.c).
+ *                        output (out_goproxy.c) or an input
+ *                        (in_goproxy.c) through the Go proxy.
  *
  * An object is known by device and inode, so a reload that names it again
  * (or by another path) does not load it twice. Objects are never closed:
@@ -24,6 +25,7 @@
 #include "dp_log.h"
 #include "dp_plugin_load.h"
 #include "dp_registry.h"
+#include "in_goproxy.h"
 #include "out_goproxy.h"
 #include "sluice_plugin.h"
 
@@ -49,6 +51,10 @@ static unsigned nins, nouts, nflts;
 const struct dp_input_ops *dp_plugin_input(const char *name) { FIND(ins, nins, name); }
 const struct dp_output_ops *dp_plugin_output(const char *name) { FIND(outs, nouts, name); }
 const struct dp_filter_ops *dp_plugin_filter(const char *name) { FIND(flts, nflts, name); }
+
+const struct dp_input_ops *dp_plugin_input_nth(unsigned i) { return i < nins ? ins[i] : NULL; }
+const struct dp_output_ops *dp_plugin_output_nth(unsigned i) { return i < nouts ? outs[i] : NULL; }
+const struct dp_filter_ops *dp_plugin_filter_nth(unsigned i) { return i < nflts ? flts[i] : NULL; }
 
 /* A name already taken (a built-in or an earlier object) would make one of
  * the two unreachable: refused. */
@@ -106,11 +112,31 @@ static int check_c(const struct sluice_plugin *p, struct dp_err *err)
 	return 0;
 }
 
+/* Fluent Bit's Go interface: an output (out_goproxy.c) or an input
+ * (in_goproxy.c), by the type FLBPluginRegister fills. */
 static int load_go(void *dl, struct dp_err *err)
 {
+	struct flb_plugin_proxy_def def = { 0 };
+	int rc = dp_goproxy_register(dl, &def, err);
+	if (rc)
+		return rc;
+	if (def.type == FLB_PROXY_INPUT_PLUGIN) {
+		if (nins == PLUGINS_MAX)
+			return dp_err_set(err, -E2BIG, "too many plugins (at most %u inputs)", PLUGINS_MAX);
+		const struct dp_input_ops *ops = in_goproxy_create(dl, &def, err);
+		if (!ops)
+			return err->code ? err->code : -EINVAL;
+		if (name_free("input", ops->name, dp_registry_input(ops->name), err))
+			return err->code;
+		ins[nins++] = ops;
+		return 0;
+	}
+	if (def.type != FLB_PROXY_OUTPUT_PLUGIN)
+		return dp_err_set(err, -EINVAL, "FLBPluginRegister registered type %d: sluice runs Go "
+				  "inputs (1) and outputs (2)", def.type);
 	if (nouts == PLUGINS_MAX)
 		return dp_err_set(err, -E2BIG, "too many plugins (at most %u outputs)", PLUGINS_MAX);
-	const struct dp_output_ops *ops = out_goproxy_create(dl, err);
+	const struct dp_output_ops *ops = out_goproxy_create(dl, &def, err);
 	if (!ops)
 		return err->code ? err->code : -EINVAL;
 	if (name_free("output", ops->name, dp_registry_output(ops->name), err))

@@ -26,5 +26,10 @@ int dp_plugin_load(const char *path, const char *file, int line, struct dp_err *
 const struct dp_input_ops *dp_plugin_input(const char *name);
 const struct dp_output_ops *dp_plugin_output(const char *name);
 const struct dp_filter_ops *dp_plugin_filter(const char *name);
+/* The i-th loaded plugin of a kind, in load order, or NULL past the last
+ * (sluice --help lists them). */
+const struct dp_input_ops *dp_plugin_input_nth(unsigned i);
+const struct dp_output_ops *dp_plugin_output_nth(unsigned i);
+const struct dp_filter_ops *dp_plugin_filter_nth(unsigned i);
 
 #endif

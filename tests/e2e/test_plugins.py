@@ -48,23 +48,23 @@ def _scratch():
     return _built['dir']
 
 
-def go_plugin():
-    """The Go test plugin, built once per run."""
-    if 'go' in _built:
-        return _built['go']
+def go_plugin(name='out_gotest'):
+    """A Go test plugin (plugins/<name>.go), built once per run."""
+    if name in _built:
+        return _built[name]
     go = shutil.which('go')
     if not go:
         skip('go is not installed (scripts/deps.sh installs golang-go)')
     d = _scratch()
     env = dict(os.environ, GOCACHE=os.path.join(d, 'gocache'), GOPATH=os.path.join(d, 'gopath'),
                GO111MODULE='off', GOFLAGS='', CGO_ENABLED='1', GOTOOLCHAIN='local')
-    so = os.path.join(d, 'out_gotest.so')
+    so = os.path.join(d, name + '.so')
     p = subprocess.run([go, 'build', '-buildmode=c-shared', '-o', so,
-                        os.path.join(HERE, 'plugins', 'out_gotest.go')],
+                        os.path.join(HERE, 'plugins', name + '.go')],
                        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=600)
     check(p.returncode == 0, 'go build -buildmode=c-shared of the test plugin',
           p.stdout.decode(errors='replace')[-1500:] if p.returncode else '')
-    _built['go'] = so
+    _built[name] = so
     return so
 
 
@@ -175,6 +175,145 @@ def test_go_error(t):
              'one record delivered, one failed, no retry')
 
 
+def go_input_events(path):
+    try:
+        return mp_all(open(path, 'rb').read())
+    except FileNotFoundError:
+        return []
+
+
+def check_go_input_events(ev, n, label, what):
+    """Record i of in_gotest.go: every one once, in order, with its fields
+    and its nanosecond EventTime."""
+    check_eq(len(ev), n, what + ': every record once')
+    check_eq([e[1]['n'] for e in ev], list(range(n)), what + ': in order, none lost, none twice')
+    bad = [e for e in ev if e[0] != ('time', 1700000000 + e[1]['n'], e[1]['n'] % 1000000 * 1000 + 7)
+           or e[1]['msg'] != 'm%06d' % e[1]['n'] or e[1]['label'] != label or e[1]['late'] != label]
+    check(not bad, what + ': each with its EventTime to the nanosecond, its fields, and the key '
+          'FLBPluginConfigKey reads in the callback (after FLBPluginInit)', str(bad[:2]))
+
+
+def test_go_input(t):
+    """A Go input (plugins/in_gotest.go): Fluent Bit's input proxy
+    (src/flb_plugin_proxy.c flb_proxy_input_cb_collect, src/proxy/go/go.c
+    proxy_go_input_collect / proxy_go_input_cleanup): every buffer its
+    FLBPluginInputCallback answers is taken, then given to its
+    FLBPluginInputCleanupCallback; FLBPluginExit at the end."""
+    so = go_plugin('in_gotest')
+    n, batch = 3000, 250
+    exit_file = t.path('exit.txt')
+    text = conf(service(t),
+                ('INPUT', [('Name', 'gotest_in'), ('Tag', 'g.in'), ('Records', str(n)),
+                           ('Batch', str(batch)), ('Label', 'lbl-1'), ('Malformed', 'yes'),
+                           ('Collect_Interval', '0.02'), ('Exit_File', exit_file)]),
+                ('OUTPUT', [('Name', 'file'), ('Match', '*'), ('Path', t.dir), ('Format', 'msgpack')]))
+    sl = t.sluice(text, args=['-e', so])
+    out = t.path('g.in')
+    wait_for(lambda: len(go_input_events(out)) >= n, 30, 'the file output wrote %d records' % n, proc=sl)
+    sl.wait_stats(lambda st: st['inputs']['gotest_in.0']['malformed'] == 2, 10,
+                  'the buffer that holds no event: its two bad objects counted malformed, skipped')
+    check_eq(sl.stop(), 0, 'sluice exits 0')
+    check_go_input_events(go_input_events(out), n, 'lbl-1', 'the Go input, Tag g.in')
+    c = exit_log_counters(sl.stderr(), 'gotest_in.0')
+    check_eq((c.get('records'), c.get('malformed')), (n, 2), 'its counters at exit')
+    calls, cleanups = map(int, read_text(exit_file).split())
+    check_eq(cleanups, n // batch + 1,
+             'FLBPluginExit ran, after FLBPluginInputCleanupCallback had each buffer taken once')
+    check(calls > cleanups, 'empty answers (size 0) are not taken', '%d calls' % calls)
+    p = subprocess.run([SLUICE, '-h', '-e', so], stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=30)
+    out = p.stdout.decode()
+    check(p.returncode == 0 and "gotest_in             sluice's test Go input" in out,
+          'sluice -h -e x.so lists the object\'s input with the built-ins', out[-300:])
+    p = subprocess.run([SLUICE, '-e', so, '-i', 'gotest_in', '-h'], stdout=subprocess.PIPE,
+                       stderr=subprocess.PIPE, timeout=30)
+    out = p.stdout.decode()
+    check(p.returncode == 0 and 'Collect_Interval' in out, '-e x.so -i gotest_in -h: its keys', out[:300])
+
+
+def test_go_input_backpressure(t):
+    """The smallest memory (three chunks) and a callback called again as
+    soon as it returns: the collector thread waits for buffers to come back
+    instead of dropping, so every record arrives once, in order. No Tag:
+    the records are tagged with the instance's name."""
+    so = go_plugin('in_gotest')
+    n = 60000
+    text = conf(service(t),
+                ('INPUT', [('Name', 'gotest_in'), ('Records', str(n)), ('Batch', '3000'),
+                           ('Label', 'x'), ('Collect_Interval', '0'), ('Mem_Buf_Limit', '1')]),
+                ('OUTPUT', [('Name', 'file'), ('Match', '*'), ('Path', t.dir), ('Format', 'msgpack')]))
+    sl = t.sluice(text, args=['-e', so])
+    out = t.path('gotest_in.0')   # no Tag: the instance's name, as in Fluent Bit
+    wait_for(lambda: len(go_input_events(out)) >= n, 60, 'all %d records written, under the tag '
+             'gotest_in.0' % n, proc=sl)
+    check_eq(sl.stop(), 0, 'sluice exits 0')
+    check_go_input_events(go_input_events(out), n, 'x', 'under backpressure')
+    c = exit_log_counters(sl.stderr(), 'gotest_in.0')
+    check_eq((c.get('records'), c.get('dropped'), c.get('malformed')), (n, 0, 0), 'none dropped')
+
+
+def test_go_input_reload(t):
+    """SIGHUP twice: with the section unchanged the input is kept (its
+    collector goes on, its keys still read through the pointer its
+    FLBPluginInit kept, though the reload gave a new copy FLBPluginInit
+    and dropped it); with Label changed the old instance goes (collector
+    joined) and the new one runs with the new keys. No record twice;
+    FLBPluginExit once, at the end."""
+    so = go_plugin('in_gotest')
+    exit_file = t.path('exit.txt')
+
+    def text(label):
+        return conf(service(t),
+                    ('INPUT', [('Name', 'gotest_in'), ('Tag', 'rl'), ('Records', '0'), ('Batch', '10'),
+                               ('Label', label), ('Collect_Interval', '0.05'), ('Exit_File', exit_file)]),
+                    ('OUTPUT', [('Name', 'file'), ('Match', '*'), ('Path', t.dir), ('Format', 'msgpack')]))
+    sl = t.sluice(text('one'), args=['-e', so])
+    out = t.path('rl')
+
+    def grows(by):
+        mark = len(go_input_events(out))
+        wait_for(lambda: len(go_input_events(out)) >= mark + by, 30, '%d more records' % by, proc=sl)
+    grows(50)
+    sl.send(1)  # SIGHUP, the same configuration
+    wait_for(lambda: 'reloaded: 1 inputs kept' in sl.stderr(), 60, 'the Go input kept', proc=sl)
+    grows(50)
+    with open(sl.conf_path, 'w') as f:
+        f.write(text('two'))
+    sl.send(1)
+    wait_for(lambda: sl.stderr().count('reloaded:') >= 2, 60, 'the second reload', proc=sl)
+    wait_for(lambda: any(e[1]['label'] == 'two' for e in go_input_events(out)), 30,
+             'records of the new instance', proc=sl)
+    check(not os.path.exists(exit_file), 'no FLBPluginExit while an instance of the object runs')
+    check_eq(sl.stop(), 0, 'sluice exits 0')
+    ev = go_input_events(out)
+    ns = [e[1]['n'] for e in ev]
+    check(ns == sorted(set(ns)), 'no record twice, in order', str(ns[:20]))
+    one = [e for e in ev if e[1]['label'] == 'one']
+    check(len(one) >= 100 and all(e[1]['late'] == 'one' for e in one),
+          'the kept instance read its keys after the reload', str(len(one)))
+    two = [e for e in ev if e[1]['label'] == 'two']
+    check(two and all(e[1]['late'] == 'two' for e in two), 'the new instance reads its new keys')
+    check(os.path.exists(exit_file), 'FLBPluginExit at the end')
+
+
+def test_go_input_sleeps(t):
+    """A callback that blocks (fluent-bit-go's in_gdummy sleeps 1 s in it; here 3 s)
+    holds its collector thread only: the tcp input on the same shards
+    goes on, and a stop waits for the call in progress."""
+    so = go_plugin('in_gotest')
+    port = free_port()
+    text = conf(service(t, Shards='1'),
+                ('INPUT', [('Name', 'gotest_in'), ('Tag', 'slow'), ('Records', '0'), ('Batch', '1'),
+                           ('Label', 'z'), ('Sleep_Ms', '3000'), ('Collect_Interval', '0')]),
+                tcp_in(port, Tag='t.fast'),
+                ('OUTPUT', [('Name', 'file'), ('Match', 't.*'), ('Path', t.dir), ('File', 'fast'),
+                            ('Format', 'msgpack')]))
+    sl = t.sluice(text, args=['-e', so])
+    send_lines(port, ['{"message":"m%d"}' % i for i in range(100)])
+    wait_for(lambda: len(go_input_events(t.path('fast'))) >= 100, 1.5,
+             'the tcp input on the one shard is served while the Go callback sleeps', proc=sl)
+    check_eq(sl.stop(), 0, 'sluice exits 0 (the collector joined after its call)')
+
+
 def test_go_yaml(t):
     so = go_plugin()
     path = t.path('p.yaml')
@@ -267,4 +406,6 @@ def test_errors(t):
 
 
 if __name__ == '__main__':
-    main([test_go_output, test_go_error, test_go_yaml, test_c_plugin, test_errors])
+    main([test_go_output, test_go_error, test_go_input, test_go_input_backpressure, test_go_input_reload,
+          test_go_input_sleeps,
+          test_go_yaml, test_c_plugin, test_errors])

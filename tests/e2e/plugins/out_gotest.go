@@ -7,7 +7,8 @@
 // the same signatures a fluent-bit-go plugin does.
 //
 // Keys (read in FLBPluginInit through the host's output_get_property, as
-// fluent-bit-go's FLBPluginConfigKey does):
+// fluent-bit-go's FLBPluginConfigKey does; Out_File again in every flush,
+// which answers FLB_ERROR should it differ):
 //   Out_File     append "tag<TAB>sec.nsec<TAB>message" per record; without
 //                it the plugin only decodes and counts (the benchmark)
 //   Retry_First  answer FLB_RETRY to the first N flushes (nothing written)
@@ -72,6 +73,7 @@ const (
 )
 
 type instance struct {
+	plugin     unsafe.Pointer // the host's (C memory): kept to read keys later
 	outFile    string
 	countFile  string
 	retryFirst int
@@ -107,7 +109,8 @@ func FLBPluginInit(plugin unsafe.Pointer) int {
 	if configKey(plugin, "Fail_Init") == "yes" {
 		return flbError
 	}
-	in := &instance{outFile: configKey(plugin, "Out_File"), countFile: configKey(plugin, "Count_File")}
+	in := &instance{plugin: plugin, outFile: configKey(plugin, "Out_File"),
+		countFile: configKey(plugin, "Count_File")}
 	for key, p := range map[string]*int{"Retry_First": &in.retryFirst, "Error_First": &in.errorFirst} {
 		if v := configKey(plugin, key); v != "" {
 			n, err := strconv.Atoi(v)
@@ -238,6 +241,11 @@ func FLBPluginFlushCtx(ctx, data unsafe.Pointer, length C.int, tag *C.char) int 
 		return flbRetry
 	}
 	if in.flushes <= in.retryFirst+in.errorFirst {
+		return flbError
+	}
+	// fluent-bit-go plugins read keys in their flush too: the same answer
+	// as in FLBPluginInit, or the chunk fails.
+	if configKey(in.plugin, "Out_File") != in.outFile {
 		return flbError
 	}
 	r := &reader{b: C.GoBytes(data, length)}
