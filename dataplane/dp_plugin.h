@@ -96,6 +96,12 @@ struct dp_input_ops {
 	/* Keys starting with it ("rdkafka.") are not in opts: setup reads
 	 * them from the section (dp_input.sec). */
 	const char *key_prefix;
+	/* Optional, shard thread: sluice stops, or a reload lets the input go.
+	 * Take in what the input holds that no one else will give again (a
+	 * Go input's buffers, handed over by its plugin) before the shard's
+	 * last flush. Called again while it answers true (more to come, or
+	 * memory exhausted: chunk_released follows) and the Grace lasts. */
+	bool (*drain)(struct dp_input *in, struct shard *sh, void *ctx);
 };
 
 #define DP_EMITTER_SP 1000

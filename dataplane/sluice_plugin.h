@@ -22,7 +22,7 @@
 #include "dp_filter.h"
 #include "dp_plugin.h"
 
-#define SLUICE_PLUGIN_ABI 1
+#define SLUICE_PLUGIN_ABI 2
 /* The symbol sluice looks for. */
 #define SLUICE_PLUGIN_SYMBOL "sluice_plugin"
 

@@ -104,6 +104,7 @@ struct goin_cfg {
 	bool started;
 	pthread_t thread;
 	_Atomic int stop;
+	_Atomic bool exited;      /* the collector returned: it hands over no more */
 };
 
 /* Shard 0's side. */
@@ -204,6 +205,7 @@ static void *collector(void *arg)
 			/* the counter is far from overflowing; shard 0 also ticks */
 		}
 	}
+	atomic_store(&x->exited, true);
 	return NULL;
 }
 
@@ -389,6 +391,25 @@ static void tick(struct dp_input *in, struct shard *sh, void *ctx, uint64_t now_
 		take(s, sh);
 }
 
+/* Stop (or a reload that lets the input go): the collector is told to
+ * stop, and what the plugin handed over until it did, a call in progress
+ * included, is taken in before the shard's last flush. */
+static bool drain(struct dp_input *in, struct shard *sh, void *ctx)
+{
+	(void)in;
+	struct goin_shard *s = ctx;
+	struct goin_cfg *x = s->cfg;
+	if (!x->started)
+		return false;
+	if (!atomic_load(&x->stop)) {
+		atomic_store(&x->stop, 1);
+		dp_bell_ring_always(&x->bell);
+	}
+	if (!s->paused)
+		take(s, sh);
+	return !atomic_load(&x->exited) || s->cur || dp_ring_count(x->full);
+}
+
 static void chunk_released(struct dp_input *in, void *ctx, struct dp_chunk *c)
 {
 	(void)c;
@@ -429,6 +450,7 @@ const struct dp_input_ops *in_goproxy_create(void *dl, const struct flb_plugin_p
 		.parse = parse,
 		.tick = tick,
 		.chunk_released = chunk_released,
+		.drain = drain,
 		.teardown = teardown,
 		.key_prefix = "",
 	};

@@ -510,6 +510,18 @@ static void wait_events(struct shard *sh, bool busy, int flush_ms)
 		dispatch(sh, evs, n);
 }
 
+/* Inputs with a drain op, mask of them (all: ~0): whether one has more. */
+bool shard_inputs_drain(struct shard *sh, uint64_t mask)
+{
+	bool more = false;
+	for (unsigned i = 0; i < sh->nin; i++) {
+		struct shard_in *si = &sh->ins[i];
+		if ((i >= 64 || (mask >> i & 1)) && si->in->ops->drain && si->ctx)
+			more |= si->in->ops->drain(si->in, sh, si->ctx);
+	}
+	return more;
+}
+
 static void drain(struct shard *sh)
 {
 	uint64_t deadline = dp_time_mono_ns() + (uint64_t)(sh->pl->svc.grace * 1e9);
@@ -519,6 +531,7 @@ static void drain(struct shard *sh)
 		shard_reclaim(sh);
 		shard_clocks(sh);
 		bool busy = shard_net_service_ready(sh, true);
+		busy |= shard_inputs_drain(sh, ~0ull);
 		shard_flush_due(sh, false);
 		if (!busy || sh->now_ns > deadline)
 			break;

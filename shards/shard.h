@@ -251,6 +251,9 @@ int shard_net_check_bind(const struct dp_input *in, struct dp_err *err);
 /* Reload: read the connections of the inputs in mask to the end of what
  * arrived (until ns deadline), then close them and the inputs' sockets. */
 void shard_net_retire(struct shard *sh, uint64_t mask, uint64_t deadline_ns);
+/* dp_input_ops.drain of the inputs in mask (bit i: input i): whether one
+ * has more to take (shard.c). */
+bool shard_inputs_drain(struct shard *sh, uint64_t mask);
 /* Reload: close si's connections and sockets (a rebind lets it go). */
 void shard_net_close_input(struct shard *sh, struct shard_in *si);
 void shard_net_event(struct shard *sh, void *tag, uint32_t events);

@@ -74,6 +74,7 @@ void shard_net_retire(struct shard *sh, uint64_t mask, uint64_t deadline_ns)
 		for (unsigned i = 0; i < sh->nin; i++)
 			if ((mask >> i & 1) && dp_net_is_dgram(sh->ins[i].in->net) && sh->ins[i].fd >= 0)
 				busy |= shard_net_udp_service(sh, &sh->ins[i], 1 << 20) == CONN_BUSY;
+		busy |= shard_inputs_drain(sh, mask);   /* a Go input's buffers */
 		if (!busy || dp_time_mono_ns() > deadline_ns)
 			break;
 		/* a pool ran dry: its chunks come back from the workers */

@@ -28,6 +28,7 @@ Skipped with the reason where go (Debian's golang-go) or cc is missing.
 """
 import atexit
 import os
+import re
 import shutil
 import subprocess
 import tempfile
@@ -216,7 +217,7 @@ def test_go_input(t):
     check_go_input_events(go_input_events(out), n, 'lbl-1', 'the Go input, Tag g.in')
     c = exit_log_counters(sl.stderr(), 'gotest_in.0')
     check_eq((c.get('records'), c.get('malformed')), (n, 2), 'its counters at exit')
-    calls, cleanups = map(int, read_text(exit_file).split())
+    calls, cleanups = map(int, read_text(exit_file).split()[:2])
     check_eq(cleanups, n // batch + 1,
              'FLBPluginExit ran, after FLBPluginInputCleanupCallback had each buffer taken once')
     check(calls > cleanups, 'empty answers (size 0) are not taken', '%d calls' % calls)
@@ -293,6 +294,31 @@ def test_go_input_reload(t):
     two = [e for e in ev if e[1]['label'] == 'two']
     check(two and all(e[1]['late'] == 'two' for e in two), 'the new instance reads its new keys')
     check(os.path.exists(exit_file), 'FLBPluginExit at the end')
+    check_eq(ns, list(range(int(read_text(exit_file).split()[2]))),
+             'every record the plugin handed over arrived, the replaced instance\'s last call\'s too')
+
+
+def test_go_input_stop_takes_all(t):
+    """A stop while the callback sleeps (300 ms per call, 10 records
+    each): the collector is told to stop, the call in progress returns its
+    buffer, and shard 0 takes it in before its last flush
+    (dp_input_ops.drain): every record the plugin handed over is delivered,
+    as Fluent Bit appends each buffer the callback answers."""
+    so = go_plugin('in_gotest')
+    exit_file = t.path('exit.txt')
+    text = conf(service(t),
+                ('INPUT', [('Name', 'gotest_in'), ('Tag', 'st'), ('Records', '0'), ('Batch', '10'),
+                           ('Label', 's'), ('Sleep_Ms', '300'), ('Collect_Interval', '0'),
+                           ('Exit_File', exit_file)]),
+                ('OUTPUT', [('Name', 'file'), ('Match', '*'), ('Path', t.dir), ('Format', 'msgpack')]))
+    sl = t.sluice(text, args=['-e', so])
+    out = t.path('st')
+    wait_for(lambda: len(go_input_events(out)) >= 20, 30, 'two calls\' records', proc=sl)
+    check_eq(sl.stop(), 0, 'sluice exits 0')
+    ns = [e[1]['n'] for e in go_input_events(out)]
+    handed = int(read_text(exit_file).split()[2])
+    check(handed > 20, 'the plugin was called again after the first records', str(handed))
+    check_eq(ns, list(range(handed)), 'every record handed over delivered, once, in order')
 
 
 def test_go_input_sleeps(t):
@@ -387,7 +413,10 @@ def test_errors(t):
         f.write('not an ELF file\n')
     start_error(t, ['-e', notso], base, [notso, 'cannot load it'], 'a file that is no shared object')
     abi = c_plugin('bad_abi', 'BAD_ABI')
-    start_error(t, ['-e', abi], base, [abi, 'ABI 1001', 'this sluice has ABI 1', 'rebuild'],
+    here = int(re.search(r'#define SLUICE_PLUGIN_ABI (\d+)',
+                         read_text(os.path.join(HERE, '..', '..', 'dataplane', 'sluice_plugin.h'))).group(1))
+    start_error(t, ['-e', abi], base, [abi, 'ABI %d' % (here + 1000), 'this sluice has ABI %d' % here,
+                                       'rebuild'],
                 'a C plugin of another ABI: both numbers and what to do')
     fail = c_plugin('fail_load', 'FAIL_LOAD')
     start_error(t, ['-e', fail], base, [fail, 'load failed', 'the test asked it to fail'],
@@ -407,5 +436,5 @@ def test_errors(t):
 
 if __name__ == '__main__':
     main([test_go_output, test_go_error, test_go_input, test_go_input_backpressure, test_go_input_reload,
-          test_go_input_sleeps,
+          test_go_input_stop_takes_all, test_go_input_sleeps,
           test_go_yaml, test_c_plugin, test_errors])

@@ -16,7 +16,8 @@
 //   Malformed   "yes": the first callback answers a buffer that holds no
 //               event (a string, then bytes msgpack never uses)
 //   Sleep_Ms    sleep this long in each callback (in_gdummy sleeps 1 s)
-//   Exit_File   at FLBPluginExit, write "calls cleanups" there
+//   Exit_File   at FLBPluginExit, write "calls cleanups records" there
+//               (records: how many it handed over in all)
 //
 // Record i: {"n": i, "msg": "m%06d", "label": ..., "late": ...} at
 // EventTime 1700000000+i seconds, (i mod 1000000)*1000+7 nanoseconds.
@@ -182,8 +183,8 @@ func FLBPluginInputCleanupCallback(data unsafe.Pointer) int {
 //export FLBPluginExit
 func FLBPluginExit() int {
 	if exitFile != "" {
-		os.WriteFile(exitFile, []byte(fmt.Sprintf("%d %d\n", atomic.LoadInt64(&calls),
-			atomic.LoadInt64(&cleanups))), 0o644)
+		os.WriteFile(exitFile, []byte(fmt.Sprintf("%d %d %d\n", atomic.LoadInt64(&calls),
+			atomic.LoadInt64(&cleanups), next)), 0o644)
 	}
 	return flbOK
 }
