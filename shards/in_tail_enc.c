@@ -239,8 +239,13 @@ size_t in_tail_enc_decode(struct tail_shard *x, struct tail_file *f, size_t n, c
 	while (inleft) {
 		if (iconv(cd, &in, &inleft, &o, &oleft) != (size_t)-1)
 			break;
-		if (errno != EILSEQ || oleft < 3)
-			break;   /* EINVAL: a character cut by the block's end, read again */
+		/* EINVAL: a character cut by the block's end, read again with
+		 * the rest of its line; but in a legacy encoding an LF after
+		 * it (never inside a character) says it is invalid, not cut.
+		 * (In UTF-16 a whole LF unit after it would be EILSEQ.) */
+		bool cut = errno == EINVAL && (e->unit == 2 || !memchr(in, '\n', inleft));
+		if ((errno != EILSEQ && errno != EINVAL) || cut || oleft < 3)
+			break;
 		if (inleft < e->unit)
 			break;
 		/* One code unit (UTF-16) or byte that no character starts

@@ -116,13 +116,21 @@ def test_generic_sjis_gbk_and_invalid(t):
     gb_lines = ['中文日志 %d' % i for i in range(500)]
     write(sj, ''.join(x + '\n' for x in sj_lines).encode('shift_jis') + b'bad \x81\nafter\n')
     write(gb, ''.join(x + '\n' for x in gb_lines).encode('gbk'))
+    # GB18030: the file's last line ends in the start of a 4-byte character
+    # cut by its LF (invalid, not a character waiting for its bytes).
+    g18 = t.path('g18.log')
+    write(g18, '中文 😀\n'.encode('gb18030') + b'end \x81\x30\n')
     sl = t.sluice(conf(service(t),
                        tail_in(sj, Tag='sj', **{'generic.encoding': 'ShiftJIS'}),
                        tail_in(gb, Tag='gb', **{'generic.encoding': 'GBK'}),
+                       tail_in(g18, Tag='g18', **{'generic.encoding': 'GB18030'}),
                        file_out(t, name='sj.txt', fmt='json_lines', match='sj'),
-                       file_out(t, name='gb.txt', fmt='json_lines', match='gb')))
-    wait_for(lambda: len(records(t, 'sj.txt')) >= 502 and len(records(t, 'gb.txt')) >= 500, 15,
-             'both files read')
+                       file_out(t, name='gb.txt', fmt='json_lines', match='gb'),
+                       file_out(t, name='g18.txt', fmt='json_lines', match='g18')))
+    wait_for(lambda: len(records(t, 'sj.txt')) >= 502 and len(records(t, 'gb.txt')) >= 500 and
+             len(records(t, 'g18.txt')) >= 2, 15, 'the three files read')
+    check_eq([r['log'] for r in records(t, 'g18.txt')], ['中文 😀', 'end \ufffd0'],
+             'GB18030 -> UTF-8; a character cut by an LF is invalid, the line not held back')
     sl.wait_stats(lambda st: st['inputs']['tail.0']['malformed'] >= 1, 10, 'the bad byte counted')
     check_eq(sl.stop(), 0, 'sluice exits 0')
     check_eq([r['log'] for r in records(t, 'sj.txt')], sj_lines + ['bad \ufffd', 'after'],
