@@ -20,6 +20,8 @@ BOM).
 - ShiftJIS and GBK samples -> UTF-8; an invalid byte becomes U+FFFD and is
   counted as malformed, its neighbours intact;
 - bad values and both keys at once refuse to start, naming the key;
+- UTF-16 with a DB: the offset is the file's byte offset, a restart reads
+  only what was appended; multiline.parser joins the converted lines;
 - ignore_active_older_files: a followed file that went quiet for
   Ignore_Older is let go (a line written to it and its mtime set back is not
   read), and read on from where it was let go once written again; without
@@ -210,7 +212,39 @@ def test_ignore_active_older_files_off(t):
     check_eq([r['log'] for r in records(t)], ['first', 'second'], 'the file still followed')
 
 
+def test_utf16_db_restart_and_multiline(t):
+    """The DB keeps byte offsets in the UTF-16 file: a restart reads only
+    what was appended meanwhile. multiline.parser joins converted lines."""
+    import sqlite3
+    log, db = t.path('m.log'), t.path('tail.db')
+    first = ['Traceback (most recent call last):', '  File "a.py", line 1, in <module>',
+             'ValueError: bad', 'plain line ünï']
+    raw = b'\xff\xfe' + ''.join(x + '\n' for x in first).encode('utf-16-le')
+    write(log, raw, 'wb')
+    inp = tail_in(log, DB=db, **{'unicode.encoding': 'UTF-16LE', 'multiline.parser': 'python'})
+    sl = t.sluice(conf(service(t), inp, file_out(t, fmt='json_lines')))
+    wait_for(lambda: len(records(t)) >= 2, 15, 'the traceback and the plain line')
+
+    def db_off():
+        with sqlite3.connect(db) as c:
+            rows = c.execute('SELECT offset FROM in_tail_files').fetchall()
+        return rows[0][0] if rows else None
+    wait_for(lambda: db_off() == len(raw), 10, 'the DB offset at the file\'s byte size')
+    check_eq(sl.stop(), 0, 'sluice exits 0')
+    more = ''.join(x + '\n' for x in ['after restart 日本', 'second ü']).encode('utf-16-le')
+    write(log, more)
+    sl = t.sluice(conf(service(t), inp, file_out(t, name='again.txt', fmt='json_lines')),
+                  name='again')
+    wait_for(lambda: len(records(t, 'again.txt')) >= 2, 15, 'the appended lines')
+    check_eq(sl.stop(), 0, 'sluice exits 0')
+    check_eq([r['log'] for r in records(t)], ['\n'.join(first[:3]) + '\n', first[3] + '\n'],
+             'multiline.parser python over the converted lines (Fluent Bit\'s "\\n" ends)')
+    check_eq([r['log'] for r in records(t, 'again.txt')], ['after restart 日本\n', 'second ü\n'],
+             'after a restart only the appended lines, from the DB\'s byte offset')
+
+
 if __name__ == '__main__':
     main([test_utf16le_bom_big_and_split, test_auto_per_file, test_generic_sjis_gbk_and_invalid,
           test_bad_values_refused, test_ignore_active_older_files_on,
-          test_ignore_active_resumes_where_let_go, test_ignore_active_older_files_off])
+          test_ignore_active_resumes_where_let_go, test_ignore_active_older_files_off,
+          test_utf16_db_restart_and_multiline])
