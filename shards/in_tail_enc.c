@@ -198,6 +198,8 @@ int in_tail_enc_begin(struct tail_shard *x, struct tail_file *f)
 {
 	unsigned char b[4];
 	unsigned bom = 0;
+	if (f->enc == TAIL_ENC_GENERIC)
+		return 0;   /* no BOM there */
 	if (f->enc == TAIL_ENC_AUTO || f->off == 0) {
 		ssize_t n = pread(f->fd, b, sizeof(b), 0);
 		if (f->enc == TAIL_ENC_AUTO) {
