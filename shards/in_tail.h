@@ -1,7 +1,8 @@
 /*
- * in_tail.h — what the three parts of the tail input share: the options
- * and the plugin (in_tail.c), the files a shard follows (in_tail_files.c:
- * discovery, reading, rotation) and the offsets database (in_tail_db.c).
+ * in_tail.h — what the parts of the tail input share: the options and
+ * the plugin (in_tail.c), the files a shard follows (in_tail_files.c:
+ * discovery, reading, rotation; in_tail_age.c: ignore_active_older_files),
+ * the encodings (in_tail_enc.c) and the offsets database (in_tail_db.c).
  *
  * Threads: struct tail_cfg is written by the control thread in setup and
  * read-only afterwards (its DB handle locks itself); a struct tail_shard

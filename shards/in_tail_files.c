@@ -10,7 +10,8 @@
  * is the same inode, already followed).
  *
  * Reading: pread(2) of up to read_size + Buffer_Max_Size bytes into the
- * shard's buffer at the file's offset, cut into lines there (psr_lines.h),
+ * shard's buffer at the file's offset (converted to UTF-8 first with an
+ * encoding key: in_tail_enc.c), cut into lines there (psr_lines.h),
  * one record per line. The unterminated tail is read again next time,
  * from its first byte, so nothing is carried between reads and a file
  * needs no buffer of its own. Files with bytes to read wait on a ready
