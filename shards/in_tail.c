@@ -75,6 +75,11 @@ static const struct dp_opt tail_opts[] = {
 	{ "Ignore_Older", DP_OPT_SECONDS, NULL, C(ignore_older), NULL, 0, 0, 0,
 	  "Do not follow files last modified longer ago than this: seconds, or with a unit "
 	  "s, m, h, d (10m, 2h, 1d). Unset: follow all." },
+	{ "ignore_active_older_files", DP_OPT_BOOL, "false", C(ignore_active_older_files), NULL, 0, 0,
+	  0, "With Ignore_Older: also let go of files already followed once they were read to "
+	  "their end and not modified for Ignore_Older (checked every second); their DB offset "
+	  "stays, and a file written again is found by the next scan and read from where it was "
+	  "let go." },
 	{ "Skip_Long_Lines", DP_OPT_BOOL, "off", C(skip_long_lines), NULL, 0, 0, 0,
 	  "Skip (and count) lines longer than Buffer_Max_Size; off: such a line stops the file, as "
 	  "in Fluent Bit." },
@@ -105,6 +110,14 @@ static const struct dp_opt tail_opts[] = {
 	  "Parser is then not applied. docker, cri (or both: docker, cri) read container runtimes' "
 	  "log files: each line is parsed, and the pieces of a long line are joined per stream; "
 	  "they cannot be combined with the others here." },
+	{ "unicode.encoding", DP_OPT_STR, NULL, C(unicode_encoding), NULL, 0, 0, 0,
+	  "Files are UTF-16: UTF-16LE, UTF-16BE (a byte order mark at the start is skipped) or "
+	  "auto (per file, from its BOM or first bytes; UTF-8 files pass unchanged). Records are "
+	  "UTF-8; an invalid sequence becomes U+FFFD and is counted as malformed." },
+	{ "generic.encoding", DP_OPT_STR, NULL, C(generic_encoding), NULL, 0, 0, 0,
+	  "Files are in this legacy encoding, converted to UTF-8: ShiftJIS, UHC, GBK, GB18030, "
+	  "Big5, Win866, Win874, Win1250 to Win1258 (or SJIS, CP932, CP949, CP936, CP950, "
+	  "CP866...). An invalid sequence becomes U+FFFD and is counted as malformed." },
 	{ NULL },
 };
 
@@ -190,6 +203,10 @@ static int setup(struct dp_input *in, struct dp_err *err)
 	if (!cfg->npats)
 		return dp_err_set(err, -EINVAL, "'Path' names no file pattern");
 	cfg->ignore_older_s = (uint64_t)cfg->ignore_older;
+	if (cfg->ignore_active_older_files && !cfg->ignore_older_s)
+		dp_plg_warn(in, "'ignore_active_older_files' has no effect without 'Ignore_Older'");
+	if (in_tail_enc_setup(cfg, err))
+		return err->code;
 	err->key = "fstat_interval_nsec";
 	if (parse_ns(cfg->fstat_interval, &cfg->stat_ns))
 		return dp_err_set(err, -EINVAL, "invalid value '%s' for 'fstat_interval_nsec': expected "

@@ -1,7 +1,8 @@
 /*
- * in_tail.h — what the three parts of the tail input share: the options
- * and the plugin (in_tail.c), the files a shard follows (in_tail_files.c:
- * discovery, reading, rotation) and the offsets database (in_tail_db.c).
+ * in_tail.h — what the parts of the tail input share: the options and
+ * the plugin (in_tail.c), the files a shard follows (in_tail_files.c:
+ * discovery, reading, rotation; in_tail_age.c: ignore_active_older_files),
+ * the encodings (in_tail_enc.c) and the offsets database (in_tail_db.c).
  *
  * Threads: struct tail_cfg is written by the control thread in setup and
  * read-only afterwards (its DB handle locks itself); a struct tail_shard
@@ -50,6 +51,9 @@ struct tail_cfg {
 	char *fstat_interval;
 	char *multiline_parser;
 	char *tag_regex;
+	bool ignore_active_older_files;
+	char *unicode_encoding;
+	char *generic_encoding;
 	/* filled by setup */
 	char **pats;             /* Path, split at commas */
 	unsigned npats;
@@ -68,7 +72,18 @@ struct tail_cfg {
 	size_t ml_key_len;
 	unsigned nml;
 	bool ml_container;                 /* they are docker / cri: in_tail_mlc.c */
+	uint8_t enc;                       /* TAIL_ENC_*: the encodings' keys (in_tail_enc.c) */
+	const char *enc_iconv;             /* generic.encoding: iconv's name for it */
 };
+
+/* A file's encoding (cfg->enc: what the keys ask; tail_file.enc: what
+ * the file is, once auto decided). */
+#define TAIL_ENC_NONE    0   /* bytes taken as they are: the plain path */
+#define TAIL_ENC_U16LE   1
+#define TAIL_ENC_U16BE   2
+#define TAIL_ENC_GENERIC 3   /* generic.encoding, through iconv */
+#define TAIL_ENC_AUTO    4   /* unicode.encoding auto, not decided yet */
+#define TAIL_ENC_UTF8    5   /* auto found UTF-8: the plain path, its BOM skipped */
 
 #define TAIL_JOURNAL_MODES "wal|delete|truncate|persist|memory|off"
 
@@ -93,6 +108,7 @@ struct tail_file {
 	uint64_t rotated_ns;     /* when its rotation was seen (Rotate_Wait) */
 	unsigned marks;          /* marks (in_tail.c) that still refer to it */
 	uint64_t nlong_seen;     /* lr.nlong already counted */
+	uint8_t enc;             /* TAIL_ENC_*, NONE unless an encoding key is set */
 	struct tail_ml *ml;      /* multiline.parser stream, or NULL */
 	char *tag;               /* Tag with '*': its own (in_tail_tag), else NULL */
 	size_t tag_len;
@@ -148,6 +164,11 @@ struct tail_shard {
 	struct tail_mark *marks;           /* ring, [mhead, mtail) */
 	size_t mcap, mhead, mtail;
 	uint64_t long_logged;
+	struct tail_enc *enc;              /* encoding keys set: in_tail_enc.c's state */
+	struct { dev_t dev; ino_t ino; uint64_t off; } aged[64]; /* ignore_active_older_files:
+	                                      files let go, where to resume if written again */
+	unsigned naged;
+	uint64_t next_age_ns;
 };
 
 /* in_tail_files.c */
@@ -155,6 +176,12 @@ int in_tail_files_start(struct tail_shard *x);
 void in_tail_files_stop(struct tail_shard *x);
 /* Timers, inotify events, rotation and reading, within a budget. */
 void in_tail_files_run(struct tail_shard *x, uint64_t now_ns);
+/* Stop following f (closed; freed once no mark refers to it). */
+void in_tail_file_close(struct tail_shard *x, struct tail_file *f);
+/* in_tail_age.c: ignore_active_older_files. Let go of quiet files (every
+ * second); where a file let go resumes (false: it was not). */
+void in_tail_age_check(struct tail_shard *x);
+bool in_tail_aged_take(struct tail_shard *x, dev_t dev, ino_t ino, uint64_t *off);
 /* Free a closed file once no mark refers to it. */
 void in_tail_file_release(struct tail_shard *x, struct tail_file *f);
 /* Note that f's lines up to off went into the open chunk (in_tail.c). */
@@ -167,6 +194,22 @@ int in_tail_emit(struct tail_shard *x, const char *p, size_t len);
 size_t in_tail_tag(const struct dp_input *in, const struct tail_cfg *cfg, const char *path, char *out);
 int in_tail_tag_setup(struct dp_input *in, struct tail_cfg *cfg, struct dp_err *err);
 void in_tail_tag_teardown(struct tail_cfg *cfg);
+
+/* in_tail_enc.c: unicode.encoding, generic.encoding (see there). */
+struct tail_enc;
+int in_tail_enc_setup(struct tail_cfg *cfg, struct dp_err *err);
+int in_tail_enc_shard_init(struct tail_shard *x);   /* after x->buf_cap is set */
+void in_tail_enc_shard_fini(struct tail_shard *x);
+/* Before a read of f: decide auto, skip a BOM at offset 0. 1: nothing to
+ * read yet (auto, fewer than 2 bytes). */
+int in_tail_enc_begin(struct tail_shard *x, struct tail_file *f);
+/* The n raw bytes in x->buf as UTF-8 in *out: their length. */
+size_t in_tail_enc_decode(struct tail_shard *x, struct tail_file *f, size_t n, const char **out);
+/* A position of the UTF-8 block at a line's start or end (or its end):
+ * the raw one in x->buf. Called with positions that do not go back. */
+size_t in_tail_enc_raw(struct tail_shard *x, size_t dpos);
+/* The block was consumed up to dpos: count its invalid sequences there. */
+void in_tail_enc_done(struct tail_shard *x, struct tail_file *f, size_t dpos);
 
 /* in_tail_ml.c: multiline.parser (see there). */
 struct tail_ml;

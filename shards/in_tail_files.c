@@ -10,7 +10,8 @@
  * is the same inode, already followed).
  *
  * Reading: pread(2) of up to read_size + Buffer_Max_Size bytes into the
- * shard's buffer at the file's offset, cut into lines there (psr_lines.h),
+ * shard's buffer at the file's offset (converted to UTF-8 first with an
+ * encoding key: in_tail_enc.c), cut into lines there (psr_lines.h),
  * one record per line. The unterminated tail is read again next time,
  * from its first byte, so nothing is carried between reads and a file
  * needs no buffer of its own. Files with bytes to read wait on a ready
@@ -190,7 +191,11 @@ static void file_open(struct tail_shard *x, const char *path, const struct stat 
 			f->db_id = in_tail_db_insert(cfg->dbh, path, (uint64_t)f->ino, off);
 		}
 	}
+	uint64_t aged_off;
+	if (x->naged && in_tail_aged_take(x, f->dev, f->ino, &aged_off))
+		off = aged_off <= size ? aged_off : 0;   /* let go, written again: resume */
 	f->off = f->acked = off;
+	f->enc = cfg->enc;
 	psr_lines_init(&f->lr, (uint32_t)cfg->buffer_max_size,
 		       (cfg->skip_long_lines ? PSR_LINES_SKIP_LONG : 0) |
 		       (cfg->skip_empty_lines ? PSR_LINES_SKIP_EMPTY : 0));
@@ -310,7 +315,7 @@ static void check_name(struct tail_shard *x, struct tail_file *f, uint64_t now_n
 	x->next_scan_ns = now_ns;
 }
 
-static void file_close(struct tail_shard *x, struct tail_file *f)
+void in_tail_file_close(struct tail_shard *x, struct tail_file *f)
 {
 	for (struct tail_file **pp = &x->files; *pp; pp = &(*pp)->next)
 		if (*pp == f) {
@@ -346,6 +351,74 @@ void in_tail_file_release(struct tail_shard *x, struct tail_file *f)
 	free(f);
 }
 
+/*
+ * The lines of one block b[0..blen) of f, read at f->off (n raw bytes).
+ * enc: b is x->buf converted (in_tail_enc.c), whose positions RAW() turns
+ * into x->buf's; a constant at both calls, so that the compiler makes two
+ * loops and the plain one has no encoding branch at all.
+ */
+#define RAW(pos) (enc ? (uint64_t)in_tail_enc_raw(x, (size_t)(pos)) : (uint64_t)(pos))
+static inline __attribute__((always_inline)) int
+read_lines(struct tail_shard *x, struct tail_file *f, const char *b, size_t blen, size_t n,
+	   const bool enc)
+{
+	size_t pos = 0;
+	struct psr_line ln;
+	int rc;
+	while ((rc = psr_lines_next(&f->lr, b, blen, &pos, &ln)) == 1) {
+		if (f->ml) {
+			uint64_t loff = f->off + RAW(ln.p - b);
+			int r = in_tail_ml_line(x, f, ln.p, ln.len, loff, f->off + RAW(pos));
+			if (r == 0)
+				continue;
+			uint64_t stop = r < 0 ? loff : f->off + RAW(pos);
+			if (enc)
+				in_tail_enc_done(x, f, r < 0 ? (size_t)(ln.p - b) : pos);
+			DP_CNT_ADD(x->sh->ins[x->in->id].cnt.bytes, stop - f->off);
+			f->off = stop;
+			return -EAGAIN;
+		}
+		x->cur = f;
+		x->cur_off = f->off + RAW(ln.p - b);
+		if (in_tail_emit(x, ln.p, ln.len) == -EAGAIN) {
+			if (enc)
+				in_tail_enc_done(x, f, (size_t)(ln.p - b));
+			DP_CNT_ADD(x->sh->ins[x->in->id].cnt.bytes, x->cur_off - f->off);
+			f->off = x->cur_off;
+			x->cur = NULL;
+			return -EAGAIN;
+		}
+		in_tail_mark(x, f, f->off + RAW(pos));
+	}
+	x->cur = NULL;
+	if (enc)
+		in_tail_enc_done(x, f, pos);
+	size_t rpos = (size_t)RAW(pos);
+	/* Consumed bytes are not read again (a partial line's are). */
+	if (x->cfg->file_cache_advise && rpos)
+		posix_fadvise(f->fd, (off_t)f->off, (off_t)rpos, POSIX_FADV_DONTNEED);
+	f->off += rpos;
+	struct shard_in_counters *cnt = &x->sh->ins[x->in->id].cnt;
+	DP_CNT_ADD(cnt->bytes, rpos);
+	if (f->lr.nlong != f->nlong_seen) {
+		/* Skip_Long_Lines: counted as oversize, as frames over a limit are. */
+		DP_CNT_ADD(cnt->oversize, f->lr.nlong - f->nlong_seen);
+		f->nlong_seen = f->lr.nlong;
+	}
+	if (rc == -EMSGSIZE) {
+		dp_plg_error(x->in, "%s: a line at offset %llu is longer than Buffer_Max_Size (%lld bytes): "
+			 "the file is no longer followed (Skip_Long_Lines On skips such lines)",
+			     f->name, (unsigned long long)f->off,
+			 (long long)x->cfg->buffer_max_size);
+		f->stopped = true;
+		return 0;
+	}
+	/* A short read reached the end (as far as it was written). */
+	f->at_eof = n < x->buf_cap;
+	return 0;
+}
+#undef RAW
+
 /* Read one block of f and hand on its lines. -EAGAIN: out of memory. */
 static int file_read(struct tail_shard *x, struct tail_file *f, size_t *budget)
 {
@@ -362,59 +435,21 @@ static int file_read(struct tail_shard *x, struct tail_file *f, size_t *budget)
 	if (st.st_nlink == 0)
 		f->deleted = true;
 	f->at_eof = false;
+	if (f->enc && in_tail_enc_begin(x, f)) {
+		f->at_eof = true;   /* auto: too short yet to tell its encoding */
+		return 0;
+	}
 	ssize_t n = pread(f->fd, x->buf, x->buf_cap, (off_t)f->off);
 	if (n <= 0) {
 		f->at_eof = true;
 		return 0;
 	}
 	*budget = (size_t)n < *budget ? *budget - (size_t)n : 0;
-	size_t pos = 0;
-	struct psr_line ln;
-	int rc;
-	while ((rc = psr_lines_next(&f->lr, x->buf, (size_t)n, &pos, &ln)) == 1) {
-		if (f->ml) {
-			uint64_t loff = f->off + (uint64_t)(ln.p - x->buf);
-			int r = in_tail_ml_line(x, f, ln.p, ln.len, loff, f->off + pos);
-			if (r == 0)
-				continue;
-			uint64_t stop = r < 0 ? loff : f->off + pos;
-			DP_CNT_ADD(x->sh->ins[x->in->id].cnt.bytes, stop - f->off);
-			f->off = stop;
-			return -EAGAIN;
-		}
-		x->cur = f;
-		x->cur_off = f->off + (uint64_t)(ln.p - x->buf);
-		if (in_tail_emit(x, ln.p, ln.len) == -EAGAIN) {
-			DP_CNT_ADD(x->sh->ins[x->in->id].cnt.bytes, x->cur_off - f->off);
-			f->off = x->cur_off;
-			x->cur = NULL;
-			return -EAGAIN;
-		}
-		in_tail_mark(x, f, f->off + pos);
-	}
-	x->cur = NULL;
-	/* Consumed bytes are not read again (a partial line's are). */
-	if (x->cfg->file_cache_advise && pos)
-		posix_fadvise(f->fd, (off_t)f->off, (off_t)pos, POSIX_FADV_DONTNEED);
-	f->off += pos;
-	struct shard_in_counters *cnt = &x->sh->ins[x->in->id].cnt;
-	DP_CNT_ADD(cnt->bytes, pos);
-	if (f->lr.nlong != f->nlong_seen) {
-		/* Skip_Long_Lines: counted as oversize, as frames over a limit are. */
-		DP_CNT_ADD(cnt->oversize, f->lr.nlong - f->nlong_seen);
-		f->nlong_seen = f->lr.nlong;
-	}
-	if (rc == -EMSGSIZE) {
-		dp_plg_error(x->in, "%s: a line at offset %llu is longer than Buffer_Max_Size (%lld bytes): "
-			 "the file is no longer followed (Skip_Long_Lines On skips such lines)",
-			     f->name, (unsigned long long)f->off,
-			 (long long)x->cfg->buffer_max_size);
-		f->stopped = true;
-		return 0;
-	}
-	/* A short read reached the end (as far as it was written). */
-	f->at_eof = (size_t)n < x->buf_cap;
-	return 0;
+	if (f->enc == TAIL_ENC_NONE || f->enc == TAIL_ENC_UTF8)
+		return read_lines(x, f, x->buf, (size_t)n, (size_t)n, false);
+	const char *dec;
+	size_t dlen = in_tail_enc_decode(x, f, (size_t)n, &dec);
+	return read_lines(x, f, dec, dlen, (size_t)n, true);
 }
 
 static void drain_inotify(struct tail_shard *x, uint64_t now_ns)
@@ -460,9 +495,11 @@ static void drain_inotify(struct tail_shard *x, uint64_t now_ns)
 int in_tail_files_start(struct tail_shard *x)
 {
 	const struct tail_cfg *cfg = x->cfg;
-	x->buf_cap = cfg->read_size + (size_t)cfg->buffer_max_size + 2;
+	/* UTF-16: a line of Buffer_Max_Size characters takes twice the bytes. */
+	bool u16 = cfg->enc && cfg->enc != TAIL_ENC_GENERIC;
+	x->buf_cap = cfg->read_size + (size_t)cfg->buffer_max_size * (u16 ? 2 : 1) + (u16 ? 4 : 2);
 	x->buf = malloc(x->buf_cap);
-	if (!x->buf)
+	if (!x->buf || in_tail_enc_shard_init(x))
 		return -ENOMEM;
 	x->ino_fd = -1;
 	if (cfg->inotify_watcher) {
@@ -493,13 +530,14 @@ int in_tail_files_start(struct tail_shard *x)
 void in_tail_files_stop(struct tail_shard *x)
 {
 	while (x->files)
-		file_close(x, x->files);
+		in_tail_file_close(x, x->files);
 	if (x->ino_fd >= 0)
 		close(x->ino_fd);
 	x->ino_fd = -1;
 	free(x->by_wd);
 	free(x->dir_wd);
 	free(x->buf);
+	in_tail_enc_shard_fini(x);
 	for (unsigned i = 0; i < x->nsucc; i++)
 		free(x->succ[i].name);
 	x->nsucc = 0;
@@ -554,7 +592,7 @@ void in_tail_files_run(struct tail_shard *x, uint64_t now_ns)
 		if (f->stopped) {
 			/* Not read further; let go once its name moved on. */
 			if (f->rotated || f->deleted)
-				file_close(x, f);
+				in_tail_file_close(x, f);
 			continue;
 		}
 		if (file_read(x, f, &budget) == -EAGAIN) {
@@ -575,8 +613,14 @@ void in_tail_files_run(struct tail_shard *x, uint64_t now_ns)
 		if (f->deleted || waited) {
 			dp_plg_debug(x->in, "%s: %s, closed", f->name,
 				 f->deleted ? "deleted" : "rotated and Rotate_Wait over");
-			file_close(x, f);
+			in_tail_file_close(x, f);
 		}
+	}
+	/* After reading: files read to their end are off the queue now (a
+	 * scan queues every file). */
+	if (cfg->ignore_active_older_files && cfg->ignore_older_s && now_ns >= x->next_age_ns) {
+		in_tail_age_check(x);
+		x->next_age_ns = now_ns + 1000000000ull;
 	}
 	x->want_now = x->qhead != NULL;
 	if (cfg->exit_on_eof && !x->eof_said && x->first_scan_done && !x->qhead)

@@ -221,12 +221,13 @@ int in_tail_ml_line(struct tail_shard *x, struct tail_file *f, const char *p, si
 	}
 	/* Alone; after the group its push flushed, which must go first.
 	 * Fluent Bit flushes it through a group too, so with its "\n" when
-	 * groups get one (psr_ml.h, "Raw text"). The line is in x->buf and
-	 * ended by LF or CR LF (psr_lines.h): the LF follows it, or the CR is
-	 * overwritten with one: no copy. x->buf is refilled from the file for
-	 * every read, and a line not emitted here is read again. */
+	 * groups get one (psr_ml.h, "Raw text"). The line is in the read
+	 * buffer (x->buf, or its UTF-8 copy with an encoding key) and ended by
+	 * LF or CR LF (psr_lines.h): the LF follows it, or the CR is
+	 * overwritten with one: no copy. The buffer is refilled from the file
+	 * for every read, and a line not emitted here is read again. */
 	if (psr_ml_stream_pass_nl(m->st)) {
-		char *w = x->buf + (p - x->buf);
+		char *w = (char *)p;
 		w[len++] = '\n';
 	}
 	if (m->eagain || emit(x, f, p, len, off, false, 0, 0))
