@@ -73,7 +73,7 @@ static enum out_http_rec_result headers(const uint8_t *p, size_t n, const char *
 		size_t vsz = ksz ? dp_mp_object_size(q + ksz, (size_t)(end - q - ksz)) : 0;
 		if (!vsz)
 			return OUT_HTTP_REC_NO_HEADERS;   /* malformed: cannot happen in an indexed chunk */
-		size_t kh, kl, vh, vl;
+		size_t kh = 0, kl = 0, vh = 0, vl = 0;
 		bool kbin, vbin;
 		bool strs = dp_mp_strbin(q, ksz, &kbin, &kh, &kl) && !kbin &&
 			    dp_mp_strbin(q + ksz, vsz, &vbin, &vh, &vl) && !vbin;
