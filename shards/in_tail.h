@@ -178,6 +178,10 @@ void in_tail_files_stop(struct tail_shard *x);
 void in_tail_files_run(struct tail_shard *x, uint64_t now_ns);
 /* Stop following f (closed; freed once no mark refers to it). */
 void in_tail_file_close(struct tail_shard *x, struct tail_file *f);
+/* in_tail_read.c: read one block of f and hand on its lines (budget:
+ * bytes this tick may still read, lowered). 0, or -EAGAIN: out of memory,
+ * f->off at the line that did not fit. */
+int in_tail_file_read(struct tail_shard *x, struct tail_file *f, size_t *budget);
 /* in_tail_age.c: ignore_active_older_files. Let go of quiet files (every
  * second); where a file let go resumes (false: it was not). */
 void in_tail_age_check(struct tail_shard *x);
