@@ -44,6 +44,9 @@
  * "stream": ...}, cri's "_p") is joined by its fields, where Fluent Bit
  * passes it on unchanged.
  *
+ * `mode partial_message` (Docker's fluentd log driver's pieces of a long
+ * line) is flt_multiline_partial.c; `buffer off` is taken as on.
+ *
  * Bounds, per shard: FLT_ML_STREAMS streams (the least recently used one
  * is flushed and reused for a new (input, tag, group)), each holding at most
  * PSR_ML_GROUP_MAX bytes of text and, of the first record's other fields,
@@ -61,7 +64,7 @@
 #include <strings.h>
 #include "dp_filter.h"
 #include "dp_pipeline.h"
-#include "flt_multiline.h"
+#include "flt_multiline_int.h"
 #include "psr_ml.h"
 #include "psr_parser.h"
 
@@ -77,17 +80,19 @@ struct flt_ml_cfg {
 
 #define C(f) offsetof(struct flt_ml_cfg, f)
 static const struct dp_opt flt_ml_opts[] = {
-	{ "multiline.parser", DP_OPT_STR, NULL, C(parser), NULL, 0, 0, DP_OPT_REQUIRED,
+	{ "multiline.parser", DP_OPT_STR, NULL, C(parser), NULL, 0, 0, 0,
 	  "multiline parsers to try, comma-separated, in order (built-ins java, python, go, ruby, nodejs, docker, cri "
-	  "or a [MULTILINE_PARSER] name); may be repeated" },
+	  "or a [MULTILINE_PARSER] name); may be repeated; required in mode parser" },
 	{ "multiline.key_content", DP_OPT_STR, NULL, C(key_content), NULL, 0, 0, 0,
 	  "key whose string value is matched and joined; unset: the first parser's key_content, else "
 	  "'log'" },
 	{ "mode", DP_OPT_ENUM, "parser", C(mode), "parser|partial_message", 0, 0, 0,
-	  "parser: join lines with multiline parsers (partial_message is not supported)" },
+	  "parser: join lines with multiline parsers; partial_message: join the pieces Docker's "
+	  "fluentd log driver cut (partial_message, partial_id, partial_last; needs "
+	  "multiline.key_content)" },
 	{ "buffer", DP_OPT_BOOL, "on", C(buffer), NULL, 0, 0, 0,
-	  "buffer lines across chunks and emit joined records through the emitter (off is not "
-	  "supported)" },
+	  "buffer lines across chunks and emit joined records through the emitter; sluice always "
+	  "does (off is accepted and buffers too: a message is never cut at a chunk's end)" },
 	{ "flush_ms", DP_OPT_INT, "2000", C(flush_ms), NULL, 1, 3600000, 0,
 	  "milliseconds without a continuation line after which a pending message is emitted" },
 	{ "emitter_name", DP_OPT_STR, NULL, C(emitter_name), NULL, 0, 0, 0,
@@ -98,72 +103,6 @@ static const struct dp_opt flt_ml_opts[] = {
 	{ NULL },
 };
 #undef C
-
-/* What setup compiled: shared, read-only, by every shard. */
-struct flt_ml {
-	const struct psr_ml_parser *p[PSR_ML_MAX_PARSERS];
-	unsigned np;
-	char *key;
-	size_t klen;
-	const char *pkey;      /* the first parser's key_pattern, or NULL */
-	size_t pklen;
-	const char *gkey;      /* the first parser's key_group, or NULL */
-	size_t gklen;
-	uint64_t flush_ns;
-	/* some parser has `parser`: one stream per parser, each parser's own
-	 * line parser (or NULL: the record as it is), key_pattern, key_group */
-	bool line;
-	const struct psr_parser *lp[PSR_ML_MAX_PARSERS];
-	bool as_is[PSR_ML_MAX_PARSERS]; /* docker, cri: a record their parser does not
-	                                   take is taken as already parsed */
-	const char *pk[PSR_ML_MAX_PARSERS], *gk[PSR_ML_MAX_PARSERS];
-	size_t pkl[PSR_ML_MAX_PARSERS], gkl[PSR_ML_MAX_PARSERS];
-};
-
-/* What a parser takes of a record: its content, pattern and group, in
- * the record itself or in the record its line parser made. */
-struct ml_piece {
-	struct dp_chunk *c;    /* the record the joined one is made from */
-	int content;           /* its key_content field */
-	const char *text, *pat, *grp;
-	size_t tlen, plen, glen;
-	uint32_t sec, nsec;
-};
-
-/* Line mode's scratch, per shard: the record a line parser makes. */
-struct ml_line {
-	struct dp_chunk sc;
-	struct psr_parser_state *pst[PSR_ML_MAX_PARSERS];
-	struct dp_rec recs[DP_CHUNK_RECS];
-	struct dp_field fields[DP_CHUNK_FIELDS];
-	uint8_t data[DP_CHUNK_DATA];
-};
-
-/* A field of the first record, kept for the joined record. */
-struct ml_slot {
-	bool used;
-	int8_t pi;                 /* line mode: its parser; else -1 */
-	uint16_t input;
-	uint16_t tag_len;
-	char tag[DP_TAG_MAX];
-	bool has_grp;              /* key_group's value (its first FLT_ML_GROUP_MAX bytes) */
-	uint8_t grp_len;
-	char grp[FLT_ML_GROUP_MAX];
-	uint64_t last_used;
-	struct flt_ml_ctx *ctx;
-	struct psr_ml_kept kept;   /* the group's first record but its content */
-	struct psr_ml_stream st;   /* last: its buffer is most of the slot */
-};
-
-struct flt_ml_ctx {
-	const struct flt_ml *ml;
-	struct dp_fx *fx;          /* of the running record() or tick() */
-	const struct ml_piece *pc; /* the line being pushed */
-	int lru;                   /* line mode: the parser of the last record */
-	struct ml_line *ln;        /* line mode */
-	struct flt_ml_stats stats;
-	struct ml_slot slot[FLT_ML_STREAMS];
-};
 
 /* ---- setup (control thread) ---- */
 
@@ -206,13 +145,10 @@ static int flt_ml_setup(struct dp_filter *f, struct dp_err *err)
 	const struct flt_ml_cfg *cfg = f->cfg;
 	const struct dp_conf_section *sec = f->sec;
 
-	if (cfg->mode != 0)
+	/* Fluent Bit's ml.c, cb_ml_init */
+	if (cfg->mode == 1 && !cfg->key_content)
 		return dp_filter_kv_err(f, dp_conf_kv_get(sec, "mode"), err, -EINVAL,
-					"'mode' partial_message is not supported; only mode parser");
-	if (!cfg->buffer)
-		return dp_filter_kv_err(f, dp_conf_kv_get(sec, "buffer"), err, -EINVAL,
-					"'buffer' off is not supported: sluice filters one record at a "
-					"time, so it always buffers lines across chunks");
+					"'mode' partial_message requires 'multiline.key_content'");
 	/* filesystem: the emitter's chunks go through the store as a
 	 * filesystem input's do (after the filters behind this one) */
 	dp_filter_emitter_storage_set(f, cfg->emitter_storage,
@@ -222,10 +158,11 @@ static int flt_ml_setup(struct dp_filter *f, struct dp_err *err)
 	if (!ml)
 		return dp_filter_err(f, err, -ENOMEM, "out of memory");
 	int rc = 0;
-	for (unsigned k = 0; k < sec->nkv && !rc; k++)
+	ml->partial = cfg->mode == 1;   /* multiline.parser is not used then, as in Fluent Bit */
+	for (unsigned k = 0; k < sec->nkv && !rc && !ml->partial; k++)
 		if (!strcasecmp(sec->kv[k].key, "multiline.parser"))
 			rc = parsers_add(f, ml, &sec->kv[k], err);
-	if (!rc && !ml->np)
+	if (!rc && !ml->np && !ml->partial)
 		rc = dp_filter_err(f, err, -EINVAL, "missing required key 'multiline.parser'");
 	for (unsigned i = 0; !rc && i < ml->np; i++) {
 		if ((ml->lp[i] = psr_ml_parser_line(ml->p[i]))) {
@@ -242,7 +179,7 @@ static int flt_ml_setup(struct dp_filter *f, struct dp_err *err)
 		return rc;
 	}
 	const char *key = cfg->key_content;
-	if (!key)
+	if (!key && ml->np)
 		key = psr_ml_parser_key_content(ml->p[0]);
 	if (!key)
 		key = "log";
@@ -321,30 +258,6 @@ static int build_copy(struct dp_chunk *c, void *arg)
 
 /* ---- streams (shard) ---- */
 
-static void line_free(struct ml_line *ln)
-{
-	if (!ln)
-		return;
-	for (unsigned i = 0; i < PSR_ML_MAX_PARSERS; i++)
-		if (ln->pst[i])
-			psr_parser_state_destroy(ln->pst[i]);
-	free(ln);
-}
-
-static struct ml_line *line_create(const struct flt_ml *ml)
-{
-	struct ml_line *ln = calloc(1, sizeof(*ln));
-	if (!ln)
-		return NULL;
-	dp_chunk_init(&ln->sc, ln->recs, ln->fields, ln->data);
-	for (unsigned i = 0; i < ml->np; i++)
-		if (ml->lp[i] && !(ln->pst[i] = psr_parser_state_create(ml->lp[i]))) {
-			line_free(ln);
-			return NULL;
-		}
-	return ln;
-}
-
 static void *flt_ml_ctx_create(struct dp_filter *f, unsigned shard)
 {
 	(void)shard;
@@ -353,7 +266,14 @@ static void *flt_ml_ctx_create(struct dp_filter *f, unsigned shard)
 	if (!x)
 		return NULL;
 	x->ml = ml;
-	if (ml->line && !(x->ln = line_create(ml))) {
+	if (ml->partial) {
+		if (!(x->pm = flt_ml_partial_create(ml->key, &x->stats))) {
+			free(x);
+			return NULL;
+		}
+		return x;
+	}
+	if (ml->line && !(x->ln = flt_ml_line_create(ml))) {
 		free(x);
 		return NULL;
 	}
@@ -363,7 +283,7 @@ static void *flt_ml_ctx_create(struct dp_filter *f, unsigned shard)
 		if (psr_ml_stream_init(&s->st, ml->p, ml->np, ml->flush_ns, slot_begin, slot_flush, s)) {
 			for (unsigned j = 0; j < i; j++)
 				psr_ml_stream_fini(&x->slot[j].st);
-			line_free(x->ln);
+			flt_ml_line_free(x->ln);
 			free(x);
 			return NULL;
 		}
@@ -376,16 +296,17 @@ static void flt_ml_ctx_destroy(void *ctx)
 	struct flt_ml_ctx *x = ctx;
 	if (!x)
 		return;
-	for (unsigned i = 0; i < FLT_ML_STREAMS; i++)
+	for (unsigned i = 0; i < FLT_ML_STREAMS && !x->pm; i++)
 		psr_ml_stream_fini(&x->slot[i].st);
-	line_free(x->ln);
+	flt_ml_partial_destroy(x->pm);
+	flt_ml_line_free(x->ln);
 	free(x);
 }
 
 /* The stream of (input, tag, parser pi (-1: all), key_group value): found,
  * free, or the least recently used one (flushed first). grp NULL: the
  * record has no string key_group (Fluent Bit's default stream group). */
-static struct ml_slot *slot_get(struct flt_ml_ctx *x, const struct dp_fx *fx, int pi,
+struct ml_slot *flt_ml_slot_get(struct flt_ml_ctx *x, const struct dp_fx *fx, int pi,
 				const char *grp, size_t glen)
 {
 	struct ml_slot *free_slot = NULL, *lru = &x->slot[0];
@@ -428,67 +349,9 @@ static struct ml_slot *slot_get(struct flt_ml_ctx *x, const struct dp_fx *fx, in
 	return s;
 }
 
-/* The string value of key k in c's open record, or NULL (Fluent Bit's
- * get_key_id: the first key of that name whose value is a string). */
-static const struct dp_field *str_field(struct dp_chunk *c, const char *k, size_t kl, int *at)
-{
-	unsigned n = dp_tail_nfields(c);
-	for (unsigned i = 0; k && i < n; i++) {
-		const struct dp_field *f = dp_tail_field(c, i);
-		if (f->type == DP_T_STR && f->key_len == kl && !memcmp(dp_field_key(c, f), k, kl)) {
-			if (at)
-				*at = (int)i;
-			return f;
-		}
-	}
-	return NULL;
-}
-
-/* Parser i's take on the record (content: its key_content, a string):
- * line mode, as flb_ml.c's ml_append_try_parser and process_append;
- * as_is: the record as it is, not parsed (docker, cri). */
-static bool take(struct flt_ml_ctx *x, int i, struct dp_chunk *c, int content, bool as_is,
-		 struct ml_piece *pc)
-{
-	const struct flt_ml *ml = x->ml;
-	const struct dp_rec *r = dp_tail(c);
-	const struct dp_field *cf = dp_tail_field(c, (unsigned)content);
-	pc->c = c;
-	pc->content = content;
-	pc->sec = r->ts_sec;
-	pc->nsec = r->ts_nsec;
-	if (ml->lp[i] && !as_is) {
-		struct dp_chunk *sc = &x->ln->sc;
-		const struct dp_field *sf = NULL;
-		int at = -1;
-		dp_chunk_reset(sc);
-		dp_chunk_rec_begin(sc, r->ts_sec, r->ts_nsec);  /* no time parsed: the record's */
-		if (!psr_parser_exec(ml->lp[i], x->ln->pst[i], sc, dp_field_val(c, cf), cf->val_len) &&
-		    !dp_chunk_rec_end(sc))
-			sf = str_field(sc, ml->key, ml->klen, &at);
-		if (!sf)
-			return false;
-		pc->c = c = sc;
-		pc->content = at;
-		cf = sf;
-		pc->sec = dp_tail(sc)->ts_sec;
-		pc->nsec = dp_tail(sc)->ts_nsec;
-	}
-	pc->text = dp_field_val(c, cf);
-	pc->tlen = cf->val_len;
-	const struct dp_field *pf = str_field(c, ml->pk[i], ml->pkl[i], NULL);
-	pc->pat = pf ? dp_field_val(c, pf) : NULL;
-	pc->plen = pf ? pf->val_len : 0;
-	const struct dp_field *gf = str_field(c, ml->gk[i], ml->gkl[i], NULL);
-	pc->grp = gf ? dp_field_val(c, gf) : NULL;
-	pc->glen = gf ? gf->val_len : 0;
-	return psr_ml_parser_is_regex(ml->p[i]) ||
-	       psr_ml_parser_match(ml->p[i], pf ? pc->pat : pc->text, pf ? pc->plen : pc->tlen) >= 0;
-}
-
 /* The record, part of no group: it goes on unchanged, through the emitter
  * to keep the stream's order. */
-static int pass_on(struct flt_ml_ctx *x, struct dp_fx *fx)
+int flt_ml_pass_on(struct flt_ml_ctx *x, struct dp_fx *fx)
 {
 	const struct dp_rec *r = dp_tail(fx->c);
 	x->stats.passed++;
@@ -499,59 +362,12 @@ static int pass_on(struct flt_ml_ctx *x, struct dp_fx *fx)
 	return DP_FILTER_DROP;
 }
 
-/* Flush parser pi's open messages of the record's (input, tag), every
- * key_group value (flb_ml_flush_parser_instance). */
-static void flush_parser(struct flt_ml_ctx *x, const struct dp_fx *fx, int pi)
-{
-	size_t tl = fx->tag_len < DP_TAG_MAX ? fx->tag_len : DP_TAG_MAX;
-	for (unsigned i = 0; i < FLT_ML_STREAMS; i++) {
-		struct ml_slot *s = &x->slot[i];
-		if (s->used && s->pi == pi && s->input == fx->input && s->tag_len == tl &&
-		    !memcmp(s->tag, fx->tag, tl))
-			psr_ml_stream_flush(&s->st);
-	}
-}
-
-/* Line mode: the parsers in order, the last one that took a record
- * first, each in its own streams; the last one's open messages end when
- * another one takes the record or none does (flb_ml_append_object). A
- * record no parser parses is then offered as it is to docker and cri. */
-static int record_line(struct flt_ml_ctx *x, struct dp_fx *fx, int content)
-{
-	const struct flt_ml *ml = x->ml;
-	int lru = x->lru;
-	bool flushed = false;
-	for (int as_is = 0; as_is < 2; as_is++) {
-		for (unsigned k = 0; k < ml->np; k++) {
-			int i = k == 0 ? lru : (int)k - ((int)k <= lru);
-			struct ml_piece pc;
-			if ((as_is && !ml->as_is[i]) || !take(x, i, fx->c, content, as_is, &pc))
-				continue;
-			if (i != lru && !flushed) {
-				flush_parser(x, fx, lru);
-				flushed = true;
-			}
-			struct ml_slot *s = slot_get(x, fx, i, pc.grp, pc.glen);
-			s->last_used = fx->now_ns;
-			x->pc = &pc;
-			int v = psr_ml_stream_push_kp(&s->st, pc.text, pc.tlen, pc.pat, pc.plen, pc.sec,
-						      pc.nsec, fx->now_ns);
-			x->pc = NULL;
-			if (v != PSR_ML_PASS) {
-				x->lru = i;
-				return DP_FILTER_DROP;
-			}
-		}
-	}
-	if (!flushed)
-		flush_parser(x, fx, lru);
-	return pass_on(x, fx);
-}
-
 static int flt_ml_record(void *ctx, struct dp_fx *fx)
 {
 	struct flt_ml_ctx *x = ctx;
 	struct dp_chunk *c = fx->c;
+	if (x->pm)
+		return flt_ml_partial_record(x->pm, fx);
 	int i = dp_tail_find(c, x->ml->key, x->ml->klen);
 	if (i < 0)
 		return DP_FILTER_KEEP;
@@ -560,7 +376,7 @@ static int flt_ml_record(void *ctx, struct dp_fx *fx)
 		return DP_FILTER_KEEP;
 	x->fx = fx;   /* before slot_get: an eviction emits */
 	if (x->ml->line)
-		return record_line(x, fx, i);
+		return flt_ml_record_line(x, fx, i);
 
 	const struct dp_rec *r = dp_tail(c);
 	/* key_group: messages of each of its values are joined apart
@@ -573,7 +389,7 @@ static int flt_ml_record(void *ctx, struct dp_fx *fx)
 		grp = dp_field_val(c, gf);
 		glen = gf->val_len;
 	}
-	struct ml_slot *s = slot_get(x, fx, -1, grp, glen);
+	struct ml_slot *s = flt_ml_slot_get(x, fx, -1, grp, glen);
 	s->last_used = fx->now_ns;
 	/* key_pattern: its value decides (cri's "_p"), key_content's is joined;
 	 * a record without it is decided by its content. */
@@ -592,13 +408,17 @@ static int flt_ml_record(void *ctx, struct dp_fx *fx)
 	x->pc = NULL;
 	if (v != PSR_ML_PASS)
 		return DP_FILTER_DROP;
-	return pass_on(x, fx);
+	return flt_ml_pass_on(x, fx);
 }
 
 static void flt_ml_tick(void *ctx, struct dp_fx *fx, bool final)
 {
 	struct flt_ml_ctx *x = ctx;
 	x->fx = fx;
+	if (x->pm) {
+		flt_ml_partial_tick(x->pm, fx, final, x->ml->flush_ns);
+		return;
+	}
 	for (unsigned i = 0; i < FLT_ML_STREAMS; i++) {
 		struct ml_slot *s = &x->slot[i];
 		if (!s->used)

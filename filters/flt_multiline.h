@@ -15,6 +15,8 @@
 #define FLT_ML_CTX_FIELDS  PSR_ML_KEPT_FIELDS  /* fields kept of a group's first record */
 #define FLT_ML_CTX_BYTES   PSR_ML_KEPT_BYTES   /* bytes of keys and values kept of it */
 #define FLT_ML_GROUP_MAX   32    /* bytes of a key_group value told apart */
+#define FLT_ML_PARTIALS    32    /* mode partial_message: messages open per shard */
+#define FLT_ML_PID_MAX     64    /* bytes of a partial_id told apart */
 
 struct flt_ml_stats {
 	uint64_t groups;              /* joined records emitted (or tried) */
@@ -30,5 +32,13 @@ extern const struct dp_filter_ops flt_multiline_ops;
 
 /* The counters of a shard context (what shard_ctx_create returned). */
 const struct flt_ml_stats *flt_ml_ctx_stats(const void *ctx);
+
+/* mode partial_message (flt_multiline_partial.c), per shard: key is
+ * multiline.key_content, stats the context's counters. */
+struct flt_ml_partial;
+struct flt_ml_partial *flt_ml_partial_create(const char *key, struct flt_ml_stats *stats);
+void flt_ml_partial_destroy(struct flt_ml_partial *p);
+int flt_ml_partial_record(struct flt_ml_partial *p, struct dp_fx *fx);
+void flt_ml_partial_tick(struct flt_ml_partial *p, struct dp_fx *fx, bool final, uint64_t flush_ns);
 
 #endif

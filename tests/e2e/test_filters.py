@@ -130,6 +130,45 @@ def test_multiline_records(t):
              "the records (count, order, text) Fluent Bit's java rules make")
 
 
+def test_multiline_partial_message(t):
+    """mode partial_message (Fluent Bit's plugins/filter_multiline/ml.c,
+    ml_filter_partial, and ml_concat.c; docs pipeline/filters/multiline-
+    stacktrace): the pieces Docker's fluentd log driver cut a long line
+    into (partial_message "true", partial_id, partial_ordinal,
+    partial_last) are joined per partial_id into the first piece's record,
+    without the partial_* keys and with "log" last; records that are not
+    pieces pass unchanged, in their place; a message whose last piece
+    never comes goes out after flush_ms."""
+    port = free_port()
+    sl = t.sluice(conf(service(t), tcp_in(port, Tag='docker'),
+                       ('FILTER', [('Name', 'multiline'), ('Match', 'docker'),
+                                   ('multiline.key_content', 'log'), ('mode', 'partial_message'),
+                                   ('flush_ms', '500')]),
+                       file_out(t, fmt='json_lines')))
+    big = 'x' * 16384
+
+    def piece(pid, log, ordinal, last):
+        return json.dumps({'container_id': 'c1', 'source': 'stdout', 'log': log,
+                           'partial_message': 'true', 'partial_id': pid,
+                           'partial_ordinal': str(ordinal), 'partial_last': last})
+    lines = [piece('p1', big, 1, 'false'), json.dumps({'source': 'stdout', 'log': 'short line'}),
+             piece('p1', big, 2, 'false'), piece('p1', 'tail of it', 3, 'true'),
+             piece('p2', 'never finished', 1, 'false')]
+    s = socket.create_connection(('127.0.0.1', port))
+    s.sendall(('\n'.join(lines) + '\n').encode())
+    s.close()
+    sl.wait_stats(lambda st: st['totals']['out'] >= 3, 20, 'three records out (the last after flush_ms)')
+    check_eq(sl.stop(), 0, 'sluice exits 0 on SIGTERM')
+    recs = records(t.path('out.txt'))
+    for r in recs:
+        r.pop('date', None)
+    check_eq([list(r.items()) for r in recs],
+             [[('source', 'stdout'), ('log', 'short line')],
+              [('container_id', 'c1'), ('source', 'stdout'), ('log', big + big + 'tail of it')],
+              [('container_id', 'c1'), ('source', 'stdout'), ('log', 'never finished')]],
+             'pieces joined in order, partial_* gone, log last; the unfinished one after flush_ms')
+
+
 def test_multiline_filter_bytes(t):
     """The filter joins a record's key_content, which its Fluent Bit
     instance always has (plugins/filter_multiline/ml.c sets key_content on
@@ -247,4 +286,5 @@ def test_bad_configs(t):
 
 
 if __name__ == '__main__':
-    main([test_chain, test_multiline_records, test_multiline_filter_bytes, test_grep_volume, test_input_parser, test_bad_configs])
+    main([test_chain, test_multiline_records, test_multiline_partial_message,
+          test_multiline_filter_bytes, test_grep_volume, test_input_parser, test_bad_configs])

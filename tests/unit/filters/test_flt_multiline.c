@@ -585,6 +585,86 @@ static void test_builtin_raw_lines(void **state)
 	assert_non_null(dp_rec_field_get(&out, &out.recs[2], "_p", 2));
 }
 
+/* One piece from Docker's fluentd log driver: {"source", "log",
+ * partial_message, partial_id, partial_ordinal, partial_last, "n"}. */
+static int feed_piece(const char *tag, const char *id, const char *log, int ord, bool last,
+		      uint32_t sec, uint64_t now)
+{
+	char o[8];
+	snprintf(o, sizeof(o), "%d", ord);
+	dp_chunk_rec_begin(&in, sec, 5);
+	dp_chunk_put_str(&in, "source", 6, "stdout", 6);
+	dp_chunk_put_str(&in, "log", 3, log, strlen(log));
+	if (id) {
+		dp_chunk_put_str(&in, "partial_message", 15, "true", 4);
+		dp_chunk_put_str(&in, "partial_id", 10, id, strlen(id));
+		dp_chunk_put_str(&in, "partial_ordinal", 15, o, strlen(o));
+		dp_chunk_put_str(&in, "partial_last", 12, last ? "true" : "false", last ? 4 : 5);
+	}
+	dp_chunk_put_int(&in, "n", 1, ord);
+	assert_int_equal(dp_chunk_rec_end(&in), 0);
+	fx.tag = tag;
+	fx.tag_len = strlen(tag);
+	fx.now_ns = now;
+	int v = flt.ops->record(ctx, &fx);
+	if (v == DP_FILTER_DROP)
+		dp_tail_drop(&in);
+	return v;
+}
+
+/* The tail record of in as "source,log,n" keys and its log text. */
+static const char *in_rec(unsigned i, char *keys, size_t cap)
+{
+	static char text[256];
+	const struct dp_rec *r = &in.recs[i];
+	keys[0] = '\0';
+	for (unsigned k = 0; k < r->nfields; k++) {
+		const struct dp_field *f = dp_rec_fields(&in, r) + k;
+		snprintf(keys + strlen(keys), cap - strlen(keys), "%s%.*s", k ? "," : "", (int)f->key_len,
+			 dp_field_key(&in, f));
+	}
+	const struct dp_field *f = dp_rec_field_get(&in, r, "log", 3);
+	snprintf(text, sizeof(text), "%.*s", f ? (int)f->val_len : 0, f ? dp_field_val(&in, f) : "");
+	return text;
+}
+
+/* mode partial_message (Fluent Bit's plugins/filter_multiline/ml.c,
+ * ml_filter_partial; ml_concat.c; docs pipeline/filters/multiline-
+ * stacktrace, "mode partial_message"): pieces join per partial_id into
+ * the first piece's record, partial_* keys left out and key_content
+ * last, in place of the last piece; other records go on in place; an
+ * unfinished message goes out through the emitter after flush_ms. */
+static void test_partial_message(void **state)
+{
+	(void)state;
+	struct dp_err err = { 0 };
+	char keys[128];
+	assert_int_equal(filter_init("[FILTER]\n name multiline\n match *\n mode partial_message\n"
+				     " multiline.key_content log\n flush_ms 500\n", &err), 0);
+	uint64_t now = 1000 * MS;
+	assert_int_equal(feed_piece("app", "id1", "first 16k, ", 1, false, 100, now), DP_FILTER_DROP);
+	assert_int_equal(feed_piece("app", NULL, "a whole line", 0, false, 101, now), DP_FILTER_KEEP);
+	assert_int_equal(feed_piece("app", "id2", "other ", 1, false, 102, now), DP_FILTER_DROP);
+	assert_int_equal(feed_piece("app", "id1", "second, ", 2, false, 103, now), DP_FILTER_DROP);
+	assert_int_equal(feed_piece("app", "id1", "end", 3, true, 104, now), DP_FILTER_KEEP);
+	assert_int_equal(in.nrecs, 2);
+	assert_string_equal(in_rec(0, keys, sizeof(keys)), "a whole line");
+	assert_string_equal(keys, "source,log,n");
+	assert_string_equal(in_rec(1, keys, sizeof(keys)), "first 16k, second, end");
+	assert_string_equal(keys, "source,n,log");
+	assert_int_equal(in.recs[1].ts_sec, 100);
+	assert_int_equal(dp_field_int(&in, dp_rec_field_get(&in, &in.recs[1], "n", 1)), 1);
+	assert_int_equal(out.nrecs, 0);
+	tick(now + 400 * MS, false);
+	assert_int_equal(out.nrecs, 0);
+	tick(now + 600 * MS, false);   /* id2: no piece for flush_ms */
+	assert_int_equal(out.nrecs, 1);
+	const char *st;
+	assert_string_equal(out_log(0, &st), "other ");
+	assert_int_equal(out.recs[0].ts_sec, 102);
+	assert_int_equal(flt_ml_ctx_stats(ctx)->groups, 2);
+}
+
 /* Built-in cri: "_p" says P (partial) or F (full, the last piece); "log"
  * is joined (flb_ml_parser_cri.c: type equal "F", key_content log,
  * key_pattern _p). */
@@ -630,17 +710,18 @@ static void expect_err(const char *text, const char *msg)
 static void test_errors(void **state)
 {
 	(void)state;
+	struct dp_err err = { 0 };
 	expect_err("[FILTER]\n name multiline\n match *\n multiline.parser java\n mode partial_message\n",
-		   "f.conf:5: [FILTER] multiline: 'mode' partial_message is not supported");
+		   "f.conf:5: [FILTER] multiline: 'mode' partial_message requires 'multiline.key_content'");
 	expect_err("[FILTER]\n name multiline\n match *\n multiline.parser java\n mode other\n",
 		   "f.conf:5: [FILTER] multiline: invalid value 'other' for 'mode'");
-	expect_err("[FILTER]\n name multiline\n match *\n multiline.parser java\n buffer off\n",
-		   "f.conf:5: [FILTER] multiline: 'buffer' off is not supported");
+	assert_int_equal(filter_init("[FILTER]\n name multiline\n match *\n multiline.parser java\n buffer off\n",
+				     &err), 0);   /* accepted; sluice buffers in both cases */
+	filter_fini();
 	expect_err("[FILTER]\n name multiline\n match *\n multiline.parser java\n emitter_storage.type disk\n",
 		   "f.conf:5: [FILTER] multiline: invalid value 'disk' for 'emitter_storage.type'");
 	/* filesystem: the emitter is a filesystem input (the pipeline reads
 	 * it), the key's place kept for the store's errors */
-	struct dp_err err = { 0 };
 	assert_int_equal(filter_init("[FILTER]\n name multiline\n match *\n multiline.parser java\n"
 				     " emitter_storage.type filesystem\n", &err), 0);
 	assert_int_equal(flt.emitter_storage, DP_STORAGE_FILESYSTEM);
@@ -679,6 +760,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_builtin_docker, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_builtin_cri, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_builtin_raw_lines, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_partial_message, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_key_group, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_line_parser, setup, teardown),
 	};
