@@ -107,7 +107,7 @@ static int setup(struct dp_input *in, struct dp_err *err)
 		return dp_err_set(err, -EINVAL, "Tag_Key is empty");
 	if ((rc = in_http_ok_setup(in, cfg, err)) != 0)
 		return rc;
-	if ((rc = in_http_auth_setup(&cfg->auth, err)) != 0)
+	if ((rc = in_http_auth_setup(&cfg->auth, in->sec, in->name, err)) != 0)
 		return rc;
 	if ((rc = in_http_limit_setup(&cfg->lim, err)) != 0)
 		return rc;
@@ -143,6 +143,9 @@ static void *ctx_create(struct dp_input *in, unsigned shard)
 		return NULL;
 	}
 	x->gz_max = DP_MAX((size_t)HTTP_GUNZIP_MIN, 16 * (size_t)in->max_frame);
+	/* oauth2.validate: the JWKS fetch thread, started by the first shard
+	 * (not at setup, which --dry-run runs too) */
+	in_http_auth_start(&((struct in_http_cfg *)in->cfg)->auth);
 	return x;
 }
 
