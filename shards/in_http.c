@@ -34,8 +34,9 @@
  * connection closed. Chunked bodies are decoded into a per-shard buffer
  * of Buffer_Max_Size.
  *
- * With Auth_Tokens_File or JWT_Key (in_http_auth.c) a request passing
- * those checks must also carry a bearer token: one refused gets 401 (its
+ * With Auth_Tokens_File, JWT_Key or oauth2.validate (in_http_auth.c; the
+ * JWKS: in_http_jwks.c) a request passing those checks must also carry a
+ * bearer token: one refused gets 401 (its
  * body never read, counted auth_failed; the connection goes on). The
  * token's tenant is x->tenant, added to each record under Tenant_Key.
  * Then the ingest limits (in_http_limit.c: Max_Batch_Records, Rate_Limit

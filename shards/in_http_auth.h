@@ -15,7 +15,9 @@
  * is checked as a JWT. None set: no authentication (as Fluent Bit).
  *
  * Threads: setup and teardown on the control thread; in_http_auth_check
- * on any shard, reading only what setup made.
+ * on any shard, reading what setup made and, with oauth2.validate, the
+ * current JWKS set (lock-free, in_http_jwks.h); in_http_auth_start on a
+ * shard (it starts the JWKS fetch thread).
  */
 #ifndef IN_HTTP_AUTH_H
 #define IN_HTTP_AUTH_H
