@@ -7,7 +7,7 @@ libjemalloc-dev libmsgpack-dev libcmocka-dev libbenchmark-dev libpcre2-dev libya
 clang libclang-rt-14-dev \
 libhyperscan-dev librdkafka-dev kcat libdpdk-dev libxdp-dev libbpf-dev libnuma-dev libavro-dev \
 libpcap-dev iproute2 libluajit-5.1-dev libsqlite3-dev libcurl4-openssl-dev zlib1g-dev openssl libssl-dev \
-libsystemd-dev systemd-journal-remote libmicrohttpd-dev libjwt-dev libxxhash-dev \
+libsystemd-dev systemd-journal-remote libmicrohttpd-dev libjwt-dev libjansson-dev libxxhash-dev \
 systemd man-db chromium \
 golang-go"
 missing=""

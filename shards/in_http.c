@@ -34,8 +34,9 @@
  * connection closed. Chunked bodies are decoded into a per-shard buffer
  * of Buffer_Max_Size.
  *
- * With Auth_Tokens_File or JWT_Key (in_http_auth.c) a request passing
- * those checks must also carry a bearer token: one refused gets 401 (its
+ * With Auth_Tokens_File, JWT_Key or oauth2.validate (in_http_auth.c; the
+ * JWKS: in_http_jwks.c) a request passing those checks must also carry a
+ * bearer token: one refused gets 401 (its
  * body never read, counted auth_failed; the connection goes on). The
  * token's tenant is x->tenant, added to each record under Tenant_Key.
  * Then the ingest limits (in_http_limit.c: Max_Batch_Records, Rate_Limit
@@ -107,7 +108,7 @@ static int setup(struct dp_input *in, struct dp_err *err)
 		return dp_err_set(err, -EINVAL, "Tag_Key is empty");
 	if ((rc = in_http_ok_setup(in, cfg, err)) != 0)
 		return rc;
-	if ((rc = in_http_auth_setup(&cfg->auth, err)) != 0)
+	if ((rc = in_http_auth_setup(&cfg->auth, in->sec, in->name, err)) != 0)
 		return rc;
 	if ((rc = in_http_limit_setup(&cfg->lim, err)) != 0)
 		return rc;
@@ -143,6 +144,9 @@ static void *ctx_create(struct dp_input *in, unsigned shard)
 		return NULL;
 	}
 	x->gz_max = DP_MAX((size_t)HTTP_GUNZIP_MIN, 16 * (size_t)in->max_frame);
+	/* oauth2.validate: the JWKS fetch thread, started by the first shard
+	 * (not at setup, which --dry-run runs too) */
+	in_http_auth_start(&((struct in_http_cfg *)in->cfg)->auth);
 	return x;
 }
 

@@ -30,6 +30,14 @@
  * Nothing else is kept between requests: each token is decoded and
  * verified anew.
  *
+ * oauth2.validate (Fluent Bit's src/flb_oauth2_jwt.c): the same decoding
+ * and RS256 check, with the key of the JWKS set (in_http_jwks.h) the
+ * header's kid names, and Fluent Bit's claim rules on top: kid, exp, iss
+ * and aud required, iss equal to oauth2.issuer, the client (azp, else
+ * client_id) one of oauth2.allowed_clients. exp and nbf are checked as
+ * for JWT_Key (JWT_Leeway; Fluent Bit allows no skew and ignores nbf).
+ * The tenant claim is optional there (Fluent Bit has no tenants).
+ *
  * Threads: setup/teardown on the control thread; the checks on shards,
  * reading the configuration only (libjwt and OpenSSL keep no shared state
  * here).
@@ -44,7 +52,9 @@
 #include <string.h>
 #include <strings.h>
 #include "dp_base64.h"
+#include "dp_conf.h"
 #include "in_http_auth.h"
+#include "in_http_jwks.h"
 
 /* Longest Authorization value looked at; a longer token is refused. */
 #define AUTH_TOKEN_MAX 8192
@@ -202,7 +212,66 @@ static char *slurp(const char *path, size_t *len, struct dp_err *err)
 	return b;
 }
 
-int in_http_auth_setup(struct in_http_auth_cfg *a, struct dp_err *err)
+/* The values of every oauth2.allowed_clients line of sec (split on
+ * spaces and commas) into a->clients. */
+static int clients_setup(struct in_http_auth_cfg *a, const struct dp_conf_section *sec,
+			 struct dp_err *err)
+{
+	err->key = "oauth2.allowed_clients";
+	for (unsigned i = 0; sec && i < sec->nkv; i++) {
+		if (strcasecmp(sec->kv[i].key, "oauth2.allowed_clients") != 0)
+			continue;
+		for (const char *p = sec->kv[i].val; *p; ) {
+			p += strspn(p, " \t,");
+			size_t n = strcspn(p, " \t,");
+			if (!n)
+				break;
+			char **c = realloc(a->clients, (a->nclients + 1) * sizeof(*c));
+			if (!c || !(c[a->nclients] = strndup(p, n))) {
+				if (c)
+					a->clients = c;
+				return dp_err_set(err, -ENOMEM, "out of memory");
+			}
+			a->clients = c;
+			a->nclients++;
+			p += n;
+		}
+	}
+	return 0;
+}
+
+static int oauth2_setup(struct in_http_auth_cfg *a, const struct dp_conf_section *sec,
+			const char *name, struct dp_err *err)
+{
+	int rc;
+	if (!a->o_validate)
+		return 0;   /* the other oauth2.* keys do nothing then, as in Fluent Bit */
+	err->key = "oauth2.validate";
+	if (a->jwt_key)
+		return dp_err_set(err, -EINVAL, "oauth2.validate and JWT_Key: a JWT is checked "
+				  "against one or the other; set only one");
+	if (!a->o_issuer || !*a->o_issuer || !a->o_jwks_url || !*a->o_jwks_url)
+		return dp_err_set(err, -EINVAL, "oauth2.validate needs oauth2.issuer and "
+				  "oauth2.jwks_url");
+	err->key = "oauth2.allowed_audience";
+	for (const char *c = a->o_audience; c && *c; c++)
+		if (*c == '"' || *c == '\\' || (unsigned char)*c < 0x20)
+			return dp_err_set(err, -EINVAL, "oauth2.allowed_audience holds a quote, a "
+					  "backslash or a control character");
+	if ((rc = clients_setup(a, sec, err)) != 0)
+		return rc;
+	err->key = "oauth2.jwks_url";
+	return in_http_jwks_create(&a->jwks, a->o_jwks_url, a->o_refresh, name, err);
+}
+
+void in_http_auth_start(struct in_http_auth_cfg *a)
+{
+	if (a->jwks)
+		in_http_jwks_start(a->jwks);
+}
+
+int in_http_auth_setup(struct in_http_auth_cfg *a, const struct dp_conf_section *sec,
+		       const char *name, struct dp_err *err)
 {
 	size_t n;
 	int rc = 0;
@@ -235,11 +304,13 @@ int in_http_auth_setup(struct in_http_auth_cfg *a, struct dp_err *err)
 	err->key = "JWT_Tenant_Claim";
 	if (!a->jwt_tenant_claim || !*a->jwt_tenant_claim)
 		return dp_err_set(err, -EINVAL, "JWT_Tenant_Claim is empty");
-	a->on = a->tokens_file || a->jwt_key;
+	if ((rc = oauth2_setup(a, sec, name, err)) != 0)
+		return rc;
+	a->on = a->tokens_file || a->jwt_key || a->o_validate;
 	err->key = "Tenant_Key";
 	if (a->tenant_key && (!*a->tenant_key || !a->on))
 		return dp_err_set(err, -EINVAL, !*a->tenant_key ? "Tenant_Key is empty" :
-				  "Tenant_Key needs Auth_Tokens_File or JWT_Key");
+				  "Tenant_Key needs Auth_Tokens_File, JWT_Key or oauth2.validate");
 	err->key = NULL;
 	return 0;
 }
@@ -252,6 +323,13 @@ void in_http_auth_teardown(struct in_http_auth_cfg *a)
 	free(a->tokens);
 	EVP_PKEY_free(a->pkey);
 	a->pkey = NULL;
+	in_http_jwks_destroy(a->jwks);
+	a->jwks = NULL;
+	for (size_t i = 0; i < a->nclients; i++)
+		free(a->clients[i]);
+	free(a->clients);
+	a->clients = NULL;
+	a->nclients = 0;
 	a->key = NULL;
 	a->tokens = NULL;
 	a->ntokens = 0;
@@ -302,7 +380,7 @@ static bool aud_in(const char *js, const char *want)
 
 /* RS256: t = "HEADER.CLAIMS.SIG", SIG an RSASSA-PKCS1-v1_5 SHA-256
  * signature of "HEADER.CLAIMS" by a->pkey. */
-static bool rs256_ok(const struct in_http_auth_cfg *a, const char *t, size_t len)
+static bool rs256_ok(EVP_PKEY *pk, const char *t, size_t len)
 {
 	const char *d1 = memchr(t, '.', len);
 	const char *d2 = d1 ? memchr(d1 + 1, '.', len - (size_t)(d1 + 1 - t)) : NULL;
@@ -311,23 +389,58 @@ static bool rs256_ok(const struct in_http_auth_cfg *a, const char *t, size_t len
 	if (sl <= 0)
 		return false;
 	EVP_MD_CTX *c = EVP_MD_CTX_new();
-	bool ok = c && EVP_DigestVerifyInit_ex(c, NULL, "SHA256", NULL, NULL, a->pkey, NULL) == 1 &&
+	bool ok = c && EVP_DigestVerifyInit_ex(c, NULL, "SHA256", NULL, NULL, pk, NULL) == 1 &&
 		  EVP_DigestVerify(c, sig, (size_t)sl, (const uint8_t *)t, (size_t)(d2 - t)) == 1;
 	EVP_MD_CTX_free(c);
 	return ok;
+}
+
+/* Does aud (a string, or an array of strings) hold want? */
+static bool aud_ok(jwt_t *j, const char *want)
+{
+	const char *aud = jwt_get_grant(j, "aud");
+	char *js = aud ? NULL : jwt_get_grants_json(j, "aud");
+	bool ok = aud ? !strcmp(aud, want) : js && aud_in(js, want);
+	free(js);
+	return ok;
+}
+
+/* oauth2.validate's claim rules (Fluent Bit's): NULL, or why not. */
+static const char *oauth2_claims(const struct in_http_auth_cfg *a, jwt_t *j, int has_exp)
+{
+	const char *iss = jwt_get_grant(j, "iss");
+	char *aud = jwt_get_grants_json(j, "aud");
+	bool has_aud = aud != NULL;
+	free(aud);
+	if (has_exp != 1 || !iss || !has_aud)
+		return "token lacks exp, iss or aud";
+	if (strcmp(iss, a->o_issuer) != 0)
+		return "token issuer does not match";
+	if (a->o_audience && !aud_ok(j, a->o_audience))
+		return "token audience does not match";
+	if (!a->nclients)
+		return NULL;
+	const char *cl = jwt_get_grant(j, "azp");
+	if (!cl)
+		cl = jwt_get_grant(j, "client_id");
+	for (size_t i = 0; cl && i < a->nclients; i++)
+		if (!strcmp(cl, a->clients[i]))
+			return NULL;
+	return "token client not allowed";
 }
 
 int in_http_auth_jwt(const struct in_http_auth_cfg *a, const char *tok, size_t len, time_t now,
 		     char buf[IN_HTTP_TENANT_MAX], struct psr_http_str *tenant, const char **why)
 {
 	char t[AUTH_TOKEN_MAX + 1];
+	bool o = a->jwks != NULL;   /* oauth2.validate: the key from the JWKS */
 	*why = "invalid token";
-	if (!a->key || len > AUTH_TOKEN_MAX || memchr(tok, 0, len))
+	if ((!a->key && !o) || len > AUTH_TOKEN_MAX || memchr(tok, 0, len))
 		return -EACCES;
 	memcpy(t, tok, len);
 	t[len] = 0;
 	jwt_t *j = NULL;
-	bool rs = a->alg == ALG_RS256;
+	bool rs = o || a->alg == ALG_RS256;
 	/* RS256: decoded without a key (libjwt then says JWT_ALG_NONE and
 	 * checks nothing), its header's alg read, its signature checked here */
 	if (jwt_decode(&j, t, rs ? NULL : a->key, rs ? 0 : (int)a->key_len) || !j) {
@@ -339,10 +452,25 @@ int in_http_auth_jwt(const struct in_http_auth_cfg *a, const char *tok, size_t l
 	double exp = 0, nbf = 0;
 	int has_exp = claim_num(j, "exp", &exp), has_nbf = claim_num(j, "nbf", &nbf);
 	const char *halg = jwt_get_header(j, "alg");
-	const char *ten = jwt_get_grant(j, a->jwt_tenant_claim);
+	const char *ten = jwt_get_grant(j, a->jwt_tenant_claim), *w = NULL;
+	const char *kid = o ? jwt_get_header(j, "kid") : NULL;
+	EVP_PKEY *pk = a->pkey;
+	unsigned slot = 0;
+	const struct in_http_jwks_set *set = o ? in_http_jwks_acquire(a->jwks, &slot) : NULL;
+	if (o) {
+		pk = set && kid ? in_http_jwks_find(set, kid, strlen(kid)) : NULL;
+		if (set && kid && !pk)
+			in_http_jwks_kick(a->jwks);   /* maybe rotated: fetch again soon */
+	}
 	if (rs ? !halg || strcmp(halg, "RS256") != 0 : jwt_get_alg(j) != JWT_ALG_HS256) {
 		*why = "token algorithm not accepted";
-	} else if (rs && !rs256_ok(a, t, len)) {
+	} else if (o && !kid) {
+		*why = "token has no kid";
+	} else if (o && !set) {
+		*why = "signing keys not loaded";
+	} else if (o && !pk) {
+		*why = "token kid unknown";
+	} else if (rs && !rs256_ok(pk, t, len)) {
 		*why = "invalid token";
 	} else if (has_exp < 0 || has_nbf < 0) {
 		*why = "invalid token: exp or nbf is not a number";
@@ -350,25 +478,24 @@ int in_http_auth_jwt(const struct in_http_auth_cfg *a, const char *tok, size_t l
 		*why = "token expired";
 	} else if (has_nbf && (double)now + (double)a->jwt_leeway < nbf) {
 		*why = "token not yet valid";
-	} else if (a->jwt_audience) {
-		const char *aud = jwt_get_grant(j, "aud");
-		char *js = aud ? NULL : jwt_get_grants_json(j, "aud");
-		bool ok = aud ? !strcmp(aud, a->jwt_audience) : js && aud_in(js, a->jwt_audience);
-		free(js);
-		if (!ok)
-			*why = "token audience does not match";
-		else
-			rc = 0;
+	} else if (o && (w = oauth2_claims(a, j, has_exp)) != NULL) {
+		*why = w;
+	} else if (a->jwt_audience && !aud_ok(j, a->jwt_audience)) {
+		*why = "token audience does not match";
 	} else {
 		rc = 0;
 	}
+	if (o)
+		in_http_jwks_release(a->jwks, slot);
 	if (!rc) {
 		size_t tl = ten ? strlen(ten) : 0;
-		if (!tl || tl > IN_HTTP_TENANT_MAX) {
+		if ((!o || ten) && (!tl || tl > IN_HTTP_TENANT_MAX)) {
+			/* JWT_Key: a JWT names its tenant; oauth2: when it has the claim */
 			*why = "token has no valid tenant claim";
 			rc = -EACCES;
 		} else {
-			memcpy(buf, ten, tl);
+			if (tl)
+				memcpy(buf, ten, tl);
 			*tenant = (struct psr_http_str){ buf, (uint32_t)tl };
 		}
 	}
@@ -410,7 +537,7 @@ int in_http_auth_check(const struct in_http_auth_cfg *a, const struct psr_http_r
 			return 0;
 		}
 	}
-	return a->key ? in_http_auth_jwt(a, tok, len, now, buf, tenant, why) : -EACCES;
+	return a->key || a->jwks ? in_http_auth_jwt(a, tok, len, now, buf, tenant, why) : -EACCES;
 }
 
 size_t in_http_auth_answer(const char *why, bool close, char *out, size_t cap)

@@ -10,12 +10,14 @@
  *                     from the JWT_Tenant_Claim claim;
  *   Tenant_Key        the record key the tenant is added under.
  *
- * A request must carry `Authorization: Bearer TOKEN` when either of the
- * first two is set: a token of the file is accepted, else it is checked as
- * a JWT. Neither set: no authentication (as Fluent Bit).
+ * A request must carry `Authorization: Bearer TOKEN` when the file, the
+ * key or oauth2.validate is set: a token of the file is accepted, else it
+ * is checked as a JWT. None set: no authentication (as Fluent Bit).
  *
  * Threads: setup and teardown on the control thread; in_http_auth_check
- * on any shard, reading only what setup made.
+ * on any shard, reading what setup made and, with oauth2.validate, the
+ * current JWKS set (lock-free, in_http_jwks.h); in_http_auth_start on a
+ * shard (it starts the JWKS fetch thread).
  */
 #ifndef IN_HTTP_AUTH_H
 #define IN_HTTP_AUTH_H
@@ -33,6 +35,8 @@
 
 struct in_http_token;
 struct evp_pkey_st;
+struct in_http_jwks;
+struct dp_conf_section;
 
 struct in_http_auth_cfg {
 	char *tokens_file;          /* Auth_Tokens_File */
@@ -42,6 +46,12 @@ struct in_http_auth_cfg {
 	char *jwt_tenant_claim;     /* JWT_Tenant_Claim */
 	int64_t jwt_leeway;         /* JWT_Leeway, seconds */
 	char *tenant_key;           /* Tenant_Key */
+	bool o_validate;            /* oauth2.validate */
+	char *o_issuer;             /* oauth2.issuer */
+	char *o_jwks_url;           /* oauth2.jwks_url */
+	char *o_audience;           /* oauth2.allowed_audience */
+	char *o_clients;            /* oauth2.allowed_clients (the last; all are read) */
+	int64_t o_refresh;          /* oauth2.jwks_refresh_interval, seconds */
 	/* made by setup */
 	bool on;                    /* a token file or a JWT key: requests need a token */
 	struct in_http_token *tokens;   /* sorted by nothing: all are compared */
@@ -50,6 +60,9 @@ struct in_http_auth_cfg {
 	struct evp_pkey_st *pkey;   /* RS256: the key, parsed once (in_http_auth.c says why) */
 	size_t key_len;
 	int alg;                    /* the one algorithm accepted: 1 HS256, 2 RS256 */
+	struct in_http_jwks *jwks;  /* oauth2.validate: the key set */
+	char **clients;             /* oauth2.allowed_clients, every value of every line */
+	size_t nclients;
 };
 
 #define IN_HTTP_AUTH_OPTS(T, F) \
@@ -78,11 +91,34 @@ struct in_http_auth_cfg {
 	{ "Tenant_Key", DP_OPT_STR, NULL, offsetof(T, F.tenant_key), NULL, 0, 0, 0, \
 	  "sluice: add the request's tenant to each of its records under this key (replacing " \
 	  "one the record has); needs Auth_Tokens_File or JWT_Key. A token without a tenant " \
-	  "only removes the record's own key." }
+	  "only removes the record's own key." }, \
+	{ "oauth2.validate", DP_OPT_BOOL, "off", offsetof(T, F.o_validate), NULL, 0, 0, 0, \
+	  "Verify bearer JSON Web Tokens (RS256) with the keys of oauth2.jwks_url: a request " \
+	  "without a valid one is answered 401. Needs oauth2.issuer and oauth2.jwks_url. See " \
+	  "'HTTP input: authentication and tenants' in docs/OPERATIONS.md." }, \
+	{ "oauth2.issuer", DP_OPT_STR, NULL, offsetof(T, F.o_issuer), NULL, 0, 0, 0, \
+	  "The 'iss' a token must carry (required with oauth2.validate)." }, \
+	{ "oauth2.jwks_url", DP_OPT_STR, NULL, offsetof(T, F.o_jwks_url), NULL, 0, 0, 0, \
+	  "http:// or https:// URL of the JSON Web Key Set; the key a token's 'kid' names " \
+	  "verifies it (required with oauth2.validate). Fetched at start on a thread of its own, " \
+	  "then every oauth2.jwks_refresh_interval; a failed fetch keeps the keys there are." }, \
+	{ "oauth2.allowed_audience", DP_OPT_STR, NULL, offsetof(T, F.o_audience), NULL, 0, 0, 0, \
+	  "When set, a token's 'aud' (a string, or an array of strings) must hold this value." }, \
+	{ "oauth2.allowed_clients", DP_OPT_STR, NULL, offsetof(T, F.o_clients), NULL, 0, 0, 0, \
+	  "Client ids a token's 'azp' (or 'client_id' without 'azp') must be one of: separated " \
+	  "by spaces or commas; repeat the key for more. Unset: any client." }, \
+	{ "oauth2.jwks_refresh_interval", DP_OPT_INT, "300", offsetof(T, F.o_refresh), NULL, 1, \
+	  604800, 0, "Seconds between fetches of oauth2.jwks_url (a failed one is tried again " \
+	  "after 5 s; a token naming a kid not in the set makes it sooner, at most every 10 s)." }
 
-/* Read the token file and the JWT key (cfg's keys set by dp_opt): 0, or
- * -errno with err naming the key, and file:line for a bad token line. */
-int in_http_auth_setup(struct in_http_auth_cfg *a, struct dp_err *err);
+/* Read the token file and the JWT key (cfg's keys set by dp_opt), the
+ * oauth2.allowed_clients lines of sec: 0, or -errno with err naming the
+ * key, and file:line for a bad token line. name: the input's, for logs. */
+int in_http_auth_setup(struct in_http_auth_cfg *a, const struct dp_conf_section *sec,
+		       const char *name, struct dp_err *err);
+/* Start what runs beside the shards (the JWKS fetch thread): any thread,
+ * any number of times. */
+void in_http_auth_start(struct in_http_auth_cfg *a);
 void in_http_auth_teardown(struct in_http_auth_cfg *a);
 
 /* The token lines of text[0..len) (name: the file, for messages) into a:

@@ -1,8 +1,13 @@
 #!/usr/bin/env python3
 """test_http_ingest_auth.py — bearer-token authentication and tenants of
-the `http` input (sluice's own keys, shards/in_http_auth.c; Fluent Bit's
-in_http has none of them: https://docs.fluentbit.io/manual/5.0/data-pipeline/inputs/http
-lists only oauth2.* keys that fetch a JWKS, which sluice does not have).
+the `http` input (shards/in_http_auth.c): sluice's own keys (Fluent Bit's
+in_http has none of them), and Fluent Bit's oauth2.* keys, which verify
+JWTs with a JWKS fetched from a URL (shards/in_http_jwks.c; Fluent Bit's
+src/flb_oauth2_jwt.c, the keys listed in
+https://github.com/fluent/fluent-bit-docs/issues/2500 for
+pipeline/inputs/http: RS256 only, kid required and naming the key, exp,
+iss and aud required, azp or client_id among oauth2.allowed_clients,
+refresh every oauth2.jwks_refresh_interval, 300 by default).
 
 - No auth key: every request is let in (Fluent Bit's behaviour).
 - Auth_Tokens_File: a token of the file is let in, its tenant added under
@@ -16,6 +21,12 @@ lists only oauth2.* keys that fetch a JWKS, which sluice does not have).
   none; no tenant claim. RS256: valid, and an HS256 token whose secret is
   the RS256 public key (algorithm confusion) refused. Both file and JWT.
 - A bad token file or key refuses to start, naming file:line.
+- oauth2: a local HTTP server serves the JWKS (n, e of the test's RSA
+  keys). Valid token with kid: 201; unknown kid, no kid, another key,
+  issuer, audience, client, expired, HS256, claims missing: 401. Key
+  rotation: the JWKS changes, and after the refresh the new key passes
+  and the old one fails; the JWKS server down at a refresh: the keys
+  fetched before still work. Down at start: 401 until it comes up.
 
 Keys are made here: HS256 with Python's hmac, RSA with the openssl CLI.
 """
@@ -28,9 +39,11 @@ import os
 import shutil
 import socket
 import subprocess
+import threading
 import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from harness import SLUICE, check, check_eq, conf, free_port, main, service, skip
+from harness import SLUICE, check, check_eq, conf, free_port, main, service, skip, wait_for
 from mpack import mp_all
 from test_http_in import is_closed, raw_request, read_responses
 
@@ -275,7 +288,7 @@ def test_bad_config(t):
         ({'JWT_Key': pub, 'JWT_Algorithm': 'HS256'}, 'HMAC secret'),
         ({'JWT_Key': write(t, 'k1', 'secret'), 'JWT_Algorithm': 'RS256'}, 'PEM RSA public key'),
         ({'JWT_Key': write(t, 'k2', '\n')}, 'empty'),
-        ({'Tenant_Key': 'tenant'}, 'needs Auth_Tokens_File or JWT_Key'),
+        ({'Tenant_Key': 'tenant'}, 'needs Auth_Tokens_File, JWT_Key or oauth2.validate'),
         ({'JWT_Key': pub, 'JWT_Algorithm': 'none'}, 'JWT_Algorithm'),
     ]
     for i, (keys, want) in enumerate(cases):
@@ -287,6 +300,194 @@ def test_bad_config(t):
     check_eq(p.returncode, 0, 'a good configuration passes --dry-run: ' + p.stderr[-300:])
 
 
+class Jwks:
+    """A JWKS server on 127.0.0.1:port: serves self.doc (a dict) at any
+    path; start() and stop() as the tests need (stop: connection refused)."""
+
+    def __init__(self, port):
+        self.port, self.doc, self.srv, self.fetches = port, {'keys': []}, None, 0
+        self.url = 'http://127.0.0.1:%d/keys' % port
+
+    def start(self):
+        me = self
+
+        class H(BaseHTTPRequestHandler):
+            def do_GET(self):
+                me.fetches += 1
+                body = json.dumps(me.doc).encode()
+                self.send_response(200)
+                self.send_header('Content-Type', 'application/json')
+                self.send_header('Content-Length', str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *a):
+                pass
+        self.srv = ThreadingHTTPServer(('127.0.0.1', self.port), H)
+        threading.Thread(target=self.srv.serve_forever, daemon=True).start()
+        return self
+
+    def stop(self):
+        if self.srv:
+            self.srv.shutdown()
+            self.srv.server_close()
+            self.srv = None
+
+
+def jwk(pub, kid):
+    """The RSA public key file pub as a JWK (its modulus from the openssl
+    CLI; the exponent genpkey uses, 65537)."""
+    m = subprocess.run(['openssl', 'rsa', '-pubin', '-in', pub, '-noout', '-modulus'],
+                       capture_output=True, text=True, check=True).stdout.strip()
+    n = bytes.fromhex(m.split('=', 1)[1])
+    return {'kty': 'RSA', 'use': 'sig', 'alg': 'RS256', 'kid': kid, 'n': b64(n), 'e': 'AQAB'}
+
+
+ISS = 'https://idp.example/realms/logs'
+
+
+def rs(claims, priv, kid):
+    return jwt(claims, alg='RS256', rsa_priv=priv, header={'alg': 'RS256', 'typ': 'JWT', 'kid': kid})
+
+
+def oauth2_in(port, jw, **extra):
+    keys = {'oauth2.validate': 'on', 'oauth2.issuer': ISS, 'oauth2.jwks_url': jw.url}
+    keys.update(extra)
+    return ('INPUT', [('Name', 'http'), ('Listen', '127.0.0.1'), ('Port', str(port))] +
+            [(k, str(v)) for k, v in keys.items()])
+
+
+def status_of(port, token):
+    c = http.client.HTTPConnection('127.0.0.1', port, timeout=10)
+    try:
+        return post(c, {'probe': 1}, token=token, path='/probe')[0]
+    finally:
+        c.close()
+
+
+def test_oauth2_jwks(t):
+    priv1, pub1 = rsa_keys(t, 'k1')
+    priv2, pub2 = rsa_keys(t, 'k2')
+    jw = Jwks(free_port())
+    jw.doc = {'keys': [{'kty': 'EC', 'crv': 'P-256', 'kid': 'ec', 'x': 'AA', 'y': 'AA'},
+                       dict(jwk(pub2, 'enc'), use='enc'), jwk(pub1, 'k1')]}
+    jw.start()
+    port = free_port()
+    sl = t.sluice(conf(service(t), oauth2_in(port, jw, **{
+        'oauth2.allowed_audience': 'ingest', 'oauth2.allowed_clients': 'cli-a, cli-b',
+        'Tenant_Key': 'tenant'}), ('OUTPUT', [('Name', 'null'), ('Match', 'probe')]), out(t)))
+    now = int(time.time())
+    ok = {'iss': ISS, 'aud': ['other', 'ingest'], 'exp': now + 300, 'azp': 'cli-a'}
+    wait_for(lambda: '1 RSA key(s)' in sl.stderr(), 15, 'the JWKS fetched (logged)', proc=sl)
+    c = http.client.HTTPConnection('127.0.0.1', port, timeout=10)
+    check_eq(post(c, {'n': 1}, token=rs(dict(ok, tenant='acme'), priv1, 'k1'))[0], 201,
+             'valid, with a tenant claim')
+    check_eq(post(c, {'n': 2, 'tenant': 'forged'}, token=rs(ok, priv1, 'k1'))[0], 201,
+             'valid, no tenant claim (optional with oauth2)')
+    cid = {k: v for k, v in ok.items() if k != 'azp'}
+    check_eq(post(c, {'n': 3}, token=rs(dict(cid, client_id='cli-b'), priv1, 'k1'))[0], 201,
+             'client_id among allowed_clients (no azp)')
+    bad = [
+        (rs(ok, priv1, 'nope'), 'token kid unknown', 'unknown kid'),
+        (rs(ok, priv2, 'enc'), 'token kid unknown', 'a use=enc key is not taken'),
+        (rs(ok, priv2, 'k1'), 'invalid token', 'signed with another key'),
+        (jwt(ok, alg='RS256', rsa_priv=priv1), 'token has no kid', 'no kid'),
+        (rs(dict(ok, iss='https://evil.example'), priv1, 'k1'), 'token issuer does not match',
+         'wrong issuer'),
+        (rs(dict(ok, aud='other'), priv1, 'k1'), 'token audience does not match', 'wrong aud'),
+        (rs(dict(ok, azp='cli-z'), priv1, 'k1'), 'token client not allowed', 'wrong client'),
+        (rs(cid, priv1, 'k1'), 'token client not allowed', 'no client claim'),
+        (rs(dict(ok, exp=now - 120), priv1, 'k1'), 'token expired', 'expired'),
+        (rs({k: v for k, v in ok.items() if k != 'iss'}, priv1, 'k1'),
+         'token lacks exp, iss or aud', 'no iss'),
+        (rs({k: v for k, v in ok.items() if k != 'exp'}, priv1, 'k1'),
+         'token lacks exp, iss or aud', 'no exp'),
+        (jwt(ok, SECRET, header={'alg': 'HS256', 'kid': 'k1'}), 'token algorithm not accepted',
+         'HS256'),
+    ]
+    for tok, err, what in bad:
+        check_401(post(c, {'bad': what}, token=tok), err, what)
+    check_401(post(c, {'bad': 'none'}), 'missing bearer token', 'no token')
+    c.close()
+    sl.wait_stats(lambda st: st['totals']['out'] >= 3 and
+                  st['inputs']['http.0']['auth_failed'] >= len(bad) + 1, 15,
+                  'records out, refusals counted')
+    check_eq(auth_failed(sl), len(bad) + 1, 'each 401 counted')
+    check_eq(sl.stop(), 0, 'exit 0')
+    jw.stop()
+    check_eq(records(t), [{'n': 1, 'tenant': 'acme'}, {'n': 2}, {'n': 3}],
+             'the tenant claim under Tenant_Key, the record\'s own removed')
+
+
+def test_oauth2_rotation(t):
+    priv1, pub1 = rsa_keys(t, 'k1')
+    priv2, pub2 = rsa_keys(t, 'k2')
+    jw = Jwks(free_port())
+    jw.doc = {'keys': [jwk(pub1, 'k1')]}
+    jw.start()
+    port = free_port()
+    sl = t.sluice(conf(service(t), oauth2_in(port, jw, **{'oauth2.jwks_refresh_interval': 2}),
+                       ('OUTPUT', [('Name', 'null'), ('Match', '*')])))
+    now = int(time.time())
+    ok = {'iss': ISS, 'aud': 'any', 'exp': now + 600}
+    t1, t2 = rs(ok, priv1, 'k1'), rs(ok, priv2, 'k2')
+    wait_for(lambda: status_of(port, t1) == 201, 15, 'key 1 let in', proc=sl)
+    check_eq(status_of(port, t2), 401, 'key 2 not yet in the set')
+    jw.doc = {'keys': [jwk(pub2, 'k2')]}
+    wait_for(lambda: status_of(port, t2) == 201, 15, 'after a refresh, key 2 let in', proc=sl)
+    check_eq(status_of(port, t1), 401, 'and key 1 refused')
+    jw.stop()
+    wait_for(lambda: 'keys fetched before stay' in sl.stderr(), 15,
+             'a refresh failing (logged)', proc=sl)
+    check_eq(status_of(port, t2), 201, 'the JWKS down: the keys fetched before still work')
+    check_eq(sl.stop(), 0, 'exit 0')
+
+
+def test_oauth2_down_at_start(t):
+    """As Fluent Bit (which fetches on the first request): no JWKS, no
+    token passes, but sluice starts; the keys come when the URL answers."""
+    priv1, pub1 = rsa_keys(t, 'k1')
+    jw = Jwks(free_port())
+    jw.doc = {'keys': [jwk(pub1, 'k1')]}
+    port = free_port()
+    sl = t.sluice(conf(service(t), oauth2_in(port, jw), ('OUTPUT', [('Name', 'null'),
+                                                                     ('Match', '*')])))
+    tok = rs({'iss': ISS, 'aud': 'a', 'exp': int(time.time()) + 600}, priv1, 'k1')
+    c = http.client.HTTPConnection('127.0.0.1', port, timeout=10)
+    wait_for(lambda: 'tokens are refused until it is fetched' in sl.stderr(), 15,
+             'the failed first fetch logged', proc=sl)
+    check_401(post(c, {'n': 1}, token=tok), 'signing keys not loaded', 'no keys yet')
+    c.close()
+    jw.start()
+    wait_for(lambda: status_of(port, tok) == 201, 20, 'the JWKS up: let in (retried)', proc=sl)
+    check_eq(sl.stop(), 0, 'exit 0')
+    jw.stop()
+
+
+def test_oauth2_bad_config(t):
+    url = 'http://127.0.0.1:9/keys'
+    cases = [
+        ({'oauth2.validate': 'on', 'oauth2.jwks_url': url}, 'needs oauth2.issuer'),
+        ({'oauth2.validate': 'on', 'oauth2.issuer': ISS}, 'needs oauth2.issuer and'),
+        ({'oauth2.validate': 'on', 'oauth2.issuer': ISS, 'oauth2.jwks_url': 'ftp://x/k'},
+         'http:// or https://'),
+        ({'oauth2.validate': 'on', 'oauth2.issuer': ISS, 'oauth2.jwks_url': url,
+          'JWT_Key': write(t, 'k', 'secret')}, 'set only one'),
+        ({'oauth2.validate': 'on', 'oauth2.issuer': ISS, 'oauth2.jwks_url': url,
+          'oauth2.jwks_refresh_interval': 0}, 'oauth2.jwks_refresh_interval'),
+    ]
+    for i, (keys, want) in enumerate(cases):
+        p = dry_run(t, 'o%d' % i, **keys)
+        check(p.returncode != 0 and want in p.stderr, 'refused: %s (%r)' % (keys, want),
+              p.stderr[-600:])
+        check('.conf:' in p.stderr, 'the error names the configuration file:line', p.stderr[-600:])
+    p = dry_run(t, 'ogood', **{'oauth2.validate': 'on', 'oauth2.issuer': ISS,
+                               'oauth2.jwks_url': url, 'Tenant_Key': 'tenant'})
+    check_eq(p.returncode, 0, 'a good configuration passes --dry-run (nothing fetched): ' +
+             p.stderr[-300:])
+
+
 if __name__ == '__main__':
     main([test_no_auth, test_static_tokens, test_jwt_hs256, test_jwt_rs256_and_file,
-          test_close_and_pipelined, test_bad_config])
+          test_close_and_pipelined, test_bad_config, test_oauth2_jwks, test_oauth2_rotation,
+          test_oauth2_down_at_start, test_oauth2_bad_config])
