@@ -75,6 +75,8 @@ SCENARIOS = {
     # bytes, syslog-like text) to null: the file is renamed into the
     # followed directory when the measurement starts (inotify finds it)
     'tail-null':       ('tail',   'file', None,            'text'),
+    # the same with Kubernetes' per-file tags (Tag kube.*: a tag per file)
+    'tail-null-kube':  ('tail',   'file', None,            'text'),
     # the same file to the http output (Format json) and the local sink
     'tail-http':       ('tail',   'file', None,            'text'),
 }
@@ -249,7 +251,7 @@ def service_section(args, stats):
 
 
 def tail_config(name, args, tmp):
-    """tail-null, tail-http: the lines written now, outside the followed
+    """tail-null(-kube), tail-http: the lines written now, outside the followed
     directory; measure() renames the file into it."""
     logs = os.path.join(tmp, 'logs')
     os.mkdir(logs)
@@ -266,7 +268,8 @@ def tail_config(name, args, tmp):
         f.write(''.join(chunk))
     conf = service_section(args, os.path.join(tmp, 'stats.json'))
     conf += ('[INPUT]\n    Name tail\n    Path %s/*.log\n    Read_from_Head on\n'
-             '    Refresh_Interval 1\n\n' % logs)
+             '    Refresh_Interval 1\n' % logs)
+    conf += '    Tag kube.*\n\n' if name == 'tail-null-kube' else '\n'
     if name == 'tail-http':
         conf += ('[OUTPUT]\n    Name   http\n    Match  *\n    Host   127.0.0.1\n    Port   %d\n'
                  '    URI    /bench\n    Format json\n') % args.http_port
