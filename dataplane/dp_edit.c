@@ -88,6 +88,18 @@ int dp_tail_find(const struct dp_chunk *c, const char *k, size_t klen)
 	return -1;
 }
 
+int dp_tail_find_str(const struct dp_chunk *c, const char *k, size_t klen)
+{
+	unsigned n = dp_tail_nfields(c);
+	uint32_t f0 = dp_chunk_rec_is_open(c) ? c->cur_field0 : c->recs[c->nrecs - 1].field0;
+	for (unsigned i = 0; k && i < n; i++) {
+		const struct dp_field *f = &c->fields[f0 + i];
+		if (f->type == DP_T_STR && f->key_len == klen && !memcmp(c->data + f->key_off, k, klen))
+			return (int)i;
+	}
+	return -1;
+}
+
 void dp_tail_drop(struct dp_chunk *c)
 {
 	if (dp_chunk_rec_is_open(c)) {

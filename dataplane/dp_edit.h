@@ -37,6 +37,9 @@ unsigned dp_tail_nfields(const struct dp_chunk *c);
 struct dp_field *dp_tail_field(struct dp_chunk *c, unsigned i);
 /* The first field of the tail record named k, or -1. */
 int dp_tail_find(const struct dp_chunk *c, const char *k, size_t klen);
+/* The first field named k whose value is a string, or -1 (k NULL: -1):
+ * Fluent Bit's get_key_id (src/multiline/flb_ml.c) skips the others. */
+int dp_tail_find_str(const struct dp_chunk *c, const char *k, size_t klen);
 
 /* Forget the tail record (closed or open): its bytes and index entries. */
 void dp_tail_drop(struct dp_chunk *c);

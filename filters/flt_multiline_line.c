@@ -36,20 +36,16 @@ struct ml_line *flt_ml_line_create(const struct flt_ml *ml)
 	return ln;
 }
 
-/* The string value of key k in c's open record, or NULL (Fluent Bit's
- * get_key_id: the first key of that name whose value is a string). */
+/* Field k of c's tail record when its value is a string (dp_tail_find_str),
+ * its number in *at. */
 static const struct dp_field *str_field(struct dp_chunk *c, const char *k, size_t kl, int *at)
 {
-	unsigned n = dp_tail_nfields(c);
-	for (unsigned i = 0; k && i < n; i++) {
-		const struct dp_field *f = dp_tail_field(c, i);
-		if (f->type == DP_T_STR && f->key_len == kl && !memcmp(dp_field_key(c, f), k, kl)) {
-			if (at)
-				*at = (int)i;
-			return f;
-		}
-	}
-	return NULL;
+	int i = dp_tail_find_str(c, k, kl);
+	if (i < 0)
+		return NULL;
+	if (at)
+		*at = i;
+	return dp_tail_field(c, (unsigned)i);
 }
 
 /* Parser i's take on the record (content: its key_content, a string):

@@ -161,16 +161,6 @@ void in_tail_mlc_shard_free(struct tail_shard *x)
 
 /* ---- a line ---- */
 
-static int field_find(struct dp_chunk *c, unsigned n, const char *k, size_t kl)
-{
-	for (unsigned i = 0; k && i < n; i++) {
-		const struct dp_field *f = dp_tail_field(c, i);
-		if (f->type == DP_T_STR && f->key_len == kl && !memcmp(dp_field_key(c, f), k, kl))
-			return (int)i;
-	}
-	return -1;
-}
-
 /* Parser i's take on the line (Fluent Bit's get_key_id: the first key of
  * that name with a string value). */
 static bool try_parser(struct tail_shard *x, int i, const char *p, size_t len, struct mlc_piece *pc)
@@ -182,14 +172,13 @@ static bool try_parser(struct tail_shard *x, int i, const char *p, size_t len, s
 	if (psr_parser_exec(psr_ml_parser_line(mp), x->mlcs->pst[i], c, p, len) ||
 	    dp_chunk_rec_end(c))
 		return false;
-	unsigned n = dp_tail_nfields(c);
 	const char *kc = psr_ml_parser_key_content(mp), *kp = psr_ml_parser_key_pattern(mp),
 		   *kg = psr_ml_parser_key_group(mp);
-	int ci = field_find(c, n, kc, strlen(kc));
+	int ci = dp_tail_find_str(c, kc, strlen(kc));
 	if (ci < 0)
 		return false;
-	int pi = kp ? field_find(c, n, kp, strlen(kp)) : -1;
-	int gi = kg ? field_find(c, n, kg, strlen(kg)) : -1;
+	int pi = kp ? dp_tail_find_str(c, kp, strlen(kp)) : -1;
+	int gi = kg ? dp_tail_find_str(c, kg, strlen(kg)) : -1;
 	const struct dp_field *cf = dp_tail_field(c, (unsigned)ci);
 	const struct dp_field *pf = pi >= 0 ? dp_tail_field(c, (unsigned)pi) : cf;
 	pc->parser = i;
