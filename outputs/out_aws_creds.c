@@ -374,8 +374,10 @@ int out_aws_setup(struct out_aws_cfg *cfg, const char *name, struct dp_err *err)
 	if (!cfg->auth)
 		return 0;
 	err->key = cfg->region ? "AWS_Region" : "AWS_Auth";
-	if (!cfg->region || !*cfg->region || strpbrk(cfg->region, " /\t"))
+	if (!cfg->region || !*cfg->region)
 		return dp_err_set(err, -EINVAL, "AWS_Auth needs AWS_Region (the region of the service, us-east-1)");
+	if (strpbrk(cfg->region, " /\t"))
+		return dp_err_set(err, -EINVAL, "invalid AWS_Region '%s'", cfg->region);
 	err->key = "AWS_Auth";
 	if (!cfg->service || !*cfg->service || strpbrk(cfg->service, " /\t"))
 		return dp_err_set(err, -EINVAL, "AWS_Auth needs the service name signed (es, aoss, ...)");
