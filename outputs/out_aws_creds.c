@@ -317,7 +317,8 @@ static int64_t renew_at(int64_t now, int64_t exp)
 static void *refresh_main(void *arg)
 {
 	struct out_aws_provider *p = arg;
-	int64_t next = p->cur.expires ? renew_at(time(NULL), p->cur.expires) : 0, backoff = 5;
+	/* after setup's attempt: renew what it got, or retry its failure */
+	int64_t next = p->cur.expires ? renew_at(time(NULL), p->cur.expires) : time(NULL) + 5, backoff = 10;
 	pthread_mutex_lock(&p->mu);
 	while (!p->stop) {
 		int64_t now = time(NULL);

@@ -178,7 +178,7 @@ class STS:
     def __init__(self, region, base, role, external_id, sink, life=3600):
         self.region, self.base, self.role, self.ext, self.sink, self.life = \
             region, base, role, external_id, sink, life
-        self.calls, self.bad = 0, []
+        self.calls, self.bad, self.fail_first, self.refused = 0, [], 0, 0
         self.srv = Server(self.handle)
         self.port = self.srv.port
 
@@ -189,6 +189,9 @@ class STS:
                 'ExternalId': self.ext}
         if not why and any(q.get(k) != v for k, v in want.items()):
             why = 'query %r, want %r' % (q, want)
+        if not why and self.refused < self.fail_first:
+            self.refused += 1
+            return 503, 'text/xml', b'<ErrorResponse><Error><Code>ServiceUnavailable</Code></Error></ErrorResponse>'
         if why:
             self.bad.append(why)
             return 403, 'text/xml', b'<ErrorResponse><Error><Code>AccessDenied</Code></Error></ErrorResponse>'
@@ -319,6 +322,32 @@ def test_profile_and_assume_role(t):
     check_eq([b['why'] for b in sink.bad], [], 'every request signed right')
 
 
+def test_sts_down_at_start(t):
+    """STS failing at start: sluice starts, requests wait (retried, not
+    failed) and go out signed once the role is assumed."""
+    cred = t.path('credentials')
+    with open(cred, 'w') as f:
+        f.write('[default]\naws_access_key_id = AKIDBASE\naws_secret_access_key = base\n')
+    aws_env(t, AWS_SHARED_CREDENTIALS_FILE=cred)
+    sink = Sink('us-east-1', {})
+    t.cleanups.append(sink.close)
+    role = 'arn:aws:iam::123456789012:role/r'
+    sts = STS('us-east-1', {'AKIDBASE': 'base'}, role, 'x', sink)
+    sts.fail_first = 1
+    t.cleanups.append(sts.close)
+    port = free_port()
+    sl = t.sluice(conf(service(t, **{'scheduler.base': '0.2', 'scheduler.cap': '0.5'}), tcp_in(port),
+                       out('opensearch', 'os', sink.port, AWS_Auth='on', AWS_Region='us-east-1',
+                           AWS_Role_ARN=role, AWS_External_ID='x', Retry_Limit='no_limits',
+                           AWS_STS_Endpoint='http://127.0.0.1:%d/' % sts.port)))
+    send_json(port, 0, 50)
+    sl.wait_stats(lambda st: recs(st, 'os') >= 50, 40, 'delivered once the role is assumed')
+    check_eq(sts.refused, 1, 'the first AssumeRole was refused')
+    check('no valid AWS credentials yet' in sl.stderr(), 'the wait was logged')
+    check_eq(sl.stats()['outputs']['os']['errors'], 0, 'nothing failed')
+    check_eq([b['why'] for b in sink.bad], [], 'every request signed right')
+
+
 def test_bad_config(t):
     """AWS_Auth without a region, or http's aws_auth without aws_service,
     or no credentials anywhere: sluice refuses to start, naming
@@ -343,4 +372,5 @@ def test_bad_config(t):
 
 
 if __name__ == '__main__':
-    main([test_env_credentials, test_wrong_secret_refused, test_profile_and_assume_role, test_bad_config])
+    main([test_env_credentials, test_wrong_secret_refused, test_profile_and_assume_role, test_sts_down_at_start,
+          test_bad_config])
