@@ -270,6 +270,7 @@ def test_env_credentials(t):
     check_eq(r['headers'].get('x-amz-security-token'), 'SESS/TOK=', 'the session token is sent')
     st = sl.stats()
     check_eq(sum(st['outputs'][a]['errors'] for a in ('os', 'aoss', 'http')), 0, 'no errors')
+    check_eq(sl.stop(), 0, 'SIGTERM: clean exit')
 
 
 def test_wrong_secret_refused(t):
@@ -320,6 +321,9 @@ def test_profile_and_assume_role(t):
     sl.wait_stats(lambda st: recs(st, 'es') >= 200, 30, 'later records delivered')
     check_eq(sink.ok[-1]['akid'], 'ASIATEMP%d' % sts.calls, 'later requests use the renewed credentials')
     check_eq([b['why'] for b in sink.bad], [], 'every request signed right')
+    t0 = time.monotonic()
+    check_eq(sl.stop(), 0, 'SIGTERM: clean exit (the refresh thread joined)')
+    check(time.monotonic() - t0 < 10, 'the refresh thread does not hold the exit', '%.1fs' % (time.monotonic() - t0))
 
 
 def test_sts_down_at_start(t):
