@@ -35,6 +35,7 @@
 #include "dp_pipeline.h"
 #include "dp_time.h"
 #include "dp_base64.h"
+#include "out_aws.h"
 #include "out_es.h"
 #include "out_http.h"
 #include "out_httpc.h"
@@ -72,6 +73,7 @@ struct out_es_cfg {
 	char *pipeline;
 	char *http_api_key;         /* es only */
 	char *cloud_id, *cloud_auth;
+	struct out_aws_cfg aws;     /* AWS_Auth, ... (out_aws.h) */
 	/* set by setup */
 	char *uri;
 	size_t resp_cap;
@@ -135,6 +137,8 @@ struct out_es_cfg {
 	{ "compress", DP_OPT_STR, NULL, C(compress), NULL, 0, 0, 0, \
 	  "gzip: compress request bodies (Content-Encoding: gzip)." }, \
 	{ "Pipeline", DP_OPT_STR, NULL, C(pipeline), NULL, 0, 0, 0, "Ingest pipeline of the documents." }, \
+	OUT_AWS_OPTS(struct out_es_cfg, aws, "AWS_Auth", "AWS_Region", "AWS_STS_Endpoint", "AWS_Role_ARN", \
+		     "AWS_External_ID", "AWS_Service_Name", "es", "AWS_Profile"), \
 	OUT_HTTPC_OPTS(struct out_es_cfg, hc)
 
 static const struct dp_opt opensearch_opts[] = {
@@ -167,6 +171,7 @@ struct es_worker {
 	struct out_buf body;
 	struct out_buf gz;
 	struct out_es_bulk_memo memo;
+	struct out_aws_signer *aws; /* AWS_Auth */
 	/* The burst the states are about (burst_key) and what each record of
 	 * it became: state[chunk * DP_CHUNK_RECS + rec]. */
 	uint64_t key;
@@ -255,7 +260,7 @@ static int setup(struct dp_output *o, struct dp_err *err)
 	if (cfg->compress && strcasecmp(cfg->compress, "gzip"))
 		return dp_err_set(err, -EINVAL, "invalid value '%s' for 'compress': expected gzip", cfg->compress);
 	cfg->gzip = cfg->compress != NULL;
-	if ((rc = cloud_setup(cfg, err)) != 0)
+	if ((rc = cloud_setup(cfg, err)) != 0 || (rc = out_aws_setup(&cfg->aws, o->name, err)) != 0)
 		return rc;
 	err->key = "Host";
 	if (!*cfg->hc.host || strpbrk(cfg->hc.host, "/ \t"))
@@ -326,6 +331,7 @@ static void teardown(struct dp_output *o)
 	struct out_es_cfg *cfg = o->cfg;
 	free(cfg->uri);
 	cfg->uri = NULL;
+	out_aws_teardown(&cfg->aws);
 }
 
 static void worker_destroy(void *wctx)
@@ -338,6 +344,7 @@ static void worker_destroy(void *wctx)
 	free(w->state);
 	free(w->items);
 	free(w->status);
+	free(w->aws);
 	free(w);
 }
 
@@ -361,7 +368,10 @@ static void *worker_create(struct dp_output *o, unsigned worker, struct dp_err *
 		worker_destroy(w);
 		return NULL;
 	}
-	if (out_httpc_init(&w->c, o->name, &cfg->hc, cfg->uri, cfg->resp_cap, cfg->resp_grow, err)) {
+	if (out_httpc_init(&w->c, o->name, &cfg->hc, cfg->uri, cfg->resp_cap, cfg->resp_grow, err) ||
+	    (cfg->aws.auth && (!(w->aws = malloc(sizeof(*w->aws))) ||
+			       out_aws_signer_init(w->aws, &cfg->aws, &w->c, "application/x-ndjson")) &&
+	     dp_err_set(err, -ENOMEM, "cannot set up AWS signing"))) {
 		worker_destroy(w);
 		return NULL;
 	}
@@ -417,8 +427,8 @@ static int send_bulk(struct es_worker *w, uint32_t nit)
 		b = &w->gz;
 	}
 	long status = 0;
-	int rc = out_httpc_post(&w->c, b->p, b->len, &status);
-	if (rc)
+	int rc = w->aws ? out_aws_signer_apply(w->aws, &w->c, w->hdrs, "POST", cfg->uri, b->p, b->len) : 0;
+	if (rc || (rc = out_httpc_post(&w->c, b->p, b->len, &status)))
 		return rc;
 	enum out_http_verdict v = out_http_status_verdict(status);
 	if (v != OUT_HTTP_OK) {

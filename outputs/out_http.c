@@ -38,6 +38,7 @@
 #include "dp_log.h"
 #include "dp_pipeline.h"
 #include "dp_time.h"
+#include "out_aws.h"
 #include "out_http.h"
 #include "out_httpc.h"
 
@@ -59,6 +60,7 @@ struct out_http_cfg {
 	char *date_format;
 	char *gelf_ts, *gelf_host, *gelf_short, *gelf_full, *gelf_level;
 	int64_t body_max;
+	struct out_aws_cfg aws;    /* aws_auth, ... (out_aws.h) */
 	char *body_key;
 	char *headers_key;
 	/* set by setup */
@@ -115,6 +117,8 @@ static const struct dp_opt http_opts[] = {
 	  "Record accessor of a map whose string values are the request's headers (with body_key, "
 	  "which it needs); Content-Type comes from it." },
 	OUT_HTTPC_OPTS(struct out_http_cfg, hc),
+	OUT_AWS_OPTS(struct out_http_cfg, aws, "aws_auth", "aws_region", "aws_sts_endpoint", "aws_role_arn",
+		     "aws_external_id", "aws_service", NULL, "aws_profile"),
 	{ "Body_Max_Size", DP_OPT_SIZE, "5M", C(body_max), NULL, 1024, 1000000000, 0,
 	  "Largest request body (before compression); a larger burst is split into several "
 	  "requests (sluice)." },
@@ -126,6 +130,7 @@ struct http_worker {
 	struct out_http_cfg *cfg;
 	struct out_httpc c;     /* the connection, the response, cause logging */
 	struct curl_slist *hdrs;
+	struct out_aws_signer *aws;   /* aws_auth */
 	struct out_http_fmt fmt;
 	struct out_buf body;
 	struct out_buf gz;
@@ -217,12 +222,13 @@ static int setup(struct dp_output *o, struct dp_err *err)
 		return rc;
 	cfg->by_rec = rc == 1;
 	err->key = NULL;
-	return 0;
+	return out_aws_setup(&cfg->aws, o->name, err);
 }
 
 static void teardown(struct dp_output *o)
 {
 	free_headers(o->cfg);
+	out_aws_teardown(&((struct out_http_cfg *)o->cfg)->aws);
 }
 
 static struct curl_slist *header_list(struct http_worker *w)
@@ -249,6 +255,7 @@ static void worker_destroy(void *wctx)
 		free(w->cfg_lines[i]);
 	out_buf_fini(&w->body);
 	out_buf_fini(&w->gz);
+	free(w->aws);
 	free(w);
 }
 
@@ -285,6 +292,14 @@ static void *worker_create(struct dp_output *o, unsigned worker, struct dp_err *
 		worker_destroy(w);
 		return NULL;
 	}
+	/* aws_auth: the Content-Type is signed when it is the same on every request */
+	if (cfg->aws.auth && (!(w->aws = malloc(sizeof(*w->aws))) ||
+			      out_aws_signer_init(w->aws, &cfg->aws, &w->c, cfg->by_rec || w->cfg_ctype ? NULL :
+						  out_http_content_type(w->fmt.fmt)))) {
+		dp_err_set(err, -ENOMEM, "cannot set up AWS signing");
+		worker_destroy(w);
+		return NULL;
+	}
 	rc = curl_easy_setopt(w->c.h, CURLOPT_HTTPHEADER, w->hdrs);
 	if (rc == CURLE_OK && cfg->http_method == 1)
 		rc = curl_easy_setopt(w->c.h, CURLOPT_CUSTOMREQUEST, "PUT");
@@ -299,8 +314,9 @@ static void *worker_create(struct dp_output *o, unsigned worker, struct dp_err *
 }
 
 /* One request of body[0..len) (gzip'd with compress) with the header list
- * set on the handle: 0, DP_FLUSH_FAILED or -errno. */
-static int request(struct http_worker *w, const void *body, size_t len)
+ * hl set on the handle (aws_auth puts its headers in front of it): 0,
+ * DP_FLUSH_FAILED or -errno. */
+static int request(struct http_worker *w, struct curl_slist *hl, const void *body, size_t len)
 {
 	struct out_http_cfg *cfg = w->cfg;
 	if (cfg->gzip) {
@@ -311,7 +327,10 @@ static int request(struct http_worker *w, const void *body, size_t len)
 		len = w->gz.len;
 	}
 	long status = 0;
-	int prc = out_httpc_post(&w->c, body, len, &status);
+	int prc = w->aws ? out_aws_signer_apply(w->aws, &w->c, hl, cfg->http_method == 1 ? "PUT" : "POST", cfg->uri,
+						 body, len) : 0;
+	if (!prc)
+		prc = out_httpc_post(&w->c, body, len, &status);
 	if (prc)
 		return prc;
 	enum out_http_verdict v = out_http_status_verdict(status);
@@ -357,7 +376,7 @@ static int post(struct http_worker *w, const struct dp_chunk *c)
 		tagged = t;
 		curl_easy_setopt(w->c.h, CURLOPT_HTTPHEADER, tagged);
 	}
-	int rc = request(w, w->body.p, w->body.len);
+	int rc = request(w, tagged ? tagged : w->hdrs, w->body.p, w->body.len);
 	if (tagged) {
 		curl_easy_setopt(w->c.h, CURLOPT_HTTPHEADER, w->hdrs);
 		curl_slist_free_all(tagged);
@@ -433,7 +452,7 @@ static int post_rec(struct http_worker *w, const struct dp_chunk *ch, const char
 	for (int i = 0; i < w->ncfg; i++)
 		k = node(nd, k, w->cfg_lines[i]);
 	curl_easy_setopt(w->c.h, CURLOPT_HTTPHEADER, nd);
-	int rc = request(w, body, blen);
+	int rc = request(w, nd, body, blen);
 	curl_easy_setopt(w->c.h, CURLOPT_HTTPHEADER, w->hdrs);
 	return rc;
 }
