@@ -90,6 +90,29 @@ int out_aws_provider_get(struct out_aws_provider *p, struct out_aws_creds *dst, 
  * err. */
 int out_aws_creds_base(const char *profile, struct out_aws_creds *c, struct dp_err *err);
 
+#define OUT_AWS_BODY_MAX 16384
+
+/* One request of the credential sources (libcurl, no proxy): method NULL
+ * for GET; the response's first OUT_AWS_BODY_MAX - 1 bytes into body,
+ * NUL-terminated, and its status. 0, or -errno with why in what. */
+int out_aws_http(const char *url, const char *method, struct curl_slist *hdrs, long timeout_ms, char *body,
+		 long *status, char *what, size_t wcap);
+
+/* The host's credential sources (out_aws_creds_host.c), after the
+ * environment and the shared files. */
+enum { OUT_AWS_SRC_STATIC = 0, OUT_AWS_SRC_WEBID, OUT_AWS_SRC_ECS, OUT_AWS_SRC_IMDS };
+
+/* Which host source the environment selects: EKS web identity, ECS, or
+ * EC2 instance metadata; -ENOENT when AWS_EC2_METADATA_DISABLED=true. */
+int out_aws_host_source(void);
+
+/* Credentials from host source src (sts_url: web identity's STS): 0, or
+ * -errno with why in what. Blocks up to a few seconds. */
+int out_aws_host_fetch(int src, const char *sts_url, struct out_aws_creds *c, char *what, size_t wcap);
+
+/* An ECS / EC2 metadata JSON credentials document: 0 or -EINVAL. */
+int out_aws_json_creds(const char *json, struct out_aws_creds *c);
+
 /* An STS AssumeRole XML response's credentials: 0 or -EINVAL. */
 int out_aws_sts_parse(const char *xml, struct out_aws_creds *c);
 

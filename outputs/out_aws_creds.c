@@ -15,10 +15,14 @@
  *      [&ExternalId=..] to AWS_STS_Endpoint (default
  *      https://sts.REGION.amazonaws.com), whose XML answer holds
  *      AccessKeyId, SecretAccessKey, SessionToken and Expiration.
- * EC2 instance metadata, ECS task roles, EKS web identity and
- * credential_process are not read (docs/OPERATIONS.md).
+ * When 1 and 2 find nothing, the host's sources are asked
+ * (out_aws_creds_host.c): EKS web identity, ECS task role or EC2 instance
+ * metadata; their credentials expire and are refreshed like an assumed
+ * role's, and with AWS_Role_ARN they are the base credentials of 3.
+ * credential_process is not run (docs/OPERATIONS.md).
  *
- * The assumed role's credentials are refreshed by a thread of its own,
+ * Expiring credentials (an assumed role's, the host's) are refreshed by
+ * a thread of the provider's own,
  * 5 minutes before they expire (or at half their life when that is
  * shorter); a failed attempt is retried after 5 s, doubling up to 60 s.
  * Workers never wait for it: they read the credentials published last.
@@ -41,6 +45,7 @@ struct out_aws_provider {
 	char name[64];                /* the output's, for logs */
 	const struct out_aws_cfg *cfg;
 	struct out_aws_creds base;
+	int src;                      /* OUT_AWS_SRC_*: where base comes from */
 	pthread_mutex_t mu;           /* cur and its generation */
 	struct out_aws_creds cur;
 	_Atomic uint64_t gen;         /* 0: none yet */
@@ -143,8 +148,7 @@ int out_aws_creds_base(const char *profile, struct out_aws_creds *c, struct dp_e
 	if (ini_read(conf, sect, c) == 1)
 		return 0;
 	return dp_err_set(err, -ENOENT, "no AWS credentials: none in the environment (AWS_ACCESS_KEY_ID, "
-			  "AWS_SECRET_ACCESS_KEY) nor for profile '%s' in %s or %s (EC2/ECS/EKS credentials are "
-			  "not read yet)", profile, cred, conf);
+			  "AWS_SECRET_ACCESS_KEY) nor for profile '%s' in %s or %s", profile, cred, conf);
 }
 
 /* ---- STS ---- */
@@ -183,13 +187,46 @@ int out_aws_sts_parse(const char *xml, struct out_aws_creds *c)
 
 static size_t on_body(char *p, size_t size, size_t nmemb, void *arg)
 {
-	char *buf = arg;   /* 16 KiB, NUL-terminated */
+	char *buf = arg;   /* OUT_AWS_BODY_MAX, NUL-terminated */
 	size_t have = strlen(buf), n = size * nmemb, k = n;
-	if (have + k > 16383)
-		k = 16383 - have;
+	if (have + k > OUT_AWS_BODY_MAX - 1)
+		k = OUT_AWS_BODY_MAX - 1 - have;
 	memcpy(buf + have, p, k);
 	buf[have + k] = 0;
 	return n;
+}
+
+int out_aws_http(const char *url, const char *method, struct curl_slist *hdrs, long timeout_ms, char *body,
+		 long *status, char *what, size_t wcap)
+{
+	body[0] = 0;
+	*status = 0;
+	CURL *c = curl_easy_init();
+	if (!c) {
+		snprintf(what, wcap, "out of memory");
+		return -ENOMEM;
+	}
+	char errbuf[CURL_ERROR_SIZE] = "";
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	if (method)
+		curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs);
+	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(c, CURLOPT_PROXY, "");
+	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, timeout_ms < 10000 ? timeout_ms : 10000L);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, timeout_ms);
+	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, body);
+	curl_easy_setopt(c, CURLOPT_USERAGENT, "sluice");
+	CURLcode cc = curl_easy_perform(c);
+	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, status);
+	curl_easy_cleanup(c);
+	if (cc != CURLE_OK) {
+		snprintf(what, wcap, "%s: %s", url, errbuf[0] ? errbuf : curl_easy_strerror(cc));
+		return out_httpc_curl_errno(cc);
+	}
+	return 0;
 }
 
 static void put_enc(char *dst, size_t cap, const char *s)
@@ -245,32 +282,11 @@ static int sts_assume(struct out_aws_provider *p, struct out_aws_creds *out, cha
 	int nh = p->base.token[0] ? 4 : 3;
 	for (int i = 0; i < nh; i++)
 		n[i] = (struct curl_slist){ hl[i], i + 1 < nh ? &n[i + 1] : NULL };
-	static __thread char body[16384];
-	body[0] = 0;
-	CURL *c = curl_easy_init();
-	if (!c) {
-		snprintf(what, wcap, "out of memory");
-		return -ENOMEM;
-	}
-	char errbuf[CURL_ERROR_SIZE] = "";
-	curl_easy_setopt(c, CURLOPT_URL, url);
-	curl_easy_setopt(c, CURLOPT_HTTPHEADER, n);
-	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(c, CURLOPT_PROXY, "");
-	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, 10000L);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 20000L);
-	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, body);
-	curl_easy_setopt(c, CURLOPT_USERAGENT, "sluice");
-	CURLcode cc = curl_easy_perform(c);
+	static __thread char body[OUT_AWS_BODY_MAX];
 	long status = 0;
-	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
-	curl_easy_cleanup(c);
-	if (cc != CURLE_OK) {
-		snprintf(what, wcap, "%s", errbuf[0] ? errbuf : curl_easy_strerror(cc));
-		return out_httpc_curl_errno(cc);
-	}
+	rc = out_aws_http(url, NULL, n, 20000, body, &status, what, wcap);
+	if (rc)
+		return rc;
 	for (char *s = body; *s; s++)
 		if (*s == '\n' || *s == '\r')
 			*s = ' ';
@@ -284,6 +300,25 @@ static int sts_assume(struct out_aws_provider *p, struct out_aws_creds *out, cha
 	}
 	return 0;
 }
+
+/* The credentials to sign with: the host's (refetched), then the role
+ * assumed with them. 0, or -errno with why in what. */
+static int fetch(struct out_aws_provider *p, struct out_aws_creds *out, char *what, size_t wcap)
+{
+	if (p->src != OUT_AWS_SRC_STATIC) {
+		int rc = out_aws_host_fetch(p->src, p->sts_url, &p->base, what, wcap);
+		if (rc)
+			return rc;
+	}
+	if (!p->cfg->role_arn) {
+		*out = p->base;
+		return 0;
+	}
+	return sts_assume(p, out, what, wcap);
+}
+
+static const char *const src_names[] = { "environment or shared files", "EKS web identity", "ECS task role",
+					 "EC2 instance metadata" };
 
 static void publish(struct out_aws_provider *p, const struct out_aws_creds *c)
 {
@@ -330,15 +365,19 @@ static void *refresh_main(void *arg)
 		pthread_mutex_unlock(&p->mu);
 		struct out_aws_creds c;
 		char what[512];
-		int rc = sts_assume(p, &c, what, sizeof(what));
+		int rc = fetch(p, &c, what, sizeof(what));
 		if (!rc) {
 			publish(p, &c);
-			dp_info("[%s] AWS: assumed role %s until %lld", p->name, p->cfg->role_arn, (long long)c.expires);
-			next = renew_at(time(NULL), c.expires);
+			dp_info("[%s] AWS: credentials renewed (%s%s%s) until %lld", p->name, src_names[p->src],
+				p->cfg->role_arn ? ", role " : "", p->cfg->role_arn ? p->cfg->role_arn : "",
+				(long long)c.expires);
+			/* credentials without an expiry: look again in an hour */
+			next = c.expires ? renew_at(time(NULL), c.expires) : time(NULL) + 3600;
 			backoff = 5;
 		} else {
-			dp_error("[%s] AWS: STS AssumeRole of %s at %s failed, retrying in %llds: %s", p->name,
-				 p->cfg->role_arn, p->sts_url, (long long)backoff, what);
+			dp_error("[%s] AWS: getting credentials (%s%s%s) failed, retrying in %llds: %s", p->name,
+				 src_names[p->src], p->cfg->role_arn ? ", role " : "",
+				 p->cfg->role_arn ? p->cfg->role_arn : "", (long long)backoff, what);
 			next = time(NULL) + backoff;
 			backoff = backoff * 2 > 60 ? 60 : backoff * 2;
 		}
@@ -394,9 +433,11 @@ int out_aws_setup(struct out_aws_cfg *cfg, const char *name, struct dp_err *err)
 	cfg->prov = p;
 	err->key = NULL;
 	int rc = out_aws_creds_base(cfg->profile, &p->base, err);
+	if (rc == -ENOENT && (p->src = out_aws_host_source()) > 0)
+		rc = 0;
 	if (rc)
 		return rc;
-	if (!cfg->role_arn) {
+	if (p->src == OUT_AWS_SRC_STATIC && !cfg->role_arn) {
 		publish(p, &p->base);
 		return 0;
 	}
@@ -408,13 +449,22 @@ int out_aws_setup(struct out_aws_cfg *cfg, const char *name, struct dp_err *err)
 	p->sv = (struct out_sigv4){ .region = cfg->region, .service = "sts" };
 	char what[512];
 	struct out_aws_creds c;
-	if ((rc = sts_assume(p, &c, what, sizeof(what))) == 0) {
+	if ((rc = fetch(p, &c, what, sizeof(what))) == 0) {
 		publish(p, &c);
-		dp_info("[%s] AWS: assumed role %s", name, cfg->role_arn);
+		dp_info("[%s] AWS: credentials from %s%s%s", name, src_names[p->src], cfg->role_arn ? ", role " : "",
+			cfg->role_arn ? cfg->role_arn : "");
+	} else if (p->src == OUT_AWS_SRC_IMDS) {
+		/* The last resort, tried because nothing else was found: on
+		 * a host that is not an EC2 instance this is a configuration
+		 * error. */
+		return dp_err_set(err, -ENOENT, "no AWS credentials: none in the environment (AWS_ACCESS_KEY_ID, "
+				  "AWS_SECRET_ACCESS_KEY), the shared files (AWS_Profile) or EC2 instance metadata "
+				  "(%s)", what);
 	} else {
-		/* Not fatal: STS may be back soon; the records wait. */
-		dp_error("[%s] AWS: STS AssumeRole of %s at %s failed, will retry: %s", name, cfg->role_arn,
-			 p->sts_url, what);
+		/* Not fatal: STS or the host's service may be back soon; the
+		 * records wait. */
+		dp_error("[%s] AWS: getting credentials (%s%s%s) failed, will retry: %s", name, src_names[p->src],
+			 cfg->role_arn ? ", role " : "", cfg->role_arn ? cfg->role_arn : "", what);
 	}
 	if ((rc = pthread_create(&p->th, NULL, refresh_main, p)) != 0)
 		return dp_err_set(err, -rc, "cannot start the AWS credentials thread");

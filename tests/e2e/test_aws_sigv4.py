@@ -183,10 +183,16 @@ class STS:
         self.port = self.srv.port
 
     def handle(self, h, method, body):
-        why = verify(method, h.path, h.headers, body, self.base, self.region, 'sts')
         q = dict(p.partition('=')[::2] for p in h.path.partition('?')[2].split('&'))
-        want = {'Action': 'AssumeRole', 'Version': '2011-06-15', 'RoleArn': quote(self.role, safe=''),
-                'ExternalId': self.ext}
+        if q.get('Action') == 'AssumeRoleWithWebIdentity':
+            # not signed: the web identity token is the proof
+            why = None if 'Authorization' not in h.headers else 'web identity request signed'
+            want = {'Version': '2011-06-15', 'RoleArn': quote(self.role, safe=''),
+                    'WebIdentityToken': quote(self.ext, safe='')}
+        else:
+            why = verify(method, h.path, h.headers, body, self.base, self.region, 'sts')
+            want = {'Action': 'AssumeRole', 'Version': '2011-06-15', 'RoleArn': quote(self.role, safe=''),
+                    'ExternalId': self.ext}
         if not why and any(q.get(k) != v for k, v in want.items()):
             why = 'query %r, want %r' % (q, want)
         if not why and self.refused < self.fail_first:
@@ -213,7 +219,9 @@ class STS:
 
 
 AWS_ENV = ('AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN', 'AWS_PROFILE',
-           'AWS_SHARED_CREDENTIALS_FILE', 'AWS_CONFIG_FILE')
+           'AWS_SHARED_CREDENTIALS_FILE', 'AWS_CONFIG_FILE', 'AWS_WEB_IDENTITY_TOKEN_FILE', 'AWS_ROLE_ARN',
+           'AWS_ROLE_SESSION_NAME', 'AWS_CONTAINER_CREDENTIALS_RELATIVE_URI', 'AWS_CONTAINER_CREDENTIALS_FULL_URI',
+           'AWS_CONTAINER_AUTHORIZATION_TOKEN', 'AWS_EC2_METADATA_SERVICE_ENDPOINT', 'AWS_EC2_METADATA_DISABLED')
 
 
 def aws_env(t, **kv):
@@ -231,6 +239,7 @@ def aws_env(t, **kv):
         os.environ.pop(k, None)
     os.environ['AWS_SHARED_CREDENTIALS_FILE'] = t.path('no-credentials')
     os.environ['AWS_CONFIG_FILE'] = t.path('no-config')
+    os.environ['AWS_EC2_METADATA_DISABLED'] = 'true'   # hermetic: no 169.254.169.254
     os.environ.update(kv)
 
 
@@ -352,6 +361,78 @@ def test_sts_down_at_start(t):
     check_eq([b['why'] for b in sink.bad], [], 'every request signed right')
 
 
+def creds_json(akid, secret, token, life=3600):
+    exp = (datetime.now(timezone.utc) + timedelta(seconds=life)).strftime('%Y-%m-%dT%H:%M:%SZ')
+    return json.dumps({'Code': 'Success', 'Type': 'AWS-HMAC', 'AccessKeyId': akid, 'SecretAccessKey': secret,
+                       'Token': token, 'Expiration': exp}).encode()
+
+
+def test_host_sources(t):
+    """With nothing in the environment or the files: EKS web identity
+    (token file, AWS_ROLE_ARN, AssumeRoleWithWebIdentity at
+    AWS_STS_Endpoint), the ECS task role (FULL_URI with its authorization
+    token) and EC2 instance metadata (IMDSv2: token, role name, creds),
+    each signing requests; no metadata service: refused at start."""
+    sink = Sink('us-east-1', {'AKIDECS': 'ecs/secret', 'AKIDEC2': 'ec2/secret'},
+                {'AKIDECS': 'ECSTOKEN', 'AKIDEC2': 'EC2TOKEN'})
+    t.cleanups.append(sink.close)
+    seen = []
+
+    def host(h, method, body):
+        seen.append((method, h.path, h.headers.get('Authorization'), h.headers.get('X-aws-ec2-metadata-token'),
+                     h.headers.get('X-aws-ec2-metadata-token-ttl-seconds')))
+        if h.path == '/ecs/creds':
+            if h.headers.get('Authorization') != 'ecs-auth':
+                return 401, 'text/plain', b'no'
+            return 200, 'application/json', creds_json('AKIDECS', 'ecs/secret', 'ECSTOKEN')
+        if h.path == '/latest/api/token' and method == 'PUT':
+            return 200, 'text/plain', b'imds-session-token'
+        if h.headers.get('X-aws-ec2-metadata-token') != 'imds-session-token':
+            return 401, 'text/plain', b''
+        if h.path == '/latest/meta-data/iam/security-credentials/':
+            return 200, 'text/plain', b'my-instance-role'
+        if h.path == '/latest/meta-data/iam/security-credentials/my-instance-role':
+            return 200, 'application/json', creds_json('AKIDEC2', 'ec2/secret', 'EC2TOKEN')
+        return 404, 'text/plain', b''
+    hs = Server(host)
+    t.cleanups.append(hs.close)
+    role = 'arn:aws:iam::123456789012:role/eks-pod'
+    sts = STS('us-east-1', {}, role, 'eyJhbGciOi.web+token/x', sink)
+    t.cleanups.append(sts.close)
+    tokfile = t.path('token')
+    with open(tokfile, 'w') as f:
+        f.write('eyJhbGciOi.web+token/x\n')
+    cases = [('webid', {'AWS_WEB_IDENTITY_TOKEN_FILE': tokfile, 'AWS_ROLE_ARN': role}, 'ASIATEMP1'),
+             ('ecs', {'AWS_CONTAINER_CREDENTIALS_FULL_URI': 'http://127.0.0.1:%d/ecs/creds' % hs.port,
+                      'AWS_CONTAINER_AUTHORIZATION_TOKEN': 'ecs-auth'}, 'AKIDECS'),
+             ('imds', {'AWS_EC2_METADATA_SERVICE_ENDPOINT': 'http://127.0.0.1:%d/' % hs.port}, 'AKIDEC2')]
+    for name, env, akid in cases:
+        aws_env(t, **env)
+        if name == 'imds':
+            os.environ.pop('AWS_EC2_METADATA_DISABLED')
+        port = free_port()
+        sl = t.sluice(conf(service(t, Stats_File=t.path(name + '.json')), tcp_in(port),
+                           out('opensearch', 'os', sink.port, AWS_Auth='on', AWS_Region='us-east-1',
+                               AWS_STS_Endpoint='http://127.0.0.1:%d' % sts.port)), name=name)
+        send_json(port, 0, 20)
+        sl.wait_stats(lambda st: recs(st, 'os') >= 20, 30, name + ': delivered')
+        check_eq(sink.ok[-1]['akid'], akid, name + ': signed with its credentials')
+        check_eq([b['why'] for b in sink.bad], [], name + ': every request signed right')
+        check_eq(sl.stop(), 0, name + ': clean exit')
+    check_eq(sts.bad, [], 'web identity request as STS wants it')
+    check(('PUT', '/latest/api/token', None, None, '21600') in seen, 'IMDSv2: a session token first')
+    # an endpoint that answers nothing: refused at start, with why
+    aws_env(t, AWS_EC2_METADATA_SERVICE_ENDPOINT='http://127.0.0.1:%d' % free_port())
+    os.environ.pop('AWS_EC2_METADATA_DISABLED')
+    text = conf(service(t), tcp_in(free_port()), out('es', 'es', sink.port, AWS_Auth='on', AWS_Region='us-east-1'))
+    path = t.path('imds.conf')
+    with open(path, 'w') as f:
+        f.write(text)
+    p = subprocess.run([SLUICE, '--dry-run', '-c', path], capture_output=True, text=True, timeout=30)
+    check(p.returncode != 0 and 'EC2 instance metadata' in p.stderr, 'no credentials anywhere: refused',
+          p.stderr.strip()[-300:])
+
+
 def test_bad_config(t):
     """AWS_Auth without a region, or http's aws_auth without aws_service,
     or no credentials anywhere: sluice refuses to start, naming
@@ -377,4 +458,4 @@ def test_bad_config(t):
 
 if __name__ == '__main__':
     main([test_env_credentials, test_wrong_secret_refused, test_profile_and_assume_role, test_sts_down_at_start,
-          test_bad_config])
+          test_host_sources, test_bad_config])

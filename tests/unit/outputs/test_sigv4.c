@@ -6,7 +6,8 @@
  * get-vanilla-query-order-key-case, get-utf8, get-header-value-trim and
  * post-x-www-form-urlencoded; the signing-key cache across days and
  * secrets; and the credential sources of out_aws_creds.c: the shared files
- * with a profile and STS AssumeRole's XML answer.
+ * with a profile, STS AssumeRole's XML answer and the ECS / EC2 metadata
+ * JSON document.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -135,6 +136,22 @@ static void test_sts_parse(void **st)
 	assert_int_equal(out_aws_sts_parse("<Credentials><AccessKeyId>A</AccessKeyId></Credentials>", &c), -EINVAL);
 }
 
+/* ECS and EC2 instance metadata's JSON document */
+static void test_json_creds(void **st)
+{
+	(void)st;
+	struct out_aws_creds c;
+	assert_int_equal(out_aws_json_creds("{\n  \"Code\" : \"Success\",\n  \"AccessKeyId\" : \"ASIAX\",\n"
+					    "  \"SecretAccessKey\" : \"s/k\",\n  \"Token\" : \"t+o=\",\n"
+					    "  \"Expiration\" : \"2026-12-05T01:00:00Z\"\n}", &c), 0);
+	assert_string_equal(c.akid, "ASIAX");
+	assert_string_equal(c.secret, "s/k");
+	assert_string_equal(c.token, "t+o=");
+	assert_int_equal(c.expires, 1796432400);
+	assert_int_equal(out_aws_json_creds("{\"AccessKeyId\":\"A\",\"SecretAccessKey\":\"S\"}", &c), -EINVAL);
+	assert_int_equal(out_aws_json_creds("{\"AccessKeyId\":1}", &c), -EINVAL);
+}
+
 static void test_creds_files(void **st)
 {
 	(void)st;
@@ -187,6 +204,7 @@ int main(void)
 		cmocka_unit_test(test_canonical_query_path),
 		cmocka_unit_test(test_key_cache),
 		cmocka_unit_test(test_sts_parse),
+		cmocka_unit_test(test_json_creds),
 		cmocka_unit_test(test_creds_files),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
