@@ -55,6 +55,7 @@
 #include <unistd.h>
 #include "dp_chan.h"
 #include "dp_ring.h"
+#include "dp_time.h"
 #include "in_goproxy.h"
 #include "psr_forward.h"
 #include "shard.h"
@@ -141,13 +142,6 @@ static void release(const struct goin *g, struct goin_buf *b)
 	b->len = 0;
 }
 
-static uint64_t mono_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
 /* Sleep on the bell up to ms, unless a buffer came back or stop is set. */
 static void bell_wait(struct goin_cfg *x, int ms)
 {
@@ -168,7 +162,7 @@ static void *collector(void *arg)
 	unsigned nspare = 0;
 	for (unsigned i = 0; i < GOIN_BUFS; i++)
 		spare[nspare++] = &x->bufs[i];
-	uint64_t every = (uint64_t)(x->interval * 1e9), next = mono_ns() + every;
+	uint64_t every = (uint64_t)(x->interval * 1e9), next = dp_time_mono_ns() + every;
 	while (!atomic_load(&x->stop)) {
 		void *back[GOIN_BUFS];
 		unsigned n = dp_ring_dequeue_burst(x->done, back, GOIN_BUFS);
@@ -180,7 +174,7 @@ static void *collector(void *arg)
 			bell_wait(x, WAIT_MS);
 			continue;
 		}
-		uint64_t now = mono_ns();
+		uint64_t now = dp_time_mono_ns();
 		if (every && now < next) {
 			uint64_t ms = (next - now + 999999) / 1000000;
 			bell_wait(x, ms > WAIT_MS ? WAIT_MS : (int)ms);

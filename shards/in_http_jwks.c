@@ -21,6 +21,7 @@
 #include <time.h>
 #include "dp_base64.h"
 #include "dp_log.h"
+#include "dp_time.h"
 #include "in_http_jwks.h"
 
 #define RSA_MIN_BITS 2048
@@ -268,9 +269,7 @@ static bool fetch(struct in_http_jwks *j, bool had_failed)
 
 static double mono(void)
 {
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+	return (double)dp_time_mono_ns() / 1e9;
 }
 
 static void *loop(void *arg)
